@@ -1,0 +1,2 @@
+//! Histories and checkers (see issue 3).
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! The rafty harness (see issue 4).
+#![warn(missing_docs)]

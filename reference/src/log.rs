@@ -1,0 +1,96 @@
+//! The `Log` trait (Rafty's `ILog`): where a node keeps its entries and its hard state.
+
+use crate::types::{Entry, HardState, LogIndex, Term};
+
+/// Why a [`Log`] operation failed. A node treats any error as fatal for itself: it stops
+/// (fail-stop) rather than run on with a log it cannot trust.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The underlying storage failed (disk error, permission, full disk...).
+    #[error("log I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Stored data failed its integrity check; `location` names the file and offset or record.
+    #[error("log corrupted at {location}: {reason}")]
+    Corrupted {
+        /// Where the corruption was found.
+        location: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The caller broke the contract (a gap, a read past the end...). A bug in the caller.
+    #[error("log contract violated: {0}")]
+    Contract(String),
+}
+
+/// The replicated log and the hard state of one node.
+///
+/// # Contract
+///
+/// * Indices start at 1 and are contiguous from [`Log::first_index`] to [`Log::last_index`].
+///   An empty log has `first_index() == 1` and `last_index() == 0`; index 0 has term 0 (the
+///   sentinel), so `term(0) == Ok(Some(0))`.
+/// * **Durability:** a write counts as durable when the call that made it returns `Ok`. After
+///   `append`, `truncate` or `save_hard_state` returns `Ok`, the change must survive a crash
+///   (process crash *and* power loss for a durable log; in-memory logs survive only what the
+///   process does). A node sends no vote and no append acknowledgement before these calls
+///   returned `Ok`. An append that returns `Err` may have stored any prefix of its batch, and
+///   an implementation must recover to a state where the log is a prefix of what was asked.
+/// * `append` takes a batch whose first index is `last_index() + 1` (a gap is a contract error)
+///   and makes it durable as a whole: a durable log needs one fsync per batch, not per entry.
+/// * `truncate(from)` removes every entry with index `>= from`; `from` must be in
+///   `first_index()..=last_index() + 1`.
+/// * Reads never see a partly written batch.
+pub trait Log: Send + 'static {
+    /// The persisted hard state; `HardState::default()` for a new log.
+    fn hard_state(&self) -> HardState;
+
+    /// Persist `state`, replacing the previous one atomically; durable when this returns `Ok`.
+    fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError>;
+
+    /// Append `entries` (contiguous, the first at `last_index() + 1`); durable when this
+    /// returns `Ok`. An empty batch is a no-op.
+    fn append(&mut self, entries: &[Entry]) -> Result<(), LogError>;
+
+    /// Remove every entry with index `>= from`; durable when this returns `Ok`.
+    fn truncate(&mut self, from: LogIndex) -> Result<(), LogError>;
+
+    /// The entries with indices in `low..high` (half-open). `low` must be at least
+    /// `first_index()` and `high` at most `last_index() + 1`.
+    fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError>;
+
+    /// The term of the entry at `index`: `Some(0)` for index 0, `None` past the end.
+    fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError>;
+
+    /// The first index held (1 for a log that never compacted).
+    fn first_index(&self) -> LogIndex;
+
+    /// The last index held, 0 for an empty log.
+    fn last_index(&self) -> LogIndex;
+}
+
+impl<L: Log + ?Sized> Log for Box<L> {
+    fn hard_state(&self) -> HardState {
+        (**self).hard_state()
+    }
+    fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError> {
+        (**self).save_hard_state(state)
+    }
+    fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        (**self).append(entries)
+    }
+    fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
+        (**self).truncate(from)
+    }
+    fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
+        (**self).entries(low, high)
+    }
+    fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
+        (**self).term(index)
+    }
+    fn first_index(&self) -> LogIndex {
+        (**self).first_index()
+    }
+    fn last_index(&self) -> LogIndex {
+        (**self).last_index()
+    }
+}

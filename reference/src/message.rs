@@ -1,0 +1,104 @@
+//! The RPCs of Figure 2, with the additions production Raft libraries make: a pre-vote flag
+//! (§9.6 of Ongaro's thesis) and a conflict hint for fast backtracking (§5.3, end).
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Entry, LogIndex, NodeId, Term};
+
+/// RequestVote arguments (Figure 2). With `pre_vote`, the receiver only says whether it *would*
+/// vote for the candidate in `term`; it changes neither its term nor its vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestVote {
+    /// The candidate's term (for a pre-vote: the term it would campaign in).
+    pub term: Term,
+    /// The candidate requesting the vote.
+    pub candidate_id: NodeId,
+    /// Index of the candidate's last log entry (§5.4.1).
+    pub last_log_index: LogIndex,
+    /// Term of the candidate's last log entry (§5.4.1).
+    pub last_log_term: Term,
+    /// True for a pre-vote round, which changes no state on the receiver.
+    pub pre_vote: bool,
+}
+
+/// RequestVote results (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestVoteResponse {
+    /// The receiver's current term, for the candidate to update itself. For a rejected pre-vote
+    /// this may be lower than the requested term.
+    pub term: Term,
+    /// True means the candidate received the (pre-)vote.
+    pub vote_granted: bool,
+    /// Echoes the request's `pre_vote` flag.
+    pub pre_vote: bool,
+}
+
+/// AppendEntries arguments (Figure 2); with no entries it is a heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendEntries {
+    /// The leader's term.
+    pub term: Term,
+    /// The leader, so followers can redirect clients.
+    pub leader_id: NodeId,
+    /// Index of the log entry immediately preceding the new ones.
+    pub prev_log_index: LogIndex,
+    /// Term of the entry at `prev_log_index`.
+    pub prev_log_term: Term,
+    /// Entries to store, in index order starting at `prev_log_index + 1`; empty for a heartbeat.
+    pub entries: Vec<Entry>,
+    /// The leader's commit index.
+    pub leader_commit: LogIndex,
+}
+
+/// AppendEntries results (Figure 2), with a conflict hint for fast backtracking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendEntriesResponse {
+    /// The receiver's current term, for the leader to update itself.
+    pub term: Term,
+    /// True if the follower contained an entry matching `prev_log_index` and `prev_log_term`.
+    pub success: bool,
+    /// On success: the index of the last entry known to match the leader's log
+    /// (`prev_log_index + entries.len()`). On failure: the request's `prev_log_index`, so the
+    /// leader can tell a stale rejection from a current one.
+    pub match_index: LogIndex,
+    /// On failure, where the leader should retry from: the follower's hint (§5.3), see
+    /// [`ConflictHint`].
+    pub conflict: Option<ConflictHint>,
+}
+
+/// The follower's hint on rejection: if its log is shorter than `prev_log_index`, `term` is
+/// `None` and `index` is its last index + 1; otherwise `term` is the term of its entry at
+/// `prev_log_index` and `index` the first index it holds with that term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictHint {
+    /// The conflicting term, or `None` when the follower's log is too short.
+    pub term: Option<Term>,
+    /// The first index of `term` in the follower's log, or its last index + 1.
+    pub index: LogIndex,
+}
+
+/// Every protocol message a node exchanges with its peers. Requests travel through
+/// [`crate::Peer`] calls; responses come back as their results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// A (pre-)vote request.
+    RequestVote(RequestVote),
+    /// The answer to a (pre-)vote request.
+    RequestVoteResponse(RequestVoteResponse),
+    /// Log replication or heartbeat.
+    AppendEntries(AppendEntries),
+    /// The answer to an AppendEntries.
+    AppendEntriesResponse(AppendEntriesResponse),
+}
+
+impl Message {
+    /// The term the message carries.
+    pub fn term(&self) -> Term {
+        match self {
+            Message::RequestVote(m) => m.term,
+            Message::RequestVoteResponse(m) => m.term,
+            Message::AppendEntries(m) => m.term,
+            Message::AppendEntriesResponse(m) => m.term,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The `Peer` trait (Rafty's `IPeer`): how a node calls another node.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse};
+use crate::types::NodeId;
+
+/// Why a call to a peer failed. Every variant is indefinite for the caller: the request may or
+/// may not have reached the peer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PeerError {
+    /// The peer could not be reached (connection refused, reset, no route).
+    #[error("peer {peer} unreachable: {reason}")]
+    Unreachable {
+        /// The peer called.
+        peer: NodeId,
+        /// What the transport saw.
+        reason: String,
+    },
+    /// No answer came before the deadline.
+    #[error("peer {peer} timed out after {timeout:?}")]
+    TimedOut {
+        /// The peer called.
+        peer: NodeId,
+        /// The deadline that passed.
+        timeout: Duration,
+    },
+    /// The peer answered but refused the call (wrong cluster, shutting down, malformed request).
+    #[error("peer {peer} rejected the call: {reason}")]
+    Rejected {
+        /// The peer called.
+        peer: NodeId,
+        /// Why it refused.
+        reason: String,
+    },
+}
+
+/// The result of a client command forwarded to the leader (Rafty's follower-forwarding).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ForwardResponse {
+    /// Applied; the state machine's response.
+    Applied(Vec<u8>),
+    /// The callee is not the leader (definite: not applied); its hint of who is.
+    NotLeader {
+        /// The leader the callee knows of, if any.
+        leader_hint: Option<NodeId>,
+    },
+    /// The callee accepted the command but could not say whether it applied (indefinite).
+    Timeout,
+}
+
+/// A remote node, as seen by the node that calls it.
+///
+/// # Contract
+///
+/// * Every call completes by `timeout` (plus scheduling slack): it returns the peer's answer
+///   or a [`PeerError`]; it never hangs.
+/// * Calls may run concurrently; an implementation must not let one slow call block others
+///   beyond the configured in-flight limits.
+/// * Messages are delivered whole or not at all; a response belongs to its request.
+/// * A `Peer` never panics on what the network gives it: garbage is a `PeerError`.
+#[async_trait]
+pub trait Peer: Send + Sync + 'static {
+    /// The id of the node this peer reaches.
+    fn id(&self) -> NodeId;
+
+    /// Send a RequestVote (or pre-vote) and wait for the answer.
+    async fn request_vote(
+        &self,
+        request: RequestVote,
+        timeout: Duration,
+    ) -> Result<RequestVoteResponse, PeerError>;
+
+    /// Send an AppendEntries (or heartbeat) and wait for the answer.
+    async fn append_entries(
+        &self,
+        request: AppendEntries,
+        timeout: Duration,
+    ) -> Result<AppendEntriesResponse, PeerError>;
+
+    /// Forward a client command to this peer, believed to be the leader, and wait for the
+    /// outcome.
+    async fn forward(
+        &self,
+        command: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<ForwardResponse, PeerError>;
+}
+
+/// The receiving side of the [`Peer`] calls: what a transport's server hands incoming requests
+/// to. [`crate::node::Node`] implements it; a transport (in-process network, TCP server) calls
+/// it and sends the result back to the caller.
+#[async_trait]
+pub trait RpcHandler: Send + Sync + 'static {
+    /// Handle a RequestVote (or pre-vote); answers only once any vote it grants is durable.
+    async fn request_vote(&self, request: RequestVote) -> Result<RequestVoteResponse, PeerError>;
+
+    /// Handle an AppendEntries; answers only once the entries it acknowledges are durable.
+    async fn append_entries(
+        &self,
+        request: AppendEntries,
+    ) -> Result<AppendEntriesResponse, PeerError>;
+
+    /// Handle a client command forwarded by a follower.
+    async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError>;
+}

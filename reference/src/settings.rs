@@ -1,0 +1,204 @@
+//! The `Settings` trait (Rafty's `ISettings`) and its usual implementation, [`Config`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// One field of the settings that holds an impossible value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadField {
+    /// The field's name, as in [`Config`].
+    pub field: &'static str,
+    /// Why its value is impossible.
+    pub reason: String,
+}
+
+/// The settings were rejected; every bad field is named.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid settings: {}", .fields.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect::<Vec<_>>().join("; "))]
+pub struct SettingsError {
+    /// Each bad field with the reason.
+    pub fields: Vec<BadField>,
+}
+
+/// The tunables of a node. Implement it to read settings from your own configuration system,
+/// or use [`Config`].
+pub trait Settings: Send + Sync + 'static {
+    /// Lower bound of the randomized election timeout (§5.2).
+    fn election_timeout_min(&self) -> Duration;
+    /// Upper bound (exclusive) of the randomized election timeout (§5.2).
+    fn election_timeout_max(&self) -> Duration;
+    /// How often a leader sends heartbeats; must be well below `election_timeout_min`.
+    fn heartbeat_interval(&self) -> Duration;
+    /// How long a client command may wait for its result before it is answered `Timeout`.
+    fn command_timeout(&self) -> Duration;
+    /// The deadline of one RPC to a peer.
+    fn rpc_timeout(&self) -> Duration;
+    /// The most entries one AppendEntries carries.
+    fn max_append_entries(&self) -> usize;
+    /// The most payload bytes one AppendEntries carries (at least one entry is always sent).
+    fn max_append_bytes(&self) -> usize;
+    /// The most AppendEntries in flight to one follower at a time (pipelining).
+    fn max_inflight_appends(&self) -> usize;
+    /// True: a follower forwards client commands to the leader it knows (Rafty's behaviour).
+    /// False: it answers `NotLeader` with a leader hint.
+    fn forward_to_leader(&self) -> bool;
+
+    /// Check every field and name each impossible one.
+    fn validate(&self) -> Result<(), SettingsError> {
+        let mut fields = Vec::new();
+        let mut bad = |field: &'static str, reason: String| fields.push(BadField { field, reason });
+        let min = self.election_timeout_min();
+        let max = self.election_timeout_max();
+        let heartbeat = self.heartbeat_interval();
+        if min.is_zero() {
+            bad("election_timeout_min", "must be greater than zero".into());
+        }
+        if max <= min {
+            bad(
+                "election_timeout_max",
+                format!("must be greater than election_timeout_min ({min:?}), got {max:?}"),
+            );
+        }
+        if heartbeat.is_zero() {
+            bad("heartbeat_interval", "must be greater than zero".into());
+        } else if heartbeat >= min {
+            bad(
+                "heartbeat_interval",
+                format!("must be below election_timeout_min ({min:?}), got {heartbeat:?}"),
+            );
+        }
+        if self.command_timeout().is_zero() {
+            bad("command_timeout", "must be greater than zero".into());
+        }
+        if self.rpc_timeout().is_zero() {
+            bad("rpc_timeout", "must be greater than zero".into());
+        }
+        if self.max_append_entries() == 0 {
+            bad("max_append_entries", "must be at least 1".into());
+        }
+        if self.max_append_bytes() == 0 {
+            bad("max_append_bytes", "must be at least 1".into());
+        }
+        if self.max_inflight_appends() == 0 {
+            bad("max_inflight_appends", "must be at least 1".into());
+        }
+        if fields.is_empty() { Ok(()) } else { Err(SettingsError { fields }) }
+    }
+}
+
+/// Plain settings with sensible defaults for a LAN: 150-300 ms elections, 50 ms heartbeats.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// See [`Settings::election_timeout_min`].
+    pub election_timeout_min: Duration,
+    /// See [`Settings::election_timeout_max`].
+    pub election_timeout_max: Duration,
+    /// See [`Settings::heartbeat_interval`].
+    pub heartbeat_interval: Duration,
+    /// See [`Settings::command_timeout`].
+    pub command_timeout: Duration,
+    /// See [`Settings::rpc_timeout`].
+    pub rpc_timeout: Duration,
+    /// See [`Settings::max_append_entries`].
+    pub max_append_entries: usize,
+    /// See [`Settings::max_append_bytes`].
+    pub max_append_bytes: usize,
+    /// See [`Settings::max_inflight_appends`].
+    pub max_inflight_appends: usize,
+    /// See [`Settings::forward_to_leader`].
+    pub forward_to_leader: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            election_timeout_min: Duration::from_millis(150),
+            election_timeout_max: Duration::from_millis(300),
+            heartbeat_interval: Duration::from_millis(50),
+            command_timeout: Duration::from_secs(2),
+            rpc_timeout: Duration::from_millis(100),
+            max_append_entries: 256,
+            max_append_bytes: 1 << 20,
+            max_inflight_appends: 8,
+            forward_to_leader: true,
+        }
+    }
+}
+
+impl Settings for Config {
+    fn election_timeout_min(&self) -> Duration {
+        self.election_timeout_min
+    }
+    fn election_timeout_max(&self) -> Duration {
+        self.election_timeout_max
+    }
+    fn heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval
+    }
+    fn command_timeout(&self) -> Duration {
+        self.command_timeout
+    }
+    fn rpc_timeout(&self) -> Duration {
+        self.rpc_timeout
+    }
+    fn max_append_entries(&self) -> usize {
+        self.max_append_entries
+    }
+    fn max_append_bytes(&self) -> usize {
+        self.max_append_bytes
+    }
+    fn max_inflight_appends(&self) -> usize {
+        self.max_inflight_appends
+    }
+    fn forward_to_leader(&self) -> bool {
+        self.forward_to_leader
+    }
+}
+
+impl Config {
+    /// Copy every value out of any [`Settings`] implementation.
+    pub fn from_settings(settings: &dyn Settings) -> Config {
+        Config {
+            election_timeout_min: settings.election_timeout_min(),
+            election_timeout_max: settings.election_timeout_max(),
+            heartbeat_interval: settings.heartbeat_interval(),
+            command_timeout: settings.command_timeout(),
+            rpc_timeout: settings.rpc_timeout(),
+            max_append_entries: settings.max_append_entries(),
+            max_append_bytes: settings.max_append_bytes(),
+            max_inflight_appends: settings.max_inflight_appends(),
+            forward_to_leader: settings.forward_to_leader(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_is_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn validate_names_every_bad_field() {
+        let config = Config {
+            election_timeout_min: Duration::from_millis(100),
+            election_timeout_max: Duration::from_millis(100),
+            heartbeat_interval: Duration::from_millis(100),
+            max_inflight_appends: 0,
+            ..Config::default()
+        };
+        let error = config.validate().unwrap_err();
+        let names: Vec<_> = error.fields.iter().map(|f| f.field).collect();
+        assert_eq!(
+            names,
+            ["election_timeout_max", "heartbeat_interval", "max_inflight_appends"]
+        );
+        let text = error.to_string();
+        assert!(text.contains("heartbeat_interval: must be below election_timeout_min"), "{text}");
+    }
+}

@@ -1,0 +1,2 @@
+//! Workloads (see issue 4).
+#![warn(missing_docs)]
