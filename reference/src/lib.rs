@@ -15,6 +15,7 @@
 
 pub mod client;
 pub mod log;
+pub mod memory;
 pub mod message;
 pub mod peer;
 pub mod peers_provider;
@@ -24,6 +25,7 @@ pub mod types;
 
 pub use client::ClientError;
 pub use log::{Log, LogError};
+pub use memory::{MemoryLog, MemoryStorage};
 pub use message::{
     AppendEntries, AppendEntriesResponse, ConflictHint, Message, RequestVote, RequestVoteResponse,
 };
