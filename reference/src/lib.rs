@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod kv;
 pub mod log;
 pub mod memory;
 pub mod message;
@@ -24,6 +25,7 @@ pub mod state_machine;
 pub mod types;
 
 pub use client::ClientError;
+pub use kv::{KvCodecError, KvCommand, KvResponse, KvStateMachine};
 pub use log::{Log, LogError};
 pub use memory::{MemoryLog, MemoryStorage};
 pub use message::{

@@ -1,0 +1,505 @@
+//! A key-value [`StateMachine`]: get, put, delete, compare-and-set and append on string keys.
+//!
+//! Commands and responses travel as bytes encoded with postcard; [`KvCommand::encode`] and
+//! [`KvResponse::decode`] are what a client uses, [`KvStateMachine`] what a node runs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state_machine::StateMachine;
+use crate::types::LogIndex;
+
+/// A command to the key-value store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KvCommand {
+    /// Read `key`; answered with [`KvResponse::Value`].
+    Get {
+        /// The key to read.
+        key: String,
+    },
+    /// Set `key` to `value`; answered with [`KvResponse::Done`].
+    Put {
+        /// The key to write.
+        key: String,
+        /// Its new value.
+        value: String,
+    },
+    /// Remove `key` (absent or not); answered with [`KvResponse::Done`].
+    Delete {
+        /// The key to remove.
+        key: String,
+    },
+    /// Set `key` to `new` if its current value is `expected` (`None`: the key is absent).
+    /// Answered with [`KvResponse::Done`] or [`KvResponse::CasFailed`].
+    Cas {
+        /// The key to compare and set.
+        key: String,
+        /// The value the key must hold, `None` for "absent".
+        expected: Option<String>,
+        /// The value to set when the comparison holds.
+        new: String,
+    },
+    /// Append `value` to the value of `key` (an absent key counts as empty); answered with
+    /// [`KvResponse::Done`].
+    Append {
+        /// The key to append to.
+        key: String,
+        /// The text to append.
+        value: String,
+    },
+}
+
+/// The answer to a [`KvCommand`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KvResponse {
+    /// The value of the key read, `None` if absent.
+    Value(Option<String>),
+    /// The write took effect.
+    Done,
+    /// A compare-and-set did not hold; nothing changed. `current` is the value found.
+    CasFailed {
+        /// The key's value when the comparison failed.
+        current: Option<String>,
+    },
+    /// The command could not be decoded or is not allowed here; nothing changed.
+    Invalid(String),
+}
+
+/// Encoding or decoding a [`KvCommand`] or [`KvResponse`] failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KvCodecError {
+    /// The value could not be encoded.
+    #[error("cannot encode {what}: {reason}")]
+    Encode {
+        /// What was being encoded ("command" or "response").
+        what: &'static str,
+        /// The encoder's message.
+        reason: String,
+    },
+    /// The bytes are not a valid encoding.
+    #[error("cannot decode {what} from {len} bytes: {reason}")]
+    Decode {
+        /// What was being decoded ("command" or "response").
+        what: &'static str,
+        /// How many bytes were given.
+        len: usize,
+        /// The decoder's message.
+        reason: String,
+    },
+}
+
+fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, KvCodecError> {
+    postcard::to_stdvec(value).map_err(|e| KvCodecError::Encode {
+        what,
+        reason: e.to_string(),
+    })
+}
+
+fn decode<'a, T: Deserialize<'a>>(what: &'static str, bytes: &'a [u8]) -> Result<T, KvCodecError> {
+    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| KvCodecError::Decode {
+        what,
+        len: bytes.len(),
+        reason: e.to_string(),
+    })?;
+    if !rest.is_empty() {
+        return Err(KvCodecError::Decode {
+            what,
+            len: bytes.len(),
+            reason: format!("{} trailing bytes", rest.len()),
+        });
+    }
+    Ok(value)
+}
+
+impl KvCommand {
+    /// The command's wire form.
+    pub fn encode(&self) -> Result<Vec<u8>, KvCodecError> {
+        encode("command", self)
+    }
+
+    /// Read a command from its wire form; trailing bytes are an error.
+    pub fn decode(bytes: &[u8]) -> Result<KvCommand, KvCodecError> {
+        decode("command", bytes)
+    }
+
+    /// The key the command touches.
+    pub fn key(&self) -> &str {
+        match self {
+            KvCommand::Get { key }
+            | KvCommand::Put { key, .. }
+            | KvCommand::Delete { key }
+            | KvCommand::Cas { key, .. }
+            | KvCommand::Append { key, .. } => key,
+        }
+    }
+}
+
+impl KvResponse {
+    /// The response's wire form.
+    pub fn encode(&self) -> Result<Vec<u8>, KvCodecError> {
+        encode("response", self)
+    }
+
+    /// Read a response from its wire form; trailing bytes are an error.
+    pub fn decode(bytes: &[u8]) -> Result<KvResponse, KvCodecError> {
+        decode("response", bytes)
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        // Strings, options and enums always encode with postcard into a Vec: a failure here is
+        // a broken invariant, not bad input.
+        self.encode().expect("a KvResponse always encodes")
+    }
+}
+
+/// The key-value state machine: a `BTreeMap<String, String>` changed only by applied commands.
+/// Deterministic; an undecodable command gets [`KvResponse::Invalid`] and changes nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KvStateMachine {
+    data: BTreeMap<String, String>,
+    last_applied: LogIndex,
+}
+
+impl KvStateMachine {
+    /// An empty store.
+    pub fn new() -> Self {
+        KvStateMachine::default()
+    }
+
+    /// The current value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.data.get(key).map(String::as_str)
+    }
+
+    /// Every key and value, in key order (for tests comparing replicas).
+    pub fn data(&self) -> &BTreeMap<String, String> {
+        &self.data
+    }
+
+    /// The index of the last command applied, 0 before any.
+    pub fn last_applied(&self) -> LogIndex {
+        self.last_applied
+    }
+
+    /// Execute a decoded command against the store.
+    pub fn execute(&mut self, command: KvCommand) -> KvResponse {
+        match command {
+            KvCommand::Get { key } => KvResponse::Value(self.data.get(&key).cloned()),
+            KvCommand::Put { key, value } => {
+                self.data.insert(key, value);
+                KvResponse::Done
+            }
+            KvCommand::Delete { key } => {
+                self.data.remove(&key);
+                KvResponse::Done
+            }
+            KvCommand::Cas { key, expected, new } => {
+                let current = self.data.get(&key);
+                if current == expected.as_ref() {
+                    self.data.insert(key, new);
+                    KvResponse::Done
+                } else {
+                    KvResponse::CasFailed {
+                        current: current.cloned(),
+                    }
+                }
+            }
+            KvCommand::Append { key, value } => {
+                self.data.entry(key).or_default().push_str(&value);
+                KvResponse::Done
+            }
+        }
+    }
+}
+
+impl StateMachine for KvStateMachine {
+    fn apply(&mut self, index: LogIndex, command: &[u8]) -> Vec<u8> {
+        assert!(
+            index > self.last_applied,
+            "apply out of order: index {index} after {}",
+            self.last_applied
+        );
+        self.last_applied = index;
+        let response = match KvCommand::decode(command) {
+            Ok(command) => self.execute(command),
+            Err(error) => KvResponse::Invalid(error.to_string()),
+        };
+        response.to_bytes()
+    }
+
+    fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
+        let response = match KvCommand::decode(query) {
+            Ok(KvCommand::Get { key }) => KvResponse::Value(self.data.get(&key).cloned()),
+            Ok(other) => {
+                KvResponse::Invalid(format!("only Get is answered locally, not {other:?}"))
+            }
+            Err(error) => KvResponse::Invalid(error.to_string()),
+        };
+        Some(response.to_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> String {
+        text.to_string()
+    }
+
+    /// Apply `command` through the byte interface, as a node does.
+    fn apply(machine: &mut KvStateMachine, command: KvCommand) -> KvResponse {
+        let index = machine.last_applied() + 1;
+        KvResponse::decode(&machine.apply(index, &command.encode().unwrap())).unwrap()
+    }
+
+    #[test]
+    fn get_of_an_absent_key_is_none() {
+        let mut kv = KvStateMachine::new();
+        assert_eq!(
+            apply(&mut kv, KvCommand::Get { key: s("a") }),
+            KvResponse::Value(None)
+        );
+    }
+
+    #[test]
+    fn put_then_get_returns_the_value() {
+        let mut kv = KvStateMachine::new();
+        let put = KvCommand::Put {
+            key: s("a"),
+            value: s("1"),
+        };
+        assert_eq!(apply(&mut kv, put), KvResponse::Done);
+        let put = KvCommand::Put {
+            key: s("a"),
+            value: s("2"),
+        };
+        assert_eq!(apply(&mut kv, put), KvResponse::Done);
+        let get = KvCommand::Get { key: s("a") };
+        assert_eq!(apply(&mut kv, get), KvResponse::Value(Some(s("2"))));
+        assert_eq!(kv.last_applied(), 3);
+    }
+
+    #[test]
+    fn delete_removes_the_key_and_tolerates_absence() {
+        let mut kv = KvStateMachine::new();
+        apply(
+            &mut kv,
+            KvCommand::Put {
+                key: s("a"),
+                value: s("1"),
+            },
+        );
+        assert_eq!(
+            apply(&mut kv, KvCommand::Delete { key: s("a") }),
+            KvResponse::Done
+        );
+        assert_eq!(kv.get("a"), None);
+        assert_eq!(
+            apply(&mut kv, KvCommand::Delete { key: s("a") }),
+            KvResponse::Done
+        );
+    }
+
+    #[test]
+    fn cas_sets_only_when_the_expected_value_holds() {
+        let mut kv = KvStateMachine::new();
+        let create = KvCommand::Cas {
+            key: s("a"),
+            expected: None,
+            new: s("1"),
+        };
+        assert_eq!(apply(&mut kv, create.clone()), KvResponse::Done);
+        assert_eq!(
+            apply(&mut kv, create),
+            KvResponse::CasFailed {
+                current: Some(s("1"))
+            }
+        );
+        let wrong = KvCommand::Cas {
+            key: s("a"),
+            expected: Some(s("0")),
+            new: s("2"),
+        };
+        assert_eq!(
+            apply(&mut kv, wrong),
+            KvResponse::CasFailed {
+                current: Some(s("1"))
+            }
+        );
+        assert_eq!(kv.get("a"), Some("1"));
+        let right = KvCommand::Cas {
+            key: s("a"),
+            expected: Some(s("1")),
+            new: s("2"),
+        };
+        assert_eq!(apply(&mut kv, right), KvResponse::Done);
+        assert_eq!(kv.get("a"), Some("2"));
+        let absent = KvCommand::Cas {
+            key: s("b"),
+            expected: Some(s("1")),
+            new: s("2"),
+        };
+        assert_eq!(
+            apply(&mut kv, absent),
+            KvResponse::CasFailed { current: None }
+        );
+        assert_eq!(kv.get("b"), None);
+    }
+
+    #[test]
+    fn append_concatenates_and_creates_absent_keys() {
+        let mut kv = KvStateMachine::new();
+        assert_eq!(
+            apply(
+                &mut kv,
+                KvCommand::Append {
+                    key: s("a"),
+                    value: s("x")
+                }
+            ),
+            KvResponse::Done
+        );
+        apply(
+            &mut kv,
+            KvCommand::Append {
+                key: s("a"),
+                value: s("y"),
+            },
+        );
+        assert_eq!(kv.get("a"), Some("xy"));
+    }
+
+    #[test]
+    fn undecodable_command_is_invalid_and_changes_nothing() {
+        let mut kv = KvStateMachine::new();
+        apply(
+            &mut kv,
+            KvCommand::Put {
+                key: s("a"),
+                value: s("1"),
+            },
+        );
+        let before = kv.data().clone();
+        for garbage in [&[][..], &[0xff, 0xff, 0xff], &[1, 200]] {
+            let response = KvResponse::decode(&kv.apply(kv.last_applied() + 1, garbage)).unwrap();
+            assert!(
+                matches!(&response, KvResponse::Invalid(m) if m.contains("cannot decode command")),
+                "{response:?}"
+            );
+        }
+        assert_eq!(kv.data(), &before);
+    }
+
+    #[test]
+    fn trailing_bytes_are_a_decode_error() {
+        let mut bytes = KvCommand::Get { key: s("a") }.encode().unwrap();
+        bytes.push(0);
+        let error = KvCommand::decode(&bytes).unwrap_err();
+        assert!(error.to_string().contains("1 trailing bytes"), "{error}");
+    }
+
+    #[test]
+    fn every_command_and_response_round_trips() {
+        let commands = [
+            KvCommand::Get { key: s("k") },
+            KvCommand::Put {
+                key: s("k"),
+                value: s("v"),
+            },
+            KvCommand::Delete { key: s("k") },
+            KvCommand::Cas {
+                key: s("k"),
+                expected: None,
+                new: s("n"),
+            },
+            KvCommand::Append {
+                key: s("k"),
+                value: s("v"),
+            },
+        ];
+        for command in commands {
+            assert_eq!(
+                KvCommand::decode(&command.encode().unwrap()).unwrap(),
+                command
+            );
+            assert_eq!(command.key(), "k");
+        }
+        let responses = [
+            KvResponse::Value(Some(s("v"))),
+            KvResponse::Done,
+            KvResponse::CasFailed { current: None },
+            KvResponse::Invalid(s("why")),
+        ];
+        for response in responses {
+            assert_eq!(
+                KvResponse::decode(&response.encode().unwrap()).unwrap(),
+                response
+            );
+        }
+    }
+
+    #[test]
+    fn query_answers_get_locally_and_refuses_writes() {
+        let mut kv = KvStateMachine::new();
+        apply(
+            &mut kv,
+            KvCommand::Put {
+                key: s("a"),
+                value: s("1"),
+            },
+        );
+        let get = KvCommand::Get { key: s("a") }.encode().unwrap();
+        let answer = KvResponse::decode(&kv.query(&get).unwrap()).unwrap();
+        assert_eq!(answer, KvResponse::Value(Some(s("1"))));
+        let put = KvCommand::Put {
+            key: s("a"),
+            value: s("2"),
+        }
+        .encode()
+        .unwrap();
+        let answer = KvResponse::decode(&kv.query(&put).unwrap()).unwrap();
+        assert!(matches!(answer, KvResponse::Invalid(_)));
+        assert!(matches!(
+            KvResponse::decode(&kv.query(&[0xff]).unwrap()).unwrap(),
+            KvResponse::Invalid(_)
+        ));
+        assert_eq!(kv.get("a"), Some("1"));
+    }
+
+    #[test]
+    fn same_commands_give_same_state_and_responses() {
+        let commands = [
+            KvCommand::Put {
+                key: s("b"),
+                value: s("1"),
+            },
+            KvCommand::Append {
+                key: s("a"),
+                value: s("x"),
+            },
+            KvCommand::Cas {
+                key: s("b"),
+                expected: Some(s("1")),
+                new: s("3"),
+            },
+            KvCommand::Delete { key: s("a") },
+            KvCommand::Get { key: s("b") },
+        ];
+        let (mut one, mut two) = (KvStateMachine::new(), KvStateMachine::new());
+        for command in commands {
+            assert_eq!(apply(&mut one, command.clone()), apply(&mut two, command));
+        }
+        assert_eq!(one, two);
+    }
+
+    #[test]
+    #[should_panic(expected = "apply out of order")]
+    fn applying_an_index_twice_is_a_broken_invariant() {
+        let mut kv = KvStateMachine::new();
+        let get = KvCommand::Get { key: s("a") }.encode().unwrap();
+        kv.apply(1, &get);
+        kv.apply(1, &get);
+    }
+}
