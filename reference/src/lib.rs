@@ -18,6 +18,7 @@ pub mod kv;
 pub mod log;
 pub mod memory;
 pub mod message;
+pub mod network;
 pub mod peer;
 pub mod peers_provider;
 pub mod settings;
@@ -31,6 +32,7 @@ pub use memory::{MemoryLog, MemoryStorage};
 pub use message::{
     AppendEntries, AppendEntriesResponse, ConflictHint, Message, RequestVote, RequestVoteResponse,
 };
+pub use network::InProcessNetwork;
 pub use peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 pub use peers_provider::{PeersProvider, StaticPeersProvider};
 pub use settings::{BadField, Config, Settings, SettingsError};
