@@ -1,0 +1,90 @@
+//! The primitive actions the nemesis takes on the simulated cluster, and their inverses.
+
+use std::fmt;
+use std::time::Duration;
+
+use rafty::NodeId;
+
+use super::partition::Grudge;
+
+/// One primitive change to the simulation, taken from the outer step loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Drop every message on the grudge's links.
+    Partition(Grudge),
+    /// Undo [`Action::Partition`] of the same grudge.
+    Repair(Grudge),
+    /// Crash the node's host: its tasks stop, its unsynced state is lost, its durable state kept.
+    Crash(NodeId),
+    /// Start the crashed node's host again on its durable state.
+    Restart(NodeId),
+    /// Hold every message to and from the node (clients included): nothing dropped.
+    Pause(NodeId),
+    /// Deliver what [`Action::Pause`] held and let messages flow again.
+    Resume(NodeId),
+    /// Give every link of the node this latency (with some jitter above it).
+    Slow(NodeId, Duration),
+    /// Restore the node's links to the cluster's normal latency.
+    Unslow(NodeId),
+    /// Hold the messages between two nodes, both ways.
+    Clog(NodeId, NodeId),
+    /// Release a clogged link, delivering what it held.
+    Unclog(NodeId, NodeId),
+}
+
+impl Action {
+    /// The action that undoes this one, or `None` for an action that undoes another.
+    pub fn inverse(&self) -> Option<Action> {
+        Some(match self {
+            Action::Partition(grudge) => Action::Repair(grudge.clone()),
+            Action::Crash(node) => Action::Restart(*node),
+            Action::Pause(node) => Action::Resume(*node),
+            Action::Slow(node, _) => Action::Unslow(*node),
+            Action::Clog(a, b) => Action::Unclog(*a, *b),
+            Action::Repair(_)
+            | Action::Restart(_)
+            | Action::Resume(_)
+            | Action::Unslow(_)
+            | Action::Unclog(..) => return None,
+        })
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Partition(grudge) => write!(f, "partition {}", describe(grudge)),
+            Action::Repair(grudge) => write!(f, "repair {}", describe(grudge)),
+            Action::Crash(node) => write!(f, "crash n{node}"),
+            Action::Restart(node) => write!(f, "restart n{node}"),
+            Action::Pause(node) => write!(f, "pause n{node}"),
+            Action::Resume(node) => write!(f, "resume n{node}"),
+            Action::Slow(node, latency) => write!(f, "slow n{node} to {}ms", latency.as_millis()),
+            Action::Unslow(node) => write!(f, "unslow n{node}"),
+            Action::Clog(a, b) => write!(f, "clog n{a}<->n{b}"),
+            Action::Unclog(a, b) => write!(f, "unclog n{a}<->n{b}"),
+        }
+    }
+}
+
+/// The grudge as `n1->n2 n3<->n4 ...`.
+fn describe(grudge: &Grudge) -> String {
+    let (both, one_way) = grudge.split_symmetric();
+    let mut parts: Vec<String> = both.iter().map(|(a, b)| format!("n{a}<->n{b}")).collect();
+    parts.extend(one_way.iter().map(|(a, b)| format!("n{a}->n{b}")));
+    parts.join(" ")
+}
+
+/// What the nemesis needs from the simulation; implemented on turmoil's `Sim` by
+/// [`crate::sim::control::SimNetwork`], and by fakes in tests.
+pub trait Network {
+    /// Take `action` now.
+    fn apply(&mut self, action: &Action);
+}
+
+/// What the nemesis may know of the cluster to aim its faults.
+pub trait ClusterView {
+    /// The node believed to be the current leader (the latest to become leader and still
+    /// running), if any.
+    fn leader(&self) -> Option<NodeId>;
+}

@@ -1,0 +1,16 @@
+//! The nemesis: injects faults into the simulated cluster from the outer `Sim::step` loop
+//! (only the `Sim` can crash and restart hosts), on a schedule derived from the run seed.
+//!
+//! One fault is active at a time: a healthy gap, a fault, a healthy gap... From the time limit
+//! on, nothing new starts and everything still in effect is healed at once, so the quiet
+//! period that follows sees a healthy cluster.
+
+pub mod action;
+pub mod fault;
+pub mod partition;
+pub mod plan;
+pub mod schedule;
+
+pub use action::{Action, ClusterView, Network};
+pub use fault::{FaultKind, parse_kinds};
+pub use schedule::{Nemesis, NemesisEvent, NemesisOptions};

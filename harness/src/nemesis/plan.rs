@@ -1,0 +1,172 @@
+//! Turning a fault kind into timed actions: what to do, to whom, and when to undo it.
+
+use std::time::Duration;
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use rafty::NodeId;
+
+use super::action::Action;
+use super::fault::FaultKind;
+use super::partition::{self, Shape};
+
+/// A fault planned from its start: timed actions (offsets from the start, in order) and a
+/// one-line description for the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The kind of fault.
+    pub kind: FaultKind,
+    /// What the fault does, for the history and reports.
+    pub description: String,
+    /// Actions and their offsets from the fault's start, sorted by offset.
+    pub steps: Vec<(Duration, Action)>,
+}
+
+/// Plan a fault of `kind` lasting about `duration` over `nodes` (sorted ids).
+pub fn plan(
+    kind: FaultKind,
+    duration: Duration,
+    nodes: &[NodeId],
+    leader: Option<NodeId>,
+    rng: &mut ChaCha8Rng,
+) -> Plan {
+    let pick = |rng: &mut ChaCha8Rng| nodes[rng.random_range(0..nodes.len())];
+    let leader_or_pick = |rng: &mut ChaCha8Rng| match leader.filter(|_| rng.random_bool(0.5)) {
+        Some(node) => node,
+        None => pick(rng),
+    };
+    let (description, steps) = match kind {
+        FaultKind::Partition => {
+            let shape = Shape::ALL[rng.random_range(0..Shape::ALL.len())];
+            let grudge = partition::grudge(shape, nodes, leader, rng);
+            let apply = Action::Partition(grudge.clone());
+            let description = format!("{shape:?}: {apply}");
+            (
+                description,
+                vec![(Duration::ZERO, apply), (duration, Action::Repair(grudge))],
+            )
+        }
+        FaultKind::Kill => {
+            let targets = kill_targets(nodes, leader, rng);
+            let names: Vec<String> = targets.iter().map(|n| format!("n{n}")).collect();
+            let mut steps: Vec<_> = targets
+                .iter()
+                .map(|&n| (Duration::ZERO, Action::Crash(n)))
+                .collect();
+            for &node in &targets {
+                let stagger = Duration::from_millis(rng.random_range(0..200));
+                steps.push((duration + stagger, Action::Restart(node)));
+            }
+            (format!("kill {}", names.join(" ")), steps)
+        }
+        FaultKind::Pause => {
+            let node = leader_or_pick(rng);
+            (
+                format!("pause n{node}"),
+                vec![
+                    (Duration::ZERO, Action::Pause(node)),
+                    (duration, Action::Resume(node)),
+                ],
+            )
+        }
+        FaultKind::Latency => {
+            let node = leader_or_pick(rng);
+            let latency = Duration::from_millis(rng.random_range(30..=300));
+            let slow = Action::Slow(node, latency);
+            (
+                format!("{slow}"),
+                vec![(Duration::ZERO, slow), (duration, Action::Unslow(node))],
+            )
+        }
+        FaultKind::Clog => clog(duration, nodes, rng),
+    };
+    let mut steps = steps;
+    steps.sort_by_key(|(offset, _)| *offset);
+    Plan {
+        kind,
+        description,
+        steps,
+    }
+}
+
+/// The leader, one random node, a random minority, or every node.
+fn kill_targets(nodes: &[NodeId], leader: Option<NodeId>, rng: &mut ChaCha8Rng) -> Vec<NodeId> {
+    let mut shuffled = nodes.to_vec();
+    shuffled.shuffle(rng);
+    let mut targets = match rng.random_range(0..4) {
+        0 => vec![leader.unwrap_or(shuffled[0])],
+        1 => vec![shuffled[0]],
+        2 => shuffled[..nodes.len().div_ceil(2) - 1].to_vec(),
+        _ => shuffled,
+    };
+    if targets.is_empty() {
+        targets.push(nodes[0]);
+    }
+    targets.sort_unstable();
+    targets
+}
+
+/// Clog random node-to-node links one by one over the first half of the fault, then release
+/// them in a random order over the second half.
+fn clog(
+    duration: Duration,
+    nodes: &[NodeId],
+    rng: &mut ChaCha8Rng,
+) -> (String, Vec<(Duration, Action)>) {
+    let mut pairs: Vec<(NodeId, NodeId)> = Vec::new();
+    for (i, &a) in nodes.iter().enumerate() {
+        for &b in &nodes[i + 1..] {
+            pairs.push((a, b));
+        }
+    }
+    pairs.shuffle(rng);
+    let count = rng.random_range(1..=pairs.len().min(nodes.len() + 1));
+    pairs.truncate(count);
+    let half = duration / 2;
+    let gap = half / count as u32;
+    let mut steps = Vec::new();
+    for (i, &(a, b)) in pairs.iter().enumerate() {
+        steps.push((gap * i as u32, Action::Clog(a, b)));
+    }
+    let mut release = pairs.clone();
+    release.shuffle(rng);
+    for (i, &(a, b)) in release.iter().enumerate() {
+        steps.push((half + gap * i as u32, Action::Unclog(a, b)));
+    }
+    let names: Vec<String> = pairs.iter().map(|(a, b)| format!("n{a}<->n{b}")).collect();
+    (format!("clog {}", names.join(" ")), steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn every_plan_undoes_what_it_does() {
+        let nodes: Vec<NodeId> = (1..=5).collect();
+        for seed in 0..50 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for kind in FaultKind::ALL {
+                let plan = plan(kind, Duration::from_secs(2), &nodes, Some(3), &mut rng);
+                let mut in_effect: Vec<Action> = Vec::new();
+                for (_, action) in &plan.steps {
+                    match action.inverse() {
+                        Some(_) => in_effect.push(action.clone()),
+                        None => {
+                            let index = in_effect
+                                .iter()
+                                .position(|done| done.inverse().as_ref() == Some(action))
+                                .unwrap_or_else(|| panic!("{action} undoes nothing in {plan:?}"));
+                            in_effect.remove(index);
+                        }
+                    }
+                }
+                assert!(in_effect.is_empty(), "{plan:?} leaves {in_effect:?}");
+            }
+        }
+    }
+}
