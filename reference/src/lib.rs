@@ -23,6 +23,7 @@ pub mod peer;
 pub mod peers_provider;
 pub mod settings;
 pub mod state_machine;
+pub mod testing;
 pub mod types;
 
 pub use client::ClientError;

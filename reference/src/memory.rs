@@ -339,6 +339,24 @@ mod tests {
         assert_eq!(storage.hard_state(), state);
     }
 
+    struct Factory;
+
+    impl crate::testing::log_suite::LogFactory for Factory {
+        type Log = MemoryLog;
+        type Store = MemoryStorage;
+        fn create(&mut self) -> Result<MemoryStorage, LogError> {
+            Ok(MemoryStorage::new())
+        }
+        fn open(&mut self, store: &MemoryStorage) -> Result<MemoryLog, LogError> {
+            Ok(MemoryLog::open(store))
+        }
+    }
+
+    #[test]
+    fn memory_log_passes_the_log_suite() {
+        crate::testing::log_suite::assert_conforms(&mut Factory);
+    }
+
     #[test]
     fn write_failure_fails_every_write_and_changes_nothing() {
         let mut log = log_with(&[1]);

@@ -1,0 +1,119 @@
+//! The conformance suite for [`Log`] implementations.
+//!
+//! Give it a [`LogFactory`] that creates fresh durable state and opens (and reopens) a log on
+//! it; [`run`] checks every rule of the [`Log`] contract, reopening the log after every write
+//! to check that what returned `Ok` was kept. Every case starts on fresh state and uses only
+//! the public [`Log`] API, so the suite works for any storage.
+
+use crate::log::{Log, LogError};
+use crate::testing::SuiteReport;
+
+mod cases;
+mod check;
+
+/// Opens a user's [`Log`] on durable state, and reopens it on the same state as a restarted
+/// process would.
+pub trait LogFactory {
+    /// The log under test.
+    type Log: Log;
+    /// What identifies one durable state: a directory, a database handle, a shared buffer.
+    /// Dropping it may delete the state.
+    type Store;
+
+    /// New, empty durable state (a fresh directory, say). Called once per case.
+    fn create(&mut self) -> Result<Self::Store, LogError>;
+
+    /// Open a log on `store`. The suite drops the previous log on `store` before reopening,
+    /// and expects to find everything that earlier logs wrote and had acknowledged with `Ok`.
+    fn open(&mut self, store: &Self::Store) -> Result<Self::Log, LogError>;
+}
+
+/// A case of the suite: its name and its body.
+type Case<F> = (&'static str, fn(&mut F) -> Result<(), String>);
+
+/// Every case, in the order they run.
+fn all_cases<F: LogFactory>() -> Vec<Case<F>> {
+    vec![
+        ("empty_log", cases::empty_log::<F>),
+        ("append_and_read_back", cases::append_and_read_back::<F>),
+        (
+            "append_in_several_batches",
+            cases::append_in_several_batches::<F>,
+        ),
+        (
+            "empty_append_is_a_no_op",
+            cases::empty_append_is_a_no_op::<F>,
+        ),
+        ("range_boundaries", cases::range_boundaries::<F>),
+        ("term_at_boundaries", cases::term_at_boundaries::<F>),
+        (
+            "payload_kinds_round_trip",
+            cases::payload_kinds_round_trip::<F>,
+        ),
+        ("hard_state_round_trip", cases::hard_state_round_trip::<F>),
+        (
+            "hard_state_and_entries_are_independent",
+            cases::hard_state_and_entries_are_independent::<F>,
+        ),
+        (
+            "truncate_at_the_boundaries",
+            cases::truncate_at_the_boundaries::<F>,
+        ),
+        ("truncate_then_append", cases::truncate_then_append::<F>),
+        (
+            "reopen_after_every_operation",
+            cases::reopen_after_every_operation::<F>,
+        ),
+        ("large_entries", cases::large_entries::<F>),
+        ("many_entries", cases::many_entries::<F>),
+        (
+            "gap_is_a_contract_error",
+            cases::gap_is_a_contract_error::<F>,
+        ),
+        (
+            "bad_range_is_a_contract_error",
+            cases::bad_range_is_a_contract_error::<F>,
+        ),
+        (
+            "bad_truncate_is_a_contract_error",
+            cases::bad_truncate_is_a_contract_error::<F>,
+        ),
+    ]
+}
+
+/// The names of the cases [`run`] runs, in order.
+pub fn case_names() -> Vec<&'static str> {
+    struct Unused;
+    impl LogFactory for Unused {
+        type Log = crate::memory::MemoryLog;
+        type Store = ();
+        fn create(&mut self) -> Result<(), LogError> {
+            Ok(())
+        }
+        fn open(&mut self, _: &()) -> Result<Self::Log, LogError> {
+            Ok(crate::memory::MemoryLog::new())
+        }
+    }
+    all_cases::<Unused>()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Run every case against logs from `factory` and report each by name. Panics inside the log
+/// are caught and reported as failures of their case.
+pub fn run<F: LogFactory>(factory: &mut F) -> SuiteReport {
+    let mut report = SuiteReport::new("log_suite");
+    for (name, case) in all_cases::<F>() {
+        report.run_case(name, || case(factory));
+    }
+    report
+}
+
+/// Run the suite and panic, listing every failed case, unless all passed. For use in tests.
+pub fn assert_conforms<F: LogFactory>(factory: &mut F) {
+    run(factory).assert_all_passed();
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,120 @@
+//! Helpers the cases share: building entries, comparing a log with a model, reopening.
+
+use std::fmt::Debug;
+
+use super::LogFactory;
+use crate::log::{Log, LogError};
+use crate::types::{Entry, HardState, LogIndex, Payload, Term};
+
+/// A command entry whose payload names its index and term.
+pub fn entry(index: LogIndex, term: Term) -> Entry {
+    Entry {
+        term,
+        index,
+        payload: Payload::Command(format!("{index}@{term}").into_bytes()),
+    }
+}
+
+/// Entries `first..first + terms.len()` with the given terms.
+pub fn entries_from(first: LogIndex, terms: &[Term]) -> Vec<Entry> {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, &term)| entry(first + i as LogIndex, term))
+        .collect()
+}
+
+/// `Err` naming `what` unless `got == want`.
+pub fn expect_eq<T: PartialEq + Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {want:?}, got {got:?}"))
+    }
+}
+
+/// Turn a log error into a case failure naming the call.
+pub fn call<T>(what: &str, result: Result<T, LogError>) -> Result<T, String> {
+    result.map_err(|error| format!("{what} failed: {error}"))
+}
+
+/// `Err` unless `result` is a [`LogError::Contract`].
+pub fn expect_contract_error<T: Debug>(
+    what: &str,
+    result: Result<T, LogError>,
+) -> Result<(), String> {
+    match result {
+        Err(LogError::Contract(_)) => Ok(()),
+        other => Err(format!("{what}: expected a contract error, got {other:?}")),
+    }
+}
+
+/// Fresh state and a log open on it.
+pub fn fresh<F: LogFactory>(factory: &mut F) -> Result<(F::Store, F::Log), String> {
+    let store = call("create", factory.create())?;
+    let log = call("open (fresh)", factory.open(&store))?;
+    Ok((store, log))
+}
+
+/// Drop `log` and open a new one on `store`, as a restarted process would.
+pub fn reopen<F: LogFactory>(
+    factory: &mut F,
+    store: &F::Store,
+    log: F::Log,
+) -> Result<F::Log, String> {
+    drop(log);
+    call("reopen", factory.open(store))
+}
+
+/// Check everything the log says against the model: its entries and its hard state.
+pub fn expect_state(
+    log: &impl Log,
+    entries: &[Entry],
+    hard_state: HardState,
+) -> Result<(), String> {
+    let last = entries.len() as LogIndex;
+    expect_eq("first_index", log.first_index(), 1)?;
+    expect_eq("last_index", log.last_index(), last)?;
+    let stored = call(
+        &format!("entries(1, {})", last + 1),
+        log.entries(1, last + 1),
+    )?;
+    if stored != entries {
+        let first_difference = stored.iter().zip(entries).position(|(a, b)| a != b);
+        return Err(format!(
+            "entries differ: expected {} entries, got {}; first difference at position {:?}",
+            entries.len(),
+            stored.len(),
+            first_difference
+        ));
+    }
+    for entry in entries {
+        expect_eq(
+            &format!("term({})", entry.index),
+            call("term", log.term(entry.index))?,
+            Some(entry.term),
+        )?;
+    }
+    expect_eq(
+        &format!("term({})", last + 1),
+        call("term", log.term(last + 1))?,
+        None,
+    )?;
+    expect_eq("term(0)", call("term", log.term(0))?, Some(0))?;
+    expect_eq("hard_state", log.hard_state(), hard_state)
+}
+
+/// [`expect_state`] now, and again after a reopen; returns the reopened log.
+pub fn expect_state_across_reopen<F: LogFactory>(
+    factory: &mut F,
+    store: &F::Store,
+    log: F::Log,
+    entries: &[Entry],
+    hard_state: HardState,
+) -> Result<F::Log, String> {
+    expect_state(&log, entries, hard_state)?;
+    let log = reopen(factory, store, log)?;
+    expect_state(&log, entries, hard_state)
+        .map_err(|message| format!("after reopen: {message}"))?;
+    Ok(log)
+}
