@@ -1,2 +1,18 @@
-//! Workloads (see issue 4).
+//! Workloads: what the harness's clients do, and how each operation appears in a history.
+//!
+//! A workload is a [`WorkloadConfig`] (which kind, how many clients, how fast, which mix of
+//! operations, how many keys) and a seeded [`Generator`] that produces [`ClientOp`]s. Each
+//! operation knows how to record itself as a Jepsen-style invocation and completion
+//! ([`ClientOp::invoke`], [`ClientOp::complete`]) and which checker model judges the history
+//! ([`WorkloadKind::model_name`]).
+//!
+//! The generator is deterministic: the same seed gives the same operations in the same order.
 #![warn(missing_docs)]
+
+pub mod config;
+pub mod generator;
+pub mod op;
+
+pub use config::{ConfigError, OperationMix, WorkloadConfig, WorkloadKind};
+pub use generator::Generator;
+pub use op::{ClientOp, OpResult};
