@@ -10,5 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod checks;
 pub mod nemesis;
+pub mod sim;
 pub mod run;

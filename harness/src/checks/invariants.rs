@@ -1,0 +1,305 @@
+//! Raft's safety invariants, checked online from what the nodes report during the run.
+//!
+//! * **Election safety** (§5.2): at most one leader per term.
+//! * **State machine safety** (§5.4.3): every node applies the same command at each index; the
+//!   applied sequences of all nodes, across restarts, are prefixes of one another.
+//! * **Commit monotonicity**: the commit index never decreases within one incarnation of a
+//!   node (a restarted node may start lower: the commit index is volatile state).
+//! * Each incarnation applies contiguous indices from 1 (the state machine is rebuilt by
+//!   re-applying the log).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use rafty::{LogIndex, NodeId, Term};
+
+/// One incarnation of a node: its id and how many times it had started before.
+pub type Incarnation = (NodeId, u64);
+
+/// What a node reported, as the invariant checker sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// A new incarnation started.
+    Started,
+    /// The incarnation was crashed by the nemesis (or stopped).
+    Stopped,
+    /// The node became leader of `term`.
+    BecameLeader {
+        /// The term it leads.
+        term: Term,
+    },
+    /// The node is no longer leader (it became follower or candidate).
+    LostLeadership,
+    /// The node's commit index is now `index`.
+    Committed {
+        /// The new commit index.
+        index: LogIndex,
+    },
+    /// The node applied the command at `index`, whose bytes hash to `command_hash`.
+    Applied {
+        /// The log index applied.
+        index: LogIndex,
+        /// FNV-1a hash of the command bytes (see [`command_hash`]).
+        command_hash: u64,
+    },
+}
+
+/// A broken invariant, with where and when it was seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Which invariant.
+    pub invariant: &'static str,
+    /// Simulated time in nanoseconds.
+    pub time_ns: u64,
+    /// The node that reported the offending event.
+    pub node: NodeId,
+    /// What exactly was wrong.
+    pub detail: String,
+}
+
+/// The most violations kept (the first ones matter; the rest are counted).
+const MAX_VIOLATIONS: usize = 100;
+
+/// The invariant checker's state, fed one observation at a time.
+#[derive(Debug, Default)]
+pub struct Invariants {
+    leaders: BTreeMap<Term, NodeId>,
+    /// Per node: the current incarnation number and whether it is running.
+    incarnations: BTreeMap<NodeId, (u64, bool)>,
+    /// Per node: the term it leads, while it believes it is leader.
+    leading: BTreeMap<NodeId, Term>,
+    commit: BTreeMap<Incarnation, LogIndex>,
+    /// Index -> (command hash, who applied it first).
+    applied: BTreeMap<LogIndex, (u64, Incarnation)>,
+    /// Per incarnation: the command hashes it applied, in index order from 1.
+    sequences: BTreeMap<Incarnation, Vec<u64>>,
+    violations: Vec<Violation>,
+    violation_count: usize,
+    counts: Counts,
+}
+
+/// How much was observed, for the report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Leader elections observed.
+    pub elections: u64,
+    /// Apply events observed.
+    pub applied: u64,
+    /// Incarnations started (first starts and restarts).
+    pub starts: u64,
+    /// Highest term seen led.
+    pub max_term: Term,
+    /// Highest index applied anywhere.
+    pub max_applied: LogIndex,
+}
+
+impl Invariants {
+    /// An empty checker.
+    pub fn new() -> Self {
+        Invariants::default()
+    }
+
+    /// Feed one observation from `node` at `time_ns`.
+    pub fn observe(&mut self, time_ns: u64, node: NodeId, observation: &Observation) {
+        let incarnation = (node, self.incarnations.get(&node).map_or(0, |(i, _)| *i));
+        match *observation {
+            Observation::Started => {
+                let next = self.incarnations.get(&node).map_or(0, |(i, _)| i + 1);
+                self.incarnations.insert(node, (next, true));
+                self.leading.remove(&node);
+                self.counts.starts += 1;
+            }
+            Observation::Stopped => {
+                self.incarnations.entry(node).or_default().1 = false;
+                self.leading.remove(&node);
+            }
+            Observation::BecameLeader { term } => self.became_leader(time_ns, node, term),
+            Observation::LostLeadership => {
+                self.leading.remove(&node);
+            }
+            Observation::Committed { index } => {
+                let previous = self.commit.insert(incarnation, index).unwrap_or(0);
+                if index < previous {
+                    self.violate(
+                        "commit-monotonic",
+                        time_ns,
+                        node,
+                        format!(
+                            "commit index went from {previous} back to {index} in incarnation {}",
+                            incarnation.1
+                        ),
+                    );
+                }
+            }
+            Observation::Applied {
+                index,
+                command_hash,
+            } => self.applied(time_ns, incarnation, index, command_hash),
+        }
+    }
+
+    fn became_leader(&mut self, time_ns: u64, node: NodeId, term: Term) {
+        self.counts.elections += 1;
+        self.counts.max_term = self.counts.max_term.max(term);
+        self.leading.insert(node, term);
+        if let Some(&other) = self.leaders.get(&term) {
+            if other != node {
+                self.violate(
+                    "election-safety",
+                    time_ns,
+                    node,
+                    format!("n{node} became leader of term {term}, which n{other} already leads"),
+                );
+            }
+        } else {
+            self.leaders.insert(term, node);
+        }
+    }
+
+    fn applied(&mut self, time_ns: u64, incarnation: Incarnation, index: LogIndex, hash: u64) {
+        let node = incarnation.0;
+        self.counts.applied += 1;
+        self.counts.max_applied = self.counts.max_applied.max(index);
+        let sequence = self.sequences.entry(incarnation).or_default();
+        let expected = sequence.len() as LogIndex + 1;
+        if index != expected {
+            self.violate(
+                "apply-order",
+                time_ns,
+                node,
+                format!(
+                    "incarnation {} applied index {index}, expected {expected}",
+                    incarnation.1
+                ),
+            );
+        }
+        self.sequences.entry(incarnation).or_default().push(hash);
+        match self.applied.get(&index) {
+            Some(&(first, by)) if first != hash => self.violate("state-machine-safety", time_ns, node, format!(
+                "n{node} (incarnation {}) applied a different command at index {index} than n{} \
+                 (incarnation {}) did: {hash:016x} vs {first:016x}",
+                incarnation.1, by.0, by.1
+            )),
+            Some(_) => {}
+            None => {
+                self.applied.insert(index, (hash, incarnation));
+            }
+        }
+    }
+
+    fn violate(&mut self, invariant: &'static str, time_ns: u64, node: NodeId, detail: String) {
+        self.violation_count += 1;
+        if self.violations.len() < MAX_VIOLATIONS {
+            self.violations.push(Violation {
+                invariant,
+                time_ns,
+                node,
+                detail,
+            });
+        }
+    }
+
+    /// The node currently believed leader: among running nodes that believe they lead, the
+    /// one with the highest term.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leading
+            .iter()
+            .filter(|(node, _)| {
+                self.incarnations
+                    .get(node)
+                    .is_some_and(|(_, running)| *running)
+            })
+            .max_by_key(|(node, term)| (**term, **node))
+            .map(|(node, _)| *node)
+    }
+
+    /// The violations seen (at most the first hundred) and how many there were in all.
+    pub fn violations(&self) -> (&[Violation], usize) {
+        (&self.violations, self.violation_count)
+    }
+
+    /// The counts of what was observed.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// The longest applied sequence among the nodes' latest incarnations: the final state the
+    /// cluster converged on, as command hashes in index order.
+    pub fn final_sequence(&self) -> &[u64] {
+        self.incarnations
+            .iter()
+            .filter_map(|(&node, &(incarnation, _))| self.sequences.get(&(node, incarnation)))
+            .max_by_key(|sequence| sequence.len())
+            .map_or(&[], |sequence| sequence.as_slice())
+    }
+}
+
+/// FNV-1a over the command bytes: how applied commands are compared across nodes.
+pub fn command_hash(command: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for &byte in command {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applied(index: LogIndex, command: &[u8]) -> Observation {
+        Observation::Applied {
+            index,
+            command_hash: command_hash(command),
+        }
+    }
+
+    #[test]
+    fn two_leaders_in_one_term_break_election_safety() {
+        let mut checker = Invariants::new();
+        checker.observe(1, 1, &Observation::Started);
+        checker.observe(1, 2, &Observation::Started);
+        checker.observe(2, 1, &Observation::BecameLeader { term: 3 });
+        checker.observe(3, 2, &Observation::BecameLeader { term: 4 });
+        assert_eq!(checker.violations().1, 0);
+        assert_eq!(checker.leader(), Some(2));
+        checker.observe(4, 1, &Observation::BecameLeader { term: 4 });
+        assert_eq!(checker.violations().0[0].invariant, "election-safety");
+    }
+
+    #[test]
+    fn diverging_applies_break_state_machine_safety_across_restarts() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        checker.observe(1, 1, &applied(1, b"a"));
+        checker.observe(2, 1, &applied(2, b"b"));
+        checker.observe(3, 1, &Observation::Stopped);
+        checker.observe(4, 1, &Observation::Started);
+        checker.observe(5, 1, &applied(1, b"a"));
+        assert_eq!(checker.violations().1, 0);
+        checker.observe(6, 1, &applied(2, b"c"));
+        assert_eq!(checker.violations().0[0].invariant, "state-machine-safety");
+    }
+
+    #[test]
+    fn commit_index_may_drop_only_across_a_restart() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        checker.observe(1, 1, &Observation::Committed { index: 5 });
+        checker.observe(2, 1, &Observation::Started);
+        checker.observe(3, 1, &Observation::Committed { index: 2 });
+        assert_eq!(checker.violations().1, 0);
+        checker.observe(4, 1, &Observation::Committed { index: 1 });
+        assert_eq!(checker.violations().0[0].invariant, "commit-monotonic");
+    }
+
+    #[test]
+    fn gaps_in_applied_indices_are_reported() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        checker.observe(1, 1, &applied(2, b"x"));
+        assert_eq!(checker.violations().0[0].invariant, "apply-order");
+    }
+}

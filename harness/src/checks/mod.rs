@@ -1,0 +1,4 @@
+//! What judges a run: linearizability of the history, Raft invariants observed from the nodes,
+//! and liveness while the cluster is healthy.
+
+pub mod invariants;
