@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod core;
 pub mod kv;
 pub mod log;
 pub mod memory;

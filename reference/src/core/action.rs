@@ -1,0 +1,62 @@
+//! What the core asks its driver to do, and the roles it reports.
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::Message;
+use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+
+/// The role a node plays (§5.1), plus the pre-vote stage of Ongaro's thesis (§9.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    /// Answers leaders and candidates; starts a pre-vote when its election timer fires.
+    Follower,
+    /// Asks for pre-votes for `term + 1` without changing its term.
+    PreCandidate,
+    /// Campaigns for votes in its current term (§5.2).
+    Candidate,
+    /// Accepts commands and replicates its log (§5.3).
+    Leader,
+}
+
+/// One thing the driver must do, in the order the core emitted it.
+///
+/// The driver executes actions strictly in order, and a storage action
+/// ([`Action::SaveHardState`], [`Action::AppendToLog`], [`Action::TruncateLog`]) must be durable
+/// before the next action executes: this is how no vote and no append acknowledgement leaves the
+/// node before the state it depends on is on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Persist the hard state (current term, voted-for); durable before any later action.
+    SaveHardState(HardState),
+    /// Append these entries (contiguous, the first right after the log's last index); durable
+    /// before any later action.
+    AppendToLog(Vec<Entry>),
+    /// Remove every entry with index `>=` this one; durable before any later action.
+    TruncateLog(LogIndex),
+    /// Send a request (RequestVote or AppendEntries) to a peer. The driver must report its
+    /// outcome: the response through [`super::Core::step`], or a failure through
+    /// [`super::Core::send_failed`].
+    Send {
+        /// The peer to call.
+        to: NodeId,
+        /// The request.
+        message: Message,
+    },
+    /// The response to the request being handled by [`super::Core::step`]; exactly one per
+    /// request, after the storage actions it depends on.
+    Reply(Message),
+    /// Entries that became committed, in index order, each exactly once (no-ops included: the
+    /// driver skips them when applying commands).
+    Apply(Vec<Entry>),
+    /// The role, term or known leader changed since the last `RoleChanged`. Roles a node passes
+    /// through within one input (a single node goes from follower to leader in one tick) are
+    /// not reported.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+        /// The current term.
+        term: Term,
+        /// The leader this node knows of in `term`, if any.
+        leader: Option<NodeId>,
+    },
+}

@@ -1,0 +1,223 @@
+//! Leader election (§5.2): randomized timeouts, pre-vote (thesis §9.6), voting with the
+//! up-to-date check (§5.4.1), and the role transitions.
+
+use rand::Rng;
+
+use super::progress::Progress;
+use super::{Core, Role};
+use crate::message::{Message, RequestVote, RequestVoteResponse};
+use crate::types::{HardState, LogIndex, NodeId, Term};
+
+/// §5.4.1: a candidate's log is at least as up-to-date as the voter's if its last term is
+/// higher, or the last terms are equal and its log is at least as long.
+pub fn log_is_up_to_date(
+    candidate_last_term: Term,
+    candidate_last_index: LogIndex,
+    voter_last_term: Term,
+    voter_last_index: LogIndex,
+) -> bool {
+    (candidate_last_term, candidate_last_index) >= (voter_last_term, voter_last_index)
+}
+
+impl Core {
+    /// Pick a new random election timeout in `[election_timeout_min, election_timeout_max)`.
+    pub(super) fn reset_election_timer(&mut self) {
+        let timeout = self
+            .rng
+            .random_range(self.config.election_timeout_min..self.config.election_timeout_max);
+        self.election_deadline = self.now + timeout;
+    }
+
+    /// Become a follower in `term` (persisting a higher term with no vote), knowing `leader`.
+    pub(super) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        if term > self.term() {
+            self.hard_state = HardState {
+                current_term: term,
+                voted_for: None,
+            };
+            self.last_leader_contact = None;
+        }
+        if self.role != Role::Follower {
+            self.role = Role::Follower;
+            self.votes.clear();
+            self.progress.clear();
+            self.reset_election_timer();
+        }
+        self.leader = leader;
+    }
+
+    /// The election timer fired: ask for pre-votes for `term + 1` without changing any state
+    /// that must be persisted (thesis §9.6).
+    pub(super) fn start_pre_vote(&mut self) {
+        self.role = Role::PreCandidate;
+        self.leader = None;
+        self.progress.clear();
+        self.votes = [self.id].into();
+        self.reset_election_timer();
+        if self.votes.len() >= self.quorum() {
+            return self.become_candidate();
+        }
+        self.request_votes(self.term() + 1, true);
+    }
+
+    /// A majority granted pre-votes: start a real election (§5.2): increment the term, vote
+    /// for itself (persisted before any RequestVote leaves), ask every peer.
+    fn become_candidate(&mut self) {
+        self.hard_state = HardState {
+            current_term: self.term() + 1,
+            voted_for: Some(self.id),
+        };
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.last_leader_contact = None;
+        self.votes = [self.id].into();
+        self.reset_election_timer();
+        if self.votes.len() >= self.quorum() {
+            return self.become_leader();
+        }
+        self.request_votes(self.term(), false);
+    }
+
+    fn request_votes(&mut self, term: Term, pre_vote: bool) {
+        let request = RequestVote {
+            term,
+            candidate_id: self.id,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+            pre_vote,
+        };
+        for peer in self.peers.clone() {
+            self.send(peer, Message::RequestVote(request.clone()));
+        }
+    }
+
+    /// Won the election: initialize every follower's progress (§5.3), append a no-op of the
+    /// new term (§8) and start replicating it.
+    fn become_leader(&mut self) {
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        self.votes.clear();
+        let next_index = self.log.last_index() + 1;
+        self.progress = self
+            .peers
+            .iter()
+            .map(|peer| (*peer, Progress::new(next_index)))
+            .collect();
+        self.heartbeat_deadline = self.now + self.config.heartbeat_interval;
+        self.check_quorum_deadline = self.now + self.config.election_timeout_min;
+        tracing::debug!(node = self.id, term = self.term(), "became leader");
+        self.append_as_leader(vec![crate::types::Payload::Noop]);
+    }
+
+    /// Answer a RequestVote or pre-vote; a granted vote is persisted before the reply.
+    pub(super) fn handle_request_vote(&mut self, request: RequestVote) {
+        if request.pre_vote {
+            let granted = self.grants_pre_vote(&request);
+            let term = if granted { request.term } else { self.term() };
+            return self.reply_vote(term, granted, true);
+        }
+        if request.term > self.term() {
+            self.become_follower(request.term, None);
+        }
+        let granted = self.grants_vote(&request);
+        if granted {
+            self.hard_state.voted_for = Some(request.candidate_id);
+            self.reset_election_timer();
+        }
+        self.reply_vote(self.term(), granted, false);
+    }
+
+    fn reply_vote(&mut self, term: Term, vote_granted: bool, pre_vote: bool) {
+        self.reply(Message::RequestVoteResponse(RequestVoteResponse {
+            term,
+            vote_granted,
+            pre_vote,
+        }));
+    }
+
+    /// §5.2, §5.4.1: one vote per term, only to a candidate whose log is up-to-date.
+    fn grants_vote(&self, request: &RequestVote) -> bool {
+        let free_to_vote = self
+            .hard_state
+            .voted_for
+            .is_none_or(|candidate| candidate == request.candidate_id);
+        request.term == self.term() && free_to_vote && self.candidate_log_is_acceptable(request)
+    }
+
+    /// Thesis §9.6: grant a pre-vote for a higher term to an up-to-date log, unless this node
+    /// heard from a live leader within the minimum election timeout.
+    fn grants_pre_vote(&self, request: &RequestVote) -> bool {
+        request.term > self.term()
+            && !self.leader_is_live()
+            && self.candidate_log_is_acceptable(request)
+    }
+
+    fn leader_is_live(&self) -> bool {
+        let recent = |contact| self.now < contact + self.config.election_timeout_min;
+        self.role == Role::Leader || self.last_leader_contact.is_some_and(recent)
+    }
+
+    fn candidate_log_is_acceptable(&self, request: &RequestVote) -> bool {
+        self.mutations.vote_without_log_check
+            || log_is_up_to_date(
+                request.last_log_term,
+                request.last_log_index,
+                self.log.last_term(),
+                self.log.last_index(),
+            )
+    }
+
+    /// Count a (pre-)vote; a majority moves the pre-candidate on to candidate, and the
+    /// candidate on to leader.
+    pub(super) fn handle_vote_response(&mut self, from: NodeId, response: RequestVoteResponse) {
+        let granted_pre_vote = response.pre_vote && response.vote_granted;
+        if response.term > self.term() && !granted_pre_vote {
+            return self.become_follower(response.term, None);
+        }
+        let counts = match self.role {
+            Role::PreCandidate => granted_pre_vote && response.term == self.term() + 1,
+            Role::Candidate => {
+                !response.pre_vote && response.vote_granted && response.term == self.term()
+            }
+            Role::Follower | Role::Leader => false,
+        };
+        if !counts {
+            return;
+        }
+        self.votes.insert(from);
+        if self.votes.len() >= self.quorum() {
+            match self.role {
+                Role::PreCandidate => self.become_candidate(),
+                _ => self.become_leader(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// §5.4.1: compare last terms first, then lengths.
+    #[test]
+    fn up_to_date_compares_last_term_then_length() {
+        // (candidate term, candidate index, voter term, voter index, up-to-date)
+        let table = [
+            (0, 0, 0, 0, true),
+            (1, 1, 0, 0, true),
+            (0, 0, 1, 1, false),
+            (2, 1, 1, 5, true),
+            (1, 5, 2, 1, false),
+            (3, 4, 3, 4, true),
+            (3, 5, 3, 4, true),
+            (3, 3, 3, 4, false),
+        ];
+        for (candidate_term, candidate_index, voter_term, voter_index, expected) in table {
+            assert_eq!(
+                log_is_up_to_date(candidate_term, candidate_index, voter_term, voter_index),
+                expected,
+                "candidate ({candidate_term}, {candidate_index}) voter ({voter_term}, {voter_index})"
+            );
+        }
+    }
+}

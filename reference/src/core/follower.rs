@@ -1,0 +1,114 @@
+//! The receiving side of AppendEntries (§5.3): the consistency check, conflict truncation,
+//! the fast-backtracking hint, and the follower's commit index.
+
+use super::{Action, Core, Role};
+use crate::message::{AppendEntries, AppendEntriesResponse, ConflictHint, Message};
+use crate::types::{Entry, LogIndex};
+
+impl Core {
+    /// Answer an AppendEntries; entries it acknowledges are persisted before the reply.
+    pub(super) fn handle_append_entries(&mut self, request: AppendEntries) {
+        if request.term < self.term() {
+            return self.reply_append(false, request.prev_log_index, None);
+        }
+        if request.term == self.term() && self.role == Role::Leader {
+            tracing::error!(
+                node = self.id,
+                other = request.leader_id,
+                term = request.term,
+                "two leaders in one term: a peer broke Election Safety"
+            );
+            return self.reply_append(false, request.prev_log_index, None);
+        }
+        if !is_well_formed(&request) {
+            tracing::error!(node = self.id, ?request, "malformed AppendEntries ignored");
+            return self.reply_append(false, request.prev_log_index, None);
+        }
+        self.become_follower(request.term, Some(request.leader_id));
+        self.last_leader_contact = Some(self.now);
+        self.reset_election_timer();
+        if let Err(hint) = self.check_previous_entry(&request) {
+            return self.reply_append(false, request.prev_log_index, Some(hint));
+        }
+        let last_new_index = request.prev_log_index + request.entries.len() as LogIndex;
+        self.store_entries(request.entries);
+        self.reply_append(true, last_new_index, None);
+        self.advance_commit_to(request.leader_commit.min(last_new_index));
+    }
+
+    fn reply_append(
+        &mut self,
+        success: bool,
+        match_index: LogIndex,
+        conflict: Option<ConflictHint>,
+    ) {
+        self.reply(Message::AppendEntriesResponse(AppendEntriesResponse {
+            term: self.term(),
+            success,
+            match_index,
+            conflict,
+        }));
+    }
+
+    /// §5.3: the log must hold an entry at `prev_log_index` with `prev_log_term`. If not,
+    /// return where the leader should look next.
+    fn check_previous_entry(&self, request: &AppendEntries) -> Result<(), ConflictHint> {
+        match self.log.term(request.prev_log_index) {
+            None => Err(ConflictHint {
+                term: None,
+                index: self.log.last_index() + 1,
+            }),
+            Some(term) if term != request.prev_log_term => Err(ConflictHint {
+                term: Some(term),
+                index: self.log.first_index_of_term_at(request.prev_log_index),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// §5.3: skip entries already held, truncate at the first conflicting one, append the rest.
+    /// A stale, shorter AppendEntries never truncates matching entries after it.
+    fn store_entries(&mut self, entries: Vec<Entry>) {
+        let first_new = entries
+            .iter()
+            .position(|entry| self.log.term(entry.index) != Some(entry.term));
+        let Some(first_new) = first_new else {
+            return;
+        };
+        let index = entries[first_new].index;
+        if index <= self.log.last_index() {
+            self.truncate_log(index);
+        }
+        let new_entries = entries[first_new..].to_vec();
+        self.log.append(&new_entries);
+        self.emit(Action::AppendToLog(new_entries));
+    }
+
+    fn truncate_log(&mut self, from: LogIndex) {
+        assert!(
+            from > self.commit_index,
+            "refusing to truncate committed entries: truncate from {from}, commit index {}",
+            self.commit_index
+        );
+        assert_ne!(
+            self.role,
+            Role::Leader,
+            "a leader never truncates its own log"
+        );
+        self.log.truncate(from);
+        self.emit(Action::TruncateLog(from));
+    }
+}
+
+/// Entries must continue `prev_log_index` contiguously, with terms that never decrease and
+/// never exceed the leader's term.
+fn is_well_formed(request: &AppendEntries) -> bool {
+    let mut previous = (request.prev_log_index, request.prev_log_term);
+    for entry in &request.entries {
+        if entry.index != previous.0 + 1 || entry.term < previous.1 || entry.term > request.term {
+            return false;
+        }
+        previous = (entry.index, entry.term);
+    }
+    true
+}

@@ -1,0 +1,353 @@
+//! The sans-IO protocol core: a synchronous, deterministic Raft state machine.
+//!
+//! Inputs are a tick with the current time ([`Core::tick`]), a message from a peer
+//! ([`Core::step`]), a client proposal ([`Core::propose`]) and a failed send
+//! ([`Core::send_failed`]). Outputs are an ordered list of [`Action`]s ([`Core::take_actions`])
+//! that the driver executes in order. The core does no I/O, reads no clock (time is a
+//! [`Duration`] since an arbitrary epoch, passed with every input) and draws randomness only
+//! from a generator seeded by its caller, so the same inputs always give the same actions.
+//!
+//! It implements leader election with randomized timeouts, pre-vote and check-quorum; voting
+//! that grants one vote per term and only to an up-to-date log; log replication with conflict
+//! detection, fast backtracking, batching and a bounded pipeline per follower; and the commit
+//! rule of §5.4.2.
+
+mod action;
+mod election;
+mod follower;
+mod invariants;
+#[cfg(feature = "mutations")]
+mod mutation;
+mod progress;
+pub mod quorum;
+mod raft_log;
+mod replication;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub use action::{Action, Role};
+pub use election::log_is_up_to_date;
+#[cfg(feature = "mutations")]
+pub use mutation::Mutation;
+
+use crate::message::Message;
+use crate::settings::Config;
+use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+use progress::Progress;
+use raft_log::RaftLog;
+
+/// A proposal reached a node that is not the leader. Definite: nothing was appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not the leader (leader hint: {leader_hint:?})")]
+pub struct NotLeader {
+    /// The leader this node knows of in its current term, if any.
+    pub leader_hint: Option<NodeId>,
+}
+
+/// Deliberate protocol bugs, switched on only through the `mutations` feature.
+#[derive(Clone, Copy, Debug, Default)]
+struct MutationFlags {
+    commit_previous_term_by_count: bool,
+    vote_without_log_check: bool,
+}
+
+/// The Raft protocol state of one node. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Core {
+    id: NodeId,
+    /// The other members, sorted, without `id`.
+    peers: Vec<NodeId>,
+    config: Config,
+    hard_state: HardState,
+    /// The hard state as of the last [`Action::SaveHardState`] (or as loaded).
+    persisted_hard_state: HardState,
+    role: Role,
+    leader: Option<NodeId>,
+    /// Role, term and leader as of the last [`Action::RoleChanged`].
+    reported: (Role, Term, Option<NodeId>),
+    log: RaftLog,
+    commit_index: LogIndex,
+    rng: ChaCha8Rng,
+    now: Duration,
+    election_deadline: Duration,
+    heartbeat_deadline: Duration,
+    check_quorum_deadline: Duration,
+    /// When this node last heard from a leader of its current term.
+    last_leader_contact: Option<Duration>,
+    /// The (pre-)votes granted in the current round, this node's own included.
+    votes: BTreeSet<NodeId>,
+    /// Per-follower replication state; filled only while leader.
+    progress: BTreeMap<NodeId, Progress>,
+    actions: Vec<Action>,
+    check_invariants: bool,
+    mutations: MutationFlags,
+}
+
+impl Core {
+    /// A follower with the persisted `hard_state` and log `entries` (contiguous from index 1),
+    /// in a cluster of itself and `peers`. `now` starts its election timer; `seed` makes its
+    /// randomized timeouts reproducible.
+    pub fn new(
+        id: NodeId,
+        peers: Vec<NodeId>,
+        config: Config,
+        hard_state: HardState,
+        entries: Vec<Entry>,
+        now: Duration,
+        seed: u64,
+    ) -> Core {
+        let peers: BTreeSet<NodeId> = peers.into_iter().filter(|peer| *peer != id).collect();
+        let log = RaftLog::new(entries);
+        assert!(
+            log.last_term() <= hard_state.current_term,
+            "the log holds term {} but the hard state only term {}",
+            log.last_term(),
+            hard_state.current_term
+        );
+        let mut core = Core {
+            id,
+            peers: peers.into_iter().collect(),
+            config,
+            hard_state,
+            persisted_hard_state: hard_state,
+            role: Role::Follower,
+            leader: None,
+            reported: (Role::Follower, hard_state.current_term, None),
+            log,
+            commit_index: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            now,
+            election_deadline: now,
+            heartbeat_deadline: now,
+            check_quorum_deadline: now,
+            last_leader_contact: None,
+            votes: BTreeSet::new(),
+            progress: BTreeMap::new(),
+            actions: Vec::new(),
+            check_invariants: false,
+            mutations: MutationFlags::default(),
+        };
+        core.reset_election_timer();
+        core
+    }
+
+    /// Check the core's invariants after every input even in release builds (they are always
+    /// checked in debug builds). A broken invariant panics.
+    pub fn set_check_invariants(&mut self, enabled: bool) {
+        self.check_invariants = enabled;
+    }
+
+    /// Advance the timers to `now`: a follower or candidate whose election timer fired starts a
+    /// pre-vote (§5.2, thesis §9.6); a leader sends heartbeats every `heartbeat_interval` and
+    /// steps down if it has not heard from a majority within an election timeout
+    /// (check-quorum, thesis §6.2).
+    pub fn tick(&mut self, now: Duration) {
+        let before = self.invariant_snapshot();
+        self.advance_clock(now);
+        if self.role == Role::Leader {
+            self.tick_leader();
+        } else if self.now >= self.election_deadline {
+            self.start_pre_vote();
+        }
+        self.finish_input(before);
+    }
+
+    /// Handle a message from peer `from`. A request produces exactly one [`Action::Reply`],
+    /// after any storage actions it depends on; a response updates the core's state.
+    pub fn step(&mut self, now: Duration, from: NodeId, message: Message) {
+        let before = self.invariant_snapshot();
+        self.advance_clock(now);
+        match message {
+            Message::RequestVote(request) => self.handle_request_vote(request),
+            Message::RequestVoteResponse(response) => self.handle_vote_response(from, response),
+            Message::AppendEntries(request) => self.handle_append_entries(request),
+            Message::AppendEntriesResponse(response) => self.handle_append_response(from, response),
+        }
+        self.finish_input(before);
+    }
+
+    /// Append client `commands` as one batch and start replicating them. Returns the index of
+    /// the first and the leader's term: a command is applied at `(index, term)` or never.
+    /// An empty batch appends nothing and returns the index the next entry would get.
+    pub fn propose(
+        &mut self,
+        now: Duration,
+        commands: Vec<Vec<u8>>,
+    ) -> Result<(LogIndex, Term), NotLeader> {
+        if self.role != Role::Leader {
+            return Err(NotLeader {
+                leader_hint: self.leader,
+            });
+        }
+        let before = self.invariant_snapshot();
+        self.advance_clock(now);
+        let first = self.log.last_index() + 1;
+        let payloads = commands
+            .into_iter()
+            .map(crate::types::Payload::Command)
+            .collect();
+        self.append_as_leader(payloads);
+        self.finish_input(before);
+        Ok((first, self.term()))
+    }
+
+    /// A request this core asked to [`Action::Send`] got no response (unreachable, timed out).
+    /// Frees its in-flight slot and makes the leader probe that follower again at its next
+    /// heartbeat.
+    pub fn send_failed(&mut self, now: Duration, to: NodeId, request: &Message) {
+        let before = self.invariant_snapshot();
+        self.advance_clock(now);
+        if let Message::AppendEntries(append) = request {
+            self.append_failed(to, append);
+        }
+        self.finish_input(before);
+    }
+
+    /// The actions emitted since the last call, in the order they must execute.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.actions)
+    }
+
+    /// When [`Core::tick`] must next be called.
+    pub fn next_deadline(&self) -> Duration {
+        match self.role {
+            Role::Leader => self.heartbeat_deadline.min(self.check_quorum_deadline),
+            _ => self.election_deadline,
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The other members of the cluster, sorted.
+    pub fn peers(&self) -> &[NodeId] {
+        &self.peers
+    }
+
+    /// The current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.hard_state.current_term
+    }
+
+    /// The leader of the current term, if known (this node's id while it leads).
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+
+    /// The index of the last entry in the log (0 when empty).
+    pub fn last_index(&self) -> LogIndex {
+        self.log.last_index()
+    }
+
+    /// The term of the last entry in the log (0 when empty).
+    pub fn last_term(&self) -> Term {
+        self.log.last_term()
+    }
+
+    /// The candidate this node voted for in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.hard_state.voted_for
+    }
+
+    /// The hard state as the core holds it (persisted once the pending actions executed).
+    pub fn hard_state(&self) -> HardState {
+        self.hard_state
+    }
+
+    /// The core's copy of the log, every entry from index 1.
+    pub fn entries(&self) -> &[Entry] {
+        self.log.all()
+    }
+
+    /// For tests: the number of AppendEntries carrying entries that are unanswered to `peer`
+    /// (0 when not leader).
+    pub fn in_flight_appends(&self, peer: NodeId) -> usize {
+        self.progress
+            .get(&peer)
+            .map_or(0, |progress| progress.in_flight_count())
+    }
+
+    /// For tests: the leader's next index and match index for `peer`.
+    pub fn replication_indices(&self, peer: NodeId) -> Option<(LogIndex, LogIndex)> {
+        self.progress
+            .get(&peer)
+            .map(|progress| (progress.next_index, progress.match_index))
+    }
+
+    fn advance_clock(&mut self, now: Duration) {
+        self.now = self.now.max(now);
+    }
+
+    fn finish_input(&mut self, before: Option<invariants::Snapshot>) {
+        self.flush_status();
+        if let Some(before) = before {
+            self.assert_invariants(&before);
+        }
+    }
+
+    /// Emit an action, preceded by any hard state to persist and any role change to report.
+    fn emit(&mut self, action: Action) {
+        self.flush_status();
+        self.actions.push(action);
+    }
+
+    fn flush_status(&mut self) {
+        if self.hard_state != self.persisted_hard_state {
+            self.persisted_hard_state = self.hard_state;
+            self.actions.push(Action::SaveHardState(self.hard_state));
+        }
+        let status = (self.role, self.term(), self.leader);
+        if status != self.reported {
+            self.reported = status;
+            tracing::debug!(node = self.id, ?status, "role changed");
+            self.actions.push(Action::RoleChanged {
+                role: self.role,
+                term: self.term(),
+                leader: self.leader,
+            });
+        }
+    }
+
+    fn send(&mut self, to: NodeId, message: Message) {
+        self.emit(Action::Send { to, message });
+    }
+
+    fn reply(&mut self, message: Message) {
+        self.emit(Action::Reply(message));
+    }
+
+    fn quorum(&self) -> usize {
+        quorum::quorum_size(self.peers.len() + 1)
+    }
+
+    /// Commit up to `index` (never backwards) and emit the newly committed entries.
+    fn advance_commit_to(&mut self, index: LogIndex) {
+        if index <= self.commit_index {
+            return;
+        }
+        assert!(
+            index <= self.log.last_index(),
+            "commit index {index} past the last index {}",
+            self.log.last_index()
+        );
+        let newly_committed = self.log.range(self.commit_index + 1, index).to_vec();
+        self.commit_index = index;
+        self.emit(Action::Apply(newly_committed));
+    }
+}

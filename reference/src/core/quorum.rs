@@ -1,0 +1,61 @@
+//! Majorities (§5.2, §5.4.2): how many nodes make a quorum, and which index a quorum holds.
+
+use crate::types::LogIndex;
+
+/// The number of votes that makes a majority of `voters` nodes (the node itself included).
+pub fn quorum_size(voters: usize) -> usize {
+    voters / 2 + 1
+}
+
+/// The highest index that a majority of nodes have replicated: given the match index of every
+/// node (the leader's own last index included), the largest `N` such that a quorum has a match
+/// index `>= N` (§5.3, §5.4.2). Returns 0 when `match_indices` is empty.
+pub fn majority_index(match_indices: &[LogIndex]) -> LogIndex {
+    if match_indices.is_empty() {
+        return 0;
+    }
+    let mut sorted = match_indices.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted[quorum_size(sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// §5.2: a candidate wins with votes from a majority of the full cluster.
+    #[test]
+    fn quorum_size_is_a_strict_majority() {
+        let table = [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (6, 4), (7, 4)];
+        for (voters, quorum) in table {
+            assert_eq!(quorum_size(voters), quorum, "{voters} voters");
+        }
+    }
+
+    /// §5.3/§5.4.2: the leader may commit up to the index a majority (itself included) holds.
+    #[test]
+    fn majority_index_is_held_by_a_quorum() {
+        let table: [(&[LogIndex], LogIndex); 12] = [
+            (&[5], 5),
+            (&[5, 3], 3),
+            (&[5, 3, 1], 3),
+            (&[5, 0, 0], 0),
+            (&[5, 5, 0], 5),
+            (&[7, 6, 5, 4], 5),
+            (&[9, 1, 2, 3, 4], 3),
+            (&[9, 9, 9, 0, 0], 9),
+            (&[6, 5, 4, 3, 2, 1], 3),
+            (&[6, 6, 6, 6, 0, 0], 6),
+            (&[7, 6, 5, 4, 3, 2, 1], 4),
+            (&[1, 7, 2, 6, 3, 5, 4], 4),
+        ];
+        for (matches, expected) in table {
+            assert_eq!(majority_index(matches), expected, "{matches:?}");
+        }
+    }
+
+    #[test]
+    fn majority_index_of_nobody_is_zero() {
+        assert_eq!(majority_index(&[]), 0);
+    }
+}
