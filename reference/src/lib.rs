@@ -24,6 +24,7 @@ pub mod peer;
 pub mod peers_provider;
 pub mod settings;
 pub mod state_machine;
+pub mod tcp;
 pub mod testing;
 pub mod types;
 

@@ -1,0 +1,249 @@
+//! One live, multiplexed connection on the calling side: requests carry ids, a reader task
+//! hands each response to the call that waits for it, a writer task sends frames in order.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+use crate::tcp::channel::CallError;
+use crate::tcp::frame::{Envelope, ServerFrame, encode_frame, read_frame, write_frame};
+use crate::tcp::stream::Stream;
+
+/// How a call's wait ended.
+enum Reply<Resp> {
+    Response(Resp),
+    Failed(String),
+    Lost(String),
+}
+
+/// The calls waiting on a connection.
+struct Pending<Resp> {
+    next_id: u64,
+    waiters: BTreeMap<u64, oneshot::Sender<Reply<Resp>>>,
+    closed: Option<String>,
+}
+
+/// What the connection's tasks and its calls share.
+struct Shared<Resp> {
+    pending: Mutex<Pending<Resp>>,
+    /// Frames received so far: a call that times out while this did not move has seen a
+    /// silent connection, which is then dropped.
+    received: AtomicU64,
+    slots: Semaphore,
+}
+
+impl<Resp> Shared<Resp> {
+    fn lock(&self) -> MutexGuard<'_, Pending<Resp>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn deliver(&self, id: u64, reply: Reply<Resp>) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        match self.lock().waiters.remove(&id) {
+            Some(waiter) => {
+                let _ = waiter.send(reply);
+            }
+            None => tracing::debug!(id, "response to a call that gave up"),
+        }
+    }
+
+    /// Fail every waiting call and refuse new ones. The first reason wins.
+    fn close(&self, reason: String) {
+        let waiters = {
+            let mut pending = self.lock();
+            if pending.closed.is_none() {
+                pending.closed = Some(reason.clone());
+            }
+            std::mem::take(&mut pending.waiters)
+        };
+        self.slots.close();
+        for waiter in waiters.into_values() {
+            let _ = waiter.send(Reply::Lost(reason.clone()));
+        }
+    }
+}
+
+/// Removes a call's waiter if the call is abandoned (deadline) before its answer arrives.
+struct WaiterGuard<'a, Resp> {
+    shared: &'a Shared<Resp>,
+    id: u64,
+}
+
+impl<Resp> Drop for WaiterGuard<'_, Resp> {
+    fn drop(&mut self) {
+        self.shared.lock().waiters.remove(&self.id);
+    }
+}
+
+/// A handshaken connection with its reader and writer tasks, which end when it is dropped.
+pub(crate) struct Connection<Req, Resp> {
+    addr: String,
+    max_frame_bytes: u32,
+    outgoing: mpsc::Sender<Vec<u8>>,
+    shared: Arc<Shared<Resp>>,
+    tasks: [AbortHandle; 2],
+    _request: PhantomData<fn(Req)>,
+}
+
+impl<Req, Resp> Drop for Connection<Req, Resp> {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(AbortHandle::abort);
+    }
+}
+
+impl<Req, Resp> Connection<Req, Resp>
+where
+    Req: Serialize + Send + 'static,
+    Resp: DeserializeOwned + Send + 'static,
+{
+    /// Start serving calls on `stream`, whose handshake is done.
+    pub(crate) fn open<S: Stream>(
+        stream: S,
+        addr: String,
+        max_frame_bytes: u32,
+        max_in_flight: usize,
+    ) -> Self {
+        let max_in_flight = max_in_flight.max(1);
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending {
+                next_id: 0,
+                waiters: BTreeMap::new(),
+                closed: None,
+            }),
+            received: AtomicU64::new(0),
+            slots: Semaphore::new(max_in_flight),
+        });
+        let (reader, writer) = tokio::io::split(stream);
+        let (outgoing, frames) = mpsc::channel(max_in_flight);
+        let reading = tokio::spawn(read_loop(
+            reader,
+            shared.clone(),
+            max_frame_bytes,
+            addr.clone(),
+        ));
+        let writing = tokio::spawn(write_loop(writer, frames, shared.clone(), addr.clone()));
+        Connection {
+            addr,
+            max_frame_bytes,
+            outgoing,
+            shared,
+            tasks: [reading.abort_handle(), writing.abort_handle()],
+            _request: PhantomData,
+        }
+    }
+
+    /// True once the connection failed or was closed; a new one must be dialled.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.lock().closed.is_some()
+    }
+
+    /// Frames received so far.
+    pub(crate) fn received(&self) -> u64 {
+        self.shared.received.load(Ordering::Relaxed)
+    }
+
+    /// Close the connection: fail the calls waiting on it and stop its tasks.
+    pub(crate) fn close(&self, reason: String) {
+        self.shared.close(reason);
+        self.tasks.iter().for_each(AbortHandle::abort);
+    }
+
+    /// Send `request` and wait for its answer. `sent` becomes true once the request is queued
+    /// for writing, after which a failure is indefinite.
+    pub(crate) async fn call(&self, request: Req, sent: &mut bool) -> Result<Resp, CallError> {
+        let closed = |reason: String| CallError::Closed {
+            addr: self.addr.clone(),
+            reason,
+        };
+        let _slot = match self.shared.slots.acquire().await {
+            Ok(slot) => slot,
+            Err(_) => return Err(closed(self.close_reason())),
+        };
+        let (waiter, answer) = oneshot::channel();
+        let id = {
+            let mut pending = self.shared.lock();
+            if let Some(reason) = &pending.closed {
+                return Err(closed(reason.clone()));
+            }
+            let id = pending.next_id;
+            pending.next_id += 1;
+            pending.waiters.insert(id, waiter);
+            id
+        };
+        let _guard = WaiterGuard {
+            shared: &self.shared,
+            id,
+        };
+        let frame = encode_frame(&Envelope { id, body: request }, self.max_frame_bytes)
+            .map_err(CallError::Encode)?;
+        if self.outgoing.send(frame).await.is_err() {
+            return Err(closed(self.close_reason()));
+        }
+        *sent = true;
+        let lost = |reason: String| CallError::ConnectionLost {
+            addr: self.addr.clone(),
+            reason,
+        };
+        match answer.await {
+            Ok(Reply::Response(response)) => Ok(response),
+            Ok(Reply::Failed(reason)) => Err(CallError::Failed {
+                addr: self.addr.clone(),
+                reason,
+            }),
+            Ok(Reply::Lost(reason)) => Err(lost(reason)),
+            Err(_) => Err(lost(self.close_reason())),
+        }
+    }
+
+    fn close_reason(&self) -> String {
+        self.shared
+            .lock()
+            .closed
+            .clone()
+            .unwrap_or_else(|| "connection closed".into())
+    }
+}
+
+async fn read_loop<S: AsyncRead, Resp: DeserializeOwned>(
+    mut reader: ReadHalf<S>,
+    shared: Arc<Shared<Resp>>,
+    max_frame_bytes: u32,
+    addr: String,
+) {
+    let reason = loop {
+        match read_frame::<ServerFrame<Resp>, _>(&mut reader, max_frame_bytes).await {
+            Ok(ServerFrame::Response { id, body }) => shared.deliver(id, Reply::Response(body)),
+            Ok(ServerFrame::Failed { id, reason }) => shared.deliver(id, Reply::Failed(reason)),
+            Ok(ServerFrame::Goodbye { reason }) => {
+                break format!("server closed the connection: {reason}");
+            }
+            Err(error) => break error.to_string(),
+        }
+    };
+    tracing::debug!(%addr, %reason, "connection closed");
+    shared.close(reason);
+}
+
+async fn write_loop<S: AsyncWrite, Resp>(
+    mut writer: WriteHalf<S>,
+    mut frames: mpsc::Receiver<Vec<u8>>,
+    shared: Arc<Shared<Resp>>,
+    addr: String,
+) {
+    while let Some(frame) = frames.recv().await {
+        if let Err(error) = write_frame(&mut writer, &frame).await {
+            tracing::debug!(%addr, %error, "write failed");
+            shared.close(format!("write failed: {error}"));
+            return;
+        }
+    }
+}

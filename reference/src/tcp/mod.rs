@@ -1,0 +1,48 @@
+//! A TCP transport for [`crate::Peer`], generic over the stream and listener types.
+//!
+//! The same code runs on tokio's sockets in production ([`TokioConnector`], [`TokioAcceptor`])
+//! and on a simulated network in the harness, which implements [`Connector`] and [`Acceptor`]
+//! for its own stream types.
+//!
+//! # Wire format
+//!
+//! Every message is a frame: a big-endian `u32` length followed by that many bytes of
+//! [postcard](https://docs.rs/postcard). Frames longer than
+//! [`TransportConfig::max_frame_bytes`] are refused before anything is allocated
+//! ([`FrameError::TooLarge`]). A connection opens with a handshake ([`Hello`], answered by
+//! [`HelloReply`]) that carries the protocol, the cluster id and the node ids; a node of another
+//! cluster is refused ([`Refusal::WrongCluster`]). After the handshake the caller sends
+//! [`Envelope`]s, each with a request id, and the server answers [`ServerFrame`]s carrying the
+//! same id, so several calls share one connection (multiplexing).
+//!
+//! # Layers
+//!
+//! * [`frame`]: length-prefixed frames, pure decoding and async reading.
+//! * [`handshake`]: the opening exchange of a connection.
+//! * [`channel`]: the calling side: one multiplexed connection per remote address, per-call
+//!   deadlines, reconnection with exponential [`backoff`].
+//! * [`server`]: the answering side: accept, handshake, dispatch concurrently, bounded.
+//! * [`raft`]: the Raft RPCs on top: [`TcpPeer`] and [`serve_raft`].
+//!
+//! Architecture invariant: nothing here reads the OS clock, spawns threads, draws OS
+//! randomness or iterates a `HashMap`; time is tokio's, so the simulation controls it.
+
+pub mod backoff;
+pub mod channel;
+pub mod config;
+mod connection;
+mod envelope;
+pub mod frame;
+pub mod handshake;
+pub mod raft;
+pub mod server;
+pub mod stream;
+
+pub use backoff::{Backoff, BackoffConfig};
+pub use channel::{CallError, Channel, ChannelTarget};
+pub use config::{ClusterId, TransportConfig};
+pub use frame::{Envelope, FrameError, ServerFrame};
+pub use handshake::{HandshakeError, Hello, HelloReply, Protocol, Refusal};
+pub use raft::{RaftRequest, RaftResponse, RaftService, RemotePeerError, TcpPeer, serve_raft};
+pub use server::{FrameHandler, ServerHandle, serve};
+pub use stream::{Acceptor, Connector, Stream, TokioAcceptor, TokioConnector};

@@ -1,0 +1,259 @@
+//! Raft's RPCs over the transport: [`TcpPeer`] calls a remote node, [`serve_raft`] answers
+//! calls with a node's [`RpcHandler`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse};
+use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
+use crate::tcp::channel::{CallError, Channel, ChannelTarget};
+use crate::tcp::config::TransportConfig;
+use crate::tcp::handshake::{HandshakeError, Protocol};
+use crate::tcp::server::{FrameHandler, ServerHandle, serve};
+use crate::tcp::stream::{Acceptor, Connector};
+use crate::types::NodeId;
+
+/// A Raft call on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RaftRequest {
+    /// [`Peer::request_vote`].
+    RequestVote(RequestVote),
+    /// [`Peer::append_entries`].
+    AppendEntries(AppendEntries),
+    /// [`Peer::forward`].
+    Forward(Vec<u8>),
+}
+
+/// The answer to a [`RaftRequest`], of the same variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RaftResponse {
+    /// The answer to [`RaftRequest::RequestVote`].
+    RequestVote(Result<RequestVoteResponse, RemotePeerError>),
+    /// The answer to [`RaftRequest::AppendEntries`].
+    AppendEntries(Result<AppendEntriesResponse, RemotePeerError>),
+    /// The answer to [`RaftRequest::Forward`].
+    Forward(Result<ForwardResponse, RemotePeerError>),
+}
+
+/// A [`PeerError`] returned by the remote handler, as it travels on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RemotePeerError {
+    /// [`PeerError::Unreachable`].
+    Unreachable {
+        /// The peer the remote could not reach.
+        peer: NodeId,
+        /// Why.
+        reason: String,
+    },
+    /// [`PeerError::TimedOut`].
+    TimedOut {
+        /// The peer that did not answer the remote.
+        peer: NodeId,
+        /// The deadline.
+        timeout: Duration,
+    },
+    /// [`PeerError::Rejected`].
+    Rejected {
+        /// The peer that refused.
+        peer: NodeId,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<PeerError> for RemotePeerError {
+    fn from(error: PeerError) -> Self {
+        match error {
+            PeerError::Unreachable { peer, reason } => {
+                RemotePeerError::Unreachable { peer, reason }
+            }
+            PeerError::TimedOut { peer, timeout } => RemotePeerError::TimedOut { peer, timeout },
+            PeerError::Rejected { peer, reason } => RemotePeerError::Rejected { peer, reason },
+        }
+    }
+}
+
+impl From<RemotePeerError> for PeerError {
+    fn from(error: RemotePeerError) -> Self {
+        match error {
+            RemotePeerError::Unreachable { peer, reason } => {
+                PeerError::Unreachable { peer, reason }
+            }
+            RemotePeerError::TimedOut { peer, timeout } => PeerError::TimedOut { peer, timeout },
+            RemotePeerError::Rejected { peer, reason } => PeerError::Rejected { peer, reason },
+        }
+    }
+}
+
+/// A [`Peer`] reached over the transport: one multiplexed connection, redialled with backoff,
+/// every call bounded by its timeout.
+pub struct TcpPeer<C: Connector> {
+    id: NodeId,
+    channel: Channel<C, RaftRequest, RaftResponse>,
+}
+
+impl<C: Connector> TcpPeer<C> {
+    /// A peer for node `peer_id` at `addr`, called by node `local_id` of `config.cluster_id`.
+    /// It dials on the first call; the handshake refuses a node of another cluster or another
+    /// id at `addr`.
+    pub fn new(
+        connector: C,
+        local_id: NodeId,
+        peer_id: NodeId,
+        addr: impl Into<String>,
+        config: TransportConfig,
+    ) -> Self {
+        let target = ChannelTarget {
+            addr: addr.into(),
+            protocol: Protocol::Raft,
+            from: Some(local_id),
+            to: Some(peer_id),
+        };
+        TcpPeer {
+            id: peer_id,
+            channel: Channel::new(connector, target, config),
+        }
+    }
+
+    /// The address this peer dials.
+    pub fn addr(&self) -> &str {
+        self.channel.addr()
+    }
+
+    async fn call(
+        &self,
+        request: RaftRequest,
+        timeout: Duration,
+    ) -> Result<RaftResponse, PeerError> {
+        self.channel
+            .call(request, timeout)
+            .await
+            .map_err(|error| self.peer_error(error))
+    }
+
+    fn peer_error(&self, error: CallError) -> PeerError {
+        let peer = self.id;
+        match error {
+            CallError::TimedOut { timeout, .. } => PeerError::TimedOut { peer, timeout },
+            CallError::Handshake {
+                error: HandshakeError::Refused(_) | HandshakeError::Unexpected(_),
+                ..
+            }
+            | CallError::Encode(_)
+            | CallError::Failed { .. } => PeerError::Rejected {
+                peer,
+                reason: error.to_string(),
+            },
+            _ => PeerError::Unreachable {
+                peer,
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    fn mismatch(&self, expected: &str, got: &RaftResponse) -> PeerError {
+        PeerError::Rejected {
+            peer: self.id,
+            reason: format!("expected a {expected} answer, got {got:?}"),
+        }
+    }
+}
+
+#[async_trait]
+impl<C: Connector> Peer for TcpPeer<C> {
+    fn id(&self) -> NodeId {
+        self.id
+    }
+
+    async fn request_vote(
+        &self,
+        request: RequestVote,
+        timeout: Duration,
+    ) -> Result<RequestVoteResponse, PeerError> {
+        match self
+            .call(RaftRequest::RequestVote(request), timeout)
+            .await?
+        {
+            RaftResponse::RequestVote(result) => result.map_err(PeerError::from),
+            other => Err(self.mismatch("RequestVote", &other)),
+        }
+    }
+
+    async fn append_entries(
+        &self,
+        request: AppendEntries,
+        timeout: Duration,
+    ) -> Result<AppendEntriesResponse, PeerError> {
+        match self
+            .call(RaftRequest::AppendEntries(request), timeout)
+            .await?
+        {
+            RaftResponse::AppendEntries(result) => result.map_err(PeerError::from),
+            other => Err(self.mismatch("AppendEntries", &other)),
+        }
+    }
+
+    async fn forward(
+        &self,
+        command: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<ForwardResponse, PeerError> {
+        match self.call(RaftRequest::Forward(command), timeout).await? {
+            RaftResponse::Forward(result) => result.map_err(PeerError::from),
+            other => Err(self.mismatch("Forward", &other)),
+        }
+    }
+}
+
+/// Answers Raft calls with an [`RpcHandler`] (usually a [`crate::node::Node`]).
+pub struct RaftService {
+    handler: Arc<dyn RpcHandler>,
+}
+
+impl RaftService {
+    /// Serve `handler`'s answers.
+    pub fn new(handler: Arc<dyn RpcHandler>) -> RaftService {
+        RaftService { handler }
+    }
+}
+
+impl FrameHandler for RaftService {
+    type Request = RaftRequest;
+    type Response = RaftResponse;
+    const PROTOCOL: Protocol = Protocol::Raft;
+
+    async fn handle(&self, request: RaftRequest) -> RaftResponse {
+        match request {
+            RaftRequest::RequestVote(request) => RaftResponse::RequestVote(
+                self.handler.request_vote(request).await.map_err(Into::into),
+            ),
+            RaftRequest::AppendEntries(request) => RaftResponse::AppendEntries(
+                self.handler
+                    .append_entries(request)
+                    .await
+                    .map_err(Into::into),
+            ),
+            RaftRequest::Forward(command) => {
+                RaftResponse::Forward(self.handler.forward(command).await.map_err(Into::into))
+            }
+        }
+    }
+}
+
+/// Serve Raft calls to node `node_id` with `handler`, on the connections `acceptor` yields.
+pub fn serve_raft<A: Acceptor>(
+    acceptor: A,
+    handler: Arc<dyn RpcHandler>,
+    node_id: NodeId,
+    config: TransportConfig,
+) -> ServerHandle {
+    serve(
+        acceptor,
+        Arc::new(RaftService::new(handler)),
+        node_id,
+        config,
+    )
+}
