@@ -2,3 +2,4 @@
 //! and liveness while the cluster is healthy.
 
 pub mod invariants;
+pub mod liveness;

@@ -1,0 +1,150 @@
+//! Liveness, reported apart from safety: while the cluster is healthy (no fault in effect, and
+//! some time allowed to recover from the last one), clients must make progress; and after the
+//! nemesis healed everything, a final read of every key must succeed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rafty_checkers::{Op, OpType, Process, Value};
+use serde::Serialize;
+
+use crate::nemesis::NemesisEvent;
+
+/// The liveness verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Liveness {
+    /// True when every healthy window saw progress and every final read succeeded.
+    pub valid: bool,
+    /// Healthy windows `[from, to)` (nanoseconds) in which no operation succeeded.
+    pub stalled_windows_ns: Vec<(u64, u64)>,
+    /// How many healthy windows were checked.
+    pub windows_checked: usize,
+    /// Keys whose final read never succeeded.
+    pub keys_never_read: Vec<String>,
+}
+
+/// Check liveness of `ops` given the nemesis `events`. Windows are the stretches of
+/// `[0, time_limit)` with no fault in effect, each starting `recovery` after the previous
+/// fault stopped (or after the start) and counted only if at least `min_window` long.
+pub fn check(
+    ops: &[Op],
+    events: &[NemesisEvent],
+    time_limit: Duration,
+    recovery: Duration,
+    min_window: Duration,
+    final_reads: &BTreeMap<String, Option<Value>>,
+) -> Liveness {
+    let mut windows = Vec::new();
+    let mut healthy_since = Some(0u64);
+    for event in events {
+        if event.f.starts_with("start-") {
+            if let Some(from) = healthy_since.take() {
+                windows.push((from, event.time_ns));
+            }
+        } else if event.f.starts_with("stop-") {
+            healthy_since = Some(event.time_ns);
+        }
+    }
+    let limit = time_limit.as_nanos() as u64;
+    if let Some(from) = healthy_since {
+        windows.push((from, limit));
+    }
+    let recovery = recovery.as_nanos() as u64;
+    let min_window = min_window.as_nanos() as u64;
+    let windows: Vec<(u64, u64)> = windows
+        .into_iter()
+        .map(|(from, to)| (from + recovery, to.min(limit)))
+        .filter(|(from, to)| to.saturating_sub(*from) >= min_window)
+        .collect();
+    let successes: Vec<u64> = ops
+        .iter()
+        .filter(|op| op.kind == OpType::Ok && matches!(op.process, Process::Client(_)))
+        .filter_map(|op| op.time)
+        .collect();
+    let stalled_windows_ns: Vec<(u64, u64)> = windows
+        .iter()
+        .copied()
+        .filter(|(from, to)| !successes.iter().any(|time| (*from..*to).contains(time)))
+        .collect();
+    let keys_never_read: Vec<String> = final_reads
+        .iter()
+        .filter(|(_, value)| value.is_none())
+        .map(|(key, _)| key.clone())
+        .collect();
+    Liveness {
+        valid: stalled_windows_ns.is_empty() && keys_never_read.is_empty(),
+        stalled_windows_ns,
+        windows_checked: windows.len(),
+        keys_never_read,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rafty_checkers::Process;
+
+    use super::*;
+
+    fn ok_at(ms: u64) -> Op {
+        Op::new(Process::Client(0), OpType::Ok, "read", Value::Nil).with_time(ms * 1_000_000)
+    }
+
+    fn event(ms: u64, f: &str) -> NemesisEvent {
+        NemesisEvent {
+            time_ns: ms * 1_000_000,
+            f: f.into(),
+            value: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_healthy_window_without_success_is_a_stall() {
+        let events = [event(3000, "start-kill"), event(5000, "stop-kill")];
+        let ops = [ok_at(2500)];
+        let second = Duration::from_secs(1);
+        let verdict = check(
+            &ops,
+            &events,
+            Duration::from_secs(10),
+            second,
+            second,
+            &BTreeMap::new(),
+        );
+        assert_eq!(verdict.windows_checked, 2);
+        assert_eq!(
+            verdict.stalled_windows_ns,
+            [(6_000_000_000, 10_000_000_000)]
+        );
+        assert!(!verdict.valid);
+        let ops = [ok_at(2500), ok_at(7000)];
+        assert!(
+            check(
+                &ops,
+                &events,
+                Duration::from_secs(10),
+                second,
+                second,
+                &BTreeMap::new()
+            )
+            .valid
+        );
+    }
+
+    #[test]
+    fn a_key_never_read_at_the_end_is_a_liveness_failure() {
+        let finals = BTreeMap::from([
+            ("k0".to_owned(), Some(Value::Int(1))),
+            ("k1".to_owned(), None),
+        ]);
+        let verdict = check(
+            &[],
+            &[],
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            &finals,
+        );
+        assert_eq!(verdict.keys_never_read, ["k1"]);
+        assert!(!verdict.valid);
+    }
+}

@@ -1,0 +1,105 @@
+//! How each node gets its `Log` and its `StateMachine`: factories, so that a user's own
+//! implementations can run in the simulation. A [`LogFactory`] keeps each node's durable state
+//! *outside* the simulated host, so a crashed and restarted host reopens exactly what it
+//! persisted.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use rafty::kv::KvStateMachine;
+use rafty::memory::{MemoryLog, MemoryStorage};
+use rafty::{Log, LogError, LogIndex, NodeId, StateMachine};
+
+use crate::checks::invariants::{Observation, command_hash};
+
+use super::observe::Observations;
+
+/// Opens a node's [`Log`] on its durable state, at every start and restart of the node.
+pub trait LogFactory: Send + Sync + 'static {
+    /// Open node `node`'s log: empty the first time, and afterwards exactly what the previous
+    /// incarnations made durable.
+    fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError>;
+}
+
+/// Creates a node's [`StateMachine`], empty, at every start and restart (the node rebuilds it by
+/// re-applying its log).
+pub trait StateMachineFactory: Send + Sync + 'static {
+    /// A fresh state machine for `node`.
+    fn create(&self, node: NodeId) -> Box<dyn StateMachine>;
+}
+
+/// [`MemoryLog`]s on one [`MemoryStorage`] per node, kept here across restarts.
+#[derive(Debug, Default)]
+pub struct MemoryLogFactory {
+    storages: Mutex<BTreeMap<NodeId, MemoryStorage>>,
+}
+
+impl MemoryLogFactory {
+    /// No storage yet; each node's is created on its first open.
+    pub fn new() -> Self {
+        MemoryLogFactory::default()
+    }
+
+    /// Node `node`'s storage (created empty if it never opened).
+    pub fn storage(&self, node: NodeId) -> MemoryStorage {
+        let mut storages = self.storages.lock().unwrap_or_else(|p| p.into_inner());
+        storages.entry(node).or_default().clone()
+    }
+}
+
+impl LogFactory for MemoryLogFactory {
+    fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
+        Ok(Box::new(MemoryLog::open(&self.storage(node))))
+    }
+}
+
+/// [`KvStateMachine`] for every node: the key-value store the workloads use.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvStateMachineFactory;
+
+impl StateMachineFactory for KvStateMachineFactory {
+    fn create(&self, _node: NodeId) -> Box<dyn StateMachine> {
+        Box::new(KvStateMachine::new())
+    }
+}
+
+/// Wraps a node's state machine to report every apply to the invariant checker.
+pub struct ObservedStateMachine {
+    node: NodeId,
+    inner: Box<dyn StateMachine>,
+    observations: Observations,
+}
+
+impl ObservedStateMachine {
+    /// Report `inner`'s applies as `node`'s.
+    pub fn new(node: NodeId, inner: Box<dyn StateMachine>, observations: Observations) -> Self {
+        ObservedStateMachine {
+            node,
+            inner,
+            observations,
+        }
+    }
+}
+
+impl StateMachine for ObservedStateMachine {
+    fn apply(&mut self, index: LogIndex, command: &[u8]) -> Vec<u8> {
+        let command_hash = command_hash(command);
+        self.observations.observe(
+            self.node,
+            Observation::Applied {
+                index,
+                command_hash,
+            },
+        );
+        self.inner.apply(index, command)
+    }
+
+    fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
+        self.inner.query(query)
+    }
+}
+
+/// A shared factory handle, as the cluster holds it.
+pub type SharedLogFactory = Arc<dyn LogFactory>;
+/// A shared factory handle, as the cluster holds it.
+pub type SharedStateMachineFactory = Arc<dyn StateMachineFactory>;
