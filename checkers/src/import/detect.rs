@@ -1,0 +1,69 @@
+//! `--format auto`: tells the formats apart from the start of a file.
+
+use super::Format;
+use crate::edn::Reader;
+use crate::value::Value;
+
+/// Detects the format from the start of a file; `None` if it looks like none of them.
+///
+/// A first line starting `{"` is JSON lines; `[` is an EDN vector; `{:` or `#` is EDN, as a
+/// Jepsen sequence if the first op map has `:time` or `:index`, else one map a line; a line
+/// containing `jepsen.util - ` (other log lines may come first) is the old log format.
+pub fn detect(head: &str) -> Option<Format> {
+    let first = head
+        .lines()
+        .map(str::trim_start)
+        .find(|line| !line.is_empty() && !line.starts_with(';'))?;
+    if first.starts_with("{\"") || first.starts_with("{ \"") {
+        return Some(Format::Jsonl);
+    }
+    if first.starts_with('[') {
+        return Some(Format::Edn);
+    }
+    if first.starts_with('{') || first.starts_with('#') {
+        return Some(detect_edn_flavour(first));
+    }
+    head.lines()
+        .any(|line| line.contains("jepsen.util - "))
+        .then_some(Format::JepsenLog)
+}
+
+fn detect_edn_flavour(first_line: &str) -> Format {
+    let mut reader = Reader::new("", first_line);
+    match reader.next_form() {
+        Ok(Some((map @ Value::Map(_), _)))
+            if map.get_keyword("time").is_none() && map.get_keyword("index").is_none() =>
+        {
+            Format::EdnLines
+        }
+        _ => Format::Edn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(
+            detect("{\"index\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n"),
+            Some(Format::Jsonl)
+        );
+        assert_eq!(detect("[{:process 0, :type :invoke}\n"), Some(Format::Edn));
+        assert_eq!(
+            detect("{:index 0, :time 5, :process 0, :type :invoke, :f :read}\n"),
+            Some(Format::Edn)
+        );
+        assert_eq!(
+            detect("\n{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n"),
+            Some(Format::EdnLines)
+        );
+        assert_eq!(
+            detect("INFO  jepsen.core - starting\nINFO  jepsen.util - 3\t:invoke\t:read\tnil\n"),
+            Some(Format::JepsenLog)
+        );
+        assert_eq!(detect("hello world\n"), None);
+        assert_eq!(detect(""), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! The linearizability checker: Wing & Gong's search with Lowe's memoization, one partition
+//! per independent key, partitions in parallel, a time limit that yields `Unknown`.
+
+mod memo;
+mod report;
+mod result;
+mod search;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+pub use result::{CheckResult, Counterexample, LinearizedStep, OpSummary, Verdict};
+
+use crate::error::HistoryError;
+use crate::history::{History, Operation};
+use crate::model::{Model, Translated};
+use crate::value::Value;
+use search::{Call, Searched, Stop};
+
+/// How to check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Give up after this long, with the verdict [`Verdict::Unknown`]. `None`: no limit.
+    pub time_limit: Option<Duration>,
+}
+
+/// The calls of one partition.
+struct Partition<'h, I, O> {
+    key: Option<&'h Value>,
+    calls: Vec<Call<I, O>>,
+}
+
+/// Checks that `history` is linearizable with respect to `model`.
+///
+/// Errors are about the input (a malformed history, or an op the model cannot read), and
+/// name the file and line.
+pub fn check<M: Model>(
+    model: &M,
+    history: &History,
+    options: &CheckOptions,
+) -> Result<CheckResult, HistoryError> {
+    let started = Instant::now();
+    let operations = history.operations()?;
+    let (mut partitions, skipped) = partition(model, history, &operations)?;
+    let checked = partitions.iter().map(|p| p.calls.len()).sum();
+    // Largest first, so that the parallel search ends together.
+    partitions.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
+    let cancelled = AtomicBool::new(false);
+    let stop = Stop {
+        deadline: options.time_limit.map(|limit| started + limit),
+        cancelled: &cancelled,
+    };
+    let searched: Vec<Searched> = partitions
+        .par_iter()
+        .map(|partition| {
+            let searched = search::search(model, &partition.calls, &stop);
+            if matches!(searched, Searched::Illegal { .. } | Searched::TimedOut) {
+                cancelled.store(true, Ordering::Relaxed);
+            }
+            searched
+        })
+        .collect();
+    let mut result = CheckResult {
+        valid: Verdict::Linearizable,
+        model: model.name().to_owned(),
+        operations: checked,
+        skipped,
+        partitions: partitions.len(),
+        reason: None,
+        counterexample: None,
+    };
+    for (partition, searched) in partitions.iter().zip(searched) {
+        match searched {
+            Searched::Linearizable | Searched::Cancelled => {}
+            Searched::Illegal { stuck, linearized } => {
+                result.valid = Verdict::NotLinearizable;
+                result.reason = None;
+                result.counterexample = Some(report::counterexample(
+                    model,
+                    history,
+                    &operations,
+                    partition.key,
+                    &partition.calls,
+                    stuck,
+                    &linearized,
+                ));
+                return Ok(result);
+            }
+            Searched::TimedOut => {
+                result.valid = Verdict::Unknown;
+                let limit = options.time_limit.unwrap_or_default();
+                result.reason = Some(format!("time limit of {limit:?} reached"));
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// Translates every operation and groups the calls by partition, in order of first
+/// appearance. Returns the partitions and how many operations were skipped.
+fn partition<'h, M: Model>(
+    model: &M,
+    history: &'h History,
+    operations: &[Operation<'h>],
+) -> Result<(Vec<Partition<'h, M::Input, M::Output>>, usize), HistoryError> {
+    let mut partitions: Vec<Partition<'h, M::Input, M::Output>> = Vec::new();
+    let mut by_key: HashMap<Option<&'h Value>, usize> = HashMap::new();
+    let mut skipped = 0;
+    for (index, operation) in operations.iter().enumerate() {
+        let translated = model
+            .translate(operation)
+            .map_err(|reason| history.error_at(operation.invoke_position, reason))?;
+        let Translated::Call { input, output } = translated else {
+            skipped += 1;
+            continue;
+        };
+        let ret = match output {
+            Some(_) => operation.completion_position,
+            None => None,
+        };
+        let key = model.partition(operation);
+        let slot = *by_key.entry(key).or_insert_with(|| {
+            partitions.push(Partition {
+                key,
+                calls: Vec::new(),
+            });
+            partitions.len() - 1
+        });
+        partitions[slot].calls.push(Call {
+            operation: index,
+            input,
+            // An output without a completion to bound it is indeterminate.
+            output: output.filter(|_| ret.is_some()),
+            call: operation.invoke_position,
+            ret,
+        });
+    }
+    Ok((partitions, skipped))
+}
+
+#[cfg(test)]
+mod tests;

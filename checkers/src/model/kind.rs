@@ -1,0 +1,71 @@
+//! The shipped models by name, for the command line.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::HistoryError;
+use crate::history::History;
+use crate::linearizability::{self, CheckOptions, CheckResult};
+use crate::model::{CasRegister, Convention, KeyValue, Register};
+
+/// One of the shipped models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// [`Register`].
+    Register,
+    /// [`CasRegister`].
+    CasRegister,
+    /// [`KeyValue`], partitioned per key.
+    Kv,
+}
+
+impl ModelKind {
+    /// Every shipped model.
+    pub const ALL: [ModelKind; 3] = [ModelKind::Register, ModelKind::CasRegister, ModelKind::Kv];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::CasRegister => "cas-register",
+            ModelKind::Kv => "kv",
+        }
+    }
+
+    /// Checks `history` for linearizability under this model and `convention`.
+    pub fn check(
+        self,
+        convention: Convention,
+        history: &History,
+        options: &CheckOptions,
+    ) -> Result<CheckResult, HistoryError> {
+        match self {
+            ModelKind::Register => {
+                linearizability::check(&Register::new(convention), history, options)
+            }
+            ModelKind::CasRegister => {
+                linearizability::check(&CasRegister::new(convention), history, options)
+            }
+            ModelKind::Kv => linearizability::check(&KeyValue::new(convention), history, options),
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<ModelKind, String> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| {
+                format!("unknown model '{name}' (expected register, cas-register or kv)")
+            })
+    }
+}
