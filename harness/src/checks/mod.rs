@@ -2,4 +2,5 @@
 //! and liveness while the cluster is healthy.
 
 pub mod invariants;
+pub mod linearizable;
 pub mod liveness;

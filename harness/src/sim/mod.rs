@@ -2,7 +2,8 @@
 
 pub mod client;
 pub mod clock;
-// pub mod net; // waits for rafty::tcp
+pub mod control;
 pub mod factories;
+pub mod net;
 pub mod observe;
 pub mod recorder;

@@ -1,0 +1,163 @@
+//! What a test is: the cluster, the workload, the nemesis, the time limits and the variant.
+
+use std::time::Duration;
+
+use rafty_workloads::{WorkloadConfig, WorkloadKind};
+use serde::Serialize;
+
+use crate::nemesis::FaultKind;
+
+/// A deliberately broken variant of the system under test, used to prove the harness catches
+/// it. Only [`Variant::Reference`] is meant for real runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// The reference implementation, as shipped.
+    #[default]
+    Reference,
+    /// A `Log` that acknowledges writes and then forgets the latest of them on restart.
+    ForgetfulLog,
+    /// Core mutation: commit an entry of an earlier term by counting replicas (Figure 8).
+    /// Needs rafty's `mutations` feature.
+    CommitPreviousTermByCount,
+    /// Core mutation: grant votes without the log up-to-date check. Needs `mutations`.
+    VoteWithoutLogCheck,
+    /// The KV service answers reads from the leader's state machine without confirming it is
+    /// still leader. Needs `mutations`.
+    StaleLeaderReads,
+}
+
+impl Variant {
+    /// Every variant and its command-line name.
+    pub const ALL: [(Variant, &'static str); 5] = [
+        (Variant::Reference, "reference"),
+        (Variant::ForgetfulLog, "forgetful-log"),
+        (
+            Variant::CommitPreviousTermByCount,
+            "commit-previous-term-by-count",
+        ),
+        (Variant::VoteWithoutLogCheck, "vote-without-log-check"),
+        (Variant::StaleLeaderReads, "stale-leader-reads"),
+    ];
+
+    /// Parse a command-line name.
+    pub fn parse(text: &str) -> Result<Variant, String> {
+        Variant::ALL
+            .iter()
+            .find(|(_, name)| *name == text)
+            .map(|(variant, _)| *variant)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Variant::ALL.iter().map(|(_, name)| *name).collect();
+                format!(
+                    "unknown variant `{text}`; expected one of: {}",
+                    names.join(", ")
+                )
+            })
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        Variant::ALL
+            .iter()
+            .find(|(variant, _)| *variant == self)
+            .map_or("?", |(_, name)| name)
+    }
+}
+
+/// Everything a run needs besides its seed and its pluggable parts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestConfig {
+    /// How many nodes (3, 5 or 7).
+    pub nodes: usize,
+    /// The workload's knobs (its `time_limit` is the test's time limit).
+    pub workload: WorkloadConfig,
+    /// The fault kinds the nemesis draws from.
+    pub nemesis: Vec<FaultKind>,
+    /// Typical fault length and healthy gap.
+    pub nemesis_interval: Duration,
+    /// After the time limit (when everything is healed): how long the cluster gets to recover
+    /// before the final reads, and until when final reads may retry.
+    pub recovery: Duration,
+    /// Final reads give up this long after the time limit.
+    pub quiet_period: Duration,
+    /// The settings every node runs with.
+    pub raft: rafty::Config,
+    /// Network latency between hosts, minimum and maximum.
+    pub latency_min: Duration,
+    /// See `latency_min`.
+    pub latency_max: Duration,
+    /// An operation not answered within this is recorded `info`.
+    pub op_timeout: Duration,
+    /// Which system runs.
+    pub variant: Variant,
+    /// How long the linearizability checker may search before answering unknown.
+    pub check_time_limit: Duration,
+}
+
+impl TestConfig {
+    /// The default test for `kind`: 5 nodes, every nemesis, 10 s, simulated-LAN settings.
+    pub fn new(kind: WorkloadKind) -> TestConfig {
+        let raft = rafty::Config {
+            election_timeout_min: Duration::from_millis(150),
+            election_timeout_max: Duration::from_millis(300),
+            heartbeat_interval: Duration::from_millis(50),
+            rpc_timeout: Duration::from_millis(100),
+            command_timeout: Duration::from_secs(1),
+            ..rafty::Config::default()
+        };
+        TestConfig {
+            nodes: 5,
+            workload: WorkloadConfig::new(kind),
+            nemesis: FaultKind::ALL.to_vec(),
+            nemesis_interval: Duration::from_secs(2),
+            recovery: Duration::from_secs(1),
+            quiet_period: Duration::from_secs(10),
+            raft,
+            latency_min: Duration::from_millis(1),
+            latency_max: Duration::from_millis(10),
+            op_timeout: Duration::from_secs(2),
+            variant: Variant::Reference,
+            check_time_limit: Duration::from_secs(60),
+        }
+    }
+
+    /// The test's name in the store: `<workload>-<nodes>n`, plus the variant if not reference.
+    pub fn name(&self) -> String {
+        let mut name = format!("{}-{}n", self.workload.kind.name(), self.nodes);
+        if self.variant != Variant::Reference {
+            name.push('-');
+            name.push_str(self.variant.name());
+        }
+        name
+    }
+
+    /// The node ids, 1..=nodes.
+    pub fn node_ids(&self) -> Vec<rafty::NodeId> {
+        (1..=self.nodes as rafty::NodeId).collect()
+    }
+
+    /// Check every knob; the error names each bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if ![3, 5, 7].contains(&self.nodes) {
+            problems.push(format!("nodes: must be 3, 5 or 7, got {}", self.nodes));
+        }
+        if let Err(error) = self.workload.validate() {
+            problems.push(error.to_string());
+        }
+        if let Err(error) = rafty::Settings::validate(&self.raft) {
+            problems.push(error.to_string());
+        }
+        if self.latency_max < self.latency_min {
+            problems.push("latency: the maximum is below the minimum".into());
+        }
+        if self.nemesis_interval < Duration::from_millis(10) {
+            problems.push("nemesis-interval: must be at least 10ms".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}

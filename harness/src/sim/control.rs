@@ -1,0 +1,125 @@
+//! The nemesis's hands: [`Network`] on turmoil's `Sim`, used from the outer step loop.
+//!
+//! Semantics of each action in turmoil 0.7 terms:
+//! * partition / repair: `Sim::partition` and `Sim::partition_oneway` drop every message on
+//!   the link, including those in flight; TCP does not retransmit, so streams stall until the
+//!   transport's deadlines and reconnects notice. Clients are never partitioned (as in Jepsen,
+//!   they sit beside the cluster).
+//! * crash / restart: `Sim::crash` stops every task of the host at once (sockets close), then
+//!   `Sim::bounce` runs the host's software again; the node reopens its durable state through
+//!   its [`crate::sim::factories::LogFactory`].
+//! * pause / resume: `Sim::hold` on every link of the node, clients' included: nothing in or
+//!   out, nothing dropped, all delivered in one burst on `Sim::release`. The node's own timers
+//!   keep running (turmoil cannot freeze one host's runtime), so unlike SIGSTOP it may campaign,
+//!   but nothing it sends leaves before the resume.
+//! * slow / unslow: per-link latency on every link of the node.
+//! * clog / unclog: `Sim::hold` / `Sim::release` of one node-to-node link.
+
+use std::time::Duration;
+
+use rafty::NodeId;
+use turmoil::Sim;
+
+use crate::checks::invariants::Observation;
+use crate::nemesis::{Action, Network};
+
+use super::observe::Observations;
+
+/// The turmoil host name of node `id`.
+pub fn node_name(id: NodeId) -> String {
+    format!("n{id}")
+}
+
+/// [`Network`] over a running simulation.
+pub struct SimNetwork<'s, 'a> {
+    /// The simulation.
+    pub sim: &'s mut Sim<'a>,
+    /// Every node id.
+    pub nodes: &'s [NodeId],
+    /// Every client host name.
+    pub clients: &'s [String],
+    /// Normal latency range, restored by [`Action::Unslow`].
+    pub latency: (Duration, Duration),
+    /// Where crashes are reported (the node cannot report its own).
+    pub observations: &'s Observations,
+}
+
+impl SimNetwork<'_, '_> {
+    /// Every host but node `id`: the other nodes and the clients.
+    fn others(&self, id: NodeId) -> Vec<String> {
+        let nodes = self
+            .nodes
+            .iter()
+            .filter(|&&other| other != id)
+            .map(|&other| node_name(other));
+        nodes.chain(self.clients.iter().cloned()).collect()
+    }
+
+    fn cut(&mut self, grudge: &crate::nemesis::partition::Grudge, heal: bool) {
+        let (both, one_way) = grudge.split_symmetric();
+        for (a, b) in both {
+            let (a, b) = (node_name(a), node_name(b));
+            if heal {
+                self.sim.repair(a, b)
+            } else {
+                self.sim.partition(a, b)
+            }
+        }
+        for (from, to) in one_way {
+            let (from, to) = (node_name(from), node_name(to));
+            if heal {
+                self.sim.repair_oneway(from, to)
+            } else {
+                self.sim.partition_oneway(from, to)
+            }
+        }
+    }
+}
+
+impl Network for SimNetwork<'_, '_> {
+    fn apply(&mut self, action: &Action) {
+        match action {
+            Action::Partition(grudge) => self.cut(grudge, false),
+            Action::Repair(grudge) => self.cut(grudge, true),
+            Action::Crash(node) => {
+                self.sim.crash(node_name(*node));
+                let now = self.sim.elapsed().as_nanos() as u64;
+                self.observations
+                    .observe_at(now, *node, Observation::Stopped);
+            }
+            Action::Restart(node) => self.sim.bounce(node_name(*node)),
+            Action::Pause(node) => {
+                for other in self.others(*node) {
+                    self.sim.hold(node_name(*node), other);
+                }
+            }
+            Action::Resume(node) => {
+                for other in self.others(*node) {
+                    self.sim.release(node_name(*node), other);
+                }
+            }
+            Action::Slow(node, latency) => {
+                for other in self.others(*node) {
+                    self.sim
+                        .set_link_latency(node_name(*node), other.clone(), *latency);
+                    self.sim.set_link_max_message_latency(
+                        node_name(*node),
+                        other,
+                        *latency * 3 / 2,
+                    );
+                }
+            }
+            Action::Unslow(node) => {
+                let (min, max) = self.latency;
+                for other in self.others(*node) {
+                    self.sim
+                        .set_link_latency(node_name(*node), other.clone(), min);
+                    self.sim
+                        .set_link_max_message_latency(node_name(*node), other, max);
+                }
+            }
+            Action::Clog(a, b) => self.sim.hold(node_name(*a), node_name(*b)),
+            Action::Unclog(a, b) => self.sim.release(node_name(*a), node_name(*b)),
+        }
+    }
+}
