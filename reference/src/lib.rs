@@ -22,6 +22,7 @@ pub mod message;
 pub mod network;
 pub mod peer;
 pub mod peers_provider;
+pub mod service;
 pub mod settings;
 pub mod state_machine;
 pub mod tcp;
