@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod file_log;
 pub mod core;
 pub mod kv;
 pub mod log;
@@ -30,6 +31,7 @@ pub mod testing;
 pub mod types;
 
 pub use client::ClientError;
+pub use file_log::{FileLog, FileLogOptions};
 pub use kv::{KvCodecError, KvCommand, KvResponse, KvStateMachine};
 pub use log::{Log, LogError};
 pub use memory::{MemoryLog, MemoryStorage};

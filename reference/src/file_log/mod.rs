@@ -1,0 +1,346 @@
+//! `FileLog`: a durable [`Log`] on files, for production.
+//!
+//! * Entries go into **segment** files of records framed with their length and CRC32C
+//!   ([`record`]); a new segment starts once the current one passes
+//!   [`FileLogOptions::segment_size_bytes`].
+//! * [`Log::append`] writes the whole batch with one write and **one fsync** (group commit);
+//!   a batch never spans two segments.
+//! * The hard state lives in its own file, replaced atomically: temporary file, fsync, rename,
+//!   fsync of the directory.
+//! * [`Log::truncate`] is durable: later segments are removed (newest first, the directory
+//!   synced after each), then the segment holding the new last entry is cut and synced.
+//! * [`FileLog::open`] recovers: it cuts a torn tail off the last segment (a record cut short
+//!   by a crash, which was never acknowledged) and refuses, with [`LogError::Corrupted`] naming
+//!   the file and offset, any damage before it. Reads check every record's CRC again.
+//!
+//! After any I/O error the log refuses every later write and read (fail-stop): its view of
+//! the files can no longer be trusted; reopen it to recover.
+//!
+//! Limits: one process per directory (not enforced by a lock yet); a record's payload is at
+//! most 4 GiB; damage to the very last record that looks exactly like a cut-off write is
+//! treated as a torn tail.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::log::{Log, LogError};
+use crate::memory::{check_batch, check_range, check_truncate};
+use crate::types::{Entry, HardState, LogIndex, Term};
+
+pub mod fs;
+mod hard_state;
+mod record;
+mod segment;
+
+use fs::{FileSystem, FsFile, StdFs};
+use record::{Location, Parsed};
+use segment::Segment;
+
+/// Tunables of a [`FileLog`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileLogOptions {
+    /// A batch that would take a non-empty segment past this size starts a new segment.
+    pub segment_size_bytes: u64,
+}
+
+impl Default for FileLogOptions {
+    fn default() -> Self {
+        FileLogOptions {
+            segment_size_bytes: 64 << 20,
+        }
+    }
+}
+
+/// A durable, segmented [`Log`] in one directory. See the [module documentation](self).
+pub struct FileLog<FS: FileSystem = StdFs> {
+    fs: FS,
+    dir: PathBuf,
+    options: FileLogOptions,
+    hard_state: HardState,
+    segments: Vec<Segment<FS::File>>,
+    /// `locations[i]` is where the entry with index `i + 1` is.
+    locations: Vec<Location>,
+    /// Set by the first I/O error; every later call fails with it.
+    failed: Option<String>,
+}
+
+impl FileLog<StdFs> {
+    /// Open (or create) the log in `dir` on the real filesystem, with default options.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, LogError> {
+        FileLog::open_with(StdFs, dir.as_ref(), FileLogOptions::default())
+    }
+}
+
+impl<FS: FileSystem> FileLog<FS> {
+    /// Open (or create) the log in `dir` on `fs`, recovering what a crash left.
+    pub fn open_with(fs: FS, dir: &Path, options: FileLogOptions) -> Result<Self, LogError> {
+        ensure_dir(&fs, dir)?;
+        let names = fs.list(dir)?;
+        if names.iter().any(|name| name == hard_state::TEMP_FILE_NAME) {
+            // Left by a crash before the rename: the old hard state is the current one.
+            fs.remove(&dir.join(hard_state::TEMP_FILE_NAME))?;
+            fs.sync_dir(dir)?;
+        }
+        let hard_state = hard_state::load(&fs, dir)?;
+        let recovered = segment::recover(&fs, dir)?;
+        Ok(FileLog {
+            fs,
+            dir: dir.to_path_buf(),
+            options,
+            hard_state,
+            segments: recovered.segments,
+            locations: recovered.locations,
+            failed: None,
+        })
+    }
+
+    /// The directory the log lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// How many segment files the log has.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    fn check_healthy(&self) -> Result<(), LogError> {
+        match &self.failed {
+            Some(reason) => Err(LogError::Io(io::Error::other(format!(
+                "log stopped after an earlier I/O error ({reason}); reopen it to recover"
+            )))),
+            None => Ok(()),
+        }
+    }
+
+    /// Remember the first I/O error: the log stops serving (fail-stop).
+    fn fail<T>(&mut self, what: String, result: io::Result<T>) -> Result<T, LogError> {
+        result.map_err(|error| {
+            let message = format!("{what}: {error}");
+            self.failed.get_or_insert_with(|| message.clone());
+            LogError::Io(io::Error::new(error.kind(), message))
+        })
+    }
+
+    /// The segment the next batch of `batch_bytes` goes to, starting a new one if needed.
+    fn segment_for(&mut self, first_index: LogIndex, batch_bytes: u64) -> Result<bool, LogError> {
+        let roll = match self.segments.last() {
+            None => true,
+            Some(last) => last.end > 0 && last.end + batch_bytes > self.options.segment_size_bytes,
+        };
+        if roll {
+            let path = self.dir.join(segment::file_name(first_index));
+            let created = self.fs.create(&path);
+            let file = self.fail(format!("create {}", path.display()), created)?;
+            self.segments.push(Segment {
+                first_index,
+                path,
+                file,
+                end: 0,
+            });
+        }
+        let last = self.segments.last().expect("a segment");
+        assert!(
+            last.end > 0 || last.first_index == first_index,
+            "empty segment {} would receive entry {first_index}",
+            last.path.display()
+        );
+        Ok(roll)
+    }
+
+    /// Read and check the records of entries `low..high`, all in the segment at `position`.
+    fn read_run(
+        &self,
+        position: usize,
+        low: LogIndex,
+        high: LogIndex,
+    ) -> Result<Vec<Entry>, LogError> {
+        let segment = &self.segments[position];
+        let first = self.locations[(low - 1) as usize];
+        let last = self.locations[(high - 2) as usize];
+        let mut bytes = vec![0; (last.offset + last.size - first.offset) as usize];
+        segment.file.read_at(first.offset, &mut bytes)?;
+        let mut entries = Vec::with_capacity((high - low) as usize);
+        let mut at = 0usize;
+        for index in low..high {
+            let offset = first.offset + at as u64;
+            let damaged = |reason: String| LogError::Corrupted {
+                location: format!("{} at offset {offset}", segment.path.display()),
+                reason,
+            };
+            match record::parse(&bytes[at..]) {
+                Parsed::Record(entry, size) if entry.index == index => {
+                    at += size as usize;
+                    entries.push(entry);
+                }
+                Parsed::Record(entry, _) => {
+                    return Err(damaged(format!(
+                        "entry has index {}, expected {index}",
+                        entry.index
+                    )));
+                }
+                Parsed::Incomplete(reason) | Parsed::Damaged(reason) => {
+                    return Err(damaged(reason));
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The position in `segments` of the segment holding `index`.
+    fn segment_of(&self, index: LogIndex) -> usize {
+        let position = self
+            .segments
+            .partition_point(|segment| segment.first_index <= index);
+        assert!(position > 0, "index {index} is before the first segment");
+        position - 1
+    }
+}
+
+/// Create `dir` if missing, making its entry durable in its parent.
+fn ensure_dir<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<()> {
+    match fs.list(dir) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            fs.create_dir_all(dir)?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs.sync_dir(parent)?;
+            }
+            fs.sync_dir(dir)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+impl<FS: FileSystem> Log for FileLog<FS> {
+    fn hard_state(&self) -> HardState {
+        self.hard_state
+    }
+
+    fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError> {
+        self.check_healthy()?;
+        let saved = hard_state::save(&self.fs, &self.dir, state);
+        self.fail(format!("save hard state in {}", self.dir.display()), saved)?;
+        self.hard_state = state;
+        Ok(())
+    }
+
+    fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        self.check_healthy()?;
+        check_batch(self.last_index(), entries)?;
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        let mut bytes = Vec::new();
+        let mut sizes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let size = record::encode(entry, &mut bytes).ok_or_else(|| {
+                LogError::Contract(format!(
+                    "append: entry {} is {} bytes; a record holds at most 4 GiB",
+                    entry.index,
+                    entry.size_bytes()
+                ))
+            })?;
+            sizes.push(size);
+        }
+        let new_segment = self.segment_for(first.index, bytes.len() as u64)?;
+        let segment = self
+            .segments
+            .last_mut()
+            .expect("segment_for leaves a segment");
+        let start = segment.end;
+        let path = segment.path.display().to_string();
+        let written = segment
+            .file
+            .write_at(start, &bytes)
+            .and_then(|()| segment.file.sync());
+        self.fail(format!("append to {path}"), written)?;
+        if new_segment {
+            let synced = self.fs.sync_dir(&self.dir);
+            self.fail(format!("sync {}", self.dir.display()), synced)?;
+        }
+        let mut offset = start;
+        for (entry, size) in entries.iter().zip(sizes) {
+            self.locations.push(Location {
+                term: entry.term,
+                offset,
+                size,
+            });
+            offset += size;
+        }
+        self.segments.last_mut().expect("a segment").end = offset;
+        Ok(())
+    }
+
+    fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
+        self.check_healthy()?;
+        check_truncate(1, self.last_index(), from)?;
+        if from > self.last_index() {
+            return Ok(());
+        }
+        // Newest first, so that a crash half-way leaves a prefix of the old log.
+        while self
+            .segments
+            .last()
+            .is_some_and(|segment| segment.first_index >= from)
+        {
+            let segment = self.segments.pop().expect("checked above");
+            let removed = self
+                .fs
+                .remove(&segment.path)
+                .and_then(|()| self.fs.sync_dir(&self.dir));
+            self.fail(format!("remove {}", segment.path.display()), removed)?;
+        }
+        if let Some(segment) = self.segments.last_mut() {
+            let new_end = self.locations[(from - 1) as usize].offset;
+            let path = segment.path.display().to_string();
+            let cut = segment
+                .file
+                .set_len(new_end)
+                .and_then(|()| segment.file.sync());
+            self.fail(format!("truncate {path} to {new_end} bytes"), cut)?;
+            self.segments.last_mut().expect("a segment").end = new_end;
+        }
+        self.locations.truncate((from - 1) as usize);
+        Ok(())
+    }
+
+    fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
+        self.check_healthy()?;
+        check_range(1, self.last_index(), low, high)?;
+        let mut entries = Vec::with_capacity((high - low) as usize);
+        let mut index = low;
+        while index < high {
+            let position = self.segment_of(index);
+            let run_end = match self.segments.get(position + 1) {
+                Some(next) => next.first_index.min(high),
+                None => high,
+            };
+            entries.extend(self.read_run(position, index, run_end)?);
+            index = run_end;
+        }
+        Ok(entries)
+    }
+
+    fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
+        self.check_healthy()?;
+        if index == 0 {
+            return Ok(Some(0));
+        }
+        Ok(self
+            .locations
+            .get((index - 1) as usize)
+            .map(|location| location.term))
+    }
+
+    fn first_index(&self) -> LogIndex {
+        1
+    }
+
+    fn last_index(&self) -> LogIndex {
+        self.locations.len() as LogIndex
+    }
+}
+
+#[cfg(test)]
+mod tests;
