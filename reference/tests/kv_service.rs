@@ -123,6 +123,7 @@ async fn every_operation_works_through_the_leader_found_by_hint() {
     assert_eq!(
         failed,
         KvError::CasFailed {
+            node: 3,
             key: "k".into(),
             current: Some("c".into())
         }
@@ -187,6 +188,7 @@ async fn without_a_leader_the_client_gives_up_definitely_after_its_attempts() {
     let KvError::Unavailable {
         attempts,
         last_error,
+        ..
     } = &error
     else {
         panic!("{error:?}")

@@ -42,16 +42,20 @@ impl KvClientConfig {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KvError {
     /// Definite: the compare-and-set found another value; nothing changed.
-    #[error("compare-and-set on {key:?} failed: current value is {current:?}")]
+    #[error("compare-and-set on {key:?} failed at node {node}: current value is {current:?}")]
     CasFailed {
+        /// The node that answered.
+        node: NodeId,
         /// The key.
         key: String,
         /// The value found.
         current: Option<String>,
     },
     /// Definite: the state machine refused the command; nothing changed.
-    #[error("command refused as invalid: {reason}")]
+    #[error("command refused as invalid by node {node}: {reason}")]
     Invalid {
+        /// The node that answered.
+        node: NodeId,
         /// Why.
         reason: String,
     },
@@ -59,6 +63,8 @@ pub enum KvError {
     /// it (every attempt failed before the command reached Raft).
     #[error("no leader took the command after {attempts} attempts; last error: {last_error}")]
     Unavailable {
+        /// The node asked last.
+        node: NodeId,
         /// Requests made.
         attempts: u32,
         /// The last failure.
@@ -79,6 +85,16 @@ impl KvError {
     /// True when the operation certainly did not and will not take effect.
     pub fn is_definite(&self) -> bool {
         !matches!(self, KvError::Indeterminate { .. })
+    }
+
+    /// The node that answered, or was asked last.
+    pub fn node(&self) -> NodeId {
+        match self {
+            KvError::CasFailed { node, .. }
+            | KvError::Invalid { node, .. }
+            | KvError::Unavailable { node, .. }
+            | KvError::Indeterminate { node, .. } => *node,
+        }
     }
 }
 
@@ -210,7 +226,9 @@ impl<C: Connector> KvClient<C> {
         let mut asked = BTreeSet::new();
         let mut unknown: Option<(NodeId, String)> = None;
         let mut last_error = String::from("no nodes configured");
+        let mut last_node = node;
         for attempt in 1..=self.config.max_attempts {
+            last_node = node;
             if !asked.insert(node) {
                 tokio::time::sleep(self.config.retry_delay).await;
                 asked = BTreeSet::from([node]);
@@ -236,6 +254,7 @@ impl<C: Connector> KvClient<C> {
         match unknown {
             Some((node, reason)) => Err(KvError::Indeterminate { node, reason }),
             None => Err(KvError::Unavailable {
+                node: last_node,
                 attempts: self.config.max_attempts,
                 last_error,
             }),
@@ -276,10 +295,11 @@ impl<C: Connector> KvClient<C> {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(node);
         match response {
             KvResponse::CasFailed { current } => Err(KvError::CasFailed {
+                node,
                 key: command.key().into(),
                 current,
             }),
-            KvResponse::Invalid(reason) => Err(KvError::Invalid { reason }),
+            KvResponse::Invalid(reason) => Err(KvError::Invalid { node, reason }),
             response => Ok(Answered { node, response }),
         }
     }
