@@ -459,3 +459,33 @@ where
     }
     panic!("never succeeded; last error: {last:?}");
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_by_the_server_after_the_idle_timeout() {
+    let acceptor = TokioAcceptor::bind("127.0.0.1:0").await.unwrap();
+    let addr = acceptor.local_addr().unwrap().to_string();
+    let idle = TransportConfig {
+        idle_timeout: Duration::from_millis(100),
+        ..config(CLUSTER)
+    };
+    let _server = serve_raft(acceptor, Arc::new(Dummy::default()), SERVER_ID, idle);
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let hello = Hello::new(Protocol::Raft, CLUSTER, Some(CLIENT_ID), Some(SERVER_ID));
+    stream
+        .write_all(&encode_frame(&hello, 1024).unwrap())
+        .await
+        .unwrap();
+    let welcome = read_frame::<HelloReply, _>(&mut stream, 1024)
+        .await
+        .unwrap();
+    assert!(matches!(welcome, HelloReply::Welcome { .. }));
+    let started = tokio::time::Instant::now();
+    let closed = read_frame::<ServerFrame<rafty::tcp::RaftResponse>, _>(&mut stream, 1024).await;
+    assert_eq!(closed, Err(FrameError::Closed));
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
