@@ -1,4 +1,4 @@
-//! The old `jepsen.util` log-line format: `INFO  jepsen.util - 3	:invoke	:cas	[1 4]`.
+//! The old `jepsen.util` log-line format: `INFO  jepsen.util - 3 :invoke :cas [1 4]`.
 //! Lines without `jepsen.util - ` (other log output) are skipped.
 
 use crate::edn::Reader;

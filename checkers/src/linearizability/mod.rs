@@ -33,6 +33,12 @@ struct Partition<'h, I, O> {
     calls: Vec<Call<I, O>>,
 }
 
+/// The partitions of a history, and how many operations were skipped.
+type Partitioned<'h, M> = (
+    Vec<Partition<'h, <M as Model>::Input, <M as Model>::Output>>,
+    usize,
+);
+
 /// Checks that `history` is linearizable with respect to `model`.
 ///
 /// Errors are about the input (a malformed history, or an op the model cannot read), and
@@ -105,7 +111,7 @@ fn partition<'h, M: Model>(
     model: &M,
     history: &'h History,
     operations: &[Operation<'h>],
-) -> Result<(Vec<Partition<'h, M::Input, M::Output>>, usize), HistoryError> {
+) -> Result<Partitioned<'h, M>, HistoryError> {
     let mut partitions: Vec<Partition<'h, M::Input, M::Output>> = Vec::new();
     let mut by_key: HashMap<Option<&'h Value>, usize> = HashMap::new();
     let mut skipped = 0;

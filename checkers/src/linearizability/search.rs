@@ -7,6 +7,8 @@
 //! operations have no return: they may be linearized anywhere after their call, or never.
 //! The search succeeds when every determinate operation is linearized.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -137,6 +139,17 @@ impl Entries {
     }
 }
 
+/// A linearized call on the search stack.
+struct Frame<S> {
+    /// Its call entry.
+    entry: u32,
+    /// The state before it.
+    previous: S,
+    /// Whether it was forced (read-only and legal): then the configuration before it has no
+    /// linearization either, and backtracking goes on past it.
+    forced: bool,
+}
+
 /// The furthest configuration the search reached: where its longest linearizable prefix ends.
 struct Furthest {
     /// The return entry it stopped at.
@@ -155,6 +168,7 @@ pub(crate) fn search<M: Model>(
     stop: &Stop<'_>,
 ) -> Searched {
     let mut entries = Entries::new(calls);
+    let twins = twins(calls);
     let words = calls.len().div_ceil(64).max(1);
     let mut linearized = vec![0u64; words];
     let zobrist: Vec<u64> = (0..calls.len() as u64)
@@ -163,14 +177,15 @@ pub(crate) fn search<M: Model>(
     let mut linearized_hash = 0u64;
     let mut memo: Memo<M::State> = Memo::new(words);
     let mut state = model.init();
-    let mut stack: Vec<(u32, M::State)> = Vec::new();
+    let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut remaining = calls.iter().filter(|call| call.ret.is_some()).count();
     let mut furthest = Furthest {
         entry: 0,
         linearized: Vec::new(),
         low_water: 0,
     };
-    let mut steps = 0u32;
+    // Look at the clock on the first step, then every STEPS_PER_CHECK.
+    let mut steps = STEPS_PER_CHECK - 1;
     let mut entry = entries.next[HEAD as usize];
     while remaining > 0 {
         steps += 1;
@@ -184,13 +199,33 @@ pub(crate) fn search<M: Model>(
         let index = entries.call[entry as usize] as usize;
         if entries.is_call[entry as usize] {
             let call = &calls[index];
-            if let Some(next_state) = model.step(&state, &call.input, call.output.as_ref()) {
+            if has_pending_twin(&twins, &linearized, index) {
+                // A pending identical indeterminate call earlier in the list was tried here
+                // already, and leads to the same configurations up to renaming.
+                entry = entries.next[entry as usize];
+                continue;
+            }
+            let next_state = model
+                .step(&state, &call.input, call.output.as_ref())
+                // An indeterminate call that leaves the state as it is need not be linearized
+                // here: leaving it pending (to take effect later, or never) reaches every
+                // configuration this would.
+                .filter(|next_state| call.ret.is_some() || *next_state != state);
+            if let Some(next_state) = next_state {
                 let (word, bit) = (index / 64, 1u64 << (index % 64));
                 linearized[word] |= bit;
                 let hash = mix(linearized_hash ^ zobrist[index] ^ hash_state(&next_state));
                 if memo.insert(hash, &linearized, &next_state) {
                     linearized_hash ^= zobrist[index];
-                    stack.push((entry, std::mem::replace(&mut state, next_state)));
+                    // A read-only call legal here can be linearized here in any
+                    // linearization from here: no need to try other orders if it fails.
+                    let forced =
+                        call.ret.is_some() && model.is_read_only(&call.input, call.output.as_ref());
+                    stack.push(Frame {
+                        entry,
+                        previous: std::mem::replace(&mut state, next_state),
+                        forced,
+                    });
                     remaining -= usize::from(call.ret.is_some());
                     entries.lift(entry);
                     entry = entries.next[HEAD as usize];
@@ -206,28 +241,65 @@ pub(crate) fn search<M: Model>(
                 let newer = &stack[furthest.low_water..];
                 let newer = newer
                     .iter()
-                    .map(|&(e, _)| entries.call[e as usize] as usize);
+                    .map(|frame| entries.call[frame.entry as usize] as usize);
                 furthest.linearized.extend(newer);
                 furthest.low_water = stack.len();
             }
-            let Some((call_entry, previous)) = stack.pop() else {
-                let stuck = entries.call[furthest.entry as usize] as usize;
-                return Searched::Illegal {
-                    stuck,
-                    linearized: furthest.linearized,
+            loop {
+                let Some(frame) = stack.pop() else {
+                    let stuck = entries.call[furthest.entry as usize] as usize;
+                    return Searched::Illegal {
+                        stuck,
+                        linearized: furthest.linearized,
+                    };
                 };
-            };
-            furthest.low_water = furthest.low_water.min(stack.len());
-            state = previous;
-            let undone = entries.call[call_entry as usize] as usize;
-            linearized[undone / 64] &= !(1u64 << (undone % 64));
-            linearized_hash ^= zobrist[undone];
-            remaining += usize::from(calls[undone].ret.is_some());
-            entries.unlift(call_entry);
-            entry = entries.next[call_entry as usize];
+                furthest.low_water = furthest.low_water.min(stack.len());
+                state = frame.previous;
+                let undone = entries.call[frame.entry as usize] as usize;
+                linearized[undone / 64] &= !(1u64 << (undone % 64));
+                linearized_hash ^= zobrist[undone];
+                remaining += usize::from(calls[undone].ret.is_some());
+                entries.unlift(frame.entry);
+                entry = entries.next[frame.entry as usize];
+                if !frame.forced {
+                    break;
+                }
+            }
         }
     }
     Searched::Linearizable
+}
+
+/// For each indeterminate call, the closest earlier indeterminate call with the same input
+/// (`NULL` if none). Once both are invoked and pending they are interchangeable: neither has a
+/// return to bound it.
+fn twins<I: Eq + Hash, O>(calls: &[Call<I, O>]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..calls.len())
+        .filter(|&i| calls[i].ret.is_none())
+        .collect();
+    order.sort_unstable_by_key(|&i| calls[i].call);
+    let mut last: HashMap<&I, u32> = HashMap::new();
+    let mut twins = vec![NULL; calls.len()];
+    for i in order {
+        if let Some(previous) = last.insert(&calls[i].input, i as u32) {
+            twins[i] = previous;
+        }
+    }
+    twins
+}
+
+/// Whether an earlier identical indeterminate call is still pending.
+fn has_pending_twin(twins: &[u32], linearized: &[u64], mut index: usize) -> bool {
+    loop {
+        let twin = twins[index];
+        if twin == NULL {
+            return false;
+        }
+        index = twin as usize;
+        if linearized[index / 64] & (1u64 << (index % 64)) == 0 {
+            return true;
+        }
+    }
 }
 
 fn stopped(stop: &Stop<'_>) -> Option<Searched> {

@@ -137,6 +137,14 @@ fn append(state: &Value, value: &Value) -> Option<Value> {
     }
 }
 
+/// Whether the call never changes the state where it is legal.
+pub(crate) fn is_read_only(command: &Command, output: Option<&Response>) -> bool {
+    matches!(
+        (command, output),
+        (Command::Read, _) | (Command::Cas(..), Some(Response::CasFailed))
+    )
+}
+
 /// `read -> 3`, `write 3`, `cas 1->2`, `cas 1->2 (failed)`, with `?` when indeterminate.
 pub(crate) fn describe(command: &Command, output: Option<&Response>) -> String {
     let call = match command {

@@ -75,6 +75,10 @@ impl Model for KeyValue {
         operation.key()
     }
 
+    fn is_read_only(&self, input: &Command, output: Option<&Response>) -> bool {
+        command::is_read_only(input, output)
+    }
+
     fn describe_operation(&self, input: &Command, output: Option<&Response>) -> String {
         command::describe(input, output)
     }

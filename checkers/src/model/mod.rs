@@ -42,7 +42,7 @@ pub trait Model: Sync {
     /// The object's state. Hashed and compared to memoize the search.
     type State: Clone + Eq + Hash + Send + Debug;
     /// A call's input.
-    type Input: Send + Sync + Debug;
+    type Input: Eq + Hash + Send + Sync + Debug;
     /// A call's observed output.
     type Output: Send + Sync + Debug;
 
@@ -73,6 +73,15 @@ pub trait Model: Sync {
     fn partition<'h>(&self, operation: &Operation<'h>) -> Option<&'h Value> {
         let _ = operation;
         None
+    }
+
+    /// Whether the call never changes the state where it is legal (a read, a failed `cas`).
+    /// The checker then linearizes it as soon as it is legal without trying other orders:
+    /// a sound pruning, since moving such a call earlier keeps a linearization valid.
+    /// Default: `false` (no pruning).
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (input, output);
+        false
     }
 
     /// A short description of a call, for reports (`cas 1->2`, `read -> 3`).

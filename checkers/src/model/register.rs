@@ -51,6 +51,10 @@ impl Model for Register {
         command::translate(operation, self.convention, known, &Value::Nil)
     }
 
+    fn is_read_only(&self, input: &Command, output: Option<&Response>) -> bool {
+        command::is_read_only(input, output)
+    }
+
     fn describe_operation(&self, input: &Command, output: Option<&Response>) -> String {
         command::describe(input, output)
     }
