@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod cli;
 pub mod nemesis;
 pub mod sim;
 pub mod run;

@@ -1,6 +1,9 @@
-//! Running tests: seeds, configuration, the runner and the store of results.
+//! Running tests: seeds, configuration, the runner, the judge and the store of results.
 
 pub mod config;
+pub mod judge;
+pub mod plugins;
 pub mod results;
+pub mod runner;
 pub mod seeds;
 pub mod store;

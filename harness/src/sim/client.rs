@@ -63,6 +63,23 @@ impl FinalReads {
     }
 }
 
+/// The write operations that completed `ok`: each must be in the final state.
+#[derive(Clone, Debug, Default)]
+pub struct Acknowledged {
+    inner: Rc<RefCell<Vec<ClientOp>>>,
+}
+
+impl Acknowledged {
+    fn push(&self, op: &ClientOp) {
+        self.inner.borrow_mut().push(op.clone());
+    }
+
+    /// Every acknowledged write, in completion order.
+    pub fn take(&self) -> Vec<ClientOp> {
+        std::mem::take(&mut self.inner.borrow_mut())
+    }
+}
+
 /// One workload client.
 pub struct Client<A: KvApi> {
     /// Index among the clients, from 0.
@@ -79,6 +96,8 @@ pub struct Client<A: KvApi> {
     pub times: ClientTimes,
     /// Where final reads are reported.
     pub final_reads: FinalReads,
+    /// Where acknowledged writes are reported.
+    pub acknowledged: Acknowledged,
 }
 
 impl<A: KvApi> Client<A> {
@@ -87,8 +106,7 @@ impl<A: KvApi> Client<A> {
         let mut process = self.index;
         while clock::now() < self.times.time_limit {
             let op = self.generator.next_op();
-            let result = self.invoke(&mut process, &op).await;
-            let _ = result;
+            self.invoke(&mut process, &op).await;
             let think = self.generator.think_time();
             tokio::time::sleep(think).await;
         }
@@ -131,8 +149,10 @@ impl<A: KvApi> Client<A> {
             };
         self.recorder
             .record(op.complete(*process, clock::now_ns(), &result), node);
-        if matches!(result, OpResult::Info(_)) {
-            *process += self.concurrency;
+        match result {
+            OpResult::Info(_) => *process += self.concurrency,
+            OpResult::Ok(_) if !op.is_read() => self.acknowledged.push(op),
+            _ => {}
         }
         result
     }

@@ -63,10 +63,13 @@ impl StateMachineFactory for KvStateMachineFactory {
     }
 }
 
+/// A node's state machine, shared so that local queries can reach it (the stale-reads variant).
+pub type SharedStateMachine = Arc<Mutex<Box<dyn StateMachine>>>;
+
 /// Wraps a node's state machine to report every apply to the invariant checker.
 pub struct ObservedStateMachine {
     node: NodeId,
-    inner: Box<dyn StateMachine>,
+    inner: SharedStateMachine,
     observations: Observations,
 }
 
@@ -75,9 +78,18 @@ impl ObservedStateMachine {
     pub fn new(node: NodeId, inner: Box<dyn StateMachine>, observations: Observations) -> Self {
         ObservedStateMachine {
             node,
-            inner,
+            inner: Arc::new(Mutex::new(inner)),
             observations,
         }
+    }
+
+    /// A handle on the wrapped state machine, for local queries.
+    pub fn query_handle(&self) -> SharedStateMachine {
+        self.inner.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Box<dyn StateMachine>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -91,11 +103,11 @@ impl StateMachine for ObservedStateMachine {
                 command_hash,
             },
         );
-        self.inner.apply(index, command)
+        self.lock().apply(index, command)
     }
 
     fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
-        self.inner.query(query)
+        self.lock().query(query)
     }
 }
 

@@ -1,9 +1,14 @@
 //! The simulated world: turmoil glue, the cluster of nodes, and the workload clients.
 
+pub mod broken;
 pub mod client;
 pub mod clock;
+pub mod cluster;
 pub mod control;
 pub mod factories;
+pub mod kv_api;
 pub mod net;
+pub mod node_observer;
 pub mod observe;
 pub mod recorder;
+pub mod stale_reads;

@@ -1,0 +1,316 @@
+//! `rafty check`: checks history files for linearizability, one verdict per file.
+//!
+//! Exit code (Jepsen's convention): 0 when every file is linearizable, 1 when any is not,
+//! otherwise 2 when any is unknown (time limit) or could not be read or parsed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rafty_checkers::import::{self, Format};
+use rafty_checkers::linearizability::{CheckOptions, CheckResult, OpSummary, Verdict};
+use rafty_checkers::model::{Convention, ModelKind};
+
+/// Arguments of `rafty check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The model: register, cas-register or kv (a key-value map, checked per key).
+    #[arg(long, value_parser = parse_model)]
+    pub model: ModelKind,
+    /// The history format: auto, jsonl, edn, edn-lines or jepsen-log.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    pub format: FormatChoice,
+    /// How `fail` ops and `nil` reads are read: knossos, porcupine or native. Default: the
+    /// format's (knossos for edn, porcupine for edn-lines and jepsen-log, native for jsonl).
+    #[arg(long, value_parser = parse_convention)]
+    pub convention: Option<Convention>,
+    /// Give up on a file after this long, with the verdict unknown (e.g. 60s, 500ms, 2m).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub time_limit: Duration,
+    /// Print one JSON object a line (file, valid, millis, ...) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The history files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `--format`: a format, or detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatChoice {
+    /// Detect each file's format from its start.
+    Auto,
+    /// This format.
+    Given(Format),
+}
+
+/// One file's outcome.
+#[derive(Debug)]
+struct FileReport {
+    file: String,
+    valid: Verdict,
+    millis: f64,
+    format: Option<Format>,
+    convention: Option<Convention>,
+    error: Option<String>,
+    result: Option<CheckResult>,
+}
+
+impl FileReport {
+    /// The JSON line: the check result's fields (`valid`, `model`, `operations`, ...,
+    /// `counterexample`) with `file`, `millis`, `format`, `convention` and `error`.
+    fn to_json(&self) -> serde_json::Value {
+        let mut object = match &self.result {
+            Some(result) => match serde_json::to_value(result) {
+                Ok(serde_json::Value::Object(object)) => object,
+                _ => serde_json::Map::new(),
+            },
+            None => serde_json::Map::new(),
+        };
+        let mut put = |key: &str, value: serde_json::Value| {
+            object.insert(key.to_owned(), value);
+        };
+        put("file", self.file.clone().into());
+        put("valid", serde_json::to_value(self.valid).unwrap_or_default());
+        put("millis", self.millis.into());
+        if let Some(format) = self.format {
+            put("format", format.name().into());
+        }
+        if let Some(convention) = self.convention {
+            put("convention", convention.name().into());
+        }
+        if let Some(error) = &self.error {
+            put("error", error.clone().into());
+        }
+        serde_json::Value::Object(object)
+    }
+}
+
+/// Runs `rafty check`; returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    let mut tally = Tally::default();
+    for file in &args.files {
+        let report = check_file(args, file);
+        tally.add(&report);
+        let printed = if args.json {
+            writeln!(stdout, "{}", report.to_json())
+        } else {
+            print_text(&mut stdout, &report)
+        };
+        if printed.is_err() {
+            // Stdout is gone (a closed pipe): nobody reads the rest.
+            return 2;
+        }
+    }
+    let summary = tally.summary();
+    if args.json {
+        eprintln!("{summary}");
+    } else {
+        let _ = writeln!(stdout, "{summary}");
+    }
+    tally.exit_code()
+}
+
+fn check_file(args: &Args, file: &Path) -> FileReport {
+    let started = Instant::now();
+    let format = match args.format {
+        FormatChoice::Auto => None,
+        FormatChoice::Given(format) => Some(format),
+    };
+    let mut report = FileReport {
+        file: file.display().to_string(),
+        valid: Verdict::Unknown,
+        millis: 0.0,
+        format: None,
+        convention: None,
+        error: None,
+        result: None,
+    };
+    let checked = import::read_file(file, format).and_then(|imported| {
+        let convention = args
+            .convention
+            .unwrap_or_else(|| imported.format.default_convention());
+        report.format = Some(imported.format);
+        report.convention = Some(convention);
+        let options = CheckOptions {
+            time_limit: Some(args.time_limit),
+        };
+        args.model.check(convention, &imported.history, &options)
+    });
+    match checked {
+        Ok(result) => {
+            report.valid = result.valid;
+            report.result = Some(result);
+        }
+        Err(error) => report.error = Some(error.to_string()),
+    }
+    report.millis = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+    report
+}
+
+fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> {
+    let Some(result) = &report.result else {
+        let error = report.error.as_deref().unwrap_or("unknown error");
+        // The error already names the file.
+        return writeln!(out, "{}: error: {error}", report.file)
+            .and_then(|()| writeln!(out, "  {} could not be checked", report.file));
+    };
+    writeln!(
+        out,
+        "{}: {} ({} ops, {} skipped, {} partitions; {} as {}) in {:.1} ms",
+        report.file,
+        result.valid.describe(),
+        result.operations,
+        result.skipped,
+        result.partitions,
+        report.format.map_or("?", Format::name),
+        report.convention.map_or("?", Convention::name),
+        report.millis
+    )?;
+    if let Some(reason) = &result.reason {
+        writeln!(out, "  {reason}")?;
+    }
+    if let Some(counterexample) = &result.counterexample {
+        if let Some(key) = &counterexample.partition {
+            writeln!(out, "  key {key}")?;
+        }
+        writeln!(
+            out,
+            "  cannot linearize {} in state {}, after {} linearized ops",
+            describe(&counterexample.operation),
+            counterexample.state,
+            counterexample.linearized.len()
+        )?;
+        for op in &counterexample.concurrent {
+            writeln!(out, "    concurrent: {}", describe(op))?;
+        }
+    }
+    Ok(())
+}
+
+fn describe(op: &OpSummary) -> String {
+    format!(
+        "process {} {} ({}, line {})",
+        op.process,
+        op.description,
+        serde_json::to_value(op.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        op.line
+    )
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    linearizable: usize,
+    not_linearizable: usize,
+    unknown: usize,
+    errors: usize,
+}
+
+impl Tally {
+    fn add(&mut self, report: &FileReport) {
+        match (&report.error, report.valid) {
+            (Some(_), _) => self.errors += 1,
+            (None, Verdict::Linearizable) => self.linearizable += 1,
+            (None, Verdict::NotLinearizable) => self.not_linearizable += 1,
+            (None, Verdict::Unknown) => self.unknown += 1,
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} files: {} linearizable, {} not linearizable, {} unknown, {} errors",
+            self.linearizable + self.not_linearizable + self.unknown + self.errors,
+            self.linearizable,
+            self.not_linearizable,
+            self.unknown,
+            self.errors
+        )
+    }
+
+    /// An invalid file settles the verdict (as in Jepsen, false beats unknown).
+    fn exit_code(&self) -> u8 {
+        if self.not_linearizable > 0 {
+            1
+        } else if self.unknown > 0 || self.errors > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+fn parse_model(name: &str) -> Result<ModelKind, String> {
+    name.parse()
+}
+
+fn parse_format(name: &str) -> Result<FormatChoice, String> {
+    match name {
+        "auto" => Ok(FormatChoice::Auto),
+        _ => name.parse().map(FormatChoice::Given),
+    }
+}
+
+fn parse_convention(name: &str) -> Result<Convention, String> {
+    name.parse()
+}
+
+/// `60s`, `500ms`, `2m`, `1h`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (e.g. 60s, 500ms, 2m)"))?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "ms" => number / 1e3,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}' (use ms, s, m or h)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|error| format!("'{text}': {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 days").is_err());
+    }
+
+    #[test]
+    fn an_invalid_file_beats_an_unknown_one() {
+        let tally = Tally {
+            linearizable: 1,
+            not_linearizable: 1,
+            unknown: 1,
+            errors: 1,
+        };
+        assert_eq!(tally.exit_code(), 1);
+        let tally = Tally {
+            linearizable: 1,
+            errors: 1,
+            ..Tally::default()
+        };
+        assert_eq!(tally.exit_code(), 2);
+        assert_eq!(Tally::default().exit_code(), 0);
+    }
+}

@@ -1,0 +1,3 @@
+//! The `rafty` command's subcommands, one module each; `main.rs` only dispatches.
+
+pub mod check;

@@ -1,0 +1,225 @@
+//! Judging a run: every check on what the run left behind, and the overall verdict.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rafty_checkers::{History, OpType, Value};
+use rafty_workloads::ClientOp;
+
+use crate::checks::invariants::command_hash;
+use crate::checks::{linearizable, liveness};
+use crate::nemesis::NemesisEvent;
+use crate::sim::kv_api;
+use crate::sim::observe::Observations;
+use crate::sim::recorder::RecordedOp;
+
+use super::config::TestConfig;
+use super::results::{
+    Checks, DurabilityReport, InvariantsReport, OpCounts, RunResult, SimulationReport, Validity,
+};
+use super::store;
+
+/// Everything a run left behind.
+pub struct Evidence<'r> {
+    /// The test.
+    pub config: &'r TestConfig,
+    /// The seed.
+    pub seed: u64,
+    /// The history.
+    pub history: &'r [RecordedOp],
+    /// The nemesis operations.
+    pub nemesis: &'r [NemesisEvent],
+    /// What the nodes reported.
+    pub observations: &'r Observations,
+    /// The final reads.
+    pub final_reads: BTreeMap<String, Option<Value>>,
+    /// The writes acknowledged to clients.
+    pub acknowledged: Vec<ClientOp>,
+    /// Why the simulation stopped early, if it did.
+    pub error: Option<String>,
+    /// Simulated time taken.
+    pub simulated: Duration,
+    /// Wall-clock time taken.
+    pub wall: Duration,
+}
+
+/// The healthy-window parameters of the liveness check: a window starts this long after a
+/// fault ends, and counts only if it lasts at least `LIVENESS_MIN_WINDOW`.
+const LIVENESS_RECOVERY: Duration = Duration::from_secs(2);
+const LIVENESS_MIN_WINDOW: Duration = Duration::from_secs(1);
+
+/// Run every check and give the verdict.
+pub fn judge(evidence: &Evidence<'_>) -> RunResult {
+    let config = evidence.config;
+    let ops: Vec<_> = evidence
+        .history
+        .iter()
+        .map(|recorded| recorded.op.clone())
+        .collect();
+    let history = History::from_ops(ops.iter().cloned());
+
+    let (linearizability, linearizable) =
+        match linearizable::check(&history, config.check_time_limit) {
+            Ok(result) => {
+                let validity = match result.valid {
+                    rafty_checkers::Verdict::Linearizable => Validity::Valid,
+                    rafty_checkers::Verdict::NotLinearizable => Validity::Invalid,
+                    rafty_checkers::Verdict::Unknown => Validity::Unknown,
+                };
+                (serde_json::to_value(&result).unwrap_or_default(), validity)
+            }
+            Err(error) => (
+                serde_json::json!({ "valid": "unknown", "error": error }),
+                Validity::Unknown,
+            ),
+        };
+
+    let invariants = evidence.observations.with_invariants(|invariants| {
+        let (violations, count) = invariants.violations();
+        InvariantsReport {
+            valid: Validity::from(count == 0),
+            violation_count: count,
+            violations: violations.to_vec(),
+            observed: invariants.counts().clone(),
+        }
+    });
+    let final_sequence: Vec<u64> = evidence.observations.with_invariants(|invariants| {
+        invariants
+            .final_sequence()
+            .iter()
+            .map(|(_, hash)| *hash)
+            .collect()
+    });
+    let liveness = liveness::check(
+        &ops,
+        evidence.nemesis,
+        config.workload.time_limit,
+        LIVENESS_RECOVERY,
+        LIVENESS_MIN_WINDOW,
+        &evidence.final_reads,
+    );
+    let durability = durability(
+        &evidence.acknowledged,
+        &final_sequence,
+        liveness.keys_never_read.is_empty(),
+    );
+    let simulation = SimulationReport {
+        valid: if evidence.error.is_some() {
+            Validity::Unknown
+        } else {
+            Validity::Valid
+        },
+        error: evidence.error.clone(),
+        simulated_ms: evidence.simulated.as_millis() as u64,
+        wall_ms: evidence.wall.as_millis() as u64,
+    };
+
+    let safety = linearizable.and(invariants.valid).and(durability.valid);
+    let valid = safety
+        .and(Validity::from(liveness.valid))
+        .and(simulation.valid);
+    let failure = if safety == Validity::Invalid {
+        "safety"
+    } else if !liveness.valid {
+        "liveness"
+    } else {
+        "none"
+    };
+    RunResult {
+        test: config.name(),
+        seed: evidence.seed,
+        valid,
+        failure,
+        checks: Checks {
+            linearizability,
+            invariants,
+            durability,
+            liveness,
+            simulation,
+        },
+        ops: count_ops(evidence.history),
+        nemesis: evidence.nemesis.to_vec(),
+        config: config.clone(),
+        git_commit: store::git_commit(),
+        reproduce: reproduce_command(config, evidence.seed),
+    }
+}
+
+/// Every acknowledged write must be in the final applied sequence: for each distinct command,
+/// the final sequence holds at least as many copies as were acknowledged. Unknown when the
+/// final reads did not all succeed (the final state may not have been reached).
+fn durability(
+    acknowledged: &[ClientOp],
+    final_sequence: &[u64],
+    final_state_reached: bool,
+) -> DurabilityReport {
+    let mut present: BTreeMap<u64, usize> = BTreeMap::new();
+    for hash in final_sequence {
+        *present.entry(*hash).or_default() += 1;
+    }
+    let mut missing = Vec::new();
+    for op in acknowledged {
+        let Ok(bytes) = kv_api::command(op).encode() else {
+            continue;
+        };
+        match present.get_mut(&command_hash(&bytes)) {
+            Some(count) if *count > 0 => *count -= 1,
+            _ => missing.push(format!("{op:?}")),
+        }
+    }
+    let valid = if !missing.is_empty() {
+        if final_state_reached {
+            Validity::Invalid
+        } else {
+            Validity::Unknown
+        }
+    } else {
+        Validity::Valid
+    };
+    DurabilityReport {
+        valid,
+        acknowledged: acknowledged.len(),
+        missing,
+    }
+}
+
+fn count_ops(history: &[RecordedOp]) -> OpCounts {
+    let mut counts = OpCounts::default();
+    for recorded in history
+        .iter()
+        .filter(|recorded| recorded.op.process.is_client())
+    {
+        match recorded.op.kind {
+            OpType::Invoke => counts.invoked += 1,
+            OpType::Ok => counts.ok += 1,
+            OpType::Fail => counts.fail += 1,
+            OpType::Info => counts.info += 1,
+        }
+    }
+    counts
+}
+
+/// The one-line command that reproduces a run.
+pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
+    let nemesis: Vec<&str> = config.nemesis.iter().map(|kind| kind.name()).collect();
+    let nemesis = if nemesis.is_empty() {
+        "none".to_owned()
+    } else {
+        nemesis.join(",")
+    };
+    let mut command = format!(
+        "cargo run --release -p rafty-harness -- test --workload {} --nodes {} --nemesis {} \
+         --time-limit {}ms --concurrency {} --rate {} --keys {} --seed {seed}",
+        config.workload.kind.name(),
+        config.nodes,
+        nemesis,
+        config.workload.time_limit.as_millis(),
+        config.workload.concurrency,
+        config.workload.rate_per_second,
+        config.workload.key_count,
+    );
+    if config.variant != super::config::Variant::Reference {
+        command.push_str(&format!(" --variant {}", config.variant.name()));
+    }
+    command
+}

@@ -1,0 +1,179 @@
+//! One run: build the simulation from the seed, step it with the nemesis acting between
+//! steps, then judge what happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rafty::service::KvClientConfig;
+use rafty::tcp::TransportConfig;
+use rafty_workloads::Generator;
+
+use crate::nemesis::{Nemesis, NemesisOptions};
+use crate::sim::client::{Client, ClientTimes, FinalReads};
+use crate::sim::cluster::{self, ClusterContext, KV_PORT};
+use crate::sim::control::SimNetwork;
+use crate::sim::kv_api::ServiceApi;
+use crate::sim::observe::Observations;
+use crate::sim::recorder::{RecordedOp, Recorder};
+
+use super::config::TestConfig;
+use super::judge::{self, Evidence};
+use super::plugins::Plugins;
+use super::results::RunResult;
+use super::seeds::Seeds;
+
+/// The cluster id of every simulated cluster.
+const CLUSTER_ID: u64 = 0x7261_6674; // "raft"
+
+/// What a run produced: its verdict and the artifacts for the store.
+pub struct RunOutput {
+    /// The verdict and the checks.
+    pub result: RunResult,
+    /// The history.
+    pub history: Vec<RecordedOp>,
+    /// Each node's log.
+    pub node_logs: std::collections::BTreeMap<rafty::NodeId, Vec<String>>,
+    /// The nemesis's primitive actions, timed.
+    pub nemesis_log: Vec<String>,
+}
+
+/// Run `config` with `seed` and `plugins`, and judge it.
+pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
+    let wall_start = std::time::Instant::now(); // outside the simulation: the report's wall time
+    let seeds = Seeds::new(seed);
+    let nodes = config.node_ids();
+    let time_limit = config.workload.time_limit;
+    let final_reads_until = time_limit + config.quiet_period;
+    let hard_deadline = final_reads_until + config.op_timeout + Duration::from_secs(5);
+
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seeds.derive("turmoil", 0))
+        .epoch(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        .simulation_duration(hard_deadline + Duration::from_secs(1))
+        .tick_duration(Duration::from_millis(1))
+        .min_message_latency(config.latency_min)
+        .max_message_latency(config.latency_max)
+        .tcp_capacity(1 << 14)
+        .build();
+
+    let observations = Observations::new();
+    let transport = TransportConfig::new(CLUSTER_ID);
+    let context = Arc::new(ClusterContext::new(
+        nodes.clone(),
+        seeds,
+        config.raft.clone(),
+        transport.clone(),
+        (plugins.log)(),
+        (plugins.state_machine)(),
+        observations.clone(),
+        plugins.node_hook.clone(),
+    ));
+    cluster::register(&mut sim, &context);
+
+    let recorder = Recorder::new();
+    let keys = rafty_workloads::generator::keys(&config.workload);
+    let final_reads = FinalReads::new(&keys);
+    let acknowledged = crate::sim::client::Acknowledged::default();
+    let times = ClientTimes {
+        time_limit,
+        final_reads_from: time_limit + config.recovery,
+        final_reads_until,
+        op_timeout: config.op_timeout,
+    };
+    let mut kv_config = KvClientConfig::new(CLUSTER_ID);
+    kv_config.request_timeout = Duration::from_millis(500);
+    kv_config.max_attempts = 6;
+    let clients: Vec<String> = (1..=config.workload.concurrency)
+        .map(|i| format!("c{i}"))
+        .collect();
+    for (index, name) in clients.iter().enumerate() {
+        let generator = Generator::for_client(
+            config.workload.clone(),
+            seeds.derive("workload", 0),
+            index as u64,
+        );
+        let (recorder, final_reads, acknowledged) =
+            (recorder.clone(), final_reads.clone(), acknowledged.clone());
+        let (nodes, kv_config) = (nodes.clone(), kv_config.clone());
+        let concurrency = config.workload.concurrency as u64;
+        sim.client(name.as_str(), async move {
+            let api = ServiceApi::new(&nodes, KV_PORT, kv_config);
+            let client = Client {
+                index: index as u64,
+                concurrency,
+                generator,
+                api,
+                recorder,
+                times,
+                final_reads,
+                acknowledged,
+            };
+            client.run().await;
+            Ok(())
+        });
+    }
+
+    let options = NemesisOptions {
+        kinds: config.nemesis.clone(),
+        interval: config.nemesis_interval,
+        start_after: Duration::from_secs(1),
+        heal_at: time_limit,
+    };
+    let mut nemesis = Nemesis::new(options, nodes.clone(), seeds.rng("nemesis", 0));
+    let mut nemesis_recorded = 0;
+    let error = loop {
+        let now = sim.elapsed();
+        {
+            let mut network = SimNetwork {
+                sim: &mut sim,
+                nodes: &nodes,
+                clients: &clients,
+                latency: (config.latency_min, config.latency_max),
+                observations: &observations,
+            };
+            nemesis.poll(now, &observations, &mut network);
+        }
+        for event in &nemesis.events()[nemesis_recorded..] {
+            recorder.record_nemesis(event);
+        }
+        nemesis_recorded = nemesis.events().len();
+        match sim.step() {
+            Ok(true) => break None,
+            Ok(false) => {}
+            Err(error) => break Some(format!("simulation failed: {error}")),
+        }
+        if sim.elapsed() > hard_deadline {
+            break Some(format!(
+                "clients still running at the hard deadline ({hard_deadline:?})"
+            ));
+        }
+    };
+    let simulated = sim.elapsed();
+    drop(sim);
+
+    let history = recorder.ops();
+    let evidence = Evidence {
+        config,
+        seed,
+        history: &history,
+        nemesis: nemesis.events(),
+        observations: &observations,
+        final_reads: final_reads.results(),
+        acknowledged: acknowledged.take(),
+        error,
+        simulated,
+        wall: wall_start.elapsed(),
+    };
+    let result = judge::judge(&evidence);
+    let nemesis_log = nemesis
+        .actions()
+        .iter()
+        .map(|(time, action)| format!("{:>10.3}s {action}", time.as_secs_f64()))
+        .collect();
+    RunOutput {
+        result,
+        history,
+        node_logs: observations.node_logs(),
+        nemesis_log,
+    }
+}

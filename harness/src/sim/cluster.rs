@@ -1,0 +1,170 @@
+//! The simulated cluster: one turmoil host per node (`n1`..`nN`), each running a rafty
+//! [`Node`] over the TCP transport plus the key-value service. The log and state machine come
+//! from factories; the durable state lives in the log factory, outside the host, so a crashed
+//! and restarted host reopens what it persisted.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use rafty::node::{Node, NodeOptions};
+use rafty::service::serve_kv;
+use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
+use rafty::{NodeId, Peer, StaticPeersProvider};
+use turmoil::Sim;
+
+use crate::checks::invariants::Observation;
+use crate::run::seeds::Seeds;
+
+use super::control::node_name;
+use super::factories::{ObservedStateMachine, SharedLogFactory, SharedStateMachineFactory};
+use super::net::{TurmoilAcceptor, TurmoilConnector};
+use super::node_observer::NodeObserver;
+use super::observe::Observations;
+use super::stale_reads::StaleReads;
+
+/// The port of every node's Raft transport.
+pub const RAFT_PORT: u16 = 7000;
+/// The port of every node's key-value service.
+pub const KV_PORT: u16 = 8000;
+
+/// Lets a caller adjust each node's options before it starts (tests use it to switch on
+/// protocol mutations).
+pub type NodeHook = Arc<dyn Fn(NodeId, &mut NodeOptions) + Send + Sync>;
+
+/// Everything a node host needs, shared by all of them and kept across restarts.
+pub struct ClusterContext {
+    /// Every node id.
+    pub nodes: Vec<NodeId>,
+    /// The run's seeds (each incarnation of each node gets its own).
+    pub seeds: Seeds,
+    /// The settings every node runs with.
+    pub settings: Arc<rafty::Config>,
+    /// The transport's settings (cluster id, limits, backoff).
+    pub transport: TransportConfig,
+    /// Opens each node's log on its durable state.
+    pub log_factory: SharedLogFactory,
+    /// Creates each node's state machine.
+    pub state_machine_factory: SharedStateMachineFactory,
+    /// Where nodes report.
+    pub observations: Observations,
+    /// Adjusts node options (mutations), if set.
+    pub node_hook: Option<NodeHook>,
+    /// Broken variant: the service answers reads from a leader's state machine directly.
+    pub stale_reads: bool,
+    starts: Mutex<BTreeMap<NodeId, u64>>,
+}
+
+impl ClusterContext {
+    /// A cluster context; see the fields.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        nodes: Vec<NodeId>,
+        seeds: Seeds,
+        settings: rafty::Config,
+        transport: TransportConfig,
+        log_factory: SharedLogFactory,
+        state_machine_factory: SharedStateMachineFactory,
+        observations: Observations,
+        node_hook: Option<NodeHook>,
+    ) -> Self {
+        ClusterContext {
+            nodes,
+            seeds,
+            settings: Arc::new(settings),
+            transport,
+            log_factory,
+            state_machine_factory,
+            observations,
+            node_hook,
+            stale_reads: false,
+            starts: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Count one more start of `node`; returns how many came before.
+    fn next_incarnation(&self, node: NodeId) -> u64 {
+        let mut starts = self.starts.lock().unwrap_or_else(|p| p.into_inner());
+        let count = starts.entry(node).or_default();
+        let incarnation = *count;
+        *count += 1;
+        incarnation
+    }
+}
+
+/// Register one host per node.
+pub fn register(sim: &mut Sim<'_>, context: &Arc<ClusterContext>) {
+    for &id in &context.nodes {
+        let context = context.clone();
+        sim.host(node_name(id), move || run_node(context.clone(), id));
+    }
+}
+
+/// One incarnation of node `id`: open its log, start the node, serve Raft and the key-value
+/// API until the host is crashed.
+async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
+    let incarnation = context.next_incarnation(id);
+    context.observations.observe(id, Observation::Started);
+    let log = context.log_factory.open(id).map_err(|error| {
+        context
+            .observations
+            .note(id, &format!("cannot open log: {error}"));
+        format!("n{id}: cannot open log: {error}")
+    })?;
+    let state_machine = ObservedStateMachine::new(
+        id,
+        context.state_machine_factory.create(id),
+        context.observations.clone(),
+    );
+    let queries = state_machine.query_handle();
+    let peers: Vec<Arc<dyn Peer>> = context
+        .nodes
+        .iter()
+        .filter(|&&other| other != id)
+        .map(|&other| {
+            let addr = format!("{}:{RAFT_PORT}", node_name(other));
+            Arc::new(TcpPeer::new(
+                TurmoilConnector,
+                id,
+                other,
+                addr,
+                context.transport.clone(),
+            )) as Arc<dyn Peer>
+        })
+        .collect();
+    let options = NodeOptions {
+        seed: context.seeds.derive("node", Seeds::pack(id, incarnation)),
+        observer: Some(Arc::new(NodeObserver::new(context.observations.clone()))),
+        check_invariants: true,
+        ..NodeOptions::default()
+    };
+    let mut options = options;
+    if let Some(hook) = &context.node_hook {
+        hook(id, &mut options);
+    }
+    let peers = Arc::new(StaticPeersProvider::new(peers));
+    let node = Node::start(
+        id,
+        log,
+        state_machine,
+        peers,
+        context.settings.clone(),
+        options,
+    )
+    .await
+    .map_err(|error| format!("n{id}: cannot start: {error}"))?;
+    let raft = TurmoilAcceptor::bind(RAFT_PORT).await?;
+    let _raft = serve_raft(raft, Arc::new(node.clone()), id, context.transport.clone());
+    let kv = TurmoilAcceptor::bind(KV_PORT).await?;
+    let _kv = if context.stale_reads {
+        serve_kv(
+            kv,
+            Arc::new(StaleReads::new(node, queries)),
+            id,
+            context.transport.clone(),
+        )
+    } else {
+        serve_kv(kv, Arc::new(node), id, context.transport.clone())
+    };
+    std::future::pending::<()>().await;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The clients' way into the cluster: rafty's [`KvClient`] over turmoil, mapping each workload
+//! operation to a key-value command and each outcome to ok, fail or info.
+
+use async_trait::async_trait;
+use rafty::kv::{KvCommand, KvResponse};
+use rafty::service::{KvClient, KvClientConfig, KvError};
+use rafty_checkers::Value;
+use rafty_workloads::{ClientOp, OpResult};
+
+use super::client::KvApi;
+use super::control::node_name;
+use super::net::TurmoilConnector;
+
+/// A workload client's [`KvClient`].
+pub struct ServiceApi {
+    client: KvClient<TurmoilConnector>,
+}
+
+impl ServiceApi {
+    /// A client of the nodes `nodes`' key-value services at `n<id>:<port>`.
+    pub fn new(nodes: &[rafty::NodeId], port: u16, config: KvClientConfig) -> Self {
+        let addrs = nodes
+            .iter()
+            .map(|&id| (id, format!("{}:{port}", node_name(id))));
+        ServiceApi {
+            client: KvClient::new(TurmoilConnector, addrs, config),
+        }
+    }
+}
+
+/// The key-value command that carries out `op`.
+pub fn command(op: &ClientOp) -> KvCommand {
+    match op {
+        ClientOp::Read { key } | ClientOp::Get { key } => KvCommand::Get { key: key.clone() },
+        ClientOp::Write { key, value } => KvCommand::Put {
+            key: key.clone(),
+            value: value.to_string(),
+        },
+        ClientOp::Cas { key, expected, new } => KvCommand::Cas {
+            key: key.clone(),
+            expected: Some(expected.to_string()),
+            new: new.to_string(),
+        },
+        ClientOp::Append { key, value } => KvCommand::Append {
+            key: key.clone(),
+            value: value.clone(),
+        },
+    }
+}
+
+/// What a read observed, as the history records it: integers for registers, strings for
+/// appends, `nil` for an absent key.
+fn observed(op: &ClientOp, value: Option<String>) -> Value {
+    match (op, value) {
+        (_, None) => Value::Nil,
+        (ClientOp::Read { .. }, Some(text)) => {
+            text.parse().map(Value::Int).unwrap_or(Value::String(text))
+        }
+        (_, Some(text)) => Value::String(text),
+    }
+}
+
+#[async_trait(?Send)]
+impl KvApi for ServiceApi {
+    async fn execute(&mut self, op: &ClientOp) -> (OpResult, Option<String>) {
+        match self.client.execute(command(op)).await {
+            Ok(answered) => {
+                let node = Some(node_name(answered.node));
+                match answered.response {
+                    KvResponse::Value(value) if op.is_read() => {
+                        (OpResult::Ok(observed(op, value)), node)
+                    }
+                    KvResponse::Done if !op.is_read() => (OpResult::Ok(Value::Nil), node),
+                    other => (
+                        OpResult::Info(format!("unexpected response {other:?}")),
+                        node,
+                    ),
+                }
+            }
+            Err(error) => {
+                let node = match &error {
+                    KvError::Indeterminate { node, .. } => Some(node_name(*node)),
+                    _ => None,
+                };
+                let result = if error.is_definite() {
+                    OpResult::Fail(error.to_string())
+                } else {
+                    OpResult::Info(error.to_string())
+                };
+                (result, node)
+            }
+        }
+    }
+}

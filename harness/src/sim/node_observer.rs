@@ -1,0 +1,48 @@
+//! Turns the node's [`rafty::node::Observer`] events into invariant-checker observations.
+
+use rafty::NodeId;
+use rafty::core::Role;
+use rafty::node::{NodeEvent, Observer};
+
+use crate::checks::invariants::Observation;
+
+use super::observe::Observations;
+
+/// Forwards node events to the run's [`Observations`]. Applies are observed by
+/// [`super::factories::ObservedStateMachine`] instead, so that they are seen whatever node
+/// implementation runs.
+pub struct NodeObserver {
+    observations: Observations,
+}
+
+impl NodeObserver {
+    /// Forward to `observations`.
+    pub fn new(observations: Observations) -> Self {
+        NodeObserver { observations }
+    }
+}
+
+impl Observer for NodeObserver {
+    fn on_event(&self, node: NodeId, event: &NodeEvent) {
+        let observation = match event {
+            NodeEvent::BecameLeader { term } => Observation::BecameLeader { term: *term },
+            NodeEvent::Committed { index } => Observation::Committed { index: *index },
+            NodeEvent::RoleChanged { role, term, leader } => {
+                self.observations.note(
+                    node,
+                    &format!("role {role:?} term {term} leader {leader:?}"),
+                );
+                if *role == Role::Leader {
+                    return;
+                }
+                Observation::LostLeadership
+            }
+            NodeEvent::Applied { .. } => return,
+            NodeEvent::Stopped { reason } => {
+                self.observations.note(node, &format!("stopped: {reason}"));
+                Observation::Stopped
+            }
+        };
+        self.observations.observe(node, observation);
+    }
+}
