@@ -1,0 +1,101 @@
+//! What a run report is drawn from: the history, the verdict, the checker's counterexample,
+//! and what the harness observed from the nodes (leader changes).
+
+use rafty_checkers::{Counterexample, History};
+use serde::{Deserialize, Serialize};
+
+/// A run's overall verdict, as in results.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunVerdict {
+    /// Every check passed.
+    Valid,
+    /// Some check failed.
+    Invalid,
+    /// No check failed, but some could not decide (a timeout) or the run errored.
+    Unknown,
+}
+
+impl RunVerdict {
+    /// `valid`, `invalid` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunVerdict::Valid => "valid",
+            RunVerdict::Invalid => "invalid",
+            RunVerdict::Unknown => "unknown",
+        }
+    }
+
+    /// The verdict of a results.json `valid` field: `true`, `false` or `"unknown"`.
+    pub fn from_json(valid: &serde_json::Value) -> Option<RunVerdict> {
+        match valid {
+            serde_json::Value::Bool(true) => Some(RunVerdict::Valid),
+            serde_json::Value::Bool(false) => Some(RunVerdict::Invalid),
+            serde_json::Value::String(s) if s == "unknown" => Some(RunVerdict::Unknown),
+            serde_json::Value::String(s) if s == "true" || s == "valid" => Some(RunVerdict::Valid),
+            serde_json::Value::String(s) if s == "false" || s == "invalid" => {
+                Some(RunVerdict::Invalid)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A node became leader (as observed by the harness).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderChange {
+    /// When, in nanoseconds since the start of the run (the history's clock).
+    pub time_ns: u64,
+    /// The new leader's node id.
+    pub node: u64,
+    /// Its term.
+    pub term: u64,
+}
+
+/// One check's outcome, for summary.txt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// The check's name (`linearizability`, `election-safety`...).
+    pub name: String,
+    /// Its verdict.
+    pub verdict: RunVerdict,
+    /// One line of detail (the violation, or why it is unknown); empty when valid.
+    pub detail: String,
+}
+
+/// Everything [`crate::write_run_report`] draws.
+#[derive(Debug, Clone, Copy)]
+pub struct RunReportInput<'a> {
+    /// The test's name (the store folder's parent).
+    pub test: &'a str,
+    /// The run seed.
+    pub seed: u64,
+    /// The run's history (client operations and nemesis events).
+    pub history: &'a History,
+    /// The overall verdict.
+    pub verdict: RunVerdict,
+    /// Each check's outcome.
+    pub checks: &'a [CheckOutcome],
+    /// The linearizability checker's counterexample, when that check failed.
+    pub counterexample: Option<&'a Counterexample>,
+    /// Leader changes observed during the run, in time order.
+    pub leader_changes: &'a [LeaderChange],
+    /// The one-line command that reproduces this run.
+    pub reproduce: &'a str,
+}
+
+impl<'a> RunReportInput<'a> {
+    /// An input with only a history: valid, no checks, no counterexample, no leader changes.
+    pub fn new(test: &'a str, seed: u64, history: &'a History) -> RunReportInput<'a> {
+        RunReportInput {
+            test,
+            seed,
+            history,
+            verdict: RunVerdict::Valid,
+            checks: &[],
+            counterexample: None,
+            leader_changes: &[],
+            reproduce: "",
+        }
+    }
+}

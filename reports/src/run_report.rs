@@ -1,0 +1,51 @@
+//! [`write_run_report`]: the files of one run's store folder that this crate draws.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{ReportError, write_file};
+use crate::extract::Extract;
+use crate::input::RunReportInput;
+use crate::{plots, summary, timeline};
+
+/// The file names [`write_run_report`] writes, in the order it writes them.
+pub const RUN_REPORT_FILES: [&str; 5] = [
+    "timeline.html",
+    "latency-raw.svg",
+    "latency-quantiles.svg",
+    "rate.svg",
+    "summary.txt",
+];
+
+/// Writes `timeline.html`, `latency-raw.svg`, `latency-quantiles.svg`, `rate.svg` and
+/// `summary.txt` into `dir` (created if missing), and returns their paths.
+///
+/// A history whose events do not pair up, or a counterexample naming an operation that is not
+/// in the history, is a [`ReportError::Invalid`] naming the file that could not be drawn.
+pub fn write_run_report(
+    dir: &Path,
+    input: &RunReportInput<'_>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::write(dir, source))?;
+    let path = |name: &str| dir.join(name);
+    let extract = Extract::new(input.history)
+        .map_err(|error| ReportError::invalid(&path("timeline.html"), error.to_string()))?;
+    let timeline = timeline::render(input, &extract)
+        .map_err(|reason| ReportError::invalid(&path("timeline.html"), reason))?;
+    let title = format!("{} seed {}", input.test, input.seed);
+    let plots = plots::render(&extract, &title);
+    let summary = summary::render(input, &extract);
+    let contents = [
+        timeline,
+        plots.latency_raw,
+        plots.latency_quantiles,
+        plots.rate,
+        summary,
+    ];
+    let mut written = Vec::with_capacity(RUN_REPORT_FILES.len());
+    for (name, contents) in RUN_REPORT_FILES.iter().zip(contents) {
+        let file = path(name);
+        write_file(&file, contents)?;
+        written.push(file);
+    }
+    Ok(written)
+}

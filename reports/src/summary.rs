@@ -1,0 +1,177 @@
+//! `summary.txt`: the run in a page of plain text (verdict, checks, reproduction, operation
+//! counts, latency quantiles, faults, leader changes, the counterexample).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use hdrhistogram::Histogram;
+use rafty_checkers::Outcome;
+
+use crate::counterexample;
+use crate::extract::{Clock, Extract};
+use crate::input::RunReportInput;
+
+/// At most this many faults and leader changes are listed one per line.
+const LISTED: usize = 40;
+
+/// Renders summary.txt.
+pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "test:      {}", input.test);
+    let _ = writeln!(out, "seed:      {}", input.seed);
+    let _ = writeln!(out, "verdict:   {}", input.verdict.as_str());
+    if !input.reproduce.is_empty() {
+        let _ = writeln!(out, "reproduce: {}", input.reproduce);
+    }
+    if !input.checks.is_empty() {
+        out.push_str("\nchecks:\n");
+        for check in input.checks {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:<8} {}",
+                check.name,
+                check.verdict.as_str(),
+                check.detail
+            );
+        }
+    }
+    operations(&mut out, extract);
+    latency(&mut out, extract);
+    faults(&mut out, input, extract);
+    counterexample(&mut out, input);
+    out.push_str(
+        "\nfiles: timeline.html latency-raw.svg latency-quantiles.svg rate.svg results.json \
+         history.jsonl history.edn\n",
+    );
+    out
+}
+
+fn outcome_counts<'a>(spans: impl Iterator<Item = &'a crate::extract::Span<'a>>) -> [usize; 4] {
+    let mut counts = [0; 4];
+    for span in spans {
+        counts[0] += 1;
+        counts[match span.outcome {
+            Outcome::Ok => 1,
+            Outcome::Fail => 2,
+            Outcome::Info => 3,
+        }] += 1;
+    }
+    counts
+}
+
+fn operations(out: &mut String, extract: &Extract<'_>) {
+    let [total, ok, fail, info] = outcome_counts(extract.spans.iter());
+    let never = extract.spans.iter().filter(|s| s.end.is_none()).count();
+    let _ = writeln!(
+        out,
+        "\noperations: {total} ({ok} ok, {fail} fail, {info} info, of which {never} never \
+         completed) on {} processes, {} keys",
+        extract.lanes.len(),
+        extract.keys().len()
+    );
+    let mut by_function: BTreeMap<&str, Vec<&crate::extract::Span<'_>>> = BTreeMap::new();
+    for span in &extract.spans {
+        by_function.entry(span.f).or_default().push(span);
+    }
+    for (f, spans) in by_function {
+        let [total, ok, fail, info] = outcome_counts(spans.into_iter());
+        let _ = writeln!(
+            out,
+            "  {f:<10} {total:>8}  ok {ok}, fail {fail}, info {info}"
+        );
+    }
+}
+
+fn latency(out: &mut String, extract: &Extract<'_>) {
+    let mut histogram: Histogram<u64> =
+        Histogram::new(3).expect("3 significant figures is a valid precision");
+    for span in extract.spans.iter().filter(|s| s.outcome == Outcome::Ok) {
+        if let Some(latency) = span.latency() {
+            histogram.saturating_record(latency);
+        }
+    }
+    if histogram.is_empty() {
+        out.push_str("latency of ok operations: none completed\n");
+        return;
+    }
+    let (unit, scale) = match extract.clock {
+        Clock::Nanos => ("ms", 1e6),
+        Clock::Events => ("events", 1.0),
+    };
+    let q = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / scale;
+    let _ = writeln!(
+        out,
+        "latency of ok operations ({unit}): p50 {:.3}  p95 {:.3}  p99 {:.3}  max {:.3}",
+        q(0.5),
+        q(0.95),
+        q(0.99),
+        histogram.max() as f64 / scale
+    );
+}
+
+/// A time for people: seconds with milliseconds, or an event position.
+pub(crate) fn time(time: u64, clock: Clock) -> String {
+    match clock {
+        Clock::Nanos => format!("{:.3} s", time as f64 / 1e9),
+        Clock::Events => format!("event {time}"),
+    }
+}
+
+fn faults(out: &mut String, input: &RunReportInput<'_>, extract: &Extract<'_>) {
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for fault in &extract.faults {
+        *kinds.entry(&fault.name).or_default() += 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let _ = writeln!(
+        out,
+        "\nfaults: {} ({})",
+        extract.faults.len(),
+        kinds.join(", ")
+    );
+    for fault in extract.faults.iter().take(LISTED) {
+        let _ = writeln!(
+            out,
+            "  {:>12} to {:>12}  {:<10} {}",
+            time(fault.start, extract.clock),
+            time(fault.end, extract.clock),
+            fault.name,
+            fault.detail
+        );
+    }
+    if extract.faults.len() > LISTED {
+        let _ = writeln!(out, "  ... {} more", extract.faults.len() - LISTED);
+    }
+    let _ = writeln!(out, "leader changes: {}", input.leader_changes.len());
+    for change in input.leader_changes.iter().take(LISTED) {
+        let _ = writeln!(
+            out,
+            "  {:>12}  n{} leader of term {}",
+            time(change.time_ns, Clock::Nanos),
+            change.node,
+            change.term
+        );
+    }
+    if input.leader_changes.len() > LISTED {
+        let _ = writeln!(out, "  ... {} more", input.leader_changes.len() - LISTED);
+    }
+}
+
+fn counterexample(out: &mut String, input: &RunReportInput<'_>) {
+    let Some(cex) = input.counterexample else {
+        return;
+    };
+    let _ = writeln!(out, "\n{}", counterexample::headline(cex));
+    for op in &cex.concurrent {
+        let _ = writeln!(out, "  concurrent: {}", counterexample::describe_op(op));
+    }
+    let _ = writeln!(
+        out,
+        "  initial state {}; longest linearizable prefix: {} operations, ending:",
+        cex.initial_state,
+        cex.linearized.len()
+    );
+    for (step, what, state) in counterexample::prefix_tail(cex) {
+        let _ = writeln!(out, "    {step:>5}. {what} => {state}");
+    }
+}

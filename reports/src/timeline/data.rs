@@ -1,0 +1,203 @@
+//! The compact, column-oriented JSON a timeline page embeds and its script draws.
+
+use std::collections::BTreeMap;
+
+use rafty_checkers::linearizability::OpSummary;
+use rafty_checkers::{Counterexample, Outcome, Value};
+use serde::Serialize;
+
+use crate::extract::{Clock, Extract, describe};
+use crate::input::{LeaderChange, RunReportInput};
+
+/// The whole page's data.
+#[derive(Debug, Serialize)]
+pub(crate) struct Data<'a> {
+    /// Page title.
+    pub title: String,
+    /// `valid`, `invalid` or `unknown`.
+    pub verdict: &'static str,
+    /// `ns` or `events`.
+    pub clock: &'static str,
+    /// Latest time.
+    pub end: u64,
+    /// Lane labels (client process ids).
+    pub lanes: Vec<String>,
+    /// Distinct keys, as text.
+    pub keys: Vec<String>,
+    /// Distinct functions.
+    pub fns: Vec<&'a str>,
+    /// The operations, by column.
+    pub ops: Columns,
+    /// Fault periods.
+    pub faults: Vec<FaultData>,
+    /// Leader changes (only for a timed history).
+    pub leaders: &'a [LeaderChange],
+    /// The counterexample, by operation index.
+    pub cex: Option<CexData<'a>>,
+}
+
+/// Operations as parallel columns, in invocation order (short names keep the page small).
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Columns {
+    /// Lane.
+    pub l: Vec<usize>,
+    /// Invocation time.
+    pub s: Vec<u64>,
+    /// Completion time, -1 if never completed.
+    pub e: Vec<i64>,
+    /// Outcome: 0 ok, 1 fail, 2 info.
+    pub o: Vec<u8>,
+    /// Function index.
+    pub f: Vec<usize>,
+    /// Key index, -1 for none.
+    pub k: Vec<i64>,
+    /// Argument, as text.
+    pub a: Vec<String>,
+    /// Result, as text (empty when none).
+    pub r: Vec<String>,
+    /// History position of the invocation.
+    pub p: Vec<usize>,
+}
+
+/// A fault period.
+#[derive(Debug, Serialize)]
+pub(crate) struct FaultData {
+    /// Kind.
+    pub name: String,
+    /// What the nemesis did.
+    pub detail: String,
+    /// Start.
+    pub start: u64,
+    /// End.
+    pub end: u64,
+}
+
+/// The counterexample with operations as indexes into [`Columns`].
+#[derive(Debug, Serialize)]
+pub(crate) struct CexData<'a> {
+    /// The operation that cannot be linearized.
+    pub op: usize,
+    /// Concurrent operations.
+    pub concurrent: Vec<usize>,
+    /// The longest linearizable prefix, in linearization order.
+    pub prefix: Vec<usize>,
+    /// The model's state after each prefix step.
+    pub states: Vec<&'a str>,
+    /// The model's initial state.
+    pub initial: &'a str,
+    /// The state in which `op` could not be linearized.
+    pub stuck: &'a str,
+    /// The model's description of `op`.
+    pub description: &'a str,
+    /// Key index, -1 for none.
+    pub key: i64,
+}
+
+/// Builds the page data; an error says which counterexample operation is not in the history.
+pub(crate) fn build<'a>(
+    input: &RunReportInput<'a>,
+    extract: &'a Extract<'a>,
+) -> Result<Data<'a>, String> {
+    let keys = extract.keys();
+    let key_index: BTreeMap<&Value, i64> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, i as i64))
+        .collect();
+    let mut fns: Vec<&str> = extract.spans.iter().map(|s| s.f).collect();
+    fns.sort_unstable();
+    fns.dedup();
+    let mut columns = Columns::default();
+    for span in &extract.spans {
+        columns.l.push(span.lane);
+        columns.s.push(span.start);
+        columns.e.push(span.end.map_or(-1, |end| end as i64));
+        columns.o.push(match span.outcome {
+            Outcome::Ok => 0,
+            Outcome::Fail => 1,
+            Outcome::Info => 2,
+        });
+        columns.f.push(fns.binary_search(&span.f).unwrap_or(0));
+        columns.k.push(span.key.map_or(-1, |k| key_index[k]));
+        columns.a.push(describe(span.argument));
+        columns
+            .r
+            .push(span.result.map(describe).unwrap_or_default());
+        columns.p.push(span.position);
+    }
+    let cex = match input.counterexample {
+        Some(cex) => Some(counterexample(cex, &columns.p, &key_index)?),
+        None => None,
+    };
+    Ok(Data {
+        title: format!("{} seed {}", input.test, input.seed),
+        verdict: input.verdict.as_str(),
+        clock: match extract.clock {
+            Clock::Nanos => "ns",
+            Clock::Events => "events",
+        },
+        end: extract.end,
+        lanes: extract.lanes.iter().map(u64::to_string).collect(),
+        keys: keys.iter().map(|k| describe(k)).collect(),
+        fns,
+        ops: columns,
+        faults: extract
+            .faults
+            .iter()
+            .map(|f| FaultData {
+                name: f.name.clone(),
+                detail: f.detail.clone(),
+                start: f.start,
+                end: f.end,
+            })
+            .collect(),
+        leaders: match extract.clock {
+            Clock::Nanos => input.leader_changes,
+            Clock::Events => &[],
+        },
+        cex,
+    })
+}
+
+fn counterexample<'a>(
+    cex: &'a Counterexample,
+    positions: &[usize],
+    key_index: &BTreeMap<&Value, i64>,
+) -> Result<CexData<'a>, String> {
+    let index = |op: &OpSummary, role: &str| {
+        let position = op.invoke_position;
+        positions.binary_search(&position).map_err(|_| {
+            format!(
+                "the counterexample's {role} operation at history position {position} (line {}) \
+                 is not a client invocation of this history",
+                op.line
+            )
+        })
+    };
+    Ok(CexData {
+        op: index(&cex.operation, "unlinearizable")?,
+        concurrent: cex
+            .concurrent
+            .iter()
+            .map(|op| index(op, "concurrent"))
+            .collect::<Result<_, _>>()?,
+        prefix: cex
+            .linearized
+            .iter()
+            .map(|step| index(&step.operation, "linearized"))
+            .collect::<Result<_, _>>()?,
+        states: cex
+            .linearized
+            .iter()
+            .map(|step| step.state.as_str())
+            .collect(),
+        initial: &cex.initial_state,
+        stuck: &cex.state,
+        description: &cex.operation.description,
+        key: cex
+            .partition
+            .as_ref()
+            .and_then(|k| key_index.get(k).copied())
+            .unwrap_or(-1),
+    })
+}

@@ -1,0 +1,370 @@
+// Draws the embedded history on a canvas: one lane per process, only what is visible.
+(function () {
+  'use strict';
+  var errors = document.getElementById('errors');
+  function fail(message) {
+    errors.hidden = false;
+    errors.textContent += message + '\n';
+    document.body.setAttribute('data-rendered', 'error');
+  }
+  window.addEventListener('error', function (e) { fail('error: ' + e.message); });
+
+  var started = Date.now();
+  var D = JSON.parse(document.getElementById('data').textContent);
+  var O = D.ops;
+  var N = O.l.length;
+  var COLORS = ['#2e9e44', '#d62728', '#f0a500'];
+  var OUTCOMES = ['ok', 'fail', 'info'];
+  var GUTTER = 56, AXIS_H = 20, FAULT_H = 16, LEADER_H = 16;
+  var HEAD = AXIS_H + FAULT_H + LEADER_H, LANE_H = 16, BAR_H = 10;
+  var canvas = document.getElementById('timeline');
+  var ctx = canvas.getContext('2d');
+  var tip = document.getElementById('tip');
+  var keySelect = document.getElementById('key');
+  var status = document.getElementById('status');
+  var end = D.end > 0 ? D.end : 1;
+  var view = { t0: 0, t1: end, scroll: 0 };
+  var lanes = [];
+  var visibleCount = 0;
+  var width = 800, height = 300;
+  var cex = D.cex;
+  var role = {};   // op index -> 'bad' | 'concurrent'
+  var order = {};  // op index -> 1-based position in the linearizable prefix
+  if (cex) {
+    role[cex.op] = 'bad';
+    cex.concurrent.forEach(function (i) { role[i] = 'concurrent'; });
+    cex.prefix.forEach(function (i, n) { order[i] = n + 1; });
+  }
+
+  function opEnd(i) { return O.e[i] < 0 ? end : O.e[i]; }
+  function x(t) { return GUTTER + (t - view.t0) / (view.t1 - view.t0) * (width - GUTTER); }
+  function timeAt(px) { return view.t0 + (px - GUTTER) / (width - GUTTER) * (view.t1 - view.t0); }
+  function laneTop(lane) { return HEAD + lane * LANE_H - view.scroll; }
+
+  function formatTime(t, step) {
+    if (D.clock !== 'ns') { return String(Math.round(t)); }
+    var s = step || Math.abs(t) || 1;
+    if (s >= 1e8) { return (t / 1e9).toFixed(Math.max(0, -Math.floor(Math.log10(s / 1e9)))) + ' s'; }
+    if (s >= 1e5) { return (t / 1e6).toFixed(Math.max(0, -Math.floor(Math.log10(s / 1e6)))) + ' ms'; }
+    return (t / 1e3).toFixed(Math.max(0, -Math.floor(Math.log10(Math.max(s, 1) / 1e3)))) + ' µs';
+  }
+  function niceStep(raw) {
+    var m = Math.pow(10, Math.floor(Math.log10(raw)));
+    var f = raw / m;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * m;
+  }
+
+  // Per-lane operation lists for the selected key, in invocation order. A process has one
+  // operation outstanding at a time, so both starts and ends increase along a lane.
+  function selectKey() {
+    var key = keySelect.value === '' ? -1 : Number(keySelect.value);
+    lanes = D.lanes.map(function () { return []; });
+    visibleCount = 0;
+    for (var i = 0; i < N; i++) {
+      if (key < 0 || O.k[i] === key) { lanes[O.l[i]].push(i); visibleCount++; }
+    }
+    status.textContent = visibleCount + ' of ' + N + ' operations, ' + D.lanes.length +
+      ' processes, ' + D.faults.length + ' faults, ' + D.leaders.length + ' leader changes';
+    draw();
+  }
+  function cexShown() {
+    return cex && (keySelect.value === '' || Number(keySelect.value) === cex.key || cex.key < 0);
+  }
+
+  // First index in `list` whose operation ends at or after t.
+  function firstEndingAfter(list, t) {
+    var lo = 0, hi = list.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (opEnd(list[mid]) < t) { lo = mid + 1; } else { hi = mid; }
+    }
+    return lo;
+  }
+
+  function resize() {
+    var ratio = window.devicePixelRatio || 1;
+    width = Math.max(300, document.getElementById('wrap').clientWidth);
+    var top = canvas.getBoundingClientRect().top;
+    var wanted = HEAD + D.lanes.length * LANE_H + 8;
+    height = Math.max(200, Math.min(wanted, window.innerHeight - Math.max(0, top) - 8));
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.width = width + 'px';
+    canvas.style.height = height + 'px';
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    clampScroll();
+    draw();
+  }
+  function clampScroll() {
+    var max = Math.max(0, HEAD + D.lanes.length * LANE_H + 8 - height);
+    view.scroll = Math.min(max, Math.max(0, view.scroll));
+  }
+
+  function shade(t0, t1, color) {
+    var a = Math.max(GUTTER, x(t0)), b = Math.min(width, x(t1));
+    if (b > a) { ctx.fillStyle = color; ctx.fillRect(a, AXIS_H, Math.max(1, b - a), height - AXIS_H); }
+    return [a, b];
+  }
+
+  function drawAxis() {
+    var step = niceStep((view.t1 - view.t0) / Math.max(2, (width - GUTTER) / 110));
+    ctx.fillStyle = '#333';
+    ctx.strokeStyle = '#eee';
+    ctx.font = '11px sans-serif';
+    ctx.textAlign = 'center';
+    for (var t = Math.ceil(view.t0 / step) * step; t <= view.t1; t += step) {
+      var px = x(t);
+      ctx.beginPath(); ctx.moveTo(px, AXIS_H); ctx.lineTo(px, height); ctx.stroke();
+      ctx.fillText(formatTime(t, step), px, 14);
+    }
+    ctx.textAlign = 'left';
+  }
+
+  function drawFaults() {
+    D.faults.forEach(function (f) {
+      var span = shade(f.start, f.end, 'rgba(148,103,189,0.13)');
+      if (span[1] <= span[0]) { return; }
+      ctx.fillStyle = 'rgba(148,103,189,0.55)';
+      ctx.fillRect(span[0], AXIS_H + 1, span[1] - span[0], FAULT_H - 2);
+      if (span[1] - span[0] > 30) {
+        ctx.save();
+        ctx.beginPath(); ctx.rect(span[0], AXIS_H, span[1] - span[0], FAULT_H); ctx.clip();
+        ctx.fillStyle = '#fff';
+        ctx.fillText(f.name + (f.detail ? ': ' + f.detail : ''), span[0] + 3, AXIS_H + 12);
+        ctx.restore();
+      }
+    });
+  }
+
+  function drawLeaders() {
+    ctx.strokeStyle = '#1f77b4';
+    ctx.fillStyle = '#1f77b4';
+    ctx.setLineDash([3, 3]);
+    var lastLabel = -1e9;
+    D.leaders.forEach(function (c) {
+      var px = x(c.time_ns);
+      if (px < GUTTER || px > width) { return; }
+      ctx.beginPath(); ctx.moveTo(px, AXIS_H + FAULT_H); ctx.lineTo(px, height); ctx.stroke();
+      if (px - lastLabel > 48) {
+        ctx.fillText('n' + c.node + ' t' + c.term, px + 2, AXIS_H + FAULT_H + 12);
+        lastLabel = px;
+      }
+    });
+    ctx.setLineDash([]);
+  }
+
+  function drawLanes() {
+    var showCex = cexShown();
+    var first = Math.max(0, Math.floor((view.scroll) / LANE_H));
+    var last = Math.min(lanes.length - 1, Math.ceil((view.scroll + height - HEAD) / LANE_H));
+    var marks = [];
+    ctx.save();
+    ctx.beginPath(); ctx.rect(GUTTER, HEAD, width - GUTTER, height - HEAD); ctx.clip();
+    for (var lane = first; lane <= last; lane++) {
+      var list = lanes[lane];
+      var y = laneTop(lane) + (LANE_H - BAR_H) / 2;
+      for (var j = firstEndingAfter(list, view.t0); j < list.length; j++) {
+        var i = list[j];
+        if (O.s[i] > view.t1) { break; }
+        var a = x(O.s[i]), b = x(opEnd(i));
+        ctx.globalAlpha = O.e[i] < 0 ? 0.4 : 1;
+        ctx.fillStyle = COLORS[O.o[i]];
+        ctx.fillRect(a, y, Math.max(1, b - a), BAR_H);
+        if (showCex && (role[i] || order[i])) { marks.push([i, a, b, y]); }
+      }
+    }
+    ctx.globalAlpha = 1;
+    marks.forEach(function (m) {
+      var i = m[0], w = Math.max(2, m[2] - m[1]);
+      if (role[i] === 'bad') {
+        ctx.lineWidth = 3; ctx.strokeStyle = '#000';
+        ctx.strokeRect(m[1] - 2, m[3] - 2, w + 4, BAR_H + 4);
+        ctx.fillStyle = '#000';
+        ctx.fillText('✗ cannot be linearized', m[1], m[3] - 3);
+      } else if (role[i] === 'concurrent') {
+        ctx.lineWidth = 2; ctx.strokeStyle = '#ff7f0e';
+        ctx.setLineDash([3, 2]);
+        ctx.strokeRect(m[1] - 1, m[3] - 1, w + 2, BAR_H + 2);
+        ctx.setLineDash([]);
+      }
+      if (order[i] && role[i] !== 'bad') {
+        ctx.lineWidth = 1.5; ctx.strokeStyle = '#1f77b4';
+        ctx.strokeRect(m[1], m[3], w, BAR_H);
+        if (w > 14) { ctx.fillStyle = '#fff'; ctx.fillText(String(order[i]), m[1] + 2, m[3] + 9); }
+      }
+    });
+    ctx.lineWidth = 1;
+    if (showCex && cex.prefix.length > 1) { drawPrefixPath(); }
+    ctx.restore();
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, HEAD, GUTTER - 2, height - HEAD);
+    ctx.fillStyle = '#333';
+    for (lane = first; lane <= last; lane++) {
+      var top = laneTop(lane);
+      if (top >= HEAD - 4) { ctx.fillText('p' + D.lanes[lane], 6, top + 12); }
+    }
+  }
+
+  // The linearization order of the longest linearizable prefix, as a path through its ops.
+  function drawPrefixPath() {
+    ctx.strokeStyle = 'rgba(31,119,180,0.7)';
+    ctx.beginPath();
+    cex.prefix.forEach(function (i, n) {
+      var px = (x(O.s[i]) + x(opEnd(i))) / 2;
+      var py = laneTop(O.l[i]) + LANE_H / 2;
+      if (n === 0) { ctx.moveTo(px, py); } else { ctx.lineTo(px, py); }
+    });
+    ctx.stroke();
+  }
+
+  function draw() {
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = '11px sans-serif';
+    ctx.textBaseline = 'alphabetic';
+    drawAxis();
+    if (cexShown()) {
+      shade(O.s[cex.op], opEnd(cex.op), 'rgba(255,220,0,0.22)');
+    }
+    drawFaults();
+    drawLeaders();
+    drawLanes();
+    ctx.strokeStyle = '#999';
+    ctx.beginPath(); ctx.moveTo(GUTTER, HEAD); ctx.lineTo(width, HEAD); ctx.stroke();
+  }
+
+  function zoom(factor, px) {
+    var t = timeAt(px === undefined ? (GUTTER + width) / 2 : px);
+    var span = Math.max(2, (view.t1 - view.t0) * factor);
+    var fraction = (t - view.t0) / (view.t1 - view.t0);
+    view.t0 = t - fraction * span;
+    view.t1 = view.t0 + span;
+    draw();
+  }
+  function showRange(t0, t1, lane) {
+    var margin = Math.max(1, (t1 - t0) * 0.5);
+    view.t0 = t0 - margin;
+    view.t1 = t1 + margin;
+    if (lane !== undefined) { view.scroll = lane * LANE_H - (height - HEAD) / 2; clampScroll(); }
+    draw();
+  }
+
+  function describe(i) {
+    var text = 'op at history position ' + O.p[i] + '  process ' + D.lanes[O.l[i]] + '\n' +
+      D.fns[O.f[i]] + (O.k[i] >= 0 ? ' key ' + D.keys[O.k[i]] : '') + '  ' + O.a[i] +
+      (O.e[i] >= 0 ? ' → ' + (O.r[i] === '' ? 'nil' : O.r[i]) : '') + '\n' +
+      OUTCOMES[O.o[i]] + (O.e[i] < 0 ? ' (never completed)' : '') + '\n' +
+      'invoked ' + formatTime(O.s[i]) +
+      (O.e[i] >= 0 ? ', completed ' + formatTime(O.e[i]) + ' (' + formatTime(O.e[i] - O.s[i]) + ')' : '');
+    if (cexShown()) {
+      if (role[i] === 'bad') { text += '\nCANNOT BE LINEARIZED'; }
+      if (role[i] === 'concurrent') { text += '\nconcurrent with the unlinearizable op'; }
+      if (order[i]) {
+        text += '\nlinearized #' + order[i] + ' of the longest linearizable prefix';
+        var state = cex.states[order[i] - 1];
+        if (state !== undefined) { text += '\nstate after: ' + state; }
+      }
+    }
+    return text;
+  }
+
+  function hit(px, py) {
+    var t = timeAt(px), slack = 3 * (view.t1 - view.t0) / (width - GUTTER);
+    if (py < AXIS_H) { return null; }
+    if (py < AXIS_H + FAULT_H) {
+      var faults = D.faults.filter(function (f) { return f.start <= t && t <= f.end; });
+      return faults.length ? faults.map(function (f) {
+        return 'fault ' + f.name + (f.detail ? ': ' + f.detail : '') + '\n' +
+          formatTime(f.start) + ' to ' + formatTime(f.end);
+      }).join('\n') : null;
+    }
+    if (py < HEAD) {
+      var near = D.leaders.filter(function (c) { return Math.abs(c.time_ns - t) <= slack * 2; });
+      return near.length ? near.map(function (c) {
+        return 'n' + c.node + ' became leader of term ' + c.term + ' at ' + formatTime(c.time_ns);
+      }).join('\n') : null;
+    }
+    if (px < GUTTER) { return null; }
+    var lane = Math.floor((py - HEAD + view.scroll) / LANE_H);
+    if (lane < 0 || lane >= lanes.length) { return null; }
+    var list = lanes[lane];
+    for (var j = firstEndingAfter(list, t - slack); j < list.length; j++) {
+      var i = list[j];
+      if (O.s[i] > t + slack) { break; }
+      return describe(i);
+    }
+    return null;
+  }
+
+  var drag = null;
+  canvas.addEventListener('mousedown', function (e) {
+    drag = { x: e.clientX, y: e.clientY, t0: view.t0, t1: view.t1, scroll: view.scroll };
+    canvas.style.cursor = 'grabbing';
+  });
+  window.addEventListener('mouseup', function () { drag = null; canvas.style.cursor = 'grab'; });
+  window.addEventListener('mousemove', function (e) {
+    var r = canvas.getBoundingClientRect();
+    if (drag) {
+      var dt = (e.clientX - drag.x) / (width - GUTTER) * (drag.t1 - drag.t0);
+      view.t0 = drag.t0 - dt;
+      view.t1 = drag.t1 - dt;
+      view.scroll = drag.scroll - (e.clientY - drag.y);
+      clampScroll();
+      draw();
+      tip.hidden = true;
+      return;
+    }
+    var px = e.clientX - r.left, py = e.clientY - r.top;
+    var text = (px >= 0 && py >= 0 && px <= width && py <= height) ? hit(px, py) : null;
+    if (!text) { tip.hidden = true; return; }
+    tip.textContent = text;
+    tip.hidden = false;
+    tip.style.left = Math.min(e.clientX + 14, window.innerWidth - tip.offsetWidth - 4) + 'px';
+    tip.style.top = Math.min(e.clientY + 14, window.innerHeight - tip.offsetHeight - 4) + 'px';
+  });
+  canvas.addEventListener('wheel', function (e) {
+    e.preventDefault();
+    if (e.shiftKey) {
+      view.scroll += e.deltaY || e.deltaX;
+      clampScroll();
+      draw();
+    } else {
+      zoom(e.deltaY > 0 ? 1.25 : 0.8, e.clientX - canvas.getBoundingClientRect().left);
+    }
+  }, { passive: false });
+  document.getElementById('fit').addEventListener('click', function () {
+    view.t0 = 0; view.t1 = end; draw();
+  });
+  document.getElementById('zoom-in').addEventListener('click', function () { zoom(0.5); });
+  document.getElementById('zoom-out').addEventListener('click', function () { zoom(2); });
+  var cexButton = document.getElementById('zoom-cex');
+  function showCounterexample() {
+    if (cex.key >= 0) { keySelect.value = String(cex.key); selectKey(); }
+    var ops = [cex.op].concat(cex.concurrent);
+    var t0 = Math.min.apply(null, ops.map(function (i) { return O.s[i]; }));
+    var t1 = Math.max.apply(null, ops.map(opEnd));
+    showRange(t0, t1, O.l[cex.op]);
+  }
+  if (cex) {
+    cexButton.hidden = false;
+    cexButton.addEventListener('click', showCounterexample);
+  }
+
+  D.keys.forEach(function (k, i) {
+    var option = document.createElement('option');
+    option.value = String(i);
+    option.textContent = k;
+    keySelect.appendChild(option);
+  });
+  if (D.keys.length === 0) { keySelect.disabled = true; }
+  if (cex && cex.key >= 0) { keySelect.value = String(cex.key); }
+  keySelect.addEventListener('change', selectKey);
+  window.addEventListener('resize', resize);
+
+  selectKey();
+  resize();
+  if (cex) { showCounterexample(); }
+  document.body.setAttribute('data-render-ms', String(Date.now() - started));
+  if (document.body.getAttribute('data-rendered') !== 'error') {
+    document.body.setAttribute('data-rendered', 'ok');
+  }
+})();

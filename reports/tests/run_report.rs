@@ -1,0 +1,230 @@
+//! write_run_report on small generated histories: every file written, SVGs well-formed with
+//! their expected elements, the timeline's embedded data complete, bad input a typed error.
+
+mod common;
+
+use std::path::Path;
+
+use rafty_checkers::{History, Op, OpType, Process, Value};
+use rafty_reports::{RUN_REPORT_FILES, ReportError, write_run_report};
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+/// The JSON the timeline page embeds.
+fn timeline_data(html: &str) -> serde_json::Value {
+    let start = html
+        .find("<script type=\"application/json\" id=\"data\">")
+        .unwrap();
+    let rest = &html[start..];
+    let json = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn a_passing_run_writes_every_file() {
+    let history = common::kv_history(400, 5, 3, 1);
+    assert!(
+        common::counterexample(&history).is_none(),
+        "generated history is linearizable"
+    );
+    let leaders = common::leader_changes(&history);
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_run_report(dir.path(), &common::input(&history, None, &leaders)).unwrap();
+    assert_eq!(written.len(), RUN_REPORT_FILES.len());
+    for name in RUN_REPORT_FILES {
+        assert!(dir.path().join(name).is_file(), "{name}");
+    }
+    let html = read(dir.path(), "timeline.html");
+    for id in [
+        "id=\"timeline\"",
+        "id=\"key\"",
+        "id=\"verdict\"",
+        "id=\"status\"",
+    ] {
+        assert!(html.contains(id), "{id}");
+    }
+    assert!(!html.contains("id=\"cex\""));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no network fetch"
+    );
+    let data = timeline_data(&html);
+    assert_eq!(data["ops"]["l"].as_array().unwrap().len(), 400);
+    assert_eq!(data["keys"].as_array().unwrap().len(), 3);
+    assert_eq!(data["lanes"].as_array().unwrap().len(), 5);
+    assert!(!data["faults"].as_array().unwrap().is_empty());
+    assert_eq!(data["leaders"].as_array().unwrap().len(), leaders.len());
+    assert!(data["cex"].is_null());
+    let summary = read(dir.path(), "summary.txt");
+    assert!(summary.contains("verdict:   valid"), "{summary}");
+    assert!(summary.contains("operations: 400"), "{summary}");
+    assert!(summary.contains("partition"), "{summary}");
+}
+
+#[test]
+fn plots_are_well_formed_svg_with_their_series() {
+    let history = common::kv_history(300, 4, 2, 2);
+    let dir = tempfile::tempdir().unwrap();
+    write_run_report(dir.path(), &common::input(&history, None, &[])).unwrap();
+    let raw = read(dir.path(), "latency-raw.svg");
+    let elements = common::xml_elements(&raw);
+    assert_eq!(elements[0], "svg");
+    assert!(raw.contains("class=\"fault\""), "faults shaded");
+    assert!(raw.contains("<path class=\"ok\""), "ok dots");
+    assert!(raw.contains("latency (ms, log scale)"));
+    let quantiles = read(dir.path(), "latency-quantiles.svg");
+    common::xml_elements(&quantiles);
+    for series in ["p50", "p95", "p99", "max"] {
+        assert!(
+            quantiles.contains(&format!("data-series=\"{series}\"")),
+            "{series}"
+        );
+    }
+    let rate = read(dir.path(), "rate.svg");
+    common::xml_elements(&rate);
+    for series in ["ok", "fail", "info"] {
+        assert!(
+            rate.contains(&format!("<polyline class=\"{series}\"")),
+            "{series}"
+        );
+    }
+    assert!(rate.contains("operations completed per second"));
+}
+
+#[test]
+fn a_failing_run_draws_the_counterexample() {
+    let history = common::break_one_read(&common::kv_history(400, 5, 3, 3));
+    let cex = common::counterexample(&history).expect("broken history is not linearizable");
+    let dir = tempfile::tempdir().unwrap();
+    write_run_report(dir.path(), &common::input(&history, Some(&cex), &[])).unwrap();
+    let html = read(dir.path(), "timeline.html");
+    assert!(html.contains("id=\"cex\""));
+    assert!(html.contains("cannot be linearized"));
+    let data = timeline_data(&html);
+    let op = data["cex"]["op"].as_u64().unwrap() as usize;
+    assert_eq!(
+        data["ops"]["p"][op].as_u64().unwrap() as usize,
+        cex.operation.invoke_position
+    );
+    assert_eq!(
+        data["cex"]["prefix"].as_array().unwrap().len(),
+        cex.linearized.len()
+    );
+    assert_eq!(
+        data["cex"]["concurrent"].as_array().unwrap().len(),
+        cex.concurrent.len()
+    );
+    assert!(
+        data["cex"]["key"].as_i64().unwrap() >= 0,
+        "the key is selected"
+    );
+    let summary = read(dir.path(), "summary.txt");
+    assert!(summary.contains("verdict:   invalid"));
+    assert!(
+        summary.contains("cannot be linearized in state"),
+        "{summary}"
+    );
+    assert!(summary.contains("reproduce: cargo run"), "{summary}");
+}
+
+#[test]
+fn a_history_without_times_is_drawn_by_position() {
+    let p = Process::Client(0);
+    let history = History::from_ops([
+        Op::new(p.clone(), OpType::Invoke, "write", Value::Int(1)),
+        Op::new(p.clone(), OpType::Ok, "write", Value::Int(1)),
+        Op::new(p, OpType::Invoke, "read", Value::Nil),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    write_run_report(dir.path(), &common::input(&history, None, &[])).unwrap();
+    common::xml_elements(&read(dir.path(), "latency-raw.svg"));
+    assert!(read(dir.path(), "rate.svg").contains("event position"));
+    assert_eq!(
+        timeline_data(&read(dir.path(), "timeline.html"))["clock"],
+        "events"
+    );
+}
+
+#[test]
+fn an_empty_history_still_gives_well_formed_files() {
+    let history = History::new();
+    let dir = tempfile::tempdir().unwrap();
+    write_run_report(dir.path(), &common::input(&history, None, &[])).unwrap();
+    for name in ["latency-raw.svg", "latency-quantiles.svg", "rate.svg"] {
+        common::xml_elements(&read(dir.path(), name));
+    }
+}
+
+#[test]
+fn markup_in_values_cannot_break_the_page() {
+    let p = Process::Client(0);
+    let nasty = Value::from("</script><script>alert(1)</script>&<!--");
+    let history = History::from_ops([
+        Op::new(p.clone(), OpType::Invoke, "write", nasty.clone())
+            .with_key(nasty.clone())
+            .with_time(1),
+        Op::new(p, OpType::Ok, "write", nasty.clone())
+            .with_key(nasty)
+            .with_time(5),
+        Op::new(
+            Process::nemesis(),
+            OpType::Info,
+            "start-kill",
+            Value::from("<b>n1</b>"),
+        )
+        .with_time(2),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    write_run_report(dir.path(), &common::input(&history, None, &[])).unwrap();
+    let html = read(dir.path(), "timeline.html");
+    assert_eq!(
+        html.matches("</script>").count(),
+        2,
+        "only the page's own scripts close"
+    );
+    assert_eq!(
+        timeline_data(&html)["keys"][0],
+        "</script><script>alert(1)</script>&<!--"
+    );
+    common::xml_elements(&read(dir.path(), "latency-raw.svg"));
+}
+
+#[test]
+fn a_malformed_history_is_an_error_naming_the_file() {
+    let mut history = History::from_source("store/kv/x/history.jsonl");
+    history.push_at_line(
+        Op::new(Process::Client(0), OpType::Ok, "read", Value::Nil),
+        3,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let error = write_run_report(dir.path(), &common::input(&history, None, &[])).unwrap_err();
+    assert!(matches!(error, ReportError::Invalid { .. }), "{error:?}");
+    assert_eq!(error.path(), dir.path().join("timeline.html"));
+    assert!(error.to_string().contains("history.jsonl:3"), "{error}");
+}
+
+#[test]
+fn a_counterexample_from_another_history_is_an_error() {
+    let broken = common::break_one_read(&common::kv_history(200, 4, 2, 5));
+    let cex = common::counterexample(&broken).unwrap();
+    let other = common::kv_history(10, 2, 1, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let error = write_run_report(dir.path(), &common::input(&other, Some(&cex), &[])).unwrap_err();
+    assert!(
+        error.to_string().contains("is not a client invocation"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unwritable_folder_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("occupied");
+    std::fs::write(&file, "").unwrap();
+    let history = common::kv_history(10, 2, 1, 7);
+    let error = write_run_report(&file, &common::input(&history, None, &[])).unwrap_err();
+    assert!(matches!(error, ReportError::Write { .. }), "{error:?}");
+    assert_eq!(error.path(), file);
+}
