@@ -1,7 +1,7 @@
 //! `FileLog`: a durable [`Log`] on files, for production.
 //!
 //! * Entries go into **segment** files of records framed with their length and CRC32C
-//!   ([`record`]); a new segment starts once the current one passes
+//!   (see `record.rs`); a new segment starts once the current one passes
 //!   [`FileLogOptions::segment_size_bytes`].
 //! * [`Log::append`] writes the whole batch with one write and **one fsync** (group commit);
 //!   a batch never spans two segments.
