@@ -19,6 +19,7 @@ pub mod core;
 pub mod kv;
 pub mod log;
 pub mod memory;
+pub mod node;
 pub mod message;
 pub mod network;
 pub mod peer;

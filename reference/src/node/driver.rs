@@ -1,0 +1,383 @@
+//! The event loop: owns the core, the log and the state machine, and executes the core's
+//! actions strictly in order.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::Status;
+use super::events::{NodeEvent, Observer};
+use super::handle::peers_by_id;
+use super::waiters::{ReplyTo, Waiters};
+use crate::client::ClientError;
+use crate::core::{Action, Core, Role};
+use crate::log::{Log, LogError};
+use crate::message::Message;
+use crate::peer::{ForwardResponse, Peer, PeerError};
+use crate::peers_provider::PeersProvider;
+use crate::settings::Settings;
+use crate::state_machine::StateMachine;
+use crate::types::{Entry, NodeId, Payload};
+
+/// The most results of outgoing RPCs queued for the event loop.
+const RESULT_QUEUE: usize = 1024;
+/// The most client commands proposed as one batch.
+const MAX_PROPOSAL_BATCH: usize = 1024;
+
+/// A client command on its way to the event loop.
+pub(super) struct Submission {
+    pub(super) command: Vec<u8>,
+    pub(super) reply: ReplyTo,
+    /// False for a command a follower forwarded here: never forward it again.
+    pub(super) forward: bool,
+}
+
+/// An RPC from a peer, with where its answer goes.
+pub(super) struct Incoming {
+    pub(super) from: NodeId,
+    pub(super) message: Message,
+    pub(super) reply: oneshot::Sender<Message>,
+}
+
+/// The outcome of a request the core asked to send.
+struct RpcResult {
+    to: NodeId,
+    request: Message,
+    outcome: Result<Message, PeerError>,
+}
+
+/// The receiving ends the handle feeds.
+pub(super) struct Channels {
+    pub(super) submissions: mpsc::Receiver<Submission>,
+    pub(super) requests: mpsc::Receiver<Incoming>,
+    pub(super) stop: watch::Receiver<bool>,
+}
+
+/// What woke the event loop.
+enum Event {
+    Stop,
+    Tick,
+    Result(RpcResult),
+    Request(Incoming),
+    Submission(Submission),
+}
+
+pub(super) struct Driver<L, S> {
+    core: Core,
+    log: L,
+    state_machine: S,
+    peers_provider: Arc<dyn PeersProvider>,
+    peers: BTreeMap<NodeId, Arc<dyn Peer>>,
+    settings: Arc<dyn Settings>,
+    observer: Option<Arc<dyn Observer>>,
+    status: Arc<Mutex<Status>>,
+    channels: Channels,
+    results: mpsc::Sender<RpcResult>,
+    results_rx: mpsc::Receiver<RpcResult>,
+    waiters: Waiters,
+    last_applied: u64,
+    epoch: Instant,
+}
+
+impl<L: Log, S: StateMachine> Driver<L, S> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        core: Core,
+        log: L,
+        state_machine: S,
+        peers_provider: Arc<dyn PeersProvider>,
+        settings: Arc<dyn Settings>,
+        observer: Option<Arc<dyn Observer>>,
+        status: Arc<Mutex<Status>>,
+        channels: Channels,
+    ) -> Self {
+        let (results, results_rx) = mpsc::channel(RESULT_QUEUE);
+        Driver {
+            peers: peers_by_id(peers_provider.as_ref()),
+            core,
+            log,
+            state_machine,
+            peers_provider,
+            settings,
+            observer,
+            status,
+            channels,
+            results,
+            results_rx,
+            waiters: Waiters::default(),
+            last_applied: 0,
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Run until stopped or a storage error, then release everyone waiting.
+    pub(super) async fn run(mut self) {
+        let reason = match self.event_loop().await {
+            Ok(()) => "stopped".to_string(),
+            Err(error) => {
+                tracing::error!(node = self.core.id(), %error, "storage failed: fail-stop");
+                format!("storage error: {error}")
+            }
+        };
+        self.waiters.shut_down();
+        if let Ok(mut status) = self.status.lock() {
+            status.running = false;
+        }
+        self.notify(NodeEvent::Stopped { reason });
+    }
+
+    async fn event_loop(&mut self) -> Result<(), LogError> {
+        loop {
+            match self.next_event().await {
+                Event::Stop => return Ok(()),
+                Event::Tick => {
+                    self.core.tick(self.now());
+                    self.waiters.prune_abandoned();
+                    self.execute(None)?;
+                }
+                Event::Result(result) => self.on_result(result)?,
+                Event::Request(incoming) => {
+                    self.core.step(self.now(), incoming.from, incoming.message);
+                    self.execute(Some(incoming.reply))?;
+                }
+                Event::Submission(first) => self.on_submissions(first)?,
+            }
+        }
+    }
+
+    /// Wait for the next input. The order is fixed (`biased`) so runs are reproducible; the
+    /// timer comes first but only fires once per deadline, so it starves nothing.
+    async fn next_event(&mut self) -> Event {
+        let deadline = self.epoch + self.core.next_deadline();
+        let channels = &mut self.channels;
+        tokio::select! {
+            biased;
+            _ = channels.stop.changed() => Event::Stop,
+            () = tokio::time::sleep_until(deadline) => Event::Tick,
+            Some(result) = self.results_rx.recv() => Event::Result(result),
+            request = channels.requests.recv() => request.map_or(Event::Stop, Event::Request),
+            submission = channels.submissions.recv() => {
+                submission.map_or(Event::Stop, Event::Submission)
+            }
+        }
+    }
+
+    fn now(&self) -> Duration {
+        Instant::now().duration_since(self.epoch)
+    }
+
+    fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {
+        let now = self.now();
+        match result.outcome {
+            Ok(response) => self.core.step(now, result.to, response),
+            Err(error) => {
+                tracing::trace!(node = self.core.id(), to = result.to, %error, "rpc failed");
+                self.core.send_failed(now, result.to, &result.request);
+            }
+        }
+        self.execute(None)
+    }
+
+    /// Propose every queued command as one batch (leader), or forward / refuse them.
+    fn on_submissions(&mut self, first: Submission) -> Result<(), LogError> {
+        let mut batch = vec![first];
+        while batch.len() < MAX_PROPOSAL_BATCH {
+            match self.channels.submissions.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        // A caller that already gave up (timeout) answered itself `Timeout`: skip its command.
+        batch.retain(|submission| !submission.reply.is_closed());
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if self.core.role() != Role::Leader {
+            batch
+                .into_iter()
+                .for_each(|submission| self.redirect(submission));
+            return Ok(());
+        }
+        let (commands, replies): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|submission| (submission.command, submission.reply))
+            .unzip();
+        let (first_index, term) = self
+            .core
+            .propose(self.now(), commands)
+            .expect("the core is leader");
+        for (reply, index) in replies.into_iter().zip(first_index..) {
+            self.waiters.add(index, term, reply);
+        }
+        self.execute(None)
+    }
+
+    /// Not the leader: forward to the known leader (if allowed), else answer `NotLeader`.
+    fn redirect(&mut self, submission: Submission) {
+        let leader_hint = self.core.leader();
+        let leader = leader_hint.filter(|leader| *leader != self.core.id());
+        let peer = leader.and_then(|leader| self.peer(leader));
+        match peer {
+            Some(peer) if submission.forward && self.settings.forward_to_leader() => {
+                let timeout = self.settings.command_timeout();
+                tokio::spawn(forward(peer, submission, timeout));
+            }
+            _ => {
+                let refusal = Err(ClientError::NotLeader { leader_hint });
+                let _ = submission.reply.send(refusal);
+            }
+        }
+    }
+
+    /// Execute the core's actions in order. Storage actions are durable when the `Log` call
+    /// returns; an error stops the node before any later action runs.
+    fn execute(&mut self, mut reply: Option<oneshot::Sender<Message>>) -> Result<(), LogError> {
+        for action in self.core.take_actions() {
+            match action {
+                Action::SaveHardState(state) => self.log.save_hard_state(state)?,
+                Action::AppendToLog(entries) => self.log.append(&entries)?,
+                Action::TruncateLog(from) => self.log.truncate(from)?,
+                Action::Send { to, message } => self.send(to, message),
+                Action::Reply(message) => match reply.take() {
+                    // The caller may have timed out: nobody to answer.
+                    Some(reply) => drop(reply.send(message)),
+                    None => tracing::error!(?message, "the core replied with no request"),
+                },
+                Action::Apply(entries) => self.apply(entries),
+                Action::RoleChanged { role, term, leader } => self.role_changed(role, term, leader),
+            }
+        }
+        self.publish_status();
+        Ok(())
+    }
+
+    /// Call the peer in its own task, bounded by the RPC timeout, and feed the outcome back.
+    fn send(&mut self, to: NodeId, request: Message) {
+        let peer = self.peer(to);
+        let results = self.results.clone();
+        let timeout = self.settings.rpc_timeout();
+        tokio::spawn(async move {
+            let outcome = call(peer, to, &request, timeout).await;
+            // The loop is gone only when the node stopped: nothing to report to.
+            let _ = results
+                .send(RpcResult {
+                    to,
+                    request,
+                    outcome,
+                })
+                .await;
+        });
+    }
+
+    /// The peer with id `id`, asking the provider again if it is not known yet.
+    fn peer(&mut self, id: NodeId) -> Option<Arc<dyn Peer>> {
+        if !self.peers.contains_key(&id) {
+            self.peers = peers_by_id(self.peers_provider.as_ref());
+        }
+        self.peers.get(&id).cloned()
+    }
+
+    /// Apply committed entries in order; no-ops only advance `last_applied`.
+    fn apply(&mut self, entries: Vec<Entry>) {
+        if let Some(last) = entries.last() {
+            self.notify(NodeEvent::Committed { index: last.index });
+        }
+        for entry in entries {
+            let response = match &entry.payload {
+                Payload::Noop => None,
+                Payload::Command(command) => {
+                    let response = self.state_machine.apply(entry.index, command);
+                    if self.observer.is_some() {
+                        self.notify(NodeEvent::Applied {
+                            index: entry.index,
+                            term: entry.term,
+                            command: command.clone(),
+                        });
+                    }
+                    Some(response)
+                }
+            };
+            self.last_applied = entry.index;
+            let leader_hint = self.core.leader();
+            self.waiters
+                .applied(entry.index, entry.term, response.as_deref(), leader_hint);
+        }
+    }
+
+    fn role_changed(&mut self, role: Role, term: u64, leader: Option<NodeId>) {
+        tracing::info!(node = self.core.id(), ?role, term, ?leader, "role changed");
+        self.notify(NodeEvent::RoleChanged { role, term, leader });
+        if role == Role::Leader {
+            self.notify(NodeEvent::BecameLeader { term });
+        }
+    }
+
+    fn notify(&self, event: NodeEvent) {
+        if let Some(observer) = &self.observer {
+            observer.on_event(self.core.id(), &event);
+        }
+    }
+
+    fn publish_status(&self) {
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        status.role = self.core.role();
+        status.term = self.core.term();
+        status.leader = self.core.leader();
+        status.commit_index = self.core.commit_index();
+        status.last_applied = self.last_applied;
+        status.last_index = self.core.last_index();
+    }
+}
+
+/// One outgoing request, bounded by `timeout` even if the `Peer` breaks its contract.
+async fn call(
+    peer: Option<Arc<dyn Peer>>,
+    to: NodeId,
+    request: &Message,
+    timeout: Duration,
+) -> Result<Message, PeerError> {
+    let Some(peer) = peer else {
+        return Err(PeerError::Unreachable {
+            peer: to,
+            reason: "not listed by the peers provider".into(),
+        });
+    };
+    let exchange = async {
+        match request {
+            Message::RequestVote(vote) => peer
+                .request_vote(vote.clone(), timeout)
+                .await
+                .map(Message::RequestVoteResponse),
+            Message::AppendEntries(append) => peer
+                .append_entries(append.clone(), timeout)
+                .await
+                .map(Message::AppendEntriesResponse),
+            other => Err(PeerError::Rejected {
+                peer: to,
+                reason: format!("not a request: {other:?}"),
+            }),
+        }
+    };
+    tokio::time::timeout(timeout * 2, exchange)
+        .await
+        .unwrap_or(Err(PeerError::TimedOut { peer: to, timeout }))
+}
+
+/// Forward a client command to the leader and pass its outcome to the waiting caller.
+async fn forward(peer: Arc<dyn Peer>, submission: Submission, timeout: Duration) {
+    let outcome = match peer.forward(submission.command, timeout).await {
+        Ok(ForwardResponse::Applied(response)) => Ok(response),
+        Ok(ForwardResponse::NotLeader { leader_hint }) => {
+            Err(ClientError::NotLeader { leader_hint })
+        }
+        // Whether the leader received the command is unknown: indefinite.
+        Ok(ForwardResponse::Timeout) | Err(_) => Err(ClientError::Timeout),
+    };
+    let _ = submission.reply.send(outcome);
+}

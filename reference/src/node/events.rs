@@ -1,0 +1,50 @@
+//! What a running node reports about itself, for tests, the harness and monitoring.
+
+use crate::core::Role;
+use crate::types::{LogIndex, NodeId, Term};
+
+/// Something that happened inside a node. Delivered in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// The node's role, term or known leader changed.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+        /// The current term.
+        term: Term,
+        /// The leader it knows of, if any.
+        leader: Option<NodeId>,
+    },
+    /// The node became leader of `term` (also reported as a `RoleChanged`).
+    BecameLeader {
+        /// The term it leads.
+        term: Term,
+    },
+    /// The node's commit index advanced to `index`.
+    Committed {
+        /// The new commit index.
+        index: LogIndex,
+    },
+    /// The node applied the client command at `index` (of `term`) to its state machine.
+    /// No-op entries are not applied and not reported.
+    Applied {
+        /// The entry's index.
+        index: LogIndex,
+        /// The entry's term.
+        term: Term,
+        /// The command's bytes.
+        command: Vec<u8>,
+    },
+    /// The node stopped: asked to, or fail-stopped on a storage error.
+    Stopped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Receives a node's [`NodeEvent`]s. Called on the node's event loop: keep it quick and never
+/// block.
+pub trait Observer: Send + Sync + 'static {
+    /// `node` reports `event`.
+    fn on_event(&self, node: NodeId, event: &NodeEvent);
+}

@@ -1,0 +1,300 @@
+//! [`Node`]: the cheap, cloneable handle applications and transports hold.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::driver::{Channels, Driver, Incoming, Submission};
+use super::{NodeOptions, StartError, Status};
+use crate::client::ClientError;
+use crate::core::{Core, Role};
+use crate::log::{Log, LogError};
+use crate::message::{
+    AppendEntries, AppendEntriesResponse, Message, RequestVote, RequestVoteResponse,
+};
+use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
+use crate::peers_provider::PeersProvider;
+use crate::service::CommandSubmitter;
+use crate::settings::{Config, Settings};
+use crate::state_machine::StateMachine;
+use crate::types::NodeId;
+
+/// The most client submissions queued for the event loop.
+const SUBMISSION_QUEUE: usize = 4096;
+/// The most incoming RPCs queued for the event loop.
+const REQUEST_QUEUE: usize = 1024;
+
+/// A running Raft node. Cheap to clone: clones share the node. Transports deliver incoming
+/// RPCs through its [`RpcHandler`] implementation.
+#[derive(Clone)]
+pub struct Node {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    id: NodeId,
+    settings: Arc<dyn Settings>,
+    submissions: mpsc::Sender<Submission>,
+    requests: mpsc::Sender<Incoming>,
+    status: Arc<Mutex<Status>>,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Node {
+    /// Start node `id`: validate `settings` (the error names every bad field), load the hard
+    /// state and the entries from `log`, and spawn the event loop. The state machine starts
+    /// empty: committed entries are applied again as the commit index is learned.
+    pub async fn start<L: Log, S: StateMachine>(
+        id: NodeId,
+        log: L,
+        state_machine: S,
+        peers: Arc<dyn PeersProvider>,
+        settings: Arc<dyn Settings>,
+        options: NodeOptions,
+    ) -> Result<Node, StartError> {
+        settings.validate()?;
+        let core = load_core(id, &log, peers.as_ref(), settings.as_ref(), &options)?;
+        let (submissions, submissions_rx) = mpsc::channel(SUBMISSION_QUEUE);
+        let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
+        let (stop, stop_rx) = watch::channel(false);
+        let status = Arc::new(Mutex::new(Status {
+            id,
+            role: core.role(),
+            term: core.term(),
+            leader: core.leader(),
+            commit_index: core.commit_index(),
+            last_applied: 0,
+            last_index: core.last_index(),
+            running: true,
+        }));
+        let channels = Channels {
+            submissions: submissions_rx,
+            requests: requests_rx,
+            stop: stop_rx,
+        };
+        let driver = Driver::new(
+            core,
+            log,
+            state_machine,
+            peers,
+            settings.clone(),
+            options.observer,
+            status.clone(),
+            channels,
+        );
+        let task = tokio::spawn(driver.run());
+        let shared = Shared {
+            id,
+            settings,
+            submissions,
+            requests,
+            status,
+            stop,
+            task: Mutex::new(Some(task)),
+        };
+        Ok(Node {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.shared.id
+    }
+
+    /// Submit a client command and wait for the state machine's response. A leader appends
+    /// it; a follower forwards it to the leader it knows if the settings say so, and otherwise
+    /// answers [`ClientError::NotLeader`] (definite). After `command_timeout` the answer is
+    /// [`ClientError::Timeout`] (indefinite: the command may still apply).
+    pub async fn submit(&self, command: Vec<u8>) -> Result<Vec<u8>, ClientError> {
+        self.submit_with(command, true).await
+    }
+
+    async fn submit_with(&self, command: Vec<u8>, forward: bool) -> Result<Vec<u8>, ClientError> {
+        let (reply, outcome) = oneshot::channel();
+        let submission = Submission {
+            command,
+            reply,
+            forward,
+        };
+        let wait = async {
+            let queued = self.shared.submissions.send(submission).await;
+            queued.map_err(|_| ClientError::Shutdown)?;
+            outcome.await.map_err(|_| ClientError::Shutdown)?
+        };
+        let timeout = self.shared.settings.command_timeout();
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or(Err(ClientError::Timeout))
+    }
+
+    /// The node's current state.
+    pub fn status(&self) -> Status {
+        *lock(&self.shared.status)
+    }
+
+    /// The node's current role (shorthand for `status().role`).
+    pub fn role(&self) -> Role {
+        self.status().role
+    }
+
+    /// Stop the node and wait for its event loop to end. Commands waiting for their result
+    /// get [`ClientError::Shutdown`]. Stopping a stopped node does nothing.
+    pub async fn stop(&self) {
+        let _ = self.shared.stop.send(true);
+        let task = lock(&self.shared.task).take();
+        if let Some(task) = task {
+            if let Err(error) = task.await
+                && error.is_panic()
+            {
+                std::panic::resume_unwind(error.into_panic());
+            }
+        }
+    }
+
+    /// Hand an incoming request to the event loop and wait for the core's reply.
+    async fn call(&self, from: NodeId, message: Message) -> Result<Message, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        let incoming = Incoming {
+            from,
+            message,
+            reply,
+        };
+        let queued = self.shared.requests.send(incoming).await;
+        queued.map_err(|_| self.stopped())?;
+        answer.await.map_err(|_| self.stopped())
+    }
+
+    fn stopped(&self) -> PeerError {
+        PeerError::Rejected {
+            peer: self.shared.id,
+            reason: "the node is stopped".into(),
+        }
+    }
+
+    fn unexpected(&self, answer: Message) -> PeerError {
+        PeerError::Rejected {
+            peer: self.shared.id,
+            reason: format!("the core answered with an unexpected message: {answer:?}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_tuple("Node").field(&self.status()).finish()
+    }
+}
+
+/// Build the core from the log's persisted state.
+fn load_core(
+    id: NodeId,
+    log: &dyn Log,
+    peers: &dyn PeersProvider,
+    settings: &dyn Settings,
+    options: &NodeOptions,
+) -> Result<Core, StartError> {
+    if log.first_index() != 1 {
+        return Err(StartError::CompactedLog {
+            first_index: log.first_index(),
+        });
+    }
+    let hard_state = log.hard_state();
+    let entries = log.entries(1, log.last_index() + 1)?;
+    let last_term = entries.last().map_or(0, |entry| entry.term);
+    if last_term > hard_state.current_term {
+        return Err(StartError::Log(LogError::Corrupted {
+            location: "hard state".into(),
+            reason: format!(
+                "current term {} is below the last entry's term {last_term}",
+                hard_state.current_term
+            ),
+        }));
+    }
+    let seed = options.seed ^ id.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let config = Config::from_settings(settings);
+    let peer_ids = peers_by_id(peers)
+        .into_keys()
+        .filter(|peer| *peer != id)
+        .collect();
+    let mut core = Core::new(
+        id,
+        peer_ids,
+        config,
+        hard_state,
+        entries,
+        Duration::ZERO,
+        seed,
+    );
+    core.set_check_invariants(options.check_invariants);
+    #[cfg(feature = "mutations")]
+    core.set_mutations(&options.mutations);
+    Ok(core)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks, so a poisoned one still holds a valid value.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl RpcHandler for Node {
+    async fn request_vote(&self, request: RequestVote) -> Result<RequestVoteResponse, PeerError> {
+        match self
+            .call(request.candidate_id, Message::RequestVote(request))
+            .await?
+        {
+            Message::RequestVoteResponse(response) => Ok(response),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    async fn append_entries(
+        &self,
+        request: AppendEntries,
+    ) -> Result<AppendEntriesResponse, PeerError> {
+        match self
+            .call(request.leader_id, Message::AppendEntries(request))
+            .await?
+        {
+            Message::AppendEntriesResponse(response) => Ok(response),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError> {
+        match self.submit_with(command, false).await {
+            Ok(response) => Ok(ForwardResponse::Applied(response)),
+            Err(ClientError::NotLeader { leader_hint }) => {
+                Ok(ForwardResponse::NotLeader { leader_hint })
+            }
+            Err(ClientError::Timeout) => Ok(ForwardResponse::Timeout),
+            Err(ClientError::Shutdown) => Err(self.stopped()),
+        }
+    }
+}
+
+impl CommandSubmitter for Node {
+    fn submit(
+        &self,
+        command: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, ClientError>> + Send {
+        Node::submit(self, command)
+    }
+}
+
+/// A [`Peer`] is looked up by id; kept here so the driver and the handle agree.
+pub(super) fn peers_by_id(peers: &dyn PeersProvider) -> BTreeMap<NodeId, Arc<dyn Peer>> {
+    peers
+        .peers()
+        .into_iter()
+        .map(|peer| (peer.id(), peer))
+        .collect()
+}

@@ -1,0 +1,120 @@
+//! The node: an async driver on tokio that runs a [`Core`] against a [`Log`], a
+//! [`StateMachine`] and the [`Peer`]s of a [`PeersProvider`].
+//!
+//! One event-loop task owns the core, the log and the state machine. Client submissions,
+//! incoming RPCs and the results of outgoing RPCs reach it over bounded channels; it sleeps
+//! until the core's next deadline; and it executes the core's actions strictly in order, so
+//! nothing that depends on state leaves the node before that state is durable. A storage error
+//! stops the node (fail-stop). The driver uses only tokio's clock and ordered maps, so it runs
+//! deterministically under turmoil's simulation.
+//!
+//! [`Core`]: crate::core::Core
+//! [`Peer`]: crate::peer::Peer
+
+mod driver;
+mod events;
+mod handle;
+mod waiters;
+
+use std::sync::Arc;
+
+pub use events::{NodeEvent, Observer};
+pub use handle::Node;
+
+use crate::core::Role;
+use crate::log::LogError;
+use crate::settings::SettingsError;
+use crate::types::{LogIndex, NodeId, Term};
+
+/// How a node runs, beyond its [`crate::Settings`].
+#[derive(Clone, Default)]
+pub struct NodeOptions {
+    /// Seeds the node's randomized election timeouts. The node mixes in its id, so a cluster
+    /// may share one seed; the same seed gives the same timeouts.
+    pub seed: u64,
+    /// Receives the node's events, if any.
+    pub observer: Option<Arc<dyn Observer>>,
+    /// Check the core's invariants after every input even in release builds.
+    pub check_invariants: bool,
+    /// Deliberately broken protocol rules, for the harness's own tests.
+    #[cfg(feature = "mutations")]
+    pub mutations: Vec<crate::core::Mutation>,
+}
+
+impl NodeOptions {
+    /// Default options with `seed`.
+    pub fn with_seed(seed: u64) -> NodeOptions {
+        NodeOptions {
+            seed,
+            ..NodeOptions::default()
+        }
+    }
+
+    /// Report events to `observer`.
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> NodeOptions {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Check the core's invariants after every input, even in release builds.
+    pub fn check_invariants(mut self, enabled: bool) -> NodeOptions {
+        self.check_invariants = enabled;
+        self
+    }
+
+    /// Break the given protocol rules (harness self-tests only).
+    #[cfg(feature = "mutations")]
+    pub fn mutations(mut self, mutations: Vec<crate::core::Mutation>) -> NodeOptions {
+        self.mutations = mutations;
+        self
+    }
+}
+
+impl std::fmt::Debug for NodeOptions {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("NodeOptions")
+            .field("seed", &self.seed)
+            .field("observer", &self.observer.is_some())
+            .field("check_invariants", &self.check_invariants)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The settings hold impossible values; every bad field is named.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The log could not be read.
+    #[error("could not load the log: {0}")]
+    Log(#[from] LogError),
+    /// The log does not start at index 1 (compaction is not supported yet).
+    #[error("the log starts at index {first_index}; rafty needs it to start at 1")]
+    CompactedLog {
+        /// The log's first index.
+        first_index: LogIndex,
+    },
+}
+
+/// A snapshot of a node's state, for monitoring and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The node's id.
+    pub id: NodeId,
+    /// Its role.
+    pub role: Role,
+    /// Its current term.
+    pub term: Term,
+    /// The leader it knows of in `term`.
+    pub leader: Option<NodeId>,
+    /// Its commit index.
+    pub commit_index: LogIndex,
+    /// The index of the last entry applied (no-ops included).
+    pub last_applied: LogIndex,
+    /// The index of its last log entry.
+    pub last_index: LogIndex,
+    /// False once the node stopped (asked to, or on a storage error).
+    pub running: bool,
+}
