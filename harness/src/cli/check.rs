@@ -71,7 +71,10 @@ impl FileReport {
             object.insert(key.to_owned(), value);
         };
         put("file", self.file.clone().into());
-        put("valid", serde_json::to_value(self.valid).unwrap_or_default());
+        put(
+            "valid",
+            serde_json::to_value(self.valid).unwrap_or_default(),
+        );
         put("millis", self.millis.into());
         if let Some(format) = self.format {
             put("format", format.name().into());
@@ -151,10 +154,10 @@ fn check_file(args: &Args, file: &Path) -> FileReport {
 
 fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> {
     let Some(result) = &report.result else {
-        let error = report.error.as_deref().unwrap_or("unknown error");
-        // The error already names the file.
-        return writeln!(out, "{}: error: {error}", report.file)
-            .and_then(|()| writeln!(out, "  {} could not be checked", report.file));
+        // The error names the file (and the line, for malformed input).
+        let error = report.error.as_deref().unwrap_or("could not be checked");
+        eprintln!("error: {error}");
+        return Ok(());
     };
     writeln!(
         out,
