@@ -1,0 +1,188 @@
+//! A 3-node cluster over real TCP on 127.0.0.1 (MemoryLog + KvStateMachine, TcpPeer between
+//! nodes, the key-value service for clients): a KvClient reads and writes, the leader is
+//! killed, and the client goes on with the new leader.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rafty::core::Role;
+use rafty::node::{Node, NodeOptions};
+use rafty::service::{KvClient, KvClientConfig, KvError, serve_kv};
+use rafty::tcp::{
+    ServerHandle, TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft,
+};
+use rafty::{Config, KvStateMachine, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider};
+
+const CLUSTER: u64 = 3;
+const IDS: [NodeId; 3] = [1, 2, 3];
+
+struct Running {
+    node: Node,
+    raft_server: ServerHandle,
+    kv_server: ServerHandle,
+}
+
+struct Cluster {
+    nodes: Vec<Running>,
+    kv_addrs: Vec<(NodeId, String)>,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let mut raft_acceptors = Vec::new();
+        let mut kv_acceptors = Vec::new();
+        for _ in IDS {
+            raft_acceptors.push(TokioAcceptor::bind("127.0.0.1:0").await.unwrap());
+            kv_acceptors.push(TokioAcceptor::bind("127.0.0.1:0").await.unwrap());
+        }
+        let addr = |acceptor: &TokioAcceptor| acceptor.local_addr().unwrap().to_string();
+        let raft_addrs: Vec<String> = raft_acceptors.iter().map(addr).collect();
+        let kv_addrs: Vec<(NodeId, String)> =
+            IDS.into_iter().zip(kv_acceptors.iter().map(addr)).collect();
+        let mut nodes = Vec::new();
+        let acceptors = raft_acceptors.into_iter().zip(kv_acceptors);
+        for (id, (raft_acceptor, kv_acceptor)) in IDS.into_iter().zip(acceptors) {
+            let peers: Vec<Arc<dyn Peer>> = IDS
+                .into_iter()
+                .zip(&raft_addrs)
+                .filter(|(peer, _)| *peer != id)
+                .map(|(peer, addr)| {
+                    let tcp = TcpPeer::new(
+                        TokioConnector,
+                        id,
+                        peer,
+                        addr.clone(),
+                        TransportConfig::new(CLUSTER),
+                    );
+                    Arc::new(tcp) as Arc<dyn Peer>
+                })
+                .collect();
+            let options = NodeOptions {
+                seed: 7,
+                check_invariants: true,
+                ..NodeOptions::default()
+            };
+            let node = Node::start(
+                id,
+                MemoryLog::new(),
+                KvStateMachine::new(),
+                Arc::new(StaticPeersProvider::new(peers)),
+                Arc::new(Config::default()),
+                options,
+            )
+            .await
+            .unwrap();
+            let handler: Arc<dyn RpcHandler> = Arc::new(node.clone());
+            let raft_server = serve_raft(raft_acceptor, handler, id, TransportConfig::new(CLUSTER));
+            let kv_server = serve_kv(
+                kv_acceptor,
+                Arc::new(node.clone()),
+                id,
+                TransportConfig::new(CLUSTER),
+            );
+            nodes.push(Running {
+                node,
+                raft_server,
+                kv_server,
+            });
+        }
+        Cluster { nodes, kv_addrs }
+    }
+
+    fn client(&self) -> KvClient<TokioConnector> {
+        let config = KvClientConfig {
+            // Longer than the nodes' command timeout (2 s), so their own answers come through.
+            request_timeout: Duration::from_secs(3),
+            max_attempts: 30,
+            retry_delay: Duration::from_millis(100),
+            ..KvClientConfig::new(CLUSTER)
+        };
+        KvClient::new(TokioConnector, self.kv_addrs.clone(), config)
+    }
+
+    /// The id and term of the one running leader with the highest term, waiting up to 10 s.
+    async fn leader(&self) -> (NodeId, u64) {
+        for _ in 0..200 {
+            let leader = self
+                .nodes
+                .iter()
+                .map(|running| running.node.status())
+                .filter(|status| status.running && status.role == Role::Leader)
+                .max_by_key(|status| status.term);
+            if let Some(status) = leader {
+                return (status.id, status.term);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no leader elected within 10 s");
+    }
+
+    async fn kill(&self, id: NodeId) {
+        let running = &self.nodes[id as usize - 1];
+        running.kv_server.shutdown();
+        running.raft_server.shutdown();
+        running.node.stop().await;
+    }
+
+    async fn stop(&self) {
+        for running in &self.nodes {
+            running.kv_server.shutdown();
+            running.raft_server.shutdown();
+            running.node.stop().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_reads_and_writes_and_survives_the_leader_being_killed() {
+    let cluster = Cluster::start().await;
+    let client = cluster.client();
+    let (old_leader, old_term) = cluster.leader().await;
+
+    client.put("x", "1").await.unwrap();
+    assert_eq!(client.get("x").await, Ok(Some("1".into())));
+    client.cas("x", Some("1"), "2").await.unwrap();
+    let failed = client.cas("x", Some("1"), "3").await.unwrap_err();
+    assert!(
+        matches!(failed, KvError::CasFailed { ref current, .. } if current.as_deref() == Some("2")),
+        "{failed:?}"
+    );
+    assert!(failed.is_definite());
+    client.append("log", "a").await.unwrap();
+    client.append("log", "b").await.unwrap();
+    assert_eq!(client.get("log").await, Ok(Some("ab".into())));
+    client.put("gone", "soon").await.unwrap();
+    client.delete("gone").await.unwrap();
+    assert_eq!(client.get("gone").await, Ok(None));
+
+    cluster.kill(old_leader).await;
+    let (new_leader, new_term) = cluster.leader().await;
+    assert_ne!(new_leader, old_leader);
+    assert!(new_term > old_term, "term {new_term} after {old_term}");
+
+    assert_eq!(
+        client.get("x").await,
+        Ok(Some("2".into())),
+        "committed writes survive"
+    );
+    client.append("log", "c").await.unwrap();
+    client.cas("x", Some("2"), "4").await.unwrap();
+    assert_eq!(client.get("log").await, Ok(Some("abc".into())));
+    assert_eq!(client.get("x").await, Ok(Some("4".into())));
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_issued_as_the_leader_dies_is_retried_until_a_new_leader_answers() {
+    let cluster = Cluster::start().await;
+    let client = cluster.client();
+    let (old_leader, _) = cluster.leader().await;
+    client.put("x", "1").await.unwrap();
+
+    cluster.kill(old_leader).await;
+    // No waiting for the election: reads change nothing, so the client retries them through
+    // refused connections, stale hints and failed forwards until a new leader answers.
+    assert_eq!(client.get("x").await, Ok(Some("1".into())));
+    assert_ne!(client.leader(), Some(old_leader));
+    cluster.stop().await;
+}
