@@ -87,7 +87,7 @@ fn latency(out: &mut String, extract: &Extract<'_>) {
         Histogram::new(3).expect("3 significant figures is a valid precision");
     for span in extract.spans.iter().filter(|s| s.outcome == Outcome::Ok) {
         if let Some(latency) = span.latency() {
-            histogram.saturating_record(latency);
+            crate::plots::record(&mut histogram, latency);
         }
     }
     if histogram.is_empty() {

@@ -61,6 +61,23 @@ fn a_passing_run_writes_every_file() {
     assert!(summary.contains("verdict:   valid"), "{summary}");
     assert!(summary.contains("operations: 400"), "{summary}");
     assert!(summary.contains("partition"), "{summary}");
+    // Generated latencies are 1 to 16 ms, with a few of 80 ms.
+    let p50 = quantile(&summary, "p50");
+    assert!((1.0..=16.0).contains(&p50), "{summary}");
+    assert!(
+        (16.0..=81.0).contains(&quantile(&summary, "max")),
+        "{summary}"
+    );
+}
+
+/// A quantile from summary.txt's latency line (`... p50 8.123  p95 ...`).
+fn quantile(summary: &str, name: &str) -> f64 {
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("latency of ok"))
+        .unwrap();
+    let rest = &line[line.find(&format!(" {name} ")).unwrap() + name.len() + 2..];
+    rest.split_whitespace().next().unwrap().parse().unwrap()
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub(crate) fn window_histograms(extract: &Extract<'_>, width: u64) -> Vec<Histog
             continue;
         }
         if let Some(latency) = span.latency() {
-            histograms[(span.start / width) as usize].saturating_record(latency);
+            record(&mut histograms[(span.start / width) as usize], latency);
         }
     }
     histograms
@@ -95,4 +95,12 @@ pub(crate) fn render(extract: &Extract<'_>, title: &str) -> String {
     }
     chart.legend(&legend);
     chart.finish()
+}
+
+/// Records a latency in an auto-resizing histogram (recording only fails past `u64::MAX / 2`,
+/// which no latency reaches: such a value is clamped to the histogram's current maximum).
+pub(crate) fn record(histogram: &mut Histogram<u64>, latency: u64) {
+    if histogram.record(latency).is_err() {
+        histogram.saturating_record(latency);
+    }
 }

@@ -10,6 +10,8 @@ mod svg;
 
 use crate::extract::Extract;
 
+pub(crate) use latency_quantiles::record;
+
 /// The three plots of a run, as SVG documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plots {

@@ -194,7 +194,7 @@
       }
     });
     ctx.lineWidth = 1;
-    if (showCex && cex.prefix.length > 1) { drawPrefixPath(); }
+    if (showCex && cex.prefix.length > 0) { drawPrefixPath(); }
     ctx.restore();
     ctx.fillStyle = '#fff';
     ctx.fillRect(0, HEAD, GUTTER - 2, height - HEAD);
@@ -205,14 +205,22 @@
     }
   }
 
-  // The linearization order of the longest linearizable prefix, as a path through its ops.
+  // The linearization order of the longest linearizable prefix, as a path through its ops:
+  // only the steps with an end in view, and faint when many are, so it never hides the bars.
   function drawPrefixPath() {
-    ctx.strokeStyle = 'rgba(31,119,180,0.7)';
-    ctx.beginPath();
+    var steps = [];
     cex.prefix.forEach(function (i, n) {
-      var px = (x(O.s[i]) + x(opEnd(i))) / 2;
-      var py = laneTop(O.l[i]) + LANE_H / 2;
-      if (n === 0) { ctx.moveTo(px, py); } else { ctx.lineTo(px, py); }
+      var next = cex.prefix[n + 1];
+      if (next === undefined) { next = cex.op; }
+      if (opEnd(i) >= view.t0 && O.s[i] <= view.t1 || opEnd(next) >= view.t0 && O.s[next] <= view.t1) {
+        steps.push([i, next]);
+      }
+    });
+    ctx.strokeStyle = steps.length > 40 ? 'rgba(31,119,180,0.25)' : 'rgba(31,119,180,0.8)';
+    ctx.beginPath();
+    steps.forEach(function (s) {
+      ctx.moveTo((x(O.s[s[0]]) + x(opEnd(s[0]))) / 2, laneTop(O.l[s[0]]) + LANE_H / 2);
+      ctx.lineTo((x(O.s[s[1]]) + x(opEnd(s[1]))) / 2, laneTop(O.l[s[1]]) + LANE_H / 2);
     });
     ctx.stroke();
   }
@@ -339,7 +347,9 @@
   var cexButton = document.getElementById('zoom-cex');
   function showCounterexample() {
     if (cex.key >= 0) { keySelect.value = String(cex.key); selectKey(); }
-    var ops = [cex.op].concat(cex.concurrent);
+    // Its window and the completed operations concurrent with it (an indeterminate one may
+    // take effect at any time after its invocation, so it would stretch the view to the end).
+    var ops = [cex.op].concat(cex.concurrent.filter(function (i) { return O.o[i] !== 2; }));
     var t0 = Math.min.apply(null, ops.map(function (i) { return O.s[i]; }));
     var t1 = Math.max.apply(null, ops.map(opEnd));
     showRange(t0, t1, O.l[cex.op]);
