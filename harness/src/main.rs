@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::check;
+use rafty_harness::cli::{check, serve, test};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -17,12 +17,18 @@ struct Cli {
 enum Command {
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
+    /// Serve the store of results over HTTP (on 127.0.0.1 unless --bind says otherwise).
+    Serve(serve::Args),
+    /// Run the chaos test of a simulated cluster (exit 0 valid, 1 invalid, 2 unknown or error).
+    Test(test::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match &cli.command {
         Command::Check(args) => check::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)
 }

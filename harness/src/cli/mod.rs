@@ -1,3 +1,5 @@
 //! The `rafty` command's subcommands, one module each; `main.rs` only dispatches.
 
 pub mod check;
+pub mod serve;
+pub mod test;

@@ -7,3 +7,4 @@ pub mod results;
 pub mod runner;
 pub mod seeds;
 pub mod store;
+pub mod suite;

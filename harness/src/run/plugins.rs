@@ -39,13 +39,43 @@ impl Plugins {
         }
     }
 
-    /// The parts for `variant`, where the variant lives in the parts (the forgetful log);
-    /// variants of the core or the service are switched elsewhere.
-    pub fn for_variant(variant: Variant) -> Plugins {
+    /// The parts for `variant`. The forgetful log is a log factory; the stale reads are
+    /// switched by the cluster from the config; the core mutations need rafty's `mutations`
+    /// feature (build the harness with `--features mutations`), else this is an error.
+    pub fn for_variant(variant: Variant) -> Result<Plugins, String> {
         let mut plugins = Plugins::reference();
-        if variant == Variant::ForgetfulLog {
-            plugins.log = Arc::new(|| Arc::new(ForgetfulLogFactory::new()) as SharedLogFactory);
+        match variant {
+            Variant::Reference | Variant::StaleLeaderReads => {}
+            Variant::ForgetfulLog => {
+                plugins.log = Arc::new(|| Arc::new(ForgetfulLogFactory::new()) as SharedLogFactory);
+            }
+            Variant::CommitPreviousTermByCount | Variant::VoteWithoutLogCheck => {
+                plugins.node_hook = Some(mutation_hook(variant)?);
+            }
         }
-        plugins
+        Ok(plugins)
     }
+}
+
+/// Switch on the core mutation `variant` in every node.
+#[cfg(feature = "mutations")]
+fn mutation_hook(variant: Variant) -> Result<NodeHook, String> {
+    use rafty::core::Mutation;
+    let mutation = match variant {
+        Variant::CommitPreviousTermByCount => Mutation::CommitPreviousTermByCount,
+        Variant::VoteWithoutLogCheck => Mutation::VoteWithoutLogCheck,
+        other => return Err(format!("{} is not a core mutation", other.name())),
+    };
+    Ok(Arc::new(move |_, options| {
+        options.mutations = vec![mutation]
+    }))
+}
+
+/// Core mutations are compiled only with the `mutations` feature.
+#[cfg(not(feature = "mutations"))]
+fn mutation_hook(variant: Variant) -> Result<NodeHook, String> {
+    Err(format!(
+        "variant {} needs the core mutations: rebuild with `--features mutations`",
+        variant.name()
+    ))
 }

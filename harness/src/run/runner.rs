@@ -16,7 +16,7 @@ use crate::sim::kv_api::ServiceApi;
 use crate::sim::observe::Observations;
 use crate::sim::recorder::{RecordedOp, Recorder};
 
-use super::config::TestConfig;
+use super::config::{TestConfig, Variant};
 use super::judge::{self, Evidence};
 use super::plugins::Plugins;
 use super::results::RunResult;
@@ -58,7 +58,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
 
     let observations = Observations::new();
     let transport = TransportConfig::new(CLUSTER_ID);
-    let context = Arc::new(ClusterContext::new(
+    let mut context = ClusterContext::new(
         nodes.clone(),
         seeds,
         config.raft.clone(),
@@ -67,7 +67,9 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
         (plugins.state_machine)(),
         observations.clone(),
         plugins.node_hook.clone(),
-    ));
+    );
+    context.stale_reads = config.variant == Variant::StaleLeaderReads;
+    let context = Arc::new(context);
     cluster::register(&mut sim, &context);
 
     let recorder = Recorder::new();

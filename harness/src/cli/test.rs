@@ -1,0 +1,221 @@
+//! `rafty test`: run the chaos test of a simulated cluster for one seed or many.
+//!
+//! Exit code (Jepsen's convention): 0 when every run is valid, 1 when any is invalid, otherwise
+//! 2 when any is unknown or the arguments are bad.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rafty_workloads::WorkloadKind;
+
+use crate::cli::check::parse_duration;
+use crate::nemesis::parse_kinds;
+use crate::run::config::{TestConfig, Variant};
+use crate::run::plugins::Plugins;
+use crate::run::results::Validity;
+use crate::run::suite::{self, Shard, SuiteOptions, SuiteSummary};
+
+/// How many seeds run when neither `--seed` nor `--seeds` is given.
+const DEFAULT_SEEDS: u64 = 5;
+
+/// Arguments of `rafty test`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The workload: kv (many registers), register (one), or append.
+    #[arg(long, default_value = "kv", value_parser = parse_workload)]
+    pub workload: WorkloadKind,
+    /// Nodes in the cluster: 3, 5 or 7.
+    #[arg(long, default_value_t = 5, value_parser = parse_nodes)]
+    pub nodes: usize,
+    /// Faults, comma-separated: partition, kill, pause, latency, clog; or all, or none.
+    #[arg(long, default_value = "all", value_parser = parse_kinds_arg)]
+    pub nemesis: FaultKinds,
+    /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub time_limit: Duration,
+    /// The typical length of a fault and of the healthy gap between two.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub nemesis_interval: Duration,
+    /// The seed of a single run, or the first seed with --seeds.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How many seeds to run, from --seed (default 1) on.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: Option<u64>,
+    /// Run only the i-th of n deterministic slices of the seeds (e.g. 3/8), for CI machines.
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// Concurrent clients, each with one operation outstanding.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub concurrency: Option<u64>,
+    /// Target operations per second over all clients.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: Option<u32>,
+    /// Keys the operations spread over (1 for the register workload).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub keys: Option<u64>,
+    /// Runs at once, each on its own thread.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
+    /// Where results go (store/<test>/<time>-<seed>/).
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Write nothing to the store.
+    #[arg(long)]
+    pub no_store: bool,
+    /// A deliberately broken variant, to see the harness catch it (for harness development).
+    #[arg(long, hide = true, default_value = "reference", value_parser = Variant::parse)]
+    pub variant: Variant,
+}
+
+fn parse_workload(text: &str) -> Result<WorkloadKind, String> {
+    text.parse()
+        .map_err(|error: rafty_workloads::ConfigError| error.reason)
+}
+
+fn parse_nodes(text: &str) -> Result<usize, String> {
+    match text.parse() {
+        Ok(nodes @ (3 | 5 | 7)) => Ok(nodes),
+        _ => Err(format!(
+            "`{text}` nodes: the cluster must have 3, 5 or 7 nodes"
+        )),
+    }
+}
+
+/// The `--nemesis` list (one argument, comma-separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultKinds(pub Vec<crate::nemesis::FaultKind>);
+
+fn parse_kinds_arg(text: &str) -> Result<FaultKinds, String> {
+    parse_kinds(text).map(FaultKinds)
+}
+
+impl Args {
+    /// The test these arguments describe, validated.
+    pub fn config(&self) -> Result<TestConfig, String> {
+        let mut config = TestConfig::new(self.workload);
+        config.nodes = self.nodes;
+        config.nemesis = self.nemesis.0.clone();
+        config.nemesis_interval = self.nemesis_interval;
+        config.workload.time_limit = self.time_limit;
+        if let Some(concurrency) = self.concurrency {
+            config.workload.concurrency = concurrency as usize;
+        }
+        if let Some(rate) = self.rate {
+            config.workload.rate_per_second = rate;
+        }
+        if let Some(keys) = self.keys {
+            config.workload.key_count = keys as usize;
+        }
+        config.variant = self.variant;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The seeds to run.
+    pub fn seeds(&self) -> Vec<u64> {
+        let count = match (self.seed, self.seeds) {
+            (_, Some(count)) => count,
+            (Some(_), None) => 1,
+            (None, None) => DEFAULT_SEEDS,
+        };
+        suite::seeds(self.seed.unwrap_or(1), count, self.shard)
+    }
+}
+
+/// Run `rafty test`; returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    let config = match args.config() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("rafty test: {error}");
+            return 2;
+        }
+    };
+    let plugins = match Plugins::for_variant(config.variant) {
+        Ok(plugins) => plugins,
+        Err(error) => {
+            eprintln!("rafty test: {error}");
+            return 2;
+        }
+    };
+    let seeds = args.seeds();
+    if seeds.is_empty() {
+        eprintln!(
+            "rafty test: shard {} of {} seeds is empty",
+            args.shard.map_or(String::new(), |s| s.to_string()),
+            args.seeds.unwrap_or(1)
+        );
+        return 0;
+    }
+    eprintln!(
+        "rafty test: {} on {} nodes, nemesis {}, {:?} per run, {} seed(s) from {}",
+        config.workload.kind,
+        config.nodes,
+        nemesis_names(&config),
+        config.workload.time_limit,
+        seeds.len(),
+        seeds[0]
+    );
+    let options = SuiteOptions {
+        seeds,
+        store: (!args.no_store).then(|| args.store.clone()),
+        progress: true,
+        jobs: args.jobs as usize,
+    };
+    let summary = suite::run_suite(&config, &plugins, &options);
+    print_summary(&summary);
+    summary.validity().exit_code() as u8
+}
+
+fn nemesis_names(config: &TestConfig) -> String {
+    let names: Vec<&str> = config.nemesis.iter().map(|kind| kind.name()).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(",")
+    }
+}
+
+fn print_summary(summary: &SuiteSummary) {
+    for run in &summary.runs {
+        let stored = run
+            .dir
+            .as_ref()
+            .map_or(String::new(), |dir| format!(" -> {}", dir.display()));
+        println!(
+            "seed {}: {}{}{} ({:.1}s simulated in {:.2}s){stored}",
+            run.seed,
+            run.valid.describe(),
+            if run.failure == "none" {
+                String::new()
+            } else {
+                format!(" ({})", run.failure)
+            },
+            if run.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", run.reason)
+            },
+            run.simulated_ms as f64 / 1000.0,
+            run.wall_ms as f64 / 1000.0,
+        );
+    }
+    let simulated: u64 = summary.runs.iter().map(|run| run.simulated_ms).sum();
+    let wall: u64 = summary.runs.iter().map(|run| run.wall_ms).sum();
+    println!(
+        "{} runs: {} valid, {} invalid, {} unknown; {:.0}x real time",
+        summary.runs.len(),
+        summary.count(Validity::Valid),
+        summary.count(Validity::Invalid),
+        summary.count(Validity::Unknown),
+        simulated as f64 / wall.max(1) as f64,
+    );
+    for run in summary
+        .runs
+        .iter()
+        .filter(|run| run.valid != Validity::Valid)
+    {
+        println!("reproduce seed {}: {}", run.seed, run.reproduce);
+    }
+}

@@ -1,0 +1,266 @@
+//! Many runs: a range of seeds (or a deterministic shard of it), each run judged and stored,
+//! with a progress bar and a summary.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::config::TestConfig;
+use super::plugins::Plugins;
+use super::results::Validity;
+use super::runner;
+use super::store::{self, Artifacts};
+
+/// `--shard i/n`: the i-th of n deterministic slices of the seeds (1-based): seed number `k`
+/// of the range (0-based) belongs to shard `k % n + 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, from 1.
+    pub index: u64,
+    /// How many slices.
+    pub count: u64,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("bad shard `{text}`: expected i/n with 1 <= i <= n, e.g. 3/8");
+        let (index, count) = text.split_once('/').ok_or_else(bad)?;
+        let index: u64 = index.trim().parse().map_err(|_| bad())?;
+        let count: u64 = count.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The seeds `first..first + count`, restricted to `shard` if given.
+pub fn seeds(first: u64, count: u64, shard: Option<Shard>) -> Vec<u64> {
+    (0..count)
+        .filter(|k| shard.is_none_or(|shard| k % shard.count == shard.index - 1))
+        .map(|k| first.wrapping_add(k))
+        .collect()
+}
+
+/// How to run a suite.
+#[derive(Clone, Debug)]
+pub struct SuiteOptions {
+    /// The seeds to run.
+    pub seeds: Vec<u64>,
+    /// The store's root folder (`store`); `None` writes nothing.
+    pub store: Option<PathBuf>,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+    /// Runs at once, on separate threads (each simulation is single-threaded and isolated).
+    pub jobs: usize,
+}
+
+/// One run's outcome, as the summary lists it.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// The seed.
+    pub seed: u64,
+    /// The verdict.
+    pub valid: Validity,
+    /// `safety`, `liveness` or `none`.
+    pub failure: &'static str,
+    /// Where it was stored, if it was.
+    pub dir: Option<PathBuf>,
+    /// The command that reproduces it.
+    pub reproduce: String,
+    /// Simulated and wall milliseconds.
+    pub simulated_ms: u64,
+    /// Wall-clock milliseconds.
+    pub wall_ms: u64,
+    /// Why the run is not valid, in one line.
+    pub reason: String,
+}
+
+/// The outcome of a suite.
+#[derive(Clone, Debug, Default)]
+pub struct SuiteSummary {
+    /// Every run, in seed order.
+    pub runs: Vec<RunSummary>,
+}
+
+impl SuiteSummary {
+    /// The suite's verdict: invalid if any run is, else unknown if any is, else valid.
+    pub fn validity(&self) -> Validity {
+        self.runs
+            .iter()
+            .fold(Validity::Valid, |all, run| all.and(run.valid))
+    }
+
+    /// How many runs had `validity`.
+    pub fn count(&self, validity: Validity) -> usize {
+        self.runs.iter().filter(|run| run.valid == validity).count()
+    }
+}
+
+/// Run `config` once per seed.
+pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions) -> SuiteSummary {
+    let stamp = store::timestamp();
+    let bar = if options.progress && options.seeds.len() > 1 {
+        let bar = ProgressBar::new(options.seeds.len() as u64);
+        let style = ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} seeds {msg} [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let next = Mutex::new(0usize);
+    let results = Mutex::new(Vec::new());
+    let jobs = options.jobs.clamp(1, options.seeds.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let position = {
+                        let mut next = next.lock().unwrap_or_else(|p| p.into_inner());
+                        let position = *next;
+                        *next += 1;
+                        position
+                    };
+                    let Some(&seed) = options.seeds.get(position) else {
+                        return;
+                    };
+                    let summary = run_one(config, plugins, seed, options.store.as_deref(), &stamp);
+                    if summary.valid != Validity::Valid {
+                        bar.println(format!(
+                            "seed {seed}: {} ({}) {}",
+                            summary.valid.describe(),
+                            summary.failure,
+                            summary.reason
+                        ));
+                    }
+                    let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
+                    results.push(summary);
+                    let failed = results
+                        .iter()
+                        .filter(|run| run.valid != Validity::Valid)
+                        .count();
+                    bar.set_message(format!("{failed} not valid"));
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let mut runs = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    runs.sort_by_key(|run| run.seed);
+    SuiteSummary { runs }
+}
+
+fn run_one(
+    config: &TestConfig,
+    plugins: &Plugins,
+    seed: u64,
+    store_root: Option<&std::path::Path>,
+    stamp: &str,
+) -> RunSummary {
+    let output = runner::run(config, seed, plugins);
+    let result = &output.result;
+    let dir = store_root.and_then(|root| {
+        let artifacts = Artifacts {
+            history: &output.history,
+            node_logs: &output.node_logs,
+            nemesis_log: &output.nemesis_log,
+        };
+        match store::write_run(root, stamp, result, &artifacts) {
+            Ok(dir) => Some(dir),
+            Err(error) => {
+                eprintln!("seed {seed}: could not write the store: {error}");
+                None
+            }
+        }
+    });
+    RunSummary {
+        seed,
+        valid: result.valid,
+        failure: result.failure,
+        dir,
+        reproduce: result.reproduce.clone(),
+        simulated_ms: result.checks.simulation.simulated_ms,
+        wall_ms: result.checks.simulation.wall_ms,
+        reason: reason(result),
+    }
+}
+
+/// Why a run is not valid, in one line.
+fn reason(result: &super::results::RunResult) -> String {
+    let checks = &result.checks;
+    let mut reasons = Vec::new();
+    if checks.linearizability["valid"] != serde_json::Value::Bool(true) {
+        reasons.push(format!(
+            "linearizability: {}",
+            checks.linearizability["valid"]
+        ));
+    }
+    if let Some(violation) = checks.invariants.violations.first() {
+        reasons.push(format!(
+            "{} violation(s), first: {}: {}",
+            checks.invariants.violation_count, violation.invariant, violation.detail
+        ));
+    }
+    if !checks.durability.missing.is_empty() {
+        reasons.push(format!(
+            "{} acknowledged write(s) missing from the final state",
+            checks.durability.missing.len()
+        ));
+    }
+    if !checks.liveness.stalled_windows_ns.is_empty() {
+        reasons.push(format!(
+            "no progress in {} healthy window(s)",
+            checks.liveness.stalled_windows_ns.len()
+        ));
+    }
+    if !checks.liveness.keys_never_read.is_empty() {
+        reasons.push(format!(
+            "final reads failed for {:?}",
+            checks.liveness.keys_never_read
+        ));
+    }
+    if let Some(error) = &checks.simulation.error {
+        reasons.push(error.clone());
+    }
+    reasons.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_seeds_without_overlap() {
+        let all = seeds(10, 10, None);
+        assert_eq!(all, (10..20).collect::<Vec<_>>());
+        let mut union: Vec<u64> = (1..=3)
+            .flat_map(|i| seeds(10, 10, Some(Shard { index: i, count: 3 })))
+            .collect();
+        union.sort_unstable();
+        assert_eq!(union, all);
+        assert_eq!(seeds(1, 8, Some("3/8".parse().unwrap())), [3]);
+    }
+
+    #[test]
+    fn bad_shards_are_refused_clearly() {
+        for bad in ["0/8", "9/8", "3", "a/b", "1/0"] {
+            let error = bad.parse::<Shard>().unwrap_err();
+            assert!(error.contains("expected i/n"), "{bad}: {error}");
+        }
+    }
+}
