@@ -24,7 +24,9 @@
 //! log_suite::run(&mut Memory).assert_all_passed();
 //! ```
 
+pub mod crash_fs;
 pub mod log_suite;
 mod report;
 
+pub use crash_fs::CrashFs;
 pub use report::{CaseReport, Outcome, SuiteReport};
