@@ -1,0 +1,192 @@
+//! [`write_stored_run_report`]: draws the report of a run from what the harness stored in its
+//! folder (results.json, history.jsonl, nodes/*.log), without the run in memory.
+
+use std::path::{Path, PathBuf};
+
+use rafty_checkers::import::{self, Format};
+use rafty_checkers::{CheckResult, Counterexample};
+use serde_json::Value as Json;
+
+use crate::error::ReportError;
+use crate::input::{CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
+use crate::run_report::write_run_report;
+
+/// The longest detail kept for one check in summary.txt.
+const DETAIL_CHARS: usize = 300;
+
+/// Writes the files of [`write_run_report`] into the run folder `dir` from its `results.json`
+/// (test, seed, verdict, checks, reproduction command, and the linearizability checker's
+/// counterexample), `history.jsonl`, and the leader changes found in `nodes/*.log`.
+///
+/// A missing or malformed results.json or history.jsonl is an error naming it; node logs
+/// are optional.
+pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let results_path = dir.join("results.json");
+    let text = std::fs::read_to_string(&results_path)
+        .map_err(|source| ReportError::read(&results_path, source))?;
+    let results: Json = serde_json::from_str(&text)
+        .map_err(|error| ReportError::invalid(&results_path, format!("not JSON: {error}")))?;
+    let verdict = results
+        .get("valid")
+        .and_then(RunVerdict::from_json)
+        .ok_or_else(|| {
+            ReportError::invalid(
+                &results_path,
+                "no `valid` field (true, false or \"unknown\")",
+            )
+        })?;
+    let history_path = dir.join("history.jsonl");
+    let history = import::read_file(&history_path, Some(Format::Jsonl))
+        .map_err(|error| ReportError::invalid(&history_path, error.to_string()))?
+        .history;
+    let checks = checks(&results);
+    let counterexample = counterexample(&results);
+    let leaders = leader_changes(&dir.join("nodes"));
+    let test = results.get("test").and_then(Json::as_str).unwrap_or("run");
+    let input = RunReportInput {
+        verdict,
+        checks: &checks,
+        counterexample: counterexample.as_ref(),
+        leader_changes: &leaders,
+        reproduce: results
+            .get("reproduce")
+            .and_then(Json::as_str)
+            .unwrap_or(""),
+        ..RunReportInput::new(
+            test,
+            results.get("seed").and_then(Json::as_u64).unwrap_or(0),
+            &history,
+        )
+    };
+    write_run_report(dir, &input)
+}
+
+/// Each entry of `checks` with its verdict, and for a check that did not pass, what it says
+/// (its fields but `valid`, as compact JSON).
+fn checks(results: &Json) -> Vec<CheckOutcome> {
+    let Some(Json::Object(checks)) = results.get("checks") else {
+        return Vec::new();
+    };
+    checks
+        .iter()
+        .map(|(name, check)| {
+            let verdict = check
+                .get("valid")
+                .and_then(RunVerdict::from_json)
+                .unwrap_or(RunVerdict::Unknown);
+            let detail = match (verdict, check) {
+                (RunVerdict::Valid, _) => String::new(),
+                (_, Json::Object(fields)) => {
+                    let mut fields = fields.clone();
+                    fields.remove("valid");
+                    fields.remove("counterexample");
+                    fields.remove("observed");
+                    let mut text = Json::Object(fields).to_string();
+                    if text.len() > DETAIL_CHARS {
+                        let cut = (0..=DETAIL_CHARS).rev().find(|i| text.is_char_boundary(*i));
+                        text.truncate(cut.unwrap_or(0));
+                        text.push_str("...");
+                    }
+                    text
+                }
+                (_, other) => other.to_string(),
+            };
+            CheckOutcome {
+                name: name.clone(),
+                verdict,
+                detail,
+            }
+        })
+        .collect()
+}
+
+/// The linearizability checker's counterexample, when results.json holds one.
+fn counterexample(results: &Json) -> Option<Counterexample> {
+    let check = results.get("checks")?.get("linearizability")?;
+    serde_json::from_value::<CheckResult>(check.clone())
+        .ok()?
+        .counterexample
+}
+
+/// Leader changes from node logs: lines `<seconds>s n<node> role Leader term <term> ...`.
+fn leader_changes(nodes: &Path) -> Vec<LeaderChange> {
+    let Ok(entries) = std::fs::read_dir(nodes) else {
+        return Vec::new();
+    };
+    let mut changes: Vec<LeaderChange> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .flat_map(|log| log.lines().filter_map(leader_line).collect::<Vec<_>>())
+        .collect();
+    changes.sort_by_key(|c| (c.time_ns, c.term, c.node));
+    changes.dedup();
+    changes
+}
+
+/// Parses `   5.441000s n1 role Leader term 2 leader Some(1)`.
+fn leader_line(line: &str) -> Option<LeaderChange> {
+    let mut words = line.split_whitespace();
+    let time = words.next()?.strip_suffix('s')?;
+    let node = words.next()?.strip_prefix('n')?.parse().ok()?;
+    if (words.next()?, words.next()?, words.next()?) != ("role", "Leader", "term") {
+        return None;
+    }
+    let term = words.next()?.parse().ok()?;
+    Some(LeaderChange {
+        time_ns: seconds_to_ns(time)?,
+        node,
+        term,
+    })
+}
+
+/// `5.441000` seconds in nanoseconds, exactly.
+fn seconds_to_ns(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let fraction_ns: u64 = format!("{fraction:0<9}").parse().ok()?;
+    whole
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(fraction_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leader_lines_are_parsed_exactly() {
+        assert_eq!(
+            leader_line("   5.441000s n1 role Leader term 2 leader Some(1)"),
+            Some(LeaderChange {
+                time_ns: 5_441_000_000,
+                node: 1,
+                term: 2
+            })
+        );
+        assert_eq!(
+            leader_line("   0.167000s n1 role Follower term 1 leader None"),
+            None
+        );
+        assert_eq!(leader_line("garbage"), None);
+        assert_eq!(seconds_to_ns("0.000000001"), Some(1));
+        assert_eq!(seconds_to_ns("12"), Some(12_000_000_000));
+    }
+
+    #[test]
+    fn failed_checks_carry_their_fields() {
+        let results: Json = serde_json::from_str(
+            r#"{"checks":{"durability":{"valid":false,"missing":["put k1 3"]},
+                "simulation":{"valid":true,"wall_ms":3}}}"#,
+        )
+        .unwrap();
+        let checks = checks(&results);
+        assert_eq!(checks[0].name, "durability");
+        assert_eq!(checks[0].verdict, RunVerdict::Invalid);
+        assert_eq!(checks[0].detail, r#"{"missing":["put k1 3"]}"#);
+        assert_eq!(checks[1].detail, "");
+    }
+}
