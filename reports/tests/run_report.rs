@@ -245,3 +245,28 @@ fn an_unwritable_folder_is_an_error_naming_it() {
     assert!(matches!(error, ReportError::Write { .. }), "{error:?}");
     assert_eq!(error.path(), file);
 }
+
+#[test]
+fn a_100k_operation_report_stays_compact() {
+    let history = common::kv_history(100_000, 20, 100, 9);
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    write_run_report(dir.path(), &common::input(&history, None, &[])).unwrap();
+    let elapsed = started.elapsed();
+    let size = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
+    println!(
+        "100,000 operations: report written in {elapsed:?}; timeline.html {} bytes, \
+         latency-raw.svg {} bytes",
+        size("timeline.html"),
+        size("latency-raw.svg")
+    );
+    assert!(
+        size("timeline.html") < 8_000_000,
+        "the timeline embeds compact data"
+    );
+    assert!(
+        size("latency-raw.svg") < 3_000_000,
+        "raw latencies are one path per outcome"
+    );
+    common::xml_elements(&read(dir.path(), "latency-raw.svg"));
+}

@@ -240,13 +240,21 @@
     ctx.beginPath(); ctx.moveTo(GUTTER, HEAD); ctx.lineTo(width, HEAD); ctx.stroke();
   }
 
+  // Input events can come faster than frames: draw at most once per frame.
+  var drawPending = false;
+  function requestDraw() {
+    if (drawPending) { return; }
+    drawPending = true;
+    window.requestAnimationFrame(function () { drawPending = false; draw(); });
+  }
+
   function zoom(factor, px) {
     var t = timeAt(px === undefined ? (GUTTER + width) / 2 : px);
     var span = Math.max(2, (view.t1 - view.t0) * factor);
     var fraction = (t - view.t0) / (view.t1 - view.t0);
     view.t0 = t - fraction * span;
     view.t1 = view.t0 + span;
-    draw();
+    requestDraw();
   }
   function showRange(t0, t1, lane) {
     var margin = Math.max(1, (t1 - t0) * 0.5);
@@ -317,7 +325,7 @@
       view.t1 = drag.t1 - dt;
       view.scroll = drag.scroll - (e.clientY - drag.y);
       clampScroll();
-      draw();
+      requestDraw();
       tip.hidden = true;
       return;
     }
@@ -334,7 +342,7 @@
     if (e.shiftKey) {
       view.scroll += e.deltaY || e.deltaX;
       clampScroll();
-      draw();
+      requestDraw();
     } else {
       zoom(e.deltaY > 0 ? 1.25 : 0.8, e.clientX - canvas.getBoundingClientRect().left);
     }
