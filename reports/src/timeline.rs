@@ -31,15 +31,52 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Resul
     } else {
         ""
     };
-    Ok(PAGE
-        .replace("{{TITLE}}", &title)
-        .replace("{{VERDICT}}", input.verdict.as_str())
-        .replace("{{COUNTS}}", &escape::xml(&counts(extract)))
-        .replace("{{CEX_LEGEND}}", cex_legend)
-        .replace("{{CEX}}", &counterexample_text(input))
-        .replace("{{CSS}}", CSS)
-        .replace("{{JS}}", JS)
-        .replace("{{DATA}}", &escape::json_for_script(&json)))
+    let counts = escape::xml(&counts(extract));
+    let cex = counterexample_text(input);
+    let data = escape::json_for_script(&json);
+    Ok(fill(
+        PAGE,
+        &[
+            ("TITLE", &title),
+            ("VERDICT", input.verdict.as_str()),
+            ("COUNTS", &counts),
+            ("CEX_LEGEND", cex_legend),
+            ("CEX", &cex),
+            ("CSS", CSS),
+            ("JS", JS),
+            ("DATA", &data),
+        ],
+    ))
+}
+
+/// Replaces each `{{NAME}}` of `template` by its value, in one pass over the template only
+/// (so a value that happens to contain a marker is left as it is).
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + values.iter().map(|v| v.1.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let value = after.find("}}").and_then(|end| {
+            values
+                .iter()
+                .find(|(name, _)| *name == &after[..end])
+                .map(|v| (end, v.1))
+        });
+        match value {
+            Some((end, value)) => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `1234 operations: 1200 ok, 20 fail, 14 info`.
@@ -78,4 +115,15 @@ fn counterexample_text(input: &RunReportInput<'_>) -> String {
     }
     html.push_str("</ol></div>\n");
     html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_filled_from_the_template_only() {
+        let filled = fill("<{{A}}|{{B}}|{{C}}>", &[("A", "{{B}}"), ("B", "b")]);
+        assert_eq!(filled, "<{{B}}|b|{{C}}>");
+    }
 }
