@@ -9,11 +9,15 @@
 //! deterministically under turmoil's simulation.
 //!
 //! [`Core`]: crate::core::Core
+//! [`Log`]: crate::log::Log
+//! [`StateMachine`]: crate::state_machine::StateMachine
 //! [`Peer`]: crate::peer::Peer
+//! [`PeersProvider`]: crate::peers_provider::PeersProvider
 
 mod driver;
 mod events;
 mod handle;
+mod panic_stop;
 mod waiters;
 
 use std::sync::Arc;
