@@ -358,3 +358,29 @@ async fn a_command_that_cannot_commit_times_out() {
     assert!(started.elapsed() <= cluster.config.command_timeout + Duration::from_millis(10));
     cluster.stop_all().await;
 }
+
+/// Determinism (DESIGN.md): the same seeds in virtual time give the same events, in order.
+#[test]
+fn the_same_seed_gives_the_same_events() {
+    fn run_once() -> Vec<(u64, NodeEvent)> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut cluster = Cluster::start(3, config()).await;
+            let leader = cluster.wait_for_leader(&[1, 2, 3]).await;
+            for i in 0..20 {
+                let _ = cluster.submit(leader, put("k", &i.to_string())).await;
+            }
+            cluster.kill(leader).await;
+            tokio::time::sleep(seconds(2)).await;
+            cluster.stop_all().await;
+            cluster.recorder.events()
+        })
+    }
+    let first = run_once();
+    assert!(first.len() > 20);
+    assert_eq!(first, run_once());
+}
