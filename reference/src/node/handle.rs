@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::driver::{Channels, Driver, Incoming, Submission};
+use super::panic_stop::fail_stop_on_panic;
 use super::{NodeOptions, StartError, Status};
 use crate::client::ClientError;
 use crate::core::{Core, Role};
@@ -77,6 +78,7 @@ impl Node {
             requests: requests_rx,
             stop: stop_rx,
         };
+        let observer = options.observer.clone();
         let driver = Driver::new(
             core,
             log,
@@ -87,7 +89,8 @@ impl Node {
             status.clone(),
             channels,
         );
-        let task = tokio::spawn(driver.run());
+        let event_loop = fail_stop_on_panic(id, observer, status.clone(), driver.run());
+        let task = tokio::spawn(event_loop);
         let shared = Shared {
             id,
             settings,
