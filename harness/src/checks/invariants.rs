@@ -24,6 +24,11 @@ pub enum Observation {
     Started,
     /// The incarnation was crashed by the nemesis (or stopped).
     Stopped,
+    /// The node's event loop panicked: a broken internal invariant (it then fail-stops).
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
     /// The node became leader of `term`.
     BecameLeader {
         /// The term it leads.
@@ -113,6 +118,12 @@ impl Invariants {
             Observation::Stopped => {
                 self.incarnations.entry(node).or_default().1 = false;
                 self.leading.remove(&node);
+            }
+            Observation::Panicked { ref message } => {
+                self.incarnations.entry(node).or_default().1 = false;
+                self.leading.remove(&node);
+                let detail = format!("incarnation {} panicked: {message}", incarnation.1);
+                self.violate("node-panic", time_ns, node, detail);
             }
             Observation::BecameLeader { term } => self.became_leader(time_ns, node, term),
             Observation::LostLeadership => {

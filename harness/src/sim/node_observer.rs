@@ -40,7 +40,12 @@ impl Observer for NodeObserver {
             NodeEvent::Applied { .. } => return,
             NodeEvent::Stopped { reason } => {
                 self.observations.note(node, &format!("stopped: {reason}"));
-                Observation::Stopped
+                match reason.strip_prefix("event loop panicked: ") {
+                    Some(message) => Observation::Panicked {
+                        message: message.to_owned(),
+                    },
+                    None => Observation::Stopped,
+                }
             }
         };
         self.observations.observe(node, observation);
