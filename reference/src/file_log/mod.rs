@@ -197,19 +197,28 @@ impl<FS: FileSystem> FileLog<FS> {
     }
 }
 
-/// Create `dir` if missing, making its entry durable in its parent.
+/// Create `dir` and any missing parents, making each new entry durable in its parent.
 fn ensure_dir<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<()> {
-    match fs.list(dir) {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            fs.create_dir_all(dir)?;
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fs.sync_dir(parent)?;
-            }
-            fs.sync_dir(dir)
+    let not_empty = |path: &&Path| !path.as_os_str().is_empty();
+    let mut missing = Vec::new();
+    for ancestor in dir.ancestors().filter(not_empty) {
+        match fs.list(ancestor) {
+            Ok(_) => break,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => missing.push(ancestor),
+            Err(error) => return Err(error),
         }
-        Err(error) => Err(error),
     }
+    let Some(top) = missing.last() else {
+        return Ok(());
+    };
+    fs.create_dir_all(dir)?;
+    if let Some(parent) = top.parent().filter(not_empty) {
+        fs.sync_dir(parent)?;
+    }
+    for made in missing.iter().rev() {
+        fs.sync_dir(made)?;
+    }
+    Ok(())
 }
 
 impl<FS: FileSystem> Log for FileLog<FS> {
@@ -278,6 +287,8 @@ impl<FS: FileSystem> Log for FileLog<FS> {
         if from > self.last_index() {
             return Ok(());
         }
+        // A segment that starts at `from` goes whole; otherwise the one holding it is cut.
+        let cut_in_place = self.segments[self.segment_of(from)].first_index < from;
         // Newest first, so that a crash half-way leaves a prefix of the old log.
         while self
             .segments
@@ -291,7 +302,7 @@ impl<FS: FileSystem> Log for FileLog<FS> {
                 .and_then(|()| self.fs.sync_dir(&self.dir));
             self.fail(format!("remove {}", segment.path.display()), removed)?;
         }
-        if let Some(segment) = self.segments.last_mut() {
+        if let Some(segment) = self.segments.last_mut().filter(|_| cut_in_place) {
             let new_end = self.locations[(from - 1) as usize].offset;
             let path = segment.path.display().to_string();
             let cut = segment

@@ -9,7 +9,7 @@ use crate::log::{Log, LogError};
 use crate::testing::SuiteReport;
 
 mod cases;
-mod check;
+pub(crate) mod check;
 
 /// Opens a user's [`Log`] on durable state, and reopens it on the same state as a restarted
 /// process would.
@@ -58,6 +58,10 @@ fn all_cases<F: LogFactory>() -> Vec<Case<F>> {
         (
             "truncate_at_the_boundaries",
             cases::truncate_at_the_boundaries::<F>,
+        ),
+        (
+            "truncate_at_a_batch_boundary",
+            cases::truncate_at_a_batch_boundary::<F>,
         ),
         ("truncate_then_append", cases::truncate_then_append::<F>),
         (

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod crash_fs;
+pub mod crash_suite;
 pub mod log_suite;
 mod report;
 

@@ -196,6 +196,38 @@ pub fn truncate_at_the_boundaries<F: LogFactory>(factory: &mut F) -> Result<(), 
     Ok(())
 }
 
+/// Truncations exactly at the first entry of a batch, with batches of several KiB (a durable
+/// log may keep each in its own file), keep everything before it, also after a reopen.
+pub fn truncate_at_a_batch_boundary<F: LogFactory>(factory: &mut F) -> Result<(), String> {
+    const ENTRY_BYTES: usize = 2048;
+    let sized = |index: LogIndex, term| Entry {
+        term,
+        index,
+        payload: Payload::Command(vec![index as u8; ENTRY_BYTES]),
+    };
+    let (store, mut log) = fresh(factory)?;
+    let mut model = Vec::new();
+    for first in (1..=13).step_by(3) {
+        let batch: Vec<Entry> = (first..first + 3).map(|index| sized(index, 1)).collect();
+        call(
+            &format!("append {first}..={}", first + 2),
+            log.append(&batch),
+        )?;
+        model.extend(batch);
+    }
+    for from in [13, 7, 4] {
+        call(&format!("truncate({from})"), log.truncate(from))?;
+        model.truncate(from as usize - 1);
+        log = expect_state_across_reopen(factory, &store, log, &model, NO_HARD_STATE)
+            .map_err(|message| format!("after truncate({from}): {message}"))?;
+    }
+    let tail: Vec<Entry> = (4..7).map(|index| sized(index, 2)).collect();
+    call("append 4..=6", log.append(&tail))?;
+    model.extend(tail);
+    expect_state_across_reopen(factory, &store, log, &model, NO_HARD_STATE)?;
+    Ok(())
+}
+
 /// A conflicting suffix replaced by entries of a later term (§5.3): the new ones are read back
 /// and the old ones are gone, also after a reopen.
 pub fn truncate_then_append<F: LogFactory>(factory: &mut F) -> Result<(), String> {

@@ -109,6 +109,7 @@ fn ignored_truncation_is_caught() {
         [
             "hard_state_and_entries_are_independent",
             "truncate_at_the_boundaries",
+            "truncate_at_a_batch_boundary",
             "truncate_then_append",
             "reopen_after_every_operation",
             "many_entries",

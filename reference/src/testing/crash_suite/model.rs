@@ -1,0 +1,220 @@
+//! What the crash cases compare a log against: a model of its state, the writes of a script,
+//! and which states the [`Log`] contract allows after a write was interrupted.
+
+use crate::log::{Log, LogError};
+use crate::testing::log_suite::check::{call, expect_eq};
+use crate::types::{Entry, HardState, LogIndex, Payload, Term};
+
+/// A write the suite makes.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// `append` of a batch.
+    Append(Vec<Entry>),
+    /// `truncate(from)`.
+    Truncate(LogIndex),
+    /// `save_hard_state`.
+    Save(HardState),
+}
+
+impl Op {
+    /// Make this write on `log`.
+    pub fn apply_to(&self, log: &mut impl Log) -> Result<(), LogError> {
+        match self {
+            Op::Append(batch) => log.append(batch),
+            Op::Truncate(from) => log.truncate(*from),
+            Op::Save(state) => log.save_hard_state(*state),
+        }
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Append(batch) => match (batch.first(), batch.last()) {
+                (Some(first), Some(last)) => write!(f, "append {}..={}", first.index, last.index),
+                _ => write!(f, "append []"),
+            },
+            Op::Truncate(from) => write!(f, "truncate({from})"),
+            Op::Save(state) => write!(
+                f,
+                "save_hard_state(term {}, vote {:?})",
+                state.current_term, state.voted_for
+            ),
+        }
+    }
+}
+
+/// A command entry with a payload of `bytes` bytes that names its index and term.
+pub fn sized_entry(index: LogIndex, term: Term, bytes: usize) -> Entry {
+    let mut payload = format!("{index}@{term}:").into_bytes();
+    payload.resize(bytes.max(payload.len()), b'.');
+    Entry {
+        term,
+        index,
+        payload: Payload::Command(payload),
+    }
+}
+
+/// Entries `first..first + terms.len()` of 150 bytes each, with the given terms.
+pub fn batch(first: LogIndex, terms: &[Term]) -> Vec<Entry> {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, &term)| sized_entry(first + i as LogIndex, term, 150))
+        .collect()
+}
+
+fn vote(current_term: Term, voted_for: Option<u64>) -> HardState {
+    HardState {
+        current_term,
+        voted_for,
+    }
+}
+
+/// The scripted sequence of writes the crash cases interrupt: appends of one and several
+/// entries, truncations within the last batch, across batches and to empty, and hard states.
+pub fn script() -> Vec<Op> {
+    vec![
+        Op::Save(vote(1, Some(1))),
+        Op::Append(batch(1, &[1, 1, 1])),
+        Op::Append(batch(4, &[1])),
+        Op::Save(vote(2, None)),
+        Op::Truncate(3),
+        Op::Append(batch(3, &[2, 2, 2, 2, 2])),
+        Op::Save(vote(2, Some(2))),
+        Op::Truncate(7),
+        Op::Append(batch(7, &[3, 3])),
+        Op::Truncate(2),
+        Op::Append(batch(2, &[4])),
+        Op::Truncate(1),
+        Op::Append(batch(1, &[5, 5])),
+    ]
+}
+
+/// What a log holds: its entries (from index 1) and its hard state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Model {
+    /// `entries[i]` has index `i + 1`.
+    pub entries: Vec<Entry>,
+    /// The hard state.
+    pub hard_state: HardState,
+}
+
+impl Model {
+    /// The state after `op` succeeded.
+    pub fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Append(batch) => self.entries.extend(batch.iter().cloned()),
+            Op::Truncate(from) => self.entries.truncate(*from as usize - 1),
+            Op::Save(state) => self.hard_state = *state,
+        }
+    }
+
+    /// A short description: the terms of the entries and the hard state.
+    pub fn describe(&self) -> String {
+        let terms: Vec<Term> = self.entries.iter().map(|entry| entry.term).collect();
+        format!(
+            "entries with terms {terms:?}, hard state (term {}, vote {:?})",
+            self.hard_state.current_term, self.hard_state.voted_for
+        )
+    }
+}
+
+/// Everything `log` says, read through the public API and checked for consistency (the
+/// terms `term` reports match the entries `entries` returns).
+pub fn read_state(log: &impl Log) -> Result<Model, String> {
+    expect_eq("first_index", log.first_index(), 1)?;
+    let last = log.last_index();
+    let entries = call(
+        &format!("entries(1, {})", last + 1),
+        log.entries(1, last + 1),
+    )?;
+    expect_eq("number of entries read", entries.len() as LogIndex, last)?;
+    for (position, entry) in entries.iter().enumerate() {
+        let index = position as LogIndex + 1;
+        expect_eq("index of the entry read", entry.index, index)?;
+        expect_eq(
+            &format!("term({index})"),
+            call("term", log.term(index))?,
+            Some(entry.term),
+        )?;
+    }
+    expect_eq(
+        &format!("term({})", last + 1),
+        call("term", log.term(last + 1))?,
+        None,
+    )?;
+    Ok(Model {
+        entries,
+        hard_state: log.hard_state(),
+    })
+}
+
+/// Where a script stopped: the state every acknowledged write made, and the write that failed
+/// (if one did).
+#[derive(Clone, Debug)]
+pub struct Stopped {
+    /// The state after every write that returned `Ok`.
+    pub acknowledged: Model,
+    /// The write that returned `Err`, after which the script stopped (a node fail-stops).
+    pub interrupted: Option<Op>,
+    /// The error it returned.
+    pub error: Option<String>,
+}
+
+/// Make the writes of `script` on `log` in order, stopping at the first that fails.
+pub fn run_script(log: &mut impl Log, start: Model, script: &[Op]) -> Stopped {
+    let mut acknowledged = start;
+    for op in script {
+        if let Err(error) = op.apply_to(log) {
+            return Stopped {
+                acknowledged,
+                interrupted: Some(op.clone()),
+                error: Some(error.to_string()),
+            };
+        }
+        acknowledged.apply(op);
+    }
+    Stopped {
+        acknowledged,
+        interrupted: None,
+        error: None,
+    }
+}
+
+/// `Ok` if `got` is a state the contract allows after `stopped`: every acknowledged write is
+/// there, and an interrupted write left the hard state old or new, a prefix of its batch, or
+/// a prefix of the old log at least as long as the truncation asked.
+pub fn check_allowed(got: &Model, stopped: &Stopped) -> Result<(), String> {
+    let before = &stopped.acknowledged;
+    let allowed = match &stopped.interrupted {
+        None => got == before,
+        Some(Op::Save(state)) => {
+            got.entries == before.entries
+                && (got.hard_state == before.hard_state || got.hard_state == *state)
+        }
+        Some(Op::Append(batch)) => {
+            got.hard_state == before.hard_state
+                && got.entries.len() >= before.entries.len()
+                && got.entries[..before.entries.len()] == before.entries[..]
+                && batch.starts_with(&got.entries[before.entries.len()..])
+        }
+        Some(Op::Truncate(from)) => {
+            got.hard_state == before.hard_state
+                && got.entries.len() + 1 >= *from as usize
+                && before.entries.starts_with(&got.entries)
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    let what = match &stopped.interrupted {
+        None => "with no write in flight".to_string(),
+        Some(op) => format!("with `{op}` interrupted"),
+    };
+    Err(format!(
+        "after a crash {what}, the log holds {}; acknowledged before the crash: {}",
+        got.describe(),
+        before.describe()
+    ))
+}
