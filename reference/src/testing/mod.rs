@@ -28,6 +28,7 @@ pub mod crash_fs;
 pub mod crash_suite;
 pub mod log_suite;
 mod report;
+pub mod state_machine_suite;
 
 pub use crash_fs::CrashFs;
 pub use report::{CaseReport, Outcome, SuiteReport};

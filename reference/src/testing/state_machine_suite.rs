@@ -1,0 +1,122 @@
+//! The conformance suite for [`StateMachine`] implementations.
+//!
+//! Give it a [`StateMachineFactory`]: how to create an empty machine, the kinds of command
+//! your machine takes and a generator for each, and a way to compare two machines' states (a
+//! digest of the whole state, or a set of read-only queries). [`run`] checks the contract of
+//! [`StateMachine`]:
+//!
+//! * **determinism**: two machines given the same commands at the same indices give the same
+//!   responses and reach the same state;
+//! * **restart**: a machine rebuilt by re-applying the log from index 1 (as a node does on
+//!   restart) gives exactly the responses the first one gave, and reaches the same state;
+//! * **every command kind** is answered, deterministically; and so is garbage (bytes that
+//!   are no command), without a panic;
+//! * a query changes nothing.
+//!
+//! Commands are drawn from seeds, so a failure names the step that diverged and is
+//! reproducible.
+
+use crate::state_machine::StateMachine;
+use crate::testing::SuiteReport;
+use crate::types::LogIndex;
+
+mod cases;
+
+/// Creates a user's [`StateMachine`] and the commands to feed it.
+pub trait StateMachineFactory {
+    /// The state machine under test.
+    type Machine: StateMachine;
+
+    /// A new machine with an empty state.
+    fn create(&mut self) -> Self::Machine;
+
+    /// The names of the kinds of command the machine takes (for a key-value store: get, put,
+    /// delete...). At least one.
+    fn command_kinds(&self) -> Vec<&'static str>;
+
+    /// An encoded command of kind `kind` (an index into [`StateMachineFactory::command_kinds`]),
+    /// drawn from `seed`: the same arguments must give the same bytes. Draw from a small set of
+    /// keys or names, so that commands interact.
+    fn command(&mut self, kind: usize, seed: u64) -> Vec<u8>;
+
+    /// A digest of the machine's whole state: equal for equal states, different for different
+    /// ones (the encoded state itself will do). `None` (the default) compares the answers to
+    /// [`StateMachineFactory::queries`] instead.
+    fn digest(&self, _machine: &Self::Machine) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Read-only queries for [`StateMachine::query`] whose answers, together, describe the
+    /// state; used to compare states when there is no digest, and to check that queries
+    /// change nothing. Empty by default.
+    fn queries(&self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+}
+
+/// A case of the suite: its name and its body.
+type Case<F> = (&'static str, fn(&mut F) -> Result<(), String>);
+
+fn all_cases<F: StateMachineFactory>() -> Vec<Case<F>> {
+    vec![
+        (
+            "every_command_kind_is_answered",
+            cases::every_command_kind_is_answered,
+        ),
+        (
+            "same_commands_give_same_responses_and_state",
+            cases::same_commands_give_same_responses_and_state,
+        ),
+        (
+            "restart_replays_the_log_to_the_same_responses",
+            cases::restart_replays_the_log_to_the_same_responses,
+        ),
+        (
+            "index_gaps_from_no_ops_are_accepted",
+            cases::index_gaps_from_no_ops_are_accepted,
+        ),
+        (
+            "garbage_commands_are_answered_without_a_panic",
+            cases::garbage_commands_are_answered_without_a_panic,
+        ),
+        ("queries_change_nothing", cases::queries_change_nothing),
+        (
+            "state_comparison_sees_changes",
+            cases::state_comparison_sees_changes,
+        ),
+    ]
+}
+
+/// The names of the cases [`run`] runs, in order.
+pub fn case_names() -> Vec<&'static str> {
+    all_cases::<cases::Unused>()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Run every case against machines from `factory` and report each by name. Panics inside the
+/// machine are caught and reported as failures of their case.
+pub fn run<F: StateMachineFactory>(factory: &mut F) -> SuiteReport {
+    let mut report = SuiteReport::new("state_machine_suite");
+    for (name, case) in all_cases::<F>() {
+        report.run_case(name, || case(factory));
+    }
+    report
+}
+
+/// Run the suite and panic, listing every failed case, unless all passed. For use in tests.
+pub fn assert_conforms<F: StateMachineFactory>(factory: &mut F) {
+    run(factory).assert_all_passed();
+}
+
+/// One applied command: where it went and what came back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Applied {
+    index: LogIndex,
+    command: Vec<u8>,
+    response: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests;
