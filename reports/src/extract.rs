@@ -35,6 +35,8 @@ pub(crate) struct Span<'h> {
     pub result: Option<&'h Value>,
     /// History position of its invocation.
     pub position: usize,
+    /// History position of its completion, if it completed.
+    pub completion_position: Option<usize>,
 }
 
 impl Span<'_> {
@@ -120,6 +122,7 @@ impl<'h> Extract<'h> {
                     argument: operation.argument(),
                     result: operation.result(),
                     position: operation.invoke_position,
+                    completion_position: operation.completion_position,
                 })
             })
             .collect();

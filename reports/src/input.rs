@@ -82,6 +82,9 @@ pub struct RunReportInput<'a> {
     pub leader_changes: &'a [LeaderChange],
     /// The one-line command that reproduces this run.
     pub reproduce: &'a str,
+    /// The node that served each event (`n3`), by history position; shorter (or empty) when
+    /// not recorded.
+    pub served_by: &'a [Option<String>],
 }
 
 impl<'a> RunReportInput<'a> {
@@ -96,6 +99,7 @@ impl<'a> RunReportInput<'a> {
             counterexample: None,
             leader_changes: &[],
             reproduce: "",
+            served_by: &[],
         }
     }
 }

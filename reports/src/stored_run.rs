@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use rafty_checkers::import::{self, Format};
-use rafty_checkers::{CheckResult, Counterexample};
+use rafty_checkers::{CheckResult, Counterexample, History};
 use serde_json::Value as Json;
 
 use crate::error::ReportError;
@@ -16,7 +16,8 @@ const DETAIL_CHARS: usize = 300;
 
 /// Writes the files of [`write_run_report`] into the run folder `dir` from its `results.json`
 /// (test, seed, verdict, checks, reproduction command, and the linearizability checker's
-/// counterexample), `history.jsonl`, and the leader changes found in `nodes/*.log`.
+/// counterexample), `history.jsonl` (with the node that served each event, from its `node`
+/// fields), and the leader changes found in `nodes/*.log`.
 ///
 /// A missing or malformed results.json or history.jsonl is an error naming it; node logs
 /// are optional.
@@ -42,6 +43,7 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
     let checks = checks(&results);
     let counterexample = counterexample(&results);
     let leaders = leader_changes(&dir.join("nodes"));
+    let served_by = served_by(&history_path, &history);
     let test = results.get("test").and_then(Json::as_str).unwrap_or("run");
     let input = RunReportInput {
         verdict,
@@ -52,6 +54,7 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
             .get("reproduce")
             .and_then(Json::as_str)
             .unwrap_or(""),
+        served_by: &served_by,
         ..RunReportInput::new(
             test,
             results.get("seed").and_then(Json::as_u64).unwrap_or(0),
@@ -106,6 +109,31 @@ fn counterexample(results: &Json) -> Option<Counterexample> {
     serde_json::from_value::<CheckResult>(check.clone())
         .ok()?
         .counterexample
+}
+
+/// The `node` field the harness adds to each line of history.jsonl (the node that served the
+/// event), by history position.
+fn served_by(path: &Path, history: &History) -> Vec<Option<String>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let by_line: Vec<Option<String>> = text
+        .lines()
+        .map(|line| {
+            let event: Json = serde_json::from_str(line).ok()?;
+            match event.get("node")? {
+                Json::String(node) => Some(node.clone()),
+                Json::Number(node) => Some(format!("n{node}")),
+                _ => None,
+            }
+        })
+        .collect();
+    (0..history.len())
+        .map(|position| {
+            let line = history.location(position).line;
+            by_line.get(line.checked_sub(1)?).cloned().flatten()
+        })
+        .collect()
 }
 
 /// Leader changes from node logs: lines `<seconds>s n<node> role Leader term <term> ...`.

@@ -161,9 +161,13 @@ fn counterexample(out: &mut String, input: &RunReportInput<'_>) {
     let Some(cex) = input.counterexample else {
         return;
     };
-    let _ = writeln!(out, "\n{}", counterexample::headline(cex));
+    let _ = writeln!(out, "\n{}", counterexample::headline(cex, input.served_by));
     for op in &cex.concurrent {
-        let _ = writeln!(out, "  concurrent: {}", counterexample::describe_op(op));
+        let _ = writeln!(
+            out,
+            "  concurrent: {}",
+            counterexample::describe_op(op, input.served_by)
+        );
     }
     let _ = writeln!(
         out,
@@ -171,7 +175,7 @@ fn counterexample(out: &mut String, input: &RunReportInput<'_>) {
         cex.initial_state,
         cex.linearized.len()
     );
-    for (step, what, state) in counterexample::prefix_tail(cex) {
+    for (step, what, state) in counterexample::prefix_tail(cex, input.served_by) {
         let _ = writeln!(out, "    {step:>5}. {what} => {state}");
     }
 }

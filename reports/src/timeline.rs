@@ -100,12 +100,12 @@ fn counterexample_text(input: &RunReportInput<'_>) -> String {
         "<div id=\"cex\"><b>{}</b>.<br>{} operations were concurrent with it. Initial state {}; \
          the longest linearizable prefix has {} operations (last ones, with the state after \
          each):<ol>",
-        escape::xml(&counterexample::headline(cex)),
+        escape::xml(&counterexample::headline(cex, input.served_by)),
         cex.concurrent.len(),
         escape::xml(&cex.initial_state),
         cex.linearized.len()
     );
-    for (step, what, state) in counterexample::prefix_tail(cex) {
+    for (step, what, state) in counterexample::prefix_tail(cex, input.served_by) {
         let _ = write!(
             html,
             "<li value=\"{step}\">{} =&gt; {}</li>",

@@ -32,6 +32,15 @@ fn stored_run(dir: &Path, broken: bool) {
     std::fs::write(dir.join("results.json"), results.to_string()).unwrap();
     let mut jsonl = Vec::new();
     rafty_checkers::export::write_jsonl(&history, &mut jsonl).unwrap();
+    // As the harness records them: the node that served each completion.
+    let jsonl: String = String::from_utf8(jsonl)
+        .unwrap()
+        .lines()
+        .map(|line| match line.contains("\"type\":\"invoke\"") {
+            true => format!("{line}\n"),
+            false => format!("{},\"node\":\"n2\"}}\n", line.trim_end_matches('}')),
+        })
+        .collect();
     std::fs::write(dir.join("history.jsonl"), jsonl).unwrap();
     std::fs::create_dir_all(dir.join("nodes")).unwrap();
     std::fs::write(
@@ -64,6 +73,11 @@ fn a_stored_failing_run_is_drawn_with_its_counterexample_and_leaders() {
     assert!(summary.contains("reproduce: cargo run --release -p rafty-harness -- test --seed 21"));
     let html = std::fs::read_to_string(dir.path().join("timeline.html")).unwrap();
     assert!(html.contains("id=\"cex\""));
+    assert!(
+        summary.contains("(ok, served by n2; history position"),
+        "{summary}"
+    );
+    assert!(html.contains("\"n\":[\"n2\","), "nodes embedded");
     assert!(html.contains("\"leaders\":[{\"time_ns\":168000000,\"node\":4,\"term\":1}]"));
 }
 

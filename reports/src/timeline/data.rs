@@ -6,7 +6,7 @@ use rafty_checkers::linearizability::OpSummary;
 use rafty_checkers::{Counterexample, Outcome, Value};
 use serde::Serialize;
 
-use crate::extract::{Clock, Extract, describe};
+use crate::extract::{Clock, Extract, Span, describe};
 use crate::input::{LeaderChange, RunReportInput};
 
 /// The whole page's data.
@@ -57,6 +57,8 @@ pub(crate) struct Columns {
     pub r: Vec<String>,
     /// History position of the invocation.
     pub p: Vec<usize>,
+    /// The node that served it (its completion's, else its invocation's), empty if unknown.
+    pub n: Vec<String>,
 }
 
 /// A fault period.
@@ -124,6 +126,9 @@ pub(crate) fn build<'a>(
             .r
             .push(span.result.map(describe).unwrap_or_default());
         columns.p.push(span.position);
+        columns
+            .n
+            .push(served_by(input, span).unwrap_or_default().to_owned());
     }
     let cex = match input.counterexample {
         Some(cex) => Some(counterexample(cex, &columns.p, &key_index)?),
@@ -157,6 +162,14 @@ pub(crate) fn build<'a>(
         },
         cex,
     })
+}
+
+/// The node that served `span`: its completion's, else its invocation's.
+fn served_by<'a>(input: &RunReportInput<'a>, span: &Span<'_>) -> Option<&'a str> {
+    let node = |position: usize| input.served_by.get(position)?.as_deref();
+    span.completion_position
+        .and_then(node)
+        .or_else(|| node(span.position))
 }
 
 fn counterexample<'a>(

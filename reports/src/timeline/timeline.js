@@ -269,6 +269,7 @@
       D.fns[O.f[i]] + (O.k[i] >= 0 ? ' key ' + D.keys[O.k[i]] : '') + '  ' + O.a[i] +
       (O.e[i] >= 0 ? ' → ' + (O.r[i] === '' ? 'nil' : O.r[i]) : '') + '\n' +
       OUTCOMES[O.o[i]] + (O.e[i] < 0 ? ' (never completed)' : '') + '\n' +
+      (O.n[i] ? 'served by ' + O.n[i] + '\n' : '') +
       'invoked ' + formatTime(O.s[i]) +
       (O.e[i] >= 0 ? ', completed ' + formatTime(O.e[i]) + ' (' + formatTime(O.e[i] - O.s[i]) + ')' : '');
     if (cexShown()) {
