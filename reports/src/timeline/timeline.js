@@ -356,9 +356,11 @@
   var cexButton = document.getElementById('zoom-cex');
   function showCounterexample() {
     if (cex.key >= 0) { keySelect.value = String(cex.key); selectKey(); }
-    // Its window and the completed operations concurrent with it (an indeterminate one may
+    // Its window, the completed operations concurrent with it (an indeterminate one may
     // take effect at any time after its invocation, so it would stretch the view to the end).
-    var ops = [cex.op].concat(cex.concurrent.filter(function (i) { return O.o[i] !== 2; }));
+    // The last steps of the linearizable prefix give the context: the state it had reached.
+    var ops = [cex.op].concat(cex.prefix.slice(-3),
+      cex.concurrent.filter(function (i) { return O.o[i] !== 2; }));
     var t0 = Math.min.apply(null, ops.map(function (i) { return O.s[i]; }));
     var t1 = Math.max.apply(null, ops.map(opEnd));
     showRange(t0, t1, O.l[cex.op]);
