@@ -10,7 +10,7 @@ use crate::input::RunVerdict;
 use crate::static_files::percent_encode;
 
 /// Files linked from the index when a run has them, in this order.
-const LINKED: [&str; 10] = [
+const LINKED: [&str; 11] = [
     "timeline.html",
     "summary.txt",
     "results.json",
@@ -19,6 +19,7 @@ const LINKED: [&str; 10] = [
     "rate.svg",
     "history.jsonl",
     "history.edn",
+    "nemesis.log",
     "junit.xml",
     "summary.json",
 ];
@@ -40,7 +41,7 @@ pub struct RunEntry {
     pub files: Vec<&'static str>,
 }
 
-/// Every run folder of `store` (`store/<test>/<run>/`), newest first. Symbolic links (such
+/// Every run folder of `store` (`store/<test>/<run>/`), newest first, then by test and seed. Symbolic links (such
 /// as `latest`) are skipped. An unreadable results.json does not fail the scan: its run is
 /// listed with the reason.
 pub fn scan_store(store: &Path) -> Result<Vec<RunEntry>, ReportError> {
@@ -51,10 +52,7 @@ pub fn scan_store(store: &Path) -> Result<Vec<RunEntry>, ReportError> {
         }
     }
     runs.sort_by(|a, b| {
-        b.time
-            .cmp(&a.time)
-            .then_with(|| a.test.cmp(&b.test))
-            .then_with(|| a.run.cmp(&b.run))
+        (b.time.as_str(), &a.test, a.seed, &a.run).cmp(&(a.time.as_str(), &b.test, b.seed, &b.run))
     });
     Ok(runs)
 }
@@ -235,6 +233,21 @@ mod tests {
         );
         assert!(html.contains("<a href=\"kv/20261126T080000-9/timeline.html\">timeline.html</a>"));
         assert!(html.contains("results.json is not JSON"));
+    }
+
+    #[test]
+    fn runs_of_one_time_are_in_seed_order() {
+        let store = tempfile::tempdir().unwrap();
+        for seed in [10, 2, 1] {
+            let name = format!("20261126T070000Z-{seed}");
+            run(store.path(), "kv", &name, Some(r#"{"valid":true}"#));
+        }
+        let seeds: Vec<Option<u64>> = scan_store(store.path())
+            .unwrap()
+            .iter()
+            .map(|r| r.seed)
+            .collect();
+        assert_eq!(seeds, vec![Some(1), Some(2), Some(10)]);
     }
 
     #[test]
