@@ -41,6 +41,7 @@ fn run_all(nodes: u64) {
         );
         total.events += outcome.events;
         total.committed += outcome.committed;
+        total.committed_in_quiet += outcome.committed_in_quiet;
         total.leaders_elected += outcome.leaders_elected;
         total.crashes += outcome.crashes;
     }
