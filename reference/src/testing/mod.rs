@@ -1,6 +1,15 @@
 //! Conformance suites: run them against your own implementation of a rafty trait to check it
 //! keeps the trait's contract.
 //!
+//! * [`log_suite`]: any [`Log`](crate::Log), through a factory that opens and reopens it;
+//! * [`crash_suite`]: a `Log` on the [`FileSystem`](crate::file_log::fs::FileSystem)
+//!   abstraction, on a [`CrashFs`] that loses power at every operation, tears writes, fails
+//!   I/O and flips bits;
+//! * [`state_machine_suite`]: any [`StateMachine`](crate::StateMachine): determinism, replay
+//!   on restart, every command kind, garbage;
+//! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips,
+//!   deadlines, large and concurrent messages, a server that goes away and comes back.
+//!
 //! Each suite runs every case, catches failures and panics, and returns a [`SuiteReport`]
 //! naming each case with its [`Outcome`]; [`SuiteReport::assert_all_passed`] turns it into a
 //! test failure that lists what broke.
@@ -27,6 +36,7 @@
 pub mod crash_fs;
 pub mod crash_suite;
 pub mod log_suite;
+pub mod peer_suite;
 mod report;
 pub mod state_machine_suite;
 
