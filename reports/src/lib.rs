@@ -11,6 +11,28 @@
 //! - [`write_store_index`]: `store/index.html`, every run with its verdict and files;
 //! - [`write_junit`]: `junit.xml` and `summary.json` for a multi-seed run, for CI;
 //! - [`static_files`]: safe path resolution and content types for `rafty serve`.
+//!
+//! ```
+//! use rafty_checkers::{History, Op, OpType, Process, Value};
+//! use rafty_reports::{LeaderChange, RunReportInput, RunVerdict, write_run_report};
+//!
+//! let p = Process::Client(0);
+//! let history = History::from_ops([
+//!     Op::new(p.clone(), OpType::Invoke, "write", Value::Int(1)).with_time(1_000_000),
+//!     Op::new(p, OpType::Ok, "write", Value::Int(1)).with_time(3_000_000),
+//! ]);
+//! let leaders = [LeaderChange { time_ns: 500_000, node: 2, term: 1 }];
+//! let input = RunReportInput {
+//!     verdict: RunVerdict::Valid,
+//!     leader_changes: &leaders,
+//!     reproduce: "cargo run --release -p rafty-harness -- test --seed 7",
+//!     ..RunReportInput::new("kv", 7, &history)
+//! };
+//! let dir = std::env::temp_dir().join("rafty-reports-doc-example");
+//! let files = write_run_report(&dir, &input).unwrap();
+//! assert!(files.iter().any(|file| file.ends_with("timeline.html")));
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 #![warn(missing_docs)]
 
 mod counterexample;

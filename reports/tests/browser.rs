@@ -56,6 +56,7 @@ fn render(browser: &Path, name: &str, input: &rafty_reports::RunReportInput<'_>)
         .arg(&script)
         .arg(dir.join("timeline.html"))
         .args([&screenshot, &dom, &log])
+        .arg("#selftest")
         .env("CHROMIUM", browser)
         .status()
         .unwrap();
@@ -109,6 +110,15 @@ fn assert_rendered(page: &Rendered, ops: usize) {
     );
 }
 
+/// What the page's tooltip said when its `#selftest` hovered an operation.
+fn selftest(dom: &str) -> String {
+    let start = dom.find("data-selftest=\"").expect("self-test ran") + 15;
+    let text = dom[start..].split('"').next().unwrap();
+    text.replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&")
+}
+
 /// The `data-render-ms` the page's script recorded.
 fn render_ms(dom: &str) -> u64 {
     let start = dom.find("data-render-ms=\"").expect("render time recorded") + 16;
@@ -135,6 +145,13 @@ fn a_passing_run_renders_without_console_errors() {
             .contains("id=\"zoom-cex\" type=\"button\" hidden=\"\""),
         "no counterexample button"
     );
+    let hovered = selftest(&page.dom);
+    assert!(
+        hovered.starts_with("op at history position "),
+        "tooltip: {hovered}"
+    );
+    assert!(hovered.contains("\ninvoked 0."), "tooltip: {hovered}");
+    assert!(hovered.contains(" ms)"), "latency in ms: {hovered}");
 }
 
 #[test]
@@ -162,12 +179,22 @@ fn a_failing_run_renders_its_counterexample() {
     );
     assert!(page.dom.contains("id=\"cex\""));
     assert!(
-        !page.dom.contains("id=\"zoom-cex\" hidden"),
+        !page.dom.contains("id=\"zoom-cex\" type=\"button\" hidden"),
         "counterexample button shown"
     );
     assert!(
         page.dom
             .contains(&format!("<option value=\"{key}\">{key}</option>"))
+    );
+    let hovered = selftest(&page.dom);
+    assert!(
+        hovered.contains("CANNOT BE LINEARIZED"),
+        "tooltip: {hovered}"
+    );
+    let position = cex.operation.invoke_position;
+    assert!(
+        hovered.contains(&format!("history position {position} ")),
+        "tooltip: {hovered}"
     );
 }
 

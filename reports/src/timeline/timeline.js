@@ -48,6 +48,17 @@
     if (s >= 1e5) { return (t / 1e6).toFixed(Math.max(0, -Math.floor(Math.log10(s / 1e6)))) + ' ms'; }
     return (t / 1e3).toFixed(Math.max(0, -Math.floor(Math.log10(Math.max(s, 1) / 1e3)))) + ' µs';
   }
+  // A point in time, exactly enough for a tooltip (µs), or an event position.
+  function instant(t) {
+    return D.clock === 'ns' ? (t / 1e9).toFixed(6) + ' s' : 'event ' + t;
+  }
+  // A duration, in the unit that suits it.
+  function duration(d) {
+    if (D.clock !== 'ns') { return d + ' events'; }
+    if (d < 1e6) { return (d / 1e3).toFixed(1) + ' µs'; }
+    if (d < 1e9) { return (d / 1e6).toFixed(3) + ' ms'; }
+    return (d / 1e9).toFixed(3) + ' s';
+  }
   function niceStep(raw) {
     var m = Math.pow(10, Math.floor(Math.log10(raw)));
     var f = raw / m;
@@ -266,12 +277,13 @@
 
   function describe(i) {
     var text = 'op at history position ' + O.p[i] + '  process ' + D.lanes[O.l[i]] + '\n' +
-      D.fns[O.f[i]] + (O.k[i] >= 0 ? ' key ' + D.keys[O.k[i]] : '') + '  ' + O.a[i] +
-      (O.e[i] >= 0 ? ' → ' + (O.r[i] === '' ? 'nil' : O.r[i]) : '') + '\n' +
+      [D.fns[O.f[i]], O.k[i] >= 0 ? 'key ' + D.keys[O.k[i]] : '', O.a[i],
+        O.e[i] >= 0 ? '→ ' + (O.r[i] === '' ? 'nil' : O.r[i]) : ''].filter(Boolean).join(' ') +
+      '\n' +
       OUTCOMES[O.o[i]] + (O.e[i] < 0 ? ' (never completed)' : '') + '\n' +
       (O.n[i] ? 'served by ' + O.n[i] + '\n' : '') +
-      'invoked ' + formatTime(O.s[i]) +
-      (O.e[i] >= 0 ? ', completed ' + formatTime(O.e[i]) + ' (' + formatTime(O.e[i] - O.s[i]) + ')' : '');
+      'invoked ' + instant(O.s[i]) +
+      (O.e[i] >= 0 ? ', completed ' + instant(O.e[i]) + ' (' + duration(O.e[i] - O.s[i]) + ')' : '');
     if (cexShown()) {
       if (role[i] === 'bad') { text += '\nCANNOT BE LINEARIZED'; }
       if (role[i] === 'concurrent') { text += '\nconcurrent with the unlinearizable op'; }
@@ -291,13 +303,13 @@
       var faults = D.faults.filter(function (f) { return f.start <= t && t <= f.end; });
       return faults.length ? faults.map(function (f) {
         return 'fault ' + f.name + (f.detail ? ': ' + f.detail : '') + '\n' +
-          formatTime(f.start) + ' to ' + formatTime(f.end);
+          instant(f.start) + ' to ' + instant(f.end) + ' (' + duration(f.end - f.start) + ')';
       }).join('\n') : null;
     }
     if (py < HEAD) {
       var near = D.leaders.filter(function (c) { return Math.abs(c.time_ns - t) <= slack * 2; });
       return near.length ? near.map(function (c) {
-        return 'n' + c.node + ' became leader of term ' + c.term + ' at ' + formatTime(c.time_ns);
+        return 'n' + c.node + ' became leader of term ' + c.term + ' at ' + instant(c.time_ns);
       }).join('\n') : null;
     }
     if (px < GUTTER) { return null; }
@@ -385,6 +397,15 @@
   resize();
   if (cex) { showCounterexample(); }
   document.body.setAttribute('data-render-ms', String(Date.now() - started));
+  // For the browser test: with `#selftest`, hover the unlinearizable operation (or the first
+  // operation of the first lane) and record what the tooltip says.
+  if (window.location.hash === '#selftest') {
+    var probe = cex ? cex.op : (lanes.filter(function (l) { return l.length; })[0] || [])[0];
+    var said = probe === undefined ? 'no operation' :
+      hit((Math.max(GUTTER, x(O.s[probe])) + Math.min(width, x(opEnd(probe)))) / 2,
+        laneTop(O.l[probe]) + LANE_H / 2);
+    document.body.setAttribute('data-selftest', said || 'nothing');
+  }
   if (document.body.getAttribute('data-rendered') !== 'error') {
     document.body.setAttribute('data-rendered', 'ok');
   }
