@@ -10,7 +10,7 @@ use crate::input::RunVerdict;
 use crate::static_files::percent_encode;
 
 /// Files linked from the index when a run has them, in this order.
-const LINKED: [&str; 11] = [
+const LINKED: [&str; 9] = [
     "timeline.html",
     "summary.txt",
     "results.json",
@@ -20,9 +20,10 @@ const LINKED: [&str; 11] = [
     "history.jsonl",
     "history.edn",
     "nemesis.log",
-    "junit.xml",
-    "summary.json",
 ];
+
+/// Files of a multi-seed run, in a test's folder, linked from the index when present.
+const SUITE_FILES: [&str; 2] = ["junit.xml", "summary.json"];
 
 /// One run folder found in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +61,18 @@ pub fn scan_store(store: &Path) -> Result<Vec<RunEntry>, ReportError> {
 /// Scans `store` and writes `store/index.html`; returns its path.
 pub fn write_store_index(store: &Path) -> Result<PathBuf, ReportError> {
     let runs = scan_store(store)?;
+    let mut suites = Vec::new();
+    for test in subdirectories(store)? {
+        let files: Vec<&'static str> = SUITE_FILES
+            .into_iter()
+            .filter(|name| store.join(&test).join(name).is_file())
+            .collect();
+        if !files.is_empty() {
+            suites.push((test, files));
+        }
+    }
     let path = store.join("index.html");
-    write_file(&path, render(&runs))?;
+    write_file(&path, render(&runs, &suites))?;
     Ok(path)
 }
 
@@ -118,8 +129,9 @@ fn read_run(store: &Path, test: &str, run: &str) -> RunEntry {
     }
 }
 
-/// The index page.
-pub fn render(runs: &[RunEntry]) -> String {
+/// The index page: every run, and the multi-seed files (`junit.xml`, `summary.json`) of each
+/// test that has them, as `(test, file names)`.
+pub fn render(runs: &[RunEntry], suites: &[(String, Vec<&str>)]) -> String {
     let count = |v: RunVerdict| runs.iter().filter(|r| r.verdict == Ok(v)).count();
     let unreadable = runs.iter().filter(|r| r.verdict.is_err()).count();
     let mut html = String::from(
@@ -140,6 +152,21 @@ pub fn render(runs: &[RunEntry]) -> String {
         count(RunVerdict::Unknown),
         unreadable
     );
+    if !suites.is_empty() {
+        html.push_str("<p id=\"suites\">multi-seed runs: ");
+        for (test, files) in suites {
+            let _ = write!(html, "{} (", escape::xml(test));
+            for file in files {
+                let _ = write!(
+                    html,
+                    "<a href=\"{}/{file}\">{file}</a>",
+                    percent_encode(test)
+                );
+            }
+            html.push_str(") ");
+        }
+        html.push_str("</p>\n");
+    }
     html.push_str("<table id=\"runs\">\n<tr><th>test</th><th>seed</th><th>time</th><th>verdict</th><th>files</th></tr>\n");
     for run in runs {
         let base = format!(
@@ -225,6 +252,7 @@ mod tests {
                 ("kv", Some(7), Ok(RunVerdict::Valid)),
             ]
         );
+        std::fs::write(store.path().join("kv/junit.xml"), "<testsuites/>").unwrap();
         let path = write_store_index(store.path()).unwrap();
         let html = std::fs::read_to_string(path).unwrap();
         assert!(
@@ -233,6 +261,10 @@ mod tests {
         );
         assert!(html.contains("<a href=\"kv/20261126T080000-9/timeline.html\">timeline.html</a>"));
         assert!(html.contains("results.json is not JSON"));
+        assert!(
+            html.contains("kv (<a href=\"kv/junit.xml\">junit.xml</a>)"),
+            "{html}"
+        );
     }
 
     #[test]
