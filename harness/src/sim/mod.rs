@@ -12,3 +12,4 @@ pub mod node_observer;
 pub mod observe;
 pub mod recorder;
 pub mod stale_reads;
+pub mod turmoil_fs;
