@@ -52,6 +52,20 @@ pub struct LeaderChange {
     pub term: u64,
 }
 
+/// Something observed at a point in time that the timeline marks (an invariant violation,
+/// as the harness's invariant checker reports them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// When, in nanoseconds since the start of the run (the history's clock).
+    pub time_ns: u64,
+    /// The node concerned, if one.
+    pub node: Option<u64>,
+    /// A short name (`state-machine-safety`).
+    pub label: String,
+    /// What exactly happened.
+    pub detail: String,
+}
+
 /// One check's outcome, for summary.txt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckOutcome {
@@ -80,6 +94,8 @@ pub struct RunReportInput<'a> {
     pub counterexample: Option<&'a Counterexample>,
     /// Leader changes observed during the run, in time order.
     pub leader_changes: &'a [LeaderChange],
+    /// Invariant violations (or other observations) to mark on the timeline, in time order.
+    pub annotations: &'a [Annotation],
     /// The one-line command that reproduces this run.
     pub reproduce: &'a str,
     /// The node that served each event (`n3`), by history position; shorter (or empty) when
@@ -98,6 +114,7 @@ impl<'a> RunReportInput<'a> {
             checks: &[],
             counterexample: None,
             leader_changes: &[],
+            annotations: &[],
             reproduce: "",
             served_by: &[],
         }

@@ -51,7 +51,7 @@ mod timeline;
 
 pub use error::ReportError;
 pub use index::write_store_index;
-pub use input::{CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
+pub use input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
 pub use junit::{SeedResult, write_junit};
 pub use run_report::{RUN_REPORT_FILES, write_run_report};
 pub use stored_run::write_stored_run_report;

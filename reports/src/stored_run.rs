@@ -8,7 +8,7 @@ use rafty_checkers::{CheckResult, Counterexample, History};
 use serde_json::Value as Json;
 
 use crate::error::ReportError;
-use crate::input::{CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
+use crate::input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
 use crate::run_report::write_run_report;
 
 /// The longest detail kept for one check in summary.txt.
@@ -16,8 +16,8 @@ const DETAIL_CHARS: usize = 300;
 
 /// Writes the files of [`write_run_report`] into the run folder `dir` from its `results.json`
 /// (test, seed, verdict, checks, reproduction command, and the linearizability checker's
-/// counterexample), `history.jsonl` (with the node that served each event, from its `node`
-/// fields), and the leader changes found in `nodes/*.log`.
+/// counterexample, the invariant violations), `history.jsonl` (with the node that served each
+/// event, from its `node` fields), and the leader changes found in `nodes/*.log`.
 ///
 /// A missing or malformed results.json or history.jsonl is an error naming it; node logs
 /// are optional.
@@ -44,12 +44,14 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
     let counterexample = counterexample(&results);
     let leaders = leader_changes(&dir.join("nodes"));
     let served_by = served_by(&history_path, &history);
+    let annotations = violations(&results);
     let test = results.get("test").and_then(Json::as_str).unwrap_or("run");
     let input = RunReportInput {
         verdict,
         checks: &checks,
         counterexample: counterexample.as_ref(),
         leader_changes: &leaders,
+        annotations: &annotations,
         reproduce: results
             .get("reproduce")
             .and_then(Json::as_str)
@@ -101,6 +103,39 @@ fn checks(results: &Json) -> Vec<CheckOutcome> {
             }
         })
         .collect()
+}
+
+/// The invariant violations results.json lists (`checks.invariants.violations`: `time_ns`,
+/// `node`, `invariant`, `detail`), in time order.
+fn violations(results: &Json) -> Vec<Annotation> {
+    let Some(Json::Array(violations)) = results
+        .get("checks")
+        .and_then(|checks| checks.get("invariants"))
+        .and_then(|invariants| invariants.get("violations"))
+    else {
+        return Vec::new();
+    };
+    let mut annotations: Vec<Annotation> = violations
+        .iter()
+        .filter_map(|violation| {
+            Some(Annotation {
+                time_ns: violation.get("time_ns")?.as_u64()?,
+                node: violation.get("node").and_then(Json::as_u64),
+                label: violation
+                    .get("invariant")
+                    .and_then(Json::as_str)
+                    .unwrap_or("violation")
+                    .to_owned(),
+                detail: violation
+                    .get("detail")
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            })
+        })
+        .collect();
+    annotations.sort_by_key(|a| a.time_ns);
+    annotations
 }
 
 /// The linearizability checker's counterexample, when results.json holds one.

@@ -155,6 +155,26 @@ fn faults(out: &mut String, input: &RunReportInput<'_>, extract: &Extract<'_>) {
     if input.leader_changes.len() > LISTED {
         let _ = writeln!(out, "  ... {} more", input.leader_changes.len() - LISTED);
     }
+    if !input.annotations.is_empty() {
+        let _ = writeln!(
+            out,
+            "invariant violations marked: {}",
+            input.annotations.len()
+        );
+    }
+    for note in input.annotations.iter().take(LISTED) {
+        let node = note.node.map(|n| format!(" n{n}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:>12}  {}{node}: {}",
+            time(note.time_ns, Clock::Nanos),
+            note.label,
+            note.detail
+        );
+    }
+    if input.annotations.len() > LISTED {
+        let _ = writeln!(out, "  ... {} more", input.annotations.len() - LISTED);
+    }
 }
 
 fn counterexample(out: &mut String, input: &RunReportInput<'_>) {

@@ -163,7 +163,10 @@ fn a_failing_run_renders_its_counterexample() {
     let page = render(
         &browser,
         "failing",
-        &common::input(&history, Some(&cex), &leaders),
+        &rafty_reports::RunReportInput {
+            annotations: common::violations(),
+            ..common::input(&history, Some(&cex), &leaders)
+        },
     );
     let key = cex.partition.as_ref().and_then(|k| k.as_int()).unwrap();
     let in_key = history
@@ -178,6 +181,10 @@ fn a_failing_run_renders_its_counterexample() {
         "the key is selected"
     );
     assert!(page.dom.contains("id=\"cex\""));
+    assert!(
+        page.dom.contains("2 invariant violations marked"),
+        "violations drawn"
+    );
     assert!(
         !page.dom.contains("id=\"zoom-cex\" type=\"button\" hidden"),
         "counterexample button shown"

@@ -26,6 +26,10 @@ fn stored_run(dir: &Path, broken: bool) {
         "checks": {
             "linearizability": result,
             "durability": {"valid": true, "acknowledged": 3, "missing": []},
+            "invariants": {"valid": !broken, "violation_count": 1, "violations": [{
+                "invariant": "state-machine-safety", "time_ns": 250_000_000u64, "node": 3,
+                "detail": "n3 applied a different command at index 7 than n1 did",
+            }]},
         },
         "reproduce": "cargo run --release -p rafty-harness -- test --seed 21",
     });
@@ -78,6 +82,13 @@ fn a_stored_failing_run_is_drawn_with_its_counterexample_and_leaders() {
         "{summary}"
     );
     assert!(html.contains("\"n\":[\"n2\","), "nodes embedded");
+    assert!(html.contains(
+        "\"notes\":[{\"time_ns\":250000000,\"node\":3,\"label\":\"state-machine-safety\""
+    ));
+    assert!(
+        summary.contains("0.250 s  state-machine-safety n3: n3 applied a different command"),
+        "{summary}"
+    );
     assert!(html.contains("\"leaders\":[{\"time_ns\":168000000,\"node\":4,\"term\":1}]"));
 }
 

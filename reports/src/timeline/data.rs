@@ -7,7 +7,7 @@ use rafty_checkers::{Counterexample, Outcome, Value};
 use serde::Serialize;
 
 use crate::extract::{Clock, Extract, Span, describe};
-use crate::input::{LeaderChange, RunReportInput};
+use crate::input::{Annotation, LeaderChange, RunReportInput};
 
 /// The whole page's data.
 #[derive(Debug, Serialize)]
@@ -32,6 +32,8 @@ pub(crate) struct Data<'a> {
     pub faults: Vec<FaultData>,
     /// Leader changes (only for a timed history).
     pub leaders: &'a [LeaderChange],
+    /// Marked observations such as invariant violations (only for a timed history).
+    pub notes: &'a [Annotation],
     /// The counterexample, by operation index.
     pub cex: Option<CexData<'a>>,
 }
@@ -158,6 +160,10 @@ pub(crate) fn build<'a>(
             .collect(),
         leaders: match extract.clock {
             Clock::Nanos => input.leader_changes,
+            Clock::Events => &[],
+        },
+        notes: match extract.clock {
+            Clock::Nanos => input.annotations,
             Clock::Events => &[],
         },
         cex,

@@ -15,8 +15,9 @@
   var N = O.l.length;
   var COLORS = ['#2e9e44', '#d62728', '#f0a500'];
   var OUTCOMES = ['ok', 'fail', 'info'];
-  var GUTTER = 56, AXIS_H = 20, FAULT_H = 16, LEADER_H = 16;
-  var HEAD = AXIS_H + FAULT_H + LEADER_H, LANE_H = 16, BAR_H = 10;
+  var GUTTER = 56, AXIS_H = 20, FAULT_H = 16, LEADER_H = 16, NOTE_H = D.notes.length ? 16 : 0;
+  var NOTE_TOP = AXIS_H + FAULT_H + LEADER_H;
+  var HEAD = NOTE_TOP + NOTE_H, LANE_H = 16, BAR_H = 10;
   var canvas = document.getElementById('timeline');
   var ctx = canvas.getContext('2d');
   var tip = document.getElementById('tip');
@@ -75,7 +76,8 @@
       if (key < 0 || O.k[i] === key) { lanes[O.l[i]].push(i); visibleCount++; }
     }
     status.textContent = visibleCount + ' of ' + N + ' operations, ' + D.lanes.length +
-      ' processes, ' + D.faults.length + ' faults, ' + D.leaders.length + ' leader changes';
+      ' processes, ' + D.faults.length + ' faults, ' + D.leaders.length + ' leader changes' +
+      (D.notes.length ? ', ' + D.notes.length + ' invariant violations marked' : '');
     draw();
   }
   function cexShown() {
@@ -236,6 +238,26 @@
     ctx.stroke();
   }
 
+  // Invariant violations (and other observations): red marks in their own band, a faint line
+  // down across the lanes.
+  function drawNotes() {
+    var lastLabel = -1e9;
+    D.notes.forEach(function (n) {
+      var px = x(n.time_ns);
+      if (px < GUTTER || px > width) { return; }
+      ctx.strokeStyle = 'rgba(214,39,40,0.35)';
+      ctx.beginPath(); ctx.moveTo(px, HEAD); ctx.lineTo(px, height); ctx.stroke();
+      ctx.fillStyle = '#d62728';
+      ctx.beginPath();
+      ctx.moveTo(px, NOTE_TOP + 3); ctx.lineTo(px + 5, NOTE_TOP + 13); ctx.lineTo(px - 5, NOTE_TOP + 13);
+      ctx.closePath(); ctx.fill();
+      if (px - lastLabel > 120) {
+        ctx.fillText(n.label + (n.node !== null ? ' n' + n.node : ''), px + 7, NOTE_TOP + 12);
+        lastLabel = px;
+      }
+    });
+  }
+
   function draw() {
     ctx.clearRect(0, 0, width, height);
     ctx.font = '11px sans-serif';
@@ -246,6 +268,7 @@
     }
     drawFaults();
     drawLeaders();
+    drawNotes();
     drawLanes();
     ctx.strokeStyle = '#999';
     ctx.beginPath(); ctx.moveTo(GUTTER, HEAD); ctx.lineTo(width, HEAD); ctx.stroke();
@@ -305,6 +328,13 @@
         return 'fault ' + f.name + (f.detail ? ': ' + f.detail : '') + '\n' +
           instant(f.start) + ' to ' + instant(f.end) + ' (' + duration(f.end - f.start) + ')';
       }).join('\n') : null;
+    }
+    if (py >= NOTE_TOP && py < HEAD) {
+      var notes = D.notes.filter(function (n) { return Math.abs(n.time_ns - t) <= slack * 2; });
+      return notes.length ? notes.slice(0, 8).map(function (n) {
+        return n.label + (n.node !== null ? ' on n' + n.node : '') + ' at ' + instant(n.time_ns) +
+          '\n' + n.detail;
+      }).join('\n') + (notes.length > 8 ? '\n... ' + (notes.length - 8) + ' more' : '') : null;
     }
     if (py < HEAD) {
       var near = D.leaders.filter(function (c) { return Math.abs(c.time_ns - t) <= slack * 2; });

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use rafty_checkers::{
     CheckOptions, Convention, Counterexample, History, KeyValue, Op, OpType, Process, Value, check,
 };
-use rafty_reports::{LeaderChange, RunReportInput, RunVerdict};
+use rafty_reports::{Annotation, LeaderChange, RunReportInput, RunVerdict};
 
 /// A small xorshift generator (tests only).
 pub struct Rng(u64);
@@ -193,6 +193,22 @@ pub fn leader_changes(history: &History) -> Vec<LeaderChange> {
         })
         .take_while(|c| c.time_ns < end)
         .collect()
+}
+
+/// Two invariant violations, at 0.3 s and 0.31 s.
+pub fn violations() -> &'static [Annotation] {
+    static NOTES: std::sync::OnceLock<Vec<Annotation>> = std::sync::OnceLock::new();
+    NOTES.get_or_init(|| {
+        [300, 310]
+            .into_iter()
+            .map(|ms| Annotation {
+                time_ns: ms * MS,
+                node: Some(3),
+                label: "state-machine-safety".into(),
+                detail: format!("n3 applied another command at index {ms}"),
+            })
+            .collect()
+    })
 }
 
 /// A report input for `history`, invalid when there is a counterexample.
