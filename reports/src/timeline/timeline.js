@@ -241,20 +241,31 @@
   // Invariant violations (and other observations): red marks in their own band, a faint line
   // down across the lanes.
   function drawNotes() {
-    var lastLabel = -1e9;
-    D.notes.forEach(function (n) {
+    var shown = D.notes.filter(function (n) {
       var px = x(n.time_ns);
-      if (px < GUTTER || px > width) { return; }
+      return px >= GUTTER && px <= width;
+    });
+    shown.forEach(function (n) {
+      var px = x(n.time_ns);
       ctx.strokeStyle = 'rgba(214,39,40,0.35)';
       ctx.beginPath(); ctx.moveTo(px, HEAD); ctx.lineTo(px, height); ctx.stroke();
       ctx.fillStyle = '#d62728';
       ctx.beginPath();
       ctx.moveTo(px, NOTE_TOP + 3); ctx.lineTo(px + 5, NOTE_TOP + 13); ctx.lineTo(px - 5, NOTE_TOP + 13);
       ctx.closePath(); ctx.fill();
-      if (px - lastLabel > 120) {
-        ctx.fillText(n.label + (n.node !== null ? ' n' + n.node : ''), px + 7, NOTE_TOP + 12);
-        lastLabel = px;
-      }
+    });
+    // Labels after the marks, on a white ground, one per cluster.
+    var lastEnd = -1e9;
+    shown.forEach(function (n) {
+      var px = x(n.time_ns);
+      if (px - 6 < lastEnd) { return; }
+      var text = n.label + (n.node !== null ? ' n' + n.node : '');
+      var w = ctx.measureText(text).width;
+      ctx.fillStyle = 'rgba(255,255,255,0.85)';
+      ctx.fillRect(px + 6, NOTE_TOP + 2, w + 4, 12);
+      ctx.fillStyle = '#d62728';
+      ctx.fillText(text, px + 8, NOTE_TOP + 12);
+      lastEnd = px + 10 + w;
     });
   }
 
