@@ -35,6 +35,7 @@
 
 pub mod crash_fs;
 pub mod crash_suite;
+pub mod fuzz;
 pub mod log_suite;
 pub mod peer_suite;
 mod report;
