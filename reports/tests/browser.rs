@@ -213,5 +213,6 @@ fn a_100k_operation_timeline_renders_in_seconds() {
     assert_rendered(&page, 100_000);
     let ms = render_ms(&page.dom);
     println!("100,000 operations parsed and drawn in {ms} ms");
-    assert!(ms < 5_000, "took {ms} ms");
+    // Under 1 s on an idle machine; the bound leaves room for a loaded CI machine.
+    assert!(ms < 10_000, "took {ms} ms");
 }
