@@ -147,10 +147,12 @@ impl<'h> Extract<'h> {
 
 /// Fault periods from the nemesis's events.
 ///
-/// `start-X` opens a period of `X` and `stop-X` closes it; `heal-all` (or `heal`) closes
-/// every open period. Any other function is an invocation/completion pair: its first event
-/// opens a period and the next event of the same function closes it. Periods still open at
-/// the end of the history end there.
+/// `start-X` opens a period of `X` and `stop-X` closes it (Jepsen's bare `start` and `stop`
+/// open and close a period named `nemesis`); a second `start` while the period is open (the
+/// completion of the first) only supplies the detail if it had none. `heal-all` (or `heal`)
+/// closes every open period. Any other function is an invocation/completion pair: its first
+/// event opens a period and the next event of the same function closes it. Periods still open
+/// at the end of the history end there.
 fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<Fault> {
     let mut open: BTreeMap<String, Fault> = BTreeMap::new();
     let mut done = Vec::new();
@@ -168,14 +170,23 @@ fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<
                     .map(|fault| Fault { end: now, ..fault }),
             );
             open.clear();
-        } else if let Some(name) = f.strip_prefix("start-") {
-            open.entry(name.to_owned()).or_insert_with(|| Fault {
+        } else if let Some(name) = f
+            .strip_prefix("start-")
+            .or((f == "start").then_some("nemesis"))
+        {
+            let fault = open.entry(name.to_owned()).or_insert_with(|| Fault {
                 name: name.to_owned(),
-                detail,
+                detail: String::new(),
                 start: now,
                 end,
             });
-        } else if let Some(name) = f.strip_prefix("stop-") {
+            if fault.detail.is_empty() {
+                fault.detail = detail;
+            }
+        } else if let Some(name) = f
+            .strip_prefix("stop-")
+            .or((f == "stop").then_some("nemesis"))
+        {
             if let Some(fault) = open.remove(name) {
                 done.push(Fault { end: now, ..fault });
             }
@@ -272,6 +283,26 @@ mod tests {
                 ("pause", "n3", 3, 9),
                 ("clog", "n1 n2", 10, 10)
             ]
+        );
+    }
+
+    #[test]
+    fn jepsen_start_and_stop_pairs_make_one_period() {
+        let history = History::from_ops([
+            nemesis("start", "", 5),
+            nemesis("start", "Cut off {n1 #{n2 n3}}", 6),
+            nemesis("stop", "", 40),
+            nemesis("stop", "fully connected", 41),
+        ]);
+        let faults = Extract::new(&history).unwrap().faults;
+        assert_eq!(
+            faults,
+            vec![Fault {
+                name: "nemesis".into(),
+                detail: "Cut off {n1 #{n2 n3}}".into(),
+                start: 5,
+                end: 40
+            }]
         );
     }
 
