@@ -123,12 +123,12 @@ fn faults(out: &mut String, input: &RunReportInput<'_>, extract: &Extract<'_>) {
         *kinds.entry(&fault.name).or_default() += 1;
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    let _ = writeln!(
-        out,
-        "\nfaults: {} ({})",
-        extract.faults.len(),
-        kinds.join(", ")
-    );
+    let kinds = if kinds.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", kinds.join(", "))
+    };
+    let _ = writeln!(out, "\nfaults: {}{kinds}", extract.faults.len());
     for fault in extract.faults.iter().take(LISTED) {
         let _ = writeln!(
             out,

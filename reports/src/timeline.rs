@@ -23,14 +23,7 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Resul
     let data = data::build(input, extract)?;
     let json = serde_json::to_string(&data).map_err(|e| format!("cannot encode data: {e}"))?;
     let title = escape::xml(&data.title);
-    let cex_legend = if input.counterexample.is_some() {
-        "<span><i style=\"border:2px solid #000\"></i>cannot be linearized</span>\
-         <span><i style=\"border:2px dashed #ff7f0e\"></i>concurrent</span>\
-         <span><i style=\"border:2px solid #1f77b4\"></i>linearizable prefix</span>\
-         <span><i style=\"background:#ffdc00;opacity:.4\"></i>its window</span>"
-    } else {
-        ""
-    };
+    let legend = legend(&data);
     let counts = escape::xml(&counts(extract));
     let cex = counterexample_text(input);
     let data = escape::json_for_script(&json);
@@ -40,13 +33,45 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Resul
             ("TITLE", &title),
             ("VERDICT", input.verdict.as_str()),
             ("COUNTS", &counts),
-            ("CEX_LEGEND", cex_legend),
+            ("LEGEND", &legend),
             ("CEX", &cex),
             ("CSS", CSS),
             ("JS", JS),
             ("DATA", &data),
         ],
     ))
+}
+
+/// The legend: the outcomes, then only what this page draws.
+fn legend(data: &data::Data<'_>) -> String {
+    let item = |style: &str, label: &str| format!("<span><i style=\"{style}\"></i>{label}</span>");
+    let mut html = [
+        ("background:#2e9e44", "ok"),
+        ("background:#d62728", "fail"),
+        ("background:#f0a500", "info"),
+    ]
+    .map(|(style, label)| item(style, label))
+    .concat();
+    if data.ops.e.contains(&-1) {
+        html += &item("background:#f0a500;opacity:.4", "never completed");
+    }
+    if !data.faults.is_empty() {
+        html += &item("background:#9467bd;opacity:.35", "fault");
+    }
+    if !data.leaders.is_empty() {
+        html += &item("background:#1f77b4;width:3px", "leader change");
+    }
+    if !data.notes.is_empty() {
+        let triangle = "background:#d62728;width:8px;clip-path:polygon(50% 0,100% 100%,0 100%)";
+        html += &item(triangle, "invariant violation");
+    }
+    if data.cex.is_some() {
+        html += &item("border:2px solid #000", "cannot be linearized");
+        html += &item("border:2px dashed #ff7f0e", "concurrent");
+        html += &item("border:2px solid #1f77b4", "linearizable prefix");
+        html += &item("background:#ffdc00;opacity:.4", "its window");
+    }
+    html
 }
 
 /// Replaces each `{{NAME}}` of `template` by its value, in one pass over the template only

@@ -47,6 +47,15 @@ fn a_passing_run_writes_every_file() {
     }
     assert!(!html.contains("id=\"cex\""));
     assert!(
+        !html.contains("cannot be linearized</span>"),
+        "no counterexample legend"
+    );
+    assert!(
+        !html.contains("invariant violation</span>"),
+        "nothing to mark, no legend"
+    );
+    assert!(html.contains("leader change</span>") && html.contains("fault</span>"));
+    assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no network fetch"
     );
