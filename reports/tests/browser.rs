@@ -185,6 +185,9 @@ fn a_failing_run_renders_its_counterexample() {
         page.dom.contains("2 invariant violations marked"),
         "violations drawn"
     );
+    for legend in ["cannot be linearized</span>", "invariant violation</span>"] {
+        assert!(page.dom.contains(legend), "legend lacks {legend}");
+    }
     assert!(
         !page.dom.contains("id=\"zoom-cex\" type=\"button\" hidden"),
         "counterexample button shown"
