@@ -6,6 +6,7 @@
 //! - [`model`]: Porcupine-style models (register, cas-register, key-value) and the
 //!   conventions histories are recorded under.
 //! - [`linearizability`]: the checker, with counterexamples.
+//! - [`synthetic`]: generated histories for benchmarks and scale tests.
 //!
 //! ```
 //! use rafty_checkers::{CasRegister, CheckOptions, Convention, History, Op, OpType, Process,
@@ -31,6 +32,7 @@ pub mod history;
 pub mod import;
 pub mod linearizability;
 pub mod model;
+pub mod synthetic;
 pub mod value;
 
 pub use error::{HistoryError, Location};

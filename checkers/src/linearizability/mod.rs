@@ -18,6 +18,7 @@ use crate::error::HistoryError;
 use crate::history::{History, Operation};
 use crate::model::{Model, Translated};
 use crate::value::Value;
+pub(crate) use memo::mix;
 use search::{Call, Searched, Stop};
 
 /// How to check.

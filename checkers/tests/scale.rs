@@ -1,0 +1,42 @@
+//! Issue 3's scale target: a 1,000,000-operation key-value history (1,000 keys, 20
+//! processes, 1% indeterminate), written as JSON lines, read back and checked in under 10 s.
+//! Timing only means something in an optimized build, so debug builds skip it.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::time::{Duration, Instant};
+
+use rafty_checkers::export::write_jsonl;
+use rafty_checkers::import::{self, Format};
+use rafty_checkers::synthetic::{KvShape, kv_history};
+use rafty_checkers::{CheckOptions, Convention, KeyValue, Verdict, check};
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "timing target: run with --release")]
+fn a_million_operation_kv_history_checks_in_under_ten_seconds() {
+    let shape = KvShape::default();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("kv-1m.jsonl");
+    let history = kv_history(&shape);
+    let file = File::create(&path).expect("scratch file");
+    write_jsonl(&history, BufWriter::new(file)).expect("history written");
+    drop(history);
+
+    let started = Instant::now();
+    let imported = import::read_file(&path, None).expect("history read back");
+    assert_eq!(imported.format, Format::Jsonl);
+    let read = started.elapsed();
+    let model = KeyValue::new(Convention::Native);
+    let options = CheckOptions {
+        time_limit: Some(Duration::from_secs(60)),
+    };
+    let result = check(&model, &imported.history, &options).expect("well-formed history");
+    let total = started.elapsed();
+    eprintln!(
+        "1M ops: read {read:?}, read + check {total:?}; {} ops checked, {} skipped, {} partitions",
+        result.operations, result.skipped, result.partitions
+    );
+    assert_eq!(result.valid, Verdict::Linearizable);
+    assert_eq!(result.partitions, 1000);
+    assert!(total < Duration::from_secs(10), "took {total:?}");
+    let _ = std::fs::remove_file(&path);
+}
