@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod nemesis;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::{check, serve, test};
+use rafty_harness::cli::{bench, check, serve, test};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -15,6 +15,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Measure commit throughput and latency of a 3-node cluster (in process or real processes).
+    Bench(bench::Args),
+    /// One node of `rafty bench --mode real` (spawned by it; not for direct use).
+    #[command(hide = true)]
+    BenchNode(bench::NodeArgs),
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
     /// Serve the store of results over HTTP (on 127.0.0.1 unless --bind says otherwise).
@@ -26,6 +31,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match &cli.command {
+        Command::Bench(args) => bench::run(args),
+        Command::BenchNode(args) => bench::run_node(args),
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Test(args) => test::run(args),

@@ -1,0 +1,104 @@
+//! N clients in closed loop: each submits one operation, waits for its outcome, submits the
+//! next. Only operations that start after the warm-up and finish before the end of the window
+//! count.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the clients of one round did within the measured window.
+#[derive(Clone, Debug, Default)]
+pub struct RoundOutcome {
+    /// Operations that succeeded within the window.
+    pub ops: u64,
+    /// Operations that failed within the window.
+    pub errors: u64,
+    /// The first failure seen, to tell the reader what went wrong.
+    pub first_error: Option<String>,
+    /// The latency of every successful operation, in nanoseconds.
+    pub latencies_ns: Vec<u64>,
+    /// The length of the window.
+    pub window: Duration,
+}
+
+impl RoundOutcome {
+    /// Successful operations per second of window.
+    pub fn ops_per_sec(&self) -> f64 {
+        self.ops as f64 / self.window.as_secs_f64()
+    }
+}
+
+/// One client's tally.
+#[derive(Default)]
+struct Tally {
+    errors: u64,
+    first_error: Option<String>,
+    latencies_ns: Vec<u64>,
+}
+
+/// Pause after a failed operation, so a client that is refused at once does not spin.
+const ERROR_PAUSE: Duration = Duration::from_millis(1);
+
+/// Run `clients` closed-loop clients for `warmup` then `window`; `submit(client)` performs
+/// one operation of client number `client`.
+pub async fn run_clients<F, Fut>(
+    clients: usize,
+    warmup: Duration,
+    window: Duration,
+    submit: F,
+) -> RoundOutcome
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let submit = Arc::new(submit);
+    let measure_from = Instant::now() + warmup;
+    let measure_until = measure_from + window;
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let submit = submit.clone();
+            tokio::spawn(async move {
+                let mut tally = Tally::default();
+                loop {
+                    let start = Instant::now();
+                    if start >= measure_until {
+                        return tally;
+                    }
+                    let outcome = submit(client).await;
+                    let finish = Instant::now();
+                    let counted = start >= measure_from && finish <= measure_until;
+                    match outcome {
+                        Ok(()) if counted => {
+                            let nanos = finish.duration_since(start).as_nanos();
+                            tally
+                                .latencies_ns
+                                .push(u64::try_from(nanos).unwrap_or(u64::MAX));
+                        }
+                        Ok(()) => {}
+                        Err(error) => {
+                            if counted {
+                                tally.errors += 1;
+                                tally.first_error.get_or_insert(error);
+                            }
+                            tokio::time::sleep(ERROR_PAUSE).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut outcome = RoundOutcome {
+        window,
+        ..RoundOutcome::default()
+    };
+    for task in tasks {
+        let tally = task.await.expect("a benchmark client panicked");
+        outcome.ops += tally.latencies_ns.len() as u64;
+        outcome.errors += tally.errors;
+        if outcome.first_error.is_none() {
+            outcome.first_error = tally.first_error;
+        }
+        outcome.latencies_ns.extend(tally.latencies_ns);
+    }
+    outcome
+}

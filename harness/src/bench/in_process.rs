@@ -1,0 +1,125 @@
+//! In-process mode, the setup of openraft's "minimal" benchmark: three nodes in this process,
+//! in-memory logs, the in-process network, a state machine that does nothing, and clients
+//! calling the leader's [`Node::submit`] directly.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rafty::core::Role;
+use rafty::node::{Node, NodeOptions};
+use rafty::{
+    InProcessNetwork, LogIndex, MemoryLog, NodeId, Peer, RpcHandler, StateMachine,
+    StaticPeersProvider,
+};
+
+use super::closed_loop::{RoundOutcome, run_clients};
+use super::{BenchError, BenchOptions, bench_config};
+
+const IDS: [NodeId; 3] = [1, 2, 3];
+/// How long a fresh cluster may take to elect a leader.
+const ELECTION_WAIT: Duration = Duration::from_secs(15);
+
+/// A state machine that only acknowledges: the benchmark measures Raft, not an application.
+#[derive(Debug, Default)]
+pub struct NoopStateMachine {
+    applied: LogIndex,
+}
+
+impl StateMachine for NoopStateMachine {
+    fn apply(&mut self, index: LogIndex, _command: &[u8]) -> Vec<u8> {
+        self.applied = index;
+        Vec::new()
+    }
+}
+
+/// Three running nodes on one in-process network.
+pub struct InProcessCluster {
+    nodes: Vec<Node>,
+}
+
+impl InProcessCluster {
+    /// Start nodes 1, 2 and 3 with the benchmark settings.
+    pub async fn start() -> Result<InProcessCluster, BenchError> {
+        let network = InProcessNetwork::new();
+        let mut nodes = Vec::new();
+        for id in IDS {
+            let peers: Vec<Arc<dyn Peer>> = IDS
+                .into_iter()
+                .filter(|peer| *peer != id)
+                .map(|peer| network.peer(id, peer))
+                .collect();
+            let node = Node::start(
+                id,
+                MemoryLog::new(),
+                NoopStateMachine::default(),
+                Arc::new(StaticPeersProvider::new(peers)),
+                Arc::new(bench_config()),
+                NodeOptions::with_seed(id),
+            )
+            .await
+            .map_err(|error| BenchError::Cluster(format!("node {id} did not start: {error}")))?;
+            network.register(id, Arc::new(node.clone()) as Arc<dyn RpcHandler>);
+            nodes.push(node);
+        }
+        Ok(InProcessCluster { nodes })
+    }
+
+    /// The leader, once one is elected.
+    pub async fn leader(&self) -> Result<Node, BenchError> {
+        let deadline = Instant::now() + ELECTION_WAIT;
+        while Instant::now() < deadline {
+            let leader = self.nodes.iter().find(|node| node.role() == Role::Leader);
+            if let Some(leader) = leader {
+                return Ok(leader.clone());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(BenchError::Cluster(format!(
+            "no leader elected within {ELECTION_WAIT:?}"
+        )))
+    }
+
+    /// Stop every node.
+    pub async fn stop(self) {
+        for node in &self.nodes {
+            node.stop().await;
+        }
+    }
+}
+
+/// One round: a fresh cluster, `clients` closed-loop clients on its leader.
+pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
+    let cluster = InProcessCluster::start().await?;
+    let leader = match cluster.leader().await {
+        Ok(leader) => leader,
+        Err(error) => {
+            cluster.stop().await;
+            return Err(error);
+        }
+    };
+    let payload = vec![0u8; options.payload_bytes];
+    let status = leader.clone();
+    let outcome = run_clients(clients, options.warmup, options.duration, move |_client| {
+        let leader = leader.clone();
+        let command = payload.clone();
+        async move {
+            leader
+                .submit(command)
+                .await
+                .map(drop)
+                .map_err(|error| error.to_string())
+        }
+    })
+    .await;
+    // Every success counted must be an applied entry: a cheap guard against a benchmark that
+    // measures something other than commits.
+    let applied = status.status().last_applied;
+    cluster.stop().await;
+    if applied < outcome.ops {
+        return Err(BenchError::Cluster(format!(
+            "{} operations succeeded but the leader applied only {applied} entries",
+            outcome.ops
+        )));
+    }
+    Ok(outcome)
+}

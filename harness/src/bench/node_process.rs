@@ -1,0 +1,128 @@
+//! The child side of real mode (`rafty bench-node`, hidden): one node in its own process, on
+//! a [`FileLog`] (fsync on every append batch), reached over TCP.
+//!
+//! The conversation with the parent, one JSON line each way on stdin and stdout:
+//! 1. the child binds its Raft and key-value listeners on 127.0.0.1 port 0 and prints
+//!    [`Listening`] with the addresses it got;
+//! 2. the parent, once every child is listening, writes [`PeerList`];
+//! 3. the child starts its node and serves until its stdin closes (the parent ends the round,
+//!    or died), then stops the node and exits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rafty::node::{Node, NodeOptions};
+use rafty::service::serve_kv;
+use rafty::tcp::{TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft};
+use rafty::{FileLog, KvStateMachine, NodeId, Peer, RpcHandler, StaticPeersProvider};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+use super::{BenchError, bench_config};
+
+/// What a child reports once its listeners are bound.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listening {
+    /// The node's id.
+    pub id: NodeId,
+    /// Where it answers Raft calls.
+    pub raft: String,
+    /// Where it answers key-value commands.
+    pub kv: String,
+}
+
+/// The other nodes' Raft addresses, which the parent sends each child.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerList {
+    /// `(id, raft address)` of every other node.
+    pub peers: Vec<(NodeId, String)>,
+}
+
+/// How one child node runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeProcessOptions {
+    /// The node's id.
+    pub id: NodeId,
+    /// The directory of its file log.
+    pub dir: PathBuf,
+    /// The cluster id every handshake carries.
+    pub cluster_id: u64,
+}
+
+/// Run one benchmark node until stdin closes. Blocks; builds its own runtime.
+pub fn run(options: &NodeProcessOptions) -> Result<(), BenchError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(options))
+}
+
+async fn serve(options: &NodeProcessOptions) -> Result<(), BenchError> {
+    let raft_acceptor = TokioAcceptor::bind("127.0.0.1:0").await?;
+    let kv_acceptor = TokioAcceptor::bind("127.0.0.1:0").await?;
+    let listening = Listening {
+        id: options.id,
+        raft: raft_acceptor.local_addr()?.to_string(),
+        kv: kv_acceptor.local_addr()?.to_string(),
+    };
+    let mut stdout = tokio::io::stdout();
+    let line = serde_json::to_string(&listening).expect("serializable") + "\n";
+    stdout.write_all(line.as_bytes()).await?;
+    stdout.flush().await?;
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut line = String::new();
+    stdin.read_line(&mut line).await?;
+    let peer_list: PeerList = serde_json::from_str(&line).map_err(|error| {
+        BenchError::NodeProcess(format!("bad peer list {line:?} from the parent: {error}"))
+    })?;
+    let node = start_node(options, &peer_list, &options.dir).await?;
+    let transport = TransportConfig::new(options.cluster_id);
+    let handler: Arc<dyn RpcHandler> = Arc::new(node.clone());
+    let raft_server = serve_raft(raft_acceptor, handler, options.id, transport.clone());
+    let kv_server = serve_kv(kv_acceptor, Arc::new(node.clone()), options.id, transport);
+    // Serve until the parent closes our stdin (or exits).
+    let mut rest = Vec::new();
+    let _ = stdin.read_to_end(&mut rest).await;
+    raft_server.shutdown();
+    kv_server.shutdown();
+    node.stop().await;
+    Ok(())
+}
+
+async fn start_node(
+    options: &NodeProcessOptions,
+    peer_list: &PeerList,
+    dir: &Path,
+) -> Result<Node, BenchError> {
+    let log = FileLog::open(dir).map_err(|error| {
+        BenchError::NodeProcess(format!(
+            "cannot open the file log in {}: {error}",
+            dir.display()
+        ))
+    })?;
+    let peers: Vec<Arc<dyn Peer>> = peer_list
+        .peers
+        .iter()
+        .filter(|(id, _)| *id != options.id)
+        .map(|(id, addr)| {
+            let transport = TransportConfig::new(options.cluster_id);
+            Arc::new(TcpPeer::new(
+                TokioConnector,
+                options.id,
+                *id,
+                addr.clone(),
+                transport,
+            )) as Arc<dyn Peer>
+        })
+        .collect();
+    Node::start(
+        options.id,
+        log,
+        KvStateMachine::new(),
+        Arc::new(StaticPeersProvider::new(peers)),
+        Arc::new(bench_config()),
+        NodeOptions::with_seed(options.id),
+    )
+    .await
+    .map_err(|error| BenchError::NodeProcess(format!("node {} did not start: {error}", options.id)))
+}

@@ -1,0 +1,117 @@
+//! What a benchmark run measures: mode, client counts, warm-up, duration, rounds.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::BenchError;
+
+/// Where the cluster runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Three nodes in this process: in-memory logs, the in-process network.
+    InProcess,
+    /// Three OS processes on 127.0.0.1: TCP peers, file logs with fsync, KV clients over TCP.
+    Real,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Mode::InProcess => "in-process",
+            Mode::Real => "real",
+        })
+    }
+}
+
+/// Everything a benchmark run needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BenchOptions {
+    /// In process or real processes.
+    pub mode: Mode,
+    /// The numbers of concurrent closed-loop clients, one measurement each, in order.
+    pub clients: Vec<usize>,
+    /// How long clients run before measuring starts.
+    pub warmup: Duration,
+    /// How long each round measures.
+    pub duration: Duration,
+    /// How many rounds per client count (each on a fresh cluster).
+    pub rounds: usize,
+    /// Bytes of each command (in-process mode; real mode sends a small KV put).
+    pub payload_bytes: usize,
+    /// Where real mode puts the nodes' data directories and the fsync probe's file.
+    pub data_dir: PathBuf,
+    /// Print JSON instead of a table (and no progress lines).
+    pub json: bool,
+}
+
+/// The largest client count accepted: each client is a task, and in real mode every 64 share
+/// one connection.
+pub const MAX_CLIENTS: usize = 16_384;
+/// The largest command payload accepted.
+pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
+
+impl BenchOptions {
+    /// Check every value; the error names the flag and what is wrong with it.
+    pub fn validate(&self) -> Result<(), BenchError> {
+        let bad = |message: String| Err(BenchError::Options(message));
+        if self.clients.is_empty() {
+            return bad("--clients: give at least one client count".into());
+        }
+        if let Some(count) = self
+            .clients
+            .iter()
+            .find(|&&count| count == 0 || count > MAX_CLIENTS)
+        {
+            return bad(format!(
+                "--clients: {count} is out of range (1..={MAX_CLIENTS})"
+            ));
+        }
+        if self.duration.is_zero() {
+            return bad("--duration: must be greater than zero".into());
+        }
+        if self.rounds == 0 {
+            return bad("--rounds: must be at least 1".into());
+        }
+        if self.payload_bytes > MAX_PAYLOAD_BYTES {
+            return bad(format!(
+                "--payload-bytes: {} is above the maximum of {MAX_PAYLOAD_BYTES}",
+                self.payload_bytes
+            ));
+        }
+        if self.mode == Mode::Real && !self.data_dir.is_dir() {
+            return bad(format!(
+                "--data-dir: {} is not a directory",
+                self.data_dir.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parse a comma-separated list of client counts, e.g. `1,16,64,256,1024`.
+pub fn parse_clients(text: &str) -> Result<Vec<usize>, String> {
+    let counts = text
+        .split(',')
+        .map(str::trim)
+        .map(|part| match part.parse::<usize>() {
+            Ok(count) if (1..=MAX_CLIENTS).contains(&count) => Ok(count),
+            _ => Err(format!(
+                "'{part}' is not a client count (a whole number from 1 to {MAX_CLIENTS}; \
+                 give a list like 1,16,64)"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(counts)
+}
+
+/// Parse `--mode`: `in-process` or `real`.
+pub fn parse_mode(text: &str) -> Result<Mode, String> {
+    match text {
+        "in-process" | "inprocess" | "in_process" => Ok(Mode::InProcess),
+        "real" => Ok(Mode::Real),
+        other => Err(format!("unknown mode '{other}' (use in-process or real)")),
+    }
+}

@@ -1,0 +1,186 @@
+//! Real mode: three nodes as OS processes (this binary's hidden `bench-node` subcommand), each
+//! with a file log in its own temporary directory, talking TCP on 127.0.0.1; clients use
+//! [`KvClient`] over TCP, one connection per 64 clients.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rafty::NodeId;
+use rafty::service::{KvClient, KvClientConfig};
+use rafty::tcp::TokioConnector;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+use super::closed_loop::{RoundOutcome, run_clients};
+use super::node_process::{Listening, PeerList};
+use super::{BenchError, BenchOptions};
+
+const IDS: [NodeId; 3] = [1, 2, 3];
+/// Clients sharing one [`KvClient`] (one multiplexed connection; the transport's default
+/// in-flight limit per connection is 64).
+const CLIENTS_PER_CONNECTION: usize = 64;
+/// How long a child may take to bind its listeners, and the cluster to answer a first write.
+const START_WAIT: Duration = Duration::from_secs(20);
+
+/// One node process.
+struct NodeProcess {
+    child: Child,
+    /// Closing it tells the child to stop.
+    stdin: Option<ChildStdin>,
+    listening: Listening,
+}
+
+/// Three node processes and the directory that holds their logs.
+pub struct ProcessCluster {
+    nodes: Vec<NodeProcess>,
+    cluster_id: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl ProcessCluster {
+    /// Spawn the three nodes, each with a fresh directory under `data_dir`, and tell each the
+    /// others' addresses.
+    pub async fn start(data_dir: &Path) -> Result<ProcessCluster, BenchError> {
+        let dir = tempfile::Builder::new()
+            .prefix("rafty-bench-")
+            .tempdir_in(data_dir)?;
+        let cluster_id = u64::from(std::process::id()) << 16 | u64::from(rand::random::<u16>());
+        let mut nodes = Vec::new();
+        for id in IDS {
+            nodes.push(spawn_node(id, &dir.path().join(format!("node-{id}")), cluster_id).await?);
+        }
+        let peers: Vec<(NodeId, String)> = nodes
+            .iter()
+            .map(|node| (node.listening.id, node.listening.raft.clone()))
+            .collect();
+        let line = serde_json::to_string(&PeerList { peers }).expect("serializable") + "\n";
+        for node in &mut nodes {
+            let stdin = node.stdin.as_mut().expect("stdin is open");
+            stdin.write_all(line.as_bytes()).await?;
+            stdin.flush().await?;
+        }
+        Ok(ProcessCluster {
+            nodes,
+            cluster_id,
+            _dir: dir,
+        })
+    }
+
+    /// A client of the cluster's key-value service.
+    pub fn client(&self) -> KvClient<TokioConnector> {
+        let addrs = self
+            .nodes
+            .iter()
+            .map(|node| (node.listening.id, node.listening.kv.clone()));
+        let config = KvClientConfig {
+            request_timeout: Duration::from_secs(10),
+            max_attempts: 20,
+            retry_delay: Duration::from_millis(20),
+            ..KvClientConfig::new(self.cluster_id)
+        };
+        KvClient::new(TokioConnector, addrs, config)
+    }
+
+    /// Stop every node: close its stdin, give it a moment to exit, then kill it.
+    pub async fn stop(mut self) {
+        for node in &mut self.nodes {
+            drop(node.stdin.take());
+        }
+        for node in &mut self.nodes {
+            let exited = tokio::time::timeout(Duration::from_secs(3), node.child.wait()).await;
+            if !matches!(exited, Ok(Ok(_))) {
+                let _ = node.child.kill().await;
+            }
+        }
+    }
+}
+
+/// Spawn `rafty bench-node` for node `id` in `dir` and read the addresses it bound.
+async fn spawn_node(id: NodeId, dir: &Path, cluster_id: u64) -> Result<NodeProcess, BenchError> {
+    std::fs::create_dir_all(dir)?;
+    let stderr = std::fs::File::create(dir.join("node.log"))?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("bench-node")
+        .arg("--id")
+        .arg(id.to_string())
+        .arg("--dir")
+        .arg(dir)
+        .arg("--cluster-id")
+        .arg(cluster_id.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr))
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut line = String::new();
+    let read = stdout.read_line(&mut line);
+    match tokio::time::timeout(START_WAIT, read).await {
+        Ok(Ok(bytes)) if bytes > 0 => {}
+        _ => {
+            let _ = child.kill().await;
+            let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+            return Err(BenchError::NodeProcess(format!(
+                "node {id} did not report its addresses; its log says: {}",
+                log.trim()
+            )));
+        }
+    }
+    let listening: Listening = serde_json::from_str(&line).map_err(|error| {
+        BenchError::NodeProcess(format!(
+            "node {id} said {line:?}, not its addresses: {error}"
+        ))
+    })?;
+    let stdin = child.stdin.take();
+    Ok(NodeProcess {
+        child,
+        stdin,
+        listening,
+    })
+}
+
+/// Write until the cluster answers: it has elected a leader and the client found it.
+async fn wait_until_ready(client: &KvClient<TokioConnector>) -> Result<(), BenchError> {
+    let deadline = Instant::now() + START_WAIT;
+    loop {
+        match client.put("bench-ready", "1").await {
+            Ok(()) => return Ok(()),
+            Err(error) if Instant::now() >= deadline => {
+                return Err(BenchError::Cluster(format!(
+                    "no write succeeded within {START_WAIT:?}: {error}"
+                )));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// One round: a fresh process cluster, `clients` closed-loop clients writing small puts.
+pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
+    let cluster = ProcessCluster::start(&options.data_dir).await?;
+    let connections: Vec<Arc<KvClient<TokioConnector>>> = (0..clients
+        .div_ceil(CLIENTS_PER_CONNECTION))
+        .map(|_| Arc::new(cluster.client()))
+        .collect();
+    for connection in &connections {
+        if let Err(error) = wait_until_ready(connection).await {
+            cluster.stop().await;
+            return Err(error);
+        }
+    }
+    let outcome = run_clients(clients, options.warmup, options.duration, move |client| {
+        let connection = connections[client / CLIENTS_PER_CONNECTION].clone();
+        let key = format!("k{client}");
+        async move {
+            connection
+                .put(&key, "v")
+                .await
+                .map_err(|error| error.to_string())
+        }
+    })
+    .await;
+    cluster.stop().await;
+    Ok(outcome)
+}

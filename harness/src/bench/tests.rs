@@ -1,0 +1,57 @@
+//! A smoke test only: nothing here is timed or asserts on speed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::options::parse_clients;
+use super::{BenchOptions, Mode, run};
+
+fn tiny_options() -> BenchOptions {
+    BenchOptions {
+        mode: Mode::InProcess,
+        clients: vec![1],
+        warmup: Duration::from_millis(50),
+        duration: Duration::from_millis(200),
+        rounds: 1,
+        payload_bytes: 0,
+        data_dir: PathBuf::from("."),
+        json: true,
+    }
+}
+
+#[test]
+fn an_in_process_run_commits_and_reports_json() {
+    let report = run(&tiny_options()).expect("the benchmark runs");
+    assert_eq!(report.results.len(), 1);
+    assert!(report.results[0].rounds[0].ops > 0, "{report:?}");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("valid JSON");
+    assert_eq!(json["mode"], "in-process");
+    let result = &json["results"][0];
+    assert_eq!(result["clients"], 1);
+    for field in ["min", "median", "max"] {
+        assert!(result["ops_per_sec"][field].is_number(), "{result}");
+    }
+    for field in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
+        assert!(result["latency"][field].is_number(), "{result}");
+    }
+    assert!(report.to_table().contains("clients"));
+}
+
+#[test]
+fn bad_options_name_the_flag() {
+    let mut options = tiny_options();
+    options.rounds = 0;
+    assert!(run(&options).unwrap_err().to_string().contains("--rounds"));
+    let mut options = tiny_options();
+    options.duration = Duration::ZERO;
+    assert!(
+        run(&options)
+            .unwrap_err()
+            .to_string()
+            .contains("--duration")
+    );
+    let error = parse_clients("1,x,4").unwrap_err();
+    assert!(error.contains("'x'"), "{error}");
+    assert!(parse_clients("0").is_err());
+    assert_eq!(parse_clients("1, 16,64").unwrap(), vec![1, 16, 64]);
+}

@@ -1,0 +1,109 @@
+//! `rafty bench`: commit throughput and latency of a 3-node cluster (see [`crate::bench`]),
+//! and the hidden `rafty bench-node` that real mode spawns for each node.
+//!
+//! Exit code: 0 when the benchmark ran, 2 when the arguments are bad or it could not run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::bench::node_process::{self, NodeProcessOptions};
+use crate::bench::options::{parse_clients, parse_mode};
+use crate::bench::{self, BenchOptions, Mode};
+use crate::cli::check::parse_duration;
+
+/// Arguments of `rafty bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// in-process (3 nodes in this process, in-memory logs and network) or real (3 processes
+    /// on 127.0.0.1 over TCP, file logs with fsync).
+    #[arg(long, default_value = "in-process", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Concurrent closed-loop clients, comma-separated; one measurement per count.
+    #[arg(long, default_value = "1,16,64,256,1024", value_parser = parse_client_counts)]
+    pub clients: ClientCounts,
+    /// How long clients run before each round measures (e.g. 2s, 500ms).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// How long each round measures.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Rounds per client count, each on a fresh cluster; the table shows their spread.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Bytes of each command in in-process mode (real mode sends a small key-value put).
+    #[arg(long, default_value_t = 0)]
+    pub payload_bytes: usize,
+    /// Real mode: where the nodes' temporary log directories and the fsync probe go. Use a
+    /// directory on the disk you want to measure (a tmpfs makes fsync free).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print the report as JSON (and no progress lines).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The list `--clients` gives (a newtype, so clap takes the list as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCounts(pub Vec<usize>);
+
+fn parse_client_counts(text: &str) -> Result<ClientCounts, String> {
+    parse_clients(text).map(ClientCounts)
+}
+
+/// Arguments of the hidden `rafty bench-node` (spawned by `rafty bench --mode real`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct NodeArgs {
+    /// The node's id.
+    #[arg(long)]
+    pub id: u64,
+    /// The directory of its file log.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The cluster id its connections carry.
+    #[arg(long)]
+    pub cluster_id: u64,
+}
+
+/// Run `rafty bench`; returns the exit code.
+pub fn run(args: &Args) -> u8 {
+    let options = BenchOptions {
+        mode: args.mode,
+        clients: args.clients.0.clone(),
+        warmup: args.warmup,
+        duration: args.duration,
+        rounds: args.rounds,
+        payload_bytes: args.payload_bytes,
+        data_dir: args.data_dir.clone().unwrap_or_else(std::env::temp_dir),
+        json: args.json,
+    };
+    match bench::run(&options) {
+        Ok(report) if args.json => {
+            println!("{}", report.to_json());
+            0
+        }
+        Ok(report) => {
+            print!("{}", report.to_table());
+            0
+        }
+        Err(error) => {
+            eprintln!("rafty bench: {error}");
+            2
+        }
+    }
+}
+
+/// Run `rafty bench-node`; returns the exit code.
+pub fn run_node(args: &NodeArgs) -> u8 {
+    let options = NodeProcessOptions {
+        id: args.id,
+        dir: args.dir.clone(),
+        cluster_id: args.cluster_id,
+    };
+    match node_process::run(&options) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("rafty bench-node {}: {error}", args.id);
+            2
+        }
+    }
+}
