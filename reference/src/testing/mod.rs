@@ -5,6 +5,9 @@
 //! * [`crash_suite`]: a `Log` on the [`FileSystem`](crate::file_log::fs::FileSystem)
 //!   abstraction, on a [`CrashFs`] that loses power at every operation, tears writes, fails
 //!   I/O and flips bits;
+//! * [`FaultyFs`]: any file system with disk faults (I/O errors, a dead disk, corrupted
+//!   reads) switched from outside, for a nemesis;
+//! * [`fuzz`]: the properties the fuzz targets check;
 //! * [`state_machine_suite`]: any [`StateMachine`](crate::StateMachine): determinism, replay
 //!   on restart, every command kind, garbage;
 //! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips,
@@ -35,6 +38,7 @@
 
 pub mod crash_fs;
 pub mod crash_suite;
+pub mod faulty_fs;
 pub mod fuzz;
 pub mod log_suite;
 pub mod peer_suite;
@@ -42,4 +46,5 @@ mod report;
 pub mod state_machine_suite;
 
 pub use crash_fs::CrashFs;
+pub use faulty_fs::{DiskFaults, FaultyFs};
 pub use report::{CaseReport, Outcome, SuiteReport};
