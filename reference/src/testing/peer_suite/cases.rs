@@ -24,8 +24,11 @@ pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// A short deadline, for calls expected to time out.
 const SHORT: Duration = Duration::from_millis(300);
-/// How late past its deadline a call may return (scheduling, connection teardown).
-const SLACK: Duration = Duration::from_millis(700);
+/// How late past its deadline a call may return (scheduling on a loaded machine, connection
+/// teardown).
+const SLACK: Duration = Duration::from_secs(2);
+/// The deadline of calls made beside a stalled one: short next to the stalled call's.
+const BESIDE: Duration = Duration::from_secs(1);
 
 /// A harness no case runs with: it only lets [`super::case_names`] name the cases.
 pub struct Unused;
@@ -232,8 +235,8 @@ pub async fn a_stalled_call_does_not_hold_up_others(
         let command = vec![i; 3];
         let got = bounded(
             "a call beside a stalled one",
-            SHORT,
-            peer.forward(command.clone(), SHORT),
+            BESIDE,
+            peer.forward(command.clone(), BESIDE),
         )
         .await?
         .map_err(|error| format!("a call beside a stalled one failed: {error}"))?;
