@@ -10,13 +10,27 @@
 //!
 //! Every call must run inside the simulation, on the host whose disk it uses (turmoil finds
 //! the disk from the current host); outside, turmoil panics.
+//!
+//! [`FileLogFactory`] plugs a [`FileLog`] per node into the cluster, through a [`FaultyFs`]
+//! whose [`DiskFaults`] the nemesis holds (I/O errors, a dead disk, corrupted reads);
+//! [`FileLogFactory::acknowledging_before_fsync`] is the deliberately broken log the chaos
+//! suite must catch.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rafty::file_log::fs::{FileSystem, FsFile};
+use rafty::testing::{DiskFaults, FaultyFs};
+use rafty::{FileLog, FileLogOptions, Log, LogError, NodeId};
 use turmoil::fs::shim::std::fs as sim;
+
+use super::factories::LogFactory;
+
+/// Where a node keeps its log on its host's disk.
+pub const LOG_DIR: &str = "/rafty/log";
 
 /// The current turmoil host's disk.
 #[derive(Clone, Copy, Debug, Default)]
@@ -104,170 +118,116 @@ impl FsFile for TurmoilFile {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
+/// Opens each node's [`FileLog`] on its own host's simulated disk (call [`LogFactory::open`]
+/// inside the node's host), with disk faults per node.
+#[derive(Debug)]
+pub struct FileLogFactory {
+    dir: PathBuf,
+    options: FileLogOptions,
+    skip_fsync: bool,
+    faults: Mutex<BTreeMap<NodeId, DiskFaults>>,
+}
 
-    use rafty::{Entry, FileLog, FileLogOptions, HardState, Log, Payload};
-
-    use super::*;
-
-    /// `TurmoilFs` whose syncs do nothing: a log on it acknowledges writes that are not durable.
-    #[derive(Clone, Copy)]
-    struct NoSync;
-
-    struct NoSyncFile(TurmoilFile);
-
-    impl FileSystem for NoSync {
-        type File = NoSyncFile;
-        fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-            TurmoilFs.create_dir_all(dir)
-        }
-        fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-            TurmoilFs.list(dir)
-        }
-        fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-            TurmoilFs.read(path)
-        }
-        fn open(&self, path: &Path) -> io::Result<NoSyncFile> {
-            TurmoilFs.open(path).map(NoSyncFile)
-        }
-        fn create(&self, path: &Path) -> io::Result<NoSyncFile> {
-            TurmoilFs.create(path).map(NoSyncFile)
-        }
-        fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-            TurmoilFs.rename(from, to)
-        }
-        fn remove(&self, path: &Path) -> io::Result<()> {
-            TurmoilFs.remove(path)
-        }
-        fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
-            Ok(())
+impl FileLogFactory {
+    /// Logs in [`LOG_DIR`] with `options`.
+    pub fn new(options: FileLogOptions) -> FileLogFactory {
+        FileLogFactory {
+            dir: PathBuf::from(LOG_DIR),
+            options,
+            skip_fsync: false,
+            faults: Mutex::default(),
         }
     }
 
-    impl FsFile for NoSyncFile {
-        fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-            self.0.read_at(offset, buf)
-        }
-        fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-            self.0.write_at(offset, data)
-        }
-        fn set_len(&mut self, len: u64) -> io::Result<()> {
-            self.0.set_len(len)
-        }
-        fn sync(&mut self) -> io::Result<()> {
-            Ok(())
+    /// Deliberately broken: logs whose fsyncs do nothing, so they acknowledge writes a power
+    /// loss then takes away. For proving the chaos suite catches such a log; never use it
+    /// otherwise.
+    pub fn acknowledging_before_fsync(options: FileLogOptions) -> FileLogFactory {
+        FileLogFactory {
+            skip_fsync: true,
+            ..FileLogFactory::new(options)
         }
     }
 
-    fn entries(first: u64, count: u64) -> Vec<Entry> {
-        (first..first + count)
-            .map(|index| Entry {
-                term: 2,
-                index,
-                payload: Payload::Command(vec![index as u8; 700]),
-            })
-            .collect()
-    }
-
-    const VOTE: HardState = HardState {
-        current_term: 2,
-        voted_for: Some(1),
-    };
-
-    /// What one boot of the host found on its disk: the entries and hard state of the synced
-    /// log, and how many entries the log without fsync still had.
-    #[derive(Clone, Debug, PartialEq)]
-    struct Boot {
-        synced: Vec<Entry>,
-        hard_state: HardState,
-        unsynced_last_index: u64,
-    }
-
-    /// A host that opens both logs, reports what it found, and on its first boot appends six
-    /// entries (two batches) to each and saves a hard state (every write returned `Ok`); then
-    /// the host is restarted, after a power loss or not. Returns what each boot found.
-    fn boot_twice(power_loss: bool) -> Vec<Boot> {
-        let mut builder = turmoil::Builder::new();
-        builder.fs().block_size(512); // torn writes at 512-byte blocks on crash
-        let mut sim = builder.build();
-        let boots: Arc<Mutex<Vec<Boot>>> = Arc::default();
-        let acknowledged = Arc::new(Mutex::new(false));
-        let (report, done) = (boots.clone(), acknowledged.clone());
-        sim.host("node", move || {
-            let (report, done) = (report.clone(), done.clone());
-            async move {
-                let options = FileLogOptions {
-                    segment_size_bytes: 2048,
-                };
-                let mut synced =
-                    FileLog::open_with(TurmoilFs, Path::new("/data/log"), options.clone())?;
-                let mut unsynced =
-                    FileLog::open_with(NoSync, Path::new("/data/unsynced"), options)?;
-                let first_boot = synced.last_index() == 0;
-                report.lock().unwrap().push(Boot {
-                    synced: synced.entries(1, synced.last_index() + 1)?,
-                    hard_state: synced.hard_state(),
-                    unsynced_last_index: unsynced.last_index(),
-                });
-                if first_boot {
-                    for log in [&mut synced as &mut dyn Log, &mut unsynced] {
-                        log.append(&entries(1, 3))?;
-                        log.append(&entries(4, 3))?;
-                        log.save_hard_state(VOTE)?;
-                    }
-                    *done.lock().unwrap() = true;
-                }
-                loop {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        });
-        let step_until = |sim: &mut turmoil::Sim<'_>, what: &str, ready: &dyn Fn() -> bool| {
-            for _ in 0..100 {
-                if ready() {
-                    return;
-                }
-                sim.step().expect("the simulation runs");
-            }
-            panic!("{what} did not happen within 100 steps");
-        };
-        step_until(&mut sim, "the first writes", &|| {
-            *acknowledged.lock().unwrap()
-        });
-        if power_loss {
-            sim.crash("node");
+    /// The same, in `dir` instead of [`LOG_DIR`].
+    pub fn in_dir(self, dir: impl Into<PathBuf>) -> FileLogFactory {
+        FileLogFactory {
+            dir: dir.into(),
+            ..self
         }
-        sim.bounce("node");
-        step_until(&mut sim, "the reboot", &|| boots.lock().unwrap().len() == 2);
-        let boots = boots.lock().unwrap().clone();
-        assert_eq!(boots[0].synced, vec![]);
-        boots
     }
 
-    #[test]
-    fn synced_writes_survive_power_loss_and_unsynced_ones_do_not() {
-        let boots = boot_twice(true);
-        assert_eq!(
-            boots[1],
-            Boot {
-                synced: entries(1, 6),
-                hard_state: VOTE,
-                unsynced_last_index: 0,
-            },
-            "after power loss"
-        );
-    }
-
-    #[test]
-    fn a_restart_without_power_loss_keeps_unsynced_writes() {
-        let boots = boot_twice(false);
-        assert_eq!(boots[1].synced, entries(1, 6));
-        assert_eq!(
-            boots[1].unsynced_last_index, 6,
-            "the page cache survives a kill"
-        );
+    /// Node `node`'s disk fault switches (they persist across its restarts).
+    pub fn faults(&self, node: NodeId) -> DiskFaults {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        faults.entry(node).or_default().clone()
     }
 }
+
+impl LogFactory for FileLogFactory {
+    fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
+        let options = self.options.clone();
+        let faults = self.faults(node);
+        Ok(if self.skip_fsync {
+            let fs = FaultyFs::new(SkipFsync(TurmoilFs), faults);
+            Box::new(FileLog::open_with(fs, &self.dir, options)?)
+        } else {
+            let fs = FaultyFs::new(TurmoilFs, faults);
+            Box::new(FileLog::open_with(fs, &self.dir, options)?)
+        })
+    }
+}
+
+/// Deliberately broken: `FS` whose file and directory syncs return `Ok` and do nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SkipFsync<FS>(pub FS);
+
+/// A file of a [`SkipFsync`] file system.
+#[derive(Debug)]
+pub struct SkipFsyncFile<F>(F);
+
+impl<FS: FileSystem> FileSystem for SkipFsync<FS> {
+    type File = SkipFsyncFile<FS::File>;
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.0.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.0.list(dir)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.0.read(path)
+    }
+    fn open(&self, path: &Path) -> io::Result<Self::File> {
+        self.0.open(path).map(SkipFsyncFile)
+    }
+    fn create(&self, path: &Path) -> io::Result<Self::File> {
+        self.0.create(path).map(SkipFsyncFile)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.0.rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.0.remove(path)
+    }
+    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: FsFile> FsFile for SkipFsyncFile<F> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.0.read_at(offset, buf)
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.0.write_at(offset, data)
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
