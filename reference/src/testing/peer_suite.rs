@@ -15,6 +15,30 @@
 //! [`run`] makes its own tokio runtime: call it from a plain `#[test]`, not inside a runtime.
 //! Every call the suite makes is also bounded by an outer deadline, so a `Peer` that hangs is
 //! reported, not waited for.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rafty::testing::peer_suite::{self, CLIENT_ID, PeerHarness, SERVER_ID};
+//! use rafty::{InProcessNetwork, Peer, RpcHandler};
+//!
+//! struct InProcess(InProcessNetwork);
+//!
+//! #[async_trait::async_trait]
+//! impl PeerHarness for InProcess {
+//!     async fn start(&mut self, handler: Arc<dyn RpcHandler>) -> Result<(), String> {
+//!         self.0.register(SERVER_ID, handler);
+//!         Ok(())
+//!     }
+//!     async fn stop(&mut self) {
+//!         self.0.crash(SERVER_ID);
+//!     }
+//!     async fn peer(&mut self) -> Result<Arc<dyn Peer>, String> {
+//!         Ok(self.0.peer(CLIENT_ID, SERVER_ID))
+//!     }
+//! }
+//!
+//! peer_suite::run(&mut InProcess(InProcessNetwork::new())).assert_all_passed();
+//! ```
 
 use std::sync::Arc;
 

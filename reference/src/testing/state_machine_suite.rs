@@ -15,6 +15,37 @@
 //!
 //! Commands are drawn from seeds, so a failure names the step that diverged and is
 //! reproducible.
+//!
+//! ```
+//! use rafty::testing::state_machine_suite::{self, StateMachineFactory};
+//! use rafty::{KvCommand, KvStateMachine};
+//!
+//! struct Kv;
+//! impl StateMachineFactory for Kv {
+//!     type Machine = KvStateMachine;
+//!     fn create(&mut self) -> KvStateMachine {
+//!         KvStateMachine::new()
+//!     }
+//!     fn command_kinds(&self) -> Vec<&'static str> {
+//!         vec!["get", "put", "append"]
+//!     }
+//!     fn command(&mut self, kind: usize, seed: u64) -> Vec<u8> {
+//!         let key = format!("k{}", seed % 3);
+//!         let value = format!("v{}", seed % 5);
+//!         let command = match kind {
+//!             0 => KvCommand::Get { key },
+//!             1 => KvCommand::Put { key, value },
+//!             _ => KvCommand::Append { key, value },
+//!         };
+//!         command.encode().unwrap()
+//!     }
+//!     fn digest(&self, machine: &KvStateMachine) -> Option<Vec<u8>> {
+//!         Some(format!("{:?}", machine.data()).into_bytes())
+//!     }
+//! }
+//!
+//! state_machine_suite::run(&mut Kv).assert_all_passed();
+//! ```
 
 use crate::state_machine::StateMachine;
 use crate::testing::SuiteReport;
