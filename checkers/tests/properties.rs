@@ -157,7 +157,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
-    fn sequential_executions_with_overlap_are_linearizable(ops in sequential_execution(60)) {
+    fn sequential_executions_with_overlap_are_linearizable(ops in sequential_execution(150)) {
         let history = history_of(&ops, |_| None);
         for convention in [Convention::Native, Convention::Knossos, Convention::Porcupine] {
             prop_assert_eq!(verdict_cas(&history, convention), Verdict::Linearizable);
@@ -165,7 +165,7 @@ proptest! {
     }
 
     #[test]
-    fn interleaved_keys_are_linearizable(a in sequential_execution(60), b in sequential_execution(60)) {
+    fn interleaved_keys_are_linearizable(a in sequential_execution(150), b in sequential_execution(150)) {
         // Two independent executions on keys "a" and "b", interleaved in time.
         let split = a.len();
         let ops: Vec<GenOp> = a.into_iter().chain(b).collect();
@@ -177,7 +177,7 @@ proptest! {
 
     #[test]
     fn a_read_of_a_value_never_written_is_not_linearizable(
-        ops in sequential_execution(60),
+        ops in sequential_execution(150),
         pick in any::<prop::sample::Index>(),
     ) {
         let reads: Vec<usize> = (0..ops.len())

@@ -40,3 +40,24 @@ fn a_million_operation_kv_history_checks_in_under_ten_seconds() {
     assert!(total < Duration::from_secs(10), "took {total:?}");
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "timing target: run with --release")]
+fn a_long_single_key_history_checks_quickly() {
+    // One partition of 100,000 operations: memo entries stay as short as the window of
+    // concurrency, so this is linear, not quadratic, in time and memory.
+    let shape = KvShape {
+        operations: 100_000,
+        keys: 1,
+        processes: 5,
+        ..KvShape::default()
+    };
+    let history = kv_history(&shape);
+    let started = Instant::now();
+    let model = KeyValue::new(Convention::Native);
+    let result = check(&model, &history, &CheckOptions::default()).expect("well-formed history");
+    let took = started.elapsed();
+    eprintln!("100k ops on one key: {took:?}");
+    assert_eq!(result.valid, Verdict::Linearizable);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}

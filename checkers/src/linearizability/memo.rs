@@ -7,40 +7,96 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 const NONE: u32 = u32::MAX;
 
-/// A set of configurations: bitsets of linearized operations, each with a state.
+/// The configurations explored: for each set of linearized determinate calls and state, the
+/// sets of linearized indeterminate calls ("variants") it was reached with.
+///
+/// A configuration is skipped if it was reached before, or if one with the same determinate
+/// calls and state but only a subset of its indeterminate calls has been fully explored: that
+/// one could do everything this one can (an indeterminate call never has to take effect, and
+/// has no return to constrain the order).
 pub(crate) struct Memo<S> {
-    words: usize,
-    bits: Vec<u64>,
+    /// The determinate sets' encodings, end to end.
+    keys: Vec<u64>,
+    /// Where each entry's encoding starts in `keys`, and how long it is.
+    spans: Vec<(usize, u32)>,
     states: Vec<S>,
+    /// The next entry with the same hash, or NONE.
     chain: Vec<u32>,
     heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+    /// Each entry's first variant, or NONE.
+    first_variant: Vec<u32>,
+    variant_keys: Vec<u64>,
+    variant_spans: Vec<(usize, u32)>,
+    /// The entry's next variant, or NONE.
+    variant_next: Vec<u32>,
+    /// Whether the variant has been fully explored (and so has no linearization).
+    variant_done: Vec<bool>,
 }
 
 impl<S: Clone + Eq> Memo<S> {
-    /// An empty set for bitsets of `words` words.
-    pub(crate) fn new(words: usize) -> Memo<S> {
+    /// An empty memo.
+    pub(crate) fn new() -> Memo<S> {
         Memo {
-            words,
-            bits: Vec::new(),
+            keys: Vec::new(),
+            spans: Vec::new(),
             states: Vec::new(),
             chain: Vec::new(),
             heads: HashMap::default(),
+            first_variant: Vec::new(),
+            variant_keys: Vec::new(),
+            variant_spans: Vec::new(),
+            variant_next: Vec::new(),
+            variant_done: Vec::new(),
         }
     }
 
-    /// Inserts a configuration whose hash is `hash`; false if it was already there.
-    pub(crate) fn insert(&mut self, hash: u64, bits: &[u64], state: &S) -> bool {
-        debug_assert_eq!(bits.len(), self.words);
+    /// Records a configuration about to be explored: `hash` hashes the determinate set and the
+    /// state. Returns the variant to [`Memo::finish`] once explored, or `None` if the
+    /// configuration need not be explored.
+    pub(crate) fn visit(
+        &mut self,
+        hash: u64,
+        determinate: &[u64],
+        state: &S,
+        indeterminate: &[u64],
+    ) -> Option<u32> {
+        let entry = self.entry(hash, determinate, state);
+        let mut at = self.first_variant[entry];
+        while at != NONE {
+            let v = at as usize;
+            let (start, len) = self.variant_spans[v];
+            let seen = &self.variant_keys[start..start + len as usize];
+            if seen == indeterminate || (self.variant_done[v] && is_subset(seen, indeterminate)) {
+                return None;
+            }
+            at = self.variant_next[v];
+        }
+        let variant = self.variant_done.len() as u32;
+        self.variant_spans
+            .push((self.variant_keys.len(), indeterminate.len() as u32));
+        self.variant_keys.extend_from_slice(indeterminate);
+        self.variant_next.push(self.first_variant[entry]);
+        self.variant_done.push(false);
+        self.first_variant[entry] = variant;
+        Some(variant)
+    }
+
+    /// Marks a variant fully explored: it has no linearization.
+    pub(crate) fn finish(&mut self, variant: u32) {
+        self.variant_done[variant as usize] = true;
+    }
+
+    /// The entry of a determinate set and state, created if new.
+    fn entry(&mut self, hash: u64, key: &[u64], state: &S) -> usize {
         let new = self.states.len() as u32;
         match self.heads.entry(hash) {
             Entry::Occupied(mut head) => {
                 let mut at = *head.get();
                 while at != NONE {
                     let i = at as usize;
-                    if self.states[i] == *state
-                        && self.bits[i * self.words..(i + 1) * self.words] == *bits
-                    {
-                        return false;
+                    let (start, len) = self.spans[i];
+                    if self.states[i] == *state && self.keys[start..start + len as usize] == *key {
+                        return i;
                     }
                     at = self.chain[i];
                 }
@@ -52,10 +108,19 @@ impl<S: Clone + Eq> Memo<S> {
                 slot.insert(new);
             }
         }
-        self.bits.extend_from_slice(bits);
+        self.spans.push((self.keys.len(), key.len() as u32));
+        self.keys.extend_from_slice(key);
         self.states.push(state.clone());
-        true
+        self.first_variant.push(NONE);
+        new as usize
     }
+}
+
+/// Whether bitset `a` is a subset of bitset `b` (missing words are zero).
+fn is_subset(a: &[u64], b: &[u64]) -> bool {
+    a.iter()
+        .enumerate()
+        .all(|(i, word)| word & !b.get(i).copied().unwrap_or(0) == 0)
 }
 
 /// A hasher for keys that are already well-mixed 64-bit hashes.
@@ -140,15 +205,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inserts_each_configuration_once() {
-        let mut memo = Memo::new(2);
-        assert!(memo.insert(7, &[1, 0], &"a"));
-        assert!(!memo.insert(7, &[1, 0], &"a"));
-        // Same hash, different bits or state: distinct configurations.
-        assert!(memo.insert(7, &[1, 1], &"a"));
-        assert!(memo.insert(7, &[1, 0], &"b"));
-        assert!(!memo.insert(7, &[1, 1], &"a"));
-        assert!(memo.insert(8, &[1, 0], &"a"));
+    fn visits_each_configuration_once() {
+        let mut memo = Memo::new();
+        assert!(memo.visit(7, &[1, 0], &"a", &[]).is_some());
+        assert!(memo.visit(7, &[1, 0], &"a", &[]).is_none());
+        // Same hash, different determinate set or state: distinct configurations.
+        assert!(memo.visit(7, &[1, 1], &"a", &[]).is_some());
+        assert!(memo.visit(7, &[1, 0], &"b", &[]).is_some());
+        assert!(memo.visit(8, &[1, 0], &"a", &[]).is_some());
+    }
+
+    #[test]
+    fn a_configuration_dominated_by_an_explored_one_is_skipped() {
+        let mut memo = Memo::new();
+        let fewer = memo.visit(1, &[1], &0, &[0b001]).unwrap();
+        // Not yet explored: a superset is still visited.
+        let more = memo.visit(1, &[1], &0, &[0b011]);
+        assert!(more.is_some());
+        memo.finish(fewer);
+        assert!(memo.visit(1, &[1], &0, &[0b101]).is_none());
+        // Not a superset: visited.
+        assert!(memo.visit(1, &[1], &0, &[0b110]).is_some());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The linearizability checker: Wing & Gong's search with Lowe's memoization, one partition
 //! per independent key, partitions in parallel, a time limit that yields `Unknown`.
 
+mod entries;
 mod memo;
 mod report;
 mod result;
 mod search;
+mod set;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

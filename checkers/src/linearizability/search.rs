@@ -1,18 +1,24 @@
 //! Wing & Gong's backtracking search with Lowe's memoization, over one partition.
 //!
-//! Calls and returns sit in a doubly linked list in real-time order. The search walks it from
-//! the front: at a call, it tries to linearize that operation now (the model accepts it and the
-//! resulting configuration is new), removing its call and return from the list; at a return, the
-//! operation it closes should already have been linearized, so it backtracks. Indeterminate
-//! operations have no return: they may be linearized anywhere after their call, or never.
-//! The search succeeds when every determinate operation is linearized.
+//! Determinate calls and their returns sit in a doubly linked list in real-time order. The
+//! search walks it from the front: at a call, it tries to linearize that operation now (the
+//! model accepts it and the resulting configuration is new), lifting its call and return out of
+//! the list. At a return, the operation it closes should already have been linearized: the
+//! search then tries the indeterminate calls invoked before that return (they have no return:
+//! they may be linearized anywhere after their call, or never), and when none is left, it
+//! backtracks. The search succeeds when every determinate operation is linearized.
+//!
+//! Trying indeterminate calls last explores the configurations that linearized fewer of them
+//! first, so that the memo can skip the ones they dominate (see [`Memo`]).
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use crate::linearizability::entries::{HEAD, List, NULL, lists};
 use crate::linearizability::memo::{Memo, hash_state, mix};
+use crate::linearizability::set::LinearizedSet;
 use crate::model::Model;
 
 /// One call of a partition, ready for the search.
@@ -55,96 +61,27 @@ pub(crate) enum Searched {
     Cancelled,
 }
 
-const HEAD: u32 = 0;
-const NULL: u32 = u32::MAX;
 /// How many steps run between two looks at the clock.
 const STEPS_PER_CHECK: u32 = 4096;
 
-/// The linked list of call and return entries; entry 0 is the head.
-struct Entries {
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    /// The call index each entry belongs to.
-    call: Vec<u32>,
-    /// For a call entry, its return entry (or NULL when indeterminate); NULL for a return.
-    ret: Vec<u32>,
-    is_call: Vec<bool>,
-}
-
-impl Entries {
-    fn new<I, O>(calls: &[Call<I, O>]) -> Entries {
-        let mut events: Vec<(usize, u32, bool)> = Vec::with_capacity(calls.len() * 2);
-        for (i, call) in calls.iter().enumerate() {
-            events.push((call.call, i as u32, true));
-            if let Some(ret) = call.ret {
-                events.push((ret, i as u32, false));
-            }
-        }
-        events.sort_unstable_by_key(|&(position, _, _)| position);
-        let count = events.len() + 1;
-        let mut entries = Entries {
-            next: (1..=count as u32).collect(),
-            prev: (0..count as u32).map(|i| i.wrapping_sub(1)).collect(),
-            call: vec![NULL; count],
-            ret: vec![NULL; count],
-            is_call: vec![false; count],
-        };
-        entries.next[count - 1] = NULL;
-        let mut call_entry = vec![NULL; calls.len()];
-        for (i, &(_, call, is_call)) in events.iter().enumerate() {
-            let entry = i + 1;
-            entries.call[entry] = call;
-            entries.is_call[entry] = is_call;
-            if is_call {
-                call_entry[call as usize] = entry as u32;
-            } else {
-                entries.ret[call_entry[call as usize] as usize] = entry as u32;
-            }
-        }
-        entries
-    }
-
-    fn unlink(&mut self, entry: u32) {
-        let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
-        self.next[prev as usize] = next;
-        if next != NULL {
-            self.prev[next as usize] = prev;
-        }
-    }
-
-    fn relink(&mut self, entry: u32) {
-        let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
-        self.next[prev as usize] = entry;
-        if next != NULL {
-            self.prev[next as usize] = entry;
-        }
-    }
-
-    /// Removes a call entry and its return.
-    fn lift(&mut self, entry: u32) {
-        self.unlink(entry);
-        let ret = self.ret[entry as usize];
-        if ret != NULL {
-            self.unlink(ret);
-        }
-    }
-
-    /// Undoes [`Entries::lift`].
-    fn unlift(&mut self, entry: u32) {
-        let ret = self.ret[entry as usize];
-        if ret != NULL {
-            self.relink(ret);
-        }
-        self.relink(entry);
-    }
+/// Where the search is in the current configuration's candidates.
+#[derive(Debug, Clone, Copy)]
+enum Cursor {
+    /// At this entry of the determinate list.
+    Determinate(u32),
+    /// At this entry of the indeterminate list; candidates are invoked before `limit`, the
+    /// position of the first pending return.
+    Indeterminate(u32, usize),
 }
 
 /// A linearized call on the search stack.
 struct Frame<S> {
-    /// Its call entry.
-    entry: u32,
+    /// Where it was taken from; the search resumes after it when backtracking.
+    cursor: Cursor,
     /// The state before it.
     previous: S,
+    /// The memo variant of the configuration it led to, finished when it is backtracked.
+    variant: u32,
     /// Whether it was forced (read-only and legal): then the configuration before it has no
     /// linearization either, and backtracking goes on past it.
     forced: bool,
@@ -152,13 +89,80 @@ struct Frame<S> {
 
 /// The furthest configuration the search reached: where its longest linearizable prefix ends.
 struct Furthest {
-    /// The return entry it stopped at.
-    entry: u32,
+    /// The position of the return it stopped at.
+    position: usize,
+    /// Whether it was reached at all.
+    reached: bool,
+    /// The call of that return.
+    stuck: usize,
     /// The calls linearized there, in order (kept incrementally, see `low_water`).
     linearized: Vec<usize>,
     /// The stack has not dropped below this height since `linearized` was taken, so its first
     /// `low_water` calls are still the stack's.
     low_water: usize,
+}
+
+impl Furthest {
+    /// Records the configuration at a pending return, if it is the furthest yet.
+    fn reach<S>(&mut self, position: usize, stuck: usize, stack: &[Frame<S>], lists: &Lists) {
+        if self.reached && position <= self.position {
+            return;
+        }
+        self.reached = true;
+        self.position = position;
+        self.stuck = stuck;
+        self.linearized.truncate(self.low_water);
+        let newer = stack[self.low_water..]
+            .iter()
+            .map(|frame| lists.call_at(frame.cursor));
+        self.linearized.extend(newer);
+        self.low_water = stack.len();
+    }
+}
+
+/// Both lists.
+struct Lists {
+    determinate: List,
+    indeterminate: List,
+}
+
+impl Lists {
+    fn call_at(&self, cursor: Cursor) -> usize {
+        match cursor {
+            Cursor::Determinate(entry) => self.determinate.call[entry as usize] as usize,
+            Cursor::Indeterminate(entry, _) => self.indeterminate.call[entry as usize] as usize,
+        }
+    }
+
+    fn lift(&mut self, cursor: Cursor) {
+        match cursor {
+            Cursor::Determinate(entry) => self.determinate.lift(entry),
+            Cursor::Indeterminate(entry, _) => self.indeterminate.lift(entry),
+        }
+    }
+
+    fn unlift(&mut self, cursor: Cursor) {
+        match cursor {
+            Cursor::Determinate(entry) => self.determinate.unlift(entry),
+            Cursor::Indeterminate(entry, _) => self.indeterminate.unlift(entry),
+        }
+    }
+
+    /// The candidate after `cursor`'s.
+    fn after(&self, cursor: Cursor) -> Cursor {
+        match cursor {
+            Cursor::Determinate(entry) => {
+                Cursor::Determinate(self.determinate.next[entry as usize])
+            }
+            Cursor::Indeterminate(entry, limit) => {
+                Cursor::Indeterminate(self.indeterminate.next[entry as usize], limit)
+            }
+        }
+    }
+
+    fn first(&self) -> Cursor {
+        Cursor::Determinate(self.determinate.next[HEAD as usize])
+    }
 }
 
 /// Searches for a linearization of `calls` (one partition) under `model`.
@@ -167,26 +171,28 @@ pub(crate) fn search<M: Model>(
     calls: &[Call<M::Input, M::Output>],
     stop: &Stop<'_>,
 ) -> Searched {
-    let mut entries = Entries::new(calls);
+    let (determinate, indeterminate) = lists(calls);
+    let mut lists = Lists {
+        determinate,
+        indeterminate,
+    };
     let twins = twins(calls);
-    let words = calls.len().div_ceil(64).max(1);
-    let mut linearized = vec![0u64; words];
-    let zobrist: Vec<u64> = (0..calls.len() as u64)
-        .map(|i| mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15)))
-        .collect();
-    let mut linearized_hash = 0u64;
-    let mut memo: Memo<M::State> = Memo::new(words);
+    let mut linearized = LinearizedSet::new(calls.iter().map(|call| call.ret.is_some()));
+    let mut key = Vec::new();
+    let mut memo: Memo<M::State> = Memo::new();
     let mut state = model.init();
     let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut remaining = calls.iter().filter(|call| call.ret.is_some()).count();
     let mut furthest = Furthest {
-        entry: 0,
+        position: 0,
+        reached: false,
+        stuck: 0,
         linearized: Vec::new(),
         low_water: 0,
     };
     // Look at the clock on the first step, then every STEPS_PER_CHECK.
     let mut steps = STEPS_PER_CHECK - 1;
-    let mut entry = entries.next[HEAD as usize];
+    let mut cursor = lists.first();
     while remaining > 0 {
         steps += 1;
         if steps == STEPS_PER_CHECK {
@@ -195,77 +201,86 @@ pub(crate) fn search<M: Model>(
                 return stopped;
             }
         }
-        debug_assert_ne!(entry, NULL, "a determinate call's return is always ahead");
-        let index = entries.call[entry as usize] as usize;
-        if entries.is_call[entry as usize] {
-            let call = &calls[index];
-            if has_pending_twin(&twins, &linearized, index) {
-                // A pending identical indeterminate call earlier in the list was tried here
-                // already, and leads to the same configurations up to renaming.
-                entry = entries.next[entry as usize];
-                continue;
-            }
-            let next_state = model
-                .step(&state, &call.input, call.output.as_ref())
-                // An indeterminate call that leaves the state as it is need not be linearized
-                // here: leaving it pending (to take effect later, or never) reaches every
-                // configuration this would.
-                .filter(|next_state| call.ret.is_some() || *next_state != state);
-            if let Some(next_state) = next_state {
-                let (word, bit) = (index / 64, 1u64 << (index % 64));
-                linearized[word] |= bit;
-                let hash = mix(linearized_hash ^ zobrist[index] ^ hash_state(&next_state));
-                if memo.insert(hash, &linearized, &next_state) {
-                    linearized_hash ^= zobrist[index];
-                    // A read-only call legal here can be linearized here in any
-                    // linearization from here: no need to try other orders if it fails.
-                    let forced =
-                        call.ret.is_some() && model.is_read_only(&call.input, call.output.as_ref());
-                    stack.push(Frame {
-                        entry,
-                        previous: std::mem::replace(&mut state, next_state),
-                        forced,
-                    });
-                    remaining -= usize::from(call.ret.is_some());
-                    entries.lift(entry);
-                    entry = entries.next[HEAD as usize];
+        let candidate = match cursor {
+            Cursor::Determinate(entry) => {
+                debug_assert_ne!(entry, NULL, "a determinate call's return is always ahead");
+                if lists.determinate.is_call[entry as usize] {
+                    Some(entry)
+                } else {
+                    // Past the determinate candidates: on to the indeterminate ones.
+                    let position = lists.determinate.position[entry as usize];
+                    let stuck = lists.determinate.call[entry as usize] as usize;
+                    furthest.reach(position, stuck, &stack, &lists);
+                    cursor =
+                        Cursor::Indeterminate(lists.indeterminate.next[HEAD as usize], position);
                     continue;
                 }
-                linearized[word] &= !bit;
             }
-            entry = entries.next[entry as usize];
-        } else {
-            if entry > furthest.entry {
-                furthest.entry = entry;
-                furthest.linearized.truncate(furthest.low_water);
-                let newer = &stack[furthest.low_water..];
-                let newer = newer
-                    .iter()
-                    .map(|frame| entries.call[frame.entry as usize] as usize);
-                furthest.linearized.extend(newer);
-                furthest.low_water = stack.len();
-            }
+            Cursor::Indeterminate(entry, limit) => (entry != NULL
+                && lists.indeterminate.position[entry as usize] < limit)
+                .then_some(entry),
+        };
+        let Some(_) = candidate else {
+            // No candidate left: backtrack.
             loop {
                 let Some(frame) = stack.pop() else {
-                    let stuck = entries.call[furthest.entry as usize] as usize;
                     return Searched::Illegal {
-                        stuck,
+                        stuck: furthest.stuck,
                         linearized: furthest.linearized,
                     };
                 };
                 furthest.low_water = furthest.low_water.min(stack.len());
+                memo.finish(frame.variant);
                 state = frame.previous;
-                let undone = entries.call[frame.entry as usize] as usize;
-                linearized[undone / 64] &= !(1u64 << (undone % 64));
-                linearized_hash ^= zobrist[undone];
+                let undone = lists.call_at(frame.cursor);
+                linearized.remove(undone);
                 remaining += usize::from(calls[undone].ret.is_some());
-                entries.unlift(frame.entry);
-                entry = entries.next[frame.entry as usize];
+                lists.unlift(frame.cursor);
+                cursor = lists.after(frame.cursor);
                 if !frame.forced {
                     break;
                 }
             }
+            continue;
+        };
+        let index = lists.call_at(cursor);
+        let call = &calls[index];
+        if call.ret.is_none() && has_pending_twin(&twins, &linearized, index) {
+            // A pending identical indeterminate call invoked earlier was tried here already,
+            // and leads to the same configurations up to renaming.
+            cursor = lists.after(cursor);
+            continue;
         }
+        let next_state = model
+            .step(&state, &call.input, call.output.as_ref())
+            // An indeterminate call that leaves the state as it is need not be linearized
+            // here: leaving it pending (to take effect later, or never) reaches every
+            // configuration this would.
+            .filter(|next_state| call.ret.is_some() || *next_state != state);
+        let Some(next_state) = next_state else {
+            cursor = lists.after(cursor);
+            continue;
+        };
+        linearized.insert(index);
+        linearized.encode_determinate(&mut key);
+        let hash = mix(linearized.determinate_hash() ^ hash_state(&next_state));
+        let Some(variant) = memo.visit(hash, &key, &next_state, linearized.indeterminate()) else {
+            linearized.remove(index);
+            cursor = lists.after(cursor);
+            continue;
+        };
+        // A read-only call legal here can be linearized here in any linearization from
+        // here: if that fails, so does every other order.
+        let forced = call.ret.is_some() && model.is_read_only(&call.input, call.output.as_ref());
+        stack.push(Frame {
+            cursor,
+            previous: std::mem::replace(&mut state, next_state),
+            variant,
+            forced,
+        });
+        remaining -= usize::from(call.ret.is_some());
+        lists.lift(cursor);
+        cursor = lists.first();
     }
     Searched::Linearizable
 }
@@ -289,14 +304,14 @@ fn twins<I: Eq + Hash, O>(calls: &[Call<I, O>]) -> Vec<u32> {
 }
 
 /// Whether an earlier identical indeterminate call is still pending.
-fn has_pending_twin(twins: &[u32], linearized: &[u64], mut index: usize) -> bool {
+fn has_pending_twin(twins: &[u32], linearized: &LinearizedSet, mut index: usize) -> bool {
     loop {
         let twin = twins[index];
         if twin == NULL {
             return false;
         }
         index = twin as usize;
-        if linearized[index / 64] & (1u64 << (index % 64)) == 0 {
+        if !linearized.contains(index) {
             return true;
         }
     }
