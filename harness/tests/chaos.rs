@@ -18,8 +18,15 @@ fn passes(kind: WorkloadKind, seeds: &[u64]) {
             serde_json::to_string_pretty(&result.checks).unwrap_or_default(),
             result.reproduce
         );
-        assert!(result.ops.ok > 50, "{kind} seed {seed}: only {} ops succeeded", result.ops.ok);
-        assert!(result.nemesis.len() >= 3, "{kind} seed {seed}: the nemesis barely acted");
+        assert!(
+            result.ops.ok > 50,
+            "{kind} seed {seed}: only {} ops succeeded",
+            result.ops.ok
+        );
+        assert!(
+            result.nemesis.len() >= 3,
+            "{kind} seed {seed}: the nemesis barely acted"
+        );
     }
 }
 

@@ -221,6 +221,18 @@ impl Invariants {
             .map(|(node, _)| *node)
     }
 
+    /// The current leader (as [`Invariants::leader`]) and the term it leads.
+    pub fn leader_term(&self) -> Option<(NodeId, Term)> {
+        let leader = self.leader()?;
+        Some((leader, self.leading[&leader]))
+    }
+
+    /// The commit index of `node`'s current incarnation (0 before it learns one).
+    pub fn commit_index(&self, node: NodeId) -> LogIndex {
+        let incarnation = self.incarnations.get(&node).map_or(0, |(i, _)| *i);
+        self.commit.get(&(node, incarnation)).copied().unwrap_or(0)
+    }
+
     /// The violations seen (at most the first hundred) and how many there were in all.
     pub fn violations(&self) -> (&[Violation], usize) {
         (&self.violations, self.violation_count)

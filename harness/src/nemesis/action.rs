@@ -87,4 +87,15 @@ pub trait ClusterView {
     /// The node believed to be the current leader (the latest to become leader and still
     /// running), if any.
     fn leader(&self) -> Option<NodeId>;
+
+    /// The current leader and its term, if any.
+    fn leader_term(&self) -> Option<(NodeId, rafty::Term)> {
+        None
+    }
+
+    /// The commit index `node` last reported (0 if unknown).
+    fn commit_index(&self, node: NodeId) -> rafty::LogIndex {
+        let _ = node;
+        0
+    }
 }

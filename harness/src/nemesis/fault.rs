@@ -21,6 +21,9 @@ pub enum FaultKind {
     Latency,
     /// Clog node-to-node links one by one (messages held), then release them in random order.
     Clog,
+    /// The partition sequence of Figure 8 (§5.4.2), aimed by what the nodes report; see
+    /// [`crate::nemesis::figure8`]. Targeted, so not part of `all`.
+    Figure8,
 }
 
 impl FaultKind {
@@ -41,6 +44,7 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Latency => "latency",
             FaultKind::Clog => "clog",
+            FaultKind::Figure8 => "figure8",
         }
     }
 }
@@ -57,10 +61,11 @@ impl FromStr for FaultKind {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         FaultKind::ALL
             .into_iter()
+            .chain([FaultKind::Figure8])
             .find(|kind| kind.name() == text)
             .ok_or_else(|| {
                 format!(
-                    "unknown nemesis `{text}`; expected one of: {}, all, none",
+                    "unknown nemesis `{text}`; expected one of: {}, figure8, all, none",
                     FaultKind::ALL.map(FaultKind::name).join(", ")
                 )
             })

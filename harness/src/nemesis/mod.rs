@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod fault;
+pub mod figure8;
 pub mod partition;
 pub mod plan;
 pub mod schedule;

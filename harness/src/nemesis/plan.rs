@@ -81,6 +81,8 @@ pub fn plan(
             )
         }
         FaultKind::Clog => clog(duration, nodes, rng),
+        // Reactive, driven by `super::figure8` rather than planned ahead.
+        FaultKind::Figure8 => ("figure 8 sequence".to_owned(), Vec::new()),
     };
     let mut steps = steps;
     steps.sort_by_key(|(offset, _)| *offset);

@@ -11,6 +11,7 @@ use rafty::NodeId;
 
 use super::action::{Action, ClusterView, Network};
 use super::fault::FaultKind;
+use super::figure8::Figure8;
 use super::plan::{self, Plan};
 
 /// How the nemesis behaves.
@@ -39,11 +40,13 @@ pub struct NemesisEvent {
     pub value: String,
 }
 
-/// A fault in progress: its plan and the steps still to take.
+/// A fault in progress: its plan and the steps still to take, or the reactive Figure 8
+/// sequence.
 struct Active {
     plan: Plan,
     started_at: Duration,
     remaining: VecDeque<(Duration, Action)>,
+    reactive: Option<Figure8>,
 }
 
 /// The fault scheduler. Call [`Nemesis::poll`] before every simulation step.
@@ -89,7 +92,7 @@ impl Nemesis {
         if self.active.is_none() && now >= self.next_fault_at && !self.options.kinds.is_empty() {
             self.start_fault(now, view);
         }
-        self.run_due_steps(now, network);
+        self.run_due_steps(now, view, network);
     }
 
     /// The nemesis operations recorded so far.
@@ -115,17 +118,33 @@ impl Nemesis {
         let plan = plan::plan(kind, duration, &self.nodes, view.leader(), &mut self.rng);
         self.record(now, format!("start-{kind}"), plan.description.clone());
         let remaining = plan.steps.iter().cloned().collect();
+        let reactive = (kind == FaultKind::Figure8).then(|| Figure8::new(now));
         self.active = Some(Active {
             plan,
             started_at: now,
             remaining,
+            reactive,
         });
     }
 
-    fn run_due_steps(&mut self, now: Duration, network: &mut dyn Network) {
+    fn run_due_steps(&mut self, now: Duration, view: &dyn ClusterView, network: &mut dyn Network) {
         let Some(active) = &mut self.active else {
             return;
         };
+        if let Some(figure8) = &mut active.reactive {
+            let actions = figure8.poll(now, view, &self.nodes, &mut self.rng);
+            let done = figure8.is_done().then(|| figure8.steps.join("; "));
+            for action in actions {
+                self.take(now, action, network);
+            }
+            if let Some(steps) = done {
+                self.active = None;
+                self.record(now, "stop-figure8".into(), steps);
+                let interval = self.options.interval;
+                self.next_fault_at = now + interval / 2 + jitter(interval, &mut self.rng);
+            }
+            return;
+        }
         let mut due = Vec::new();
         while let Some((offset, _)) = active.remaining.front() {
             if active.started_at + *offset > now {

@@ -73,6 +73,14 @@ impl ClusterView for Observations {
     fn leader(&self) -> Option<NodeId> {
         self.lock().invariants.leader()
     }
+
+    fn leader_term(&self) -> Option<(NodeId, rafty::Term)> {
+        self.lock().invariants.leader_term()
+    }
+
+    fn commit_index(&self, node: NodeId) -> rafty::LogIndex {
+        self.lock().invariants.commit_index(node)
+    }
 }
 
 /// `12.345678s`: simulated seconds with microseconds.

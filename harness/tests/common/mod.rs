@@ -31,7 +31,11 @@ pub fn history_bytes(output: &RunOutput) -> Vec<u8> {
 }
 
 /// The first seed in `seeds` whose run with `plugins` is invalid, and its reason.
-pub fn first_invalid(config: &TestConfig, plugins: &Plugins, seeds: impl IntoIterator<Item = u64>) -> Option<(u64, String)> {
+pub fn first_invalid(
+    config: &TestConfig,
+    plugins: &Plugins,
+    seeds: impl IntoIterator<Item = u64>,
+) -> Option<(u64, String)> {
     for seed in seeds {
         let output = runner::run(config, seed, plugins);
         if output.result.valid == Validity::Invalid {

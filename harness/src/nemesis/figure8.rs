@@ -1,0 +1,205 @@
+//! A targeted fault: the partition sequence of §5.4.2's Figure 8, driven by what the nodes
+//! report. It sets up the one situation where counting replicas of an earlier term's entry
+//! commits something a later leader can overwrite; a correct Raft survives it unharmed.
+//!
+//! 1. Cut the leader A off together with a minority: A keeps appending client commands that
+//!    only its minority stores.
+//! 2. When the majority elects a successor C, isolate C at once (dropping its first appends in
+//!    flight) and let A's side rejoin the rest.
+//! 3. When a leader L other than C takes over and its commit index advances, isolate L at
+//!    once. A correct L commits only after its own term's entry reached a majority, so C can
+//!    no longer win; a core that committed A's older entries by counting replicas has
+//!    committed entries that C, whose last term is higher, may now overwrite.
+//! 4. After a while, heal.
+//!
+//! Every wait has a deadline; on a timeout the sequence heals and ends.
+
+use std::time::Duration;
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use rafty::{LogIndex, NodeId, Term};
+
+use super::action::{Action, ClusterView};
+use super::partition::Grudge;
+
+/// How long each stage may wait for the cluster.
+const STAGE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the final partition lasts.
+const FINALE: Duration = Duration::from_millis(1500);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Stage {
+    Start,
+    AwaitSuccessor {
+        minority: Vec<NodeId>,
+        term: Term,
+    },
+    AwaitReturn {
+        successor: NodeId,
+        term: Term,
+    },
+    AwaitCommit {
+        leader: NodeId,
+        successor: NodeId,
+        commit: LogIndex,
+    },
+    Finale,
+    Done,
+}
+
+/// The Figure 8 sequence in progress.
+#[derive(Clone, Debug)]
+pub struct Figure8 {
+    stage: Stage,
+    deadline: Duration,
+    cut: Option<Grudge>,
+    /// What happened, for the history.
+    pub steps: Vec<String>,
+}
+
+impl Figure8 {
+    /// Start the sequence at `now`.
+    pub fn new(now: Duration) -> Self {
+        Figure8 {
+            stage: Stage::Start,
+            deadline: now + STAGE_TIMEOUT,
+            cut: None,
+            steps: Vec::new(),
+        }
+    }
+
+    /// True once the sequence has healed and ended.
+    pub fn is_done(&self) -> bool {
+        self.stage == Stage::Done
+    }
+
+    /// The actions due at `now`.
+    pub fn poll(
+        &mut self,
+        now: Duration,
+        view: &dyn ClusterView,
+        nodes: &[NodeId],
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<Action> {
+        if now >= self.deadline {
+            if self.stage != Stage::Finale {
+                self.steps
+                    .push(format!("timed out waiting in {:?}", self.stage));
+            }
+            self.stage = Stage::Done;
+            return self.replace_cut(None);
+        }
+        let leader = view.leader_term();
+        match self.stage.clone() {
+            Stage::Start => {
+                let Some((old, term)) = leader else {
+                    return Vec::new();
+                };
+                let mut others: Vec<NodeId> = nodes.iter().copied().filter(|&n| n != old).collect();
+                others.shuffle(rng);
+                let size = rng.random_range(1..=nodes.len().div_ceil(2) - 1);
+                let mut minority = vec![old];
+                minority.extend(others.drain(..size - 1));
+                minority.sort_unstable();
+                self.steps.push(format!(
+                    "cut leader n{old} (term {term}) off with {minority:?}"
+                ));
+                self.advance(
+                    now,
+                    Stage::AwaitSuccessor {
+                        minority: minority.clone(),
+                        term,
+                    },
+                );
+                self.replace_cut(Some(between(&minority, nodes)))
+            }
+            Stage::AwaitSuccessor { minority, term } => match leader {
+                Some((successor, new_term))
+                    if new_term > term && !minority.contains(&successor) =>
+                {
+                    self.steps
+                        .push(format!("isolate successor n{successor} (term {new_term})"));
+                    self.advance(
+                        now,
+                        Stage::AwaitReturn {
+                            successor,
+                            term: new_term,
+                        },
+                    );
+                    self.replace_cut(Some(between(&[successor], nodes)))
+                }
+                _ => Vec::new(),
+            },
+            Stage::AwaitReturn { successor, term } => {
+                if let Some((leader, new_term)) =
+                    leader.filter(|(l, t)| *l != successor && *t > term)
+                {
+                    let commit = view.commit_index(leader);
+                    self.steps.push(format!(
+                        "n{leader} leads term {new_term} from commit {commit}"
+                    ));
+                    self.advance(
+                        now,
+                        Stage::AwaitCommit {
+                            leader,
+                            successor,
+                            commit,
+                        },
+                    );
+                }
+                Vec::new()
+            }
+            Stage::AwaitCommit {
+                leader,
+                successor,
+                commit,
+            } => {
+                let now_commit = view.commit_index(leader);
+                if now_commit <= commit {
+                    return Vec::new();
+                }
+                self.steps.push(format!(
+                    "n{leader} committed {now_commit}: isolate it, free n{successor}"
+                ));
+                self.stage = Stage::Finale;
+                self.deadline = now + FINALE;
+                self.replace_cut(Some(between(&[leader], nodes)))
+            }
+            Stage::Finale | Stage::Done => Vec::new(),
+        }
+    }
+
+    fn advance(&mut self, now: Duration, stage: Stage) {
+        self.stage = stage;
+        self.deadline = now + STAGE_TIMEOUT;
+    }
+
+    /// Repair the partition in effect and cut `next` instead.
+    fn replace_cut(&mut self, next: Option<Grudge>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(previous) = self.cut.take() {
+            actions.push(Action::Repair(previous));
+        }
+        if let Some(next) = next {
+            actions.push(Action::Partition(next.clone()));
+            self.cut = Some(next);
+        }
+        actions
+    }
+}
+
+/// Cut `side` off from the rest of `nodes`.
+fn between(side: &[NodeId], nodes: &[NodeId]) -> Grudge {
+    let mut grudge = Grudge::default();
+    for &a in side {
+        for &b in nodes.iter().filter(|n| !side.contains(n)) {
+            grudge.cut.push((a, b));
+            grudge.cut.push((b, a));
+        }
+    }
+    grudge.cut.sort_unstable();
+    grudge
+}
