@@ -54,6 +54,15 @@ pub struct Args {
     /// Keys the operations spread over (1 for the register workload).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub keys: Option<u64>,
+    /// Operation mix as read,write,cas weights (e.g. 2,1,1; appends count as writes).
+    #[arg(long, value_parser = parse_mix)]
+    pub mix: Option<rafty_workloads::OperationMix>,
+    /// The most entries one AppendEntries carries (a Raft setting).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_append_entries: Option<u64>,
+    /// The most AppendEntries in flight to one follower (a Raft setting).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_inflight_appends: Option<u64>,
     /// Runs at once, each on its own thread.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub jobs: u64,
@@ -71,6 +80,18 @@ pub struct Args {
 fn parse_workload(text: &str) -> Result<WorkloadKind, String> {
     text.parse()
         .map_err(|error: rafty_workloads::ConfigError| error.reason)
+}
+
+fn parse_mix(text: &str) -> Result<rafty_workloads::OperationMix, String> {
+    let bad = || format!("bad mix `{text}`: expected read,write,cas weights such as 2,1,1");
+    let weights: Vec<u32> = text
+        .split(',')
+        .map(|part| part.trim().parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    match weights[..] {
+        [read, write, cas] => Ok(rafty_workloads::OperationMix { read, write, cas }),
+        _ => Err(bad()),
+    }
 }
 
 fn parse_nodes(text: &str) -> Result<usize, String> {
@@ -106,6 +127,15 @@ impl Args {
         }
         if let Some(keys) = self.keys {
             config.workload.key_count = keys as usize;
+        }
+        if let Some(mix) = self.mix {
+            config.workload.mix = mix;
+        }
+        if let Some(entries) = self.max_append_entries {
+            config.raft.max_append_entries = entries as usize;
+        }
+        if let Some(inflight) = self.max_inflight_appends {
+            config.raft.max_inflight_appends = inflight as usize;
         }
         config.variant = self.variant;
         config.validate()?;

@@ -64,8 +64,9 @@ impl Variant {
     }
 }
 
-/// Everything a run needs besides its seed and its pluggable parts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Everything a run needs besides its seed and its pluggable parts. Serialized (in
+/// `results.json`) with every duration in milliseconds, the unit last in each name.
+#[derive(Clone, Debug, PartialEq)]
 pub struct TestConfig {
     /// How many nodes (3, 5 or 7).
     pub nodes: usize,
@@ -159,5 +160,47 @@ impl TestConfig {
         } else {
             Err(problems.join("; "))
         }
+    }
+}
+
+/// A duration as whole milliseconds.
+fn ms(duration: Duration) -> u64 {
+    duration.as_millis() as u64
+}
+
+impl Serialize for TestConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raft = &self.raft;
+        let workload = &self.workload;
+        serde_json::json!({
+            "nodes": self.nodes,
+            "workload": workload.kind.name(),
+            "concurrency": workload.concurrency,
+            "rate_per_second": workload.rate_per_second,
+            "mix": { "read": workload.mix.read, "write": workload.mix.write, "cas": workload.mix.cas },
+            "keys": workload.key_count,
+            "time_limit_ms": ms(workload.time_limit),
+            "nemesis": self.nemesis.iter().map(|kind| kind.name()).collect::<Vec<_>>(),
+            "nemesis_interval_ms": ms(self.nemesis_interval),
+            "recovery_ms": ms(self.recovery),
+            "quiet_period_ms": ms(self.quiet_period),
+            "raft": {
+                "election_timeout_min_ms": ms(raft.election_timeout_min),
+                "election_timeout_max_ms": ms(raft.election_timeout_max),
+                "heartbeat_interval_ms": ms(raft.heartbeat_interval),
+                "command_timeout_ms": ms(raft.command_timeout),
+                "rpc_timeout_ms": ms(raft.rpc_timeout),
+                "max_append_entries": raft.max_append_entries,
+                "max_append_bytes": raft.max_append_bytes,
+                "max_inflight_appends": raft.max_inflight_appends,
+                "forward_to_leader": raft.forward_to_leader,
+            },
+            "latency_min_ms": ms(self.latency_min),
+            "latency_max_ms": ms(self.latency_max),
+            "op_timeout_ms": ms(self.op_timeout),
+            "variant": self.variant.name(),
+            "check_time_limit_ms": ms(self.check_time_limit),
+        })
+        .serialize(serializer)
     }
 }

@@ -13,7 +13,7 @@ use crate::sim::kv_api;
 use crate::sim::observe::Observations;
 use crate::sim::recorder::RecordedOp;
 
-use super::config::TestConfig;
+use super::config::{TestConfig, Variant};
 use super::results::{
     Checks, DurabilityReport, InvariantsReport, OpCounts, RunResult, SimulationReport, Validity,
 };
@@ -218,8 +218,71 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
         config.workload.rate_per_second,
         config.workload.key_count,
     );
+    command.push_str(&format!(
+        " --nemesis-interval {}ms",
+        config.nemesis_interval.as_millis()
+    ));
+    let defaults = TestConfig::new(config.workload.kind);
+    let mix = config.workload.mix;
+    if mix != defaults.workload.mix {
+        command.push_str(&format!(" --mix {},{},{}", mix.read, mix.write, mix.cas));
+    }
+    if config.raft.max_append_entries != defaults.raft.max_append_entries {
+        command.push_str(&format!(
+            " --max-append-entries {}",
+            config.raft.max_append_entries
+        ));
+    }
+    if config.raft.max_inflight_appends != defaults.raft.max_inflight_appends {
+        command.push_str(&format!(
+            " --max-inflight-appends {}",
+            config.raft.max_inflight_appends
+        ));
+    }
     if config.variant != super::config::Variant::Reference {
         command.push_str(&format!(" --variant {}", config.variant.name()));
+        if matches!(
+            config.variant,
+            Variant::CommitPreviousTermByCount | Variant::VoteWithoutLogCheck
+        ) {
+            command = command.replacen(
+                "-p rafty-harness",
+                "-p rafty-harness --features mutations",
+                1,
+            );
+        }
     }
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use rafty_workloads::WorkloadKind;
+
+    use super::*;
+    use crate::cli::test::Args;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    /// The reproduction command, parsed back, describes the same test.
+    #[test]
+    fn the_reproduction_command_describes_the_same_test() {
+        let mut config = TestConfig::new(WorkloadKind::Append);
+        config.nodes = 3;
+        config.workload.mix.read = 5;
+        config.raft.max_append_entries = 1;
+        config.nemesis_interval = std::time::Duration::from_millis(700);
+        config.variant = Variant::ForgetfulLog;
+        let command = reproduce_command(&config, 42);
+        let args = command.split(" -- test ").nth(1).expect("a test command");
+        let cli =
+            Cli::try_parse_from(std::iter::once("test").chain(args.split(' '))).expect("parses");
+        assert_eq!(cli.args.config().expect("valid"), config);
+        assert_eq!(cli.args.seeds(), [42]);
+    }
 }
