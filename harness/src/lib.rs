@@ -14,5 +14,5 @@ pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod nemesis;
-pub mod sim;
 pub mod run;
+pub mod sim;

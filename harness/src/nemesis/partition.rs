@@ -42,6 +42,9 @@ impl Shape {
     ];
 }
 
+/// A link between two nodes: `(from, to)`, or `(low, high)` for both directions.
+pub type Link = (NodeId, NodeId);
+
 /// A partition: the directed links `(from, to)` whose messages are dropped.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Grudge {
@@ -72,7 +75,7 @@ impl Grudge {
 
     /// The cut links as unordered pairs `(low, high)` cut in both directions, and the links cut
     /// in one direction only.
-    pub fn split_symmetric(&self) -> (Vec<(NodeId, NodeId)>, Vec<(NodeId, NodeId)>) {
+    pub fn split_symmetric(&self) -> (Vec<Link>, Vec<Link>) {
         let mut both = Vec::new();
         let mut one_way = Vec::new();
         for &(from, to) in &self.cut {
