@@ -162,7 +162,37 @@ pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions)
     bar.finish_and_clear();
     let mut runs = results.into_inner().unwrap_or_else(|p| p.into_inner());
     runs.sort_by_key(|run| run.seed);
-    SuiteSummary { runs }
+    let summary = SuiteSummary { runs };
+    if let Some(root) = &options.store {
+        write_suite_reports(root, &config.name(), &summary);
+    }
+    summary
+}
+
+/// `junit.xml` and `summary.json` for the suite under `store/<test>/`, and `store/index.html`.
+fn write_suite_reports(root: &std::path::Path, test: &str, summary: &SuiteSummary) {
+    let seeds: Vec<rafty_reports::SeedResult> = summary
+        .runs
+        .iter()
+        .map(|run| rafty_reports::SeedResult {
+            seed: run.seed,
+            verdict: match run.valid {
+                Validity::Valid => rafty_reports::RunVerdict::Valid,
+                Validity::Invalid => rafty_reports::RunVerdict::Invalid,
+                Validity::Unknown => rafty_reports::RunVerdict::Unknown,
+            },
+            millis: run.wall_ms,
+            report: run.dir.clone().unwrap_or_default(),
+            reproduce: run.reproduce.clone(),
+            message: run.reason.clone(),
+        })
+        .collect();
+    if let Err(error) = rafty_reports::write_junit(&root.join(test), test, &seeds) {
+        eprintln!("could not write junit.xml: {error}");
+    }
+    if let Err(error) = rafty_reports::write_store_index(root) {
+        eprintln!("could not write the store index: {error}");
+    }
 }
 
 fn run_one(
@@ -181,7 +211,12 @@ fn run_one(
             nemesis_log: &output.nemesis_log,
         };
         match store::write_run(root, stamp, result, &artifacts) {
-            Ok(dir) => Some(dir),
+            Ok(dir) => {
+                if let Err(error) = rafty_reports::write_stored_run_report(&dir) {
+                    eprintln!("seed {seed}: could not draw the report: {error}");
+                }
+                Some(dir)
+            }
             Err(error) => {
                 eprintln!("seed {seed}: could not write the store: {error}");
                 None
