@@ -83,7 +83,11 @@ pub trait Settings: Send + Sync + 'static {
         if self.max_inflight_appends() == 0 {
             bad("max_inflight_appends", "must be at least 1".into());
         }
-        if fields.is_empty() { Ok(()) } else { Err(SettingsError { fields }) }
+        if fields.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError { fields })
+        }
     }
 }
 
@@ -196,9 +200,16 @@ mod tests {
         let names: Vec<_> = error.fields.iter().map(|f| f.field).collect();
         assert_eq!(
             names,
-            ["election_timeout_max", "heartbeat_interval", "max_inflight_appends"]
+            [
+                "election_timeout_max",
+                "heartbeat_interval",
+                "max_inflight_appends"
+            ]
         );
         let text = error.to_string();
-        assert!(text.contains("heartbeat_interval: must be below election_timeout_min"), "{text}");
+        assert!(
+            text.contains("heartbeat_interval: must be below election_timeout_min"),
+            "{text}"
+        );
     }
 }
