@@ -203,3 +203,122 @@ fn between(side: &[NodeId], nodes: &[NodeId]) -> Grudge {
     grudge.cut.sort_unstable();
     grudge
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use rand::SeedableRng;
+
+    use super::*;
+
+    /// A scripted cluster: whoever leads in which term, and one commit index for all.
+    struct Script {
+        leader: Cell<Option<(NodeId, Term)>>,
+        commit: Cell<LogIndex>,
+    }
+
+    impl ClusterView for Script {
+        fn leader(&self) -> Option<NodeId> {
+            self.leader.get().map(|(node, _)| node)
+        }
+        fn leader_term(&self) -> Option<(NodeId, Term)> {
+            self.leader.get()
+        }
+        fn commit_index(&self, _node: NodeId) -> LogIndex {
+            self.commit.get()
+        }
+    }
+
+    fn isolated(actions: &[Action]) -> Option<Vec<NodeId>> {
+        actions.iter().find_map(|action| match action {
+            Action::Partition(grudge) => {
+                let mut side: Vec<NodeId> = grudge.cut.iter().map(|(a, _)| *a).collect();
+                side.sort_unstable();
+                side.dedup();
+                Some(side)
+            }
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_sequence_follows_the_leaders_and_heals_at_the_end() {
+        let nodes: Vec<NodeId> = (1..=5).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let script = Script {
+            leader: Cell::new(Some((1, 2))),
+            commit: Cell::new(10),
+        };
+        let mut sequence = Figure8::new(Duration::ZERO);
+        let ms = Duration::from_millis;
+
+        let first = sequence.poll(ms(1), &script, &nodes, &mut rng);
+        assert!(
+            matches!(first.as_slice(), [Action::Partition(_)]),
+            "{first:?}"
+        );
+        let Action::Partition(grudge) = &first[0] else {
+            unreachable!()
+        };
+        let majority: Vec<NodeId> = grudge
+            .cut
+            .iter()
+            .filter(|(a, _)| *a == 1)
+            .map(|(_, b)| *b)
+            .collect();
+        let successor = *nodes
+            .iter()
+            .rev()
+            .find(|n| majority.contains(n))
+            .expect("a majority node");
+        script.leader.set(Some((successor, 3)));
+        let second = sequence.poll(ms(400), &script, &nodes, &mut rng);
+        assert!(
+            matches!(second.first(), Some(Action::Repair(_))),
+            "{second:?}"
+        );
+        let cut = isolated(&second).expect("a new cut");
+        assert!(
+            cut.contains(&successor),
+            "the successor is isolated: {cut:?}"
+        );
+        script.leader.set(Some((1, 5)));
+        assert!(sequence.poll(ms(800), &script, &nodes, &mut rng).is_empty());
+        assert!(
+            sequence.poll(ms(801), &script, &nodes, &mut rng).is_empty(),
+            "no commit yet"
+        );
+        script.commit.set(11);
+        let third = sequence.poll(ms(802), &script, &nodes, &mut rng);
+        assert!(
+            isolated(&third).expect("a new cut").contains(&1),
+            "{third:?}"
+        );
+        assert!(!sequence.is_done());
+        let last = sequence.poll(ms(802) + FINALE, &script, &nodes, &mut rng);
+        assert!(matches!(last.as_slice(), [Action::Repair(_)]), "{last:?}");
+        assert!(sequence.is_done());
+    }
+
+    #[test]
+    fn a_stage_that_waits_too_long_heals_and_ends() {
+        let nodes: Vec<NodeId> = (1..=3).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let script = Script {
+            leader: Cell::new(Some((2, 1))),
+            commit: Cell::new(0),
+        };
+        let mut sequence = Figure8::new(Duration::ZERO);
+        assert_eq!(
+            sequence
+                .poll(Duration::from_millis(1), &script, &nodes, &mut rng)
+                .len(),
+            1
+        );
+        let healed = sequence.poll(Duration::from_secs(10), &script, &nodes, &mut rng);
+        assert!(matches!(healed.as_slice(), [Action::Repair(_)]));
+        assert!(sequence.is_done());
+        assert!(sequence.steps.last().unwrap().contains("timed out"));
+    }
+}
