@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rafty_checkers::Outcome;
 use rafty_checkers::import::{self, Format};
 use rafty_checkers::linearizability::{CheckOptions, CheckResult, OpSummary, Verdict};
 use rafty_checkers::model::{Convention, ModelKind};
@@ -193,15 +194,14 @@ fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> 
 }
 
 fn describe(op: &OpSummary) -> String {
+    let outcome = match op.outcome {
+        Outcome::Ok => "ok",
+        Outcome::Fail => "fail",
+        Outcome::Info => "info",
+    };
     format!(
-        "process {} {} ({}, line {})",
-        op.process,
-        op.description,
-        serde_json::to_value(op.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        op.line
+        "process {} {} ({outcome}, line {})",
+        op.process, op.description, op.line
     )
 }
 
