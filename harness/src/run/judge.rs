@@ -45,8 +45,8 @@ pub struct Evidence<'r> {
 
 /// The healthy-window parameters of the liveness check: a window starts this long after a
 /// fault ends, and counts only if it lasts at least `LIVENESS_MIN_WINDOW`.
-const LIVENESS_RECOVERY: Duration = Duration::from_secs(2);
-const LIVENESS_MIN_WINDOW: Duration = Duration::from_secs(1);
+const LIVENESS_RECOVERY: Duration = Duration::from_secs(1);
+const LIVENESS_MIN_WINDOW: Duration = Duration::from_millis(500);
 
 /// Run every check and give the verdict.
 pub fn judge(evidence: &Evidence<'_>) -> RunResult {
