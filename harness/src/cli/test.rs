@@ -249,3 +249,92 @@ fn print_summary(summary: &SuiteSummary) {
         println!("reproduce seed {}: {}", run.seed, run.reproduce);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(args: &str) -> Result<Args, String> {
+        let words = std::iter::once("test").chain(args.split_whitespace());
+        Cli::try_parse_from(words)
+            .map(|cli| cli.args)
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn no_flags_is_the_readme_default() {
+        let args = parse("").unwrap();
+        let config = args.config().unwrap();
+        assert_eq!(config.nodes, 5);
+        assert_eq!(config.workload.kind, WorkloadKind::Kv);
+        assert_eq!(config.nemesis, crate::nemesis::FaultKind::ALL);
+        assert_eq!(args.seeds(), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn seed_seeds_and_shard_pick_the_runs() {
+        assert_eq!(parse("--seed 7").unwrap().seeds(), [7]);
+        assert_eq!(parse("--seed 7 --seeds 3").unwrap().seeds(), [7, 8, 9]);
+        assert_eq!(
+            parse("--seed 7 --seeds 3 --shard 2/3").unwrap().seeds(),
+            [8]
+        );
+        assert_eq!(parse("--seeds 200 --shard 3/8").unwrap().seeds().len(), 25);
+    }
+
+    #[test]
+    fn knobs_reach_the_config() {
+        let args = parse("--workload append --nodes 3 --nemesis kill,pause --time-limit 30s --concurrency 4 --rate 50 --keys 2 --mix 1,3,0").unwrap();
+        let config = args.config().unwrap();
+        assert_eq!(
+            (config.nodes, config.workload.kind),
+            (3, WorkloadKind::Append)
+        );
+        assert_eq!(
+            config.nemesis,
+            [
+                crate::nemesis::FaultKind::Kill,
+                crate::nemesis::FaultKind::Pause
+            ]
+        );
+        assert_eq!(config.workload.time_limit, Duration::from_secs(30));
+        assert_eq!(
+            (
+                config.workload.concurrency,
+                config.workload.rate_per_second,
+                config.workload.key_count
+            ),
+            (4, 50, 2)
+        );
+        assert_eq!(config.workload.mix.write, 3);
+    }
+
+    #[test]
+    fn bad_flags_get_clear_errors() {
+        assert!(parse("--nodes 4").unwrap_err().contains("3, 5 or 7"));
+        assert!(
+            parse("--nemesis partition,nope")
+                .unwrap_err()
+                .contains("unknown nemesis `nope`")
+        );
+        assert!(parse("--shard 0/4").unwrap_err().contains("expected i/n"));
+        assert!(
+            parse("--time-limit soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        let error = parse("--workload register --keys 3")
+            .unwrap()
+            .config()
+            .unwrap_err();
+        assert!(error.contains("exactly one key"), "{error}");
+    }
+}
