@@ -10,7 +10,7 @@ use rafty_workloads::WorkloadKind;
 
 use crate::cli::check::parse_duration;
 use crate::nemesis::parse_kinds;
-use crate::run::config::{TestConfig, Variant};
+use crate::run::config::{LogKind, TestConfig, Variant};
 use crate::run::plugins::Plugins;
 use crate::run::results::Validity;
 use crate::run::suite::{self, Shard, SuiteOptions, SuiteSummary};
@@ -72,6 +72,10 @@ pub struct Args {
     /// Write nothing to the store.
     #[arg(long)]
     pub no_store: bool,
+    /// Each node's log: memory (rafty's MemoryLog, every write durable on return) or file
+    /// (rafty's FileLog on a simulated disk that loses unsynced writes when the node crashes).
+    #[arg(long, default_value = "memory", value_parser = LogKind::parse)]
+    pub log: LogKind,
     /// A deliberately broken variant, to see the harness catch it (for harness development).
     #[arg(long, hide = true, default_value = "reference", value_parser = Variant::parse)]
     pub variant: Variant,
@@ -138,6 +142,7 @@ impl Args {
             config.raft.max_inflight_appends = inflight as usize;
         }
         config.variant = self.variant;
+        config.log = self.log;
         config.validate()?;
         Ok(config)
     }
@@ -162,7 +167,7 @@ pub fn run(args: &Args) -> u8 {
             return 2;
         }
     };
-    let plugins = match Plugins::for_variant(config.variant) {
+    let plugins = match Plugins::for_config(&config) {
         Ok(plugins) => plugins,
         Err(error) => {
             eprintln!("rafty test: {error}");

@@ -64,6 +64,35 @@ impl Variant {
     }
 }
 
+/// Which `Log` the nodes run on, among those the harness ships.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogKind {
+    /// rafty's `MemoryLog`: every write durable on return.
+    #[default]
+    Memory,
+    /// rafty's `FileLog` on a simulated disk that loses unsynced writes when the node crashes.
+    File,
+}
+
+impl LogKind {
+    /// Parse a command-line name.
+    pub fn parse(text: &str) -> Result<LogKind, String> {
+        match text {
+            "memory" => Ok(LogKind::Memory),
+            "file" => Ok(LogKind::File),
+            _ => Err(format!("unknown log `{text}`; expected memory or file")),
+        }
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogKind::Memory => "memory",
+            LogKind::File => "file",
+        }
+    }
+}
+
 /// Everything a run needs besides its seed and its pluggable parts. Serialized (in
 /// `results.json`) with every duration in milliseconds, the unit last in each name.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +120,8 @@ pub struct TestConfig {
     pub op_timeout: Duration,
     /// Which system runs.
     pub variant: Variant,
+    /// Which log the nodes run on (when the parts come from [`crate::run::plugins::Plugins::for_config`]).
+    pub log: LogKind,
     /// How long the linearizability checker may search before answering unknown.
     pub check_time_limit: Duration,
 }
@@ -118,6 +149,7 @@ impl TestConfig {
             latency_max: Duration::from_millis(10),
             op_timeout: Duration::from_secs(2),
             variant: Variant::Reference,
+            log: LogKind::Memory,
             check_time_limit: Duration::from_secs(60),
         }
     }
@@ -151,6 +183,11 @@ impl TestConfig {
         }
         if self.latency_max < self.latency_min {
             problems.push("latency: the maximum is below the minimum".into());
+        }
+        if self.log == LogKind::File && self.variant == Variant::ForgetfulLog {
+            problems.push(
+                "log: the forgetful-log variant is a log of its own; use --log memory".into(),
+            );
         }
         if self.nemesis_interval < Duration::from_millis(10) {
             problems.push("nemesis-interval: must be at least 10ms".into());
@@ -199,6 +236,7 @@ impl Serialize for TestConfig {
             "latency_max_ms": ms(self.latency_max),
             "op_timeout_ms": ms(self.op_timeout),
             "variant": self.variant.name(),
+            "log": self.log.name(),
             "check_time_limit_ms": ms(self.check_time_limit),
         })
         .serialize(serializer)

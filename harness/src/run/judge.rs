@@ -239,6 +239,9 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
             config.raft.max_inflight_appends
         ));
     }
+    if config.log != super::config::LogKind::Memory {
+        command.push_str(&format!(" --log {}", config.log.name()));
+    }
     if config.variant != super::config::Variant::Reference {
         command.push_str(&format!(" --variant {}", config.variant.name()));
         if matches!(
@@ -277,7 +280,8 @@ mod tests {
         config.workload.mix.read = 5;
         config.raft.max_append_entries = 1;
         config.nemesis_interval = std::time::Duration::from_millis(700);
-        config.variant = Variant::ForgetfulLog;
+        config.variant = Variant::StaleLeaderReads;
+        config.log = crate::run::config::LogKind::File;
         let command = reproduce_command(&config, 42);
         let args = command.split(" -- test ").nth(1).expect("a test command");
         let cli =

@@ -8,11 +8,13 @@ use crate::sim::factories::{
     KvStateMachineFactory, MemoryLogFactory, SharedLogFactory, SharedStateMachineFactory,
 };
 
-use super::config::Variant;
+use super::config::{LogKind, TestConfig, Variant};
 use crate::sim::broken::ForgetfulLogFactory;
+use crate::sim::file_log::FileLogFactory;
 
-/// Makes a fresh log factory for each run.
-pub type LogFactoryMaker = Arc<dyn Fn() -> SharedLogFactory + Send + Sync>;
+/// Makes a fresh log factory for each run, from the run's seed (for any randomness the
+/// factory's storage simulates, such as torn writes).
+pub type LogFactoryMaker = Arc<dyn Fn(u64) -> SharedLogFactory + Send + Sync>;
 /// Makes a fresh state machine factory for each run.
 pub type StateMachineFactoryMaker = Arc<dyn Fn() -> SharedStateMachineFactory + Send + Sync>;
 
@@ -31,12 +33,33 @@ impl Plugins {
     /// The reference parts: `MemoryLog` and `KvStateMachine`.
     pub fn reference() -> Plugins {
         Plugins {
-            log: Arc::new(|| Arc::new(MemoryLogFactory::new()) as SharedLogFactory),
+            log: Arc::new(|_| Arc::new(MemoryLogFactory::new()) as SharedLogFactory),
             state_machine: Arc::new(|| {
                 Arc::new(KvStateMachineFactory) as SharedStateMachineFactory
             }),
             node_hook: None,
         }
+    }
+
+    /// The reference parts with rafty's durable `FileLog` on a simulated disk per node that
+    /// loses its unsynced writes (torn) when the node's host crashes.
+    pub fn file_log() -> Plugins {
+        Plugins {
+            log: Arc::new(|seed| Arc::new(FileLogFactory::new(seed)) as SharedLogFactory),
+            ..Plugins::reference()
+        }
+    }
+
+    /// The parts `config` asks for: its log kind and its variant.
+    pub fn for_config(config: &TestConfig) -> Result<Plugins, String> {
+        let plugins = Plugins::for_variant(config.variant)?;
+        Ok(match config.log {
+            LogKind::Memory => plugins,
+            LogKind::File => Plugins {
+                log: Plugins::file_log().log,
+                ..plugins
+            },
+        })
     }
 
     /// The parts for `variant`. The forgetful log is a log factory; the stale reads are
@@ -47,7 +70,8 @@ impl Plugins {
         match variant {
             Variant::Reference | Variant::StaleLeaderReads => {}
             Variant::ForgetfulLog => {
-                plugins.log = Arc::new(|| Arc::new(ForgetfulLogFactory::new()) as SharedLogFactory);
+                plugins.log =
+                    Arc::new(|_| Arc::new(ForgetfulLogFactory::new()) as SharedLogFactory);
             }
             Variant::CommitPreviousTermByCount | Variant::VoteWithoutLogCheck => {
                 plugins.node_hook = Some(mutation_hook(variant)?);

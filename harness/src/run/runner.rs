@@ -66,7 +66,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
         seeds,
         config.raft.clone(),
         transport.clone(),
-        (plugins.log)(),
+        (plugins.log)(seeds.derive("disk", 0)),
         (plugins.state_machine)(),
         observations.clone(),
         plugins.node_hook.clone(),
@@ -140,6 +140,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
                 clients: &clients,
                 latency: (config.latency_min, config.latency_max),
                 observations: &observations,
+                log_factory: context.log_factory.as_ref(),
             };
             nemesis.poll(now, &observations, &mut network);
         }

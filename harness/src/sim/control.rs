@@ -5,7 +5,8 @@
 //!   the link, including those in flight; TCP does not retransmit, so streams stall until the
 //!   transport's deadlines and reconnects notice. Clients are never partitioned (as in Jepsen,
 //!   they sit beside the cluster).
-//! * crash / restart: `Sim::crash` stops every task of the host at once (sockets close), then
+//! * crash / restart: `Sim::crash` stops every task of the host at once (sockets close) and
+//!   the node's log factory is told (a simulated disk then loses its unsynced writes), then
 //!   `Sim::bounce` runs the host's software again; the node reopens its durable state through
 //!   its [`crate::sim::factories::LogFactory`].
 //! * pause / resume: `Sim::hold` on every link of the node, clients' included: nothing in or
@@ -23,6 +24,7 @@ use turmoil::Sim;
 use crate::checks::invariants::Observation;
 use crate::nemesis::{Action, Network};
 
+use super::factories::LogFactory;
 use super::observe::Observations;
 
 /// The turmoil host name of node `id`.
@@ -42,6 +44,8 @@ pub struct SimNetwork<'s, 'a> {
     pub latency: (Duration, Duration),
     /// Where crashes are reported (the node cannot report its own).
     pub observations: &'s Observations,
+    /// Told of each crash, so that the node's storage loses what a crash loses.
+    pub log_factory: &'s dyn LogFactory,
 }
 
 impl SimNetwork<'_, '_> {
@@ -83,6 +87,7 @@ impl Network for SimNetwork<'_, '_> {
             Action::Repair(grudge) => self.cut(grudge, true),
             Action::Crash(node) => {
                 self.sim.crash(node_name(*node));
+                self.log_factory.crashed(*node);
                 let now = self.sim.elapsed().as_nanos() as u64;
                 self.observations
                     .observe_at(now, *node, Observation::Stopped);

@@ -19,6 +19,13 @@ pub trait LogFactory: Send + Sync + 'static {
     /// Open node `node`'s log: empty the first time, and afterwards exactly what the previous
     /// incarnations made durable.
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError>;
+
+    /// Node `node`'s host just crashed: lose whatever a crash loses (unsynced writes, open
+    /// handles). The default loses nothing, as for storage where every write is durable on
+    /// return.
+    fn crashed(&self, node: NodeId) {
+        let _ = node;
+    }
 }
 
 /// Creates a node's [`StateMachine`], empty, at every start and restart (the node rebuilds it by
