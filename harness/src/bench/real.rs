@@ -2,7 +2,7 @@
 //! with a file log in its own temporary directory, talking TCP on 127.0.0.1; clients use
 //! [`KvClient`] over TCP, one connection per 64 clients.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,7 +45,13 @@ impl ProcessCluster {
     pub async fn start(data_dir: &Path) -> Result<ProcessCluster, BenchError> {
         let dir = tempfile::Builder::new()
             .prefix("rafty-bench-")
-            .tempdir_in(data_dir)?;
+            .tempdir_in(data_dir)
+            .map_err(|error| {
+                BenchError::Cluster(format!(
+                    "cannot create a temporary directory in {}: {error}",
+                    data_dir.display()
+                ))
+            })?;
         let cluster_id = u64::from(std::process::id()) << 16 | u64::from(rand::random::<u16>());
         let mut nodes = Vec::new();
         for id in IDS {
@@ -99,9 +105,13 @@ impl ProcessCluster {
 
 /// Spawn `rafty bench-node` for node `id` in `dir` and read the addresses it bound.
 async fn spawn_node(id: NodeId, dir: &Path, cluster_id: u64) -> Result<NodeProcess, BenchError> {
-    std::fs::create_dir_all(dir)?;
-    let stderr = std::fs::File::create(dir.join("node.log"))?;
-    let mut child = Command::new(std::env::current_exe()?)
+    let stderr = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::File::create(dir.join("node.log")))
+        .map_err(|error| {
+            BenchError::NodeProcess(format!("cannot prepare {}: {error}", dir.display()))
+        })?;
+    let program = this_executable()?;
+    let mut child = Command::new(&program)
         .arg("bench-node")
         .arg("--id")
         .arg(id.to_string())
@@ -113,7 +123,13 @@ async fn spawn_node(id: NodeId, dir: &Path, cluster_id: u64) -> Result<NodeProce
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))
         .kill_on_drop(true)
-        .spawn()?;
+        .spawn()
+        .map_err(|error| {
+            BenchError::NodeProcess(format!(
+                "cannot spawn `{} bench-node` for node {id}: {error}",
+                program.display()
+            ))
+        })?;
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     let mut line = String::new();
     let read = stdout.read_line(&mut line);
@@ -138,6 +154,20 @@ async fn spawn_node(id: NodeId, dir: &Path, cluster_id: u64) -> Result<NodeProce
         child,
         stdin,
         listening,
+    })
+}
+
+/// The running binary. On Linux `/proc/self/exe` still runs it after a rebuild replaced the
+/// file on disk (which `current_exe` would then name with a " (deleted)" suffix).
+fn this_executable() -> Result<PathBuf, BenchError> {
+    let proc_self = PathBuf::from("/proc/self/exe");
+    if proc_self.exists() {
+        return Ok(proc_self);
+    }
+    std::env::current_exe().map_err(|error| {
+        BenchError::NodeProcess(format!(
+            "cannot find this executable to spawn nodes: {error}"
+        ))
     })
 }
 
