@@ -14,7 +14,7 @@ use std::sync::Arc;
 use rafty::node::{Node, NodeOptions};
 use rafty::service::serve_kv;
 use rafty::tcp::{TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft};
-use rafty::{FileLog, KvStateMachine, NodeId, Peer, RpcHandler, StaticPeersProvider};
+use rafty::{FileLog, KvStateMachine, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -47,6 +47,9 @@ pub struct NodeProcessOptions {
     pub dir: PathBuf,
     /// The cluster id every handshake carries.
     pub cluster_id: u64,
+    /// Use an in-memory log instead of the file log (no fsync): to split commit latency into
+    /// its disk and its network parts.
+    pub memory_log: bool,
 }
 
 /// Run one benchmark node until stdin closes. Blocks; builds its own runtime.
@@ -94,13 +97,45 @@ async fn start_node(
     peer_list: &PeerList,
     dir: &Path,
 ) -> Result<Node, BenchError> {
-    let log = FileLog::open(dir).map_err(|error| {
-        BenchError::NodeProcess(format!(
-            "cannot open the file log in {}: {error}",
-            dir.display()
-        ))
-    })?;
-    let peers: Vec<Arc<dyn Peer>> = peer_list
+    let peers = tcp_peers(options, peer_list);
+    let provider = Arc::new(StaticPeersProvider::new(peers));
+    let settings = Arc::new(bench_config());
+    let node_options = NodeOptions::with_seed(options.id);
+    let started = if options.memory_log {
+        let log = MemoryLog::new();
+        Node::start(
+            options.id,
+            log,
+            KvStateMachine::new(),
+            provider,
+            settings,
+            node_options,
+        )
+        .await
+    } else {
+        let log = FileLog::open(dir).map_err(|error| {
+            BenchError::NodeProcess(format!(
+                "cannot open the file log in {}: {error}",
+                dir.display()
+            ))
+        })?;
+        Node::start(
+            options.id,
+            log,
+            KvStateMachine::new(),
+            provider,
+            settings,
+            node_options,
+        )
+        .await
+    };
+    started.map_err(|error| {
+        BenchError::NodeProcess(format!("node {} did not start: {error}", options.id))
+    })
+}
+
+fn tcp_peers(options: &NodeProcessOptions, peer_list: &PeerList) -> Vec<Arc<dyn Peer>> {
+    peer_list
         .peers
         .iter()
         .filter(|(id, _)| *id != options.id)
@@ -114,15 +149,5 @@ async fn start_node(
                 transport,
             )) as Arc<dyn Peer>
         })
-        .collect();
-    Node::start(
-        options.id,
-        log,
-        KvStateMachine::new(),
-        Arc::new(StaticPeersProvider::new(peers)),
-        Arc::new(bench_config()),
-        NodeOptions::with_seed(options.id),
-    )
-    .await
-    .map_err(|error| BenchError::NodeProcess(format!("node {} did not start: {error}", options.id)))
+        .collect()
 }

@@ -43,6 +43,8 @@ pub struct BenchOptions {
     pub payload_bytes: usize,
     /// Where real mode puts the nodes' data directories and the fsync probe's file.
     pub data_dir: PathBuf,
+    /// Real mode: nodes keep their log in memory (no fsync), to show what the disk costs.
+    pub memory_log: bool,
     /// Print JSON instead of a table (and no progress lines).
     pub json: bool,
 }
@@ -80,6 +82,9 @@ impl BenchOptions {
                 "--payload-bytes: {} is above the maximum of {MAX_PAYLOAD_BYTES}",
                 self.payload_bytes
             ));
+        }
+        if self.memory_log && self.mode != Mode::Real {
+            return bad("--memory-log: only meaningful with --mode real".into());
         }
         if self.mode == Mode::Real && !self.data_dir.is_dir() {
             return bad(format!(

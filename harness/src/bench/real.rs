@@ -40,9 +40,9 @@ pub struct ProcessCluster {
 }
 
 impl ProcessCluster {
-    /// Spawn the three nodes, each with a fresh directory under `data_dir`, and tell each the
-    /// others' addresses.
-    pub async fn start(data_dir: &Path) -> Result<ProcessCluster, BenchError> {
+    /// Spawn the three nodes, each with a fresh directory under `data_dir` (and a file log
+    /// there unless `memory_log`), and tell each the others' addresses.
+    pub async fn start(data_dir: &Path, memory_log: bool) -> Result<ProcessCluster, BenchError> {
         let dir = tempfile::Builder::new()
             .prefix("rafty-bench-")
             .tempdir_in(data_dir)
@@ -55,7 +55,15 @@ impl ProcessCluster {
         let cluster_id = u64::from(std::process::id()) << 16 | u64::from(rand::random::<u16>());
         let mut nodes = Vec::new();
         for id in IDS {
-            nodes.push(spawn_node(id, &dir.path().join(format!("node-{id}")), cluster_id).await?);
+            nodes.push(
+                spawn_node(
+                    id,
+                    &dir.path().join(format!("node-{id}")),
+                    cluster_id,
+                    memory_log,
+                )
+                .await?,
+            );
         }
         let peers: Vec<(NodeId, String)> = nodes
             .iter()
@@ -104,7 +112,12 @@ impl ProcessCluster {
 }
 
 /// Spawn `rafty bench-node` for node `id` in `dir` and read the addresses it bound.
-async fn spawn_node(id: NodeId, dir: &Path, cluster_id: u64) -> Result<NodeProcess, BenchError> {
+async fn spawn_node(
+    id: NodeId,
+    dir: &Path,
+    cluster_id: u64,
+    memory_log: bool,
+) -> Result<NodeProcess, BenchError> {
     let stderr = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::File::create(dir.join("node.log")))
         .map_err(|error| {
@@ -119,6 +132,7 @@ async fn spawn_node(id: NodeId, dir: &Path, cluster_id: u64) -> Result<NodeProce
         .arg(dir)
         .arg("--cluster-id")
         .arg(cluster_id.to_string())
+        .args(memory_log.then_some("--memory-log"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))
@@ -189,7 +203,7 @@ async fn wait_until_ready(client: &KvClient<TokioConnector>) -> Result<(), Bench
 
 /// One round: a fresh process cluster, `clients` closed-loop clients writing small puts.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
-    let cluster = ProcessCluster::start(&options.data_dir).await?;
+    let cluster = ProcessCluster::start(&options.data_dir, options.memory_log).await?;
     let connections: Vec<Arc<KvClient<TokioConnector>>> = (0..clients
         .div_ceil(CLIENTS_PER_CONNECTION))
         .map(|_| Arc::new(cluster.client()))

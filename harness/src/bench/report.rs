@@ -82,6 +82,8 @@ impl ClientCountResult {
 pub struct BenchReport {
     /// in-process or real.
     pub mode: Mode,
+    /// Real mode with in-memory logs (no fsync).
+    pub memory_log: bool,
     /// Warm-up per round, in milliseconds.
     pub warmup_ms: u128,
     /// Measured window per round, in milliseconds.
@@ -120,6 +122,7 @@ impl BenchReport {
             });
         BenchReport {
             mode: options.mode,
+            memory_log: options.memory_log,
             warmup_ms: options.warmup.as_millis(),
             duration_ms: options.duration.as_millis(),
             rounds: options.rounds,
@@ -147,9 +150,14 @@ impl BenchReport {
         };
         let _ = writeln!(
             out,
-            "rafty bench: mode {}, {} round(s) of {} ms after {} ms warm-up, {} CPUs, \
+            "rafty bench: mode {}{}, {} round(s) of {} ms after {} ms warm-up, {} CPUs, \
              load {} -> {}",
             self.mode,
+            if self.memory_log {
+                " (memory logs, no fsync)"
+            } else {
+                ""
+            },
             self.rounds,
             self.duration_ms,
             self.warmup_ms,

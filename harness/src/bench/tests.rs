@@ -15,6 +15,7 @@ fn tiny_options() -> BenchOptions {
         rounds: 1,
         payload_bytes: 0,
         data_dir: PathBuf::from("."),
+        memory_log: false,
         json: true,
     }
 }

@@ -37,6 +37,9 @@ pub struct Args {
     /// directory on the disk you want to measure (a tmpfs makes fsync free).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Real mode: nodes keep their logs in memory (no fsync), to show what the disk costs.
+    #[arg(long)]
+    pub memory_log: bool,
     /// Print the report as JSON (and no progress lines).
     #[arg(long)]
     pub json: bool,
@@ -62,6 +65,9 @@ pub struct NodeArgs {
     /// The cluster id its connections carry.
     #[arg(long)]
     pub cluster_id: u64,
+    /// Keep the log in memory instead of a file log in `--dir`.
+    #[arg(long)]
+    pub memory_log: bool,
 }
 
 /// Run `rafty bench`; returns the exit code.
@@ -74,6 +80,7 @@ pub fn run(args: &Args) -> u8 {
         rounds: args.rounds,
         payload_bytes: args.payload_bytes,
         data_dir: args.data_dir.clone().unwrap_or_else(std::env::temp_dir),
+        memory_log: args.memory_log,
         json: args.json,
     };
     match bench::run(&options) {
@@ -98,6 +105,7 @@ pub fn run_node(args: &NodeArgs) -> u8 {
         id: args.id,
         dir: args.dir.clone(),
         cluster_id: args.cluster_id,
+        memory_log: args.memory_log,
     };
     match node_process::run(&options) {
         Ok(()) => 0,
