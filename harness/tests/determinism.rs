@@ -30,3 +30,27 @@ fn node_logs_and_nemesis_actions_are_reproducible_too() {
     assert_eq!(first.node_logs, second.node_logs);
     assert_eq!(first.nemesis_log, second.nemesis_log);
 }
+
+/// tokio numbers tasks with one process-wide counter, and a dropped runtime shuts its tasks
+/// down in an order that depends on those numbers. A run must not depend on what ran before it
+/// in the same process (`--seeds N` runs many seeds in one process, `--jobs` at once).
+#[test]
+fn a_run_does_not_depend_on_what_ran_before_it_in_the_process() {
+    let config = common::short_config(WorkloadKind::Kv, 8);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    for seed in [1, 2, 3] {
+        let expected = common::history_bytes(&common::run(&config, seed));
+        for shift in 1..=3 {
+            for _ in 0..shift {
+                runtime.block_on(async { tokio::spawn(async {}).await.expect("a task") });
+            }
+            let shifted = common::history_bytes(&common::run(&config, seed));
+            assert!(
+                shifted == expected,
+                "seed {seed} changed after {shift} more tokio tasks"
+            );
+        }
+    }
+}

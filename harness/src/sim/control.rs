@@ -86,7 +86,18 @@ impl Network for SimNetwork<'_, '_> {
             Action::Partition(grudge) => self.cut(grudge, false),
             Action::Repair(grudge) => self.cut(grudge, true),
             Action::Crash(node) => {
+                // tokio shuts a dropped runtime's tasks down in an order that depends on its
+                // process-wide task ids, so the segments the dying sockets send (FIN, RST)
+                // would leave in an order that differs with whatever ran before in the process.
+                // A crashed process sends nothing: cut its outgoing links while it dies.
+                let others = self.others(*node);
+                for other in &others {
+                    self.sim.partition_oneway(node_name(*node), other.clone());
+                }
                 self.sim.crash(node_name(*node));
+                for other in others {
+                    self.sim.repair_oneway(node_name(*node), other);
+                }
                 self.log_factory.crashed(*node);
                 let now = self.sim.elapsed().as_nanos() as u64;
                 self.observations
