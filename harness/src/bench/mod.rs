@@ -48,9 +48,13 @@ pub enum BenchError {
 
 /// The settings every benchmark node runs with: the library's defaults, but election
 /// timeouts long enough that a loaded 2-core machine does not depose a healthy leader
-/// mid-round (an election would show up as a latency spike and errors, not as Raft's cost).
+/// mid-round (an election would show up as a latency spike and errors, not as Raft's cost),
+/// and no forwarding: a follower answers `NotLeader` with a hint, so every client finds and
+/// then talks to the leader itself (a forwarding follower would answer for the leader, and
+/// a `KvClient` would keep sending through it, one extra hop per command).
 pub fn bench_config() -> Config {
     Config {
+        forward_to_leader: false,
         election_timeout_min: Duration::from_millis(1_000),
         election_timeout_max: Duration::from_millis(2_000),
         heartbeat_interval: Duration::from_millis(100),
