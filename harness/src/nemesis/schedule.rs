@@ -65,7 +65,11 @@ pub struct Nemesis {
 
 impl Nemesis {
     /// A nemesis over `nodes` drawing every choice from `rng`.
-    pub fn new(options: NemesisOptions, nodes: Vec<NodeId>, mut rng: ChaCha8Rng) -> Self {
+    pub fn new(mut options: NemesisOptions, nodes: Vec<NodeId>, mut rng: ChaCha8Rng) -> Self {
+        // The order kinds are listed in must not matter (`--nemesis kill,partition` is
+        // `--nemesis partition,kill`).
+        options.kinds.sort_unstable();
+        options.kinds.dedup();
         let first = options.start_after + jitter(options.interval / 2, &mut rng);
         Nemesis {
             options,
