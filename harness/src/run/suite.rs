@@ -202,7 +202,35 @@ fn run_one(
     store_root: Option<&std::path::Path>,
     stamp: &str,
 ) -> RunSummary {
-    let output = runner::run(config, seed, plugins);
+    // A panic outside the nodes (in the harness or the simulator) is a bug of the harness; the
+    // other seeds still run, and this one is reported unknown with its reproduction command.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runner::run(config, seed, plugins)
+    }));
+    let output = match run {
+        Ok(output) => output,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| {
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(|text| (*text).to_owned())
+                })
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            return RunSummary {
+                seed,
+                valid: Validity::Unknown,
+                failure: "none",
+                dir: None,
+                reproduce: super::judge::reproduce_command(config, seed),
+                simulated_ms: 0,
+                wall_ms: 0,
+                reason: format!("the harness panicked: {message}"),
+            };
+        }
+    };
     let result = &output.result;
     let dir = store_root.and_then(|root| {
         let artifacts = Artifacts {
