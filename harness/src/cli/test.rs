@@ -66,7 +66,7 @@ pub struct Args {
     /// Runs at once, each on its own thread.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub jobs: u64,
-    /// Where results go (store/<test>/<time>-<seed>/).
+    /// Where results go: one folder per run, STORE/TEST/TIME-SEED/.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
     /// Write nothing to the store.
