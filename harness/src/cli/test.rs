@@ -27,7 +27,8 @@ pub struct Args {
     /// Nodes in the cluster: 3, 5 or 7.
     #[arg(long, default_value_t = 5, value_parser = parse_nodes)]
     pub nodes: usize,
-    /// Faults, comma-separated: partition, kill, pause, latency, clog; or all, or none.
+    /// Faults, comma-separated: partition, kill, pause, latency, clog; all (those five); none;
+    /// or figure8 (the targeted partition sequence of Raft's Figure 8, not part of all).
     #[arg(long, default_value = "all", value_parser = parse_kinds_arg)]
     pub nemesis: FaultKinds,
     /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m).
