@@ -82,6 +82,13 @@ impl Bounds {
         self.fsync.median_us + self.loopback_rtt.median_us
     }
 
+    /// One fsync plus one round trip at their 10th percentiles: the quiet-disk floor, since
+    /// fsync on a shared disk swings between ~0.1 ms and one 4 ms kernel tick with what else
+    /// is writing.
+    pub fn floor_us(&self) -> f64 {
+        self.fsync.p10_us + self.loopback_rtt.p10_us
+    }
+
     /// The element-wise median of several measurements (one per round); `None` if empty.
     pub fn median_of(all: &[Bounds]) -> Option<Bounds> {
         let first = all.first()?;
