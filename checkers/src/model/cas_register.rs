@@ -1,9 +1,8 @@
 //! A compare-and-set register.
 
-use crate::history::Operation;
-use crate::model::command::{self, Command, Kind, Response};
-use crate::model::{Convention, Model, Translated};
-use crate::value::Value;
+use crate::model::Convention;
+use crate::model::command::Kind;
+use crate::model::register_model::register_model;
 
 /// A single register with `read`, `write` and `cas` (value `[expected new]`); it starts as
 /// `nil`.
@@ -29,48 +28,16 @@ fn known(f: &str) -> Option<Kind> {
     }
 }
 
-impl Model for CasRegister {
-    type State = Value;
-    type Input = Command;
-    type Output = Response;
-
-    fn name(&self) -> &'static str {
-        "cas-register"
-    }
-
-    fn init(&self) -> Value {
-        Value::Nil
-    }
-
-    fn step(&self, state: &Value, input: &Command, output: Option<&Response>) -> Option<Value> {
-        command::step(state, input, output)
-    }
-
-    fn translate(
-        &self,
-        operation: &Operation<'_>,
-    ) -> Result<Translated<Command, Response>, String> {
-        command::translate(operation, self.convention, known, &Value::Nil)
-    }
-
-    fn is_read_only(&self, input: &Command, output: Option<&Response>) -> bool {
-        command::is_read_only(input, output)
-    }
-
-    fn describe_operation(&self, input: &Command, output: Option<&Response>) -> String {
-        command::describe(input, output)
-    }
-
-    fn describe_state(&self, state: &Value) -> String {
-        state.to_string()
-    }
-}
+register_model!(CasRegister, "cas-register", known);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::OpType;
+    use crate::model::command::{Command, Response};
     use crate::model::tests::{calls, complete, int, invoke};
+    use crate::model::{Model, Translated};
+    use crate::value::Value;
 
     fn failed_cas() -> Vec<crate::history::Op> {
         let cas = Value::List(vec![int(1), int(4)]);

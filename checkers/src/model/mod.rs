@@ -7,6 +7,7 @@ mod convention;
 mod kind;
 mod kv;
 mod register;
+mod register_model;
 
 use std::fmt::Debug;
 use std::hash::Hash;

@@ -1,9 +1,8 @@
 //! A read/write register.
 
-use crate::history::Operation;
-use crate::model::command::{self, Command, Kind, Response};
-use crate::model::{Convention, Model, Translated};
-use crate::value::Value;
+use crate::model::Convention;
+use crate::model::command::Kind;
+use crate::model::register_model::register_model;
 
 /// A single register with `read` and `write`; it starts as `nil`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,48 +26,16 @@ fn known(f: &str) -> Option<Kind> {
     }
 }
 
-impl Model for Register {
-    type State = Value;
-    type Input = Command;
-    type Output = Response;
-
-    fn name(&self) -> &'static str {
-        "register"
-    }
-
-    fn init(&self) -> Value {
-        Value::Nil
-    }
-
-    fn step(&self, state: &Value, input: &Command, output: Option<&Response>) -> Option<Value> {
-        command::step(state, input, output)
-    }
-
-    fn translate(
-        &self,
-        operation: &Operation<'_>,
-    ) -> Result<Translated<Command, Response>, String> {
-        command::translate(operation, self.convention, known, &Value::Nil)
-    }
-
-    fn is_read_only(&self, input: &Command, output: Option<&Response>) -> bool {
-        command::is_read_only(input, output)
-    }
-
-    fn describe_operation(&self, input: &Command, output: Option<&Response>) -> String {
-        command::describe(input, output)
-    }
-
-    fn describe_state(&self, state: &Value) -> String {
-        state.to_string()
-    }
-}
+register_model!(Register, "register", known);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::OpType;
+    use crate::model::Translated;
+    use crate::model::command::{Command, Response};
     use crate::model::tests::{calls, int, invoke, ok};
+    use crate::value::Value;
 
     #[test]
     fn knows_read_and_write_only() {
