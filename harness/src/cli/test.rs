@@ -28,7 +28,8 @@ pub struct Args {
     #[arg(long, default_value_t = 5, value_parser = parse_nodes)]
     pub nodes: usize,
     /// Faults, comma-separated: partition, kill, pause, latency, clog; all (those five); none;
-    /// or figure8 (the targeted partition sequence of Raft's Figure 8, not part of all).
+    /// or, not part of all: disk (a node's disk fails, later replaced) and figure8 (the
+    /// targeted partition sequence of Raft's Figure 8).
     #[arg(long, default_value = "all", value_parser = parse_kinds_arg)]
     pub nemesis: FaultKinds,
     /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m).

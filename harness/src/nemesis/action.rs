@@ -30,6 +30,10 @@ pub enum Action {
     Clog(NodeId, NodeId),
     /// Release a clogged link, delivering what it held.
     Unclog(NodeId, NodeId),
+    /// Make every write to the node's log fail from now on (its node fail-stops).
+    FailDisk(NodeId),
+    /// Give the node a working disk again: crash its host, clear the fault, restart it.
+    ReplaceDisk(NodeId),
 }
 
 impl Action {
@@ -41,11 +45,13 @@ impl Action {
             Action::Pause(node) => Action::Resume(*node),
             Action::Slow(node, _) => Action::Unslow(*node),
             Action::Clog(a, b) => Action::Unclog(*a, *b),
+            Action::FailDisk(node) => Action::ReplaceDisk(*node),
             Action::Repair(_)
             | Action::Restart(_)
             | Action::Resume(_)
             | Action::Unslow(_)
-            | Action::Unclog(..) => return None,
+            | Action::Unclog(..)
+            | Action::ReplaceDisk(_) => return None,
         })
     }
 }
@@ -63,6 +69,8 @@ impl fmt::Display for Action {
             Action::Unslow(node) => write!(f, "unslow n{node}"),
             Action::Clog(a, b) => write!(f, "clog n{a}<->n{b}"),
             Action::Unclog(a, b) => write!(f, "unclog n{a}<->n{b}"),
+            Action::FailDisk(node) => write!(f, "fail the disk of n{node}"),
+            Action::ReplaceDisk(node) => write!(f, "replace the disk of n{node} and restart it"),
         }
     }
 }

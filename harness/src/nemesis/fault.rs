@@ -21,6 +21,9 @@ pub enum FaultKind {
     Latency,
     /// Clog node-to-node links one by one (messages held), then release them in random order.
     Clog,
+    /// A node's disk starts failing every write: the node fail-stops; later it is crashed,
+    /// given its disk back and restarted. Not part of `all`.
+    Disk,
     /// The partition sequence of Figure 8 (§5.4.2), aimed by what the nodes report; see
     /// [`crate::nemesis::figure8`]. Targeted, so not part of `all`.
     Figure8,
@@ -44,6 +47,7 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Latency => "latency",
             FaultKind::Clog => "clog",
+            FaultKind::Disk => "disk",
             FaultKind::Figure8 => "figure8",
         }
     }
@@ -61,11 +65,11 @@ impl FromStr for FaultKind {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         FaultKind::ALL
             .into_iter()
-            .chain([FaultKind::Figure8])
+            .chain([FaultKind::Disk, FaultKind::Figure8])
             .find(|kind| kind.name() == text)
             .ok_or_else(|| {
                 format!(
-                    "unknown nemesis `{text}`; expected one of: {}, figure8, all, none",
+                    "unknown nemesis `{text}`; expected one of: {}, disk, figure8, all, none",
                     FaultKind::ALL.map(FaultKind::name).join(", ")
                 )
             })
@@ -104,6 +108,10 @@ mod tests {
         );
         assert_eq!(parse_kinds("all").unwrap(), FaultKind::ALL);
         assert!(parse_kinds("none").unwrap().is_empty());
+        assert_eq!(
+            parse_kinds("disk,figure8").unwrap(),
+            [FaultKind::Disk, FaultKind::Figure8]
+        );
     }
 
     #[test]

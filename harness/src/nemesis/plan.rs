@@ -81,6 +81,17 @@ pub fn plan(
             )
         }
         FaultKind::Clog => clog(duration, nodes, rng),
+        FaultKind::Disk => {
+            let node = leader_or_pick(rng);
+            let fail = Action::FailDisk(node);
+            (
+                format!("{fail}"),
+                vec![
+                    (Duration::ZERO, fail),
+                    (duration, Action::ReplaceDisk(node)),
+                ],
+            )
+        }
         // Reactive, driven by `super::figure8` rather than planned ahead.
         FaultKind::Figure8 => ("figure 8 sequence".to_owned(), Vec::new()),
     };
@@ -152,7 +163,7 @@ mod tests {
         let nodes: Vec<NodeId> = (1..=5).collect();
         for seed in 0..50 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            for kind in FaultKind::ALL {
+            for kind in FaultKind::ALL.into_iter().chain([FaultKind::Disk]) {
                 let plan = plan(kind, Duration::from_secs(2), &nodes, Some(3), &mut rng);
                 let mut in_effect: Vec<Action> = Vec::new();
                 for (_, action) in &plan.steps {

@@ -40,4 +40,8 @@ impl LogFactory for ForgetfulLogFactory {
         opened_at.insert(node, log.last_index());
         Ok(Box::new(log))
     }
+
+    fn fail_writes(&self, node: NodeId, failing: bool) -> bool {
+        self.inner.fail_writes(node, failing)
+    }
 }

@@ -15,6 +15,8 @@
 //!   but nothing it sends leaves before the resume.
 //! * slow / unslow: per-link latency on every link of the node.
 //! * clog / unclog: `Sim::hold` / `Sim::release` of one node-to-node link.
+//! * fail disk / replace disk: the node's log factory fails every later write (the node then
+//!   fail-stops); replacing the disk crashes the host, clears the fault and restarts it.
 
 use std::time::Duration;
 
@@ -133,6 +135,18 @@ impl Network for SimNetwork<'_, '_> {
                     self.sim
                         .set_link_max_message_latency(node_name(*node), other, max);
                 }
+            }
+            Action::FailDisk(node) => {
+                if !self.log_factory.fail_writes(*node, true) {
+                    let now = self.sim.elapsed().as_nanos() as u64;
+                    let text = "this log cannot simulate disk failures";
+                    self.observations.note_at(now, *node, text);
+                }
+            }
+            Action::ReplaceDisk(node) => {
+                self.apply(&Action::Crash(*node));
+                self.log_factory.fail_writes(*node, false);
+                self.apply(&Action::Restart(*node));
             }
             Action::Clog(a, b) => self.sim.hold(node_name(*a), node_name(*b)),
             Action::Unclog(a, b) => self.sim.release(node_name(*a), node_name(*b)),

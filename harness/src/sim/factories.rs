@@ -26,6 +26,13 @@ pub trait LogFactory: Send + Sync + 'static {
     fn crashed(&self, node: NodeId) {
         let _ = node;
     }
+
+    /// Make every later write to node `node`'s log fail (`failing`), or work again; returns
+    /// false when this storage cannot simulate failures (the default).
+    fn fail_writes(&self, node: NodeId, failing: bool) -> bool {
+        let _ = (node, failing);
+        false
+    }
 }
 
 /// Creates a node's [`StateMachine`], empty, at every start and restart (the node rebuilds it by
@@ -57,6 +64,12 @@ impl MemoryLogFactory {
 impl LogFactory for MemoryLogFactory {
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
         Ok(Box::new(MemoryLog::open(&self.storage(node))))
+    }
+
+    fn fail_writes(&self, node: NodeId, failing: bool) -> bool {
+        let reason = failing.then(|| "simulated disk failure".to_owned());
+        self.storage(node).set_write_failure(reason);
+        true
     }
 }
 

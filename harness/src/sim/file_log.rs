@@ -61,4 +61,14 @@ impl LogFactory for FileLogFactory {
     fn crashed(&self, node: NodeId) {
         self.disk(node).crash();
     }
+
+    fn fail_writes(&self, node: NodeId, failing: bool) -> bool {
+        let disk = self.disk(node);
+        if failing {
+            disk.fail_from(disk.operation_count());
+        } else {
+            disk.clear_faults();
+        }
+        true
+    }
 }

@@ -47,7 +47,11 @@ impl Observations {
 
     /// Add a free-form line to `node`'s log (errors, restarts...).
     pub fn note(&self, node: NodeId, text: &str) {
-        let time_ns = clock::now_ns();
+        self.note_at(clock::now_ns(), node, text);
+    }
+
+    /// [`Observations::note`] at `time_ns` (for the outer loop, which has no host clock).
+    pub fn note_at(&self, time_ns: u64, node: NodeId, text: &str) {
         let line = format!("{} n{node} {text}", format_time(time_ns));
         self.lock().node_logs.entry(node).or_default().push(line);
     }
