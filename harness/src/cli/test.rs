@@ -214,8 +214,16 @@ fn nemesis_names(config: &TestConfig) -> String {
     }
 }
 
+/// Above this many runs, only the runs that are not valid get a line of their own.
+const LIST_EVERY_RUN_UP_TO: usize = 20;
+
 fn print_summary(summary: &SuiteSummary) {
-    for run in &summary.runs {
+    let list_all = summary.runs.len() <= LIST_EVERY_RUN_UP_TO;
+    for run in summary
+        .runs
+        .iter()
+        .filter(|run| list_all || run.valid != Validity::Valid)
+    {
         let stored = run
             .dir
             .as_ref()
