@@ -202,6 +202,9 @@ pub fn run(args: &Args) -> u8 {
     };
     let summary = suite::run_suite(&config, &plugins, &options);
     print_summary(&summary);
+    if !args.no_store {
+        println!("reports: {}", args.store.join("index.html").display());
+    }
     summary.validity().exit_code() as u8
 }
 
