@@ -40,11 +40,13 @@ impl Observer for NodeObserver {
             NodeEvent::Applied { .. } => return,
             NodeEvent::Stopped { reason } => {
                 self.observations.note(node, &format!("stopped: {reason}"));
-                match reason.strip_prefix("event loop panicked: ") {
-                    Some(message) => Observation::Panicked {
-                        message: message.to_owned(),
-                    },
-                    None => Observation::Stopped,
+                // rafty reports a panic of its event loop as "event loop panicked: <message>".
+                if reason.contains("panicked") {
+                    Observation::Panicked {
+                        message: reason.clone(),
+                    }
+                } else {
+                    Observation::Stopped
                 }
             }
         };
