@@ -44,3 +44,26 @@ fn the_register_workload_passes_under_every_nemesis() {
 fn the_append_workload_passes_under_every_nemesis() {
     passes(WorkloadKind::Append, &[1, 2]);
 }
+
+/// A cluster that never elects a leader (its election timeout is longer than the run) makes
+/// no progress while healthy: a liveness failure, reported apart from safety, which holds.
+#[test]
+fn a_cluster_that_never_elects_a_leader_fails_liveness_not_safety() {
+    let mut config = common::short_config(WorkloadKind::Kv, 4);
+    config.nemesis = Vec::new();
+    config.quiet_period = std::time::Duration::from_secs(2);
+    config.raft.election_timeout_min = std::time::Duration::from_secs(100);
+    config.raft.election_timeout_max = std::time::Duration::from_secs(101);
+    let output = common::run(&config, 1);
+    let result = &output.result;
+    assert_eq!(result.valid, Validity::Invalid);
+    assert_eq!(result.failure, "liveness");
+    assert!(!result.checks.liveness.stalled_windows_ns.is_empty());
+    assert_eq!(result.checks.liveness.keys_never_read.len(), 8);
+    assert_eq!(result.checks.invariants.violation_count, 0);
+    assert_eq!(
+        result.checks.linearizability["valid"],
+        serde_json::Value::Bool(true)
+    );
+    assert_eq!(result.ops.ok, 0);
+}
