@@ -5,8 +5,10 @@
 //!   the link, including those in flight; TCP does not retransmit, so streams stall until the
 //!   transport's deadlines and reconnects notice. Clients are never partitioned (as in Jepsen,
 //!   they sit beside the cluster).
-//! * crash / restart: `Sim::crash` stops every task of the host at once (sockets close) and
-//!   the node's log factory is told (a simulated disk then loses its unsynced writes), then
+//! * crash / restart: `Sim::crash` stops every task of the host at once and the node's log
+//!   factory is told (a simulated disk then loses its unsynced writes). The host's outgoing
+//!   links are cut while it dies, so its closing sockets send no FIN or RST (and what it had in
+//!   flight is lost); peers find out by timeouts, or by an RST when they next send. Then
 //!   `Sim::bounce` runs the host's software again; the node reopens its durable state through
 //!   its [`crate::sim::factories::LogFactory`].
 //! * pause / resume: `Sim::hold` on every link of the node, clients' included: nothing in or
@@ -91,7 +93,8 @@ impl Network for SimNetwork<'_, '_> {
                 // tokio shuts a dropped runtime's tasks down in an order that depends on its
                 // process-wide task ids, so the segments the dying sockets send (FIN, RST)
                 // would leave in an order that differs with whatever ran before in the process.
-                // A crashed process sends nothing: cut its outgoing links while it dies.
+                // A crashed process sends nothing: cut its outgoing links while it dies (which
+                // also drops what it had in flight; turmoil cannot cut only new messages).
                 let others = self.others(*node);
                 for other in &others {
                     self.sim.partition_oneway(node_name(*node), other.clone());
