@@ -10,7 +10,7 @@ use crate::sim::factories::{
 
 use super::config::{LogKind, TestConfig, Variant};
 use crate::sim::broken::ForgetfulLogFactory;
-use crate::sim::file_log::FileLogFactory;
+use crate::sim::turmoil_fs::{FileLogFactory, SIM_SEGMENT_BYTES};
 
 /// Makes a fresh log factory for each run, from the run's seed (for any randomness the
 /// factory's storage simulates, such as torn writes).
@@ -41,11 +41,11 @@ impl Plugins {
         }
     }
 
-    /// The reference parts with rafty's durable `FileLog` on a simulated disk per node that
-    /// loses its unsynced writes (torn) when the node's host crashes.
+    /// The reference parts with rafty's durable `FileLog` on each node's host's simulated
+    /// disk (turmoil's), which loses its unsynced writes (torn) when the host loses power.
     pub fn file_log() -> Plugins {
         Plugins {
-            log: Arc::new(|seed| Arc::new(FileLogFactory::new(seed)) as SharedLogFactory),
+            log: Arc::new(|_| Arc::new(FileLogFactory::new(sim_options())) as SharedLogFactory),
             ..Plugins::reference()
         }
     }
@@ -102,4 +102,11 @@ fn mutation_hook(variant: Variant) -> Result<NodeHook, String> {
         "variant {} needs the core mutations: rebuild with `--features mutations`",
         variant.name()
     ))
+}
+
+/// The `FileLog` options of the simulation (small segments).
+fn sim_options() -> rafty::FileLogOptions {
+    rafty::FileLogOptions {
+        segment_size_bytes: SIM_SEGMENT_BYTES,
+    }
 }

@@ -15,6 +15,7 @@ use crate::sim::control::SimNetwork;
 use crate::sim::kv_api::ServiceApi;
 use crate::sim::observe::Observations;
 use crate::sim::recorder::{RecordedOp, Recorder};
+use crate::sim::turmoil_fs::TORN_WRITE_BLOCK_BYTES;
 
 use super::config::{TestConfig, Variant};
 use super::judge::{self, Evidence};
@@ -49,7 +50,11 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
     let final_reads_until = time_limit + config.quiet_period;
     let hard_deadline = final_reads_until + config.op_timeout + Duration::from_secs(5);
 
-    let mut sim = turmoil::Builder::new()
+    let mut builder = turmoil::Builder::new();
+    // Every host's disk tears unsynced writes on power loss (used by logs on turmoil's
+    // filesystem, such as `--log file`; MemoryLog never touches it).
+    builder.fs().block_size(TORN_WRITE_BLOCK_BYTES);
+    let mut sim = builder
         .rng_seed(seeds.derive("turmoil", 0))
         .epoch(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         .simulation_duration(hard_deadline + Duration::from_secs(1))

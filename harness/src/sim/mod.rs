@@ -6,7 +6,6 @@ pub mod clock;
 pub mod cluster;
 pub mod control;
 pub mod factories;
-pub mod file_log;
 pub mod kv_api;
 pub mod net;
 pub mod node_observer;

@@ -11,10 +11,13 @@
 //! Every call must run inside the simulation, on the host whose disk it uses (turmoil finds
 //! the disk from the current host); outside, turmoil panics.
 //!
-//! [`FileLogFactory`] plugs a [`FileLog`] per node into the cluster, through a [`FaultyFs`]
-//! whose [`DiskFaults`] the nemesis holds (I/O errors, a dead disk, corrupted reads);
-//! [`FileLogFactory::acknowledging_before_fsync`] is the deliberately broken log the chaos
-//! suite must catch.
+//! [`FileLogFactory`] plugs a [`FileLog`] per node into the cluster (`rafty test --log file`),
+//! through a [`FaultyFs`] whose [`DiskFaults`] the nemesis holds (I/O errors, a dead disk,
+//! corrupted reads); [`FileLogFactory::acknowledging_before_fsync`] is the deliberately broken
+//! log the chaos suite must catch (`--variant acknowledge-before-fsync`).
+//!
+//! Torn writes need the simulation's disks to be built with a block size
+//! (`turmoil::Builder::fs().block_size(..)`); the runner sets [`TORN_WRITE_BLOCK_BYTES`].
 
 use std::collections::BTreeMap;
 use std::io;
@@ -31,6 +34,14 @@ use super::factories::LogFactory;
 
 /// Where a node keeps its log on its host's disk.
 pub const LOG_DIR: &str = "/rafty/log";
+
+/// On power loss, each unsynced write survives as a random number of whole blocks of this
+/// size (a torn write), as a disk that writes sectors atomically would leave it.
+pub const TORN_WRITE_BLOCK_BYTES: u64 = 512;
+
+/// The segment size of the logs the harness runs: small, so that runs also exercise segment
+/// rollover and removal.
+pub const SIM_SEGMENT_BYTES: u64 = 64 << 10;
 
 /// The current turmoil host's disk.
 #[derive(Clone, Copy, Debug, Default)]
@@ -175,6 +186,18 @@ impl LogFactory for FileLogFactory {
             let fs = FaultyFs::new(TurmoilFs, faults);
             Box::new(FileLog::open_with(fs, &self.dir, options)?)
         })
+    }
+
+    /// The disk nemesis: a failing disk fails every operation (the node fail-stops at its
+    /// next write); a working one fails none.
+    fn fail_writes(&self, node: NodeId, failing: bool) -> bool {
+        let faults = self.faults(node);
+        if failing {
+            faults.set_dead(true);
+        } else {
+            faults.clear();
+        }
+        true
     }
 }
 
