@@ -176,3 +176,58 @@ fn reordered_acknowledgements_never_lower_the_match_index() {
     assert_eq!(core.replication_indices(follower).map(|(_, m)| m), Some(3));
     assert_eq!(core.commit_index(), 3);
 }
+
+/// Raft thesis §10.2.1: the leader writes its log in parallel with replicating it, and counts
+/// itself toward the commit majority only for entries it has persisted.
+///
+/// (a) A proposal's AppendEntries are emitted before the leader's own `AppendToLog` of the
+/// same entries, so a driver that starts sends without waiting overlaps the followers' writes
+/// with the leader's. (b) Nothing commits within the proposal's own step (no majority has
+/// persisted it yet); one follower's acknowledgement, a later input that runs after the
+/// leader's `AppendToLog` executed, commits it with the leader counted. A single node, whose
+/// commit happens in the same step, emits its `Apply` after its `AppendToLog`.
+#[test]
+fn leader_sends_entries_before_persisting_them_and_counts_itself_only_after_thesis_10_2_1() {
+    let mut core = core_in_cluster(1, 3, config(), HardState::default(), vec![]);
+    let now = elect(&mut core);
+    core.step(now, 2, append_ok(1, 1));
+    core.step(now, 3, append_ok(1, 1));
+    core.take_actions();
+    assert_eq!(core.commit_index(), 1);
+
+    // (a) Sends first, then the leader's own append.
+    let proposed = core.propose(now, vec![b"command 2".to_vec()]);
+    assert_eq!(proposed, Ok((2, 1)));
+    let to_followers = append(1, 1, (1, 1), vec![command(1, 2)], 1);
+    assert_eq!(
+        core.take_actions(),
+        vec![
+            send(2, to_followers.clone()),
+            send(3, to_followers),
+            Action::AppendToLog(vec![command(1, 2)]),
+        ]
+    );
+    // (b) The leader alone is not a majority of three: nothing committed in that step.
+    assert_eq!(core.commit_index(), 1);
+
+    core.step(now, 2, append_ok(1, 2));
+    assert_eq!(
+        core.take_actions(),
+        vec![Action::Apply(vec![command(1, 2)])],
+        "follower 2 plus the leader, whose AppendToLog executed before this input"
+    );
+    assert_eq!(core.commit_index(), 2);
+
+    // A single node commits within the proposal's step, after its AppendToLog.
+    let mut solo = core_in_cluster(1, 1, config(), HardState::default(), vec![]);
+    solo.tick(solo.next_deadline());
+    solo.take_actions();
+    solo.propose(ms(400), vec![b"command 2".to_vec()]).unwrap();
+    assert_eq!(
+        solo.take_actions(),
+        vec![
+            Action::AppendToLog(vec![command(1, 2)]),
+            Action::Apply(vec![command(1, 2)]),
+        ]
+    );
+}

@@ -90,7 +90,7 @@ fn pre_vote_majority_starts_an_election_persisting_the_vote_first() {
 }
 
 /// §5.2, §8: a candidate with a majority of votes becomes leader and appends a no-op of its
-/// term, which it sends to every follower.
+/// term, which it sends to every follower before persisting it (thesis §10.2.1).
 #[test]
 fn candidate_with_a_majority_becomes_leader_and_appends_a_noop() {
     let mut core = fresh(1, 3);
@@ -104,9 +104,9 @@ fn candidate_with_a_majority_becomes_leader_and_appends_a_noop() {
         core.take_actions(),
         vec![
             role_changed(Role::Leader, 1, Some(1)),
-            Action::AppendToLog(vec![noop(1, 1)]),
             send(2, to_followers.clone()),
             send(3, to_followers),
+            Action::AppendToLog(vec![noop(1, 1)]),
         ]
     );
 }
@@ -369,11 +369,16 @@ fn two_node_cluster_needs_both_votes() {
     assert_eq!(core.role(), Role::Candidate);
     core.step(now, 2, vote_response(1, true, false));
     assert_eq!(core.role(), Role::Leader);
+    let actions = core.take_actions();
     assert!(matches!(
-        core.take_actions().last(),
-        Some(Action::Send {
-            to: 2,
-            message: Message::AppendEntries(_)
-        })
+        &actions[..],
+        [
+            ..,
+            Action::Send {
+                to: 2,
+                message: Message::AppendEntries(_)
+            },
+            Action::AppendToLog(_),
+        ]
     ));
 }

@@ -24,18 +24,32 @@ pub enum Role {
 /// ([`Action::SaveHardState`], [`Action::AppendToLog`], [`Action::TruncateLog`]) must be durable
 /// before the next action executes: this is how no vote and no append acknowledgement leaves the
 /// node before the state it depends on is on disk.
+///
+/// One thing a driver must *not* assume is that an AppendEntries it sends carries only entries
+/// that are durable locally. A leader emits the AppendEntries for newly appended entries
+/// before their [`Action::AppendToLog`] (Raft thesis §10.2.1: the leader writes its own log in
+/// parallel with replicating it), so a driver that starts sends without waiting for them lets
+/// the followers' writes overlap the leader's. The core keeps this safe on its side: the leader
+/// counts itself toward a commit majority only for entries whose `AppendToLog` came earlier
+/// in the action lists, so every [`Action::Apply`] (and every commit index it sends) executes
+/// after the applied entries are durable on the leader too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Persist the hard state (current term, voted-for); durable before any later action.
     SaveHardState(HardState),
     /// Append these entries (contiguous, the first right after the log's last index); durable
-    /// before any later action.
+    /// before any later action. On a leader, the [`Action::Send`]s replicating these entries
+    /// come *before* this action in the same list (thesis §10.2.1); the leader counts them as
+    /// its own only once this action is executed, so a commit that needs its copy is always
+    /// emitted after it.
     AppendToLog(Vec<Entry>),
     /// Remove every entry with index `>=` this one; durable before any later action.
     TruncateLog(LogIndex),
     /// Send a request (RequestVote or AppendEntries) to a peer. The driver must report its
     /// outcome: the response through [`super::Core::step`], or a failure through
-    /// [`super::Core::send_failed`].
+    /// [`super::Core::send_failed`]. A leader's AppendEntries may carry entries whose
+    /// [`Action::AppendToLog`] comes later in the same list (thesis §10.2.1); the driver may
+    /// start the send before executing that append, and should not wait for the response.
     Send {
         /// The peer to call.
         to: NodeId,
@@ -46,7 +60,8 @@ pub enum Action {
     /// request, after the storage actions it depends on.
     Reply(Message),
     /// Entries that became committed, in index order, each exactly once (no-ops included: the
-    /// driver skips them when applying commands).
+    /// driver skips them when applying commands). Always after these entries are durable on this
+    /// node: loaded at start, or an `AppendToLog` earlier in this list or an earlier one.
     Apply(Vec<Entry>),
     /// The role, term or known leader changed since the last `RoleChanged`. Roles a node passes
     /// through within one input (a single node goes from follower to leader in one tick) are

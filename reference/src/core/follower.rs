@@ -81,7 +81,7 @@ impl Core {
         }
         let new_entries = entries[first_new..].to_vec();
         self.log.append(&new_entries);
-        self.emit(Action::AppendToLog(new_entries));
+        self.persist_entries(new_entries);
     }
 
     fn truncate_log(&mut self, from: LogIndex) {
@@ -96,6 +96,7 @@ impl Core {
             "a leader never truncates its own log"
         );
         self.log.truncate(from);
+        self.persisted_index = self.persisted_index.min(from - 1);
         self.emit(Action::TruncateLog(from));
     }
 }

@@ -53,6 +53,11 @@ impl Core {
                 "node {id}: the leader's log lost entries"
             );
         }
+        assert_eq!(
+            self.persisted_index,
+            self.log.last_index(),
+            "node {id}: entries in the in-memory log without an AppendToLog"
+        );
         assert!(
             self.log.last_term() <= self.term(),
             "node {id}: log holds a term above the current term"

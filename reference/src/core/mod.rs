@@ -70,6 +70,13 @@ pub struct Core {
     /// Role, term and leader as of the last [`Action::RoleChanged`].
     reported: (Role, Term, Option<NodeId>),
     log: RaftLog,
+    /// The last index covered by the storage actions emitted so far: every entry up to here has
+    /// had its [`Action::AppendToLog`] emitted, so any action emitted from now on executes after
+    /// those entries are durable (the driver contract). A leader may hold entries past it in
+    /// `log` for a moment — within [`Core::propose`] and election, its AppendEntries go out
+    /// before its own `AppendToLog` (thesis §10.2.1) — and it counts itself toward a commit
+    /// majority only up to this index. Equal to `log.last_index()` after every input.
+    persisted_index: LogIndex,
     commit_index: LogIndex,
     rng: ChaCha8Rng,
     now: Duration,
@@ -102,6 +109,7 @@ impl Core {
     ) -> Core {
         let peers: BTreeSet<NodeId> = peers.into_iter().filter(|peer| *peer != id).collect();
         let log = RaftLog::new(entries);
+        let persisted_index = log.last_index();
         assert!(
             log.last_term() <= hard_state.current_term,
             "the log holds term {} but the hard state only term {}",
@@ -118,6 +126,7 @@ impl Core {
             leader: None,
             reported: (Role::Follower, hard_state.current_term, None),
             log,
+            persisted_index,
             commit_index: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
             now,
@@ -324,6 +333,23 @@ impl Core {
         }
     }
 
+    /// Emit the [`Action::AppendToLog`] of `entries`, which the in-memory log already holds
+    /// right after the last persisted index. Every action emitted after this one executes once
+    /// they are durable, so from here on they count as this node's own (see
+    /// `persisted_index`).
+    fn persist_entries(&mut self, entries: Vec<Entry>) {
+        let Some(last) = entries.last().map(|entry| entry.index) else {
+            return;
+        };
+        assert_eq!(
+            entries[0].index,
+            self.persisted_index + 1,
+            "AppendToLog must continue the persisted log"
+        );
+        self.emit(Action::AppendToLog(entries));
+        self.persisted_index = last;
+    }
+
     fn send(&mut self, to: NodeId, message: Message) {
         self.emit(Action::Send { to, message });
     }
@@ -337,6 +363,11 @@ impl Core {
     }
 
     /// Commit up to `index` (never backwards) and emit the newly committed entries.
+    ///
+    /// The entries' own `AppendToLog` must already have been emitted (`index <=
+    /// persisted_index`), so the [`Action::Apply`] executes after they are durable here: a
+    /// leader that sends before it persists (thesis §10.2.1) must not apply, nor report
+    /// committed, an entry that a crash could still take from its own log.
     fn advance_commit_to(&mut self, index: LogIndex) {
         if index <= self.commit_index {
             return;
@@ -345,6 +376,11 @@ impl Core {
             index <= self.log.last_index(),
             "commit index {index} past the last index {}",
             self.log.last_index()
+        );
+        assert!(
+            index <= self.persisted_index,
+            "commit index {index} past the entries whose AppendToLog was emitted (up to {})",
+            self.persisted_index
         );
         let newly_committed = self.log.range(self.commit_index + 1, index).to_vec();
         self.commit_index = index;

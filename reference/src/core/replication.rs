@@ -3,13 +3,43 @@
 //! and check-quorum (thesis §6.2).
 
 use super::progress::Progress;
-use super::{Action, Core, Role, quorum};
+use super::{Core, Role, quorum};
 use crate::message::{AppendEntries, AppendEntriesResponse, ConflictHint, Message};
 use crate::types::{Entry, LogIndex, NodeId, Payload};
 
 impl Core {
-    /// Append `payloads` to the leader's log in its term, commit what a majority now holds
-    /// (a single node commits alone) and send the new entries to followers.
+    /// Append `payloads` to the leader's log in its term, send the new entries to followers,
+    /// persist them, then commit what a majority now holds (a single node commits alone).
+    ///
+    /// The order is that of Raft thesis §10.2.1 ("the leader can write to its disk in parallel
+    /// with replicating to its followers"): the AppendEntries carrying the new entries are
+    /// emitted *before* their [`AppendToLog`](super::Action::AppendToLog), so a driver that
+    /// starts a send without waiting for it (rafty's spawns a task per RPC) overlaps the
+    /// followers' writes with the leader's own instead of putting them in series. It is safe
+    /// because:
+    ///
+    /// * The leader counts itself toward a commit majority only up to `persisted_index`, which
+    ///   covers these entries only once their `AppendToLog` is emitted. Any later input runs
+    ///   after the whole action list, so after the write is durable; a commit computed within
+    ///   this input ([`Core::maybe_commit`] below, which lets a single node commit alone) is
+    ///   emitted after the `AppendToLog`, so its [`Apply`](super::Action::Apply) (and every
+    ///   AppendEntries carrying the new commit index) executes once the entries are durable
+    ///   here. [`Core::advance_commit_to`] asserts this; the core's invariants assert that no
+    ///   input ends with entries in the in-memory log whose `AppendToLog` was not emitted.
+    /// * Entries sent later (heartbeats, [`Core::handle_append_response`]) were persisted in
+    ///   an earlier input; sending before persisting happens only here.
+    /// * A follower acknowledges only what it persisted itself, so an acknowledged entry is on
+    ///   the follower's disk whatever happened to the leader's write.
+    /// * If the leader crashes between the sends and its `AppendToLog`, followers may hold
+    ///   entries of its term that its own log lost. That is harmless: its vote for itself in
+    ///   this term was persisted before it became leader, so after a restart it can never lead
+    ///   this term again and will never create different entries at those indices in it; the
+    ///   entries are a valid part of this leader's log, which a later leader either commits
+    ///   (with a majority that did persist them) or overwrites like any uncommitted entries
+    ///   (§5.3). Nothing was counted as committed on the strength of the lost write.
+    /// * The `SaveHardState` that made this node leader (term, vote) is flushed before the
+    ///   first action of the input, so it is durable before any AppendEntries of the term
+    ///   leaves, as before.
     pub(super) fn append_as_leader(&mut self, payloads: Vec<Payload>) {
         if payloads.is_empty() {
             return;
@@ -25,11 +55,11 @@ impl Core {
             })
             .collect();
         self.log.append(&entries);
-        self.emit(Action::AppendToLog(entries));
-        self.maybe_commit();
         for peer in self.peers.clone() {
             self.send_append(peer);
         }
+        self.persist_entries(entries);
+        self.maybe_commit();
     }
 
     /// The leader's timers: check-quorum every minimum election timeout, then heartbeats.
@@ -183,13 +213,18 @@ impl Core {
 
     /// §5.4.2: commit the highest index a majority holds, but only if its entry is of the
     /// leader's current term; earlier entries are then committed indirectly.
+    ///
+    /// The leader's own match index is `persisted_index`, not its last index: thesis §10.2.1
+    /// lets it replicate entries before its own write of them is durable, "as long as it does
+    /// not count itself toward the majority" for them until it is (see
+    /// [`Core::append_as_leader`]).
     pub(super) fn maybe_commit(&mut self) {
         let mut match_indices: Vec<LogIndex> = self
             .progress
             .values()
             .map(|progress: &Progress| progress.match_index)
             .collect();
-        match_indices.push(self.log.last_index());
+        match_indices.push(self.persisted_index);
         let majority = quorum::majority_index(&match_indices);
         if majority <= self.commit_index {
             return;
@@ -198,5 +233,84 @@ impl Core {
         if of_current_term || self.mutations.commit_previous_term_by_count {
             self.advance_commit_to(majority);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::core::Action;
+    use crate::message::RequestVoteResponse;
+    use crate::settings::Config;
+    use crate::types::HardState;
+
+    /// Node 1 of three, elected in term 1 with node 2's votes; its no-op (index 1) is in
+    /// flight to both followers.
+    fn leader_of_three() -> Core {
+        let mut core = Core::new(
+            1,
+            vec![2, 3],
+            Config::default(),
+            HardState::default(),
+            vec![],
+            Duration::ZERO,
+            7,
+        );
+        core.set_check_invariants(true);
+        let now = core.next_deadline();
+        core.tick(now);
+        for pre_vote in [true, false] {
+            let granted = RequestVoteResponse {
+                term: 1,
+                vote_granted: true,
+                pre_vote,
+            };
+            core.step(now, 2, Message::RequestVoteResponse(granted));
+        }
+        assert_eq!(core.role(), Role::Leader);
+        core.take_actions();
+        core
+    }
+
+    /// Thesis §10.2.1: between the AppendEntries that carry new entries and the leader's own
+    /// `AppendToLog` of them (the middle of `append_as_leader`), a follower's copy plus the
+    /// leader's *unpersisted* copy is not a majority: the leader's self-count is its
+    /// persisted index. Once the `AppendToLog` is emitted, the same acknowledgement commits,
+    /// and the `Apply` comes after the `AppendToLog`.
+    #[test]
+    fn leader_does_not_count_itself_for_entries_whose_append_to_log_is_not_emitted() {
+        let mut core = leader_of_three();
+        let entry = Entry {
+            term: 1,
+            index: 2,
+            payload: Payload::Command(b"x".to_vec()),
+        };
+        // As append_as_leader does: in the in-memory log and sent, not yet persisted.
+        core.log.append(std::slice::from_ref(&entry));
+        core.send_append(2);
+        // Follower 2 persisted and acknowledged both entries.
+        core.progress.get_mut(&2).expect("follower 2").on_success(2);
+        core.maybe_commit();
+        assert_eq!(
+            core.commit_index(),
+            1,
+            "index 2 is persisted only on follower 2: not a majority of three"
+        );
+        core.persist_entries(vec![entry.clone()]);
+        core.maybe_commit();
+        assert_eq!(core.commit_index(), 2);
+        let actions = core.take_actions();
+        let append_at = actions
+            .iter()
+            .position(|action| *action == Action::AppendToLog(vec![entry.clone()]));
+        let apply_at = actions
+            .iter()
+            .position(|action| *action == Action::Apply(vec![entry.clone()]));
+        assert!(
+            matches!((append_at, apply_at), (Some(append), Some(apply)) if append < apply),
+            "{actions:?}"
+        );
     }
 }
