@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rafty_harness::nemesis::partition::Grudge;
 use rafty_harness::nemesis::{Action, Network};
+use rafty_harness::sim::cluster::ProcessGate;
 use rafty_harness::sim::control::SimNetwork;
 use rafty_harness::sim::factories::MemoryLogFactory;
 use rafty_harness::sim::observe::Observations;
@@ -24,6 +25,7 @@ struct World<'a> {
     starts: Rc<RefCell<u32>>,
     observations: Observations,
     logs: MemoryLogFactory,
+    gate: ProcessGate,
 }
 
 fn world<'a>() -> World<'a> {
@@ -55,9 +57,14 @@ fn world<'a>() -> World<'a> {
         }
     });
     let counter = starts.clone();
+    let gate = ProcessGate::new();
+    let held = gate.clone();
     sim.host("n1", move || {
         *counter.borrow_mut() += 1;
+        let held = held.clone();
         async move {
+            // As the cluster's nodes do: a killed process stays down until restarted.
+            held.wait(1).await;
             let socket = UdpSocket::bind(("0.0.0.0", PORT)).await?;
             let to = (turmoil::lookup("n2"), PORT);
             for number in 0.. {
@@ -77,6 +84,7 @@ fn world<'a>() -> World<'a> {
         starts,
         observations: Observations::new(),
         logs: MemoryLogFactory::new(),
+        gate,
     }
 }
 
@@ -89,6 +97,7 @@ impl World<'_> {
             latency: (Duration::from_millis(1), Duration::from_millis(1)),
             observations: &self.observations,
             log_factory: &self.logs,
+            gate: &self.gate,
         };
         network.apply(&action);
     }
@@ -194,15 +203,32 @@ fn slowing_a_node_delays_its_messages_until_it_is_unslowed() {
 }
 
 #[test]
-fn a_crash_stops_the_host_and_a_restart_runs_its_software_again() {
+fn a_power_loss_stops_the_host_and_power_on_runs_its_software_again() {
     let mut world = world();
     world.run_until(500);
-    world.act(Action::Crash(1));
+    world.act(Action::PowerOff(1));
     world.run_until(1500);
     assert_eq!(
         world.sent_between(510, 1490).0,
         0,
-        "a crashed host sends nothing"
+        "a host without power sends nothing"
+    );
+    world.act(Action::PowerOn(1));
+    world.run_until(2000);
+    assert_eq!(*world.starts.borrow(), 2, "the software started again");
+    assert!(world.sent_between(1500, 1990).0 > 40);
+}
+
+#[test]
+fn a_killed_process_stays_down_until_it_is_restarted() {
+    let mut world = world();
+    world.run_until(500);
+    world.act(Action::Kill(1));
+    world.run_until(1500);
+    assert_eq!(
+        world.sent_between(510, 1490).0,
+        0,
+        "a killed process sends nothing"
     );
     world.act(Action::Restart(1));
     world.run_until(2000);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rafty_workloads::WorkloadKind;
 
 use crate::cli::check::parse_duration;
-use crate::nemesis::parse_kinds;
+use crate::nemesis::{KindList, parse_kind_list};
 use crate::run::config::{LogKind, TestConfig, Variant};
 use crate::run::plugins::Plugins;
 use crate::run::results::Validity;
@@ -27,9 +27,12 @@ pub struct Args {
     /// Nodes in the cluster: 3, 5 or 7.
     #[arg(long, default_value_t = 5, value_parser = parse_nodes)]
     pub nodes: usize,
-    /// Faults, comma-separated: partition, kill, pause, latency, clog; all (those five); none;
-    /// or, not part of all: disk (a node's disk fails, later replaced) and figure8 (the
-    /// targeted partition sequence of Raft's Figure 8).
+    /// Faults, comma-separated: partition, kill (a process crash: the OS keeps its page cache,
+    /// so unsynced writes survive), power (power loss: unsynced writes are lost, torn), pause
+    /// (the node's network is held), latency, clog; all (partition, kill, pause, latency, clog,
+    /// plus power with --log file); none; or, not part of all: disk (a node's disk fails, later
+    /// replaced) and figure8 (the targeted partition sequence of Raft's Figure 8). With --log
+    /// memory every write is durable on return, so power and kill do the same.
     #[arg(long, default_value = "all", value_parser = parse_kinds_arg)]
     pub nemesis: FaultKinds,
     /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m).
@@ -75,7 +78,8 @@ pub struct Args {
     #[arg(long)]
     pub no_store: bool,
     /// Each node's log: memory (rafty's MemoryLog, every write durable on return) or file
-    /// (rafty's FileLog on a simulated disk that loses unsynced writes when the node crashes).
+    /// (rafty's FileLog on its host's simulated disk, which loses unsynced writes, torn, on
+    /// power loss).
     #[arg(long, default_value = "memory", value_parser = LogKind::parse)]
     pub log: LogKind,
     /// A deliberately broken variant, to see the harness catch it (for harness development).
@@ -111,10 +115,10 @@ fn parse_nodes(text: &str) -> Result<usize, String> {
 
 /// The `--nemesis` list (one argument, comma-separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultKinds(pub Vec<crate::nemesis::FaultKind>);
+pub struct FaultKinds(pub KindList);
 
 fn parse_kinds_arg(text: &str) -> Result<FaultKinds, String> {
-    parse_kinds(text).map(FaultKinds)
+    parse_kind_list(text).map(FaultKinds)
 }
 
 impl Args {
@@ -122,7 +126,7 @@ impl Args {
     pub fn config(&self) -> Result<TestConfig, String> {
         let mut config = TestConfig::new(self.workload);
         config.nodes = self.nodes;
-        config.nemesis = self.nemesis.0.clone();
+        config.nemesis = self.nemesis.0.resolve(self.log == LogKind::File);
         config.nemesis_interval = self.nemesis_interval;
         config.workload.time_limit = self.time_limit;
         if let Some(concurrency) = self.concurrency {
@@ -298,6 +302,34 @@ mod tests {
     }
 
     #[test]
+    fn all_includes_power_loss_with_the_file_log() {
+        use crate::nemesis::FaultKind;
+        let file = parse("--log file").unwrap().config().unwrap();
+        assert!(
+            file.nemesis.contains(&FaultKind::Power),
+            "{:?}",
+            file.nemesis
+        );
+        assert!(file.nemesis.contains(&FaultKind::Kill));
+        let memory = parse("--nemesis all").unwrap().config().unwrap();
+        assert!(!memory.nemesis.contains(&FaultKind::Power));
+        let listed = parse("--log file --nemesis kill,partition")
+            .unwrap()
+            .config()
+            .unwrap();
+        assert_eq!(listed.nemesis, [FaultKind::Partition, FaultKind::Kill]);
+        let power = parse("--nemesis power").unwrap().config().unwrap();
+        assert_eq!(power.nemesis, [FaultKind::Power]);
+        let both = parse("--log file --nemesis all,disk")
+            .unwrap()
+            .config()
+            .unwrap();
+        assert!(
+            both.nemesis.contains(&FaultKind::Power) && both.nemesis.contains(&FaultKind::Disk)
+        );
+    }
+
+    #[test]
     fn seed_seeds_and_shard_pick_the_runs() {
         assert_eq!(parse("--seed 7").unwrap().seeds(), [7]);
         assert_eq!(parse("--seed 7 --seeds 3").unwrap().seeds(), [7, 8, 9]);
@@ -343,6 +375,13 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown nemesis `nope`")
         );
+        assert!(parse("--nemesis crash").unwrap_err().contains("power"));
+        assert!(parse("--log disk").unwrap_err().contains("memory or file"));
+        let error = parse("--variant acknowledge-before-fsync")
+            .unwrap()
+            .config()
+            .unwrap_err();
+        assert!(error.contains("--log file"), "{error}");
         assert!(parse("--shard 0/4").unwrap_err().contains("expected i/n"));
         assert!(
             parse("--time-limit soon")

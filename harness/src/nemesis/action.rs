@@ -14,10 +14,16 @@ pub enum Action {
     Partition(Grudge),
     /// Undo [`Action::Partition`] of the same grudge.
     Repair(Grudge),
-    /// Crash the node's host: its tasks stop, its unsynced state is lost, its durable state kept.
-    Crash(NodeId),
-    /// Start the crashed node's host again on its durable state.
+    /// Kill the node's process: its tasks stop, but its host (the OS) stays up, so what it
+    /// wrote survives, synced or not (the page cache); it stays down until [`Action::Restart`].
+    Kill(NodeId),
+    /// Start the killed node's process again.
     Restart(NodeId),
+    /// Cut the node's host's power: its tasks stop and its disk loses every unsynced write
+    /// (torn at block boundaries); only synced state survives.
+    PowerOff(NodeId),
+    /// Power the node's host on again: it boots and the node recovers from its disk.
+    PowerOn(NodeId),
     /// Hold every message to and from the node (clients included): nothing dropped.
     Pause(NodeId),
     /// Deliver what [`Action::Pause`] held and let messages flow again.
@@ -32,7 +38,7 @@ pub enum Action {
     Unclog(NodeId, NodeId),
     /// Make every write to the node's log fail from now on (its node fail-stops).
     FailDisk(NodeId),
-    /// Give the node a working disk again: crash its host, clear the fault, restart it.
+    /// Give the node a working disk again: power its host off, clear the fault, power it on.
     ReplaceDisk(NodeId),
 }
 
@@ -41,13 +47,15 @@ impl Action {
     pub fn inverse(&self) -> Option<Action> {
         Some(match self {
             Action::Partition(grudge) => Action::Repair(grudge.clone()),
-            Action::Crash(node) => Action::Restart(*node),
+            Action::Kill(node) => Action::Restart(*node),
+            Action::PowerOff(node) => Action::PowerOn(*node),
             Action::Pause(node) => Action::Resume(*node),
             Action::Slow(node, _) => Action::Unslow(*node),
             Action::Clog(a, b) => Action::Unclog(*a, *b),
             Action::FailDisk(node) => Action::ReplaceDisk(*node),
             Action::Repair(_)
             | Action::Restart(_)
+            | Action::PowerOn(_)
             | Action::Resume(_)
             | Action::Unslow(_)
             | Action::Unclog(..)
@@ -61,8 +69,10 @@ impl fmt::Display for Action {
         match self {
             Action::Partition(grudge) => write!(f, "partition {}", describe(grudge)),
             Action::Repair(grudge) => write!(f, "repair {}", describe(grudge)),
-            Action::Crash(node) => write!(f, "crash n{node}"),
+            Action::Kill(node) => write!(f, "kill n{node}"),
             Action::Restart(node) => write!(f, "restart n{node}"),
+            Action::PowerOff(node) => write!(f, "power off n{node}"),
+            Action::PowerOn(node) => write!(f, "power on n{node}"),
             Action::Pause(node) => write!(f, "pause n{node}"),
             Action::Resume(node) => write!(f, "resume n{node}"),
             Action::Slow(node, latency) => write!(f, "slow n{node} to {}ms", latency.as_millis()),

@@ -5,15 +5,20 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-/// A kind of fault. `--nemesis partition,kill,pause,latency,clog` enables a set of them.
+/// A kind of fault. `--nemesis partition,kill,power,pause,latency,clog` enables a set of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
     /// Network partitions of the usual shapes; see [`crate::nemesis::partition::Shape`].
     Partition,
-    /// Crash nodes (the leader, one, a minority or all) and restart them later with their
-    /// durable state.
+    /// Kill nodes' processes (the leader, one, a minority or all) and restart them later: the
+    /// hosts stay up, so their disks keep every write, synced or not (the OS page cache).
     Kill,
+    /// Cut the power of nodes' hosts (the leader, one, a minority or all) and power them on
+    /// later: every unsynced write is lost (torn at block boundaries). With a log whose every
+    /// write is durable on return (MemoryLog), the same as [`FaultKind::Kill`]. In `all` only
+    /// with `--log file`.
+    Power,
     /// Freeze a node's network: every message to or from it is held, none dropped, and
     /// delivered in one burst on resume.
     Pause,
@@ -30,7 +35,8 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// Every kind, in a fixed order.
+    /// The kinds `all` names with every log, in a fixed order (with `--log file`, `all` adds
+    /// [`FaultKind::Power`]).
     pub const ALL: [FaultKind; 5] = [
         FaultKind::Partition,
         FaultKind::Kill,
@@ -44,6 +50,7 @@ impl FaultKind {
         match self {
             FaultKind::Partition => "partition",
             FaultKind::Kill => "kill",
+            FaultKind::Power => "power",
             FaultKind::Pause => "pause",
             FaultKind::Latency => "latency",
             FaultKind::Clog => "clog",
@@ -65,20 +72,49 @@ impl FromStr for FaultKind {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         FaultKind::ALL
             .into_iter()
-            .chain([FaultKind::Disk, FaultKind::Figure8])
+            .chain([FaultKind::Power, FaultKind::Disk, FaultKind::Figure8])
             .find(|kind| kind.name() == text)
             .ok_or_else(|| {
                 format!(
-                    "unknown nemesis `{text}`; expected one of: {}, disk, figure8, all, none",
+                    "unknown nemesis `{text}`; expected one of: {}, power, disk, figure8, all, none",
                     FaultKind::ALL.map(FaultKind::name).join(", ")
                 )
             })
     }
 }
 
-/// Parse a comma-separated list of fault kinds; `all` enables every kind and `none` (or an
-/// empty list) none. The result is sorted and has no duplicates.
+/// A parsed `--nemesis` list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KindList {
+    /// The kinds named, sorted, without duplicates (`all` expanded to [`FaultKind::ALL`]).
+    pub kinds: Vec<FaultKind>,
+    /// Whether the list said `all` (which also means [`FaultKind::Power`] with a file log).
+    pub all: bool,
+}
+
+impl KindList {
+    /// The kinds for a run whose log loses unsynced writes on power loss (`file_log`): `all`
+    /// then includes [`FaultKind::Power`].
+    pub fn resolve(&self, file_log: bool) -> Vec<FaultKind> {
+        let mut kinds = self.kinds.clone();
+        if self.all && file_log {
+            kinds.push(FaultKind::Power);
+            kinds.sort_unstable();
+            kinds.dedup();
+        }
+        kinds
+    }
+}
+
+/// Parse a comma-separated list of fault kinds; `all` enables [`FaultKind::ALL`] and `none`
+/// (or an empty list) none. The result is sorted and has no duplicates.
 pub fn parse_kinds(text: &str) -> Result<Vec<FaultKind>, String> {
+    parse_kind_list(text).map(|list| list.kinds)
+}
+
+/// [`parse_kinds`], also telling whether the list said `all`.
+pub fn parse_kind_list(text: &str) -> Result<KindList, String> {
+    let mut all = false;
     let mut kinds = Vec::new();
     for part in text
         .split(',')
@@ -86,14 +122,17 @@ pub fn parse_kinds(text: &str) -> Result<Vec<FaultKind>, String> {
         .filter(|part| !part.is_empty())
     {
         match part {
-            "all" => kinds.extend(FaultKind::ALL),
+            "all" => {
+                all = true;
+                kinds.extend(FaultKind::ALL);
+            }
             "none" => {}
             other => kinds.push(other.parse()?),
         }
     }
     kinds.sort_unstable();
     kinds.dedup();
-    Ok(kinds)
+    Ok(KindList { kinds, all })
 }
 
 #[cfg(test)]
@@ -112,6 +151,21 @@ mod tests {
             parse_kinds("disk,figure8").unwrap(),
             [FaultKind::Disk, FaultKind::Figure8]
         );
+        assert_eq!(
+            parse_kinds("power,kill").unwrap(),
+            [FaultKind::Kill, FaultKind::Power]
+        );
+    }
+
+    #[test]
+    fn all_means_power_too_only_with_a_file_log() {
+        let all = parse_kind_list("all").unwrap();
+        assert_eq!(all.resolve(false), FaultKind::ALL);
+        let with_power = all.resolve(true);
+        assert_eq!(with_power.len(), FaultKind::ALL.len() + 1);
+        assert!(with_power.contains(&FaultKind::Power));
+        let listed = parse_kind_list("kill,pause").unwrap();
+        assert_eq!(listed.resolve(true), [FaultKind::Kill, FaultKind::Pause]);
     }
 
     #[test]

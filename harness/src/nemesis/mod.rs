@@ -13,5 +13,5 @@ pub mod plan;
 pub mod schedule;
 
 pub use action::{Action, ClusterView, Network};
-pub use fault::{FaultKind, parse_kinds};
+pub use fault::{FaultKind, KindList, parse_kind_list, parse_kinds};
 pub use schedule::{Nemesis, NemesisEvent, NemesisOptions};

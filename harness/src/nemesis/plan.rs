@@ -48,18 +48,21 @@ pub fn plan(
                 vec![(Duration::ZERO, apply), (duration, Action::Repair(grudge))],
             )
         }
-        FaultKind::Kill => {
+        FaultKind::Kill | FaultKind::Power => {
             let targets = kill_targets(nodes, leader, rng);
             let names: Vec<String> = targets.iter().map(|n| format!("n{n}")).collect();
-            let mut steps: Vec<_> = targets
-                .iter()
-                .map(|&n| (Duration::ZERO, Action::Crash(n)))
-                .collect();
+            type Step = fn(NodeId) -> Action;
+            let (stop, start, verb): (Step, Step, _) = if kind == FaultKind::Kill {
+                (Action::Kill, Action::Restart, "kill")
+            } else {
+                (Action::PowerOff, Action::PowerOn, "power off")
+            };
+            let mut steps: Vec<_> = targets.iter().map(|&n| (Duration::ZERO, stop(n))).collect();
             for &node in &targets {
                 let stagger = Duration::from_millis(rng.random_range(0..200));
-                steps.push((duration + stagger, Action::Restart(node)));
+                steps.push((duration + stagger, start(node)));
             }
-            (format!("kill {}", names.join(" ")), steps)
+            (format!("{verb} {}", names.join(" ")), steps)
         }
         FaultKind::Pause => {
             let node = leader_or_pick(rng);
@@ -163,7 +166,10 @@ mod tests {
         let nodes: Vec<NodeId> = (1..=5).collect();
         for seed in 0..50 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            for kind in FaultKind::ALL.into_iter().chain([FaultKind::Disk]) {
+            for kind in FaultKind::ALL
+                .into_iter()
+                .chain([FaultKind::Power, FaultKind::Disk])
+            {
                 let plan = plan(kind, Duration::from_secs(2), &nodes, Some(3), &mut rng);
                 let mut in_effect: Vec<Action> = Vec::new();
                 for (_, action) in &plan.steps {

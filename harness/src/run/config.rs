@@ -25,11 +25,14 @@ pub enum Variant {
     /// The KV service answers reads from the leader's state machine without confirming it is
     /// still leader. Needs `mutations`.
     StaleLeaderReads,
+    /// A `FileLog` whose fsyncs do nothing: it acknowledges writes a power loss then takes
+    /// away. Needs `--log file`.
+    AcknowledgeBeforeFsync,
 }
 
 impl Variant {
     /// Every variant and its command-line name.
-    pub const ALL: [(Variant, &'static str); 5] = [
+    pub const ALL: [(Variant, &'static str); 6] = [
         (Variant::Reference, "reference"),
         (Variant::ForgetfulLog, "forgetful-log"),
         (
@@ -38,6 +41,7 @@ impl Variant {
         ),
         (Variant::VoteWithoutLogCheck, "vote-without-log-check"),
         (Variant::StaleLeaderReads, "stale-leader-reads"),
+        (Variant::AcknowledgeBeforeFsync, "acknowledge-before-fsync"),
     ];
 
     /// Parse a command-line name.
@@ -70,7 +74,8 @@ pub enum LogKind {
     /// rafty's `MemoryLog`: every write durable on return.
     #[default]
     Memory,
-    /// rafty's `FileLog` on a simulated disk that loses unsynced writes when the node crashes.
+    /// rafty's `FileLog` on its host's simulated disk (turmoil's), which loses unsynced writes,
+    /// torn, on power loss.
     File,
 }
 
@@ -187,6 +192,11 @@ impl TestConfig {
         if self.log == LogKind::File && self.variant == Variant::ForgetfulLog {
             problems.push(
                 "log: the forgetful-log variant is a log of its own; use --log memory".into(),
+            );
+        }
+        if self.log != LogKind::File && self.variant == Variant::AcknowledgeBeforeFsync {
+            problems.push(
+                "log: the acknowledge-before-fsync variant is a FileLog; use --log file".into(),
             );
         }
         if self.nemesis_interval < Duration::from_millis(10) {

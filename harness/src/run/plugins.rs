@@ -50,12 +50,20 @@ impl Plugins {
         }
     }
 
-    /// The parts `config` asks for: its log kind and its variant.
+    /// The parts `config` asks for: its log kind and its variant (the acknowledge-before-fsync
+    /// variant is a broken `FileLog`, so it needs `--log file`).
     pub fn for_config(config: &TestConfig) -> Result<Plugins, String> {
         let plugins = Plugins::for_variant(config.variant)?;
-        Ok(match config.log {
-            LogKind::Memory => plugins,
-            LogKind::File => Plugins {
+        Ok(match (config.log, config.variant) {
+            (LogKind::Memory, _) => plugins,
+            (LogKind::File, Variant::AcknowledgeBeforeFsync) => Plugins {
+                log: Arc::new(|_| {
+                    Arc::new(FileLogFactory::acknowledging_before_fsync(sim_options()))
+                        as SharedLogFactory
+                }),
+                ..plugins
+            },
+            (LogKind::File, _) => Plugins {
                 log: Plugins::file_log().log,
                 ..plugins
             },
@@ -68,7 +76,7 @@ impl Plugins {
     pub fn for_variant(variant: Variant) -> Result<Plugins, String> {
         let mut plugins = Plugins::reference();
         match variant {
-            Variant::Reference | Variant::StaleLeaderReads => {}
+            Variant::Reference | Variant::StaleLeaderReads | Variant::AcknowledgeBeforeFsync => {}
             Variant::ForgetfulLog => {
                 plugins.log =
                     Arc::new(|_| Arc::new(ForgetfulLogFactory::new()) as SharedLogFactory);

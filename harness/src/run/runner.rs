@@ -146,6 +146,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
                 latency: (config.latency_min, config.latency_max),
                 observations: &observations,
                 log_factory: context.log_factory.as_ref(),
+                gate: &context.gate,
             };
             nemesis.poll(now, &observations, &mut network);
         }

@@ -3,8 +3,9 @@
 //! from factories; the durable state lives in the log factory, outside the host, so a crashed
 //! and restarted host reopens what it persisted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rafty::node::{Node, NodeOptions};
 use rafty::service::serve_kv;
@@ -31,6 +32,51 @@ pub const KV_PORT: u16 = 8000;
 /// protocol mutations).
 pub type NodeHook = Arc<dyn Fn(NodeId, &mut NodeOptions) + Send + Sync>;
 
+/// The nodes whose process is killed and not yet restarted. Their host stays up (its disk
+/// keeps every write, as an OS page cache would) and runs the node's software again at once,
+/// but that software waits here before it opens its log: the process is down, and connections
+/// to it are refused, until [`ProcessGate::open`].
+#[derive(Clone, Debug, Default)]
+pub struct ProcessGate {
+    closed: Arc<Mutex<BTreeSet<NodeId>>>,
+}
+
+impl ProcessGate {
+    /// How often a waiting node looks at the gate again (simulated time).
+    const POLL: Duration = Duration::from_millis(5);
+
+    /// No node held.
+    pub fn new() -> ProcessGate {
+        ProcessGate::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<NodeId>> {
+        self.closed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hold `node`'s process down from now on.
+    pub fn close(&self, node: NodeId) {
+        self.lock().insert(node);
+    }
+
+    /// Let `node`'s process start.
+    pub fn open(&self, node: NodeId) {
+        self.lock().remove(&node);
+    }
+
+    /// Whether `node`'s process is held down.
+    pub fn is_closed(&self, node: NodeId) -> bool {
+        self.lock().contains(&node)
+    }
+
+    /// Wait (in simulated time) until `node`'s process may start.
+    pub async fn wait(&self, node: NodeId) {
+        while self.is_closed(node) {
+            tokio::time::sleep(Self::POLL).await;
+        }
+    }
+}
+
 /// Everything a node host needs, shared by all of them and kept across restarts.
 pub struct ClusterContext {
     /// Every node id.
@@ -51,6 +97,8 @@ pub struct ClusterContext {
     pub node_hook: Option<NodeHook>,
     /// Broken variant: the service answers reads from a leader's state machine directly.
     pub stale_reads: bool,
+    /// Holds killed nodes' processes down until they are restarted.
+    pub gate: ProcessGate,
     starts: Mutex<BTreeMap<NodeId, u64>>,
 }
 
@@ -77,6 +125,7 @@ impl ClusterContext {
             observations,
             node_hook,
             stale_reads: false,
+            gate: ProcessGate::new(),
             starts: Mutex::new(BTreeMap::new()),
         }
     }
@@ -99,9 +148,10 @@ pub fn register(sim: &mut Sim<'_>, context: &Arc<ClusterContext>) {
     }
 }
 
-/// One incarnation of node `id`: open its log, start the node, serve Raft and the key-value
-/// API until the host is crashed.
+/// One incarnation of node `id`: wait while its process is killed, open its log, start the
+/// node, serve Raft and the key-value API until the process is killed or the host powered off.
 async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
+    context.gate.wait(id).await;
     let incarnation = context.next_incarnation(id);
     context.observations.observe(id, Observation::Started);
     let log = context.log_factory.open(id).map_err(|error| {

@@ -5,12 +5,19 @@
 //!   the link, including those in flight; TCP does not retransmit, so streams stall until the
 //!   transport's deadlines and reconnects notice. Clients are never partitioned (as in Jepsen,
 //!   they sit beside the cluster).
-//! * crash / restart: `Sim::crash` stops every task of the host at once and the node's log
-//!   factory is told (a simulated disk then loses its unsynced writes). The host's outgoing
-//!   links are cut while it dies, so its closing sockets send no FIN or RST (and what it had in
-//!   flight is lost); peers find out by timeouts, or by an RST when they next send. Then
-//!   `Sim::bounce` runs the host's software again; the node reopens its durable state through
-//!   its [`crate::sim::factories::LogFactory`].
+//! * kill / restart: a process crash with the OS intact. `Sim::bounce` stops every task of the
+//!   host at once and runs its software again, which waits at the cluster's [`ProcessGate`]
+//!   until the restart (connections to it are refused meanwhile). The host's disk keeps every
+//!   write, synced or not (turmoil's filesystem keeps pending writes across a bounce, as a
+//!   page cache would), and the log factory is not told.
+//! * power off / power on: `Sim::crash` stops every task of the host and its disk loses every
+//!   unsynced write (torn at the block size the runner set) and unsynced directory change; the
+//!   node's log factory is told ([`LogFactory::crashed`]), for storage kept outside the host.
+//!   `Sim::bounce` boots the host again; the node reopens its durable state through its
+//!   [`crate::sim::factories::LogFactory`].
+//! * Both: the host's outgoing links are cut while its tasks die, so its closing sockets send
+//!   no FIN or RST (and what it had in flight is lost); peers find out by timeouts, or by an
+//!   RST when they next send.
 //! * pause / resume: `Sim::hold` on every link of the node, clients' included: nothing in or
 //!   out, nothing dropped, all delivered in one burst on `Sim::release`. The node's own timers
 //!   keep running (turmoil cannot freeze one host's runtime), so unlike SIGSTOP it may campaign,
@@ -18,7 +25,7 @@
 //! * slow / unslow: per-link latency on every link of the node.
 //! * clog / unclog: `Sim::hold` / `Sim::release` of one node-to-node link.
 //! * fail disk / replace disk: the node's log factory fails every later write (the node then
-//!   fail-stops); replacing the disk crashes the host, clears the fault and restarts it.
+//!   fail-stops); replacing the disk powers the host off, clears the fault and powers it on.
 
 use std::time::Duration;
 
@@ -28,6 +35,7 @@ use turmoil::Sim;
 use crate::checks::invariants::Observation;
 use crate::nemesis::{Action, Network};
 
+use super::cluster::ProcessGate;
 use super::factories::LogFactory;
 use super::observe::Observations;
 
@@ -48,8 +56,10 @@ pub struct SimNetwork<'s, 'a> {
     pub latency: (Duration, Duration),
     /// Where crashes are reported (the node cannot report its own).
     pub observations: &'s Observations,
-    /// Told of each crash, so that the node's storage loses what a crash loses.
+    /// Told of each power loss, so that the node's storage loses what a power loss loses.
     pub log_factory: &'s dyn LogFactory,
+    /// Holds killed nodes' processes down until they are restarted.
+    pub gate: &'s ProcessGate,
 }
 
 impl SimNetwork<'_, '_> {
@@ -61,6 +71,25 @@ impl SimNetwork<'_, '_> {
             .filter(|&&other| other != id)
             .map(|&other| node_name(other));
         nodes.chain(self.clients.iter().cloned()).collect()
+    }
+
+    /// Stop every task of node `id`'s host with `stop` (crash or bounce), sending nothing: tokio
+    /// shuts a dropped runtime's tasks down in an order that depends on its process-wide task
+    /// ids, so the segments the dying sockets send (FIN, RST) would leave in an order that
+    /// differs with whatever ran before in the process. A dying process sends nothing: its
+    /// outgoing links are cut while it dies (which also drops what it had in flight; turmoil
+    /// cannot cut only new messages). The stop is reported, as the node cannot report it.
+    fn silently(&mut self, id: NodeId, stop: impl FnOnce(&mut Sim<'_>, String)) {
+        let others = self.others(id);
+        for other in &others {
+            self.sim.partition_oneway(node_name(id), other.clone());
+        }
+        stop(self.sim, node_name(id));
+        for other in others {
+            self.sim.repair_oneway(node_name(id), other);
+        }
+        let now = self.sim.elapsed().as_nanos() as u64;
+        self.observations.observe_at(now, id, Observation::Stopped);
     }
 
     fn cut(&mut self, grudge: &crate::nemesis::partition::Grudge, heal: bool) {
@@ -89,26 +118,16 @@ impl Network for SimNetwork<'_, '_> {
         match action {
             Action::Partition(grudge) => self.cut(grudge, false),
             Action::Repair(grudge) => self.cut(grudge, true),
-            Action::Crash(node) => {
-                // tokio shuts a dropped runtime's tasks down in an order that depends on its
-                // process-wide task ids, so the segments the dying sockets send (FIN, RST)
-                // would leave in an order that differs with whatever ran before in the process.
-                // A crashed process sends nothing: cut its outgoing links while it dies (which
-                // also drops what it had in flight; turmoil cannot cut only new messages).
-                let others = self.others(*node);
-                for other in &others {
-                    self.sim.partition_oneway(node_name(*node), other.clone());
-                }
-                self.sim.crash(node_name(*node));
-                for other in others {
-                    self.sim.repair_oneway(node_name(*node), other);
-                }
-                self.log_factory.crashed(*node);
-                let now = self.sim.elapsed().as_nanos() as u64;
-                self.observations
-                    .observe_at(now, *node, Observation::Stopped);
+            Action::Kill(node) => {
+                self.gate.close(*node);
+                self.silently(*node, |sim, name| sim.bounce(name));
             }
-            Action::Restart(node) => self.sim.bounce(node_name(*node)),
+            Action::Restart(node) => self.gate.open(*node),
+            Action::PowerOff(node) => {
+                self.silently(*node, |sim, name| sim.crash(name));
+                self.log_factory.crashed(*node);
+            }
+            Action::PowerOn(node) => self.sim.bounce(node_name(*node)),
             Action::Pause(node) => {
                 for other in self.others(*node) {
                     self.sim.hold(node_name(*node), other);
@@ -147,9 +166,9 @@ impl Network for SimNetwork<'_, '_> {
                 }
             }
             Action::ReplaceDisk(node) => {
-                self.apply(&Action::Crash(*node));
+                self.apply(&Action::PowerOff(*node));
                 self.log_factory.fail_writes(*node, false);
-                self.apply(&Action::Restart(*node));
+                self.apply(&Action::PowerOn(*node));
             }
             Action::Clog(a, b) => self.sim.hold(node_name(*a), node_name(*b)),
             Action::Unclog(a, b) => self.sim.release(node_name(*a), node_name(*b)),

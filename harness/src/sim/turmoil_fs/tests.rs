@@ -1,5 +1,5 @@
-//! TurmoilFs and FileLogFactory under turmoil: synced writes survive `sim.crash` + `bounce`,
-//! unsynced ones do not, and a restart without power loss keeps them.
+//! TurmoilFs and FileLogFactory under turmoil, driven by the nemesis's actions: synced writes
+//! survive a power loss, unsynced ones do not, and a killed and restarted process keeps them.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,6 +7,10 @@ use std::time::Duration;
 use rafty::{Entry, FileLogOptions, HardState, Payload};
 
 use super::*;
+use crate::nemesis::{Action, Network};
+use crate::sim::cluster::ProcessGate;
+use crate::sim::control::{SimNetwork, node_name};
+use crate::sim::observe::Observations;
 
 fn entries(first: u64, count: u64) -> Vec<Entry> {
     (first..first + count)
@@ -34,7 +38,8 @@ struct Boot {
 
 /// A host that opens both logs, reports what it found, and on its first boot appends six
 /// entries (two batches) to each and saves a hard state (every write returned `Ok`); then
-/// the host is restarted, after a power loss or not. Returns what each boot found.
+/// the nemesis powers the host off and on (`power_loss`) or kills and restarts its process.
+/// Returns what each boot found.
 fn boot_twice(power_loss: bool) -> Vec<Boot> {
     let mut builder = turmoil::Builder::new();
     builder.fs().block_size(512); // torn writes at 512-byte blocks on crash
@@ -49,9 +54,14 @@ fn boot_twice(power_loss: bool) -> Vec<Boot> {
         FileLogFactory::acknowledging_before_fsync(options).in_dir("/rafty/unsynced"),
     ));
     let (report, done) = (boots.clone(), acknowledged.clone());
-    sim.host("node", move || {
-        let (report, done, factories) = (report.clone(), done.clone(), factories.clone());
+    let gate = ProcessGate::new();
+    let held = gate.clone();
+    let shared = factories.clone();
+    sim.host(node_name(1), move || {
+        let (report, done, factories) = (report.clone(), done.clone(), shared.clone());
+        let held = held.clone();
         async move {
+            held.wait(1).await;
             let mut synced = factories.0.open(1)?;
             let mut unsynced = factories.1.open(1)?;
             let first_boot = synced.last_index() == 0;
@@ -85,10 +95,23 @@ fn boot_twice(power_loss: bool) -> Vec<Boot> {
     step_until(&mut sim, "the first writes", &|| {
         *acknowledged.lock().unwrap()
     });
-    if power_loss {
-        sim.crash("node");
-    }
-    sim.bounce("node");
+    let observations = Observations::new();
+    let mut network = SimNetwork {
+        sim: &mut sim,
+        nodes: &[1],
+        clients: &[],
+        latency: (Duration::from_millis(1), Duration::from_millis(1)),
+        observations: &observations,
+        log_factory: &factories.0,
+        gate: &gate,
+    };
+    let (stop, start) = if power_loss {
+        (Action::PowerOff(1), Action::PowerOn(1))
+    } else {
+        (Action::Kill(1), Action::Restart(1))
+    };
+    network.apply(&stop);
+    network.apply(&start);
     step_until(&mut sim, "the reboot", &|| boots.lock().unwrap().len() == 2);
     let boots = boots.lock().unwrap().clone();
     assert_eq!(boots[0].synced, vec![]);
@@ -110,7 +133,7 @@ fn synced_writes_survive_power_loss_and_unsynced_ones_do_not() {
 }
 
 #[test]
-fn a_restart_without_power_loss_keeps_unsynced_writes() {
+fn a_killed_process_keeps_unsynced_writes() {
     let boots = boot_twice(false);
     assert_eq!(boots[1].synced, entries(1, 6));
     assert_eq!(
