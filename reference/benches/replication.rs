@@ -1,7 +1,7 @@
 //! The replication hot path, each step isolated, on the sans-IO core (no I/O, no tasks):
 //!
-//! * `propose`: a leader of three handling one proposal through to the `AppendToLog` and the
-//!   two `AppendEntries` it emits;
+//! * `propose`: a leader of three handling one proposal through to the two `AppendEntries` it
+//!   emits and its own `AppendToLog` (sent first, persisted after: thesis §10.2.1);
 //! * `follower_append`: a follower handling an AppendEntries of 1, 64 and 1024 entries
 //!   (consistency check, append, reply, apply of the previous batch);
 //! * `commit_advance`: the leader handling the acknowledgement that gives a batch of 1 or 64
