@@ -6,7 +6,8 @@
 //! 1. a `Log` that acknowledges writes and forgets them on restart;
 //! 2. a core that commits an entry of an earlier term by counting replicas (Figure 8);
 //! 3. a core that grants votes without the log up-to-date check (§5.4.1);
-//! 4. a leader that serves reads from its state machine without confirming leadership.
+//! 4. a leader that serves reads from its state machine without confirming leadership;
+//! 5. a `FileLog` that acknowledges before fsync (its syncs do nothing), under power loss.
 //!
 //! Each variant's test configuration (faults, settings) is in `setup`.
 
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use rafty::core::Mutation;
 use rafty_harness::nemesis::FaultKind;
-use rafty_harness::run::config::{TestConfig, Variant};
+use rafty_harness::run::config::{LogKind, TestConfig, Variant};
 use rafty_harness::run::plugins::Plugins;
 use rafty_harness::run::results::Validity;
 use rafty_harness::run::runner;
@@ -50,6 +51,13 @@ fn setup(variant: Variant) -> (TestConfig, Plugins) {
             plugins.node_hook = Some(Arc::new(|_, options| {
                 options.mutations = vec![Mutation::CommitPreviousTermByCount];
             }));
+        }
+        Variant::AcknowledgeBeforeFsync => {
+            // A FileLog that skips its fsyncs loses what it acknowledged only when the power
+            // goes (a killed process leaves its writes in the page cache).
+            config.log = LogKind::File;
+            config.nemesis = vec![FaultKind::Power];
+            plugins = Plugins::for_config(&config).expect("harness-side variant");
         }
         Variant::VoteWithoutLogCheck => {
             plugins.node_hook = Some(Arc::new(|_, options| {
@@ -88,6 +96,49 @@ fn caught_within_200_seeds(variant: Variant) -> u64 {
 #[test]
 fn a_log_that_forgets_acknowledged_writes_on_restart_is_caught() {
     caught_within_200_seeds(Variant::ForgetfulLog);
+}
+
+/// Caught for safety, not only liveness: a power loss takes acknowledged writes away (lost
+/// writes, stale reads, a second leader in a term whose vote was forgotten).
+#[test]
+fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_loss() {
+    let variant = Variant::AcknowledgeBeforeFsync;
+    let (config, plugins) = setup(variant);
+    let caught = (1..=200).find_map(|seed| {
+        let output = runner::run(&config, seed, &plugins);
+        (output.result.valid == Validity::Invalid && output.result.failure == "safety")
+            .then(|| (seed, output.result.reproduce))
+    });
+    let (seed, reproduce) =
+        caught.unwrap_or_else(|| panic!("{} was not caught in seeds 1..=200", variant.name()));
+    eprintln!(
+        "{} caught (safety) at seed {seed} ({reproduce})",
+        variant.name()
+    );
+}
+
+/// The same log under kills alone is not caught: a killed process leaves its unsynced writes
+/// in the OS page cache, so kill and power loss are different faults.
+#[test]
+fn a_file_log_that_acknowledges_before_fsync_survives_kills() {
+    let (mut config, plugins) = setup(Variant::AcknowledgeBeforeFsync);
+    config.nemesis = vec![FaultKind::Kill];
+    for seed in 1..=3 {
+        let output = runner::run(&config, seed, &plugins);
+        assert_eq!(
+            output.result.valid,
+            Validity::Valid,
+            "seed {seed}: {}",
+            output.result.reproduce
+        );
+        let kills = output
+            .result
+            .nemesis
+            .iter()
+            .filter(|e| e.f == "start-kill")
+            .count();
+        assert!(kills >= 2, "seed {seed}: {kills} kills");
+    }
 }
 
 #[test]
