@@ -107,7 +107,7 @@ fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_loss() {
     let caught = (1..=200).find_map(|seed| {
         let output = runner::run(&config, seed, &plugins);
         (output.result.valid == Validity::Invalid && output.result.failure == "safety")
-            .then(|| (seed, output.result.reproduce))
+            .then_some((seed, output.result.reproduce))
     });
     let (seed, reproduce) =
         caught.unwrap_or_else(|| panic!("{} was not caught in seeds 1..=200", variant.name()));
