@@ -2,8 +2,9 @@
 //!
 //! A [`LogFactory`] opens a node's log on durable state that it keeps itself, outside the
 //! simulated host, so that a node the nemesis crashes and restarts sees exactly what it had
-//! made durable; `crashed` is where your storage loses whatever a crash loses. Here the "own"
-//! log is rafty's `MemoryLog` behind a wrapper, to keep the example short; put yours instead.
+//! made durable; `crashed` is where your storage loses whatever a power loss loses (a killed
+//! process loses nothing: the OS keeps its page cache). Here the "own" log is rafty's
+//! `MemoryLog` behind a wrapper, to keep the example short; put yours instead.
 //!
 //! `cargo run --release -p rafty-harness --example chaos_with_your_log -- 20` runs 20 seeds and
 //! writes each run under `store/`; the exit code is 0 when every run is valid, 1 when any is
@@ -37,7 +38,7 @@ impl LogFactory for MyLogFactory {
     }
 
     fn crashed(&self, _node: NodeId) {
-        // A log with write-back caching would drop what it had not synced here.
+        // Power loss: a log with write-back caching would drop what it had not synced here.
     }
 }
 

@@ -1,7 +1,7 @@
 //! How each node gets its `Log` and its `StateMachine`: factories, so that a user's own
 //! implementations can run in the simulation. A [`LogFactory`] keeps each node's durable state
-//! *outside* the simulated host, so a crashed and restarted host reopens exactly what it
-//! persisted.
+//! *outside* the simulated host (or on the host's turmoil disk), so a crashed and restarted
+//! host reopens exactly what it persisted.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,9 +20,11 @@ pub trait LogFactory: Send + Sync + 'static {
     /// incarnations made durable.
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError>;
 
-    /// Node `node`'s host just crashed: lose whatever a crash loses (unsynced writes, open
-    /// handles). The default loses nothing, as for storage where every write is durable on
-    /// return.
+    /// Node `node`'s host just lost power (the `power` nemesis, or a disk replacement): lose
+    /// whatever a power loss loses (unsynced writes, open handles). Not called when only the
+    /// node's process is killed (`kill`): the OS, and its page cache, live on. The default
+    /// loses nothing, as for storage where every write is durable on return; storage on the
+    /// host's turmoil disk needs nothing here either (turmoil drops its unsynced writes).
     fn crashed(&self, node: NodeId) {
         let _ = node;
     }
