@@ -202,38 +202,32 @@ fn slowing_a_node_delays_its_messages_until_it_is_unslowed() {
     assert!(normal <= 2, "delay after unslow: {normal} ms");
 }
 
-#[test]
-fn a_power_loss_stops_the_host_and_power_on_runs_its_software_again() {
+/// `stop` n1 at 500 ms: nothing from it until `start` at 1500 ms, after which its software
+/// runs again (a second start) and sends.
+fn stopped_until_started(stop: Action, start: Action, what: &str) {
     let mut world = world();
     world.run_until(500);
-    world.act(Action::PowerOff(1));
+    world.act(stop);
     world.run_until(1500);
-    assert_eq!(
-        world.sent_between(510, 1490).0,
-        0,
-        "a host without power sends nothing"
-    );
-    world.act(Action::PowerOn(1));
+    assert_eq!(world.sent_between(510, 1490).0, 0, "{what} sends nothing");
+    world.act(start);
     world.run_until(2000);
     assert_eq!(*world.starts.borrow(), 2, "the software started again");
     assert!(world.sent_between(1500, 1990).0 > 40);
 }
 
 #[test]
-fn a_killed_process_stays_down_until_it_is_restarted() {
-    let mut world = world();
-    world.run_until(500);
-    world.act(Action::Kill(1));
-    world.run_until(1500);
-    assert_eq!(
-        world.sent_between(510, 1490).0,
-        0,
-        "a killed process sends nothing"
+fn a_power_loss_stops_the_host_and_power_on_runs_its_software_again() {
+    stopped_until_started(
+        Action::PowerOff(1),
+        Action::PowerOn(1),
+        "a host without power",
     );
-    world.act(Action::Restart(1));
-    world.run_until(2000);
-    assert_eq!(*world.starts.borrow(), 2, "the software started again");
-    assert!(world.sent_between(1500, 1990).0 > 40);
+}
+
+#[test]
+fn a_killed_process_stays_down_until_it_is_restarted() {
+    stopped_until_started(Action::Kill(1), Action::Restart(1), "a killed process");
 }
 
 #[test]

@@ -123,21 +123,26 @@ fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_loss() {
 fn a_file_log_that_acknowledges_before_fsync_survives_kills() {
     let (mut config, plugins) = setup(Variant::AcknowledgeBeforeFsync);
     config.nemesis = vec![FaultKind::Kill];
+    valid_on_seeds_1_to_3(&config, &plugins, "start-kill");
+}
+
+/// Seeds 1..=3 of `config` are valid and each took the nemesis step `event` at least twice.
+fn valid_on_seeds_1_to_3(config: &TestConfig, plugins: &Plugins, event: &str) {
     for seed in 1..=3 {
-        let output = runner::run(&config, seed, &plugins);
+        let output = runner::run(config, seed, plugins);
         assert_eq!(
             output.result.valid,
             Validity::Valid,
             "seed {seed}: {}",
             output.result.reproduce
         );
-        let kills = output
+        let count = output
             .result
             .nemesis
             .iter()
-            .filter(|e| e.f == "start-kill")
+            .filter(|e| e.f == event)
             .count();
-        assert!(kills >= 2, "seed {seed}: {kills} kills");
+        assert!(count >= 2, "seed {seed}: {event} happened {count} times");
     }
 }
 
@@ -160,23 +165,5 @@ fn reads_served_by_a_leader_without_confirming_leadership_are_caught() {
 fn the_reference_survives_the_figure_8_sequence() {
     let (mut config, _) = setup(Variant::CommitPreviousTermByCount);
     config.variant = Variant::Reference;
-    for seed in 1..=3 {
-        let output = runner::run(&config, seed, &Plugins::reference());
-        assert_eq!(
-            output.result.valid,
-            Validity::Valid,
-            "seed {seed}: {}",
-            output.result.reproduce
-        );
-        let sequences = output
-            .result
-            .nemesis
-            .iter()
-            .filter(|e| e.f == "stop-figure8")
-            .count();
-        assert!(
-            sequences >= 2,
-            "seed {seed}: the Figure 8 sequence ran {sequences} times"
-        );
-    }
+    valid_on_seeds_1_to_3(&config, &Plugins::reference(), "stop-figure8");
 }
