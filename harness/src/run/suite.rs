@@ -210,15 +210,7 @@ fn run_one(
     let output = match run {
         Ok(output) => output,
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| {
-                    payload
-                        .downcast_ref::<&str>()
-                        .map(|text| (*text).to_owned())
-                })
-                .unwrap_or_else(|| "unknown panic".to_owned());
+            let message = rafty::node::panic_message(payload.as_ref());
             return RunSummary {
                 seed,
                 valid: Validity::Unknown,

@@ -59,24 +59,11 @@ impl FileSystem for TurmoilFs {
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        for entry in sim::read_dir(dir)? {
+        let entries = sim::read_dir(dir)?.map(|entry| {
             let entry = entry?;
-            if !entry.file_type()?.is_file() {
-                continue;
-            }
-            match entry.file_name().into_string() {
-                Ok(name) => names.push(name),
-                Err(name) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("file name {name:?} in {} is not UTF-8", dir.display()),
-                    ));
-                }
-            }
-        }
-        names.sort();
-        Ok(names)
+            Ok((entry.file_name(), entry.file_type()?.is_file()))
+        });
+        rafty::file_log::fs::sorted_file_names(dir, entries)
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {

@@ -60,6 +60,31 @@ pub trait FsFile: Send + 'static {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdFs;
 
+/// The names of the regular files among a directory's `entries` (each a name and whether it is
+/// a regular file), sorted, as [`FileSystem::list`] returns them. A name that is not UTF-8 is an
+/// `InvalidData` error naming `dir`. For implementations of [`FileSystem`] over other disks.
+pub fn sorted_file_names(
+    dir: &Path,
+    entries: impl IntoIterator<Item = io::Result<(std::ffi::OsString, bool)>>,
+) -> io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in entries {
+        let (name, is_file) = entry?;
+        if !is_file {
+            continue;
+        }
+        let name = name.into_string().map_err(|name| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("file name {name:?} in {} is not UTF-8", dir.display()),
+            )
+        })?;
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
+}
+
 impl FileSystem for StdFs {
     type File = File;
 
@@ -68,24 +93,11 @@ impl FileSystem for StdFs {
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(dir)? {
+        let entries = std::fs::read_dir(dir)?.map(|entry| {
             let entry = entry?;
-            if !entry.file_type()?.is_file() {
-                continue;
-            }
-            match entry.file_name().into_string() {
-                Ok(name) => names.push(name),
-                Err(name) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("file name {name:?} in {} is not UTF-8", dir.display()),
-                    ));
-                }
-            }
-        }
-        names.sort();
-        Ok(names)
+            Ok((entry.file_name(), entry.file_type()?.is_file()))
+        });
+        sorted_file_names(dir, entries)
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {

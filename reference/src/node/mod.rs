@@ -18,6 +18,8 @@ mod driver;
 mod events;
 mod handle;
 mod panic_stop;
+
+pub use panic_stop::panic_message;
 mod waiters;
 
 use std::sync::Arc;

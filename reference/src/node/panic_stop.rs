@@ -39,6 +39,20 @@ pub(crate) async fn fail_stop_on_panic(
     }
 }
 
+/// The message a panic carried (`panic!("...")` gives a `&str` or a `String`), or
+/// "unknown panic" for any other payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+        })
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
 /// A future that turns a panic while polling `inner` into `Err(message)`.
 struct CatchPanic<F> {
     inner: Pin<Box<F>>,
@@ -51,18 +65,7 @@ impl<F: Future<Output = ()>> Future for CatchPanic<F> {
         match catch_unwind(AssertUnwindSafe(|| self.inner.as_mut().poll(cx))) {
             Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| {
-                        payload
-                            .downcast_ref::<&str>()
-                            .map(|text| (*text).to_owned())
-                    })
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-                Poll::Ready(Err(message))
-            }
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
         }
     }
 }
