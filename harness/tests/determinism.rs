@@ -86,3 +86,24 @@ fn file_logs_kills_and_power_losses_are_reproducible() {
         );
     }
 }
+
+/// Pauses (each node's `PauseSwitch`, flipped from the outer step loop) reproduce too.
+#[test]
+fn pauses_are_reproducible() {
+    use rafty_harness::nemesis::FaultKind;
+
+    let mut config = common::short_config(WorkloadKind::Kv, 6);
+    config.nemesis = vec![FaultKind::Pause];
+    let first = common::run(&config, 5);
+    let second = common::run(&config, 5);
+    assert!(
+        first
+            .nemesis_log
+            .iter()
+            .any(|line| line.contains("pause n")),
+        "the run paused a node: {:?}",
+        first.nemesis_log
+    );
+    assert!(common::history_bytes(&first) == common::history_bytes(&second));
+    assert_eq!(first.node_logs, second.node_logs);
+}

@@ -281,6 +281,99 @@ async fn leader_isolated_from_the_majority_steps_down() {
     cluster.stop_all().await;
 }
 
+/// §5.2, §5.1: a leader whose event loop is paused (SIGSTOP, a long GC pause) for longer than
+/// the election timeout is, for the others, a leader that died: they elect a new leader in a
+/// higher term (§5.2). Meanwhile the paused node handles nothing, not even its own timers.
+/// On resume it still believes it leads its old term, until it sees the higher term and
+/// steps down to follower of it (§5.1: a server that sees a higher term becomes follower);
+/// the cluster commits again, and the old leader applies what was committed without it.
+#[tokio::test(start_paused = true)]
+async fn a_paused_leader_is_replaced_and_steps_down_on_resume() {
+    let mut cluster = Cluster::start(3, config()).await;
+    let old = cluster.wait_for_leader(&[1, 2, 3]).await;
+    assert_eq!(
+        cluster.submit(old, put("before", "pause")).await,
+        Ok(done())
+    );
+    let old_term = cluster.node(old).status().term;
+    let others: Vec<_> = cluster
+        .ids
+        .iter()
+        .copied()
+        .filter(|id| *id != old)
+        .collect();
+
+    cluster.pause(old);
+    let frozen = cluster.node(old).status();
+    let new = cluster.wait_for_leader(&others).await;
+    let new_term = cluster.node(new).status().term;
+    assert!(
+        new_term > old_term,
+        "new leader's term {new_term} <= {old_term}"
+    );
+    // Paused well past an election timeout: nothing ran, so nothing about it changed.
+    tokio::time::sleep(config().election_timeout_max * 3).await;
+    assert_eq!(
+        cluster.node(old).status(),
+        frozen,
+        "a paused node did something"
+    );
+    assert_eq!(
+        cluster.submit(new, put("during", "pause")).await,
+        Ok(done()),
+        "the majority commits without the paused node"
+    );
+    // A command sent to the paused node waits, and its caller gives up by its own deadline.
+    let started = tokio::time::Instant::now();
+    let waited = within(seconds(5), cluster.submit(old, put("to", "paused"))).await;
+    assert_eq!(waited, Err(ClientError::Timeout));
+    assert!(started.elapsed() >= cluster.config.command_timeout);
+
+    cluster.resume(old);
+    let rejoined = wait_until(seconds(2), || {
+        let status = cluster.node(old).status();
+        (status.role == Role::Follower && status.term >= new_term).then_some(status)
+    })
+    .await;
+    let status = rejoined.expect("the old leader did not step down to follower after resume");
+    assert!(status.term > old_term);
+    assert_eq!(cluster.wait_for_leader(&[1, 2, 3]).await, new);
+    assert_eq!(
+        cluster.submit(new, put("after", "resume")).await,
+        Ok(done())
+    );
+    cluster.wait_for_value(&[1, 2, 3], "after", "resume").await;
+    cluster.wait_for_value(&[old], "during", "pause").await;
+    let leaderships = cluster.recorder.leaderships();
+    assert!(
+        leaderships
+            .iter()
+            .all(|(term, node)| *term <= old_term || *node != old),
+        "the paused leader led again: {leaderships:?}"
+    );
+    cluster.stop_all().await;
+}
+
+/// A paused node can still be stopped, and a node started with a paused switch starts paused.
+#[tokio::test(start_paused = true)]
+async fn a_paused_node_stops_and_restarts_paused() {
+    let mut cluster = Cluster::start(1, config()).await;
+    cluster.wait_for_leader(&[1]).await;
+    cluster.pause(1);
+    within(seconds(1), cluster.kill(1)).await;
+    cluster.start_node(1).await;
+    tokio::time::sleep(seconds(5)).await;
+    assert_eq!(
+        cluster.node(1).status().role,
+        Role::Follower,
+        "ran while paused"
+    );
+    cluster.resume(1);
+    assert_eq!(cluster.wait_for_leader(&[1]).await, 1);
+    assert_eq!(cluster.submit(1, put("a", "1")).await, Ok(done()));
+    cluster.stop_all().await;
+}
+
 /// Fail-stop: a storage error stops the node; its waiting clients get `Shutdown`.
 #[tokio::test(start_paused = true)]
 async fn a_storage_error_stops_the_node() {

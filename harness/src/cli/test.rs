@@ -29,7 +29,7 @@ pub struct Args {
     pub nodes: usize,
     /// Faults, comma-separated: partition, kill (a process crash: the OS keeps its page cache,
     /// so unsynced writes survive), power (power loss: unsynced writes are lost, torn), pause
-    /// (the node's network is held), latency, clog; all (partition, kill, pause, latency, clog,
+    /// (the node's event loop is frozen, like SIGSTOP), latency, clog; all (partition, kill, pause, latency, clog,
     /// plus power with --log file); none; or, not part of all: disk (a node's disk fails, later
     /// replaced) and figure8 (the targeted partition sequence of Raft's Figure 8). With --log
     /// memory every write is durable on return, so power and kill do the same.

@@ -24,9 +24,10 @@ pub enum Action {
     PowerOff(NodeId),
     /// Power the node's host on again: it boots and the node recovers from its disk.
     PowerOn(NodeId),
-    /// Hold every message to and from the node (clients included): nothing dropped.
+    /// Pause the node's event loop (a simulated SIGSTOP or long GC pause): it handles nothing
+    /// while its peers, its clients and its timers go on; the network is untouched.
     Pause(NodeId),
-    /// Deliver what [`Action::Pause`] held and let messages flow again.
+    /// Let the paused node's event loop run again; its overdue timers fire at once.
     Resume(NodeId),
     /// Give every link of the node this latency (with some jitter above it).
     Slow(NodeId, Duration),

@@ -19,8 +19,8 @@ pub enum FaultKind {
     /// write is durable on return (MemoryLog), the same as [`FaultKind::Kill`]. In `all` only
     /// with `--log file`.
     Power,
-    /// Freeze a node's network: every message to or from it is held, none dropped, and
-    /// delivered in one burst on resume.
+    /// Pause a node's event loop (SIGSTOP, a long GC pause): it handles nothing, not even its
+    /// own timers, while the others go on; on resume it carries on where it was, late.
     Pause,
     /// Latency spikes on every link of one node.
     Latency,

@@ -147,6 +147,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
                 observations: &observations,
                 log_factory: context.log_factory.as_ref(),
                 gate: &context.gate,
+                pauses: &context.pauses,
             };
             nemesis.poll(now, &observations, &mut network);
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rafty::node::{Node, NodeOptions};
+use rafty::node::{Node, NodeOptions, PauseSwitch};
 use rafty::service::serve_kv;
 use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
 use rafty::{NodeId, Peer, StaticPeersProvider};
@@ -77,6 +77,45 @@ impl ProcessGate {
     }
 }
 
+/// Each node's [`PauseSwitch`], made outside the hosts so the outer step loop can flip it (the
+/// `pause` nemesis) and kept across restarts: every incarnation of a node reads its switch
+/// when it starts, so a node started while its switch is paused starts paused.
+#[derive(Clone, Debug, Default)]
+pub struct PauseSwitches {
+    switches: BTreeMap<NodeId, PauseSwitch>,
+}
+
+impl PauseSwitches {
+    /// One switch per node of `nodes`, none paused.
+    pub fn new(nodes: &[NodeId]) -> PauseSwitches {
+        let switches = nodes.iter().map(|&id| (id, PauseSwitch::new())).collect();
+        PauseSwitches { switches }
+    }
+
+    /// Node `id`'s switch (a clone sharing it). Panics for an unknown node.
+    pub fn switch(&self, id: NodeId) -> PauseSwitch {
+        self.switches
+            .get(&id)
+            .unwrap_or_else(|| panic!("no pause switch for n{id}"))
+            .clone()
+    }
+
+    /// Freeze node `id`'s event loop.
+    pub fn pause(&self, id: NodeId) {
+        self.switch(id).pause();
+    }
+
+    /// Let node `id`'s event loop run again.
+    pub fn resume(&self, id: NodeId) {
+        self.switch(id).resume();
+    }
+
+    /// Whether node `id` is paused.
+    pub fn is_paused(&self, id: NodeId) -> bool {
+        self.switch(id).is_paused()
+    }
+}
+
 /// Everything a node host needs, shared by all of them and kept across restarts.
 pub struct ClusterContext {
     /// Every node id.
@@ -99,6 +138,8 @@ pub struct ClusterContext {
     pub stale_reads: bool,
     /// Holds killed nodes' processes down until they are restarted.
     pub gate: ProcessGate,
+    /// Each node's pause switch, flipped by the `pause` nemesis.
+    pub pauses: PauseSwitches,
     starts: Mutex<BTreeMap<NodeId, u64>>,
 }
 
@@ -115,6 +156,7 @@ impl ClusterContext {
         observations: Observations,
         node_hook: Option<NodeHook>,
     ) -> Self {
+        let pauses = PauseSwitches::new(&nodes);
         ClusterContext {
             nodes,
             seeds,
@@ -125,6 +167,7 @@ impl ClusterContext {
             observations,
             node_hook,
             stale_reads: false,
+            pauses,
             gate: ProcessGate::new(),
             starts: Mutex::new(BTreeMap::new()),
         }
@@ -185,6 +228,8 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         seed: context.seeds.derive("node", Seeds::pack(id, incarnation)),
         observer: Some(Arc::new(NodeObserver::new(context.observations.clone()))),
         check_invariants: true,
+        // Read again at every start: the switch outlives the incarnation.
+        pause_switch: Some(context.pauses.switch(id)),
         ..NodeOptions::default()
     };
     let mut options = options;

@@ -18,10 +18,14 @@
 //! * Both: the host's outgoing links are cut while its tasks die, so its closing sockets send
 //!   no FIN or RST (and what it had in flight is lost); peers find out by timeouts, or by an
 //!   RST when they next send.
-//! * pause / resume: `Sim::hold` on every link of the node, clients' included: nothing in or
-//!   out, nothing dropped, all delivered in one burst on `Sim::release`. The node's own timers
-//!   keep running (turmoil cannot freeze one host's runtime), so unlike SIGSTOP it may campaign,
-//!   but nothing it sends leaves before the resume.
+//! * pause / resume: the node's [`rafty::node::PauseSwitch`] (a simulated SIGSTOP / long GC
+//!   pause): its event loop handles nothing (no ticks, no RPCs, no submissions, no applies)
+//!   while its peers, its clients and the clock go on; on resume its overdue timers fire at
+//!   once. The network is left alone, as a kernel keeps a stopped process's sockets: the
+//!   node's transport still reads requests and queues them for the loop (bounded), callers
+//!   time out by their own deadlines, and nothing new leaves the node. The switch is the
+//!   node's, not one incarnation's ([`PauseSwitches`]), and the nemesis resumes it at the time
+//!   limit like every fault in effect.
 //! * slow / unslow: per-link latency on every link of the node.
 //! * clog / unclog: `Sim::hold` / `Sim::release` of one node-to-node link.
 //! * fail disk / replace disk: the node's log factory fails every later write (the node then
@@ -35,7 +39,7 @@ use turmoil::Sim;
 use crate::checks::invariants::Observation;
 use crate::nemesis::{Action, Network};
 
-use super::cluster::ProcessGate;
+use super::cluster::{PauseSwitches, ProcessGate};
 use super::factories::LogFactory;
 use super::observe::Observations;
 
@@ -60,6 +64,8 @@ pub struct SimNetwork<'s, 'a> {
     pub log_factory: &'s dyn LogFactory,
     /// Holds killed nodes' processes down until they are restarted.
     pub gate: &'s ProcessGate,
+    /// Each node's pause switch.
+    pub pauses: &'s PauseSwitches,
 }
 
 impl SimNetwork<'_, '_> {
@@ -128,16 +134,8 @@ impl Network for SimNetwork<'_, '_> {
                 self.log_factory.crashed(*node);
             }
             Action::PowerOn(node) => self.sim.bounce(node_name(*node)),
-            Action::Pause(node) => {
-                for other in self.others(*node) {
-                    self.sim.hold(node_name(*node), other);
-                }
-            }
-            Action::Resume(node) => {
-                for other in self.others(*node) {
-                    self.sim.release(node_name(*node), other);
-                }
-            }
+            Action::Pause(node) => self.pauses.pause(*node),
+            Action::Resume(node) => self.pauses.resume(*node),
             Action::Slow(node, latency) => {
                 for other in self.others(*node) {
                     self.sim

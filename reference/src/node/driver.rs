@@ -2,6 +2,7 @@
 //! actions strictly in order.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,11 +56,15 @@ pub(super) struct Channels {
     pub(super) submissions: mpsc::Receiver<Submission>,
     pub(super) requests: mpsc::Receiver<Incoming>,
     pub(super) stop: watch::Receiver<bool>,
+    /// The [`super::PauseSwitch`]'s state (`true` while paused), if the node has one.
+    pub(super) pause: Option<watch::Receiver<bool>>,
 }
 
 /// What woke the event loop.
 enum Event {
     Stop,
+    /// The pause switch was flipped: go round to the top of the loop, which waits if paused.
+    PauseChanged,
     Tick,
     Result(RpcResult),
     Request(Incoming),
@@ -136,8 +141,14 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         // every message (a third of the CPU at one client in `rafty bench`).
         let mut timer = Box::pin(tokio::time::sleep_until(self.deadline()));
         loop {
+            // Paused (a simulated SIGSTOP): handle nothing until resumed. The timer keeps its
+            // deadline, so it is overdue, and fires first, once the loop runs again.
+            if self.wait_while_paused().await.is_break() {
+                return Ok(());
+            }
             match self.next_event(timer.as_mut()).await {
                 Event::Stop => return Ok(()),
+                Event::PauseChanged => {}
                 Event::Tick => {
                     self.core.tick(self.now());
                     self.waiters.prune_abandoned();
@@ -153,6 +164,30 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         }
     }
 
+    /// Wait while the pause switch is paused; `Break` if the node is stopped meanwhile (a
+    /// paused node can still be stopped, as a stopped process can still be killed).
+    async fn wait_while_paused(&mut self) -> ControlFlow<()> {
+        let channels = &mut self.channels;
+        let Some(pause) = channels.pause.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        if !*pause.borrow_and_update() {
+            return ControlFlow::Continue(());
+        }
+        tracing::debug!(node = self.core.id(), "paused");
+        let resumed = tokio::select! {
+            biased;
+            _ = channels.stop.changed() => return ControlFlow::Break(()),
+            resumed = pause.wait_for(|paused| !paused) => resumed.is_ok(),
+        };
+        if !resumed {
+            // Every clone of the switch is gone: nobody can resume it, nor pause it again.
+            channels.pause = None;
+        }
+        tracing::debug!(node = self.core.id(), "resumed");
+        ControlFlow::Continue(())
+    }
+
     /// Wait for the next input. The order is fixed (`biased`) so runs are reproducible; the
     /// timer comes first but only fires once per deadline, so it starves nothing.
     async fn next_event(&mut self, mut timer: Pin<&mut Sleep>) -> Event {
@@ -164,6 +199,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         tokio::select! {
             biased;
             _ = channels.stop.changed() => Event::Stop,
+            () = pause_flipped(channels.pause.as_mut()) => Event::PauseChanged,
             () = &mut timer => Event::Tick,
             Some(result) = self.results_rx.recv() => Event::Result(result),
             request = channels.requests.recv() => request.map_or(Event::Stop, Event::Request),
@@ -346,6 +382,17 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.last_applied = self.last_applied;
         status.last_index = self.core.last_index();
     }
+}
+
+/// Resolves when the pause switch is flipped; never without a switch (or once its sender is
+/// gone).
+async fn pause_flipped(pause: Option<&mut watch::Receiver<bool>>) {
+    if let Some(pause) = pause
+        && pause.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 /// One outgoing request, bounded by `timeout` even if the `Peer` breaks its contract.

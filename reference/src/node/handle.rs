@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::driver::{Channels, Driver, Incoming, Submission};
 use super::panic_stop::fail_stop_on_panic;
-use super::{NodeOptions, StartError, Status};
+use super::{NodeOptions, PauseSwitch, StartError, Status};
 use crate::client::ClientError;
 use crate::core::{Core, Role};
 use crate::log::{Log, LogError};
@@ -77,6 +77,7 @@ impl Node {
             submissions: submissions_rx,
             requests: requests_rx,
             stop: stop_rx,
+            pause: options.pause_switch.as_ref().map(PauseSwitch::subscribe),
         };
         let observer = options.observer.clone();
         let driver = Driver::new(

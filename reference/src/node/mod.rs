@@ -18,6 +18,7 @@ mod driver;
 mod events;
 mod handle;
 mod panic_stop;
+mod pause;
 
 pub use panic_stop::panic_message;
 mod waiters;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 pub use events::{NodeEvent, Observer};
 pub use handle::Node;
+pub use pause::PauseSwitch;
 
 use crate::core::Role;
 use crate::log::LogError;
@@ -42,6 +44,9 @@ pub struct NodeOptions {
     pub observer: Option<Arc<dyn Observer>>,
     /// Check the core's invariants after every input even in release builds.
     pub check_invariants: bool,
+    /// Pauses the node's event loop while paused (tests and the harness's `pause` nemesis);
+    /// see [`PauseSwitch`].
+    pub pause_switch: Option<PauseSwitch>,
     /// Deliberately broken protocol rules, for the harness's own tests.
     #[cfg(feature = "mutations")]
     pub mutations: Vec<crate::core::Mutation>,
@@ -68,6 +73,12 @@ impl NodeOptions {
         self
     }
 
+    /// Let `switch` pause the node's event loop (a simulated SIGSTOP); see [`PauseSwitch`].
+    pub fn pause_switch(mut self, switch: PauseSwitch) -> NodeOptions {
+        self.pause_switch = Some(switch);
+        self
+    }
+
     /// Break the given protocol rules (harness self-tests only).
     #[cfg(feature = "mutations")]
     pub fn mutations(mut self, mutations: Vec<crate::core::Mutation>) -> NodeOptions {
@@ -83,6 +94,7 @@ impl std::fmt::Debug for NodeOptions {
             .field("seed", &self.seed)
             .field("observer", &self.observer.is_some())
             .field("check_invariants", &self.check_invariants)
+            .field("pause_switch", &self.pause_switch)
             .finish_non_exhaustive()
     }
 }

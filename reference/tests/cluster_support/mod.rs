@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rafty::core::Role;
 use rafty::kv::{KvCommand, KvResponse, KvStateMachine};
-use rafty::node::{Node, NodeEvent, NodeOptions, Observer};
+use rafty::node::{Node, NodeEvent, NodeOptions, Observer, PauseSwitch};
 use rafty::{
     ClientError, Config, InProcessNetwork, LogIndex, MemoryLog, MemoryStorage, NodeId,
     StateMachine, StaticPeersProvider, Term,
@@ -59,6 +59,8 @@ pub struct Cluster {
     pub nodes: BTreeMap<NodeId, Node>,
     pub storages: BTreeMap<NodeId, MemoryStorage>,
     pub machines: BTreeMap<NodeId, SharedKv>,
+    /// Each node's pause switch, kept across restarts.
+    pub pauses: BTreeMap<NodeId, PauseSwitch>,
     pub recorder: Arc<Recorder>,
 }
 
@@ -85,6 +87,7 @@ impl Cluster {
             nodes: BTreeMap::new(),
             storages: BTreeMap::new(),
             machines: BTreeMap::new(),
+            pauses: BTreeMap::new(),
             recorder: Arc::new(Recorder::default()),
         };
         for id in cluster.ids.clone() {
@@ -104,9 +107,11 @@ impl Cluster {
             .filter(|peer| **peer != id)
             .map(|peer| self.network.peer(id, *peer))
             .collect();
+        let pause = self.pauses.entry(id).or_default().clone();
         let options = NodeOptions::with_seed(42)
             .observer(self.recorder.clone())
-            .check_invariants(true);
+            .check_invariants(true)
+            .pause_switch(pause);
         let node = Node::start(
             id,
             MemoryLog::open(&storage),
@@ -127,6 +132,16 @@ impl Cluster {
         self.network.crash(id);
         let node = self.nodes.remove(&id).expect("node is running");
         node.stop().await;
+    }
+
+    /// Freeze node `id`'s event loop (a simulated SIGSTOP); its peers and timers go on.
+    pub fn pause(&self, id: NodeId) {
+        self.pauses[&id].pause();
+    }
+
+    /// Let node `id`'s event loop run again.
+    pub fn resume(&self, id: NodeId) {
+        self.pauses[&id].resume();
     }
 
     pub fn node(&self, id: NodeId) -> &Node {

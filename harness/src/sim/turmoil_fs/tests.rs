@@ -8,7 +8,7 @@ use rafty::{Entry, FileLogOptions, HardState, Payload};
 
 use super::*;
 use crate::nemesis::{Action, Network};
-use crate::sim::cluster::ProcessGate;
+use crate::sim::cluster::{PauseSwitches, ProcessGate};
 use crate::sim::control::{SimNetwork, node_name};
 use crate::sim::observe::Observations;
 
@@ -104,6 +104,7 @@ fn boot_twice(power_loss: bool) -> Vec<Boot> {
         observations: &observations,
         log_factory: &factories.0,
         gate: &gate,
+        pauses: &PauseSwitches::new(&[1]),
     };
     let (stop, start) = if power_loss {
         (Action::PowerOff(1), Action::PowerOn(1))
