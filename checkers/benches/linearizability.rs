@@ -13,7 +13,7 @@ use rafty_checkers::{CheckOptions, Convention, History, ModelKind, Verdict};
 
 fn shared(folder: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/histories/porcupine")
+        .join("tests/histories/porcupine")
         .join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))

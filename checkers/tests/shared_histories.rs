@@ -7,7 +7,7 @@ use rafty_checkers::import::{self, Format};
 use rafty_checkers::{CheckOptions, ModelKind, Verdict};
 
 fn histories() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories/porcupine")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/histories/porcupine")
 }
 
 fn expected(folder: &Path) -> Vec<(String, Verdict)> {

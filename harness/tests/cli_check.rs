@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 fn shared(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/histories/porcupine")
+        .join("../checkers/tests/histories/porcupine")
         .join(relative)
 }
 
