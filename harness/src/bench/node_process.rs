@@ -14,7 +14,9 @@ use std::sync::Arc;
 use rafty::node::{Node, NodeOptions};
 use rafty::service::serve_kv;
 use rafty::tcp::{TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft};
-use rafty::{FileLog, KvStateMachine, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider};
+use rafty::{
+    FileLog, KvStateMachine, Log, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider,
+};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -97,21 +99,8 @@ async fn start_node(
     peer_list: &PeerList,
     dir: &Path,
 ) -> Result<Node, BenchError> {
-    let peers = tcp_peers(options, peer_list);
-    let provider = Arc::new(StaticPeersProvider::new(peers));
-    let settings = Arc::new(bench_config());
-    let node_options = NodeOptions::with_seed(options.id);
-    let started = if options.memory_log {
-        let log = MemoryLog::new();
-        Node::start(
-            options.id,
-            log,
-            KvStateMachine::new(),
-            provider,
-            settings,
-            node_options,
-        )
-        .await
+    if options.memory_log {
+        start_on(options, peer_list, MemoryLog::new()).await
     } else {
         let log = FileLog::open(dir).map_err(|error| {
             BenchError::NodeProcess(format!(
@@ -119,19 +108,27 @@ async fn start_node(
                 dir.display()
             ))
         })?;
-        Node::start(
-            options.id,
-            log,
-            KvStateMachine::new(),
-            provider,
-            settings,
-            node_options,
-        )
-        .await
-    };
-    started.map_err(|error| {
-        BenchError::NodeProcess(format!("node {} did not start: {error}", options.id))
-    })
+        start_on(options, peer_list, log).await
+    }
+}
+
+/// Starts the node on `log`, whichever log the options picked.
+async fn start_on<L: Log>(
+    options: &NodeProcessOptions,
+    peer_list: &PeerList,
+    log: L,
+) -> Result<Node, BenchError> {
+    let peers = tcp_peers(options, peer_list);
+    Node::start(
+        options.id,
+        log,
+        KvStateMachine::new(),
+        Arc::new(StaticPeersProvider::new(peers)),
+        Arc::new(bench_config()),
+        NodeOptions::with_seed(options.id),
+    )
+    .await
+    .map_err(|error| BenchError::NodeProcess(format!("node {} did not start: {error}", options.id)))
 }
 
 fn tcp_peers(options: &NodeProcessOptions, peer_list: &PeerList) -> Vec<Arc<dyn Peer>> {
