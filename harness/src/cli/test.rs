@@ -272,11 +272,10 @@ fn print_summary(summary: &SuiteSummary) {
     }
 }
 
+/// Parses `args` (the words after `rafty test`) as the command line would; for tests.
 #[cfg(test)]
-mod tests {
+pub(crate) fn parse(args: &str) -> Result<Args, String> {
     use clap::Parser;
-
-    use super::*;
 
     #[derive(Parser)]
     struct Cli {
@@ -284,12 +283,15 @@ mod tests {
         args: Args,
     }
 
-    fn parse(args: &str) -> Result<Args, String> {
-        let words = std::iter::once("test").chain(args.split_whitespace());
-        Cli::try_parse_from(words)
-            .map(|cli| cli.args)
-            .map_err(|error| error.to_string())
-    }
+    let words = std::iter::once("test").chain(args.split_whitespace());
+    Cli::try_parse_from(words)
+        .map(|cli| cli.args)
+        .map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn no_flags_is_the_readme_default() {

@@ -263,14 +263,6 @@ mod tests {
     use rafty_workloads::WorkloadKind;
 
     use super::*;
-    use crate::cli::test::Args;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
 
     /// The reproduction command, parsed back, describes the same test.
     #[test]
@@ -284,9 +276,8 @@ mod tests {
         config.log = crate::run::config::LogKind::File;
         let command = reproduce_command(&config, 42);
         let args = command.split(" -- test ").nth(1).expect("a test command");
-        let cli =
-            Cli::try_parse_from(std::iter::once("test").chain(args.split(' '))).expect("parses");
-        assert_eq!(cli.args.config().expect("valid"), config);
-        assert_eq!(cli.args.seeds(), [42]);
+        let parsed = crate::cli::test::parse(args).expect("parses");
+        assert_eq!(parsed.config().expect("valid"), config);
+        assert_eq!(parsed.seeds(), [42]);
     }
 }
