@@ -127,12 +127,7 @@ async fn leader_accepts_a_command_persists_to_followers_and_applies() {
 async fn follower_forwards_a_command_to_the_leader() {
     let mut cluster = Cluster::start(3, config()).await;
     let leader = cluster.wait_for_leader(&[1, 2, 3]).await;
-    let follower = cluster
-        .ids
-        .iter()
-        .copied()
-        .find(|id| *id != leader)
-        .unwrap();
+    let follower = cluster.follower_of(leader);
     assert_eq!(
         cluster.submit(follower, put("via", "follower")).await,
         Ok(done())
@@ -153,12 +148,7 @@ async fn follower_without_forwarding_answers_not_leader_with_a_hint() {
     };
     let mut cluster = Cluster::start(3, config).await;
     let leader = cluster.wait_for_leader(&[1, 2, 3]).await;
-    let follower = cluster
-        .ids
-        .iter()
-        .copied()
-        .find(|id| *id != leader)
-        .unwrap();
+    let follower = cluster.follower_of(leader);
     let refused = cluster.submit(follower, put("k", "v")).await;
     assert_eq!(
         refused,
@@ -205,12 +195,7 @@ async fn leader_accepts_many_commands() {
 async fn a_node_that_died_catches_up() {
     let mut cluster = Cluster::start(3, config()).await;
     let leader = cluster.wait_for_leader(&[1, 2, 3]).await;
-    let follower = cluster
-        .ids
-        .iter()
-        .copied()
-        .find(|id| *id != leader)
-        .unwrap();
+    let follower = cluster.follower_of(leader);
     cluster.kill(follower).await;
     for i in 0..50 {
         let outcome = cluster.submit(leader, put("counter", &i.to_string())).await;

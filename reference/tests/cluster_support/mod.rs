@@ -148,6 +148,15 @@ impl Cluster {
         &self.nodes[&id]
     }
 
+    /// The first member (in id order) other than `leader`.
+    pub fn follower_of(&self, leader: NodeId) -> NodeId {
+        self.ids
+            .iter()
+            .copied()
+            .find(|id| *id != leader)
+            .expect("a cluster of more than one node")
+    }
+
     /// The running nodes that currently believe they lead, with their terms.
     pub fn leaders(&self) -> Vec<(NodeId, Term)> {
         self.nodes
