@@ -238,7 +238,10 @@ fn run_one(
                 Some(dir)
             }
             Err(error) => {
-                eprintln!("seed {seed}: could not write the store: {error}");
+                eprintln!(
+                    "seed {seed}: could not write the store under {}: {error}",
+                    root.display()
+                );
                 None
             }
         }
