@@ -129,32 +129,24 @@ fn faults(out: &mut String, input: &RunReportInput<'_>, extract: &Extract<'_>) {
         format!(" ({})", kinds.join(", "))
     };
     let _ = writeln!(out, "\nfaults: {}{kinds}", extract.faults.len());
-    for fault in extract.faults.iter().take(LISTED) {
-        let _ = writeln!(
-            out,
-            "  {:>12} to {:>12}  {:<10} {}",
+    list(out, &extract.faults, |fault| {
+        format!(
+            "{:>12} to {:>12}  {:<10} {}",
             time(fault.start, extract.clock),
             time(fault.end, extract.clock),
             fault.name,
             fault.detail
-        );
-    }
-    if extract.faults.len() > LISTED {
-        let _ = writeln!(out, "  ... {} more", extract.faults.len() - LISTED);
-    }
+        )
+    });
     let _ = writeln!(out, "leader changes: {}", input.leader_changes.len());
-    for change in input.leader_changes.iter().take(LISTED) {
-        let _ = writeln!(
-            out,
-            "  {:>12}  n{} leader of term {}",
+    list(out, input.leader_changes, |change| {
+        format!(
+            "{:>12}  n{} leader of term {}",
             time(change.time_ns, Clock::Nanos),
             change.node,
             change.term
-        );
-    }
-    if input.leader_changes.len() > LISTED {
-        let _ = writeln!(out, "  ... {} more", input.leader_changes.len() - LISTED);
-    }
+        )
+    });
     if !input.annotations.is_empty() {
         let _ = writeln!(
             out,
@@ -162,18 +154,24 @@ fn faults(out: &mut String, input: &RunReportInput<'_>, extract: &Extract<'_>) {
             input.annotations.len()
         );
     }
-    for note in input.annotations.iter().take(LISTED) {
+    list(out, input.annotations, |note| {
         let node = note.node.map(|n| format!(" n{n}")).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  {:>12}  {}{node}: {}",
+        format!(
+            "{:>12}  {}{node}: {}",
             time(note.time_ns, Clock::Nanos),
             note.label,
             note.detail
-        );
+        )
+    });
+}
+
+/// The first [`LISTED`] of `items`, one indented line each, then how many more there are.
+fn list<T>(out: &mut String, items: &[T], line: impl Fn(&T) -> String) {
+    for item in items.iter().take(LISTED) {
+        let _ = writeln!(out, "  {}", line(item));
     }
-    if input.annotations.len() > LISTED {
-        let _ = writeln!(out, "  ... {} more", input.annotations.len() - LISTED);
+    if items.len() > LISTED {
+        let _ = writeln!(out, "  ... {} more", items.len() - LISTED);
     }
 }
 
