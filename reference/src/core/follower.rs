@@ -106,10 +106,50 @@ impl Core {
 fn is_well_formed(request: &AppendEntries) -> bool {
     let mut previous = (request.prev_log_index, request.prev_log_term);
     for entry in &request.entries {
-        if entry.index != previous.0 + 1 || entry.term < previous.1 || entry.term > request.term {
+        // `checked_add`: a peer's `prev_log_index` may be `u64::MAX`.
+        let contiguous = previous.0.checked_add(1) == Some(entry.index);
+        if !contiguous || entry.term < previous.1 || entry.term > request.term {
             return false;
         }
         previous = (entry.index, entry.term);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Payload;
+
+    fn request(prev_log_index: LogIndex, indices: &[LogIndex]) -> AppendEntries {
+        AppendEntries {
+            term: 2,
+            leader_id: 1,
+            prev_log_index,
+            prev_log_term: 1,
+            entries: indices
+                .iter()
+                .map(|&index| Entry {
+                    term: 2,
+                    index,
+                    payload: Payload::Noop,
+                })
+                .collect(),
+            leader_commit: 0,
+        }
+    }
+
+    #[test]
+    fn entries_must_continue_the_previous_index() {
+        assert!(is_well_formed(&request(3, &[4, 5])));
+        assert!(!is_well_formed(&request(3, &[5])));
+        assert!(!is_well_formed(&request(3, &[4, 4])));
+    }
+
+    /// A peer's `prev_log_index` of `u64::MAX` is malformed input, not an overflow panic.
+    #[test]
+    fn a_previous_index_at_the_maximum_is_malformed_not_a_panic() {
+        assert!(!is_well_formed(&request(LogIndex::MAX, &[0])));
+        assert!(is_well_formed(&request(LogIndex::MAX, &[])));
+    }
 }
