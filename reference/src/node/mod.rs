@@ -3,12 +3,16 @@
 //!
 //! One event-loop task owns the core, the log and the state machine. Client submissions,
 //! incoming RPCs and the results of outgoing RPCs reach it over bounded channels; it sleeps
-//! until the core's next deadline; and it executes the core's actions strictly in order, so
-//! nothing that depends on state leaves the node before that state is durable. A storage error
+//! until the core's next deadline (or while its [`PauseSwitch`] is paused); and it executes
+//! the core's actions strictly in order, so nothing that depends on state leaves the node
+//! before that state is durable. The one exception is by design: a leader sends new entries
+//! to its followers before its own write of them (thesis §10.2.1), and counts itself toward
+//! their commit only once that write is durable (see [`Action`]). A storage error
 //! stops the node (fail-stop). The driver uses only tokio's clock and ordered maps, so it runs
 //! deterministically under turmoil's simulation.
 //!
 //! [`Core`]: crate::core::Core
+//! [`Action`]: crate::core::Action
 //! [`Log`]: crate::log::Log
 //! [`StateMachine`]: crate::state_machine::StateMachine
 //! [`Peer`]: crate::peer::Peer
