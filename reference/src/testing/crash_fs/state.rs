@@ -20,7 +20,7 @@ pub enum FileOp {
     SetLen(u64),
 }
 
-impl FileOp {
+impl Op<Vec<u8>> for FileOp {
     fn apply(&self, content: &mut Vec<u8>) {
         match self {
             FileOp::Write { offset, data } => write_into(content, *offset, data),
@@ -39,17 +39,34 @@ pub fn write_into(content: &mut Vec<u8>, offset: u64, data: &[u8]) {
     content[start..end].copy_from_slice(data);
 }
 
-/// A file's content: durable, live, and the writes in between.
-#[derive(Clone, Debug, Default)]
-pub struct Inode {
-    pub durable: Vec<u8>,
-    pub live: Vec<u8>,
-    pub pending: Vec<FileOp>,
+/// An operation that changes a `T` (a file's content, a directory's entries).
+pub trait Op<T> {
+    /// Make the change to `target`.
+    fn apply(&self, target: &mut T);
 }
 
-impl Inode {
-    /// Apply `op` to the live content and remember it until the next sync.
-    pub fn change(&mut self, op: FileOp) {
+/// A durable state, a live state (what the running process sees) and the operations made to
+/// the live one since the last sync: what [`Inode`] and [`Dir`] share.
+#[derive(Clone, Debug)]
+pub struct Staged<T, O> {
+    pub durable: T,
+    pub live: T,
+    pub pending: Vec<O>,
+}
+
+impl<T: Default, O> Default for Staged<T, O> {
+    fn default() -> Self {
+        Staged {
+            durable: T::default(),
+            live: T::default(),
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone, O: Op<T>> Staged<T, O> {
+    /// Apply `op` to the live state and remember it until the next sync.
+    pub fn change(&mut self, op: O) {
         op.apply(&mut self.live);
         self.pending.push(op);
     }
@@ -59,23 +76,39 @@ impl Inode {
         self.pending.clear();
     }
 
+    /// With `torn`, make a random prefix of the pending operations durable; returns how many
+    /// (0 without `torn`).
+    fn keep_random_prefix(&mut self, torn: bool, rng: &mut ChaCha8Rng) -> usize {
+        if !torn || self.pending.is_empty() {
+            return 0;
+        }
+        let kept = rng.random_range(0..=self.pending.len());
+        for op in &self.pending[..kept] {
+            op.apply(&mut self.durable);
+        }
+        kept
+    }
+
+    /// After a power loss: the live state is the durable one, nothing is pending.
+    fn restart_from_durable(&mut self) {
+        self.live.clone_from(&self.durable);
+        self.pending.clear();
+    }
+}
+
+/// A file's content: durable, live, and the writes in between.
+pub type Inode = Staged<Vec<u8>, FileOp>;
+
+impl Inode {
     /// What survives a power loss: the durable content, plus (with `torn`) a random prefix of
     /// the pending writes, the last one possibly cut short.
     fn crash(&mut self, torn: bool, rng: &mut ChaCha8Rng) {
-        let mut content = std::mem::take(&mut self.durable);
-        if torn && !self.pending.is_empty() {
-            let kept = rng.random_range(0..=self.pending.len());
-            for op in &self.pending[..kept] {
-                op.apply(&mut content);
-            }
-            if let Some(FileOp::Write { offset, data }) = self.pending.get(kept) {
-                let cut = rng.random_range(0..data.len().max(1));
-                write_into(&mut content, *offset, &data[..cut.min(data.len())]);
-            }
+        let kept = self.keep_random_prefix(torn, rng);
+        if torn && let Some(FileOp::Write { offset, data }) = self.pending.get(kept) {
+            let cut = rng.random_range(0..data.len().max(1));
+            write_into(&mut self.durable, *offset, &data[..cut.min(data.len())]);
         }
-        self.live.clone_from(&content);
-        self.durable = content;
-        self.pending.clear();
+        self.restart_from_durable();
     }
 }
 
@@ -98,7 +131,7 @@ pub enum DirOp {
     },
 }
 
-impl DirOp {
+impl Op<BTreeMap<String, Node>> for DirOp {
     fn apply(&self, entries: &mut BTreeMap<String, Node>) {
         match self {
             DirOp::Link(name, node) => {
@@ -117,33 +150,14 @@ impl DirOp {
 }
 
 /// A directory's entries: durable, live, and the changes in between.
-#[derive(Clone, Debug, Default)]
-pub struct Dir {
-    pub durable: BTreeMap<String, Node>,
-    pub live: BTreeMap<String, Node>,
-    pub pending: Vec<DirOp>,
-}
+pub type Dir = Staged<BTreeMap<String, Node>, DirOp>;
 
 impl Dir {
-    pub fn change(&mut self, op: DirOp) {
-        op.apply(&mut self.live);
-        self.pending.push(op);
-    }
-
-    pub fn sync(&mut self) {
-        self.durable.clone_from(&self.live);
-        self.pending.clear();
-    }
-
+    /// What survives a power loss: the durable entries, plus (with `torn`) a random prefix of
+    /// the pending changes.
     fn crash(&mut self, torn: bool, rng: &mut ChaCha8Rng) {
-        if torn && !self.pending.is_empty() {
-            let kept = rng.random_range(0..=self.pending.len());
-            for op in &self.pending[..kept] {
-                op.apply(&mut self.durable);
-            }
-        }
-        self.live.clone_from(&self.durable);
-        self.pending.clear();
+        self.keep_random_prefix(torn, rng);
+        self.restart_from_durable();
     }
 }
 
