@@ -291,6 +291,21 @@ async fn raw_handshake_reply(addr: &str, bytes: &[u8]) -> Result<HelloReply, Fra
     read_frame::<HelloReply, _>(&mut stream, 1 << 20).await
 }
 
+/// Connect raw, send a well-formed raft `Hello` for `CLUSTER`/`SERVER_ID`, and return the
+/// stream with the server's handshake reply.
+async fn raw_raft_hello(addr: &str) -> (TcpStream, HelloReply) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let hello = Hello::new(Protocol::Raft, CLUSTER, Some(CLIENT_ID), Some(SERVER_ID));
+    stream
+        .write_all(&encode_frame(&hello, 1024).unwrap())
+        .await
+        .unwrap();
+    let welcome = read_frame::<HelloReply, _>(&mut stream, 1024)
+        .await
+        .unwrap();
+    (stream, welcome)
+}
+
 #[tokio::test]
 async fn garbage_instead_of_a_handshake_is_refused_and_the_server_goes_on() {
     let server = start_server("127.0.0.1:0", CLUSTER).await;
@@ -322,15 +337,7 @@ async fn garbage_instead_of_a_handshake_is_refused_and_the_server_goes_on() {
 async fn garbage_after_the_handshake_is_answered_goodbye_and_the_connection_closed() {
     let server = start_server("127.0.0.1:0", CLUSTER).await;
     let (handler, addr) = (server.handler.clone(), server.addr.clone());
-    let mut stream = TcpStream::connect(&addr).await.unwrap();
-    let hello = Hello::new(Protocol::Raft, CLUSTER, Some(CLIENT_ID), Some(SERVER_ID));
-    stream
-        .write_all(&encode_frame(&hello, 1024).unwrap())
-        .await
-        .unwrap();
-    let welcome = read_frame::<HelloReply, _>(&mut stream, 1024)
-        .await
-        .unwrap();
+    let (mut stream, welcome) = raw_raft_hello(&addr).await;
     assert_eq!(
         welcome,
         HelloReply::Welcome {
@@ -469,15 +476,7 @@ async fn a_silent_connection_is_closed_by_the_server_after_the_idle_timeout() {
         ..config(CLUSTER)
     };
     let _server = serve_raft(acceptor, Arc::new(Dummy::default()), SERVER_ID, idle);
-    let mut stream = TcpStream::connect(&addr).await.unwrap();
-    let hello = Hello::new(Protocol::Raft, CLUSTER, Some(CLIENT_ID), Some(SERVER_ID));
-    stream
-        .write_all(&encode_frame(&hello, 1024).unwrap())
-        .await
-        .unwrap();
-    let welcome = read_frame::<HelloReply, _>(&mut stream, 1024)
-        .await
-        .unwrap();
+    let (mut stream, welcome) = raw_raft_hello(&addr).await;
     assert!(matches!(welcome, HelloReply::Welcome { .. }));
     let started = tokio::time::Instant::now();
     let closed = read_frame::<ServerFrame<rafty::tcp::RaftResponse>, _>(&mut stream, 1024).await;
