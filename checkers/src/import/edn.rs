@@ -36,7 +36,7 @@ pub fn parse(file: &str, text: &str) -> Result<History, HistoryError> {
 }
 
 /// Builds an op from an EDN op map; `position` is its index if it has no `:index`.
-pub fn op_from_map(form: Value, position: u64) -> Result<Op, String> {
+fn op_from_map(form: Value, position: u64) -> Result<Op, String> {
     let Value::Map(mut map) = form else {
         return Err(format!("expected an op map, found {}", abbreviate(&form)));
     };
@@ -88,7 +88,7 @@ pub fn op_from_map(form: Value, position: u64) -> Result<Op, String> {
 }
 
 /// A process: a natural number (a client) or a keyword (`:nemesis`).
-pub fn process_from(value: &Value) -> Result<Process, String> {
+pub(crate) fn process_from(value: &Value) -> Result<Process, String> {
     match value {
         Value::Int(id) if *id >= 0 => Ok(Process::Client(*id as u64)),
         Value::Keyword(name) | Value::String(name) => Ok(Process::Named(name.clone())),

@@ -1,9 +1,9 @@
 //! Reading histories: the native JSON-lines format and Jepsen's formats, with detection.
 
 mod detect;
-pub mod edn;
-pub mod jepsen_log;
-pub mod jsonl;
+pub(crate) mod edn;
+mod jepsen_log;
+mod jsonl;
 
 use std::fmt;
 use std::fs::File;
