@@ -302,47 +302,29 @@ mod tests {
         );
     }
 
+    fn cas(key: &str, expected: Option<&str>, new: &str) -> KvCommand {
+        KvCommand::Cas {
+            key: s(key),
+            expected: expected.map(s),
+            new: s(new),
+        }
+    }
+
     #[test]
     fn cas_sets_only_when_the_expected_value_holds() {
         let mut kv = KvStateMachine::new();
-        let create = KvCommand::Cas {
-            key: s("a"),
-            expected: None,
-            new: s("1"),
-        };
+        let create = cas("a", None, "1");
         assert_eq!(apply(&mut kv, create.clone()), KvResponse::Done);
-        assert_eq!(
-            apply(&mut kv, create),
-            KvResponse::CasFailed {
-                current: Some(s("1"))
-            }
-        );
-        let wrong = KvCommand::Cas {
-            key: s("a"),
-            expected: Some(s("0")),
-            new: s("2"),
+        let fails_on_1 = KvResponse::CasFailed {
+            current: Some(s("1")),
         };
-        assert_eq!(
-            apply(&mut kv, wrong),
-            KvResponse::CasFailed {
-                current: Some(s("1"))
-            }
-        );
+        assert_eq!(apply(&mut kv, create), fails_on_1);
+        assert_eq!(apply(&mut kv, cas("a", Some("0"), "2")), fails_on_1);
         assert_eq!(kv.get("a"), Some("1"));
-        let right = KvCommand::Cas {
-            key: s("a"),
-            expected: Some(s("1")),
-            new: s("2"),
-        };
-        assert_eq!(apply(&mut kv, right), KvResponse::Done);
+        assert_eq!(apply(&mut kv, cas("a", Some("1"), "2")), KvResponse::Done);
         assert_eq!(kv.get("a"), Some("2"));
-        let absent = KvCommand::Cas {
-            key: s("b"),
-            expected: Some(s("1")),
-            new: s("2"),
-        };
         assert_eq!(
-            apply(&mut kv, absent),
+            apply(&mut kv, cas("b", Some("1"), "2")),
             KvResponse::CasFailed { current: None }
         );
         assert_eq!(kv.get("b"), None);
