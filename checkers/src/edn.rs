@@ -33,11 +33,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The current 1-based line.
-    pub fn line(&self) -> usize {
-        self.line
-    }
-
     /// An error at the current line.
     pub fn error(&self, reason: impl Into<String>) -> HistoryError {
         HistoryError::malformed(self.file, self.line, reason)
@@ -288,19 +283,19 @@ fn is_delimiter(byte: u8) -> bool {
     )
 }
 
-/// Reads every form of `src`, with the line each starts on.
-pub fn read_all(file: &str, src: &str) -> Result<Vec<(Value, usize)>, HistoryError> {
-    let mut reader = Reader::new(file, src);
-    let mut forms = Vec::new();
-    while let Some(form) = reader.next_form()? {
-        forms.push(form);
-    }
-    Ok(forms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads every form of `src`, with the line each starts on.
+    fn read_all(file: &str, src: &str) -> Result<Vec<(Value, usize)>, HistoryError> {
+        let mut reader = Reader::new(file, src);
+        let mut forms = Vec::new();
+        while let Some(form) = reader.next_form()? {
+            forms.push(form);
+        }
+        Ok(forms)
+    }
 
     fn read_one(src: &str) -> Value {
         let forms = read_all("t.edn", src).unwrap();

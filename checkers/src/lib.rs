@@ -25,7 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod edn;
+pub(crate) mod edn;
 pub mod error;
 pub mod export;
 pub mod history;
