@@ -21,6 +21,10 @@ pub struct SettingsError {
     pub fields: Vec<BadField>,
 }
 
+/// The longest timeout or interval [`Settings::validate`] accepts (one day): timers are computed
+/// as `now + timeout`, which must not overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The tunables of a node. Implement it to read settings from your own configuration system,
 /// or use [`Config`].
 pub trait Settings: Send + Sync + 'static {
@@ -82,6 +86,21 @@ pub trait Settings: Send + Sync + 'static {
         }
         if self.max_inflight_appends() == 0 {
             bad("max_inflight_appends", "must be at least 1".into());
+        }
+        // Timers are computed as `now + timeout`; an absurd timeout would overflow the clock.
+        for (field, value) in [
+            ("election_timeout_min", min),
+            ("election_timeout_max", max),
+            ("heartbeat_interval", heartbeat),
+            ("command_timeout", self.command_timeout()),
+            ("rpc_timeout", self.rpc_timeout()),
+        ] {
+            if value > MAX_TIMEOUT {
+                bad(
+                    field,
+                    format!("must be at most {MAX_TIMEOUT:?}, got {value:?}"),
+                );
+            }
         }
         if fields.is_empty() {
             Ok(())
@@ -185,6 +204,23 @@ mod tests {
     #[test]
     fn default_config_is_valid() {
         assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn absurd_timeouts_are_rejected_by_name() {
+        let config = Config {
+            election_timeout_max: Duration::MAX,
+            command_timeout: Duration::MAX,
+            ..Config::default()
+        };
+        let names: Vec<_> = config
+            .validate()
+            .unwrap_err()
+            .fields
+            .iter()
+            .map(|f| f.field)
+            .collect();
+        assert_eq!(names, ["election_timeout_max", "command_timeout"]);
     }
 
     #[test]
