@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rafty::file_log::fs::{FileSystem, FsFile};
-use rafty::testing::{DiskFaults, FaultyFs};
+use rafty::testing::{Defect, DiskFaults, FaultyFs, FsyncDefect};
 use rafty::{FileLog, FileLogOptions, Log, LogError, NodeId};
 use turmoil::fs::shim::std::fs as sim;
 
@@ -167,7 +167,7 @@ impl LogFactory for FileLogFactory {
         let options = self.options.clone();
         let faults = self.faults(node);
         Ok(if self.skip_fsync {
-            let fs = FaultyFs::new(SkipFsync(TurmoilFs), faults);
+            let fs = FaultyFs::new(FsyncDefect(TurmoilFs, Defect::SkipsFsync), faults);
             Box::new(FileLog::open_with(fs, &self.dir, options)?)
         } else {
             let fs = FaultyFs::new(TurmoilFs, faults);
@@ -185,57 +185,6 @@ impl LogFactory for FileLogFactory {
             faults.clear();
         }
         true
-    }
-}
-
-/// Deliberately broken: `FS` whose file and directory syncs return `Ok` and do nothing.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SkipFsync<FS>(pub FS);
-
-/// A file of a [`SkipFsync`] file system.
-#[derive(Debug)]
-pub struct SkipFsyncFile<F>(F);
-
-impl<FS: FileSystem> FileSystem for SkipFsync<FS> {
-    type File = SkipFsyncFile<FS::File>;
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.0.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.0.list(dir)
-    }
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.0.read(path)
-    }
-    fn open(&self, path: &Path) -> io::Result<Self::File> {
-        self.0.open(path).map(SkipFsyncFile)
-    }
-    fn create(&self, path: &Path) -> io::Result<Self::File> {
-        self.0.create(path).map(SkipFsyncFile)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.0.rename(from, to)
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.0.remove(path)
-    }
-    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<F: FsFile> FsFile for SkipFsyncFile<F> {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.0.read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.0.write_at(offset, data)
-    }
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
-    }
-    fn sync(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

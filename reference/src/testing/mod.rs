@@ -39,6 +39,7 @@
 pub mod crash_fs;
 pub mod crash_suite;
 pub mod faulty_fs;
+pub mod fsync_defect;
 pub mod fuzz;
 pub mod log_suite;
 pub mod peer_suite;
@@ -47,4 +48,5 @@ pub mod state_machine_suite;
 
 pub use crash_fs::CrashFs;
 pub use faulty_fs::{DiskFaults, FaultyFs};
+pub use fsync_defect::{Defect, FsyncDefect};
 pub use report::{CaseReport, Outcome, SuiteReport};

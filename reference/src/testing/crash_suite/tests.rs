@@ -1,14 +1,13 @@
 //! FileLog passes the crash suite; logs that acknowledge before fsync, or swallow a failed
 //! fsync, are caught.
 
-use std::io;
 use std::path::Path;
 
 use super::*;
-use crate::file_log::fs::{FileSystem, FsFile};
+use crate::file_log::fs::FileSystem;
 use crate::file_log::{FileLog, FileLogOptions};
 use crate::memory::MemoryLog;
-use crate::testing::crash_fs::CrashFile;
+use crate::testing::fsync_defect::{Defect, FsyncDefect};
 
 fn options(segment_size_bytes: u64) -> FileLogOptions {
     FileLogOptions { segment_size_bytes }
@@ -16,70 +15,6 @@ fn options(segment_size_bytes: u64) -> FileLogOptions {
 
 fn file_log<FS: FileSystem>(fs: FS, segment_size_bytes: u64) -> Result<FileLog<FS>, LogError> {
     FileLog::open_with(fs, Path::new("/data/log"), options(segment_size_bytes))
-}
-
-/// What goes wrong on a [`Broken`] disk.
-#[derive(Clone, Copy)]
-enum Defect {
-    /// `sync` and `sync_dir` return `Ok` and do nothing: the log acknowledges before fsync.
-    SkipsFsync,
-    /// A failed `sync` is reported as `Ok` (the "fsyncgate" bug).
-    SwallowsFsyncErrors,
-}
-
-/// A [`CrashFs`] seen through a defect.
-#[derive(Clone)]
-struct Broken(CrashFs, Defect);
-
-struct BrokenFile(CrashFile, Defect);
-
-impl FileSystem for Broken {
-    type File = BrokenFile;
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.0.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.0.list(dir)
-    }
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.0.read(path)
-    }
-    fn open(&self, path: &Path) -> io::Result<BrokenFile> {
-        Ok(BrokenFile(self.0.open(path)?, self.1))
-    }
-    fn create(&self, path: &Path) -> io::Result<BrokenFile> {
-        Ok(BrokenFile(self.0.create(path)?, self.1))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.0.rename(from, to)
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.0.remove(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        match self.1 {
-            Defect::SkipsFsync => Ok(()),
-            Defect::SwallowsFsyncErrors => self.0.sync_dir(dir).or(Ok(())),
-        }
-    }
-}
-
-impl FsFile for BrokenFile {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.0.read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.0.write_at(offset, data)
-    }
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
-    }
-    fn sync(&mut self) -> io::Result<()> {
-        match self.1 {
-            Defect::SkipsFsync => Ok(()),
-            Defect::SwallowsFsyncErrors => self.0.sync().or(Ok(())),
-        }
-    }
 }
 
 fn failed(report: &SuiteReport) -> Vec<&'static str> {
@@ -106,7 +41,7 @@ fn file_log_passes_with_tiny_segments_and_other_seeds() {
 
 #[test]
 fn a_log_that_acknowledges_before_fsync_is_caught() {
-    let report = run(|fs| file_log(Broken(fs.clone(), Defect::SkipsFsync), 400));
+    let report = run(|fs| file_log(FsyncDefect(fs.clone(), Defect::SkipsFsync), 400));
     let failures = failed(&report);
     for case in [
         "acknowledged_writes_survive_a_crash",
@@ -120,7 +55,7 @@ fn a_log_that_acknowledges_before_fsync_is_caught() {
 
 #[test]
 fn a_log_that_swallows_fsync_errors_is_caught() {
-    let report = run(|fs| file_log(Broken(fs.clone(), Defect::SwallowsFsyncErrors), 400));
+    let report = run(|fs| file_log(FsyncDefect(fs.clone(), Defect::SwallowsFsyncErrors), 400));
     let failures = failed(&report);
     for case in [
         "interrupted_batch_leaves_a_prefix_of_it",
