@@ -86,6 +86,10 @@ fn percent_decode(text: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = text.get(i + 1..i + 3)?;
+            // from_str_radix alone would take a sign: `%+1` is not an escape.
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -205,6 +209,7 @@ mod tests {
             "/a\\..\\b",
             "/%00",
             "/%zz",
+            "/%+1",
             "etc/passwd",
             "http://example.com/",
         ] {
