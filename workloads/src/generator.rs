@@ -34,11 +34,6 @@ impl Generator {
         }
     }
 
-    /// The configuration this generator follows.
-    pub fn config(&self) -> &WorkloadConfig {
-        &self.config
-    }
-
     /// Every key the workload uses, in order.
     pub fn keys(&self) -> Vec<String> {
         keys(&self.config)
