@@ -215,3 +215,17 @@ async fn a_client_of_another_cluster_is_refused_definitely() {
     );
     assert_eq!(cluster.submitted(1), 0);
 }
+
+#[tokio::test]
+async fn a_client_of_no_nodes_is_unavailable_at_once_naming_why() {
+    let error = client_of(Vec::new(), 7).get("k").await.unwrap_err();
+    assert_eq!(
+        error,
+        KvError::Unavailable {
+            node: 0,
+            attempts: 0,
+            last_error: "no nodes configured".into()
+        }
+    );
+    assert!(error.is_definite());
+}

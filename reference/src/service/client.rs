@@ -221,11 +221,18 @@ impl<C: Connector> KvClient<C> {
     /// unknown is not retried (it could apply twice); a read is, since it changes nothing.
     /// A compare-and-set that fails and an invalid command are returned as errors.
     pub async fn execute(&self, command: KvCommand) -> Result<Answered, KvError> {
+        if self.channels.is_empty() {
+            return Err(KvError::Unavailable {
+                node: NodeId::default(),
+                attempts: 0,
+                last_error: "no nodes configured".into(),
+            });
+        }
         let retry_unknown = matches!(command, KvCommand::Get { .. });
         let mut node = self.first_node();
         let mut asked = BTreeSet::new();
         let mut unknown: Option<(NodeId, String)> = None;
-        let mut last_error = String::from("no nodes configured");
+        let mut last_error = String::from("max_attempts is 0");
         let mut last_node = node;
         for attempt in 1..=self.config.max_attempts {
             last_node = node;
