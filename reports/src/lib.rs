@@ -37,9 +37,9 @@
 
 mod counterexample;
 pub mod error;
-pub mod escape;
+mod escape;
 mod extract;
-pub mod index;
+mod index;
 pub mod input;
 pub mod junit;
 mod plots;
