@@ -73,7 +73,7 @@ pub fn run(args: &Args) -> u8 {
 }
 
 /// Accepts connections on `listener` forever, serving files under `root`.
-pub async fn serve(listener: TcpListener, root: PathBuf) -> io::Result<()> {
+async fn serve(listener: TcpListener, root: PathBuf) -> io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let root = root.clone();
