@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 /// A Raft term (§5.1). Term 0 is the term of the empty-log sentinel; real terms start at 1.
+/// Terms never wrap: a node whose term is `Term::MAX` (a peer may send it) refuses to campaign,
+/// since there is no next term, and waits as a follower of that term.
 pub type Term = u64;
 
 /// A position in the replicated log (§5.3). Indices start at 1; index 0 is the empty-log sentinel.

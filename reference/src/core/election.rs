@@ -48,7 +48,22 @@ impl Core {
 
     /// The election timer fired: ask for pre-votes for `term + 1` without changing any state
     /// that must be persisted (thesis §9.6).
+    ///
+    /// Terms never wrap (§5.1: they only increase). A node whose current term is `Term::MAX`
+    /// (a peer's message can carry it, Figure 2 makes every node adopt it) has no next term to
+    /// campaign in: it logs why, stays (or becomes) a follower of that term and waits for a
+    /// leader of it, re-arming its timer.
     pub(super) fn start_pre_vote(&mut self) {
+        let Some(next_term) = self.term().checked_add(1) else {
+            tracing::error!(
+                node = self.id,
+                term = self.term(),
+                "cannot campaign: the current term is the largest a term can be (u64::MAX) and \
+                 terms never wrap; staying a follower of it"
+            );
+            self.become_follower(self.term(), None);
+            return self.reset_election_timer();
+        };
         self.role = Role::PreCandidate;
         self.leader = None;
         self.progress.clear();
@@ -57,14 +72,16 @@ impl Core {
         if self.votes.len() >= self.quorum() {
             return self.become_candidate();
         }
-        self.request_votes(self.term() + 1, true);
+        self.request_votes(next_term, true);
     }
 
     /// A majority granted pre-votes: start a real election (§5.2): increment the term, vote
     /// for itself (persisted before any RequestVote leaves), ask every peer.
     fn become_candidate(&mut self) {
+        let next_term = (self.term().checked_add(1))
+            .expect("only a pre-candidate becomes candidate, and start_pre_vote checked term + 1");
         self.hard_state = HardState {
-            current_term: self.term() + 1,
+            current_term: next_term,
             voted_for: Some(self.id),
         };
         self.role = Role::Candidate;
@@ -175,7 +192,9 @@ impl Core {
             return self.become_follower(response.term, None);
         }
         let counts = match self.role {
-            Role::PreCandidate => granted_pre_vote && response.term == self.term() + 1,
+            Role::PreCandidate => {
+                granted_pre_vote && Some(response.term) == self.term().checked_add(1)
+            }
             Role::Candidate => {
                 !response.pre_vote && response.vote_granted && response.term == self.term()
             }

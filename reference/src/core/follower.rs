@@ -30,7 +30,11 @@ impl Core {
         if let Err(hint) = self.check_previous_entry(&request) {
             return self.reply_append(false, request.prev_log_index, Some(hint));
         }
-        let last_new_index = request.prev_log_index + request.entries.len() as LogIndex;
+        // The entries are contiguous from `prev_log_index + 1` (`is_well_formed`).
+        let last_new_index = request
+            .entries
+            .last()
+            .map_or(request.prev_log_index, |entry| entry.index);
         self.store_entries(request.entries);
         self.reply_append(true, last_new_index, None);
         self.advance_commit_to(request.leader_commit.min(last_new_index));

@@ -93,7 +93,8 @@ impl Progress {
             return false;
         }
         match self.state {
-            ReplicationState::Probe => prev_log_index + 1 == self.next_index,
+            // `checked_add`: the index comes from the follower, which may answer `u64::MAX`.
+            ReplicationState::Probe => prev_log_index.checked_add(1) == Some(self.next_index),
             ReplicationState::Replicate => prev_log_index < self.next_index,
         }
     }

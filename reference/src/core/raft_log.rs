@@ -26,14 +26,15 @@ impl RaftLog {
         self.entries.last().map_or(0, |entry| entry.term)
     }
 
-    /// The term at `index`: `Some(0)` for the sentinel index 0, `None` past the end.
+    /// The term at `index`: `Some(0)` for the sentinel index 0, `None` past the end. Total:
+    /// `index` may come from a peer, up to `u64::MAX`, on any platform.
     pub(super) fn term(&self, index: LogIndex) -> Option<Term> {
         match index {
             0 => Some(0),
-            _ => self
-                .entries
-                .get(Self::position(index))
-                .map(|entry| entry.term),
+            _ => {
+                let position = usize::try_from(index - 1).ok()?;
+                self.entries.get(position).map(|entry| entry.term)
+            }
         }
     }
 
