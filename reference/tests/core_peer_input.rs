@@ -98,3 +98,161 @@ fn a_previous_index_far_past_the_log_is_rejected_with_the_end_of_log_hint() {
     );
     assert_eq!(core.commit_index(), 0);
 }
+
+// ---- AppendEntries from a buggy or Byzantine leader ----
+
+/// A follower holding entries 1 and 2 of term 1, both committed (leader 2 said so).
+fn follower_with_two_committed_entries() -> Core {
+    let mut core = follower(hard_state(1, None), vec![]);
+    let entries = vec![command(1, 1), command(1, 2)];
+    core.step(ms(10), 2, append(1, 2, (0, 0), entries, 2));
+    assert_eq!(core.commit_index(), 2);
+    core.take_actions();
+    core
+}
+
+/// §5.4 (Leader Completeness, State Machine Safety): an entry this follower knows is committed
+/// is in every later leader's log, so an AppendEntries whose entries conflict with it comes
+/// from a broken leader. The follower refuses it (no truncation, nothing appended, nothing
+/// acknowledged), logs the violation, and keeps its log and commit index; it does not panic.
+#[test]
+fn entries_conflicting_with_a_committed_entry_are_refused_and_the_log_kept() {
+    let mut core = follower_with_two_committed_entries();
+    let before = core.entries().to_vec();
+    core.step(ms(20), 3, append(2, 3, (1, 1), vec![command(2, 2)], 2));
+    assert_eq!(
+        core.take_actions(),
+        vec![
+            Action::SaveHardState(hard_state(2, None)),
+            role_changed(Role::Follower, 2, Some(3)),
+            Action::Reply(append_rejected(2, 1, None)),
+        ]
+    );
+    assert_eq!(core.entries(), &before[..]);
+    assert_eq!(core.commit_index(), 2);
+}
+
+/// §5.3, §5.4: the refusal holds however the conflict is sent: from the sentinel, as a whole
+/// replacement log, and the follower still accepts a correct leader afterwards.
+#[test]
+fn a_refused_conflict_leaves_the_follower_able_to_follow_a_correct_leader() {
+    let mut core = follower_with_two_committed_entries();
+    core.step(
+        ms(20),
+        3,
+        append(2, 3, (0, 0), vec![command(2, 1), command(2, 2)], 0),
+    );
+    assert_eq!(core.entries(), log_with_terms(&[1, 1]));
+    core.take_actions();
+    core.step(ms(30), 2, append(3, 2, (2, 1), vec![noop(3, 3)], 3));
+    assert_eq!(core.last_index(), 3);
+    assert_eq!(core.commit_index(), 3);
+}
+
+/// Figure 2 ("set commitIndex = min(leaderCommit, index of last new entry)"), as etcd/raft
+/// clamps it: a leader commit of `u64::MAX` commits only what this AppendEntries vouched for.
+#[test]
+fn a_leader_commit_past_the_entries_is_clamped_to_the_last_new_entry() {
+    let mut core = follower(hard_state(1, None), log_with_terms(&[1, 1, 1, 1]));
+    core.step(
+        ms(10),
+        2,
+        append(1, 2, (1, 1), vec![command(1, 2)], u64::MAX),
+    );
+    assert_eq!(core.commit_index(), 2);
+    assert_eq!(core.last_index(), 4);
+}
+
+/// §5.3 (entries follow `prev_log_index` in order) and §5.1 (an entry's term is the term of
+/// the leader that created it, at least 1, never above the sender's term, never decreasing
+/// along the log): an AppendEntries breaking any of these is refused whole, with the
+/// follower's own term, and changes nothing: no term adopted, no leader learned, no entry
+/// stored.
+#[test]
+fn malformed_entry_batches_are_refused_and_change_nothing() {
+    let malformed = [
+        (
+            "a gap in the indices",
+            (0, 0),
+            vec![command(2, 1), command(2, 3)],
+        ),
+        (
+            "a repeated index",
+            (0, 0),
+            vec![command(2, 1), command(2, 1)],
+        ),
+        ("indices not after prev", (2, 1), vec![command(2, 2)]),
+        (
+            "terms going backwards",
+            (0, 0),
+            vec![command(2, 1), command(1, 2)],
+        ),
+        ("a term below prev_log_term", (1, 2), vec![command(1, 2)]),
+        ("a term above the leader's", (0, 0), vec![command(3, 1)]),
+        ("an entry of term 0", (0, 0), vec![command(0, 1)]),
+        ("prev_log_term above the leader's term", (1, 3), vec![]),
+    ];
+    for (what, prev, entries) in malformed {
+        let mut core = follower(hard_state(1, None), log_with_terms(&[1]));
+        core.step(ms(10), 2, append(2, 2, prev, entries, 1));
+        assert_eq!(
+            core.take_actions(),
+            vec![Action::Reply(append_rejected(1, prev.0, None))],
+            "{what}"
+        );
+        assert_eq!(
+            (core.term(), core.leader(), core.entries()),
+            (1, None, &log_with_terms(&[1])[..]),
+            "{what}"
+        );
+    }
+}
+
+// ---- Votes ----
+
+/// §5.1, §5.4.1: a candidate's log cannot hold an entry of a term above the one it campaigns
+/// in, so a (pre-)vote request with `last_log_term > term` is nonsense (it would win any
+/// up-to-date comparison). It is refused with the voter's term and changes nothing.
+#[test]
+fn a_vote_request_whose_last_log_term_is_above_its_term_is_refused() {
+    for pre_vote in [false, true] {
+        let mut core = follower(hard_state(1, None), log_with_terms(&[1]));
+        core.step(ms(10), 2, vote_request(2, 2, (1, 9), pre_vote));
+        assert_eq!(
+            core.take_actions(),
+            vec![Action::Reply(vote_response(1, false, pre_vote))],
+            "pre-vote: {pre_vote}"
+        );
+        assert_eq!((core.term(), core.voted_for()), (1, None));
+    }
+}
+
+/// §5.2 ("votes from a majority of the servers in the full cluster"): only members vote. A
+/// (pre-)vote response from a node that is not a peer, or from the node itself, is not
+/// counted.
+#[test]
+fn votes_from_non_members_are_not_counted() {
+    let mut core = core_in_cluster(1, 5, config(), HardState::default(), vec![]);
+    let now = core.next_deadline();
+    core.tick(now);
+    assert_eq!(core.role(), Role::PreCandidate);
+    for stranger in [1, 6, 7, u64::MAX] {
+        core.step(now, stranger, vote_response(1, true, true));
+    }
+    assert_eq!(
+        core.role(),
+        Role::PreCandidate,
+        "strangers' pre-votes elect nobody"
+    );
+    core.step(now, 2, vote_response(1, true, true));
+    core.step(now, 3, vote_response(1, true, true));
+    assert_eq!(core.role(), Role::Candidate);
+    for stranger in [1, 6, 7] {
+        core.step(now, stranger, vote_response(1, true, false));
+    }
+    assert_eq!(
+        core.role(),
+        Role::Candidate,
+        "strangers' votes elect nobody"
+    );
+}

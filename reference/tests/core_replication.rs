@@ -156,20 +156,6 @@ fn follower_commit_is_bounded_by_the_last_new_entry() {
     assert_eq!(core.commit_index(), 2);
 }
 
-/// §5.4 (Leader Completeness): committed entries are never truncated; a leader that asks for
-/// it is broken and the core stops rather than lose them.
-#[test]
-#[should_panic(expected = "refusing to truncate committed entries")]
-fn committed_entries_are_never_truncated() {
-    let mut core = follower(hard_state(1, None), vec![]);
-    core.step(
-        ms(10),
-        2,
-        append(1, 2, (0, 0), vec![command(1, 1), command(1, 2)], 2),
-    );
-    core.step(ms(20), 3, append(2, 3, (1, 1), vec![command(2, 2)], 2));
-}
-
 /// §5.3 (fast backtracking): a leader that lacks the conflicting term resumes at the
 /// follower's hint.
 #[test]

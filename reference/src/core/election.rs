@@ -128,6 +128,15 @@ impl Core {
 
     /// Answer a RequestVote or pre-vote; a granted vote is persisted before the reply.
     pub(super) fn handle_request_vote(&mut self, request: RequestVote) {
+        if request.last_log_term > request.term {
+            tracing::error!(
+                node = self.id,
+                ?request,
+                "malformed RequestVote refused: a candidate's last log term cannot be above the \
+                 term it campaigns in (§5.1)"
+            );
+            return self.reply_vote(self.term(), false, request.pre_vote);
+        }
         if request.pre_vote {
             let granted = self.grants_pre_vote(&request);
             let term = if granted { request.term } else { self.term() };
@@ -187,6 +196,15 @@ impl Core {
     /// Count a (pre-)vote; a majority moves the pre-candidate on to candidate, and the
     /// candidate on to leader.
     pub(super) fn handle_vote_response(&mut self, from: NodeId, response: RequestVoteResponse) {
+        if self.peers.binary_search(&from).is_err() {
+            tracing::error!(
+                node = self.id,
+                from,
+                ?response,
+                "vote response from a node that is not a peer ignored (§5.2: only members vote)"
+            );
+            return;
+        }
         let granted_pre_vote = response.pre_vote && response.vote_granted;
         if response.term > self.term() && !granted_pre_vote {
             return self.become_follower(response.term, None);

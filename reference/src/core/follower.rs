@@ -30,6 +30,21 @@ impl Core {
         if let Err(hint) = self.check_previous_entry(&request) {
             return self.reply_append(false, request.prev_log_index, Some(hint));
         }
+        if let Some(conflict) = self.first_conflict(&request.entries)
+            && conflict.index <= self.commit_index
+        {
+            tracing::error!(
+                node = self.id,
+                leader = request.leader_id,
+                term = request.term,
+                index = conflict.index,
+                entry_term = conflict.term,
+                commit_index = self.commit_index,
+                "protocol violation: the leader's entry conflicts with an entry this node knows \
+                 is committed (§5.4, Leader Completeness); AppendEntries refused, log kept"
+            );
+            return self.reply_append(false, request.prev_log_index, None);
+        }
         // The entries are contiguous from `prev_log_index + 1` (`is_well_formed`).
         let last_new_index = request
             .entries
@@ -70,8 +85,19 @@ impl Core {
         }
     }
 
+    /// The first of `entries` that this log holds with a different term (§5.3: "an existing
+    /// entry conflicts with a new one"), if any.
+    fn first_conflict<'a>(&self, entries: &'a [Entry]) -> Option<&'a Entry> {
+        entries.iter().find(|entry| {
+            self.log
+                .term(entry.index)
+                .is_some_and(|term| term != entry.term)
+        })
+    }
+
     /// §5.3: skip entries already held, truncate at the first conflicting one, append the rest.
-    /// A stale, shorter AppendEntries never truncates matching entries after it.
+    /// A stale, shorter AppendEntries never truncates matching entries after it. The caller
+    /// refused any conflict with a committed entry.
     fn store_entries(&mut self, entries: Vec<Entry>) {
         let first_new = entries
             .iter()
@@ -105,14 +131,19 @@ impl Core {
     }
 }
 
-/// Entries must continue `prev_log_index` contiguously, with terms that never decrease and
-/// never exceed the leader's term.
+/// Entries must continue `prev_log_index` contiguously, with terms of at least 1 that never
+/// decrease (from `prev_log_term` on) and never exceed the leader's term; `prev_log_term`
+/// itself cannot exceed the leader's term either (§5.1, §5.3).
 fn is_well_formed(request: &AppendEntries) -> bool {
+    if request.prev_log_term > request.term {
+        return false;
+    }
     let mut previous = (request.prev_log_index, request.prev_log_term);
     for entry in &request.entries {
         // `checked_add`: a peer's `prev_log_index` may be `u64::MAX`.
         let contiguous = previous.0.checked_add(1) == Some(entry.index);
-        if !contiguous || entry.term < previous.1 || entry.term > request.term {
+        let term_in_range = (previous.1.max(1)..=request.term).contains(&entry.term);
+        if !contiguous || !term_in_range {
             return false;
         }
         previous = (entry.index, entry.term);
