@@ -7,6 +7,8 @@
 //!   node (a restarted node may start lower: the commit index is volatile state).
 //! * Each incarnation applies increasing indices (the state machine is rebuilt by re-applying
 //!   the log from the start; no-op entries never reach it, so indices may skip).
+//! * **Corruption is detected**: a node whose log holds a record the `corrupt` nemesis damaged
+//!   must refuse to start; one that opened its log anyway would serve the damaged entry.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +30,12 @@ pub enum Observation {
     Panicked {
         /// The panic message.
         message: String,
+    },
+    /// The node opened a log holding a record the `corrupt` nemesis damaged: the damage went
+    /// undetected (the log should have refused to open).
+    CorruptionUndetected {
+        /// Which bit of which record.
+        damage: String,
     },
     /// The node became leader of `term`.
     BecameLeader {
@@ -124,6 +132,10 @@ impl Invariants {
                 self.leading.remove(&node);
                 let detail = format!("incarnation {} panicked: {message}", incarnation.1);
                 self.violate("node-panic", time_ns, node, detail);
+            }
+            Observation::CorruptionUndetected { ref damage } => {
+                let detail = format!("the log opened with a damaged record: {damage}");
+                self.violate("corruption-detected", time_ns, node, detail);
             }
             Observation::BecameLeader { term } => self.became_leader(time_ns, node, term),
             Observation::LostLeadership => {
@@ -312,6 +324,21 @@ mod tests {
         assert_eq!(checker.violations().1, 0);
         checker.observe(4, 1, &Observation::Committed { index: 1 });
         assert_eq!(checker.violations().0[0].invariant, "commit-monotonic");
+    }
+
+    #[test]
+    fn a_log_opened_despite_an_injected_corruption_is_reported() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        let damage = "bit 3 of byte 40 of /log/00000000000000000001.segment".to_owned();
+        checker.observe(1, 1, &Observation::CorruptionUndetected { damage });
+        let (violations, count) = checker.violations();
+        assert_eq!((violations[0].invariant, count), ("corruption-detected", 1));
+        assert!(
+            violations[0].detail.contains("byte 40"),
+            "{:?}",
+            violations[0]
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rafty::node::{Node, NodeOptions, PauseSwitch};
 use rafty::service::serve_kv;
 use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
-use rafty::{NodeId, Peer, StaticPeersProvider};
+use rafty::{Log, LogError, NodeId, Peer, StaticPeersProvider};
 use turmoil::Sim;
 
 use crate::checks::invariants::Observation;
@@ -191,18 +191,54 @@ pub fn register(sim: &mut Sim<'_>, context: &Arc<ClusterContext>) {
     }
 }
 
+/// Open node `id`'s log, noting in its log what the nemesis did to its disk at boot.
+///
+/// `Ok(None)` when the log refuses to open with [`LogError::Corrupted`] while a record the
+/// `corrupt` nemesis damaged is on the disk: the expected fail-stop. The node's process exits
+/// (noted, with the file and offset the log named) and serves nothing, so the damaged entry is
+/// never applied, sent or voted on; its host stays down until the nemesis restores the record
+/// and powers it on again. A log that opens despite such damage is reported
+/// ([`Observation::CorruptionUndetected`], a violation); any other failure to open fails the run.
+fn open_log(context: &ClusterContext, id: NodeId) -> Result<Option<Box<dyn Log>>, String> {
+    let factory = &context.log_factory;
+    let opened = factory.open(id);
+    for note in factory.take_notes(id) {
+        context.observations.note(id, &note);
+    }
+    let damage = factory.corruption(id);
+    match opened {
+        Ok(log) => {
+            if let Some(damage) = damage {
+                let undetected = Observation::CorruptionUndetected { damage };
+                context.observations.observe(id, undetected);
+            }
+            Ok(Some(log))
+        }
+        Err(error) => {
+            let text = format!("cannot open log: {error}");
+            context.observations.note(id, &text);
+            if matches!(error, LogError::Corrupted { .. }) && damage.is_some() {
+                context
+                    .observations
+                    .note(id, "fail-stop: stays down until its log is repaired");
+                context.observations.observe(id, Observation::Stopped);
+                Ok(None)
+            } else {
+                Err(format!("n{id}: {text}"))
+            }
+        }
+    }
+}
+
 /// One incarnation of node `id`: wait while its process is killed, open its log, start the
 /// node, serve Raft and the key-value API until the process is killed or the host powered off.
 async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
     context.gate.wait(id).await;
     let incarnation = context.next_incarnation(id);
     context.observations.observe(id, Observation::Started);
-    let log = context.log_factory.open(id).map_err(|error| {
-        context
-            .observations
-            .note(id, &format!("cannot open log: {error}"));
-        format!("n{id}: cannot open log: {error}")
-    })?;
+    let Some(log) = open_log(&context, id)? else {
+        return Ok(());
+    };
     let state_machine = ObservedStateMachine::new(
         id,
         context.state_machine_factory.create(id),

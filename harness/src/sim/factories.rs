@@ -35,6 +35,32 @@ pub trait LogFactory: Send + Sync + 'static {
         let _ = (node, failing);
         false
     }
+
+    /// The corrupt nemesis, called while node `node`'s host is powered off. `Some(draw)`: one
+    /// bit of one durable record of its log, strictly before the tail, rots (record and bit
+    /// drawn from `draw`), so its next [`LogFactory::open`] must refuse with
+    /// [`LogError::Corrupted`]. `None`: the damaged bytes are restored (never wiped), so the
+    /// next open recovers the whole log. Returns false when this storage cannot simulate
+    /// corruption (the default).
+    fn corrupt_record(&self, node: NodeId, draw: Option<u64>) -> bool {
+        let _ = (node, draw);
+        false
+    }
+
+    /// The damage [`LogFactory::corrupt_record`] left on node `node`'s disk, if a flipped bit
+    /// is there now (described for the node's log): its log refusing to open is then the
+    /// expected fail-stop, and its log opening is a corruption gone undetected.
+    fn corruption(&self, node: NodeId) -> Option<String> {
+        let _ = node;
+        None
+    }
+
+    /// What the storage did to node `node`'s disk for the nemesis at its opens since the last
+    /// call (a bit flipped, a bit restored), for the node's log. The default has nothing.
+    fn take_notes(&self, node: NodeId) -> Vec<String> {
+        let _ = node;
+        Vec::new()
+    }
 }
 
 /// Creates a node's [`StateMachine`], empty, at every start and restart (the node rebuilds it by

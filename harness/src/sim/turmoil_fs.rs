@@ -13,8 +13,10 @@
 //!
 //! [`FileLogFactory`] plugs a [`FileLog`] per node into the cluster (`rafty test --log file`),
 //! through a [`FaultyFs`] whose [`DiskFaults`] the nemesis holds (I/O errors, a dead disk,
-//! corrupted reads); [`FileLogFactory::acknowledging_before_fsync`] is the deliberately broken
-//! log the chaos suite must catch (`--variant acknowledge-before-fsync`).
+//! corrupted reads), and rots a bit of a record for the `corrupt` nemesis ([`bit_rot`]: on the
+//! disk, while the host is off, found by the log when the node starts; restored later);
+//! [`FileLogFactory::acknowledging_before_fsync`] is the deliberately broken log the chaos
+//! suite must catch (`--variant acknowledge-before-fsync`).
 //!
 //! Torn writes need the simulation's disks to be built with a block size
 //! (`turmoil::Builder::fs().block_size(..)`); the runner sets [`TORN_WRITE_BLOCK_BYTES`].
@@ -31,6 +33,10 @@ use rafty::{FileLog, FileLogOptions, Log, LogError, NodeId};
 use turmoil::fs::shim::std::fs as sim;
 
 use super::factories::LogFactory;
+
+pub mod bit_rot;
+
+use bit_rot::Flip;
 
 /// Where a node keeps its log on its host's disk.
 pub const LOG_DIR: &str = "/rafty/log";
@@ -124,6 +130,27 @@ pub struct FileLogFactory {
     options: FileLogOptions,
     skip_fsync: bool,
     faults: Mutex<BTreeMap<NodeId, DiskFaults>>,
+    rot: Mutex<BTreeMap<NodeId, Rot>>,
+}
+
+/// The `corrupt` nemesis's work on one node's disk, and what it did for the node's log.
+#[derive(Debug, Default)]
+struct Rot {
+    state: RotState,
+    notes: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+enum RotState {
+    /// The disk is as the log wrote it.
+    #[default]
+    Sound,
+    /// At the next open, flip a bit drawn from this number (the host is powered off).
+    Due(u64),
+    /// This bit is flipped on the disk.
+    Flipped(Flip),
+    /// At the next open, flip this bit back first (the operator's restore).
+    Restoring(Flip),
 }
 
 impl FileLogFactory {
@@ -134,6 +161,7 @@ impl FileLogFactory {
             options,
             skip_fsync: false,
             faults: Mutex::default(),
+            rot: Mutex::default(),
         }
     }
 
@@ -160,10 +188,46 @@ impl FileLogFactory {
         let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         faults.entry(node).or_default().clone()
     }
+
+    fn rot(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, Rot>> {
+        self.rot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Do what the `corrupt` nemesis left due on node `node`'s disk, before its log opens (on
+    /// its host, at boot): rot the bit drawn, or restore the one rotten.
+    fn rot_at_boot(&self, node: NodeId) -> io::Result<()> {
+        let mut rot = self.rot();
+        let rot = rot.entry(node).or_default();
+        match std::mem::take(&mut rot.state) {
+            RotState::Due(draw) => {
+                let records = bit_rot::records(&TurmoilFs, &self.dir)?;
+                match bit_rot::choose(&records, draw) {
+                    Some(flip) => {
+                        bit_rot::toggle(&TurmoilFs, &flip)?;
+                        rot.notes
+                            .push(format!("bit rot while powered off: flipped {flip}"));
+                        rot.state = RotState::Flipped(flip);
+                    }
+                    None => rot.notes.push(format!(
+                        "bit rot while powered off: none of the {} records is before the \
+                         log's tail; nothing flipped",
+                        records.len()
+                    )),
+                }
+            }
+            RotState::Restoring(flip) => {
+                bit_rot::toggle(&TurmoilFs, &flip)?;
+                rot.notes.push(format!("restored from a backup: {flip}"));
+            }
+            other => rot.state = other,
+        }
+        Ok(())
+    }
 }
 
 impl LogFactory for FileLogFactory {
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
+        self.rot_at_boot(node)?;
         let options = self.options.clone();
         let faults = self.faults(node);
         Ok(if self.skip_fsync {
@@ -185,6 +249,40 @@ impl LogFactory for FileLogFactory {
             faults.clear();
         }
         true
+    }
+
+    /// The corrupt nemesis: a bit of a record before the tail rots at the next open, or the
+    /// rotten bit is restored at the next open. See [`bit_rot`].
+    fn corrupt_record(&self, node: NodeId, draw: Option<u64>) -> bool {
+        let mut rot = self.rot();
+        let rot = rot.entry(node).or_default();
+        rot.state = match (std::mem::take(&mut rot.state), draw) {
+            (RotState::Sound | RotState::Due(_), Some(draw)) => RotState::Due(draw),
+            // Never applied (the host did not boot in between): nothing to restore.
+            (RotState::Sound | RotState::Due(_), None) => RotState::Sound,
+            (RotState::Flipped(flip) | RotState::Restoring(flip), None) => {
+                RotState::Restoring(flip)
+            }
+            // One fault at a time: the nemesis restores a rotten bit before it rots another.
+            (RotState::Flipped(flip) | RotState::Restoring(flip), Some(_)) => {
+                panic!("n{node}: a second bit rot while {flip} is not restored")
+            }
+        };
+        true
+    }
+
+    fn corruption(&self, node: NodeId) -> Option<String> {
+        match self.rot().get(&node).map(|rot| &rot.state) {
+            Some(RotState::Flipped(flip)) => Some(flip.to_string()),
+            _ => None,
+        }
+    }
+
+    fn take_notes(&self, node: NodeId) -> Vec<String> {
+        let mut rot = self.rot();
+        rot.get_mut(&node)
+            .map(|rot| std::mem::take(&mut rot.notes))
+            .unwrap_or_default()
     }
 }
 
