@@ -6,6 +6,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
+
 /// What the clients of one round did within the measured window.
 #[derive(Clone, Debug, Default)]
 pub struct RoundOutcome {
@@ -15,10 +17,49 @@ pub struct RoundOutcome {
     pub errors: u64,
     /// The first failure seen, to tell the reader what went wrong.
     pub first_error: Option<String>,
-    /// The latency of every successful operation, in nanoseconds.
+    /// The client latency (submit to answer) of every successful operation, in nanoseconds.
     pub latencies_ns: Vec<u64>,
+    /// The leaders' commit latency (propose to commit known, see
+    /// [`super::commit_clock`]) of the entries proposed within the window, in nanoseconds;
+    /// `None` if not measured.
+    pub commit_latencies: Option<Histogram<u64>>,
     /// The length of the window.
     pub window: Duration,
+}
+
+/// When a round measures: operations that start at or after `from` and finish by `until`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The end of the warm-up.
+    pub from: Instant,
+    /// The end of the measurement.
+    pub until: Instant,
+}
+
+impl Window {
+    /// A window that opens `warmup` from now and lasts `duration`.
+    pub fn after(warmup: Duration, duration: Duration) -> Window {
+        let from = Instant::now() + warmup;
+        Window {
+            from,
+            until: from + duration,
+        }
+    }
+
+    /// How long it lasts.
+    pub fn duration(&self) -> Duration {
+        self.until.duration_since(self.from)
+    }
+
+    /// Wait (on tokio's timer) until the window opens.
+    pub async fn opened(&self) {
+        tokio::time::sleep_until(self.from.into()).await;
+    }
+
+    /// Wait (on tokio's timer) until the window closes.
+    pub async fn closed(&self) {
+        tokio::time::sleep_until(self.until.into()).await;
+    }
 }
 
 impl RoundOutcome {
@@ -39,21 +80,18 @@ struct Tally {
 /// Pause after a failed operation, so a client that is refused at once does not spin.
 const ERROR_PAUSE: Duration = Duration::from_millis(1);
 
-/// Run `clients` closed-loop clients for `warmup` then `window`; `submit(client)` performs
-/// one operation of client number `client`.
-pub async fn run_clients<F, Fut>(
-    clients: usize,
-    warmup: Duration,
-    window: Duration,
-    submit: F,
-) -> RoundOutcome
+/// Run `clients` closed-loop clients until `window` closes, counting what falls inside it;
+/// `submit(client)` performs one operation of client number `client`.
+pub async fn run_clients<F, Fut>(clients: usize, window: Window, submit: F) -> RoundOutcome
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
     let submit = Arc::new(submit);
-    let measure_from = Instant::now() + warmup;
-    let measure_until = measure_from + window;
+    let Window {
+        from: measure_from,
+        until: measure_until,
+    } = window;
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let submit = submit.clone();
@@ -88,7 +126,7 @@ where
         })
         .collect();
     let mut outcome = RoundOutcome {
-        window,
+        window: window.duration(),
         ..RoundOutcome::default()
     };
     for task in tasks {

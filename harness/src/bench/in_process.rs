@@ -12,7 +12,9 @@ use rafty::{
     StaticPeersProvider,
 };
 
-use super::closed_loop::{RoundOutcome, run_clients};
+use super::closed_loop::{RoundOutcome, Window, run_clients};
+use super::commit_clock::CommitClock;
+use super::stats::new_histogram;
 use super::{BenchError, BenchOptions, bench_config};
 
 const IDS: [NodeId; 3] = [1, 2, 3];
@@ -35,6 +37,8 @@ impl StateMachine for NoopStateMachine {
 /// Three running nodes on one in-process network.
 pub struct InProcessCluster {
     nodes: Vec<Node>,
+    /// Each node's commit latencies as leader.
+    clocks: Vec<Arc<CommitClock>>,
 }
 
 impl InProcessCluster {
@@ -42,7 +46,9 @@ impl InProcessCluster {
     pub async fn start() -> Result<InProcessCluster, BenchError> {
         let network = InProcessNetwork::new();
         let mut nodes = Vec::new();
+        let mut clocks = Vec::new();
         for id in IDS {
+            let clock = Arc::new(CommitClock::default());
             let peers: Vec<Arc<dyn Peer>> = IDS
                 .into_iter()
                 .filter(|peer| *peer != id)
@@ -54,14 +60,15 @@ impl InProcessCluster {
                 NoopStateMachine::default(),
                 Arc::new(StaticPeersProvider::new(peers)),
                 Arc::new(bench_config()),
-                NodeOptions::with_seed(id),
+                NodeOptions::with_seed(id).observer(clock.clone()),
             )
             .await
             .map_err(|error| BenchError::Cluster(format!("node {id} did not start: {error}")))?;
             network.register(id, Arc::new(node.clone()) as Arc<dyn RpcHandler>);
             nodes.push(node);
+            clocks.push(clock);
         }
-        Ok(InProcessCluster { nodes })
+        Ok(InProcessCluster { nodes, clocks })
     }
 
     /// The leader, once one is elected.
@@ -99,7 +106,19 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
     };
     let payload = vec![0u8; options.payload_bytes];
     let status = leader.clone();
-    let outcome = run_clients(clients, options.warmup, options.duration, move |_client| {
+    let window = Window::after(options.warmup, options.duration);
+    let clocks = cluster.clocks.clone();
+    let commit_latencies = tokio::spawn(async move {
+        window.opened().await;
+        clocks.iter().for_each(|clock| clock.start());
+        window.closed().await;
+        let mut all = new_histogram();
+        for clock in &clocks {
+            all.add(clock.stop()).expect("histograms of equal bounds");
+        }
+        all
+    });
+    let mut outcome = run_clients(clients, window, move |_client| {
         let leader = leader.clone();
         let command = payload.clone();
         async move {
@@ -111,6 +130,7 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         }
     })
     .await;
+    outcome.commit_latencies = Some(commit_latencies.await.expect("the commit clock ran"));
     // Every success counted must be an applied entry: a cheap guard against a benchmark that
     // measures something other than commits.
     let applied = status.status().last_applied;

@@ -89,6 +89,14 @@ impl Bounds {
         self.fsync.p10_us + self.loopback_rtt.p10_us
     }
 
+    /// False when the fsync probe's 90th percentile is more than twice its 10th: the disk
+    /// changed mode while it was measured (on a shared disk fsync flips between ~0.1 ms and a
+    /// 4 ms kernel tick), so neither the median nor the floor says what the rounds paid, and a
+    /// ratio against them means nothing.
+    pub fn fsync_is_steady(&self) -> bool {
+        self.fsync.p90_us <= 2.0 * self.fsync.p10_us
+    }
+
     /// The element-wise median of several measurements (one per round); `None` if empty.
     pub fn median_of(all: &[Bounds]) -> Option<Bounds> {
         let first = all.first()?;

@@ -8,12 +8,17 @@
 //! measured window and records their latency. Rounds are repeated so the spread of ops/s says
 //! how noisy the machine was.
 //!
+//! Besides the clients' latency (submit to answer) it measures, inside the leader, the commit
+//! latency as Raft defines it (the leader's core accepts a command to the leader learns it
+//! committed; [`commit_clock`]).
+//!
 //! Layout: [`options`] (what to run), [`closed_loop`] (the clients), [`in_process`] and
 //! [`real`] (the clusters), [`node_process`] (the child process of real mode), [`machine`]
 //! (fsync and loopback round trip, load average), [`stats`] and [`report`] (results, table,
 //! JSON).
 
 pub mod closed_loop;
+pub mod commit_clock;
 pub mod in_process;
 pub mod machine;
 pub mod node_process;

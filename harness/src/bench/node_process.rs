@@ -5,8 +5,12 @@
 //! 1. the child binds its Raft and key-value listeners on 127.0.0.1 port 0 and prints
 //!    [`Listening`] with the addresses it got;
 //! 2. the parent, once every child is listening, writes [`PeerList`];
-//! 3. the child starts its node and serves until its stdin closes (the parent ends the round,
-//!    or died), then stops the node and exits.
+//! 3. the child starts its node and serves; the parent sends [`Control::Measure`] when the
+//!    round's window opens and [`Control::Report`] when it closes, and the child answers the
+//!    latter with [`CommitLatencies`]: its commit latencies as leader (see
+//!    [`super::commit_clock`]) of the entries proposed in the window;
+//! 4. when its stdin closes (the parent ends the round, or died) the child stops the node and
+//!    exits.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,8 +22,10 @@ use rafty::{
     FileLog, KvStateMachine, Log, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider,
 };
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use super::commit_clock::CommitClock;
+use super::stats::to_counts;
 use super::{BenchError, bench_config};
 
 /// What a child reports once its listeners are bound.
@@ -38,6 +44,27 @@ pub struct Listening {
 pub struct PeerList {
     /// `(id, raft address)` of every other node.
     pub peers: Vec<(NodeId, String)>,
+}
+
+/// What the parent tells a running child, one JSON line each, after the [`PeerList`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Control {
+    /// The measurement window opens: record the commit latency of entries proposed from now.
+    Measure,
+    /// The window closes: stop recording and answer [`CommitLatencies`].
+    Report,
+}
+
+/// A child's answer to [`Control::Report`]: its commit latencies of the window, in
+/// nanoseconds, as the `(value, count)` buckets of an hdrhistogram
+/// ([`super::stats::from_counts`] rebuilds it). Empty unless the node led.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitLatencies {
+    /// The node's id.
+    pub id: NodeId,
+    /// The histogram's non-empty buckets.
+    pub counts: Vec<(u64, u64)>,
 }
 
 /// How one child node runs.
@@ -80,27 +107,61 @@ async fn serve(options: &NodeProcessOptions) -> Result<(), BenchError> {
     let peer_list: PeerList = serde_json::from_str(&line).map_err(|error| {
         BenchError::NodeProcess(format!("bad peer list {line:?} from the parent: {error}"))
     })?;
-    let node = start_node(options, &peer_list, &options.dir).await?;
+    let clock = Arc::new(CommitClock::default());
+    let node = start_node(options, &peer_list, &options.dir, clock.clone()).await?;
     let transport = TransportConfig::new(options.cluster_id);
     let handler: Arc<dyn RpcHandler> = Arc::new(node.clone());
     let raft_server = serve_raft(raft_acceptor, handler, options.id, transport.clone());
     let kv_server = serve_kv(kv_acceptor, Arc::new(node.clone()), options.id, transport);
-    // Serve until the parent closes our stdin (or exits).
-    let mut rest = Vec::new();
-    let _ = stdin.read_to_end(&mut rest).await;
+    // Serve, and obey the parent, until it closes our stdin (or exits).
+    let obeyed = obey(options.id, &mut stdin, &mut stdout, &clock).await;
     raft_server.shutdown();
     kv_server.shutdown();
     node.stop().await;
-    Ok(())
+    obeyed
+}
+
+/// Follow the parent's [`Control`] lines until stdin closes.
+async fn obey(
+    id: NodeId,
+    stdin: &mut (impl AsyncBufReadExt + Unpin),
+    stdout: &mut (impl AsyncWriteExt + Unpin),
+    clock: &CommitClock,
+) -> Result<(), BenchError> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stdin.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let control: Control = serde_json::from_str(&line).map_err(|error| {
+            BenchError::NodeProcess(format!(
+                "bad control line {line:?} from the parent: {error}"
+            ))
+        })?;
+        match control {
+            Control::Measure => clock.start(),
+            Control::Report => {
+                let report = CommitLatencies {
+                    id,
+                    counts: to_counts(&clock.stop()),
+                };
+                let answer = serde_json::to_string(&report).expect("serializable") + "\n";
+                stdout.write_all(answer.as_bytes()).await?;
+                stdout.flush().await?;
+            }
+        }
+    }
 }
 
 async fn start_node(
     options: &NodeProcessOptions,
     peer_list: &PeerList,
     dir: &Path,
+    clock: Arc<CommitClock>,
 ) -> Result<Node, BenchError> {
     if options.memory_log {
-        start_on(options, peer_list, MemoryLog::new()).await
+        start_on(options, peer_list, MemoryLog::new(), clock).await
     } else {
         let log = FileLog::open(dir).map_err(|error| {
             BenchError::NodeProcess(format!(
@@ -108,7 +169,7 @@ async fn start_node(
                 dir.display()
             ))
         })?;
-        start_on(options, peer_list, log).await
+        start_on(options, peer_list, log, clock).await
     }
 }
 
@@ -117,6 +178,7 @@ async fn start_on<L: Log>(
     options: &NodeProcessOptions,
     peer_list: &PeerList,
     log: L,
+    clock: Arc<CommitClock>,
 ) -> Result<Node, BenchError> {
     let peers = tcp_peers(options, peer_list);
     Node::start(
@@ -125,7 +187,7 @@ async fn start_on<L: Log>(
         KvStateMachine::new(),
         Arc::new(StaticPeersProvider::new(peers)),
         Arc::new(bench_config()),
-        NodeOptions::with_seed(options.id),
+        NodeOptions::with_seed(options.id).observer(clock),
     )
     .await
     .map_err(|error| BenchError::NodeProcess(format!("node {} did not start: {error}", options.id)))

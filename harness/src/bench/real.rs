@@ -7,14 +7,16 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use rafty::NodeId;
 use rafty::service::{KvClient, KvClientConfig};
 use rafty::tcp::TokioConnector;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::closed_loop::{RoundOutcome, run_clients};
-use super::node_process::{Listening, PeerList};
+use super::closed_loop::{RoundOutcome, Window, run_clients};
+use super::node_process::{CommitLatencies, Control, Listening, PeerList};
+use super::stats::{from_counts, new_histogram};
 use super::{BenchError, BenchOptions};
 
 const IDS: [NodeId; 3] = [1, 2, 3];
@@ -23,12 +25,16 @@ const IDS: [NodeId; 3] = [1, 2, 3];
 const CLIENTS_PER_CONNECTION: usize = 64;
 /// How long a child may take to bind its listeners, and the cluster to answer a first write.
 const START_WAIT: Duration = Duration::from_secs(20);
+/// How long a child may take to answer [`Control::Report`].
+const REPORT_WAIT: Duration = Duration::from_secs(10);
 
 /// One node process.
 struct NodeProcess {
     child: Child,
-    /// Closing it tells the child to stop.
+    /// Carries [`Control`] lines; closing it tells the child to stop.
     stdin: Option<ChildStdin>,
+    /// Carries the child's answers.
+    stdout: BufReader<ChildStdout>,
     listening: Listening,
 }
 
@@ -80,6 +86,43 @@ impl ProcessCluster {
             cluster_id,
             _dir: dir,
         })
+    }
+
+    /// Send `control` to every node.
+    pub async fn tell(&mut self, control: Control) -> Result<(), BenchError> {
+        let line = serde_json::to_string(&control).expect("serializable") + "\n";
+        for node in &mut self.nodes {
+            let stdin = node.stdin.as_mut().expect("stdin is open");
+            stdin.write_all(line.as_bytes()).await?;
+            stdin.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Stop every node's commit clock ([`Control::Report`]) and merge their histograms.
+    pub async fn commit_latencies(&mut self) -> Result<Histogram<u64>, BenchError> {
+        self.tell(Control::Report).await?;
+        let mut all = new_histogram();
+        for node in &mut self.nodes {
+            let id = node.listening.id;
+            let mut line = String::new();
+            match tokio::time::timeout(REPORT_WAIT, node.stdout.read_line(&mut line)).await {
+                Ok(Ok(bytes)) if bytes > 0 => {}
+                _ => {
+                    return Err(BenchError::NodeProcess(format!(
+                        "node {id} did not report its commit latencies within {REPORT_WAIT:?}"
+                    )));
+                }
+            }
+            let report: CommitLatencies = serde_json::from_str(&line).map_err(|error| {
+                BenchError::NodeProcess(format!(
+                    "node {id} said {line:?}, not its commit latencies: {error}"
+                ))
+            })?;
+            all.add(from_counts(&report.counts))
+                .expect("histograms of equal bounds");
+        }
+        Ok(all)
     }
 
     /// A client of the cluster's key-value service.
@@ -167,6 +210,7 @@ async fn spawn_node(
     Ok(NodeProcess {
         child,
         stdin,
+        stdout,
         listening,
     })
 }
@@ -201,9 +245,10 @@ async fn wait_until_ready(client: &KvClient<TokioConnector>) -> Result<(), Bench
     }
 }
 
-/// One round: a fresh process cluster, `clients` closed-loop clients writing small puts.
+/// One round: a fresh process cluster, `clients` closed-loop clients writing small puts; the
+/// nodes measure their commit latency over the same window.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
-    let cluster = ProcessCluster::start(&options.data_dir, options.memory_log).await?;
+    let mut cluster = ProcessCluster::start(&options.data_dir, options.memory_log).await?;
     let connections: Vec<Arc<KvClient<TokioConnector>>> = (0..clients
         .div_ceil(CLIENTS_PER_CONNECTION))
         .map(|_| Arc::new(cluster.client()))
@@ -214,7 +259,8 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
             return Err(error);
         }
     }
-    let outcome = run_clients(clients, options.warmup, options.duration, move |client| {
+    let window = Window::after(options.warmup, options.duration);
+    let run = run_clients(clients, window, move |client| {
         let connection = connections[client / CLIENTS_PER_CONNECTION].clone();
         let key = format!("k{client}");
         async move {
@@ -223,8 +269,15 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
                 .await
                 .map_err(|error| error.to_string())
         }
-    })
-    .await;
+    });
+    let measure = async {
+        window.opened().await;
+        cluster.tell(Control::Measure).await?;
+        window.closed().await;
+        cluster.commit_latencies().await
+    };
+    let (mut outcome, commit_latencies) = tokio::join!(run, measure);
     cluster.stop().await;
+    outcome.commit_latencies = Some(commit_latencies?);
     Ok(outcome)
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 /// The highest latency a histogram records; slower operations are clamped to it.
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
-/// Commit latency percentiles, in microseconds.
+/// Latency percentiles, in microseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct LatencySummary {
     /// Operations recorded.
@@ -35,6 +35,29 @@ pub fn record_all(histogram: &mut Histogram<u64>, latencies_ns: &[u64]) {
     for &latency in latencies_ns {
         histogram.saturating_record(latency.clamp(1, MAX_LATENCY_NS));
     }
+}
+
+/// Record `count` operations of `latency_ns` into `histogram`, clamped into its range.
+pub fn record_n_clamped(histogram: &mut Histogram<u64>, latency_ns: u64, count: u64) {
+    histogram.saturating_record_n(latency_ns.clamp(1, MAX_LATENCY_NS), count);
+}
+
+/// The histogram's non-empty buckets as `(value, count)` pairs: a compact form to send between
+/// processes; [`from_counts`] rebuilds an equal histogram.
+pub fn to_counts(histogram: &Histogram<u64>) -> Vec<(u64, u64)> {
+    histogram
+        .iter_recorded()
+        .map(|bucket| (bucket.value_iterated_to(), bucket.count_at_value()))
+        .collect()
+}
+
+/// The histogram [`to_counts`] described.
+pub fn from_counts(counts: &[(u64, u64)]) -> Histogram<u64> {
+    let mut histogram = new_histogram();
+    for &(value, count) in counts {
+        record_n_clamped(&mut histogram, value, count);
+    }
+    histogram
 }
 
 /// The percentiles of `histogram`.
@@ -110,6 +133,15 @@ mod tests {
         assert_eq!((spread.min, spread.median, spread.max), (10.0, 20.0, 30.0));
         assert_eq!(Spread::of(&[1.0, 3.0]).median, 2.0);
         assert_eq!(spread.range_percent(), 100.0);
+    }
+
+    #[test]
+    fn counts_rebuild_the_same_histogram() {
+        let mut histogram = new_histogram();
+        record_all(&mut histogram, &[1_000, 1_000, 250_000, 7_000_000]);
+        let rebuilt = from_counts(&to_counts(&histogram));
+        assert_eq!(summarize(&rebuilt), summarize(&histogram));
+        assert_eq!(rebuilt.len(), 4);
     }
 
     #[test]

@@ -34,7 +34,14 @@ fn an_in_process_run_commits_and_reports_json() {
     }
     for field in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
         assert!(result["latency"][field].is_number(), "{result}");
+        assert!(result["commit_latency"][field].is_number(), "{result}");
     }
+    // The leader timed the commit of the entries proposed in the window.
+    assert!(
+        result["commit_latency"]["count"].as_u64() > Some(0),
+        "{result}"
+    );
+    assert!(report.to_table().contains("commit latency"));
     assert!(report.to_table().contains("clients"));
 }
 

@@ -258,8 +258,12 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             .core
             .propose(self.now(), commands)
             .expect("the core is leader");
+        let count = replies.len() as u64;
         for (reply, index) in replies.into_iter().zip(first_index..) {
             self.waiters.add(index, term, reply);
+        }
+        if let Some(observer) = &self.observer {
+            observer.on_proposed(self.core.id(), first_index, count, term);
         }
         self.execute(None)
     }

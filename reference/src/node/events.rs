@@ -47,4 +47,14 @@ pub enum NodeEvent {
 pub trait Observer: Send + Sync + 'static {
     /// `node` reports `event`.
     fn on_event(&self, node: NodeId, event: &NodeEvent);
+
+    /// `node`, as leader of `term`, handed `count` client commands to its core, which gave
+    /// them the indexes `first_index..first_index + count`. Called right after the core
+    /// accepted them and before any of the actions that follow (its sends, its own write), so
+    /// an observer that reads a clock here and again at the [`NodeEvent::Committed`] that
+    /// covers an index measures the leader's commit latency of that entry, as Raft defines it.
+    /// Does nothing unless implemented (`rafty bench` does; the simulation does not).
+    fn on_proposed(&self, node: NodeId, first_index: LogIndex, count: u64, term: Term) {
+        let _ = (node, first_index, count, term);
+    }
 }
