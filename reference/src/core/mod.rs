@@ -98,6 +98,16 @@ impl Core {
     /// A follower with the persisted `hard_state` and log `entries` (contiguous from index 1),
     /// in a cluster of itself and `peers`. `now` starts its election timer; `seed` makes its
     /// randomized timeouts reproducible.
+    ///
+    /// # Panics
+    ///
+    /// If `entries` are not contiguous from index 1 with non-decreasing terms, or a term in
+    /// them is above `hard_state.current_term`: the caller's promise. [`Node::start`] checks
+    /// a user's `Log` for all of these first and refuses a broken one with
+    /// [`StartError::LogContract`].
+    ///
+    /// [`Node::start`]: crate::node::Node::start
+    /// [`StartError::LogContract`]: crate::node::StartError::LogContract
     pub fn new(
         id: NodeId,
         peers: Vec<NodeId>,

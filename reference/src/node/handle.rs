@@ -2,25 +2,25 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::driver::{Channels, Driver, Incoming, Submission};
+use super::load::load_core;
 use super::panic_stop::fail_stop_on_panic;
 use super::{NodeOptions, PauseSwitch, StartError, Status};
 use crate::client::ClientError;
-use crate::core::{Core, Role};
-use crate::log::{Log, LogError};
+use crate::core::Role;
+use crate::log::Log;
 use crate::message::{
     AppendEntries, AppendEntriesResponse, Message, RequestVote, RequestVoteResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::peers_provider::PeersProvider;
 use crate::service::CommandSubmitter;
-use crate::settings::{Config, Settings};
+use crate::settings::Settings;
 use crate::state_machine::StateMachine;
 use crate::types::NodeId;
 
@@ -193,52 +193,6 @@ impl std::fmt::Debug for Node {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.debug_tuple("Node").field(&self.status()).finish()
     }
-}
-
-/// Build the core from the log's persisted state.
-fn load_core(
-    id: NodeId,
-    log: &dyn Log,
-    peers: &dyn PeersProvider,
-    settings: &dyn Settings,
-    options: &NodeOptions,
-) -> Result<Core, StartError> {
-    if log.first_index() != 1 {
-        return Err(StartError::CompactedLog {
-            first_index: log.first_index(),
-        });
-    }
-    let hard_state = log.hard_state();
-    let entries = log.entries(1, log.last_index() + 1)?;
-    let last_term = entries.last().map_or(0, |entry| entry.term);
-    if last_term > hard_state.current_term {
-        return Err(StartError::Log(LogError::Corrupted {
-            location: "hard state".into(),
-            reason: format!(
-                "current term {} is below the last entry's term {last_term}",
-                hard_state.current_term
-            ),
-        }));
-    }
-    let seed = options.seed ^ id.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let config = Config::from_settings(settings);
-    let peer_ids = peers_by_id(peers)
-        .into_keys()
-        .filter(|peer| *peer != id)
-        .collect();
-    let mut core = Core::new(
-        id,
-        peer_ids,
-        config,
-        hard_state,
-        entries,
-        Duration::ZERO,
-        seed,
-    );
-    core.set_check_invariants(options.check_invariants);
-    #[cfg(feature = "mutations")]
-    core.set_mutations(&options.mutations);
-    Ok(core)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -21,6 +21,7 @@
 mod driver;
 mod events;
 mod handle;
+mod load;
 mod panic_stop;
 mod pause;
 
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 pub use events::{NodeEvent, Observer};
 pub use handle::Node;
+pub use load::LogContractViolation;
 pub use pause::PauseSwitch;
 
 use crate::core::Role;
@@ -118,6 +120,10 @@ pub enum StartError {
         /// The log's first index.
         first_index: LogIndex,
     },
+    /// The [`Log`](crate::log::Log) broke its contract (a bug in that implementation): the
+    /// violation names what was wrong and at which index.
+    #[error("the log broke its contract: {0}")]
+    LogContract(#[from] LogContractViolation),
 }
 
 /// A snapshot of a node's state, for monitoring and tests.

@@ -1,0 +1,239 @@
+//! The start path: read a [`Log`]'s persisted state into a [`Core`], refusing a log that breaks
+//! its contract.
+//!
+//! A `Log` is the user's code. Whatever it returns at start is input, checked here against the
+//! contract its documentation states, and a broken promise is a [`StartError::LogContract`]
+//! naming what was wrong and at which index: never a panic, and never a node running on a log
+//! it cannot trust. The [`Core`] then asserts only what the library itself maintains.
+
+use std::time::Duration;
+
+use super::handle::peers_by_id;
+use super::{NodeOptions, StartError};
+use crate::core::Core;
+use crate::log::Log;
+use crate::peers_provider::PeersProvider;
+use crate::settings::{Config, Settings};
+use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+
+/// How a [`Log`] broke its contract, as found when a node loads it at start. Each names the
+/// index where the log went wrong. A bug in that `Log` implementation, not in rafty.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LogContractViolation {
+    /// `last_index()` is `u64::MAX`: the log has no room for a next entry, and
+    /// `entries(1, last_index() + 1)` cannot be asked.
+    #[error("last_index() is {index}, leaving no index for the next entry")]
+    LastIndexTooLarge {
+        /// The log's last index.
+        index: LogIndex,
+    },
+    /// `entries(1, last_index() + 1)` returned a different number of entries than
+    /// `first_index()..=last_index()` holds.
+    #[error(
+        "entries(1, last_index() + 1) returned {returned} entries, expected {expected} \
+         (first_index() 1 to last_index() {expected}); the first missing or extra index is \
+         {index}"
+    )]
+    WrongEntryCount {
+        /// The first index the answer lacks (or the first one too many).
+        index: LogIndex,
+        /// How many entries the log's first and last index promise.
+        expected: u64,
+        /// How many `entries` returned.
+        returned: u64,
+    },
+    /// The entry `entries` returned at the place of `index` carries another index: the
+    /// indices are not contiguous from 1.
+    #[error("entries(..) returned the entry with index {found} where index {index} belongs")]
+    WrongIndex {
+        /// The index the entry should have.
+        index: LogIndex,
+        /// The index it carries.
+        found: LogIndex,
+    },
+    /// An entry of term 0: terms of entries start at 1 (term 0 is the empty log's sentinel).
+    #[error("entry {index} has term 0; the terms of entries start at 1")]
+    ZeroTerm {
+        /// The entry's index.
+        index: LogIndex,
+    },
+    /// An entry's term is below its predecessor's: terms never decrease along a log (§5.3).
+    #[error(
+        "entry {index} has term {term}, below the term {previous_term} of the entry before it; \
+         terms never decrease along the log"
+    )]
+    TermDecreases {
+        /// The entry's index.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
+        /// The term of the entry at `index - 1`.
+        previous_term: Term,
+    },
+    /// `term(index)` disagrees with the entry at `index` (`None` inside the log, or another
+    /// term), or `term(0)` is not `Some(0)`.
+    #[error("term({index}) returned {returned:?}, but the entry at {index} has term {term}")]
+    TermMismatch {
+        /// The index asked.
+        index: LogIndex,
+        /// What `term` returned.
+        returned: Option<Term>,
+        /// The term of the entry there (0 for the sentinel index 0).
+        term: Term,
+    },
+    /// `term(last_index() + 1)` returned a term: past the end it must be `None`.
+    #[error("term({index}) returned Some({returned}) past last_index(); expected None")]
+    TermPastTheEnd {
+        /// The index just past the last.
+        index: LogIndex,
+        /// The term it returned.
+        returned: Term,
+    },
+    /// The hard state's current term is below the term of the last entry: a node's current
+    /// term is the latest it has seen (Figure 2), so at least every term in its log.
+    #[error(
+        "the hard state's current term {current_term} is below the term {term} of entry {index}"
+    )]
+    TermAboveCurrentTerm {
+        /// The index of the last entry.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
+        /// The hard state's current term.
+        current_term: Term,
+    },
+}
+
+impl LogContractViolation {
+    /// The index where the log broke its contract.
+    pub fn index(&self) -> LogIndex {
+        match *self {
+            LogContractViolation::LastIndexTooLarge { index }
+            | LogContractViolation::WrongEntryCount { index, .. }
+            | LogContractViolation::WrongIndex { index, .. }
+            | LogContractViolation::ZeroTerm { index }
+            | LogContractViolation::TermDecreases { index, .. }
+            | LogContractViolation::TermMismatch { index, .. }
+            | LogContractViolation::TermPastTheEnd { index, .. }
+            | LogContractViolation::TermAboveCurrentTerm { index, .. } => index,
+        }
+    }
+}
+
+/// Build node `id`'s core from `log`'s persisted state, once the log passed [`read_log`].
+pub(super) fn load_core(
+    id: NodeId,
+    log: &dyn Log,
+    peers: &dyn PeersProvider,
+    settings: &dyn Settings,
+    options: &NodeOptions,
+) -> Result<Core, StartError> {
+    let (hard_state, entries) = read_log(log)?;
+    let seed = options.seed ^ id.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let config = Config::from_settings(settings);
+    let peer_ids = peers_by_id(peers)
+        .into_keys()
+        .filter(|peer| *peer != id)
+        .collect();
+    let mut core = Core::new(
+        id,
+        peer_ids,
+        config,
+        hard_state,
+        entries,
+        Duration::ZERO,
+        seed,
+    );
+    core.set_check_invariants(options.check_invariants);
+    #[cfg(feature = "mutations")]
+    core.set_mutations(&options.mutations);
+    Ok(core)
+}
+
+/// The hard state and every entry of `log`, checked against the `Log` contract: what
+/// [`Core::new`] needs (entries contiguous from 1, terms from 1 and non-decreasing, none above
+/// the current term), and `term` agreeing with the entries, the sentinel and the end.
+fn read_log(log: &dyn Log) -> Result<(HardState, Vec<Entry>), StartError> {
+    if log.first_index() != 1 {
+        return Err(StartError::CompactedLog {
+            first_index: log.first_index(),
+        });
+    }
+    let last_index = log.last_index();
+    let end = last_index
+        .checked_add(1)
+        .ok_or(LogContractViolation::LastIndexTooLarge { index: last_index })?;
+    let entries = log.entries(1, end)?;
+    let returned = entries.len() as u64;
+    if returned != last_index {
+        return Err(LogContractViolation::WrongEntryCount {
+            index: returned.min(last_index) + 1,
+            expected: last_index,
+            returned,
+        }
+        .into());
+    }
+    check_term(log, 0, 0)?;
+    let mut previous_term = 0;
+    for (entry, index) in entries.iter().zip(1..) {
+        check_entry(entry, index, previous_term)?;
+        check_term(log, index, entry.term)?;
+        previous_term = entry.term;
+    }
+    if let Some(returned) = log.term(end)? {
+        return Err(LogContractViolation::TermPastTheEnd {
+            index: end,
+            returned,
+        }
+        .into());
+    }
+    let hard_state = log.hard_state();
+    if previous_term > hard_state.current_term {
+        return Err(LogContractViolation::TermAboveCurrentTerm {
+            index: last_index,
+            term: previous_term,
+            current_term: hard_state.current_term,
+        }
+        .into());
+    }
+    Ok((hard_state, entries))
+}
+
+/// The entry read at `index` carries that index and a term from 1, not below `previous_term`.
+fn check_entry(
+    entry: &Entry,
+    index: LogIndex,
+    previous_term: Term,
+) -> Result<(), LogContractViolation> {
+    if entry.index != index {
+        return Err(LogContractViolation::WrongIndex {
+            index,
+            found: entry.index,
+        });
+    }
+    if entry.term == 0 {
+        return Err(LogContractViolation::ZeroTerm { index });
+    }
+    if entry.term < previous_term {
+        return Err(LogContractViolation::TermDecreases {
+            index,
+            term: entry.term,
+            previous_term,
+        });
+    }
+    Ok(())
+}
+
+/// `log.term(index)` is `Some(term)`.
+fn check_term(log: &dyn Log, index: LogIndex, term: Term) -> Result<(), StartError> {
+    let returned = log.term(index)?;
+    if returned != Some(term) {
+        return Err(LogContractViolation::TermMismatch {
+            index,
+            returned,
+            term,
+        }
+        .into());
+    }
+    Ok(())
+}
