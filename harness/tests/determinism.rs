@@ -55,9 +55,10 @@ fn a_run_does_not_depend_on_what_ran_before_it_in_the_process() {
     }
 }
 
-/// The file log on turmoil's disks, kills (bounces) and power losses (torn writes drawn from
-/// the simulation's seeded generator) reproduce too, whatever ran before in the process; the
-/// log that skips its fsyncs leaves the most unsynced writes for power losses to tear.
+/// The file log on turmoil's disks, kills (bounces), power losses (torn writes drawn from
+/// the simulation's seeded generator) and bit rot (record and bit drawn from the seed)
+/// reproduce too, whatever ran before in the process; the log that skips its fsyncs leaves the
+/// most unsynced writes for power losses to tear.
 #[test]
 fn file_logs_kills_and_power_losses_are_reproducible() {
     use rafty_harness::nemesis::FaultKind;
@@ -70,7 +71,7 @@ fn file_logs_kills_and_power_losses_are_reproducible() {
         .expect("a runtime");
     let mut config = common::short_config(WorkloadKind::Kv, 6);
     config.log = LogKind::File;
-    config.nemesis = vec![FaultKind::Kill, FaultKind::Power];
+    config.nemesis = vec![FaultKind::Kill, FaultKind::Power, FaultKind::Corrupt];
     for variant in [Variant::Reference, Variant::AcknowledgeBeforeFsync] {
         config.variant = variant;
         let plugins = Plugins::for_config(&config).expect("harness-side parts");

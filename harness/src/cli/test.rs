@@ -31,8 +31,10 @@ pub struct Args {
     /// so unsynced writes survive), power (power loss: unsynced writes are lost, torn), pause
     /// (the node's event loop is frozen, like SIGSTOP), latency, clog; all (partition, kill, pause, latency, clog,
     /// plus power with --log file); none; or, not part of all: disk (a node's disk fails, later
-    /// replaced) and figure8 (the targeted partition sequence of Raft's Figure 8). With --log
-    /// memory every write is durable on return, so power and kill do the same.
+    /// replaced), corrupt (with --log file: a bit of a durable record rots while a node is
+    /// powered off; its log refuses to open and it stays down until the record is restored)
+    /// and figure8 (the targeted partition sequence of Raft's Figure 8). With --log memory
+    /// every write is durable on return, so power and kill do the same.
     #[arg(long, default_value = "all", value_parser = parse_kinds_arg)]
     pub nemesis: FaultKinds,
     /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m).
@@ -329,6 +331,40 @@ mod tests {
         assert!(
             both.nemesis.contains(&FaultKind::Power) && both.nemesis.contains(&FaultKind::Disk)
         );
+    }
+
+    #[test]
+    fn corrupt_needs_the_file_log_and_is_added_to_all_by_name() {
+        use crate::nemesis::FaultKind;
+        let error = parse("--nemesis corrupt").unwrap().config().unwrap_err();
+        assert!(
+            error.contains("corrupt") && error.contains("--log file"),
+            "{error}"
+        );
+        let error = parse("--nemesis all,corrupt --log memory")
+            .unwrap()
+            .config()
+            .unwrap_err();
+        assert!(error.contains("--log memory"), "{error}");
+        let alone = parse("--log file --nemesis corrupt")
+            .unwrap()
+            .config()
+            .unwrap();
+        assert_eq!(alone.nemesis, [FaultKind::Corrupt]);
+        let all = parse("--log file").unwrap().config().unwrap();
+        assert!(
+            !all.nemesis.contains(&FaultKind::Corrupt),
+            "{:?}",
+            all.nemesis
+        );
+        let both = parse("--log file --nemesis all,corrupt")
+            .unwrap()
+            .config()
+            .unwrap();
+        let mut expected = FaultKind::ALL.to_vec();
+        expected.extend([FaultKind::Power, FaultKind::Corrupt]);
+        expected.sort_unstable();
+        assert_eq!(both.nemesis, expected);
     }
 
     #[test]

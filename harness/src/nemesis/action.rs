@@ -41,6 +41,16 @@ pub enum Action {
     FailDisk(NodeId),
     /// Give the node a working disk again: power its host off, clear the fault, power it on.
     ReplaceDisk(NodeId),
+    /// Bit rot: power the node's host off, flip one bit of a durable record of its log
+    /// strictly before the tail (which record and bit: drawn from the number given, itself
+    /// drawn from the run's seed), power it on. Its log must refuse to open, naming the damaged
+    /// file and offset, and the node stays down (fail-stop) until [`Action::RestoreRecord`].
+    CorruptRecord(NodeId, u64),
+    /// Undo [`Action::CorruptRecord`] as an operator would: power the host off, restore the
+    /// damaged bytes (flip the bit back, as a copy from a backup or a replica would), power it
+    /// on; the node recovers its whole log, vote and term included. Its disk is never wiped: a
+    /// node that forgot what it acknowledged or voted could break Raft's safety.
+    RestoreRecord(NodeId),
 }
 
 impl Action {
@@ -54,13 +64,15 @@ impl Action {
             Action::Slow(node, _) => Action::Unslow(*node),
             Action::Clog(a, b) => Action::Unclog(*a, *b),
             Action::FailDisk(node) => Action::ReplaceDisk(*node),
+            Action::CorruptRecord(node, _) => Action::RestoreRecord(*node),
             Action::Repair(_)
             | Action::Restart(_)
             | Action::PowerOn(_)
             | Action::Resume(_)
             | Action::Unslow(_)
             | Action::Unclog(..)
-            | Action::ReplaceDisk(_) => return None,
+            | Action::ReplaceDisk(_)
+            | Action::RestoreRecord(_) => return None,
         })
     }
 }
@@ -82,6 +94,14 @@ impl fmt::Display for Action {
             Action::Unclog(a, b) => write!(f, "unclog n{a}<->n{b}"),
             Action::FailDisk(node) => write!(f, "fail the disk of n{node}"),
             Action::ReplaceDisk(node) => write!(f, "replace the disk of n{node} and restart it"),
+            Action::CorruptRecord(node, _) => write!(
+                f,
+                "power off n{node}, rot a bit of a record of its log, power it on"
+            ),
+            Action::RestoreRecord(node) => write!(
+                f,
+                "power off n{node}, restore the damaged record of its log, power it on"
+            ),
         }
     }
 }

@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-/// A kind of fault. `--nemesis partition,kill,power,pause,latency,clog` enables a set of them.
+/// A kind of fault. `--nemesis partition,kill,power,pause,latency,clog` enables a set of them;
+/// `all` is the usual set, and the kinds outside it (`disk`, `corrupt`, `figure8`) are added by
+/// name (`--nemesis all,corrupt`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
@@ -29,6 +31,13 @@ pub enum FaultKind {
     /// A node's disk starts failing every write: the node fail-stops; later it is crashed,
     /// given its disk back and restarted. Not part of `all`.
     Disk,
+    /// Bit rot in a durable record of a node's log, found when it restarts: one bit of a record
+    /// strictly before the log's tail flips while the node's host is powered off (record and
+    /// bit drawn from the run's seed); on power-on the log refuses to open (a checksum names
+    /// the file and offset) and the node stays down, fail-stop, never serving the entry; later
+    /// the damaged bytes are restored (as from a backup) and the node restarts with its whole
+    /// log. Needs `--log file`; not part of `all`. See [`crate::sim::turmoil_fs::bit_rot`].
+    Corrupt,
     /// The partition sequence of Figure 8 (§5.4.2), aimed by what the nodes report; see
     /// [`crate::nemesis::figure8`]. Targeted, so not part of `all`.
     Figure8,
@@ -55,6 +64,7 @@ impl FaultKind {
             FaultKind::Latency => "latency",
             FaultKind::Clog => "clog",
             FaultKind::Disk => "disk",
+            FaultKind::Corrupt => "corrupt",
             FaultKind::Figure8 => "figure8",
         }
     }
@@ -72,11 +82,16 @@ impl FromStr for FaultKind {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         FaultKind::ALL
             .into_iter()
-            .chain([FaultKind::Power, FaultKind::Disk, FaultKind::Figure8])
+            .chain([
+                FaultKind::Power,
+                FaultKind::Disk,
+                FaultKind::Corrupt,
+                FaultKind::Figure8,
+            ])
             .find(|kind| kind.name() == text)
             .ok_or_else(|| {
                 format!(
-                    "unknown nemesis `{text}`; expected one of: {}, power, disk, figure8, all, none",
+                    "unknown nemesis `{text}`; expected one of: {}, power, disk, corrupt, figure8, all, none",
                     FaultKind::ALL.map(FaultKind::name).join(", ")
                 )
             })
@@ -155,6 +170,19 @@ mod tests {
             parse_kinds("power,kill").unwrap(),
             [FaultKind::Kill, FaultKind::Power]
         );
+        assert_eq!(parse_kinds("corrupt").unwrap(), [FaultKind::Corrupt]);
+    }
+
+    /// Like `disk`, `corrupt` is never in `all`, even with a file log; it is added by name.
+    #[test]
+    fn corrupt_is_outside_all_and_added_by_name() {
+        let all = parse_kind_list("all").unwrap();
+        assert!(!all.resolve(true).contains(&FaultKind::Corrupt));
+        let both = parse_kind_list("all,corrupt").unwrap();
+        let kinds = both.resolve(true);
+        assert!(kinds.contains(&FaultKind::Corrupt) && kinds.contains(&FaultKind::Power));
+        assert_eq!(kinds.len(), FaultKind::ALL.len() + 2);
+        assert_eq!(FaultKind::Corrupt.to_string(), "corrupt");
     }
 
     #[test]
@@ -172,7 +200,7 @@ mod tests {
     fn unknown_kind_is_named_in_the_error() {
         let error = parse_kinds("partition,bogus").unwrap_err();
         assert!(
-            error.contains("`bogus`") && error.contains("clog"),
+            error.contains("`bogus`") && error.contains("clog") && error.contains("corrupt"),
             "{error}"
         );
     }

@@ -95,6 +95,19 @@ pub fn plan(
                 ],
             )
         }
+        FaultKind::Corrupt => {
+            let node = leader_or_pick(rng);
+            // Which record and which bit: the log's contents are known only when the node's
+            // host boots, so the draw is kept as a number and resolved then.
+            let corrupt = Action::CorruptRecord(node, rng.random());
+            (
+                format!("bit rot in a record of n{node}'s log, found at restart"),
+                vec![
+                    (Duration::ZERO, corrupt),
+                    (duration, Action::RestoreRecord(node)),
+                ],
+            )
+        }
         // Reactive, driven by `super::figure8` rather than planned ahead.
         FaultKind::Figure8 => ("figure 8 sequence".to_owned(), Vec::new()),
     };
@@ -166,10 +179,11 @@ mod tests {
         let nodes: Vec<NodeId> = (1..=5).collect();
         for seed in 0..50 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            for kind in FaultKind::ALL
-                .into_iter()
-                .chain([FaultKind::Power, FaultKind::Disk])
-            {
+            for kind in FaultKind::ALL.into_iter().chain([
+                FaultKind::Power,
+                FaultKind::Disk,
+                FaultKind::Corrupt,
+            ]) {
                 let plan = plan(kind, Duration::from_secs(2), &nodes, Some(3), &mut rng);
                 let mut in_effect: Vec<Action> = Vec::new();
                 for (_, action) in &plan.steps {
@@ -187,5 +201,36 @@ mod tests {
                 assert!(in_effect.is_empty(), "{plan:?} leaves {in_effect:?}");
             }
         }
+    }
+
+    /// The corrupt fault damages one node and restores that same node at its end; the node,
+    /// and the draw that picks the record and bit, come from the seed.
+    #[test]
+    fn corrupt_restores_the_node_it_damaged_and_draws_from_the_seed() {
+        let nodes: Vec<NodeId> = (1..=5).collect();
+        let corrupt = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            plan(
+                FaultKind::Corrupt,
+                Duration::from_secs(2),
+                &nodes,
+                Some(3),
+                &mut rng,
+            )
+        };
+        let mut draws = std::collections::BTreeSet::new();
+        for seed in 0..20 {
+            let plan = corrupt(seed);
+            assert_eq!(plan, corrupt(seed), "seed {seed} planned twice differently");
+            let [(start, Action::CorruptRecord(node, draw)), (end, restore)] = &plan.steps[..]
+            else {
+                panic!("seed {seed}: {plan:?}");
+            };
+            assert_eq!((*start, *end), (Duration::ZERO, Duration::from_secs(2)));
+            assert_eq!(restore, &Action::RestoreRecord(*node));
+            assert!(plan.description.contains(&format!("n{node}'s log")));
+            draws.insert(*draw);
+        }
+        assert!(draws.len() > 15, "the draws vary with the seed: {draws:?}");
     }
 }

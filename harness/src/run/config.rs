@@ -199,6 +199,12 @@ impl TestConfig {
                 "log: the acknowledge-before-fsync variant is a FileLog; use --log file".into(),
             );
         }
+        if self.log != LogKind::File && self.nemesis.contains(&FaultKind::Corrupt) {
+            problems.push(format!(
+                "nemesis: corrupt rots a bit of a FileLog record on disk; use --log file (got --log {})",
+                self.log.name()
+            ));
+        }
         if self.nemesis_interval < Duration::from_millis(10) {
             problems.push("nemesis-interval: must be at least 10ms".into());
         }

@@ -30,6 +30,11 @@
 //! * clog / unclog: `Sim::hold` / `Sim::release` of one node-to-node link.
 //! * fail disk / replace disk: the node's log factory fails every later write (the node then
 //!   fail-stops); replacing the disk powers the host off, clears the fault and powers it on.
+//! * corrupt record / restore record: power off the host, tell the log factory
+//!   ([`LogFactory::corrupt_record`]) to rot a bit of a record before the log's tail (or to
+//!   restore it), power it on; the factory does it on the host's disk as the host boots,
+//!   before the log opens (see [`crate::sim::turmoil_fs::bit_rot`]). A log that cannot refuses
+//!   to open and the node stays down (see [`crate::sim::cluster`]) until the restore.
 
 use std::time::Duration;
 
@@ -96,6 +101,18 @@ impl SimNetwork<'_, '_> {
         }
         let now = self.sim.elapsed().as_nanos() as u64;
         self.observations.observe_at(now, id, Observation::Stopped);
+    }
+
+    /// Power node `id`'s host off, have its log factory rot (`Some`) or restore (`None`) a bit
+    /// of its log at the next boot, power it on.
+    fn rot(&mut self, id: NodeId, draw: Option<u64>) {
+        self.apply(&Action::PowerOff(id));
+        if !self.log_factory.corrupt_record(id, draw) && draw.is_some() {
+            let now = self.sim.elapsed().as_nanos() as u64;
+            let text = "this log cannot simulate corrupted records";
+            self.observations.note_at(now, id, text);
+        }
+        self.apply(&Action::PowerOn(id));
     }
 
     fn cut(&mut self, grudge: &crate::nemesis::partition::Grudge, heal: bool) {
@@ -168,6 +185,8 @@ impl Network for SimNetwork<'_, '_> {
                 self.log_factory.fail_writes(*node, false);
                 self.apply(&Action::PowerOn(*node));
             }
+            Action::CorruptRecord(node, draw) => self.rot(*node, Some(*draw)),
+            Action::RestoreRecord(node) => self.rot(*node, None),
             Action::Clog(a, b) => self.sim.hold(node_name(*a), node_name(*b)),
             Action::Unclog(a, b) => self.sim.release(node_name(*a), node_name(*b)),
         }
