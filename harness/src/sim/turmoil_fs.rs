@@ -200,7 +200,8 @@ impl FileLogFactory {
         let rot = rot.entry(node).or_default();
         match std::mem::take(&mut rot.state) {
             RotState::Due(draw) => {
-                let records = bit_rot::records(&TurmoilFs, &self.dir)?;
+                let layout = bit_rot::Layout::measure()?;
+                let records = bit_rot::records(&TurmoilFs, &self.dir, layout)?;
                 match bit_rot::choose(&records, draw) {
                     Some(flip) => {
                         bit_rot::toggle(&TurmoilFs, &flip)?;

@@ -29,27 +29,97 @@
 //!
 //! Which record and which bit come from one number the nemesis drew from the run's seed,
 //! resolved against what is on the disk when the host boots ([`choose`]), so a seed reproduces
-//! the same flip. The framing read here is `FileLog`'s: each record's header starts with its
-//! payload length as a little-endian `u32`, and only the lengths are read, to find where each
-//! record starts (format 2: records after a 20-byte segment header that starts `RFSG`, 16-byte
-//! record headers; format 1: no segment header, 12-byte record headers). The tests check the
-//! walk against what `FileLog` writes, so a change of format shows there.
+//! the same flip.
+//!
+//! **Finding the records.** The walk assumes only that a segment file is a fixed-size header
+//! and then records, each a fixed-size header starting with its payload length (`u32`, little
+//! endian) and the payload. The two sizes are not written down here: [`Layout::measure`]
+//! has `FileLog` itself write two records to an in-memory disk and measures them, so the walk
+//! follows `FileLog`'s format as it changes; the tests check the walk against what `FileLog`
+//! writes. In the simulation every crash falls between two steps, when each of `FileLog`'s
+//! writes has been synced (it syncs before it returns), so the disk holds whole batches and
+//! segments in index order; a torn tail (the log that skips its fsyncs) ends the walk.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rafty::LogIndex;
 use rafty::file_log::fs::{FileSystem, FsFile};
+use rafty::testing::CrashFs;
+use rafty::{Entry, FileLog, FileLogOptions, Log, LogIndex, Payload};
 
-/// Where the first record of a `FileLog` segment starts and how many bytes each record's
-/// header takes, in the format `bytes` (the segment's content) is written in.
-fn layout(bytes: &[u8]) -> (u64, u64) {
-    if bytes.starts_with(b"RFSG") {
-        (20, 16)
-    } else {
-        (0, 12)
+/// Where records sit in `FileLog`'s segment files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Bytes before a segment's first record (its header).
+    pub segment_header: u64,
+    /// Bytes of a record's header, before its payload; the header starts with the payload's
+    /// length.
+    pub record_header: u64,
+}
+
+impl Layout {
+    /// Measure the layout of `FileLog` as this harness is built: on an in-memory disk, append
+    /// two entries of the same size, one batch each, to an empty log. The segment grows by one
+    /// record per batch, so the second batch gives a record's size and the first, less that,
+    /// the segment header; the length the record starts with gives its header's size.
+    pub fn measure() -> io::Result<Layout> {
+        let failed = |what: String| io::Error::other(format!("measuring FileLog's layout: {what}"));
+        let disk = CrashFs::new(0);
+        let dir = Path::new("/measure");
+        let mut log = FileLog::open_with(disk.clone(), dir, FileLogOptions::default())
+            .map_err(|error| failed(error.to_string()))?;
+        let mut sizes = Vec::new();
+        for index in 1..=2 {
+            let entry = Entry {
+                term: 1,
+                index,
+                payload: Payload::Command(vec![0xA5; 32]),
+            };
+            log.append(&[entry])
+                .map_err(|error| failed(error.to_string()))?;
+            let segments = segment_files(&disk, dir)?;
+            let [(_, path)] = &segments[..] else {
+                return Err(failed(format!("{} segment files", segments.len())));
+            };
+            sizes.push(disk.read(path)?);
+        }
+        let (first, second) = (&sizes[0], &sizes[1]);
+        let record = (second.len() as u64)
+            .checked_sub(first.len() as u64)
+            .ok_or_else(|| failed("the segment shrank".into()))?;
+        let segment_header = (first.len() as u64)
+            .checked_sub(record)
+            .ok_or_else(|| failed("records of different sizes".into()))?;
+        let length = first
+            .get(segment_header as usize..segment_header as usize + 4)
+            .map(|bytes| u64::from(u32::from_le_bytes(bytes.try_into().expect("4 bytes"))))
+            .ok_or_else(|| failed("no record length".into()))?;
+        match record.checked_sub(length) {
+            Some(record_header) if record_header >= 4 => Ok(Layout {
+                segment_header,
+                record_header,
+            }),
+            _ => Err(failed(format!(
+                "a {record}-byte record does not start with its payload length ({length})"
+            ))),
+        }
     }
+}
+
+/// The segment files in `dir`, by first index (an empty list if `dir` does not exist).
+fn segment_files<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<Vec<(LogIndex, PathBuf)>> {
+    let names = match fs.list(dir) {
+        Ok(names) => names,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let mut segments: Vec<(LogIndex, PathBuf)> = names
+        .into_iter()
+        .filter_map(|name| segment_first_index(&name).map(|first| (first, dir.join(name))))
+        .collect();
+    segments.sort();
+    Ok(segments)
 }
 
 /// A `FileLog` segment file's name: the index of its first entry, 20 digits, `.segment`.
@@ -99,25 +169,17 @@ impl fmt::Display for Flip {
 }
 
 /// The whole records of the log in `dir`, in index order, as its segment files hold them now
-/// (before any recovery): each segment is walked from its start by the records' lengths, up
-/// to the first record that is not whole (a torn tail) or whose header is all zeros. An
-/// empty list when the directory does not exist yet.
-pub fn records<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<Vec<Record>> {
-    let names = match fs.list(dir) {
-        Ok(names) => names,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error),
-    };
-    let mut segments: Vec<(LogIndex, String)> = names
-        .into_iter()
-        .filter_map(|name| segment_first_index(&name).map(|first| (first, name)))
-        .collect();
-    segments.sort();
-    let mut records = Vec::new();
-    for (first_index, name) in segments {
-        let path = dir.join(name);
+/// (before any recovery), laid out as `layout` says: each segment is walked from its header on
+/// by the records' lengths, up to the first record that is not whole (a torn tail) or whose
+/// header is all zeros; a segment replaces the records from its first index on (as after a
+/// truncation). An empty list when the directory does not exist yet.
+pub fn records<FS: FileSystem>(fs: &FS, dir: &Path, layout: Layout) -> io::Result<Vec<Record>> {
+    let mut records: Vec<Record> = Vec::new();
+    for (first_index, path) in segment_files(fs, dir)? {
+        records.retain(|record| record.index < first_index);
         let bytes = fs.read(&path)?;
-        let (mut offset, header_bytes) = layout(&bytes);
+        let header_bytes = layout.record_header;
+        let mut offset = layout.segment_header;
         let mut index = first_index;
         while let Some(header) = bytes.get(offset as usize..(offset + header_bytes) as usize) {
             if header.iter().all(|&byte| byte == 0) {
@@ -169,8 +231,7 @@ pub fn toggle<FS: FileSystem>(fs: &FS, flip: &Flip) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use rafty::testing::CrashFs;
-    use rafty::{Entry, FileLog, FileLogOptions, Log, LogError, Payload};
+    use rafty::LogError;
 
     use super::*;
 
@@ -203,18 +264,35 @@ mod tests {
         disk
     }
 
+    /// The walk's layout is `FileLog`'s: the first record starts right after the segment
+    /// header, and each record's size is its header plus the length it starts with.
+    #[test]
+    fn the_measured_layout_is_stable_and_plausible() {
+        let layout = Layout::measure().unwrap();
+        assert_eq!(layout, Layout::measure().unwrap());
+        assert!(
+            layout.record_header >= 4 && layout.record_header <= 64,
+            "{layout:?}"
+        );
+        assert!(layout.segment_header <= 4096, "{layout:?}");
+    }
+
     #[test]
     fn the_walk_finds_every_record_in_index_order_across_segments() {
         let disk = thirty_entries();
-        let found = records(&disk, Path::new(DIR)).unwrap();
+        let found = records(&disk, Path::new(DIR), Layout::measure().unwrap()).unwrap();
         let indices: Vec<LogIndex> = found.iter().map(|record| record.index).collect();
         assert_eq!(indices, (1..=30).collect::<Vec<_>>());
         let segments: std::collections::BTreeSet<_> = found.iter().map(|r| &r.path).collect();
         assert!(segments.len() > 2, "several segments: {segments:?}");
         assert!(
-            records(&CrashFs::new(1), Path::new("/none"))
-                .unwrap()
-                .is_empty()
+            records(
+                &CrashFs::new(1),
+                Path::new("/none"),
+                Layout::measure().unwrap()
+            )
+            .unwrap()
+            .is_empty()
         );
     }
 
@@ -223,7 +301,7 @@ mod tests {
     #[test]
     fn every_chosen_flip_is_detected_on_open_and_undone_by_the_restore() {
         let disk = thirty_entries();
-        let found = records(&disk, Path::new(DIR)).unwrap();
+        let found = records(&disk, Path::new(DIR), Layout::measure().unwrap()).unwrap();
         for draw in (0..400u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)) {
             let flip = choose(&found, draw).unwrap();
             assert_ne!(flip.record.index, 30, "the tail is never chosen");
@@ -250,7 +328,7 @@ mod tests {
     fn a_log_of_one_record_has_nothing_before_its_tail() {
         let disk = CrashFs::new(1);
         open(&disk).unwrap().append(&entries(1, 1)).unwrap();
-        let found = records(&disk, Path::new(DIR)).unwrap();
+        let found = records(&disk, Path::new(DIR), Layout::measure().unwrap()).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(choose(&found, 12345), None);
         assert_eq!(choose(&[], 1), None);
@@ -261,7 +339,7 @@ mod tests {
     #[test]
     fn a_flipped_bit_in_the_last_record_is_refused_not_cut_as_a_torn_tail() {
         let disk = thirty_entries();
-        let found = records(&disk, Path::new(DIR)).unwrap();
+        let found = records(&disk, Path::new(DIR), Layout::measure().unwrap()).unwrap();
         let last = found.last().unwrap().clone();
         for bit_in_record in 0..last.size * 8 {
             let flip = Flip {
