@@ -33,10 +33,17 @@ pub enum LogError {
 ///   `append`, `truncate` or `save_hard_state` returns `Ok`, the change must survive a crash
 ///   (process crash *and* power loss for a durable log; in-memory logs survive only what the
 ///   process does). A node sends no vote and no append acknowledgement before these calls
-///   returned `Ok`. An append that returns `Err` may have stored any prefix of its batch, and
-///   an implementation must recover to a state where the log is a prefix of what was asked.
+///   returned `Ok`.
+/// * **A batch is all-or-nothing.** An `append` interrupted by a crash (process crash or power
+///   loss, at any point, torn writes included) leaves either all of its batch or none of it
+///   after recovery, never a part. An `append` that returns `Err` without a crash may likewise
+///   have stored all or none of its batch; the node then stops (fail-stop), and when the log is
+///   reopened the same holds: all of that batch or none of it. A batch refused with
+///   [`LogError::Contract`] stores nothing.
 /// * `append` takes a batch whose first index is `last_index() + 1` (a gap is a contract error)
 ///   and makes it durable as a whole: a durable log needs one fsync per batch, not per entry.
+/// * An interrupted `truncate(from)` leaves a prefix of the old log at least `from - 1`
+///   entries long; an interrupted `save_hard_state` leaves the old hard state or the new.
 /// * `truncate(from)` removes every entry with index `>= from`; `from` must be in
 ///   `first_index()..=last_index() + 1`.
 /// * Reads never see a partly written batch.
@@ -48,7 +55,7 @@ pub trait Log: Send + 'static {
     fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError>;
 
     /// Append `entries` (contiguous, the first at `last_index() + 1`); durable when this
-    /// returns `Ok`. An empty batch is a no-op.
+    /// returns `Ok`, and all-or-nothing if a crash interrupts it. An empty batch is a no-op.
     fn append(&mut self, entries: &[Entry]) -> Result<(), LogError>;
 
     /// Remove every entry with index `>= from`; durable when this returns `Ok`.

@@ -1,24 +1,36 @@
 //! `FileLog`: a durable [`Log`] on files, for production.
 //!
-//! * Entries go into **segment** files of records framed with their length and CRC32C
-//!   (see `record.rs`); a new segment starts once the current one passes
-//!   [`FileLogOptions::segment_size_bytes`].
+//! * Entries go into **segment** files (a versioned header, then records framed with their
+//!   length and CRC32C; see `segment.rs` and `record.rs`); a new segment starts once the
+//!   current one passes [`FileLogOptions::segment_size_bytes`].
 //! * [`Log::append`] writes the whole batch with one write and **one fsync** (group commit);
-//!   a batch never spans two segments.
+//!   a batch never spans two segments, so a segment may pass the size limit by one batch.
+//! * **A batch is all-or-nothing.** Each record says how many records of its batch follow it,
+//!   so the last one closes the batch. After a crash (process crash or power loss, torn writes
+//!   included) recovery keeps a batch only if its closing record is on disk, and cuts an open
+//!   batch at the end of the log off whole: an interrupted append leaves all of its batch or
+//!   none of it, never a part.
 //! * The hard state lives in its own file, replaced atomically: temporary file, fsync, rename,
 //!   fsync of the directory.
 //! * [`Log::truncate`] is durable: later segments are removed (newest first, the directory
-//!   synced after each), then the segment holding the new last entry is cut and synced.
-//! * [`FileLog::open`] recovers: it cuts a torn tail off the last segment (a record cut short
-//!   by a crash, which was never acknowledged) and refuses, with [`LogError::Corrupted`] naming
-//!   the file and offset, any damage before it. Reads check every record's CRC again.
+//!   synced after each), then the segment holding the new last entry is cut and synced. A cut
+//!   into the middle of a batch would leave the batch's first part open, so first an empty
+//!   segment starting at the cut is created (a *seal*: an open batch followed by the next
+//!   segment is complete), then the old one is cut.
+//! * [`FileLog::open`] recovers: it cuts an interrupted append off the end (an open batch and
+//!   any torn record, never acknowledged), finishes an interrupted truncation, and refuses,
+//!   with [`LogError::Corrupted`] naming the file and offset, any damage before the tail (an
+//!   open batch followed by more records included) and segments of another format version.
+//!   Reads check every record's CRC again.
 //!
 //! After any I/O error the log refuses every later write and read (fail-stop): its view of
 //! the files can no longer be trusted; reopen it to recover.
 //!
 //! Limits: one process per directory (not enforced by a lock yet); a record's payload is at
-//! most 4 GiB; damage to the very last record that looks exactly like a cut-off write is
-//! treated as a torn tail.
+//! most 4 GiB and a batch at most 2^32 entries; damage to the very last record that looks
+//! exactly like a cut-off write is treated as a torn tail; a crash that keeps a later part of
+//! an unsynced batch but not an earlier one (a disk writing back out of order) leaves non-zero
+//! bytes after a hole, which recovery refuses as corruption rather than guess.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -33,7 +45,7 @@ mod record;
 mod segment;
 
 use fs::{FileSystem, FsFile, StdFs};
-use record::{Location, Parsed};
+use record::{Location, Parsed, Record};
 use segment::Segment;
 
 /// Tunables of a [`FileLog`].
@@ -60,6 +72,8 @@ pub struct FileLog<FS: FileSystem = StdFs> {
     segments: Vec<Segment<FS::File>>,
     /// `locations[i]` is where the entry with index `i + 1` is.
     locations: Vec<Location>,
+    /// The sequence number of the next segment created (see `segment.rs`).
+    next_sequence: u64,
     /// Set by the first I/O error; every later call fails with it.
     failed: Option<String>,
 }
@@ -83,6 +97,10 @@ impl<FS: FileSystem> FileLog<FS> {
         }
         let hard_state = hard_state::load(&fs, dir)?;
         let recovered = segment::recover(&fs, dir)?;
+        // After a process crash, the directory may hold entries the disk never made durable
+        // (a renamed hard state, a new segment); the node acts on what it read, so make them
+        // survive a power loss before it does.
+        fs.sync_dir(dir)?;
         Ok(FileLog {
             fs,
             dir: dir.to_path_buf(),
@@ -90,6 +108,7 @@ impl<FS: FileSystem> FileLog<FS> {
             hard_state,
             segments: recovered.segments,
             locations: recovered.locations,
+            next_sequence: recovered.next_sequence,
             failed: None,
         })
     }
@@ -122,11 +141,21 @@ impl<FS: FileSystem> FileLog<FS> {
         })
     }
 
-    /// The segment the next batch of `batch_bytes` goes to, starting a new one if needed.
+    /// The header for a new segment starting at `first_index`, with the next sequence number.
+    fn new_header(&mut self, first_index: LogIndex) -> [u8; segment::HEADER_BYTES] {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        segment::header(first_index, sequence)
+    }
+
+    /// The segment the next batch of `batch_bytes` of records goes to, starting a new one
+    /// (not yet written: its header goes out with the batch) if needed; returns whether it did.
     fn segment_for(&mut self, first_index: LogIndex, batch_bytes: u64) -> Result<bool, LogError> {
         let roll = match self.segments.last() {
             None => true,
-            Some(last) => last.end > 0 && last.end + batch_bytes > self.options.segment_size_bytes,
+            Some(last) => {
+                !last.is_empty() && last.end + batch_bytes > self.options.segment_size_bytes
+            }
         };
         if roll {
             let path = self.dir.join(segment::file_name(first_index));
@@ -136,16 +165,63 @@ impl<FS: FileSystem> FileLog<FS> {
                 first_index,
                 path,
                 file,
-                end: 0,
+                end: segment::HEADER_BYTES as u64,
             });
         }
         let last = self.segments.last().expect("a segment");
         assert!(
-            last.end > 0 || last.first_index == first_index,
+            !last.is_empty() || last.first_index == first_index,
             "empty segment {} would receive entry {first_index}",
             last.path.display()
         );
         Ok(roll)
+    }
+
+    /// Create the empty segment that starts at `first_index`, durably: the seal that keeps
+    /// the open batch before it and supersedes everything after (see `segment.rs`).
+    fn create_seal(&mut self, first_index: LogIndex) -> Result<Segment<FS::File>, LogError> {
+        let path = self.dir.join(segment::file_name(first_index));
+        let header = self.new_header(first_index);
+        let created = self.fs.create(&path).and_then(|mut file| {
+            file.write_at(0, &header)?;
+            file.sync()?;
+            self.fs.sync_dir(&self.dir)?;
+            Ok(file)
+        });
+        let file = self.fail(format!("create {}", path.display()), created)?;
+        Ok(Segment {
+            first_index,
+            path,
+            file,
+            end: segment::HEADER_BYTES as u64,
+        })
+    }
+
+    /// Remove every segment after the one at `position` (all of them for `usize::MAX`),
+    /// newest first and each durably, so that a crash half-way leaves a prefix of the log.
+    fn remove_segments_after(&mut self, position: usize) -> Result<(), LogError> {
+        while self.segments.len() > position.wrapping_add(1) {
+            let segment = self.segments.pop().expect("a segment to remove");
+            let removed = self
+                .fs
+                .remove(&segment.path)
+                .and_then(|()| self.fs.sync_dir(&self.dir));
+            self.fail(format!("remove {}", segment.path.display()), removed)?;
+        }
+        Ok(())
+    }
+
+    /// Cut the last segment to `new_end` bytes, durably.
+    fn cut_last_segment(&mut self, new_end: u64) -> Result<(), LogError> {
+        let segment = self.segments.last_mut().expect("a segment to cut");
+        let path = segment.path.display().to_string();
+        let cut = segment
+            .file
+            .set_len(new_end)
+            .and_then(|()| segment.file.sync());
+        self.fail(format!("truncate {path} to {new_end} bytes"), cut)?;
+        self.segments.last_mut().expect("a segment").end = new_end;
+        Ok(())
     }
 
     /// Read and check the records of entries `low..high`, all in the segment at `position`.
@@ -169,11 +245,11 @@ impl<FS: FileSystem> FileLog<FS> {
                 reason,
             };
             match record::parse(&bytes[at..]) {
-                Parsed::Record(entry, size) if entry.index == index => {
+                Parsed::Record(Record { entry, size, .. }) if entry.index == index => {
                     at += size as usize;
                     entries.push(entry);
                 }
-                Parsed::Record(entry, _) => {
+                Parsed::Record(Record { entry, .. }) => {
                     return Err(damaged(format!(
                         "entry has index {}, expected {index}",
                         entry.index
@@ -240,28 +316,47 @@ impl<FS: FileSystem> Log for FileLog<FS> {
         let Some(first) = entries.first() else {
             return Ok(());
         };
-        let mut bytes = Vec::new();
+        let Ok(last_position) = u32::try_from(entries.len() - 1) else {
+            return Err(LogError::Contract(format!(
+                "append: a batch of {} entries; a batch holds at most 2^32",
+                entries.len()
+            )));
+        };
+        // Room for a segment header, sent only if this batch starts a new segment, so that
+        // the header and the batch go out in one write.
+        let mut bytes = vec![0; segment::HEADER_BYTES];
         let mut sizes = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let size = record::encode(entry, &mut bytes).ok_or_else(|| {
-                LogError::Contract(format!(
-                    "append: entry {} is {} bytes; a record holds at most 4 GiB",
-                    entry.index,
-                    entry.size_bytes()
-                ))
-            })?;
+        for (position, entry) in (0..=last_position).zip(entries) {
+            let size =
+                record::encode(entry, last_position - position, &mut bytes).ok_or_else(|| {
+                    LogError::Contract(format!(
+                        "append: entry {} is {} bytes; a record holds at most 4 GiB",
+                        entry.index,
+                        entry.size_bytes()
+                    ))
+                })?;
             sizes.push(size);
         }
-        let new_segment = self.segment_for(first.index, bytes.len() as u64)?;
+        let records_bytes = (bytes.len() - segment::HEADER_BYTES) as u64;
+        let new_segment = self.segment_for(first.index, records_bytes)?;
+        if new_segment {
+            let header = self.new_header(first.index);
+            bytes[..segment::HEADER_BYTES].copy_from_slice(&header);
+        }
         let segment = self
             .segments
             .last_mut()
             .expect("segment_for leaves a segment");
         let start = segment.end;
+        let (write_at, data) = if new_segment {
+            (0, &bytes[..])
+        } else {
+            (start, &bytes[segment::HEADER_BYTES..])
+        };
         let path = segment.path.display().to_string();
         let written = segment
             .file
-            .write_at(start, &bytes)
+            .write_at(write_at, data)
             .and_then(|()| segment.file.sync());
         self.fail(format!("append to {path}"), written)?;
         if new_segment {
@@ -274,6 +369,7 @@ impl<FS: FileSystem> Log for FileLog<FS> {
                 term: entry.term,
                 offset,
                 size,
+                closes_batch: entry.index == first.index + LogIndex::from(last_position),
             });
             offset += size;
         }
@@ -287,30 +383,26 @@ impl<FS: FileSystem> Log for FileLog<FS> {
         if from > self.last_index() {
             return Ok(());
         }
-        // A segment that starts at `from` goes whole; otherwise the one holding it is cut.
-        let cut_in_place = self.segments[self.segment_of(from)].first_index < from;
-        // Newest first, so that a crash half-way leaves a prefix of the old log.
-        while self
-            .segments
-            .last()
-            .is_some_and(|segment| segment.first_index >= from)
-        {
-            let segment = self.segments.pop().expect("checked above");
-            let removed = self
-                .fs
-                .remove(&segment.path)
-                .and_then(|()| self.fs.sync_dir(&self.dir));
-            self.fail(format!("remove {}", segment.path.display()), removed)?;
-        }
-        if let Some(segment) = self.segments.last_mut().filter(|_| cut_in_place) {
-            let new_end = self.locations[(from - 1) as usize].offset;
-            let path = segment.path.display().to_string();
-            let cut = segment
-                .file
-                .set_len(new_end)
-                .and_then(|()| segment.file.sync());
-            self.fail(format!("truncate {path} to {new_end} bytes"), cut)?;
-            self.segments.last_mut().expect("a segment").end = new_end;
+        // Whether the log may simply end at `from - 1`: it closes its batch (or there is
+        // none). Otherwise the kept part of its batch needs a segment starting at `from`.
+        let closes_batch = from == 1 || self.locations[(from - 2) as usize].closes_batch;
+        let holder = self.segment_of(from);
+        if !closes_batch && self.segments[holder].first_index < from {
+            // The seal comes first and is the truncation: it supersedes the rest of the batch
+            // and every later segment; a crash after it leaves what recovery finishes.
+            let seal = self.create_seal(from)?;
+            self.remove_segments_after(holder)?;
+            self.cut_last_segment(self.locations[(from - 1) as usize].offset)?;
+            self.segments.push(seal);
+        } else if !closes_batch {
+            // `from` starts a segment: the seal of the open batch before it. Keep it, empty.
+            self.remove_segments_after(holder)?;
+            self.cut_last_segment(segment::HEADER_BYTES as u64)?;
+        } else if self.segments[holder].first_index == from {
+            self.remove_segments_after(holder.wrapping_sub(1))?;
+        } else {
+            self.remove_segments_after(holder)?;
+            self.cut_last_segment(self.locations[(from - 1) as usize].offset)?;
         }
         self.locations.truncate((from - 1) as usize);
         Ok(())
