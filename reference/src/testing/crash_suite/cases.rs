@@ -1,7 +1,9 @@
 //! The cases of the crash suite; each runs on fresh [`CrashFs`] disks.
 
 use super::Context;
-use super::model::{Model, Op, Stopped, batch, check_allowed, read_state, run_script, script};
+use super::model::{
+    Model, Op, Stopped, batch, check_allowed, read_state, run_script, script, sized_entry,
+};
 use crate::log::Log;
 use crate::testing::CrashFs;
 use crate::testing::log_suite::check::call;
@@ -170,16 +172,87 @@ pub fn acknowledged_writes_survive_a_crash<L: Log>(
     writes_with_crashes(context, &steps)
 }
 
-/// A batch cut by the power at any of its operations leaves the old log plus a prefix of the
-/// batch (the contract; a log may give all-or-nothing), and the log takes writes after.
-pub fn interrupted_batch_leaves_a_prefix_of_it<L: Log>(
+/// How the machine goes down in [`batch_is_all_or_nothing_after_a_crash`].
+#[derive(Clone, Copy, Debug)]
+enum Crash {
+    /// The process dies and the machine stays up: every write the log made is kept, synced
+    /// or not (the disk is not crashed, only the log dropped and reopened).
+    Process,
+    /// The power goes: unsynced changes are lost.
+    PowerLoss,
+    /// The power goes and unsynced changes are torn: a random prefix of them is kept, the
+    /// last kept write cut short. Each salt makes other random choices.
+    TornPowerLoss(u64),
+}
+
+/// How many torn power losses per crash point: each keeps a different random part.
+const TORN_SALTS: u64 = 8;
+
+fn crashes() -> impl Iterator<Item = Crash> {
+    [Crash::Process, Crash::PowerLoss]
+        .into_iter()
+        .chain((0..TORN_SALTS).map(Crash::TornPowerLoss))
+}
+
+/// Open a fresh disk, make the writes of `ops` with every disk operation from `operation` on
+/// failing (the last one it reaches is interrupted), bring the machine down as `crash` says,
+/// reopen and check the state: every acknowledged write there, the interrupted batch whole or
+/// not at all. Returns the disk, the reopened log and its state.
+fn crash_during<L: Log>(
+    context: &mut Context<'_, L>,
+    ops: &[Op],
+    operation: u64,
+    crash: Crash,
+) -> Result<(CrashFs, L, Model), String> {
+    let label = format!("{crash:?} at operation {operation}");
+    let fs = match crash {
+        Crash::Process | Crash::PowerLoss => context.disk(false, 9 << 40 | operation),
+        Crash::TornPowerLoss(salt) => context.disk(true, 10 << 40 | salt << 32 | operation),
+    };
+    fs.fail_from(operation);
+    let mut log = context.open(&fs, "on a fresh disk")?;
+    let stopped = run_script(&mut log, Model::default(), ops);
+    let log = match crash {
+        Crash::Process => {
+            drop(log);
+            fs.clear_faults();
+            context.open(&fs, "after a process crash")
+        }
+        Crash::PowerLoss | Crash::TornPowerLoss(_) => context.crash_and_reopen(&fs, Some(log)),
+    }
+    .map_err(|error| format!("{label}: {error}"))?;
+    let got = read_state(&log).map_err(|error| format!("{label}, after reopen: {error}"))?;
+    check_allowed(&got, &stopped).map_err(|error| format!("{label}: {error}"))?;
+    Ok((fs, log, got))
+}
+
+/// An append of several entries cut at every one of its disk operations, by a process crash
+/// and by a power loss (unsynced writes dropped, or torn in several ways), leaves all of its
+/// batch or none of it after the reopen; never only its first entries. Batches of small and of
+/// large entries, so that with a small segment limit the batch starts a new file. The log
+/// takes writes after.
+pub fn batch_is_all_or_nothing_after_a_crash<L: Log>(
     context: &mut Context<'_, L>,
 ) -> Result<(), String> {
-    let ops = [
-        Op::Append(batch(1, &[1, 1, 1])),
-        Op::Append(batch(4, &[1, 2, 2, 2])),
+    let large: Vec<_> = (2..10).map(|index| sized_entry(index, 2, 1024)).collect();
+    let scripts = [
+        vec![
+            Op::Append(batch(1, &[1, 1, 1])),
+            Op::Append(batch(4, &[1, 2, 2, 2])),
+        ],
+        vec![Op::Append(batch(1, &[1])), Op::Append(large)],
     ];
-    interrupt_last(context, &ops)
+    for ops in scripts {
+        let counts = checkpoints(context, &ops)?;
+        let (start, end) = (counts[counts.len() - 2], counts[counts.len() - 1]);
+        for operation in start..end {
+            for crash in crashes() {
+                let (fs, log, got) = crash_during(context, &ops, operation, crash)?;
+                check_writable(context, &fs, log, got)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Acknowledged truncations survive crashes (within a batch, across batches, to empty), and

@@ -183,10 +183,13 @@ pub fn run_script(log: &mut impl Log, start: Model, script: &[Op]) -> Stopped {
 }
 
 /// `Ok` if `got` is a state the contract allows after `stopped`: every acknowledged write is
-/// there, and an interrupted write left the hard state old or new, a prefix of its batch, or
-/// a prefix of the old log at least as long as the truncation asked.
+/// there, and an interrupted write left the hard state old or new, all of its batch or none of
+/// it, or a prefix of the old log at least as long as the truncation asked.
 pub fn check_allowed(got: &Model, stopped: &Stopped) -> Result<(), String> {
     let before = &stopped.acknowledged;
+    if let Some(Op::Append(batch)) = &stopped.interrupted {
+        check_not_a_part_of(batch, got, stopped)?;
+    }
     let allowed = match &stopped.interrupted {
         None => got == before,
         Some(Op::Save(state)) => {
@@ -194,10 +197,10 @@ pub fn check_allowed(got: &Model, stopped: &Stopped) -> Result<(), String> {
                 && (got.hard_state == before.hard_state || got.hard_state == *state)
         }
         Some(Op::Append(batch)) => {
+            let mut all = before.entries.clone();
+            all.extend(batch.iter().cloned());
             got.hard_state == before.hard_state
-                && got.entries.len() >= before.entries.len()
-                && got.entries[..before.entries.len()] == before.entries[..]
-                && batch.starts_with(&got.entries[before.entries.len()..])
+                && (got.entries == before.entries || got.entries == all)
         }
         Some(Op::Truncate(from)) => {
             got.hard_state == before.hard_state
@@ -208,13 +211,39 @@ pub fn check_allowed(got: &Model, stopped: &Stopped) -> Result<(), String> {
     if allowed {
         return Ok(());
     }
-    let what = match &stopped.interrupted {
-        None => "with no write in flight".to_string(),
-        Some(op) => format!("with `{op}` interrupted"),
-    };
     Err(format!(
-        "after a crash {what}, the log holds {}; acknowledged before the crash: {}",
+        "after a crash {}, the log holds {}; acknowledged before the crash: {}",
+        what_was_interrupted(stopped),
         got.describe(),
         before.describe()
     ))
+}
+
+/// `Err` naming the rule if `got` is the log before the interrupted `batch` plus a part of it
+/// (its first entries, not all): what the all-or-nothing rule forbids.
+fn check_not_a_part_of(batch: &[Entry], got: &Model, stopped: &Stopped) -> Result<(), String> {
+    let before = &stopped.acknowledged;
+    let kept = got.entries.len().saturating_sub(before.entries.len());
+    let a_part = kept > 0
+        && kept < batch.len()
+        && got.entries.starts_with(&before.entries)
+        && batch.starts_with(&got.entries[before.entries.len()..]);
+    if !a_part {
+        return Ok(());
+    }
+    Err(format!(
+        "after a crash {}, the log holds the first {kept} of its {} entries, but a batch is \
+         all-or-nothing (the log holds {}; acknowledged before the crash: {})",
+        what_was_interrupted(stopped),
+        batch.len(),
+        got.describe(),
+        before.describe()
+    ))
+}
+
+fn what_was_interrupted(stopped: &Stopped) -> String {
+    match &stopped.interrupted {
+        None => "with no write in flight".to_string(),
+        Some(op) => format!("with `{op}` interrupted"),
+    }
 }

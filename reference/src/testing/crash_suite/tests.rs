@@ -1,5 +1,5 @@
-//! FileLog passes the crash suite; logs that acknowledge before fsync, or swallow a failed
-//! fsync, are caught.
+//! FileLog passes the crash suite; logs that acknowledge before fsync, swallow a failed
+//! fsync, or keep a part of an interrupted batch, are caught.
 
 use std::path::Path;
 
@@ -8,6 +8,7 @@ use crate::file_log::fs::FileSystem;
 use crate::file_log::{FileLog, FileLogOptions};
 use crate::memory::MemoryLog;
 use crate::testing::fsync_defect::{Defect, FsyncDefect};
+use crate::types::{Entry, HardState, LogIndex, Term};
 
 fn options(segment_size_bytes: u64) -> FileLogOptions {
     FileLogOptions { segment_size_bytes }
@@ -58,7 +59,7 @@ fn a_log_that_swallows_fsync_errors_is_caught() {
     let report = run(|fs| file_log(FsyncDefect(fs.clone(), Defect::SwallowsFsyncErrors), 400));
     let failures = failed(&report);
     for case in [
-        "interrupted_batch_leaves_a_prefix_of_it",
+        "batch_is_all_or_nothing_after_a_crash",
         "crash_at_every_operation_of_a_script",
         "io_errors_are_reported_not_swallowed",
     ] {
@@ -81,4 +82,70 @@ fn a_log_that_ignores_the_disk_is_caught() {
         message.contains("made no operation on the disk"),
         "{message}"
     );
+}
+
+#[test]
+fn file_log_passes_with_a_batch_that_crosses_the_segment_limit() {
+    // The first batches fit a 2 KiB segment; the batch of large entries passes the limit, so
+    // it starts a new segment: created, written and synced, then the directory synced.
+    run(|fs| file_log(fs.clone(), 2048)).assert_all_passed();
+}
+
+/// A `Log` that appends a batch one entry at a time, each its own durable append: a crash
+/// during a batch can leave its first entries, as FileLog did before batches had an end
+/// marker. Every acknowledged write is durable, so only the all-or-nothing rule catches it.
+struct EntryByEntry<L>(L);
+
+impl<L: Log> Log for EntryByEntry<L> {
+    fn hard_state(&self) -> HardState {
+        self.0.hard_state()
+    }
+    fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError> {
+        self.0.save_hard_state(state)
+    }
+    fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        entries
+            .iter()
+            .try_for_each(|entry| self.0.append(std::slice::from_ref(entry)))
+    }
+    fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
+        self.0.truncate(from)
+    }
+    fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
+        self.0.entries(low, high)
+    }
+    fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
+        self.0.term(index)
+    }
+    fn first_index(&self) -> LogIndex {
+        self.0.first_index()
+    }
+    fn last_index(&self) -> LogIndex {
+        self.0.last_index()
+    }
+}
+
+#[test]
+fn a_log_that_keeps_a_part_of_an_interrupted_batch_is_caught() {
+    for segment_size_bytes in [64 << 20, 400] {
+        let report = run(|fs| file_log(fs.clone(), segment_size_bytes).map(EntryByEntry));
+        let failures = failed(&report);
+        assert!(
+            failures.contains(&"batch_is_all_or_nothing_after_a_crash"),
+            "{report}"
+        );
+        let case = report
+            .cases
+            .iter()
+            .find(|case| case.name == "batch_is_all_or_nothing_after_a_crash")
+            .unwrap()
+            .to_string();
+        assert!(case.contains("but a batch is all-or-nothing"), "{case}");
+        for passing in [
+            "acknowledged_writes_survive_a_crash",
+            "hard_state_survives_a_crash",
+        ] {
+            assert!(!failures.contains(&passing), "{passing} failed:\n{report}");
+        }
+    }
 }
