@@ -4,6 +4,13 @@
 //! it; [`run`] checks every rule of the [`Log`] contract, reopening the log after every write
 //! to check that what returned `Ok` was kept. Every case starts on fresh state and uses only
 //! the public [`Log`] API, so the suite works for any storage.
+//!
+//! What it cannot do is crash a log in the middle of a write: a generic store has no switch
+//! for that. So `batch_is_all_or_nothing` checks only the part of that rule a refused or an
+//! accepted batch shows; the rule itself (an append interrupted by a crash leaves all of its
+//! batch or none) is checked by [`crash_suite`](crate::testing::crash_suite)'s
+//! `batch_is_all_or_nothing_after_a_crash`, for logs written against the
+//! [`FileSystem`](crate::file_log::fs::FileSystem) abstraction.
 
 use crate::log::{Log, LogError};
 use crate::testing::SuiteReport;
@@ -39,6 +46,10 @@ fn all_cases<F: LogFactory>() -> Vec<Case<F>> {
         (
             "append_in_several_batches",
             cases::append_in_several_batches::<F>,
+        ),
+        (
+            "batch_is_all_or_nothing",
+            cases::batch_is_all_or_nothing::<F>,
         ),
         (
             "empty_append_is_a_no_op",

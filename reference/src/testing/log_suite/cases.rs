@@ -48,6 +48,31 @@ pub fn append_in_several_batches<F: LogFactory>(factory: &mut F) -> Result<(), S
     Ok(())
 }
 
+/// A batch is all-or-nothing, as far as a log with no simulated disk can show it: a batch
+/// refused for an entry out of place anywhere in it stores none of it, and an accepted batch is
+/// there whole, before and after a reopen. The crash half of the rule (an append cut at any
+/// disk operation leaves all of its batch or none) needs a disk that can fail mid-batch: it is
+/// the crash suite's `batch_is_all_or_nothing_after_a_crash`.
+pub fn batch_is_all_or_nothing<F: LogFactory>(factory: &mut F) -> Result<(), String> {
+    let (store, mut log) = fresh(factory)?;
+    let first = entries_from(1, &[1, 1]);
+    call("append 1..=2", log.append(&first))?;
+    for position in 0..5 {
+        let mut bad = entries_from(3, &[2; 5]);
+        bad[position].index += 7;
+        let what = format!("append 3..=7 with its entry {position} out of place");
+        expect_contract_error(&what, log.append(&bad))?;
+        log = expect_state_across_reopen(factory, &store, log, &first, NO_HARD_STATE)
+            .map_err(|message| format!("after a refused `{what}`: {message}"))?;
+    }
+    let whole = entries_from(3, &[2; 5]);
+    call("append 3..=7", log.append(&whole))?;
+    let mut all = first;
+    all.extend(whole);
+    expect_state_across_reopen(factory, &store, log, &all, NO_HARD_STATE)?;
+    Ok(())
+}
+
 /// An empty batch changes nothing, on an empty log and on a full one.
 pub fn empty_append_is_a_no_op<F: LogFactory>(factory: &mut F) -> Result<(), String> {
     let (store, mut log) = fresh(factory)?;
