@@ -1,5 +1,6 @@
 //! FileLog recovery over damaged segment and hard-state files (on an in-memory CrashFs):
-//! refused with an error or recovered to a prefix of what was written; never a panic.
+//! refused with an error, or recovered to a prefix of what was written that ends where a batch
+//! ended (never a part of a batch); never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -3,9 +3,11 @@
 //! is how a fuzzer notices.
 //!
 //! * [`file_log_recovery`]: a [`FileLog`] whose files were damaged in arbitrary ways either
-//!   refuses to open with an error, or opens holding a prefix of what was written (and the
-//!   hard state written or none), reads it back, and takes new writes. Never a panic, never a
-//!   wrong entry.
+//!   refuses to open with an error, or opens holding a prefix of what was written that ends
+//!   where a batch ended (a batch is all-or-nothing: damage never leaves a part of one), and
+//!   the hard state written or none; it reads it back and takes new writes. Never a panic,
+//!   never a wrong entry. The log written first has several segments, and a truncation into
+//!   the middle of a batch (so a seal segment) when it is long enough.
 //! * [`tcp_frame_decoding`]: the TCP frame decoder, given arbitrary bytes, returns a value, a
 //!   "need more bytes" or a typed error; never panics, never allocates past the frame limit,
 //!   and what it decodes encodes back to the same frame.
@@ -51,17 +53,46 @@ const WRITTEN_STATE: HardState = HardState {
     voted_for: Some(2),
 };
 
-/// Write a valid log of `count` entries (several segments) and a hard state on `fs`.
-fn write_valid_log(fs: &CrashFs, count: u64) -> Vec<Entry> {
+/// What [`write_valid_log`] wrote.
+struct Written {
+    /// The entries the log holds.
+    entries: Vec<Entry>,
+    /// The lengths the log may be recovered to: where a batch ended, or a truncation did.
+    batch_ends: Vec<u64>,
+}
+
+/// Write a valid log on `fs`: `count` entries in batches of 3 (several segments); from 6
+/// entries on, a truncation into the middle of the last full batch and a new batch of 2;
+/// and a hard state.
+fn write_valid_log(fs: &CrashFs, count: u64) -> Written {
     let mut log =
         FileLog::open_with(fs.clone(), Path::new(DIR), options()).expect("a fresh log opens");
-    let entries: Vec<Entry> = (1..=count).map(entry).collect();
-    for batch in entries.chunks(3) {
+    let mut written = Written {
+        entries: (1..=count).map(entry).collect(),
+        batch_ends: vec![0],
+    };
+    for batch in written.entries.chunks(3) {
         log.append(batch).expect("an append on a healthy disk");
+        written.batch_ends.push(batch[batch.len() - 1].index);
+    }
+    if count >= 6 {
+        let from = 3 * (count / 3 - 1) + 2;
+        log.truncate(from).expect("a truncation on a healthy disk");
+        let batch: Vec<Entry> = (from..from + 2)
+            .map(|index| Entry {
+                term: 9,
+                ..entry(index)
+            })
+            .collect();
+        log.append(&batch).expect("an append on a healthy disk");
+        written.entries.truncate(from as usize - 1);
+        written.entries.extend(batch);
+        written.batch_ends.retain(|&end| end < from);
+        written.batch_ends.extend([from - 1, from + 1]);
     }
     log.save_hard_state(WRITTEN_STATE)
         .expect("a save on a healthy disk");
-    entries
+    written
 }
 
 /// Damage the files on `fs` as `script` says: 4 bytes per change (what, which file, where).
@@ -119,8 +150,8 @@ pub enum Recovery {
 ///
 /// # Panics
 ///
-/// When the property fails: a panic inside `FileLog`, a wrong entry served, an error on a
-/// log that opened, or a recovered log that refuses new writes.
+/// When the property fails: a panic inside `FileLog`, a wrong entry served, a part of a batch
+/// recovered, an error on a log that opened, or a recovered log that refuses new writes.
 pub fn file_log_recovery(data: &[u8]) -> Recovery {
     let Some((&count, script)) = data.split_first() else {
         return Recovery::Recovered {
@@ -130,6 +161,10 @@ pub fn file_log_recovery(data: &[u8]) -> Recovery {
     };
     let fs = CrashFs::new(u64::from(count));
     let written = write_valid_log(&fs, u64::from(count % 24));
+    let Written {
+        entries: written,
+        batch_ends,
+    } = written;
     damage(&fs, script);
     fs.crash();
     let mut log = match FileLog::open_with(fs.clone(), Path::new(DIR), options()) {
@@ -146,6 +181,10 @@ pub fn file_log_recovery(data: &[u8]) -> Recovery {
     assert!(
         written.starts_with(&read),
         "recovered entries 1..={last} are not a prefix of those written"
+    );
+    assert!(
+        batch_ends.contains(&last),
+        "recovered entries 1..={last}: a part of a batch (batches ended at {batch_ends:?})"
     );
     for entry in &read {
         assert_eq!(log.term(entry.index).ok(), Some(Some(entry.term)));
