@@ -18,7 +18,9 @@
 //!   segment starting at the cut is created (a *seal*: an open batch followed by the next
 //!   segment is complete), then the old one is cut.
 //! * [`FileLog::open`] recovers: it cuts an interrupted append off the end (an open batch and
-//!   any torn record, never acknowledged), finishes an interrupted truncation, and refuses,
+//!   any torn record, never acknowledged), finishes an interrupted truncation, syncs every
+//!   segment it keeps and the directory (a process crash may have left writes the disk never
+//!   made durable, and the node is about to build on them), and refuses,
 //!   with [`LogError::Corrupted`] naming the file and offset, any damage before the tail (an
 //!   open batch followed by more records included) and segments of another format version.
 //!   Reads check every record's CRC again.
