@@ -18,6 +18,9 @@ use crate::run::suite::{self, Shard, SuiteOptions, SuiteSummary};
 /// How many seeds run when neither `--seed` nor `--seeds` is given.
 const DEFAULT_SEEDS: u64 = 5;
 
+/// The most seeds one `rafty test` runs (shard larger suites across machines with --shard).
+const MAX_SEEDS: u64 = 1_000_000;
+
 /// Arguments of `rafty test`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -37,7 +40,7 @@ pub struct Args {
     /// every write is durable on return, so power and kill do the same.
     #[arg(long, default_value = "all", value_parser = parse_kinds_arg)]
     pub nemesis: FaultKinds,
-    /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m).
+    /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m; at most 24h).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub time_limit: Duration,
     /// The typical length of a fault and of the healthy gap between two.
@@ -46,8 +49,8 @@ pub struct Args {
     /// The seed of a single run, or the first seed with --seeds.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// How many seeds to run, from --seed (default 1) on.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How many seeds to run, from --seed (default 1) on; at most 1000000.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
     pub seeds: Option<u64>,
     /// Run only the i-th of n deterministic slices of the seeds (e.g. 3/8), for CI machines.
     #[arg(long)]
@@ -124,7 +127,7 @@ fn parse_kinds_arg(text: &str) -> Result<FaultKinds, String> {
 }
 
 impl Args {
-    /// The test these arguments describe, validated.
+    /// The test these arguments describe, validated; the error names each bad flag.
     pub fn config(&self) -> Result<TestConfig, String> {
         let mut config = TestConfig::new(self.workload);
         config.nodes = self.nodes;
@@ -151,18 +154,34 @@ impl Args {
         }
         config.variant = self.variant;
         config.log = self.log;
-        config.validate()?;
+        let problems = config.problems();
+        if !problems.is_empty() {
+            let described: Vec<String> = problems
+                .iter()
+                .map(|problem| problem.for_command_line())
+                .collect();
+            return Err(described.join("; "));
+        }
         Ok(config)
     }
 
-    /// The seeds to run.
-    pub fn seeds(&self) -> Vec<u64> {
+    /// The seeds to run. A range that would run past `u64::MAX` is refused (it never wraps).
+    pub fn seeds(&self) -> Result<Vec<u64>, String> {
         let count = match (self.seed, self.seeds) {
             (_, Some(count)) => count,
             (Some(_), None) => 1,
             (None, None) => DEFAULT_SEEDS,
         };
-        suite::seeds(self.seed.unwrap_or(1), count, self.shard)
+        let first = self.seed.unwrap_or(1);
+        if suite::seed_range_overflows(first, count) {
+            return Err(format!(
+                "--seed/--seeds: the range of {count} seeds from {first} overflows u64 (the \
+                 last seed would be {first} + {} > {})",
+                count - 1,
+                u64::MAX
+            ));
+        }
+        Ok(suite::seeds(first, count, self.shard))
     }
 }
 
@@ -182,7 +201,13 @@ pub fn run(args: &Args) -> u8 {
             return 2;
         }
     };
-    let seeds = args.seeds();
+    let seeds = match args.seeds() {
+        Ok(seeds) => seeds,
+        Err(error) => {
+            eprintln!("rafty test: {error}");
+            return 2;
+        }
+    };
     if seeds.is_empty() {
         eprintln!(
             "rafty test: shard {} of {} seeds is empty",
@@ -302,7 +327,7 @@ mod tests {
         assert_eq!(config.nodes, 5);
         assert_eq!(config.workload.kind, WorkloadKind::Kv);
         assert_eq!(config.nemesis, crate::nemesis::FaultKind::ALL);
-        assert_eq!(args.seeds(), [1, 2, 3, 4, 5]);
+        assert_eq!(args.seeds().unwrap(), [1, 2, 3, 4, 5]);
     }
 
     #[test]
@@ -369,13 +394,26 @@ mod tests {
 
     #[test]
     fn seed_seeds_and_shard_pick_the_runs() {
-        assert_eq!(parse("--seed 7").unwrap().seeds(), [7]);
-        assert_eq!(parse("--seed 7 --seeds 3").unwrap().seeds(), [7, 8, 9]);
+        assert_eq!(parse("--seed 7").unwrap().seeds().unwrap(), [7]);
         assert_eq!(
-            parse("--seed 7 --seeds 3 --shard 2/3").unwrap().seeds(),
+            parse("--seed 7 --seeds 3").unwrap().seeds().unwrap(),
+            [7, 8, 9]
+        );
+        assert_eq!(
+            parse("--seed 7 --seeds 3 --shard 2/3")
+                .unwrap()
+                .seeds()
+                .unwrap(),
             [8]
         );
-        assert_eq!(parse("--seeds 200 --shard 3/8").unwrap().seeds().len(), 25);
+        assert_eq!(
+            parse("--seeds 200 --shard 3/8")
+                .unwrap()
+                .seeds()
+                .unwrap()
+                .len(),
+            25
+        );
     }
 
     #[test]

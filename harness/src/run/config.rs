@@ -174,46 +174,129 @@ impl TestConfig {
         (1..=self.nodes as rafty::NodeId).collect()
     }
 
-    /// Check every knob; the error names each bad one.
+    /// Check every knob; the error names each bad one by its field (see
+    /// [`TestConfig::problems`], which also says which `rafty test` flag sets it).
     pub fn validate(&self) -> Result<(), String> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let described: Vec<String> = problems
+            .iter()
+            .map(|problem| format!("{}: {}", problem.field, problem.reason))
+            .collect();
+        Err(described.join("; "))
+    }
+
+    /// Every impossible knob (none when the configuration is valid), each with its field and
+    /// the `rafty test` flag that sets it, so the command line can name what the user typed.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
+        let mut bad = |field: String, flag, reason: String| {
+            problems.push(ConfigProblem {
+                field,
+                flag,
+                reason,
+            })
+        };
         if ![3, 5, 7].contains(&self.nodes) {
-            problems.push(format!("nodes: must be 3, 5 or 7, got {}", self.nodes));
+            let reason = format!("must be 3, 5 or 7, got {}", self.nodes);
+            bad("nodes".into(), Some("--nodes"), reason);
         }
         if let Err(error) = self.workload.validate() {
-            problems.push(error.to_string());
+            let (field, flag) = workload_field(error.field);
+            bad(field, flag, error.reason);
+        }
+        if self.workload.time_limit > MAX_TIME_LIMIT {
+            let reason = format!(
+                "must be at most 24h (a simulated day), got {:?}",
+                self.workload.time_limit
+            );
+            bad("workload.time_limit".into(), Some("--time-limit"), reason);
         }
         if let Err(error) = rafty::Settings::validate(&self.raft) {
-            problems.push(error.to_string());
+            for field in error.fields {
+                let flag = match field.field {
+                    "max_append_entries" => Some("--max-append-entries"),
+                    "max_inflight_appends" => Some("--max-inflight-appends"),
+                    _ => None,
+                };
+                bad(format!("raft.{}", field.field), flag, field.reason);
+            }
         }
         if self.latency_max < self.latency_min {
-            problems.push("latency: the maximum is below the minimum".into());
+            let reason = "the maximum is below the minimum".into();
+            bad("latency_max".into(), None, reason);
         }
         if self.log == LogKind::File && self.variant == Variant::ForgetfulLog {
-            problems.push(
-                "log: the forgetful-log variant is a log of its own; use --log memory".into(),
-            );
+            let reason = "the forgetful-log variant (--variant) is a log of its own; use \
+                          --log memory"
+                .into();
+            bad("log".into(), Some("--log"), reason);
         }
         if self.log != LogKind::File && self.variant == Variant::AcknowledgeBeforeFsync {
-            problems.push(
-                "log: the acknowledge-before-fsync variant is a FileLog; use --log file".into(),
-            );
+            let reason = "the acknowledge-before-fsync variant (--variant) is a FileLog; use \
+                          --log file"
+                .into();
+            bad("log".into(), Some("--log"), reason);
         }
         if self.log != LogKind::File && self.nemesis.contains(&FaultKind::Corrupt) {
-            problems.push(format!(
-                "nemesis: corrupt rots a bit of a FileLog record on disk; use --log file (got --log {})",
+            let reason = format!(
+                "corrupt rots a bit of a FileLog record on disk; use --log file (got --log {})",
                 self.log.name()
-            ));
+            );
+            bad("nemesis".into(), Some("--nemesis"), reason);
         }
         if self.nemesis_interval < Duration::from_millis(10) {
-            problems.push("nemesis-interval: must be at least 10ms".into());
+            let reason = format!("must be at least 10ms, got {:?}", self.nemesis_interval);
+            bad(
+                "nemesis_interval".into(),
+                Some("--nemesis-interval"),
+                reason,
+            );
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
+        problems
+    }
+}
+
+/// The longest `--time-limit` (`workload.time_limit`): a simulated day. Longer is a typo
+/// (a run would not end in any useful time) or would overflow the simulated clock.
+pub const MAX_TIME_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// One impossible knob of a [`TestConfig`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The field, as in [`TestConfig`] (e.g. `workload.time_limit`, `raft.max_append_entries`).
+    pub field: String,
+    /// The `rafty test` flag that sets it (e.g. `--time-limit`), if one does.
+    pub flag: Option<&'static str>,
+    /// Why its value is impossible.
+    pub reason: String,
+}
+
+impl ConfigProblem {
+    /// The problem as the command line reports it: by the flag the user typed, or by the
+    /// field when no flag sets it.
+    pub fn for_command_line(&self) -> String {
+        match self.flag {
+            Some(flag) => format!("{flag}: {}", self.reason),
+            None => format!("{} (not set by a flag): {}", self.field, self.reason),
         }
     }
+}
+
+/// The [`TestConfig`] field and the `rafty test` flag of a knob the workload's own check
+/// names (`rafty_workloads::ConfigError::field` is the knob's command-line name).
+fn workload_field(knob: &'static str) -> (String, Option<&'static str>) {
+    let (field, flag) = match knob {
+        "concurrency" => ("concurrency", "--concurrency"),
+        "rate" => ("rate_per_second", "--rate"),
+        "keys" => ("key_count", "--keys"),
+        "mix" => ("mix", "--mix"),
+        "time-limit" => ("time_limit", "--time-limit"),
+        other => return (format!("workload.{other}"), None),
+    };
+    (format!("workload.{field}"), Some(flag))
 }
 
 /// A duration as whole milliseconds.

@@ -278,6 +278,6 @@ mod tests {
         let args = command.split(" -- test ").nth(1).expect("a test command");
         let parsed = crate::cli::test::parse(args).expect("parses");
         assert_eq!(parsed.config().expect("valid"), config);
-        assert_eq!(parsed.seeds(), [42]);
+        assert_eq!(parsed.seeds(), Ok(vec![42]));
     }
 }

@@ -45,12 +45,19 @@ impl fmt::Display for Shard {
     }
 }
 
-/// The seeds `first..first + count`, restricted to `shard` if given.
+/// The seeds `first..first + count`, restricted to `shard` if given. Never wraps: seeds past
+/// `u64::MAX` do not exist and are left out (`rafty test` refuses such a range up front, see
+/// [`seed_range_overflows`]).
 pub fn seeds(first: u64, count: u64, shard: Option<Shard>) -> Vec<u64> {
     (0..count)
         .filter(|k| shard.is_none_or(|shard| k % shard.count == shard.index - 1))
-        .map(|k| first.wrapping_add(k))
+        .map_while(|k| first.checked_add(k))
         .collect()
+}
+
+/// Whether the `count` seeds from `first` on would run past `u64::MAX`.
+pub fn seed_range_overflows(first: u64, count: u64) -> bool {
+    count > 0 && first.checked_add(count - 1).is_none()
 }
 
 /// How to run a suite.
@@ -301,6 +308,17 @@ fn reason(result: &super::results::RunResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One `u64` seed per run, never wrapped: `u64::MAX` is the last seed there is.
+    #[test]
+    fn seeds_never_wrap_past_u64_max() {
+        assert_eq!(seeds(u64::MAX, 3, None), [u64::MAX]);
+        assert!(seed_range_overflows(u64::MAX, 2));
+        assert!(seed_range_overflows(u64::MAX - 1, 3));
+        assert!(!seed_range_overflows(u64::MAX - 2, 3));
+        assert!(!seed_range_overflows(u64::MAX, 1));
+        assert!(!seed_range_overflows(u64::MAX, 0));
+    }
 
     #[test]
     fn shards_split_the_seeds_without_overlap() {
