@@ -33,8 +33,8 @@
 //! * corrupt record / restore record: power off the host, tell the log factory
 //!   ([`LogFactory::corrupt_record`]) to rot a bit of a record before the log's tail (or to
 //!   restore it), power it on; the factory does it on the host's disk as the host boots,
-//!   before the log opens (see [`crate::sim::turmoil_fs::bit_rot`]). A log that cannot refuses
-//!   to open and the node stays down (see [`crate::sim::cluster`]) until the restore.
+//!   before the log opens (see [`crate::sim::turmoil_fs::bit_rot`]). The log must refuse to
+//!   open, and the node then stays down (see [`crate::sim::cluster`]) until the restore.
 
 use std::time::Duration;
 

@@ -140,6 +140,8 @@ struct Rot {
     notes: Vec<String>,
 }
 
+/// Where one node's disk is in the `corrupt` nemesis's cycle: sound, rot due, rotten, restore
+/// due (then sound again).
 #[derive(Debug, Default)]
 enum RotState {
     /// The disk is as the log wrote it.
