@@ -29,8 +29,12 @@
 //! the files can no longer be trusted; reopen it to recover.
 //!
 //! Limits: one process per directory (not enforced by a lock yet); a record's payload is at
-//! most 4 GiB and a batch at most 2^32 entries; damage to the very last record that looks
-//! exactly like a cut-off write is treated as a torn tail; a crash that keeps a later part of
+//! most 4 GiB and a batch at most 2^32 entries; damage at the very end of the log that looks
+//! exactly like a cut-off write (the last record's bytes zeroed or missing) is treated as a
+//! torn tail, so the whole last batch is cut even if it had been synced and acknowledged (a
+//! disk that zeroes synced sectors is indistinguishable from a torn append without a second
+//! write per batch; a single flipped bit is never mistaken, each header has its own CRC);
+//! a crash that keeps a later part of
 //! an unsynced batch but not an earlier one (a disk writing back out of order) leaves non-zero
 //! bytes after a hole, which recovery refuses as corruption rather than guess.
 
