@@ -6,7 +6,9 @@ mod core_support;
 
 use core_support::*;
 use rafty::core::{Action, Core, Role};
-use rafty::{Entry, HardState, Term};
+use rafty::{Entry, HardState, Message, Term};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 fn follower(hard_state: HardState, entries: Vec<Entry>) -> Core {
     core_in_cluster(1, 3, config(), hard_state, entries)
@@ -255,4 +257,108 @@ fn votes_from_non_members_are_not_counted() {
         Role::Candidate,
         "strangers' votes elect nobody"
     );
+}
+
+// ---- Random nonsense ----
+
+/// A peer's value near where bugs live: 0, `u64::MAX`, `u64::MAX - 1`, around `base`, or
+/// small.
+fn hostile_number(rng: &mut ChaCha8Rng, base: u64, extremes: bool) -> u64 {
+    match rng.random_range(0..10) {
+        0 => 0,
+        1 if extremes => u64::MAX,
+        2 if extremes => u64::MAX - 1,
+        3 => base.saturating_add(1),
+        4 => base.saturating_sub(1),
+        5 => base,
+        _ => rng.random_range(0..6),
+    }
+}
+
+/// An AppendEntries, contiguous or not, with terms that may go anywhere.
+fn hostile_append(rng: &mut ChaCha8Rng, core: &Core, from: u64, extremes: bool) -> Message {
+    let term = hostile_number(rng, core.term(), extremes);
+    let prev = (
+        hostile_number(rng, core.last_index(), extremes),
+        hostile_number(rng, core.term(), extremes),
+    );
+    let contiguous: bool = rng.random();
+    let mut entry_term = prev.1.max(1);
+    let mut entries = Vec::new();
+    for offset in 1..=rng.random_range(0..4) {
+        let index = if contiguous {
+            prev.0.wrapping_add(offset)
+        } else {
+            hostile_number(rng, core.last_index(), extremes)
+        };
+        if rng.random_range(0..4) == 0 {
+            entry_term = hostile_number(rng, term, extremes);
+        } else if rng.random() {
+            entry_term = term;
+        }
+        entries.push(noop(entry_term, index));
+    }
+    let leader_commit = hostile_number(rng, core.commit_index(), extremes);
+    append(term, from, prev, entries, leader_commit)
+}
+
+/// Any message at all, from anyone (members, itself, strangers).
+fn hostile_message(rng: &mut ChaCha8Rng, core: &Core, from: u64, extremes: bool) -> Message {
+    let term = hostile_number(rng, core.term(), extremes);
+    let index = hostile_number(rng, core.last_index(), extremes);
+    match rng.random_range(0..5) {
+        0 => {
+            let last_term = hostile_number(rng, core.term(), extremes);
+            vote_request(term, from, (index, last_term), rng.random())
+        }
+        1 => vote_response(term, rng.random(), rng.random()),
+        2 | 3 => hostile_append(rng, core, from, extremes),
+        _ => {
+            let hint = rng.random::<bool>().then(|| rafty::ConflictHint {
+                term: rng
+                    .random::<bool>()
+                    .then(|| hostile_number(rng, core.term(), extremes)),
+                index: hostile_number(rng, core.last_index(), extremes),
+            });
+            if rng.random() {
+                append_ok(term, index)
+            } else {
+                append_rejected(term, index, hint)
+            }
+        }
+    }
+}
+
+/// Everything above at random: thousands of runs of ticks, proposals and hostile messages
+/// (with and without values at `u64::MAX`, which otherwise dominate) against cores of 1, 3 and
+/// 5 nodes checking their invariants after every input. None may panic: a panic here is
+/// either a broken invariant the library maintains or peer input treated as one.
+#[test]
+fn random_peer_nonsense_never_panics_the_core() {
+    for seed in 0..2000 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let extremes = seed % 2 == 0;
+        let size = [1, 3, 5][rng.random_range(0..3)];
+        let mut core = core_in_cluster(1, size, config(), hard_state(0, None), vec![]);
+        let mut now = ms(0);
+        for _ in 0..200 {
+            now += ms(rng.random_range(0..120));
+            match rng.random_range(0..7) {
+                0 => core.tick(now),
+                1 => {
+                    let _ = core.propose(now, vec![b"x".to_vec()]);
+                }
+                _ => {
+                    let from = [2, 3, 4, 5, 1, 9, u64::MAX][rng.random_range(0..7)];
+                    let message = hostile_message(&mut rng, &core, from, extremes);
+                    let step =
+                        std::panic::AssertUnwindSafe(|| core.step(now, from, message.clone()));
+                    if std::panic::catch_unwind(step).is_err() {
+                        panic!("seed {seed}: the core panicked on {message:?} from {from}");
+                    }
+                }
+            }
+            core.take_actions();
+        }
+    }
 }
