@@ -88,3 +88,25 @@ fn flags_clap_checks_name_themselves() {
     refused(&["--concurrency", "0"], &["--concurrency"]);
     refused(&["--time-limit", "soon"], &["--time-limit"]);
 }
+
+/// A `--store` that cannot be written is refused before any run (exit code 2, naming the flag
+/// and the path), never a suite that reports valid while its results went nowhere. The store
+/// sits below a regular file, which even root cannot make a folder of.
+#[test]
+fn an_unwritable_store_is_refused_before_any_run() {
+    let scratch = std::env::temp_dir().join(format!("rafty-cli-store-{}", std::process::id()));
+    std::fs::write(&scratch, b"a file, not a folder\n").expect("write the scratch file");
+    let store = scratch.join("store");
+    let output = Command::new(env!("CARGO_BIN_EXE_rafty"))
+        .args(["test", "--seeds", "1", "--time-limit", "1s", "--store"])
+        .arg(&store)
+        .output()
+        .expect("rafty runs");
+    std::fs::remove_file(&scratch).expect("remove the scratch file");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stderr}{stdout}");
+    assert!(stdout.is_empty(), "runs started: {stdout}");
+    assert!(stderr.contains("--store"), "{stderr}");
+    assert!(stderr.contains(&*store.to_string_lossy()), "{stderr}");
+}

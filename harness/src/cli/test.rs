@@ -13,6 +13,7 @@ use crate::nemesis::{KindList, parse_kind_list};
 use crate::run::config::{LogKind, TestConfig, Variant};
 use crate::run::plugins::Plugins;
 use crate::run::results::Validity;
+use crate::run::store;
 use crate::run::suite::{self, Shard, SuiteOptions, SuiteSummary};
 
 /// How many seeds run when neither `--seed` nor `--seeds` is given.
@@ -208,6 +209,12 @@ pub fn run(args: &Args) -> u8 {
             return 2;
         }
     };
+    if !args.no_store {
+        if let Err(error) = store::check_writable(&args.store) {
+            eprintln!("rafty test: --store: {error}");
+            return 2;
+        }
+    }
     if seeds.is_empty() {
         eprintln!(
             "rafty test: shard {} of {} seeds is empty",
@@ -236,7 +243,23 @@ pub fn run(args: &Args) -> u8 {
     if !args.no_store {
         println!("reports: {}", args.store.join("index.html").display());
     }
-    summary.validity().exit_code() as u8
+    let unstored: Vec<_> = summary.unstored().collect();
+    for run in &unstored {
+        let error = run.store_error.as_deref().unwrap_or_default();
+        eprintln!("rafty test: seed {}: {error}", run.seed);
+    }
+    let verdict = summary.validity().exit_code() as u8;
+    if !unstored.is_empty() && verdict == 0 {
+        // Every run was valid, but some results are missing from the store: not a pass.
+        eprintln!(
+            "rafty test: {} of {} runs could not be stored under {}",
+            unstored.len(),
+            summary.runs.len(),
+            args.store.display()
+        );
+        return 2;
+    }
+    verdict
 }
 
 fn nemesis_names(config: &TestConfig) -> String {

@@ -36,6 +36,21 @@ pub fn write_history_jsonl(history: &[RecordedOp], out: impl Write) -> io::Resul
     out.flush()
 }
 
+/// Make sure runs can be stored under `root`: create it if needed and write (then remove) a
+/// probe file, so that an unwritable store is refused before any run, not after each.
+pub fn check_writable(root: &Path) -> io::Result<()> {
+    let describe = |what: &str, error: io::Error| {
+        io::Error::new(
+            error.kind(),
+            format!("cannot {what} {}: {error}", root.display()),
+        )
+    };
+    fs::create_dir_all(root).map_err(|error| describe("create", error))?;
+    let probe = root.join(".rafty-write-probe");
+    fs::write(&probe, b"probe\n").map_err(|error| describe("write into", error))?;
+    fs::remove_file(&probe).map_err(|error| describe("write into", error))
+}
+
 /// Write one run under `root/<test>/<stamp>-<seed>/`; returns the folder.
 pub fn write_run(
     root: &Path,

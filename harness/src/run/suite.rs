@@ -92,6 +92,8 @@ pub struct RunSummary {
     pub wall_ms: u64,
     /// Why the run is not valid, in one line.
     pub reason: String,
+    /// Why the run's folder could not be written, if a store was asked for and failed.
+    pub store_error: Option<String>,
 }
 
 /// The outcome of a suite.
@@ -107,6 +109,11 @@ impl SuiteSummary {
         self.runs
             .iter()
             .fold(Validity::Valid, |all, run| all.and(run.valid))
+    }
+
+    /// The runs whose results could not be written to the store.
+    pub fn unstored(&self) -> impl Iterator<Item = &RunSummary> {
+        self.runs.iter().filter(|run| run.store_error.is_some())
     }
 
     /// How many runs had `validity`.
@@ -227,10 +234,12 @@ fn run_one(
                 simulated_ms: 0,
                 wall_ms: 0,
                 reason: format!("the harness panicked: {message}"),
+                store_error: None,
             };
         }
     };
     let result = &output.result;
+    let mut store_error = None;
     let dir = store_root.and_then(|root| {
         let artifacts = Artifacts {
             history: &output.history,
@@ -240,15 +249,18 @@ fn run_one(
         match store::write_run(root, stamp, result, &artifacts) {
             Ok(dir) => {
                 if let Err(error) = rafty_reports::write_stored_run_report(&dir) {
-                    eprintln!("seed {seed}: could not draw the report: {error}");
+                    store_error = Some(format!(
+                        "could not draw the report in {}: {error}",
+                        dir.display()
+                    ));
                 }
                 Some(dir)
             }
             Err(error) => {
-                eprintln!(
-                    "seed {seed}: could not write the store under {}: {error}",
+                store_error = Some(format!(
+                    "could not write the store under {}: {error}",
                     root.display()
-                );
+                ));
                 None
             }
         }
@@ -262,6 +274,7 @@ fn run_one(
         simulated_ms: result.checks.simulation.simulated_ms,
         wall_ms: result.checks.simulation.wall_ms,
         reason: reason(result),
+        store_error,
     }
 }
 
