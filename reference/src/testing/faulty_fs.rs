@@ -9,7 +9,13 @@
 //!   change nothing;
 //! * [`DiskFaults::set_dead`]: every operation fails until revived;
 //! * [`DiskFaults::corrupt_next_read`]: the next read returns its data with one bit flipped,
-//!   silently, as a bad sector or a misdirected read would.
+//!   silently, as a bad sector or a misdirected read would;
+//! * [`DiskFaults::freeze_after`]: the next `n` operations run, then the disk freezes: every
+//!   operation fails (`EIO`) and changes nothing until cleared. The moment the power went out,
+//!   as the software sees it, so that a power cut can land *inside* a sequence of disk
+//!   operations (between a write and its fsync, a rename and the directory sync...): the
+//!   caller then drops what was unsynced (`CrashFs::crash`, turmoil's `Sim::crash`).
+//!   [`DiskFaults::freeze_trail`] names the operations that ran and the one refused.
 
 use std::io;
 use std::path::Path;
@@ -30,7 +36,22 @@ struct Switches {
     corrupt_next_read: bool,
     operations: u64,
     injected: u64,
+    freeze: Option<Freeze>,
 }
+
+/// An armed [`DiskFaults::freeze_after`].
+#[derive(Debug, Default)]
+struct Freeze {
+    /// Operations still allowed before the disk freezes.
+    remaining: u64,
+    /// Whether an operation has been refused: the disk is frozen.
+    tripped: bool,
+    /// The last operations since arming, the refused one last (bounded).
+    trail: std::collections::VecDeque<String>,
+}
+
+/// How many operations a freeze's trail keeps (the last ones).
+const FREEZE_TRAIL_LENGTH: usize = 16;
 
 impl DiskFaults {
     /// No fault switched on.
@@ -59,12 +80,40 @@ impl DiskFaults {
         self.lock().corrupt_next_read = true;
     }
 
-    /// Switch every fault off.
+    /// Let the next `count` operations run, then freeze the disk: every later operation fails
+    /// with an I/O error and changes nothing, until [`DiskFaults::clear`]. Replaces an earlier
+    /// freeze.
+    pub fn freeze_after(&self, count: u64) {
+        self.lock().freeze = Some(Freeze {
+            remaining: count,
+            ..Freeze::default()
+        });
+    }
+
+    /// Whether a freeze armed by [`DiskFaults::freeze_after`] has tripped: an operation was
+    /// refused, and the disk is frozen.
+    pub fn is_frozen(&self) -> bool {
+        self.lock()
+            .freeze
+            .as_ref()
+            .is_some_and(|freeze| freeze.tripped)
+    }
+
+    /// The operations since [`DiskFaults::freeze_after`] (the last 16), as `what path`, the
+    /// refused one last as `refused: what path`; empty with no freeze armed.
+    pub fn freeze_trail(&self) -> Vec<String> {
+        let switches = self.lock();
+        let trail = switches.freeze.as_ref().map(|freeze| &freeze.trail);
+        trail.into_iter().flatten().cloned().collect()
+    }
+
+    /// Switch every fault off (a freeze included).
     pub fn clear(&self) {
         let mut switches = self.lock();
         switches.fail_next = 0;
         switches.dead = false;
         switches.corrupt_next_read = false;
+        switches.freeze = None;
     }
 
     /// Operations attempted so far.
@@ -81,6 +130,28 @@ impl DiskFaults {
     fn begin(&self, what: &str, path: &Path) -> io::Result<()> {
         let mut switches = self.lock();
         switches.operations += 1;
+        let frozen = switches.freeze.as_mut().is_some_and(|freeze| {
+            let refused = freeze.tripped || freeze.remaining == 0;
+            if !freeze.tripped {
+                let mark = if refused { "refused: " } else { "" };
+                if freeze.trail.len() == FREEZE_TRAIL_LENGTH {
+                    freeze.trail.pop_front();
+                }
+                freeze
+                    .trail
+                    .push_back(format!("{mark}{what} {}", path.display()));
+            }
+            freeze.tripped |= refused;
+            freeze.remaining = freeze.remaining.saturating_sub(1);
+            refused
+        });
+        if frozen {
+            switches.injected += 1;
+            return Err(io::Error::other(format!(
+                "injected disk fault: {what} {} failed (EIO): the disk froze (power cut)",
+                path.display()
+            )));
+        }
         if switches.dead || switches.fail_next > 0 {
             switches.fail_next = switches.fail_next.saturating_sub(1);
             switches.injected += 1;
@@ -249,6 +320,33 @@ mod tests {
         assert_eq!(faults.injected_count(), 1);
         drop(log);
         let log = open(&disk, &faults).unwrap();
+        assert_eq!(log.entries(1, 3).unwrap(), batch(1, 2));
+    }
+
+    /// A freeze lets the operations drawn run, then refuses every one and changes nothing, so
+    /// a crash at that moment lands inside the append: its write is there, unsynced, and the
+    /// log (which got the error) never acknowledged it; recovery cuts the batch off whole.
+    #[test]
+    fn a_freeze_lands_a_power_cut_between_a_write_and_its_fsync() {
+        let (disk, faults) = (CrashFs::new(7), DiskFaults::new());
+        let mut log = open(&disk, &faults).unwrap();
+        log.append(&batch(1, 2)).unwrap();
+        faults.freeze_after(1);
+        assert!(!faults.is_frozen());
+        let error = log.append(&batch(3, 30)).unwrap_err();
+        assert!(error.to_string().contains("the disk froze"), "{error}");
+        assert!(faults.is_frozen());
+        let trail = faults.freeze_trail();
+        assert_eq!(trail.len(), 2, "{trail:?}");
+        assert!(trail[0].starts_with("write_at /log/"), "{trail:?}");
+        assert!(trail[1].starts_with("refused: sync /log/"), "{trail:?}");
+        assert!(open(&disk, &faults).is_err(), "a frozen disk stays frozen");
+        drop(log);
+        disk.crash();
+        faults.clear();
+        assert!(faults.freeze_trail().is_empty());
+        let log = open(&disk, &faults).unwrap();
+        assert_eq!(log.last_index(), 2);
         assert_eq!(log.entries(1, 3).unwrap(), batch(1, 2));
     }
 
