@@ -149,6 +149,10 @@ impl Network for SimNetwork<'_, '_> {
             Action::PowerOff(node) => {
                 self.silently(*node, |sim, name| sim.crash(name));
                 self.log_factory.crashed(*node);
+                let now = self.sim.elapsed().as_nanos() as u64;
+                for note in self.log_factory.take_notes(*node) {
+                    self.observations.note_at(now, *node, &note);
+                }
             }
             Action::PowerOn(node) => self.sim.bounce(node_name(*node)),
             Action::Pause(node) => self.pauses.pause(*node),

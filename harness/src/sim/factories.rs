@@ -55,12 +55,42 @@ pub trait LogFactory: Send + Sync + 'static {
         None
     }
 
-    /// What the storage did to node `node`'s disk for the nemesis at its opens since the last
-    /// call (a bit flipped, a bit restored), for the node's log. The default has nothing.
+    /// What the storage did to node `node`'s disk for the nemesis since the last call (what
+    /// a power cut found unsynced, what survived it, what recovery cut; a bit flipped, a bit
+    /// restored), for the node's log. The default has nothing.
     fn take_notes(&self, node: NodeId) -> Vec<String> {
         let _ = node;
         Vec::new()
     }
+
+    /// The power-mid-write nemesis: `Some(n)`: let node `node`'s next `n` disk operations
+    /// run, then freeze its disk (every operation fails and changes nothing: the moment the
+    /// power went out, as the node sees it), so the power cut that follows lands inside a
+    /// sequence of operations; `None`: clear the freeze (the host is off). Returns false when
+    /// this storage cannot freeze (the default): the power then goes between steps.
+    fn arm_power_cut(&self, node: NodeId, operations: Option<u64>) -> bool {
+        let _ = (node, operations);
+        false
+    }
+
+    /// Where the power cut armed on node `node` stands.
+    fn armed_cut(&self, node: NodeId) -> ArmedCut {
+        let _ = node;
+        ArmedCut::Idle
+    }
+}
+
+/// Where a power cut armed by [`LogFactory::arm_power_cut`] stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArmedCut {
+    /// None armed.
+    Idle,
+    /// Armed; the disk has not frozen yet.
+    Waiting,
+    /// The disk froze inside an operation: the power is to be cut now.
+    Due,
+    /// The power was cut since the arming.
+    Done,
 }
 
 /// Creates a node's [`StateMachine`], empty, at every start and restart (the node rebuilds it by

@@ -18,6 +18,15 @@
 //! [`FileLogFactory::acknowledging_before_fsync`] is the deliberately broken log the chaos
 //! suite must catch (`--variant acknowledge-before-fsync`).
 //!
+//! For the `power-mid-write` nemesis the factory arms a power cut *inside* a disk operation
+//! ([`LogFactory::arm_power_cut`]: the node's [`DiskFaults::freeze_after`] a number of
+//! operations drawn from the seed; the node gets `EIO` and fail-stops, acknowledging nothing
+//! of the interrupted write; the nemesis then cuts the power, which drops what was unsynced,
+//! torn). Every node's disk keeps a [`ledger`] of what is unsynced, so each power cut notes in
+//! the node's log what it found pending (and, for an armed cut, the operations that ran and
+//! the one refused), and the next boot notes what of each pending write survived (lost, torn,
+//! kept whole) and what the log's recovery cut or removed.
+//!
 //! Torn writes need the simulation's disks to be built with a block size
 //! (`turmoil::Builder::fs().block_size(..)`); the runner sets [`TORN_WRITE_BLOCK_BYTES`].
 
@@ -35,8 +44,12 @@ use turmoil::fs::shim::std::fs as sim;
 use super::factories::LogFactory;
 
 pub mod bit_rot;
+pub mod ledger;
 
 use bit_rot::Flip;
+use ledger::{Ledger, LedgerFs};
+
+use super::factories::ArmedCut;
 
 /// Where a node keeps its log on its host's disk.
 pub const LOG_DIR: &str = "/rafty/log";
@@ -131,6 +144,26 @@ pub struct FileLogFactory {
     skip_fsync: bool,
     faults: Mutex<BTreeMap<NodeId, DiskFaults>>,
     rot: Mutex<BTreeMap<NodeId, Rot>>,
+    disks: Mutex<BTreeMap<NodeId, Disk>>,
+}
+
+/// One node's disk as the power faults see it: what it holds unsynced, where an armed power
+/// cut stands, and what to note in the node's log.
+#[derive(Debug)]
+struct Disk {
+    ledger: Ledger,
+    cut: ArmedCut,
+    notes: Vec<String>,
+}
+
+impl Default for Disk {
+    fn default() -> Disk {
+        Disk {
+            ledger: Ledger::new(),
+            cut: ArmedCut::Idle,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// The `corrupt` nemesis's work on one node's disk, and what it did for the node's log.
@@ -164,6 +197,7 @@ impl FileLogFactory {
             skip_fsync: false,
             faults: Mutex::default(),
             rot: Mutex::default(),
+            disks: Mutex::default(),
         }
     }
 
@@ -193,6 +227,33 @@ impl FileLogFactory {
 
     fn rot(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, Rot>> {
         self.rot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run `f` on node `node`'s disk record.
+    fn disk<T>(&self, node: NodeId, f: impl FnOnce(&mut Disk) -> T) -> T {
+        let mut disks = self.disks.lock().unwrap_or_else(|p| p.into_inner());
+        f(disks.entry(node).or_default())
+    }
+
+    /// Open node `node`'s log on `fs`, noting first what survived the last power cut and
+    /// afterwards what the log's recovery changed on the disk.
+    fn open_on<FS: FileSystem>(
+        &self,
+        node: NodeId,
+        fs: FS,
+    ) -> Result<FileLog<FaultyFs<FS>>, LogError> {
+        let ledger = self.disk(node, |disk| disk.ledger.clone());
+        let survived = ledger.measure_after_cut();
+        ledger.recovering(true);
+        let fs = FaultyFs::new(fs, self.faults(node));
+        let opened = FileLog::open_with(fs, &self.dir, self.options.clone());
+        let recovery = ledger.recovering(false);
+        self.disk(node, |disk| {
+            disk.notes.extend(survived);
+            let recovered = recovery.into_iter().map(|line| format!("recovery: {line}"));
+            disk.notes.extend(recovered);
+        });
+        opened
     }
 
     /// Do what the `corrupt` nemesis left due on node `node`'s disk, before its log opens (on
@@ -231,14 +292,61 @@ impl FileLogFactory {
 impl LogFactory for FileLogFactory {
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
         self.rot_at_boot(node)?;
-        let options = self.options.clone();
-        let faults = self.faults(node);
+        let fs = LedgerFs::new(self.disk(node, |disk| disk.ledger.clone()));
         Ok(if self.skip_fsync {
-            let fs = FaultyFs::new(FsyncDefect(TurmoilFs, Defect::SkipsFsync), faults);
-            Box::new(FileLog::open_with(fs, &self.dir, options)?)
+            let fs = FsyncDefect(fs, Defect::SkipsFsync);
+            Box::new(self.open_on(node, fs)?)
         } else {
-            let fs = FaultyFs::new(TurmoilFs, faults);
-            Box::new(FileLog::open_with(fs, &self.dir, options)?)
+            Box::new(self.open_on(node, fs)?)
+        })
+    }
+
+    /// The power went out: note what the disk held unsynced (turmoil drops it, torn) and,
+    /// for a cut armed inside a disk operation, the operations that ran and the one refused.
+    fn crashed(&self, node: NodeId) {
+        let faults = self.faults(node);
+        self.disk(node, |disk| {
+            let pending = disk.ledger.power_cut();
+            let armed = matches!(disk.cut, ArmedCut::Waiting | ArmedCut::Due);
+            let when = match (armed, faults.is_frozen()) {
+                (true, true) => "inside a disk operation",
+                (true, false) => "between steps (the armed freeze never tripped)",
+                (false, _) => "between steps",
+            };
+            disk.notes.push(format!("power cut {when}: {pending}"));
+            if armed {
+                let trail = faults.freeze_trail();
+                disk.notes.push(format!(
+                    "disk operations until the cut: {}",
+                    trail.join("; ")
+                ));
+                disk.cut = ArmedCut::Done;
+            }
+        });
+    }
+
+    /// The power-mid-write nemesis: freeze the disk after `operations` more operations
+    /// (`Some`), or clear the freeze (`None`).
+    fn arm_power_cut(&self, node: NodeId, operations: Option<u64>) -> bool {
+        let faults = self.faults(node);
+        self.disk(node, |disk| match operations {
+            Some(operations) => {
+                faults.freeze_after(operations);
+                disk.cut = ArmedCut::Waiting;
+            }
+            None => {
+                faults.clear();
+                disk.cut = ArmedCut::Idle;
+            }
+        });
+        true
+    }
+
+    fn armed_cut(&self, node: NodeId) -> ArmedCut {
+        let frozen = self.faults(node).is_frozen();
+        self.disk(node, |disk| match disk.cut {
+            ArmedCut::Waiting if frozen => ArmedCut::Due,
+            other => other,
         })
     }
 
@@ -282,10 +390,14 @@ impl LogFactory for FileLogFactory {
     }
 
     fn take_notes(&self, node: NodeId) -> Vec<String> {
+        let mut notes = self.disk(node, |disk| std::mem::take(&mut disk.notes));
         let mut rot = self.rot();
-        rot.get_mut(&node)
-            .map(|rot| std::mem::take(&mut rot.notes))
-            .unwrap_or_default()
+        notes.extend(
+            rot.get_mut(&node)
+                .map(|rot| std::mem::take(&mut rot.notes))
+                .unwrap_or_default(),
+        );
+        notes
     }
 }
 
