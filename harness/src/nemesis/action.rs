@@ -24,6 +24,15 @@ pub enum Action {
     PowerOff(NodeId),
     /// Power the node's host on again: it boots and the node recovers from its disk.
     PowerOn(NodeId),
+    /// Arm a power cut inside the node's disk operations: the next this many run, then its
+    /// disk freezes (every operation fails and changes nothing; the node fail-stops). The
+    /// nemesis then takes [`Action::CutArmedPower`] at once.
+    ArmPowerCut(NodeId, u64),
+    /// Cut the power of the node whose disk froze: what was unsynced is lost, torn.
+    CutArmedPower(NodeId),
+    /// End an armed power cut: cut the power now if it has not gone yet (the disk never
+    /// froze), clear the freeze, power the host on.
+    PowerOnAfterCut(NodeId),
     /// Pause the node's event loop (a simulated SIGSTOP or long GC pause): it handles nothing
     /// while its peers, its clients and its timers go on; the network is untouched.
     Pause(NodeId),
@@ -60,6 +69,7 @@ impl Action {
             Action::Partition(grudge) => Action::Repair(grudge.clone()),
             Action::Kill(node) => Action::Restart(*node),
             Action::PowerOff(node) => Action::PowerOn(*node),
+            Action::ArmPowerCut(node, _) => Action::PowerOnAfterCut(*node),
             Action::Pause(node) => Action::Resume(*node),
             Action::Slow(node, _) => Action::Unslow(*node),
             Action::Clog(a, b) => Action::Unclog(*a, *b),
@@ -68,6 +78,8 @@ impl Action {
             Action::Repair(_)
             | Action::Restart(_)
             | Action::PowerOn(_)
+            | Action::CutArmedPower(_)
+            | Action::PowerOnAfterCut(_)
             | Action::Resume(_)
             | Action::Unslow(_)
             | Action::Unclog(..)
@@ -86,6 +98,17 @@ impl fmt::Display for Action {
             Action::Restart(node) => write!(f, "restart n{node}"),
             Action::PowerOff(node) => write!(f, "power off n{node}"),
             Action::PowerOn(node) => write!(f, "power on n{node}"),
+            Action::ArmPowerCut(node, operations) => write!(
+                f,
+                "arm a power cut of n{node}: {operations} more disk operations, then it freezes"
+            ),
+            Action::CutArmedPower(node) => {
+                write!(f, "power off n{node}: its disk froze inside an operation")
+            }
+            Action::PowerOnAfterCut(node) => write!(
+                f,
+                "power on n{node} (its power cut first if its disk never froze)"
+            ),
             Action::Pause(node) => write!(f, "pause n{node}"),
             Action::Resume(node) => write!(f, "resume n{node}"),
             Action::Slow(node, latency) => write!(f, "slow n{node} to {}ms", latency.as_millis()),
@@ -119,6 +142,13 @@ fn describe(grudge: &Grudge) -> String {
 pub trait Network {
     /// Take `action` now.
     fn apply(&mut self, action: &Action);
+
+    /// Whether the power cut armed on `node` ([`Action::ArmPowerCut`]) is due: its disk froze
+    /// inside an operation. The default (fakes): never.
+    fn power_cut_due(&mut self, node: NodeId) -> bool {
+        let _ = node;
+        false
+    }
 }
 
 /// What the nemesis may know of the cluster to aim its faults.

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use serde::Serialize;
 
 /// A kind of fault. `--nemesis partition,kill,power,pause,latency,clog` enables a set of them;
-/// `all` is the usual set, and the kinds outside it (`disk`, `corrupt`, `figure8`) are added by
-/// name (`--nemesis all,corrupt`).
+/// `all` is the usual set (with `--log file` it adds `power` and `power-mid-write`), and the
+/// kinds outside it (`disk`, `corrupt`, `figure8`) are added by name (`--nemesis all,corrupt`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
@@ -17,10 +17,22 @@ pub enum FaultKind {
     /// hosts stay up, so their disks keep every write, synced or not (the OS page cache).
     Kill,
     /// Cut the power of nodes' hosts (the leader, one, a minority or all) and power them on
-    /// later: every unsynced write is lost (torn at block boundaries). With a log whose every
-    /// write is durable on return (MemoryLog), the same as [`FaultKind::Kill`]. In `all` only
-    /// with `--log file`.
+    /// later: every unsynced write is lost (torn at block boundaries). The cut comes between
+    /// simulation steps, so it never lands inside a `Log` call: a log that syncs before it
+    /// returns (FileLog) has nothing unsynced then, and only a log that acknowledges unsynced
+    /// writes loses any ([`FaultKind::PowerMidWrite`] cuts inside an operation). With a log
+    /// whose every write is durable on return (MemoryLog), the same as [`FaultKind::Kill`].
+    /// In `all` only with `--log file`.
     Power,
+    /// Cut one node's power *inside* a sequence of disk operations (between a write and its
+    /// fsync, inside a truncation, a segment roll, a hard-state save): its disk freezes after a
+    /// number of operations drawn from the seed (0 to 11; every later one fails with `EIO` and
+    /// changes nothing, so the node fail-stops, acknowledging nothing of the interrupted
+    /// write), then the power goes, dropping what was unsynced, torn at block boundaries; later
+    /// the host powers on and the node recovers from its disk. If the node makes no disk
+    /// operation for the whole fault, the power goes at its end, between steps. Needs
+    /// `--log file`; in `all` with it.
+    PowerMidWrite,
     /// Pause a node's event loop (SIGSTOP, a long GC pause): it handles nothing, not even its
     /// own timers, while the others go on; on resume it carries on where it was, late.
     Pause,
@@ -60,6 +72,7 @@ impl FaultKind {
             FaultKind::Partition => "partition",
             FaultKind::Kill => "kill",
             FaultKind::Power => "power",
+            FaultKind::PowerMidWrite => "power-mid-write",
             FaultKind::Pause => "pause",
             FaultKind::Latency => "latency",
             FaultKind::Clog => "clog",
@@ -84,6 +97,7 @@ impl FromStr for FaultKind {
             .into_iter()
             .chain([
                 FaultKind::Power,
+                FaultKind::PowerMidWrite,
                 FaultKind::Disk,
                 FaultKind::Corrupt,
                 FaultKind::Figure8,
@@ -91,7 +105,8 @@ impl FromStr for FaultKind {
             .find(|kind| kind.name() == text)
             .ok_or_else(|| {
                 format!(
-                    "unknown nemesis `{text}`; expected one of: {}, power, disk, corrupt, figure8, all, none",
+                    "unknown nemesis `{text}`; expected one of: {}, power, power-mid-write, disk, \
+                     corrupt, figure8, all, none",
                     FaultKind::ALL.map(FaultKind::name).join(", ")
                 )
             })
@@ -103,17 +118,18 @@ impl FromStr for FaultKind {
 pub struct KindList {
     /// The kinds named, sorted, without duplicates (`all` expanded to [`FaultKind::ALL`]).
     pub kinds: Vec<FaultKind>,
-    /// Whether the list said `all` (which also means [`FaultKind::Power`] with a file log).
+    /// Whether the list said `all` (which also means [`FaultKind::Power`] and
+    /// [`FaultKind::PowerMidWrite`] with a file log).
     pub all: bool,
 }
 
 impl KindList {
     /// The kinds for a run whose log loses unsynced writes on power loss (`file_log`): `all`
-    /// then includes [`FaultKind::Power`].
+    /// then includes [`FaultKind::Power`] and [`FaultKind::PowerMidWrite`].
     pub fn resolve(&self, file_log: bool) -> Vec<FaultKind> {
         let mut kinds = self.kinds.clone();
         if self.all && file_log {
-            kinds.push(FaultKind::Power);
+            kinds.extend([FaultKind::Power, FaultKind::PowerMidWrite]);
             kinds.sort_unstable();
             kinds.dedup();
         }
@@ -181,7 +197,7 @@ mod tests {
         let both = parse_kind_list("all,corrupt").unwrap();
         let kinds = both.resolve(true);
         assert!(kinds.contains(&FaultKind::Corrupt) && kinds.contains(&FaultKind::Power));
-        assert_eq!(kinds.len(), FaultKind::ALL.len() + 2);
+        assert_eq!(kinds.len(), FaultKind::ALL.len() + 3);
         assert_eq!(FaultKind::Corrupt.to_string(), "corrupt");
     }
 
@@ -190,8 +206,13 @@ mod tests {
         let all = parse_kind_list("all").unwrap();
         assert_eq!(all.resolve(false), FaultKind::ALL);
         let with_power = all.resolve(true);
-        assert_eq!(with_power.len(), FaultKind::ALL.len() + 1);
+        assert_eq!(with_power.len(), FaultKind::ALL.len() + 2);
         assert!(with_power.contains(&FaultKind::Power));
+        assert!(with_power.contains(&FaultKind::PowerMidWrite));
+        assert_eq!(
+            parse_kinds("power-mid-write").unwrap(),
+            [FaultKind::PowerMidWrite]
+        );
         let listed = parse_kind_list("kill,pause").unwrap();
         assert_eq!(listed.resolve(true), [FaultKind::Kill, FaultKind::Pause]);
     }

@@ -64,6 +64,17 @@ pub fn plan(
             }
             (format!("{verb} {}", names.join(" ")), steps)
         }
+        FaultKind::PowerMidWrite => {
+            let node = leader_or_pick(rng);
+            let operations = rng.random_range(0..MID_WRITE_OPERATIONS);
+            (
+                format!("cut the power of n{node} inside a disk operation ({operations} more run)"),
+                vec![
+                    (Duration::ZERO, Action::ArmPowerCut(node, operations)),
+                    (duration, Action::PowerOnAfterCut(node)),
+                ],
+            )
+        }
         FaultKind::Pause => {
             let node = leader_or_pick(rng);
             (
@@ -119,6 +130,12 @@ pub fn plan(
         steps,
     }
 }
+
+/// The power-mid-write fault lets `0..MID_WRITE_OPERATIONS` disk operations run before the
+/// disk freezes: few, so the cut lands inside the operation sequences of the next `Log` calls
+/// (an append is a write and an fsync; a segment roll adds a create and a directory sync; a
+/// hard-state save is five operations; a truncation more).
+pub const MID_WRITE_OPERATIONS: u64 = 12;
 
 /// The leader, one random node, a random minority, or every node.
 fn kill_targets(nodes: &[NodeId], leader: Option<NodeId>, rng: &mut ChaCha8Rng) -> Vec<NodeId> {
@@ -181,6 +198,7 @@ mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             for kind in FaultKind::ALL.into_iter().chain([
                 FaultKind::Power,
+                FaultKind::PowerMidWrite,
                 FaultKind::Disk,
                 FaultKind::Corrupt,
             ]) {

@@ -47,6 +47,8 @@ struct Active {
     started_at: Duration,
     remaining: VecDeque<(Duration, Action)>,
     reactive: Option<Figure8>,
+    /// The node whose armed power cut ([`Action::ArmPowerCut`]) has not come yet.
+    armed: Option<NodeId>,
 }
 
 /// The fault scheduler. Call [`Nemesis::poll`] before every simulation step.
@@ -128,6 +130,7 @@ impl Nemesis {
             started_at: now,
             remaining,
             reactive,
+            armed: None,
         });
     }
 
@@ -150,11 +153,20 @@ impl Nemesis {
             return;
         }
         let mut due = Vec::new();
+        // An armed power cut goes the moment its disk froze, before anything else due.
+        if let Some(node) = active.armed.filter(|&node| network.power_cut_due(node)) {
+            active.armed = None;
+            due.push(Action::CutArmedPower(node));
+        }
         while let Some((offset, _)) = active.remaining.front() {
             if active.started_at + *offset > now {
                 break;
             }
-            due.push(active.remaining.pop_front().expect("front exists").1);
+            let action = active.remaining.pop_front().expect("front exists").1;
+            if let Action::ArmPowerCut(node, _) = action {
+                active.armed = Some(node);
+            }
+            due.push(action);
         }
         let finished = active.remaining.is_empty();
         let kind = active.plan.kind;

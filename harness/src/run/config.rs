@@ -247,6 +247,14 @@ impl TestConfig {
             );
             bad("nemesis".into(), Some("--nemesis"), reason);
         }
+        if self.log != LogKind::File && self.nemesis.contains(&FaultKind::PowerMidWrite) {
+            let reason = format!(
+                "power-mid-write freezes a FileLog's disk inside its operations; use --log file \
+                 (got --log {})",
+                self.log.name()
+            );
+            bad("nemesis".into(), Some("--nemesis"), reason);
+        }
         if self.nemesis_interval < Duration::from_millis(10) {
             let reason = format!("must be at least 10ms, got {:?}", self.nemesis_interval);
             bad(

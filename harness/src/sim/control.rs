@@ -30,6 +30,14 @@
 //! * clog / unclog: `Sim::hold` / `Sim::release` of one node-to-node link.
 //! * fail disk / replace disk: the node's log factory fails every later write (the node then
 //!   fail-stops); replacing the disk powers the host off, clears the fault and powers it on.
+//! * arm power cut / cut armed power / power on after cut (the `power-mid-write` nemesis): the
+//!   node's log factory freezes its disk after a number of operations
+//!   ([`LogFactory::arm_power_cut`]); the operation that finds it frozen fails with `EIO`
+//!   and changes nothing, so the node fail-stops inside its `Log` call, and the nemesis,
+//!   polling [`Network::power_cut_due`] before every step, powers the host off at once
+//!   (`Sim::crash`, as above: what the interrupted sequence left unsynced is lost, torn). At
+//!   the fault's end the power is cut if it has not gone yet, the freeze cleared, and the host
+//!   powered on.
 //! * corrupt record / restore record: power off the host, tell the log factory
 //!   ([`LogFactory::corrupt_record`]) to rot a bit of a record before the log's tail (or to
 //!   restore it), power it on; the factory does it on the host's disk as the host boots,
@@ -45,7 +53,7 @@ use crate::checks::invariants::Observation;
 use crate::nemesis::{Action, Network};
 
 use super::cluster::{PauseSwitches, ProcessGate};
-use super::factories::LogFactory;
+use super::factories::{ArmedCut, LogFactory};
 use super::observe::Observations;
 
 /// The turmoil host name of node `id`.
@@ -137,6 +145,10 @@ impl SimNetwork<'_, '_> {
 }
 
 impl Network for SimNetwork<'_, '_> {
+    fn power_cut_due(&mut self, node: NodeId) -> bool {
+        self.log_factory.armed_cut(node) == ArmedCut::Due
+    }
+
     fn apply(&mut self, action: &Action) {
         match action {
             Action::Partition(grudge) => self.cut(grudge, false),
@@ -155,6 +167,22 @@ impl Network for SimNetwork<'_, '_> {
                 }
             }
             Action::PowerOn(node) => self.sim.bounce(node_name(*node)),
+            Action::ArmPowerCut(node, operations) => {
+                if !self.log_factory.arm_power_cut(*node, Some(*operations)) {
+                    let now = self.sim.elapsed().as_nanos() as u64;
+                    let text = "this log cannot freeze its disk: the power goes at the end of \
+                                the fault, between steps";
+                    self.observations.note_at(now, *node, text);
+                }
+            }
+            Action::CutArmedPower(node) => self.apply(&Action::PowerOff(*node)),
+            Action::PowerOnAfterCut(node) => {
+                if self.log_factory.armed_cut(*node) != ArmedCut::Done {
+                    self.apply(&Action::PowerOff(*node));
+                }
+                self.log_factory.arm_power_cut(*node, None);
+                self.apply(&Action::PowerOn(*node));
+            }
             Action::Pause(node) => self.pauses.pause(*node),
             Action::Resume(node) => self.pauses.resume(*node),
             Action::Slow(node, latency) => {
