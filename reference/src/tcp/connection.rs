@@ -1,5 +1,7 @@
 //! One live, multiplexed connection on the calling side: requests carry ids, a reader task
-//! hands each response to the call that waits for it, a writer task sends frames in order.
+//! hands each response to the call that waits for it; each call writes its own request
+//! ([`FrameWriter`]: at once when the socket takes it, otherwise through the flusher task, in
+//! order).
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -8,13 +10,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::io::{AsyncRead, ReadHalf};
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::AbortHandle;
 
 use crate::tcp::channel::CallError;
-use crate::tcp::frame::{Envelope, ServerFrame, encode_frame, read_frame, write_frame};
+use crate::tcp::frame::{Envelope, ServerFrame, encode_frame, read_frame};
 use crate::tcp::stream::Stream;
+use crate::tcp::writer::FrameWriter;
 
 /// How a call's wait ended.
 enum Reply<Resp> {
@@ -84,11 +87,11 @@ impl<Resp> Drop for WaiterGuard<'_, Resp> {
     }
 }
 
-/// A handshaken connection with its reader and writer tasks, which end when it is dropped.
+/// A handshaken connection with its reader and flusher tasks, which end when it is dropped.
 pub(crate) struct Connection<Req, Resp> {
     addr: String,
     max_frame_bytes: u32,
-    outgoing: mpsc::Sender<Vec<u8>>,
+    writer: FrameWriter<()>,
     shared: Arc<Shared<Resp>>,
     tasks: [AbortHandle; 2],
     _request: PhantomData<fn(Req)>,
@@ -123,18 +126,18 @@ where
             slots: Semaphore::new(max_in_flight),
         });
         let (reader, writer) = tokio::io::split(stream);
-        let (outgoing, frames) = mpsc::channel(max_in_flight);
+        let (writer, flusher) = FrameWriter::new(writer, None);
         let reading = tokio::spawn(read_loop(
             reader,
             shared.clone(),
             max_frame_bytes,
             addr.clone(),
         ));
-        let writing = tokio::spawn(write_loop(writer, frames, shared.clone(), addr.clone()));
+        let writing = tokio::spawn(flush_loop(flusher, shared.clone(), addr.clone()));
         Connection {
             addr,
             max_frame_bytes,
-            outgoing,
+            writer,
             shared,
             tasks: [reading.abort_handle(), writing.abort_handle()],
             _request: PhantomData,
@@ -153,6 +156,7 @@ where
 
     /// Close the connection: fail the calls waiting on it and stop its tasks.
     pub(crate) fn close(&self, reason: String) {
+        self.writer.fail(reason.clone());
         self.shared.close(reason);
         self.tasks.iter().for_each(AbortHandle::abort);
     }
@@ -185,8 +189,11 @@ where
         };
         let frame = encode_frame(&Envelope { id, body: request }, self.max_frame_bytes)
             .map_err(CallError::Encode)?;
-        if self.outgoing.send(frame).await.is_err() {
-            return Err(closed(self.close_reason()));
+        if let Err(reason) = self.writer.send(&frame, None) {
+            // Nothing of the frame reached the server's handler: a write that failed part-way
+            // left a truncated frame, which the server refuses.
+            self.shared.close(reason.clone());
+            return Err(closed(reason));
         }
         *sent = true;
         let lost = |reason: String| CallError::ConnectionLost {
@@ -233,17 +240,12 @@ async fn read_loop<S: AsyncRead, Resp: DeserializeOwned>(
     shared.close(reason);
 }
 
-async fn write_loop<S: AsyncWrite, Resp>(
-    mut writer: WriteHalf<S>,
-    mut frames: mpsc::Receiver<Vec<u8>>,
+async fn flush_loop<Resp>(
+    flusher: impl std::future::Future<Output = String>,
     shared: Arc<Shared<Resp>>,
     addr: String,
 ) {
-    while let Some(frame) = frames.recv().await {
-        if let Err(error) = write_frame(&mut writer, &frame).await {
-            tracing::debug!(%addr, %error, "write failed");
-            shared.close(format!("write failed: {error}"));
-            return;
-        }
-    }
+    let reason = flusher.await;
+    tracing::debug!(%addr, %reason, "writing stopped");
+    shared.close(reason);
 }

@@ -22,6 +22,9 @@
 //! * [`channel`]: the calling side: one multiplexed connection per remote address, per-call
 //!   deadlines, reconnection with exponential [`backoff`].
 //! * [`server`]: the answering side: accept, handshake, dispatch concurrently, bounded.
+//! * `writer` (private): both sides write each frame from the task that made it, at once
+//!   when the socket takes it, and queue only the rest for a flusher task (no hop to a writer
+//!   task per frame).
 //! * [`raft`]: the Raft RPCs on top: [`TcpPeer`] and [`serve_raft`].
 //!
 //! Architecture invariant: nothing here reads the OS clock, spawns threads, draws OS
@@ -37,6 +40,7 @@ pub mod handshake;
 pub mod raft;
 pub mod server;
 pub mod stream;
+mod writer;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use channel::{CallError, Channel, ChannelTarget};

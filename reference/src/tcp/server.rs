@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncWrite, WriteHalf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::tcp::config::TransportConfig;
-use crate::tcp::frame::{Envelope, FrameError, ServerFrame, encode_frame, read_frame, write_frame};
+use crate::tcp::frame::{Envelope, FrameError, ServerFrame, encode_frame, read_frame};
 use crate::tcp::handshake::{Protocol, ServerIdentity, server_handshake};
 use crate::tcp::stream::{Acceptor, Stream};
+use crate::tcp::writer::FrameWriter;
 use crate::types::NodeId;
 
 /// What a server does with each request of one protocol.
@@ -148,8 +148,10 @@ async fn serve_connection<S: Stream, H: FrameHandler>(
     tracing::debug!(node, %peer, from = ?hello.from, "connection accepted");
     let (mut reader, writer) = tokio::io::split(stream);
     let max_in_flight = config.max_in_flight.max(1);
-    let (answers, outgoing) = mpsc::channel(max_in_flight);
-    let mut writing = tokio::spawn(write_answers(writer, outgoing, config.idle_timeout));
+    // Each handler writes its own answer (at once when the socket takes it); the flusher
+    // writes the rest, and gives up on a caller that does not read for `idle_timeout`.
+    let (answers, flusher) = FrameWriter::new(writer, Some(config.idle_timeout));
+    let mut writing = tokio::spawn(flusher);
     let slots = Arc::new(Semaphore::new(max_in_flight));
     let mut handlers = JoinSet::new();
     let ending = loop {
@@ -199,11 +201,11 @@ async fn serve_connection<S: Stream, H: FrameHandler>(
                 reason: error.to_string(),
             };
             if let Ok(frame) = encode_frame(&goodbye, max) {
-                let _ = answers.try_send(frame);
+                let _ = answers.send(&frame, None);
             }
         }
     }
-    drop(answers);
+    answers.finish();
     if writer_running {
         // Let the writer flush what is queued (the goodbye), within its own write timeout.
         let _ = tokio::time::timeout(config.idle_timeout, &mut writing).await;
@@ -211,12 +213,14 @@ async fn serve_connection<S: Stream, H: FrameHandler>(
     }
 }
 
+/// Answer one request. Its slot (of the connection's `max_in_flight`) is held until the answer
+/// is written, so a caller that does not read its answers stops being read from.
 async fn handle_one<H: FrameHandler>(
     handler: Arc<H>,
     envelope: Envelope<H::Request>,
-    answers: mpsc::Sender<Vec<u8>>,
+    answers: FrameWriter<OwnedSemaphorePermit>,
     max_frame_bytes: u32,
-    _slot: OwnedSemaphorePermit,
+    slot: OwnedSemaphorePermit,
 ) {
     let id = envelope.id;
     let body = handler.handle(envelope.body).await;
@@ -232,20 +236,7 @@ async fn handle_one<H: FrameHandler>(
             )
         });
     if let Ok(frame) = frame {
-        let _ = answers.send(frame).await;
-    }
-}
-
-async fn write_answers<S: AsyncWrite>(
-    mut writer: WriteHalf<S>,
-    mut outgoing: mpsc::Receiver<Vec<u8>>,
-    write_timeout: Duration,
-) {
-    while let Some(frame) = outgoing.recv().await {
-        match tokio::time::timeout(write_timeout, write_frame(&mut writer, &frame)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return tracing::debug!(%error, "write failed"),
-            Err(_) => return tracing::debug!(?write_timeout, "write stalled"),
-        }
+        // Fails only once the connection's writing failed: nobody to answer.
+        let _ = answers.send(&frame, Some(slot));
     }
 }

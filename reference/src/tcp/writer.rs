@@ -1,0 +1,312 @@
+//! Writing frames without a hop to another task: [`FrameWriter::send`] hands a frame to the
+//! stream at once, in the caller's task, when the stream takes it without waiting (the usual
+//! case on a socket with room in its send buffer); only what the stream does not take at once
+//! is queued for the flusher task, which writes it in order. A request therefore reaches the
+//! kernel from the task that made it: no channel, no wake-up of a writer task (which on a
+//! multi-thread runtime is often a wake-up of another thread).
+//!
+//! `send` never waits and is all-or-nothing per frame (written, or written in part and the rest
+//! queued), so no caller can leave half a frame behind by giving up. Once a write fails, or the
+//! flusher's write stalls past its deadline, every later `send` fails.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+
+type BoxedWrite = Pin<Box<dyn AsyncWrite + Send>>;
+
+struct State<H> {
+    /// The stream; `None` while the flusher writes queued bytes outside the lock.
+    stream: Option<BoxedWrite>,
+    /// Bytes accepted but not yet handed to the stream, in order.
+    queued: Vec<u8>,
+    /// The stream took bytes but its flush is still pending.
+    needs_flush: bool,
+    /// Released once everything queued before them is written (the server's in-flight slots).
+    held: Vec<H>,
+    /// Why writing failed; once set, every send fails.
+    failed: Option<String>,
+    /// No more frames will come: the flusher ends once the queue is written.
+    finishing: bool,
+}
+
+struct Shared<H> {
+    state: Mutex<State<H>>,
+    /// Wakes the flusher: something was queued, writing failed or finished, or (on drop) every
+    /// handle is gone.
+    work: Arc<Notify>,
+}
+
+impl<H> Drop for Shared<H> {
+    fn drop(&mut self) {
+        // The last handle is gone (a server task aborted mid-connection): the stream is
+        // dropped with the state, and the flusher, which holds only a weak reference, ends.
+        self.work.notify_one();
+    }
+}
+
+impl<H> Shared<H> {
+    fn lock(&self) -> MutexGuard<'_, State<H>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The writing half of a connection (see the module). Clones share it.
+pub(crate) struct FrameWriter<H> {
+    shared: Arc<Shared<H>>,
+}
+
+impl<H> Clone for FrameWriter<H> {
+    fn clone(&self) -> Self {
+        FrameWriter {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<H: Send + 'static> FrameWriter<H> {
+    /// A writer on `stream`, and its flusher, a future to spawn: it writes what
+    /// [`Self::send`] queued and ends, with the reason, when a write fails or takes longer than
+    /// `stall_timeout` (if any), or once [`Self::finish`] was called and the queue is written.
+    pub(crate) fn new<W: AsyncWrite + Send + 'static>(
+        stream: W,
+        stall_timeout: Option<Duration>,
+    ) -> (
+        FrameWriter<H>,
+        impl Future<Output = String> + Send + 'static,
+    ) {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                stream: Some(Box::pin(stream)),
+                queued: Vec::new(),
+                needs_flush: false,
+                held: Vec::new(),
+                failed: None,
+                finishing: false,
+            }),
+            work: Arc::new(Notify::new()),
+        });
+        let flusher = flush_loop(Arc::downgrade(&shared), shared.work.clone(), stall_timeout);
+        (FrameWriter { shared }, flusher)
+    }
+
+    /// Write `frame` now, as far as the stream takes it without waiting, and queue the rest
+    /// for the flusher; `hold` is dropped once the whole frame is written. Never waits. Fails,
+    /// with the reason, if writing already failed or fails now.
+    pub(crate) fn send(&self, frame: &[u8], hold: Option<H>) -> Result<(), String> {
+        let mut state = self.shared.lock();
+        if let Some(reason) = &state.failed {
+            return Err(reason.clone());
+        }
+        let mut written = 0;
+        if state.queued.is_empty()
+            && !state.needs_flush
+            && let Some(stream) = state.stream.as_mut()
+        {
+            match write_now(stream.as_mut(), frame) {
+                Ok((count, flushed)) => {
+                    written = count;
+                    if written == frame.len() && flushed {
+                        return Ok(());
+                    }
+                    state.needs_flush = written == frame.len();
+                }
+                Err(error) => {
+                    let reason = format!("write failed: {error}");
+                    state.failed = Some(reason.clone());
+                    drop(state);
+                    self.shared.work.notify_one();
+                    return Err(reason);
+                }
+            }
+        }
+        state.queued.extend_from_slice(&frame[written..]);
+        state.held.extend(hold);
+        drop(state);
+        self.shared.work.notify_one();
+        Ok(())
+    }
+
+    /// Fail every later send with `reason` and stop the flusher.
+    pub(crate) fn fail(&self, reason: String) {
+        self.shared.lock().failed.get_or_insert(reason);
+        self.shared.work.notify_one();
+    }
+
+    /// No more frames: the flusher ends once what is queued is written.
+    pub(crate) fn finish(&self) {
+        self.shared.lock().finishing = true;
+        self.shared.work.notify_one();
+    }
+}
+
+/// Offer `frame` to `stream` without waiting: the bytes it took, and whether it also flushed.
+fn write_now(
+    mut stream: Pin<&mut (dyn AsyncWrite + Send)>,
+    frame: &[u8],
+) -> io::Result<(usize, bool)> {
+    let mut context = Context::from_waker(Waker::noop());
+    let mut written = 0;
+    while written < frame.len() {
+        match stream.as_mut().poll_write(&mut context, &frame[written..]) {
+            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(count)) => written += count,
+            Poll::Ready(Err(error)) => return Err(error),
+            // The flusher polls again with a real waker.
+            Poll::Pending => return Ok((written, false)),
+        }
+    }
+    match stream.poll_flush(&mut context) {
+        Poll::Ready(Ok(())) => Ok((written, true)),
+        Poll::Ready(Err(error)) => Err(error),
+        Poll::Pending => Ok((written, false)),
+    }
+}
+
+async fn flush_loop<H>(
+    shared: Weak<Shared<H>>,
+    wake: Arc<Notify>,
+    stall_timeout: Option<Duration>,
+) -> String {
+    loop {
+        let work = {
+            let Some(shared) = shared.upgrade() else {
+                return "every handle is gone".into();
+            };
+            let mut state = shared.lock();
+            if let Some(reason) = &state.failed {
+                return reason.clone();
+            }
+            if state.queued.is_empty() && !state.needs_flush {
+                if state.finishing {
+                    return "finished".into();
+                }
+                None
+            } else {
+                state.needs_flush = false;
+                let Some(stream) = state.stream.take() else {
+                    return "the stream is gone".into();
+                };
+                let bytes = std::mem::take(&mut state.queued);
+                Some((stream, bytes, std::mem::take(&mut state.held)))
+            }
+        };
+        let Some((mut stream, bytes, held)) = work else {
+            wake.notified().await;
+            continue;
+        };
+        let write = async {
+            stream.write_all(&bytes).await?;
+            stream.flush().await
+        };
+        let outcome = match stall_timeout {
+            Some(deadline) => tokio::time::timeout(deadline, write)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("a write stalled for {deadline:?}"),
+                    ))
+                }),
+            None => write.await,
+        };
+        let Some(shared) = shared.upgrade() else {
+            return "every handle is gone".into();
+        };
+        let mut state = shared.lock();
+        match outcome {
+            Ok(()) => {
+                state.stream = Some(stream);
+                drop(state);
+                drop(held);
+            }
+            Err(error) => {
+                let reason = format!("write failed: {error}");
+                return state.failed.get_or_insert(reason).clone();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_arrive_in_order_whether_written_at_once_or_queued() {
+        // A pipe of 64 bytes: most of these frames do not fit at once and go to the flusher.
+        let (near, mut far) = tokio::io::duplex(64);
+        let (writer, flusher) = FrameWriter::<()>::new(near, None);
+        let flusher = tokio::spawn(flusher);
+        let mut expected = Vec::new();
+        for size in [10usize, 50, 200, 3, 1000] {
+            let frame: Vec<u8> = (0..size).map(|i| (i + size) as u8).collect();
+            writer.send(&frame, None).unwrap();
+            expected.extend(frame);
+        }
+        writer.finish();
+        let mut received = vec![0u8; expected.len()];
+        far.read_exact(&mut received).await.unwrap();
+        assert_eq!(received, expected);
+        assert_eq!(flusher.await.unwrap(), "finished");
+    }
+
+    #[tokio::test]
+    async fn a_hold_is_released_once_its_frame_is_written() {
+        let (near, mut far) = tokio::io::duplex(8);
+        let (writer, flusher) = FrameWriter::<Arc<()>>::new(near, None);
+        tokio::spawn(flusher);
+        let hold = Arc::new(());
+        writer.send(&[7u8; 32], Some(hold.clone())).unwrap();
+        assert_eq!(Arc::strong_count(&hold), 2, "held while queued");
+        let mut received = [0u8; 32];
+        far.read_exact(&mut received).await.unwrap();
+        tokio::task::yield_now().await;
+        assert_eq!(Arc::strong_count(&hold), 1, "released once written");
+    }
+
+    #[tokio::test]
+    async fn a_failed_writer_refuses_later_frames() {
+        let (near, far) = tokio::io::duplex(64);
+        drop(far);
+        let (writer, flusher) = FrameWriter::<()>::new(near, None);
+        let flusher = tokio::spawn(flusher);
+        assert!(writer.send(b"hello", None).is_err());
+        assert!(writer.send(b"again", None).is_err());
+        assert!(flusher.await.unwrap().contains("write failed"));
+    }
+
+    #[tokio::test]
+    async fn dropping_every_handle_closes_the_stream() {
+        let (near, mut far) = tokio::io::duplex(64);
+        let (writer, flusher) = FrameWriter::<()>::new(near, None);
+        let flusher = tokio::spawn(flusher);
+        writer.send(b"last", None).unwrap();
+        drop(writer);
+        assert_eq!(flusher.await.unwrap(), "every handle is gone");
+        let mut received = Vec::new();
+        far.read_to_end(&mut received).await.unwrap();
+        assert_eq!(received, b"last");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_write_fails_after_its_deadline() {
+        let (near, _far) = tokio::io::duplex(4);
+        let (writer, flusher) = FrameWriter::<()>::new(near, Some(Duration::from_secs(1)));
+        let flusher = tokio::spawn(flusher);
+        writer.send(&[1u8; 16], None).unwrap();
+        let reason = flusher.await.unwrap();
+        assert!(reason.contains("stalled"), "{reason}");
+        assert!(writer.send(b"x", None).is_err());
+    }
+}
