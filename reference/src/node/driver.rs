@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -307,12 +308,16 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         Ok(())
     }
 
-    /// Call the peer in its own task, bounded by the RPC timeout, and feed the outcome back.
+    /// Call the peer, bounded by the RPC timeout, and feed the outcome back. The call starts
+    /// here, in the event loop: its first poll runs now, so a transport that can write without
+    /// waiting (the TCP transport can) puts the request on the wire before the actions that
+    /// follow run (a leader's own fsync of the same entries, §10.2.1), whatever the runtime's
+    /// threads are doing. Only the wait for the answer goes to a task of its own.
     fn send(&mut self, to: NodeId, request: Message) {
         let peer = self.peer(to);
         let results = self.results.clone();
         let timeout = self.settings.rpc_timeout();
-        tokio::spawn(async move {
+        let mut rpc = Box::pin(async move {
             let outcome = call(peer, to, &request, timeout).await;
             // The loop is gone only when the node stopped: nothing to report to.
             let _ = results
@@ -323,6 +328,12 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 })
                 .await;
         });
+        // Whatever registered this no-op waker is polled again, with the task's waker, as
+        // soon as the task is spawned.
+        let mut context = Context::from_waker(Waker::noop());
+        if rpc.as_mut().poll(&mut context).is_pending() {
+            tokio::spawn(rpc);
+        }
     }
 
     /// The peer with id `id`, asking the provider again if it is not known yet.
