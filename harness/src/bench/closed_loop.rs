@@ -23,6 +23,9 @@ pub struct RoundOutcome {
     /// [`super::commit_clock`]) of the entries proposed within the window, in nanoseconds;
     /// `None` if not measured.
     pub commit_latencies: Option<Histogram<u64>>,
+    /// Real mode: the duration of every log append (write + fsync of a batch) of every node
+    /// within the window, in nanoseconds; `None` if not measured.
+    pub append_latencies: Option<Histogram<u64>>,
     /// The length of the window.
     pub window: Duration,
 }

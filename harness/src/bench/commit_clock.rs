@@ -7,17 +7,19 @@
 //!
 //! A [`CommitClock`] is one node's observer; only entries proposed between
 //! [`CommitClock::start`] and [`CommitClock::stop`] and committed before the stop are
-//! recorded, in an hdrhistogram (the same bounds as the client latencies). It reads the OS
-//! clock, so it is for `rafty bench` only; the simulation never installs it.
+//! recorded, in an hdrhistogram (the same bounds as the client latencies). Real mode also
+//! wraps each node's log in a [`TimedLog`], which records how long each append (write +
+//! fsync) took in the same window. Both read the OS clock, so they are for `rafty bench`
+//! only; the simulation never installs them.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use rafty::core::Role;
 use rafty::node::{NodeEvent, Observer};
-use rafty::{LogIndex, NodeId, Term};
+use rafty::{Entry, HardState, Log, LogError, LogIndex, NodeId, Term};
 
 use super::stats::{new_histogram, record_n_clamped};
 
@@ -33,6 +35,16 @@ struct State {
     /// Proposals of the window not known committed yet, in index order.
     pending: VecDeque<Batch>,
     histogram: Histogram<u64>,
+    /// How long the node's log appends of the window took (write + fsync of each batch).
+    appends: Histogram<u64>,
+}
+
+/// What a [`CommitClock`] measured over one window, in nanoseconds.
+pub struct Measured {
+    /// The commit latency of each entry the node proposed as leader.
+    pub commits: Histogram<u64>,
+    /// The duration of each of the node's log appends ([`TimedLog`]), leader or follower.
+    pub appends: Histogram<u64>,
 }
 
 /// Measures one node's commit latency of the entries it proposes as leader (see the module).
@@ -47,6 +59,7 @@ impl Default for CommitClock {
                 measuring: false,
                 pending: VecDeque::new(),
                 histogram: new_histogram(),
+                appends: new_histogram(),
             }),
         }
     }
@@ -59,16 +72,29 @@ impl CommitClock {
         state.measuring = true;
         state.pending.clear();
         state.histogram.reset();
+        state.appends.reset();
     }
 
     /// Stop recording and hand over the commit latencies of the entries proposed since
-    /// [`Self::start`] that committed before now (nanoseconds). Entries still waiting are
-    /// dropped, as a client operation that finishes after the window is.
-    pub fn stop(&self) -> Histogram<u64> {
+    /// [`Self::start`] that committed before now, and the log appends since then. Entries
+    /// still waiting are dropped, as a client operation that finishes after the window is.
+    pub fn stop(&self) -> Measured {
         let mut state = self.lock();
         state.measuring = false;
         state.pending.clear();
-        std::mem::replace(&mut state.histogram, new_histogram())
+        Measured {
+            commits: std::mem::replace(&mut state.histogram, new_histogram()),
+            appends: std::mem::replace(&mut state.appends, new_histogram()),
+        }
+    }
+
+    /// A log append took `duration` (recorded while measuring).
+    fn appended(&self, duration: Duration) {
+        let mut state = self.lock();
+        if state.measuring {
+            let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+            record_n_clamped(&mut state.appends, nanos, 1);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -124,6 +150,58 @@ impl Observer for CommitClock {
     }
 }
 
+/// A [`Log`] that times its appends into a [`CommitClock`]: what the disk cost each node
+/// during the window (write + fsync of each batch, with the other nodes writing to the same
+/// disk), to set beside the fsync probe measured alone before the round.
+pub struct TimedLog<L> {
+    inner: L,
+    clock: Arc<CommitClock>,
+}
+
+impl<L: Log> TimedLog<L> {
+    /// Time `inner`'s appends into `clock`.
+    pub fn new(inner: L, clock: Arc<CommitClock>) -> TimedLog<L> {
+        TimedLog { inner, clock }
+    }
+}
+
+impl<L: Log> Log for TimedLog<L> {
+    fn hard_state(&self) -> HardState {
+        self.inner.hard_state()
+    }
+
+    fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError> {
+        self.inner.save_hard_state(state)
+    }
+
+    fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        let start = Instant::now();
+        let appended = self.inner.append(entries);
+        self.clock.appended(start.elapsed());
+        appended
+    }
+
+    fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
+        self.inner.truncate(from)
+    }
+
+    fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
+        self.inner.entries(low, high)
+    }
+
+    fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
+        self.inner.term(index)
+    }
+
+    fn first_index(&self) -> LogIndex {
+        self.inner.first_index()
+    }
+
+    fn last_index(&self) -> LogIndex {
+        self.inner.last_index()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,11 +217,16 @@ mod tests {
         assert_eq!(clock.lock().histogram.len(), 2);
         clock.on_event(1, &NodeEvent::Committed { index: 4 });
         assert_eq!(clock.lock().histogram.len(), 3);
-        let histogram = clock.stop();
-        assert_eq!(histogram.len(), 3, "index 5 never committed");
+        clock.appended(Duration::from_micros(100));
+        let measured = clock.stop();
+        assert_eq!(measured.commits.len(), 3, "index 5 never committed");
+        assert_eq!(measured.appends.len(), 1);
         clock.on_proposed(1, 6, 1, 1);
         clock.on_event(1, &NodeEvent::Committed { index: 6 });
-        assert_eq!(clock.stop().len(), 0, "not measuring");
+        clock.appended(Duration::from_micros(100));
+        let measured = clock.stop();
+        assert_eq!(measured.commits.len(), 0, "not measuring");
+        assert_eq!(measured.appends.len(), 0, "not measuring");
     }
 
     #[test]
@@ -158,6 +241,6 @@ mod tests {
         };
         clock.on_event(1, &deposed);
         clock.on_event(1, &NodeEvent::Committed { index: 2 });
-        assert_eq!(clock.stop().len(), 0);
+        assert_eq!(clock.stop().commits.len(), 0);
     }
 }

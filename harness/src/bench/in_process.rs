@@ -114,7 +114,8 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         window.closed().await;
         let mut all = new_histogram();
         for clock in &clocks {
-            all.add(clock.stop()).expect("histograms of equal bounds");
+            all.add(clock.stop().commits)
+                .expect("histograms of equal bounds");
         }
         all
     });

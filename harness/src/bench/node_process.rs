@@ -8,7 +8,8 @@
 //! 3. the child starts its node and serves; the parent sends [`Control::Measure`] when the
 //!    round's window opens and [`Control::Report`] when it closes, and the child answers the
 //!    latter with [`CommitLatencies`]: its commit latencies as leader (see
-//!    [`super::commit_clock`]) of the entries proposed in the window;
+//!    [`super::commit_clock`]) of the entries proposed in the window, and how long its log
+//!    appends took;
 //! 4. when its stdin closes (the parent ends the round, or died) the child stops the node and
 //!    exits.
 
@@ -24,7 +25,7 @@ use rafty::{
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::commit_clock::CommitClock;
+use super::commit_clock::{CommitClock, TimedLog};
 use super::stats::to_counts;
 use super::{BenchError, bench_config};
 
@@ -56,15 +57,17 @@ pub enum Control {
     Report,
 }
 
-/// A child's answer to [`Control::Report`]: its commit latencies of the window, in
-/// nanoseconds, as the `(value, count)` buckets of an hdrhistogram
-/// ([`super::stats::from_counts`] rebuilds it). Empty unless the node led.
+/// A child's answer to [`Control::Report`]: what it measured over the window, in
+/// nanoseconds, each as the `(value, count)` buckets of an hdrhistogram
+/// ([`super::stats::from_counts`] rebuilds it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitLatencies {
     /// The node's id.
     pub id: NodeId,
-    /// The histogram's non-empty buckets.
+    /// Its commit latency of each entry it proposed as leader (empty unless it led).
     pub counts: Vec<(u64, u64)>,
+    /// The duration of each of its log appends (write + fsync of a batch).
+    pub appends: Vec<(u64, u64)>,
 }
 
 /// How one child node runs.
@@ -81,9 +84,15 @@ pub struct NodeProcessOptions {
     pub memory_log: bool,
 }
 
-/// Run one benchmark node until stdin closes. Blocks; builds its own runtime.
+/// Run one benchmark node until stdin closes. Blocks; builds its own runtime, a
+/// current-thread one: four processes share the machine's cores in real mode, and on a
+/// multi-thread runtime every hop between the node's tasks (transport, service, event loop)
+/// tended to wake another worker thread through the kernel. On one thread a hop is a function
+/// call. The leader's fsync still overlaps its followers' (§10.2.1) although it blocks this
+/// thread: the event loop starts each RPC itself and the TCP transport writes the request at
+/// once, so the requests are on the wire before the leader's own write begins.
 pub fn run(options: &NodeProcessOptions) -> Result<(), BenchError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(serve(options))
@@ -142,9 +151,11 @@ async fn obey(
         match control {
             Control::Measure => clock.start(),
             Control::Report => {
+                let measured = clock.stop();
                 let report = CommitLatencies {
                     id,
-                    counts: to_counts(&clock.stop()),
+                    counts: to_counts(&measured.commits),
+                    appends: to_counts(&measured.appends),
                 };
                 let answer = serde_json::to_string(&report).expect("serializable") + "\n";
                 stdout.write_all(answer.as_bytes()).await?;
@@ -161,7 +172,8 @@ async fn start_node(
     clock: Arc<CommitClock>,
 ) -> Result<Node, BenchError> {
     if options.memory_log {
-        start_on(options, peer_list, MemoryLog::new(), clock).await
+        let log = TimedLog::new(MemoryLog::new(), clock.clone());
+        start_on(options, peer_list, TimedLog::new(log, clock.clone()), clock).await
     } else {
         let log = FileLog::open(dir).map_err(|error| {
             BenchError::NodeProcess(format!(
@@ -169,7 +181,7 @@ async fn start_node(
                 dir.display()
             ))
         })?;
-        start_on(options, peer_list, log, clock).await
+        start_on(options, peer_list, TimedLog::new(log, clock.clone()), clock).await
     }
 }
 

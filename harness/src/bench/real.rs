@@ -99,10 +99,14 @@ impl ProcessCluster {
         Ok(())
     }
 
-    /// Stop every node's commit clock ([`Control::Report`]) and merge their histograms.
-    pub async fn commit_latencies(&mut self) -> Result<Histogram<u64>, BenchError> {
+    /// Stop every node's commit clock ([`Control::Report`]) and merge their histograms: the
+    /// commit latencies, and the log appends.
+    pub async fn commit_latencies(
+        &mut self,
+    ) -> Result<(Histogram<u64>, Histogram<u64>), BenchError> {
         self.tell(Control::Report).await?;
         let mut all = new_histogram();
+        let mut appends = new_histogram();
         for node in &mut self.nodes {
             let id = node.listening.id;
             let mut line = String::new();
@@ -121,8 +125,11 @@ impl ProcessCluster {
             })?;
             all.add(from_counts(&report.counts))
                 .expect("histograms of equal bounds");
+            appends
+                .add(from_counts(&report.appends))
+                .expect("histograms of equal bounds");
         }
-        Ok(all)
+        Ok((all, appends))
     }
 
     /// A client of the cluster's key-value service.
@@ -278,6 +285,8 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
     };
     let (mut outcome, commit_latencies) = tokio::join!(run, measure);
     cluster.stop().await;
-    outcome.commit_latencies = Some(commit_latencies?);
+    let (commits, appends) = commit_latencies?;
+    outcome.commit_latencies = Some(commits);
+    outcome.append_latencies = Some(appends);
     Ok(outcome)
 }

@@ -31,6 +31,8 @@ pub struct RoundResult {
     pub latency: LatencySummary,
     /// Commit latency percentiles of this round (leader: propose to commit), if measured.
     pub commit_latency: Option<LatencySummary>,
+    /// Real mode: the nodes' log appends in this round (write + fsync of a batch).
+    pub append_latency: Option<LatencySummary>,
 }
 
 /// Every round of one client count.
@@ -47,6 +49,9 @@ pub struct ClientCountResult {
     /// committed, measured in the leader) over the entries of every round together, if
     /// measured.
     pub commit_latency: Option<LatencySummary>,
+    /// Real mode: how long the nodes' log appends (write + fsync of a batch, every node)
+    /// took during the rounds: what the disk cost with all three nodes writing to it.
+    pub append_latency: Option<LatencySummary>,
     /// Failed operations over every round.
     pub errors: u64,
     /// The first failure, if any.
@@ -67,6 +72,8 @@ impl ClientCountResult {
         let mut all = new_histogram();
         let mut all_commits = new_histogram();
         let mut commits_measured = false;
+        let mut all_appends = new_histogram();
+        let mut appends_measured = false;
         let mut rounds = Vec::new();
         let mut first_error = None;
         for outcome in &outcomes {
@@ -79,12 +86,19 @@ impl ClientCountResult {
                     .expect("histograms of equal bounds");
                 commits_measured = true;
             }
+            if let Some(appends) = &outcome.append_latencies {
+                all_appends
+                    .add(appends)
+                    .expect("histograms of equal bounds");
+                appends_measured = true;
+            }
             rounds.push(RoundResult {
                 ops: outcome.ops,
                 errors: outcome.errors,
                 ops_per_sec: outcome.ops_per_sec(),
                 latency: summarize(&histogram),
                 commit_latency: outcome.commit_latencies.as_ref().map(summarize),
+                append_latency: outcome.append_latencies.as_ref().map(summarize),
             });
             if first_error.is_none() {
                 first_error.clone_from(&outcome.first_error);
@@ -96,6 +110,7 @@ impl ClientCountResult {
             ops_per_sec: Spread::of(&rates),
             latency: summarize(&all),
             commit_latency: commits_measured.then(|| summarize(&all_commits)),
+            append_latency: appends_measured.then(|| summarize(&all_appends)),
             errors: rounds.iter().map(|round| round.errors).sum(),
             first_error,
             bounds: Bounds::median_of(bounds),
@@ -276,6 +291,25 @@ impl BenchReport {
                         commit.count,
                         "",
                         percentiles(commit)
+                    );
+                }
+            }
+        }
+        if self.results.iter().any(|r| r.append_latency.is_some()) {
+            let _ = writeln!(
+                out,
+                "log appends in the nodes during the window (write + fsync of a batch, all \
+                 three nodes writing to the same disk)"
+            );
+            for result in &self.results {
+                if let Some(appends) = &result.append_latency {
+                    let _ = writeln!(
+                        out,
+                        "{:>7} {:>11} {:>23} {}",
+                        result.clients,
+                        appends.count,
+                        "",
+                        percentiles(appends)
                     );
                 }
             }
