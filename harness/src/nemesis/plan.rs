@@ -67,13 +67,19 @@ pub fn plan(
         FaultKind::PowerMidWrite => {
             let node = leader_or_pick(rng);
             let operations = rng.random_range(0..MID_WRITE_OPERATIONS);
-            (
-                format!("cut the power of n{node} inside a disk operation ({operations} more run)"),
-                vec![
-                    (Duration::ZERO, Action::ArmPowerCut(node, operations)),
-                    (duration, Action::PowerOnAfterCut(node)),
-                ],
-            )
+            let mut steps = vec![(Duration::ZERO, Action::ArmPowerCut(node, operations))];
+            let mut description =
+                format!("cut the power of n{node} inside a disk operation ({operations} more run)");
+            // Half the time, cut it again from its boot on: inside its recovery, or inside the
+            // large catch-up appends that follow (writes of many blocks, which tear).
+            if rng.random_bool(0.5) {
+                let again = rng.random_range(0..2 * MID_WRITE_OPERATIONS);
+                steps.push((duration / 2, Action::PowerOnAfterCut(node)));
+                steps.push((duration / 2, Action::ArmPowerCut(node, again)));
+                description += &format!(", and again once it boots ({again} more run)");
+            }
+            steps.push((duration, Action::PowerOnAfterCut(node)));
+            (description, steps)
         }
         FaultKind::Pause => {
             let node = leader_or_pick(rng);

@@ -17,7 +17,9 @@ use crate::checks::invariants::Observation;
 use crate::run::seeds::Seeds;
 
 use super::control::node_name;
-use super::factories::{ObservedStateMachine, SharedLogFactory, SharedStateMachineFactory};
+use super::factories::{
+    ArmedCut, ObservedStateMachine, SharedLogFactory, SharedStateMachineFactory,
+};
 use super::net::{TurmoilAcceptor, TurmoilConnector};
 use super::node_observer::NodeObserver;
 use super::observe::Observations;
@@ -217,6 +219,9 @@ fn open_log(context: &ClusterContext, id: NodeId) -> Result<Option<Box<dyn Log>>
         Err(error) => {
             let text = format!("cannot open log: {error}");
             context.observations.note(id, &text);
+            if power_cut_during_boot(context, id) {
+                return Ok(None);
+            }
             if matches!(error, LogError::Corrupted { .. }) && damage.is_some() {
                 context
                     .observations
@@ -228,6 +233,19 @@ fn open_log(context: &ClusterContext, id: NodeId) -> Result<Option<Box<dyn Log>>
             }
         }
     }
+}
+
+/// Whether node `id`'s disk froze under it while it booted (the `power-mid-write` nemesis cut
+/// its power inside its recovery): then its failure to open its log or start is the expected
+/// fail-stop, noted; it stays down, and the nemesis cuts the power the next step.
+fn power_cut_during_boot(context: &ClusterContext, id: NodeId) -> bool {
+    let due = context.log_factory.armed_cut(id) == ArmedCut::Due;
+    if due {
+        let text = "fail-stop: its disk froze while it booted (a power cut)";
+        context.observations.note(id, text);
+        context.observations.observe(id, Observation::Stopped);
+    }
+    due
 }
 
 /// One incarnation of node `id`: wait while its process is killed, open its log, start the
@@ -281,8 +299,18 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         context.settings.clone(),
         options,
     )
-    .await
-    .map_err(|error| format!("n{id}: cannot start: {error}"))?;
+    .await;
+    let node = match node {
+        Ok(node) => node,
+        Err(error) => {
+            let text = format!("cannot start: {error}");
+            context.observations.note(id, &text);
+            if power_cut_during_boot(&context, id) {
+                return Ok(());
+            }
+            return Err(format!("n{id}: {text}").into());
+        }
+    };
     let raft = TurmoilAcceptor::bind(RAFT_PORT).await?;
     let _raft = serve_raft(raft, Arc::new(node.clone()), id, context.transport.clone());
     let kv = TurmoilAcceptor::bind(KV_PORT).await?;
