@@ -56,9 +56,10 @@ fn a_run_does_not_depend_on_what_ran_before_it_in_the_process() {
 }
 
 /// The file log on turmoil's disks, kills (bounces), power losses (torn writes drawn from
-/// the simulation's seeded generator) and bit rot (record and bit drawn from the seed)
-/// reproduce too, whatever ran before in the process; the log that skips its fsyncs leaves the
-/// most unsynced writes for power losses to tear.
+/// the simulation's seeded generator), power cuts inside disk operations (the operation drawn
+/// from the seed) and bit rot (record and bit drawn from the seed) reproduce too, whatever ran
+/// before in the process; the log that skips its fsyncs leaves the most unsynced writes for
+/// power losses to tear.
 #[test]
 fn file_logs_kills_and_power_losses_are_reproducible() {
     use rafty_harness::nemesis::FaultKind;
@@ -71,18 +72,33 @@ fn file_logs_kills_and_power_losses_are_reproducible() {
         .expect("a runtime");
     let mut config = common::short_config(WorkloadKind::Kv, 6);
     config.log = LogKind::File;
-    config.nemesis = vec![FaultKind::Kill, FaultKind::Power, FaultKind::Corrupt];
+    config.nemesis = vec![
+        FaultKind::Kill,
+        FaultKind::Power,
+        FaultKind::PowerMidWrite,
+        FaultKind::Corrupt,
+    ];
     for variant in [Variant::Reference, Variant::AcknowledgeBeforeFsync] {
         config.variant = variant;
         let plugins = Plugins::for_config(&config).expect("harness-side parts");
-        let run = |seed| common::history_bytes(&runner::run(&config, seed, &plugins));
-        let first = run(3);
+        let run = |seed| runner::run(&config, seed, &plugins);
+        let first = run(6);
         runtime.block_on(async { tokio::spawn(async {}).await.expect("a task") });
-        let second = run(3);
+        let second = run(6);
+        let froze = first
+            .nemesis_log
+            .iter()
+            .any(|line| line.contains("disk froze"));
+        assert!(froze, "seed 6 cut no power inside a disk operation");
+        assert_eq!(first.node_logs, second.node_logs);
+        let (first, second) = (
+            common::history_bytes(&first),
+            common::history_bytes(&second),
+        );
         assert!(first.len() > 1000, "the run recorded a real history");
         assert!(
             first == second,
-            "{}: seed 3 gave two histories",
+            "{}: seed 6 gave two histories",
             variant.name()
         );
     }
