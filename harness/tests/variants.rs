@@ -117,6 +117,32 @@ fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_loss() {
     );
 }
 
+/// Caught with power cuts inside disk operations too (`power-mid-write`): the node whose
+/// disk freezes fail-stops, but its earlier, acknowledged, never-synced writes go with the
+/// power.
+#[test]
+fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_cuts_inside_writes() {
+    let variant = Variant::AcknowledgeBeforeFsync;
+    let (mut config, _) = setup(variant);
+    config.nemesis = vec![FaultKind::PowerMidWrite];
+    let plugins = Plugins::for_config(&config).expect("harness-side variant");
+    let caught = (1..=200).find_map(|seed| {
+        let output = runner::run(&config, seed, &plugins);
+        (output.result.valid == Validity::Invalid && output.result.failure == "safety")
+            .then_some((seed, output.result.reproduce))
+    });
+    let (seed, reproduce) = caught.unwrap_or_else(|| {
+        panic!(
+            "{} was not caught by power-mid-write in seeds 1..=200",
+            variant.name()
+        )
+    });
+    eprintln!(
+        "{} caught (safety) by power-mid-write at seed {seed} ({reproduce})",
+        variant.name()
+    );
+}
+
 /// The same log under kills alone is not caught: a killed process leaves its unsynced writes
 /// in the OS page cache, so kill and power loss are different faults.
 #[test]
