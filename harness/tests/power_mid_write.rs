@@ -113,7 +113,7 @@ impl Evidence {
             }
             if line.starts_with("after the power cut") {
                 self.torn_writes += usize::from(line.contains(": torn ("));
-                self.lost_writes += usize::from(line.ends_with(": lost"));
+                self.lost_writes += usize::from(line.contains(": lost"));
             }
             if line.starts_with("recovery: cut ") {
                 self.recovery_cuts += 1;

@@ -32,9 +32,11 @@ pub struct Args {
     #[arg(long, default_value_t = 5, value_parser = parse_nodes)]
     pub nodes: usize,
     /// Faults, comma-separated: partition, kill (a process crash: the OS keeps its page cache,
-    /// so unsynced writes survive), power (power loss: unsynced writes are lost, torn), pause
+    /// so unsynced writes survive), power (power loss between steps: unsynced writes are lost,
+    /// torn), power-mid-write (with --log file: the power goes inside a node's disk operations,
+    /// between a write and its fsync, inside a hard-state save or its recovery), pause
     /// (the node's event loop is frozen, like SIGSTOP), latency, clog; all (partition, kill, pause, latency, clog,
-    /// plus power with --log file); none; or, not part of all: disk (a node's disk fails, later
+    /// plus power and power-mid-write with --log file); none; or, not part of all: disk (a node's disk fails, later
     /// replaced), corrupt (with --log file: a bit of a durable record rots while a node is
     /// powered off; its log refuses to open and it stays down until the record is restored)
     /// and figure8 (the targeted partition sequence of Raft's Figure 8). With --log memory
@@ -410,9 +412,35 @@ mod tests {
             .config()
             .unwrap();
         let mut expected = FaultKind::ALL.to_vec();
-        expected.extend([FaultKind::Power, FaultKind::Corrupt]);
+        expected.extend([
+            FaultKind::Power,
+            FaultKind::PowerMidWrite,
+            FaultKind::Corrupt,
+        ]);
         expected.sort_unstable();
         assert_eq!(both.nemesis, expected);
+    }
+
+    #[test]
+    fn power_mid_write_needs_the_file_log_and_is_in_all_with_it() {
+        use crate::nemesis::FaultKind;
+        let error = parse("--nemesis power-mid-write")
+            .unwrap()
+            .config()
+            .unwrap_err();
+        assert!(
+            error.contains("power-mid-write") && error.contains("--log file"),
+            "{error}"
+        );
+        let alone = parse("--log file --nemesis power-mid-write")
+            .unwrap()
+            .config()
+            .unwrap();
+        assert_eq!(alone.nemesis, [FaultKind::PowerMidWrite]);
+        let file = parse("--log file").unwrap().config().unwrap();
+        assert!(file.nemesis.contains(&FaultKind::PowerMidWrite));
+        let memory = parse("--nemesis all").unwrap().config().unwrap();
+        assert!(!memory.nemesis.contains(&FaultKind::PowerMidWrite));
     }
 
     #[test]
