@@ -35,9 +35,9 @@ pub struct Args {
     /// so unsynced writes survive), power (power loss between steps: unsynced writes are lost,
     /// torn), power-mid-write (with --log file: the power goes inside a node's disk operations,
     /// between a write and its fsync, inside a hard-state save or its recovery), pause
-    /// (the node's event loop is frozen, like SIGSTOP), latency, clog; all (partition, kill, pause, latency, clog,
-    /// plus power and power-mid-write with --log file); none; or, not part of all: disk (a node's disk fails, later
-    /// replaced), corrupt (with --log file: a bit of a durable record rots while a node is
+    /// (the node's event loop is frozen, like SIGSTOP), latency, clog; all (partition, kill,
+    /// pause, latency, clog, plus power and power-mid-write with --log file); none; or, not
+    /// part of all: disk (a node's disk fails, later replaced), corrupt (with --log file: a bit of a durable record rots while a node is
     /// powered off; its log refuses to open and it stays down until the record is restored)
     /// and figure8 (the targeted partition sequence of Raft's Figure 8). With --log memory
     /// every write is durable on return, so power and kill do the same.
