@@ -29,9 +29,11 @@ pub enum FaultKind {
     /// number of operations drawn from the seed (0 to 11; every later one fails with `EIO` and
     /// changes nothing, so the node fail-stops, acknowledging nothing of the interrupted
     /// write), then the power goes, dropping what was unsynced, torn at block boundaries; later
-    /// the host powers on and the node recovers from its disk. If the node makes no disk
-    /// operation for the whole fault, the power goes at its end, between steps. Needs
-    /// `--log file`; in `all` with it.
+    /// the host powers on and the node recovers from its disk. Half the time the fault cuts it
+    /// again from that boot on (0 to 23 operations: inside its recovery or its first catch-up
+    /// appends). If the node makes no disk operation, the power goes at the fault's end (or
+    /// half-way, for the first of two cuts), between steps. Needs `--log file`; in `all` with
+    /// it.
     PowerMidWrite,
     /// Pause a node's event loop (SIGSTOP, a long GC pause): it handles nothing, not even its
     /// own timers, while the others go on; on resume it carries on where it was, late.
