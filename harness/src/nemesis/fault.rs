@@ -149,12 +149,14 @@ pub fn parse_kinds(text: &str) -> Result<Vec<FaultKind>, String> {
 pub fn parse_kind_list(text: &str) -> Result<KindList, String> {
     let mut all = false;
     let mut kinds = Vec::new();
-    for part in text
-        .split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-    {
+    for part in text.split(',').map(str::trim) {
         match part {
+            "" => {
+                return Err(format!(
+                    "`{text}` has an empty name; list kinds separated by single commas, or \
+                     say `none` for no faults"
+                ));
+            }
             "all" => {
                 all = true;
                 kinds.extend(FaultKind::ALL);
@@ -171,6 +173,15 @@ pub fn parse_kind_list(text: &str) -> Result<KindList, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An empty list or an empty name between commas is a typo, not a silent `none`.
+    #[test]
+    fn empty_names_are_refused_not_read_as_none() {
+        for text in ["", ",", "kill,", ",kill", "kill,,partition", " , "] {
+            let error = parse_kind_list(text).expect_err(text);
+            assert!(error.contains("empty name"), "{text:?}: {error}");
+        }
+    }
 
     #[test]
     fn parses_lists_all_and_none() {
