@@ -2,7 +2,8 @@
 //!
 //! - [`history`]: the history model ([`Op`], [`OpType`], [`Value`], [`History`]) and the
 //!   pairing of invocations and completions into [`Operation`]s.
-//! - [`import`] and [`export`]: the native JSON-lines format, Jepsen's EDN and log formats.
+//! - [`import`] and [`export`]: the native JSON-lines format, Jepsen's EDN and log formats,
+//!   and `jepsen.independent` `[key value]` tuples unwrapped into keys.
 //! - [`model`]: Porcupine-style models (register, cas-register, key-value) and the
 //!   conventions histories are recorded under.
 //! - [`linearizability`]: the checker, with counterexamples.
@@ -37,7 +38,7 @@ pub mod value;
 
 pub use error::{HistoryError, Location};
 pub use history::{Function, History, Op, OpType, Operation, Outcome, Process};
-pub use import::Format;
+pub use import::{Format, Independent};
 pub use linearizability::{CheckOptions, CheckResult, Counterexample, Verdict, check};
-pub use model::{CasRegister, Convention, KeyValue, Model, ModelKind, Register};
+pub use model::{CasRegister, Convention, KeyValue, Model, ModelKind, PerKey, Register};
 pub use value::Value;

@@ -167,3 +167,120 @@ fn an_unknown_model_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown model 'queue'"));
 }
+
+fn vendored(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../checkers/tests/histories")
+        .join(relative)
+}
+
+#[test]
+fn an_independent_history_is_checked_per_key_and_the_failing_key_named() {
+    let files = [
+        vendored("independent/register-ok.edn"),
+        vendored("independent/cas-register-bad.edn"),
+    ];
+    let output = rafty_check(&["--model", "cas-register"], &files);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains("register-ok.edn: linearizable (6 ops, 0 skipped, 2 partitions; edn as knossos, independent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cas-register-bad.edn: not linearizable"),
+        "{text}"
+    );
+    assert!(text.contains("  key :y\n"), "{text}");
+    assert!(text.contains("read -> 3 (ok, line 7)"), "{text}");
+}
+
+#[test]
+fn independent_json_names_the_key_and_the_mode() {
+    let files = [
+        vendored("porcupine-independent/etcd_002_005.log"),
+        vendored("porcupine-independent/etcd_002_000.log"),
+    ];
+    let output = rafty_check(
+        &["--model", "cas-register", "--independent", "--json"],
+        &files,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0]["valid"], serde_json::Value::Bool(true));
+    assert_eq!(lines[0]["independent"], serde_json::Value::Bool(true));
+    assert_eq!(lines[0]["partitions"], 2);
+    assert_eq!(lines[1]["valid"], serde_json::Value::Bool(false));
+    assert_eq!(lines[1]["counterexample"]["partition"], 1);
+}
+
+#[test]
+fn independent_no_checks_the_tuples_as_plain_values() {
+    let output = rafty_check(
+        &["--model", "register", "--independent=no", "--json"],
+        &[vendored("independent/register-ok.edn")],
+    );
+    let line: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(line["independent"], serde_json::Value::Bool(false));
+    assert_eq!(line["partitions"], 1);
+}
+
+#[test]
+fn a_plain_value_among_independent_tuples_names_file_and_line() {
+    let output = rafty_check(
+        &["--model", "register"],
+        &[vendored("independent/mixed.edn")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "mixed.edn:3: :write invoke: an independent op's value must be a [key value] tuple, \
+             found 4"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn malformed_tuples_under_independent_yes_name_file_and_line() {
+    let bad = scratch(
+        "short-tuple.edn",
+        "{:process 0, :type :invoke, :f :write, :value [3]}\n",
+    );
+    let long = scratch(
+        "long-tuple.edn",
+        "{:process 0, :type :invoke, :f :write, :value [3 4]}\n\
+         {:process 0, :type :ok, :f :write, :value [3 4]}\n\
+         {:process 0, :type :invoke, :f :write, :value [1 2 3]}\n",
+    );
+    let output = rafty_check(
+        &["--model", "register", "--independent", "--json"],
+        &[bad, long],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let error = |i: usize| lines[i]["error"].as_str().unwrap().to_owned();
+    assert!(
+        error(0).contains("short-tuple.edn:1: :write invoke"),
+        "{}",
+        error(0)
+    );
+    assert!(error(0).contains("found [3] (1 element)"), "{}", error(0));
+    assert!(
+        error(1).contains("long-tuple.edn:3: :write invoke"),
+        "{}",
+        error(1)
+    );
+    assert!(
+        error(1).contains("found [1 2 3] (3 elements)"),
+        "{}",
+        error(1)
+    );
+}

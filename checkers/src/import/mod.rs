@@ -1,7 +1,9 @@
-//! Reading histories: the native JSON-lines format and Jepsen's formats, with detection.
+//! Reading histories: the native JSON-lines format and Jepsen's formats, with detection, and
+//! the unwrapping of `jepsen.independent` `[key value]` tuples ([`Independent`]).
 
 mod detect;
 pub(crate) mod edn;
+mod independent;
 mod jepsen_log;
 mod jsonl;
 
@@ -12,6 +14,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use detect::detect;
+pub use independent::{Independent, looks_independent, unwrap_tuples};
 
 use crate::error::HistoryError;
 use crate::history::History;

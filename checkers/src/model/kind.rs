@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::error::HistoryError;
 use crate::history::History;
 use crate::linearizability::{self, CheckOptions, CheckResult};
-use crate::model::{CasRegister, Convention, KeyValue, Register};
+use crate::model::{CasRegister, Convention, KeyValue, PerKey, Register};
 
 /// One of the shipped models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +47,27 @@ impl ModelKind {
                 linearizability::check(&CasRegister::new(convention), history, options)
             }
             ModelKind::Kv => linearizability::check(&KeyValue::new(convention), history, options),
+        }
+    }
+
+    /// Checks `history` with each key as its own object ([`PerKey`]), as a
+    /// `jepsen.independent` history unwrapped by
+    /// [`unwrap_tuples`](crate::import::unwrap_tuples) needs: a register or cas-register per
+    /// key (the key-value map is per key already). Every checked op needs a key.
+    pub fn check_per_key(
+        self,
+        convention: Convention,
+        history: &History,
+        options: &CheckOptions,
+    ) -> Result<CheckResult, HistoryError> {
+        match self {
+            ModelKind::Register => {
+                linearizability::check(&PerKey(Register::new(convention)), history, options)
+            }
+            ModelKind::CasRegister => {
+                linearizability::check(&PerKey(CasRegister::new(convention)), history, options)
+            }
+            ModelKind::Kv => self.check(convention, history, options),
         }
     }
 }

@@ -6,6 +6,7 @@ mod command;
 mod convention;
 mod kind;
 mod kv;
+mod per_key;
 mod register;
 mod register_model;
 
@@ -17,6 +18,7 @@ pub use command::{Command, Response};
 pub use convention::Convention;
 pub use kind::ModelKind;
 pub use kv::KeyValue;
+pub use per_key::PerKey;
 pub use register::Register;
 
 use crate::history::Operation;

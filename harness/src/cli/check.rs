@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rafty_checkers::Outcome;
-use rafty_checkers::import::{self, Format};
+use rafty_checkers::import::{self, Format, Independent};
 use rafty_checkers::linearizability::{CheckOptions, CheckResult, OpSummary, Verdict};
 use rafty_checkers::model::{Convention, ModelKind};
 
@@ -25,6 +25,18 @@ pub struct Args {
     /// format's (knossos for edn, porcupine for edn-lines and jepsen-log, native for jsonl).
     #[arg(long, value_parser = parse_convention)]
     pub convention: Option<Convention>,
+    /// Read values as `jepsen.independent` `[key value]` tuples and check each key as its own
+    /// register (or cas-register, or key-value key): auto (when some read is invoked with a
+    /// tuple, such as `[3 nil]`), yes (`--independent` alone) or no (`--independent=no`).
+    #[arg(
+        long,
+        default_value = "auto",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "yes",
+        value_parser = parse_independent
+    )]
+    pub independent: Independent,
     /// Give up on a file after this long, with the verdict unknown (e.g. 60s, 500ms, 2m).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub time_limit: Duration,
@@ -53,13 +65,15 @@ struct FileReport {
     millis: f64,
     format: Option<Format>,
     convention: Option<Convention>,
+    independent: Option<bool>,
     error: Option<String>,
     result: Option<CheckResult>,
 }
 
 impl FileReport {
     /// The JSON line: the check result's fields (`valid`, `model`, `operations`, ...,
-    /// `counterexample`) with `file`, `millis`, `format`, `convention` and `error`.
+    /// `counterexample`) with `file`, `millis`, `format`, `convention`, `independent` and
+    /// `error`.
     fn to_json(&self) -> serde_json::Value {
         let mut object = match &self.result {
             Some(result) => match serde_json::to_value(result) {
@@ -82,6 +96,9 @@ impl FileReport {
         }
         if let Some(convention) = self.convention {
             put("convention", convention.name().into());
+        }
+        if let Some(independent) = self.independent {
+            put("independent", independent.into());
         }
         if let Some(error) = &self.error {
             put("error", error.clone().into());
@@ -128,6 +145,7 @@ fn check_file(args: &Args, file: &Path) -> FileReport {
         millis: 0.0,
         format: None,
         convention: None,
+        independent: None,
         error: None,
         result: None,
     };
@@ -137,10 +155,16 @@ fn check_file(args: &Args, file: &Path) -> FileReport {
             .unwrap_or_else(|| imported.format.default_convention());
         report.format = Some(imported.format);
         report.convention = Some(convention);
+        let (history, independent) = args.independent.apply(imported.history)?;
+        report.independent = Some(independent);
         let options = CheckOptions {
             time_limit: Some(args.time_limit),
         };
-        args.model.check(convention, &imported.history, &options)
+        if independent {
+            args.model.check_per_key(convention, &history, &options)
+        } else {
+            args.model.check(convention, &history, &options)
+        }
     });
     match checked {
         Ok(result) => {
@@ -162,7 +186,7 @@ fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> 
     };
     writeln!(
         out,
-        "{}: {} ({} ops, {} skipped, {} partitions; {} as {}) in {:.1} ms",
+        "{}: {} ({} ops, {} skipped, {} partitions; {} as {}{}) in {:.1} ms",
         report.file,
         result.valid.describe(),
         result.operations,
@@ -170,6 +194,11 @@ fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> 
         result.partitions,
         report.format.map_or("?", Format::name),
         report.convention.map_or("?", Convention::name),
+        if report.independent == Some(true) {
+            ", independent: one object per key"
+        } else {
+            ""
+        },
         report.millis
     )?;
     if let Some(reason) = &result.reason {
@@ -255,6 +284,10 @@ fn parse_format(name: &str) -> Result<FormatChoice, String> {
         "auto" => Ok(FormatChoice::Auto),
         _ => name.parse().map(FormatChoice::Given),
     }
+}
+
+fn parse_independent(name: &str) -> Result<Independent, String> {
+    name.parse()
 }
 
 fn parse_convention(name: &str) -> Result<Convention, String> {
