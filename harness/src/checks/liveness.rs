@@ -36,13 +36,20 @@ pub fn check(
 ) -> Liveness {
     let mut windows = Vec::new();
     let mut healthy_since = Some(0u64);
+    // With `--nemesis-overlap`, several faults may be in effect: the cluster is healthy only
+    // once the last of them stopped.
+    let mut in_effect = 0usize;
     for event in events {
         if event.f.starts_with("start-") {
+            in_effect += 1;
             if let Some(from) = healthy_since.take() {
                 windows.push((from, event.time_ns));
             }
         } else if event.f.starts_with("stop-") {
-            healthy_since = Some(event.time_ns);
+            in_effect = in_effect.saturating_sub(1);
+            if in_effect == 0 {
+                healthy_since = Some(event.time_ns);
+            }
         }
     }
     let limit = time_limit.as_nanos() as u64;
@@ -128,6 +135,29 @@ mod tests {
             )
             .valid
         );
+    }
+
+    /// Overlapping faults (`--nemesis-overlap`): the first fault's stop is no healthy window
+    /// while the second is still in effect; the window opens when the last one stops.
+    #[test]
+    fn a_window_opens_only_when_the_last_overlapping_fault_stops() {
+        let events = [
+            event(1000, "start-partition"),
+            event(2000, "start-kill"),
+            event(3000, "stop-partition"),
+            event(7000, "stop-kill"),
+        ];
+        let second = Duration::from_secs(1);
+        let verdict = check(
+            &[ok_at(500), ok_at(9000)],
+            &events,
+            Duration::from_secs(10),
+            Duration::ZERO,
+            second,
+            &BTreeMap::new(),
+        );
+        assert_eq!(verdict.windows_checked, 2, "{verdict:?}");
+        assert!(verdict.valid, "{verdict:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rafty_workloads::WorkloadKind;
 
 use crate::cli::check::parse_duration;
 use crate::nemesis::{KindList, parse_kind_list};
-use crate::run::config::{LogKind, TestConfig, Variant};
+use crate::run::config::{LogKind, MAX_OVERLAP, TestConfig, Variant};
 use crate::run::plugins::Plugins;
 use crate::run::results::Validity;
 use crate::run::store;
@@ -21,6 +21,8 @@ const DEFAULT_SEEDS: u64 = 5;
 
 /// The most seeds one `rafty test` runs (shard larger suites across machines with --shard).
 const MAX_SEEDS: u64 = 1_000_000;
+/// The most faults `--nemesis-overlap` lets be in effect at once.
+const MAX_NEMESIS_OVERLAP: u64 = MAX_OVERLAP as u64;
 
 /// Arguments of `rafty test`.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,6 +51,11 @@ pub struct Args {
     /// The typical length of a fault and of the healthy gap between two.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub nemesis_interval: Duration,
+    /// At most this many faults in effect at once, each on its own schedule from the seed (1:
+    /// one at a time). Faults at once never share a node or the links: a partition, clog or
+    /// figure8 holds the links, latency the links' latency, every other kind its nodes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_NEMESIS_OVERLAP))]
+    pub nemesis_overlap: u64,
     /// The seed of a single run, or the first seed with --seeds.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -136,6 +143,7 @@ impl Args {
         config.nodes = self.nodes;
         config.nemesis = self.nemesis.0.resolve(self.log == LogKind::File);
         config.nemesis_interval = self.nemesis_interval;
+        config.nemesis_overlap = self.nemesis_overlap as usize;
         config.workload.time_limit = self.time_limit;
         if let Some(concurrency) = self.concurrency {
             config.workload.concurrency = concurrency as usize;
@@ -344,6 +352,17 @@ pub(crate) fn parse(args: &str) -> Result<Args, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nemesis_overlap_defaults_to_one_and_is_bounded() {
+        assert_eq!(parse("").unwrap().config().unwrap().nemesis_overlap, 1);
+        let three = parse("--nemesis-overlap 3").unwrap().config().unwrap();
+        assert_eq!(three.nemesis_overlap, 3);
+        for bad in ["--nemesis-overlap 0", "--nemesis-overlap 9"] {
+            let error = parse(bad).err().expect(bad);
+            assert!(error.contains("--nemesis-overlap"), "{bad}: {error}");
+        }
+    }
 
     #[test]
     fn no_flags_is_the_readme_default() {

@@ -89,6 +89,60 @@ impl Action {
     }
 }
 
+impl Action {
+    /// The node this action acts on, or `None` for an action on links (partition, clog).
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Action::Kill(node)
+            | Action::Restart(node)
+            | Action::PowerOff(node)
+            | Action::PowerOn(node)
+            | Action::ArmPowerCut(node, _)
+            | Action::CutArmedPower(node)
+            | Action::PowerOnAfterCut(node)
+            | Action::Pause(node)
+            | Action::Resume(node)
+            | Action::Slow(node, _)
+            | Action::Unslow(node)
+            | Action::FailDisk(node)
+            | Action::ReplaceDisk(node)
+            | Action::CorruptRecord(node, _)
+            | Action::RestoreRecord(node) => Some(*node),
+            Action::Partition(_) | Action::Repair(_) | Action::Clog(..) | Action::Unclog(..) => {
+                None
+            }
+        }
+    }
+
+    /// The node whose host this action may stop (kill or power off), or `None`. A stopping
+    /// host's outgoing links are cut and repaired while its tasks die
+    /// ([`crate::sim::control`]), which resets whatever another fault cut or held on them.
+    pub fn stops_host(&self) -> Option<NodeId> {
+        match self {
+            Action::Kill(node)
+            | Action::PowerOff(node)
+            | Action::CutArmedPower(node)
+            | Action::PowerOnAfterCut(node)
+            | Action::ReplaceDisk(node)
+            | Action::CorruptRecord(node, _)
+            | Action::RestoreRecord(node) => Some(*node),
+            _ => None,
+        }
+    }
+
+    /// Whether this link action (a partition or a clog) touches a link of `node`.
+    pub fn touches_links_of(&self, node: NodeId) -> bool {
+        match self {
+            Action::Partition(grudge) => grudge
+                .cut
+                .iter()
+                .any(|&(from, to)| from == node || to == node),
+            Action::Clog(a, b) => *a == node || *b == node,
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

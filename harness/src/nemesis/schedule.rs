@@ -1,15 +1,23 @@
 //! The nemesis schedule: when faults start and stop, polled from the outer step loop.
+//!
+//! `overlap` schedules (slots) run side by side; each is a healthy gap, a fault, a healthy
+//! gap..., drawn from its own generator. Slot 0 draws from the nemesis's generator exactly as
+//! the one-fault-at-a-time schedule did, so `overlap` 1 reproduces it; the other slots'
+//! generators are seeded from it. A slot whose turn comes draws its fault only from what the
+//! faults in effect leave unclaimed ([`super::claims`]); when nothing is left it waits another
+//! gap.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use rafty::NodeId;
 
 use super::action::{Action, ClusterView, Network};
+use super::claims::{self, Resource};
 use super::fault::FaultKind;
 use super::figure8::Figure8;
 use super::plan::{self, Plan};
@@ -26,6 +34,8 @@ pub struct NemesisOptions {
     pub start_after: Duration,
     /// No fault starts after this, and everything is healed here.
     pub heal_at: Duration,
+    /// At most this many faults in effect at once, each on its own schedule (at least 1).
+    pub overlap: usize,
 }
 
 /// A nemesis operation for the history: Jepsen records these as `:info` operations of the
@@ -40,6 +50,22 @@ pub struct NemesisEvent {
     pub value: String,
 }
 
+/// The most faults in effect at once in `events`: each `start-` opens one, each `stop-` ends
+/// one.
+pub fn most_faults_at_once(events: &[NemesisEvent]) -> usize {
+    let mut now = 0usize;
+    let mut most = 0;
+    for event in events {
+        if event.f.starts_with("start-") {
+            now += 1;
+            most = most.max(now);
+        } else if event.f.starts_with("stop-") {
+            now = now.saturating_sub(1);
+        }
+    }
+    most
+}
+
 /// A fault in progress: its plan and the steps still to take, or the reactive Figure 8
 /// sequence.
 struct Active {
@@ -49,15 +75,22 @@ struct Active {
     reactive: Option<Figure8>,
     /// The node whose armed power cut ([`Action::ArmPowerCut`]) has not come yet.
     armed: Option<NodeId>,
+    /// What this fault holds until it stops.
+    claims: BTreeSet<Resource>,
+}
+
+/// One schedule of faults, one at a time.
+struct Slot {
+    rng: ChaCha8Rng,
+    next_fault_at: Duration,
+    active: Option<Active>,
 }
 
 /// The fault scheduler. Call [`Nemesis::poll`] before every simulation step.
 pub struct Nemesis {
     options: NemesisOptions,
     nodes: Vec<NodeId>,
-    rng: ChaCha8Rng,
-    next_fault_at: Duration,
-    active: Option<Active>,
+    slots: Vec<Slot>,
     /// Actions taken and not yet undone, oldest first.
     in_effect: Vec<Action>,
     healed: bool,
@@ -72,13 +105,28 @@ impl Nemesis {
         // `--nemesis partition,kill`).
         options.kinds.sort_unstable();
         options.kinds.dedup();
+        options.overlap = options.overlap.max(1);
         let first = options.start_after + jitter(options.interval / 2, &mut rng);
-        Nemesis {
-            options,
-            nodes,
+        let mut others = Vec::new();
+        for _ in 1..options.overlap {
+            let mut slot_rng = ChaCha8Rng::seed_from_u64(rng.random());
+            let first = options.start_after + jitter(options.interval, &mut slot_rng);
+            others.push(Slot {
+                rng: slot_rng,
+                next_fault_at: first,
+                active: None,
+            });
+        }
+        let mut slots = vec![Slot {
             rng,
             next_fault_at: first,
             active: None,
+        }];
+        slots.extend(others);
+        Nemesis {
+            options,
+            nodes,
+            slots,
             in_effect: Vec::new(),
             healed: false,
             events: Vec::new(),
@@ -95,10 +143,14 @@ impl Nemesis {
             self.heal_all(now, network);
             return;
         }
-        if self.active.is_none() && now >= self.next_fault_at && !self.options.kinds.is_empty() {
-            self.start_fault(now, view);
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.active.is_none() && now >= slot.next_fault_at && !self.options.kinds.is_empty()
+            {
+                self.start_fault(index, now, view);
+            }
+            self.run_due_steps(index, now, view, network);
         }
-        self.run_due_steps(now, view, network);
     }
 
     /// The nemesis operations recorded so far.
@@ -116,39 +168,69 @@ impl Nemesis {
         self.healed
     }
 
-    fn start_fault(&mut self, now: Duration, view: &dyn ClusterView) {
-        let kinds = &self.options.kinds;
-        let kind = kinds[self.rng.random_range(0..kinds.len())];
+    /// What the faults in effect in every slot but `index` claim.
+    fn claimed_by_others(&self, index: usize) -> BTreeSet<Resource> {
+        let others = self.slots.iter().enumerate().filter(|(i, _)| *i != index);
+        others
+            .filter_map(|(_, slot)| slot.active.as_ref())
+            .flat_map(|active| active.claims.iter().copied())
+            .collect()
+    }
+
+    fn start_fault(&mut self, index: usize, now: Duration, view: &dyn ClusterView) {
+        let claimed = self.claimed_by_others(index);
+        let (kinds, free) = claims::eligible(&self.options.kinds, &claimed, &self.nodes);
         let interval = self.options.interval;
-        let duration = interval / 2 + jitter(interval * 3 / 2, &mut self.rng);
-        let plan = plan::plan(kind, duration, &self.nodes, view.leader(), &mut self.rng);
-        self.record(now, format!("start-{kind}"), plan.description.clone());
+        let slot = &mut self.slots[index];
+        if kinds.is_empty() {
+            slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
+            return;
+        }
+        let kind = kinds[slot.rng.random_range(0..kinds.len())];
+        let duration = interval / 2 + jitter(interval * 3 / 2, &mut slot.rng);
+        let targets = match claims::shared_resource(kind) {
+            Some(_) => &self.nodes,
+            None => &free,
+        };
+        let leader = view.leader().filter(|leader| targets.contains(leader));
+        let plan = plan::plan(kind, duration, targets, leader, &mut slot.rng);
         let remaining = plan.steps.iter().cloned().collect();
         let reactive = (kind == FaultKind::Figure8).then(|| Figure8::new(now));
-        self.active = Some(Active {
+        let description = plan.description.clone();
+        slot.active = Some(Active {
+            claims: claims::claims(&plan),
             plan,
             started_at: now,
             remaining,
             reactive,
             armed: None,
         });
+        self.record(now, format!("start-{kind}"), description);
     }
 
-    fn run_due_steps(&mut self, now: Duration, view: &dyn ClusterView, network: &mut dyn Network) {
-        let Some(active) = &mut self.active else {
+    fn run_due_steps(
+        &mut self,
+        index: usize,
+        now: Duration,
+        view: &dyn ClusterView,
+        network: &mut dyn Network,
+    ) {
+        let slot = &mut self.slots[index];
+        let Some(active) = &mut slot.active else {
             return;
         };
         if let Some(figure8) = &mut active.reactive {
-            let actions = figure8.poll(now, view, &self.nodes, &mut self.rng);
+            let actions = figure8.poll(now, view, &self.nodes, &mut slot.rng);
             let done = figure8.is_done().then(|| figure8.steps.join("; "));
             for action in actions {
                 self.take(now, action, network);
             }
             if let Some(steps) = done {
-                self.active = None;
-                self.record(now, "stop-figure8".into(), steps);
+                let slot = &mut self.slots[index];
+                slot.active = None;
                 let interval = self.options.interval;
-                self.next_fault_at = now + interval / 2 + jitter(interval, &mut self.rng);
+                slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
+                self.record(now, "stop-figure8".into(), steps);
             }
             return;
         }
@@ -174,10 +256,11 @@ impl Nemesis {
             self.take(now, action, network);
         }
         if finished {
-            self.active = None;
-            self.record(now, format!("stop-{kind}"), String::new());
+            let slot = &mut self.slots[index];
+            slot.active = None;
             let interval = self.options.interval;
-            self.next_fault_at = now + interval / 2 + jitter(interval, &mut self.rng);
+            slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
+            self.record(now, format!("stop-{kind}"), String::new());
         }
     }
 
@@ -185,7 +268,7 @@ impl Nemesis {
         network.apply(&action);
         self.actions.push((now, action.to_string()));
         match action.inverse() {
-            Some(_) => self.in_effect.push(action),
+            Some(_) => self.in_effect.push(action.clone()),
             None => {
                 if let Some(index) = self
                     .in_effect
@@ -195,6 +278,26 @@ impl Nemesis {
                     self.in_effect.remove(index);
                 }
             }
+        }
+        if let Some(node) = action.stops_host() {
+            self.reassert_links_of(now, node, network);
+        }
+    }
+
+    /// A stopping host's links were cut and repaired while it died, which reset what a
+    /// partition or clog in effect (another fault's) cut or held on them: cut or hold them
+    /// again. Only with overlapping faults is a link fault in effect then.
+    fn reassert_links_of(&mut self, now: Duration, node: NodeId, network: &mut dyn Network) {
+        let cut: Vec<Action> = self
+            .in_effect
+            .iter()
+            .filter(|done| done.touches_links_of(node))
+            .cloned()
+            .collect();
+        for action in cut {
+            network.apply(&action);
+            let line = format!("re-assert {action} (the stop of n{node} reset its links)");
+            self.actions.push((now, line));
         }
     }
 
@@ -209,12 +312,14 @@ impl Nemesis {
         for action in undo {
             self.take(now, action, network);
         }
-        if let Some(active) = self.active.take() {
-            self.record(
-                now,
-                format!("stop-{}", active.plan.kind),
-                "healed at the time limit".into(),
-            );
+        for index in 0..self.slots.len() {
+            if let Some(active) = self.slots[index].active.take() {
+                self.record(
+                    now,
+                    format!("stop-{}", active.plan.kind),
+                    "healed at the time limit".into(),
+                );
+            }
         }
         self.record(now, "heal-all".into(), description.join(", "));
         self.healed = true;
@@ -254,11 +359,20 @@ mod tests {
     }
 
     fn run(seed: u64) -> (Vec<Action>, Vec<NemesisEvent>) {
+        run_with(seed, 1, FaultKind::ALL.to_vec())
+    }
+
+    fn run_with(
+        seed: u64,
+        overlap: usize,
+        kinds: Vec<FaultKind>,
+    ) -> (Vec<Action>, Vec<NemesisEvent>) {
         let options = NemesisOptions {
-            kinds: FaultKind::ALL.to_vec(),
+            kinds,
             interval: Duration::from_secs(1),
             start_after: Duration::from_secs(1),
             heal_at: Duration::from_secs(20),
+            overlap,
         };
         let mut nemesis = Nemesis::new(options, (1..=5).collect(), ChaCha8Rng::seed_from_u64(seed));
         let mut network = Recorder(Vec::new());
@@ -266,6 +380,141 @@ mod tests {
             nemesis.poll(Duration::from_millis(ms), &NoLeader, &mut network);
         }
         (network.0, nemesis.events.clone())
+    }
+
+    /// Every kind but the reactive Figure 8 (which needs a cluster to aim at).
+    fn planned_kinds() -> Vec<FaultKind> {
+        let mut kinds = FaultKind::ALL.to_vec();
+        kinds.extend([
+            FaultKind::Power,
+            FaultKind::PowerMidWrite,
+            FaultKind::Disk,
+            FaultKind::Corrupt,
+        ]);
+        kinds
+    }
+
+    /// Replays `actions` as a model of what is in effect, checking at every step the claim
+    /// rule (no node held by two faults' actions at once, at most one partition or clog
+    /// set on the links, at most one slowed node) and that each undo matches exactly one
+    /// action in effect. Returns how many re-assertions of a link fault it saw.
+    fn replay_checking_claims(seed: u64, actions: &[Action]) -> usize {
+        let mut in_effect: Vec<Action> = Vec::new();
+        let mut reasserted = 0;
+        for action in actions {
+            if action.inverse().is_some() {
+                if in_effect.contains(action) {
+                    assert!(
+                        matches!(action, Action::Partition(_) | Action::Clog(..)),
+                        "seed {seed}: {action} taken twice"
+                    );
+                    reasserted += 1;
+                    continue;
+                }
+                in_effect.push(action.clone());
+            } else {
+                let matching: Vec<usize> = (0..in_effect.len())
+                    .filter(|&i| in_effect[i].inverse().as_ref() == Some(action))
+                    .collect();
+                assert_eq!(
+                    matching.len(),
+                    1,
+                    "seed {seed}: {action} undoes {matching:?} of {in_effect:?}"
+                );
+                in_effect.remove(matching[0]);
+            }
+            let mut nodes: Vec<NodeId> = in_effect
+                .iter()
+                .filter(|done| !matches!(done, Action::Slow(..)))
+                .filter_map(Action::node)
+                .collect();
+            let held = nodes.len();
+            nodes.sort_unstable();
+            nodes.dedup();
+            assert_eq!(
+                nodes.len(),
+                held,
+                "seed {seed}: two faults on one node: {in_effect:?}"
+            );
+            let partitions = in_effect
+                .iter()
+                .filter(|d| matches!(d, Action::Partition(_)))
+                .count();
+            let clogs = in_effect
+                .iter()
+                .filter(|d| matches!(d, Action::Clog(..)))
+                .count();
+            assert!(
+                partitions <= 1,
+                "seed {seed}: two partitions: {in_effect:?}"
+            );
+            assert!(
+                partitions == 0 || clogs == 0,
+                "seed {seed}: partition and clog: {in_effect:?}"
+            );
+            let slow = in_effect
+                .iter()
+                .filter(|d| matches!(d, Action::Slow(..)))
+                .count();
+            assert!(slow <= 1, "seed {seed}: two slowed nodes: {in_effect:?}");
+        }
+        assert!(
+            in_effect.is_empty(),
+            "seed {seed}: left in effect: {in_effect:?}"
+        );
+        reasserted
+    }
+
+    /// With overlap, faults do run at once, never on the same node or links, every undo
+    /// undoes exactly its own fault's action, a stop re-asserts the link fault in effect, and
+    /// everything is healed at the end.
+    #[test]
+    fn overlapping_faults_never_share_a_claim_and_all_heal() {
+        let mut overlapped = 0;
+        let mut reasserted = 0;
+        for seed in 0..60 {
+            for overlap in [2, 3] {
+                let (actions, events) = run_with(seed, overlap, planned_kinds());
+                assert_eq!(events.last().unwrap().f, "heal-all");
+                let most = most_faults_at_once(&events);
+                assert!(
+                    most <= overlap,
+                    "seed {seed}: {most} faults at once: {events:?}"
+                );
+                overlapped += usize::from(most >= 2);
+                reasserted += replay_checking_claims(seed, &actions);
+            }
+        }
+        assert!(
+            overlapped > 60,
+            "only {overlapped} of 120 schedules overlapped faults"
+        );
+        assert!(
+            reasserted > 0,
+            "no stop ever happened under a partition or clog"
+        );
+    }
+
+    /// Overlap 1 never has two faults at once: the count of [`most_faults_at_once`] can tell.
+    #[test]
+    fn overlap_one_runs_one_fault_at_a_time() {
+        for seed in 0..30 {
+            let (actions, events) = run_with(seed, 1, planned_kinds());
+            assert_eq!(most_faults_at_once(&events), 1, "seed {seed}: {events:?}");
+            replay_checking_claims(seed, &actions);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_overlapping_schedule() {
+        assert_eq!(
+            run_with(5, 3, planned_kinds()),
+            run_with(5, 3, planned_kinds())
+        );
+        assert_ne!(
+            run_with(5, 3, planned_kinds()).0,
+            run_with(6, 3, planned_kinds()).0
+        );
     }
 
     #[test]

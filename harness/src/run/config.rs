@@ -110,6 +110,9 @@ pub struct TestConfig {
     pub nemesis: Vec<FaultKind>,
     /// Typical fault length and healthy gap.
     pub nemesis_interval: Duration,
+    /// At most this many faults in effect at once (1: one at a time); see
+    /// [`crate::nemesis::claims`].
+    pub nemesis_overlap: usize,
     /// After the time limit (when everything is healed): how long the cluster gets to recover
     /// before the final reads, and until when final reads may retry.
     pub recovery: Duration,
@@ -147,6 +150,7 @@ impl TestConfig {
             workload: WorkloadConfig::new(kind),
             nemesis: FaultKind::ALL.to_vec(),
             nemesis_interval: Duration::from_secs(2),
+            nemesis_overlap: 1,
             recovery: Duration::from_secs(1),
             quiet_period: Duration::from_secs(10),
             raft,
@@ -263,9 +267,16 @@ impl TestConfig {
                 reason,
             );
         }
+        if !(1..=MAX_OVERLAP).contains(&self.nemesis_overlap) {
+            let reason = format!("must be 1 to {MAX_OVERLAP}, got {}", self.nemesis_overlap);
+            bad("nemesis_overlap".into(), Some("--nemesis-overlap"), reason);
+        }
         problems
     }
 }
+
+/// The most faults [`TestConfig::nemesis_overlap`] lets be in effect at once.
+pub const MAX_OVERLAP: usize = 8;
 
 /// The longest `--time-limit` (`workload.time_limit`): a simulated day. Longer is a typo
 /// (a run would not end in any useful time) or would overflow the simulated clock.
@@ -316,7 +327,7 @@ impl Serialize for TestConfig {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let raft = &self.raft;
         let workload = &self.workload;
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "nodes": self.nodes,
             "workload": workload.kind.name(),
             "concurrency": workload.concurrency,
@@ -345,7 +356,11 @@ impl Serialize for TestConfig {
             "variant": self.variant.name(),
             "log": self.log.name(),
             "check_time_limit_ms": ms(self.check_time_limit),
-        })
-        .serialize(serializer)
+        });
+        // Only when faults overlap, so that one-at-a-time runs write what they always did.
+        if self.nemesis_overlap != 1 {
+            json["nemesis_overlap"] = self.nemesis_overlap.into();
+        }
+        json.serialize(serializer)
     }
 }

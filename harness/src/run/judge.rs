@@ -222,6 +222,9 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
         " --nemesis-interval {}ms",
         config.nemesis_interval.as_millis()
     ));
+    if config.nemesis_overlap != 1 {
+        command.push_str(&format!(" --nemesis-overlap {}", config.nemesis_overlap));
+    }
     let defaults = TestConfig::new(config.workload.kind);
     let mix = config.workload.mix;
     if mix != defaults.workload.mix {

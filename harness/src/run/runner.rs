@@ -133,6 +133,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
         interval: config.nemesis_interval,
         start_after: Duration::from_secs(1),
         heal_at: time_limit,
+        overlap: config.nemesis_overlap,
     };
     let mut nemesis = Nemesis::new(options, nodes.clone(), seeds.rng("nemesis", 0));
     let mut nemesis_recorded = 0;
