@@ -4,10 +4,12 @@
 //! A call travels in two legs: the request from caller to callee, then the response back. Each
 //! leg is checked against the switches when it is sent and again when it arrives (after the
 //! link's delay), so a fault thrown mid-flight loses the message. A lost request never reaches
-//! the handler; a lost response means the handler ran but the caller sees
-//! [`PeerError::Unreachable`], as over a real network. The handler runs in its own task, so a
-//! caller that times out does not cancel it half-way. Time is tokio's, so paused time and
-//! turmoil work.
+//! the handler, and the caller sees [`PeerError::NotSent`] (definite), as does a call to a
+//! crashed node (no handler); a lost response means the handler ran but the caller sees
+//! [`PeerError::Unreachable`] (indefinite), as over a real network. A call whose deadline
+//! passes first is [`PeerError::TimedOut`] (indefinite) wherever the request was. The handler
+//! runs in its own task, so a caller that times out does not cancel it half-way. Time is
+//! tokio's, so paused time and turmoil work.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -182,22 +184,24 @@ impl InProcessNetwork {
         Ok(())
     }
 
-    /// Run one call from `from` to `to`: request leg, handler, response leg.
+    /// Run one call from `from` to `to`: request leg, handler, response leg. Only a request
+    /// lost before the handler is [`PeerError::NotSent`]; once the handler has the request,
+    /// every failure is indefinite.
     async fn exchange<R>(
         self,
         from: NodeId,
         to: NodeId,
         rpc: impl FnOnce(Arc<dyn RpcHandler>) -> RpcFuture<R>,
     ) -> Result<R, PeerError> {
-        self.travel(from, to, to).await?;
+        self.travel(from, to, to).await.map_err(not_sent)?;
         let handler = self.lock().handlers.get(&to).cloned();
         let Some(handler) = handler else {
-            return Err(unreachable(
-                to,
-                format!("node {to} is down (no handler registered)"),
-            ));
+            return Err(PeerError::NotSent {
+                peer: to,
+                reason: format!("node {to} is down (no handler registered)"),
+            });
         };
-        let response = rpc(handler).await?;
+        let response = rpc(handler).await.map_err(handled)?;
         self.travel(to, from, to).await?;
         Ok(response)
     }
@@ -205,6 +209,23 @@ impl InProcessNetwork {
 
 fn unreachable(peer: NodeId, reason: String) -> PeerError {
     PeerError::Unreachable { peer, reason }
+}
+
+/// A request lost on its way to the handler: definite.
+fn not_sent(lost: PeerError) -> PeerError {
+    match lost {
+        PeerError::Unreachable { peer, reason } => PeerError::NotSent { peer, reason },
+        other => other,
+    }
+}
+
+/// An error from the handler, which had the request: indefinite for the caller, whatever the
+/// handler says about calls of its own.
+fn handled(error: PeerError) -> PeerError {
+    match error {
+        PeerError::NotSent { peer, reason } => unreachable(peer, format!("not sent: {reason}")),
+        other => other,
+    }
 }
 
 fn check(switches: &Switches, from: NodeId, to: NodeId, peer: NodeId) -> Result<(), PeerError> {

@@ -7,11 +7,25 @@ use async_trait::async_trait;
 use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse};
 use crate::types::NodeId;
 
-/// Why a call to a peer failed. Every variant is indefinite for the caller: the request may or
-/// may not have reached the peer.
+/// Why a call to a peer failed. One variant is definite, [`PeerError::NotSent`]: the request
+/// certainly never reached the peer. Every other variant is indefinite for the caller: the
+/// request may or may not have reached the peer, and may or may not have been handled.
+/// [`PeerError::is_definite`] tells them apart.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PeerError {
-    /// The peer could not be reached (connection refused, reset, no route).
+    /// Definite: the request certainly never reached the peer's handler, because no byte of it
+    /// left this node (the dial failed or was refused, the handshake failed, the request could
+    /// not be encoded, the link was down before it was sent, the deadline passed before it was
+    /// sent). See the [`Peer`] contract for when an implementation may say so.
+    #[error("request to peer {peer} not sent: {reason}")]
+    NotSent {
+        /// The peer called.
+        peer: NodeId,
+        /// Why it was not sent.
+        reason: String,
+    },
+    /// Indefinite: the peer could not be reached after the request may have been sent
+    /// (connection reset or lost, answer lost on the way back).
     #[error("peer {peer} unreachable: {reason}")]
     Unreachable {
         /// The peer called.
@@ -19,7 +33,7 @@ pub enum PeerError {
         /// What the transport saw.
         reason: String,
     },
-    /// No answer came before the deadline.
+    /// Indefinite: no answer came before the deadline.
     #[error("peer {peer} timed out after {timeout:?}")]
     TimedOut {
         /// The peer called.
@@ -27,7 +41,8 @@ pub enum PeerError {
         /// The deadline that passed.
         timeout: Duration,
     },
-    /// The peer answered but refused the call (wrong cluster, shutting down, malformed request).
+    /// Indefinite: the peer answered but refused the call (shutting down, malformed request)
+    /// or could not answer it.
     #[error("peer {peer} rejected the call: {reason}")]
     Rejected {
         /// The peer called.
@@ -35,6 +50,25 @@ pub enum PeerError {
         /// Why it refused.
         reason: String,
     },
+}
+
+impl PeerError {
+    /// True when the request certainly never reached the peer ([`PeerError::NotSent`]): it
+    /// had no effect there. False for every other error, after which the peer may have handled
+    /// the request, or may yet.
+    pub fn is_definite(&self) -> bool {
+        matches!(self, PeerError::NotSent { .. })
+    }
+
+    /// The peer called.
+    pub fn peer(&self) -> NodeId {
+        match self {
+            PeerError::NotSent { peer, .. }
+            | PeerError::Unreachable { peer, .. }
+            | PeerError::TimedOut { peer, .. }
+            | PeerError::Rejected { peer, .. } => *peer,
+        }
+    }
 }
 
 /// The result of a client command forwarded to the leader (Rafty's follower-forwarding).
@@ -61,6 +95,16 @@ pub enum ForwardResponse {
 ///   beyond the configured in-flight limits.
 /// * Messages are delivered whole or not at all; a response belongs to its request.
 /// * A `Peer` never panics on what the network gives it: garbage is a `PeerError`.
+/// * [`PeerError::NotSent`] is a promise that the peer's handler never saw the request, and a
+///   follower turns it into a definite client error for a forwarded command (the command was
+///   proposed nowhere), which a history records as `fail`. Return it only when no byte of the
+///   request can have reached the peer: the dial failed or the handshake was refused, the
+///   request could not be encoded, the connection was known to be closed before any of the
+///   request was handed to it, the deadline passed before the request was handed to the
+///   transport. Once any part of the request was handed to a socket or stream (even if the
+///   write then failed part-way), or while waiting for the answer, every failure is
+///   indefinite: [`PeerError::Unreachable`], [`PeerError::TimedOut`] or
+///   [`PeerError::Rejected`]. When in doubt, indefinite.
 #[async_trait]
 pub trait Peer: Send + Sync + 'static {
     /// The id of the node this peer reaches.

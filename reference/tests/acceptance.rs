@@ -159,6 +159,55 @@ async fn follower_without_forwarding_answers_not_leader_with_a_hint() {
     cluster.stop_all().await;
 }
 
+/// A follower's forward that certainly never reached the leader (the leader crashed, or is
+/// cut off) was proposed nowhere: the client gets a definite `NotLeader`, hinting at the
+/// leader this follower knows, not an indefinite `Timeout`, and the command never applies.
+#[tokio::test(start_paused = true)]
+async fn a_forward_to_a_dead_or_unreachable_leader_is_a_definite_not_leader() {
+    let mut cluster = Cluster::start(3, config()).await;
+    let leader = cluster.wait_for_leader(&[1, 2, 3]).await;
+    let follower = cluster.follower_of(leader);
+    let not_leader = Err(ClientError::NotLeader {
+        leader_hint: Some(leader),
+    });
+
+    cluster.network.isolate(leader);
+    let refused = cluster.submit(follower, put("k", "cut off")).await;
+    assert_eq!(refused, not_leader);
+    assert!(refused.unwrap_err().is_definite());
+
+    cluster.network.rejoin(leader);
+    cluster.network.crash(leader);
+    let refused = cluster.submit(follower, put("k", "crashed")).await;
+    assert_eq!(refused, not_leader);
+
+    // Neither command was proposed: the next leader never applies them.
+    let others: Vec<_> = [1, 2, 3].into_iter().filter(|id| *id != leader).collect();
+    let next = cluster.wait_for_leader(&others).await;
+    assert_eq!(cluster.submit(next, put("after", "1")).await, Ok(done()));
+    cluster.wait_for_value(&others, "after", "1").await;
+    for id in others {
+        assert_eq!(cluster.data(id).get("k"), None, "node {id}");
+    }
+    cluster.stop_all().await;
+}
+
+/// A follower's forward that reached the leader but whose answer was lost is indefinite
+/// (`Timeout`): the leader may apply it, and here it does.
+#[tokio::test(start_paused = true)]
+async fn a_forward_whose_answer_is_lost_is_indefinite() {
+    let mut cluster = Cluster::start(3, config()).await;
+    let leader = cluster.wait_for_leader(&[1, 2, 3]).await;
+    let follower = cluster.follower_of(leader);
+    cluster.network.drop_link(leader, follower);
+    let outcome = cluster.submit(follower, put("k", "maybe")).await;
+    assert_eq!(outcome, Err(ClientError::Timeout));
+    assert!(!outcome.unwrap_err().is_definite());
+    cluster.network.heal();
+    cluster.wait_for_value(&[1, 2, 3], "k", "maybe").await;
+    cluster.stop_all().await;
+}
+
 /// The leader batches many concurrent commands; every one is applied once, everywhere, in
 /// the same order.
 #[tokio::test(start_paused = true)]

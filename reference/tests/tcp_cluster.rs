@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rafty::core::Role;
+use rafty::kv::KvCommand;
 use rafty::node::{Node, NodeOptions};
 use rafty::service::{KvClient, KvClientConfig, KvError, serve_kv};
 use rafty::tcp::{
     ServerHandle, TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft,
 };
-use rafty::{Config, KvStateMachine, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider};
+use rafty::{
+    ClientError, Config, KvStateMachine, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider,
+};
 
 const CLUSTER: u64 = 3;
 const IDS: [NodeId; 3] = [1, 2, 3];
@@ -183,6 +186,40 @@ async fn a_read_issued_as_the_leader_dies_is_retried_until_a_new_leader_answers(
     // No waiting for the election: reads change nothing, so the client retries them through
     // refused connections, stale hints and failed forwards until a new leader answers.
     assert_eq!(client.get("x").await, Ok(Some("1".into())));
+    assert_ne!(client.leader(), Some(old_leader));
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_to_a_killed_leader_is_definite_and_never_applies() {
+    let cluster = Cluster::start().await;
+    let client = cluster.client();
+    let (old_leader, _) = cluster.leader().await;
+    client.put("x", "1").await.unwrap();
+    let follower = IDS.into_iter().find(|id| *id != old_leader).unwrap();
+
+    cluster.kill(old_leader).await;
+    let killed = &cluster.nodes[old_leader as usize - 1].raft_server;
+    while !killed.is_finished() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Let the follower's transport see its connection to the old leader close.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let command = KvCommand::Put {
+        key: "k".into(),
+        value: "lost".into(),
+    };
+    let outcome = cluster.nodes[follower as usize - 1]
+        .node
+        .submit(command.encode().unwrap())
+        .await;
+    // The dial to the dead leader is refused before a byte of the command is sent (or the
+    // follower already lost the leader): proposed nowhere, definite.
+    let Err(error @ ClientError::NotLeader { .. }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(error.is_definite());
+    assert_eq!(client.get("k").await, Ok(None));
     assert_ne!(client.leader(), Some(old_leader));
     cluster.stop().await;
 }

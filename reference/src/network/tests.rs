@@ -112,6 +112,20 @@ fn assert_unreachable(result: Result<(), PeerError>, peer: NodeId, reason_part: 
     }
 }
 
+/// The request never reached the handler: definite.
+fn assert_not_sent(result: Result<(), PeerError>, peer: NodeId, reason_part: &str) {
+    match result {
+        Err(error @ PeerError::NotSent { .. }) if error.peer() == peer => {
+            assert!(error.is_definite());
+            assert!(
+                error.to_string().contains(reason_part),
+                "{error} lacks {reason_part:?}"
+            )
+        }
+        other => panic!("expected NotSent({peer}, ..{reason_part}..), got {other:?}"),
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_call_kind_reaches_the_handler_and_returns_its_answer() {
     let (network, recorders) = network_of(&[1, 2]);
@@ -161,18 +175,18 @@ async fn handler_errors_pass_through() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn unknown_node_is_unreachable() {
+async fn a_call_to_an_unknown_node_is_not_sent() {
     let (network, _) = network_of(&[1]);
-    assert_unreachable(vote_call(&network, 1, 9).await, 9, "no handler");
+    assert_not_sent(vote_call(&network, 1, 9).await, 9, "no handler");
 }
 
 #[tokio::test(start_paused = true)]
-async fn dropped_request_never_reaches_the_handler() {
+async fn dropped_request_never_reaches_the_handler_and_is_not_sent() {
     let (network, recorders) = network_of(&[1, 2]);
     network.drop_link(1, 2);
-    assert_unreachable(vote_call(&network, 1, 2).await, 2, "link 1 -> 2");
+    assert_not_sent(vote_call(&network, 1, 2).await, 2, "link 1 -> 2");
     assert!(recorders[1].handled().is_empty());
-    // The other direction delivers the request; only its response is lost.
+    // The other direction delivers the request; only its response is lost: indefinite.
     assert_unreachable(vote_call(&network, 2, 1).await, 1, "link 1 -> 2");
     assert_eq!(recorders[0].handled(), ["vote from 2"]);
     network.restore_link(1, 2);
@@ -188,11 +202,68 @@ async fn dropped_response_is_unreachable_after_the_handler_ran() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_crash_after_the_handler_ran_is_indefinite() {
+    let network = InProcessNetwork::new();
+    let slow = Arc::new(Recorder {
+        id: 2,
+        work: Duration::from_millis(20),
+        ..Recorder::default()
+    });
+    network.register(1, Recorder::new(1));
+    network.register(2, slow.clone());
+    let call = tokio::spawn({
+        let network = network.clone();
+        async move { vote_call(&network, 1, 2).await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    // The handler has the request; its answer is lost on the way back.
+    network.crash(2);
+    let error = call.await.unwrap().unwrap_err();
+    assert!(!error.is_definite(), "{error:?}");
+    assert_unreachable(Err(error), 2, "sender 2 is crashed");
+    assert_eq!(slow.handled(), ["vote from 1"]);
+}
+
+/// Answers every forward with a `NotSent` about a call of its own.
+struct Relay;
+
+#[async_trait]
+impl RpcHandler for Relay {
+    async fn request_vote(&self, _: RequestVote) -> Result<RequestVoteResponse, PeerError> {
+        unreachable!("only forwards")
+    }
+
+    async fn append_entries(&self, _: AppendEntries) -> Result<AppendEntriesResponse, PeerError> {
+        unreachable!("only forwards")
+    }
+
+    async fn forward(&self, _: Vec<u8>) -> Result<ForwardResponse, PeerError> {
+        Err(PeerError::NotSent {
+            peer: 3,
+            reason: "relay could not dial".into(),
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_not_sent_from_the_handler_is_indefinite_for_the_caller() {
+    let network = InProcessNetwork::new();
+    network.register(2, Arc::new(Relay));
+    let error = network
+        .peer(1, 2)
+        .forward(vec![1], TIMEOUT)
+        .await
+        .unwrap_err();
+    assert!(!error.is_definite(), "{error:?}");
+    assert!(matches!(error, PeerError::Unreachable { .. }), "{error:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn isolated_node_neither_sends_nor_receives() {
     let (network, _) = network_of(&[1, 2, 3]);
     network.isolate(1);
-    assert_unreachable(vote_call(&network, 1, 2).await, 2, "node 1 is isolated");
-    assert_unreachable(vote_call(&network, 3, 1).await, 1, "node 1 is isolated");
+    assert_not_sent(vote_call(&network, 1, 2).await, 2, "node 1 is isolated");
+    assert_not_sent(vote_call(&network, 3, 1).await, 1, "node 1 is isolated");
     vote_call(&network, 2, 3).await.unwrap();
     network.rejoin(1);
     vote_call(&network, 1, 2).await.unwrap();
@@ -203,10 +274,10 @@ async fn partition_cuts_between_groups_and_heal_restores() {
     let (network, _) = network_of(&[1, 2, 3, 4]);
     network.partition(&[&[1, 2], &[3]]);
     vote_call(&network, 1, 2).await.unwrap();
-    assert_unreachable(vote_call(&network, 1, 3).await, 3, "partition");
-    assert_unreachable(vote_call(&network, 3, 2).await, 2, "partition");
+    assert_not_sent(vote_call(&network, 1, 3).await, 3, "partition");
+    assert_not_sent(vote_call(&network, 3, 2).await, 2, "partition");
     // Node 4 is in no group: cut off from everyone.
-    assert_unreachable(vote_call(&network, 4, 3).await, 3, "partition");
+    assert_not_sent(vote_call(&network, 4, 3).await, 3, "partition");
     network.heal();
     for (from, to) in [(1, 3), (3, 2), (4, 3)] {
         vote_call(&network, from, to).await.unwrap();
@@ -285,7 +356,7 @@ async fn partition_during_the_delay_loses_the_message() {
     });
     tokio::time::sleep(Duration::from_millis(10)).await;
     network.partition(&[&[1], &[2]]);
-    assert_unreachable(call.await.unwrap(), 2, "partition");
+    assert_not_sent(call.await.unwrap(), 2, "partition");
     assert!(recorders[1].handled().is_empty());
 }
 
@@ -294,8 +365,8 @@ async fn crashed_node_is_unreachable_and_silent_until_registered_again() {
     let (network, recorders) = network_of(&[1, 2]);
     assert!(network.crash(2).is_some());
     assert!(!network.is_registered(2));
-    assert_unreachable(vote_call(&network, 1, 2).await, 2, "node 2 is down");
-    assert_unreachable(vote_call(&network, 2, 1).await, 1, "sender 2 is crashed");
+    assert_not_sent(vote_call(&network, 1, 2).await, 2, "node 2 is down");
+    assert_not_sent(vote_call(&network, 2, 1).await, 1, "sender 2 is crashed");
     assert!(recorders[0].handled().is_empty());
     network.register(2, recorders[1].clone());
     vote_call(&network, 1, 2).await.unwrap();

@@ -418,7 +418,7 @@ async fn call(
     timeout: Duration,
 ) -> Result<Message, PeerError> {
     let Some(peer) = peer else {
-        return Err(PeerError::Unreachable {
+        return Err(PeerError::NotSent {
             peer: to,
             reason: "not listed by the peers provider".into(),
         });
@@ -446,13 +446,28 @@ async fn call(
 
 /// Forward a client command to the leader and pass its outcome to the waiting caller.
 async fn forward(peer: Arc<dyn Peer>, submission: Submission, timeout: Duration) {
-    let outcome = match peer.forward(submission.command, timeout).await {
+    let outcome = forward_outcome(peer.id(), peer.forward(submission.command, timeout).await);
+    let _ = submission.reply.send(outcome);
+}
+
+/// What the caller of a command forwarded to `leader` is told. Definite only when the leader
+/// said it is not the leader, or the command certainly never reached it
+/// ([`PeerError::NotSent`]): then it was proposed nowhere, as after a plain `NotLeader`, and
+/// this node is not the leader either, so the caller hears `NotLeader` with `leader` as the
+/// hint (the client may reach it where this node could not). Every other failure leaves it
+/// unknown whether the leader received the command: indefinite.
+fn forward_outcome(
+    leader: NodeId,
+    outcome: Result<ForwardResponse, PeerError>,
+) -> Result<Vec<u8>, ClientError> {
+    match outcome {
         Ok(ForwardResponse::Applied(response)) => Ok(response),
         Ok(ForwardResponse::NotLeader { leader_hint }) => {
             Err(ClientError::NotLeader { leader_hint })
         }
-        // Whether the leader received the command is unknown: indefinite.
+        Err(error) if error.is_definite() => Err(ClientError::NotLeader {
+            leader_hint: Some(leader),
+        }),
         Ok(ForwardResponse::Timeout) | Err(_) => Err(ClientError::Timeout),
-    };
-    let _ = submission.reply.send(outcome);
+    }
 }

@@ -189,17 +189,22 @@ where
         };
         let frame = encode_frame(&Envelope { id, body: request }, self.max_frame_bytes)
             .map_err(CallError::Encode)?;
-        if let Err(reason) = self.writer.send(&frame, None) {
-            // Nothing of the frame reached the server's handler: a write that failed part-way
-            // left a truncated frame, which the server refuses.
-            self.shared.close(reason.clone());
-            return Err(closed(reason));
-        }
-        *sent = true;
         let lost = |reason: String| CallError::ConnectionLost {
             addr: self.addr.clone(),
             reason,
         };
+        if let Err(error) = self.writer.send(&frame, None) {
+            self.shared.close(error.reason.clone());
+            if error.wrote_some {
+                // Some of the frame, perhaps all of it (a failed flush), reached the stream:
+                // the server may have read it whole. Indefinite.
+                *sent = true;
+                return Err(lost(error.reason));
+            }
+            // None of the frame reached the stream: the server cannot have seen it.
+            return Err(closed(error.reason));
+        }
+        *sent = true;
         match answer.await {
             Ok(Reply::Response(response)) => Ok(response),
             Ok(Reply::Failed(reason)) => Err(CallError::Failed {

@@ -11,7 +11,7 @@ use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestV
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::tcp::channel::{CallError, Channel, ChannelTarget};
 use crate::tcp::config::TransportConfig;
-use crate::tcp::handshake::{HandshakeError, Protocol};
+use crate::tcp::handshake::Protocol;
 use crate::tcp::server::{FrameHandler, ServerHandle, serve};
 use crate::tcp::stream::{Acceptor, Connector};
 use crate::types::NodeId;
@@ -38,7 +38,10 @@ pub enum RaftResponse {
     Forward(Result<ForwardResponse, RemotePeerError>),
 }
 
-/// A [`PeerError`] returned by the remote handler, as it travels on the wire.
+/// A [`PeerError`] returned by the remote handler, as it travels on the wire. The request
+/// reached that handler, so every one is indefinite for the caller: a
+/// [`PeerError::NotSent`] the handler returns (about some call of its own) travels as
+/// [`RemotePeerError::Unreachable`], never as a claim that the caller's request was not sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RemotePeerError {
     /// [`PeerError::Unreachable`].
@@ -70,6 +73,10 @@ impl From<PeerError> for RemotePeerError {
             PeerError::Unreachable { peer, reason } => {
                 RemotePeerError::Unreachable { peer, reason }
             }
+            PeerError::NotSent { peer, reason } => RemotePeerError::Unreachable {
+                peer,
+                reason: format!("not sent: {reason}"),
+            },
             PeerError::TimedOut { peer, timeout } => RemotePeerError::TimedOut { peer, timeout },
             PeerError::Rejected { peer, reason } => RemotePeerError::Rejected { peer, reason },
         }
@@ -134,16 +141,21 @@ impl<C: Connector> TcpPeer<C> {
             .map_err(|error| self.peer_error(error))
     }
 
+    /// The [`PeerError`] for a failed call: [`PeerError::NotSent`] exactly when the channel
+    /// knows no byte of the request left ([`CallError::is_definite`]: the dial, the backoff,
+    /// the handshake, encoding, a connection closed before the request was handed to it, a
+    /// deadline passing before that), indefinite otherwise.
     fn peer_error(&self, error: CallError) -> PeerError {
         let peer = self.id;
+        if error.is_definite() {
+            return PeerError::NotSent {
+                peer,
+                reason: error.to_string(),
+            };
+        }
         match error {
             CallError::TimedOut { timeout, .. } => PeerError::TimedOut { peer, timeout },
-            CallError::Handshake {
-                error: HandshakeError::Refused(_) | HandshakeError::Unexpected(_),
-                ..
-            }
-            | CallError::Encode(_)
-            | CallError::Failed { .. } => PeerError::Rejected {
+            CallError::Failed { .. } => PeerError::Rejected {
                 peer,
                 reason: error.to_string(),
             },
@@ -257,3 +269,6 @@ pub fn serve_raft<A: Acceptor>(
         config,
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -59,6 +59,16 @@ impl<H> Shared<H> {
     }
 }
 
+/// Why [`FrameWriter::send`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SendError {
+    /// Why writing failed.
+    pub(crate) reason: String,
+    /// True if some of the frame (perhaps all of it) was handed to the stream before the
+    /// failure, so the peer may have received it; false if none of it was.
+    pub(crate) wrote_some: bool,
+}
+
 /// The writing half of a connection (see the module). Clones share it.
 pub(crate) struct FrameWriter<H> {
     shared: Arc<Shared<H>>,
@@ -99,21 +109,24 @@ impl<H: Send + 'static> FrameWriter<H> {
     }
 
     /// Write `frame` now, as far as the stream takes it without waiting, and queue the rest
-    /// for the flusher; `hold` is dropped once the whole frame is written. Never waits. Fails,
-    /// with the reason, if writing already failed or fails now.
-    pub(crate) fn send(&self, frame: &[u8], hold: Option<H>) -> Result<(), String> {
+    /// for the flusher; `hold` is dropped once the whole frame is written. Never waits. Fails
+    /// if writing already failed or fails now, saying whether any of `frame` reached the
+    /// stream before it failed.
+    pub(crate) fn send(&self, frame: &[u8], hold: Option<H>) -> Result<(), SendError> {
         let mut state = self.shared.lock();
         if let Some(reason) = &state.failed {
-            return Err(reason.clone());
+            return Err(SendError {
+                reason: reason.clone(),
+                wrote_some: false,
+            });
         }
         let mut written = 0;
         if state.queued.is_empty()
             && !state.needs_flush
             && let Some(stream) = state.stream.as_mut()
         {
-            match write_now(stream.as_mut(), frame) {
-                Ok((count, flushed)) => {
-                    written = count;
+            match write_now(stream.as_mut(), frame, &mut written) {
+                Ok(flushed) => {
                     if written == frame.len() && flushed {
                         return Ok(());
                     }
@@ -124,7 +137,10 @@ impl<H: Send + 'static> FrameWriter<H> {
                     state.failed = Some(reason.clone());
                     drop(state);
                     self.shared.work.notify_one();
-                    return Err(reason);
+                    return Err(SendError {
+                        reason,
+                        wrote_some: written > 0,
+                    });
                 }
             }
         }
@@ -148,26 +164,27 @@ impl<H: Send + 'static> FrameWriter<H> {
     }
 }
 
-/// Offer `frame` to `stream` without waiting: the bytes it took, and whether it also flushed.
+/// Offer `frame` to `stream` without waiting, counting in `written` the bytes it took (also
+/// when it then fails); returns whether it also flushed.
 fn write_now(
     mut stream: Pin<&mut (dyn AsyncWrite + Send)>,
     frame: &[u8],
-) -> io::Result<(usize, bool)> {
+    written: &mut usize,
+) -> io::Result<bool> {
     let mut context = Context::from_waker(Waker::noop());
-    let mut written = 0;
-    while written < frame.len() {
-        match stream.as_mut().poll_write(&mut context, &frame[written..]) {
+    while *written < frame.len() {
+        match stream.as_mut().poll_write(&mut context, &frame[*written..]) {
             Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-            Poll::Ready(Ok(count)) => written += count,
+            Poll::Ready(Ok(count)) => *written += count,
             Poll::Ready(Err(error)) => return Err(error),
             // The flusher polls again with a real waker.
-            Poll::Pending => return Ok((written, false)),
+            Poll::Pending => return Ok(false),
         }
     }
     match stream.poll_flush(&mut context) {
-        Poll::Ready(Ok(())) => Ok((written, true)),
+        Poll::Ready(Ok(())) => Ok(true),
         Poll::Ready(Err(error)) => Err(error),
-        Poll::Pending => Ok((written, false)),
+        Poll::Pending => Ok(false),
     }
 }
 
@@ -308,5 +325,73 @@ mod tests {
         let reason = flusher.await.unwrap();
         assert!(reason.contains("stalled"), "{reason}");
         assert!(writer.send(b"x", None).is_err());
+    }
+
+    /// A stream that takes up to `accept` bytes, then fails every write; its flush fails if
+    /// `flush_fails`.
+    struct Failing {
+        accept: usize,
+        flush_fails: bool,
+    }
+
+    impl AsyncWrite for Failing {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bytes: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if self.accept == 0 {
+                return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+            }
+            let count = bytes.len().min(self.accept);
+            self.accept -= count;
+            Poll::Ready(Ok(count))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            if self.flush_fails {
+                Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()))
+            } else {
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn failing(accept: usize, flush_fails: bool) -> FrameWriter<()> {
+        let stream = Failing {
+            accept,
+            flush_fails,
+        };
+        FrameWriter::<()>::new(stream, None).0
+    }
+
+    #[tokio::test]
+    async fn a_write_failing_before_any_byte_says_nothing_was_written() {
+        let error = failing(0, false).send(b"frame", None).unwrap_err();
+        assert!(!error.wrote_some, "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_write_failing_part_way_says_some_was_written() {
+        let error = failing(2, false).send(b"frame", None).unwrap_err();
+        assert!(error.wrote_some, "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_flush_failing_after_the_whole_frame_says_some_was_written() {
+        let error = failing(usize::MAX, true).send(b"frame", None).unwrap_err();
+        assert!(error.wrote_some, "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_frame_refused_by_a_failed_writer_was_not_written() {
+        let writer = failing(0, false);
+        assert!(writer.send(b"first", None).is_err());
+        let error = writer.send(b"second", None).unwrap_err();
+        assert!(!error.wrote_some, "{error:?}");
     }
 }

@@ -11,6 +11,8 @@
 //! * large messages arrive intact, concurrent calls each get their own answer;
 //! * after the server goes away calls fail (by their deadline) and once it is back they
 //!   succeed again, through the same `Peer`.
+//! * [`PeerError::NotSent`](crate::PeerError::NotSent) is claimed only for requests the
+//!   server's handler never saw (not for one it holds, not for one delivered after a restart).
 //!
 //! [`run`] makes its own tokio runtime: call it from a plain `#[test]`, not inside a runtime.
 //! Every call the suite makes is also bounded by an outer deadline, so a `Peer` that hangs is
@@ -106,6 +108,9 @@ fn all_cases<H: PeerHarness>() -> Vec<Case<H>> {
         }),
         ("a_server_that_goes_away_and_comes_back", |h| {
             Box::pin(cases::a_server_that_goes_away_and_comes_back(h))
+        }),
+        ("not_sent_only_for_requests_the_handler_never_saw", |h| {
+            Box::pin(cases::not_sent_only_for_requests_the_handler_never_saw(h))
         }),
     ]
 }

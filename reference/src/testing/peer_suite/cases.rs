@@ -353,3 +353,69 @@ pub async fn a_server_that_goes_away_and_comes_back(
         }
     }
 }
+
+/// [`PeerError::NotSent`] is claimed only for requests the handler never saw: never for a
+/// call the handler holds unanswered, and never for a call to a stopped server that the
+/// transport delivers after all once the server is back (a queued request sent on reconnect).
+pub async fn not_sent_only_for_requests_the_handler_never_saw(
+    harness: &mut impl PeerHarness,
+) -> Result<(), String> {
+    let (server, peer) = setup(harness).await?;
+    answer("a first call", peer.forward(b"warm".to_vec(), TIMEOUT)).await?;
+    match bounded(
+        "a stalled forward",
+        SHORT,
+        peer.forward(STALL.to_vec(), SHORT),
+    )
+    .await?
+    {
+        Ok(got) => return Err(format!("a stalled forward was answered: {got:?}")),
+        Err(error) if error.is_definite() && server.forwards_seen().contains(&STALL.to_vec()) => {
+            return Err(format!(
+                "a forward the handler holds was reported not sent: {error}"
+            ));
+        }
+        Err(_) => {}
+    }
+    harness.stop().await;
+    let mut claimed = Vec::new();
+    for attempt in 0..3u8 {
+        let command = vec![b'n', attempt];
+        let result = bounded(
+            "a call to a stopped server",
+            SHORT,
+            peer.forward(command.clone(), SHORT),
+        )
+        .await?;
+        if matches!(&result, Err(error) if error.is_definite()) {
+            claimed.push(command);
+        }
+    }
+    harness
+        .start(server.clone())
+        .await
+        .map_err(|error| format!("restart failed: {error}"))?;
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while bounded(
+        "a call after the restart",
+        SHORT,
+        peer.forward(b"back".to_vec(), SHORT),
+    )
+    .await?
+    .is_err()
+    {
+        if Instant::now() >= give_up {
+            return Err("calls still fail 10 s after the server came back".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Room for a late delivery of anything still queued.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let seen = server.forwards_seen();
+    match claimed.iter().find(|command| seen.contains(command)) {
+        Some(command) => Err(format!(
+            "forward {command:?} was reported not sent but reached the handler"
+        )),
+        None => Ok(()),
+    }
+}

@@ -2,6 +2,7 @@
 //! every call with a pure function of the request, so the suite knows each right answer, and
 //! it can be told to stall.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -26,9 +27,18 @@ pub const REJECT: &[u8] = b"reject";
 #[derive(Default)]
 pub struct ReferenceServer {
     stall: AtomicBool,
+    forwards_seen: Mutex<Vec<Vec<u8>>>,
 }
 
 impl ReferenceServer {
+    /// Every forwarded command the handler has received so far, in order of arrival.
+    pub fn forwards_seen(&self) -> Vec<Vec<u8>> {
+        self.forwards_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// Make every call stall (never answer) while `stall` is set.
     pub fn set_stall(&self, stall: bool) {
         self.stall.store(stall, Ordering::SeqCst);
@@ -106,6 +116,10 @@ impl RpcHandler for ReferenceServer {
     }
 
     async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError> {
+        self.forwards_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(command.clone());
         self.maybe_stall().await;
         if command == STALL {
             std::future::pending::<()>().await;

@@ -118,6 +118,8 @@ enum Defect {
     OneCallAtATime,
     /// It cuts commands to 64 KiB.
     CutsLargeCommands,
+    /// It reports a forward that timed out (after the handler got it) as not sent.
+    ClaimsTimedOutForwardsNotSent,
 }
 
 /// An in-process peer seen through a defect.
@@ -177,7 +179,18 @@ impl Peer for Broken {
         if self.defect == Defect::CutsLargeCommands {
             command.truncate(64 << 10);
         }
-        self.inner.forward(command, self.timeout(timeout)).await
+        let result = self.inner.forward(command, self.timeout(timeout)).await;
+        match result {
+            Err(PeerError::TimedOut { peer, .. })
+                if self.defect == Defect::ClaimsTimedOutForwardsNotSent =>
+            {
+                Err(PeerError::NotSent {
+                    peer,
+                    reason: "claimed".into(),
+                })
+            }
+            other => other,
+        }
     }
 }
 
@@ -209,7 +222,11 @@ fn failed_cases(defect: Defect) -> Vec<&'static str> {
 fn a_peer_that_ignores_deadlines_is_caught() {
     assert_eq!(
         failed_cases(Defect::IgnoresDeadlines),
-        ["deadlines_are_honoured_against_a_stalling_server"]
+        [
+            "deadlines_are_honoured_against_a_stalling_server",
+            // Its stalled forward does not return by the deadline either.
+            "not_sent_only_for_requests_the_handler_never_saw"
+        ]
     );
 }
 
@@ -226,5 +243,16 @@ fn a_peer_that_cuts_large_messages_is_caught() {
     assert_eq!(
         failed_cases(Defect::CutsLargeCommands),
         ["large_messages_arrive_intact"]
+    );
+}
+
+#[test]
+fn a_peer_that_claims_not_sent_for_a_request_the_handler_got_is_caught() {
+    assert_eq!(
+        failed_cases(Defect::ClaimsTimedOutForwardsNotSent),
+        [
+            "deadlines_are_honoured_against_a_stalling_server",
+            "not_sent_only_for_requests_the_handler_never_saw"
+        ]
     );
 }

@@ -1,0 +1,174 @@
+//! What a [`TcpPeer`] says of a failed call: [`PeerError::NotSent`] only when no byte of the
+//! request left, indefinite once it may have.
+
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+
+use super::*;
+use crate::tcp::envelope::Envelope;
+use crate::tcp::frame::{FrameError, read_frame};
+use crate::tcp::handshake::{HandshakeError, ServerIdentity, server_handshake};
+use crate::tcp::stream::TokioConnector;
+
+const CLUSTER: u64 = 42;
+const SERVER_ID: NodeId = 2;
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+fn peer_at(addr: &str) -> TcpPeer<TokioConnector> {
+    TcpPeer::new(
+        TokioConnector,
+        1,
+        SERVER_ID,
+        addr,
+        TransportConfig::new(CLUSTER),
+    )
+}
+
+/// A listener that welcomes one caller, reads its first request, and hands back the stream.
+async fn reading_server() -> (String, tokio::task::JoinHandle<TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let identity = ServerIdentity {
+            protocol: Protocol::Raft,
+            cluster_id: CLUSTER,
+            node_id: SERVER_ID,
+        };
+        server_handshake(&mut stream, &identity, 1 << 20)
+            .await
+            .unwrap();
+        let request: Envelope<RaftRequest> = read_frame(&mut stream, 1 << 20).await.unwrap();
+        assert_eq!(request.body, RaftRequest::Forward(vec![7]));
+        stream
+    });
+    (addr, server)
+}
+
+#[tokio::test]
+async fn a_failed_dial_is_not_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let peer = peer_at(&addr);
+    let error = peer.forward(vec![7], TIMEOUT).await.unwrap_err();
+    assert!(
+        matches!(&error, PeerError::NotSent { peer: SERVER_ID, reason } if reason.contains("cannot connect")),
+        "{error:?}"
+    );
+    assert!(error.is_definite());
+    // The next call does not even dial (backing off): still not sent.
+    let error = peer.forward(vec![7], TIMEOUT).await.unwrap_err();
+    assert!(
+        matches!(&error, PeerError::NotSent { reason, .. } if reason.contains("not dialling")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_lost_after_the_request_was_sent_is_indefinite() {
+    let (addr, server) = reading_server().await;
+    let peer = peer_at(&addr);
+    let call = tokio::spawn(async move { peer.forward(vec![7], TIMEOUT).await });
+    // The server read the whole request, then the connection goes without an answer.
+    drop(server.await.unwrap());
+    let error = call.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            PeerError::Unreachable {
+                peer: SERVER_ID,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_definite());
+}
+
+#[tokio::test]
+async fn a_deadline_passing_after_the_request_was_sent_is_indefinite() {
+    let (addr, server) = reading_server().await;
+    let deadline = Duration::from_millis(200);
+    let error = peer_at(&addr).forward(vec![7], deadline).await.unwrap_err();
+    assert_eq!(
+        error,
+        PeerError::TimedOut {
+            peer: SERVER_ID,
+            timeout: deadline
+        }
+    );
+    assert!(!error.is_definite());
+    drop(server.await.unwrap());
+}
+
+#[tokio::test]
+async fn only_the_calls_errors_before_sending_are_not_sent() {
+    let peer = peer_at("127.0.0.1:1");
+    let addr = || "127.0.0.1:1".to_string();
+    let errors = [
+        CallError::Connect {
+            addr: addr(),
+            reason: "refused".into(),
+        },
+        CallError::BackingOff {
+            addr: addr(),
+            retry_in: Duration::from_millis(5),
+            failures: 1,
+            last_error: "refused".into(),
+        },
+        CallError::Handshake {
+            addr: addr(),
+            error: HandshakeError::Frame(FrameError::Closed),
+        },
+        CallError::Encode(FrameError::TooLarge { len: 10, max: 5 }),
+        CallError::Closed {
+            addr: addr(),
+            reason: "gone".into(),
+        },
+        CallError::TimedOut {
+            addr: addr(),
+            timeout: TIMEOUT,
+            sent: false,
+        },
+        CallError::TimedOut {
+            addr: addr(),
+            timeout: TIMEOUT,
+            sent: true,
+        },
+        CallError::ConnectionLost {
+            addr: addr(),
+            reason: "reset".into(),
+        },
+        CallError::Failed {
+            addr: addr(),
+            reason: "answer too large".into(),
+        },
+    ];
+    for error in errors {
+        let definite = error.is_definite();
+        let mapped = peer.peer_error(error.clone());
+        assert_eq!(mapped.is_definite(), definite, "{error:?} -> {mapped:?}");
+        assert_eq!(
+            matches!(mapped, PeerError::NotSent { .. }),
+            definite,
+            "{error:?} -> {mapped:?}"
+        );
+        assert_eq!(mapped.peer(), SERVER_ID);
+    }
+}
+
+#[test]
+fn a_not_sent_from_the_remote_handler_travels_as_indefinite() {
+    let remote = RemotePeerError::from(PeerError::NotSent {
+        peer: 3,
+        reason: "no route".into(),
+    });
+    let error = PeerError::from(remote);
+    assert!(!error.is_definite(), "{error:?}");
+    assert!(
+        matches!(error, PeerError::Unreachable { peer: 3, .. }),
+        "{error:?}"
+    );
+}
