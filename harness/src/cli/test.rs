@@ -359,7 +359,9 @@ mod tests {
         let three = parse("--nemesis-overlap 3").unwrap().config().unwrap();
         assert_eq!(three.nemesis_overlap, 3);
         for bad in ["--nemesis-overlap 0", "--nemesis-overlap 9"] {
-            let error = parse(bad).err().expect(bad);
+            let Err(error) = parse(bad) else {
+                panic!("{bad} was accepted")
+            };
             assert!(error.contains("--nemesis-overlap"), "{bad}: {error}");
         }
     }
