@@ -148,13 +148,16 @@ impl<'h> Extract<'h> {
 /// Fault periods from the nemesis's events.
 ///
 /// `start-X` opens a period of `X` and `stop-X` closes it (Jepsen's bare `start` and `stop`
-/// open and close a period named `nemesis`); a second `start` while the period is open (the
-/// completion of the first) only supplies the detail if it had none. `heal-all` (or `heal`)
-/// closes every open period. Any other function is an invocation/completion pair: its first
-/// event opens a period and the next event of the same function closes it. Periods still open
-/// at the end of the history end there.
+/// open and close a period named `nemesis`); a second `start` while a period of `X` is open is
+/// the completion of the first (it only supplies the detail if the first had none) unless it
+/// names another fault (a different, non-empty detail): then it opens a second period, as
+/// overlapping faults of one kind do (`--nemesis-overlap`). A `stop` closes the open period
+/// whose detail it repeats (exactly, or as a prefix of its own detail), else the oldest.
+/// `heal-all` (or `heal`) closes every open period. Any other function is an
+/// invocation/completion pair: its first event opens a period and the next event of the same
+/// function closes it. Periods still open at the end of the history end there.
 fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<Fault> {
-    let mut open: BTreeMap<String, Fault> = BTreeMap::new();
+    let mut open: BTreeMap<String, Vec<Fault>> = BTreeMap::new();
     let mut done = Vec::new();
     for (position, op) in history.ops.iter().enumerate() {
         if op.process.is_client() {
@@ -165,32 +168,34 @@ fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<
         let detail = describe(&op.value);
         if f == "heal-all" || f == "heal" {
             done.extend(
-                open.values()
-                    .cloned()
+                std::mem::take(&mut open)
+                    .into_values()
+                    .flatten()
                     .map(|fault| Fault { end: now, ..fault }),
             );
-            open.clear();
         } else if let Some(name) = f
             .strip_prefix("start-")
             .or((f == "start").then_some("nemesis"))
         {
-            let fault = open.entry(name.to_owned()).or_insert_with(|| Fault {
-                name: name.to_owned(),
-                detail: String::new(),
-                start: now,
-                end,
-            });
-            if fault.detail.is_empty() {
-                fault.detail = detail;
+            let periods = open.entry(name.to_owned()).or_default();
+            match periods.last_mut() {
+                Some(last) if last.detail.is_empty() => last.detail = detail,
+                Some(last) if detail.is_empty() || last.detail == detail => {}
+                _ => periods.push(Fault {
+                    name: name.to_owned(),
+                    detail,
+                    start: now,
+                    end,
+                }),
             }
         } else if let Some(name) = f
             .strip_prefix("stop-")
             .or((f == "stop").then_some("nemesis"))
         {
-            if let Some(fault) = open.remove(name) {
+            if let Some(fault) = take_matching(&mut open, name, &detail) {
                 done.push(Fault { end: now, ..fault });
             }
-        } else if let Some(fault) = open.remove(f) {
+        } else if let Some(fault) = take_matching(&mut open, f, "") {
             let detail = if fault.detail.is_empty() {
                 detail
             } else {
@@ -202,20 +207,41 @@ fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<
                 ..fault
             });
         } else {
-            open.insert(
-                f.to_owned(),
-                Fault {
-                    name: f.to_owned(),
-                    detail,
-                    start: now,
-                    end,
-                },
-            );
+            open.entry(f.to_owned()).or_default().push(Fault {
+                name: f.to_owned(),
+                detail,
+                start: now,
+                end,
+            });
         }
     }
-    done.extend(open.into_values());
+    done.extend(open.into_values().flatten());
     done.sort_by_key(|fault| (fault.start, fault.end));
     done
+}
+
+/// Remove and return the open period of `name` that a closing event with `detail` ends: the one
+/// whose detail equals it, else one whose (non-empty) detail begins it, else the oldest.
+fn take_matching(
+    open: &mut BTreeMap<String, Vec<Fault>>,
+    name: &str,
+    detail: &str,
+) -> Option<Fault> {
+    let periods = open.get_mut(name)?;
+    let position = periods
+        .iter()
+        .position(|fault| fault.detail == detail)
+        .or_else(|| {
+            periods
+                .iter()
+                .position(|fault| !fault.detail.is_empty() && detail.starts_with(&fault.detail))
+        })
+        .unwrap_or(0);
+    let fault = (position < periods.len()).then(|| periods.remove(position));
+    if periods.is_empty() {
+        open.remove(name);
+    }
+    fault
 }
 
 /// A value as a person reads it: strings without quotes, nil as nothing, the rest as EDN.
@@ -282,6 +308,33 @@ mod tests {
                 ("kill", "n2", 1, 2),
                 ("pause", "n3", 3, 9),
                 ("clog", "n1 n2", 10, 10)
+            ]
+        );
+    }
+
+    /// Two faults of one kind in effect at once (`--nemesis-overlap`) are two periods, each
+    /// ended by the stop that names it, whatever order they stop in.
+    #[test]
+    fn overlapping_faults_of_one_kind_are_separate_periods() {
+        let history = History::from_ops([
+            nemesis("start-kill", "kill n1", 10),
+            nemesis("start-kill", "kill n3", 15),
+            nemesis("stop-kill", "kill n3", 20),
+            nemesis("start-pause", "pause n2", 22),
+            nemesis("stop-kill", "kill n1", 30),
+            nemesis("stop-pause", "pause n2 (healed at the time limit)", 40),
+        ]);
+        let faults = Extract::new(&history).unwrap().faults;
+        let spans: Vec<(&str, &str, u64, u64)> = faults
+            .iter()
+            .map(|f| (f.name.as_str(), f.detail.as_str(), f.start, f.end))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                ("kill", "kill n1", 10, 30),
+                ("kill", "kill n3", 15, 20),
+                ("pause", "pause n2", 22, 40),
             ]
         );
     }

@@ -252,6 +252,9 @@ impl Nemesis {
         }
         let finished = active.remaining.is_empty();
         let kind = active.plan.kind;
+        // The stop names the fault it ends, as its start did, so that a reader of the history
+        // can pair them when two faults of one kind overlap (`--nemesis-overlap`).
+        let description = active.plan.description.clone();
         for action in due {
             self.take(now, action, network);
         }
@@ -260,7 +263,7 @@ impl Nemesis {
             slot.active = None;
             let interval = self.options.interval;
             slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
-            self.record(now, format!("stop-{kind}"), String::new());
+            self.record(now, format!("stop-{kind}"), description);
         }
     }
 
@@ -317,7 +320,7 @@ impl Nemesis {
                 self.record(
                     now,
                     format!("stop-{}", active.plan.kind),
-                    "healed at the time limit".into(),
+                    format!("{} (healed at the time limit)", active.plan.description),
                 );
             }
         }
