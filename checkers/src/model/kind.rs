@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::error::HistoryError;
 use crate::history::History;
 use crate::linearizability::{self, CheckOptions, CheckResult};
-use crate::model::{CasRegister, Convention, KeyValue, PerKey, Register};
+use crate::model::{CasRegister, Convention, KeyValue, Model, PerKey, Register};
 
 /// One of the shipped models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,15 +39,7 @@ impl ModelKind {
         history: &History,
         options: &CheckOptions,
     ) -> Result<CheckResult, HistoryError> {
-        match self {
-            ModelKind::Register => {
-                linearizability::check(&Register::new(convention), history, options)
-            }
-            ModelKind::CasRegister => {
-                linearizability::check(&CasRegister::new(convention), history, options)
-            }
-            ModelKind::Kv => linearizability::check(&KeyValue::new(convention), history, options),
-        }
+        self.check_as(convention, false, history, options)
     }
 
     /// Checks `history` with each key as its own object ([`PerKey`]), as a
@@ -60,14 +52,33 @@ impl ModelKind {
         history: &History,
         options: &CheckOptions,
     ) -> Result<CheckResult, HistoryError> {
+        self.check_as(convention, true, history, options)
+    }
+
+    /// [`check`](Self::check), or [`check_per_key`](Self::check_per_key) when `per_key`.
+    fn check_as(
+        self,
+        convention: Convention,
+        per_key: bool,
+        history: &History,
+        options: &CheckOptions,
+    ) -> Result<CheckResult, HistoryError> {
+        fn run<M: Model>(
+            model: M,
+            per_key: bool,
+            history: &History,
+            options: &CheckOptions,
+        ) -> Result<CheckResult, HistoryError> {
+            if per_key {
+                linearizability::check(&PerKey(model), history, options)
+            } else {
+                linearizability::check(&model, history, options)
+            }
+        }
         match self {
-            ModelKind::Register => {
-                linearizability::check(&PerKey(Register::new(convention)), history, options)
-            }
-            ModelKind::CasRegister => {
-                linearizability::check(&PerKey(CasRegister::new(convention)), history, options)
-            }
-            ModelKind::Kv => self.check(convention, history, options),
+            ModelKind::Register => run(Register::new(convention), per_key, history, options),
+            ModelKind::CasRegister => run(CasRegister::new(convention), per_key, history, options),
+            ModelKind::Kv => linearizability::check(&KeyValue::new(convention), history, options),
         }
     }
 }
