@@ -262,6 +262,14 @@ mod tests {
         Op::new(Process::nemesis(), OpType::Info, f, Value::from(value)).with_time(time)
     }
 
+    /// Each fault as (name, detail, start, end).
+    fn spans(faults: &[Fault]) -> Vec<(&str, &str, u64, u64)> {
+        faults
+            .iter()
+            .map(|f| (f.name.as_str(), f.detail.as_str(), f.start, f.end))
+            .collect()
+    }
+
     fn client(process: u64, kind: OpType, f: &str, time: u64) -> Op {
         Op::new(Process::Client(process), kind, f, Value::Int(1)).with_time(time)
     }
@@ -298,12 +306,8 @@ mod tests {
             nemesis("start-clog", "n1 n2", 10),
         ]);
         let faults = Extract::new(&history).unwrap().faults;
-        let spans: Vec<(&str, &str, u64, u64)> = faults
-            .iter()
-            .map(|f| (f.name.as_str(), f.detail.as_str(), f.start, f.end))
-            .collect();
         assert_eq!(
-            spans,
+            spans(&faults),
             vec![
                 ("kill", "n2", 1, 2),
                 ("pause", "n3", 3, 9),
@@ -325,12 +329,8 @@ mod tests {
             nemesis("stop-pause", "pause n2 (healed at the time limit)", 40),
         ]);
         let faults = Extract::new(&history).unwrap().faults;
-        let spans: Vec<(&str, &str, u64, u64)> = faults
-            .iter()
-            .map(|f| (f.name.as_str(), f.detail.as_str(), f.start, f.end))
-            .collect();
         assert_eq!(
-            spans,
+            spans(&faults),
             vec![
                 ("kill", "kill n1", 10, 30),
                 ("kill", "kill n3", 15, 20),
