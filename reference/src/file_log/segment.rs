@@ -41,7 +41,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::fs::{FileSystem, FsFile};
-use super::record::{Location, scan};
+use super::record::{Location, scan, u32_at};
 use crate::log::LogError;
 use crate::types::LogIndex;
 
@@ -110,10 +110,6 @@ enum HeaderCheck {
     Torn(String),
     /// Anything else.
     Bad(String),
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> u64 {
