@@ -9,7 +9,6 @@ mod common;
 use rafty_harness::nemesis::FaultKind;
 use rafty_harness::run::config::{LogKind, TestConfig};
 use rafty_harness::run::plugins::Plugins;
-use rafty_harness::run::results::Validity;
 use rafty_harness::run::runner::{self, RunOutput};
 use rafty_workloads::WorkloadKind;
 
@@ -69,14 +68,7 @@ fn a_rotten_record_is_detected_never_served_and_restored() {
     let plugins = Plugins::for_config(&config).expect("harness-side parts");
     let mut detected = 0;
     for seed in 1..=3 {
-        let output = runner::run(&config, seed, &plugins);
-        assert_eq!(
-            output.result.valid,
-            Validity::Valid,
-            "seed {seed}: {}: {}",
-            output.result.reproduce,
-            serde_json::to_string(&output.result.checks).unwrap_or_default()
-        );
+        let output = common::valid_run(&config, seed, &plugins);
         let starts = output.result.nemesis.iter();
         let faults = starts.filter(|event| event.f == "start-corrupt").count();
         assert!(faults >= 2, "seed {seed}: {faults} corrupt faults");

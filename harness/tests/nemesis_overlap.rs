@@ -4,7 +4,7 @@
 mod common;
 
 use rafty_harness::run::config::TestConfig;
-use rafty_harness::run::results::Validity;
+use rafty_harness::run::plugins::Plugins;
 use rafty_harness::run::runner::RunOutput;
 use rafty_workloads::WorkloadKind;
 
@@ -42,8 +42,7 @@ fn overlap_two_has_two_faults_in_effect_at_once_and_stays_valid() {
     let config = overlapping(2);
     let mut overlapped = Vec::new();
     for seed in 1..=8 {
-        let output = common::run(&config, seed);
-        assert_eq!(output.result.valid, Validity::Valid, "seed {seed}");
+        let output = common::valid_run(&config, seed, &Plugins::reference());
         let most = most_faults_at_once(&output);
         assert!(
             most <= 2,
@@ -95,8 +94,7 @@ fn a_host_stopped_under_a_partition_or_clog_has_its_links_cut_again() {
     let config = overlapping(3);
     let mut reasserted = Vec::new();
     for seed in 1..=10 {
-        let output = common::run(&config, seed);
-        assert_eq!(output.result.valid, Validity::Valid, "seed {seed}");
+        let output = common::valid_run(&config, seed, &Plugins::reference());
         if output
             .nemesis_log
             .iter()

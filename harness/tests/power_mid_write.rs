@@ -16,8 +16,7 @@ use std::collections::BTreeMap;
 use rafty_harness::nemesis::FaultKind;
 use rafty_harness::run::config::{LogKind, TestConfig};
 use rafty_harness::run::plugins::Plugins;
-use rafty_harness::run::results::Validity;
-use rafty_harness::run::runner::{self, RunOutput};
+use rafty_harness::run::runner::RunOutput;
 use rafty_workloads::WorkloadKind;
 
 fn config(kind: FaultKind) -> TestConfig {
@@ -27,18 +26,11 @@ fn config(kind: FaultKind) -> TestConfig {
     config
 }
 
-/// Run `config` on `seed`, require a valid verdict, and return the output.
+/// Run `config` on `seed` with its harness-side parts, require a valid verdict, and return
+/// the output.
 fn valid_run(config: &TestConfig, seed: u64) -> RunOutput {
     let plugins = Plugins::for_config(config).expect("harness-side parts");
-    let output = runner::run(config, seed, &plugins);
-    assert_eq!(
-        output.result.valid,
-        Validity::Valid,
-        "seed {seed}: {}: {}",
-        output.result.reproduce,
-        serde_json::to_string(&output.result.checks).unwrap_or_default()
-    );
-    output
+    common::valid_run(config, seed, &plugins)
 }
 
 /// Every node-log line of `output`, without its time and node.

@@ -45,3 +45,17 @@ pub fn first_invalid(
     }
     None
 }
+
+/// Run `config` with `seed` on `plugins`, require a valid verdict (naming the reproduction
+/// command and the checks' results otherwise), and return the output.
+pub fn valid_run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
+    let output = runner::run(config, seed, plugins);
+    assert_eq!(
+        output.result.valid,
+        Validity::Valid,
+        "seed {seed}: {}: {}",
+        output.result.reproduce,
+        serde_json::to_string(&output.result.checks).unwrap_or_default()
+    );
+    output
+}
