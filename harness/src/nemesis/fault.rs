@@ -59,13 +59,23 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// The kinds `all` names with every log, in a fixed order (with `--log file`, `all` adds
-    /// [`FaultKind::Power`]).
+    /// [`FaultKind::Power`] and [`FaultKind::PowerMidWrite`]).
     pub const ALL: [FaultKind; 5] = [
         FaultKind::Partition,
         FaultKind::Kill,
         FaultKind::Pause,
         FaultKind::Latency,
         FaultKind::Clog,
+    ];
+
+    /// Every other kind, named one by one (power and power-mid-write also by `all` with a
+    /// file log; see [`KindList::resolve`]).
+    const OTHERS: [FaultKind; 5] = [
+        FaultKind::Power,
+        FaultKind::PowerMidWrite,
+        FaultKind::Disk,
+        FaultKind::Corrupt,
+        FaultKind::Figure8,
     ];
 
     /// The command-line name.
@@ -95,23 +105,15 @@ impl FromStr for FaultKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        FaultKind::ALL
-            .into_iter()
-            .chain([
-                FaultKind::Power,
-                FaultKind::PowerMidWrite,
-                FaultKind::Disk,
-                FaultKind::Corrupt,
-                FaultKind::Figure8,
-            ])
-            .find(|kind| kind.name() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown nemesis `{text}`; expected one of: {}, power, power-mid-write, disk, \
-                     corrupt, figure8, all, none",
-                    FaultKind::ALL.map(FaultKind::name).join(", ")
-                )
-            })
+        let mut kinds = FaultKind::ALL.into_iter().chain(FaultKind::OTHERS);
+        kinds.find(|kind| kind.name() == text).ok_or_else(|| {
+            let names = FaultKind::ALL.into_iter().chain(FaultKind::OTHERS);
+            let names: Vec<_> = names.map(FaultKind::name).collect();
+            format!(
+                "unknown nemesis `{text}`; expected one of: {}, all, none",
+                names.join(", ")
+            )
+        })
     }
 }
 
@@ -140,7 +142,7 @@ impl KindList {
 }
 
 /// Parse a comma-separated list of fault kinds; `all` enables [`FaultKind::ALL`] and `none`
-/// (or an empty list) none. The result is sorted and has no duplicates.
+/// none (an empty list or name is refused). The result is sorted and has no duplicates.
 pub fn parse_kinds(text: &str) -> Result<Vec<FaultKind>, String> {
     parse_kind_list(text).map(|list| list.kinds)
 }
