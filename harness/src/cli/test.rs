@@ -353,10 +353,20 @@ pub(crate) fn parse(args: &str) -> Result<Args, String> {
 mod tests {
     use super::*;
 
+    /// The configuration `args` describe (they must parse and be valid).
+    fn config_of(args: &str) -> TestConfig {
+        parse(args).unwrap().config().unwrap()
+    }
+
+    /// Why the configuration `args` describe is refused (they must parse).
+    fn config_error(args: &str) -> String {
+        parse(args).unwrap().config().unwrap_err()
+    }
+
     #[test]
     fn nemesis_overlap_defaults_to_one_and_is_bounded() {
-        assert_eq!(parse("").unwrap().config().unwrap().nemesis_overlap, 1);
-        let three = parse("--nemesis-overlap 3").unwrap().config().unwrap();
+        assert_eq!(config_of("").nemesis_overlap, 1);
+        let three = config_of("--nemesis-overlap 3");
         assert_eq!(three.nemesis_overlap, 3);
         for bad in ["--nemesis-overlap 0", "--nemesis-overlap 9"] {
             let Err(error) = parse(bad) else {
@@ -379,26 +389,20 @@ mod tests {
     #[test]
     fn all_includes_power_loss_with_the_file_log() {
         use crate::nemesis::FaultKind;
-        let file = parse("--log file").unwrap().config().unwrap();
+        let file = config_of("--log file");
         assert!(
             file.nemesis.contains(&FaultKind::Power),
             "{:?}",
             file.nemesis
         );
         assert!(file.nemesis.contains(&FaultKind::Kill));
-        let memory = parse("--nemesis all").unwrap().config().unwrap();
+        let memory = config_of("--nemesis all");
         assert!(!memory.nemesis.contains(&FaultKind::Power));
-        let listed = parse("--log file --nemesis kill,partition")
-            .unwrap()
-            .config()
-            .unwrap();
+        let listed = config_of("--log file --nemesis kill,partition");
         assert_eq!(listed.nemesis, [FaultKind::Partition, FaultKind::Kill]);
-        let power = parse("--nemesis power").unwrap().config().unwrap();
+        let power = config_of("--nemesis power");
         assert_eq!(power.nemesis, [FaultKind::Power]);
-        let both = parse("--log file --nemesis all,disk")
-            .unwrap()
-            .config()
-            .unwrap();
+        let both = config_of("--log file --nemesis all,disk");
         assert!(
             both.nemesis.contains(&FaultKind::Power) && both.nemesis.contains(&FaultKind::Disk)
         );
@@ -407,31 +411,22 @@ mod tests {
     #[test]
     fn corrupt_needs_the_file_log_and_is_added_to_all_by_name() {
         use crate::nemesis::FaultKind;
-        let error = parse("--nemesis corrupt").unwrap().config().unwrap_err();
+        let error = config_error("--nemesis corrupt");
         assert!(
             error.contains("corrupt") && error.contains("--log file"),
             "{error}"
         );
-        let error = parse("--nemesis all,corrupt --log memory")
-            .unwrap()
-            .config()
-            .unwrap_err();
+        let error = config_error("--nemesis all,corrupt --log memory");
         assert!(error.contains("--log memory"), "{error}");
-        let alone = parse("--log file --nemesis corrupt")
-            .unwrap()
-            .config()
-            .unwrap();
+        let alone = config_of("--log file --nemesis corrupt");
         assert_eq!(alone.nemesis, [FaultKind::Corrupt]);
-        let all = parse("--log file").unwrap().config().unwrap();
+        let all = config_of("--log file");
         assert!(
             !all.nemesis.contains(&FaultKind::Corrupt),
             "{:?}",
             all.nemesis
         );
-        let both = parse("--log file --nemesis all,corrupt")
-            .unwrap()
-            .config()
-            .unwrap();
+        let both = config_of("--log file --nemesis all,corrupt");
         let mut expected = FaultKind::ALL.to_vec();
         expected.extend([
             FaultKind::Power,
@@ -445,22 +440,16 @@ mod tests {
     #[test]
     fn power_mid_write_needs_the_file_log_and_is_in_all_with_it() {
         use crate::nemesis::FaultKind;
-        let error = parse("--nemesis power-mid-write")
-            .unwrap()
-            .config()
-            .unwrap_err();
+        let error = config_error("--nemesis power-mid-write");
         assert!(
             error.contains("power-mid-write") && error.contains("--log file"),
             "{error}"
         );
-        let alone = parse("--log file --nemesis power-mid-write")
-            .unwrap()
-            .config()
-            .unwrap();
+        let alone = config_of("--log file --nemesis power-mid-write");
         assert_eq!(alone.nemesis, [FaultKind::PowerMidWrite]);
-        let file = parse("--log file").unwrap().config().unwrap();
+        let file = config_of("--log file");
         assert!(file.nemesis.contains(&FaultKind::PowerMidWrite));
-        let memory = parse("--nemesis all").unwrap().config().unwrap();
+        let memory = config_of("--nemesis all");
         assert!(!memory.nemesis.contains(&FaultKind::PowerMidWrite));
     }
 
@@ -525,10 +514,7 @@ mod tests {
         );
         assert!(parse("--nemesis crash").unwrap_err().contains("power"));
         assert!(parse("--log disk").unwrap_err().contains("memory or file"));
-        let error = parse("--variant acknowledge-before-fsync")
-            .unwrap()
-            .config()
-            .unwrap_err();
+        let error = config_error("--variant acknowledge-before-fsync");
         assert!(error.contains("--log file"), "{error}");
         assert!(parse("--shard 0/4").unwrap_err().contains("expected i/n"));
         assert!(
@@ -536,10 +522,7 @@ mod tests {
                 .unwrap_err()
                 .contains("not a duration")
         );
-        let error = parse("--workload register --keys 3")
-            .unwrap()
-            .config()
-            .unwrap_err();
+        let error = config_error("--workload register --keys 3");
         assert!(error.contains("exactly one key"), "{error}");
     }
 }
