@@ -209,16 +209,23 @@ async fn a_forward_to_a_killed_leader_is_definite_and_never_applies() {
         key: "k".into(),
         value: "lost".into(),
     };
-    let outcome = cluster.nodes[follower as usize - 1]
-        .node
-        .submit(command.encode().unwrap())
-        .await;
+    let node = &cluster.nodes[follower as usize - 1].node;
+    let term_and_leader = |status: rafty::node::Status| (status.term, status.leader);
+    let before = term_and_leader(node.status());
+    let outcome = node.submit(command.encode().unwrap()).await;
+    let after = term_and_leader(node.status());
     // The dial to the dead leader is refused before a byte of the command is sent (or the
     // follower already lost the leader): proposed nowhere, definite.
-    let Err(error @ ClientError::NotLeader { .. }) = outcome else {
+    let Err(error @ ClientError::NotLeader { leader_hint }) = outcome else {
         panic!("{outcome:?}")
     };
     assert!(error.is_definite());
+    // When the follower knew the old leader, in one term, from before the submit to after its
+    // answer, it forwarded the command there: only the `NotSent` path answers `NotLeader`
+    // hinting at the leader the forward went to (a dead leader answers nothing itself).
+    if before == after && after.1 == Some(old_leader) {
+        assert_eq!(leader_hint, Some(old_leader), "the forward was not NotSent");
+    }
     assert_eq!(client.get("k").await, Ok(None));
     assert_ne!(client.leader(), Some(old_leader));
     cluster.stop().await;
