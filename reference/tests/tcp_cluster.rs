@@ -128,10 +128,8 @@ impl Cluster {
     }
 
     async fn stop(&self) {
-        for running in &self.nodes {
-            running.kv_server.shutdown();
-            running.raft_server.shutdown();
-            running.node.stop().await;
+        for id in IDS {
+            self.kill(id).await;
         }
     }
 }
