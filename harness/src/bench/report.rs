@@ -306,14 +306,7 @@ impl BenchReport {
             );
             for result in &self.results {
                 if let Some(commit) = &result.commit_latency {
-                    let _ = writeln!(
-                        out,
-                        "{:>7} {:>11} {:>23} {}",
-                        result.clients,
-                        commit.count,
-                        "",
-                        percentiles(commit)
-                    );
+                    latency_row(&mut out, result.clients, commit);
                 }
             }
         }
@@ -325,14 +318,7 @@ impl BenchReport {
             );
             for result in &self.results {
                 if let Some(appends) = &result.append_latency {
-                    let _ = writeln!(
-                        out,
-                        "{:>7} {:>11} {:>23} {}",
-                        result.clients,
-                        appends.count,
-                        "",
-                        percentiles(appends)
-                    );
+                    latency_row(&mut out, result.clients, appends);
                 }
             }
         }
@@ -400,6 +386,18 @@ impl BenchReport {
 }
 
 /// p50, p90, p99, p99.9 and max, right-aligned for the tables.
+/// One client count's row of a latency table: its sample count and percentiles.
+fn latency_row(out: &mut String, clients: usize, latency: &LatencySummary) {
+    let _ = writeln!(
+        out,
+        "{:>7} {:>11} {:>23} {}",
+        clients,
+        latency.count,
+        "",
+        percentiles(latency)
+    );
+}
+
 fn percentiles(latency: &LatencySummary) -> String {
     format!(
         "{:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
