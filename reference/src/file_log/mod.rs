@@ -203,10 +203,10 @@ impl<FS: FileSystem> FileLog<FS> {
         })
     }
 
-    /// Remove every segment after the one at `position` (all of them for `usize::MAX`),
-    /// newest first and each durably, so that a crash half-way leaves a prefix of the log.
-    fn remove_segments_after(&mut self, position: usize) -> Result<(), LogError> {
-        while self.segments.len() > position.wrapping_add(1) {
+    /// Remove every segment but the first `kept`, newest first and each durably, so that a
+    /// crash half-way leaves a prefix of the log.
+    fn keep_segments(&mut self, kept: usize) -> Result<(), LogError> {
+        while self.segments.len() > kept {
             let segment = self.segments.pop().expect("a segment to remove");
             let removed = self
                 .fs
@@ -397,17 +397,17 @@ impl<FS: FileSystem> Log for FileLog<FS> {
             // The seal comes first and is the truncation: it supersedes the rest of the batch
             // and every later segment; a crash after it leaves what recovery finishes.
             let seal = self.create_seal(from)?;
-            self.remove_segments_after(holder)?;
+            self.keep_segments(holder + 1)?;
             self.cut_last_segment(self.locations[(from - 1) as usize].offset)?;
             self.segments.push(seal);
         } else if !closes_batch {
             // `from` starts a segment: the seal of the open batch before it. Keep it, empty.
-            self.remove_segments_after(holder)?;
+            self.keep_segments(holder + 1)?;
             self.cut_last_segment(segment::HEADER_BYTES as u64)?;
         } else if self.segments[holder].first_index == from {
-            self.remove_segments_after(holder.wrapping_sub(1))?;
+            self.keep_segments(holder)?;
         } else {
-            self.remove_segments_after(holder)?;
+            self.keep_segments(holder + 1)?;
             self.cut_last_segment(self.locations[(from - 1) as usize].offset)?;
         }
         self.locations.truncate((from - 1) as usize);
