@@ -198,6 +198,20 @@ impl Cluster {
         assert!(reached.is_some(), "{key}={value} not on all of {among:?}");
     }
 
+    /// Waits until `applied` (key, value) is on all of `among`, then asserts that `absent`
+    /// is on none of them: a command that must never apply, checked after a later one did.
+    pub async fn assert_never_applied(
+        &self,
+        among: &[NodeId],
+        applied: (&str, &str),
+        absent: &str,
+    ) {
+        self.wait_for_value(among, applied.0, applied.1).await;
+        for id in among {
+            assert_eq!(self.data(*id).get(absent), None, "node {id}");
+        }
+    }
+
     pub async fn submit(&self, id: NodeId, command: Vec<u8>) -> Result<Vec<u8>, ClientError> {
         self.nodes[&id].submit(command).await
     }
