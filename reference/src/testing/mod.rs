@@ -6,7 +6,10 @@
 //!   abstraction, on a [`CrashFs`] that loses power at every operation, tears writes, fails
 //!   I/O and flips bits;
 //! * [`FaultyFs`]: any file system with disk faults (I/O errors, a dead disk, corrupted
-//!   reads) switched from outside, for a nemesis;
+//!   reads, a freeze: the moment the power went out) switched from outside, for a nemesis;
+//! * [`FsyncDefect`]: any file system whose fsync is skipped or whose fsync errors are
+//!   swallowed, on purpose, to check that a test catches a log acknowledging what is not
+//!   durable;
 //! * [`fuzz`]: the properties the fuzz targets check;
 //! * [`state_machine_suite`]: any [`StateMachine`](crate::StateMachine): determinism, replay
 //!   on restart, every command kind, garbage;
