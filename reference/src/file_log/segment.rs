@@ -175,17 +175,17 @@ fn read_header<FS: FileSystem>(
     first_index: LogIndex,
 ) -> Result<Option<u64>, LogError> {
     let mut start = [0; HEADER_BYTES];
-    match fs.open(path)?.read_at(0, &mut start) {
+    match io_at("open", path, fs.open(path))?.read_at(0, &mut start) {
         Ok(()) => match check_header(&start, first_index) {
             HeaderCheck::Sound(sequence) => return Ok(Some(sequence)),
             HeaderCheck::Bad(reason) => return Err(corrupted(path, Some(0), reason)),
             HeaderCheck::Torn(_) => {}
         },
         Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {}
-        Err(error) => return Err(error.into()),
+        Err(error) => return io_at("read", path, Err(error)),
     }
     // Short, or zeros inside the header: the whole file tells torn from damaged.
-    match check_header(&fs.read(path)?, first_index) {
+    match check_header(&io_at("read", path, fs.read(path))?, first_index) {
         HeaderCheck::Sound(sequence) => Ok(Some(sequence)),
         HeaderCheck::Torn(reason) => {
             tracing::warn!(path = %path.display(), %reason,
@@ -204,6 +204,14 @@ pub struct Recovered<F> {
     pub locations: Vec<Location>,
     /// The sequence number for the next segment created.
     pub next_sequence: u64,
+}
+
+/// `result`, its I/O error (if any) naming what was being done to which file.
+fn io_at<T>(what: &str, path: &Path, result: io::Result<T>) -> Result<T, LogError> {
+    result.map_err(|error| {
+        let message = format!("{what} {}: {error}", path.display());
+        LogError::Io(io::Error::new(error.kind(), message))
+    })
 }
 
 fn corrupted(path: &Path, offset: Option<u64>, reason: String) -> LogError {
@@ -244,7 +252,7 @@ pub fn recover<FS: FileSystem>(fs: &FS, dir: &Path) -> Result<Recovered<FS::File
                 superseded_from: LogIndex::MAX,
             }),
             None => {
-                fs.remove(&path)?;
+                io_at("remove", &path, fs.remove(&path))?;
                 removed = true;
             }
         }
@@ -258,11 +266,11 @@ pub fn recover<FS: FileSystem>(fs: &FS, dir: &Path) -> Result<Recovered<FS::File
     {
         let path = dir.join(file_name(stale.first_index));
         tracing::warn!(path = %path.display(), "removing a segment a truncation superseded");
-        fs.remove(&path)?;
+        io_at("remove", &path, fs.remove(&path))?;
         removed = true;
     }
     if removed {
-        fs.sync_dir(dir)?;
+        io_at("sync directory", dir, fs.sync_dir(dir))?;
     }
     found.retain(|f| f.superseded_from > f.first_index);
     let mut recovered = Recovered {
@@ -319,7 +327,7 @@ fn recover_segment<FS: FileSystem>(
     found: &Found,
     is_last: bool,
 ) -> Result<(Segment<FS::File>, Vec<Location>), LogError> {
-    let bytes = fs.read(&path)?;
+    let bytes = io_at("read", &path, fs.read(&path))?;
     let mut scanned = scan(&bytes, HEADER_BYTES as u64, found.first_index)
         .map_err(|damage| corrupted(&path, Some(damage.offset), damage.reason))?;
     // Records a later segment supersedes: a truncation made its seal and had not yet cut
@@ -347,13 +355,13 @@ fn recover_segment<FS: FileSystem>(
         // Ends with a complete batch, or with an open one the next segment seals.
         (scanned.locations.len(), scanned.end)
     };
-    let mut file = fs.open(&path)?;
+    let mut file = io_at("open", &path, fs.open(&path))?;
     if end < bytes.len() as u64 {
-        file.set_len(end)?;
+        io_at("truncate", &path, file.set_len(end))?;
     }
     // After a process crash the file may hold writes the disk never made durable; the log
     // builds on what it recovered, so that must survive a power loss from now on.
-    file.sync()?;
+    io_at("sync", &path, file.sync())?;
     scanned.locations.truncate(keep);
     let segment = Segment {
         first_index: found.first_index,
