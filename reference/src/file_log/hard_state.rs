@@ -72,7 +72,10 @@ pub fn load<F: FileSystem>(fs: &F, dir: &Path) -> Result<HardState, LogError> {
             reason,
         }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(HardState::default()),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(LogError::Io(std::io::Error::new(
+            error.kind(),
+            format!("read {}: {error}", path.display()),
+        ))),
     }
 }
 

@@ -94,19 +94,20 @@ impl FileLog<StdFs> {
 impl<FS: FileSystem> FileLog<FS> {
     /// Open (or create) the log in `dir` on `fs`, recovering what a crash left.
     pub fn open_with(fs: FS, dir: &Path, options: FileLogOptions) -> Result<Self, LogError> {
-        ensure_dir(&fs, dir)?;
-        let names = fs.list(dir)?;
+        segment::io_at("create", dir, ensure_dir(&fs, dir))?;
+        let names = segment::io_at("list", dir, fs.list(dir))?;
         if names.iter().any(|name| name == hard_state::TEMP_FILE_NAME) {
             // Left by a crash before the rename: the old hard state is the current one.
-            fs.remove(&dir.join(hard_state::TEMP_FILE_NAME))?;
-            fs.sync_dir(dir)?;
+            let temp = dir.join(hard_state::TEMP_FILE_NAME);
+            segment::io_at("remove", &temp, fs.remove(&temp))?;
+            segment::io_at("sync", dir, fs.sync_dir(dir))?;
         }
         let hard_state = hard_state::load(&fs, dir)?;
         let recovered = segment::recover(&fs, dir)?;
         // After a process crash, the directory may hold entries the disk never made durable
         // (a renamed hard state, a new segment); the node acts on what it read, so make them
         // survive a power loss before it does.
-        fs.sync_dir(dir)?;
+        segment::io_at("sync", dir, fs.sync_dir(dir))?;
         Ok(FileLog {
             fs,
             dir: dir.to_path_buf(),

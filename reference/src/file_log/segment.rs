@@ -207,7 +207,7 @@ pub struct Recovered<F> {
 }
 
 /// `result`, its I/O error (if any) naming what was being done to which file.
-fn io_at<T>(what: &str, path: &Path, result: io::Result<T>) -> Result<T, LogError> {
+pub(super) fn io_at<T>(what: &str, path: &Path, result: io::Result<T>) -> Result<T, LogError> {
     result.map_err(|error| {
         let message = format!("{what} {}: {error}", path.display());
         LogError::Io(io::Error::new(error.kind(), message))
