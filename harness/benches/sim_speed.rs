@@ -12,7 +12,7 @@ use rafty_harness::run::runner;
 use rafty_workloads::WorkloadKind;
 
 fn simulation_speed(criterion: &mut Criterion) {
-    let config = TestConfig::new(WorkloadKind::Kv);
+    let config = TestConfig::new(WorkloadKind::named("kv").unwrap());
     let plugins = Plugins::reference();
     let mut simulated = Duration::ZERO;
     let mut wall = Duration::ZERO;

@@ -52,7 +52,7 @@ fn main() {
         log: Arc::new(|_seed| Arc::new(MyLogFactory::default()) as SharedLogFactory),
         ..Plugins::reference()
     };
-    let config = TestConfig::new(WorkloadKind::Kv);
+    let config = TestConfig::new(WorkloadKind::named("kv").unwrap());
     let options = SuiteOptions {
         seeds: suite::seeds(1, seeds, None),
         store: Some("store".into()),

@@ -32,24 +32,24 @@ fn passes(kind: WorkloadKind, seeds: &[u64]) {
 
 #[test]
 fn the_kv_workload_passes_under_every_nemesis() {
-    passes(WorkloadKind::Kv, &[1, 2]);
+    passes(WorkloadKind::named("kv").unwrap(), &[1, 2]);
 }
 
 #[test]
 fn the_register_workload_passes_under_every_nemesis() {
-    passes(WorkloadKind::Register, &[1, 2]);
+    passes(WorkloadKind::named("register").unwrap(), &[1, 2]);
 }
 
 #[test]
 fn the_append_workload_passes_under_every_nemesis() {
-    passes(WorkloadKind::Append, &[1, 2]);
+    passes(WorkloadKind::named("append").unwrap(), &[1, 2]);
 }
 
 /// A cluster that never elects a leader (its election timeout is longer than the run) makes
 /// no progress while healthy: a liveness failure, reported apart from safety, which holds.
 #[test]
 fn a_cluster_that_never_elects_a_leader_fails_liveness_not_safety() {
-    let mut config = common::short_config(WorkloadKind::Kv, 4);
+    let mut config = common::short_config(WorkloadKind::named("kv").unwrap(), 4);
     config.nemesis = Vec::new();
     config.quiet_period = std::time::Duration::from_secs(2);
     config.raft.election_timeout_min = std::time::Duration::from_secs(100);

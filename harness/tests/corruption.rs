@@ -13,9 +13,9 @@ use rafty_harness::run::runner::{self, RunOutput};
 use rafty_workloads::WorkloadKind;
 
 fn corrupt_config() -> TestConfig {
-    let mut config = common::short_config(WorkloadKind::Kv, 8);
+    let mut config = common::short_config(WorkloadKind::named("kv").unwrap(), 8);
     config.log = LogKind::File;
-    config.nemesis = vec![FaultKind::Corrupt];
+    config.nemesis = vec![FaultKind::named("corrupt").unwrap()];
     config
 }
 

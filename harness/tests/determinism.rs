@@ -7,7 +7,7 @@ use rafty_workloads::WorkloadKind;
 
 #[test]
 fn the_same_seed_twice_gives_a_byte_identical_history() {
-    let config = common::short_config(WorkloadKind::Kv, 5);
+    let config = common::short_config(WorkloadKind::named("kv").unwrap(), 5);
     let first = common::history_bytes(&common::run(&config, 7));
     let second = common::history_bytes(&common::run(&config, 7));
     assert!(first.len() > 1000, "the run recorded a real history");
@@ -16,7 +16,7 @@ fn the_same_seed_twice_gives_a_byte_identical_history() {
 
 #[test]
 fn another_seed_gives_a_different_history() {
-    let config = common::short_config(WorkloadKind::Kv, 5);
+    let config = common::short_config(WorkloadKind::named("kv").unwrap(), 5);
     let seven = common::history_bytes(&common::run(&config, 7));
     let eight = common::history_bytes(&common::run(&config, 8));
     assert_ne!(seven, eight);
@@ -24,7 +24,7 @@ fn another_seed_gives_a_different_history() {
 
 #[test]
 fn node_logs_and_nemesis_actions_are_reproducible_too() {
-    let config = common::short_config(WorkloadKind::Append, 4);
+    let config = common::short_config(WorkloadKind::named("append").unwrap(), 4);
     let first = common::run(&config, 11);
     let second = common::run(&config, 11);
     assert_eq!(first.node_logs, second.node_logs);
@@ -36,7 +36,7 @@ fn node_logs_and_nemesis_actions_are_reproducible_too() {
 /// in the same process (`--seeds N` runs many seeds in one process, `--jobs` at once).
 #[test]
 fn a_run_does_not_depend_on_what_ran_before_it_in_the_process() {
-    let config = common::short_config(WorkloadKind::Kv, 8);
+    let config = common::short_config(WorkloadKind::named("kv").unwrap(), 8);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
@@ -70,13 +70,13 @@ fn file_logs_kills_and_power_losses_are_reproducible() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let mut config = common::short_config(WorkloadKind::Kv, 6);
+    let mut config = common::short_config(WorkloadKind::named("kv").unwrap(), 6);
     config.log = LogKind::File;
     config.nemesis = vec![
-        FaultKind::Kill,
-        FaultKind::Power,
-        FaultKind::PowerMidWrite,
-        FaultKind::Corrupt,
+        FaultKind::named("kill").unwrap(),
+        FaultKind::named("power").unwrap(),
+        FaultKind::named("power-mid-write").unwrap(),
+        FaultKind::named("corrupt").unwrap(),
     ];
     for variant in [Variant::Reference, Variant::AcknowledgeBeforeFsync] {
         config.variant = variant;
@@ -109,8 +109,8 @@ fn file_logs_kills_and_power_losses_are_reproducible() {
 fn pauses_are_reproducible() {
     use rafty_harness::nemesis::FaultKind;
 
-    let mut config = common::short_config(WorkloadKind::Kv, 6);
-    config.nemesis = vec![FaultKind::Pause];
+    let mut config = common::short_config(WorkloadKind::named("kv").unwrap(), 6);
+    config.nemesis = vec![FaultKind::named("pause").unwrap()];
     let first = common::run(&config, 5);
     let second = common::run(&config, 5);
     assert!(

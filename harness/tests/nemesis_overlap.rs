@@ -9,7 +9,7 @@ use rafty_harness::run::runner::RunOutput;
 use rafty_workloads::WorkloadKind;
 
 fn overlapping(overlap: usize) -> TestConfig {
-    let mut config = common::short_config(WorkloadKind::Kv, 8);
+    let mut config = common::short_config(WorkloadKind::named("kv").unwrap(), 8);
     config.nemesis_overlap = overlap;
     config
 }

@@ -20,7 +20,7 @@ use rafty_harness::run::runner::RunOutput;
 use rafty_workloads::WorkloadKind;
 
 fn config(kind: FaultKind) -> TestConfig {
-    let mut config = common::short_config(WorkloadKind::Kv, 8);
+    let mut config = common::short_config(WorkloadKind::named("kv").unwrap(), 8);
     config.log = LogKind::File;
     config.nemesis = vec![kind];
     config
@@ -122,7 +122,7 @@ impl Evidence {
 /// cuts the torn or open batch off; every run stays valid (nothing acknowledged is lost).
 #[test]
 fn power_cuts_land_inside_disk_operations_and_recovery_cuts_what_they_tore() {
-    let config = config(FaultKind::PowerMidWrite);
+    let config = config(FaultKind::named("power-mid-write").unwrap());
     let mut evidence = Evidence::default();
     for seed in 1..=6 {
         evidence.add(&valid_run(&config, seed));
@@ -144,7 +144,7 @@ fn power_cuts_land_inside_disk_operations_and_recovery_cuts_what_they_tore() {
 /// Over more seeds the cuts also interrupt hard-state saves (a vote or term in flight).
 #[test]
 fn power_cuts_interrupt_hard_state_saves_too() {
-    let config = config(FaultKind::PowerMidWrite);
+    let config = config(FaultKind::named("power-mid-write").unwrap());
     let mut evidence = Evidence::default();
     for seed in 1..=12 {
         evidence.add(&valid_run(&config, seed));
@@ -158,7 +158,7 @@ fn power_cuts_interrupt_hard_state_saves_too() {
 /// `power-mid-write` exists). Fails if that changes, so the two kinds' docs stay true.
 #[test]
 fn power_cuts_between_steps_find_nothing_unsynced_in_a_file_log() {
-    let config = config(FaultKind::Power);
+    let config = config(FaultKind::named("power").unwrap());
     let mut evidence = Evidence::default();
     for seed in 1..=3 {
         evidence.add(&valid_run(&config, seed));
@@ -176,7 +176,7 @@ fn power_cuts_between_steps_find_nothing_unsynced_in_a_file_log() {
 /// The same seed freezes the same disk at the same operation and tears the same way.
 #[test]
 fn power_cuts_inside_operations_are_reproducible() {
-    let config = config(FaultKind::PowerMidWrite);
+    let config = config(FaultKind::named("power-mid-write").unwrap());
     let first = valid_run(&config, 2);
     let second = valid_run(&config, 2);
     let mut evidence = Evidence::default();

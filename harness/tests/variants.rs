@@ -26,7 +26,7 @@ use rafty_workloads::WorkloadKind;
 
 /// The test and the parts for `variant`.
 fn setup(variant: Variant) -> (TestConfig, Plugins) {
-    let mut config = common::short_config(WorkloadKind::Kv, 10);
+    let mut config = common::short_config(WorkloadKind::named("kv").unwrap(), 10);
     config.variant = variant;
     let mut plugins = Plugins::for_variant(Variant::Reference).expect("reference parts");
     match variant {
@@ -39,14 +39,17 @@ fn setup(variant: Variant) -> (TestConfig, Plugins) {
             // applied what earlier leaders committed (just elected, or restarted with an empty
             // state machine) or has been deposed without knowing it: kills and partitions,
             // read-heavy.
-            config.nemesis = vec![FaultKind::Kill, FaultKind::Partition];
+            config.nemesis = vec![
+                FaultKind::named("kill").unwrap(),
+                FaultKind::named("partition").unwrap(),
+            ];
             config.nemesis_interval = Duration::from_secs(2);
             config.workload.mix.read = 4;
             plugins = Plugins::for_variant(variant).expect("harness-side variant");
         }
         Variant::CommitPreviousTermByCount => {
             config.raft = figure8_settings(config.raft);
-            config.nemesis = vec![FaultKind::Figure8];
+            config.nemesis = vec![FaultKind::named("figure8").unwrap()];
             config.nemesis_interval = Duration::from_millis(500);
             plugins.node_hook = Some(Arc::new(|_, options| {
                 options.mutations = vec![Mutation::CommitPreviousTermByCount];
@@ -56,7 +59,7 @@ fn setup(variant: Variant) -> (TestConfig, Plugins) {
             // A FileLog that skips its fsyncs loses what it acknowledged only when the power
             // goes (a killed process leaves its writes in the page cache).
             config.log = LogKind::File;
-            config.nemesis = vec![FaultKind::Power];
+            config.nemesis = vec![FaultKind::named("power").unwrap()];
             plugins = Plugins::for_config(&config).expect("harness-side variant");
         }
         Variant::VoteWithoutLogCheck => {
@@ -124,7 +127,7 @@ fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_loss() {
 fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_cuts_inside_writes() {
     let variant = Variant::AcknowledgeBeforeFsync;
     let (mut config, _) = setup(variant);
-    config.nemesis = vec![FaultKind::PowerMidWrite];
+    config.nemesis = vec![FaultKind::named("power-mid-write").unwrap()];
     let plugins = Plugins::for_config(&config).expect("harness-side variant");
     let caught = (1..=200).find_map(|seed| {
         let output = runner::run(&config, seed, &plugins);
@@ -148,7 +151,7 @@ fn a_file_log_that_acknowledges_before_fsync_is_caught_by_power_cuts_inside_writ
 #[test]
 fn a_file_log_that_acknowledges_before_fsync_survives_kills() {
     let (mut config, plugins) = setup(Variant::AcknowledgeBeforeFsync);
-    config.nemesis = vec![FaultKind::Kill];
+    config.nemesis = vec![FaultKind::named("kill").unwrap()];
     valid_on_seeds_1_to_3(&config, &plugins, "start-kill");
 }
 

@@ -1,71 +1,10 @@
 //! What a workload is made of: its kind and the generator's knobs.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Which family of operations the clients issue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WorkloadKind {
-    /// One key holding an integer: read, write, compare-and-set.
-    Register,
-    /// Many independent integer registers (read, write, cas per key), so that histories stay
-    /// checkable at scale: the checker handles each key on its own.
-    Kv,
-    /// Per-key string append and read (get), like Porcupine's key-value histories.
-    Append,
-}
-
-impl WorkloadKind {
-    /// Every kind, in the order the CLI lists them.
-    pub const ALL: [WorkloadKind; 3] = [
-        WorkloadKind::Register,
-        WorkloadKind::Kv,
-        WorkloadKind::Append,
-    ];
-
-    /// The name used on the command line and in results.
-    pub fn name(self) -> &'static str {
-        match self {
-            WorkloadKind::Register => "register",
-            WorkloadKind::Kv => "kv",
-            WorkloadKind::Append => "append",
-        }
-    }
-
-    /// The name of the `rafty-checkers` model that judges this workload's histories: integer
-    /// registers (one or many keys) are cas-registers checked per key; appends are the
-    /// key-value model.
-    pub fn model_name(self) -> &'static str {
-        match self {
-            WorkloadKind::Register | WorkloadKind::Kv => "cas-register",
-            WorkloadKind::Append => "kv",
-        }
-    }
-}
-
-impl fmt::Display for WorkloadKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for WorkloadKind {
-    type Err = ConfigError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        WorkloadKind::ALL
-            .into_iter()
-            .find(|kind| kind.name() == text)
-            .ok_or_else(|| ConfigError {
-                field: "workload",
-                reason: format!("unknown workload {text:?}; expected register, kv or append"),
-            })
-    }
-}
+use crate::workload::WorkloadKind;
 
 /// The relative weights of reads, writes and compare-and-sets. For the append workload,
 /// writes are appends and compare-and-sets are not issued.
@@ -118,15 +57,15 @@ pub struct WorkloadConfig {
 }
 
 impl WorkloadConfig {
-    /// Sensible defaults for `kind`: 10 clients, 100 ops/s, the default mix, 8 keys for kv
-    /// and append, 1 for register, 10 s.
+    /// Sensible defaults for `kind`: 10 clients, 100 ops/s, the default mix, the workload's
+    /// default number of keys, 10 s.
     pub fn new(kind: WorkloadKind) -> WorkloadConfig {
         WorkloadConfig {
             kind,
             concurrency: 10,
             rate_per_second: 100,
             mix: OperationMix::default(),
-            key_count: if kind == WorkloadKind::Register { 1 } else { 8 },
+            key_count: kind.workload().default_keys(),
             time_limit: Duration::from_secs(10),
         }
     }
@@ -148,21 +87,23 @@ impl WorkloadConfig {
         if self.key_count == 0 {
             return bad("keys", "must be at least 1");
         }
-        if self.kind == WorkloadKind::Register && self.key_count != 1 {
-            return bad("keys", "the register workload uses exactly one key");
-        }
-        let cas = if self.kind == WorkloadKind::Append {
-            0
-        } else {
-            self.mix.cas
-        };
-        if self.mix.read + self.mix.write + cas == 0 {
+        self.kind.workload().validate(self)?;
+        if self.mix.read + self.mix.write + self.cas_weight() == 0 {
             return bad("mix", "at least one of read, write, cas must have a weight");
         }
         if self.time_limit.is_zero() {
             return bad("time-limit", "must be greater than zero");
         }
         Ok(())
+    }
+
+    /// The weight of compare-and-sets in the mix: 0 for a workload that issues none.
+    pub fn cas_weight(&self) -> u32 {
+        if self.kind.workload().issues_cas() {
+            self.mix.cas
+        } else {
+            0
+        }
     }
 
     /// The mean pause between two operations of one client.
@@ -177,37 +118,25 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_for_every_kind() {
-        for kind in WorkloadKind::ALL {
+        for kind in WorkloadKind::every() {
             assert_eq!(WorkloadConfig::new(kind).validate(), Ok(()), "{kind}");
         }
     }
 
     #[test]
     fn bad_knobs_are_named() {
-        let mut config = WorkloadConfig::new(WorkloadKind::Kv);
+        let mut config = WorkloadConfig::new(WorkloadKind::named("kv").unwrap());
         config.concurrency = 0;
         assert_eq!(config.validate().unwrap_err().field, "concurrency");
-        let mut config = WorkloadConfig::new(WorkloadKind::Register);
+        let mut config = WorkloadConfig::new(WorkloadKind::named("register").unwrap());
         config.key_count = 3;
         assert_eq!(config.validate().unwrap_err().field, "keys");
-        let mut config = WorkloadConfig::new(WorkloadKind::Append);
+        let mut config = WorkloadConfig::new(WorkloadKind::named("append").unwrap());
         config.mix = OperationMix {
             read: 0,
             write: 0,
             cas: 5,
         };
         assert_eq!(config.validate().unwrap_err().field, "mix");
-    }
-
-    #[test]
-    fn kinds_parse_from_their_names_and_reject_others() {
-        for kind in WorkloadKind::ALL {
-            assert_eq!(kind.name().parse::<WorkloadKind>(), Ok(kind));
-        }
-        let error = "bank".parse::<WorkloadKind>().unwrap_err();
-        assert!(
-            error.to_string().contains("unknown workload \"bank\""),
-            "{error}"
-        );
     }
 }

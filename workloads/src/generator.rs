@@ -5,8 +5,9 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{WorkloadConfig, WorkloadKind};
+use crate::config::WorkloadConfig;
 use crate::op::ClientOp;
+use crate::workload::Draws;
 
 /// Register values are drawn from `0..REGISTER_VALUES`, as Jepsen's cas-register workload does:
 /// a small range makes compare-and-sets succeed often enough to matter.
@@ -19,7 +20,8 @@ pub struct Generator {
     config: WorkloadConfig,
     client: u64,
     rng: ChaCha8Rng,
-    appended: u64,
+    /// Writes issued so far.
+    writes: u64,
 }
 
 impl Generator {
@@ -30,7 +32,7 @@ impl Generator {
             config,
             client,
             rng: ChaCha8Rng::seed_from_u64(stream),
-            appended: 0,
+            writes: 0,
         }
     }
 
@@ -43,31 +45,23 @@ impl Generator {
     pub fn next_op(&mut self) -> ClientOp {
         let key = self.pick_key();
         let mix = self.config.mix;
-        let cas_weight = if self.config.kind == WorkloadKind::Append {
-            0
-        } else {
-            mix.cas
-        };
-        let roll = self.rng.random_range(0..mix.read + mix.write + cas_weight);
+        let roll = self
+            .rng
+            .random_range(0..mix.read + mix.write + self.config.cas_weight());
         if roll < mix.read {
             return self.read(key);
         }
+        let workload = self.config.kind.workload();
         if roll < mix.read + mix.write {
-            return self.write(key);
+            self.writes += 1;
+            return workload.write(key, self.draws());
         }
-        ClientOp::Cas {
-            key,
-            expected: self.rng.random_range(0..REGISTER_VALUES),
-            new: self.rng.random_range(0..REGISTER_VALUES),
-        }
+        workload.cas(key, self.draws())
     }
 
     /// A read of `key` in this workload's vocabulary (used for the final reads).
     pub fn read(&self, key: String) -> ClientOp {
-        match self.config.kind {
-            WorkloadKind::Append => ClientOp::Get { key },
-            WorkloadKind::Register | WorkloadKind::Kv => ClientOp::Read { key },
-        }
+        self.config.kind.workload().read(key)
     }
 
     /// How long the client waits before its next operation: uniform in `[0, 2 * mean)`, so
@@ -82,21 +76,11 @@ impl Generator {
         key_name(index)
     }
 
-    fn write(&mut self, key: String) -> ClientOp {
-        match self.config.kind {
-            WorkloadKind::Append => {
-                self.appended += 1;
-                // Unique per client and per append, space-separated as in Porcupine's kv files,
-                // so a read shows which appends it saw and in which order.
-                ClientOp::Append {
-                    key,
-                    value: format!("x {} {} y", self.client, self.appended),
-                }
-            }
-            WorkloadKind::Register | WorkloadKind::Kv => ClientOp::Write {
-                key,
-                value: self.rng.random_range(0..REGISTER_VALUES),
-            },
+    fn draws(&mut self) -> Draws<'_> {
+        Draws {
+            client: self.client,
+            writes: self.writes,
+            rng: &mut self.rng,
         }
     }
 }
@@ -114,6 +98,7 @@ fn key_name(index: usize) -> String {
 mod tests {
     use super::*;
     use crate::config::OperationMix;
+    use crate::workload::WorkloadKind;
 
     fn take(generator: &mut Generator, count: usize) -> Vec<ClientOp> {
         (0..count).map(|_| generator.next_op()).collect()
@@ -121,7 +106,7 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_operations() {
-        let config = WorkloadConfig::new(WorkloadKind::Kv);
+        let config = WorkloadConfig::new(WorkloadKind::named("kv").unwrap());
         let first = take(&mut Generator::for_client(config.clone(), 7, 2), 200);
         let second = take(&mut Generator::for_client(config.clone(), 7, 2), 200);
         assert_eq!(first, second);
@@ -133,7 +118,7 @@ mod tests {
 
     #[test]
     fn operations_follow_the_mix_and_stay_within_the_keys() {
-        let mut config = WorkloadConfig::new(WorkloadKind::Kv);
+        let mut config = WorkloadConfig::new(WorkloadKind::named("kv").unwrap());
         config.mix = OperationMix {
             read: 1,
             write: 0,
@@ -153,7 +138,7 @@ mod tests {
 
     #[test]
     fn appends_are_unique_and_the_append_workload_issues_no_cas() {
-        let config = WorkloadConfig::new(WorkloadKind::Append);
+        let config = WorkloadConfig::new(WorkloadKind::named("append").unwrap());
         let ops = take(&mut Generator::for_client(config, 3, 4), 500);
         let mut appended: Vec<&str> = ops
             .iter()
@@ -175,7 +160,7 @@ mod tests {
 
     #[test]
     fn think_time_averages_to_the_configured_rate() {
-        let mut config = WorkloadConfig::new(WorkloadKind::Register);
+        let mut config = WorkloadConfig::new(WorkloadKind::named("register").unwrap());
         config.concurrency = 10;
         config.rate_per_second = 100; // mean 100 ms per client
         let mut generator = Generator::for_client(config, 5, 0);

@@ -6,13 +6,19 @@
 //! ([`ClientOp::invoke`], [`ClientOp::complete`]) and which checker model judges the history
 //! ([`WorkloadKind::model_name`]).
 //!
+//! Each workload is one file under [`kinds`] implementing [`Workload`] (its name, the model that
+//! judges it, its operations, its knobs) and one line in the registry there.
+//!
 //! The generator is deterministic: the same seed gives the same operations in the same order.
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod generator;
+pub mod kinds;
 pub mod op;
+pub mod workload;
 
-pub use config::{ConfigError, OperationMix, WorkloadConfig, WorkloadKind};
+pub use config::{ConfigError, OperationMix, WorkloadConfig};
 pub use generator::Generator;
 pub use op::{ClientOp, OpResult};
+pub use workload::{Draws, Workload, WorkloadKind};

@@ -27,23 +27,14 @@ const MAX_NEMESIS_OVERLAP: u64 = MAX_OVERLAP as u64;
 /// Arguments of `rafty test`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The workload: kv (many registers), register (one), or append.
-    #[arg(long, default_value = "kv", value_parser = parse_workload)]
+    /// The workload: kv (many registers), register (one), or append (see --help for each).
+    #[arg(long, default_value = "kv", value_parser = parse_workload, long_help = WorkloadKind::help())]
     pub workload: WorkloadKind,
     /// Nodes in the cluster: 3, 5 or 7.
     #[arg(long, default_value_t = 5, value_parser = parse_nodes)]
     pub nodes: usize,
-    /// Faults, comma-separated: partition, kill (a process crash: the OS keeps its page cache,
-    /// so unsynced writes survive), power (power loss between steps: unsynced writes are lost,
-    /// torn), power-mid-write (with --log file: the power goes inside a node's disk operations,
-    /// between a write and its fsync, inside a hard-state save or its recovery), pause
-    /// (the node's event loop is frozen, like SIGSTOP), latency, clog; all (partition, kill,
-    /// pause, latency, clog, plus power and power-mid-write with --log file); none; or, not
-    /// part of all: disk (a node's disk fails, later replaced), corrupt (with --log file: a bit of a durable record rots while a node is
-    /// powered off; its log refuses to open and it stays down until the record is restored)
-    /// and figure8 (the targeted partition sequence of Raft's Figure 8). With --log memory
-    /// every write is durable on return, so power and kill do the same.
-    #[arg(long, default_value = "all", value_parser = parse_kinds_arg)]
+    /// Faults, comma-separated: all, none, or kinds by name (see --help for each).
+    #[arg(long, default_value = "all", value_parser = parse_kinds_arg, long_help = crate::nemesis::kind::help())]
     pub nemesis: FaultKinds,
     /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m; at most 24h).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
@@ -141,7 +132,7 @@ impl Args {
     pub fn config(&self) -> Result<TestConfig, String> {
         let mut config = TestConfig::new(self.workload);
         config.nodes = self.nodes;
-        config.nemesis = self.nemesis.0.resolve(self.log == LogKind::File);
+        config.nemesis = self.nemesis.0.resolve(self.log);
         config.nemesis_interval = self.nemesis_interval;
         config.nemesis_overlap = self.nemesis_overlap as usize;
         config.workload.time_limit = self.time_limit;
@@ -352,6 +343,11 @@ pub(crate) fn parse(args: &str) -> Result<Args, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nemesis::FaultKind;
+
+    fn kind(name: &str) -> FaultKind {
+        FaultKind::named(name).expect("a registered kind")
+    }
 
     /// The configuration `args` describe (they must parse and be valid).
     fn config_of(args: &str) -> TestConfig {
@@ -381,36 +377,28 @@ mod tests {
         let args = parse("").unwrap();
         let config = args.config().unwrap();
         assert_eq!(config.nodes, 5);
-        assert_eq!(config.workload.kind, WorkloadKind::Kv);
-        assert_eq!(config.nemesis, crate::nemesis::FaultKind::ALL);
+        assert_eq!(config.workload.kind, WorkloadKind::named("kv").unwrap());
+        assert_eq!(config.nemesis, FaultKind::all(LogKind::Memory));
         assert_eq!(args.seeds().unwrap(), [1, 2, 3, 4, 5]);
     }
 
     #[test]
     fn all_includes_power_loss_with_the_file_log() {
-        use crate::nemesis::FaultKind;
         let file = config_of("--log file");
-        assert!(
-            file.nemesis.contains(&FaultKind::Power),
-            "{:?}",
-            file.nemesis
-        );
-        assert!(file.nemesis.contains(&FaultKind::Kill));
+        assert!(file.nemesis.contains(&kind("power")), "{:?}", file.nemesis);
+        assert!(file.nemesis.contains(&kind("kill")));
         let memory = config_of("--nemesis all");
-        assert!(!memory.nemesis.contains(&FaultKind::Power));
+        assert!(!memory.nemesis.contains(&kind("power")));
         let listed = config_of("--log file --nemesis kill,partition");
-        assert_eq!(listed.nemesis, [FaultKind::Partition, FaultKind::Kill]);
+        assert_eq!(listed.nemesis, [kind("partition"), kind("kill")]);
         let power = config_of("--nemesis power");
-        assert_eq!(power.nemesis, [FaultKind::Power]);
+        assert_eq!(power.nemesis, [kind("power")]);
         let both = config_of("--log file --nemesis all,disk");
-        assert!(
-            both.nemesis.contains(&FaultKind::Power) && both.nemesis.contains(&FaultKind::Disk)
-        );
+        assert!(both.nemesis.contains(&kind("power")) && both.nemesis.contains(&kind("disk")));
     }
 
     #[test]
     fn corrupt_needs_the_file_log_and_is_added_to_all_by_name() {
-        use crate::nemesis::FaultKind;
         let error = config_error("--nemesis corrupt");
         assert!(
             error.contains("corrupt") && error.contains("--log file"),
@@ -419,38 +407,29 @@ mod tests {
         let error = config_error("--nemesis all,corrupt --log memory");
         assert!(error.contains("--log memory"), "{error}");
         let alone = config_of("--log file --nemesis corrupt");
-        assert_eq!(alone.nemesis, [FaultKind::Corrupt]);
+        assert_eq!(alone.nemesis, [kind("corrupt")]);
         let all = config_of("--log file");
-        assert!(
-            !all.nemesis.contains(&FaultKind::Corrupt),
-            "{:?}",
-            all.nemesis
-        );
+        assert!(!all.nemesis.contains(&kind("corrupt")), "{:?}", all.nemesis);
         let both = config_of("--log file --nemesis all,corrupt");
-        let mut expected = FaultKind::ALL.to_vec();
-        expected.extend([
-            FaultKind::Power,
-            FaultKind::PowerMidWrite,
-            FaultKind::Corrupt,
-        ]);
+        let mut expected = FaultKind::all(LogKind::Memory);
+        expected.extend([kind("power"), kind("power-mid-write"), kind("corrupt")]);
         expected.sort_unstable();
         assert_eq!(both.nemesis, expected);
     }
 
     #[test]
     fn power_mid_write_needs_the_file_log_and_is_in_all_with_it() {
-        use crate::nemesis::FaultKind;
         let error = config_error("--nemesis power-mid-write");
         assert!(
             error.contains("power-mid-write") && error.contains("--log file"),
             "{error}"
         );
         let alone = config_of("--log file --nemesis power-mid-write");
-        assert_eq!(alone.nemesis, [FaultKind::PowerMidWrite]);
+        assert_eq!(alone.nemesis, [kind("power-mid-write")]);
         let file = config_of("--log file");
-        assert!(file.nemesis.contains(&FaultKind::PowerMidWrite));
+        assert!(file.nemesis.contains(&kind("power-mid-write")));
         let memory = config_of("--nemesis all");
-        assert!(!memory.nemesis.contains(&FaultKind::PowerMidWrite));
+        assert!(!memory.nemesis.contains(&kind("power-mid-write")));
     }
 
     #[test]
@@ -483,15 +462,9 @@ mod tests {
         let config = args.config().unwrap();
         assert_eq!(
             (config.nodes, config.workload.kind),
-            (3, WorkloadKind::Append)
+            (3, WorkloadKind::named("append").unwrap())
         );
-        assert_eq!(
-            config.nemesis,
-            [
-                crate::nemesis::FaultKind::Kill,
-                crate::nemesis::FaultKind::Pause
-            ]
-        );
+        assert_eq!(config.nemesis, [kind("kill"), kind("pause")]);
         assert_eq!(config.workload.time_limit, Duration::from_secs(30));
         assert_eq!(
             (

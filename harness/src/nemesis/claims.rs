@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 use rafty::NodeId;
 
-use super::fault::FaultKind;
+use super::kind::{Claim, FaultKind};
 use super::plan::Plan;
 
 /// Something a fault in effect holds.
@@ -42,21 +42,16 @@ pub enum Resource {
 
 /// The shared resource a kind claims, or `None` for a kind that claims the nodes it targets.
 pub fn shared_resource(kind: FaultKind) -> Option<Resource> {
-    match kind {
-        FaultKind::Partition | FaultKind::Clog | FaultKind::Figure8 => Some(Resource::Links),
-        FaultKind::Latency => Some(Resource::Latency),
-        FaultKind::Kill
-        | FaultKind::Power
-        | FaultKind::PowerMidWrite
-        | FaultKind::Pause
-        | FaultKind::Disk
-        | FaultKind::Corrupt => None,
+    match kind.fault().claim() {
+        Claim::Links => Some(Resource::Links),
+        Claim::Latency => Some(Resource::Latency),
+        Claim::Nodes => None,
     }
 }
 
-/// What a planned fault claims: its shared resource, or every node its steps touch.
-pub fn claims(plan: &Plan) -> BTreeSet<Resource> {
-    match shared_resource(plan.kind) {
+/// What a planned fault of `kind` claims: its shared resource, or every node its steps touch.
+pub fn claims(kind: FaultKind, plan: &Plan) -> BTreeSet<Resource> {
+    match shared_resource(kind) {
         Some(resource) => BTreeSet::from([resource]),
         None => plan
             .steps
@@ -98,20 +93,15 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::nemesis::plan::plan;
+    use crate::nemesis::kind::Draw;
 
-    const EVERY_KIND: [FaultKind; 10] = [
-        FaultKind::Partition,
-        FaultKind::Kill,
-        FaultKind::Power,
-        FaultKind::PowerMidWrite,
-        FaultKind::Pause,
-        FaultKind::Latency,
-        FaultKind::Clog,
-        FaultKind::Disk,
-        FaultKind::Corrupt,
-        FaultKind::Figure8,
-    ];
+    fn every_kind() -> Vec<FaultKind> {
+        FaultKind::every().collect()
+    }
+
+    fn kind(name: &str) -> FaultKind {
+        FaultKind::named(name).unwrap()
+    }
 
     /// Draw faults one after another as the scheduler does, each from what the earlier ones
     /// left unclaimed: no two ever claim the same node or shared resource, and node faults
@@ -123,7 +113,7 @@ mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let mut claimed = BTreeSet::new();
             for _ in 0..4 {
-                let (kinds, free) = eligible(&EVERY_KIND, &claimed, &nodes);
+                let (kinds, free) = eligible(&every_kind(), &claimed, &nodes);
                 if kinds.is_empty() {
                     break;
                 }
@@ -135,8 +125,13 @@ mod tests {
                 };
                 // As the scheduler does: the leader is a target only if it is free.
                 let leader = Some(1).filter(|leader| targets.contains(leader));
-                let planned = plan(kind, Duration::from_secs(2), &targets, leader, &mut rng);
-                let mine = claims(&planned);
+                let draw = Draw {
+                    duration: Duration::from_secs(2),
+                    nodes: &targets,
+                    leader,
+                };
+                let planned = kind.plan(draw, &mut rng);
+                let mine = claims(kind, &planned);
                 assert!(!mine.is_empty(), "{planned:?} claims nothing");
                 assert!(
                     mine.is_disjoint(&claimed),
@@ -160,24 +155,17 @@ mod tests {
     fn a_claimed_network_or_latency_excludes_its_kinds_and_claimed_nodes_are_not_targets() {
         let nodes: Vec<NodeId> = (1..=3).collect();
         let claimed = BTreeSet::from([Resource::Links, Resource::Node(2)]);
-        let (kinds, free) = eligible(&EVERY_KIND, &claimed, &nodes);
+        let (kinds, free) = eligible(&every_kind(), &claimed, &nodes);
         assert_eq!(free, [1, 3]);
-        assert!(!kinds.contains(&FaultKind::Partition));
-        assert!(!kinds.contains(&FaultKind::Clog));
-        assert!(!kinds.contains(&FaultKind::Figure8));
-        assert!(kinds.contains(&FaultKind::Latency) && kinds.contains(&FaultKind::Kill));
+        assert!(!kinds.contains(&kind("partition")));
+        assert!(!kinds.contains(&kind("clog")));
+        assert!(!kinds.contains(&kind("figure8")));
+        assert!(kinds.contains(&kind("latency")) && kinds.contains(&kind("kill")));
         let every_node: BTreeSet<_> = nodes.iter().map(|&n| Resource::Node(n)).collect();
-        let (kinds, free) = eligible(&EVERY_KIND, &every_node, &nodes);
+        let (kinds, free) = eligible(&every_kind(), &every_node, &nodes);
         assert!(free.is_empty());
-        assert_eq!(
-            kinds,
-            [
-                FaultKind::Partition,
-                FaultKind::Latency,
-                FaultKind::Clog,
-                FaultKind::Figure8
-            ]
-        );
+        let names: Vec<_> = kinds.iter().map(|kind| kind.name()).collect();
+        assert_eq!(names, ["partition", "latency", "clog", "figure8"]);
     }
 
     /// Nothing claimed: every kind and every node, in order (so `--nemesis-overlap 1` draws
@@ -185,8 +173,8 @@ mod tests {
     #[test]
     fn nothing_claimed_leaves_every_kind_and_node() {
         let nodes: Vec<NodeId> = (1..=5).collect();
-        let (kinds, free) = eligible(&EVERY_KIND, &BTreeSet::new(), &nodes);
-        assert_eq!(kinds, EVERY_KIND);
+        let (kinds, free) = eligible(&every_kind(), &BTreeSet::new(), &nodes);
+        assert_eq!(kinds, every_kind());
         assert_eq!(free, nodes);
     }
 }

@@ -1,6 +1,11 @@
 //! The nemesis: injects faults into the simulated cluster from the outer `Sim::step` loop
 //! (only the `Sim` can crash and restart hosts), on a schedule derived from the run seed.
 //!
+//! Each fault kind is one file under [`kinds`] implementing [`kind::Fault`] (its name, whether
+//! `all` includes it, what it claims, how it is drawn from the seed, how it starts and stops)
+//! and one line in the registry there; the scheduler ([`schedule`]), the claim rule
+//! ([`claims`]), the command line and the reports know kinds only through that trait.
+//!
 //! By default one fault is active at a time: a healthy gap, a fault, a healthy gap... With
 //! `--nemesis-overlap N`, N such schedules run side by side, each drawn from the seed, so up to
 //! N faults are in effect at once; they never fight over a node or the network, by the claim
@@ -9,12 +14,14 @@
 
 pub mod action;
 pub mod claims;
-pub mod fault;
-pub mod figure8;
+pub mod kind;
+pub mod kinds;
+pub mod list;
 pub mod partition;
 pub mod plan;
 pub mod schedule;
 
 pub use action::{Action, ClusterView, Network};
-pub use fault::{FaultKind, KindList, parse_kind_list, parse_kinds};
+pub use kind::{Claim, Draw, Fault, FaultKind, Watch, Watcher};
+pub use list::{KindList, parse_kind_list, parse_kinds};
 pub use schedule::{Nemesis, NemesisEvent, NemesisOptions, most_faults_at_once};

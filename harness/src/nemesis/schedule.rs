@@ -18,9 +18,8 @@ use rafty::NodeId;
 
 use super::action::{Action, ClusterView, Network};
 use super::claims::{self, Resource};
-use super::fault::FaultKind;
-use super::figure8::Figure8;
-use super::plan::{self, Plan};
+use super::kind::{Draw, FaultKind, Watch, Watcher};
+use super::plan::Plan;
 
 /// How the nemesis behaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -66,15 +65,13 @@ pub fn most_faults_at_once(events: &[NemesisEvent]) -> usize {
     most
 }
 
-/// A fault in progress: its plan and the steps still to take, or the reactive Figure 8
-/// sequence.
+/// A fault in progress: its plan, the steps still to take, and its watcher if it reacts.
 struct Active {
+    kind: FaultKind,
     plan: Plan,
     started_at: Duration,
     remaining: VecDeque<(Duration, Action)>,
-    reactive: Option<Figure8>,
-    /// The node whose armed power cut ([`Action::ArmPowerCut`]) has not come yet.
-    armed: Option<NodeId>,
+    watcher: Option<Box<dyn Watcher>>,
     /// What this fault holds until it stops.
     claims: BTreeSet<Resource>,
 }
@@ -193,17 +190,22 @@ impl Nemesis {
             None => &free,
         };
         let leader = view.leader().filter(|leader| targets.contains(leader));
-        let plan = plan::plan(kind, duration, targets, leader, &mut slot.rng);
+        let draw = Draw {
+            duration,
+            nodes: targets,
+            leader,
+        };
+        let plan = kind.plan(draw, &mut slot.rng);
         let remaining = plan.steps.iter().cloned().collect();
-        let reactive = (kind == FaultKind::Figure8).then(|| Figure8::new(now));
+        let watcher = kind.fault().watcher(&plan);
         let description = plan.description.clone();
         slot.active = Some(Active {
-            claims: claims::claims(&plan),
+            kind,
+            claims: claims::claims(kind, &plan),
             plan,
             started_at: now,
             remaining,
-            reactive,
-            armed: None,
+            watcher,
         });
         self.record(now, format!("start-{kind}"), description);
     }
@@ -219,42 +221,32 @@ impl Nemesis {
         let Some(active) = &mut slot.active else {
             return;
         };
-        if let Some(figure8) = &mut active.reactive {
-            let actions = figure8.poll(now, view, &self.nodes, &mut slot.rng);
-            let done = figure8.is_done().then(|| figure8.steps.join("; "));
-            for action in actions {
-                self.take(now, action, network);
-            }
-            if let Some(steps) = done {
-                let slot = &mut self.slots[index];
-                slot.active = None;
-                let interval = self.options.interval;
-                slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
-                self.record(now, "stop-figure8".into(), steps);
-            }
-            return;
-        }
-        let mut due = Vec::new();
-        // An armed power cut goes the moment its disk froze, before anything else due.
-        if let Some(node) = active.armed.filter(|&node| network.power_cut_due(node)) {
-            active.armed = None;
-            due.push(Action::CutArmedPower(node));
-        }
+        // The watcher reacts first (a power cut goes the moment its disk froze, before
+        // anything else due), then the steps due.
+        let mut due = match &mut active.watcher {
+            Some(watcher) => watcher.poll(Watch {
+                elapsed: now - active.started_at,
+                view,
+                network: &mut *network,
+                nodes: &self.nodes,
+                rng: &mut slot.rng,
+            }),
+            None => Vec::new(),
+        };
         while let Some((offset, _)) = active.remaining.front() {
             if active.started_at + *offset > now {
                 break;
             }
-            let action = active.remaining.pop_front().expect("front exists").1;
-            if let Action::ArmPowerCut(node, _) = action {
-                active.armed = Some(node);
-            }
-            due.push(action);
+            due.push(active.remaining.pop_front().expect("front exists").1);
         }
-        let finished = active.remaining.is_empty();
-        let kind = active.plan.kind;
+        let watcher_done = active.watcher.as_ref().is_none_or(|w| w.is_done());
+        let finished = active.remaining.is_empty() && watcher_done;
+        let kind = active.kind;
         // The stop names the fault it ends, as its start did, so that a reader of the history
-        // can pair them when two faults of one kind overlap (`--nemesis-overlap`).
-        let description = active.plan.description.clone();
+        // can pair them when two faults of one kind overlap (`--nemesis-overlap`); a watcher
+        // may say what the fault came to instead.
+        let outcome = active.watcher.as_ref().and_then(|w| w.outcome());
+        let description = outcome.unwrap_or_else(|| active.plan.description.clone());
         for action in due {
             self.take(now, action, network);
         }
@@ -319,7 +311,7 @@ impl Nemesis {
             if let Some(active) = self.slots[index].active.take() {
                 self.record(
                     now,
-                    format!("stop-{}", active.plan.kind),
+                    format!("stop-{}", active.kind),
                     format!("{} (healed at the time limit)", active.plan.description),
                 );
             }
@@ -347,6 +339,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
+    use crate::run::config::LogKind;
 
     struct Recorder(Vec<Action>);
     impl Network for Recorder {
@@ -362,7 +355,7 @@ mod tests {
     }
 
     fn run(seed: u64) -> (Vec<Action>, Vec<NemesisEvent>) {
-        run_with(seed, 1, FaultKind::ALL.to_vec())
+        run_with(seed, 1, FaultKind::all(LogKind::Memory))
     }
 
     fn run_with(
@@ -387,14 +380,9 @@ mod tests {
 
     /// Every kind but the reactive Figure 8 (which needs a cluster to aim at).
     fn planned_kinds() -> Vec<FaultKind> {
-        let mut kinds = FaultKind::ALL.to_vec();
-        kinds.extend([
-            FaultKind::Power,
-            FaultKind::PowerMidWrite,
-            FaultKind::Disk,
-            FaultKind::Corrupt,
-        ]);
-        kinds
+        FaultKind::every()
+            .filter(|kind| kind.name() != "figure8")
+            .collect()
     }
 
     /// Replays `actions` as a model of what is in effect, checking at every step the claim

@@ -148,7 +148,7 @@ impl TestConfig {
         TestConfig {
             nodes: 5,
             workload: WorkloadConfig::new(kind),
-            nemesis: FaultKind::ALL.to_vec(),
+            nemesis: FaultKind::all(LogKind::Memory),
             nemesis_interval: Duration::from_secs(2),
             nemesis_overlap: 1,
             recovery: Duration::from_secs(1),
@@ -244,20 +244,10 @@ impl TestConfig {
                 .into();
             bad("log".into(), Some("--log"), reason);
         }
-        if self.log != LogKind::File && self.nemesis.contains(&FaultKind::Corrupt) {
-            let reason = format!(
-                "corrupt rots a bit of a FileLog record on disk; use --log file (got --log {})",
-                self.log.name()
-            );
-            bad("nemesis".into(), Some("--nemesis"), reason);
-        }
-        if self.log != LogKind::File && self.nemesis.contains(&FaultKind::PowerMidWrite) {
-            let reason = format!(
-                "power-mid-write freezes a FileLog's disk inside its operations; use --log file \
-                 (got --log {})",
-                self.log.name()
-            );
-            bad("nemesis".into(), Some("--nemesis"), reason);
+        for kind in &self.nemesis {
+            if let Some(reason) = kind.fault().refuse(self.log) {
+                bad("nemesis".into(), Some("--nemesis"), reason);
+            }
         }
         if self.nemesis_interval < Duration::from_millis(10) {
             let reason = format!("must be at least 10ms, got {:?}", self.nemesis_interval);

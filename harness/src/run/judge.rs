@@ -270,7 +270,7 @@ mod tests {
     /// The reproduction command, parsed back, describes the same test.
     #[test]
     fn the_reproduction_command_describes_the_same_test() {
-        let mut config = TestConfig::new(WorkloadKind::Append);
+        let mut config = TestConfig::new(WorkloadKind::named("append").unwrap());
         config.nodes = 3;
         config.workload.mix.read = 5;
         config.raft.max_append_entries = 1;

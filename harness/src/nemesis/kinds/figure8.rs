@@ -22,8 +22,57 @@ use rand_chacha::ChaCha8Rng;
 
 use rafty::{LogIndex, NodeId, Term};
 
-use super::action::{Action, ClusterView};
-use super::partition::Grudge;
+use crate::nemesis::action::{Action, ClusterView};
+use crate::nemesis::kind::{Claim, Draw, Fault, Watch, Watcher};
+use crate::nemesis::partition::Grudge;
+use crate::nemesis::plan::Plan;
+use crate::run::config::LogKind;
+
+/// The partition sequence of Figure 8 (§5.4.2), aimed by what the nodes report. Targeted, so
+/// not part of `all`.
+pub struct Figure8;
+
+impl Fault for Figure8 {
+    fn name(&self) -> &'static str {
+        "figure8"
+    }
+
+    fn summary(&self) -> &'static str {
+        "the partition sequence of Raft's Figure 8 (section 5.4.2), aimed by what the nodes \
+         report: a leader's entries left on a minority, then the successors isolated in turn"
+    }
+
+    fn in_all(&self, _log: LogKind) -> bool {
+        false
+    }
+
+    fn claim(&self) -> Claim {
+        Claim::Links
+    }
+
+    /// Nothing planned ahead: the [`Sequence`] reacts to the leaders the nodes report.
+    fn plan(&self, _draw: Draw<'_>, _rng: &mut ChaCha8Rng) -> Plan {
+        Plan::new("figure 8 sequence".to_owned(), Vec::new())
+    }
+
+    fn watcher(&self, _plan: &Plan) -> Option<Box<dyn Watcher>> {
+        Some(Box::new(Sequence::new(Duration::ZERO)))
+    }
+}
+
+impl Watcher for Sequence {
+    fn poll(&mut self, watch: Watch<'_>) -> Vec<Action> {
+        Sequence::poll(self, watch.elapsed, watch.view, watch.nodes, watch.rng)
+    }
+
+    fn is_done(&self) -> bool {
+        Sequence::is_done(self)
+    }
+
+    fn outcome(&self) -> Option<String> {
+        Some(self.steps.join("; "))
+    }
+}
 
 /// How long each stage may wait for the cluster.
 const STAGE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -50,9 +99,9 @@ enum Stage {
     Done,
 }
 
-/// The Figure 8 sequence in progress.
+/// The Figure 8 sequence in progress (times are from the fault's start).
 #[derive(Clone, Debug)]
-pub struct Figure8 {
+pub struct Sequence {
     stage: Stage,
     deadline: Duration,
     cut: Option<Grudge>,
@@ -60,10 +109,10 @@ pub struct Figure8 {
     pub steps: Vec<String>,
 }
 
-impl Figure8 {
+impl Sequence {
     /// Start the sequence at `now`.
     pub fn new(now: Duration) -> Self {
-        Figure8 {
+        Sequence {
             stage: Stage::Start,
             deadline: now + STAGE_TIMEOUT,
             cut: None,
@@ -250,7 +299,7 @@ mod tests {
             leader: Cell::new(Some((1, 2))),
             commit: Cell::new(10),
         };
-        let mut sequence = Figure8::new(Duration::ZERO);
+        let mut sequence = Sequence::new(Duration::ZERO);
         let ms = Duration::from_millis;
 
         let first = sequence.poll(ms(1), &script, &nodes, &mut rng);
@@ -309,7 +358,7 @@ mod tests {
             leader: Cell::new(Some((2, 1))),
             commit: Cell::new(0),
         };
-        let mut sequence = Figure8::new(Duration::ZERO);
+        let mut sequence = Sequence::new(Duration::ZERO);
         assert_eq!(
             sequence
                 .poll(Duration::from_millis(1), &script, &nodes, &mut rng)

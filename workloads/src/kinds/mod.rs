@@ -1,0 +1,23 @@
+//! The registry of workloads: one file each, one line each below.
+//!
+//! To add a workload: write `kinds/<name>.rs` with a unit struct implementing
+//! [`crate::workload::Workload`], and add `<file> => <Struct>,` to the `registry!` list (new
+//! operations also need a [`crate::op::ClientOp`] variant and the service to execute it).
+
+use crate::workload::Workload;
+
+/// Declares each workload's module and lists it in [`KINDS`].
+macro_rules! registry {
+    ($($module:ident => $workload:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// Every workload, in the order the command line lists them.
+        pub static KINDS: &[&dyn Workload] = &[$(&$module::$workload,)*];
+    };
+}
+
+registry! {
+    register => Register,
+    kv => Kv,
+    append => Append,
+}
