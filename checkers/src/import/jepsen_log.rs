@@ -12,7 +12,9 @@ use crate::value::Value;
 const MARKER: &str = "jepsen.util - ";
 
 /// Log levels, as log4j and logback print them.
-const LEVELS: [&str; 7] = ["TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL"];
+const LEVELS: [&str; 7] = [
+    "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL",
+];
 
 /// Parses a `jepsen.util` log: process, type, function, then the value (anything after the
 /// value, such as an error message, is ignored). A line that is neither an op, blank, nor

@@ -76,7 +76,9 @@ mod tests {
     fn unknown_type_names_file_and_line() {
         let text = "{\"index\":0,\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n\
                     {\"index\":1,\"process\":1,\"type\":\"done\",\"f\":\"read\"}\n";
-        let error = parse("h.jsonl", text.as_bytes(), &mut LineErrors::strict()).unwrap_err().to_string();
+        let error = parse("h.jsonl", text.as_bytes(), &mut LineErrors::strict())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("h.jsonl:2: invalid op: unknown variant `done`"),
             "{error}"
@@ -90,8 +92,8 @@ mod tests {
             "{\"index\":0,\n".as_bytes(),
             &mut LineErrors::strict(),
         )
-            .unwrap_err()
-            .to_string();
+        .unwrap_err()
+        .to_string();
         assert!(error.starts_with("h.jsonl:1: invalid op:"), "{error}");
     }
 

@@ -137,19 +137,7 @@ pub fn read_file_with(
     };
     let format = match format {
         Some(format) => format,
-        None => {
-            let mut head = Vec::new();
-            File::open(path)
-                .and_then(|file| file.take(DETECT_BYTES).read_to_end(&mut head))
-                .map_err(io_error)?;
-            detect(&String::from_utf8_lossy(&head)).ok_or_else(|| {
-                HistoryError::malformed(
-                    &file_name,
-                    1,
-                    "cannot detect the format (jsonl, edn, edn-lines or jepsen-log); use --format",
-                )
-            })?
-        }
+        None => detect_file(path)?,
     };
     let file = File::open(path).map_err(io_error)?;
     let mut errors = LineErrors::new(options);
@@ -170,6 +158,25 @@ pub fn read_file_with(
         history,
         format,
         unreadable: errors.skipped,
+    })
+}
+
+/// Detects a history file's format from its start.
+pub fn detect_file(path: &Path) -> Result<Format, HistoryError> {
+    let file_name = path.display().to_string();
+    let mut head = Vec::new();
+    File::open(path)
+        .and_then(|file| file.take(DETECT_BYTES).read_to_end(&mut head))
+        .map_err(|source| HistoryError::Io {
+            file: file_name.clone(),
+            source,
+        })?;
+    detect(&String::from_utf8_lossy(&head)).ok_or_else(|| {
+        HistoryError::malformed(
+            &file_name,
+            1,
+            "cannot detect the format (jsonl, edn, edn-lines or jepsen-log); use --format",
+        )
     })
 }
 
