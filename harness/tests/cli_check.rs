@@ -302,7 +302,7 @@ fn ops_the_model_does_not_have_are_an_error_naming_the_first() {
     let lines = json_lines(&output);
     let error = lines[0]["error"].as_str().unwrap();
     assert!(
-        error.contains("c01-ok.txt:1: :get is not an operation of the cas-register model"),
+        error.contains("c01-ok.txt:1: :append is not an operation of the cas-register model"),
         "{error}"
     );
     assert!(error.contains("--skip-unsupported"), "{error}");
@@ -313,7 +313,7 @@ fn ops_the_model_does_not_have_are_an_error_naming_the_first() {
         stderr.contains("etcd_002.log:4: :cas is not an operation of the register model"),
         "{stderr}"
     );
-    assert!(!stdout(&output).contains("not linearizable"));
+    assert!(!stdout(&output).contains("etcd_002.log: not linearizable"));
 }
 
 #[test]
