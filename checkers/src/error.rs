@@ -39,6 +39,23 @@ pub enum HistoryError {
         /// What is wrong there.
         reason: String,
     },
+    /// Operations of functions the model does not have: checking would have to ignore them,
+    /// so the history is refused (unless skipping them was asked for).
+    #[error(
+        "{location}: :{function} is not an operation of the {model} model \
+         ({count} operation{plural} of functions it does not have; the first is here)",
+        plural = if *count == 1 { "" } else { "s" }
+    )]
+    Unsupported {
+        /// Where the first such operation is invoked.
+        location: Location,
+        /// Its function.
+        function: String,
+        /// The model's name.
+        model: String,
+        /// How many operations of the history the model does not have.
+        count: usize,
+    },
 }
 
 impl HistoryError {

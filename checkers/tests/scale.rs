@@ -29,6 +29,7 @@ fn a_million_operation_kv_history_is_checked_whole() {
     let model = KeyValue::new(Convention::Native);
     let options = CheckOptions {
         time_limit: Some(Duration::from_secs(60)),
+        ..CheckOptions::default()
     };
     let result = check(&model, &imported.history, &options).expect("well-formed history");
     let total = started.elapsed();
@@ -59,6 +60,7 @@ fn a_long_single_key_history_is_checked_within_its_time_limit() {
     // speed itself is measured by the criterion bench, not asserted here.
     let options = CheckOptions {
         time_limit: Some(Duration::from_secs(60)),
+        ..CheckOptions::default()
     };
     let result = check(&model, &history, &options).expect("well-formed history");
     let took = started.elapsed();

@@ -184,7 +184,7 @@ fn an_independent_history_is_checked_per_key_and_the_failing_key_named() {
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert!(
-        text.contains("register-ok.edn: linearizable (6 ops, 0 skipped, 2 partitions; edn as knossos, independent"),
+        text.contains("register-ok.edn: linearizable (cas-register; 6 ops, 0 skipped, 2 partitions; edn as knossos, independent"),
         "{text}"
     );
     assert!(
@@ -282,5 +282,204 @@ fn malformed_tuples_under_independent_yes_name_file_and_line() {
         error(1).contains("found [1 2 3] (3 elements)"),
         "{}",
         error(1)
+    );
+}
+
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON object a line"))
+        .collect()
+}
+
+#[test]
+fn ops_the_model_does_not_have_are_an_error_naming_the_first() {
+    // Porcupine's kv file under a cas-register, and etcd's cas ops under a register: before,
+    // "linearizable (0 ops, 58 skipped)" and a violation that is not there.
+    let files = [shared("kv/c01-ok.txt"), shared("etcd/etcd_002.log")];
+    let output = rafty_check(&["--model", "cas-register", "--json"], &files[..1]);
+    assert_eq!(output.status.code(), Some(2));
+    let lines = json_lines(&output);
+    let error = lines[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("c01-ok.txt:1: :append is not an operation of the cas-register model"),
+        "{error}"
+    );
+    assert!(error.contains("--skip-unsupported"), "{error}");
+    let output = rafty_check(&["--model", "register"], &files[1..]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("etcd_002.log:4: :cas is not an operation of the register model"),
+        "{stderr}"
+    );
+    assert!(!stdout(&output).contains("etcd_002.log: not linearizable"));
+}
+
+#[test]
+fn skip_unsupported_checks_the_rest_and_the_verdict_says_so() {
+    let output = rafty_check(
+        &["--model", "cas-register", "--skip-unsupported"],
+        &[shared("kv/c01-ok.txt")],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(
+        text.contains("c01-ok.txt: linearizable, for the ops checked (cas-register; 0 ops"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not checked: 58 ops of functions the cas-register model does not have"),
+        "{text}"
+    );
+    let output = rafty_check(
+        &["--model", "cas-register", "--skip-unsupported", "--json"],
+        &[shared("kv/c01-ok.txt")],
+    );
+    let lines = json_lines(&output);
+    assert_eq!(lines[0]["unsupported"], 58);
+    assert_eq!(lines[0]["partial"], serde_json::Value::Bool(true));
+}
+
+#[test]
+fn the_model_is_inferred_and_printed() {
+    let files = [
+        shared("etcd/etcd_002.log"),
+        shared("kv/c01-ok.txt"),
+        vendored("independent/register-ok.edn"),
+    ];
+    let output = rafty_check(&["--json"], &files);
+    assert_eq!(output.status.code(), Some(0));
+    let lines = json_lines(&output);
+    assert_eq!(lines[0]["model"], "cas-register");
+    assert_eq!(lines[0]["model_inferred_from"], ":cas at line 4");
+    assert_eq!(lines[0]["partial"], serde_json::Value::Bool(false));
+    assert_eq!(lines[1]["model"], "kv");
+    assert_eq!(lines[2]["independent"], serde_json::Value::Bool(true));
+    assert!(lines[2]["model"].as_str().unwrap().ends_with("register"));
+    let output = rafty_check(&[], &files[..1]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("etcd_002.log: linearizable (cas-register, inferred from :cas at line 4;"),
+        "{text}"
+    );
+}
+
+/// The first `bytes` of Porcupine's etcd_000.log, cut mid-line.
+fn cut_etcd_log(name: &str, bytes: usize) -> PathBuf {
+    let text = std::fs::read_to_string(shared("etcd/etcd_000.log")).unwrap();
+    assert_ne!(text.as_bytes()[bytes - 1], b'\n');
+    scratch(name, &text[..bytes])
+}
+
+#[test]
+fn a_log_cut_mid_line_is_an_error_naming_the_line() {
+    // `head -c 3000 etcd_000.log`: was "linearizable".
+    let cut = cut_etcd_log("etcd-cut.log", 3000);
+    let output = rafty_check(&["--json"], &[cut]);
+    assert_eq!(output.status.code(), Some(2));
+    let lines = json_lines(&output);
+    let error = lines[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("etcd-cut.log:79: the last line has no newline"),
+        "{error}"
+    );
+}
+
+#[test]
+fn skip_unreadable_skips_and_counts_the_lines() {
+    let cut = cut_etcd_log("etcd-cut-skip.log", 3000);
+    let output = rafty_check(&["--skip-unreadable"], &[cut]);
+    let text = stdout(&output);
+    assert!(
+        text.contains(", for the ops checked (cas-register"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not checked: 1 unreadable line (--skip-unreadable, the first"),
+        "{text}"
+    );
+    assert!(
+        text.contains("etcd-cut-skip.log:79: the last line"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_line_of_no_logger_in_a_jepsen_log_is_an_error_naming_it() {
+    let file = scratch(
+        "garbage.log",
+        "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+         garbage here\n\
+         INFO  jepsen.util - 0\t:ok\t:read\tnil\n",
+    );
+    let output = rafty_check(&[], &[file]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("garbage.log:2: neither a jepsen.util op line nor another logger's line"),
+        "{stderr}"
+    );
+}
+
+const RUN_HISTORY: &str = "{\"index\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":1,\"value\":3}\n\
+                           {\"index\":1,\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":1,\"value\":3}\n";
+
+const RUN_RESULTS: &str =
+    "{\n  \"test\": \"t\",\n  \"seed\": 7,\n  \"valid\": true,\n  \"checks\": {}\n}\n";
+
+fn run_folder(name: &str, with_history: bool) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("results.json"), RUN_RESULTS).unwrap();
+    if with_history {
+        std::fs::write(dir.join("history.jsonl"), RUN_HISTORY).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_run_folder_or_its_results_json_checks_the_runs_history_saying_so() {
+    let run = run_folder("run-with-history", true);
+    let output = rafty_check(&["--json"], &[run.clone(), run.join("results.json")]);
+    assert_eq!(output.status.code(), Some(0));
+    let lines = json_lines(&output);
+    assert_eq!(lines[0]["valid"], serde_json::Value::Bool(true));
+    assert_eq!(lines[0]["model"], "kv");
+    assert!(
+        lines[0]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("a run folder")
+    );
+    assert!(
+        lines[1]["history"]
+            .as_str()
+            .unwrap()
+            .ends_with("run-with-history/history.jsonl")
+    );
+    assert!(
+        lines[1]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("a run's results, not a history")
+    );
+}
+
+#[test]
+fn a_results_json_without_a_history_is_refused_naming_it() {
+    let run = run_folder("run-without-history", false);
+    let output = rafty_check(&[], &[run.join("results.json")]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "run-without-history/results.json: a run's results (results.json), not a history"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pass the run folder or its history.jsonl"),
+        "{stderr}"
     );
 }

@@ -3,6 +3,7 @@
 use crate::edn::Reader;
 use crate::error::HistoryError;
 use crate::history::{Function, History, Op, OpType, Process};
+use crate::import::unreadable::LineErrors;
 use crate::value::Value;
 
 /// Parses an EDN history: `[{...} {...}]` or `{...} {...}`. Ops without `:index` are indexed
@@ -33,6 +34,47 @@ pub fn parse(file: &str, text: &str) -> Result<History, HistoryError> {
             .map_err(|reason| HistoryError::malformed(file, line, reason))?;
         history.push_at_line(op, line);
     }
+}
+
+/// Parses EDN lines, one op map a line. When `errors` skips unreadable lines, a line that is
+/// not one op map is skipped and counted; otherwise this is [`parse`] (a map may then span
+/// lines, and a cut last map is an error, since a map says where it ends).
+pub fn parse_lines(
+    file: &str,
+    text: &str,
+    errors: &mut LineErrors,
+) -> Result<History, HistoryError> {
+    if !errors.skips() {
+        return parse(file, text);
+    }
+    let mut history = History::from_source(file);
+    for (number, line) in text.lines().enumerate() {
+        let number = number + 1;
+        let position = history.len() as u64;
+        match one_op(file, line, position) {
+            Ok(Some(op)) => history.push_at_line(op, number),
+            Ok(None) => {}
+            Err(HistoryError::Malformed { reason, .. }) => {
+                errors.bad(HistoryError::malformed(file, number, reason))?;
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(history)
+}
+
+/// The op map on one line, if the line holds anything but blanks and comments.
+fn one_op(file: &str, line: &str, position: u64) -> Result<Option<Op>, HistoryError> {
+    let mut reader = Reader::new(file, line);
+    let Some((form, _)) = reader.next_form()? else {
+        return Ok(None);
+    };
+    if reader.next_form()?.is_some() {
+        return Err(reader.error("more than one form on the line"));
+    }
+    op_from_map(form, position)
+        .map(Some)
+        .map_err(|reason| HistoryError::malformed(file, 1, reason))
 }
 
 /// Builds an op from an EDN op map; `position` is its index if it has no `:index`.
@@ -154,6 +196,29 @@ mod tests {
         assert_eq!(history.ops[1].key, Some(Value::from("0")));
         assert_eq!(history.ops[1].index, 1);
         assert_eq!(history.ops[1].kind, OpType::Ok);
+    }
+
+    #[test]
+    fn unreadable_edn_lines_are_skipped_and_counted_only_when_asked() {
+        let text = "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n\
+                    {:process 0, :type :ok, :f :get, :key\n\
+                    \n\
+                    {:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n\
+                    {:process 0, :type :ok, :f :get, :key \"1\", :value \"x\"} {:process 1}\n";
+        let error = parse_lines("h.txt", text, &mut LineErrors::strict()).unwrap_err();
+        assert!(matches!(error, HistoryError::Malformed { .. }), "{error}");
+        let options = crate::import::ReadOptions {
+            skip_unreadable: true,
+        };
+        let mut errors = LineErrors::new(&options);
+        let history = parse_lines("h.txt", text, &mut errors).unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history.lines, vec![1, 4]);
+        assert_eq!(history.ops[1].index, 1);
+        assert_eq!(errors.skipped.count, 2);
+        let (location, reason) = errors.skipped.first.clone().unwrap();
+        assert_eq!(location.to_string(), "h.txt:2");
+        assert!(reason.contains("end of input"), "{reason}");
     }
 
     #[test]

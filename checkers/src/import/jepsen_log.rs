@@ -1,32 +1,71 @@
 //! The old `jepsen.util` log-line format: `INFO  jepsen.util - 3 :invoke :cas [1 4]`.
-//! Lines without `jepsen.util - ` (other log output) are skipped.
+//! Blank lines and other loggers' lines (`INFO  jepsen.core - Worker 3 starting`) are
+//! skipped; any other line cannot be read.
 
 use crate::edn::Reader;
 use crate::error::HistoryError;
 use crate::history::{Function, History, Op, OpType};
 use crate::import::edn::{abbreviate, process_from};
+use crate::import::unreadable::{CUT_MID_LINE, LineErrors};
 use crate::value::Value;
 
 const MARKER: &str = "jepsen.util - ";
 
+/// Log levels, as log4j and logback print them.
+const LEVELS: [&str; 7] = [
+    "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL",
+];
+
 /// Parses a `jepsen.util` log: process, type, function, then the value (anything after the
-/// value, such as an error message, is ignored).
-pub fn parse(file: &str, text: &str) -> Result<History, HistoryError> {
+/// value, such as an error message, is ignored). A line that is neither an op, blank, nor
+/// another logger's line goes to `errors`, and so does a last line without a newline: a
+/// value cut short (`4` of `42`) would still parse.
+pub fn parse(file: &str, text: &str, errors: &mut LineErrors) -> Result<History, HistoryError> {
     let mut history = History::from_source(file);
+    let cut = !text.is_empty() && !text.ends_with('\n');
+    let count = text.lines().count();
     for (number, line) in text.lines().enumerate() {
         let number = number + 1;
+        if cut && number == count && !line.trim().is_empty() {
+            errors.bad(HistoryError::malformed(file, number, CUT_MID_LINE))?;
+            continue;
+        }
         let Some(at) = line.find(MARKER) else {
+            if !line.trim().is_empty() && !is_other_log_output(line) {
+                errors.bad(HistoryError::malformed(
+                    file,
+                    number,
+                    "neither a jepsen.util op line nor another logger's line",
+                ))?;
+            }
             continue;
         };
-        let op = parse_event(
+        match parse_event(
             file,
             number,
             &line[at + MARKER.len()..],
             history.len() as u64,
-        )?;
-        history.push_at_line(op, number);
+        ) {
+            Ok(op) => history.push_at_line(op, number),
+            Err(error) => errors.bad(error)?,
+        }
     }
     Ok(history)
+}
+
+/// Whether a line is another logger's output: a log level among its first four words, then
+/// a logger name and `-` (`INFO  jepsen.core - ...`, after a timestamp or not).
+fn is_other_log_output(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().take(6).collect();
+    let Some(level) = words.iter().take(4).position(|word| LEVELS.contains(word)) else {
+        return false;
+    };
+    match &words[level + 1..] {
+        [logger, "-", ..] => logger
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '$' | '-')),
+        _ => false,
+    }
 }
 
 fn parse_event(file: &str, line: usize, fields: &str, index: u64) -> Result<Op, HistoryError> {
@@ -88,7 +127,7 @@ mod tests {
                     INFO  jepsen.util - 3\t:fail\t:cas\t[1 4]\n\
                     INFO  jepsen.util - 2 :info :write :timed-out\n\
                     INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n";
-        let history = parse("etcd.log", text).unwrap();
+        let history = parse("etcd.log", text, &mut LineErrors::strict()).unwrap();
         assert_eq!(history.len(), 4);
         assert_eq!(history.lines, vec![2, 3, 4, 5]);
         assert_eq!(history.ops[0].value, Value::List(vec![1.into(), 4.into()]));
@@ -100,22 +139,68 @@ mod tests {
 
     #[test]
     fn malformed_lines_name_file_and_line() {
-        let error = |text: &str| parse("etcd.log", text).unwrap_err().to_string();
+        let error = |text: &str| {
+            parse("etcd.log", text, &mut LineErrors::strict())
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
-            error("\nINFO  jepsen.util - 3 :done :read nil"),
+            error("\nINFO  jepsen.util - 3 :done :read nil\n"),
             "etcd.log:2: unknown type :done"
         );
         assert_eq!(
-            error("INFO  jepsen.util - 3 :ok"),
+            error("INFO  jepsen.util - 3 :ok\n"),
             "etcd.log:1: missing function"
         );
         assert_eq!(
-            error("INFO  jepsen.util - x :ok :read nil"),
+            error("INFO  jepsen.util - x :ok :read nil\n"),
             "etcd.log:1: process: unsupported symbol 'x'"
         );
         assert_eq!(
-            error("INFO  jepsen.util - 1 :ok :read [1"),
+            error("INFO  jepsen.util - 1 :ok :read [1\n"),
             "etcd.log:1: value: unexpected end of input: missing ']'"
         );
+    }
+
+    /// Ops, then a last line cut inside its value: `42` read as `4` would parse.
+    const CUT: &str = "INFO  jepsen.util - 0\t:invoke\t:write\t42\n\
+                       INFO  jepsen.util - 0\t:ok\t:write\t42\n\
+                       INFO  jepsen.util - 1\t:invoke\t:read\tnil\n\
+                       INFO  jepsen.util - 1\t:ok\t:read\t4";
+
+    #[test]
+    fn a_last_line_without_a_newline_is_a_cut_file() {
+        let error = parse("etcd.log", CUT, &mut LineErrors::strict()).unwrap_err();
+        assert_eq!(error.to_string(), format!("etcd.log:4: {CUT_MID_LINE}"));
+        // Cut exactly at a newline, the file is whole as far as anyone can tell.
+        let whole = &CUT[..CUT.rfind('\n').unwrap() + 1];
+        let history = parse("etcd.log", whole, &mut LineErrors::strict()).unwrap();
+        assert_eq!(history.len(), 3);
+    }
+
+    #[test]
+    fn a_line_that_is_no_log_line_is_an_error_naming_it() {
+        let text = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+                    INFO  jepsen.u\n\
+                    INFO  jepsen.util - 0\t:ok\t:read\tnil\n";
+        let error = parse("etcd.log", text, &mut LineErrors::strict()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "etcd.log:2: neither a jepsen.util op line nor another logger's line"
+        );
+    }
+
+    #[test]
+    fn unreadable_lines_are_skipped_and_counted_when_asked() {
+        let options = crate::import::ReadOptions {
+            skip_unreadable: true,
+        };
+        let mut errors = LineErrors::new(&options);
+        let text = format!("garbage\n2015-05-12 13:34:14 WARN jepsen.core - slow\n{CUT}");
+        let history = parse("etcd.log", &text, &mut errors).unwrap();
+        assert_eq!(history.len(), 3);
+        assert_eq!(errors.skipped.count, 2);
+        let (location, _) = errors.skipped.first.unwrap();
+        assert_eq!(location.to_string(), "etcd.log:1");
     }
 }

@@ -4,9 +4,16 @@ use std::io::BufRead;
 
 use crate::error::HistoryError;
 use crate::history::{History, Op};
+use crate::import::unreadable::LineErrors;
 
-/// Parses JSON lines from `reader` (`file` is named in errors). Blank lines are skipped.
-pub fn parse(file: &str, mut reader: impl BufRead) -> Result<History, HistoryError> {
+/// Parses JSON lines from `reader` (`file` is named in errors). Blank lines are skipped; a
+/// line that is not an op goes to `errors`. A line cut short is never a whole JSON object,
+/// so a truncated file is caught here without looking for its last newline.
+pub fn parse(
+    file: &str,
+    mut reader: impl BufRead,
+    errors: &mut LineErrors,
+) -> Result<History, HistoryError> {
     let mut history = History::from_source(file);
     let mut line = String::new();
     let mut number = 0;
@@ -26,10 +33,14 @@ pub fn parse(file: &str, mut reader: impl BufRead) -> Result<History, HistoryErr
         if text.is_empty() {
             continue;
         }
-        let op: Op = serde_json::from_str(text).map_err(|error| {
-            HistoryError::malformed(file, number, format!("invalid op: {}", json_reason(&error)))
-        })?;
-        history.push_at_line(op, number);
+        match serde_json::from_str::<Op>(text) {
+            Ok(op) => history.push_at_line(op, number),
+            Err(error) => errors.bad(HistoryError::malformed(
+                file,
+                number,
+                format!("invalid op: {}", json_reason(&error)),
+            ))?,
+        }
     }
 }
 
@@ -52,7 +63,7 @@ mod tests {
     fn reads_ops_and_their_lines() {
         let text = "{\"index\":0,\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n\n\
                     {\"index\":1,\"time\":9,\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":3}\n";
-        let history = parse("h.jsonl", text.as_bytes()).unwrap();
+        let history = parse("h.jsonl", text.as_bytes(), &mut LineErrors::strict()).unwrap();
         assert_eq!(history.len(), 2);
         assert_eq!(history.lines, vec![1, 3]);
         assert_eq!(history.ops[1].process, Process::Client(1));
@@ -65,7 +76,9 @@ mod tests {
     fn unknown_type_names_file_and_line() {
         let text = "{\"index\":0,\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n\
                     {\"index\":1,\"process\":1,\"type\":\"done\",\"f\":\"read\"}\n";
-        let error = parse("h.jsonl", text.as_bytes()).unwrap_err().to_string();
+        let error = parse("h.jsonl", text.as_bytes(), &mut LineErrors::strict())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("h.jsonl:2: invalid op: unknown variant `done`"),
             "{error}"
@@ -74,9 +87,32 @@ mod tests {
 
     #[test]
     fn garbage_names_file_and_line() {
-        let error = parse("h.jsonl", "{\"index\":0,\n".as_bytes())
+        let error = parse(
+            "h.jsonl",
+            "{\"index\":0,\n".as_bytes(),
+            &mut LineErrors::strict(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("h.jsonl:1: invalid op:"), "{error}");
+    }
+
+    #[test]
+    fn a_cut_last_line_is_an_error_or_skipped_and_counted_when_asked() {
+        let text = "{\"index\":0,\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n\
+                    {\"index\":1,\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":1";
+        let error = parse("h.jsonl", text.as_bytes(), &mut LineErrors::strict())
             .unwrap_err()
             .to_string();
-        assert!(error.starts_with("h.jsonl:1: invalid op:"), "{error}");
+        assert!(error.starts_with("h.jsonl:2: invalid op: EOF"), "{error}");
+        let options = crate::import::ReadOptions {
+            skip_unreadable: true,
+        };
+        let mut errors = LineErrors::new(&options);
+        let history = parse("h.jsonl", text.as_bytes(), &mut errors).unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(errors.skipped.count, 1);
+        let (location, _) = errors.skipped.first.unwrap();
+        assert_eq!(location.to_string(), "h.jsonl:2");
     }
 }

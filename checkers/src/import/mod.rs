@@ -6,6 +6,7 @@ pub(crate) mod edn;
 mod independent;
 mod jepsen_log;
 mod jsonl;
+mod unreadable;
 
 use std::fmt;
 use std::fs::File;
@@ -15,10 +16,12 @@ use std::str::FromStr;
 
 pub use detect::detect;
 pub use independent::{Independent, looks_independent, unwrap_tuples};
+pub use unreadable::{ReadOptions, Unreadable};
 
 use crate::error::HistoryError;
 use crate::history::History;
 use crate::model::Convention;
+use unreadable::LineErrors;
 
 /// A history file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,20 +92,44 @@ pub struct Imported {
     pub history: History,
     /// Its format (detected, unless one was given).
     pub format: Format,
+    /// Lines skipped because they could not be read (only with
+    /// [`ReadOptions::skip_unreadable`]; otherwise the first is an error).
+    pub unreadable: Unreadable,
 }
 
-/// Parses `text` (from `file`, named in errors) in the given format.
+/// Parses `text` (from `file`, named in errors) in the given format; a line that cannot be
+/// read is an error naming it.
 pub fn parse_str(file: &str, text: &str, format: Format) -> Result<History, HistoryError> {
+    parse_lines(file, text, format, &mut LineErrors::strict())
+}
+
+fn parse_lines(
+    file: &str,
+    text: &str,
+    format: Format,
+    errors: &mut LineErrors,
+) -> Result<History, HistoryError> {
     match format {
-        Format::Jsonl => jsonl::parse(file, text.as_bytes()),
-        Format::Edn | Format::EdnLines => edn::parse(file, text),
-        Format::JepsenLog => jepsen_log::parse(file, text),
+        Format::Jsonl => jsonl::parse(file, text.as_bytes(), errors),
+        Format::Edn => edn::parse(file, text),
+        Format::EdnLines => edn::parse_lines(file, text, errors),
+        Format::JepsenLog => jepsen_log::parse(file, text, errors),
     }
 }
 
-/// Reads a history file in `format`, or in the format detected from its start when `None`.
-/// JSON lines are streamed; the other formats are read whole.
+/// Reads a history file in `format`, or in the format detected from its start when `None`;
+/// a line that cannot be read is an error naming it. JSON lines are streamed; the other
+/// formats are read whole.
 pub fn read_file(path: &Path, format: Option<Format>) -> Result<Imported, HistoryError> {
+    read_file_with(path, format, &ReadOptions::default())
+}
+
+/// [`read_file`], skipping and counting the lines that cannot be read when `options` say so.
+pub fn read_file_with(
+    path: &Path,
+    format: Option<Format>,
+    options: &ReadOptions,
+) -> Result<Imported, HistoryError> {
     let file_name = path.display().to_string();
     let io_error = |source| HistoryError::Io {
         file: file_name.clone(),
@@ -110,31 +137,47 @@ pub fn read_file(path: &Path, format: Option<Format>) -> Result<Imported, Histor
     };
     let format = match format {
         Some(format) => format,
-        None => {
-            let mut head = Vec::new();
-            File::open(path)
-                .and_then(|file| file.take(DETECT_BYTES).read_to_end(&mut head))
-                .map_err(io_error)?;
-            detect(&String::from_utf8_lossy(&head)).ok_or_else(|| {
-                HistoryError::malformed(
-                    &file_name,
-                    1,
-                    "cannot detect the format (jsonl, edn, edn-lines or jepsen-log); use --format",
-                )
-            })?
-        }
+        None => detect_file(path)?,
     };
     let file = File::open(path).map_err(io_error)?;
+    let mut errors = LineErrors::new(options);
     let history = if format == Format::Jsonl {
-        jsonl::parse(&file_name, BufReader::with_capacity(1 << 16, file))?
+        jsonl::parse(
+            &file_name,
+            BufReader::with_capacity(1 << 16, file),
+            &mut errors,
+        )?
     } else {
         let mut text = String::new();
         BufReader::new(file)
             .read_to_string(&mut text)
             .map_err(io_error)?;
-        parse_str(&file_name, &text, format)?
+        parse_lines(&file_name, &text, format, &mut errors)?
     };
-    Ok(Imported { history, format })
+    Ok(Imported {
+        history,
+        format,
+        unreadable: errors.skipped,
+    })
+}
+
+/// Detects a history file's format from its start.
+pub fn detect_file(path: &Path) -> Result<Format, HistoryError> {
+    let file_name = path.display().to_string();
+    let mut head = Vec::new();
+    File::open(path)
+        .and_then(|file| file.take(DETECT_BYTES).read_to_end(&mut head))
+        .map_err(|source| HistoryError::Io {
+            file: file_name.clone(),
+            source,
+        })?;
+    detect(&String::from_utf8_lossy(&head)).ok_or_else(|| {
+        HistoryError::malformed(
+            &file_name,
+            1,
+            "cannot detect the format (jsonl, edn, edn-lines or jepsen-log); use --format",
+        )
+    })
 }
 
 /// How much of a file detection looks at.

@@ -28,6 +28,10 @@ use search::{Call, Searched, Stop};
 pub struct CheckOptions {
     /// Give up after this long, with the verdict [`Verdict::Unknown`]. `None`: no limit.
     pub time_limit: Option<Duration>,
+    /// Skip operations of functions the model does not have ([`Model::knows`]) and count
+    /// them in [`CheckResult::unsupported`], instead of refusing the history with
+    /// [`HistoryError::Unsupported`] naming the first. The verdict then covers only the rest.
+    pub skip_unsupported: bool,
 }
 
 /// The calls of one partition.
@@ -36,15 +40,19 @@ struct Partition<'h, I, O> {
     calls: Vec<Call<I, O>>,
 }
 
-/// The partitions of a history, and how many operations were skipped.
-type Partitioned<'h, M> = (
-    Vec<Partition<'h, <M as Model>::Input, <M as Model>::Output>>,
-    usize,
-);
+/// The partitions of a history, and how many operations were left out.
+struct Partitioned<'h, I, O> {
+    partitions: Vec<Partition<'h, I, O>>,
+    /// Failed or unconstraining operations.
+    skipped: usize,
+    /// Operations of functions the model does not have.
+    unsupported: usize,
+}
 
 /// Checks that `history` is linearizable with respect to `model`.
 ///
-/// Errors are about the input (a malformed history, or an op the model cannot read), and
+/// Errors are about the input (a malformed history, an op the model cannot read, or, unless
+/// [`CheckOptions::skip_unsupported`], an op of a function the model does not have), and
 /// name the file and line.
 pub fn check<M: Model>(
     model: &M,
@@ -53,7 +61,11 @@ pub fn check<M: Model>(
 ) -> Result<CheckResult, HistoryError> {
     let started = Instant::now();
     let operations = history.operations()?;
-    let (mut partitions, skipped) = partition(model, history, &operations)?;
+    let Partitioned {
+        mut partitions,
+        skipped,
+        unsupported,
+    } = partition(model, history, &operations, options.skip_unsupported)?;
     let checked = partitions.iter().map(|p| p.calls.len()).sum();
     // Largest first, so that the parallel search ends together.
     partitions.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
@@ -77,6 +89,7 @@ pub fn check<M: Model>(
         model: model.name().to_owned(),
         operations: checked,
         skipped,
+        unsupported,
         partitions: partitions.len(),
         reason: None,
         counterexample: None,
@@ -109,16 +122,25 @@ pub fn check<M: Model>(
 }
 
 /// Translates every operation and groups the calls by partition, in order of first
-/// appearance. Returns the partitions and how many operations were skipped.
+/// appearance. An operation of a function the model does not have is an error naming the
+/// first, or skipped and counted when `skip_unsupported`.
 fn partition<'h, M: Model>(
     model: &M,
     history: &'h History,
     operations: &[Operation<'h>],
-) -> Result<Partitioned<'h, M>, HistoryError> {
+    skip_unsupported: bool,
+) -> Result<Partitioned<'h, M::Input, M::Output>, HistoryError> {
     let mut partitions: Vec<Partition<'h, M::Input, M::Output>> = Vec::new();
     let mut by_key: HashMap<Option<&'h Value>, usize> = HashMap::new();
     let mut skipped = 0;
+    let mut unsupported = 0;
+    let mut first_unsupported = None;
     for (index, operation) in operations.iter().enumerate() {
+        if !model.knows(operation.f()) {
+            unsupported += 1;
+            first_unsupported.get_or_insert(operation);
+            continue;
+        }
         let translated = model
             .translate(operation)
             .map_err(|reason| history.error_at(operation.invoke_position, reason))?;
@@ -147,7 +169,19 @@ fn partition<'h, M: Model>(
             ret,
         });
     }
-    Ok((partitions, skipped))
+    if let Some(first) = first_unsupported.filter(|_| !skip_unsupported) {
+        return Err(HistoryError::Unsupported {
+            location: history.location(first.invoke_position),
+            function: first.f().to_string(),
+            model: model.name().to_owned(),
+            count: unsupported,
+        });
+    }
+    Ok(Partitioned {
+        partitions,
+        skipped,
+        unsupported,
+    })
 }
 
 #[cfg(test)]

@@ -84,8 +84,14 @@ pub struct CheckResult {
     pub model: String,
     /// Operations checked (after the skipped ones).
     pub operations: usize,
-    /// Operations skipped (failed, unconstrained, or of functions the model does not know).
+    /// Operations skipped: failed, or constraining nothing (such as an indeterminate read).
     pub skipped: usize,
+    /// Operations of functions the model does not have, skipped because
+    /// [`CheckOptions::skip_unsupported`](crate::CheckOptions::skip_unsupported) asked for it:
+    /// the verdict says nothing about them. Without that option there are none (the history
+    /// is refused instead).
+    #[serde(default)]
+    pub unsupported: usize,
     /// Partitions checked separately (keys, for a key-value map).
     pub partitions: usize,
     /// Why the verdict is unknown, when it is.

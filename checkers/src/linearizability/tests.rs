@@ -231,6 +231,7 @@ fn a_time_limit_gives_unknown_never_a_guess() {
     let history = History::from_ops(ops);
     let options = CheckOptions {
         time_limit: Some(Duration::ZERO),
+        ..CheckOptions::default()
     };
     let result = check(&Register::new(Convention::Native), &history, &options).unwrap();
     assert_eq!(result.valid, Verdict::Unknown);
@@ -251,4 +252,87 @@ fn a_malformed_op_for_the_model_names_file_and_line() {
         error.to_string(),
         "h.edn:12: :cas value must be [expected new], found 3"
     );
+}
+
+/// A register history with a `cas` among its writes and reads, as in Porcupine's etcd files.
+fn register_history_with_a_cas() -> History {
+    let mut history = History::from_source("etcd.log");
+    let ops = [
+        inv(0, "write", int(1)),
+        ok(0, "write", int(1)),
+        inv(1, "cas", cas(1, 2)),
+        ok(1, "cas", cas(1, 2)),
+        inv(0, "read", Value::Nil),
+        ok(0, "read", int(2)),
+        inv(1, "cas", cas(5, 3)),
+        ev(1, OpType::Fail, "cas", cas(5, 3)),
+    ];
+    for (line, op) in ops.into_iter().enumerate() {
+        history.push_at_line(op, line + 1);
+    }
+    history
+}
+
+#[test]
+fn an_op_the_model_does_not_have_is_refused_naming_the_first() {
+    // Dropping the cas would make the read of 2 a violation that is not there.
+    let error = check(
+        &Register::new(Convention::Porcupine),
+        &register_history_with_a_cas(),
+        &CheckOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "etcd.log:3: :cas is not an operation of the register model (2 operations of \
+         functions it does not have; the first is here)"
+    );
+    assert!(matches!(error, HistoryError::Unsupported { count: 2, .. }));
+}
+
+#[test]
+fn skipping_unsupported_ops_counts_them_apart_from_the_skipped_ones() {
+    let options = CheckOptions {
+        skip_unsupported: true,
+        ..CheckOptions::default()
+    };
+    let history = register_history_with_a_cas();
+    let result = check(&Register::new(Convention::Porcupine), &history, &options).unwrap();
+    assert_eq!(result.unsupported, 2);
+    assert_eq!(result.skipped, 0);
+    assert_eq!(result.operations, 2);
+    // Which is why skipping is never the default: without the cas, the read of 2 is wrong.
+    assert_eq!(result.valid, Verdict::NotLinearizable);
+    // The model that has cas checks every op.
+    let result = check(
+        &CasRegister::new(Convention::Porcupine),
+        &history,
+        &CheckOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((result.unsupported, result.operations), (0, 4));
+    assert_eq!(result.valid, Verdict::Linearizable);
+}
+
+#[test]
+fn a_kv_history_under_a_register_model_is_refused() {
+    let history = History::from_ops([
+        inv(0, "get", Value::Nil).with_key(Value::from("k")),
+        ok(0, "get", Value::from("")).with_key(Value::from("k")),
+    ]);
+    let error = check(
+        &CasRegister::new(Convention::Porcupine),
+        &history,
+        &CheckOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("<history>:1: :get is not an operation of the cas-register model"),
+        "{error}"
+    );
+    let model = KeyValue::new(Convention::Porcupine);
+    let result = check(&model, &history, &CheckOptions::default()).unwrap();
+    assert_eq!(result.valid, Verdict::Linearizable);
 }

@@ -1,6 +1,6 @@
 //! A key-value map, checked one key at a time.
 
-use crate::history::Operation;
+use crate::history::{Function, Operation};
 use crate::model::command::{self, Command, Kind, Response};
 use crate::model::{Convention, Model, Translated};
 use crate::value::Value;
@@ -55,6 +55,10 @@ impl Model for KeyValue {
 
     fn step(&self, state: &Value, input: &Command, output: Option<&Response>) -> Option<Value> {
         command::step(state, input, output)
+    }
+
+    fn knows(&self, f: &Function) -> bool {
+        known(f.as_str()).is_some()
     }
 
     fn translate(

@@ -4,6 +4,7 @@
 mod cas_register;
 mod command;
 mod convention;
+mod infer;
 mod kind;
 mod kv;
 mod per_key;
@@ -16,19 +17,19 @@ use std::hash::Hash;
 pub use cas_register::CasRegister;
 pub use command::{Command, Response};
 pub use convention::Convention;
+pub use infer::Inferred;
 pub use kind::ModelKind;
 pub use kv::KeyValue;
 pub use per_key::PerKey;
 pub use register::Register;
 
-use crate::history::Operation;
+use crate::history::{Function, Operation};
 use crate::value::Value;
 
 /// What a model makes of one paired operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Translated<I, O> {
-    /// Not checked: a function the model does not know, an op that did not happen, or one
-    /// that constrains nothing (such as an indeterminate read).
+    /// Not checked: an op that did not happen, or one that constrains nothing (such as an indeterminate read).
     Skip,
     /// Checked: the input, and the observed output (`None` when indeterminate: the call may
     /// take effect at any time after its invocation, or never).
@@ -63,6 +64,15 @@ pub trait Model: Sync {
         input: &Self::Input,
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
+
+    /// Whether the model has the function `f`. An operation of a function it does not have
+    /// is *unsupported*: the checker refuses the history, naming the first such operation,
+    /// unless [`CheckOptions::skip_unsupported`](crate::CheckOptions::skip_unsupported) asks
+    /// it to skip and count them. Default: every function (`translate` decides).
+    fn knows(&self, f: &Function) -> bool {
+        let _ = f;
+        true
+    }
 
     /// Makes a call of a paired operation, or skips it; `Err` explains input that is malformed
     /// for this model (the checker adds the file and line).

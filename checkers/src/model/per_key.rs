@@ -1,6 +1,6 @@
 //! [`PerKey`]: any model, checked one key at a time.
 
-use crate::history::Operation;
+use crate::history::{Function, Operation};
 use crate::model::{Model, Translated};
 use crate::value::Value;
 
@@ -30,6 +30,10 @@ impl<M: Model> Model for PerKey<M> {
         output: Option<&M::Output>,
     ) -> Option<M::State> {
         self.0.step(state, input, output)
+    }
+
+    fn knows(&self, f: &Function) -> bool {
+        self.0.knows(f)
     }
 
     fn translate(

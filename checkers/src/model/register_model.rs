@@ -27,6 +27,10 @@ macro_rules! register_model {
                 $crate::model::command::step(state, input, output)
             }
 
+            fn knows(&self, f: &$crate::history::Function) -> bool {
+                $known(f.as_str()).is_some()
+            }
+
             fn translate(
                 &self,
                 operation: &$crate::history::Operation<'_>,

@@ -14,6 +14,7 @@ pub fn check(history: &History, time_limit: Duration) -> Result<CheckResult, Str
     let model = KeyValue::new(Convention::Native);
     let options = CheckOptions {
         time_limit: Some(time_limit),
+        ..CheckOptions::default()
     };
     linearizability::check(&model, history, &options).map_err(|error| error.to_string())
 }

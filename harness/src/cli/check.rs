@@ -1,23 +1,31 @@
 //! `rafty check`: checks history files for linearizability, one verdict per file.
 //!
+//! It never answers about what it did not check: an op of a function the model does not
+//! have, or a line it cannot read, is an error naming the first, unless `--skip-unsupported`
+//! or `--skip-unreadable` asks to skip them, and then the verdict says how many were.
+//!
 //! Exit code (Jepsen's convention): 0 when every file is linearizable, 1 when any is not,
 //! otherwise 2 when any is unknown (time limit) or could not be read or parsed.
+
+mod input;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rafty_checkers::Outcome;
-use rafty_checkers::import::{self, Format, Independent};
+use rafty_checkers::import::{self, Format, Independent, ReadOptions, Unreadable};
 use rafty_checkers::linearizability::{CheckOptions, CheckResult, OpSummary, Verdict};
 use rafty_checkers::model::{Convention, ModelKind};
+use rafty_checkers::{HistoryError, Outcome};
 
 /// Arguments of `rafty check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The model: register, cas-register or kv (a key-value map, checked per key).
-    #[arg(long, value_parser = parse_model)]
-    pub model: ModelKind,
+    /// The model: auto (inferred from each history: kv when ops carry keys or are get, put,
+    /// append or delete; else cas-register when some op is a cas; else register; the choice
+    /// is printed), register, cas-register or kv (a key-value map, checked per key).
+    #[arg(long, default_value = "auto", value_parser = parse_model)]
+    pub model: ModelChoice,
     /// The history format: auto, jsonl, edn, edn-lines or jepsen-log.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: FormatChoice,
@@ -40,12 +48,31 @@ pub struct Args {
     /// Give up on a file after this long, with the verdict unknown (e.g. 60s, 500ms, 2m).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub time_limit: Duration,
+    /// Skip ops of functions the model does not have (instead of refusing the file naming
+    /// the first); the verdict then says how many it did not check.
+    #[arg(long)]
+    pub skip_unsupported: bool,
+    /// Skip lines that cannot be read (jsonl, edn-lines and jepsen-log files; a last line
+    /// cut mid-line included) instead of refusing the file naming the first; the verdict
+    /// then says how many.
+    #[arg(long)]
+    pub skip_unreadable: bool,
     /// Print one JSON object a line (file, valid, millis, ...) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// The history files.
+    /// The history files, or run folders (their `history.jsonl` is checked; a run's
+    /// `results.json` leads to the `history.jsonl` next to it).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// `--model`: a model, or inference from each history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// Infer each history's model ([`ModelKind::infer`]).
+    Auto,
+    /// This model.
+    Given(ModelKind),
 }
 
 /// `--format`: a format, or detection.
@@ -66,14 +93,21 @@ struct FileReport {
     format: Option<Format>,
     convention: Option<Convention>,
     independent: Option<bool>,
+    /// The model used, and why when it was inferred.
+    model: Option<(ModelKind, Option<String>)>,
+    /// The history read, when not the path given (a run folder, a run's results), and why.
+    target: Option<input::Target>,
+    unreadable: Unreadable,
     error: Option<String>,
     result: Option<CheckResult>,
 }
 
 impl FileReport {
-    /// The JSON line: the check result's fields (`valid`, `model`, `operations`, ...,
-    /// `counterexample`) with `file`, `millis`, `format`, `convention`, `independent` and
-    /// `error`.
+    /// The JSON line: the check result's fields (`valid`, `model`, `operations`, `skipped`,
+    /// `unsupported`, ..., `counterexample`) with `file`, `millis`, `format`, `convention`,
+    /// `independent`, `model_inferred_from`, `history` and `note` (when the path was a run
+    /// folder or results), `unreadable` (lines skipped) and `first_unreadable`, `partial`
+    /// (whether anything was skipped unchecked) and `error`.
     fn to_json(&self) -> serde_json::Value {
         let mut object = match &self.result {
             Some(result) => match serde_json::to_value(result) {
@@ -100,11 +134,60 @@ impl FileReport {
         if let Some(independent) = self.independent {
             put("independent", independent.into());
         }
+        if let Some((kind, reason)) = &self.model {
+            put("model", kind.name().into());
+            if let Some(reason) = reason {
+                put("model_inferred_from", reason.clone().into());
+            }
+        }
+        if let Some(target) = &self.target {
+            put("history", target.history.display().to_string().into());
+            if let Some(note) = &target.note {
+                put("note", note.clone().into());
+            }
+        }
+        put("unreadable", self.unreadable.count.into());
+        if let Some((location, reason)) = &self.unreadable.first {
+            put("first_unreadable", format!("{location}: {reason}").into());
+        }
+        if self.result.is_some() {
+            put("partial", self.partial().is_some().into());
+        }
         if let Some(error) = &self.error {
             put("error", error.clone().into());
         }
         serde_json::Value::Object(object)
     }
+
+    /// What the verdict does not cover, when something was skipped unchecked.
+    fn partial(&self) -> Option<String> {
+        let unsupported = self.result.as_ref().map_or(0, |result| result.unsupported);
+        let model = self.model.as_ref().map_or("?", |(kind, _)| kind.name());
+        let mut parts = Vec::new();
+        if unsupported > 0 {
+            parts.push(format!(
+                "{unsupported} op{} of functions the {model} model does not have \
+                 (--skip-unsupported)",
+                plural(unsupported)
+            ));
+        }
+        if self.unreadable.count > 0 {
+            let first = match &self.unreadable.first {
+                Some((location, reason)) => format!(", the first {location}: {reason}"),
+                None => String::new(),
+            };
+            parts.push(format!(
+                "{} unreadable line{} (--skip-unreadable{first})",
+                self.unreadable.count,
+                plural(self.unreadable.count)
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("not checked: {}", parts.join("; ")))
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
 }
 
 /// Runs `rafty check`; returns the exit code.
@@ -135,10 +218,6 @@ pub fn run(args: &Args) -> u8 {
 
 fn check_file(args: &Args, file: &Path) -> FileReport {
     let started = Instant::now();
-    let format = match args.format {
-        FormatChoice::Auto => None,
-        FormatChoice::Given(format) => Some(format),
-    };
     let mut report = FileReport {
         file: file.display().to_string(),
         valid: Verdict::Unknown,
@@ -146,35 +225,85 @@ fn check_file(args: &Args, file: &Path) -> FileReport {
         format: None,
         convention: None,
         independent: None,
+        model: None,
+        target: None,
+        unreadable: Unreadable::default(),
         error: None,
         result: None,
     };
-    let checked = import::read_file(file, format).and_then(|imported| {
-        let convention = args
-            .convention
-            .unwrap_or_else(|| imported.format.default_convention());
-        report.format = Some(imported.format);
-        report.convention = Some(convention);
-        let (history, independent) = args.independent.apply(imported.history)?;
-        report.independent = Some(independent);
-        let options = CheckOptions {
-            time_limit: Some(args.time_limit),
-        };
-        if independent {
-            args.model.check_per_key(convention, &history, &options)
-        } else {
-            args.model.check(convention, &history, &options)
-        }
-    });
-    match checked {
+    match check_target(args, file, &mut report) {
         Ok(result) => {
             report.valid = result.valid;
             report.result = Some(result);
         }
-        Err(error) => report.error = Some(error.to_string()),
+        Err(error) => report.error = Some(error),
     }
     report.millis = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     report
+}
+
+/// Resolves, reads and checks one path, filling `report` on the way.
+fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<CheckResult, String> {
+    let target = input::resolve(file)?;
+    let history_file = target.history.clone();
+    if target.note.is_some() {
+        report.target = Some(target);
+    }
+    let format = match args.format {
+        FormatChoice::Auto => import::detect_file(&history_file).map_err(|e| e.to_string())?,
+        FormatChoice::Given(format) => format,
+    };
+    let read_options = ReadOptions {
+        skip_unreadable: args.skip_unreadable,
+    };
+    let imported =
+        import::read_file_with(&history_file, Some(format), &read_options).map_err(|error| {
+            match error {
+                HistoryError::Malformed { .. }
+                    if format != Format::Edn && !args.skip_unreadable =>
+                {
+                    format!("{error} (--skip-unreadable skips such lines)")
+                }
+                _ => error.to_string(),
+            }
+        })?;
+    let convention = args
+        .convention
+        .unwrap_or_else(|| imported.format.default_convention());
+    report.format = Some(imported.format);
+    report.convention = Some(convention);
+    report.unreadable = imported.unreadable;
+    // Inferred before tuples are unwrapped into keys, which would read as a key-value map.
+    let model = match args.model {
+        ModelChoice::Given(kind) => (kind, None),
+        ModelChoice::Auto => {
+            let inferred = ModelKind::infer(&imported.history);
+            (inferred.kind, Some(inferred.reason))
+        }
+    };
+    report.model = Some(model.clone());
+    let (history, independent) = args
+        .independent
+        .apply(imported.history)
+        .map_err(|error| error.to_string())?;
+    report.independent = Some(independent);
+    let options = CheckOptions {
+        time_limit: Some(args.time_limit),
+        skip_unsupported: args.skip_unsupported,
+    };
+    let (kind, _) = model;
+    let checked = if independent {
+        kind.check_per_key(convention, &history, &options)
+    } else {
+        kind.check(convention, &history, &options)
+    };
+    checked.map_err(|error| match error {
+        HistoryError::Unsupported { .. } => format!(
+            "{error}; give the --model that has it, or --skip-unsupported to check only the \
+             other ops"
+        ),
+        _ => error.to_string(),
+    })
 }
 
 fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> {
@@ -184,11 +313,22 @@ fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> 
         eprintln!("error: {error}");
         return Ok(());
     };
+    let model = match &report.model {
+        Some((kind, Some(reason))) => format!("{kind}, inferred from {reason}"),
+        Some((kind, None)) => kind.to_string(),
+        None => "?".to_owned(),
+    };
+    let partial = report.partial();
     writeln!(
         out,
-        "{}: {} ({} ops, {} skipped, {} partitions; {} as {}{}) in {:.1} ms",
+        "{}: {}{} ({model}; {} ops, {} skipped, {} partitions; {} as {}{}) in {:.1} ms",
         report.file,
         result.valid.describe(),
+        if partial.is_some() {
+            ", for the ops checked"
+        } else {
+            ""
+        },
         result.operations,
         result.skipped,
         result.partitions,
@@ -201,6 +341,16 @@ fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> 
         },
         report.millis
     )?;
+    if let Some(note) = report
+        .target
+        .as_ref()
+        .and_then(|target| target.note.as_ref())
+    {
+        writeln!(out, "  {note}")?;
+    }
+    if let Some(partial) = &partial {
+        writeln!(out, "  {partial}")?;
+    }
     if let Some(reason) = &result.reason {
         writeln!(out, "  {reason}")?;
     }
@@ -275,8 +425,13 @@ impl Tally {
     }
 }
 
-fn parse_model(name: &str) -> Result<ModelKind, String> {
-    name.parse()
+fn parse_model(name: &str) -> Result<ModelChoice, String> {
+    match name {
+        "auto" => Ok(ModelChoice::Auto),
+        _ => name.parse().map(ModelChoice::Given).map_err(|_| {
+            format!("unknown model '{name}' (expected auto, register, cas-register or kv)")
+        }),
+    }
 }
 
 fn parse_format(name: &str) -> Result<FormatChoice, String> {
