@@ -232,14 +232,14 @@
   }
 
   // Each wide enough bar's operation (`w 3`, `r 2`, `cas 1->4`; in the counterexample's
-  // linearizable prefix, its step first: `#4 w 3`), clipped to the bar.
+  // linearizable prefix, its step after it: `w 3 #4`), clipped to the bar.
   function drawBarLabels(labels) {
     ctx.font = '10px sans-serif';
     ctx.fillStyle = '#fff';
     labels.forEach(function (m) {
       var i = m[0], a = Math.max(GUTTER, m[1]), b = Math.min(width, m[2]);
       if (b - a < 12) { return; }
-      var text = (cexShown() && order[i] ? '#' + order[i] + ' ' : '') + O.t[i];
+      var text = O.t[i] + (cexShown() && order[i] ? ' #' + order[i] : '');
       ctx.save();
       ctx.beginPath(); ctx.rect(a, m[3], b - a - 1, BAR_H); ctx.clip();
       ctx.fillText(text, a + 2, m[3] + BAR_H - 2);
