@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn bars_are_labelled_as_porcupine_labels_them() {
         let cas = || Value::List(vec![Value::Int(1), Value::Int(4)]);
-        assert_eq!(label("write", Value::Int(3), OpType::Ok, Value::Int(3)), "w 3");
+        assert_eq!(
+            label("write", Value::Int(3), OpType::Ok, Value::Int(3)),
+            "w 3"
+        );
         assert_eq!(label("read", Value::Nil, OpType::Ok, Value::Int(2)), "r 2");
         assert_eq!(label("read", Value::Nil, OpType::Ok, Value::Nil), "r nil");
         assert_eq!(label("read", Value::Nil, OpType::Info, Value::Nil), "r ?");
@@ -127,6 +130,9 @@ mod tests {
             label("append", Value::from("x"), OpType::Ok, Value::from("x")),
             "append x"
         );
-        assert_eq!(label("get", Value::Nil, OpType::Ok, Value::Int(5)), "get -> 5");
+        assert_eq!(
+            label("get", Value::Nil, OpType::Ok, Value::Int(5)),
+            "get -> 5"
+        );
     }
 }

@@ -98,13 +98,16 @@ impl RunFacts {
                 }
                 text
             });
-        let faults = results.get("nemesis").and_then(Json::as_array).map(|events| {
-            events
-                .iter()
-                .filter_map(|event| event.get("f").and_then(Json::as_str))
-                .filter(|f| f.starts_with("start-"))
-                .count()
-        });
+        let faults = results
+            .get("nemesis")
+            .and_then(Json::as_array)
+            .map(|events| {
+                events
+                    .iter()
+                    .filter_map(|event| event.get("f").and_then(Json::as_str))
+                    .filter(|f| f.starts_with("start-"))
+                    .count()
+            });
         RunFacts {
             workload: text("workload"),
             nemesis,
@@ -141,19 +144,21 @@ pub fn scan_store(store: &Path) -> Result<Vec<RunEntry>, ReportError> {
             runs.push(read_run(store, &test, &run));
         }
     }
-    runs.sort_by(|a, b| {
-        (rank(&a.verdict), std::cmp::Reverse(a.modified), &a.test, a.seed, &a.run).cmp(&(
-            rank(&b.verdict),
-            std::cmp::Reverse(b.modified),
-            &b.test,
-            b.seed,
-            &b.run,
-        ))
+    runs.sort_by_cached_key(|run| {
+        (
+            rank(&run.verdict),
+            std::cmp::Reverse(run.modified),
+            run.test.clone(),
+            run.seed,
+            run.run.clone(),
+        )
     });
     Ok(runs)
 }
 
-/// Scans `store` and writes `store/index.html`; returns its path.
+/// Scans `store` and writes `store/index.html`: invalid runs first, then unknown, unreadable
+/// and valid ones, newest first within each; what each tested and its headline figures, read
+/// from its results.json; a filter. Returns its path.
 pub fn write_store_index(store: &Path) -> Result<PathBuf, ReportError> {
     let runs = scan_store(store)?;
     let mut suites = Vec::new();
@@ -193,9 +198,7 @@ fn subdirectories(dir: &Path) -> Result<Vec<String>, ReportError> {
 fn read_run(store: &Path, test: &str, run: &str) -> RunEntry {
     let dir = store.join(test).join(run);
     let results = dir.join("results.json");
-    let modified = std::fs::metadata(&results)
-        .and_then(|m| m.modified())
-        .ok();
+    let modified = std::fs::metadata(&results).and_then(|m| m.modified()).ok();
     let mut seed = None;
     let mut about = RunFacts::default();
     let verdict = match std::fs::read_to_string(&results) {
@@ -267,7 +270,13 @@ mod tests {
         run(s, "kv", "a", Some(r#"{"valid":true,"seed":7}"#), 10);
         run(s, "kv", "b", Some(r#"{"valid":true,"seed":8}"#), 5);
         run(s, "kv", "c", Some(r#"{"valid":false,"seed":9}"#), 50);
-        run(s, "register", "d", Some(r#"{"valid":"unknown","seed":3}"#), 1);
+        run(
+            s,
+            "register",
+            "d",
+            Some(r#"{"valid":"unknown","seed":3}"#),
+            1,
+        );
         run(s, "register", "e", Some("not json"), 2);
         run(s, "register", "f", None, 0);
         run(s, "register", "g", Some(r#"{"valid":false,"seed":4}"#), 40);

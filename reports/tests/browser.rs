@@ -253,8 +253,13 @@ fn with_overlapping_faults(history: &History) -> History {
     for t in starts {
         for (kind, from, to) in [("kill", 50, 500), ("pause", 100, 250)] {
             let event = |f: String, at: u64| {
-                Op::new(Process::nemesis(), OpType::Info, f.as_str(), Value::from(format!("{kind} n2")))
-                    .with_time(at)
+                Op::new(
+                    Process::nemesis(),
+                    OpType::Info,
+                    f.as_str(),
+                    Value::from(format!("{kind} n2")),
+                )
+                .with_time(at)
             };
             ops.push(event(format!("start-{kind}"), t + from * MS));
             ops.push(event(format!("stop-{kind}"), t + to * MS));
@@ -274,7 +279,11 @@ fn overlapping_faults_are_drawn_on_rows_that_do_not_overlap() {
         &common::input(&history, None, &[]),
     );
     assert_rendered(&page, 2_000);
-    let start = page.dom.find("data-fault-bars=\"").expect("fault bars checked") + 17;
+    let start = page
+        .dom
+        .find("data-fault-bars=\"")
+        .expect("fault bars checked")
+        + 17;
     let said = page.dom[start..].split('"').next().unwrap();
     let drawn: usize = said.split(' ').next().unwrap().parse().unwrap();
     assert!(drawn >= 9, "{said}");

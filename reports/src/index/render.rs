@@ -64,7 +64,10 @@ pub fn render(runs: &[RunEntry], suites: &[(String, Vec<&str>)]) -> String {
     for run in runs {
         row(&mut html, run);
     }
-    let _ = write!(html, "</tbody>\n</table>\n<script>\n{JS}</script>\n</body>\n</html>\n");
+    let _ = write!(
+        html,
+        "</tbody>\n</table>\n<script>\n{JS}</script>\n</body>\n</html>\n"
+    );
     html
 }
 
