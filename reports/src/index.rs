@@ -57,8 +57,8 @@ pub struct RunEntry {
 pub struct RunFacts {
     /// `config.workload`.
     pub workload: Option<String>,
-    /// `config.nemesis`, joined with commas (`none` when empty), and `config.nemesis_overlap`
-    /// when faults overlap: `kill,pause (overlap 3)`.
+    /// `config.nemesis`, joined with `, ` (`none` when empty), and `config.nemesis_overlap`
+    /// when faults overlap: `kill, pause (overlap 3)`.
     pub nemesis: Option<String>,
     /// `config.log`.
     pub log: Option<String>,
@@ -88,7 +88,7 @@ impl RunFacts {
                 let mut text = if kinds.is_empty() {
                     "none".to_owned()
                 } else {
-                    kinds.join(",")
+                    kinds.join(", ")
                 };
                 let overlap = config
                     .and_then(|c| c.get("nemesis_overlap"))
@@ -340,7 +340,7 @@ mod tests {
             runs[0].about,
             RunFacts {
                 workload: Some("register".into()),
-                nemesis: Some("kill,pause (overlap 3)".into()),
+                nemesis: Some("kill, pause (overlap 3)".into()),
                 log: Some("file".into()),
                 ops: Some(1234),
                 latency_ms_p99: Some(12.345),
@@ -358,7 +358,7 @@ mod tests {
         assert!(
             html.contains(
                 "<tr data-verdict=\"invalid\"><td class=\"invalid\">invalid</td><td>kv-5n</td>\
-                 <td>register</td><td>kill,pause (overlap 3)</td><td>file</td><td>42</td>\
+                 <td>register</td><td>kill, pause (overlap 3)</td><td>file</td><td>42</td>\
                  <td>1234</td><td>12.3</td><td>2</td><td><a href=\"kv-5n/run-42/\">run-42</a>"
             ),
             "{html}"
