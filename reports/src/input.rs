@@ -101,10 +101,14 @@ pub struct RunReportInput<'a> {
     /// The node that served each event (`n3`), by history position; shorter (or empty) when
     /// not recorded.
     pub served_by: &'a [Option<String>],
+    /// The run's client concurrency (client threads), when known: the timeline then draws one
+    /// lane per thread, `process mod concurrency`, as Jepsen does, instead of one per process.
+    pub concurrency: Option<usize>,
 }
 
 impl<'a> RunReportInput<'a> {
-    /// An input with only a history: valid, no checks, no counterexample, no leader changes.
+    /// An input with only a history: valid, no checks, no counterexample, no leader changes,
+    /// concurrency unknown.
     pub fn new(test: &'a str, seed: u64, history: &'a History) -> RunReportInput<'a> {
         RunReportInput {
             test,
@@ -117,6 +121,7 @@ impl<'a> RunReportInput<'a> {
             annotations: &[],
             reproduce: "",
             served_by: &[],
+            concurrency: None,
         }
     }
 }

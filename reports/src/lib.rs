@@ -3,12 +3,16 @@
 //! What a person reads after a rafty run, all self-contained (no network fetch, works from
 //! `file://`):
 //!
-//! - [`write_run_report`]: a run's `timeline.html` (every operation on its process's lane,
-//!   faults, leader changes, the linearizability counterexample), `latency-raw.svg`,
+//! - [`write_run_report`]: a run's `timeline.html` (every operation on its client thread's
+//!   lane, labelled `w 3`, `r 2`, `cas 1->4`; each fault in effect at once on a row of its
+//!   own; leader changes; the linearizability counterexample), `latency-raw.svg`,
 //!   `latency-quantiles.svg`, `rate.svg` and `summary.txt`;
 //! - [`write_stored_run_report`]: the same, drawn from a stored run folder (results.json,
 //!   history.jsonl, node logs), to draw or redraw a report after the fact;
-//! - [`write_store_index`]: `store/index.html`, every run with its verdict and files;
+//! - [`write_store_index`]: `store/index.html`, every run (invalid and unknown first) with its
+//!   verdict, what it tested, its headline figures and files, and a filter;
+//! - [`ok_latency_ms_p99`]: the p99 latency of a history's `ok` operations, as summary.txt
+//!   quotes it;
 //! - [`write_junit`]: `junit.xml` and `summary.json` for a multi-seed run, for CI;
 //! - [`static_files`]: safe path resolution and content types for `rafty serve`.
 //!
@@ -42,6 +46,7 @@ mod extract;
 mod index;
 pub mod input;
 pub mod junit;
+mod latency;
 mod plots;
 mod run_report;
 pub mod static_files;
@@ -53,5 +58,6 @@ pub use error::ReportError;
 pub use index::write_store_index;
 pub use input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
 pub use junit::{SeedResult, write_junit};
+pub use latency::ok_latency_ms_p99;
 pub use run_report::{RUN_REPORT_FILES, write_run_report};
 pub use stored_run::write_stored_run_report;

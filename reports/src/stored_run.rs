@@ -15,7 +15,8 @@ use crate::run_report::write_run_report;
 const DETAIL_CHARS: usize = 300;
 
 /// Writes the files of [`write_run_report`] into the run folder `dir` from its `results.json`
-/// (test, seed, verdict, checks, reproduction command, and the linearizability checker's
+/// (test, seed, verdict, checks, reproduction command, the client concurrency
+/// (`config.concurrency`), and the linearizability checker's
 /// counterexample, the invariant violations), `history.jsonl` (with the node that served each
 /// event, from its `node` fields), and the leader changes found in `nodes/*.log`.
 ///
@@ -57,6 +58,11 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
             .and_then(Json::as_str)
             .unwrap_or(""),
         served_by: &served_by,
+        concurrency: results
+            .get("config")
+            .and_then(|config| config.get("concurrency"))
+            .and_then(Json::as_u64)
+            .and_then(|c| usize::try_from(c).ok()),
         ..RunReportInput::new(
             test,
             results.get("seed").and_then(Json::as_u64).unwrap_or(0),

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use hdrhistogram::Histogram;
 use rafty_checkers::Outcome;
 
 use crate::counterexample;
@@ -83,13 +82,7 @@ fn operations(out: &mut String, extract: &Extract<'_>) {
 }
 
 fn latency(out: &mut String, extract: &Extract<'_>) {
-    let mut histogram: Histogram<u64> =
-        Histogram::new(3).expect("3 significant figures is a valid precision");
-    for span in extract.spans.iter().filter(|s| s.outcome == Outcome::Ok) {
-        if let Some(latency) = span.latency() {
-            crate::plots::record(&mut histogram, latency);
-        }
-    }
+    let histogram = crate::latency::ok_latencies(extract);
     if histogram.is_empty() {
         out.push_str("latency of ok operations: none completed\n");
         return;

@@ -1,10 +1,13 @@
 //! `timeline.html`: a self-contained page (no network fetch, works from `file://`) that draws
-//! every operation as a bar on its process's lane, on a zoomable canvas.
+//! every operation as a bar on its client thread's lane (or its process's, when the run's
+//! concurrency is not known), faults in rows of their own, on a zoomable canvas.
 //!
 //! The history is embedded as compact column-oriented JSON and drawn by a small inline
 //! script that only draws what is in view, so 100,000 operations stay usable.
 
 mod data;
+mod fault_rows;
+mod lanes;
 
 use std::fmt::Write;
 

@@ -1,7 +1,7 @@
 //! Real-browser test: headless Chromium loads generated timeline.html pages (a passing run, a
-//! failing run with a counterexample, and a 100,000-operation run) from `file://`, with no
-//! console errors and the expected elements rendered. Screenshots are kept under
-//! `target/tmp/browser/`.
+//! failing run with a counterexample, a run with overlapping faults, and a 100,000-operation
+//! run) and a store's index.html with its filter set, from `file://`, with no console errors
+//! and the expected elements rendered. Screenshots are kept under `target/tmp/browser/`.
 //!
 //! Without `/usr/bin/chromium` (or `$CHROMIUM`) the tests say so loudly and pass; `.ci/run`
 //! installs Debian's `chromium` package.
@@ -11,8 +11,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rafty_checkers::History;
-use rafty_reports::write_run_report;
+use rafty_checkers::{History, Op, OpType, Process, Value};
+use rafty_reports::{write_run_report, write_store_index};
 
 /// The browser, or `None` after saying loudly that it is missing.
 fn chromium() -> Option<PathBuf> {
@@ -42,21 +42,33 @@ struct Rendered {
     screenshot: PathBuf,
 }
 
-/// Writes the report of `history` under target/tmp/browser/`name` and loads its timeline.
-fn render(browser: &Path, name: &str, input: &rafty_reports::RunReportInput<'_>) -> Rendered {
+/// A fresh folder target/tmp/browser/`name`.
+fn fresh_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("browser")
         .join(name);
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes the report of `history` under target/tmp/browser/`name` and loads its timeline.
+fn render(browser: &Path, name: &str, input: &rafty_reports::RunReportInput<'_>) -> Rendered {
+    let dir = fresh_dir(name);
     write_run_report(&dir, input).unwrap();
+    load(browser, &dir.join("timeline.html"), &dir, "#selftest")
+}
+
+/// Loads `page` with `fragment`, keeping the DOM, the log and a screenshot in `dir`.
+fn load(browser: &Path, page: &Path, dir: &Path, fragment: &str) -> Rendered {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/render.sh");
     let screenshot = dir.join("screenshot.png");
     let (dom, log) = (dir.join("dom.html"), dir.join("chromium.log"));
     let status = Command::new("bash")
         .arg(&script)
-        .arg(dir.join("timeline.html"))
+        .arg(page)
         .args([&screenshot, &dom, &log])
-        .arg("#selftest")
+        .arg(fragment)
         .env("CHROMIUM", browser)
         .status()
         .unwrap();
@@ -133,9 +145,16 @@ fn a_passing_run_renders_without_console_errors() {
     let page = render(
         &browser,
         "passing",
-        &common::input(&history, None, &leaders),
+        &rafty_reports::RunReportInput {
+            concurrency: Some(8),
+            ..common::input(&history, None, &leaders)
+        },
     );
     assert_rendered(&page, 2_000);
+    assert!(
+        page.dom.contains("8 threads (8 processes)"),
+        "lanes are threads"
+    );
     assert!(
         page.dom.contains("<option value=\"3\">3</option>"),
         "key selector filled"
@@ -152,6 +171,7 @@ fn a_passing_run_renders_without_console_errors() {
     );
     assert!(hovered.contains("\ninvoked 0."), "tooltip: {hovered}");
     assert!(hovered.contains(" ms)"), "latency in ms: {hovered}");
+    assert!(hovered.contains(" (thread "), "thread named: {hovered}");
 }
 
 #[test]
@@ -217,4 +237,97 @@ fn a_100k_operation_timeline_renders_completely() {
     let ms = render_ms(&page.dom);
     // Speed is a figure to read, not an assertion: these machines are shared and noisy.
     println!("100,000 operations parsed and drawn in {ms} ms");
+}
+
+/// `history` with a kill and a pause overlapping each of its partitions: three faults in
+/// effect at once, then none.
+fn with_overlapping_faults(history: &History) -> History {
+    const MS: u64 = 1_000_000;
+    let mut ops = history.ops.clone();
+    let starts: Vec<u64> = history
+        .ops
+        .iter()
+        .filter(|op| op.f.as_str() == "start-partition")
+        .filter_map(|op| op.time)
+        .collect();
+    for t in starts {
+        for (kind, from, to) in [("kill", 50, 500), ("pause", 100, 250)] {
+            let event = |f: String, at: u64| {
+                Op::new(
+                    Process::nemesis(),
+                    OpType::Info,
+                    f.as_str(),
+                    Value::from(format!("{kind} n2")),
+                )
+                .with_time(at)
+            };
+            ops.push(event(format!("start-{kind}"), t + from * MS));
+            ops.push(event(format!("stop-{kind}"), t + to * MS));
+        }
+    }
+    ops.sort_by_key(|op| op.time);
+    History::from_ops(ops)
+}
+
+#[test]
+fn overlapping_faults_are_drawn_on_rows_that_do_not_overlap() {
+    let Some(browser) = chromium() else { return };
+    let history = with_overlapping_faults(&common::kv_history(2_000, 8, 4, 14));
+    let page = render(
+        &browser,
+        "overlapping-faults",
+        &common::input(&history, None, &[]),
+    );
+    assert_rendered(&page, 2_000);
+    let start = page
+        .dom
+        .find("data-fault-bars=\"")
+        .expect("fault bars checked")
+        + 17;
+    let said = page.dom[start..].split('"').next().unwrap();
+    let drawn: usize = said.split(' ').next().unwrap().parse().unwrap();
+    assert!(drawn >= 9, "{said}");
+    assert!(said.ends_with(" drawn, 0 overlapping, 3 rows"), "{said}");
+}
+
+/// A results.json with what the index shows.
+fn results(valid: &str, seed: u64, nemesis: &str) -> String {
+    format!(
+        r#"{{"valid":{valid},"seed":{seed},"ops":{{"invoked":10}},"latency_ms_p99":1.5,
+            "nemesis":[],"config":{{"workload":"kv","nemesis":["{nemesis}"],"log":"memory"}}}}"#
+    )
+}
+
+#[test]
+fn the_index_filter_shows_only_matching_runs() {
+    let Some(browser) = chromium() else { return };
+    let store = fresh_dir("index");
+    for (run, valid, seed, nemesis) in [
+        ("a", "true", 1, "kill"),
+        ("b", "false", 2, "kill"),
+        ("c", "\"unknown\"", 3, "kill"),
+        ("d", "false", 4, "partition"),
+    ] {
+        let dir = store.join("kv-5n").join(run);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("results.json"), results(valid, seed, nemesis)).unwrap();
+    }
+    let index = write_store_index(&store).unwrap();
+    let page = load(&browser, &index, &store, "#q=KILL&hide=unknown");
+    assert!(page.console.is_empty(), "console: {:#?}", page.console);
+    assert!(
+        page.dom.contains("id=\"shown\">2 of 4 runs shown<"),
+        "{}",
+        page.dom
+    );
+    let shown: Vec<&str> = page
+        .dom
+        .split("<tr data-verdict=")
+        .skip(1)
+        .map(|row| row.split("</tr>").next().unwrap())
+        .filter(|row| !row.contains("hidden"))
+        .map(|row| row.split("</td><td>").nth(5).unwrap_or(""))
+        .collect();
+    // Seed 3 is unknown (unticked) and seed 4 does not say kill; invalid runs come first.
+    assert_eq!(shown, vec!["2", "1"], "the seeds of the rows shown");
 }

@@ -138,6 +138,7 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
             simulation,
         },
         ops: count_ops(evidence.history),
+        latency_ms_p99: rafty_reports::ok_latency_ms_p99(&history).ok().flatten(),
         nemesis: evidence.nemesis.to_vec(),
         config: config.clone(),
         git_commit: store::git_commit(),

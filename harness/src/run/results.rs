@@ -149,6 +149,10 @@ pub struct RunResult {
     pub checks: Checks,
     /// Operation counts.
     pub ops: OpCounts,
+    /// The 99th percentile latency of the `ok` client operations, in milliseconds (as
+    /// summary.txt quotes it); `null` when none completed `ok`. Added after the first
+    /// results.json files: readers treat a missing field as unknown.
+    pub latency_ms_p99: Option<f64>,
     /// The nemesis operations.
     pub nemesis: Vec<NemesisEvent>,
     /// The configuration.

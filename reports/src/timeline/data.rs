@@ -6,6 +6,9 @@ use rafty_checkers::linearizability::OpSummary;
 use rafty_checkers::{Counterexample, Outcome, Value};
 use serde::Serialize;
 
+use super::fault_rows::fault_rows;
+use super::lanes::lanes;
+use crate::counterexample::bar_label;
 use crate::extract::{Clock, Extract, Span, describe};
 use crate::input::{Annotation, LeaderChange, RunReportInput};
 
@@ -20,8 +23,11 @@ pub(crate) struct Data<'a> {
     pub clock: &'static str,
     /// Latest time.
     pub end: u64,
-    /// Lane labels (client process ids).
+    /// Lane labels: `t2` for client thread 2, or `p7` for process 7 when the lanes are
+    /// processes.
     pub lanes: Vec<String>,
+    /// Whether lanes are client threads, each process folded onto `process mod concurrency`.
+    pub folded: bool,
     /// Distinct keys, as text.
     pub keys: Vec<String>,
     /// Distinct functions.
@@ -30,6 +36,8 @@ pub(crate) struct Data<'a> {
     pub ops: Columns,
     /// Fault periods.
     pub faults: Vec<FaultData>,
+    /// How many rows the fault band has (the most faults in effect at once; at least 1).
+    pub fault_rows: usize,
     /// Leader changes (only for a timed history).
     pub leaders: &'a [LeaderChange],
     /// Marked observations such as invariant violations (only for a timed history).
@@ -43,6 +51,9 @@ pub(crate) struct Data<'a> {
 pub(crate) struct Columns {
     /// Lane.
     pub l: Vec<usize>,
+    /// Client process id.
+    #[serde(rename = "P")]
+    pub process: Vec<u64>,
     /// Invocation time.
     pub s: Vec<u64>,
     /// Completion time, -1 if never completed.
@@ -61,6 +72,8 @@ pub(crate) struct Columns {
     pub p: Vec<usize>,
     /// The node that served it (its completion's, else its invocation's), empty if unknown.
     pub n: Vec<String>,
+    /// The label drawn on its bar (`w 3`, `r 2`, `cas 1->4`).
+    pub t: Vec<String>,
 }
 
 /// A fault period.
@@ -74,6 +87,8 @@ pub(crate) struct FaultData {
     pub start: u64,
     /// End.
     pub end: u64,
+    /// Its row in the fault band: the lowest row free when it started.
+    pub row: usize,
 }
 
 /// The counterexample with operations as indexes into [`Columns`].
@@ -111,9 +126,11 @@ pub(crate) fn build<'a>(
     let mut fns: Vec<&str> = extract.spans.iter().map(|s| s.f).collect();
     fns.sort_unstable();
     fns.dedup();
+    let lanes = lanes(extract, input.concurrency);
     let mut columns = Columns::default();
-    for span in &extract.spans {
-        columns.l.push(span.lane);
+    for (span, lane) in extract.spans.iter().zip(&lanes.of_span) {
+        columns.l.push(*lane);
+        columns.process.push(extract.lanes[span.lane]);
         columns.s.push(span.start);
         columns.e.push(span.end.map_or(-1, |end| end as i64));
         columns.o.push(match span.outcome {
@@ -131,7 +148,9 @@ pub(crate) fn build<'a>(
         columns
             .n
             .push(served_by(input, span).unwrap_or_default().to_owned());
+        columns.t.push(bar_label(span));
     }
+    let rows = fault_rows(&extract.faults);
     let cex = match input.counterexample {
         Some(cex) => Some(counterexample(cex, &columns.p, &key_index)?),
         None => None,
@@ -144,20 +163,24 @@ pub(crate) fn build<'a>(
             Clock::Events => "events",
         },
         end: extract.end,
-        lanes: extract.lanes.iter().map(u64::to_string).collect(),
+        lanes: lanes.labels,
+        folded: lanes.folded,
         keys: keys.iter().map(|k| describe(k)).collect(),
         fns,
         ops: columns,
         faults: extract
             .faults
             .iter()
-            .map(|f| FaultData {
+            .zip(&rows)
+            .map(|(f, row)| FaultData {
                 name: f.name.clone(),
                 detail: f.detail.clone(),
                 start: f.start,
                 end: f.end,
+                row: *row,
             })
             .collect(),
+        fault_rows: rows.iter().max().map_or(1, |most| most + 1),
         leaders: match extract.clock {
             Clock::Nanos => input.leader_changes,
             Clock::Events => &[],

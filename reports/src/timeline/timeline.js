@@ -1,4 +1,5 @@
-// Draws the embedded history on a canvas: one lane per process, only what is visible.
+// Draws the embedded history on a canvas: one lane per client thread (or per process), one
+// row per fault in effect at once, only what is visible.
 (function () {
   'use strict';
   var errors = document.getElementById('errors');
@@ -15,9 +16,9 @@
   var N = O.l.length;
   var COLORS = ['#2e9e44', '#d62728', '#f0a500'];
   var OUTCOMES = ['ok', 'fail', 'info'];
-  var GUTTER = 56, AXIS_H = 20, FAULT_H = 16, LEADER_H = 16, NOTE_H = D.notes.length ? 16 : 0;
+  var GUTTER = 56, AXIS_H = 20, FAULT_ROW_H = 16, FAULT_H = FAULT_ROW_H * D.fault_rows, LEADER_H = 16, NOTE_H = D.notes.length ? 16 : 0;
   var NOTE_TOP = AXIS_H + FAULT_H + LEADER_H;
-  var HEAD = NOTE_TOP + NOTE_H, LANE_H = 16, BAR_H = 10;
+  var HEAD = NOTE_TOP + NOTE_H, LANE_H = 18, BAR_H = 12;
   var canvas = document.getElementById('timeline');
   var ctx = canvas.getContext('2d');
   var tip = document.getElementById('tip');
@@ -29,6 +30,12 @@
   var visibleCount = 0;
   var width = 800, height = 300;
   var cex = D.cex;
+  var processCount = (function () {
+    var seen = {}, n = 0;
+    O.P.forEach(function (p) { if (!seen[p]) { seen[p] = true; n++; } });
+    return n;
+  })();
+  var drawnFaults = [];  // [x0, x1, y] of each fault bar last drawn, for the self-test
   var role = {};   // op index -> 'bad' | 'concurrent'
   var order = {};  // op index -> 1-based position in the linearizable prefix
   if (cex) {
@@ -75,8 +82,9 @@
     for (var i = 0; i < N; i++) {
       if (key < 0 || O.k[i] === key) { lanes[O.l[i]].push(i); visibleCount++; }
     }
-    status.textContent = visibleCount + ' of ' + N + ' operations, ' + D.lanes.length +
-      ' processes, ' + D.faults.length + ' faults, ' + D.leaders.length + ' leader changes' +
+    status.textContent = visibleCount + ' of ' + N + ' operations, ' +
+      (D.folded ? D.lanes.length + ' threads (' + processCount + ' processes), ' :
+        D.lanes.length + ' processes, ') + D.faults.length + ' faults, ' + D.leaders.length + ' leader changes' +
       (D.notes.length ? ', ' + D.notes.length + ' invariant violations marked' : '');
     draw();
   }
@@ -133,17 +141,21 @@
     ctx.textAlign = 'left';
   }
 
+  // Each fault on its row (the lowest free when it started), its label clipped to its bar.
   function drawFaults() {
+    drawnFaults = [];
     D.faults.forEach(function (f) {
-      var span = shade(f.start, f.end, 'rgba(148,103,189,0.13)');
+      var span = shade(f.start, f.end, 'rgba(148,103,189,0.10)');
       if (span[1] <= span[0]) { return; }
+      var top = AXIS_H + f.row * FAULT_ROW_H;
       ctx.fillStyle = 'rgba(148,103,189,0.55)';
-      ctx.fillRect(span[0], AXIS_H + 1, span[1] - span[0], FAULT_H - 2);
+      ctx.fillRect(span[0], top + 1, span[1] - span[0], FAULT_ROW_H - 2);
+      drawnFaults.push([span[0], span[1], top]);
       if (span[1] - span[0] > 30) {
         ctx.save();
-        ctx.beginPath(); ctx.rect(span[0], AXIS_H, span[1] - span[0], FAULT_H); ctx.clip();
+        ctx.beginPath(); ctx.rect(span[0], top, span[1] - span[0] - 2, FAULT_ROW_H); ctx.clip();
         ctx.fillStyle = '#fff';
-        ctx.fillText(f.name + (f.detail ? ': ' + f.detail : ''), span[0] + 3, AXIS_H + 12);
+        ctx.fillText(f.name + (f.detail ? ': ' + f.detail : ''), span[0] + 3, top + 12);
         ctx.restore();
       }
     });
@@ -170,7 +182,7 @@
     var showCex = cexShown();
     var first = Math.max(0, Math.floor((view.scroll) / LANE_H));
     var last = Math.min(lanes.length - 1, Math.ceil((view.scroll + height - HEAD) / LANE_H));
-    var marks = [];
+    var marks = [], labels = [];
     ctx.save();
     ctx.beginPath(); ctx.rect(GUTTER, HEAD, width - GUTTER, height - HEAD); ctx.clip();
     for (var lane = first; lane <= last; lane++) {
@@ -183,10 +195,12 @@
         ctx.globalAlpha = O.e[i] < 0 ? 0.4 : 1;
         ctx.fillStyle = COLORS[O.o[i]];
         ctx.fillRect(a, y, Math.max(1, b - a), BAR_H);
+        if (b - a > 16) { labels.push([i, a, b, y]); }
         if (showCex && (role[i] || order[i])) { marks.push([i, a, b, y]); }
       }
     }
     ctx.globalAlpha = 1;
+    drawBarLabels(labels);
     marks.forEach(function (m) {
       var i = m[0], w = Math.max(2, m[2] - m[1]);
       if (role[i] === 'bad') {
@@ -203,7 +217,6 @@
       if (order[i] && role[i] !== 'bad') {
         ctx.lineWidth = 1.5; ctx.strokeStyle = '#1f77b4';
         ctx.strokeRect(m[1], m[3], w, BAR_H);
-        if (w > 14) { ctx.fillStyle = '#fff'; ctx.fillText(String(order[i]), m[1] + 2, m[3] + 9); }
       }
     });
     ctx.lineWidth = 1;
@@ -214,8 +227,25 @@
     ctx.fillStyle = '#333';
     for (lane = first; lane <= last; lane++) {
       var top = laneTop(lane);
-      if (top >= HEAD - 4) { ctx.fillText('p' + D.lanes[lane], 6, top + 12); }
+      if (top >= HEAD - 4) { ctx.fillText(D.lanes[lane], 6, top + 13); }
     }
+  }
+
+  // Each wide enough bar's operation (`w 3`, `r 2`, `cas 1->4`; in the counterexample's
+  // linearizable prefix, its step after it: `w 3 #4`), clipped to the bar.
+  function drawBarLabels(labels) {
+    ctx.font = '10px sans-serif';
+    ctx.fillStyle = '#fff';
+    labels.forEach(function (m) {
+      var i = m[0], a = Math.max(GUTTER, m[1]), b = Math.min(width, m[2]);
+      if (b - a < 12) { return; }
+      var text = O.t[i] + (cexShown() && order[i] ? ' #' + order[i] : '');
+      ctx.save();
+      ctx.beginPath(); ctx.rect(a, m[3], b - a - 1, BAR_H); ctx.clip();
+      ctx.fillText(text, a + 2, m[3] + BAR_H - 2);
+      ctx.restore();
+    });
+    ctx.font = '11px sans-serif';
   }
 
   // The linearization order of the longest linearizable prefix, as a path through its ops:
@@ -310,7 +340,8 @@
   }
 
   function describe(i) {
-    var text = 'op at history position ' + O.p[i] + '  process ' + D.lanes[O.l[i]] + '\n' +
+    var text = 'op at history position ' + O.p[i] + '  process ' + O.P[i] +
+      (D.folded ? ' (thread ' + D.lanes[O.l[i]].slice(1) + ')' : '') + '\n' +
       [D.fns[O.f[i]], O.k[i] >= 0 ? 'key ' + D.keys[O.k[i]] : '', O.a[i],
         O.e[i] >= 0 ? '→ ' + (O.r[i] === '' ? 'nil' : O.r[i]) : ''].filter(Boolean).join(' ') +
       '\n' +
@@ -334,7 +365,10 @@
     var t = timeAt(px), slack = 3 * (view.t1 - view.t0) / (width - GUTTER);
     if (py < AXIS_H) { return null; }
     if (py < AXIS_H + FAULT_H) {
-      var faults = D.faults.filter(function (f) { return f.start <= t && t <= f.end; });
+      var row = Math.floor((py - AXIS_H) / FAULT_ROW_H);
+      var faults = D.faults.filter(function (f) {
+        return f.row === row && f.start <= t && t <= f.end;
+      });
       return faults.length ? faults.map(function (f) {
         return 'fault ' + f.name + (f.detail ? ': ' + f.detail : '') + '\n' +
           instant(f.start) + ' to ' + instant(f.end) + ' (' + duration(f.end - f.start) + ')';
@@ -446,6 +480,17 @@
       hit((Math.max(GUTTER, x(O.s[probe])) + Math.min(width, x(opEnd(probe)))) / 2,
         laneTop(O.l[probe]) + LANE_H / 2);
     document.body.setAttribute('data-selftest', said || 'nothing');
+    // And whether any two fault bars drawn at the fitted zoom overlap.
+    view.t0 = 0; view.t1 = end; draw();
+    var overlaps = 0;
+    drawnFaults.forEach(function (f, n) {
+      drawnFaults.slice(n + 1).forEach(function (g) {
+        if (f[2] === g[2] && f[0] < g[1] && g[0] < f[1]) { overlaps++; }
+      });
+    });
+    document.body.setAttribute('data-fault-bars', drawnFaults.length + ' drawn, ' +
+      overlaps + ' overlapping, ' + D.fault_rows + ' rows');
+    if (cex) { showCounterexample(); }
   }
   if (document.body.getAttribute('data-rendered') !== 'error') {
     document.body.setAttribute('data-rendered', 'ok');

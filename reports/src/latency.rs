@@ -1,0 +1,69 @@
+//! Latency of the `ok` operations of a history, one histogram for every figure that quotes it
+//! (summary.txt, and the p99 the harness writes into results.json for the store's index).
+
+use hdrhistogram::Histogram;
+use rafty_checkers::{History, HistoryError, Outcome};
+
+use crate::extract::{Clock, Extract};
+
+/// The latency, from invocation to completion, of every `ok` operation of `extract`, in the
+/// extract's clock (nanoseconds or event positions), to 3 significant figures.
+pub(crate) fn ok_latencies(extract: &Extract<'_>) -> Histogram<u64> {
+    let mut histogram: Histogram<u64> =
+        Histogram::new(3).expect("3 significant figures is a valid precision");
+    for span in extract.spans.iter().filter(|s| s.outcome == Outcome::Ok) {
+        if let Some(latency) = span.latency() {
+            crate::plots::record(&mut histogram, latency);
+        }
+    }
+    histogram
+}
+
+/// The 99th percentile latency of the `ok` client operations of `history`, in milliseconds
+/// (the figure summary.txt writes as `p99`); `None` when no operation completed `ok` or the
+/// history's events are not all timed. A history whose events do not pair up is an error.
+pub fn ok_latency_ms_p99(history: &History) -> Result<Option<f64>, HistoryError> {
+    let extract = Extract::new(history)?;
+    let histogram = ok_latencies(&extract);
+    if extract.clock != Clock::Nanos || histogram.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(histogram.value_at_quantile(0.99) as f64 / 1e6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rafty_checkers::{Op, OpType, Process, Value};
+
+    fn op(process: u64, kind: OpType, time_ns: u64) -> Op {
+        Op::new(Process::Client(process), kind, "write", Value::Int(1)).with_time(time_ns)
+    }
+
+    #[test]
+    fn the_p99_is_of_ok_operations_in_milliseconds() {
+        let mut ops = Vec::new();
+        // 100 ok operations of 1 ms .. 100 ms, and a failed one of 900 ms that does not count.
+        for i in 0..100u64 {
+            let start = i * 1_000_000_000;
+            ops.push(op(0, OpType::Invoke, start));
+            ops.push(op(0, OpType::Ok, start + (i + 1) * 1_000_000));
+        }
+        ops.push(op(1, OpType::Invoke, 0));
+        ops.push(op(1, OpType::Fail, 900_000_000));
+        let history = History::from_ops(ops);
+        let p99 = ok_latency_ms_p99(&history).unwrap().unwrap();
+        assert!((p99 - 99.0).abs() < 0.1, "p99 {p99}");
+    }
+
+    #[test]
+    fn no_ok_operation_or_no_times_give_none() {
+        let history = History::from_ops([op(0, OpType::Invoke, 0), op(0, OpType::Info, 5)]);
+        assert_eq!(ok_latency_ms_p99(&history).unwrap(), None);
+        let untimed = History::from_ops([
+            Op::new(Process::Client(0), OpType::Invoke, "read", Value::Nil),
+            Op::new(Process::Client(0), OpType::Ok, "read", Value::Nil),
+        ]);
+        assert_eq!(ok_latency_ms_p99(&untimed).unwrap(), None);
+    }
+}
