@@ -22,15 +22,21 @@ const LINKED: [&str; 9] = [
     "nemesis.log",
 ];
 
-/// Files of a multi-seed run, in a test's folder, linked from the index when present.
+/// Files of one `rafty test` invocation, in its folder under `<test>/suites/`, linked from
+/// the index when present.
 const SUITE_FILES: [&str; 2] = ["junit.xml", "summary.json"];
+
+/// The folder of a test's folder that holds one folder per `rafty test` invocation (its
+/// `junit.xml` and `summary.json`), `store/<test>/suites/<time>/`; never a run.
+pub const SUITES_FOLDER: &str = "suites";
 
 /// One run folder found in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEntry {
     /// The test's folder name.
     pub test: String,
-    /// The run's folder name (`<time>-<seed>`).
+    /// The run's folder name (`<time>-<seed>`, with `.2`, `.3`, ... when a run of the same
+    /// test, time and seed was stored before it).
     pub run: String,
     /// The seed, from results.json or else the folder name.
     pub seed: Option<u64>,
@@ -42,14 +48,17 @@ pub struct RunEntry {
     pub files: Vec<&'static str>,
 }
 
-/// Every run folder of `store` (`store/<test>/<run>/`), newest first, then by test and seed. Symbolic links (such
-/// as `latest`) are skipped. An unreadable results.json does not fail the scan: its run is
-/// listed with the reason.
+/// Every run folder of `store` (`store/<test>/<run>/`), newest first, then by test and seed.
+/// Symbolic links (such as `latest`) and each test's [`SUITES_FOLDER`] are skipped. An
+/// unreadable or missing results.json does not fail the scan: its run is listed with the
+/// reason.
 pub fn scan_store(store: &Path) -> Result<Vec<RunEntry>, ReportError> {
     let mut runs = Vec::new();
     for test in subdirectories(store)? {
         for run in subdirectories(&store.join(&test))? {
-            runs.push(read_run(store, &test, &run));
+            if run != SUITES_FOLDER {
+                runs.push(read_run(store, &test, &run));
+            }
         }
     }
     runs.sort_by(|a, b| {
@@ -63,12 +72,18 @@ pub fn write_store_index(store: &Path) -> Result<PathBuf, ReportError> {
     let runs = scan_store(store)?;
     let mut suites = Vec::new();
     for test in subdirectories(store)? {
-        let files: Vec<&'static str> = SUITE_FILES
-            .into_iter()
-            .filter(|name| store.join(&test).join(name).is_file())
-            .collect();
-        if !files.is_empty() {
-            suites.push((test, files));
+        let folder = store.join(&test).join(SUITES_FOLDER);
+        if !folder.is_dir() {
+            continue;
+        }
+        for suite in subdirectories(&folder)?.into_iter().rev() {
+            let files: Vec<&'static str> = SUITE_FILES
+                .into_iter()
+                .filter(|name| folder.join(&suite).join(name).is_file())
+                .collect();
+            if !files.is_empty() {
+                suites.push((format!("{test}/{SUITES_FOLDER}/{suite}"), files));
+            }
         }
     }
     let path = store.join("index.html");
@@ -97,7 +112,11 @@ fn subdirectories(dir: &Path) -> Result<Vec<String>, ReportError> {
 
 fn read_run(store: &Path, test: &str, run: &str) -> RunEntry {
     let dir = store.join(test).join(run);
-    let (time, seed_text) = run.rsplit_once('-').unwrap_or((run, ""));
+    // `<time>-<seed>`, or `<time>-<seed>.<n>` for a later run of the same name.
+    let (time, seed_text) = run.split_once('-').unwrap_or((run, ""));
+    let seed_text = seed_text
+        .split_once('.')
+        .map_or(seed_text, |(seed, _)| seed);
     let mut seed = seed_text.parse().ok();
     let results = dir.join("results.json");
     let verdict = match std::fs::read_to_string(&results) {
@@ -129,8 +148,8 @@ fn read_run(store: &Path, test: &str, run: &str) -> RunEntry {
     }
 }
 
-/// The index page: every run, and the multi-seed files (`junit.xml`, `summary.json`) of each
-/// test that has them, as `(test, file names)`.
+/// The index page: every run, and the files (`junit.xml`, `summary.json`) of each
+/// `rafty test` invocation, as `(folder relative to the store, file names)`.
 pub fn render(runs: &[RunEntry], suites: &[(String, Vec<&str>)]) -> String {
     let count = |v: RunVerdict| runs.iter().filter(|r| r.verdict == Ok(v)).count();
     let unreadable = runs.iter().filter(|r| r.verdict.is_err()).count();
@@ -153,15 +172,12 @@ pub fn render(runs: &[RunEntry], suites: &[(String, Vec<&str>)]) -> String {
         unreadable
     );
     if !suites.is_empty() {
-        html.push_str("<p id=\"suites\">multi-seed runs: ");
-        for (test, files) in suites {
-            let _ = write!(html, "{} (", escape::xml(test));
+        html.push_str("<p id=\"suites\">rafty test invocations: ");
+        for (folder, files) in suites {
+            let _ = write!(html, "{} (", escape::xml(folder));
+            let href: Vec<String> = folder.split('/').map(percent_encode).collect();
             for file in files {
-                let _ = write!(
-                    html,
-                    "<a href=\"{}/{file}\">{file}</a>",
-                    percent_encode(test)
-                );
+                let _ = write!(html, "<a href=\"{}/{file}\">{file}</a>", href.join("/"));
             }
             html.push_str(") ");
         }
@@ -252,7 +268,17 @@ mod tests {
                 ("kv", Some(7), Ok(RunVerdict::Valid)),
             ]
         );
-        std::fs::write(store.path().join("kv/junit.xml"), "<testsuites/>").unwrap();
+        std::fs::create_dir_all(store.path().join("kv/suites/20261126T080000Z")).unwrap();
+        std::fs::write(
+            store.path().join("kv/suites/20261126T080000Z/junit.xml"),
+            "<testsuites/>",
+        )
+        .unwrap();
+        assert_eq!(
+            scan_store(store.path()).unwrap().len(),
+            5,
+            "suites is no run"
+        );
         let path = write_store_index(store.path()).unwrap();
         let html = std::fs::read_to_string(path).unwrap();
         assert!(
@@ -262,7 +288,9 @@ mod tests {
         assert!(html.contains("<a href=\"kv/20261126T080000-9/timeline.html\">timeline.html</a>"));
         assert!(html.contains("results.json is not JSON"));
         assert!(
-            html.contains("kv (<a href=\"kv/junit.xml\">junit.xml</a>)"),
+            html.contains(
+                "kv/suites/20261126T080000Z (<a href=\"kv/suites/20261126T080000Z/junit.xml\">junit.xml</a>)"
+            ),
             "{html}"
         );
     }
@@ -280,6 +308,18 @@ mod tests {
             .map(|r| r.seed)
             .collect();
         assert_eq!(seeds, vec![Some(1), Some(2), Some(10)]);
+    }
+
+    /// A later run of the same test, time and seed gets `.2`: still that seed and time.
+    #[test]
+    fn a_suffixed_run_folder_keeps_its_seed_and_time() {
+        let store = tempfile::tempdir().unwrap();
+        run(store.path(), "kv", "20261126T070000Z-12.2", None);
+        let runs = scan_store(store.path()).unwrap();
+        assert_eq!(
+            (runs[0].seed, runs[0].time.as_str()),
+            (Some(12), "20261126T070000Z")
+        );
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!   `latency-quantiles.svg`, `rate.svg` and `summary.txt`;
 //! - [`write_stored_run_report`]: the same, drawn from a stored run folder (results.json,
 //!   history.jsonl, node logs), to draw or redraw a report after the fact;
-//! - [`write_store_index`]: `store/index.html`, every run with its verdict and files;
-//! - [`write_junit`]: `junit.xml` and `summary.json` for a multi-seed run, for CI;
+//! - [`write_store_index`]: `store/index.html`, every run with its verdict and files
+//!   ([`scan_store`] lists them);
+//! - [`write_junit`]: `junit.xml` and `summary.json` of one `rafty test` invocation, for CI;
 //! - [`static_files`]: safe path resolution and content types for `rafty serve`.
 //!
 //! ```
@@ -50,7 +51,7 @@ mod summary;
 mod timeline;
 
 pub use error::ReportError;
-pub use index::write_store_index;
+pub use index::{RunEntry, SUITES_FOLDER, scan_store, write_store_index};
 pub use input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
 pub use junit::{SeedResult, write_junit};
 pub use run_report::{RUN_REPORT_FILES, write_run_report};
