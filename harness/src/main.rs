@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::{bench, check, serve, test};
+use rafty_harness::cli::{bench, check, runs, serve, test};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -22,6 +22,8 @@ enum Command {
     BenchNode(bench::NodeArgs),
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
+    /// List a store's runs and their verdicts, one a line (--not-valid: only those that failed).
+    Runs(runs::Args),
     /// Serve the store of results over HTTP (on 127.0.0.1 unless --bind says otherwise).
     Serve(serve::Args),
     /// Run the chaos test of a simulated cluster (exit 0 valid, 1 invalid, 2 unknown or error).
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::BenchNode(args) => bench::run_node(args),
         Command::Check(args) => check::run(args),
+        Command::Runs(args) => runs::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Test(args) => test::run(args),
     };

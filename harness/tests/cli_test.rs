@@ -110,3 +110,85 @@ fn an_unwritable_store_is_refused_before_any_run() {
     assert!(stderr.contains("--store"), "{stderr}");
     assert!(stderr.contains(&*store.to_string_lossy()), "{stderr}");
 }
+
+/// `--store FILE` names the problem: FILE is not a directory (not "File exists").
+#[test]
+fn a_store_that_is_a_regular_file_is_not_a_directory() {
+    let scratch = tempfile::tempdir().expect("a scratch folder");
+    let file = scratch.path().join("store");
+    std::fs::write(&file, b"a file, not a folder\n").expect("write the file");
+    let output = Command::new(env!("CARGO_BIN_EXE_rafty"))
+        .args(["test", "--seed", "1", "--time-limit", "1s", "--store"])
+        .arg(&file)
+        .output()
+        .expect("rafty runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let expected = format!("--store {}: is not a directory", file.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("File exists"), "{stderr}");
+}
+
+/// `--nodes -1`, `--seed -1`, `--jobs -3`, `--concurrency -1`: a range error naming the flag,
+/// not clap's "unexpected argument".
+#[test]
+fn negative_numbers_are_range_errors_naming_the_flag() {
+    refused(
+        &["--nodes", "-1"],
+        &["--nodes", "the cluster must have 3, 5 or 7 nodes"],
+    );
+    refused(&["--seed", "-1"], &["--seed", "-1", "from 0 to"]);
+    refused(&["--jobs", "-3"], &["--jobs", "-3", "from 1 to 64"]);
+    refused(
+        &["--concurrency", "-1"],
+        &["--concurrency", "from 1 to 1000"],
+    );
+}
+
+/// The same command twice in the same second (the same seed, the same test): two run folders,
+/// two invocation folders for junit.xml and summary.json, nothing overwritten; and the printed
+/// line says what the simulated time beyond the time limit was.
+#[test]
+fn runs_of_the_same_test_and_seed_never_overwrite_each_other() {
+    let scratch = tempfile::tempdir().expect("a scratch folder");
+    let store = scratch.path().join("store");
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_rafty"))
+            .args(["test", "--seed", "1", "--time-limit", "1s", "--nodes", "3"])
+            .args(["--nemesis", "kill", "--store"])
+            .arg(&store)
+            .output()
+            .expect("rafty runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(output.status.code(), Some(0), "{stdout}");
+        stdout
+    };
+    let (first, second) = (run(), run());
+    assert!(
+        first.contains("s simulated = 1.0s time limit + ")
+            && first.contains("s recovery and final reads, in "),
+        "{first}"
+    );
+    let folder = |stdout: &str| {
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with("seed 1:"))
+            .unwrap();
+        std::path::PathBuf::from(line.rsplit_once(" -> ").expect("a stored run").1)
+    };
+    let (first, second) = (folder(&first), folder(&second));
+    assert_ne!(first, second);
+    let test = store.join("kv-3n-kill-memory");
+    for dir in [&first, &second] {
+        assert_eq!(dir.parent(), Some(test.as_path()), "{}", dir.display());
+        assert!(dir.join("results.json").is_file(), "{}", dir.display());
+    }
+    let suites: Vec<_> = std::fs::read_dir(test.join("suites"))
+        .expect("the suites folder")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    assert_eq!(suites.len(), 2, "{suites:?}");
+    for suite in &suites {
+        assert!(suite.join("junit.xml").is_file() && suite.join("summary.json").is_file());
+    }
+}

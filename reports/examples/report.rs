@@ -1,7 +1,7 @@
 //! Draws (or redraws) the reports of stored runs and the store's index:
 //!
 //! ```sh
-//! cargo run -p rafty-reports --example report -- store/kv-5n/20261126T070828Z-5 ...
+//! cargo run -p rafty-reports --example report -- store/kv-5n-all-memory/20261126T070828Z-5 ...
 //! ```
 //!
 //! The store's index (`store/index.html`, two levels above each run) is regenerated too.

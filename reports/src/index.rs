@@ -29,15 +29,21 @@ const LINKED: [&str; 9] = [
     "nemesis.log",
 ];
 
-/// Files of a multi-seed run, in a test's folder, linked from the index when present.
+/// Files of one `rafty test` invocation, in its folder under `<test>/suites/`, linked from
+/// the index when present.
 const SUITE_FILES: [&str; 2] = ["junit.xml", "summary.json"];
+
+/// The folder of a test's folder that holds one folder per `rafty test` invocation (its
+/// `junit.xml` and `summary.json`), `store/<test>/suites/<time>/`; never a run.
+pub const SUITES_FOLDER: &str = "suites";
 
 /// One run folder found in the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunEntry {
     /// The test's folder name.
     pub test: String,
-    /// The run's folder name.
+    /// The run's folder name (`<time>-<seed>`, with `.2`, `.3`, ... when a run of the same
+    /// test, time and seed was stored before it).
     pub run: String,
     /// The seed, from results.json.
     pub seed: Option<u64>,
@@ -135,13 +141,16 @@ fn rank(verdict: &Result<RunVerdict, String>) -> u8 {
 
 /// Every run folder of `store` (`store/<test>/<run>/`): invalid runs first, then unknown,
 /// unreadable and valid ones; within each, newest results.json first, then by test, seed and
-/// folder. Symbolic links (such as `latest`) are skipped. An unreadable results.json does
-/// not fail the scan: its run is listed with the reason.
+/// folder. Symbolic links (such as `latest`) and each test's [`SUITES_FOLDER`] are skipped.
+/// An unreadable or missing results.json does not fail the scan: its run is listed with the
+/// reason.
 pub fn scan_store(store: &Path) -> Result<Vec<RunEntry>, ReportError> {
     let mut runs = Vec::new();
     for test in subdirectories(store)? {
         for run in subdirectories(&store.join(&test))? {
-            runs.push(read_run(store, &test, &run));
+            if run != SUITES_FOLDER {
+                runs.push(read_run(store, &test, &run));
+            }
         }
     }
     runs.sort_by_cached_key(|run| {
@@ -163,12 +172,18 @@ pub fn write_store_index(store: &Path) -> Result<PathBuf, ReportError> {
     let runs = scan_store(store)?;
     let mut suites = Vec::new();
     for test in subdirectories(store)? {
-        let files: Vec<&'static str> = SUITE_FILES
-            .into_iter()
-            .filter(|name| store.join(&test).join(name).is_file())
-            .collect();
-        if !files.is_empty() {
-            suites.push((test, files));
+        let folder = store.join(&test).join(SUITES_FOLDER);
+        if !folder.is_dir() {
+            continue;
+        }
+        for suite in subdirectories(&folder)?.into_iter().rev() {
+            let files: Vec<&'static str> = SUITE_FILES
+                .into_iter()
+                .filter(|name| folder.join(&suite).join(name).is_file())
+                .collect();
+            if !files.is_empty() {
+                suites.push((format!("{test}/{SUITES_FOLDER}/{suite}"), files));
+            }
         }
     }
     let path = store.join("index.html");
@@ -295,7 +310,13 @@ mod tests {
             .map(|(t, seed, v)| (t.as_str(), *seed, *v))
             .collect();
         assert_eq!(seen, expected);
-        std::fs::write(s.join("kv/junit.xml"), "<testsuites/>").unwrap();
+        std::fs::create_dir_all(s.join("kv/suites/20261126T080000Z")).unwrap();
+        std::fs::write(
+            s.join("kv/suites/20261126T080000Z/junit.xml"),
+            "<testsuites/>",
+        )
+        .unwrap();
+        assert_eq!(scan_store(s).unwrap().len(), 7, "suites is no run");
         let html = std::fs::read_to_string(write_store_index(s).unwrap()).unwrap();
         assert!(
             html.contains("7 runs: 2 valid, 2 invalid, 1 unknown, 2 unreadable"),
@@ -304,7 +325,9 @@ mod tests {
         assert!(html.contains("<a href=\"kv/c/timeline.html\">timeline.html</a>"));
         assert!(html.contains("results.json is not JSON"));
         assert!(
-            html.contains("kv (<a href=\"kv/junit.xml\">junit.xml</a>)"),
+            html.contains(
+                "kv/suites/20261126T080000Z (<a href=\"kv/suites/20261126T080000Z/junit.xml\">junit.xml</a>)"
+            ),
             "{html}"
         );
     }

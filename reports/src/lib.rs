@@ -10,10 +10,11 @@
 //! - [`write_stored_run_report`]: the same, drawn from a stored run folder (results.json,
 //!   history.jsonl, node logs), to draw or redraw a report after the fact;
 //! - [`write_store_index`]: `store/index.html`, every run (invalid and unknown first) with its
-//!   verdict, what it tested, its headline figures and files, and a filter;
+//!   verdict, what it tested, its headline figures and files, and a filter ([`scan_store`]
+//!   lists the runs);
 //! - [`ok_latency_ms_p99`]: the p99 latency of a history's `ok` operations, as summary.txt
 //!   quotes it;
-//! - [`write_junit`]: `junit.xml` and `summary.json` for a multi-seed run, for CI;
+//! - [`write_junit`]: `junit.xml` and `summary.json` of one `rafty test` invocation, for CI;
 //! - [`static_files`]: safe path resolution and content types for `rafty serve`.
 //!
 //! ```
@@ -55,7 +56,7 @@ mod summary;
 mod timeline;
 
 pub use error::ReportError;
-pub use index::write_store_index;
+pub use index::{RunEntry, SUITES_FOLDER, scan_store, write_store_index};
 pub use input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
 pub use junit::{SeedResult, write_junit};
 pub use latency::ok_latency_ms_p99;

@@ -2,5 +2,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod number;
+pub mod runs;
 pub mod serve;
 pub mod test;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use rafty_workloads::WorkloadKind;
 
 use crate::cli::check::parse_duration;
+use crate::cli::number::whole_number;
 use crate::nemesis::{KindList, parse_kind_list};
 use crate::run::config::{LogKind, MAX_OVERLAP, TestConfig, Variant};
 use crate::run::plugins::Plugins;
@@ -23,6 +24,8 @@ const DEFAULT_SEEDS: u64 = 5;
 const MAX_SEEDS: u64 = 1_000_000;
 /// The most faults `--nemesis-overlap` lets be in effect at once.
 const MAX_NEMESIS_OVERLAP: u64 = MAX_OVERLAP as u64;
+/// The highest `--rate`, operations per second.
+const MAX_RATE: u32 = 100_000;
 
 /// Arguments of `rafty test`.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,51 +34,52 @@ pub struct Args {
     #[arg(long, default_value = "kv", value_parser = parse_workload, long_help = WorkloadKind::help())]
     pub workload: WorkloadKind,
     /// Nodes in the cluster: 3, 5 or 7.
-    #[arg(long, default_value_t = 5, value_parser = parse_nodes)]
+    #[arg(long, default_value_t = 5, value_parser = parse_nodes, allow_hyphen_values = true)]
     pub nodes: usize,
     /// Faults, comma-separated: all, none, or kinds by name (see --help for each).
     #[arg(long, default_value = "all", value_parser = parse_kinds_arg, long_help = crate::nemesis::kind::help())]
     pub nemesis: FaultKinds,
     /// How long clients run operations and the nemesis acts (e.g. 30s, 500ms, 2m; at most 24h).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub time_limit: Duration,
     /// The typical length of a fault and of the healthy gap between two.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub nemesis_interval: Duration,
     /// At most this many faults in effect at once, each on its own schedule from the seed (1:
     /// one at a time). Faults at once never share a node or the links: a partition, clog or
     /// figure8 holds the links, latency the links' latency, every other kind its nodes.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_NEMESIS_OVERLAP))]
+    #[arg(long, default_value_t = 1, value_parser = whole_number(1, MAX_NEMESIS_OVERLAP), allow_hyphen_values = true)]
     pub nemesis_overlap: u64,
     /// The seed of a single run, or the first seed with --seeds.
-    #[arg(long)]
+    #[arg(long, value_parser = whole_number(0, u64::MAX), allow_hyphen_values = true)]
     pub seed: Option<u64>,
-    /// How many seeds to run, from --seed (default 1) on; at most 1000000.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+    /// How many seeds to run, from --seed on (from 1 without it); at most 1000000. Default: 5
+    /// (seeds 1 to 5), or 1 when --seed is given.
+    #[arg(long, value_parser = whole_number(1, MAX_SEEDS), allow_hyphen_values = true)]
     pub seeds: Option<u64>,
     /// Run only the i-th of n deterministic slices of the seeds (e.g. 3/8), for CI machines.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub shard: Option<Shard>,
     /// Concurrent clients, each with one operation outstanding.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, value_parser = whole_number(1, 1000), allow_hyphen_values = true)]
     pub concurrency: Option<u64>,
     /// Target operations per second over all clients.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub rate: Option<u32>,
+    #[arg(long, value_parser = whole_number(1, MAX_RATE.into()), allow_hyphen_values = true)]
+    pub rate: Option<u64>,
     /// Keys the operations spread over (1 for the register workload).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, value_parser = whole_number(1, 100_000), allow_hyphen_values = true)]
     pub keys: Option<u64>,
     /// Operation mix as read,write,cas weights (e.g. 2,1,1; appends count as writes).
-    #[arg(long, value_parser = parse_mix)]
+    #[arg(long, value_parser = parse_mix, allow_hyphen_values = true)]
     pub mix: Option<rafty_workloads::OperationMix>,
     /// The most entries one AppendEntries carries (a Raft setting).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, value_parser = whole_number(1, 1_000_000), allow_hyphen_values = true)]
     pub max_append_entries: Option<u64>,
     /// The most AppendEntries in flight to one follower (a Raft setting).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_parser = whole_number(1, 1024), allow_hyphen_values = true)]
     pub max_inflight_appends: Option<u64>,
     /// Runs at once, each on its own thread.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    #[arg(long, default_value_t = 1, value_parser = whole_number(1, 64), allow_hyphen_values = true)]
     pub jobs: u64,
     /// Where results go: one folder per run, STORE/TEST/TIME-SEED/.
     #[arg(long, default_value = "store")]
@@ -140,7 +144,8 @@ impl Args {
             config.workload.concurrency = concurrency as usize;
         }
         if let Some(rate) = self.rate {
-            config.workload.rate_per_second = rate;
+            // At most MAX_RATE, which fits a u32.
+            config.workload.rate_per_second = rate as u32;
         }
         if let Some(keys) = self.keys {
             config.workload.key_count = keys as usize;
@@ -212,7 +217,7 @@ pub fn run(args: &Args) -> u8 {
     };
     if !args.no_store {
         if let Err(error) = store::check_writable(&args.store) {
-            eprintln!("rafty test: --store: {error}");
+            eprintln!("rafty test: --store {error}");
             return 2;
         }
     }
@@ -240,7 +245,7 @@ pub fn run(args: &Args) -> u8 {
         jobs: args.jobs as usize,
     };
     let summary = suite::run_suite(&config, &plugins, &options);
-    print_summary(&summary);
+    print_summary(&summary, config.workload.time_limit);
     if !args.no_store {
         println!("reports: {}", args.store.join("index.html").display());
     }
@@ -275,7 +280,30 @@ fn nemesis_names(config: &TestConfig) -> String {
 /// Above this many runs, only the runs that are not valid get a line of their own.
 const LIST_EVERY_RUN_UP_TO: usize = 20;
 
-fn print_summary(summary: &SuiteSummary) {
+/// How long a run took: the simulated time split into the time limit (operations and faults)
+/// and what follows it (faults healed, the cluster's recovery, the final reads), then the wall
+/// time, e.g. `11.0s simulated = 10.0s time limit + 1.0s recovery and final reads, in 2.31s`.
+fn describe_times(simulated_ms: u64, time_limit: Duration, wall_ms: u64) -> String {
+    let limit_ms = time_limit.as_millis() as u64;
+    let seconds = |ms: u64| ms as f64 / 1000.0;
+    let simulated = if simulated_ms >= limit_ms {
+        format!(
+            "{:.1}s simulated = {:.1}s time limit + {:.1}s recovery and final reads",
+            seconds(simulated_ms),
+            seconds(limit_ms),
+            seconds(simulated_ms - limit_ms),
+        )
+    } else {
+        format!(
+            "{:.1}s simulated, stopped before the {:.1}s time limit",
+            seconds(simulated_ms),
+            seconds(limit_ms)
+        )
+    };
+    format!("{simulated}, in {:.2}s", seconds(wall_ms))
+}
+
+fn print_summary(summary: &SuiteSummary, time_limit: Duration) {
     let list_all = summary.runs.len() <= LIST_EVERY_RUN_UP_TO;
     for run in summary
         .runs
@@ -287,7 +315,7 @@ fn print_summary(summary: &SuiteSummary) {
             .as_ref()
             .map_or(String::new(), |dir| format!(" -> {}", dir.display()));
         println!(
-            "seed {}: {}{}{} ({:.1}s simulated in {:.2}s){stored}",
+            "seed {}: {}{}{} ({}){stored}",
             run.seed,
             run.valid.describe(),
             if run.failure == "none" {
@@ -300,8 +328,7 @@ fn print_summary(summary: &SuiteSummary) {
             } else {
                 format!(": {}", run.reason)
             },
-            run.simulated_ms as f64 / 1000.0,
-            run.wall_ms as f64 / 1000.0,
+            describe_times(run.simulated_ms, time_limit, run.wall_ms),
         );
     }
     let simulated: u64 = summary.runs.iter().map(|run| run.simulated_ms).sum();
@@ -475,6 +502,110 @@ mod tests {
             (4, 50, 2)
         );
         assert_eq!(config.workload.mix.write, 3);
+    }
+
+    /// The store folder says what was tested: the three runs of
+    /// `for n in kill partition pause; do rafty test --seed 1 --nemesis $n; done` get three.
+    #[test]
+    fn the_test_name_says_what_was_tested() {
+        let name = |args: &str| config_of(args).name();
+        assert_eq!(name(""), "kv-5n-all-memory");
+        assert_eq!(name("--nemesis kill"), "kv-5n-kill-memory");
+        assert_eq!(name("--nemesis partition"), "kv-5n-partition-memory");
+        assert_eq!(name("--nemesis pause"), "kv-5n-pause-memory");
+        assert_eq!(
+            name("--workload register --nodes 3 --nemesis pause,kill --log file"),
+            "register-3n-kill+pause-file"
+        );
+        assert_eq!(name("--log file"), "kv-5n-all-file");
+        assert_eq!(
+            name("--log file --nemesis all,corrupt"),
+            "kv-5n-all+corrupt-file"
+        );
+        assert_eq!(name("--nemesis none"), "kv-5n-none-memory");
+        assert_eq!(
+            name("--variant forgetful-log"),
+            "kv-5n-all-memory-forgetful-log"
+        );
+        // `all` spelled out kind by kind is still `all`.
+        assert_eq!(
+            name("--nemesis partition,kill,pause,latency,clog"),
+            "kv-5n-all-memory"
+        );
+    }
+
+    /// `--seeds`'s help says what runs without it.
+    #[test]
+    fn seeds_help_states_its_default() {
+        use clap::CommandFactory;
+
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let help = Cli::command().render_long_help().to_string();
+        let seeds = help
+            .split("--seeds <SEEDS>")
+            .nth(1)
+            .and_then(|rest| rest.split("--shard").next())
+            .expect("--seeds is in the help");
+        let seeds = seeds.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            seeds.contains(&format!("Default: {DEFAULT_SEEDS}")),
+            "{seeds}"
+        );
+        assert!(seeds.contains("1 when --seed is given"), "{seeds}");
+    }
+
+    /// `11.0s simulated` for `--time-limit 10s` says what the extra second was.
+    #[test]
+    fn simulated_time_beyond_the_limit_is_explained() {
+        assert_eq!(
+            describe_times(11_000, Duration::from_secs(10), 2_310),
+            "11.0s simulated = 10.0s time limit + 1.0s recovery and final reads, in 2.31s"
+        );
+        assert_eq!(
+            describe_times(0, Duration::from_secs(10), 0),
+            "0.0s simulated, stopped before the 10.0s time limit, in 0.00s"
+        );
+    }
+
+    /// clap reads `-1` as a flag unless told otherwise; each numeric flag gives a range error
+    /// naming itself instead of "unexpected argument".
+    #[test]
+    fn negative_numbers_get_range_errors_naming_the_flag() {
+        let error = parse("--nodes -1").unwrap_err();
+        assert!(
+            error.contains("--nodes") && error.contains("the cluster must have 3, 5 or 7 nodes"),
+            "{error}"
+        );
+        for (flag, range) in [
+            ("--seed", "from 0 to 18446744073709551615"),
+            ("--seeds", "from 1 to 1000000"),
+            ("--jobs", "from 1 to 64"),
+            ("--concurrency", "from 1 to 1000"),
+            ("--rate", "from 1 to 100000"),
+            ("--keys", "from 1 to 100000"),
+            ("--nemesis-overlap", "from 1 to 8"),
+            ("--max-append-entries", "from 1 to 1000000"),
+            ("--max-inflight-appends", "from 1 to 1024"),
+        ] {
+            let error = parse(&format!("{flag} -1")).unwrap_err();
+            assert!(
+                error.contains(flag) && error.contains(range) && !error.contains("unexpected"),
+                "{flag}: {error}"
+            );
+        }
+        for (args, expected) in [
+            ("--time-limit -1s", "not a duration"),
+            ("--nemesis-interval -1s", "not a duration"),
+            ("--shard -1/8", "expected i/n"),
+            ("--mix -1,1,1", "bad mix"),
+        ] {
+            let error = parse(args).unwrap_err();
+            assert!(error.contains(expected), "{args}: {error}");
+        }
     }
 
     #[test]

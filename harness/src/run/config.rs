@@ -163,14 +163,56 @@ impl TestConfig {
         }
     }
 
-    /// The test's name in the store: `<workload>-<nodes>n`, plus the variant if not reference.
+    /// The test's name in the store, saying what was tested:
+    /// `<workload>-<nodes>n-<nemesis>-<log>`, plus the variant if not reference (e.g.
+    /// `kv-5n-all-memory`, `kv-3n-kill+pause-file-forgetful-log`). The nemesis is its kinds
+    /// joined by `+`, `all` when it holds everything `--nemesis all` means for this log (then
+    /// `all+` any kind added by name), or `none`. Only letters, digits, `-` and `+`: safe as a
+    /// folder name on any filesystem.
     pub fn name(&self) -> String {
-        let mut name = format!("{}-{}n", self.workload.kind.name(), self.nodes);
+        let mut name = format!(
+            "{}-{}n-{}-{}",
+            self.workload.kind.name(),
+            self.nodes,
+            self.nemesis_label(),
+            self.log.name()
+        );
         if self.variant != Variant::Reference {
             name.push('-');
             name.push_str(self.variant.name());
         }
         name
+    }
+
+    /// The nemesis part of [`TestConfig::name`].
+    fn nemesis_label(&self) -> String {
+        let all = crate::nemesis::KindList {
+            kinds: FaultKind::ALL.to_vec(),
+            all: true,
+        }
+        .resolve(self.log == LogKind::File);
+        let mut parts = Vec::new();
+        let extras: Vec<FaultKind> = if all.iter().all(|kind| self.nemesis.contains(kind)) {
+            parts.push("all");
+            let mut extras: Vec<FaultKind> = self
+                .nemesis
+                .iter()
+                .copied()
+                .filter(|kind| !all.contains(kind))
+                .collect();
+            extras.sort_unstable();
+            extras
+        } else {
+            let mut kinds = self.nemesis.clone();
+            kinds.sort_unstable();
+            kinds
+        };
+        parts.extend(extras.iter().map(|kind| kind.name()));
+        if parts.is_empty() {
+            "none".to_owned()
+        } else {
+            parts.join("+")
+        }
     }
 
     /// The node ids, 1..=nodes.

@@ -1,5 +1,9 @@
 //! The store: every run writes `store/<test>/<time>-<seed>/` with `results.json`,
-//! `history.jsonl`, `history.edn`, `nemesis.log` and one log per node under `nodes/`.
+//! `history.jsonl`, `history.edn`, `nemesis.log` and one log per node under `nodes/`; every
+//! `rafty test` invocation writes its `junit.xml` and `summary.json` into
+//! `store/<test>/suites/<time>/`. Both folders are reserved with [`reserve_dir`]: created
+//! atomically, with a suffix (`.2`, `.3`, ...) when the name is taken, so no run or suite
+//! ever overwrites another.
 //!
 //! The wall-clock time in the folder name is the only wall clock the harness reads, and it is
 //! read outside the simulation.
@@ -42,26 +46,82 @@ pub fn check_writable(root: &Path) -> io::Result<()> {
     let describe = |what: &str, error: io::Error| {
         io::Error::new(
             error.kind(),
-            format!("cannot {what} {}: {error}", root.display()),
+            format!("{}: cannot {what} it: {error}", root.display()),
         )
     };
+    if root.exists() && !root.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{}: is not a directory", root.display()),
+        ));
+    }
     fs::create_dir_all(root).map_err(|error| describe("create", error))?;
     let probe = root.join(".rafty-write-probe");
     fs::write(&probe, b"probe\n").map_err(|error| describe("write into", error))?;
     fs::remove_file(&probe).map_err(|error| describe("write into", error))
 }
 
-/// Write one run under `root/<test>/<stamp>-<seed>/`; returns the folder.
+/// The most suffixes [`reserve_dir`] tries before it gives up.
+const MAX_SUFFIX: u32 = 10_000;
+
+/// The folder of `test`'s run of `seed` started at `stamp`: `root/<test>/<stamp>-<seed>/`, or
+/// `<stamp>-<seed>.2/` and so on when that is taken, created (reserved) by this call.
+pub fn reserve_run_dir(root: &Path, test: &str, stamp: &str, seed: u64) -> io::Result<PathBuf> {
+    reserve_dir(&root.join(test), &format!("{stamp}-{seed}"))
+}
+
+/// The folder of one `rafty test` invocation's `junit.xml` and `summary.json`:
+/// `root/<test>/suites/<stamp>/` (or `<stamp>.2/` and so on), created by this call.
+pub fn reserve_suite_dir(root: &Path, test: &str, stamp: &str) -> io::Result<PathBuf> {
+    reserve_dir(&root.join(test).join(rafty_reports::SUITES_FOLDER), stamp)
+}
+
+/// Create `parent/<name>` (`parent` first if needed) and return it; if it exists, the first of
+/// `parent/<name>.2`, `.3`, ... that does not. Atomic (`create_dir` fails on an existing
+/// folder), so two runs, even of two processes at once, never get the same folder, and an
+/// existing folder is never written into.
+pub fn reserve_dir(parent: &Path, name: &str) -> io::Result<PathBuf> {
+    fs::create_dir_all(parent).map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("cannot create {}: {error}", parent.display()),
+        )
+    })?;
+    for suffix in 1..=MAX_SUFFIX {
+        let candidate = if suffix == 1 {
+            parent.join(name)
+        } else {
+            parent.join(format!("{name}.{suffix}"))
+        };
+        match fs::create_dir(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(error) => {
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("cannot create {}: {error}", candidate.display()),
+                ));
+            }
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{}: {name} and {MAX_SUFFIX} suffixed names are all taken",
+            parent.display()
+        ),
+    ))
+}
+
+/// Write one run into a new folder from [`reserve_run_dir`]; returns the folder.
 pub fn write_run(
     root: &Path,
     stamp: &str,
     result: &RunResult,
     artifacts: &Artifacts<'_>,
 ) -> io::Result<PathBuf> {
-    let dir = root
-        .join(&result.test)
-        .join(format!("{stamp}-{}", result.seed));
-    fs::create_dir_all(dir.join("nodes"))?;
+    let dir = reserve_run_dir(root, &result.test, stamp, result.seed)?;
+    fs::create_dir(dir.join("nodes"))?;
     let results = serde_json::to_string_pretty(result).map_err(io::Error::other)?;
     fs::write(dir.join("results.json"), results + "\n")?;
     write_history_jsonl(
@@ -129,6 +189,60 @@ pub fn git_commit() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same test, seed and second twice (as `for n in ...; do rafty test --seed 1; done`
+    /// does): two folders, and the first run's files are untouched.
+    #[test]
+    fn a_taken_run_folder_is_never_reused() {
+        let root = tempfile::tempdir().unwrap();
+        let first =
+            reserve_run_dir(root.path(), "kv-5n-all-memory", "20261126T070000Z", 1).unwrap();
+        fs::write(first.join("results.json"), "first").unwrap();
+        let second =
+            reserve_run_dir(root.path(), "kv-5n-all-memory", "20261126T070000Z", 1).unwrap();
+        let third =
+            reserve_run_dir(root.path(), "kv-5n-all-memory", "20261126T070000Z", 1).unwrap();
+        assert_eq!(
+            first,
+            root.path().join("kv-5n-all-memory/20261126T070000Z-1")
+        );
+        assert_eq!(
+            second,
+            root.path().join("kv-5n-all-memory/20261126T070000Z-1.2")
+        );
+        assert_eq!(
+            third,
+            root.path().join("kv-5n-all-memory/20261126T070000Z-1.3")
+        );
+        assert_eq!(
+            fs::read_to_string(first.join("results.json")).unwrap(),
+            "first"
+        );
+        assert!(fs::read_dir(&second).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn suite_folders_are_unique_too() {
+        let root = tempfile::tempdir().unwrap();
+        let first = reserve_suite_dir(root.path(), "kv-5n-all-memory", "20261126T070000Z").unwrap();
+        let second =
+            reserve_suite_dir(root.path(), "kv-5n-all-memory", "20261126T070000Z").unwrap();
+        assert_eq!(
+            first,
+            root.path().join("kv-5n-all-memory/suites/20261126T070000Z")
+        );
+        assert_ne!(first, second);
+    }
+
+    /// `--store FILE` says what is wrong with FILE, not `File exists`.
+    #[test]
+    fn a_store_that_is_a_file_is_not_a_directory() {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("store");
+        fs::write(&file, "a file").unwrap();
+        let error = check_writable(&file).unwrap_err().to_string();
+        assert_eq!(error, format!("{}: is not a directory", file.display()));
+    }
 
     #[test]
     fn civil_dates_are_right() {

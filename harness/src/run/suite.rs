@@ -178,13 +178,14 @@ pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions)
     runs.sort_by_key(|run| run.seed);
     let summary = SuiteSummary { runs };
     if let Some(root) = &options.store {
-        write_suite_reports(root, &config.name(), &summary);
+        write_suite_reports(root, &config.name(), &stamp, &summary);
     }
     summary
 }
 
-/// `junit.xml` and `summary.json` for the suite under `store/<test>/`, and `store/index.html`.
-fn write_suite_reports(root: &std::path::Path, test: &str, summary: &SuiteSummary) {
+/// `junit.xml` and `summary.json` for the suite in a new folder
+/// `store/<test>/suites/<stamp>/` (see [`store::reserve_suite_dir`]), and `store/index.html`.
+fn write_suite_reports(root: &std::path::Path, test: &str, stamp: &str, summary: &SuiteSummary) {
     let seeds: Vec<rafty_reports::SeedResult> = summary
         .runs
         .iter()
@@ -201,8 +202,13 @@ fn write_suite_reports(root: &std::path::Path, test: &str, summary: &SuiteSummar
             message: run.reason.clone(),
         })
         .collect();
-    if let Err(error) = rafty_reports::write_junit(&root.join(test), test, &seeds) {
-        eprintln!("could not write junit.xml: {error}");
+    match store::reserve_suite_dir(root, test, stamp) {
+        Ok(dir) => {
+            if let Err(error) = rafty_reports::write_junit(&dir, test, &seeds) {
+                eprintln!("could not write junit.xml: {error}");
+            }
+        }
+        Err(error) => eprintln!("could not write junit.xml: {error}"),
     }
     if let Err(error) = rafty_reports::write_store_index(root) {
         eprintln!("could not write the store index: {error}");

@@ -1,4 +1,4 @@
-//! The index page's HTML: totals, the multi-seed files, a filter, and one row per run.
+//! The index page's HTML: totals, each `rafty test` invocation's files, a filter, and one row per run.
 
 use std::fmt::Write;
 
@@ -18,8 +18,9 @@ const FACT_COLUMNS: [&str; 7] = [
     "workload", "nemesis", "log", "seed", "ops", "p99 ms", "faults",
 ];
 
-/// The index page: every run, in the order given, and the multi-seed files (`junit.xml`,
-/// `summary.json`) of each test that has them, as `(test, file names)`. A text box and
+/// The index page: every run, in the order given, and the files (`junit.xml`,
+/// `summary.json`) of each `rafty test` invocation, as `(folder relative to the store, file
+/// names)`. A text box and
 /// verdict toggles filter the rows (plain JavaScript embedded in the page; `#q=kill&hide=valid`
 /// in the address sets them).
 pub fn render(runs: &[RunEntry], suites: &[(String, Vec<&str>)]) -> String {
@@ -75,15 +76,12 @@ fn suite_links(html: &mut String, suites: &[(String, Vec<&str>)]) {
     if suites.is_empty() {
         return;
     }
-    html.push_str("<p id=\"suites\">multi-seed runs: ");
-    for (test, files) in suites {
-        let _ = write!(html, "{} (", escape::xml(test));
+    html.push_str("<p id=\"suites\">rafty test invocations: ");
+    for (folder, files) in suites {
+        let _ = write!(html, "{} (", escape::xml(folder));
+        let href: Vec<String> = folder.split('/').map(percent_encode).collect();
         for file in files {
-            let _ = write!(
-                html,
-                "<a href=\"{}/{file}\">{file}</a>",
-                percent_encode(test)
-            );
+            let _ = write!(html, "<a href=\"{}/{file}\">{file}</a>", href.join("/"));
         }
         html.push_str(") ");
     }
