@@ -186,11 +186,7 @@ impl TestConfig {
 
     /// The nemesis part of [`TestConfig::name`].
     fn nemesis_label(&self) -> String {
-        let all = crate::nemesis::KindList {
-            kinds: FaultKind::ALL.to_vec(),
-            all: true,
-        }
-        .resolve(self.log == LogKind::File);
+        let all = FaultKind::all(self.log);
         let mut parts = Vec::new();
         let extras: Vec<FaultKind> = if all.iter().all(|kind| self.nemesis.contains(kind)) {
             parts.push("all");
