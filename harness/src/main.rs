@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::{bench, check, serve, test};
+use rafty_harness::cli::{bench, catalogue, check, serve, test};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -20,6 +20,8 @@ enum Command {
     /// One node of `rafty bench --mode real` (spawned by it; not for direct use).
     #[command(hide = true)]
     BenchNode(bench::NodeArgs),
+    /// List the bug catalogue, or measure which bugs the default chaos run catches (--run).
+    Catalogue(catalogue::Args),
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
     /// Serve the store of results over HTTP (on 127.0.0.1 unless --bind says otherwise).
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Bench(args) => bench::run(args),
         Command::BenchNode(args) => bench::run_node(args),
+        Command::Catalogue(args) => catalogue::run(args),
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Test(args) => test::run(args),

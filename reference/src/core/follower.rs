@@ -60,7 +60,10 @@ impl Core {
         self.reply_append(true, acknowledged, None);
         let commit = if self.mutations.breaks(Mutation::FollowerAppliesUncommitted) {
             last_new_index
-        } else if self.mutations.breaks(Mutation::FollowerCommitsPastLastNewEntry) {
+        } else if self
+            .mutations
+            .breaks(Mutation::FollowerCommitsPastLastNewEntry)
+        {
             request.leader_commit.min(self.log.last_index())
         } else {
             request.leader_commit.min(last_new_index)
@@ -92,10 +95,12 @@ impl Core {
             }),
             Some(term)
                 if term != request.prev_log_term
-                    && !self.mutations.breaks(Mutation::AppendWithoutPreviousTermCheck) =>
+                    && !self
+                        .mutations
+                        .breaks(Mutation::AppendWithoutPreviousTermCheck) =>
             {
                 Err(ConflictHint {
-                term: Some(term),
+                    term: Some(term),
                     index: self.log.first_index_of_term_at(request.prev_log_index),
                 })
             }
@@ -118,10 +123,12 @@ impl Core {
     /// refused any conflict with a committed entry.
     fn store_entries(&mut self, entries: Vec<Entry>) {
         let keep_conflicts = self.mutations.breaks(Mutation::KeepConflictingEntries);
-        let first_new = entries.iter().position(|entry| match self.log.term(entry.index) {
-            Some(_) if keep_conflicts => false,
-            term => term != Some(entry.term),
-        });
+        let first_new = entries
+            .iter()
+            .position(|entry| match self.log.term(entry.index) {
+                Some(_) if keep_conflicts => false,
+                term => term != Some(entry.term),
+            });
         let Some(first_new) = first_new else {
             return;
         };

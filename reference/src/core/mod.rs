@@ -35,8 +35,8 @@ pub use mutation::Mutation;
 use crate::message::Message;
 use crate::settings::Config;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
-use progress::Progress;
 use mutation::MutationFlags;
+use progress::Progress;
 use raft_log::RaftLog;
 
 /// A proposal reached a node that is not the leader. Definite: nothing was appended.

@@ -157,7 +157,9 @@ impl Core {
     /// commit what a majority holds, and send what the follower still lacks.
     pub(super) fn handle_append_response(&mut self, from: NodeId, response: AppendEntriesResponse) {
         if response.term > self.term()
-            && !self.mutations.breaks(Mutation::LeaderIgnoresHigherTermInResponse)
+            && !self
+                .mutations
+                .breaks(Mutation::LeaderIgnoresHigherTermInResponse)
         {
             return self.become_follower(response.term, None);
         }
