@@ -222,7 +222,7 @@ pub fn fired(result: &RunResult) -> (Vec<String>, String) {
     }
     for violation in &checks_of.invariants.violations {
         let name = if violation.invariant == "node-panic" {
-            "invariant node-panic (a core assertion)".to_owned()
+            "invariant node-panic (the node's own assertion)".to_owned()
         } else {
             format!("invariant {}", violation.invariant)
         };
