@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod nemesis;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::{bench, check, runs, serve, test};
+use rafty_harness::cli::{bench, catalogue, check, runs, serve, test};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -20,6 +20,8 @@ enum Command {
     /// One node of `rafty bench --mode real` (spawned by it; not for direct use).
     #[command(hide = true)]
     BenchNode(bench::NodeArgs),
+    /// List the bug catalogue, or measure which bugs the default chaos run catches (--run).
+    Catalogue(catalogue::Args),
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
     /// List a store's runs and their verdicts, one a line (--not-valid: only those that failed).
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Bench(args) => bench::run(args),
         Command::BenchNode(args) => bench::run_node(args),
+        Command::Catalogue(args) => catalogue::run(args),
         Command::Check(args) => check::run(args),
         Command::Runs(args) => runs::run(args),
         Command::Serve(args) => serve::run(args),

@@ -1,6 +1,7 @@
 //! The `rafty` command's subcommands, one module each; `main.rs` only dispatches.
 
 pub mod bench;
+pub mod catalogue;
 pub mod check;
 pub mod number;
 pub mod runs;

@@ -89,6 +89,58 @@ impl Plugins {
     }
 }
 
+impl Plugins {
+    /// The same parts with the core's own invariant assertions switched off in every node
+    /// (after any other adjustment), as a third party's implementation would run: whatever
+    /// is caught is then caught from outside.
+    pub fn without_core_assertions(self) -> Plugins {
+        let inner = self.node_hook.clone();
+        Plugins {
+            node_hook: Some(Arc::new(move |id, options| {
+                if let Some(inner) = &inner {
+                    inner(id, options);
+                }
+                options.check_invariants = false;
+            })),
+            ..self
+        }
+    }
+
+    /// The same parts with every node's core breaking `mutation` (after any other
+    /// adjustment). An error without rafty's `mutations` feature.
+    pub fn with_mutation(self, mutation: rafty::core::Mutation) -> Result<Plugins, String> {
+        let inner = self.node_hook.clone();
+        let mutate = core_mutation_hook(mutation)?;
+        Ok(Plugins {
+            node_hook: Some(Arc::new(move |id, options| {
+                if let Some(inner) = &inner {
+                    inner(id, options);
+                }
+                mutate(id, options);
+            })),
+            ..self
+        })
+    }
+}
+
+/// A hook switching on `mutation` in every node's core.
+#[cfg(feature = "mutations")]
+fn core_mutation_hook(mutation: rafty::core::Mutation) -> Result<NodeHook, String> {
+    Ok(Arc::new(move |_, options| {
+        options.mutations = vec![mutation]
+    }))
+}
+
+/// Core mutations are compiled only with the `mutations` feature.
+#[cfg(not(feature = "mutations"))]
+fn core_mutation_hook(mutation: rafty::core::Mutation) -> Result<NodeHook, String> {
+    Err(format!(
+        "the core mutation {mutation:?} needs rafty's mutations: rebuild with \
+         `--features mutations` (e.g. `cargo run --release -p rafty-harness --features \
+         mutations -- catalogue --run`)"
+    ))
+}
+
 /// Switch on the core mutation `variant` in every node.
 #[cfg(feature = "mutations")]
 fn mutation_hook(variant: Variant) -> Result<NodeHook, String> {

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use rafty::kv::KvStateMachine;
 use rafty::memory::MemoryLog;
-use rafty::{Log, LogError, LogIndex, NodeId};
+use rafty::{Log, LogError, LogIndex, NodeId, StateMachine};
 
-use super::factories::{LogFactory, MemoryLogFactory};
+use super::factories::{LogFactory, MemoryLogFactory, StateMachineFactory};
 
 /// A [`LogFactory`] whose logs acknowledge every write, then lose on restart the newer half
 /// of the entries appended since the previous start (as a log that acknowledges before its
@@ -43,5 +44,46 @@ impl LogFactory for ForgetfulLogFactory {
 
     fn fail_writes(&self, node: NodeId, failing: bool) -> bool {
         self.inner.fail_writes(node, failing)
+    }
+}
+
+/// A [`StateMachineFactory`] whose state machines keep their state across a node's restarts
+/// (as one persisting to disk would) without telling the node how far they got: the node
+/// rebuilds its state machine by re-applying its log from index 1, so after a restart every
+/// entry is applied a second time. Harmless for idempotent commands (a put); not for appends.
+#[derive(Debug, Default)]
+pub struct ReplayedStateMachineFactory {
+    states: Mutex<BTreeMap<NodeId, std::sync::Arc<Mutex<KvStateMachine>>>>,
+}
+
+impl ReplayedStateMachineFactory {
+    /// No state yet; each node's is created on its first start.
+    pub fn new() -> Self {
+        ReplayedStateMachineFactory::default()
+    }
+}
+
+impl StateMachineFactory for ReplayedStateMachineFactory {
+    fn create(&self, node: NodeId) -> Box<dyn StateMachine> {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        let state = states.entry(node).or_default().clone();
+        Box::new(KeptStateMachine { state })
+    }
+}
+
+/// A node's key-value state, kept across restarts by [`ReplayedStateMachineFactory`].
+struct KeptStateMachine {
+    state: std::sync::Arc<Mutex<KvStateMachine>>,
+}
+
+impl StateMachine for KeptStateMachine {
+    fn apply(&mut self, index: LogIndex, command: &[u8]) -> Vec<u8> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.apply(index, command)
+    }
+
+    fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.query(query)
     }
 }

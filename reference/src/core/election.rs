@@ -4,7 +4,7 @@
 use rand::Rng;
 
 use super::progress::Progress;
-use super::{Core, Role};
+use super::{Core, Mutation, Role};
 use crate::message::{Message, RequestVote, RequestVoteResponse};
 use crate::types::{HardState, LogIndex, NodeId, Term};
 
@@ -35,6 +35,9 @@ impl Core {
                 current_term: term,
                 voted_for: None,
             };
+            if self.mutations.breaks(Mutation::TermNotPersisted) {
+                self.persisted_hard_state = self.hard_state;
+            }
             self.last_leader_contact = None;
         }
         if self.role != Role::Follower {
@@ -139,6 +142,9 @@ impl Core {
         }
         if request.pre_vote {
             let granted = self.grants_pre_vote(&request);
+            if granted && self.mutations.breaks(Mutation::PreVoteBumpsTerm) {
+                self.become_follower(request.term, None);
+            }
             let term = if granted { request.term } else { self.term() };
             return self.reply_vote(term, granted, true);
         }
@@ -147,6 +153,12 @@ impl Core {
         }
         let granted = self.grants_vote(&request);
         if granted {
+            if self.mutations.breaks(Mutation::VoteNotPersisted) {
+                // Save what changed before the vote, then keep the vote in memory only.
+                self.flush_status();
+                self.hard_state.voted_for = Some(request.candidate_id);
+                self.persisted_hard_state = self.hard_state;
+            }
             self.hard_state.voted_for = Some(request.candidate_id);
             self.reset_election_timer();
         }
@@ -166,7 +178,8 @@ impl Core {
         let free_to_vote = self
             .hard_state
             .voted_for
-            .is_none_or(|candidate| candidate == request.candidate_id);
+            .is_none_or(|candidate| candidate == request.candidate_id)
+            || self.mutations.breaks(Mutation::VoteTwiceInTerm);
         request.term == self.term() && free_to_vote && self.candidate_log_is_acceptable(request)
     }
 
@@ -184,7 +197,7 @@ impl Core {
     }
 
     fn candidate_log_is_acceptable(&self, request: &RequestVote) -> bool {
-        self.mutations.vote_without_log_check
+        self.mutations.breaks(Mutation::VoteWithoutLogCheck)
             || log_is_up_to_date(
                 request.last_log_term,
                 request.last_log_index,
@@ -214,7 +227,10 @@ impl Core {
                 granted_pre_vote && Some(response.term) == self.term().checked_add(1)
             }
             Role::Candidate => {
-                !response.pre_vote && response.vote_granted && response.term == self.term()
+                !response.pre_vote
+                    && response.vote_granted
+                    && (response.term == self.term()
+                        || self.mutations.breaks(Mutation::CountVotesFromOtherTerms))
             }
             Role::Follower | Role::Leader => false,
         };

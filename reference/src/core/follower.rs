@@ -1,14 +1,15 @@
 //! The receiving side of AppendEntries (§5.3): the consistency check, conflict truncation,
 //! the fast-backtracking hint, and the follower's commit index.
 
-use super::{Action, Core, Role};
+use super::{Action, Core, Mutation, Role};
 use crate::message::{AppendEntries, AppendEntriesResponse, ConflictHint, Message};
 use crate::types::{Entry, LogIndex};
 
 impl Core {
     /// Answer an AppendEntries; entries it acknowledges are persisted before the reply.
     pub(super) fn handle_append_entries(&mut self, request: AppendEntries) {
-        if request.term < self.term() {
+        if request.term < self.term() && !self.mutations.breaks(Mutation::AcceptAppendFromOlderTerm)
+        {
             return self.reply_append(false, request.prev_log_index, None);
         }
         if request.term == self.term() && self.role == Role::Leader {
@@ -51,8 +52,23 @@ impl Core {
             .last()
             .map_or(request.prev_log_index, |entry| entry.index);
         self.store_entries(request.entries);
-        self.reply_append(true, last_new_index, None);
-        self.advance_commit_to(request.leader_commit.min(last_new_index));
+        let acknowledged = if self.mutations.breaks(Mutation::AcknowledgeWholeLog) {
+            self.log.last_index()
+        } else {
+            last_new_index
+        };
+        self.reply_append(true, acknowledged, None);
+        let commit = if self.mutations.breaks(Mutation::FollowerAppliesUncommitted) {
+            last_new_index
+        } else if self
+            .mutations
+            .breaks(Mutation::FollowerCommitsPastLastNewEntry)
+        {
+            request.leader_commit.min(self.log.last_index())
+        } else {
+            request.leader_commit.min(last_new_index)
+        };
+        self.advance_commit_to(commit);
     }
 
     fn reply_append(
@@ -77,10 +93,17 @@ impl Core {
                 term: None,
                 index: self.log.last_index() + 1,
             }),
-            Some(term) if term != request.prev_log_term => Err(ConflictHint {
-                term: Some(term),
-                index: self.log.first_index_of_term_at(request.prev_log_index),
-            }),
+            Some(term)
+                if term != request.prev_log_term
+                    && !self
+                        .mutations
+                        .breaks(Mutation::AppendWithoutPreviousTermCheck) =>
+            {
+                Err(ConflictHint {
+                    term: Some(term),
+                    index: self.log.first_index_of_term_at(request.prev_log_index),
+                })
+            }
             Some(_) => Ok(()),
         }
     }
@@ -99,9 +122,13 @@ impl Core {
     /// A stale, shorter AppendEntries never truncates matching entries after it. The caller
     /// refused any conflict with a committed entry.
     fn store_entries(&mut self, entries: Vec<Entry>) {
+        let keep_conflicts = self.mutations.breaks(Mutation::KeepConflictingEntries);
         let first_new = entries
             .iter()
-            .position(|entry| self.log.term(entry.index) != Some(entry.term));
+            .position(|entry| match self.log.term(entry.index) {
+                Some(_) if keep_conflicts => false,
+                term => term != Some(entry.term),
+            });
         let Some(first_new) = first_new else {
             return;
         };

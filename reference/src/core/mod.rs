@@ -16,8 +16,7 @@ mod action;
 mod election;
 mod follower;
 mod invariants;
-#[cfg(feature = "mutations")]
-mod mutation;
+pub mod mutation;
 mod progress;
 pub mod quorum;
 mod raft_log;
@@ -31,12 +30,12 @@ use rand_chacha::ChaCha8Rng;
 
 pub use action::{Action, Role};
 pub use election::log_is_up_to_date;
-#[cfg(feature = "mutations")]
 pub use mutation::Mutation;
 
 use crate::message::Message;
 use crate::settings::Config;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+use mutation::MutationFlags;
 use progress::Progress;
 use raft_log::RaftLog;
 
@@ -46,13 +45,6 @@ use raft_log::RaftLog;
 pub struct NotLeader {
     /// The leader this node knows of in its current term, if any.
     pub leader_hint: Option<NodeId>,
-}
-
-/// Deliberate protocol bugs, switched on only through the `mutations` feature.
-#[derive(Clone, Copy, Debug, Default)]
-struct MutationFlags {
-    commit_previous_term_by_count: bool,
-    vote_without_log_check: bool,
 }
 
 /// The Raft protocol state of one node. See the [module documentation](self).
@@ -369,7 +361,11 @@ impl Core {
     }
 
     fn quorum(&self) -> usize {
-        quorum::quorum_size(self.peers.len() + 1)
+        let quorum = quorum::quorum_size(self.peers.len() + 1);
+        if self.mutations.breaks(Mutation::QuorumOffByOne) {
+            return quorum - 1;
+        }
+        quorum
     }
 
     /// Commit up to `index` (never backwards) and emit the newly committed entries.

@@ -11,12 +11,18 @@ pub fn quorum_size(voters: usize) -> usize {
 /// node (the leader's own last index included), the largest `N` such that a quorum has a match
 /// index `>= N` (§5.3, §5.4.2). Returns 0 when `match_indices` is empty.
 pub fn majority_index(match_indices: &[LogIndex]) -> LogIndex {
-    if match_indices.is_empty() {
+    index_held_by(match_indices, quorum_size(match_indices.len()))
+}
+
+/// The highest index that at least `count` of the nodes whose `match_indices` are given have
+/// replicated (0 when `count` is 0 or more than there are nodes).
+pub fn index_held_by(match_indices: &[LogIndex], count: usize) -> LogIndex {
+    if count == 0 || count > match_indices.len() {
         return 0;
     }
     let mut sorted = match_indices.to_vec();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
-    sorted[quorum_size(sorted.len()) - 1]
+    sorted[count - 1]
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! and check-quorum (thesis §6.2).
 
 use super::progress::Progress;
-use super::{Core, Role, quorum};
+use super::{Core, Mutation, Role, quorum};
 use crate::message::{AppendEntries, AppendEntriesResponse, ConflictHint, Message};
 use crate::types::{Entry, LogIndex, NodeId, Payload};
 
@@ -156,7 +156,11 @@ impl Core {
     /// Handle a follower's answer to an AppendEntries: advance or backtrack its progress,
     /// commit what a majority holds, and send what the follower still lacks.
     pub(super) fn handle_append_response(&mut self, from: NodeId, response: AppendEntriesResponse) {
-        if response.term > self.term() {
+        if response.term > self.term()
+            && !self
+                .mutations
+                .breaks(Mutation::LeaderIgnoresHigherTermInResponse)
+        {
             return self.become_follower(response.term, None);
         }
         if self.role != Role::Leader || response.term < self.term() {
@@ -198,6 +202,9 @@ impl Core {
             Some(ConflictHint { term: None, index }) => index,
             None => rejected_prev,
         };
+        if self.mutations.breaks(Mutation::FastBacktrackSkipsEntry) {
+            return hinted.saturating_add(1);
+        }
         hinted.min(rejected_prev)
     }
 
@@ -225,12 +232,16 @@ impl Core {
             .map(|progress: &Progress| progress.match_index)
             .collect();
         match_indices.push(self.persisted_index);
-        let majority = quorum::majority_index(&match_indices);
+        let majority = if self.mutations.breaks(Mutation::CommitFromHighestMatch) {
+            match_indices.iter().copied().max().unwrap_or(0)
+        } else {
+            quorum::index_held_by(&match_indices, self.quorum())
+        };
         if majority <= self.commit_index {
             return;
         }
         let of_current_term = self.log.term(majority) == Some(self.term());
-        if of_current_term || self.mutations.commit_previous_term_by_count {
+        if of_current_term || self.mutations.breaks(Mutation::CommitPreviousTermByCount) {
             self.advance_commit_to(majority);
         }
     }

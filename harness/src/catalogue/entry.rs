@@ -1,0 +1,253 @@
+//! The catalogue's entries: what each bug breaks, how it is planted, what finds it.
+
+use rafty::core::Mutation;
+
+use crate::run::config::{LogKind, Variant};
+
+/// How a bug is planted into the system under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plant {
+    /// A rule the core breaks (needs rafty's `mutations` feature).
+    Core(Mutation),
+    /// A deliberately broken part of the harness (a `--variant` of `rafty test`).
+    Variant(Variant),
+    /// State machines that keep their state across restarts while the node replays its log
+    /// ([`crate::sim::broken::ReplayedStateMachineFactory`]).
+    ReplayedStateMachine,
+}
+
+impl Plant {
+    /// Where the code change is, in a few words.
+    pub fn describe(self) -> String {
+        match self {
+            Plant::Core(mutation) => format!("core `Mutation::{mutation:?}`"),
+            Plant::Variant(variant) => format!("harness variant `{}`", variant.name()),
+            Plant::ReplayedStateMachine => "harness `ReplayedStateMachineFactory`".into(),
+        }
+    }
+}
+
+/// One catalogued bug.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Its name, unique, in kebab case.
+    pub name: &'static str,
+    /// The rule it breaks and the paper's section.
+    pub breaks: &'static str,
+    /// The code change behind it.
+    pub plant: Plant,
+    /// Which log the nodes need for the bug to exist (the fsync bug lives in `FileLog`).
+    pub log: LogKind,
+    /// The faults and workload it needs to show.
+    pub needs: &'static str,
+    /// The check that must fire.
+    pub check: &'static str,
+}
+
+const fn core(
+    name: &'static str,
+    mutation: Mutation,
+    breaks: &'static str,
+    needs: &'static str,
+    check: &'static str,
+) -> Entry {
+    Entry {
+        name,
+        breaks,
+        plant: Plant::Core(mutation),
+        log: LogKind::Memory,
+        needs,
+        check,
+    }
+}
+
+/// Every entry, in the order `rafty catalogue` lists them.
+pub fn entries() -> Vec<Entry> {
+    use Mutation as M;
+    vec![
+        core(
+            "vote-without-log-check",
+            M::VoteWithoutLogCheck,
+            "§5.4.1: vote only for an up-to-date log (Leader Completeness)",
+            "kill or partition of the leader after writes; kv",
+            "linearizability / durability (a committed write lost)",
+        ),
+        core(
+            "commit-previous-term-by-count",
+            M::CommitPreviousTermByCount,
+            "§5.4.2, Figure 8: commit only entries of the current term by counting",
+            "figure8 sequence, 1 entry per AppendEntries, 1 in flight; kv",
+            "linearizability / durability",
+        ),
+        core(
+            "vote-twice-in-term",
+            M::VoteTwiceInTerm,
+            "§5.2, Figure 2 votedFor: at most one vote per term",
+            "elections with competing candidates (partition, kill); any",
+            "election-safety",
+        ),
+        core(
+            "vote-not-persisted",
+            M::VoteNotPersisted,
+            "§5.1, Figure 2: votedFor on stable storage before replying",
+            "kill or power cut right after a vote, then a second candidate; any",
+            "election-safety",
+        ),
+        core(
+            "term-not-persisted",
+            M::TermNotPersisted,
+            "§5.1, Figure 2: currentTerm on stable storage before replying",
+            "kill after a term change, then a stale leader; kv",
+            "election-safety / linearizability",
+        ),
+        core(
+            "accept-append-from-older-term",
+            M::AcceptAppendFromOlderTerm,
+            "§5.1: reject requests with a stale term",
+            "partition that deposes a leader, then heals; kv",
+            "state-machine-safety / durability",
+        ),
+        core(
+            "leader-ignores-higher-term-in-response",
+            M::LeaderIgnoresHigherTermInResponse,
+            "Figure 2 (all servers): a higher term in a response makes a leader step down",
+            "partition isolating the leader with a minority; kv",
+            "liveness (a deposed leader keeps serving)",
+        ),
+        core(
+            "count-votes-from-other-terms",
+            M::CountVotesFromOtherTerms,
+            "§5.2: count only votes of the candidate's own term",
+            "split votes with delayed answers (latency, partition); any",
+            "election-safety",
+        ),
+        core(
+            "append-without-previous-term-check",
+            M::AppendWithoutPreviousTermCheck,
+            "§5.3: AppendEntries consistency check on prevLogTerm (Log Matching)",
+            "leader changes with divergent uncommitted suffixes; kv",
+            "state-machine-safety",
+        ),
+        core(
+            "keep-conflicting-entries",
+            M::KeepConflictingEntries,
+            "§5.3: a conflicting entry and all that follow it are deleted",
+            "leader changes with divergent uncommitted suffixes; kv",
+            "state-machine-safety",
+        ),
+        core(
+            "follower-commits-past-last-new-entry",
+            M::FollowerCommitsPastLastNewEntry,
+            "Figure 2, AppendEntries 5: commitIndex = min(leaderCommit, last new entry)",
+            "a follower holding a stale suffix gets a heartbeat; kv",
+            "state-machine-safety",
+        ),
+        core(
+            "acknowledge-whole-log",
+            M::AcknowledgeWholeLog,
+            "§5.3: a follower acknowledges only the entries the request covered",
+            "a follower holding a stale suffix, then a leader change; kv",
+            "linearizability / durability",
+        ),
+        core(
+            "commit-from-highest-match",
+            M::CommitFromHighestMatch,
+            "§5.4.2: commit what a majority holds, not the highest match index",
+            "leader change after a write reached a minority; kv",
+            "linearizability / durability",
+        ),
+        core(
+            "quorum-off-by-one",
+            M::QuorumOffByOne,
+            "§5.2, §5.4.2: a quorum is a strict majority",
+            "partition into two sides that each elect; any",
+            "election-safety / linearizability",
+        ),
+        core(
+            "pre-vote-bumps-term",
+            M::PreVoteBumpsTerm,
+            "thesis §9.6: a pre-vote changes no persistent state",
+            "a node partitioned away rejoins and disrupts the leader; any",
+            "liveness (needless elections)",
+        ),
+        core(
+            "fast-backtrack-skips-entry",
+            M::FastBacktrackSkipsEntry,
+            "§5.3: backtracking never skips past the first missing entry",
+            "a follower far behind (kill, partition) rejoins; any",
+            "liveness (a follower never catches up)",
+        ),
+        core(
+            "follower-applies-uncommitted",
+            M::FollowerAppliesUncommitted,
+            "Figure 2, §5.4: apply only committed entries (State Machine Safety)",
+            "a leader dies with uncommitted entries on a follower; kv",
+            "state-machine-safety",
+        ),
+        Entry {
+            name: "log-forgets-on-restart",
+            breaks: "§5.1, Figure 2: log entries on stable storage before replying",
+            plant: Plant::Variant(Variant::ForgetfulLog),
+            log: LogKind::Memory,
+            needs: "kill (restart); kv",
+            check: "durability (an acknowledged write lost)",
+        },
+        Entry {
+            name: "log-acknowledges-before-fsync",
+            breaks: "the `Log` contract: durable before acknowledged (Figure 2)",
+            plant: Plant::Variant(Variant::AcknowledgeBeforeFsync),
+            log: LogKind::File,
+            needs: "power loss (--log file); kv",
+            check: "durability (an acknowledged write lost)",
+        },
+        Entry {
+            name: "stale-leader-reads",
+            breaks: "§8: a read served by a leader that may be deposed",
+            plant: Plant::Variant(Variant::StaleLeaderReads),
+            log: LogKind::Memory,
+            needs: "partition or kill of the leader, read-heavy; kv",
+            check: "linearizability (a stale read)",
+        },
+        Entry {
+            name: "entry-applied-twice-after-restart",
+            breaks: "the `StateMachine` contract: each committed command applied once",
+            plant: Plant::ReplayedStateMachine,
+            log: LogKind::Memory,
+            needs: "kill (restart); append workload (puts are idempotent)",
+            check: "linearizability (a duplicated append)",
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn at_least_twenty_entries_with_distinct_names() {
+        let entries = entries();
+        assert!(entries.len() >= 20, "{} entries", entries.len());
+        let names: BTreeSet<&str> = entries.iter().map(|entry| entry.name).collect();
+        assert_eq!(names.len(), entries.len(), "duplicate names");
+    }
+
+    /// Every core mutation has its entry, and no entry plants the reference.
+    #[test]
+    fn every_mutation_is_catalogued_once() {
+        let entries = entries();
+        for mutation in Mutation::ALL {
+            let count = entries
+                .iter()
+                .filter(|entry| entry.plant == Plant::Core(mutation))
+                .count();
+            assert_eq!(count, 1, "{mutation:?}");
+        }
+        assert!(
+            entries
+                .iter()
+                .all(|entry| entry.plant != Plant::Variant(Variant::Reference))
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! Running one catalogue entry: the default chaos test of `rafty test` (its nemesis and
+//! workload, not ones chosen to fit the bug) with the bug planted and the core's own
+//! assertions off, seed after seed until a run is invalid or the budget is spent.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rafty_workloads::WorkloadKind;
+
+use crate::nemesis::FaultKind;
+use crate::run::config::{LogKind, TestConfig, Variant};
+use crate::run::plugins::{Plugins, StateMachineFactoryMaker};
+use crate::run::results::{RunResult, Validity};
+use crate::run::runner;
+use crate::sim::broken::ReplayedStateMachineFactory;
+use crate::sim::factories::SharedStateMachineFactory;
+
+use super::entry::{Entry, Plant};
+
+/// How far to search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// The first seed.
+    pub first_seed: u64,
+    /// At most this many seeds.
+    pub seeds: u64,
+    /// Runs at once, each on its own thread.
+    pub jobs: usize,
+    /// No new run starts after this much wall time.
+    pub budget: Duration,
+}
+
+/// The run that caught a bug.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caught {
+    /// The first seed whose run is invalid.
+    pub seed: u64,
+    /// How many seeds up to and including it (the first seed counts as 1).
+    pub seeds_to_catch: u64,
+    /// Wall time from the start of the search until that run finished.
+    pub wall: Duration,
+    /// The checks that fired, e.g. `invariant election-safety`, `linearizability`.
+    pub checks: Vec<String>,
+    /// The first violation, in one line.
+    pub detail: String,
+}
+
+/// What the search found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The entry's name (or `reference (<log>)`).
+    pub name: String,
+    /// The first invalid run, if any.
+    pub caught: Option<Caught>,
+    /// Runs finished.
+    pub runs: u64,
+    /// Runs whose verdict was unknown (a failed simulation, an undecided check).
+    pub unknown: u64,
+    /// The first unknown run's seed and reason.
+    pub first_unknown: Option<(u64, String)>,
+    /// Wall time of the whole search.
+    pub wall: Duration,
+    /// Whether the budget stopped it before the seeds ran out (without catching).
+    pub out_of_budget: bool,
+}
+
+/// The default test of `rafty test` on `log`: the kv workload, every fault kind `all` holds
+/// for that log.
+pub fn default_config(log: LogKind) -> TestConfig {
+    let mut config = TestConfig::new(WorkloadKind::named("kv").expect("kv is registered"));
+    config.log = log;
+    config.nemesis = FaultKind::all(log);
+    config
+}
+
+/// The test and the parts for `entry`: the default test, the bug planted, core assertions off.
+/// An error when the plant needs rafty's `mutations` feature and it is not compiled in.
+pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
+    let mut config = default_config(entry.log);
+    let plugins = match entry.plant {
+        Plant::Core(mutation) => Plugins::for_config(&config)?.with_mutation(mutation)?,
+        Plant::Variant(variant) => {
+            config.variant = variant;
+            Plugins::for_config(&config)?
+        }
+        Plant::ReplayedStateMachine => {
+            let state_machine: StateMachineFactoryMaker = Arc::new(|| {
+                Arc::new(ReplayedStateMachineFactory::new()) as SharedStateMachineFactory
+            });
+            Plugins {
+                state_machine,
+                ..Plugins::for_config(&config)?
+            }
+        }
+    };
+    config.validate()?;
+    Ok((config, plugins.without_core_assertions()))
+}
+
+/// The unplanted reference on `log`, core assertions off: what every entry is measured against.
+pub fn reference_setup(log: LogKind) -> Result<(TestConfig, Plugins), String> {
+    let mut config = default_config(log);
+    config.variant = Variant::Reference;
+    let plugins = Plugins::for_config(&config)?;
+    Ok((config, plugins.without_core_assertions()))
+}
+
+/// One finished run.
+struct Finished {
+    seed: u64,
+    valid: Validity,
+    checks: Vec<String>,
+    detail: String,
+    at: Duration,
+}
+
+/// Run `config` with `plugins` seed after seed (`jobs` at once, in seed order) until one is
+/// invalid, the seeds run out or the budget is spent. The first invalid seed is the lowest
+/// among those run: every lower seed was started before it and is waited for.
+pub fn search(
+    name: &str,
+    config: &TestConfig,
+    plugins: &Plugins,
+    options: &SearchOptions,
+) -> Outcome {
+    let start = Instant::now(); // outside the simulation: the search's wall time
+    let next = Mutex::new(0u64);
+    let stop = Mutex::new(false);
+    let finished = Mutex::new(Vec::<Finished>::new());
+    let jobs = options.jobs.clamp(1, options.seeds.max(1) as usize);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let seed = {
+                        let mut next = next.lock().unwrap_or_else(|p| p.into_inner());
+                        let stopped = *stop.lock().unwrap_or_else(|p| p.into_inner());
+                        if stopped || *next >= options.seeds || start.elapsed() >= options.budget {
+                            return;
+                        }
+                        let Some(seed) = options.first_seed.checked_add(*next) else {
+                            return;
+                        };
+                        *next += 1;
+                        seed
+                    };
+                    let run = run_one(config, plugins, seed);
+                    let at = start.elapsed();
+                    if run.0 == Validity::Invalid {
+                        *stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
+                    }
+                    let (valid, checks, detail) = run;
+                    let mut finished = finished.lock().unwrap_or_else(|p| p.into_inner());
+                    finished.push(Finished {
+                        seed,
+                        valid,
+                        checks,
+                        detail,
+                        at,
+                    });
+                }
+            });
+        }
+    });
+    let mut finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
+    finished.sort_by_key(|run| run.seed);
+    let caught = finished
+        .iter()
+        .find(|run| run.valid == Validity::Invalid)
+        .map(|run| Caught {
+            seed: run.seed,
+            seeds_to_catch: run.seed - options.first_seed + 1,
+            wall: run.at,
+            checks: run.checks.clone(),
+            detail: run.detail.clone(),
+        });
+    let unknown: Vec<&Finished> = finished
+        .iter()
+        .filter(|run| run.valid == Validity::Unknown)
+        .collect();
+    let runs = finished.len() as u64;
+    Outcome {
+        name: name.to_owned(),
+        out_of_budget: caught.is_none() && runs < options.seeds,
+        caught,
+        runs,
+        unknown: unknown.len() as u64,
+        first_unknown: unknown.first().map(|run| (run.seed, run.detail.clone())),
+        wall: start.elapsed(),
+    }
+}
+
+/// One run's verdict, the checks that fired and the first violation. A panic of the harness
+/// itself is an unknown verdict, as in `rafty test`.
+fn run_one(config: &TestConfig, plugins: &Plugins, seed: u64) -> (Validity, Vec<String>, String) {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runner::run(config, seed, plugins)
+    }));
+    match run {
+        Ok(output) => {
+            let (checks, detail) = fired(&output.result);
+            (output.result.valid, checks, detail)
+        }
+        Err(payload) => {
+            let message = rafty::node::panic_message(payload.as_ref());
+            let detail = format!("the harness panicked: {message}");
+            (Validity::Unknown, Vec::new(), detail)
+        }
+    }
+}
+
+/// The longest detail kept, in characters.
+const DETAIL_CHARS: usize = 160;
+
+/// Which checks failed in `result`, and the first thing each found, in one line.
+pub fn fired(result: &RunResult) -> (Vec<String>, String) {
+    let checks_of = &result.checks;
+    let mut checks = Vec::new();
+    let mut details = Vec::new();
+    if checks_of.linearizability["valid"] == serde_json::Value::Bool(false) {
+        checks.push("linearizability".to_owned());
+    }
+    for violation in &checks_of.invariants.violations {
+        let name = if violation.invariant == "node-panic" {
+            "invariant node-panic (the node's own assertion)".to_owned()
+        } else {
+            format!("invariant {}", violation.invariant)
+        };
+        if !checks.contains(&name) {
+            checks.push(name);
+            details.push(violation.detail.clone());
+        }
+    }
+    if checks_of.durability.valid == Validity::Invalid {
+        checks.push("durability".to_owned());
+        if let Some(missing) = checks_of.durability.missing.first() {
+            details.push(format!("acknowledged write lost: {missing}"));
+        }
+    }
+    if !checks_of.liveness.valid {
+        checks.push("liveness".to_owned());
+    }
+    if let Some(error) = &checks_of.simulation.error {
+        details.push(error.clone());
+    }
+    let mut detail: String = details.join("; ").chars().take(DETAIL_CHARS).collect();
+    if detail.is_empty() && result.valid == Validity::Unknown {
+        detail = "a check could not decide".to_owned();
+    }
+    detail = detail.replace(['\n', '|'], " ");
+    (checks, detail)
+}

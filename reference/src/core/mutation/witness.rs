@@ -1,0 +1,310 @@
+//! One small scenario per [`Mutation`], run with the rule kept and with it broken: the proof
+//! that a mutation changes what the core does (so a catalogue entry is never a no-op).
+
+use std::time::Duration;
+
+use super::Mutation;
+use crate::core::Core;
+use crate::message::{
+    AppendEntries, AppendEntriesResponse, ConflictHint, Message, RequestVote, RequestVoteResponse,
+};
+use crate::settings::Config;
+use crate::types::{Entry, HardState, NodeId, Payload, Term};
+
+/// What the core did in a mutation's scenario, with the rule kept and with it broken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witness {
+    /// The actions and final state of the unmutated core.
+    pub reference: String,
+    /// The same with the mutation switched on.
+    pub mutated: String,
+}
+
+impl Witness {
+    /// Whether the mutation changed what the core did.
+    pub fn changes_behaviour(&self) -> bool {
+        self.reference != self.mutated
+    }
+}
+
+/// Run `mutation`'s scenario twice, without and with it.
+pub fn witness(mutation: Mutation) -> Witness {
+    Witness {
+        reference: scenario(mutation, &[]),
+        mutated: scenario(mutation, &[mutation]),
+    }
+}
+
+/// Node 1 in a cluster of `nodes`, with `hard_state` and a log of `terms` (index 1 up).
+fn core(nodes: NodeId, hard_state: HardState, terms: &[Term]) -> Core {
+    let entries = terms
+        .iter()
+        .zip(1..)
+        .map(|(&term, index)| Entry {
+            term,
+            index,
+            payload: Payload::Noop,
+        })
+        .collect();
+    Core::new(
+        1,
+        (2..=nodes).collect(),
+        Config::default(),
+        hard_state,
+        entries,
+        Duration::ZERO,
+        7,
+    )
+}
+
+fn hard_state(term: Term, voted_for: Option<NodeId>) -> HardState {
+    HardState {
+        current_term: term,
+        voted_for,
+    }
+}
+
+/// Let the election timer fire and have peers `voters` grant the pre-vote, then the vote.
+fn elect(core: &mut Core, voters: &[NodeId]) -> Duration {
+    let now = core.next_deadline();
+    core.tick(now);
+    let term = core.term() + 1;
+    for pre_vote in [true, false] {
+        for &voter in voters {
+            let granted = RequestVoteResponse {
+                term,
+                vote_granted: true,
+                pre_vote,
+            };
+            core.step(now, voter, Message::RequestVoteResponse(granted));
+        }
+    }
+    now
+}
+
+fn vote_request(term: Term, candidate: NodeId, last: (u64, Term), pre_vote: bool) -> Message {
+    Message::RequestVote(RequestVote {
+        term,
+        candidate_id: candidate,
+        last_log_index: last.0,
+        last_log_term: last.1,
+        pre_vote,
+    })
+}
+
+fn append(term: Term, prev: (u64, Term), entry_terms: &[Term], leader_commit: u64) -> Message {
+    let entries = entry_terms
+        .iter()
+        .zip(prev.0 + 1..)
+        .map(|(&term, index)| Entry {
+            term,
+            index,
+            payload: Payload::Noop,
+        })
+        .collect();
+    Message::AppendEntries(AppendEntries {
+        term,
+        leader_id: 2,
+        prev_log_index: prev.0,
+        prev_log_term: prev.1,
+        entries,
+        leader_commit,
+    })
+}
+
+fn append_response(term: Term, success: bool, match_index: u64) -> Message {
+    Message::AppendEntriesResponse(AppendEntriesResponse {
+        term,
+        success,
+        match_index,
+        conflict: None,
+    })
+}
+
+/// The core's actions (those still untaken) and its final state, as text.
+fn trace(core: &mut Core) -> String {
+    format!(
+        "{:?}\nrole {:?} term {} voted for {:?} commit {} last {}",
+        core.take_actions(),
+        core.role(),
+        core.term(),
+        core.voted_for(),
+        core.commit_index(),
+        core.last_index()
+    )
+}
+
+fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
+    let at = Duration::from_millis(1);
+    let start = |nodes, hard_state, terms: &[Term]| {
+        let mut core = core(nodes, hard_state, terms);
+        core.set_mutations(mutations);
+        core
+    };
+    let mut core = match mutation {
+        // Leader of term 3 over [1, 2]; follower 2 holds index 2 (term 2) only.
+        Mutation::CommitPreviousTermByCount => {
+            let mut core = start(3, hard_state(2, None), &[1, 2]);
+            let now = elect(&mut core, &[2]);
+            core.take_actions();
+            core.step(now, 2, append_response(3, true, 2));
+            core
+        }
+        // A candidate whose log is empty asks a voter holding [1, 2].
+        Mutation::VoteWithoutLogCheck => {
+            let mut core = start(3, hard_state(2, None), &[1, 2]);
+            core.step(at, 2, vote_request(3, 2, (0, 0), false));
+            core
+        }
+        // Voted for 2 in term 1; 3 asks in the same term.
+        Mutation::VoteTwiceInTerm => {
+            let mut core = start(3, hard_state(1, Some(2)), &[]);
+            core.step(at, 3, vote_request(1, 3, (0, 0), false));
+            core
+        }
+        // A vote in a new term: the SaveHardState must carry it.
+        Mutation::VoteNotPersisted => {
+            let mut core = start(3, hard_state(1, None), &[]);
+            core.step(at, 2, vote_request(2, 2, (0, 0), false));
+            core
+        }
+        // A heartbeat of a higher term: the new term must be saved.
+        Mutation::TermNotPersisted => {
+            let mut core = start(3, hard_state(1, None), &[]);
+            core.step(at, 2, append(2, (0, 0), &[], 0));
+            core
+        }
+        // A deposed leader of term 2 writes to a follower of term 3.
+        Mutation::AcceptAppendFromOlderTerm => {
+            let mut core = start(3, hard_state(3, None), &[]);
+            core.step(at, 2, append(2, (0, 0), &[2], 0));
+            core
+        }
+        // A leader of term 1 hears of term 5 in an answer.
+        Mutation::LeaderIgnoresHigherTermInResponse => {
+            let mut core = start(3, hard_state(0, None), &[]);
+            let now = elect(&mut core, &[2]);
+            core.take_actions();
+            core.step(now, 3, append_response(5, false, 0));
+            core
+        }
+        // A candidate of term 1 in five nodes gets a vote of term 1 and a late one of term 0.
+        Mutation::CountVotesFromOtherTerms => {
+            let mut core = start(5, hard_state(0, None), &[]);
+            let now = core.next_deadline();
+            core.tick(now);
+            for voter in [2, 3] {
+                let granted = RequestVoteResponse {
+                    term: 1,
+                    vote_granted: true,
+                    pre_vote: true,
+                };
+                core.step(now, voter, Message::RequestVoteResponse(granted));
+            }
+            for (voter, term) in [(2, 1), (3, 0)] {
+                let granted = RequestVoteResponse {
+                    term,
+                    vote_granted: true,
+                    pre_vote: false,
+                };
+                core.step(now, voter, Message::RequestVoteResponse(granted));
+            }
+            core
+        }
+        // The follower's entry at the previous index is of term 1, the leader's of term 2.
+        Mutation::AppendWithoutPreviousTermCheck => {
+            let mut core = start(3, hard_state(3, None), &[1, 1]);
+            core.step(at, 2, append(3, (2, 2), &[3], 0));
+            core
+        }
+        // The follower's entry 2 (term 1) conflicts with the leader's (term 3).
+        Mutation::KeepConflictingEntries => {
+            let mut core = start(3, hard_state(2, None), &[1, 1]);
+            core.step(at, 2, append(3, (1, 1), &[3], 0));
+            core
+        }
+        // A heartbeat vouching for index 1 only, with the leader's commit index at 3.
+        Mutation::FollowerCommitsPastLastNewEntry | Mutation::AcknowledgeWholeLog => {
+            let mut core = start(3, hard_state(1, None), &[1, 1, 1]);
+            core.step(at, 2, append(1, (1, 1), &[], 3));
+            core
+        }
+        // Leader of five; one follower holds the no-op.
+        Mutation::CommitFromHighestMatch => {
+            let mut core = start(5, hard_state(0, None), &[]);
+            let now = elect(&mut core, &[2, 3]);
+            core.take_actions();
+            core.step(now, 2, append_response(1, true, 1));
+            core
+        }
+        // Three nodes, the election timer fires: one node alone is no quorum.
+        Mutation::QuorumOffByOne => {
+            let mut core = start(3, hard_state(0, None), &[]);
+            let now = core.next_deadline();
+            core.tick(now);
+            core
+        }
+        // A pre-vote for term 2 from an up-to-date candidate, granted.
+        Mutation::PreVoteBumpsTerm => {
+            let mut core = start(3, hard_state(1, None), &[]);
+            core.step(at, 2, vote_request(2, 2, (0, 0), true));
+            core
+        }
+        // Leader of term 3 over [1, 1, 2]; follower 2 rejects, its log ending at index 1.
+        Mutation::FastBacktrackSkipsEntry => {
+            let mut core = start(3, hard_state(2, None), &[1, 1, 2]);
+            let now = elect(&mut core, &[3]);
+            core.take_actions();
+            let rejected = AppendEntriesResponse {
+                term: 3,
+                success: false,
+                match_index: 3,
+                conflict: Some(ConflictHint {
+                    term: None,
+                    index: 2,
+                }),
+            };
+            core.step(now, 2, Message::AppendEntriesResponse(rejected));
+            core
+        }
+        // An entry arrives with the leader's commit index still 0.
+        Mutation::FollowerAppliesUncommitted => {
+            let mut core = start(3, hard_state(1, None), &[]);
+            core.step(at, 2, append(1, (0, 0), &[1], 0));
+            core
+        }
+    };
+    trace(&mut core)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every mutation changes what the core does in its scenario.
+    #[test]
+    fn every_mutation_changes_the_cores_behaviour() {
+        for mutation in Mutation::ALL {
+            let witness = witness(mutation);
+            assert!(
+                witness.changes_behaviour(),
+                "{mutation:?} changed nothing:\n{}",
+                witness.reference
+            );
+        }
+    }
+
+    /// Each scenario keeps the rule when its mutation is off: the reference core refuses or
+    /// holds back exactly what the mutated one does.
+    #[test]
+    fn the_reference_side_of_each_scenario_keeps_the_rule() {
+        let reference = |mutation| witness(mutation).reference;
+        assert!(reference(Mutation::VoteWithoutLogCheck).contains("voted for None"));
+        assert!(reference(Mutation::VoteTwiceInTerm).contains("voted for Some(2)"));
+        assert!(reference(Mutation::CommitPreviousTermByCount).contains("commit 0"));
+        assert!(reference(Mutation::QuorumOffByOne).contains("role PreCandidate"));
+        assert!(reference(Mutation::PreVoteBumpsTerm).contains("term 1"));
+        assert!(reference(Mutation::FollowerAppliesUncommitted).contains("commit 0"));
+        assert!(reference(Mutation::LeaderIgnoresHigherTermInResponse).contains("term 5"));
+    }
+}
