@@ -115,10 +115,18 @@ pub fn run_with(
     cluster::register(&mut sim, &context);
 
     let spool = match &run_options.spool_dir {
-        Some(dir) => tempfile::Builder::new()
-            .prefix(".history-")
-            .suffix(".jsonl")
-            .tempfile_in(dir),
+        Some(dir) => {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".history-").suffix(".jsonl");
+            // Renamed into the run's folder as `history.jsonl`: as readable as the run's
+            // other files (tempfile makes it owner-only).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                builder.permissions(std::fs::Permissions::from_mode(0o644));
+            }
+            builder.tempfile_in(dir)
+        }
         None => tempfile::NamedTempFile::new(),
     };
     let spool_dir = run_options
