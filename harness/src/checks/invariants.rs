@@ -85,8 +85,11 @@ pub struct Invariants {
     commit: BTreeMap<Incarnation, LogIndex>,
     /// Index -> (command hash, who applied it first).
     applied: BTreeMap<LogIndex, (u64, Incarnation)>,
-    /// Per incarnation: the indices and command hashes it applied, in order.
-    sequences: BTreeMap<Incarnation, Vec<(LogIndex, u64)>>,
+    /// Per node: its latest incarnation that applied anything, and the indices and command
+    /// hashes that incarnation applied, in order. An earlier incarnation's sequence is dropped
+    /// when the next one applies (nothing reads it again), so a node restarted a thousand
+    /// times holds one sequence, not a thousand copies of its log.
+    sequences: BTreeMap<NodeId, (u64, Vec<(LogIndex, u64)>)>,
     violations: Vec<Violation>,
     violation_count: usize,
     counts: Counts,
@@ -184,7 +187,14 @@ impl Invariants {
         let node = incarnation.0;
         self.counts.applied += 1;
         self.counts.max_applied = self.counts.max_applied.max(index);
-        let sequence = self.sequences.entry(incarnation).or_default();
+        let slot = self
+            .sequences
+            .entry(node)
+            .or_insert_with(|| (incarnation.1, Vec::new()));
+        if slot.0 != incarnation.1 {
+            *slot = (incarnation.1, Vec::new());
+        }
+        let sequence = &mut slot.1;
         let previous = sequence.last().map_or(0, |(index, _)| *index);
         sequence.push((index, hash));
         if index <= previous {
@@ -255,12 +265,23 @@ impl Invariants {
         &self.counts
     }
 
+    /// How many applied (index, hash) pairs the checker holds in its per-node sequences.
+    pub fn held_sequence_entries(&self) -> usize {
+        self.sequences
+            .values()
+            .map(|(_, sequence)| sequence.len())
+            .sum()
+    }
+
     /// The longest applied sequence among the nodes' latest incarnations: the final state the
     /// cluster converged on, as (index, command hash) in index order.
     pub fn final_sequence(&self) -> &[(LogIndex, u64)] {
         self.incarnations
             .iter()
-            .filter_map(|(&node, &(incarnation, _))| self.sequences.get(&(node, incarnation)))
+            .filter_map(|(node, &(incarnation, _))| {
+                let (applier, sequence) = self.sequences.get(node)?;
+                (*applier == incarnation).then_some(sequence)
+            })
             .max_by_key(|sequence| sequence.len())
             .map_or(&[], |sequence| sequence.as_slice())
     }
@@ -312,6 +333,21 @@ mod tests {
         assert_eq!(checker.violations().1, 0);
         checker.observe(6, 1, &applied(2, b"c"));
         assert_eq!(checker.violations().0[0].invariant, "state-machine-safety");
+    }
+
+    #[test]
+    fn a_node_restarted_many_times_holds_one_applied_sequence() {
+        let mut checker = Invariants::new();
+        for restart in 0..50u64 {
+            checker.observe(restart * 1000, 1, &Observation::Started);
+            for index in 1..=100u64 {
+                checker.observe(restart * 1000 + index, 1, &applied(index, b"x"));
+            }
+            checker.observe(restart * 1000 + 999, 1, &Observation::Stopped);
+        }
+        assert_eq!(checker.violations().1, 0);
+        assert_eq!(checker.held_sequence_entries(), 100, "one sequence, not 50");
+        assert_eq!(checker.final_sequence().len(), 100);
     }
 
     #[test]

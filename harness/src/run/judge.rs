@@ -51,12 +51,9 @@ const LIVENESS_MIN_WINDOW: Duration = Duration::from_millis(500);
 /// Run every check and give the verdict.
 pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     let config = evidence.config;
-    let ops: Vec<_> = evidence
-        .history
-        .iter()
-        .map(|recorded| recorded.op.clone())
-        .collect();
-    let history = History::from_ops(ops.iter().cloned());
+    // One copy of the history for the checkers (a long run's history is the judge's largest
+    // term in memory).
+    let history = History::from_ops(evidence.history.iter().map(|recorded| recorded.op.clone()));
 
     let (linearizability, linearizable) =
         match linearizable::check(&history, config.check_time_limit) {
@@ -91,7 +88,7 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
             .collect()
     });
     let liveness = liveness::check(
-        &ops,
+        &history.ops,
         evidence.nemesis,
         config.workload.time_limit,
         LIVENESS_RECOVERY,

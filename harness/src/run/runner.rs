@@ -1,6 +1,7 @@
 //! One run: build the simulation from the seed, step it with the nemesis acting between
 //! steps, then judge what happened.
 
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,12 +15,13 @@ use crate::sim::cluster::{self, ClusterContext, KV_PORT};
 use crate::sim::control::SimNetwork;
 use crate::sim::kv_api::ServiceApi;
 use crate::sim::observe::Observations;
-use crate::sim::recorder::{RecordedOp, Recorder};
+use crate::sim::recorder::{self, RecordedOp, Recorder};
 use crate::sim::turmoil_fs::TORN_WRITE_BLOCK_BYTES;
 
 use super::config::{TestConfig, Variant};
 use super::judge::{self, Evidence};
 use super::plugins::Plugins;
+use super::progress::RunProgress;
 use super::results::RunResult;
 use super::seeds::Seeds;
 
@@ -35,14 +37,46 @@ pub struct RunOutput {
     pub result: RunResult,
     /// The history.
     pub history: Vec<RecordedOp>,
+    /// The same history as `history.jsonl`, written while it was recorded (removed when
+    /// dropped; the store renames it into the run's folder).
+    pub history_spool: Option<tempfile::NamedTempFile>,
     /// Each node's log.
     pub node_logs: std::collections::BTreeMap<rafty::NodeId, Vec<String>>,
     /// The nemesis's primitive actions, timed.
     pub nemesis_log: Vec<String>,
 }
 
-/// Run `config` with `seed` and `plugins`, and judge it.
+/// Where a run spools its history and how it shows progress.
+pub struct RunOptions {
+    /// The folder of the history's spool file (the store's root, so that the file is renamed
+    /// into the run's folder); `None`: the system's temporary folder.
+    pub spool_dir: Option<std::path::PathBuf>,
+    /// The progress bar.
+    pub progress: RunProgress,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            spool_dir: None,
+            progress: RunProgress::hidden(),
+        }
+    }
+}
+
+/// Run `config` with `seed` and `plugins`, and judge it (history spooled to a temporary file,
+/// no progress bar).
 pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
+    run_with(config, seed, plugins, RunOptions::default())
+}
+
+/// [`run`] with `options`.
+pub fn run_with(
+    config: &TestConfig,
+    seed: u64,
+    plugins: &Plugins,
+    mut run_options: RunOptions,
+) -> RunOutput {
     let wall_start = std::time::Instant::now(); // outside the simulation: the report's wall time
     let seeds = Seeds::new(seed);
     let nodes = config.node_ids();
@@ -80,7 +114,38 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
     let context = Arc::new(context);
     cluster::register(&mut sim, &context);
 
-    let recorder = Recorder::new();
+    let spool = match &run_options.spool_dir {
+        Some(dir) => {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".history-").suffix(".jsonl");
+            // Renamed into the run's folder as `history.jsonl`: as readable as the run's
+            // other files (tempfile makes it owner-only).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                builder.permissions(std::fs::Permissions::from_mode(0o644));
+            }
+            builder.tempfile_in(dir)
+        }
+        None => tempfile::NamedTempFile::new(),
+    };
+    let spool_dir = run_options
+        .spool_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
+    let (spool, recorder) = match spool.and_then(|spool| Ok((spool.reopen()?, spool))) {
+        Ok((file, spool)) => (Some(spool), Recorder::new(file)),
+        Err(error) => {
+            let error = io::Error::new(
+                error.kind(),
+                format!(
+                    "cannot create the history spool in {}: {error}",
+                    spool_dir.display()
+                ),
+            );
+            (None, Recorder::failed(error))
+        }
+    };
     let keys = rafty_workloads::generator::keys(&config.workload);
     let final_reads = FinalReads::new(&keys);
     let acknowledged = crate::sim::client::Acknowledged::default();
@@ -137,6 +202,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
     };
     let mut nemesis = Nemesis::new(options, nodes.clone(), seeds.rng("nemesis", 0));
     let mut nemesis_recorded = 0;
+    let mut faults = 0u64;
     let error = loop {
         let now = sim.elapsed();
         {
@@ -154,6 +220,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
         }
         for event in &nemesis.events()[nemesis_recorded..] {
             recorder.record_nemesis(event);
+            faults += u64::from(event.f.starts_with("start-"));
         }
         nemesis_recorded = nemesis.events().len();
         match sim.step() {
@@ -161,6 +228,9 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
             Ok(false) => {}
             Err(error) => break Some(format!("simulation failed: {error}")),
         }
+        run_options
+            .progress
+            .step(sim.elapsed(), recorder.client_completions(), faults);
         if sim.elapsed() > hard_deadline {
             break Some(format!(
                 "clients still running at the hard deadline ({hard_deadline:?})"
@@ -169,8 +239,24 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
     };
     let simulated = sim.elapsed();
     drop(sim);
+    run_options.progress.finish();
 
-    let history = recorder.ops();
+    // The simulation (and every node's log) is gone: only now is the history read back, so
+    // the two are never in memory at once.
+    let spooled = recorder.finish().and_then(|()| match &spool {
+        Some(spool) => recorder::read_spool(spool.path()),
+        None => Ok(Vec::new()),
+    });
+    let (history, error) = match spooled {
+        Ok(history) => (history, error),
+        Err(failure) => {
+            let failure = format!("the history could not be spooled: {failure}");
+            (
+                Vec::new(),
+                Some(error.map_or(failure.clone(), |first| format!("{first}; {failure}"))),
+            )
+        }
+    };
     let evidence = Evidence {
         config,
         seed,
@@ -192,6 +278,7 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
     RunOutput {
         result,
         history,
+        history_spool: spool,
         node_logs: observations.node_logs(),
         nemesis_log,
     }

@@ -28,6 +28,9 @@ pub struct Artifacts<'r> {
     pub node_logs: &'r BTreeMap<NodeId, Vec<String>>,
     /// Each primitive nemesis action, timed.
     pub nemesis_log: &'r [String],
+    /// `history.jsonl` as the run spooled it: renamed into the run's folder (so on the same
+    /// filesystem as the store) instead of written again from `history`.
+    pub spooled_history: Option<&'r Path>,
 }
 
 /// Write the history as JSON lines: one checkers `Op` a line, plus the node a client used.
@@ -124,10 +127,13 @@ pub fn write_run(
     fs::create_dir(dir.join("nodes"))?;
     let results = serde_json::to_string_pretty(result).map_err(io::Error::other)?;
     fs::write(dir.join("results.json"), results + "\n")?;
-    write_history_jsonl(
-        artifacts.history,
-        fs::File::create(dir.join("history.jsonl"))?,
-    )?;
+    match artifacts.spooled_history {
+        Some(spooled) => fs::rename(spooled, dir.join("history.jsonl"))?,
+        None => write_history_jsonl(
+            artifacts.history,
+            fs::File::create(dir.join("history.jsonl"))?,
+        )?,
+    }
     let history = History::from_ops(artifacts.history.iter().map(|recorded| recorded.op.clone()));
     let mut edn = BufWriter::new(fs::File::create(dir.join("history.edn"))?);
     rafty_checkers::export::write_edn(&history, &mut edn)?;

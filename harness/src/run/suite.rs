@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::config::TestConfig;
 use super::plugins::Plugins;
+use super::progress::RunProgress;
 use super::results::Validity;
-use super::runner;
+use super::runner::{self, RunOptions};
 use super::store::{self, Artifacts};
 
 /// `--shard i/n`: the i-th of n deterministic slices of the seeds (1-based): seed number `k`
@@ -125,8 +126,9 @@ impl SuiteSummary {
 /// Run `config` once per seed.
 pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions) -> SuiteSummary {
     let stamp = store::timestamp();
+    let multi = MultiProgress::new();
     let bar = if options.progress && options.seeds.len() > 1 {
-        let bar = ProgressBar::new(options.seeds.len() as u64);
+        let bar = multi.add(ProgressBar::new(options.seeds.len() as u64));
         let style = ProgressStyle::with_template(
             "{bar:40} {pos}/{len} seeds {msg} [{elapsed_precise}, eta {eta}]",
         )
@@ -152,7 +154,23 @@ pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions)
                     let Some(&seed) = options.seeds.get(position) else {
                         return;
                     };
-                    let summary = run_one(config, plugins, seed, options.store.as_deref(), &stamp);
+                    let progress = if options.progress {
+                        RunProgress::new(&multi, seed, config.workload.time_limit)
+                    } else {
+                        RunProgress::hidden()
+                    };
+                    let run_options = RunOptions {
+                        spool_dir: options.store.clone(),
+                        progress,
+                    };
+                    let summary = run_one(
+                        config,
+                        plugins,
+                        seed,
+                        run_options,
+                        &stamp,
+                        options.store.as_deref(),
+                    );
                     if summary.valid != Validity::Valid {
                         bar.println(format!(
                             "seed {seed}: {} ({}) {}",
@@ -219,13 +237,14 @@ fn run_one(
     config: &TestConfig,
     plugins: &Plugins,
     seed: u64,
-    store_root: Option<&std::path::Path>,
+    run_options: RunOptions,
     stamp: &str,
+    store_root: Option<&std::path::Path>,
 ) -> RunSummary {
     // A panic outside the nodes (in the harness or the simulator) is a bug of the harness; the
     // other seeds still run, and this one is reported unknown with its reproduction command.
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runner::run(config, seed, plugins)
+        runner::run_with(config, seed, plugins, run_options)
     }));
     let output = match run {
         Ok(output) => output,
@@ -251,6 +270,7 @@ fn run_one(
             history: &output.history,
             node_logs: &output.node_logs,
             nemesis_log: &output.nemesis_log,
+            spooled_history: output.history_spool.as_ref().map(|spool| spool.path()),
         };
         match store::write_run(root, stamp, result, &artifacts) {
             Ok(dir) => {

@@ -2,7 +2,7 @@
 //! logs. Shared by every simulated host (hence `Arc<Mutex<..>>`; the simulation itself runs on
 //! one thread, so the lock is never contended).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rafty::NodeId;
@@ -18,10 +18,43 @@ pub struct Observations {
     inner: Arc<Mutex<State>>,
 }
 
+/// The most lines kept of one node's log; older ones are dropped, and counted.
+pub const MAX_NODE_LOG_LINES: usize = 100_000;
+
 #[derive(Debug, Default)]
 struct State {
     invariants: Invariants,
-    node_logs: BTreeMap<NodeId, Vec<String>>,
+    node_logs: BTreeMap<NodeId, NodeLog>,
+}
+
+/// The last [`MAX_NODE_LOG_LINES`] lines of a node's log and how many were dropped before.
+#[derive(Debug, Default)]
+struct NodeLog {
+    lines: VecDeque<String>,
+    dropped: u64,
+}
+
+impl NodeLog {
+    fn push(&mut self, line: String) {
+        if self.lines.len() == MAX_NODE_LOG_LINES {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back(line);
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let dropped = (self.dropped > 0).then(|| {
+            format!(
+                "({} earlier lines dropped: only the last {MAX_NODE_LOG_LINES} are kept)",
+                self.dropped
+            )
+        });
+        dropped
+            .into_iter()
+            .chain(self.lines.iter().cloned())
+            .collect()
+    }
 }
 
 impl Observations {
@@ -61,9 +94,14 @@ impl Observations {
         f(&self.lock().invariants)
     }
 
-    /// Each node's log lines.
+    /// Each node's log lines (the last [`MAX_NODE_LOG_LINES`], after a line saying how many
+    /// earlier ones were dropped, if any were).
     pub fn node_logs(&self) -> BTreeMap<NodeId, Vec<String>> {
-        self.lock().node_logs.clone()
+        self.lock()
+            .node_logs
+            .iter()
+            .map(|(node, log)| (*node, log.lines()))
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -94,4 +132,27 @@ fn format_time(time_ns: u64) -> String {
         time_ns / 1_000_000_000,
         (time_ns % 1_000_000_000) / 1_000
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_log_keeps_its_last_lines_and_counts_the_dropped_ones() {
+        let observations = Observations::new();
+        let total = MAX_NODE_LOG_LINES + 3;
+        for line in 0..total {
+            observations.note_at(line as u64, 1, &format!("line {line}"));
+        }
+        let lines = &observations.node_logs()[&1];
+        assert_eq!(lines.len(), MAX_NODE_LOG_LINES + 1);
+        assert!(
+            lines[0].starts_with("(3 earlier lines dropped"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].ends_with("n1 line 3"), "{}", lines[1]);
+        assert!(lines[MAX_NODE_LOG_LINES].ends_with(&format!("line {}", total - 1)));
+    }
 }
