@@ -10,6 +10,12 @@ use crate::bench::node_process::{self, NodeProcessOptions};
 use crate::bench::options::{parse_clients, parse_mode};
 use crate::bench::{self, BenchOptions, Mode};
 use crate::cli::check::parse_duration;
+use crate::cli::number::whole_number;
+
+/// The most rounds per client count `--rounds` takes.
+const MAX_ROUNDS: u64 = 1000;
+/// The largest command `--payload-bytes` takes (a frame must stay under the transport's cap).
+const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
 
 /// Arguments of `rafty bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -28,11 +34,13 @@ pub struct Args {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
     /// Rounds per client count, each on a fresh cluster; the table shows their spread.
-    #[arg(long, default_value_t = 3)]
-    pub rounds: usize,
+    #[arg(long, default_value_t = 3, allow_hyphen_values = true,
+          value_parser = whole_number(1, MAX_ROUNDS))]
+    pub rounds: u64,
     /// Bytes of each command in in-process mode (real mode sends a small key-value put).
-    #[arg(long, default_value_t = 0)]
-    pub payload_bytes: usize,
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true,
+          value_parser = whole_number(0, MAX_PAYLOAD_BYTES))]
+    pub payload_bytes: u64,
     /// Real mode: where the nodes' temporary log directories and the fsync probe go. Use a
     /// directory on the disk you want to measure (a tmpfs makes fsync free).
     #[arg(long)]
@@ -77,8 +85,8 @@ pub fn run(args: &Args) -> u8 {
         clients: args.clients.0.clone(),
         warmup: args.warmup,
         duration: args.duration,
-        rounds: args.rounds,
-        payload_bytes: args.payload_bytes,
+        rounds: args.rounds as usize,
+        payload_bytes: args.payload_bytes as usize,
         data_dir: args.data_dir.clone().unwrap_or_else(std::env::temp_dir),
         memory_log: args.memory_log,
         json: args.json,
@@ -112,6 +120,42 @@ pub fn run_node(args: &NodeArgs) -> u8 {
         Err(error) => {
             eprintln!("rafty bench-node {}: {error}", args.id);
             2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    /// A negative or out-of-range count gets a range error naming the flag, not clap's
+    /// "unexpected argument" (a `-1` read as a flag).
+    #[test]
+    fn negative_rounds_and_payload_get_a_range_error_naming_the_flag() {
+        let parse = |line: &str| {
+            let words = std::iter::once("bench").chain(line.split_whitespace());
+            Cli::try_parse_from(words).map_err(|error| error.to_string())
+        };
+        let args = parse("--rounds 2 --payload-bytes 64").unwrap().args;
+        assert_eq!((args.rounds, args.payload_bytes), (2, 64));
+        for (line, flag) in [
+            ("--rounds -1", "--rounds"),
+            ("--rounds 0", "--rounds"),
+            ("--payload-bytes -1", "--payload-bytes"),
+        ] {
+            let error = parse(line).unwrap_err();
+            assert!(
+                error.contains(flag) && error.contains("is not a whole number from"),
+                "{line}: {error}"
+            );
         }
     }
 }

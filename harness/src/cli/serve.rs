@@ -30,13 +30,21 @@ pub struct Args {
     pub store: PathBuf,
 }
 
+/// Why `store` cannot be served, or `None` when it is a folder.
+fn store_problem(store: &std::path::Path) -> Option<&'static str> {
+    if store.is_dir() {
+        None
+    } else if store.exists() {
+        Some("is not a directory")
+    } else {
+        Some("no such folder (run `rafty test` first, or pass --store)")
+    }
+}
+
 /// Runs `rafty serve` until interrupted; returns the exit code (2 when it cannot start).
 pub fn run(args: &Args) -> u8 {
-    if !args.store.is_dir() {
-        eprintln!(
-            "rafty serve: {}: no such folder (run `rafty test` first, or pass --store)",
-            args.store.display()
-        );
+    if let Some(problem) = store_problem(&args.store) {
+        eprintln!("rafty serve: --store {}: {problem}", args.store.display());
         return 2;
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -229,6 +237,17 @@ async fn file(stream: &mut TcpStream, path: &Path, send_body: bool) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--store FILE` says the file is not a directory, not that there is no such folder.
+    #[test]
+    fn a_store_that_is_a_file_is_not_a_directory() {
+        let file = std::env::temp_dir().join(format!("rafty-serve-file-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(store_problem(&file), Some("is not a directory"));
+        std::fs::remove_file(&file).unwrap();
+        assert!(store_problem(&file).unwrap().starts_with("no such folder"));
+        assert_eq!(store_problem(&std::env::temp_dir()), None);
+    }
 
     /// A scratch store folder, removed when dropped.
     struct Store(PathBuf);
