@@ -19,7 +19,7 @@ fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn the_spool_is_the_history_and_is_removed_with_the_output() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = common::short_config(WorkloadKind::Kv, 3);
+    let config = common::short_config(WorkloadKind::named("kv").unwrap(), 3);
     let options = RunOptions {
         spool_dir: Some(dir.path().to_owned()),
         ..RunOptions::default()
