@@ -2,7 +2,8 @@
 //! workload, not ones chosen to fit the bug) with the bug planted and the core's own
 //! assertions off, seed after seed until a run is invalid or the budget is spent.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rafty_workloads::WorkloadKind;
@@ -10,8 +11,9 @@ use rafty_workloads::WorkloadKind;
 use crate::nemesis::FaultKind;
 use crate::run::config::{LogKind, TestConfig, Variant};
 use crate::run::plugins::{Plugins, StateMachineFactoryMaker};
+use crate::run::pool::run_seeds;
 use crate::run::results::{RunResult, Validity};
-use crate::run::runner;
+use crate::run::runner::{self, RunOptions};
 use crate::sim::broken::ReplayedStateMachineFactory;
 use crate::sim::factories::SharedStateMachineFactory;
 
@@ -124,46 +126,27 @@ pub fn search(
     options: &SearchOptions,
 ) -> Outcome {
     let start = Instant::now(); // outside the simulation: the search's wall time
-    let next = Mutex::new(0u64);
-    let stop = Mutex::new(false);
-    let finished = Mutex::new(Vec::<Finished>::new());
-    let jobs = options.jobs.clamp(1, options.seeds.max(1) as usize);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let seed = {
-                        let mut next = next.lock().unwrap_or_else(|p| p.into_inner());
-                        let stopped = *stop.lock().unwrap_or_else(|p| p.into_inner());
-                        if stopped || *next >= options.seeds || start.elapsed() >= options.budget {
-                            return;
-                        }
-                        let Some(seed) = options.first_seed.checked_add(*next) else {
-                            return;
-                        };
-                        *next += 1;
-                        seed
-                    };
-                    let run = run_one(config, plugins, seed);
-                    let at = start.elapsed();
-                    if run.0 == Validity::Invalid {
-                        *stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
-                    }
-                    let (valid, checks, detail) = run;
-                    let mut finished = finished.lock().unwrap_or_else(|p| p.into_inner());
-                    finished.push(Finished {
-                        seed,
-                        valid,
-                        checks,
-                        detail,
-                        at,
-                    });
-                }
-            });
+    let caught_one = AtomicBool::new(false);
+    let seeds: Vec<u64> = (0..options.seeds)
+        .map_while(|offset| options.first_seed.checked_add(offset))
+        .collect();
+    let stop = || caught_one.load(Ordering::SeqCst) || start.elapsed() >= options.budget;
+    let finished: Vec<Finished> = run_seeds(&seeds, options.jobs, stop, |seed| {
+        let (valid, checks, detail) = run_one(config, plugins, seed);
+        if valid == Validity::Invalid {
+            caught_one.store(true, Ordering::SeqCst);
         }
-    });
-    let mut finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
-    finished.sort_by_key(|run| run.seed);
+        Finished {
+            seed,
+            valid,
+            checks,
+            detail,
+            at: start.elapsed(),
+        }
+    })
+    .into_iter()
+    .map(|(_, run)| run)
+    .collect();
     let caught = finished
         .iter()
         .find(|run| run.valid == Validity::Invalid)
@@ -193,19 +176,12 @@ pub fn search(
 /// One run's verdict, the checks that fired and the first violation. A panic of the harness
 /// itself is an unknown verdict, as in `rafty test`.
 fn run_one(config: &TestConfig, plugins: &Plugins, seed: u64) -> (Validity, Vec<String>, String) {
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runner::run(config, seed, plugins)
-    }));
-    match run {
+    match runner::run_caught(config, seed, plugins, RunOptions::default()) {
         Ok(output) => {
             let (checks, detail) = fired(&output.result);
             (output.result.valid, checks, detail)
         }
-        Err(payload) => {
-            let message = rafty::node::panic_message(payload.as_ref());
-            let detail = format!("the harness panicked: {message}");
-            (Validity::Unknown, Vec::new(), detail)
-        }
+        Err(reason) => (Validity::Unknown, Vec::new(), reason),
     }
 }
 

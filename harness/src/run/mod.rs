@@ -3,6 +3,7 @@
 pub mod config;
 pub mod judge;
 pub mod plugins;
+pub mod pool;
 pub mod progress;
 pub mod results;
 pub mod runner;

@@ -70,6 +70,24 @@ pub fn run(config: &TestConfig, seed: u64, plugins: &Plugins) -> RunOutput {
     run_with(config, seed, plugins, RunOptions::default())
 }
 
+/// [`run_with`], with a panic of the harness itself (outside the nodes, which report their
+/// own) caught: `Err` carries its message. The other seeds of a suite still run, and this one
+/// is reported unknown.
+pub fn run_caught(
+    config: &TestConfig,
+    seed: u64,
+    plugins: &Plugins,
+    run_options: RunOptions,
+) -> Result<RunOutput, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_with(config, seed, plugins, run_options)
+    }))
+    .map_err(|payload| {
+        let message = rafty::node::panic_message(payload.as_ref());
+        format!("the harness panicked: {message}")
+    })
+}
+
 /// [`run`] with `options`.
 pub fn run_with(
     config: &TestConfig,

@@ -4,12 +4,13 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::config::TestConfig;
 use super::plugins::Plugins;
+use super::pool::run_seeds;
 use super::progress::RunProgress;
 use super::results::Validity;
 use super::runner::{self, RunOptions};
@@ -138,62 +139,45 @@ pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions)
     } else {
         ProgressBar::hidden()
     };
-    let next = Mutex::new(0usize);
-    let results = Mutex::new(Vec::new());
-    let jobs = options.jobs.clamp(1, options.seeds.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let position = {
-                        let mut next = next.lock().unwrap_or_else(|p| p.into_inner());
-                        let position = *next;
-                        *next += 1;
-                        position
-                    };
-                    let Some(&seed) = options.seeds.get(position) else {
-                        return;
-                    };
-                    let progress = if options.progress {
-                        RunProgress::new(&multi, seed, config.workload.time_limit)
-                    } else {
-                        RunProgress::hidden()
-                    };
-                    let run_options = RunOptions {
-                        spool_dir: options.store.clone(),
-                        progress,
-                    };
-                    let summary = run_one(
-                        config,
-                        plugins,
-                        seed,
-                        run_options,
-                        &stamp,
-                        options.store.as_deref(),
-                    );
-                    if summary.valid != Validity::Valid {
-                        bar.println(format!(
-                            "seed {seed}: {} ({}) {}",
-                            summary.valid.describe(),
-                            summary.failure,
-                            summary.reason
-                        ));
-                    }
-                    let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
-                    results.push(summary);
-                    let failed = results
-                        .iter()
-                        .filter(|run| run.valid != Validity::Valid)
-                        .count();
-                    bar.set_message(format!("{failed} not valid"));
-                    bar.inc(1);
-                }
-            });
-        }
-    });
+    let not_valid = AtomicUsize::new(0);
+    let finished = run_seeds(
+        &options.seeds,
+        options.jobs,
+        || false,
+        |seed| {
+            let progress = if options.progress {
+                RunProgress::new(&multi, seed, config.workload.time_limit)
+            } else {
+                RunProgress::hidden()
+            };
+            let run_options = RunOptions {
+                spool_dir: options.store.clone(),
+                progress,
+            };
+            let summary = run_one(
+                config,
+                plugins,
+                seed,
+                run_options,
+                &stamp,
+                options.store.as_deref(),
+            );
+            if summary.valid != Validity::Valid {
+                bar.println(format!(
+                    "seed {seed}: {} ({}) {}",
+                    summary.valid.describe(),
+                    summary.failure,
+                    summary.reason
+                ));
+                not_valid.fetch_add(1, Ordering::SeqCst);
+            }
+            bar.set_message(format!("{} not valid", not_valid.load(Ordering::SeqCst)));
+            bar.inc(1);
+            summary
+        },
+    );
     bar.finish_and_clear();
-    let mut runs = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    runs.sort_by_key(|run| run.seed);
+    let runs = finished.into_iter().map(|(_, summary)| summary).collect();
     let summary = SuiteSummary { runs };
     if let Some(root) = &options.store {
         write_suite_reports(root, &config.name(), &stamp, &summary);
@@ -243,13 +227,9 @@ fn run_one(
 ) -> RunSummary {
     // A panic outside the nodes (in the harness or the simulator) is a bug of the harness; the
     // other seeds still run, and this one is reported unknown with its reproduction command.
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runner::run_with(config, seed, plugins, run_options)
-    }));
-    let output = match run {
+    let output = match runner::run_caught(config, seed, plugins, run_options) {
         Ok(output) => output,
-        Err(payload) => {
-            let message = rafty::node::panic_message(payload.as_ref());
+        Err(reason) => {
             return RunSummary {
                 seed,
                 valid: Validity::Unknown,
@@ -258,7 +238,7 @@ fn run_one(
                 reproduce: super::judge::reproduce_command(config, seed),
                 simulated_ms: 0,
                 wall_ms: 0,
-                reason: format!("the harness panicked: {message}"),
+                reason,
                 store_error: None,
             };
         }
