@@ -59,6 +59,10 @@ impl<FS: FileSystem> Log for MyLog<FS> {
     fn last_index(&self) -> LogIndex {
         self.inner.last_index()
     }
+
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        self.inner.compact(index, term)
+    }
 }
 
 // ---- The recipe --------------------------------------------------------------------------

@@ -76,6 +76,7 @@ pub mod peer;
 pub mod peers_provider;
 pub mod service;
 pub mod settings;
+pub mod snapshot;
 pub mod state_machine;
 pub mod tcp;
 pub mod testing;
@@ -87,12 +88,14 @@ pub use kv::{KvCodecError, KvCommand, KvResponse, KvStateMachine};
 pub use log::{Log, LogError};
 pub use memory::{MemoryLog, MemoryStorage};
 pub use message::{
-    AppendEntries, AppendEntriesResponse, ConflictHint, Message, RequestVote, RequestVoteResponse,
+    AppendEntries, AppendEntriesResponse, ConflictHint, InstallSnapshot, InstallSnapshotResponse,
+    Message, RequestVote, RequestVoteResponse,
 };
 pub use network::InProcessNetwork;
 pub use node::{Node, NodeOptions};
 pub use peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 pub use peers_provider::{PeersProvider, StaticPeersProvider};
 pub use settings::{BadField, Config, Settings, SettingsError};
+pub use snapshot::{SnapshotError, SnapshotMeta, SnapshotSource, SnapshotStore, SnapshotWriter};
 pub use state_machine::StateMachine;
 pub use types::{Entry, HardState, LogIndex, NodeId, Payload, Term};

@@ -73,6 +73,24 @@ pub trait Log: Send + 'static {
 
     /// The last index held, 0 for an empty log.
     fn last_index(&self) -> LogIndex;
+
+    /// Log compaction (Raft §7): discard every entry with index `<= index`, which a durable
+    /// snapshot covers; `term` is the term of the entry at `index` (the snapshot's last
+    /// included term). Afterwards `first_index() == index + 1` and `term(index) == Some(term)`
+    /// stays answerable (the previous-entry check of the first AppendEntries after the
+    /// snapshot needs it); terms below `index` may be `None`.
+    ///
+    /// * If the log holds an entry at `index` with term `term`, the entries after it are kept.
+    ///   Otherwise (the log is shorter, or its entry at `index` has another term: a follower
+    ///   installing a leader's snapshot, §7) every entry is discarded and afterwards
+    ///   `last_index() == index`.
+    /// * `index` below `first_index() - 1` (already compacted) is a no-op returning `Ok`.
+    /// * Durable and crash-safe: after `Ok`, the new first index (and the term at `index`)
+    ///   survives a crash; a crash part-way leaves either the old log or the compacted one,
+    ///   never a log missing entries after `index` or a log whose `term(first_index() - 1)` is
+    ///   unknown.
+    /// * The caller compacts only behind a snapshot that is durable already.
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError>;
 }
 
 impl<L: Log + ?Sized> Log for Box<L> {
@@ -99,5 +117,8 @@ impl<L: Log + ?Sized> Log for Box<L> {
     }
     fn last_index(&self) -> LogIndex {
         (**self).last_index()
+    }
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        (**self).compact(index, term)
     }
 }

@@ -77,6 +77,49 @@ pub struct ConflictHint {
     pub index: LogIndex,
 }
 
+/// InstallSnapshot arguments (Figure 13), one chunk of the leader's snapshot. Chunks go in
+/// order of `offset`; the receiver writes each at its offset and restores the whole snapshot
+/// when `done` arrives. A chunk at an unexpected offset is answered with the offset the
+/// receiver expects, so a leader resumes an interrupted transfer instead of restarting it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshot {
+    /// The leader's term.
+    pub term: Term,
+    /// The leader, so followers can redirect clients.
+    pub leader_id: NodeId,
+    /// The snapshot replaces all entries up to and including this index.
+    pub last_included_index: LogIndex,
+    /// The term of `last_included_index`.
+    pub last_included_term: Term,
+    /// The snapshot's total size in bytes.
+    pub size_bytes: u64,
+    /// CRC32C of the whole snapshot; the receiver checks it before restoring.
+    pub checksum: u32,
+    /// The byte offset of this chunk in the snapshot.
+    pub offset: u64,
+    /// The chunk's bytes.
+    pub data: Vec<u8>,
+    /// True for the last chunk.
+    pub done: bool,
+}
+
+/// InstallSnapshot results (Figure 13), with where the next chunk should start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshotResponse {
+    /// The receiver's current term, for the leader to update itself.
+    pub term: Term,
+    /// Echoes the request's `last_included_index`, so the leader can tell answers about an
+    /// older snapshot from current ones.
+    pub last_included_index: LogIndex,
+    /// The offset the receiver expects next (the bytes it holds of this snapshot). After the
+    /// last chunk was accepted, the snapshot's size.
+    pub next_offset: u64,
+    /// True once the receiver holds the whole snapshot and has installed it, or already had a
+    /// state at least as recent (its log or snapshot covers `last_included_index` with
+    /// `last_included_term`): the leader may then send entries after `last_included_index`.
+    pub installed: bool,
+}
+
 /// Every protocol message a node exchanges with its peers. Requests travel through
 /// [`crate::Peer`] calls; responses come back as their results.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse};
+use crate::message::{
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
+    RequestVoteResponse,
+};
 use crate::types::NodeId;
 
 /// Why a call to a peer failed. One variant is definite, [`PeerError::NotSent`]: the request
@@ -131,6 +134,21 @@ pub trait Peer: Send + Sync + 'static {
         command: Vec<u8>,
         timeout: Duration,
     ) -> Result<ForwardResponse, PeerError>;
+
+    /// Send one chunk of an InstallSnapshot (§7, Figure 13) and wait for the answer. The
+    /// default refuses: a transport that does not carry snapshots keeps followers that fell
+    /// behind the leader's compacted log from catching up.
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+        timeout: Duration,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        let _ = (request, timeout);
+        Err(PeerError::NotSent {
+            peer: self.id(),
+            reason: "this transport does not carry InstallSnapshot".into(),
+        })
+    }
 }
 
 /// The receiving side of the [`Peer`] calls: what a transport's server hands incoming requests
@@ -149,4 +167,17 @@ pub trait RpcHandler: Send + Sync + 'static {
 
     /// Handle a client command forwarded by a follower.
     async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError>;
+
+    /// Handle one chunk of an InstallSnapshot; answers `installed` only once the snapshot is
+    /// durable and restored. The default refuses (a handler without snapshot support).
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        let _ = request;
+        Err(PeerError::Rejected {
+            peer: 0,
+            reason: "this handler does not accept InstallSnapshot".into(),
+        })
+    }
 }

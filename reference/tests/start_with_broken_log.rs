@@ -91,6 +91,9 @@ impl Log for ScriptedLog {
     fn last_index(&self) -> LogIndex {
         self.last_index
     }
+    fn compact(&mut self, _index: LogIndex, _term: Term) -> Result<(), LogError> {
+        Err(LogError::Contract("a scripted log does not compact".into()))
+    }
 }
 
 async fn start(log: ScriptedLog) -> Result<Node, StartError> {

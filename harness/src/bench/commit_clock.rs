@@ -200,6 +200,10 @@ impl<L: Log> Log for TimedLog<L> {
     fn last_index(&self) -> LogIndex {
         self.inner.last_index()
     }
+
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        self.inner.compact(index, term)
+    }
 }
 
 #[cfg(test)]

@@ -123,6 +123,10 @@ impl<L: Log> Log for EntryByEntry<L> {
     fn last_index(&self) -> LogIndex {
         self.0.last_index()
     }
+
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        self.0.compact(index, term)
+    }
 }
 
 #[test]

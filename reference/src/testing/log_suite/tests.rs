@@ -57,6 +57,9 @@ impl Log for Faulty {
     fn last_index(&self) -> LogIndex {
         self.inner.last_index()
     }
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        self.inner.compact(index, term)
+    }
 }
 
 struct FaultyFactory(Defect);
