@@ -4,7 +4,7 @@
 //! operations, how many keys) and a seeded [`Generator`] that produces [`ClientOp`]s. Each
 //! operation knows how to record itself as a Jepsen-style invocation and completion
 //! ([`ClientOp::invoke`], [`ClientOp::complete`]) and which checker model judges the history
-//! ([`WorkloadKind::model_name`]).
+//! ([`WorkloadKind::model`]).
 //!
 //! Each workload is one file under [`kinds`] implementing [`Workload`] (its name, the model that
 //! judges it, its operations, its knobs) and one line in the registry there.

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use rafty_checkers::model::ModelKind;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -33,8 +34,10 @@ pub trait Workload: Sync + 'static {
     /// One line for `rafty test --help`.
     fn summary(&self) -> &'static str;
 
-    /// The name of the `rafty-checkers` model that judges its histories (per key).
-    fn model_name(&self) -> &'static str;
+    /// The `rafty-checkers` model the harness judges its histories with. The ops are recorded
+    /// under the key-value functions (`get`, `put`, `cas`, `append`, each with its key), so a
+    /// workload on rafty's key-value state machine is judged by [`ModelKind::Kv`], key by key.
+    fn model(&self) -> ModelKind;
 
     /// How many keys it spreads over by default.
     fn default_keys(&self) -> usize {
@@ -96,9 +99,9 @@ impl WorkloadKind {
         self.workload().name()
     }
 
-    /// The name of the `rafty-checkers` model that judges this workload's histories.
-    pub fn model_name(self) -> &'static str {
-        self.workload().model_name()
+    /// The `rafty-checkers` model that judges this workload's histories.
+    pub fn model(self) -> ModelKind {
+        self.workload().model()
     }
 
     /// The `--workload` help: every registered workload with its summary.
@@ -186,6 +189,59 @@ mod tests {
         let help = WorkloadKind::help();
         for kind in WorkloadKind::every() {
             assert!(help.contains(&format!("{}: ", kind.name())), "{help}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod judged_by {
+    use rafty_checkers::linearizability::CheckOptions;
+    use rafty_checkers::model::Convention;
+    use rafty_checkers::{History, Verdict};
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::op::OpResult;
+    use rafty_checkers::Value;
+
+    /// Every workload's model knows every operation the workload issues: a history of its
+    /// reads (observing the empty start), writes and cas (indeterminate) is checked, not
+    /// refused as unsupported.
+    #[test]
+    fn each_workload_is_judged_by_a_model_that_knows_its_operations() {
+        for kind in WorkloadKind::every() {
+            let workload = kind.workload();
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut ops = vec![(workload.read("k".into()), OpResult::Ok(Value::Nil))];
+            let draws = Draws {
+                client: 0,
+                writes: 1,
+                rng: &mut rng,
+            };
+            ops.push((
+                workload.write("k".into(), draws),
+                OpResult::Info("?".into()),
+            ));
+            if workload.issues_cas() {
+                let draws = Draws {
+                    client: 0,
+                    writes: 2,
+                    rng: &mut rng,
+                };
+                ops.push((workload.cas("k".into(), draws), OpResult::Info("?".into())));
+            }
+            let mut events = Vec::new();
+            for (process, (op, result)) in ops.iter().enumerate() {
+                let process = process as u64;
+                events.push(op.invoke(process, 10 * process));
+                events.push(op.complete(process, 10 * process + 5, result));
+            }
+            let history = History::from_ops(events);
+            let checked = kind
+                .model()
+                .check(Convention::Native, &history, &CheckOptions::default())
+                .unwrap_or_else(|error| panic!("{kind}: its model refused its ops: {error}"));
+            assert_eq!(checked.valid, Verdict::Linearizable, "{kind}");
         }
     }
 }

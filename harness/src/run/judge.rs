@@ -55,21 +55,24 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     // term in memory).
     let history = History::from_ops(evidence.history.iter().map(|recorded| recorded.op.clone()));
 
-    let (linearizability, linearizable) =
-        match linearizable::check(&history, config.check_time_limit) {
-            Ok(result) => {
-                let validity = match result.valid {
-                    rafty_checkers::Verdict::Linearizable => Validity::Valid,
-                    rafty_checkers::Verdict::NotLinearizable => Validity::Invalid,
-                    rafty_checkers::Verdict::Unknown => Validity::Unknown,
-                };
-                (serde_json::to_value(&result).unwrap_or_default(), validity)
-            }
-            Err(error) => (
-                serde_json::json!({ "valid": "unknown", "error": error }),
-                Validity::Unknown,
-            ),
-        };
+    let (linearizability, linearizable) = match linearizable::check(
+        &history,
+        config.workload.kind.model(),
+        config.check_time_limit,
+    ) {
+        Ok(result) => {
+            let validity = match result.valid {
+                rafty_checkers::Verdict::Linearizable => Validity::Valid,
+                rafty_checkers::Verdict::NotLinearizable => Validity::Invalid,
+                rafty_checkers::Verdict::Unknown => Validity::Unknown,
+            };
+            (serde_json::to_value(&result).unwrap_or_default(), validity)
+        }
+        Err(error) => (
+            serde_json::json!({ "valid": "unknown", "error": error }),
+            Validity::Unknown,
+        ),
+    };
 
     let invariants = evidence.observations.with_invariants(|invariants| {
         let (violations, count) = invariants.violations();

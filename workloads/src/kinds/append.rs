@@ -1,5 +1,7 @@
 //! `append`: per-key string appends and reads, like Porcupine's key-value histories.
 
+use rafty_checkers::model::ModelKind;
+
 use crate::op::ClientOp;
 use crate::workload::{Draws, Workload};
 
@@ -15,8 +17,8 @@ impl Workload for Append {
         "per-key string appends and whole-value reads (Porcupine's key-value model)"
     }
 
-    fn model_name(&self) -> &'static str {
-        "kv"
+    fn model(&self) -> ModelKind {
+        ModelKind::Kv
     }
 
     fn issues_cas(&self) -> bool {

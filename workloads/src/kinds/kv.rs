@@ -1,5 +1,7 @@
 //! `kv`: many independent integer registers.
 
+use rafty_checkers::model::ModelKind;
+
 use crate::op::ClientOp;
 use crate::workload::{Draws, Workload};
 
@@ -19,8 +21,8 @@ impl Workload for Kv {
          key by key"
     }
 
-    fn model_name(&self) -> &'static str {
-        "cas-register"
+    fn model(&self) -> ModelKind {
+        ModelKind::Kv
     }
 
     fn issues_cas(&self) -> bool {

@@ -2,6 +2,8 @@
 
 use rand::Rng;
 
+use rafty_checkers::model::ModelKind;
+
 use crate::config::{ConfigError, WorkloadConfig};
 use crate::generator::REGISTER_VALUES;
 use crate::op::ClientOp;
@@ -19,8 +21,8 @@ impl Workload for Register {
         "one integer register: read, write, compare-and-set"
     }
 
-    fn model_name(&self) -> &'static str {
-        "cas-register"
+    fn model(&self) -> ModelKind {
+        ModelKind::Kv
     }
 
     fn default_keys(&self) -> usize {
