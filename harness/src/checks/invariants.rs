@@ -85,11 +85,10 @@ pub struct Invariants {
     commit: BTreeMap<Incarnation, LogIndex>,
     /// Index -> (command hash, who applied it first).
     applied: BTreeMap<LogIndex, (u64, Incarnation)>,
-    /// Per node: its latest incarnation that applied anything, and the indices and command
-    /// hashes that incarnation applied, in order. An earlier incarnation's sequence is dropped
-    /// when the next one applies (nothing reads it again), so a node restarted a thousand
-    /// times holds one sequence, not a thousand copies of its log.
-    sequences: BTreeMap<NodeId, (u64, Vec<(LogIndex, u64)>)>,
+    /// Per node: its latest incarnation that applied anything, and the highest index that
+    /// incarnation applied. One pair per node, however often it restarted and however long the
+    /// log: the commands themselves are held once, in `applied`.
+    last_applied: BTreeMap<NodeId, (u64, LogIndex)>,
     violations: Vec<Violation>,
     violation_count: usize,
     counts: Counts,
@@ -187,16 +186,12 @@ impl Invariants {
         let node = incarnation.0;
         self.counts.applied += 1;
         self.counts.max_applied = self.counts.max_applied.max(index);
-        let slot = self
-            .sequences
-            .entry(node)
-            .or_insert_with(|| (incarnation.1, Vec::new()));
+        let slot = self.last_applied.entry(node).or_insert((incarnation.1, 0));
         if slot.0 != incarnation.1 {
-            *slot = (incarnation.1, Vec::new());
+            *slot = (incarnation.1, 0);
         }
-        let sequence = &mut slot.1;
-        let previous = sequence.last().map_or(0, |(index, _)| *index);
-        sequence.push((index, hash));
+        let previous = slot.1;
+        slot.1 = index;
         if index <= previous {
             let detail = format!(
                 "incarnation {} applied index {index} after index {previous}",
@@ -265,25 +260,31 @@ impl Invariants {
         &self.counts
     }
 
-    /// How many applied (index, hash) pairs the checker holds in its per-node sequences.
-    pub fn held_sequence_entries(&self) -> usize {
-        self.sequences
-            .values()
-            .map(|(_, sequence)| sequence.len())
-            .sum()
+    /// How many applied (index, hash) pairs the checker holds: one per index, however many
+    /// nodes applied it and however often they restarted.
+    pub fn held_applied_entries(&self) -> usize {
+        self.applied.len()
     }
 
-    /// The longest applied sequence among the nodes' latest incarnations: the final state the
-    /// cluster converged on, as (index, command hash) in index order.
-    pub fn final_sequence(&self) -> &[(LogIndex, u64)] {
-        self.incarnations
+    /// The state the cluster converged on, as (index, command hash) in index order: the
+    /// commands at indices 1 up to the highest index applied by a node's latest incarnation,
+    /// each as first applied anywhere (where two nodes applied different commands at one index,
+    /// state machine safety has already failed). A suffix applied once but lost since (no
+    /// latest incarnation reached it again) is left out, so the durability check finds it.
+    pub fn final_sequence(&self) -> Vec<(LogIndex, u64)> {
+        let reached = self
+            .incarnations
             .iter()
             .filter_map(|(node, &(incarnation, _))| {
-                let (applier, sequence) = self.sequences.get(node)?;
-                (*applier == incarnation).then_some(sequence)
+                let &(applier, last) = self.last_applied.get(node)?;
+                (applier == incarnation).then_some(last)
             })
-            .max_by_key(|sequence| sequence.len())
-            .map_or(&[], |sequence| sequence.as_slice())
+            .max()
+            .unwrap_or(0);
+        self.applied
+            .range(..=reached)
+            .map(|(&index, &(hash, _))| (index, hash))
+            .collect()
     }
 }
 
@@ -346,8 +347,36 @@ mod tests {
             checker.observe(restart * 1000 + 999, 1, &Observation::Stopped);
         }
         assert_eq!(checker.violations().1, 0);
-        assert_eq!(checker.held_sequence_entries(), 100, "one sequence, not 50");
+        assert_eq!(
+            checker.held_applied_entries(),
+            100,
+            "one entry per index, not 50"
+        );
         assert_eq!(checker.final_sequence().len(), 100);
+    }
+
+    /// Durability's input: a suffix every node applied and then lost (no latest incarnation
+    /// applied it again) is not part of the final state, though the checker saw it applied.
+    #[test]
+    fn a_suffix_lost_by_every_node_is_not_in_the_final_sequence() {
+        let mut checker = Invariants::new();
+        for node in [1, 2] {
+            checker.observe(0, node, &Observation::Started);
+            for index in 1..=10u64 {
+                checker.observe(index, node, &applied(index, &[index as u8]));
+            }
+        }
+        assert_eq!(checker.final_sequence().len(), 10);
+        for node in [1, 2] {
+            checker.observe(20, node, &Observation::Stopped);
+            checker.observe(21, node, &Observation::Started);
+            for index in 1..=7u64 {
+                checker.observe(21 + index, node, &applied(index, &[index as u8]));
+            }
+        }
+        assert_eq!(checker.violations().1, 0);
+        let last = checker.final_sequence().last().copied();
+        assert_eq!(last, Some((7, command_hash(&[7]))));
     }
 
     #[test]

@@ -86,8 +86,8 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     let final_sequence: Vec<u64> = evidence.observations.with_invariants(|invariants| {
         invariants
             .final_sequence()
-            .iter()
-            .map(|(_, hash)| *hash)
+            .into_iter()
+            .map(|(_, hash)| hash)
             .collect()
     });
     let liveness = liveness::check(
