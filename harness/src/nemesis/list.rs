@@ -85,7 +85,7 @@ mod tests {
         );
         assert_eq!(
             parse_kinds("all", memory).unwrap(),
-            kinds(&["partition", "kill", "pause", "latency", "clog"])
+            kinds(&["partition", "kill", "pause", "latency", "clog", "install-snapshot"])
         );
         assert!(parse_kinds("none", memory).unwrap().is_empty());
         assert_eq!(

@@ -33,6 +33,7 @@ registry! {
     disk => Disk,
     corrupt => Corrupt,
     figure8 => Figure8,
+    install_snapshot => InstallSnapshot,
 }
 
 /// One node of `draw.nodes`, uniformly.
