@@ -7,6 +7,10 @@
 //!   node (a restarted node may start lower: the commit index is volatile state).
 //! * Each incarnation applies increasing indices (the state machine is rebuilt by re-applying
 //!   the log from the start; no-op entries never reach it, so indices may skip).
+//! * **Snapshots restore the same state** (§7): a digest of each node's state after each
+//!   command it applies, and after each snapshot it restores, equals every other node's digest
+//!   at that index, however the state was reached; and a restore never moves an incarnation's
+//!   state back below what it had applied.
 //! * **Corruption is detected**: a node whose log holds a record the `corrupt` nemesis damaged
 //!   must refuse to start; one that opened its log anyway would serve the damaged entry.
 
@@ -49,6 +53,17 @@ pub enum Observation {
         /// The new commit index.
         index: LogIndex,
     },
+    /// A digest of the node's state right after it reached `index`: by applying the command at
+    /// `index` (`restored` false), or by restoring a snapshot covering up to `index` (true).
+    /// Reported only for state machines that take snapshots (the digest hashes one).
+    StateDigest {
+        /// The index the state covers.
+        index: LogIndex,
+        /// FNV-1a of the state's snapshot bytes.
+        digest: u64,
+        /// Whether the state came from a snapshot rather than from applying `index`.
+        restored: bool,
+    },
     /// The node applied the command at `index`, whose bytes hash to `command_hash`.
     Applied {
         /// The log index applied.
@@ -89,6 +104,9 @@ pub struct Invariants {
     /// incarnation applied. One pair per node, however often it restarted and however long the
     /// log: the commands themselves are held once, in `applied`.
     last_applied: BTreeMap<NodeId, (u64, LogIndex)>,
+    /// Index -> (state digest, who reported it first, whether restored): the first digest
+    /// reported at each index, which every later one must equal.
+    digests: BTreeMap<LogIndex, (u64, Incarnation, bool)>,
     violations: Vec<Violation>,
     violation_count: usize,
     counts: Counts,
@@ -107,6 +125,10 @@ pub struct Counts {
     pub max_term: Term,
     /// Highest index applied anywhere.
     pub max_applied: LogIndex,
+    /// Snapshots restored by nodes (at start, or installed from a leader).
+    pub restored: u64,
+    /// State digests compared across nodes.
+    pub digests: u64,
 }
 
 impl Invariants {
@@ -161,6 +183,75 @@ impl Invariants {
                 index,
                 command_hash,
             } => self.applied(time_ns, incarnation, index, command_hash),
+            Observation::StateDigest {
+                index,
+                digest,
+                restored,
+            } => self.state_digest(time_ns, incarnation, index, digest, restored),
+        }
+    }
+
+    fn state_digest(
+        &mut self,
+        time_ns: u64,
+        incarnation: Incarnation,
+        index: LogIndex,
+        digest: u64,
+        restored: bool,
+    ) {
+        let node = incarnation.0;
+        self.counts.digests += 1;
+        if restored {
+            self.counts.restored += 1;
+            let slot = self.last_applied.entry(node).or_insert((incarnation.1, 0));
+            if slot.0 != incarnation.1 {
+                *slot = (incarnation.1, 0);
+            }
+            let previous = slot.1;
+            slot.1 = previous.max(index);
+            if index < previous {
+                let detail = format!(
+                    "incarnation {} restored a snapshot covering up to index {index} after it \
+                     had applied up to {previous}: its state moved backwards",
+                    incarnation.1
+                );
+                self.violate("snapshot-backwards", time_ns, node, detail);
+            }
+        }
+        // The state at `index` is the state after the last command at or below it: no-op
+        // entries change nothing, and never reach the state machine.
+        let last_command = self.applied.range(..=index).next_back().map(|(i, _)| *i);
+        let compared = self
+            .digests
+            .range(..=index)
+            .next_back()
+            .filter(|(at, _)| Some(**at) >= last_command || **at == index)
+            .map(|(at, first)| (*at, *first));
+        match compared {
+            Some((at, (first, by, by_restoring))) if first != digest => {
+                let how = |restoring: bool| {
+                    if restoring {
+                        "restoring a snapshot"
+                    } else {
+                        "applying"
+                    }
+                };
+                let detail = format!(
+                    "n{node} (incarnation {}) reached index {index} by {} with a state whose \
+                     digest is {digest:016x}, but n{} (incarnation {}) had state {first:016x} \
+                     at index {at} by {}",
+                    incarnation.1,
+                    how(restored),
+                    by.0,
+                    by.1,
+                    how(by_restoring)
+                );
+                self.violate("snapshot-state", time_ns, node, detail);
+            }
+            Some((at, _)) if at == index => {}
+            _ => {
+                self.digests.insert(index, (digest, incarnation, restored));
+            }
         }
     }
 
@@ -377,6 +468,62 @@ mod tests {
         assert_eq!(checker.violations().1, 0);
         let last = checker.final_sequence().last().copied();
         assert_eq!(last, Some((7, command_hash(&[7]))));
+    }
+
+    fn digest(index: LogIndex, digest: u64, restored: bool) -> Observation {
+        Observation::StateDigest {
+            index,
+            digest,
+            restored,
+        }
+    }
+
+    /// §7: a state restored from a snapshot equals the state of a node that applied the same
+    /// commands; the digest after a no-op index is the digest of the last command before it.
+    #[test]
+    fn a_restored_state_must_equal_the_applied_state_at_its_index() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        checker.observe(0, 2, &Observation::Started);
+        for index in [1, 2, 4] {
+            checker.observe(index, 1, &applied(index, &[index as u8]));
+            checker.observe(index, 1, &digest(index, 100 + index, false));
+        }
+        // n2 restores a snapshot at 5 (index 5 a no-op, never applied): n1's state at 4.
+        checker.observe(10, 2, &digest(5, 104, true));
+        assert_eq!(checker.violations().1, 0);
+        assert_eq!(checker.counts().restored, 1);
+        // n2 applies 6 after its restore, agreeing with nobody yet: recorded.
+        checker.observe(11, 2, &applied(6, b"6"));
+        checker.observe(11, 2, &digest(6, 106, false));
+        assert_eq!(checker.violations().1, 0);
+        // A third node restores a different state at 4.
+        checker.observe(12, 3, &Observation::Started);
+        checker.observe(13, 3, &digest(4, 999, true));
+        let (violations, count) = checker.violations();
+        assert_eq!((violations[0].invariant, count), ("snapshot-state", 1));
+        assert!(
+            violations[0].detail.contains("restoring a snapshot"),
+            "{violations:?}"
+        );
+    }
+
+    /// §7: a snapshot older than what a node applied must not be installed; applying after a
+    /// restore continues above the snapshot.
+    #[test]
+    fn a_restore_that_moves_state_backwards_is_a_violation() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        for index in 1..=5 {
+            checker.observe(index, 1, &applied(index, &[index as u8]));
+        }
+        checker.observe(6, 1, &digest(3, 7, true));
+        assert_eq!(checker.violations().0[0].invariant, "snapshot-backwards");
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        checker.observe(1, 1, &digest(5, 7, true));
+        checker.observe(2, 1, &applied(5, b"5"));
+        assert_eq!(checker.violations().0[0].invariant, "apply-order");
     }
 
     #[test]

@@ -85,7 +85,14 @@ mod tests {
         );
         assert_eq!(
             parse_kinds("all", memory).unwrap(),
-            kinds(&["partition", "kill", "pause", "latency", "clog", "install-snapshot"])
+            kinds(&[
+                "partition",
+                "kill",
+                "pause",
+                "latency",
+                "clog",
+                "install-snapshot"
+            ])
         );
         assert!(parse_kinds("none", memory).unwrap().is_empty());
         assert_eq!(

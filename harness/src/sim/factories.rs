@@ -4,11 +4,12 @@
 //! host reopens exactly what it persisted.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::sync::{Arc, Mutex};
 
 use rafty::kv::KvStateMachine;
 use rafty::memory::{MemoryLog, MemoryStorage};
-use rafty::{Log, LogError, LogIndex, NodeId, StateMachine};
+use rafty::{Log, LogError, LogIndex, NodeId, SnapshotSource, StateMachine};
 
 use crate::checks::invariants::{Observation, command_hash};
 
@@ -181,11 +182,73 @@ impl StateMachine for ObservedStateMachine {
                 command_hash,
             },
         );
-        self.lock().apply(index, command)
+        let mut inner = self.lock();
+        let response = inner.apply(index, command);
+        let digest = state_digest(inner.as_ref());
+        drop(inner);
+        self.observe_digest(index, digest, false);
+        response
     }
 
     fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
         self.lock().query(query)
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn SnapshotSource>> {
+        self.lock().snapshot()
+    }
+
+    fn restore(
+        &mut self,
+        last_included_index: LogIndex,
+        data: &mut dyn io::Read,
+    ) -> io::Result<()> {
+        let mut inner = self.lock();
+        inner.restore(last_included_index, data)?;
+        let digest = state_digest(inner.as_ref());
+        drop(inner);
+        self.observe_digest(last_included_index, digest, true);
+        Ok(())
+    }
+}
+
+impl ObservedStateMachine {
+    fn observe_digest(&self, index: LogIndex, digest: Option<u64>, restored: bool) {
+        if let Some(digest) = digest {
+            let observation = Observation::StateDigest {
+                index,
+                digest,
+                restored,
+            };
+            self.observations.observe(self.node, observation);
+        }
+    }
+}
+
+/// FNV-1a of the bytes `machine` writes as its snapshot: a digest of its whole state, equal
+/// on two nodes exactly when their states are (the snapshot contract: deterministic bytes that
+/// hold everything). `None` for a state machine without snapshots, or whose snapshot failed.
+fn state_digest(machine: &dyn StateMachine) -> Option<u64> {
+    let source = machine.snapshot()?;
+    let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
+    source.write_to(&mut hasher).ok()?;
+    Some(hasher.0)
+}
+
+/// FNV-1a as an `io::Write`, the same hash as [`command_hash`].
+struct Fnv(u64);
+
+impl io::Write for Fnv {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for &byte in buf {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
