@@ -260,3 +260,6 @@ impl Core {
         self.emit(Action::CompactLog { index, term });
     }
 }
+
+#[cfg(test)]
+mod tests;
