@@ -96,6 +96,9 @@ pub use node::{Node, NodeOptions};
 pub use peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 pub use peers_provider::{PeersProvider, StaticPeersProvider};
 pub use settings::{BadField, Config, Settings, SettingsError};
-pub use snapshot::{SnapshotError, SnapshotMeta, SnapshotSource, SnapshotStore, SnapshotWriter};
+pub use snapshot::{
+    MemorySnapshotStore, SnapshotError, SnapshotMeta, SnapshotReader, SnapshotSource,
+    SnapshotStore, SnapshotWriter,
+};
 pub use state_machine::StateMachine;
 pub use types::{Entry, HardState, LogIndex, NodeId, Payload, Term};

@@ -13,7 +13,10 @@ use crate::types::{Entry, HardState, LogIndex, Term};
 #[derive(Debug, Default)]
 struct Stored {
     hard_state: HardState,
-    /// `entries[i]` has index `i + 1`.
+    /// The index and term of the last entry compaction discarded (`(0, 0)`, the sentinel,
+    /// before any): `term(compacted.0)` stays answerable after [`Log::compact`].
+    compacted: (LogIndex, Term),
+    /// `entries[i]` has index `compacted.0 + 1 + i`.
     entries: Vec<Entry>,
     /// When set, every write fails with this message (a test switch for disk errors).
     write_failure: Option<String>,
@@ -33,9 +36,15 @@ impl MemoryStorage {
         MemoryStorage::default()
     }
 
-    /// A copy of every persisted entry, in index order (for tests and checkers).
+    /// A copy of every persisted entry, in index order (for tests and checkers); after a
+    /// compaction, only those after the compacted index.
     pub fn entries(&self) -> Vec<Entry> {
         self.lock().entries.clone()
+    }
+
+    /// The first index held: 1 before any compaction, the compacted index + 1 after.
+    pub fn first_index(&self) -> LogIndex {
+        self.lock().first_index()
     }
 
     /// The persisted hard state (for tests and checkers).
@@ -86,8 +95,17 @@ impl MemoryLog {
 }
 
 impl Stored {
+    fn first_index(&self) -> LogIndex {
+        self.compacted.0 + 1
+    }
+
     fn last_index(&self) -> LogIndex {
-        self.entries.len() as LogIndex
+        self.compacted.0 + self.entries.len() as LogIndex
+    }
+
+    /// The position in `entries` of `index`, which must be held.
+    fn position(&self, index: LogIndex) -> usize {
+        (index - self.first_index()) as usize
     }
 
     fn check_writable(&self) -> Result<(), LogError> {
@@ -179,16 +197,17 @@ impl Log for MemoryLog {
 
     fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
         let mut stored = self.storage.lock();
-        check_truncate(1, stored.last_index(), from)?;
+        check_truncate(stored.first_index(), stored.last_index(), from)?;
         stored.check_writable()?;
-        stored.entries.truncate((from - 1) as usize);
+        let keep = stored.position(from);
+        stored.entries.truncate(keep);
         Ok(())
     }
 
     fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
         let stored = self.storage.lock();
-        check_range(1, stored.last_index(), low, high)?;
-        Ok(stored.entries[(low - 1) as usize..(high - 1) as usize].to_vec())
+        check_range(stored.first_index(), stored.last_index(), low, high)?;
+        Ok(stored.entries[stored.position(low)..stored.position(high)].to_vec())
     }
 
     fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
@@ -196,25 +215,51 @@ impl Log for MemoryLog {
         if index == 0 {
             return Ok(Some(0));
         }
-        Ok(stored
-            .entries
-            .get((index - 1) as usize)
-            .map(|entry| entry.term))
+        if index == stored.compacted.0 {
+            return Ok(Some(stored.compacted.1));
+        }
+        if index < stored.compacted.0 {
+            return Ok(None);
+        }
+        let position = usize::try_from(index - stored.first_index()).unwrap_or(usize::MAX);
+        Ok(stored.entries.get(position).map(|entry| entry.term))
     }
 
     fn first_index(&self) -> LogIndex {
-        1
+        self.storage.lock().first_index()
     }
 
     fn last_index(&self) -> LogIndex {
         self.storage.lock().last_index()
     }
 
-    fn compact(&mut self, index: LogIndex, _term: Term) -> Result<(), LogError> {
-        // Placeholder of the snapshot interface commit: replaced by the real compaction.
-        Err(LogError::Contract(format!(
-            "MemoryLog cannot compact yet (asked to compact through index {index})"
-        )))
+    /// Keep the suffix after `index` when the log holds `index` with `term`, else discard
+    /// everything (the [`Log::compact`] contract); one assignment under the lock, so a
+    /// "crash" sees the old log or the new one.
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        let mut stored = self.storage.lock();
+        if index < stored.compacted.0 {
+            return Ok(());
+        }
+        if index > 0 && term == 0 {
+            return Err(LogError::Contract(format!(
+                "compact: index {index} with term 0 (only the sentinel index 0 has term 0)"
+            )));
+        }
+        stored.check_writable()?;
+        let matches = index <= stored.last_index()
+            && (index == stored.compacted.0 && stored.compacted.1 == term
+                || index > stored.compacted.0
+                    && stored.entries[stored.position(index)].term == term);
+        let kept = if matches {
+            let position = stored.position(index + 1);
+            stored.entries.split_off(position)
+        } else {
+            Vec::new()
+        };
+        stored.entries = kept;
+        stored.compacted = (index, term);
+        Ok(())
     }
 }
 
@@ -344,6 +389,59 @@ mod tests {
         );
         assert_eq!(storage.entries().len(), 2);
         assert_eq!(storage.hard_state(), state);
+    }
+
+    /// Log::compact, matching entry (§7): the suffix after the index stays, the first index
+    /// moves, `term(index)` stays answerable, and a reopened log sees it.
+    #[test]
+    fn compact_keeps_the_suffix_after_a_matching_entry_and_persists() {
+        let mut log = log_with(&[1, 1, 2, 2, 3]);
+        log.compact(3, 2).unwrap();
+        assert_eq!((log.first_index(), log.last_index()), (4, 5));
+        assert_eq!(log.term(3).unwrap(), Some(2));
+        assert_eq!(log.term(2).unwrap(), None);
+        assert_eq!(log.term(5).unwrap(), Some(3));
+        assert_eq!(log.entries(4, 6).unwrap(), vec![entry(4, 2), entry(5, 3)]);
+        assert!(matches!(log.entries(3, 4), Err(LogError::Contract(_))));
+        let reopened = MemoryLog::open(&log.storage());
+        assert_eq!((reopened.first_index(), reopened.last_index()), (4, 5));
+        assert_eq!(reopened.term(3).unwrap(), Some(2));
+        assert_eq!(log.storage().first_index(), 4);
+    }
+
+    /// Log::compact, mismatch (§7, Figure 13 step 7): a snapshot whose last included entry
+    /// the log lacks, or holds with another term, discards the whole log.
+    #[test]
+    fn compact_discards_everything_when_the_entry_is_missing_or_conflicts() {
+        let mut conflicting = log_with(&[1, 1, 2]);
+        conflicting.compact(2, 3).unwrap();
+        assert_eq!(
+            (conflicting.first_index(), conflicting.last_index()),
+            (3, 2)
+        );
+        assert_eq!(conflicting.term(2).unwrap(), Some(3));
+        let mut short = log_with(&[1]);
+        short.compact(7, 2).unwrap();
+        assert_eq!((short.first_index(), short.last_index()), (8, 7));
+        assert_eq!(short.term(7).unwrap(), Some(2));
+        short.append(&[entry(8, 2)]).unwrap();
+        assert_eq!(short.entries(8, 9).unwrap(), vec![entry(8, 2)]);
+    }
+
+    /// Log::compact below the first index is a no-op; truncation and appends work after a
+    /// compaction with indices offset by it.
+    #[test]
+    fn compact_behind_the_first_index_is_a_no_op_and_the_log_still_works() {
+        let mut log = log_with(&[1, 1, 1, 2]);
+        log.compact(2, 1).unwrap();
+        log.compact(1, 1).unwrap();
+        assert_eq!((log.first_index(), log.last_index()), (3, 4));
+        assert!(matches!(log.truncate(2), Err(LogError::Contract(_))));
+        log.truncate(4).unwrap();
+        assert_eq!(log.last_index(), 3);
+        log.append(&[entry(4, 3)]).unwrap();
+        assert_eq!(log.term(4).unwrap(), Some(3));
+        assert!(matches!(log.compact(5, 0), Err(LogError::Contract(_))));
     }
 
     struct Factory;

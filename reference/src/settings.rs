@@ -25,6 +25,10 @@ pub struct SettingsError {
 /// as `now + timeout`, which must not overflow.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The largest `snapshot_chunk_bytes` [`Settings::validate`] accepts (4 MiB): a chunk and its
+/// header must fit the TCP transport's default frame cap of 8 MiB.
+pub const MAX_SNAPSHOT_CHUNK_BYTES: usize = 4 << 20;
+
 /// The tunables of a node. Implement it to read settings from your own configuration system,
 /// or use [`Config`].
 pub trait Settings: Send + Sync + 'static {
@@ -47,6 +51,27 @@ pub trait Settings: Send + Sync + 'static {
     /// True: a follower forwards client commands to the leader it knows (Rafty's behaviour).
     /// False: it answers `NotLeader` with a leader hint.
     fn forward_to_leader(&self) -> bool;
+    /// Take a snapshot once this many entries were applied since the last one (Raft §7);
+    /// 0 disables this trigger. Default 10,000 (hashicorp/raft's `SnapshotThreshold` is
+    /// 8,192, etcd's `--snapshot-count` 10,000).
+    fn snapshot_threshold_entries(&self) -> u64 {
+        Config::default().snapshot_threshold_entries
+    }
+    /// Take a snapshot once the payloads applied since the last one add up to this many
+    /// bytes; 0 disables this trigger. Default 64 MiB.
+    fn snapshot_threshold_bytes(&self) -> u64 {
+        Config::default().snapshot_threshold_bytes
+    }
+    /// How many entries to keep in the log behind a snapshot, so a follower that is only a
+    /// little behind catches up with AppendEntries rather than a whole snapshot. Default 5,000
+    /// (etcd's `SnapshotCatchUpEntries`).
+    fn snapshot_keep_entries(&self) -> u64 {
+        Config::default().snapshot_keep_entries
+    }
+    /// The most snapshot bytes one InstallSnapshot carries. Default 1 MiB.
+    fn snapshot_chunk_bytes(&self) -> usize {
+        Config::default().snapshot_chunk_bytes
+    }
 
     /// Check every field and name each impossible one.
     fn validate(&self) -> Result<(), SettingsError> {
@@ -86,6 +111,18 @@ pub trait Settings: Send + Sync + 'static {
         }
         if self.max_inflight_appends() == 0 {
             bad("max_inflight_appends", "must be at least 1".into());
+        }
+        if self.snapshot_chunk_bytes() == 0 {
+            bad("snapshot_chunk_bytes", "must be at least 1".into());
+        } else if self.snapshot_chunk_bytes() > MAX_SNAPSHOT_CHUNK_BYTES {
+            bad(
+                "snapshot_chunk_bytes",
+                format!(
+                    "must be at most {MAX_SNAPSHOT_CHUNK_BYTES} (one chunk must fit a transport \
+                     frame), got {}",
+                    self.snapshot_chunk_bytes()
+                ),
+            );
         }
         // Timers are computed as `now + timeout`; an absurd timeout would overflow the clock.
         for (field, value) in [
@@ -132,6 +169,14 @@ pub struct Config {
     pub max_inflight_appends: usize,
     /// See [`Settings::forward_to_leader`].
     pub forward_to_leader: bool,
+    /// See [`Settings::snapshot_threshold_entries`] (0 disables).
+    pub snapshot_threshold_entries: u64,
+    /// See [`Settings::snapshot_threshold_bytes`] (0 disables).
+    pub snapshot_threshold_bytes: u64,
+    /// See [`Settings::snapshot_keep_entries`].
+    pub snapshot_keep_entries: u64,
+    /// See [`Settings::snapshot_chunk_bytes`].
+    pub snapshot_chunk_bytes: usize,
 }
 
 impl Default for Config {
@@ -146,6 +191,10 @@ impl Default for Config {
             max_append_bytes: 1 << 20,
             max_inflight_appends: 8,
             forward_to_leader: true,
+            snapshot_threshold_entries: 10_000,
+            snapshot_threshold_bytes: 64 << 20,
+            snapshot_keep_entries: 5_000,
+            snapshot_chunk_bytes: 1 << 20,
         }
     }
 }
@@ -178,6 +227,18 @@ impl Settings for Config {
     fn forward_to_leader(&self) -> bool {
         self.forward_to_leader
     }
+    fn snapshot_threshold_entries(&self) -> u64 {
+        self.snapshot_threshold_entries
+    }
+    fn snapshot_threshold_bytes(&self) -> u64 {
+        self.snapshot_threshold_bytes
+    }
+    fn snapshot_keep_entries(&self) -> u64 {
+        self.snapshot_keep_entries
+    }
+    fn snapshot_chunk_bytes(&self) -> usize {
+        self.snapshot_chunk_bytes
+    }
 }
 
 impl Config {
@@ -193,6 +254,10 @@ impl Config {
             max_append_bytes: settings.max_append_bytes(),
             max_inflight_appends: settings.max_inflight_appends(),
             forward_to_leader: settings.forward_to_leader(),
+            snapshot_threshold_entries: settings.snapshot_threshold_entries(),
+            snapshot_threshold_bytes: settings.snapshot_threshold_bytes(),
+            snapshot_keep_entries: settings.snapshot_keep_entries(),
+            snapshot_chunk_bytes: settings.snapshot_chunk_bytes(),
         }
     }
 }
@@ -221,6 +286,26 @@ mod tests {
             .map(|f| f.field)
             .collect();
         assert_eq!(names, ["election_timeout_max", "command_timeout"]);
+    }
+
+    #[test]
+    fn snapshot_chunk_bytes_is_checked_by_name() {
+        for chunk in [0, MAX_SNAPSHOT_CHUNK_BYTES + 1] {
+            let config = Config {
+                snapshot_chunk_bytes: chunk,
+                ..Config::default()
+            };
+            let error = config.validate().unwrap_err();
+            let names: Vec<_> = error.fields.iter().map(|f| f.field).collect();
+            assert_eq!(names, ["snapshot_chunk_bytes"], "{chunk}");
+        }
+        let disabled = Config {
+            snapshot_threshold_entries: 0,
+            snapshot_threshold_bytes: 0,
+            snapshot_keep_entries: 0,
+            ..Config::default()
+        };
+        assert_eq!(disabled.validate(), Ok(()));
     }
 
     #[test]

@@ -6,7 +6,13 @@
 //! [`crate::StateMachine::restore`], plus its [`SnapshotMeta`]. It is streamed, never forced
 //! through one `Vec<u8>`: written through a [`SnapshotWriter`] and read back in chunks.
 
+mod memory;
+mod reader;
+
 use std::io;
+
+pub use memory::MemorySnapshotStore;
+pub use reader::SnapshotReader;
 
 use serde::{Deserialize, Serialize};
 

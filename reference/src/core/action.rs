@@ -21,7 +21,8 @@ pub enum Role {
 /// One thing the driver must do, in the order the core emitted it.
 ///
 /// The driver executes actions strictly in order, and a storage action
-/// ([`Action::SaveHardState`], [`Action::AppendToLog`], [`Action::TruncateLog`]) must be durable
+/// ([`Action::SaveHardState`], [`Action::AppendToLog`], [`Action::TruncateLog`],
+/// [`Action::CompactLog`]) must be durable
 /// before the next action executes: this is how no vote and no append acknowledgement leaves the
 /// node before the state it depends on is on disk.
 ///
@@ -63,6 +64,40 @@ pub enum Action {
     /// driver skips them when applying commands). Always after these entries are durable on this
     /// node: loaded at start, or an `AppendToLog` earlier in this list or an earlier one.
     Apply(Vec<Entry>),
+    /// Snapshot the state machine now (Raft §7): every [`Action::Apply`] up to `index` came
+    /// before this action and none after it, so the state machine has applied exactly the
+    /// entries up to `index` (of term `term`). The driver takes a frozen copy
+    /// ([`crate::StateMachine::snapshot`]), writes it to its snapshot store away from the event
+    /// loop, and reports the durable snapshot through [`super::Core::snapshot_taken`] (or a
+    /// failure through [`super::Core::snapshot_failed`]). At most one is outstanding.
+    TakeSnapshot {
+        /// The last index the snapshot covers (the commit index).
+        index: LogIndex,
+        /// The term of the entry at `index`.
+        term: Term,
+    },
+    /// Compact the log through `index` ([`crate::Log::compact`]), whose term is `term`;
+    /// always behind a snapshot that is durable already. Durable before any later action.
+    CompactLog {
+        /// The last index to discard.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
+    },
+    /// The leader's log no longer holds the entries follower `to` needs: stream it the
+    /// latest snapshot (at least through `last_included_index`) with InstallSnapshot
+    /// chunks in `term` (§7, Figure 13), one transfer per follower at a time, and report the
+    /// outcome through [`super::Core::snapshot_sent`].
+    SendSnapshot {
+        /// The follower.
+        to: NodeId,
+        /// The leader's term the transfer belongs to.
+        term: Term,
+        /// The snapshot's last included index.
+        last_included_index: LogIndex,
+        /// The snapshot's last included term.
+        last_included_term: Term,
+    },
     /// The role, term or known leader changed since the last `RoleChanged`. Roles a node passes
     /// through within one input (a single node goes from follower to leader in one tick) are
     /// not reported.

@@ -28,6 +28,12 @@ impl Core {
         self.become_follower(request.term, Some(request.leader_id));
         self.last_leader_contact = Some(self.now);
         self.reset_election_timer();
+        // The entries this request vouches for end here, whatever part of them is compacted.
+        let last_new_index = request
+            .entries
+            .last()
+            .map_or(request.prev_log_index, |entry| entry.index);
+        let request = self.skip_compacted(request);
         if let Err(hint) = self.check_previous_entry(&request) {
             return self.reply_append(false, request.prev_log_index, Some(hint));
         }
@@ -46,11 +52,6 @@ impl Core {
             );
             return self.reply_append(false, request.prev_log_index, None);
         }
-        // The entries are contiguous from `prev_log_index + 1` (`is_well_formed`).
-        let last_new_index = request
-            .entries
-            .last()
-            .map_or(request.prev_log_index, |entry| entry.index);
         self.store_entries(request.entries);
         let acknowledged = if self.mutations.breaks(Mutation::AcknowledgeWholeLog) {
             self.log.last_index()
@@ -69,6 +70,19 @@ impl Core {
             request.leader_commit.min(last_new_index)
         };
         self.advance_commit_to(commit);
+    }
+
+    /// §7: entries up to the compacted index are committed (a snapshot covers them), so they
+    /// match the leader's: a request starting before it is answered as if it started there
+    /// (as etcd/raft does for an AppendEntries below the commit index).
+    fn skip_compacted(&self, mut request: AppendEntries) -> AppendEntries {
+        let (compacted, compacted_term) = self.log.compacted();
+        if request.prev_log_index < compacted {
+            request.entries.retain(|entry| entry.index > compacted);
+            request.prev_log_index = compacted;
+            request.prev_log_term = compacted_term;
+        }
+        request
     }
 
     fn reply_append(

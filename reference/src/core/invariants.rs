@@ -40,6 +40,18 @@ impl Core {
             self.commit_index,
             self.log.last_index()
         );
+        assert!(
+            self.snapshot.0 <= self.commit_index,
+            "node {id}: the snapshot covers index {} above the commit (and applied) index {}",
+            self.snapshot.0,
+            self.commit_index
+        );
+        assert!(
+            self.log.compacted().0 <= self.snapshot.0,
+            "node {id}: the log is compacted through {}, past the snapshot at {}",
+            self.log.compacted().0,
+            self.snapshot.0
+        );
         if self.term() == before.term && before.voted_for.is_some() {
             assert_eq!(
                 self.hard_state.voted_for, before.voted_for,

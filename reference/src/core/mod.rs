@@ -21,6 +21,7 @@ mod progress;
 pub mod quorum;
 mod raft_log;
 mod replication;
+mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -31,6 +32,7 @@ use rand_chacha::ChaCha8Rng;
 pub use action::{Action, Role};
 pub use election::log_is_up_to_date;
 pub use mutation::Mutation;
+pub use snapshot::{InstallDecision, StartState};
 
 use crate::message::Message;
 use crate::settings::Config;
@@ -70,6 +72,13 @@ pub struct Core {
     /// majority only up to this index. Equal to `log.last_index()` after every input.
     persisted_index: LogIndex,
     commit_index: LogIndex,
+    /// The index and term of the latest durable snapshot (`(0, 0)` for none); the log is
+    /// compacted at most through it.
+    snapshot: (LogIndex, Term),
+    /// The index of the [`Action::TakeSnapshot`] not yet reported, if any.
+    snapshot_pending: Option<LogIndex>,
+    /// The payload bytes committed since the last snapshot was asked for.
+    bytes_since_snapshot: u64,
     rng: ChaCha8Rng,
     now: Duration,
     election_deadline: Duration,
@@ -109,9 +118,52 @@ impl Core {
         now: Duration,
         seed: u64,
     ) -> Core {
+        let state = StartState {
+            hard_state,
+            snapshot: None,
+            compacted: (0, 0),
+            entries,
+        };
+        Core::restart(id, peers, config, state, now, seed)
+    }
+
+    /// A follower restarted from `state`: its latest snapshot (already restored into the
+    /// state machine, so the commit index starts at its index) and the log after the
+    /// compacted prefix. Otherwise as [`Core::new`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Core::new`], and if the log is compacted past the snapshot or does not hold the
+    /// snapshot's index with its term: what `Node::start` checks (and repairs) first.
+    pub fn restart(
+        id: NodeId,
+        peers: Vec<NodeId>,
+        config: Config,
+        state: StartState,
+        now: Duration,
+        seed: u64,
+    ) -> Core {
+        let StartState {
+            hard_state,
+            snapshot,
+            compacted,
+            entries,
+        } = state;
         let peers: BTreeSet<NodeId> = peers.into_iter().filter(|peer| *peer != id).collect();
-        let log = RaftLog::new(entries);
+        let log = RaftLog::new(compacted, entries);
         let persisted_index = log.last_index();
+        let snapshot = snapshot.unwrap_or((0, 0));
+        assert!(
+            compacted.0 <= snapshot.0,
+            "the log is compacted through {} but the snapshot covers only {}",
+            compacted.0,
+            snapshot.0
+        );
+        assert_eq!(
+            log.term(snapshot.0),
+            Some(snapshot.1),
+            "the log does not hold the snapshot's last included entry"
+        );
         assert!(
             log.last_term() <= hard_state.current_term,
             "the log holds term {} but the hard state only term {}",
@@ -129,7 +181,10 @@ impl Core {
             reported: (Role::Follower, hard_state.current_term, None),
             log,
             persisted_index,
-            commit_index: 0,
+            commit_index: snapshot.0,
+            snapshot,
+            snapshot_pending: None,
+            bytes_since_snapshot: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
             now,
             election_deadline: now,
@@ -281,9 +336,20 @@ impl Core {
         self.hard_state
     }
 
-    /// The core's copy of the log, every entry from index 1.
+    /// The core's copy of the log: every entry from [`Core::first_index`] (index 1 until the
+    /// log is compacted).
     pub fn entries(&self) -> &[Entry] {
         self.log.all()
+    }
+
+    /// The first index the log holds (the compacted index + 1).
+    pub fn first_index(&self) -> LogIndex {
+        self.log.first_index()
+    }
+
+    /// The last index the latest durable snapshot covers (0 for none).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot.0
     }
 
     /// For tests: the number of AppendEntries carrying entries that are unanswered to `peer`
@@ -389,7 +455,12 @@ impl Core {
             self.persisted_index
         );
         let newly_committed = self.log.range(self.commit_index + 1, index).to_vec();
+        self.bytes_since_snapshot += newly_committed
+            .iter()
+            .map(|entry| entry.payload.len_bytes() as u64)
+            .sum::<u64>();
         self.commit_index = index;
         self.emit(Action::Apply(newly_committed));
+        self.maybe_take_snapshot();
     }
 }

@@ -77,11 +77,23 @@ pub enum Mutation {
     /// entry it stores, without waiting for the leader's commit index (`follower.rs`,
     /// `handle_append_entries`).
     FollowerAppliesUncommitted,
+    /// Break §7 (a snapshot never moves a node backwards): a follower installs a leader's
+    /// snapshot older than its commit index, moving its commit index and state machine back
+    /// (`snapshot.rs`, `snapshot_is_stale`).
+    InstallStaleSnapshot,
+    /// Break §7 (compact only what a durable snapshot covers): after a snapshot the log is
+    /// compacted through its last index, past the snapshot (`snapshot.rs`,
+    /// `snapshot_taken`).
+    CompactPastSnapshot,
+    /// Break §7 (a snapshot holds committed, applied state): the snapshot is labelled with
+    /// the last log index instead of the commit index, so it claims entries that were never
+    /// applied and may never commit (`snapshot.rs`, `maybe_take_snapshot`).
+    SnapshotUncommitted,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 17] = [
+    pub const ALL: [Mutation; 20] = [
         Mutation::CommitPreviousTermByCount,
         Mutation::VoteWithoutLogCheck,
         Mutation::VoteTwiceInTerm,
@@ -99,6 +111,9 @@ impl Mutation {
         Mutation::PreVoteBumpsTerm,
         Mutation::FastBacktrackSkipsEntry,
         Mutation::FollowerAppliesUncommitted,
+        Mutation::InstallStaleSnapshot,
+        Mutation::CompactPastSnapshot,
+        Mutation::SnapshotUncommitted,
     ];
 
     #[cfg(feature = "mutations")]

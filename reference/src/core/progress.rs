@@ -15,6 +15,9 @@ pub(super) enum ReplicationState {
     /// The follower's log matches up to `match_index`: pipeline up to the in-flight limit,
     /// advancing the next index optimistically.
     Replicate,
+    /// The entries the follower needs are compacted away: a snapshot is being sent
+    /// ([`super::Action::SendSnapshot`]); no AppendEntries carrying entries until its outcome.
+    Snapshot,
 }
 
 /// One AppendEntries carrying entries that has not been answered yet.
@@ -59,6 +62,7 @@ impl Progress {
         match self.state {
             ReplicationState::Probe => self.in_flight.is_empty(),
             ReplicationState::Replicate => self.in_flight.len() < max_in_flight,
+            ReplicationState::Snapshot => false,
         }
     }
 
@@ -96,6 +100,7 @@ impl Progress {
             // `checked_add`: the index comes from the follower, which may answer `u64::MAX`.
             ReplicationState::Probe => prev_log_index.checked_add(1) == Some(self.next_index),
             ReplicationState::Replicate => prev_log_index < self.next_index,
+            ReplicationState::Snapshot => false,
         }
     }
 
@@ -107,9 +112,12 @@ impl Progress {
 
     /// The AppendEntries whose previous index was `prev_log_index` got no answer: free its
     /// slot and probe again from just after the match index.
+    /// A snapshot transfer in progress is left alone: its own outcome ends it.
     pub(super) fn on_send_failed(&mut self, prev_log_index: LogIndex) {
         self.release(prev_log_index);
-        self.probe_from(self.match_index + 1);
+        if self.state != ReplicationState::Snapshot {
+            self.probe_from(self.match_index + 1);
+        }
     }
 
     fn release(&mut self, prev_log_index: LogIndex) {

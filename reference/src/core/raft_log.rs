@@ -1,65 +1,89 @@
-//! The core's in-memory mirror of the log: every entry from index 1, as the `Log` holds them
-//! once the driver has executed the core's storage actions.
+//! The core's in-memory mirror of the log: the entries after the last compaction, as the
+//! `Log` holds them once the driver has executed the core's storage actions.
 
 use crate::types::{Entry, LogIndex, Term};
 
-/// The entries of the replicated log, indices contiguous from 1, terms non-decreasing.
+/// The entries of the replicated log after its compacted prefix: indices contiguous from
+/// `compacted.0 + 1`, terms non-decreasing from `compacted.1`.
 #[derive(Clone, Debug, Default)]
 pub(super) struct RaftLog {
+    /// The index and term of the last entry compacted away (behind a snapshot, Raft §7),
+    /// `(0, 0)` (the sentinel) before any compaction. Its term stays known: the previous-entry
+    /// check of the first AppendEntries after it needs it.
+    compacted: (LogIndex, Term),
+    /// `entries[i]` has index `compacted.0 + 1 + i`.
     entries: Vec<Entry>,
 }
 
 impl RaftLog {
-    /// A mirror of `entries`, which must start at index 1 and be contiguous with
-    /// non-decreasing terms (what a `Log` that never compacted returns).
-    pub(super) fn new(entries: Vec<Entry>) -> RaftLog {
-        let mut log = RaftLog::default();
+    /// A mirror of `entries`, which must start right after `compacted` (index 1 for a log that
+    /// never compacted, with `compacted == (0, 0)`) and be contiguous with non-decreasing
+    /// terms.
+    pub(super) fn new(compacted: (LogIndex, Term), entries: Vec<Entry>) -> RaftLog {
+        let mut log = RaftLog {
+            compacted,
+            entries: Vec::new(),
+        };
         log.append(&entries);
         log
     }
 
+    /// The index and term of the last compacted entry (`(0, 0)` before any compaction).
+    pub(super) fn compacted(&self) -> (LogIndex, Term) {
+        self.compacted
+    }
+
+    /// The first index held: `compacted().0 + 1`.
+    pub(super) fn first_index(&self) -> LogIndex {
+        self.compacted.0 + 1
+    }
+
     pub(super) fn last_index(&self) -> LogIndex {
-        self.entries.len() as LogIndex
+        self.compacted.0 + self.entries.len() as LogIndex
     }
 
     pub(super) fn last_term(&self) -> Term {
-        self.entries.last().map_or(0, |entry| entry.term)
+        self.entries
+            .last()
+            .map_or(self.compacted.1, |entry| entry.term)
     }
 
-    /// The term at `index`: `Some(0)` for the sentinel index 0, `None` past the end. Total:
-    /// `index` may come from a peer, up to `u64::MAX`, on any platform.
+    /// The term at `index`: `Some(0)` for the sentinel index 0, the compacted term at the
+    /// compacted index, `None` before it (compacted away) and past the end. Total: `index`
+    /// may come from a peer, up to `u64::MAX`, on any platform.
     pub(super) fn term(&self, index: LogIndex) -> Option<Term> {
-        match index {
-            0 => Some(0),
-            _ => {
-                let position = usize::try_from(index - 1).ok()?;
-                self.entries.get(position).map(|entry| entry.term)
-            }
+        if index == 0 {
+            return Some(0);
         }
+        if index == self.compacted.0 {
+            return Some(self.compacted.1);
+        }
+        let position = usize::try_from(index.checked_sub(self.first_index())?).ok()?;
+        self.entries.get(position).map(|entry| entry.term)
     }
 
-    /// Every entry, from index 1.
+    /// Every entry held, from `first_index()`.
     pub(super) fn all(&self) -> &[Entry] {
         &self.entries
     }
 
-    /// The entries with indices in `low..=high`; `low >= 1`, `high <= last_index()`.
+    /// The entries with indices in `low..=high`; `low >= first_index()`, `high <= last_index()`.
     pub(super) fn range(&self, low: LogIndex, high: LogIndex) -> &[Entry] {
         if high < low {
             return &[];
         }
-        &self.entries[Self::position(low)..=Self::position(high)]
+        &self.entries[self.position(low)..=self.position(high)]
     }
 
-    /// Entries from `from` on, at most `max_entries` of them and at most `max_bytes` payload
-    /// bytes, but at least one entry when `from <= last_index()`.
+    /// Entries from `from` (at least `first_index()`) on, at most `max_entries` of them and at
+    /// most `max_bytes` payload bytes, but at least one entry when `from <= last_index()`.
     pub(super) fn batch(&self, from: LogIndex, max_entries: usize, max_bytes: usize) -> Vec<Entry> {
         let mut batch = Vec::new();
         let mut bytes = 0;
         for entry in self
             .entries
             .iter()
-            .skip(Self::position(from))
+            .skip(self.position(from))
             .take(max_entries)
         {
             bytes += entry.payload.len_bytes();
@@ -88,27 +112,55 @@ impl RaftLog {
         }
     }
 
-    /// Remove every entry with index `>= from`.
+    /// Remove every entry with index `>= from`, which must be after the compacted index.
     pub(super) fn truncate(&mut self, from: LogIndex) {
-        assert!(from >= 1, "cannot truncate the sentinel index 0");
-        self.entries.truncate(Self::position(from));
+        assert!(
+            from > self.compacted.0,
+            "cannot truncate at {from}: entries up to {} are compacted",
+            self.compacted.0
+        );
+        let keep = self.position(from).min(self.entries.len());
+        self.entries.truncate(keep);
+    }
+
+    /// Compaction (§7), as `Log::compact` does it: forget every entry up to `index`; keep
+    /// the entries after it if the log holds `index` with `term`, else discard them all
+    /// (the log then ends at `index`). A compaction behind the compacted index does nothing.
+    pub(super) fn compact(&mut self, index: LogIndex, term: Term) {
+        if index < self.compacted.0 {
+            return;
+        }
+        let kept = if self.term(index) == Some(term) {
+            self.entries.split_off(self.position(index + 1))
+        } else {
+            Vec::new()
+        };
+        self.entries = kept;
+        self.compacted = (index, term);
     }
 
     /// The first index of the run of entries sharing the term of the entry at `index`
-    /// (which must exist).
+    /// (which must be held or be the compacted index); never before the compacted index.
     pub(super) fn first_index_of_term_at(&self, index: LogIndex) -> LogIndex {
         let term = self.term(index).expect("index within the log");
-        self.entries.partition_point(|entry| entry.term < term) as LogIndex + 1
+        let held = self.entries.partition_point(|entry| entry.term < term) as LogIndex;
+        if held == 0 && self.compacted.1 == term && self.compacted.0 > 0 {
+            return self.compacted.0;
+        }
+        self.first_index() + held
     }
 
-    /// The last index holding an entry of `term`, if any.
+    /// The last index holding an entry of `term`, if any is known (held or compacted index).
     pub(super) fn last_index_of_term(&self, term: Term) -> Option<LogIndex> {
         let end = self.entries.partition_point(|entry| entry.term <= term);
-        (end > 0 && self.entries[end - 1].term == term).then_some(end as LogIndex)
+        if end > 0 && self.entries[end - 1].term == term {
+            return Some(self.compacted.0 + end as LogIndex);
+        }
+        (end == 0 && self.compacted.1 == term && self.compacted.0 > 0).then_some(self.compacted.0)
     }
 
-    fn position(index: LogIndex) -> usize {
-        usize::try_from(index - 1).expect("log index fits in memory")
+    fn position(&self, index: LogIndex) -> usize {
+        usize::try_from(index - self.first_index()).expect("log index fits in memory")
     }
 }
 
@@ -127,7 +179,40 @@ mod tests {
                 payload: Payload::Command(vec![0; 10]),
             })
             .collect();
-        RaftLog::new(entries)
+        RaftLog::new((0, 0), entries)
+    }
+
+    /// §7: after compaction the mirror holds only the suffix, and the compacted index keeps
+    /// its term for the previous-entry check.
+    #[test]
+    fn compaction_keeps_the_suffix_and_the_compacted_term() {
+        let mut log = log_with_terms(&[1, 1, 2, 2, 3]);
+        log.compact(3, 2);
+        assert_eq!((log.first_index(), log.last_index()), (4, 5));
+        assert_eq!(log.term(3), Some(2));
+        assert_eq!(log.term(2), None);
+        assert_eq!(log.range(4, 5).len(), 2);
+        assert_eq!(log.batch(4, 10, 1000)[0].index, 4);
+        assert_eq!(log.first_index_of_term_at(4), 3);
+        assert_eq!(log.last_index_of_term(2), Some(4));
+        assert_eq!(log.last_index_of_term(1), None);
+        log.compact(1, 1);
+        assert_eq!(log.first_index(), 4, "compacting behind does nothing");
+    }
+
+    /// Figure 13 step 7: a snapshot whose last entry the log lacks discards the whole log.
+    #[test]
+    fn compaction_at_a_conflicting_entry_discards_the_log() {
+        let mut log = log_with_terms(&[1, 1, 2]);
+        log.compact(2, 3);
+        assert_eq!(
+            (log.first_index(), log.last_index(), log.last_term()),
+            (3, 2, 3)
+        );
+        let mut short = log_with_terms(&[1]);
+        short.compact(9, 4);
+        assert_eq!((short.last_index(), short.last_term()), (9, 4));
+        assert_eq!(short.last_index_of_term(4), Some(9));
     }
 
     #[test]

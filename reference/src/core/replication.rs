@@ -116,6 +116,11 @@ impl Core {
         if !progress.can_send(max_in_flight) || progress.next_index > self.log.last_index() {
             return None;
         }
+        if progress.next_index <= self.log.compacted().0 {
+            // §7: the entries this follower needs are compacted away.
+            self.start_snapshot_send(peer);
+            return None;
+        }
         let prev_log_index = progress.next_index - 1;
         let entries = self.log.batch(
             progress.next_index,
@@ -135,6 +140,10 @@ impl Core {
         let Some(progress) = self.progress.get(&peer) else {
             return;
         };
+        if self.log.term(progress.match_index).is_none() {
+            // Compacted away: the follower is being sent a snapshot, whose chunks keep it.
+            return;
+        }
         let request = self.append_request(progress.match_index, Vec::new());
         self.send(peer, Message::AppendEntries(request));
     }

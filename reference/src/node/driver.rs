@@ -1,7 +1,7 @@
 //! The event loop: owns the core, the log and the state machine, and executes the core's
 //! actions strictly in order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,7 @@ use tokio::time::{Instant, Sleep};
 use super::Status;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
+use super::snapshots::{InstallIncoming, Receiving, SharedStore, SnapshotEvent};
 use super::waiters::{ReplyTo, Waiters};
 use crate::client::ClientError;
 use crate::core::{Action, Core, Role};
@@ -22,11 +23,15 @@ use crate::message::Message;
 use crate::peer::{ForwardResponse, Peer, PeerError};
 use crate::peers_provider::PeersProvider;
 use crate::settings::Settings;
+use crate::snapshot::SnapshotStore;
 use crate::state_machine::StateMachine;
-use crate::types::{Entry, NodeId, Payload};
+use crate::types::{Entry, LogIndex, NodeId, Payload};
 
 /// The most results of outgoing RPCs queued for the event loop.
 const RESULT_QUEUE: usize = 1024;
+/// The most snapshot outcomes queued for the event loop (one write, one transfer per
+/// follower at a time: far fewer in practice).
+const SNAPSHOT_EVENT_QUEUE: usize = 64;
 /// The most client commands proposed as one batch.
 const MAX_PROPOSAL_BATCH: usize = 1024;
 
@@ -56,6 +61,7 @@ struct RpcResult {
 pub(super) struct Channels {
     pub(super) submissions: mpsc::Receiver<Submission>,
     pub(super) requests: mpsc::Receiver<Incoming>,
+    pub(super) installs: mpsc::Receiver<InstallIncoming>,
     pub(super) stop: watch::Receiver<bool>,
     /// The [`super::PauseSwitch`]'s state (`true` while paused), if the node has one.
     pub(super) pause: Option<watch::Receiver<bool>>,
@@ -69,24 +75,41 @@ enum Event {
     Tick,
     Result(RpcResult),
     Request(Incoming),
+    Install(InstallIncoming),
+    Snapshot(SnapshotEvent),
     Submission(Submission),
 }
 
 pub(super) struct Driver<L, S> {
-    core: Core,
-    log: L,
-    state_machine: S,
+    pub(super) core: Core,
+    pub(super) log: L,
+    pub(super) state_machine: S,
     peers_provider: Arc<dyn PeersProvider>,
     peers: BTreeMap<NodeId, Arc<dyn Peer>>,
-    settings: Arc<dyn Settings>,
+    pub(super) settings: Arc<dyn Settings>,
     observer: Option<Arc<dyn Observer>>,
     status: Arc<Mutex<Status>>,
     channels: Channels,
     results: mpsc::Sender<RpcResult>,
     results_rx: mpsc::Receiver<RpcResult>,
     waiters: Waiters,
-    last_applied: u64,
+    pub(super) last_applied: u64,
     epoch: Instant,
+    /// The snapshot store, shared with the transfer tasks.
+    pub(super) store: SharedStore,
+    pub(super) snapshot_events: mpsc::Sender<SnapshotEvent>,
+    snapshot_events_rx: mpsc::Receiver<SnapshotEvent>,
+    /// The followers a snapshot is being sent to.
+    pub(super) transfers: BTreeSet<NodeId>,
+    /// The snapshot being received from the leader, if any.
+    pub(super) receiving: Option<Receiving>,
+}
+
+/// What a driver starts with besides the core and the trait objects it runs.
+pub(super) struct Loaded {
+    pub(super) store: Box<dyn SnapshotStore>,
+    /// The index the state machine holds the state after (the restored snapshot's).
+    pub(super) last_applied: LogIndex,
 }
 
 impl<L: Log, S: StateMachine> Driver<L, S> {
@@ -100,8 +123,10 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         observer: Option<Arc<dyn Observer>>,
         status: Arc<Mutex<Status>>,
         channels: Channels,
+        loaded: Loaded,
     ) -> Self {
         let (results, results_rx) = mpsc::channel(RESULT_QUEUE);
+        let (snapshot_events, snapshot_events_rx) = mpsc::channel(SNAPSHOT_EVENT_QUEUE);
         Driver {
             peers: peers_by_id(peers_provider.as_ref()),
             core,
@@ -115,8 +140,13 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             results,
             results_rx,
             waiters: Waiters::default(),
-            last_applied: 0,
+            last_applied: loaded.last_applied,
             epoch: Instant::now(),
+            store: Arc::new(Mutex::new(loaded.store)),
+            snapshot_events,
+            snapshot_events_rx,
+            transfers: BTreeSet::new(),
+            receiving: None,
         }
     }
 
@@ -160,6 +190,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                     self.core.step(self.now(), incoming.from, incoming.message);
                     self.execute(Some(incoming.reply))?;
                 }
+                Event::Install(incoming) => self.on_install(incoming)?,
+                Event::Snapshot(event) => self.on_snapshot_event(event)?,
                 Event::Submission(first) => self.on_submissions(first)?,
             }
         }
@@ -203,7 +235,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             () = pause_flipped(channels.pause.as_mut()) => Event::PauseChanged,
             () = &mut timer => Event::Tick,
             Some(result) = self.results_rx.recv() => Event::Result(result),
+            Some(event) = self.snapshot_events_rx.recv() => Event::Snapshot(event),
             request = channels.requests.recv() => request.map_or(Event::Stop, Event::Request),
+            install = channels.installs.recv() => install.map_or(Event::Stop, Event::Install),
             submission = channels.submissions.recv() => {
                 submission.map_or(Event::Stop, Event::Submission)
             }
@@ -215,7 +249,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         self.epoch + self.core.next_deadline()
     }
 
-    fn now(&self) -> Duration {
+    pub(super) fn now(&self) -> Duration {
         Instant::now().duration_since(self.epoch)
     }
 
@@ -288,7 +322,10 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// Execute the core's actions in order. Storage actions are durable when the `Log` call
     /// returns; an error stops the node before any later action runs.
-    fn execute(&mut self, mut reply: Option<oneshot::Sender<Message>>) -> Result<(), LogError> {
+    pub(super) fn execute(
+        &mut self,
+        mut reply: Option<oneshot::Sender<Message>>,
+    ) -> Result<(), LogError> {
         for action in self.core.take_actions() {
             match action {
                 Action::SaveHardState(state) => self.log.save_hard_state(state)?,
@@ -301,6 +338,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                     None => tracing::error!(?message, "the core replied with no request"),
                 },
                 Action::Apply(entries) => self.apply(entries),
+                Action::TakeSnapshot { index, term } => self.take_snapshot(index, term),
+                Action::CompactLog { index, term } => self.compact_log(index, term)?,
+                Action::SendSnapshot { to, term, .. } => self.send_snapshot(to, term),
                 Action::RoleChanged { role, term, leader } => self.role_changed(role, term, leader),
             }
         }
@@ -337,7 +377,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     }
 
     /// The peer with id `id`, asking the provider again if it is not known yet.
-    fn peer(&mut self, id: NodeId) -> Option<Arc<dyn Peer>> {
+    pub(super) fn peer(&mut self, id: NodeId) -> Option<Arc<dyn Peer>> {
         if !self.peers.contains_key(&id) {
             self.peers = peers_by_id(self.peers_provider.as_ref());
         }
@@ -379,7 +419,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         }
     }
 
-    fn notify(&self, event: NodeEvent) {
+    pub(super) fn notify(&self, event: NodeEvent) {
         if let Some(observer) = &self.observer {
             observer.on_event(self.core.id(), &event);
         }
@@ -396,6 +436,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.commit_index = self.core.commit_index();
         status.last_applied = self.last_applied;
         status.last_index = self.core.last_index();
+        status.first_index = self.core.first_index();
+        status.snapshot_index = self.core.snapshot_index();
     }
 }
 

@@ -35,6 +35,22 @@ pub enum NodeEvent {
         /// The command's bytes.
         command: Vec<u8>,
     },
+    /// A snapshot of the node's own applied state through `index` is durable (Raft §7).
+    SnapshotTaken {
+        /// Its last included index.
+        index: LogIndex,
+    },
+    /// The node installed a snapshot through `index` received from the leader (Figure 13):
+    /// its state machine now holds the state after `index`.
+    SnapshotInstalled {
+        /// Its last included index.
+        index: LogIndex,
+    },
+    /// The node's log was compacted: it now starts at `first_index`.
+    LogCompacted {
+        /// The log's new first index.
+        first_index: LogIndex,
+    },
     /// The node stopped: asked to, or fail-stopped on a storage error.
     Stopped {
         /// Why.

@@ -7,15 +7,17 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::driver::{Channels, Driver, Incoming, Submission};
+use super::driver::{Channels, Driver, Incoming, Loaded, Submission};
 use super::load::load_core;
 use super::panic_stop::fail_stop_on_panic;
+use super::snapshots::InstallIncoming;
 use super::{NodeOptions, PauseSwitch, StartError, Status};
 use crate::client::ClientError;
 use crate::core::Role;
 use crate::log::Log;
 use crate::message::{
-    AppendEntries, AppendEntriesResponse, Message, RequestVote, RequestVoteResponse,
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, Message,
+    RequestVote, RequestVoteResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::peers_provider::PeersProvider;
@@ -28,6 +30,8 @@ use crate::types::NodeId;
 const SUBMISSION_QUEUE: usize = 4096;
 /// The most incoming RPCs queued for the event loop.
 const REQUEST_QUEUE: usize = 1024;
+/// The most InstallSnapshot chunks queued for the event loop (a leader sends one at a time).
+const INSTALL_QUEUE: usize = 16;
 
 /// A running Raft node. Cheap to clone: clones share the node. Transports deliver incoming
 /// RPCs through its [`RpcHandler`] implementation.
@@ -41,27 +45,44 @@ struct Shared {
     settings: Arc<dyn Settings>,
     submissions: mpsc::Sender<Submission>,
     requests: mpsc::Sender<Incoming>,
+    installs: mpsc::Sender<InstallIncoming>,
     status: Arc<Mutex<Status>>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Node {
-    /// Start node `id`: validate `settings` (the error names every bad field), load the hard
-    /// state and the entries from `log`, and spawn the event loop. The state machine starts
-    /// empty: committed entries are applied again as the commit index is learned.
+    /// Start node `id`: validate `settings` (the error names every bad field), open the
+    /// snapshot store ([`NodeOptions::snapshot_store`]) and restore the state machine from
+    /// its latest snapshot, load the hard state and the entries after it from `log`, and
+    /// spawn the event loop. Committed entries after the snapshot are applied again as the
+    /// commit index is learned.
     pub async fn start<L: Log, S: StateMachine>(
         id: NodeId,
-        log: L,
-        state_machine: S,
+        mut log: L,
+        mut state_machine: S,
         peers: Arc<dyn PeersProvider>,
         settings: Arc<dyn Settings>,
         options: NodeOptions,
     ) -> Result<Node, StartError> {
         settings.validate()?;
-        let core = load_core(id, &log, peers.as_ref(), settings.as_ref(), &options)?;
+        let store = options.open_store()?;
+        let core = load_core(
+            id,
+            &mut log,
+            &mut state_machine,
+            store.as_ref(),
+            peers.as_ref(),
+            settings.as_ref(),
+            &options,
+        )?;
+        let loaded = Loaded {
+            store,
+            last_applied: core.commit_index(),
+        };
         let (submissions, submissions_rx) = mpsc::channel(SUBMISSION_QUEUE);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
+        let (installs, installs_rx) = mpsc::channel(INSTALL_QUEUE);
         let (stop, stop_rx) = watch::channel(false);
         let status = Arc::new(Mutex::new(Status {
             id,
@@ -69,13 +90,16 @@ impl Node {
             term: core.term(),
             leader: core.leader(),
             commit_index: core.commit_index(),
-            last_applied: 0,
+            last_applied: core.commit_index(),
             last_index: core.last_index(),
+            first_index: core.first_index(),
+            snapshot_index: core.snapshot_index(),
             running: true,
         }));
         let channels = Channels {
             submissions: submissions_rx,
             requests: requests_rx,
+            installs: installs_rx,
             stop: stop_rx,
             pause: options.pause_switch.as_ref().map(PauseSwitch::subscribe),
         };
@@ -89,6 +113,7 @@ impl Node {
             options.observer,
             status.clone(),
             channels,
+            loaded,
         );
         let event_loop = fail_stop_on_panic(id, observer, status.clone(), driver.run());
         let task = tokio::spawn(event_loop);
@@ -97,6 +122,7 @@ impl Node {
             settings,
             submissions,
             requests,
+            installs,
             status,
             stop,
             task: Mutex::new(Some(task)),
@@ -236,6 +262,19 @@ impl RpcHandler for Node {
             Err(ClientError::Timeout) => Ok(ForwardResponse::Timeout),
             Err(ClientError::Shutdown) => Err(self.stopped()),
         }
+    }
+
+    /// §7, Figure 13: each chunk goes to the event loop, which answers once the chunk is
+    /// written, and for the last one once the snapshot is durable and restored.
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        let (reply, answer) = oneshot::channel();
+        let incoming = InstallIncoming { request, reply };
+        let queued = self.shared.installs.send(incoming).await;
+        queued.map_err(|_| self.stopped())?;
+        answer.await.map_err(|_| self.stopped())
     }
 }
 

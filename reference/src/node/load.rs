@@ -10,28 +10,30 @@ use std::time::Duration;
 
 use super::handle::peers_by_id;
 use super::{NodeOptions, StartError};
-use crate::core::Core;
+use crate::core::{Core, StartState};
 use crate::log::Log;
 use crate::peers_provider::PeersProvider;
 use crate::settings::{Config, Settings};
-use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+use crate::snapshot::{SnapshotMeta, SnapshotReader, SnapshotStore};
+use crate::state_machine::StateMachine;
+use crate::types::{Entry, LogIndex, NodeId, Term};
 
 /// How a [`Log`] broke its contract, as found when a node loads it at start. Each names the
 /// index where the log went wrong. A bug in that `Log` implementation, not in rafty.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LogContractViolation {
     /// `last_index()` is `u64::MAX`: the log has no room for a next entry, and
-    /// `entries(1, last_index() + 1)` cannot be asked.
+    /// `entries(first_index(), last_index() + 1)` cannot be asked.
     #[error("last_index() is {index}, leaving no index for the next entry")]
     LastIndexTooLarge {
         /// The log's last index.
         index: LogIndex,
     },
-    /// `entries(1, last_index() + 1)` returned a different number of entries than
-    /// `first_index()..=last_index()` holds.
+    /// `entries(first_index(), last_index() + 1)` returned a different number of entries
+    /// than `first_index()..=last_index()` holds.
     #[error(
-        "entries(1, last_index() + 1) returned {returned} entries, expected {expected} \
-         (first_index() 1 to last_index() {expected}); the first missing or extra index is \
+        "entries(first_index(), last_index() + 1) returned {returned} entries, expected \
+         {expected} (first_index() to last_index()); the first missing or extra index is \
          {index}"
     )]
     WrongEntryCount {
@@ -120,62 +122,94 @@ impl LogContractViolation {
     }
 }
 
-/// Build node `id`'s core from `log`'s persisted state, once the log passed [`read_log`].
+/// Build node `id`'s core from its latest snapshot and `log`'s persisted state: restore the
+/// state machine from the snapshot, read only the log after the compacted prefix (checked
+/// by [`read_log`]), and start the core with its commit index at the snapshot's.
 pub(super) fn load_core(
     id: NodeId,
-    log: &dyn Log,
+    log: &mut dyn Log,
+    state_machine: &mut dyn StateMachine,
+    store: &dyn SnapshotStore,
     peers: &dyn PeersProvider,
     settings: &dyn Settings,
     options: &NodeOptions,
 ) -> Result<Core, StartError> {
-    let (hard_state, entries) = read_log(log)?;
+    let snapshot = store.latest()?;
+    let state = read_log(log, snapshot)?;
+    if let Some(meta) = snapshot {
+        let mut reader = SnapshotReader::new(store, meta, settings.snapshot_chunk_bytes());
+        state_machine
+            .restore(meta.last_included_index, &mut reader)
+            .map_err(|error| StartError::Restore {
+                index: meta.last_included_index,
+                reason: error.to_string(),
+            })?;
+    }
     let seed = options.seed ^ id.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let config = Config::from_settings(settings);
     let peer_ids = peers_by_id(peers)
         .into_keys()
         .filter(|peer| *peer != id)
         .collect();
-    let mut core = Core::new(
-        id,
-        peer_ids,
-        config,
-        hard_state,
-        entries,
-        Duration::ZERO,
-        seed,
-    );
+    let mut core = Core::restart(id, peer_ids, config, state, Duration::ZERO, seed);
     core.set_check_invariants(options.check_invariants);
     #[cfg(feature = "mutations")]
     core.set_mutations(&options.mutations);
     Ok(core)
 }
 
-/// The hard state and every entry of `log`, checked against the `Log` contract: what
-/// [`Core::new`] needs (entries contiguous from 1, terms from 1 and non-decreasing, none above
-/// the current term), and `term` agreeing with the entries, the sentinel and the end.
-fn read_log(log: &dyn Log) -> Result<(HardState, Vec<Entry>), StartError> {
-    if log.first_index() != 1 {
-        return Err(StartError::CompactedLog {
-            first_index: log.first_index(),
-        });
+/// The hard state and the entries of `log` after its compacted prefix, checked against the
+/// `Log` contract and against the latest `snapshot`: what [`Core::restart`] needs (entries
+/// contiguous from the first index, terms from 1 and non-decreasing from the compacted
+/// term, none above the current term; the snapshot's entry held with its term), and `term`
+/// agreeing with the entries, the compacted index and the end.
+///
+/// A log that lacks the snapshot's last included entry (or holds another term there) is
+/// compacted through it first, as the follower that installed the snapshot would have done
+/// had it not crashed between making the snapshot durable and compacting its log (Figure 13
+/// step 7: discard the whole log).
+fn read_log(log: &mut dyn Log, snapshot: Option<SnapshotMeta>) -> Result<StartState, StartError> {
+    let first_index = log.first_index();
+    match snapshot {
+        None if first_index != 1 => return Err(StartError::CompactedLog { first_index }),
+        Some(meta) if meta.last_included_index < first_index.saturating_sub(1) => {
+            return Err(StartError::SnapshotBehindLog {
+                snapshot_index: meta.last_included_index,
+                first_index,
+            });
+        }
+        Some(meta) if log.term(meta.last_included_index)? != Some(meta.last_included_term) => {
+            log.compact(meta.last_included_index, meta.last_included_term)?;
+        }
+        _ => {}
     }
+    let first_index = log.first_index();
+    let compacted_index = first_index.saturating_sub(1);
+    let compacted_term = log
+        .term(compacted_index)?
+        .ok_or(LogContractViolation::TermMismatch {
+            index: compacted_index,
+            returned: None,
+            term: 0,
+        })?;
     let last_index = log.last_index();
     let end = last_index
         .checked_add(1)
         .ok_or(LogContractViolation::LastIndexTooLarge { index: last_index })?;
-    let entries = log.entries(1, end)?;
+    let entries = log.entries(first_index, end)?;
     let returned = entries.len() as u64;
-    if returned != last_index {
+    let expected = end.saturating_sub(first_index);
+    if returned != expected {
         return Err(LogContractViolation::WrongEntryCount {
-            index: returned.min(last_index) + 1,
-            expected: last_index,
+            index: compacted_index + returned.min(expected) + 1,
+            expected,
             returned,
         }
         .into());
     }
     check_term(log, 0, 0)?;
-    let mut previous_term = 0;
-    for (entry, index) in entries.iter().zip(1..) {
+    let mut previous_term = compacted_term;
+    for (entry, index) in entries.iter().zip(first_index..) {
         check_entry(entry, index, previous_term)?;
         check_term(log, index, entry.term)?;
         previous_term = entry.term;
@@ -196,7 +230,12 @@ fn read_log(log: &dyn Log) -> Result<(HardState, Vec<Entry>), StartError> {
         }
         .into());
     }
-    Ok((hard_state, entries))
+    Ok(StartState {
+        hard_state,
+        snapshot: snapshot.map(|meta| (meta.last_included_index, meta.last_included_term)),
+        compacted: (compacted_index, compacted_term),
+        entries,
+    })
 }
 
 /// The entry read at `index` carries that index and a term from 1, not below `previous_term`.

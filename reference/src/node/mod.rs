@@ -24,6 +24,7 @@ mod handle;
 mod load;
 mod panic_stop;
 mod pause;
+mod snapshots;
 
 pub use panic_stop::panic_message;
 mod waiters;
@@ -38,7 +39,12 @@ pub use pause::PauseSwitch;
 use crate::core::Role;
 use crate::log::LogError;
 use crate::settings::SettingsError;
+use crate::snapshot::{MemorySnapshotStore, SnapshotError, SnapshotStore};
 use crate::types::{LogIndex, NodeId, Term};
+
+/// Opens a node's [`SnapshotStore`] at every start (see [`NodeOptions::snapshot_store`]).
+pub type SnapshotStoreFactory =
+    Arc<dyn Fn() -> Result<Box<dyn SnapshotStore>, SnapshotError> + Send + Sync>;
 
 /// How a node runs, beyond its [`crate::Settings`].
 #[derive(Clone, Default)]
@@ -53,6 +59,9 @@ pub struct NodeOptions {
     /// Pauses the node's event loop while paused (tests and the harness's `pause` nemesis);
     /// see [`PauseSwitch`].
     pub pause_switch: Option<PauseSwitch>,
+    /// Opens the node's snapshot store at start; `None`: a fresh [`MemorySnapshotStore`]
+    /// per start (a restarted node then has no snapshot, and refuses a compacted log).
+    pub snapshot_store: Option<SnapshotStoreFactory>,
     /// Deliberately broken protocol rules, for the harness's own tests.
     #[cfg(feature = "mutations")]
     pub mutations: Vec<crate::core::Mutation>,
@@ -85,6 +94,28 @@ impl NodeOptions {
         self
     }
 
+    /// Keep snapshots in `store`; every start of the node gets a clone of it, so a cheap
+    /// shareable handle ([`MemorySnapshotStore`]) survives a simulated restart like a
+    /// [`crate::MemoryStorage`] does.
+    pub fn snapshot_store<S: SnapshotStore + Clone + Sync>(mut self, store: S) -> NodeOptions {
+        self.snapshot_store = Some(Arc::new(move || Ok(Box::new(store.clone()))));
+        self
+    }
+
+    /// Open the snapshot store with `open` at every start (a file store opens its directory).
+    pub fn open_snapshot_store(mut self, open: SnapshotStoreFactory) -> NodeOptions {
+        self.snapshot_store = Some(open);
+        self
+    }
+
+    /// The node's snapshot store, opened.
+    pub(crate) fn open_store(&self) -> Result<Box<dyn SnapshotStore>, SnapshotError> {
+        match &self.snapshot_store {
+            Some(open) => open(),
+            None => Ok(Box::new(MemorySnapshotStore::new())),
+        }
+    }
+
     /// Break the given protocol rules (harness self-tests only).
     #[cfg(feature = "mutations")]
     pub fn mutations(mut self, mutations: Vec<crate::core::Mutation>) -> NodeOptions {
@@ -114,11 +145,39 @@ pub enum StartError {
     /// The log could not be read.
     #[error("could not load the log: {0}")]
     Log(#[from] LogError),
-    /// The log does not start at index 1 (compaction is not supported yet).
-    #[error("the log starts at index {first_index}; rafty needs it to start at 1")]
+    /// The log is compacted (it starts after index 1) but the snapshot store holds no
+    /// snapshot covering the entries compacted away.
+    #[error(
+        "the log starts at index {first_index} but the snapshot store holds no snapshot; \
+         the entries before it are lost"
+    )]
     CompactedLog {
         /// The log's first index.
         first_index: LogIndex,
+    },
+    /// The latest snapshot ends before the log starts: the entries between are in neither.
+    #[error(
+        "the latest snapshot covers up to index {snapshot_index} but the log starts at \
+         {first_index}; entries {} to {} are lost",
+        snapshot_index + 1,
+        first_index - 1
+    )]
+    SnapshotBehindLog {
+        /// The snapshot's last included index.
+        snapshot_index: LogIndex,
+        /// The log's first index.
+        first_index: LogIndex,
+    },
+    /// The snapshot store could not be opened or read.
+    #[error("could not load the latest snapshot: {0}")]
+    Snapshot(#[from] SnapshotError),
+    /// The state machine refused the latest snapshot.
+    #[error("the state machine could not restore the snapshot through index {index}: {reason}")]
+    Restore {
+        /// The snapshot's last included index.
+        index: LogIndex,
+        /// What the state machine said.
+        reason: String,
     },
     /// The [`Log`](crate::log::Log) broke its contract (a bug in that implementation): the
     /// violation names what was wrong and at which index.
@@ -143,6 +202,10 @@ pub struct Status {
     pub last_applied: LogIndex,
     /// The index of its last log entry.
     pub last_index: LogIndex,
+    /// The first index its log holds (1 until it compacts).
+    pub first_index: LogIndex,
+    /// The last index its latest snapshot covers (0 for none).
+    pub snapshot_index: LogIndex,
     /// False once the node stopped (asked to, or on a storage error).
     pub running: bool,
 }

@@ -102,6 +102,9 @@ pub fn simulation_config() -> Config {
         max_append_entries: 4,
         max_append_bytes: 64,
         max_inflight_appends: 3,
+        // Snapshots are not modelled by this simulation's disk: never taken.
+        snapshot_threshold_entries: 0,
+        snapshot_threshold_bytes: 0,
         ..Config::default()
     }
 }
@@ -475,6 +478,13 @@ impl Simulation {
                 if role == Role::Leader {
                     self.checks.became_leader(id, term)?;
                 }
+            }
+            Action::TakeSnapshot { .. }
+            | Action::CompactLog { .. }
+            | Action::SendSnapshot { .. } => {
+                return Err(format!(
+                    "node {id}: snapshots are disabled in this simulation: {action:?}"
+                ));
             }
         }
         Ok(())

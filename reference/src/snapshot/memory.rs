@@ -1,0 +1,211 @@
+//! `MemorySnapshotStore`: the in-memory [`SnapshotStore`], the node's default, for quick
+//! starts, unit tests and the simulation.
+//!
+//! Like [`crate::MemoryStorage`], it is a cheap shareable handle: clones share one store, so a
+//! simulated restart that hands the node a clone finds the snapshot it had (every finish is
+//! "durable" the moment it returns `Ok`).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{SnapshotError, SnapshotMeta, SnapshotStore, SnapshotWriter};
+use crate::types::{LogIndex, Term};
+
+/// The current snapshot: its metadata and its bytes.
+#[derive(Debug)]
+struct Current {
+    meta: SnapshotMeta,
+    data: Arc<Vec<u8>>,
+}
+
+/// A [`SnapshotStore`] in memory; clones share the same snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct MemorySnapshotStore {
+    current: Arc<Mutex<Option<Current>>>,
+}
+
+impl MemorySnapshotStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemorySnapshotStore::default()
+    }
+
+    /// A copy of the current snapshot's bytes, if any (for tests).
+    pub fn latest_bytes(&self) -> Option<Vec<u8>> {
+        self.lock().as_ref().map(|current| current.data.to_vec())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Current>> {
+        // Nothing panics while holding the lock: a poisoned one still guards a whole value.
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Refuse a snapshot that covers no more than the current one (the store's contract).
+    fn check_newer(current: &Option<Current>, index: LogIndex) -> Result<(), SnapshotError> {
+        match current {
+            Some(current) if current.meta.last_included_index >= index => {
+                Err(SnapshotError::Contract(format!(
+                    "a snapshot through index {index} is not newer than the current one \
+                     (through index {})",
+                    current.meta.last_included_index
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl SnapshotStore for MemorySnapshotStore {
+    fn latest(&self) -> Result<Option<SnapshotMeta>, SnapshotError> {
+        Ok(self.lock().as_ref().map(|current| current.meta))
+    }
+
+    fn begin(
+        &mut self,
+        last_included_index: LogIndex,
+        last_included_term: Term,
+    ) -> Result<Box<dyn SnapshotWriter>, SnapshotError> {
+        Self::check_newer(&self.lock(), last_included_index)?;
+        Ok(Box::new(MemorySnapshotWriter {
+            store: self.clone(),
+            last_included_index,
+            last_included_term,
+            data: Vec::new(),
+        }))
+    }
+
+    fn read_chunk(
+        &self,
+        expected: &SnapshotMeta,
+        offset: u64,
+        max_len: usize,
+    ) -> Result<Vec<u8>, SnapshotError> {
+        let current = self.lock();
+        let Some(current) = current.as_ref().filter(|c| c.meta == *expected) else {
+            return Err(SnapshotError::Contract(format!(
+                "read_chunk: the snapshot {expected:?} is not the current one"
+            )));
+        };
+        let size = current.data.len() as u64;
+        if offset > size {
+            return Err(SnapshotError::Contract(format!(
+                "read_chunk: offset {offset} is past the snapshot's size {size}"
+            )));
+        }
+        let start = offset as usize;
+        let end = start + max_len.min(current.data.len() - start);
+        Ok(current.data[start..end].to_vec())
+    }
+}
+
+/// A snapshot being written into a [`MemorySnapshotStore`].
+struct MemorySnapshotWriter {
+    store: MemorySnapshotStore,
+    last_included_index: LogIndex,
+    last_included_term: Term,
+    data: Vec<u8>,
+}
+
+impl SnapshotWriter for MemorySnapshotWriter {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        self.data.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    fn finish(self: Box<Self>) -> Result<SnapshotMeta, SnapshotError> {
+        let mut current = self.store.lock();
+        // Checked again: another writer may have finished a newer snapshot meanwhile.
+        MemorySnapshotStore::check_newer(&current, self.last_included_index)?;
+        let meta = SnapshotMeta {
+            last_included_index: self.last_included_index,
+            last_included_term: self.last_included_term,
+            size_bytes: self.data.len() as u64,
+            checksum: crc32c::crc32c(&self.data),
+        };
+        *current = Some(Current {
+            meta,
+            data: Arc::new(self.data),
+        });
+        Ok(meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(store: &mut MemorySnapshotStore, index: LogIndex, bytes: &[u8]) -> SnapshotMeta {
+        let mut writer = store.begin(index, 2).unwrap();
+        writer.write(&bytes[..1]).unwrap();
+        writer.write(&bytes[1..]).unwrap();
+        assert_eq!(writer.written(), bytes.len() as u64);
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn a_finished_snapshot_is_the_latest_and_reads_back_in_chunks() {
+        let mut store = MemorySnapshotStore::new();
+        assert_eq!(store.latest().unwrap(), None);
+        let meta = write(&mut store, 5, b"hello world");
+        assert_eq!(meta.last_included_index, 5);
+        assert_eq!(meta.size_bytes, 11);
+        assert_eq!(meta.checksum, crc32c::crc32c(b"hello world"));
+        assert_eq!(store.latest().unwrap(), Some(meta));
+        assert_eq!(store.read_chunk(&meta, 0, 5).unwrap(), b"hello");
+        assert_eq!(store.read_chunk(&meta, 6, 100).unwrap(), b"world");
+        assert_eq!(store.read_chunk(&meta, 11, 100).unwrap(), b"");
+        assert!(matches!(
+            store.read_chunk(&meta, 12, 1),
+            Err(SnapshotError::Contract(_))
+        ));
+    }
+
+    #[test]
+    fn an_unfinished_snapshot_changes_nothing() {
+        let mut store = MemorySnapshotStore::new();
+        let meta = write(&mut store, 5, b"old");
+        let mut writer = store.begin(9, 3).unwrap();
+        writer.write(b"new").unwrap();
+        drop(writer);
+        assert_eq!(store.latest().unwrap(), Some(meta));
+    }
+
+    /// The store's contract: a snapshot never moves a node's state backwards.
+    #[test]
+    fn older_or_equal_snapshots_are_refused() {
+        let mut store = MemorySnapshotStore::new();
+        let meta = write(&mut store, 5, b"five");
+        assert!(matches!(store.begin(5, 2), Err(SnapshotError::Contract(_))));
+        assert!(matches!(store.begin(4, 2), Err(SnapshotError::Contract(_))));
+        let stale = store.begin(6, 2).unwrap();
+        write(&mut store, 7, b"seven");
+        assert!(matches!(stale.finish(), Err(SnapshotError::Contract(_))));
+        assert_ne!(store.latest().unwrap(), Some(meta));
+    }
+
+    #[test]
+    fn reading_a_replaced_snapshot_is_refused() {
+        let mut store = MemorySnapshotStore::new();
+        let old = write(&mut store, 5, b"five");
+        write(&mut store, 6, b"six");
+        assert!(matches!(
+            store.read_chunk(&old, 0, 4),
+            Err(SnapshotError::Contract(_))
+        ));
+    }
+
+    #[test]
+    fn clones_share_the_store_across_a_simulated_restart() {
+        let mut store = MemorySnapshotStore::new();
+        let reopened = store.clone();
+        let meta = write(&mut store, 3, b"abc");
+        drop(store);
+        assert_eq!(reopened.latest().unwrap(), Some(meta));
+        assert_eq!(reopened.latest_bytes().unwrap(), b"abc");
+    }
+}
