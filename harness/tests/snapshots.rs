@@ -24,7 +24,10 @@ fn a_default_run_snapshots_restores_and_agrees_on_every_state() {
         let observed = &output.result.checks.invariants.observed;
         assert!(observed.snapshots_taken >= 5, "seed {seed}: {observed:?}");
         assert!(observed.restored >= 1, "seed {seed}: {observed:?}");
-        assert!(observed.digests > observed.applied / 2, "seed {seed}: {observed:?}");
+        assert!(
+            observed.digests > observed.applied / 2,
+            "seed {seed}: {observed:?}"
+        );
     }
 }
 

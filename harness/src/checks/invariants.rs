@@ -53,6 +53,21 @@ pub enum Observation {
         /// The new commit index.
         index: LogIndex,
     },
+    /// A snapshot of the node's applied state through `index` became durable (§7).
+    SnapshotTaken {
+        /// Its last included index.
+        index: LogIndex,
+    },
+    /// The node installed a leader's snapshot through `index` (Figure 13).
+    SnapshotInstalled {
+        /// Its last included index.
+        index: LogIndex,
+    },
+    /// The node's log now starts at `first_index`.
+    LogCompacted {
+        /// The new first index.
+        first_index: LogIndex,
+    },
     /// A digest of the node's state right after it reached `index`: by applying the command at
     /// `index` (`restored` false), or by restoring a snapshot covering up to `index` (true).
     /// Reported only for state machines that take snapshots (the digest hashes one).
@@ -125,6 +140,14 @@ pub struct Counts {
     pub max_term: Term,
     /// Highest index applied anywhere.
     pub max_applied: LogIndex,
+    /// Snapshots taken (durable) by nodes of their own state.
+    pub snapshots_taken: u64,
+    /// Snapshots installed from a leader (InstallSnapshot).
+    pub snapshots_installed: u64,
+    /// Log compactions.
+    pub compactions: u64,
+    /// The highest first index of any node's log after a compaction.
+    pub max_first_index: LogIndex,
     /// Snapshots restored by nodes (at start, or installed from a leader).
     pub restored: u64,
     /// State digests compared across nodes.
@@ -183,6 +206,12 @@ impl Invariants {
                 index,
                 command_hash,
             } => self.applied(time_ns, incarnation, index, command_hash),
+            Observation::SnapshotTaken { .. } => self.counts.snapshots_taken += 1,
+            Observation::SnapshotInstalled { .. } => self.counts.snapshots_installed += 1,
+            Observation::LogCompacted { first_index } => {
+                self.counts.compactions += 1;
+                self.counts.max_first_index = self.counts.max_first_index.max(first_index);
+            }
             Observation::StateDigest {
                 index,
                 digest,

@@ -143,6 +143,13 @@ impl TestConfig {
             heartbeat_interval: Duration::from_millis(50),
             rpc_timeout: Duration::from_millis(100),
             command_timeout: Duration::from_secs(1),
+            // Snapshots for real in every run (issue 16): at the default 100 operations a
+            // second each node snapshots about once a second and compacts behind it, so a node
+            // down for a few seconds comes back behind the leader's log and must install a
+            // snapshot, in chunks (the key-value state of a run is a few hundred bytes).
+            snapshot_threshold_entries: 100,
+            snapshot_keep_entries: 20,
+            snapshot_chunk_bytes: 128,
             ..rafty::Config::default()
         };
         TestConfig {
@@ -377,6 +384,10 @@ impl Serialize for TestConfig {
                 "max_append_bytes": raft.max_append_bytes,
                 "max_inflight_appends": raft.max_inflight_appends,
                 "forward_to_leader": raft.forward_to_leader,
+                "snapshot_threshold_entries": raft.snapshot_threshold_entries,
+                "snapshot_threshold_bytes": raft.snapshot_threshold_bytes,
+                "snapshot_keep_entries": raft.snapshot_keep_entries,
+                "snapshot_chunk_bytes": raft.snapshot_chunk_bytes,
             },
             "latency_min_ms": ms(self.latency_min),
             "latency_max_ms": ms(self.latency_max),

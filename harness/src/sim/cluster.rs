@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rafty::node::{Node, NodeOptions, PauseSwitch};
 use rafty::service::serve_kv;
+use rafty::snapshot::MemorySnapshotStore;
 use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
 use rafty::{Log, LogError, NodeId, Peer, StaticPeersProvider};
 use turmoil::Sim;
@@ -143,9 +144,18 @@ pub struct ClusterContext {
     /// Each node's pause switch, flipped by the `pause` nemesis.
     pub pauses: PauseSwitches,
     starts: Mutex<BTreeMap<NodeId, u64>>,
+    /// Each node's snapshot store, when its log factory keeps none of its own: in memory,
+    /// outliving the node's incarnations as its durable state would.
+    snapshots: Mutex<BTreeMap<NodeId, MemorySnapshotStore>>,
 }
 
 impl ClusterContext {
+    /// Node `id`'s in-memory snapshot store, the same one at every start.
+    fn memory_snapshots(&self, id: NodeId) -> MemorySnapshotStore {
+        let mut stores = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        stores.entry(id).or_default().clone()
+    }
+
     /// A cluster context; see the fields.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -160,6 +170,7 @@ impl ClusterContext {
     ) -> Self {
         let pauses = PauseSwitches::new(&nodes);
         ClusterContext {
+            snapshots: Mutex::default(),
             nodes,
             seeds,
             settings: Arc::new(settings),
@@ -286,7 +297,10 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         pause_switch: Some(context.pauses.switch(id)),
         ..NodeOptions::default()
     };
-    let mut options = options;
+    let mut options = match context.log_factory.snapshot_store(id) {
+        Some(open) => options.open_snapshot_store(open),
+        None => options.snapshot_store(context.memory_snapshots(id)),
+    };
     if let Some(hook) = &context.node_hook {
         hook(id, &mut options);
     }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use rafty::kv::KvStateMachine;
 use rafty::memory::{MemoryLog, MemoryStorage};
+use rafty::node::SnapshotStoreFactory;
 use rafty::{Log, LogError, LogIndex, NodeId, SnapshotSource, StateMachine};
 
 use crate::checks::invariants::{Observation, command_hash};
@@ -28,6 +29,14 @@ pub trait LogFactory: Send + Sync + 'static {
     /// host's turmoil disk needs nothing here either (turmoil drops its unsynced writes).
     fn crashed(&self, node: NodeId) {
         let _ = node;
+    }
+
+    /// Opens node `node`'s snapshot store at each of its starts, kept with its log (on the
+    /// same disk, for a durable log). `None` (the default): the cluster keeps each node's
+    /// snapshots in memory, surviving restarts and power cuts as a store durable on return.
+    fn snapshot_store(&self, node: NodeId) -> Option<SnapshotStoreFactory> {
+        let _ = node;
+        None
     }
 
     /// Make every later write to node `node`'s log fail (`failing`), or work again; returns

@@ -38,6 +38,13 @@ impl Observer for NodeObserver {
                 Observation::LostLeadership
             }
             NodeEvent::Applied { .. } => return,
+            NodeEvent::SnapshotTaken { index } => Observation::SnapshotTaken { index: *index },
+            NodeEvent::SnapshotInstalled { index } => {
+                Observation::SnapshotInstalled { index: *index }
+            }
+            NodeEvent::LogCompacted { first_index } => Observation::LogCompacted {
+                first_index: *first_index,
+            },
             NodeEvent::Stopped { reason } => {
                 self.observations.note(node, &format!("stopped: {reason}"));
                 // rafty reports a panic of its event loop as "event loop panicked: <message>".
