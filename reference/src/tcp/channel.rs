@@ -169,6 +169,11 @@ where
         &self.target.addr
     }
 
+    /// The transport settings this channel uses.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
     /// Send `request` and wait for the answer, all within `timeout` (dialling included). If the
     /// deadline passes while the connection received nothing since the request, the connection
     /// is taken as stalled and dropped, so the next call dials afresh.
