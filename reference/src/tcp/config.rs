@@ -33,7 +33,8 @@ pub struct TransportConfig {
     pub max_connections: usize,
     /// How long a server waits for a new connection's handshake.
     pub handshake_timeout: Duration,
-    /// How long a server keeps a connection on which nothing arrives, and how long it waits to
+    /// How long a server keeps a connection on which no byte arrives (between frames or inside
+    /// one: a large frame that keeps arriving is read whole), and how long it waits to
     /// write one response, before closing it. A simulated partition stalls streams silently;
     /// this is what frees them.
     pub idle_timeout: Duration,

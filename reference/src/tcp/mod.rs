@@ -46,6 +46,9 @@ pub mod server;
 pub mod stream;
 mod writer;
 
+#[cfg(test)]
+mod large_frames_tests;
+
 pub use backoff::{Backoff, BackoffConfig};
 pub use channel::{CallError, Channel, ChannelTarget};
 pub use config::{ClusterId, TransportConfig};
