@@ -19,7 +19,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse};
+use crate::message::{
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
+    RequestVoteResponse,
+};
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::types::NodeId;
 
@@ -303,6 +306,17 @@ impl Peer for InProcessPeer {
     ) -> Result<ForwardResponse, PeerError> {
         self.call(timeout, move |handler| {
             Box::pin(async move { handler.forward(command).await })
+        })
+        .await
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+        timeout: Duration,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        self.call(timeout, move |handler| {
+            Box::pin(async move { handler.install_snapshot(request).await })
         })
         .await
     }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use rafty::tcp::RaftRequest;
 use rafty::tcp::frame::{Envelope, encode_frame};
 use rafty::testing::fuzz::{Recovery, file_log_recovery, tcp_frame_decoding};
-use rafty::{AppendEntries, Entry, Payload};
+use rafty::{AppendEntries, Entry, InstallSnapshot, Payload};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
@@ -52,6 +52,38 @@ proptest! {
         frame.truncate(cut % (frame.len() + 1));
         tcp_frame_decoding(&frame);
     }
+
+    /// Valid InstallSnapshot frames (protocol version 2) with some bytes changed or cut: the
+    /// data length among them, so a chunk claiming more bytes than its frame holds.
+    #[test]
+    fn frame_decoder_survives_damaged_install_snapshot_frames(
+        id in any::<u64>(),
+        fields in any::<(u64, u64, u64, u32, bool)>(),
+        data in proptest::collection::vec(any::<u8>(), 0..256),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        cut in any::<usize>(),
+    ) {
+        let (term, last_included_index, offset, checksum, done) = fields;
+        let request = RaftRequest::InstallSnapshot(InstallSnapshot {
+            term,
+            leader_id: 1,
+            last_included_index,
+            last_included_term: term,
+            size_bytes: offset.saturating_add(data.len() as u64),
+            checksum,
+            offset,
+            data,
+            done,
+        });
+        let mut frame = encode_frame(&Envelope { id, body: request }, 1 << 20).unwrap();
+        tcp_frame_decoding(&frame);
+        for (at, value) in flips {
+            let at = at % frame.len();
+            frame[at] ^= value;
+        }
+        frame.truncate(cut % (frame.len() + 1));
+        tcp_frame_decoding(&frame);
+    }
 }
 
 /// A few fixed inputs that once mattered: empty input, a log written whole, the last segment
@@ -72,6 +104,10 @@ fn fixed_inputs() {
         &[0, 0, 0, 0],
         &[255, 255, 255, 255, 1],
         &[0, 0, 0, 1, 9],
+        // An InstallSnapshot envelope whose data claims 2^32 - 1 bytes in a 14-byte frame.
+        &[
+            0, 0, 0, 14, 0, 3, 1, 1, 1, 1, 1, 1, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F,
+        ],
     ] {
         tcp_frame_decoding(data);
     }

@@ -58,6 +58,20 @@ impl RpcHandler for Recorder {
         })
     }
 
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        self.record(format!("snapshot from {}", request.leader_id))
+            .await;
+        Ok(InstallSnapshotResponse {
+            term: request.term,
+            last_included_index: request.last_included_index,
+            next_offset: request.offset + request.data.len() as u64,
+            installed: request.done,
+        })
+    }
+
     async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError> {
         if command.is_empty() {
             return Err(PeerError::Rejected {
@@ -79,6 +93,21 @@ fn vote(candidate_id: NodeId) -> RequestVote {
         last_log_index: 0,
         last_log_term: 0,
         pre_vote: false,
+    }
+}
+
+/// A middle chunk (offset 4096, 3000 bytes) of a snapshot up to index 40, from `leader_id`.
+fn snapshot_chunk(leader_id: NodeId) -> InstallSnapshot {
+    InstallSnapshot {
+        term: 3,
+        leader_id,
+        last_included_index: 40,
+        last_included_term: 2,
+        size_bytes: 10_000,
+        checksum: 0xABCD,
+        offset: 4096,
+        data: vec![9; 3000],
+        done: false,
     }
 }
 
@@ -150,9 +179,27 @@ async fn every_call_kind_reaches_the_handler_and_returns_its_answer() {
     );
     let forwarded = peer.forward(vec![7], TIMEOUT).await.unwrap();
     assert_eq!(forwarded, ForwardResponse::Applied(vec![7]));
+    let installed = peer
+        .install_snapshot(snapshot_chunk(1), TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        installed,
+        InstallSnapshotResponse {
+            term: 3,
+            last_included_index: 40,
+            next_offset: 4096 + 3000,
+            installed: false
+        }
+    );
     assert_eq!(
         recorders[1].handled(),
-        ["vote from 1", "append from 1", "forward [7]"]
+        [
+            "vote from 1",
+            "append from 1",
+            "forward [7]",
+            "snapshot from 1"
+        ]
     );
     assert!(recorders[0].handled().is_empty());
 }
@@ -371,4 +418,150 @@ async fn crashed_node_is_unreachable_and_silent_until_registered_again() {
     network.register(2, recorders[1].clone());
     vote_call(&network, 1, 2).await.unwrap();
     vote_call(&network, 2, 1).await.unwrap();
+}
+
+/// The two calls compared in [`install_snapshot_meets_every_fault_as_append_entries_does`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Call {
+    Append,
+    Snapshot,
+}
+
+impl Call {
+    async fn make(
+        self,
+        network: &InProcessNetwork,
+        from: NodeId,
+        to: NodeId,
+    ) -> Result<(), PeerError> {
+        let peer = network.peer(from, to);
+        match self {
+            Call::Append => {
+                let append = AppendEntries {
+                    term: 3,
+                    leader_id: from,
+                    prev_log_index: 0,
+                    prev_log_term: 0,
+                    entries: vec![],
+                    leader_commit: 0,
+                };
+                peer.append_entries(append, TIMEOUT).await.map(drop)
+            }
+            Call::Snapshot => peer
+                .install_snapshot(snapshot_chunk(from), TIMEOUT)
+                .await
+                .map(drop),
+        }
+    }
+}
+
+/// The faults of [`install_snapshot_meets_every_fault_as_append_entries_does`].
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    None,
+    RequestLinkDropped,
+    ResponseLinkDropped,
+    CallerIsolated,
+    CalleeIsolated,
+    Partitioned,
+    CalleeCrashed,
+    CallerCrashed,
+    CalleeCrashedWhileHandling,
+    Delayed,
+    DelayedPastTheDeadline,
+    PartitionedDuringTheDelay,
+}
+
+/// What a call from node 1 to node 2 met under `fault`: its result, what node 2's handler
+/// recorded (the call kind's word taken out), and the time it took.
+async fn outcome(fault: Fault, call: Call) -> (Result<(), PeerError>, Vec<String>, Duration) {
+    let network = InProcessNetwork::new();
+    let callee = Arc::new(Recorder {
+        id: 2,
+        work: match fault {
+            Fault::CalleeCrashedWhileHandling => Duration::from_millis(20),
+            _ => Duration::ZERO,
+        },
+        ..Recorder::default()
+    });
+    network.register(1, Recorder::new(1));
+    network.register(2, callee.clone());
+    match fault {
+        Fault::None | Fault::CalleeCrashedWhileHandling | Fault::PartitionedDuringTheDelay => {}
+        Fault::RequestLinkDropped => network.drop_link(1, 2),
+        Fault::ResponseLinkDropped => network.drop_link(2, 1),
+        Fault::CallerIsolated => network.isolate(1),
+        Fault::CalleeIsolated => network.isolate(2),
+        Fault::Partitioned => network.partition(&[&[1], &[2]]),
+        Fault::CalleeCrashed => drop(network.crash(2)),
+        Fault::CallerCrashed => drop(network.crash(1)),
+        Fault::Delayed => {
+            network.set_delay(1, 2, Duration::from_millis(30));
+            network.set_delay(2, 1, Duration::from_millis(20));
+        }
+        Fault::DelayedPastTheDeadline => network.set_delay(1, 2, TIMEOUT * 2),
+    }
+    if let Fault::PartitionedDuringTheDelay = fault {
+        network.set_delay(1, 2, Duration::from_millis(50));
+    }
+    let start = Instant::now();
+    let running = tokio::spawn({
+        let network = network.clone();
+        async move { call.make(&network, 1, 2).await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    match fault {
+        Fault::CalleeCrashedWhileHandling => drop(network.crash(2)),
+        Fault::PartitionedDuringTheDelay => network.partition(&[&[1], &[2]]),
+        _ => {}
+    }
+    let result = running.await.unwrap();
+    let elapsed = start.elapsed();
+    // Let a handler still running (a deadline passed first) finish.
+    tokio::time::sleep(TIMEOUT * 3).await;
+    let handled = callee
+        .handled()
+        .into_iter()
+        .map(|line| line.replace("append", "call").replace("snapshot", "call"))
+        .collect();
+    (result, handled, elapsed)
+}
+
+/// InstallSnapshot travels like AppendEntries: the same definite or indefinite error, the
+/// handler reached or not, at the same time, under every switch the network has. Each fault's
+/// expected outcome is also checked, so the comparison is not between two equal failures of
+/// the test itself.
+#[tokio::test(start_paused = true)]
+async fn install_snapshot_meets_every_fault_as_append_entries_does() {
+    use Fault::*;
+    let reached = || vec!["call from 1".to_string()];
+    let expected: [(Fault, Option<bool>, Vec<String>); 12] = [
+        (None, Option::None, reached()),
+        (RequestLinkDropped, Some(true), vec![]),
+        (ResponseLinkDropped, Some(false), reached()),
+        (CallerIsolated, Some(true), vec![]),
+        (CalleeIsolated, Some(true), vec![]),
+        (Partitioned, Some(true), vec![]),
+        (CalleeCrashed, Some(true), vec![]),
+        (CallerCrashed, Some(true), vec![]),
+        (CalleeCrashedWhileHandling, Some(false), reached()),
+        (Delayed, Option::None, reached()),
+        (DelayedPastTheDeadline, Some(false), reached()),
+        (PartitionedDuringTheDelay, Some(true), vec![]),
+    ];
+    for (fault, definite, handled) in expected {
+        let append = outcome(fault, Call::Append).await;
+        let snapshot = outcome(fault, Call::Snapshot).await;
+        assert_eq!(snapshot, append, "{fault:?}");
+        let (result, got_handled, elapsed) = snapshot;
+        if let Delayed = fault {
+            assert_eq!(elapsed, Duration::from_millis(50), "both legs delayed");
+        }
+        assert_eq!(
+            result.as_ref().err().map(PeerError::is_definite),
+            definite,
+            "{fault:?}: {result:?}"
+        );
+        assert_eq!(got_handled, handled, "{fault:?}");
+    }
 }

@@ -131,6 +131,7 @@ struct DialState<Req, Resp> {
 struct Progress<Req, Resp> {
     connection: Option<Arc<Connection<Req, Resp>>>,
     received_before: u64,
+    id: Option<u64>,
     sent: bool,
 }
 
@@ -169,13 +170,22 @@ where
         &self.target.addr
     }
 
+    /// The transport settings this channel uses.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
     /// Send `request` and wait for the answer, all within `timeout` (dialling included). If the
-    /// deadline passes while the connection received nothing since the request, the connection
-    /// is taken as stalled and dropped, so the next call dials afresh.
+    /// deadline passes while the connection received nothing since the request, and no call
+    /// made before this one still waits, the connection is taken as stalled and dropped, so the
+    /// next call dials afresh. An older call still waiting may be what holds the line (a large
+    /// snapshot chunk still being read by a slow peer, with heartbeats queued behind it): its
+    /// own deadline decides, so a short call behind a long one never cuts the long one off.
     pub async fn call(&self, request: Req, timeout: Duration) -> Result<Resp, CallError> {
         let mut progress = Progress {
             connection: None,
             received_before: 0,
+            id: None,
             sent: false,
         };
         let outcome = tokio::time::timeout(timeout, self.call_within(request, &mut progress)).await;
@@ -184,6 +194,9 @@ where
             Err(_elapsed) => {
                 if let Some(connection) = &progress.connection
                     && connection.received() == progress.received_before
+                    && !progress
+                        .id
+                        .is_some_and(|id| connection.older_call_waiting(id))
                 {
                     tracing::debug!(addr = %self.target.addr, ?timeout, "dropping a silent connection");
                     connection.close(format!("no frame received within {timeout:?}"));
@@ -212,7 +225,9 @@ where
         let connection = self.connection().await?;
         progress.received_before = connection.received();
         progress.connection = Some(connection.clone());
-        connection.call(request, &mut progress.sent).await
+        connection
+            .call(request, &mut progress.id, &mut progress.sent)
+            .await
     }
 
     /// The live connection, dialled if there is none and the backoff allows.

@@ -161,9 +161,27 @@ where
         self.tasks.iter().for_each(AbortHandle::abort);
     }
 
-    /// Send `request` and wait for its answer. `sent` becomes true once the request is queued
-    /// for writing, after which a failure is indefinite.
-    pub(crate) async fn call(&self, request: Req, sent: &mut bool) -> Result<Resp, CallError> {
+    /// True while a call made before call `id` still waits for its answer. When call `id` gives
+    /// up at its deadline, such an older call may be what holds the line (a large frame still
+    /// on its way to a slow reader), so the silence is no proof the connection is dead.
+    pub(crate) fn older_call_waiting(&self, id: u64) -> bool {
+        self.shared
+            .lock()
+            .waiters
+            .keys()
+            .next()
+            .is_some_and(|&oldest| oldest < id)
+    }
+
+    /// Send `request` and wait for its answer. `id` is set to the call's id once it has one;
+    /// `sent` becomes true once the request is queued for writing, after which a failure is
+    /// indefinite.
+    pub(crate) async fn call(
+        &self,
+        request: Req,
+        id_slot: &mut Option<u64>,
+        sent: &mut bool,
+    ) -> Result<Resp, CallError> {
         let closed = |reason: String| CallError::Closed {
             addr: self.addr.clone(),
             reason,
@@ -183,6 +201,7 @@ where
             pending.waiters.insert(id, waiter);
             id
         };
+        *id_slot = Some(id);
         let _guard = WaiterGuard {
             shared: &self.shared,
             id,

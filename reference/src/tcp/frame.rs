@@ -5,6 +5,7 @@
 //! expected type are [`FrameError::Malformed`].
 
 use std::io;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -143,35 +144,96 @@ where
     T: DeserializeOwned,
     R: AsyncRead + Unpin + ?Sized,
 {
+    let frame = read_frame_within(reader, max_frame_bytes, None).await?;
+    Ok(frame.expect("without an idle limit no read gives up"))
+}
+
+/// Read one frame like [`read_frame`], giving up when the stream goes quiet for `idle`: no
+/// byte of a next frame within `idle` is `Ok(None)` (an idle connection), and a frame that has
+/// begun but brings no byte for `idle` is [`FrameError::Io`] of kind `TimedOut` (a stream
+/// stalled in the middle of a frame). The limit is on silence, not on the frame: a large frame
+/// that keeps arriving, however slowly, is read whole. The stream is unusable after either.
+pub async fn read_frame_or_idle<T, R>(
+    reader: &mut R,
+    max_frame_bytes: u32,
+    idle: Duration,
+) -> Result<Option<T>, FrameError>
+where
+    T: DeserializeOwned,
+    R: AsyncRead + Unpin + ?Sized,
+{
+    read_frame_within(reader, max_frame_bytes, Some(idle)).await
+}
+
+/// One read into `buffer`, or `None` if `idle` (when given) passes first.
+async fn read_some<R>(
+    reader: &mut R,
+    buffer: &mut [u8],
+    idle: Option<Duration>,
+) -> io::Result<Option<usize>>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
+    match idle {
+        None => reader.read(buffer).await.map(Some),
+        Some(idle) => match tokio::time::timeout(idle, reader.read(buffer)).await {
+            Ok(read) => read.map(Some),
+            Err(_elapsed) => Ok(None),
+        },
+    }
+}
+
+async fn read_frame_within<T, R>(
+    reader: &mut R,
+    max_frame_bytes: u32,
+    idle: Option<Duration>,
+) -> Result<Option<T>, FrameError>
+where
+    T: DeserializeOwned,
+    R: AsyncRead + Unpin + ?Sized,
+{
+    let stalled = |read: usize, expected: usize, idle: Duration| FrameError::Io {
+        kind: io::ErrorKind::TimedOut,
+        message: format!(
+            "no byte for {idle:?} in the middle of a frame ({read} of {expected} bytes read)"
+        ),
+    };
     let mut prefix = [0u8; LENGTH_PREFIX_BYTES];
     let mut filled = 0;
     while filled < LENGTH_PREFIX_BYTES {
-        match reader.read(&mut prefix[filled..]).await? {
-            0 if filled == 0 => return Err(FrameError::Closed),
-            0 => {
+        match read_some(reader, &mut prefix[filled..], idle).await? {
+            None if filled == 0 => return Ok(None),
+            None => return Err(stalled(filled, 0, idle.unwrap_or_default())),
+            Some(0) if filled == 0 => return Err(FrameError::Closed),
+            Some(0) => {
                 return Err(FrameError::Truncated {
                     read: filled,
                     expected: 0,
                 });
             }
-            n => filled += n,
+            Some(n) => filled += n,
         }
     }
     let len = check_length(prefix, max_frame_bytes)?;
+    let expected = LENGTH_PREFIX_BYTES + len;
     let mut body = vec![0u8; len];
     let mut read = 0;
     while read < len {
-        match reader.read(&mut body[read..]).await? {
-            0 => {
+        match read_some(reader, &mut body[read..], idle).await? {
+            None => {
+                let idle = idle.unwrap_or_default();
+                return Err(stalled(LENGTH_PREFIX_BYTES + read, expected, idle));
+            }
+            Some(0) => {
                 return Err(FrameError::Truncated {
                     read: LENGTH_PREFIX_BYTES + read,
-                    expected: LENGTH_PREFIX_BYTES + len,
+                    expected,
                 });
             }
-            n => read += n,
+            Some(n) => read += n,
         }
     }
-    decode_body(&body)
+    decode_body(&body).map(Some)
 }
 
 /// Write a frame made by [`encode_frame`] and flush it.
@@ -268,6 +330,55 @@ mod tests {
                 expected: frame.len()
             })
         );
+    }
+
+    /// Writes `frame` into a pipe `piece` bytes at a time, `pause` apart.
+    fn trickle(frame: Vec<u8>, piece: usize, pause: Duration) -> tokio::io::DuplexStream {
+        let (near, mut far) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            for bytes in frame.chunks(piece) {
+                tokio::time::sleep(pause).await;
+                if far.write_all(bytes).await.is_err() {
+                    return;
+                }
+            }
+            // Keep the pipe open: silence, not an end.
+            std::future::pending::<()>().await;
+        });
+        near
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_frame_that_keeps_arriving_is_read_whole_however_long_it_takes() {
+        let text: String = (0..200)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let frame = encode_frame(&text, MAX).unwrap();
+        // One byte every 2 s: the frame takes over 400 s, far past the 30 s idle limit.
+        let mut stream = trickle(frame, 1, Duration::from_secs(2));
+        let read = read_frame_or_idle::<String, _>(&mut stream, MAX, Duration::from_secs(30));
+        assert_eq!(read.await, Ok(Some(text)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_before_a_frame_is_idle_and_silence_inside_one_is_a_stall() {
+        let idle = Duration::from_secs(30);
+        let (mut quiet, _keep) = tokio::io::duplex(64);
+        let read = read_frame_or_idle::<String, _>(&mut quiet, MAX, idle).await;
+        assert_eq!(read, Ok(None));
+        // A prefix announcing 100 bytes, 10 of them, then nothing.
+        let mut cut = 100u32.to_be_bytes().to_vec();
+        cut.extend([7; 10]);
+        let (mut stalled, mut far) = tokio::io::duplex(256);
+        far.write_all(&cut).await.unwrap();
+        let error = read_frame_or_idle::<String, _>(&mut stalled, MAX, idle)
+            .await
+            .unwrap_err();
+        let FrameError::Io { kind, message } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(*kind, io::ErrorKind::TimedOut);
+        assert!(message.contains("14 of 104 bytes"), "{message}");
     }
 
     proptest! {

@@ -11,8 +11,16 @@ use crate::types::NodeId;
 /// The first bytes of every [`Hello`]: tells a rafty server from anything else on the port.
 pub const MAGIC: [u8; 4] = *b"RFTY";
 
-/// The version of the wire protocol this code speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The version of the wire protocol this code speaks. Version 2 added
+/// [`crate::tcp::RaftRequest::InstallSnapshot`] (and its answer); a version 1 server cannot
+/// decode it, so it refuses a version 2 caller at the handshake, clearly, rather than closing
+/// the connection at the first snapshot chunk.
+pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The oldest caller version a server accepts. A version 1 caller never sends a message that
+/// version 2 changed (variants are only appended, so every version 1 message encodes the same),
+/// and it gets only answers to its own requests, so an upgraded node still serves it.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
 
 /// What a connection will carry after the handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,10 +121,10 @@ pub enum Refusal {
         /// What the caller speaks.
         caller: Protocol,
     },
-    /// The caller speaks another version of the wire protocol.
-    #[error("unsupported protocol version {caller} (the server speaks {server})")]
+    /// The caller speaks a version of the wire protocol the server does not accept.
+    #[error("unsupported protocol version {caller} (the server speaks versions up to {server})")]
     UnsupportedVersion {
-        /// The server's version.
+        /// The server's version (the newest it speaks).
         server: u16,
         /// The caller's version.
         caller: u16,
@@ -150,7 +158,7 @@ pub fn check_hello(hello: &Hello, server: &ServerIdentity) -> Result<(), Refusal
             reason: format!("bad magic {:?}", hello.magic),
         });
     }
-    if hello.version != PROTOCOL_VERSION {
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&hello.version) {
         return Err(Refusal::UnsupportedVersion {
             server: PROTOCOL_VERSION,
             caller: hello.version,
@@ -322,6 +330,34 @@ mod tests {
             ..Hello::new(Protocol::Raft, 7, None, None)
         };
         assert!(matches!(refuse(alien), Refusal::Malformed { .. }));
+    }
+
+    #[test]
+    fn every_version_from_the_oldest_supported_to_this_one_is_accepted() {
+        let of = |version| Hello {
+            version,
+            ..Hello::new(Protocol::Raft, 7, Some(1), Some(2))
+        };
+        for version in MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION {
+            assert_eq!(
+                check_hello(&of(version), &SERVER),
+                Ok(()),
+                "version {version}"
+            );
+        }
+        let newer = check_hello(&of(PROTOCOL_VERSION + 1), &SERVER).unwrap_err();
+        assert_eq!(
+            newer,
+            Refusal::UnsupportedVersion {
+                server: PROTOCOL_VERSION,
+                caller: PROTOCOL_VERSION + 1
+            }
+        );
+        let text = newer.to_string();
+        assert!(
+            text.contains(&format!("version {}", PROTOCOL_VERSION + 1)),
+            "{text}"
+        );
     }
 
     #[tokio::test]

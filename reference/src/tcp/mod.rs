@@ -10,8 +10,12 @@
 //! [postcard](https://docs.rs/postcard). Frames longer than
 //! [`TransportConfig::max_frame_bytes`] are refused before anything is allocated
 //! ([`FrameError::TooLarge`]). A connection opens with a handshake ([`Hello`], answered by
-//! [`HelloReply`]) that carries the protocol, the cluster id and the node ids; a node of another
-//! cluster is refused ([`Refusal::WrongCluster`]). After the handshake the caller sends
+//! [`HelloReply`]) that carries the protocol, its version, the cluster id and the node ids; a
+//! node of another cluster is refused ([`Refusal::WrongCluster`]), and so is a caller newer than
+//! the server ([`Refusal::UnsupportedVersion`]; a server accepts every version from
+//! [`handshake::MIN_PROTOCOL_VERSION`] to its own [`handshake::PROTOCOL_VERSION`]: version 2
+//! added InstallSnapshot). An InstallSnapshot chunk travels in one frame, so its data is kept to
+//! [`TransportConfig::max_snapshot_chunk_bytes`]. After the handshake the caller sends
 //! [`Envelope`]s, each with a request id, and the server answers [`ServerFrame`]s carrying the
 //! same id, so several calls share one connection (multiplexing).
 //!
@@ -41,6 +45,9 @@ pub mod raft;
 pub mod server;
 pub mod stream;
 mod writer;
+
+#[cfg(test)]
+mod large_frames_tests;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use channel::{CallError, Channel, ChannelTarget};

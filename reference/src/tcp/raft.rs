@@ -7,7 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse};
+use crate::message::{
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
+    RequestVoteResponse,
+};
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::tcp::channel::{CallError, Channel, ChannelTarget};
 use crate::tcp::config::TransportConfig;
@@ -16,7 +19,9 @@ use crate::tcp::server::{FrameHandler, ServerHandle, serve};
 use crate::tcp::stream::{Acceptor, Connector};
 use crate::types::NodeId;
 
-/// A Raft call on the wire.
+/// A Raft call on the wire. Variants are only ever appended (postcard numbers them in order):
+/// [`RaftRequest::InstallSnapshot`] came with protocol version 2
+/// ([`crate::tcp::handshake::PROTOCOL_VERSION`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftRequest {
     /// [`Peer::request_vote`].
@@ -25,6 +30,8 @@ pub enum RaftRequest {
     AppendEntries(AppendEntries),
     /// [`Peer::forward`].
     Forward(Vec<u8>),
+    /// [`Peer::install_snapshot`] (protocol version 2).
+    InstallSnapshot(InstallSnapshot),
 }
 
 /// The answer to a [`RaftRequest`], of the same variant.
@@ -36,6 +43,8 @@ pub enum RaftResponse {
     AppendEntries(Result<AppendEntriesResponse, RemotePeerError>),
     /// The answer to [`RaftRequest::Forward`].
     Forward(Result<ForwardResponse, RemotePeerError>),
+    /// The answer to [`RaftRequest::InstallSnapshot`].
+    InstallSnapshot(Result<InstallSnapshotResponse, RemotePeerError>),
 }
 
 /// A [`PeerError`] returned by the remote handler, as it travels on the wire. The request
@@ -218,6 +227,36 @@ impl<C: Connector> Peer for TcpPeer<C> {
             other => Err(self.mismatch("Forward", &other)),
         }
     }
+
+    /// Sends the chunk as one frame. A chunk longer than
+    /// [`TransportConfig::max_snapshot_chunk_bytes`] is refused before anything is dialled or
+    /// sent ([`PeerError::NotSent`], naming its size and the limit): a sender must cut its
+    /// snapshot into chunks no longer than that.
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+        timeout: Duration,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        let limit = self.channel.config().max_snapshot_chunk_bytes();
+        if request.data.len() > limit {
+            return Err(PeerError::NotSent {
+                peer: self.id,
+                reason: format!(
+                    "InstallSnapshot chunk of {} bytes exceeds the limit of {limit} bytes per \
+                     chunk (max_frame_bytes {})",
+                    request.data.len(),
+                    self.channel.config().max_frame_bytes
+                ),
+            });
+        }
+        match self
+            .call(RaftRequest::InstallSnapshot(request), timeout)
+            .await?
+        {
+            RaftResponse::InstallSnapshot(result) => result.map_err(PeerError::from),
+            other => Err(self.mismatch("InstallSnapshot", &other)),
+        }
+    }
 }
 
 /// Answers Raft calls with an [`RpcHandler`] (usually a [`crate::node::Node`]).
@@ -251,6 +290,12 @@ impl FrameHandler for RaftService {
             RaftRequest::Forward(command) => {
                 RaftResponse::Forward(self.handler.forward(command).await.map_err(Into::into))
             }
+            RaftRequest::InstallSnapshot(request) => RaftResponse::InstallSnapshot(
+                self.handler
+                    .install_snapshot(request)
+                    .await
+                    .map_err(Into::into),
+            ),
         }
     }
 }

@@ -4,8 +4,10 @@
 //! Every queue is bounded: at most [`TransportConfig::max_connections`] connections, and per
 //! connection at most [`TransportConfig::max_in_flight`] requests being handled or answered
 //! (the server stops reading a connection while they are all busy). A connection that sends
-//! garbage is answered [`ServerFrame::Goodbye`], logged and closed; one that stays silent or
-//! does not read its answers for [`TransportConfig::idle_timeout`] is closed.
+//! garbage is answered [`ServerFrame::Goodbye`], logged and closed; one that stays silent (no
+//! byte arrives, between frames or inside one) or does not read its answers for
+//! [`TransportConfig::idle_timeout`] is closed. A large frame that keeps arriving is read whole
+//! however long it takes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::tcp::config::TransportConfig;
-use crate::tcp::frame::{Envelope, FrameError, ServerFrame, encode_frame, read_frame};
+use crate::tcp::frame::{Envelope, FrameError, ServerFrame, encode_frame, read_frame_or_idle};
 use crate::tcp::handshake::{Protocol, ServerIdentity, server_handshake};
 use crate::tcp::stream::{Acceptor, Stream};
 use crate::tcp::writer::FrameWriter;
@@ -161,10 +163,12 @@ async fn serve_connection<S: Stream, H: FrameHandler>(
         let read = tokio::select! {
             biased;
             _ = &mut writing => break Ending::WriterStopped,
-            read = tokio::time::timeout(config.idle_timeout, read_frame::<Envelope<H::Request>, _>(&mut reader, max)) => read,
+            // The idle timeout bounds silence, not a frame: a large frame that keeps arriving
+            // (a snapshot chunk on a slow link) is read whole.
+            read = read_frame_or_idle::<Envelope<H::Request>, _>(&mut reader, max, config.idle_timeout) => read,
         };
         match read {
-            Ok(Ok(envelope)) => {
+            Ok(Some(envelope)) => {
                 handlers.spawn(handle_one(
                     handler.clone(),
                     envelope,
@@ -173,12 +177,12 @@ async fn serve_connection<S: Stream, H: FrameHandler>(
                     slot,
                 ));
             }
-            Ok(Err(FrameError::Closed)) => break Ending::Closed,
-            Ok(Err(error @ (FrameError::TooLarge { .. } | FrameError::Malformed { .. }))) => {
+            Ok(None) => break Ending::Idle,
+            Err(FrameError::Closed) => break Ending::Closed,
+            Err(error @ (FrameError::TooLarge { .. } | FrameError::Malformed { .. })) => {
                 break Ending::Garbage(error);
             }
-            Ok(Err(error)) => break Ending::Failed(error),
-            Err(_) => break Ending::Idle,
+            Err(error) => break Ending::Failed(error),
         }
         while handlers.try_join_next().is_some() {}
     };

@@ -10,7 +10,8 @@
 //!   the middle of a batch (so a seal segment) when it is long enough.
 //! * [`tcp_frame_decoding`]: the TCP frame decoder, given arbitrary bytes, returns a value, a
 //!   "need more bytes" or a typed error; never panics, never allocates past the frame limit,
-//!   and what it decodes encodes back to the same frame.
+//!   and what it decodes encodes back to the same frame. It decodes the transport's own types,
+//!   so every variant of `RaftRequest`/`RaftResponse` is covered (InstallSnapshot included).
 
 use std::future::Future;
 use std::path::Path;

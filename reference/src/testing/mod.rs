@@ -13,8 +13,9 @@
 //! * [`fuzz`]: the properties the fuzz targets check;
 //! * [`state_machine_suite`]: any [`StateMachine`](crate::StateMachine): determinism, replay
 //!   on restart, every command kind, garbage;
-//! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips,
-//!   deadlines, large and concurrent messages, a server that goes away and comes back.
+//! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips
+//!   (InstallSnapshot chunks included), deadlines, large and concurrent messages, a server that
+//!   goes away and comes back.
 //!
 //! Each suite runs every case, catches failures and panics, and returns a [`SuiteReport`]
 //! naming each case with its [`Outcome`]; [`SuiteReport::assert_all_passed`] turns it into a

@@ -6,6 +6,8 @@
 //! request and can stall, and checks the [`Peer`] contract:
 //!
 //! * every call round-trips, and a remote error comes back typed;
+//! * an InstallSnapshot chunk reaches the handler whole (every field, its data byte for byte),
+//!   its answer comes back whole, and a chunk the handler refuses is an error, not a hang;
 //! * every call returns by its deadline, even when the server never answers, and a stalled
 //!   call does not hold up the others;
 //! * large messages arrive intact, concurrent calls each get their own answer;
@@ -52,6 +54,7 @@ use crate::types::NodeId;
 
 mod cases;
 mod reference;
+mod snapshot_cases;
 
 pub use reference::ReferenceServer;
 
@@ -93,6 +96,12 @@ fn all_cases<H: PeerHarness>() -> Vec<Case<H>> {
         }),
         ("remote_errors_are_typed", |h| {
             Box::pin(cases::remote_errors_are_typed(h))
+        }),
+        ("install_snapshot_round_trips", |h| {
+            Box::pin(snapshot_cases::install_snapshot_round_trips(h))
+        }),
+        ("a_refused_install_snapshot_is_an_error", |h| {
+            Box::pin(snapshot_cases::a_refused_install_snapshot_is_an_error(h))
         }),
         ("deadlines_are_honoured_against_a_stalling_server", |h| {
             Box::pin(cases::deadlines_are_honoured_against_a_stalling_server(h))

@@ -172,3 +172,89 @@ fn a_not_sent_from_the_remote_handler_travels_as_indefinite() {
         "{error:?}"
     );
 }
+
+#[test]
+fn install_snapshot_is_appended_so_version_1_messages_encode_as_before() {
+    // postcard numbers enum variants in order; version 1 had the first three.
+    let tag = |bytes: Vec<u8>| bytes[0];
+    let vote = RequestVote {
+        term: 1,
+        candidate_id: 1,
+        last_log_index: 0,
+        last_log_term: 0,
+        pre_vote: false,
+    };
+    let append = AppendEntries {
+        term: 1,
+        leader_id: 1,
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![],
+        leader_commit: 0,
+    };
+    let requests = [
+        RaftRequest::RequestVote(vote),
+        RaftRequest::AppendEntries(append),
+        RaftRequest::Forward(vec![]),
+        RaftRequest::InstallSnapshot(chunk(0)),
+    ];
+    for (expected, request) in requests.into_iter().enumerate() {
+        assert_eq!(
+            usize::from(tag(postcard::to_allocvec(&request).unwrap())),
+            expected
+        );
+    }
+    fn refused<T>() -> Result<T, RemotePeerError> {
+        Err(RemotePeerError::Rejected {
+            peer: 2,
+            reason: String::new(),
+        })
+    }
+    let responses = [
+        RaftResponse::RequestVote(refused()),
+        RaftResponse::AppendEntries(refused()),
+        RaftResponse::Forward(refused()),
+        RaftResponse::InstallSnapshot(refused()),
+    ];
+    for (expected, response) in responses.into_iter().enumerate() {
+        assert_eq!(
+            usize::from(tag(postcard::to_allocvec(&response).unwrap())),
+            expected
+        );
+    }
+}
+
+/// A last chunk of `len` bytes of a 1 MiB snapshot.
+fn chunk(len: usize) -> InstallSnapshot {
+    InstallSnapshot {
+        term: 4,
+        leader_id: 1,
+        last_included_index: 90,
+        last_included_term: 3,
+        size_bytes: 1 << 20,
+        checksum: 7,
+        offset: (1 << 20) - len as u64,
+        data: vec![1; len],
+        done: true,
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_over_the_limit_is_not_sent_before_any_dial() {
+    // Nothing listens at this address: a dial would fail with "cannot connect".
+    let peer = peer_at("127.0.0.1:1");
+    let limit = TransportConfig::new(CLUSTER).max_snapshot_chunk_bytes();
+    let error = peer
+        .install_snapshot(chunk(limit + 1), TIMEOUT)
+        .await
+        .unwrap_err();
+    let PeerError::NotSent { peer, reason } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(peer, SERVER_ID);
+    assert!(
+        reason.contains(&format!("chunk of {} bytes", limit + 1))
+            && reason.contains(&format!("limit of {limit} bytes")),
+        "{reason}"
+    );
+}

@@ -10,8 +10,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::reference::{
-    DELAY_TAG, REJECT, ReferenceServer, STALL, append_answer, forward_answer, vote_answer,
+    DELAY_TAG, REJECT, ReferenceServer, STALL, append_answer, forward_answer, snapshot_answer,
+    vote_answer,
 };
+use super::snapshot_cases::snapshot_chunk;
 use super::{PeerHarness, SERVER_ID};
 use crate::message::{AppendEntries, RequestVote};
 use crate::peer::{Peer, PeerError, RpcHandler};
@@ -21,9 +23,9 @@ use crate::types::{Entry, Payload};
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 
 /// A deadline for calls expected to succeed.
-const TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(5);
 /// A short deadline, for calls expected to time out.
-const SHORT: Duration = Duration::from_millis(300);
+pub(super) const SHORT: Duration = Duration::from_millis(300);
 /// How late past its deadline a call may return (scheduling on a loaded machine, connection
 /// teardown).
 const SLACK: Duration = Duration::from_secs(2);
@@ -45,7 +47,7 @@ impl PeerHarness for Unused {
 }
 
 /// Start the reference server and make a peer to it.
-async fn setup(
+pub(super) async fn setup(
     harness: &mut impl PeerHarness,
 ) -> Result<(Arc<ReferenceServer>, Arc<dyn Peer>), String> {
     let server = Arc::new(ReferenceServer::default());
@@ -61,7 +63,7 @@ async fn setup(
 }
 
 /// Await `call`, which has deadline `timeout`, but never longer than the deadline plus slack.
-async fn bounded<T>(
+pub(super) async fn bounded<T>(
     what: &str,
     timeout: Duration,
     call: impl Future<Output = Result<T, PeerError>>,
@@ -72,7 +74,7 @@ async fn bounded<T>(
 }
 
 /// Await a call expected to succeed, and its answer.
-async fn answer<T>(
+pub(super) async fn answer<T>(
     what: &str,
     call: impl Future<Output = Result<T, PeerError>>,
 ) -> Result<T, String> {
@@ -81,7 +83,11 @@ async fn answer<T>(
         .map_err(|error| format!("{what} failed: {error}"))
 }
 
-fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+pub(super) fn expect_eq<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    got: T,
+    want: T,
+) -> Result<(), String> {
     if got == want {
         Ok(())
     } else {
@@ -184,7 +190,12 @@ pub async fn deadlines_are_honoured_against_a_stalling_server(
     let (server, peer) = setup(harness).await?;
     answer("a first call", peer.forward(b"warm".to_vec(), TIMEOUT)).await?;
     server.set_stall(true);
-    for kind in ["request_vote", "append_entries", "forward"] {
+    for kind in [
+        "request_vote",
+        "append_entries",
+        "install_snapshot",
+        "forward",
+    ] {
         let started = Instant::now();
         let result = match kind {
             "request_vote" => bounded(kind, SHORT, peer.request_vote(vote(1, false), SHORT))
@@ -193,6 +204,12 @@ pub async fn deadlines_are_honoured_against_a_stalling_server(
             "append_entries" => bounded(kind, SHORT, peer.append_entries(append(0, vec![]), SHORT))
                 .await?
                 .map(drop),
+            "install_snapshot" => {
+                let chunk = snapshot_chunk(0, vec![1; 16], false);
+                bounded(kind, SHORT, peer.install_snapshot(chunk, SHORT))
+                    .await?
+                    .map(drop)
+            }
             _ => bounded(kind, SHORT, peer.forward(b"x".to_vec(), SHORT))
                 .await?
                 .map(drop),
@@ -246,10 +263,11 @@ pub async fn a_stalled_call_does_not_hold_up_others(
     Ok(())
 }
 
-/// Messages of half the transport's maximum, both ways, arrive byte for byte.
+/// Messages of half the transport's maximum, both ways, arrive byte for byte: a forwarded
+/// command, an AppendEntries, and an InstallSnapshot chunk.
 pub async fn large_messages_arrive_intact(harness: &mut impl PeerHarness) -> Result<(), String> {
     let half = harness.max_message_bytes() / 2;
-    let (_server, peer) = setup(harness).await?;
+    let (server, peer) = setup(harness).await?;
     let command: Vec<u8> = (0..half).map(|i| (i * 31 % 251) as u8).collect();
     let got = answer("a large forward", peer.forward(command.clone(), TIMEOUT)).await?;
     if got != forward_answer(&command) {
@@ -261,7 +279,27 @@ pub async fn large_messages_arrive_intact(harness: &mut impl PeerHarness) -> Res
         peer.append_entries(request.clone(), TIMEOUT),
     )
     .await?;
-    expect_eq("large append_entries answer", got, append_answer(&request))
+    expect_eq("large append_entries answer", got, append_answer(&request))?;
+    let chunk = snapshot_chunk(0, command, true);
+    let got = answer(
+        "a large install_snapshot",
+        peer.install_snapshot(chunk.clone(), TIMEOUT),
+    )
+    .await?;
+    expect_eq(
+        "large install_snapshot answer",
+        got,
+        snapshot_answer(&chunk),
+    )?;
+    match server.snapshots_seen().last() {
+        Some(seen) if *seen == chunk => Ok(()),
+        Some(seen) => Err(format!(
+            "an InstallSnapshot chunk of {half} bytes arrived altered ({} bytes at offset {})",
+            seen.data.len(),
+            seen.offset
+        )),
+        None => Err("a large install_snapshot never reached the handler".into()),
+    }
 }
 
 /// Many calls in flight at once, answered out of order, each get their own answer.

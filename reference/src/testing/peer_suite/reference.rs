@@ -10,10 +10,11 @@ use async_trait::async_trait;
 
 use super::SERVER_ID;
 use crate::message::{
-    AppendEntries, AppendEntriesResponse, ConflictHint, RequestVote, RequestVoteResponse,
+    AppendEntries, AppendEntriesResponse, ConflictHint, InstallSnapshot, InstallSnapshotResponse,
+    RequestVote, RequestVoteResponse,
 };
 use crate::peer::{ForwardResponse, PeerError, RpcHandler};
-use crate::types::{Entry, Payload};
+use crate::types::{Entry, Payload, Term};
 
 /// A forwarded command starting with this byte makes the server sleep as many milliseconds as
 /// the next byte says before answering.
@@ -22,18 +23,31 @@ pub const DELAY_TAG: u8 = 0xD1;
 pub const STALL: &[u8] = b"stall";
 /// A forwarded command the server refuses with [`PeerError::Rejected`].
 pub const REJECT: &[u8] = b"reject";
+/// An InstallSnapshot chunk in this term (no leader is ever in term 0) is refused with
+/// [`PeerError::Rejected`].
+pub const REFUSED_SNAPSHOT_TERM: Term = 0;
 
 /// The reference [`RpcHandler`].
 #[derive(Default)]
 pub struct ReferenceServer {
     stall: AtomicBool,
     forwards_seen: Mutex<Vec<Vec<u8>>>,
+    snapshots_seen: Mutex<Vec<InstallSnapshot>>,
 }
 
 impl ReferenceServer {
     /// Every forwarded command the handler has received so far, in order of arrival.
     pub fn forwards_seen(&self) -> Vec<Vec<u8>> {
         self.forwards_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Every InstallSnapshot chunk the handler has received so far, whole, in order of
+    /// arrival.
+    pub fn snapshots_seen(&self) -> Vec<InstallSnapshot> {
+        self.snapshots_seen
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
@@ -100,6 +114,18 @@ pub fn forward_answer(command: &[u8]) -> ForwardResponse {
     ForwardResponse::Applied(reversed)
 }
 
+/// The answer to an InstallSnapshot chunk: the offset after it, and `installed` for a last
+/// chunk whose own bytes match `checksum` (the suite sends each snapshot as one chunk when it
+/// means it to be installed).
+pub fn snapshot_answer(request: &InstallSnapshot) -> InstallSnapshotResponse {
+    InstallSnapshotResponse {
+        term: request.term,
+        last_included_index: request.last_included_index,
+        next_offset: request.offset.wrapping_add(request.data.len() as u64),
+        installed: request.done && crc32c::crc32c(&request.data) == request.checksum,
+    }
+}
+
 #[async_trait]
 impl RpcHandler for ReferenceServer {
     async fn request_vote(&self, request: RequestVote) -> Result<RequestVoteResponse, PeerError> {
@@ -134,5 +160,23 @@ impl RpcHandler for ReferenceServer {
             tokio::time::sleep(Duration::from_millis(u64::from(delay_ms))).await;
         }
         Ok(forward_answer(&command))
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        self.snapshots_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(request.clone());
+        self.maybe_stall().await;
+        if request.term == REFUSED_SNAPSHOT_TERM {
+            return Err(PeerError::Rejected {
+                peer: SERVER_ID,
+                reason: "the reference server refuses snapshots in term 0".into(),
+            });
+        }
+        Ok(snapshot_answer(&request))
     }
 }

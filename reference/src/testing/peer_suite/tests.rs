@@ -8,7 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::*;
-use crate::message::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse};
+use crate::message::{
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
+    RequestVoteResponse,
+};
 use crate::network::InProcessNetwork;
 use crate::peer::{ForwardResponse, PeerError};
 use crate::tcp::{
@@ -120,6 +123,12 @@ enum Defect {
     CutsLargeCommands,
     /// It reports a forward that timed out (after the handler got it) as not sent.
     ClaimsTimedOutForwardsNotSent,
+    /// It sends InstallSnapshot chunks without their data.
+    DropsSnapshotData,
+    /// It sends InstallSnapshot chunks one byte further on than their offset.
+    CorruptsSnapshotOffset,
+    /// It does not carry InstallSnapshot (the trait's default, which refuses).
+    LacksInstallSnapshot,
 }
 
 /// An in-process peer seen through a defect.
@@ -192,6 +201,37 @@ impl Peer for Broken {
             other => other,
         }
     }
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+        timeout: Duration,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        if self.defect == Defect::LacksInstallSnapshot {
+            return Err(PeerError::NotSent {
+                peer: self.id(),
+                reason: "this transport does not carry InstallSnapshot".into(),
+            });
+        }
+        self.install_snapshot_through(request, timeout).await
+    }
+}
+
+impl Broken {
+    async fn install_snapshot_through(
+        &self,
+        mut request: InstallSnapshot,
+        timeout: Duration,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        let _turn = self.turn().await;
+        match self.defect {
+            Defect::DropsSnapshotData => request.data.clear(),
+            Defect::CorruptsSnapshotOffset => request.offset = request.offset.wrapping_add(1),
+            _ => {}
+        }
+        self.inner
+            .install_snapshot(request, self.timeout(timeout))
+            .await
+    }
 }
 
 struct BrokenHarness(InProcess, Defect);
@@ -253,6 +293,45 @@ fn a_peer_that_claims_not_sent_for_a_request_the_handler_got_is_caught() {
         [
             "deadlines_are_honoured_against_a_stalling_server",
             "not_sent_only_for_requests_the_handler_never_saw"
+        ]
+    );
+}
+
+#[test]
+fn a_peer_that_drops_snapshot_data_is_caught() {
+    assert_eq!(
+        failed_cases(Defect::DropsSnapshotData),
+        [
+            "install_snapshot_round_trips",
+            // The refused chunk it saw is not the one sent, nor is the next one's answer.
+            "a_refused_install_snapshot_is_an_error",
+            "large_messages_arrive_intact"
+        ]
+    );
+}
+
+#[test]
+fn a_peer_that_corrupts_the_snapshot_offset_is_caught() {
+    assert_eq!(
+        failed_cases(Defect::CorruptsSnapshotOffset),
+        [
+            "install_snapshot_round_trips",
+            // The refused chunk it saw is not the one sent, nor is the next one's answer.
+            "a_refused_install_snapshot_is_an_error",
+            "large_messages_arrive_intact"
+        ]
+    );
+}
+
+#[test]
+fn a_peer_without_install_snapshot_is_caught() {
+    assert_eq!(
+        failed_cases(Defect::LacksInstallSnapshot),
+        [
+            "install_snapshot_round_trips",
+            "a_refused_install_snapshot_is_an_error",
+            "deadlines_are_honoured_against_a_stalling_server",
+            "large_messages_arrive_intact"
         ]
     );
 }
