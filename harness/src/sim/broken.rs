@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use rafty::kv::KvStateMachine;
 use rafty::memory::MemoryLog;
-use rafty::{Log, LogError, LogIndex, NodeId, StateMachine};
+use rafty::{Log, LogError, LogIndex, NodeId, SnapshotSource, StateMachine};
 
 use super::factories::{LogFactory, MemoryLogFactory, StateMachineFactory};
 
@@ -85,5 +85,15 @@ impl StateMachine for KeptStateMachine {
     fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.query(query)
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn SnapshotSource>> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.snapshot()
+    }
+
+    fn restore(&mut self, index: LogIndex, data: &mut dyn std::io::Read) -> std::io::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.restore(index, data)
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rafty::node::{Node, NodeOptions, PauseSwitch};
 use rafty::service::serve_kv;
 use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
-use rafty::{Log, LogError, NodeId, Peer, StaticPeersProvider};
+use rafty::{Log, LogError, MemorySnapshotStore, NodeId, Peer, StaticPeersProvider};
 use turmoil::Sim;
 
 use crate::checks::invariants::Observation;
@@ -142,6 +142,9 @@ pub struct ClusterContext {
     pub gate: ProcessGate,
     /// Each node's pause switch, flipped by the `pause` nemesis.
     pub pauses: PauseSwitches,
+    /// Each node's snapshot store, kept outside the host like its `MemoryStorage`, so a
+    /// restarted node finds the snapshot its compacted log relies on.
+    snapshot_stores: Mutex<BTreeMap<NodeId, MemorySnapshotStore>>,
     starts: Mutex<BTreeMap<NodeId, u64>>,
 }
 
@@ -171,8 +174,18 @@ impl ClusterContext {
             stale_reads: false,
             pauses,
             gate: ProcessGate::new(),
+            snapshot_stores: Mutex::new(BTreeMap::new()),
             starts: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Node `node`'s snapshot store (created empty on its first start).
+    fn snapshot_store(&self, node: NodeId) -> MemorySnapshotStore {
+        let mut stores = self
+            .snapshot_stores
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        stores.entry(node).or_default().clone()
     }
 
     /// Count one more start of `node`; returns how many came before.
@@ -286,7 +299,7 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         pause_switch: Some(context.pauses.switch(id)),
         ..NodeOptions::default()
     };
-    let mut options = options;
+    let mut options = options.snapshot_store(context.snapshot_store(id));
     if let Some(hook) = &context.node_hook {
         hook(id, &mut options);
     }

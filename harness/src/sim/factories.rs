@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use rafty::kv::KvStateMachine;
 use rafty::memory::{MemoryLog, MemoryStorage};
-use rafty::{Log, LogError, LogIndex, NodeId, StateMachine};
+use rafty::{Log, LogError, LogIndex, NodeId, SnapshotSource, StateMachine};
 
 use crate::checks::invariants::{Observation, command_hash};
 
@@ -186,6 +186,19 @@ impl StateMachine for ObservedStateMachine {
 
     fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
         self.lock().query(query)
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn SnapshotSource>> {
+        self.lock().snapshot()
+    }
+
+    /// Forwarded, and noted in the node's log: the applies that follow start after `index`.
+    fn restore(&mut self, index: LogIndex, data: &mut dyn std::io::Read) -> std::io::Result<()> {
+        self.observations.note(
+            self.node,
+            &format!("restoring the snapshot through index {index}"),
+        );
+        self.lock().restore(index, data)
     }
 }
 

@@ -38,6 +38,21 @@ impl Observer for NodeObserver {
                 Observation::LostLeadership
             }
             NodeEvent::Applied { .. } => return,
+            NodeEvent::SnapshotTaken { index } => {
+                return self
+                    .observations
+                    .note(node, &format!("snapshot taken through index {index}"));
+            }
+            NodeEvent::SnapshotInstalled { index } => {
+                return self
+                    .observations
+                    .note(node, &format!("snapshot installed through index {index}"));
+            }
+            NodeEvent::LogCompacted { first_index } => {
+                return self
+                    .observations
+                    .note(node, &format!("log compacted: it starts at {first_index}"));
+            }
             NodeEvent::Stopped { reason } => {
                 self.observations.note(node, &format!("stopped: {reason}"));
                 // rafty reports a panic of its event loop as "event loop panicked: <message>".
