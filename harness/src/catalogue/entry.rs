@@ -184,6 +184,27 @@ pub fn entries() -> Vec<Entry> {
             "a leader dies with uncommitted entries on a follower; kv",
             "state-machine-safety",
         ),
+        core(
+            "install-stale-snapshot",
+            M::InstallStaleSnapshot,
+            "§7: a snapshot never moves a node backwards (commit and applied index)",
+            "snapshots with a small threshold; a follower that lags, then a late snapshot; kv",
+            "state-machine-safety (applied sequences), linearizability",
+        ),
+        core(
+            "compact-past-snapshot",
+            M::CompactPastSnapshot,
+            "§7: compact only the log a durable snapshot covers",
+            "snapshots with a small threshold; kill (restart); kv",
+            "durability (a node refuses to start or loses applied writes), liveness",
+        ),
+        core(
+            "snapshot-uncommitted",
+            M::SnapshotUncommitted,
+            "§7: a snapshot holds committed, applied state only",
+            "snapshots with a small threshold; kill (restart) of a node with uncommitted entries; kv",
+            "linearizability (writes lost on restart), state-machine-safety",
+        ),
         Entry {
             name: "log-forgets-on-restart",
             breaks: "§5.1, Figure 2: log entries on stable storage before replying",

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use rafty::kv::KvStateMachine;
 use rafty::memory::MemoryLog;
-use rafty::{Log, LogError, LogIndex, NodeId, StateMachine};
+use rafty::{Log, LogError, LogIndex, NodeId, SnapshotSource, StateMachine};
 
 use super::factories::{LogFactory, MemoryLogFactory, StateMachineFactory};
 
@@ -85,5 +85,21 @@ impl StateMachine for KeptStateMachine {
     fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.query(query)
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn SnapshotSource>> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.snapshot()
+    }
+
+    /// The plant's bug with snapshots: a state kept across restarts that is already past the
+    /// snapshot believes it is up to date and keeps itself, so the node's replay of the log
+    /// after the snapshot applies those entries a second time.
+    fn restore(&mut self, index: LogIndex, data: &mut dyn std::io::Read) -> std::io::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.last_applied() >= index {
+            return Ok(());
+        }
+        state.restore(index, data)
     }
 }

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use super::Mutation;
 use crate::core::Core;
+use crate::core::InstallDecision;
 use crate::message::{
-    AppendEntries, AppendEntriesResponse, ConflictHint, Message, RequestVote, RequestVoteResponse,
+    AppendEntries, AppendEntriesResponse, ConflictHint, InstallSnapshot, Message, RequestVote,
+    RequestVoteResponse,
 };
 use crate::settings::Config;
+use crate::snapshot::SnapshotMeta;
 use crate::types::{Entry, HardState, NodeId, Payload, Term};
 
 /// What the core did in a mutation's scenario, with the rule kept and with it broken.
@@ -124,14 +127,41 @@ fn append_response(term: Term, success: bool, match_index: u64) -> Message {
 /// The core's actions (those still untaken) and its final state, as text.
 fn trace(core: &mut Core) -> String {
     format!(
-        "{:?}\nrole {:?} term {} voted for {:?} commit {} last {}",
+        "{:?}\nrole {:?} term {} voted for {:?} commit {} last {} first {} snapshot {}",
         core.take_actions(),
         core.role(),
         core.term(),
         core.voted_for(),
         core.commit_index(),
-        core.last_index()
+        core.last_index(),
+        core.first_index(),
+        core.snapshot_index()
     )
+}
+
+/// A snapshot's metadata (the bytes do not matter to the core).
+fn snapshot_meta(index: u64, term: Term) -> SnapshotMeta {
+    SnapshotMeta {
+        last_included_index: index,
+        last_included_term: term,
+        size_bytes: 0,
+        checksum: 0,
+    }
+}
+
+/// One whole-snapshot InstallSnapshot from leader 2.
+fn install_snapshot(term: Term, index: u64, last_term: Term) -> InstallSnapshot {
+    InstallSnapshot {
+        term,
+        leader_id: 2,
+        last_included_index: index,
+        last_included_term: last_term,
+        size_bytes: 0,
+        checksum: 0,
+        offset: 0,
+        data: Vec::new(),
+        done: true,
+    }
 }
 
 fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
@@ -273,6 +303,46 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
             core.step(at, 2, append(1, (0, 0), &[1], 0));
             core
         }
+        // A follower that committed index 3 is sent a snapshot through index 2; the driver
+        // installs it when the core accepts it. (With the core's invariants checked, as in
+        // debug builds, the mutated side trips "commit index went back": the second net.)
+        Mutation::InstallStaleSnapshot => {
+            let mut core = start(3, hard_state(1, None), &[1, 1, 1]);
+            core.step(at, 2, append(1, (3, 1), &[], 3));
+            let decision = core.install_snapshot_request(at, &install_snapshot(1, 2, 1));
+            if let InstallDecision::Accept { .. } = decision {
+                core.snapshot_installed(at, snapshot_meta(2, 1));
+            }
+            core
+        }
+        // A follower that committed index 4 took a snapshot through index 2 (the default
+        // keeps 5,000 entries behind it, so nothing is compacted). (Invariants checked: the
+        // mutated side trips "compacted past the snapshot".)
+        Mutation::CompactPastSnapshot => {
+            let mut core = start(3, hard_state(1, None), &[1, 1, 1, 1]);
+            core.step(at, 2, append(1, (4, 1), &[], 4));
+            core.snapshot_taken(at, snapshot_meta(2, 1));
+            core
+        }
+        // A follower with 3 entries learns commit index 2 with a snapshot threshold of 1:
+        // the snapshot asked for must be of index 2, the applied state.
+        Mutation::SnapshotUncommitted => {
+            let config = Config {
+                snapshot_threshold_entries: 1,
+                ..Config::default()
+            };
+            let entries = (1..=3)
+                .map(|index| Entry {
+                    term: 1,
+                    index,
+                    payload: Payload::Noop,
+                })
+                .collect();
+            let mut core = Core::new(1, vec![2, 3], config, hard_state(1, None), entries, at, 7);
+            core.set_mutations(mutations);
+            core.step(at, 2, append(1, (3, 1), &[], 2));
+            core
+        }
     };
     trace(&mut core)
 }
@@ -306,5 +376,16 @@ mod tests {
         assert!(reference(Mutation::PreVoteBumpsTerm).contains("term 1"));
         assert!(reference(Mutation::FollowerAppliesUncommitted).contains("commit 0"));
         assert!(reference(Mutation::LeaderIgnoresHigherTermInResponse).contains("term 5"));
+        assert!(reference(Mutation::InstallStaleSnapshot).contains("commit 3"));
+        assert!(reference(Mutation::CompactPastSnapshot).contains("first 1 snapshot 2"));
+        assert!(
+            reference(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 2, term: 1 }")
+        );
+        let mutated = |mutation| witness(mutation).mutated;
+        assert!(mutated(Mutation::InstallStaleSnapshot).contains("commit 2"));
+        assert!(mutated(Mutation::CompactPastSnapshot).contains("first 5"));
+        assert!(
+            mutated(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 3, term: 1 }")
+        );
     }
 }
