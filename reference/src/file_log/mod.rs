@@ -317,7 +317,7 @@ impl<FS: FileSystem> FileLog<FS> {
 }
 
 /// Create `dir` and any missing parents, making each new entry durable in its parent.
-fn ensure_dir<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_dir<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<()> {
     let not_empty = |path: &&Path| !path.as_os_str().is_empty();
     let mut missing = Vec::new();
     for ancestor in dir.ancestors().filter(not_empty) {
