@@ -36,7 +36,9 @@
 //!     }
 //! }
 //!
-//! log_suite::run(&mut Memory).assert_all_passed();
+//! // MemoryLog cannot compact yet (issue 16): every case but the compaction ones.
+//! log_suite::run_only(&mut Memory, |name| !log_suite::COMPACTION_CASES.contains(&name))
+//!     .assert_all_passed();
 //! ```
 
 pub mod crash_fs;
