@@ -13,6 +13,9 @@
 //! * [`fuzz`]: the properties the fuzz targets check;
 //! * [`state_machine_suite`]: any [`StateMachine`](crate::StateMachine): determinism, replay
 //!   on restart, every command kind, garbage;
+//! * [`snapshot_store_suite`]: any [`SnapshotStore`](crate::SnapshotStore), through a
+//!   factory that opens and reopens it: latest, refused older snapshots, chunked reads, a
+//!   writer lost before `finish`, reopen;
 //! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips,
 //!   deadlines, large and concurrent messages, a server that goes away and comes back.
 //!
@@ -49,6 +52,7 @@ pub mod fuzz;
 pub mod log_suite;
 pub mod peer_suite;
 mod report;
+pub mod snapshot_store_suite;
 pub mod state_machine_suite;
 
 pub use crash_fs::CrashFs;
