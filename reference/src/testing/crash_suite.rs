@@ -21,6 +21,10 @@
 //! log without a simulated disk allows. The other cases check the rule too, wherever an
 //! append is interrupted.
 //!
+//! `compaction_survives_a_crash` cuts [`Log::compact`] (Raft §7) at every disk operation
+//! (keeping a suffix, at the end of the log, with a conflicting term, past the end), and the
+//! recovery after it too: the log opens to the old log or the compacted one, whole.
+//!
 //! Every crash point is deterministic (operation numbers on a seeded [`CrashFs`]), so a
 //! failure names the operation to reproduce it with.
 //!
@@ -37,6 +41,7 @@ use crate::log::{Log, LogError};
 use crate::testing::{CrashFs, SuiteReport};
 
 mod cases;
+mod compaction;
 mod model;
 
 /// Opens the log under test on a disk: called once for a fresh disk and again after every
@@ -105,6 +110,10 @@ fn all_cases<L: Log>() -> Vec<Case<L>> {
         (
             "corruption_is_detected_never_served",
             cases::corruption_is_detected_never_served,
+        ),
+        (
+            "compaction_survives_a_crash",
+            compaction::compaction_survives_a_crash,
         ),
     ]
 }

@@ -153,3 +153,96 @@ fn a_log_that_keeps_a_part_of_an_interrupted_batch_is_caught() {
         }
     }
 }
+
+/// What is wrong with a [`BadCompaction`] log.
+#[derive(Clone, Copy, PartialEq)]
+enum CompactionDefect {
+    /// `compact` returns `Ok` and changes nothing on disk.
+    Forgets,
+    /// On a conflicting term it first truncates the whole log (durably), then compacts: the
+    /// entries go before the base that stands for them is durable.
+    DiscardsBeforeTheBase,
+}
+
+struct BadCompaction<L>(L, CompactionDefect);
+
+impl<L: Log> Log for BadCompaction<L> {
+    fn hard_state(&self) -> HardState {
+        self.0.hard_state()
+    }
+    fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError> {
+        self.0.save_hard_state(state)
+    }
+    fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        self.0.append(entries)
+    }
+    fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
+        self.0.truncate(from)
+    }
+    fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
+        self.0.entries(low, high)
+    }
+    fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
+        self.0.term(index)
+    }
+    fn first_index(&self) -> LogIndex {
+        self.0.first_index()
+    }
+    fn last_index(&self) -> LogIndex {
+        self.0.last_index()
+    }
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        match self.1 {
+            CompactionDefect::Forgets => Ok(()),
+            CompactionDefect::DiscardsBeforeTheBase => {
+                if index >= self.0.first_index() && self.0.term(index)? != Some(term) {
+                    let first = self.0.first_index();
+                    self.0.truncate(first)?;
+                }
+                self.0.compact(index, term)
+            }
+        }
+    }
+}
+
+fn compaction_case(report: &SuiteReport) -> String {
+    report
+        .cases
+        .iter()
+        .find(|case| case.name == "compaction_survives_a_crash")
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_log_that_forgets_an_acknowledged_compaction_is_caught() {
+    let report = run(|fs| {
+        file_log(fs.clone(), 400).map(|log| BadCompaction(log, CompactionDefect::Forgets))
+    });
+    assert_eq!(failed(&report), ["compaction_survives_a_crash"], "{report}");
+    let case = compaction_case(&report);
+    assert!(case.contains("(compact returned Ok)"), "{case}");
+}
+
+#[test]
+fn a_log_that_discards_entries_before_its_base_is_durable_is_caught() {
+    let report = run(|fs| {
+        file_log(fs.clone(), 400)
+            .map(|log| BadCompaction(log, CompactionDefect::DiscardsBeforeTheBase))
+    });
+    assert_eq!(failed(&report), ["compaction_survives_a_crash"], "{report}");
+    let case = compaction_case(&report);
+    assert!(
+        case.contains("compact(5, 9) cut at its operation"),
+        "{case}"
+    );
+}
+
+#[test]
+fn a_log_that_skips_fsync_loses_an_acknowledged_compaction() {
+    let report = run(|fs| file_log(FsyncDefect(fs.clone(), Defect::SkipsFsync), 400));
+    assert!(
+        failed(&report).contains(&"compaction_survives_a_crash"),
+        "{report}"
+    );
+}
