@@ -35,7 +35,7 @@
 use crate::snapshot::{SnapshotError, SnapshotStore};
 use crate::testing::SuiteReport;
 
-mod cases;
+pub(crate) mod cases;
 
 /// Opens a user's [`SnapshotStore`] on durable state, and reopens it on the same state as a
 /// restarted process would.

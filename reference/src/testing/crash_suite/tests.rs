@@ -246,3 +246,36 @@ fn a_log_that_skips_fsync_loses_an_acknowledged_compaction() {
         "{report}"
     );
 }
+
+fn snapshot_store(
+    fs: &CrashFs,
+) -> Result<crate::file_snapshot::FileSnapshotStore<CrashFs>, crate::SnapshotError> {
+    crate::file_snapshot::FileSnapshotStore::open_with(fs.clone(), Path::new("/data/snapshots"))
+}
+
+#[test]
+fn file_snapshot_store_passes_the_power_loss_cases() {
+    for seed in [0, 1] {
+        let report = run_snapshot_store_seeded(seed, snapshot_store);
+        report.assert_all_passed();
+        assert_eq!(
+            report.cases.iter().map(|c| c.name).collect::<Vec<_>>(),
+            snapshot_store_case_names()
+        );
+    }
+}
+
+#[test]
+fn a_snapshot_store_that_skips_fsync_is_caught() {
+    let report = run_snapshot_store(|fs| {
+        crate::file_snapshot::FileSnapshotStore::open_with(
+            FsyncDefect(fs.clone(), Defect::SkipsFsync),
+            Path::new("/data/snapshots"),
+        )
+    });
+    let failures: Vec<_> = report.failures().iter().map(|case| case.name).collect();
+    assert!(
+        failures.contains(&"snapshot_write_survives_a_crash"),
+        "{report}"
+    );
+}
