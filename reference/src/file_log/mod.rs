@@ -17,13 +17,24 @@
 //!   into the middle of a batch would leave the batch's first part open, so first an empty
 //!   segment starting at the cut is created (a *seal*: an open batch followed by the next
 //!   segment is complete), then the old one is cut.
+//! * [`Log::compact`] (Raft §7) first writes the compaction *base* (index and term) to its
+//!   own file, replaced atomically like the hard state, and only then removes the segments
+//!   that hold nothing after the base (oldest first, the directory synced after each); a
+//!   segment partly covered stays whole, its records below the base unread. If the log's
+//!   entry at the index has another term (or the log is shorter), every segment goes, newest
+//!   first. `first_index()` is the base + 1 and `term(base)` answers the base's term, after a
+//!   reopen too. Truncating at the first index is allowed (a batch the base cuts is sealed as
+//!   any other), below it is a contract error. See `compaction.rs`.
 //! * [`FileLog::open`] recovers: it cuts an interrupted append off the end (an open batch and
 //!   any torn record, never acknowledged), finishes an interrupted truncation, syncs every
 //!   segment it keeps and the directory (a process crash may have left writes the disk never
 //!   made durable, and the node is about to build on them), and refuses,
 //!   with [`LogError::Corrupted`] naming the file and offset, any damage before the tail (an
 //!   open batch followed by more records included) and segments of another format version.
-//!   Reads check every record's CRC again.
+//!   It finishes a compaction a crash interrupted (the base file is there, segments it
+//!   covers still are: they go, by the same rule), and refuses a gap between the base and
+//!   the first segment as corruption naming the segment. Reads check every record's CRC
+//!   again.
 //!
 //! After any I/O error the log refuses every later write and read (fail-stop): its view of
 //! the files can no longer be trusted; reopen it to recover.
