@@ -287,12 +287,14 @@ pub fn recover<FS: FileSystem>(
         let path = dir.join(file_name(first_index));
         let reason = if base == 0 {
             format!(
-                "the first segment starts at index {first_index}, expected 1 (the log was never compacted)"
+                "the first segment starts at index {first_index}, expected 1 (the log was \
+                 never compacted)"
             )
         } else {
             format!(
-                "the first segment starts at index {first_index}, but the log was compacted only \
-                 through index {base} (the compaction base file): entries {}..{first_index} are missing",
+                "the first segment starts at index {first_index}, but the log was compacted \
+                 only through index {base} (the compaction base file): entries \
+                 {}..{first_index} are missing",
                 base + 1
             )
         };

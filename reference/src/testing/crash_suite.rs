@@ -162,8 +162,10 @@ pub fn run_seeded<L: Log>(
 /// use rafty::testing::crash_suite;
 /// use rafty::FileSnapshotStore;
 ///
-/// crash_suite::run_snapshot_store(|fs| FileSnapshotStore::open_with(fs.clone(), Path::new("/snapshots")))
-///     .assert_all_passed();
+/// let open = |fs: &rafty::testing::CrashFs| {
+///     FileSnapshotStore::open_with(fs.clone(), Path::new("/snapshots"))
+/// };
+/// crash_suite::run_snapshot_store(open).assert_all_passed();
 /// ```
 pub fn run_snapshot_store<S: crate::SnapshotStore>(
     open: impl FnMut(&CrashFs) -> Result<S, crate::SnapshotError>,

@@ -264,7 +264,8 @@ fn crash_during_recovery<L: Log>(
             fs.fail_from(fs.operation_count() + during);
             let half = (context.open)(&fs).ok();
             let label = format!(
-                "compact{compaction:?} cut at its operation {after}, recovery cut at its operation {during}"
+                "compact{compaction:?} cut at its operation {after}, recovery cut at its \
+                 operation {during}"
             );
             let log = half_or_reopen(context, &fs, half)?;
             check_after_crash(context, &fs, log, &before, compaction, false, &label)?;

@@ -10,8 +10,11 @@ const NO_HARD_STATE: HardState = HardState {
     voted_for: None,
 };
 
+/// Fresh state, a log open on it, and the entries it holds.
+type Filled<F> = (<F as LogFactory>::Store, <F as LogFactory>::Log, Vec<Entry>);
+
 /// Entries 1..=10 with terms 1,1,1,2,2,2,2,3,3,3 in three batches, as a leader's log grows.
-fn ten_entries<F: LogFactory>(factory: &mut F) -> Result<(F::Store, F::Log, Vec<Entry>), String> {
+fn ten_entries<F: LogFactory>(factory: &mut F) -> Result<Filled<F>, String> {
     let (store, mut log) = fresh(factory)?;
     let all = entries_from(1, &[1, 1, 1, 2, 2, 2, 2, 3, 3, 3]);
     for batch in [&all[0..3], &all[3..7], &all[7..10]] {

@@ -94,7 +94,8 @@ pub fn snapshot_restore_round_trip<F: StateMachineFactory>(factory: &mut F) -> R
             let (left, right) = (original.query(&query), copy.query(&query));
             if left != right {
                 return Err(format!(
-                    "restored into {what}: query {query:?} answered {right:?}, the original {left:?}"
+                    "restored into {what}: query {query:?} answered {right:?}, the original \
+                     {left:?}"
                 ));
             }
         }
