@@ -66,6 +66,7 @@
 pub mod client;
 pub mod core;
 pub mod file_log;
+pub mod file_snapshot;
 pub mod kv;
 pub mod log;
 pub mod memory;
@@ -84,6 +85,7 @@ pub mod types;
 
 pub use client::ClientError;
 pub use file_log::{FileLog, FileLogOptions};
+pub use file_snapshot::FileSnapshotStore;
 pub use kv::{KvCodecError, KvCommand, KvResponse, KvStateMachine};
 pub use log::{Log, LogError};
 pub use memory::{MemoryLog, MemoryStorage};

@@ -17,13 +17,24 @@
 //!   into the middle of a batch would leave the batch's first part open, so first an empty
 //!   segment starting at the cut is created (a *seal*: an open batch followed by the next
 //!   segment is complete), then the old one is cut.
+//! * [`Log::compact`] (Raft §7) first writes the compaction *base* (index and term) to its
+//!   own file, replaced atomically like the hard state, and only then removes the segments
+//!   that hold nothing after the base (oldest first, the directory synced after each); a
+//!   segment partly covered stays whole, its records below the base unread. If the log's
+//!   entry at the index has another term (or the log is shorter), every segment goes, newest
+//!   first. `first_index()` is the base + 1 and `term(base)` answers the base's term, after a
+//!   reopen too. Truncating at the first index is allowed (a batch the base cuts is sealed as
+//!   any other), below it is a contract error. See `compaction.rs`.
 //! * [`FileLog::open`] recovers: it cuts an interrupted append off the end (an open batch and
 //!   any torn record, never acknowledged), finishes an interrupted truncation, syncs every
 //!   segment it keeps and the directory (a process crash may have left writes the disk never
 //!   made durable, and the node is about to build on them), and refuses,
 //!   with [`LogError::Corrupted`] naming the file and offset, any damage before the tail (an
 //!   open batch followed by more records included) and segments of another format version.
-//!   Reads check every record's CRC again.
+//!   It finishes a compaction a crash interrupted (the base file is there, segments it
+//!   covers still are: they go, by the same rule), and refuses a gap between the base and
+//!   the first segment as corruption naming the segment. Reads check every record's CRC
+//!   again.
 //!
 //! After any I/O error the log refuses every later write and read (fail-stop): its view of
 //! the files can no longer be trusted; reopen it to recover.
@@ -45,11 +56,14 @@ use crate::log::{Log, LogError};
 use crate::memory::{check_batch, check_range, check_truncate};
 use crate::types::{Entry, HardState, LogIndex, Term};
 
+mod base;
+mod compaction;
 pub mod fs;
 mod hard_state;
 mod record;
 mod segment;
 
+use base::Base;
 use fs::{FileSystem, FsFile, StdFs};
 use record::{Location, Parsed, Record};
 use segment::Segment;
@@ -76,7 +90,13 @@ pub struct FileLog<FS: FileSystem = StdFs> {
     options: FileLogOptions,
     hard_state: HardState,
     segments: Vec<Segment<FS::File>>,
-    /// `locations[i]` is where the entry with index `i + 1` is.
+    /// Where the log starts: every entry up to `base.index` was compacted away.
+    base: Base,
+    /// Whether the records before `first_index()` in the first segment end with a complete
+    /// batch (true when it holds none): a truncation at `first_index()` must otherwise seal
+    /// that batch, as one at any other index would.
+    base_closes_batch: bool,
+    /// `locations[i]` is where the entry with index `base.index + 1 + i` is.
     locations: Vec<Location>,
     /// The sequence number of the next segment created (see `segment.rs`).
     next_sequence: u64,
@@ -96,28 +116,45 @@ impl<FS: FileSystem> FileLog<FS> {
     pub fn open_with(fs: FS, dir: &Path, options: FileLogOptions) -> Result<Self, LogError> {
         segment::io_at("create", dir, ensure_dir(&fs, dir))?;
         let names = segment::io_at("list", dir, fs.list(dir))?;
-        if names.iter().any(|name| name == hard_state::TEMP_FILE_NAME) {
-            // Left by a crash before the rename: the old hard state is the current one.
-            let temp = dir.join(hard_state::TEMP_FILE_NAME);
-            segment::io_at("remove", &temp, fs.remove(&temp))?;
-            segment::io_at("sync", dir, fs.sync_dir(dir))?;
+        for temp in [hard_state::TEMP_FILE_NAME, base::TEMP_FILE_NAME] {
+            if names.iter().any(|name| name == temp) {
+                // Left by a crash before the rename: the old file is the current one.
+                let temp = dir.join(temp);
+                segment::io_at("remove", &temp, fs.remove(&temp))?;
+                segment::io_at("sync", dir, fs.sync_dir(dir))?;
+            }
         }
         let hard_state = hard_state::load(&fs, dir)?;
-        let recovered = segment::recover(&fs, dir)?;
-        // After a process crash, the directory may hold entries the disk never made durable
-        // (a renamed hard state, a new segment); the node acts on what it read, so make them
-        // survive a power loss before it does.
-        segment::io_at("sync", dir, fs.sync_dir(dir))?;
-        Ok(FileLog {
+        let base = base::load(&fs, dir)?;
+        let recovered = segment::recover(&fs, dir, base.index)?;
+        let mut log = FileLog {
             fs,
             dir: dir.to_path_buf(),
             options,
             hard_state,
             segments: recovered.segments,
+            base: Base {
+                index: recovered.first_index - 1,
+                term: 0,
+            },
+            base_closes_batch: true,
             locations: recovered.locations,
             next_sequence: recovered.next_sequence,
             failed: None,
-        })
+        };
+        // A compaction a crash interrupted after its base file was written: finish it.
+        log.settle_base(base).map_err(|error| match error {
+            LogError::Io(io) => LogError::Io(io::Error::new(
+                io.kind(),
+                format!("finishing a compaction in {}: {io}", dir.display()),
+            )),
+            other => other,
+        })?;
+        // After a process crash, the directory may hold entries the disk never made durable
+        // (a renamed hard state, a new segment); the node acts on what it read, so make them
+        // survive a power loss before it does.
+        segment::io_at("sync", dir, log.fs.sync_dir(dir))?;
+        Ok(log)
     }
 
     /// The directory the log lives in.
@@ -239,8 +276,8 @@ impl<FS: FileSystem> FileLog<FS> {
         high: LogIndex,
     ) -> Result<Vec<Entry>, LogError> {
         let segment = &self.segments[position];
-        let first = self.locations[(low - 1) as usize];
-        let last = self.locations[(high - 2) as usize];
+        let first = *self.location(low);
+        let last = *self.location(high - 1);
         let mut bytes = vec![0; (last.offset + last.size - first.offset) as usize];
         segment.file.read_at(first.offset, &mut bytes)?;
         let mut entries = Vec::with_capacity((high - low) as usize);
@@ -270,6 +307,16 @@ impl<FS: FileSystem> FileLog<FS> {
         Ok(entries)
     }
 
+    /// Where the entry at `index` (held: `first_index()..=last_index()`) is.
+    fn location(&self, index: LogIndex) -> &Location {
+        assert!(
+            index > self.base.index,
+            "index {index} is compacted (the log starts after {})",
+            self.base.index
+        );
+        &self.locations[(index - self.base.index - 1) as usize]
+    }
+
     /// The position in `segments` of the segment holding `index`.
     fn segment_of(&self, index: LogIndex) -> usize {
         let position = self
@@ -281,7 +328,7 @@ impl<FS: FileSystem> FileLog<FS> {
 }
 
 /// Create `dir` and any missing parents, making each new entry durable in its parent.
-fn ensure_dir<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_dir<FS: FileSystem>(fs: &FS, dir: &Path) -> io::Result<()> {
     let not_empty = |path: &&Path| !path.as_os_str().is_empty();
     let mut missing = Vec::new();
     for ancestor in dir.ancestors().filter(not_empty) {
@@ -386,20 +433,26 @@ impl<FS: FileSystem> Log for FileLog<FS> {
 
     fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
         self.check_healthy()?;
-        check_truncate(1, self.last_index(), from)?;
+        check_truncate(self.first_index(), self.last_index(), from)?;
         if from > self.last_index() {
             return Ok(());
         }
         // Whether the log may simply end at `from - 1`: it closes its batch (or there is
-        // none). Otherwise the kept part of its batch needs a segment starting at `from`.
-        let closes_batch = from == 1 || self.locations[(from - 2) as usize].closes_batch;
+        // none). Otherwise the kept part of its batch needs a segment starting at `from`,
+        // also when that part lies below the compaction base (its records are still in the
+        // first segment, and a later append must not follow an open batch).
+        let closes_batch = if from == self.first_index() {
+            self.base_closes_batch
+        } else {
+            self.location(from - 1).closes_batch
+        };
         let holder = self.segment_of(from);
         if !closes_batch && self.segments[holder].first_index < from {
             // The seal comes first and is the truncation: it supersedes the rest of the batch
             // and every later segment; a crash after it leaves what recovery finishes.
             let seal = self.create_seal(from)?;
             self.keep_segments(holder + 1)?;
-            self.cut_last_segment(self.locations[(from - 1) as usize].offset)?;
+            self.cut_last_segment(self.location(from).offset)?;
             self.segments.push(seal);
         } else if !closes_batch {
             // `from` starts a segment: the seal of the open batch before it. Keep it, empty.
@@ -409,15 +462,16 @@ impl<FS: FileSystem> Log for FileLog<FS> {
             self.keep_segments(holder)?;
         } else {
             self.keep_segments(holder + 1)?;
-            self.cut_last_segment(self.locations[(from - 1) as usize].offset)?;
+            self.cut_last_segment(self.location(from).offset)?;
         }
-        self.locations.truncate((from - 1) as usize);
+        self.locations
+            .truncate((from - self.first_index()) as usize);
         Ok(())
     }
 
     fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
         self.check_healthy()?;
-        check_range(1, self.last_index(), low, high)?;
+        check_range(self.first_index(), self.last_index(), low, high)?;
         let mut entries = Vec::with_capacity((high - low) as usize);
         let mut index = low;
         while index < high {
@@ -437,25 +491,29 @@ impl<FS: FileSystem> Log for FileLog<FS> {
         if index == 0 {
             return Ok(Some(0));
         }
+        if index == self.base.index {
+            return Ok(Some(self.base.term));
+        }
+        if index < self.base.index {
+            return Ok(None);
+        }
         Ok(self
             .locations
-            .get((index - 1) as usize)
+            .get((index - self.base.index - 1) as usize)
             .map(|location| location.term))
     }
 
     fn first_index(&self) -> LogIndex {
-        1
+        self.base.index + 1
     }
 
     fn last_index(&self) -> LogIndex {
-        self.locations.len() as LogIndex
+        self.base.index + self.locations.len() as LogIndex
     }
 
-    fn compact(&mut self, index: LogIndex, _term: Term) -> Result<(), LogError> {
-        // Placeholder of the snapshot interface commit: replaced by the real compaction.
-        Err(LogError::Contract(format!(
-            "FileLog cannot compact yet (asked to compact through index {index})"
-        )))
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        self.check_healthy()?;
+        self.compact_through(Base { index, term })
     }
 }
 

@@ -200,7 +200,10 @@ fn read_header<FS: FileSystem>(
 pub struct Recovered<F> {
     /// The segments, in index order.
     pub segments: Vec<Segment<F>>,
-    /// `locations[i]` is the entry with index `i + 1`.
+    /// The index of the entry `locations[0]` stands for: the first segment's first index (1
+    /// for a log that never compacted).
+    pub first_index: LogIndex,
+    /// `locations[i]` is the entry with index `first_index + i`.
     pub locations: Vec<Location>,
     /// The sequence number for the next segment created.
     pub next_sequence: u64,
@@ -232,9 +235,15 @@ struct Found {
 
 /// Open every segment in `dir`, settle what an interrupted append or truncation left (torn
 /// new segments and stale ones removed, superseded records and an open batch at the end cut
-/// off), check that the rest holds entries `1..` contiguously, and refuse any other damage.
-/// Every segment kept is synced; the caller syncs `dir`. See the [module documentation](self).
-pub fn recover<FS: FileSystem>(fs: &FS, dir: &Path) -> Result<Recovered<FS::File>, LogError> {
+/// off), check that the rest holds entries contiguously from index 1 (from at most
+/// `base + 1` when the log was compacted through `base`), and refuse any other damage.
+/// Every segment kept is synced; the caller syncs `dir` and applies the compaction base.
+/// See the [module documentation](self).
+pub fn recover<FS: FileSystem>(
+    fs: &FS,
+    dir: &Path,
+    base: LogIndex,
+) -> Result<Recovered<FS::File>, LogError> {
     let mut firsts: Vec<LogIndex> = fs
         .list(dir)?
         .iter()
@@ -273,14 +282,33 @@ pub fn recover<FS: FileSystem>(fs: &FS, dir: &Path) -> Result<Recovered<FS::File
         io_at("sync directory", dir, fs.sync_dir(dir))?;
     }
     found.retain(|f| f.superseded_from > f.first_index);
+    let first_index = found.first().map_or(1, |f| f.first_index);
+    if first_index > base.saturating_add(1) || (base == 0 && first_index != 1) {
+        let path = dir.join(file_name(first_index));
+        let reason = if base == 0 {
+            format!(
+                "the first segment starts at index {first_index}, expected 1 (the log was \
+                 never compacted)"
+            )
+        } else {
+            format!(
+                "the first segment starts at index {first_index}, but the log was compacted \
+                 only through index {base} (the compaction base file): entries \
+                 {}..{first_index} are missing",
+                base + 1
+            )
+        };
+        return Err(corrupted(&path, None, reason));
+    }
     let mut recovered = Recovered {
         segments: Vec::new(),
+        first_index,
         locations: Vec::new(),
         next_sequence,
     };
     for (position, segment) in found.iter().enumerate() {
         let path = dir.join(file_name(segment.first_index));
-        let expected = recovered.locations.len() as LogIndex + 1;
+        let expected = first_index + recovered.locations.len() as LogIndex;
         if segment.first_index != expected {
             let reason = format!(
                 "segment starts at index {}, expected {expected}",

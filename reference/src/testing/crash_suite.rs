@@ -21,6 +21,10 @@
 //! log without a simulated disk allows. The other cases check the rule too, wherever an
 //! append is interrupted.
 //!
+//! `compaction_survives_a_crash` cuts [`Log::compact`] (Raft §7) at every disk operation
+//! (keeping a suffix, at the end of the log, with a conflicting term, past the end), and the
+//! recovery after it too: the log opens to the old log or the compacted one, whole.
+//!
 //! Every crash point is deterministic (operation numbers on a seeded [`CrashFs`]), so a
 //! failure names the operation to reproduce it with.
 //!
@@ -37,7 +41,9 @@ use crate::log::{Log, LogError};
 use crate::testing::{CrashFs, SuiteReport};
 
 mod cases;
+mod compaction;
 mod model;
+mod snapshot_store;
 
 /// Opens the log under test on a disk: called once for a fresh disk and again after every
 /// crash, on the same disk.
@@ -106,6 +112,10 @@ fn all_cases<L: Log>() -> Vec<Case<L>> {
             "corruption_is_detected_never_served",
             cases::corruption_is_detected_never_served,
         ),
+        (
+            "compaction_survives_a_crash",
+            compaction::compaction_survives_a_crash,
+        ),
     ]
 }
 
@@ -137,6 +147,43 @@ pub fn run_seeded<L: Log>(
         report.run_case(name, || case(&mut context));
     }
     report
+}
+
+/// Run the power-loss cases for a [`SnapshotStore`](crate::SnapshotStore) written against
+/// [`FileSystem`](crate::file_log::fs::FileSystem), with disks seeded from 0: `open` opens
+/// the store on a fresh [`CrashFs`], and again after every crash. A snapshot write (begin,
+/// chunks, finish) is cut at every disk operation (torn writes or not), the recovery after it
+/// too, single I/O errors are injected and bits flipped: the store must open to the old
+/// snapshot or the new one, whole (the new one once `finish` returned `Ok`), and never serve
+/// damaged data.
+///
+/// ```
+/// use std::path::Path;
+/// use rafty::testing::crash_suite;
+/// use rafty::FileSnapshotStore;
+///
+/// let open = |fs: &rafty::testing::CrashFs| {
+///     FileSnapshotStore::open_with(fs.clone(), Path::new("/snapshots"))
+/// };
+/// crash_suite::run_snapshot_store(open).assert_all_passed();
+/// ```
+pub fn run_snapshot_store<S: crate::SnapshotStore>(
+    open: impl FnMut(&CrashFs) -> Result<S, crate::SnapshotError>,
+) -> SuiteReport {
+    snapshot_store::run_seeded(0, open)
+}
+
+/// [`run_snapshot_store`] with disks seeded from `seed`.
+pub fn run_snapshot_store_seeded<S: crate::SnapshotStore>(
+    seed: u64,
+    open: impl FnMut(&CrashFs) -> Result<S, crate::SnapshotError>,
+) -> SuiteReport {
+    snapshot_store::run_seeded(seed, open)
+}
+
+/// The names of the cases [`run_snapshot_store`] runs, in order.
+pub fn snapshot_store_case_names() -> Vec<&'static str> {
+    snapshot_store::case_names()
 }
 
 /// Run the suite and panic, listing every failed case, unless all passed. For use in tests.

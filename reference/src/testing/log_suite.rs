@@ -11,12 +11,19 @@
 //! batch or none) is checked by [`crash_suite`](crate::testing::crash_suite)'s
 //! `batch_is_all_or_nothing_after_a_crash`, for logs written against the
 //! [`FileSystem`](crate::file_log::fs::FileSystem) abstraction.
+//!
+//! The compaction cases ([`COMPACTION_CASES`]) check [`Log::compact`] (Raft §7): the first
+//! index moves, the term at the boundary stays answerable, appends follow, truncation below
+//! the first index is refused, a conflicting term discards the whole log, an old index is a
+//! no-op, and all of it survives a reopen. (The crash half, a compaction cut at every disk
+//! operation, is the crash suite's `compaction_survives_a_crash`.)
 
 use crate::log::{Log, LogError};
 use crate::testing::SuiteReport;
 
 mod cases;
 pub(crate) mod check;
+mod compaction;
 
 /// Opens a user's [`Log`] on durable state, and reopens it on the same state as a restarted
 /// process would.
@@ -93,8 +100,49 @@ fn all_cases<F: LogFactory>() -> Vec<Case<F>> {
             "bad_truncate_is_a_contract_error",
             cases::bad_truncate_is_a_contract_error::<F>,
         ),
+        (
+            "compaction_moves_the_first_index",
+            compaction::compaction_moves_the_first_index::<F>,
+        ),
+        (
+            "term_at_the_compaction_boundary",
+            compaction::term_at_the_compaction_boundary::<F>,
+        ),
+        (
+            "append_after_compaction",
+            compaction::append_after_compaction::<F>,
+        ),
+        (
+            "truncate_below_the_first_index_is_refused",
+            compaction::truncate_below_the_first_index_is_refused::<F>,
+        ),
+        (
+            "compaction_with_a_conflicting_term_discards_everything",
+            compaction::compaction_with_a_conflicting_term_discards_everything::<F>,
+        ),
+        (
+            "compaction_below_the_first_index_is_a_no_op",
+            compaction::compaction_below_the_first_index_is_a_no_op::<F>,
+        ),
+        (
+            "reopen_keeps_the_compaction",
+            compaction::reopen_keeps_the_compaction::<F>,
+        ),
     ]
 }
+
+/// The cases that call [`Log::compact`] (Raft §7), a part of [`case_names`]: for
+/// [`run_only`] while a log's compaction is being written. [`run`] runs them too, since the
+/// contract requires `compact`.
+pub const COMPACTION_CASES: [&str; 7] = [
+    "compaction_moves_the_first_index",
+    "term_at_the_compaction_boundary",
+    "append_after_compaction",
+    "truncate_below_the_first_index_is_refused",
+    "compaction_with_a_conflicting_term_discards_everything",
+    "compaction_below_the_first_index_is_a_no_op",
+    "reopen_keeps_the_compaction",
+];
 
 /// The names of the cases [`run`] runs, in order.
 pub fn case_names() -> Vec<&'static str> {
@@ -118,9 +166,20 @@ pub fn case_names() -> Vec<&'static str> {
 /// Run every case against logs from `factory` and report each by name. Panics inside the log
 /// are caught and reported as failures of their case.
 pub fn run<F: LogFactory>(factory: &mut F) -> SuiteReport {
+    run_only(factory, |_| true)
+}
+
+/// Run the cases whose names `select` accepts (in order), as [`run`] does; the report lists
+/// only those.
+pub fn run_only<F: LogFactory>(
+    factory: &mut F,
+    mut select: impl FnMut(&str) -> bool,
+) -> SuiteReport {
     let mut report = SuiteReport::new("log_suite");
     for (name, case) in all_cases::<F>() {
-        report.run_case(name, || case(factory));
+        if select(name) {
+            report.run_case(name, || case(factory));
+        }
     }
     report
 }

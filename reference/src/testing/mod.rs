@@ -13,9 +13,11 @@
 //! * [`fuzz`]: the properties the fuzz targets check;
 //! * [`state_machine_suite`]: any [`StateMachine`](crate::StateMachine): determinism, replay
 //!   on restart, every command kind, garbage;
+//! * [`snapshot_store_suite`]: any [`SnapshotStore`](crate::SnapshotStore), through a
+//!   factory that opens and reopens it: latest, refused older snapshots, chunked reads, a
+//!   writer lost before `finish`, reopen;
 //! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips
-//!   (InstallSnapshot chunks included), deadlines, large and concurrent messages, a server that
-//!   goes away and comes back.
+//!   (InstallSnapshot chunks included), deadlines, large and concurrent messages, a server that goes away and comes back.
 //!
 //! Each suite runs every case, catches failures and panics, and returns a [`SuiteReport`]
 //! naming each case with its [`Outcome`]; [`SuiteReport::assert_all_passed`] turns it into a
@@ -37,7 +39,9 @@
 //!     }
 //! }
 //!
-//! log_suite::run(&mut Memory).assert_all_passed();
+//! // MemoryLog cannot compact yet (issue 16): every case but the compaction ones.
+//! log_suite::run_only(&mut Memory, |name| !log_suite::COMPACTION_CASES.contains(&name))
+//!     .assert_all_passed();
 //! ```
 
 pub mod crash_fs;
@@ -48,6 +52,7 @@ pub mod fuzz;
 pub mod log_suite;
 pub mod peer_suite;
 mod report;
+pub mod snapshot_store_suite;
 pub mod state_machine_suite;
 
 pub use crash_fs::CrashFs;

@@ -10,6 +10,10 @@ pub enum Outcome {
     Passed,
     /// It did not (or it panicked); the message says what was expected and what came.
     Failed(String),
+    /// The case checks an optional part of the contract the implementation says it does not
+    /// have (a state machine without snapshots): not run, and not a failure. The message
+    /// says what is unsupported.
+    Unsupported(String),
 }
 
 /// One case of a suite and its outcome.
@@ -49,15 +53,31 @@ impl SuiteReport {
         self.cases.push(CaseReport { name, outcome });
     }
 
+    /// Record `name` as not run: the implementation does not support what it checks.
+    pub fn record_unsupported(&mut self, name: &'static str, reason: impl Into<String>) {
+        self.cases.push(CaseReport {
+            name,
+            outcome: Outcome::Unsupported(reason.into()),
+        });
+    }
+
     /// The cases that failed.
     pub fn failures(&self) -> Vec<&CaseReport> {
         self.cases
             .iter()
-            .filter(|case| case.outcome != Outcome::Passed)
+            .filter(|case| matches!(case.outcome, Outcome::Failed(_)))
             .collect()
     }
 
-    /// True when every case passed.
+    /// The cases not run because the implementation does not support what they check.
+    pub fn unsupported(&self) -> Vec<&CaseReport> {
+        self.cases
+            .iter()
+            .filter(|case| matches!(case.outcome, Outcome::Unsupported(_)))
+            .collect()
+    }
+
+    /// True when no case failed (cases recorded as unsupported are not failures).
     pub fn all_passed(&self) -> bool {
         self.failures().is_empty()
     }
@@ -83,6 +103,7 @@ impl fmt::Display for CaseReport {
         match &self.outcome {
             Outcome::Passed => write!(f, "pass  {}", self.name),
             Outcome::Failed(message) => write!(f, "FAIL  {}: {message}", self.name),
+            Outcome::Unsupported(reason) => write!(f, "skip  {}: {reason}", self.name),
         }
     }
 }
@@ -90,12 +111,17 @@ impl fmt::Display for CaseReport {
 impl fmt::Display for SuiteReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let failed = self.failures().len();
-        writeln!(
+        let unsupported = self.unsupported().len();
+        write!(
             f,
             "{}: {} passed, {failed} failed",
             self.suite,
-            self.cases.len() - failed
+            self.cases.len() - failed - unsupported
         )?;
+        if unsupported > 0 {
+            write!(f, ", {unsupported} unsupported")?;
+        }
+        writeln!(f)?;
         for case in &self.cases {
             writeln!(f, "  {case}")?;
         }
@@ -139,6 +165,24 @@ mod tests {
         assert!(!report.all_passed());
         let text = report.to_string();
         assert!(text.starts_with("demo: 1 passed, 2 failed"), "{text}");
+    }
+
+    #[test]
+    fn unsupported_cases_are_neither_passed_nor_failed() {
+        let mut report = SuiteReport::new("demo");
+        report.run_case("passes", || Ok(()));
+        report.record_unsupported("snapshots", "snapshots unsupported");
+        assert!(report.all_passed());
+        assert_eq!(report.unsupported().len(), 1);
+        let text = report.to_string();
+        assert!(
+            text.starts_with("demo: 1 passed, 0 failed, 1 unsupported"),
+            "{text}"
+        );
+        assert!(
+            text.contains("skip  snapshots: snapshots unsupported"),
+            "{text}"
+        );
     }
 
     #[test]

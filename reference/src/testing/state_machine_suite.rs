@@ -11,7 +11,12 @@
 //!   restart) gives exactly the responses the first one gave, and reaches the same state;
 //! * **every command kind** is answered, deterministically; and so is garbage (bytes that
 //!   are no command), without a panic;
-//! * a query changes nothing.
+//! * a query changes nothing;
+//! * **snapshots** (Raft §7): a machine restored from a snapshot is the original's twin and
+//!   applies later commands exactly as it does; machines that applied the same commands write
+//!   the same snapshot bytes; a cut-short or garbage snapshot is an `Err` from `restore`,
+//!   never a panic. A machine whose `snapshot` returns `None` has these cases reported as
+//!   unsupported ([`SNAPSHOT_CASES`]), not failed.
 //!
 //! Commands are drawn from seeds, so a failure names the step that diverged and is
 //! reproducible.
@@ -47,11 +52,14 @@
 //! state_machine_suite::run(&mut Kv).assert_all_passed();
 //! ```
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use crate::state_machine::StateMachine;
 use crate::testing::SuiteReport;
 use crate::types::LogIndex;
 
 mod cases;
+mod snapshots;
 
 /// Creates a user's [`StateMachine`] and the commands to feed it.
 pub trait StateMachineFactory {
@@ -115,8 +123,34 @@ fn all_cases<F: StateMachineFactory>() -> Vec<Case<F>> {
             "state_comparison_sees_changes",
             cases::state_comparison_sees_changes,
         ),
+        (
+            "snapshot_restore_round_trip",
+            snapshots::snapshot_restore_round_trip,
+        ),
+        (
+            "snapshots_are_deterministic",
+            snapshots::snapshots_are_deterministic,
+        ),
+        (
+            "restore_of_garbage_is_an_error_not_a_panic",
+            snapshots::restore_of_garbage_is_an_error_not_a_panic,
+        ),
     ]
 }
+
+/// The cases that check [`StateMachine::snapshot`] and [`StateMachine::restore`] (Raft §7).
+/// A machine whose `snapshot` returns `None` (a new machine, asked once) does not support
+/// snapshots: [`run`] reports these cases as [`Outcome::Unsupported`](crate::testing::Outcome),
+/// not as failures.
+pub const SNAPSHOT_CASES: [&str; 3] = [
+    "snapshot_restore_round_trip",
+    "snapshots_are_deterministic",
+    "restore_of_garbage_is_an_error_not_a_panic",
+];
+
+/// What [`run`] reports for the snapshot cases of a machine without snapshots.
+pub const SNAPSHOTS_UNSUPPORTED: &str =
+    "snapshots unsupported: StateMachine::snapshot returned None";
 
 /// The names of the cases [`run`] runs, in order.
 pub fn case_names() -> Vec<&'static str> {
@@ -130,8 +164,15 @@ pub fn case_names() -> Vec<&'static str> {
 /// machine are caught and reported as failures of their case.
 pub fn run<F: StateMachineFactory>(factory: &mut F) -> SuiteReport {
     let mut report = SuiteReport::new("state_machine_suite");
+    // A panic here is left to the snapshot cases to report.
+    let supports_snapshots =
+        catch_unwind(AssertUnwindSafe(|| factory.create().snapshot().is_some())).unwrap_or(true);
     for (name, case) in all_cases::<F>() {
-        report.run_case(name, || case(factory));
+        if !supports_snapshots && SNAPSHOT_CASES.contains(&name) {
+            report.record_unsupported(name, SNAPSHOTS_UNSUPPORTED);
+        } else {
+            report.run_case(name, || case(factory));
+        }
     }
     report
 }
@@ -149,5 +190,7 @@ struct Applied {
     response: Vec<u8>,
 }
 
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -153,3 +153,211 @@ fn a_log_that_keeps_a_part_of_an_interrupted_batch_is_caught() {
         }
     }
 }
+
+/// What is wrong with a [`BadCompaction`] log.
+#[derive(Clone, Copy, PartialEq)]
+enum CompactionDefect {
+    /// `compact` returns `Ok` and changes nothing on disk.
+    Forgets,
+    /// On a conflicting term it first truncates the whole log (durably), then compacts: the
+    /// entries go before the base that stands for them is durable.
+    DiscardsBeforeTheBase,
+}
+
+struct BadCompaction<L>(L, CompactionDefect);
+
+impl<L: Log> Log for BadCompaction<L> {
+    fn hard_state(&self) -> HardState {
+        self.0.hard_state()
+    }
+    fn save_hard_state(&mut self, state: HardState) -> Result<(), LogError> {
+        self.0.save_hard_state(state)
+    }
+    fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        self.0.append(entries)
+    }
+    fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
+        self.0.truncate(from)
+    }
+    fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
+        self.0.entries(low, high)
+    }
+    fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
+        self.0.term(index)
+    }
+    fn first_index(&self) -> LogIndex {
+        self.0.first_index()
+    }
+    fn last_index(&self) -> LogIndex {
+        self.0.last_index()
+    }
+    fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
+        match self.1 {
+            CompactionDefect::Forgets => Ok(()),
+            CompactionDefect::DiscardsBeforeTheBase => {
+                if index >= self.0.first_index() && self.0.term(index)? != Some(term) {
+                    let first = self.0.first_index();
+                    self.0.truncate(first)?;
+                }
+                self.0.compact(index, term)
+            }
+        }
+    }
+}
+
+fn compaction_case(report: &SuiteReport) -> String {
+    report
+        .cases
+        .iter()
+        .find(|case| case.name == "compaction_survives_a_crash")
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_log_that_forgets_an_acknowledged_compaction_is_caught() {
+    let report = run(|fs| {
+        file_log(fs.clone(), 400).map(|log| BadCompaction(log, CompactionDefect::Forgets))
+    });
+    assert_eq!(failed(&report), ["compaction_survives_a_crash"], "{report}");
+    let case = compaction_case(&report);
+    assert!(case.contains("(compact returned Ok)"), "{case}");
+}
+
+#[test]
+fn a_log_that_discards_entries_before_its_base_is_durable_is_caught() {
+    let report = run(|fs| {
+        file_log(fs.clone(), 400)
+            .map(|log| BadCompaction(log, CompactionDefect::DiscardsBeforeTheBase))
+    });
+    assert_eq!(failed(&report), ["compaction_survives_a_crash"], "{report}");
+    let case = compaction_case(&report);
+    assert!(
+        case.contains("compact(5, 9) cut at its operation"),
+        "{case}"
+    );
+}
+
+#[test]
+fn a_log_that_skips_fsync_loses_an_acknowledged_compaction() {
+    let report = run(|fs| file_log(FsyncDefect(fs.clone(), Defect::SkipsFsync), 400));
+    assert!(
+        failed(&report).contains(&"compaction_survives_a_crash"),
+        "{report}"
+    );
+}
+
+fn snapshot_store(
+    fs: &CrashFs,
+) -> Result<crate::file_snapshot::FileSnapshotStore<CrashFs>, crate::SnapshotError> {
+    crate::file_snapshot::FileSnapshotStore::open_with(fs.clone(), Path::new("/data/snapshots"))
+}
+
+#[test]
+fn file_snapshot_store_passes_the_power_loss_cases() {
+    for seed in [0, 1] {
+        let report = run_snapshot_store_seeded(seed, snapshot_store);
+        report.assert_all_passed();
+        assert_eq!(
+            report.cases.iter().map(|c| c.name).collect::<Vec<_>>(),
+            snapshot_store_case_names()
+        );
+    }
+}
+
+#[test]
+fn a_snapshot_store_that_skips_fsync_is_caught() {
+    let report = run_snapshot_store(|fs| {
+        crate::file_snapshot::FileSnapshotStore::open_with(
+            FsyncDefect(fs.clone(), Defect::SkipsFsync),
+            Path::new("/data/snapshots"),
+        )
+    });
+    let failures: Vec<_> = report.failures().iter().map(|case| case.name).collect();
+    assert!(
+        failures.contains(&"snapshot_write_survives_a_crash"),
+        "{report}"
+    );
+}
+
+/// A node's sequence, snapshot then compaction (§7: compact only behind a durable snapshot),
+/// with the log and the snapshot store on one disk, cut by a power loss at every disk
+/// operation: both open, the store holds the old snapshot or the new one whole, and every
+/// entry is in the log or covered by the snapshot (nothing committed is lost).
+#[test]
+fn a_snapshot_then_a_compaction_lose_nothing_at_any_power_cut() {
+    use super::model::batch;
+    use crate::snapshot::SnapshotStore;
+    let entries = [
+        batch(1, &[1, 1, 1]),
+        batch(4, &[1, 2, 2]),
+        batch(7, &[2, 2]),
+    ]
+    .concat();
+    let snapshot = |index: LogIndex| vec![index as u8; 300 + index as usize];
+    let take = |log: &mut FileLog<CrashFs>,
+                store: &mut crate::file_snapshot::FileSnapshotStore<CrashFs>,
+                index: LogIndex|
+     -> Result<(), String> {
+        let term = log.term(index).map_err(|e| e.to_string())?.unwrap();
+        let mut writer = store.begin(index, term).map_err(|e| e.to_string())?;
+        writer.write(&snapshot(index)).map_err(|e| e.to_string())?;
+        writer.finish().map_err(|e| e.to_string())?;
+        log.compact(index, term).map_err(|e| e.to_string())
+    };
+    let setup = |fs: &CrashFs| {
+        let mut log = file_log(fs.clone(), 400).unwrap();
+        let mut store = snapshot_store(fs).unwrap();
+        for chunk in entries.chunks(3) {
+            log.append(chunk).unwrap();
+        }
+        take(&mut log, &mut store, 3).unwrap();
+        (log, store)
+    };
+    let operations = {
+        let fs = CrashFs::new(5);
+        let (mut log, mut store) = setup(&fs);
+        let start = fs.operation_count();
+        take(&mut log, &mut store, 6).unwrap();
+        fs.operation_count() - start
+    };
+    assert!(operations > 5, "{operations}");
+    for torn in [false, true] {
+        for after in 0..=operations {
+            let fs = CrashFs::new(after);
+            fs.set_torn_writes(torn);
+            let (mut log, mut store) = setup(&fs);
+            fs.fail_from(fs.operation_count() + after);
+            let finished = take(&mut log, &mut store, 6).is_ok();
+            drop((log, store));
+            fs.crash();
+            fs.clear_faults();
+            let label = format!("power cut at operation {after} (torn writes: {torn})");
+            let log = file_log(fs.clone(), 400).unwrap_or_else(|e| panic!("{label}: log: {e}"));
+            let store = snapshot_store(&fs).unwrap_or_else(|e| panic!("{label}: store: {e}"));
+            let meta = store.latest().unwrap().expect("a snapshot");
+            let index = meta.last_included_index;
+            assert!(
+                index == 3 || index == 6,
+                "{label}: snapshot through {index}"
+            );
+            assert!(
+                !finished || index == 6,
+                "{label}: a finished snapshot was lost"
+            );
+            let data = store.read_chunk(&meta, 0, 4096).unwrap();
+            assert_eq!(data, snapshot(index), "{label}");
+            let first = log.first_index();
+            assert!(
+                first - 1 <= index,
+                "{label}: the log starts at {first}, the snapshot covers only up to {index}"
+            );
+            assert_eq!(log.last_index(), 8, "{label}");
+            assert_eq!(
+                log.entries(first, 9).unwrap(),
+                entries[first as usize - 1..].to_vec(),
+                "{label}"
+            );
+        }
+    }
+}

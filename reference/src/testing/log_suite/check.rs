@@ -72,12 +72,36 @@ pub fn expect_state(
     entries: &[Entry],
     hard_state: HardState,
 ) -> Result<(), String> {
-    let last = entries.len() as LogIndex;
-    expect_eq("first_index", log.first_index(), 1)?;
+    expect_compacted_state(log, (0, 0), entries, hard_state)
+}
+
+/// [`expect_state`] for a log compacted through `base` (index and term; `(0, 0)` for none):
+/// `entries` start at `base.0 + 1`, `term(base.0)` is `base.1`, and a read from below the
+/// first index is refused.
+pub fn expect_compacted_state(
+    log: &impl Log,
+    base: (LogIndex, Term),
+    entries: &[Entry],
+    hard_state: HardState,
+) -> Result<(), String> {
+    let first = base.0 + 1;
+    let last = base.0 + entries.len() as LogIndex;
+    expect_eq("first_index", log.first_index(), first)?;
     expect_eq("last_index", log.last_index(), last)?;
+    if base.0 > 0 {
+        expect_eq(
+            &format!("term({}), the compacted index", base.0),
+            call("term", log.term(base.0))?,
+            Some(base.1),
+        )?;
+        expect_contract_error(
+            &format!("entries({}, {}) below the first index", base.0, last + 1),
+            log.entries(base.0, last + 1),
+        )?;
+    }
     let stored = call(
-        &format!("entries(1, {})", last + 1),
-        log.entries(1, last + 1),
+        &format!("entries({first}, {})", last + 1),
+        log.entries(first, last + 1),
     )?;
     if stored != entries {
         let first_difference = stored.iter().zip(entries).position(|(a, b)| a != b);
@@ -112,9 +136,21 @@ pub fn expect_state_across_reopen<F: LogFactory>(
     entries: &[Entry],
     hard_state: HardState,
 ) -> Result<F::Log, String> {
-    expect_state(&log, entries, hard_state)?;
+    expect_compacted_state_across_reopen(factory, store, log, (0, 0), entries, hard_state)
+}
+
+/// [`expect_compacted_state`] now, and again after a reopen; returns the reopened log.
+pub fn expect_compacted_state_across_reopen<F: LogFactory>(
+    factory: &mut F,
+    store: &F::Store,
+    log: F::Log,
+    base: (LogIndex, Term),
+    entries: &[Entry],
+    hard_state: HardState,
+) -> Result<F::Log, String> {
+    expect_compacted_state(&log, base, entries, hard_state)?;
     let log = reopen(factory, store, log)?;
-    expect_state(&log, entries, hard_state)
+    expect_compacted_state(&log, base, entries, hard_state)
         .map_err(|message| format!("after reopen: {message}"))?;
     Ok(log)
 }

@@ -21,7 +21,7 @@ impl StateMachineFactory for Unused {
 }
 
 /// A well-mixed 64-bit value from `x` (splitmix64), for deriving seeds.
-fn mix(x: u64) -> u64 {
+pub(super) fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -29,7 +29,7 @@ fn mix(x: u64) -> u64 {
 }
 
 /// `count` commands of every kind, mixed, drawn from `seed`; each with its kind's name.
-fn mixed<F: StateMachineFactory>(
+pub(super) fn mixed<F: StateMachineFactory>(
     factory: &mut F,
     count: usize,
     seed: u64,
@@ -49,12 +49,15 @@ fn mixed<F: StateMachineFactory>(
 
 /// What the suite compares two machines' states by.
 #[derive(Debug, PartialEq, Eq)]
-enum Observed {
+pub(super) enum Observed {
     Digest(Vec<u8>),
     Answers(Vec<Option<Vec<u8>>>),
 }
 
-fn observe<F: StateMachineFactory>(factory: &F, machine: &F::Machine) -> Result<Observed, String> {
+pub(super) fn observe<F: StateMachineFactory>(
+    factory: &F,
+    machine: &F::Machine,
+) -> Result<Observed, String> {
     if let Some(digest) = factory.digest(machine) {
         return Ok(Observed::Digest(digest));
     }
@@ -67,7 +70,7 @@ fn observe<F: StateMachineFactory>(factory: &F, machine: &F::Machine) -> Result<
     ))
 }
 
-fn expect_same_state<F: StateMachineFactory>(
+pub(super) fn expect_same_state<F: StateMachineFactory>(
     factory: &F,
     what: &str,
     a: &F::Machine,
@@ -81,7 +84,7 @@ fn expect_same_state<F: StateMachineFactory>(
     }
 }
 
-fn apply(machine: &mut impl StateMachine, index: LogIndex, command: &[u8]) -> Applied {
+pub(super) fn apply(machine: &mut impl StateMachine, index: LogIndex, command: &[u8]) -> Applied {
     Applied {
         index,
         command: command.to_vec(),
