@@ -34,11 +34,12 @@ use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rafty::file_log::fs::{FileSystem, FsFile};
+use rafty::node::SnapshotStoreFactory;
 use rafty::testing::{Defect, DiskFaults, FaultyFs, FsyncDefect};
-use rafty::{FileLog, FileLogOptions, Log, LogError, NodeId};
+use rafty::{FileLog, FileLogOptions, FileSnapshotStore, Log, LogError, NodeId, SnapshotStore};
 use turmoil::fs::shim::std::fs as sim;
 
 use super::factories::LogFactory;
@@ -294,6 +295,22 @@ impl FileLogFactory {
 }
 
 impl LogFactory for FileLogFactory {
+    /// A [`FileSnapshotStore`] on the node's own disk, next to its log (the log's directory
+    /// with `.snapshots` appended), through the same fault switches and power-cut ledger: a
+    /// power cut tears its unsynced writes as it tears the log's.
+    fn snapshot_store(&self, node: NodeId) -> Option<SnapshotStoreFactory> {
+        let ledger = self.disk(node, |disk| disk.ledger.clone());
+        let faults = self.faults(node);
+        let mut dir = self.dir.clone().into_os_string();
+        dir.push(".snapshots");
+        let dir = PathBuf::from(dir);
+        Some(Arc::new(move || {
+            let fs = FaultyFs::new(LedgerFs::new(ledger.clone()), faults.clone());
+            let store = FileSnapshotStore::open_with(fs, &dir)?;
+            Ok(Box::new(store) as Box<dyn SnapshotStore>)
+        }))
+    }
+
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
         self.rot_at_boot(node)?;
         let fs = LedgerFs::new(self.disk(node, |disk| disk.ledger.clone()));
