@@ -274,16 +274,28 @@ impl Invariants {
     }
 
     /// The longest applied sequence among the nodes' latest incarnations: the final state the
-    /// cluster converged on, as (index, command hash) in index order.
-    pub fn final_sequence(&self) -> &[(LogIndex, u64)] {
-        self.incarnations
+    /// cluster converged on, as (index, command hash) in index order. An incarnation that
+    /// started from a snapshot (Raft §7) applied only the entries after it; the entries the
+    /// snapshot covers are taken from what the nodes were seen to apply at those indices
+    /// (one command per index, which `state-machine-safety` checks).
+    pub fn final_sequence(&self) -> Vec<(LogIndex, u64)> {
+        let latest = self
+            .incarnations
             .iter()
             .filter_map(|(node, &(incarnation, _))| {
                 let (applier, sequence) = self.sequences.get(node)?;
                 (*applier == incarnation).then_some(sequence)
             })
-            .max_by_key(|sequence| sequence.len())
-            .map_or(&[], |sequence| sequence.as_slice())
+            .max_by_key(|sequence| sequence.last().map_or(0, |(index, _)| *index));
+        let Some(latest) = latest else {
+            return Vec::new();
+        };
+        let first = latest.first().map_or(LogIndex::MAX, |(index, _)| *index);
+        self.applied
+            .range(..first)
+            .map(|(index, (hash, _))| (*index, *hash))
+            .chain(latest.iter().copied())
+            .collect()
     }
 }
 
@@ -333,6 +345,24 @@ mod tests {
         assert_eq!(checker.violations().1, 0);
         checker.observe(6, 1, &applied(2, b"c"));
         assert_eq!(checker.violations().0[0].invariant, "state-machine-safety");
+    }
+
+    /// §7: an incarnation restored from a snapshot applies only the entries after it; the
+    /// final sequence still holds the commands the snapshot covers, as first applied.
+    #[test]
+    fn the_final_sequence_of_a_node_restarted_from_a_snapshot_includes_what_it_covers() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        for index in 2..=4 {
+            checker.observe(index, 1, &applied(index, &[index as u8]));
+        }
+        checker.observe(10, 1, &Observation::Stopped);
+        checker.observe(11, 1, &Observation::Started);
+        checker.observe(12, 1, &applied(4, &[4]));
+        checker.observe(13, 1, &applied(5, &[5]));
+        assert_eq!(checker.violations().1, 0);
+        let indices: Vec<_> = checker.final_sequence().iter().map(|(i, _)| *i).collect();
+        assert_eq!(indices, [2, 3, 4, 5]);
     }
 
     #[test]

@@ -261,6 +261,8 @@ impl TestConfig {
                 let flag = match field.field {
                     "max_append_entries" => Some("--max-append-entries"),
                     "max_inflight_appends" => Some("--max-inflight-appends"),
+                    "snapshot_threshold_entries" => Some("--snapshot-threshold-entries"),
+                    "snapshot_keep_entries" => Some("--snapshot-keep-entries"),
                     _ => None,
                 };
                 bad(format!("raft.{}", field.field), flag, field.reason);
@@ -377,6 +379,10 @@ impl Serialize for TestConfig {
                 "max_append_bytes": raft.max_append_bytes,
                 "max_inflight_appends": raft.max_inflight_appends,
                 "forward_to_leader": raft.forward_to_leader,
+                "snapshot_threshold_entries": raft.snapshot_threshold_entries,
+                "snapshot_threshold_bytes": raft.snapshot_threshold_bytes,
+                "snapshot_keep_entries": raft.snapshot_keep_entries,
+                "snapshot_chunk_bytes": raft.snapshot_chunk_bytes,
             },
             "latency_min_ms": ms(self.latency_min),
             "latency_max_ms": ms(self.latency_max),
