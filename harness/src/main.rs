@@ -29,7 +29,7 @@ enum Command {
     /// Serve the store of results over HTTP (on 127.0.0.1 unless --bind says otherwise).
     Serve(serve::Args),
     /// Run the chaos test of a simulated cluster (exit 0 valid, 1 invalid, 2 unknown or error).
-    Test(test::Args),
+    Test(Box<test::Args>),
 }
 
 fn main() -> ExitCode {

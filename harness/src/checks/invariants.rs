@@ -450,6 +450,24 @@ mod tests {
         assert_eq!(checker.violations().0[0].invariant, "state-machine-safety");
     }
 
+    /// §7: an incarnation restored from a snapshot applies only the entries after it; the
+    /// final sequence still holds the commands the snapshot covers, as first applied.
+    #[test]
+    fn the_final_sequence_of_a_node_restarted_from_a_snapshot_includes_what_it_covers() {
+        let mut checker = Invariants::new();
+        checker.observe(0, 1, &Observation::Started);
+        for index in 2..=4 {
+            checker.observe(index, 1, &applied(index, &[index as u8]));
+        }
+        checker.observe(10, 1, &Observation::Stopped);
+        checker.observe(11, 1, &Observation::Started);
+        checker.observe(12, 1, &applied(4, &[4]));
+        checker.observe(13, 1, &applied(5, &[5]));
+        assert_eq!(checker.violations().1, 0);
+        let indices: Vec<_> = checker.final_sequence().iter().map(|(i, _)| *i).collect();
+        assert_eq!(indices, [2, 3, 4, 5]);
+    }
+
     #[test]
     fn a_node_restarted_many_times_holds_one_applied_sequence() {
         let mut checker = Invariants::new();

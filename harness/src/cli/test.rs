@@ -78,6 +78,12 @@ pub struct Args {
     /// The most AppendEntries in flight to one follower (a Raft setting).
     #[arg(long, value_parser = whole_number(1, 1024), allow_hyphen_values = true)]
     pub max_inflight_appends: Option<u64>,
+    /// Take a snapshot every this many applied entries, 0 for never (a Raft setting).
+    #[arg(long, value_parser = whole_number(0, 100_000_000), allow_hyphen_values = true)]
+    pub snapshot_threshold_entries: Option<u64>,
+    /// Entries kept in the log behind a snapshot (a Raft setting).
+    #[arg(long, value_parser = whole_number(0, 100_000_000), allow_hyphen_values = true)]
+    pub snapshot_keep_entries: Option<u64>,
     /// Runs at once, each on its own thread.
     #[arg(long, default_value_t = 1, value_parser = whole_number(1, 64), allow_hyphen_values = true)]
     pub jobs: u64,
@@ -158,6 +164,12 @@ impl Args {
         }
         if let Some(inflight) = self.max_inflight_appends {
             config.raft.max_inflight_appends = inflight as usize;
+        }
+        if let Some(threshold) = self.snapshot_threshold_entries {
+            config.raft.snapshot_threshold_entries = threshold;
+        }
+        if let Some(keep) = self.snapshot_keep_entries {
+            config.raft.snapshot_keep_entries = keep;
         }
         config.variant = self.variant;
         config.log = self.log;

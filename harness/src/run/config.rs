@@ -268,6 +268,8 @@ impl TestConfig {
                 let flag = match field.field {
                     "max_append_entries" => Some("--max-append-entries"),
                     "max_inflight_appends" => Some("--max-inflight-appends"),
+                    "snapshot_threshold_entries" => Some("--snapshot-threshold-entries"),
+                    "snapshot_keep_entries" => Some("--snapshot-keep-entries"),
                     _ => None,
                 };
                 bad(format!("raft.{}", field.field), flag, field.reason);

@@ -243,6 +243,18 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
             config.raft.max_inflight_appends
         ));
     }
+    if config.raft.snapshot_threshold_entries != defaults.raft.snapshot_threshold_entries {
+        command.push_str(&format!(
+            " --snapshot-threshold-entries {}",
+            config.raft.snapshot_threshold_entries
+        ));
+    }
+    if config.raft.snapshot_keep_entries != defaults.raft.snapshot_keep_entries {
+        command.push_str(&format!(
+            " --snapshot-keep-entries {}",
+            config.raft.snapshot_keep_entries
+        ));
+    }
     if config.log != super::config::LogKind::Memory {
         command.push_str(&format!(" --log {}", config.log.name()));
     }

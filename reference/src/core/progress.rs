@@ -112,11 +112,17 @@ impl Progress {
 
     /// The AppendEntries whose previous index was `prev_log_index` got no answer: free its
     /// slot and probe again from just after the match index.
-    /// A snapshot transfer in progress is left alone: its own outcome ends it.
+    /// A lost request says nothing about the follower's log, so the probe resumes at the
+    /// lost batch (never past an earlier next index), not back at the match index: after a
+    /// new leader's first AppendEntries times out (match index 0), falling back to index 1
+    /// would make it send a whole snapshot once its log is compacted (hashicorp/raft
+    /// likewise retries the same batch). A snapshot transfer in progress is left alone: its
+    /// own outcome ends it.
     pub(super) fn on_send_failed(&mut self, prev_log_index: LogIndex) {
         self.release(prev_log_index);
         if self.state != ReplicationState::Snapshot {
-            self.probe_from(self.match_index + 1);
+            let resume = self.next_index.min(prev_log_index.saturating_add(1));
+            self.probe_from(resume);
         }
     }
 
@@ -177,6 +183,19 @@ mod tests {
         assert_eq!(progress.in_flight_count(), 1);
         assert!(progress.on_rejection(9));
         assert_eq!(progress.in_flight_count(), 0);
+    }
+
+    /// A new leader's first probe (at its last index) times out: the next probe goes to the
+    /// same place, not back to index 1 (which a compacted log would answer with a snapshot).
+    #[test]
+    fn a_failed_probe_resumes_where_it_was_not_at_the_match_index() {
+        let mut progress = Progress::new(715);
+        progress.on_sent(714, 715);
+        progress.on_send_failed(714);
+        assert_eq!(
+            (progress.state, progress.next_index),
+            (ReplicationState::Probe, 715)
+        );
     }
 
     #[test]
