@@ -18,9 +18,11 @@
 //!   naming the file and offset, never dropped silently: the log may already be compacted
 //!   behind it, so it is the only copy of those entries.
 //! * [`SnapshotStore::read_chunk`] reads the current file and refuses a read for another
-//!   snapshot than the caller expects; it does not re-check the data checksum per chunk (the
-//!   whole snapshot was checked at open and at finish); a consumer compares the CRC32C of
-//!   what it read with [`SnapshotMeta::checksum`].
+//!   snapshot than the caller expects. The whole snapshot is checked at open; a sequential
+//!   read (from offset 0, each chunk where the last ended) is checked again: the chunk that
+//!   reaches the end is refused with [`SnapshotError::Corrupted`] if the CRC32C of everything
+//!   read is not [`SnapshotMeta::checksum`] (damage after open). Earlier chunks have been
+//!   handed out by then, so a consumer restores only once the last chunk is `Ok`.
 //!
 //! After an I/O error in `finish` the store refuses every later call (fail-stop); reopen it.
 //! Written against [`FileSystem`], so the crash-testing disk and the simulation's disk work.
@@ -54,6 +56,9 @@ struct Shared<FS: FileSystem> {
     dir: PathBuf,
     /// The current snapshot and its open file.
     current: Option<(SnapshotMeta, FS::File)>,
+    /// How far a sequential read of the current snapshot got (the next offset) and the
+    /// CRC32C of what it read, to check the whole against the metadata at the end.
+    read_check: Option<(u64, u32)>,
     /// The number in the next temporary file's name.
     next_temp: u64,
     /// Set by an I/O error that leaves the store's view of its files uncertain.
@@ -82,6 +87,41 @@ impl<FS: FileSystem> Shared<FS> {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl<FS: FileSystem> Shared<FS> {
+    /// Follow a sequential read of the current snapshot (`meta`): when it reaches the end,
+    /// the CRC32C of everything read must be the one the metadata holds, or the data changed
+    /// on disk since it was written (bit rot): [`SnapshotError::Corrupted`].
+    fn check_read(
+        &mut self,
+        meta: &SnapshotMeta,
+        offset: u64,
+        chunk: &[u8],
+        path: &Path,
+    ) -> Result<(), SnapshotError> {
+        let crc = match self.read_check {
+            _ if offset == 0 => 0,
+            Some((next, crc)) if next == offset => crc,
+            _ => {
+                self.read_check = None; // not sequential: nothing to check
+                return Ok(());
+            }
+        };
+        let crc = crc32c::crc32c_append(crc, chunk);
+        let end = offset + chunk.len() as u64;
+        self.read_check = Some((end, crc));
+        if end == meta.size_bytes && crc != meta.checksum {
+            self.read_check = None;
+            let reason = format!(
+                "the data read back has checksum {crc:#010x}, the snapshot's is {:#010x}: it \
+                 changed on disk after it was written",
+                meta.checksum
+            );
+            return Err(corrupted(path, format::HEADER_BYTES as u64, reason));
+        }
+        Ok(())
     }
 }
 
@@ -150,6 +190,7 @@ impl<FS: FileSystem> FileSnapshotStore<FS> {
                 fs,
                 dir: dir.to_path_buf(),
                 current,
+                read_check: None,
                 next_temp: 0,
                 failed: None,
             })),
@@ -252,7 +293,7 @@ impl<FS: FileSystem> SnapshotStore for FileSnapshotStore<FS> {
         offset: u64,
         max_len: usize,
     ) -> Result<Vec<u8>, SnapshotError> {
-        let shared = lock(&self.shared);
+        let mut shared = lock(&self.shared);
         shared.check_healthy()?;
         let Some((meta, file)) = shared.current.as_ref().filter(|(meta, _)| meta == expected)
         else {
@@ -275,6 +316,8 @@ impl<FS: FileSystem> SnapshotStore for FileSnapshotStore<FS> {
             &path,
             file.read_at(format::HEADER_BYTES as u64 + offset, &mut chunk),
         )?;
+        let meta = *meta;
+        shared.check_read(&meta, offset, &chunk, &path)?;
         Ok(chunk)
     }
 }

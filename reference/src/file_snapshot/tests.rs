@@ -232,3 +232,40 @@ fn open_creates_a_missing_directory() {
             .is_some()
     );
 }
+
+#[test]
+fn damage_after_open_is_refused_when_a_sequential_read_reaches_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir).unwrap();
+    let bytes = data(10, 3000);
+    let meta = write(&mut store, 10, &bytes).unwrap();
+    assert_eq!(read_all(&store, &meta), bytes);
+    // Bit rot under the open store: the same file, one byte changed.
+    let path = dir.path().join(FILE_NAME);
+    let mut on_disk = std::fs::read(&path).unwrap();
+    on_disk[format::HEADER_BYTES + 1234] ^= 1;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, &on_disk))
+        .unwrap();
+    let mut offset = 0;
+    let error = loop {
+        match store.read_chunk(&meta, offset, 1000) {
+            Ok(chunk) if chunk.is_empty() => panic!("the damaged snapshot read back whole"),
+            Ok(chunk) => offset += chunk.len() as u64,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(offset, 2000, "refused at the chunk that reaches the end");
+    match error {
+        SnapshotError::Corrupted { location, reason } => {
+            assert!(
+                location.starts_with(&path.display().to_string()),
+                "{location}"
+            );
+            assert!(reason.contains("changed on disk"), "{reason}");
+        }
+        other => panic!("expected Corrupted, got {other}"),
+    }
+}

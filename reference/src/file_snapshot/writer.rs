@@ -95,6 +95,7 @@ impl<FS: FileSystem> SnapshotWriter for FileSnapshotWriter<FS> {
         match installed {
             Ok(file) => {
                 shared.current = Some((meta, file));
+                shared.read_check = None;
                 // Renamed: nothing for drop to remove.
                 self.path = PathBuf::new();
                 Ok(meta)
