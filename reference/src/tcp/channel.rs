@@ -177,10 +177,11 @@ where
 
     /// Send `request` and wait for the answer, all within `timeout` (dialling included). If the
     /// deadline passes while the connection received nothing since the request, and no call
-    /// made before this one still waits, the connection is taken as stalled and dropped, so the
-    /// next call dials afresh. An older call still waiting may be what holds the line (a large
-    /// snapshot chunk still being read by a slow peer, with heartbeats queued behind it): its
-    /// own deadline decides, so a short call behind a long one never cuts the long one off.
+    /// with a large request (64 KiB or more) made before this one still waits, the connection
+    /// is taken as stalled and dropped, so the next call dials afresh. Such an older call may be
+    /// what holds the line (a multi-MB snapshot chunk still being read by a slow peer, with
+    /// heartbeats queued behind it): its own deadline decides, so a short call behind it never
+    /// cuts it off.
     pub async fn call(&self, request: Req, timeout: Duration) -> Result<Resp, CallError> {
         let mut progress = Progress {
             connection: None,
@@ -196,7 +197,7 @@ where
                     && connection.received() == progress.received_before
                     && !progress
                         .id
-                        .is_some_and(|id| connection.older_call_waiting(id))
+                        .is_some_and(|id| connection.older_large_call_waiting(id))
                 {
                     tracing::debug!(addr = %self.target.addr, ?timeout, "dropping a silent connection");
                     connection.close(format!("no frame received within {timeout:?}"));

@@ -3,7 +3,7 @@
 //! ([`FrameWriter`]: at once when the socket takes it, otherwise through the flusher task, in
 //! order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +19,10 @@ use crate::tcp::frame::{Envelope, ServerFrame, encode_frame, read_frame};
 use crate::tcp::stream::Stream;
 use crate::tcp::writer::FrameWriter;
 
+/// A request frame at least this long is large: on a slow link it may take longer to arrive
+/// than a short call's deadline (a snapshot chunk, a big AppendEntries batch).
+pub(crate) const LARGE_REQUEST_BYTES: usize = 64 << 10;
+
 /// How a call's wait ended.
 enum Reply<Resp> {
     Response(Resp),
@@ -30,6 +34,8 @@ enum Reply<Resp> {
 struct Pending<Resp> {
     next_id: u64,
     waiters: BTreeMap<u64, oneshot::Sender<Reply<Resp>>>,
+    /// The waiting calls whose request is large ([`LARGE_REQUEST_BYTES`] or more).
+    large: BTreeSet<u64>,
     closed: Option<String>,
 }
 
@@ -51,7 +57,12 @@ impl<Resp> Shared<Resp> {
 
     fn deliver(&self, id: u64, reply: Reply<Resp>) {
         self.received.fetch_add(1, Ordering::Relaxed);
-        match self.lock().waiters.remove(&id) {
+        let waiter = {
+            let mut pending = self.lock();
+            pending.large.remove(&id);
+            pending.waiters.remove(&id)
+        };
+        match waiter {
             Some(waiter) => {
                 let _ = waiter.send(reply);
             }
@@ -66,6 +77,7 @@ impl<Resp> Shared<Resp> {
             if pending.closed.is_none() {
                 pending.closed = Some(reason.clone());
             }
+            pending.large.clear();
             std::mem::take(&mut pending.waiters)
         };
         self.slots.close();
@@ -83,7 +95,9 @@ struct WaiterGuard<'a, Resp> {
 
 impl<Resp> Drop for WaiterGuard<'_, Resp> {
     fn drop(&mut self) {
-        self.shared.lock().waiters.remove(&self.id);
+        let mut pending = self.shared.lock();
+        pending.waiters.remove(&self.id);
+        pending.large.remove(&self.id);
     }
 }
 
@@ -120,6 +134,7 @@ where
             pending: Mutex::new(Pending {
                 next_id: 0,
                 waiters: BTreeMap::new(),
+                large: BTreeSet::new(),
                 closed: None,
             }),
             received: AtomicU64::new(0),
@@ -161,16 +176,12 @@ where
         self.tasks.iter().for_each(AbortHandle::abort);
     }
 
-    /// True while a call made before call `id` still waits for its answer. When call `id` gives
-    /// up at its deadline, such an older call may be what holds the line (a large frame still
-    /// on its way to a slow reader), so the silence is no proof the connection is dead.
-    pub(crate) fn older_call_waiting(&self, id: u64) -> bool {
-        self.shared
-            .lock()
-            .waiters
-            .keys()
-            .next()
-            .is_some_and(|&oldest| oldest < id)
+    /// True while a call made before call `id`, with a large request, still waits for its
+    /// answer. When call `id` gives up at its deadline, such a call may be what holds the line
+    /// (its frame still on its way to a slow reader), so the silence is no proof the connection
+    /// is dead. A small request cannot explain a silence; it does not count.
+    pub(crate) fn older_large_call_waiting(&self, id: u64) -> bool {
+        self.shared.lock().large.range(..id).next().is_some()
     }
 
     /// Send `request` and wait for its answer. `id` is set to the call's id once it has one;
@@ -208,6 +219,9 @@ where
         };
         let frame = encode_frame(&Envelope { id, body: request }, self.max_frame_bytes)
             .map_err(CallError::Encode)?;
+        if frame.len() >= LARGE_REQUEST_BYTES {
+            self.shared.lock().large.insert(id);
+        }
         let lost = |reason: String| CallError::ConnectionLost {
             addr: self.addr.clone(),
             reason,

@@ -152,8 +152,36 @@ impl RpcHandler for Follower {
     }
 }
 
+/// Never answers anything.
+struct Stuck;
+
+#[async_trait]
+impl RpcHandler for Stuck {
+    async fn request_vote(&self, _: RequestVote) -> Result<RequestVoteResponse, PeerError> {
+        std::future::pending().await
+    }
+
+    async fn append_entries(&self, _: AppendEntries) -> Result<AppendEntriesResponse, PeerError> {
+        std::future::pending().await
+    }
+
+    async fn forward(&self, _: Vec<u8>) -> Result<ForwardResponse, PeerError> {
+        std::future::pending().await
+    }
+}
+
 /// A leader's peer to a follower that reads `piece` bytes every `pause`.
 fn slow_follower(
+    config: TransportConfig,
+    piece: usize,
+    pause: Duration,
+) -> (TcpPeer<Dialer>, crate::tcp::ServerHandle) {
+    serve_slowly(Arc::new(Follower), config, piece, pause)
+}
+
+/// A peer to `handler`, served on pipes read `piece` bytes every `pause`.
+fn serve_slowly(
+    handler: Arc<dyn RpcHandler>,
     config: TransportConfig,
     piece: usize,
     pause: Duration,
@@ -164,7 +192,7 @@ fn slow_follower(
         piece,
         pause,
     };
-    let server = serve_raft(acceptor, Arc::new(Follower), 2, config.clone());
+    let server = serve_raft(acceptor, handler, 2, config.clone());
     let peer = TcpPeer::new(Dialer { to_server }, 1, 2, "follower:1", config);
     (peer, server)
 }
@@ -254,5 +282,35 @@ async fn heartbeats_timing_out_behind_a_large_chunk_do_not_cut_it_off() {
         peer.append_entries(heartbeat(), Duration::from_secs(5))
             .await
             .is_ok()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_small_call_waiting_does_not_keep_a_silent_connection_alive() {
+    let (peer, _server) = serve_slowly(
+        Arc::new(Stuck),
+        TransportConfig::new(9),
+        64 << 10,
+        Duration::ZERO,
+    );
+    let peer = Arc::new(peer);
+    let forward = tokio::spawn({
+        let peer = peer.clone();
+        async move { peer.forward(vec![1; 100], Duration::from_secs(60)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let heartbeat = peer
+        .append_entries(heartbeat(), Duration::from_millis(100))
+        .await;
+    assert!(
+        matches!(heartbeat, Err(PeerError::TimedOut { .. })),
+        "{heartbeat:?}"
+    );
+    // Nothing came back since, and the older forward is small: the silent connection is
+    // dropped at the heartbeat's deadline, which fails the forward now, not in 60 s.
+    let forward = forward.await.unwrap();
+    assert!(
+        matches!(&forward, Err(PeerError::Unreachable { reason, .. }) if reason.contains("no frame received")),
+        "{forward:?}"
     );
 }
