@@ -7,6 +7,8 @@
 //!   node (a restarted node may start lower: the commit index is volatile state).
 //! * Each incarnation applies increasing indices (the state machine is rebuilt by re-applying
 //!   the log from the start; no-op entries never reach it, so indices may skip).
+//! * The rules of [`super::protocol`], on what the nodes made durable and answered on the wire
+//!   (durable before reply, one vote per term, leader completeness, the consistency check...).
 //! * **Corruption is detected**: a node whose log holds a record the `corrupt` nemesis damaged
 //!   must refuse to start; one that opened its log anyway would serve the damaged entry.
 
@@ -14,7 +16,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use rafty::{LogIndex, NodeId, Term};
+use rafty::{HardState, LogIndex, NodeId, RequestVote, RequestVoteResponse, Term};
+
+use super::durable_view::Mark;
+use super::protocol::{AppendAnswer, Finding, Protocol};
 
 /// One incarnation of a node: its id and how many times it had started before.
 pub type Incarnation = (NodeId, u64);
@@ -56,6 +61,65 @@ pub enum Observation {
         /// FNV-1a hash of the command bytes (see [`command_hash`]).
         command_hash: u64,
     },
+    /// The node opened its log, which holds `hard_state` and entries from `first_index` on,
+    /// of the terms `terms`.
+    LogOpened {
+        /// The durable hard state.
+        hard_state: HardState,
+        /// The index of the first entry.
+        first_index: LogIndex,
+        /// Each entry's term, in index order.
+        terms: Vec<Term>,
+    },
+    /// The node's log saved `state`.
+    HardStateSaved {
+        /// What is durable now.
+        state: HardState,
+    },
+    /// The node's log appended entries `first..` of the terms `terms`.
+    Appended {
+        /// The first entry's index.
+        first: LogIndex,
+        /// Each entry's term.
+        terms: Vec<Term>,
+    },
+    /// The node's log removed every entry from `from` on.
+    Truncated {
+        /// The first index removed.
+        from: LogIndex,
+    },
+    /// The node answered a RequestVote (or pre-vote); `mark` is where its log stood when the
+    /// request arrived.
+    VoteAnswered {
+        /// The request.
+        request: RequestVote,
+        /// The node's answer.
+        response: RequestVoteResponse,
+        /// The log's state at the request's arrival.
+        mark: Mark,
+    },
+    /// The node answered an AppendEntries; `mark` as for `VoteAnswered`.
+    AppendAnswered {
+        /// The request, summarized, and the answer.
+        answer: AppendAnswer,
+        /// The log's state at the request's arrival.
+        mark: Mark,
+    },
+}
+
+impl Observation {
+    /// Whether this is one of the frequent observations a node's log leaves out (applies,
+    /// appends, answered RPCs).
+    pub fn is_frequent(&self) -> bool {
+        matches!(
+            self,
+            Observation::Applied { .. }
+                | Observation::LogOpened { .. }
+                | Observation::Appended { .. }
+                | Observation::VoteAnswered { .. }
+                | Observation::AppendAnswered { .. }
+        )
+    }
 }
 
 /// A broken invariant, with where and when it was seen.
@@ -93,6 +157,7 @@ pub struct Invariants {
     violations: Vec<Violation>,
     violation_count: usize,
     counts: Counts,
+    protocol: Protocol,
 }
 
 /// How much was observed, for the report.
@@ -116,8 +181,22 @@ impl Invariants {
         Invariants::default()
     }
 
+    /// The cluster has `nodes` voters (enables the check that a leader won a majority).
+    pub fn set_cluster_size(&mut self, nodes: usize) {
+        self.protocol.set_cluster_size(nodes);
+    }
+
+    /// Where `node`'s durable log stands now (taken when a request reaches it).
+    pub fn mark(&self, node: NodeId) -> Mark {
+        self.protocol.mark(node)
+    }
+
     /// Feed one observation from `node` at `time_ns`.
     pub fn observe(&mut self, time_ns: u64, node: NodeId, observation: &Observation) {
+        let findings = self.observe_protocol(node, observation);
+        for (invariant, detail) in findings {
+            self.violate(invariant, time_ns, node, detail);
+        }
         let incarnation = (node, self.incarnations.get(&node).map_or(0, |(i, _)| *i));
         match *observation {
             Observation::Started => {
@@ -162,6 +241,44 @@ impl Invariants {
                 index,
                 command_hash,
             } => self.applied(time_ns, incarnation, index, command_hash),
+            Observation::LogOpened { .. }
+            | Observation::HardStateSaved { .. }
+            | Observation::Appended { .. }
+            | Observation::Truncated { .. }
+            | Observation::VoteAnswered { .. }
+            | Observation::AppendAnswered { .. } => {}
+        }
+    }
+
+    /// The part of `observation` the protocol rules judge.
+    fn observe_protocol(&mut self, node: NodeId, observation: &Observation) -> Vec<Finding> {
+        let protocol = &mut self.protocol;
+        match observation {
+            Observation::LogOpened {
+                hard_state,
+                first_index,
+                terms,
+            } => {
+                protocol.opened(node, (*hard_state, *first_index, terms.clone()));
+                Vec::new()
+            }
+            Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),
+            Observation::Appended { first, terms } => {
+                protocol.appended(node, *first, terms);
+                Vec::new()
+            }
+            Observation::Truncated { from } => protocol.truncated(node, *from),
+            Observation::VoteAnswered {
+                request,
+                response,
+                mark,
+            } => protocol.vote_answered(node, request, response, *mark),
+            Observation::AppendAnswered { answer, mark } => {
+                protocol.append_answered(node, answer, *mark)
+            }
+            Observation::BecameLeader { term } => protocol.became_leader(node, *term),
+            Observation::Committed { index } => protocol.committed(node, *index),
+            _ => Vec::new(),
         }
     }
 

@@ -117,6 +117,7 @@ pub fn run_with(
         .build();
 
     let observations = Observations::new();
+    observations.set_cluster_size(nodes.len());
     let transport = TransportConfig::new(CLUSTER_ID);
     let mut context = ClusterContext::new(
         nodes.clone(),

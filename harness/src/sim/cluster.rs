@@ -23,6 +23,8 @@ use super::factories::{
 use super::net::{TurmoilAcceptor, TurmoilConnector};
 use super::node_observer::NodeObserver;
 use super::observe::Observations;
+use super::observed_log::ObservedLog;
+use super::observed_rpc::ObservedRpc;
 use super::stale_reads::StaleReads;
 
 /// The port of every node's Raft transport.
@@ -214,7 +216,11 @@ fn open_log(context: &ClusterContext, id: NodeId) -> Result<Option<Box<dyn Log>>
                 let undetected = Observation::CorruptionUndetected { damage };
                 context.observations.observe(id, undetected);
             }
-            Ok(Some(log))
+            let observations = context.observations.clone();
+            match ObservedLog::open(id, log, observations) {
+                Ok(log) => Ok(Some(Box::new(log))),
+                Err(error) => Err(format!("n{id}: cannot read its log's terms: {error}")),
+            }
         }
         Err(error) => {
             let text = format!("cannot open log: {error}");
@@ -312,7 +318,8 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         }
     };
     let raft = TurmoilAcceptor::bind(RAFT_PORT).await?;
-    let _raft = serve_raft(raft, Arc::new(node.clone()), id, context.transport.clone());
+    let handler = ObservedRpc::new(id, node.clone(), context.observations.clone());
+    let _raft = serve_raft(raft, Arc::new(handler), id, context.transport.clone());
     let kv = TurmoilAcceptor::bind(KV_PORT).await?;
     let _kv = if context.stale_reads {
         serve_kv(

@@ -10,6 +10,8 @@ pub mod kv_api;
 pub mod net;
 pub mod node_observer;
 pub mod observe;
+pub mod observed_log;
+pub mod observed_rpc;
 pub mod recorder;
 pub mod stale_reads;
 pub mod turmoil_fs;
