@@ -78,6 +78,11 @@ pub struct Args {
     /// The most AppendEntries in flight to one follower (a Raft setting).
     #[arg(long, value_parser = whole_number(1, 1024), allow_hyphen_values = true)]
     pub max_inflight_appends: Option<u64>,
+    /// Run with the Raft settings as given, instead of drawing each run's batch size,
+    /// in-flight window and election timing from its seed (implied by --max-append-entries
+    /// and --max-inflight-appends).
+    #[arg(long)]
+    pub fixed_settings: bool,
     /// Runs at once, each on its own thread.
     #[arg(long, default_value_t = 1, value_parser = whole_number(1, 64), allow_hyphen_values = true)]
     pub jobs: u64,
@@ -159,6 +164,9 @@ impl Args {
         if let Some(inflight) = self.max_inflight_appends {
             config.raft.max_inflight_appends = inflight as usize;
         }
+        config.draw_settings = !self.fixed_settings
+            && self.max_append_entries.is_none()
+            && self.max_inflight_appends.is_none();
         config.variant = self.variant;
         config.log = self.log;
         let problems = config.problems();

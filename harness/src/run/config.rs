@@ -118,8 +118,11 @@ pub struct TestConfig {
     pub recovery: Duration,
     /// Final reads give up this long after the time limit.
     pub quiet_period: Duration,
-    /// The settings every node runs with.
+    /// The settings every node runs with (the base of the draw when `draw_settings`).
     pub raft: rafty::Config,
+    /// Whether each run draws its batch size, in-flight window and election timing from its
+    /// seed ([`crate::run::settings_draw`]); off, every run uses `raft` as it is.
+    pub draw_settings: bool,
     /// Network latency between hosts, minimum and maximum.
     pub latency_min: Duration,
     /// See `latency_min`.
@@ -154,6 +157,7 @@ impl TestConfig {
             recovery: Duration::from_secs(1),
             quiet_period: Duration::from_secs(10),
             raft,
+            draw_settings: true,
             latency_min: Duration::from_millis(1),
             latency_max: Duration::from_millis(10),
             op_timeout: Duration::from_secs(2),
@@ -209,6 +213,16 @@ impl TestConfig {
         } else {
             parts.join("+")
         }
+    }
+
+    /// The configuration run `seed` runs with: its settings drawn from the seed when
+    /// `draw_settings` is on, else this one.
+    pub fn for_seed(&self, seed: u64) -> TestConfig {
+        let mut config = self.clone();
+        if self.draw_settings {
+            config.raft = crate::run::settings_draw::drawn_settings(&self.raft, seed);
+        }
+        config
     }
 
     /// The node ids, 1..=nodes.
@@ -377,6 +391,7 @@ impl Serialize for TestConfig {
                 "max_append_bytes": raft.max_append_bytes,
                 "max_inflight_appends": raft.max_inflight_appends,
                 "forward_to_leader": raft.forward_to_leader,
+                "drawn_from_seed": self.draw_settings,
             },
             "latency_min_ms": ms(self.latency_min),
             "latency_max_ms": ms(self.latency_max),

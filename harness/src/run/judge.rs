@@ -228,13 +228,19 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
     if mix != defaults.workload.mix {
         command.push_str(&format!(" --mix {},{},{}", mix.read, mix.write, mix.cas));
     }
-    if config.raft.max_append_entries != defaults.raft.max_append_entries {
+    if !config.draw_settings {
+        command.push_str(" --fixed-settings");
+    }
+    // Drawn settings come back from the seed; only fixed ones are flags.
+    if !config.draw_settings && config.raft.max_append_entries != defaults.raft.max_append_entries {
         command.push_str(&format!(
             " --max-append-entries {}",
             config.raft.max_append_entries
         ));
     }
-    if config.raft.max_inflight_appends != defaults.raft.max_inflight_appends {
+    if !config.draw_settings
+        && config.raft.max_inflight_appends != defaults.raft.max_inflight_appends
+    {
         command.push_str(&format!(
             " --max-inflight-appends {}",
             config.raft.max_inflight_appends
