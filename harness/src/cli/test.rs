@@ -537,7 +537,7 @@ mod tests {
         );
         // `all` spelled out kind by kind is still `all`.
         assert_eq!(
-            name("--nemesis partition,kill,pause,latency,clog"),
+            name("--nemesis partition,kill,pause,latency,clog,figure8"),
             "kv-5n-all-memory"
         );
     }

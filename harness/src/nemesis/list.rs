@@ -85,7 +85,7 @@ mod tests {
         );
         assert_eq!(
             parse_kinds("all", memory).unwrap(),
-            kinds(&["partition", "kill", "pause", "latency", "clog"])
+            kinds(&["partition", "kill", "pause", "latency", "clog", "figure8"])
         );
         assert!(parse_kinds("none", memory).unwrap().is_empty());
         assert_eq!(
@@ -95,8 +95,7 @@ mod tests {
         assert_eq!(parse_kinds("corrupt", memory).unwrap(), kinds(&["corrupt"]));
     }
 
-    /// `disk`, `corrupt` and `figure8` are never in `all`, even with a file log; they are
-    /// added by name.
+    /// `disk` and `corrupt` are never in `all`, even with a file log; they are added by name.
     #[test]
     fn corrupt_is_outside_all_and_added_by_name() {
         let all = parse_kind_list("all").unwrap();

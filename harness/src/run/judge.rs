@@ -278,6 +278,7 @@ mod tests {
         config.nodes = 3;
         config.workload.mix.read = 5;
         config.raft.max_append_entries = 1;
+        config.draw_settings = false;
         config.nemesis_interval = std::time::Duration::from_millis(700);
         config.variant = Variant::StaleLeaderReads;
         config.log = crate::run::config::LogKind::File;
@@ -286,5 +287,17 @@ mod tests {
         let parsed = crate::cli::test::parse(args).expect("parses");
         assert_eq!(parsed.config().expect("valid"), config);
         assert_eq!(parsed.seeds(), Ok(vec![42]));
+    }
+
+    /// Settings drawn from the seed are not flags: the seed draws them again.
+    #[test]
+    fn the_reproduction_command_of_drawn_settings_draws_them_again() {
+        let config = TestConfig::new(WorkloadKind::named("kv").unwrap());
+        let drawn = config.for_seed(7);
+        let command = reproduce_command(&drawn, 7);
+        assert!(!command.contains("--max-append-entries"), "{command}");
+        let args = command.split(" -- test ").nth(1).expect("a test command");
+        let parsed = crate::cli::test::parse(args).expect("parses");
+        assert_eq!(parsed.config().expect("valid").for_seed(7), drawn);
     }
 }

@@ -11,9 +11,9 @@ use rand::Rng;
 use super::seeds::Seeds;
 
 /// The most entries per AppendEntries the draw picks from (small ones more often).
-const APPEND_ENTRIES: [usize; 5] = [1, 1, 4, 64, 256];
-/// The in-flight windows the draw picks from.
-const INFLIGHT_APPENDS: [usize; 3] = [1, 2, 8];
+const APPEND_ENTRIES: [usize; 6] = [1, 1, 1, 4, 64, 256];
+/// The in-flight windows the draw picks from (one more often).
+const INFLIGHT_APPENDS: [usize; 4] = [1, 1, 2, 8];
 /// Election timing, (timeout min, timeout max, heartbeat) in milliseconds: the LAN default,
 /// a narrow range (split votes), and a fast one (elections overlap answers still in flight).
 const TIMINGS_MS: [(u64, u64, u64); 3] = [(150, 300, 50), (100, 120, 30), (50, 100, 20)];

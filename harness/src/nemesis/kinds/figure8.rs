@@ -28,8 +28,9 @@ use crate::nemesis::partition::Grudge;
 use crate::nemesis::plan::Plan;
 use crate::run::config::LogKind;
 
-/// The partition sequence of Figure 8 (§5.4.2), aimed by what the nodes report. Targeted, so
-/// not part of `all`.
+/// The partition sequence of Figure 8 (§5.4.2), aimed by what the nodes report. Part of
+/// `all`: with the settings each run draws (one entry per AppendEntries, one in flight), it is
+/// what lets the default run meet Figure 8.
 pub struct Figure8;
 
 impl Fault for Figure8 {
@@ -43,7 +44,7 @@ impl Fault for Figure8 {
     }
 
     fn in_all(&self, _log: LogKind) -> bool {
-        false
+        true
     }
 
     fn claim(&self) -> Claim {
