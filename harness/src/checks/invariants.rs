@@ -98,6 +98,18 @@ pub enum Observation {
         /// The log's state at the request's arrival.
         mark: Mark,
     },
+    /// The node sent an AppendEntries of `term`.
+    AppendSent {
+        /// The request's term.
+        term: Term,
+    },
+    /// An answer of `term` to the node's AppendEntries of `request_term` (lower) reached it.
+    HigherTermHeard {
+        /// The term of the request answered.
+        request_term: Term,
+        /// The answer's term.
+        term: Term,
+    },
     /// The node answered an AppendEntries; `mark` as for `VoteAnswered`.
     AppendAnswered {
         /// The request, summarized, and the answer.
@@ -118,6 +130,7 @@ impl Observation {
                 | Observation::Appended { .. }
                 | Observation::VoteAnswered { .. }
                 | Observation::AppendAnswered { .. }
+                | Observation::AppendSent { .. }
         )
     }
 }
@@ -246,7 +259,9 @@ impl Invariants {
             | Observation::Appended { .. }
             | Observation::Truncated { .. }
             | Observation::VoteAnswered { .. }
-            | Observation::AppendAnswered { .. } => {}
+            | Observation::AppendAnswered { .. }
+            | Observation::AppendSent { .. }
+            | Observation::HigherTermHeard { .. } => {}
         }
     }
 
@@ -277,6 +292,15 @@ impl Invariants {
                 protocol.append_answered(node, answer, *mark)
             }
             Observation::BecameLeader { term } => protocol.became_leader(node, *term),
+            Observation::AppendSent { term } => protocol.append_sent(node, *term),
+            Observation::HigherTermHeard { request_term, term } => {
+                protocol.higher_term_heard(node, *request_term, *term);
+                Vec::new()
+            }
+            Observation::Started => {
+                protocol.restarted(node);
+                Vec::new()
+            }
             Observation::Committed { index } => protocol.committed(node, *index),
             _ => Vec::new(),
         }

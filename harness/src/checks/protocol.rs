@@ -17,6 +17,9 @@
 //!   refused.
 //! * **The consistency check** (§5.3): a follower accepts entries after `prevLogIndex` only when
 //!   its entry there has `prevLogTerm`, and acknowledges no more than the request covered.
+//! * **A higher term deposes a leader** (Figure 2, all servers): once an answer of a higher
+//!   term reached a leader, it sends no more than [`STALE_SENDS`] AppendEntries of its old term
+//!   (those its event loop may send before it handles the answer).
 //! * **Leader completeness** (§5.4): an entry a node reported committed is in the log of every
 //!   later leader, and is never truncated from any log; two nodes never commit different
 //!   entries at one index.
@@ -50,6 +53,11 @@ pub struct AppendAnswer {
     pub response: AppendEntriesResponse,
 }
 
+/// How many AppendEntries of its old term a leader may still send after an answer of a higher
+/// term reached it: far more than its in-flight windows and heartbeats can produce before its
+/// event loop handles the answer, far fewer than a leader that ignores it sends.
+pub const STALE_SENDS: u64 = 100;
+
 /// The protocol checker's state.
 #[derive(Debug, Default)]
 pub struct Protocol {
@@ -61,6 +69,9 @@ pub struct Protocol {
     campaigns: BTreeSet<Term>,
     /// Index -> (term, reporter): entries some node reported committed.
     committed: BTreeMap<LogIndex, (Term, NodeId)>,
+    /// Per node: the term of its AppendEntries that got an answer of a higher term, and how
+    /// many of that term it sent since.
+    deposed: BTreeMap<NodeId, (Term, u64)>,
 }
 
 impl Protocol {
@@ -156,6 +167,42 @@ impl Protocol {
                 Vec::new()
             }
         }
+    }
+
+    /// `node` (re)started: it remembers nothing of a deposition.
+    pub fn restarted(&mut self, node: NodeId) {
+        self.deposed.remove(&node);
+    }
+
+    /// An answer of `term` to `node`'s AppendEntries of `request_term` reached it.
+    pub fn higher_term_heard(&mut self, node: NodeId, request_term: Term, term: Term) {
+        let known = self.deposed.get(&node).map(|(deposed, _)| *deposed);
+        if term > request_term && known != Some(request_term) {
+            self.deposed.insert(node, (request_term, 0));
+        }
+    }
+
+    /// `node` sent an AppendEntries of `term`.
+    pub fn append_sent(&mut self, node: NodeId, term: Term) -> Vec<Finding> {
+        let Some((deposed_term, sent)) = self.deposed.get_mut(&node) else {
+            return Vec::new();
+        };
+        if term != *deposed_term {
+            self.deposed.remove(&node);
+            return Vec::new();
+        }
+        *sent += 1;
+        if *sent != STALE_SENDS {
+            return Vec::new();
+        }
+        vec![(
+            "higher-term-deposes",
+            format!(
+                "n{node} sent {STALE_SENDS} AppendEntries of term {term} after an answer of a \
+                 higher term reached it (Figure 2: a response with a higher term makes a \
+                 leader a follower)"
+            ),
+        )]
     }
 
     /// `node` became leader of `term`.

@@ -266,3 +266,24 @@ fn a_leader_missing_a_committed_entry_breaks_leader_completeness() {
     protocol.appended(5, 2, &[5]);
     assert_eq!(names(&protocol.committed(5, 2)), ["commit-agreement"]);
 }
+
+/// Figure 2: an answer of a higher term makes a leader step down; a few more sends of its old
+/// term (before its event loop handles the answer) are allowed, not a hundred.
+#[test]
+fn a_leader_sending_on_after_a_higher_term_breaks_higher_term_deposes() {
+    let mut protocol = cluster(&[1], hard_state(2, Some(1)));
+    for _ in 0..STALE_SENDS {
+        assert!(protocol.append_sent(1, 2).is_empty());
+    }
+    protocol.higher_term_heard(1, 2, 3);
+    for _ in 1..STALE_SENDS {
+        assert!(protocol.append_sent(1, 2).is_empty());
+    }
+    assert_eq!(names(&protocol.append_sent(1, 2)), ["higher-term-deposes"]);
+    // A leader that stepped down and later leads term 4 starts afresh.
+    protocol.higher_term_heard(2, 2, 3);
+    assert!(protocol.append_sent(2, 4).is_empty());
+    for _ in 0..STALE_SENDS {
+        assert!(protocol.append_sent(2, 2).is_empty());
+    }
+}

@@ -24,6 +24,7 @@ use super::net::{TurmoilAcceptor, TurmoilConnector};
 use super::node_observer::NodeObserver;
 use super::observe::Observations;
 use super::observed_log::ObservedLog;
+use super::observed_peer::ObservedPeer;
 use super::observed_rpc::ObservedRpc;
 use super::stale_reads::StaleReads;
 
@@ -275,13 +276,15 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         .filter(|&&other| other != id)
         .map(|&other| {
             let addr = format!("{}:{RAFT_PORT}", node_name(other));
-            Arc::new(TcpPeer::new(
+            let peer = Arc::new(TcpPeer::new(
                 TurmoilConnector,
                 id,
                 other,
                 addr,
                 context.transport.clone(),
-            )) as Arc<dyn Peer>
+            ));
+            let observations = context.observations.clone();
+            Arc::new(ObservedPeer::new(id, peer, observations)) as Arc<dyn Peer>
         })
         .collect();
     let options = NodeOptions {

@@ -11,6 +11,7 @@ pub mod net;
 pub mod node_observer;
 pub mod observe;
 pub mod observed_log;
+pub mod observed_peer;
 pub mod observed_rpc;
 pub mod recorder;
 pub mod stale_reads;
