@@ -4,6 +4,7 @@
 //! catches it (`rafty catalogue --run`), with the core's own invariant assertions off.
 
 pub mod entry;
+pub mod recorded;
 pub mod search;
 pub mod table;
 

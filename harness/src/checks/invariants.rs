@@ -11,6 +11,8 @@
 //!   command it applies, and after each snapshot it restores, equals every other node's digest
 //!   at that index, however the state was reached; and a restore never moves an incarnation's
 //!   state back below what it had applied.
+//! * The rules of [`super::protocol`], on what the nodes made durable and answered on the wire
+//!   (durable before reply, one vote per term, leader completeness, the consistency check...).
 //! * **Corruption is detected**: a node whose log holds a record the `corrupt` nemesis damaged
 //!   must refuse to start; one that opened its log anyway would serve the damaged entry.
 
@@ -18,7 +20,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use rafty::{LogIndex, NodeId, Term};
+use rafty::{HardState, LogIndex, NodeId, RequestVote, RequestVoteResponse, Term};
+
+use super::durable_view::Mark;
+use super::protocol::{AppendAnswer, Finding, Protocol};
 
 /// One incarnation of a node: its id and how many times it had started before.
 pub type Incarnation = (NodeId, u64);
@@ -86,6 +91,78 @@ pub enum Observation {
         /// FNV-1a hash of the command bytes (see [`command_hash`]).
         command_hash: u64,
     },
+    /// The node opened its log, which holds `hard_state` and entries from `first_index` on,
+    /// of the terms `terms`.
+    LogOpened {
+        /// The durable hard state.
+        hard_state: HardState,
+        /// The index of the first entry.
+        first_index: LogIndex,
+        /// Each entry's term, in index order.
+        terms: Vec<Term>,
+    },
+    /// The node's log saved `state`.
+    HardStateSaved {
+        /// What is durable now.
+        state: HardState,
+    },
+    /// The node's log appended entries `first..` of the terms `terms`.
+    Appended {
+        /// The first entry's index.
+        first: LogIndex,
+        /// Each entry's term.
+        terms: Vec<Term>,
+    },
+    /// The node's log removed every entry from `from` on.
+    Truncated {
+        /// The first index removed.
+        from: LogIndex,
+    },
+    /// The node answered a RequestVote (or pre-vote); `mark` is where its log stood when the
+    /// request arrived.
+    VoteAnswered {
+        /// The request.
+        request: RequestVote,
+        /// The node's answer.
+        response: RequestVoteResponse,
+        /// The log's state at the request's arrival.
+        mark: Mark,
+    },
+    /// The node sent an AppendEntries of `term`.
+    AppendSent {
+        /// The request's term.
+        term: Term,
+    },
+    /// An answer of `term` to the node's AppendEntries of `request_term` (lower) reached it.
+    HigherTermHeard {
+        /// The term of the request answered.
+        request_term: Term,
+        /// The answer's term.
+        term: Term,
+    },
+    /// The node answered an AppendEntries; `mark` as for `VoteAnswered`.
+    AppendAnswered {
+        /// The request, summarized, and the answer.
+        answer: AppendAnswer,
+        /// The log's state at the request's arrival.
+        mark: Mark,
+    },
+}
+
+impl Observation {
+    /// Whether this is one of the frequent observations a node's log leaves out (applies,
+    /// appends, answered RPCs).
+    pub fn is_frequent(&self) -> bool {
+        matches!(
+            self,
+            Observation::Applied { .. }
+                | Observation::LogOpened { .. }
+                | Observation::Appended { .. }
+                | Observation::VoteAnswered { .. }
+                | Observation::AppendAnswered { .. }
+                | Observation::AppendSent { .. }
+        )
+    }
 }
 
 /// A broken invariant, with where and when it was seen.
@@ -125,6 +202,7 @@ pub struct Invariants {
     violations: Vec<Violation>,
     violation_count: usize,
     counts: Counts,
+    protocol: Protocol,
 }
 
 /// How much was observed, for the report.
@@ -160,8 +238,22 @@ impl Invariants {
         Invariants::default()
     }
 
+    /// The cluster has `nodes` voters (enables the check that a leader won a majority).
+    pub fn set_cluster_size(&mut self, nodes: usize) {
+        self.protocol.set_cluster_size(nodes);
+    }
+
+    /// Where `node`'s durable log stands now (taken when a request reaches it).
+    pub fn mark(&self, node: NodeId) -> Mark {
+        self.protocol.mark(node)
+    }
+
     /// Feed one observation from `node` at `time_ns`.
     pub fn observe(&mut self, time_ns: u64, node: NodeId, observation: &Observation) {
+        let findings = self.observe_protocol(node, observation);
+        for (invariant, detail) in findings {
+            self.violate(invariant, time_ns, node, detail);
+        }
         let incarnation = (node, self.incarnations.get(&node).map_or(0, |(i, _)| *i));
         match *observation {
             Observation::Started => {
@@ -217,6 +309,55 @@ impl Invariants {
                 digest,
                 restored,
             } => self.state_digest(time_ns, incarnation, index, digest, restored),
+            Observation::LogOpened { .. }
+            | Observation::HardStateSaved { .. }
+            | Observation::Appended { .. }
+            | Observation::Truncated { .. }
+            | Observation::VoteAnswered { .. }
+            | Observation::AppendAnswered { .. }
+            | Observation::AppendSent { .. }
+            | Observation::HigherTermHeard { .. } => {}
+        }
+    }
+
+    /// The part of `observation` the protocol rules judge.
+    fn observe_protocol(&mut self, node: NodeId, observation: &Observation) -> Vec<Finding> {
+        let protocol = &mut self.protocol;
+        match observation {
+            Observation::LogOpened {
+                hard_state,
+                first_index,
+                terms,
+            } => {
+                protocol.opened(node, (*hard_state, *first_index, terms.clone()));
+                Vec::new()
+            }
+            Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),
+            Observation::Appended { first, terms } => {
+                protocol.appended(node, *first, terms);
+                Vec::new()
+            }
+            Observation::Truncated { from } => protocol.truncated(node, *from),
+            Observation::VoteAnswered {
+                request,
+                response,
+                mark,
+            } => protocol.vote_answered(node, request, response, *mark),
+            Observation::AppendAnswered { answer, mark } => {
+                protocol.append_answered(node, answer, *mark)
+            }
+            Observation::BecameLeader { term } => protocol.became_leader(node, *term),
+            Observation::AppendSent { term } => protocol.append_sent(node, *term),
+            Observation::HigherTermHeard { request_term, term } => {
+                protocol.higher_term_heard(node, *request_term, *term);
+                Vec::new()
+            }
+            Observation::Started => {
+                protocol.restarted(node);
+                Vec::new()
+            }
+            Observation::Committed { index } => protocol.committed(node, *index),
+            _ => Vec::new(),
         }
     }
 

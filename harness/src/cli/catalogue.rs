@@ -42,6 +42,10 @@ pub struct Args {
     /// Wall time per bug (and for the reference): no new run starts after it (e.g. 60s, 2m).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub budget: Duration,
+    /// With --run: refresh this table file of first failing seeds (the regression test's,
+    /// harness/catalogue-seeds.tsv) with the bugs measured; other lines are kept.
+    #[arg(long)]
+    pub record: Option<std::path::PathBuf>,
     /// Only these bugs, comma-separated names (see the list).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
@@ -101,6 +105,12 @@ pub fn run(args: &Args) -> u8 {
     match measure(&selected, &options) {
         Ok((reference, bugs)) => {
             print!("{}", table::results(&options, &reference, &bugs));
+            if let Some(path) = &args.record
+                && let Err(error) = record(path, &bugs)
+            {
+                eprintln!("rafty catalogue: --record {}: {error}", path.display());
+                return 2;
+            }
             if reference.iter().any(|outcome| outcome.caught.is_some()) {
                 eprintln!("rafty catalogue: the unplanted reference had an invalid run");
                 return 1;
@@ -112,6 +122,17 @@ pub fn run(args: &Args) -> u8 {
             2
         }
     }
+}
+
+/// Refresh the table file at `path` (created if missing) with `bugs`.
+fn record(path: &std::path::Path, bugs: &[Outcome]) -> Result<(), String> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error.to_string()),
+    };
+    let text = crate::catalogue::recorded::refresh(&existing, bugs)?;
+    std::fs::write(path, text).map_err(|error| error.to_string())
 }
 
 /// Search every entry in `selected`, then the reference on each log they use.

@@ -84,6 +84,11 @@ pub struct Args {
     /// Entries kept in the log behind a snapshot (a Raft setting).
     #[arg(long, value_parser = whole_number(0, 100_000_000), allow_hyphen_values = true)]
     pub snapshot_keep_entries: Option<u64>,
+    /// Run with the Raft settings as given, instead of drawing each run's batch size,
+    /// in-flight window and election timing from its seed (implied by --max-append-entries
+    /// and --max-inflight-appends).
+    #[arg(long)]
+    pub fixed_settings: bool,
     /// Runs at once, each on its own thread.
     #[arg(long, default_value_t = 1, value_parser = whole_number(1, 64), allow_hyphen_values = true)]
     pub jobs: u64,
@@ -171,6 +176,9 @@ impl Args {
         if let Some(keep) = self.snapshot_keep_entries {
             config.raft.snapshot_keep_entries = keep;
         }
+        config.draw_settings = !self.fixed_settings
+            && self.max_append_entries.is_none()
+            && self.max_inflight_appends.is_none();
         config.variant = self.variant;
         config.log = self.log;
         let problems = config.problems();
@@ -541,7 +549,7 @@ mod tests {
         );
         // `all` spelled out kind by kind is still `all`.
         assert_eq!(
-            name("--nemesis partition,kill,pause,latency,clog"),
+            name("--nemesis partition,kill,pause,latency,clog,figure8"),
             "kv-5n-all-memory"
         );
     }

@@ -91,6 +91,7 @@ mod tests {
                 "pause",
                 "latency",
                 "clog",
+                "figure8",
                 "install-snapshot"
             ])
         );
@@ -102,8 +103,7 @@ mod tests {
         assert_eq!(parse_kinds("corrupt", memory).unwrap(), kinds(&["corrupt"]));
     }
 
-    /// `disk`, `corrupt` and `figure8` are never in `all`, even with a file log; they are
-    /// added by name.
+    /// `disk` and `corrupt` are never in `all`, even with a file log; they are added by name.
     #[test]
     fn corrupt_is_outside_all_and_added_by_name() {
         let all = parse_kind_list("all").unwrap();

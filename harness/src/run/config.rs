@@ -118,8 +118,11 @@ pub struct TestConfig {
     pub recovery: Duration,
     /// Final reads give up this long after the time limit.
     pub quiet_period: Duration,
-    /// The settings every node runs with.
+    /// The settings every node runs with (the base of the draw when `draw_settings`).
     pub raft: rafty::Config,
+    /// Whether each run draws its batch size, in-flight window and election timing from its
+    /// seed ([`crate::run::settings_draw`]); off, every run uses `raft` as it is.
+    pub draw_settings: bool,
     /// Network latency between hosts, minimum and maximum.
     pub latency_min: Duration,
     /// See `latency_min`.
@@ -161,6 +164,7 @@ impl TestConfig {
             recovery: Duration::from_secs(1),
             quiet_period: Duration::from_secs(10),
             raft,
+            draw_settings: true,
             latency_min: Duration::from_millis(1),
             latency_max: Duration::from_millis(10),
             op_timeout: Duration::from_secs(2),
@@ -216,6 +220,16 @@ impl TestConfig {
         } else {
             parts.join("+")
         }
+    }
+
+    /// The configuration run `seed` runs with: its settings drawn from the seed when
+    /// `draw_settings` is on, else this one.
+    pub fn for_seed(&self, seed: u64) -> TestConfig {
+        let mut config = self.clone();
+        if self.draw_settings {
+            config.raft = crate::run::settings_draw::drawn_settings(&self.raft, seed);
+        }
+        config
     }
 
     /// The node ids, 1..=nodes.
@@ -390,6 +404,7 @@ impl Serialize for TestConfig {
                 "snapshot_threshold_bytes": raft.snapshot_threshold_bytes,
                 "snapshot_keep_entries": raft.snapshot_keep_entries,
                 "snapshot_chunk_bytes": raft.snapshot_chunk_bytes,
+                "drawn_from_seed": self.draw_settings,
             },
             "latency_min_ms": ms(self.latency_min),
             "latency_max_ms": ms(self.latency_max),

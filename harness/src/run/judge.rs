@@ -231,13 +231,19 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
     if mix != defaults.workload.mix {
         command.push_str(&format!(" --mix {},{},{}", mix.read, mix.write, mix.cas));
     }
-    if config.raft.max_append_entries != defaults.raft.max_append_entries {
+    if !config.draw_settings {
+        command.push_str(" --fixed-settings");
+    }
+    // Drawn settings come back from the seed; only fixed ones are flags.
+    if !config.draw_settings && config.raft.max_append_entries != defaults.raft.max_append_entries {
         command.push_str(&format!(
             " --max-append-entries {}",
             config.raft.max_append_entries
         ));
     }
-    if config.raft.max_inflight_appends != defaults.raft.max_inflight_appends {
+    if !config.draw_settings
+        && config.raft.max_inflight_appends != defaults.raft.max_inflight_appends
+    {
         command.push_str(&format!(
             " --max-inflight-appends {}",
             config.raft.max_inflight_appends
@@ -287,6 +293,7 @@ mod tests {
         config.nodes = 3;
         config.workload.mix.read = 5;
         config.raft.max_append_entries = 1;
+        config.draw_settings = false;
         config.nemesis_interval = std::time::Duration::from_millis(700);
         config.variant = Variant::StaleLeaderReads;
         config.log = crate::run::config::LogKind::File;
@@ -295,5 +302,17 @@ mod tests {
         let parsed = crate::cli::test::parse(args).expect("parses");
         assert_eq!(parsed.config().expect("valid"), config);
         assert_eq!(parsed.seeds(), Ok(vec![42]));
+    }
+
+    /// Settings drawn from the seed are not flags: the seed draws them again.
+    #[test]
+    fn the_reproduction_command_of_drawn_settings_draws_them_again() {
+        let config = TestConfig::new(WorkloadKind::named("kv").unwrap());
+        let drawn = config.for_seed(7);
+        let command = reproduce_command(&drawn, 7);
+        assert!(!command.contains("--max-append-entries"), "{command}");
+        let args = command.split(" -- test ").nth(1).expect("a test command");
+        let parsed = crate::cli::test::parse(args).expect("parses");
+        assert_eq!(parsed.config().expect("valid").for_seed(7), drawn);
     }
 }

@@ -8,5 +8,6 @@ pub mod progress;
 pub mod results;
 pub mod runner;
 pub mod seeds;
+pub mod settings_draw;
 pub mod store;
 pub mod suite;

@@ -96,6 +96,7 @@ pub fn run_with(
     mut run_options: RunOptions,
 ) -> RunOutput {
     let wall_start = std::time::Instant::now(); // outside the simulation: the report's wall time
+    let config = &config.for_seed(seed);
     let seeds = Seeds::new(seed);
     let nodes = config.node_ids();
     let time_limit = config.workload.time_limit;
@@ -117,6 +118,7 @@ pub fn run_with(
         .build();
 
     let observations = Observations::new();
+    observations.set_cluster_size(nodes.len());
     let transport = TransportConfig::new(CLUSTER_ID);
     let mut context = ClusterContext::new(
         nodes.clone(),

@@ -24,6 +24,9 @@ use super::factories::{
 use super::net::{TurmoilAcceptor, TurmoilConnector};
 use super::node_observer::NodeObserver;
 use super::observe::Observations;
+use super::observed_log::ObservedLog;
+use super::observed_peer::ObservedPeer;
+use super::observed_rpc::ObservedRpc;
 use super::stale_reads::StaleReads;
 
 /// The port of every node's Raft transport.
@@ -225,7 +228,11 @@ fn open_log(context: &ClusterContext, id: NodeId) -> Result<Option<Box<dyn Log>>
                 let undetected = Observation::CorruptionUndetected { damage };
                 context.observations.observe(id, undetected);
             }
-            Ok(Some(log))
+            let observations = context.observations.clone();
+            match ObservedLog::open(id, log, observations) {
+                Ok(log) => Ok(Some(Box::new(log))),
+                Err(error) => Err(format!("n{id}: cannot read its log's terms: {error}")),
+            }
         }
         Err(error) => {
             let text = format!("cannot open log: {error}");
@@ -280,13 +287,15 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         .filter(|&&other| other != id)
         .map(|&other| {
             let addr = format!("{}:{RAFT_PORT}", node_name(other));
-            Arc::new(TcpPeer::new(
+            let peer = Arc::new(TcpPeer::new(
                 TurmoilConnector,
                 id,
                 other,
                 addr,
                 context.transport.clone(),
-            )) as Arc<dyn Peer>
+            ));
+            let observations = context.observations.clone();
+            Arc::new(ObservedPeer::new(id, peer, observations)) as Arc<dyn Peer>
         })
         .collect();
     let options = NodeOptions {
@@ -326,7 +335,8 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         }
     };
     let raft = TurmoilAcceptor::bind(RAFT_PORT).await?;
-    let _raft = serve_raft(raft, Arc::new(node.clone()), id, context.transport.clone());
+    let handler = ObservedRpc::new(id, node.clone(), context.observations.clone());
+    let _raft = serve_raft(raft, Arc::new(handler), id, context.transport.clone());
     let kv = TurmoilAcceptor::bind(KV_PORT).await?;
     let _kv = if context.stale_reads {
         serve_kv(

@@ -72,10 +72,20 @@ impl Observations {
     pub fn observe_at(&self, time_ns: u64, node: NodeId, observation: Observation) {
         let mut state = self.lock();
         state.invariants.observe(time_ns, node, &observation);
-        if !matches!(observation, Observation::Applied { .. }) {
+        if !observation.is_frequent() {
             let line = format!("{} n{node} {observation:?}", format_time(time_ns));
             state.node_logs.entry(node).or_default().push(line);
         }
+    }
+
+    /// The run's cluster has `nodes` voters (for the check that a leader won a majority).
+    pub fn set_cluster_size(&self, nodes: usize) {
+        self.lock().invariants.set_cluster_size(nodes);
+    }
+
+    /// Where `node`'s durable log stands now, as the protocol checks see it.
+    pub fn mark(&self, node: NodeId) -> crate::checks::durable_view::Mark {
+        self.lock().invariants.mark(node)
     }
 
     /// Add a free-form line to `node`'s log (errors, restarts...).

@@ -1,0 +1,140 @@
+//! What one node has made durable, as the harness sees it through the node's `Log` (its hard
+//! state and the term of each entry), kept current by [`crate::sim::observed_log::ObservedLog`].
+//! The protocol checks ([`super::protocol`]) compare what a node answers with it.
+
+use rafty::{HardState, LogIndex, Term};
+
+/// A point in a node's durable history, taken when a request reaches the node: whether its log
+/// changed (and where it was cut) while the node handled the request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mark {
+    opened: u64,
+    changes: u64,
+    truncations: usize,
+}
+
+/// One node's durable state: its hard state and the term of every entry of its log.
+#[derive(Clone, Debug, Default)]
+pub struct DurableView {
+    hard_state: HardState,
+    /// The index of `terms[0]`.
+    first_index: LogIndex,
+    terms: Vec<Term>,
+    /// How many times the log was opened (a restart starts a new history).
+    opened: u64,
+    /// How many appends and truncations since the log was opened.
+    changes: u64,
+    /// Where each truncation since the log was opened cut it, in order.
+    truncations: Vec<LogIndex>,
+}
+
+impl DurableView {
+    /// The log was (re)opened holding `hard_state` and the entries `first_index..` of `terms`.
+    pub fn open(&mut self, hard_state: HardState, first_index: LogIndex, terms: Vec<Term>) {
+        *self = DurableView {
+            hard_state,
+            first_index: first_index.max(1),
+            terms,
+            opened: self.opened + 1,
+            changes: 0,
+            truncations: Vec::new(),
+        };
+    }
+
+    /// The node saved `hard_state`.
+    pub fn save_hard_state(&mut self, hard_state: HardState) {
+        self.hard_state = hard_state;
+    }
+
+    /// The node appended entries `first..` of `terms` (a log's contract: right after its last).
+    pub fn append(&mut self, first: LogIndex, terms: &[Term]) {
+        if self.terms.is_empty() && first > self.first_index {
+            self.first_index = first;
+        }
+        let keep = first.saturating_sub(self.first_index) as usize;
+        self.terms.truncate(keep);
+        self.terms.extend_from_slice(terms);
+        self.changes += 1;
+    }
+
+    /// The node removed every entry from `from` on.
+    pub fn truncate(&mut self, from: LogIndex) {
+        let keep = from.saturating_sub(self.first_index) as usize;
+        self.terms.truncate(keep);
+        self.truncations.push(from);
+        self.changes += 1;
+    }
+
+    /// The durable hard state.
+    pub fn hard_state(&self) -> HardState {
+        self.hard_state
+    }
+
+    /// The term of the entry at `index`, if the log holds it.
+    pub fn term_at(&self, index: LogIndex) -> Option<Term> {
+        let offset = index.checked_sub(self.first_index)?;
+        self.terms.get(usize::try_from(offset).ok()?).copied()
+    }
+
+    /// The last entry's (term, index); (0, 0) for an empty log.
+    pub fn last(&self) -> (Term, LogIndex) {
+        match self.terms.last() {
+            Some(&term) => (term, self.first_index + self.terms.len() as u64 - 1),
+            None => (0, 0),
+        }
+    }
+
+    /// Where the log stands now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            opened: self.opened,
+            changes: self.changes,
+            truncations: self.truncations.len(),
+        }
+    }
+
+    /// Whether the log is exactly as at `mark` (same incarnation, no append or truncation).
+    pub fn unchanged_since(&self, mark: Mark) -> bool {
+        self.mark() == mark
+    }
+
+    /// Whether, since `mark`, the log stayed open and was never cut at or below `index`.
+    pub fn kept_through_since(&self, index: LogIndex, mark: Mark) -> bool {
+        mark.opened == self.opened
+            && self.truncations[mark.truncations.min(self.truncations.len())..]
+                .iter()
+                .all(|&from| from > index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_and_truncations_keep_the_terms_by_index() {
+        let mut view = DurableView::default();
+        view.open(HardState::default(), 1, Vec::new());
+        view.append(1, &[1, 1, 2]);
+        assert_eq!((view.term_at(3), view.last()), (Some(2), (2, 3)));
+        let mark = view.mark();
+        view.truncate(3);
+        view.append(3, &[3]);
+        assert_eq!(view.term_at(3), Some(3));
+        assert!(!view.unchanged_since(mark));
+        assert!(view.kept_through_since(2, mark));
+        assert!(!view.kept_through_since(3, mark));
+        assert_eq!(view.term_at(4), None);
+        assert_eq!(view.term_at(0), None);
+    }
+
+    #[test]
+    fn a_reopened_log_invalidates_every_mark() {
+        let mut view = DurableView::default();
+        view.open(HardState::default(), 1, vec![1]);
+        let mark = view.mark();
+        view.open(HardState::default(), 1, vec![1]);
+        assert!(!view.unchanged_since(mark));
+        assert!(!view.kept_through_since(0, mark));
+    }
+}

@@ -1,0 +1,387 @@
+//! Raft's rules checked from outside, on what any implementation of the traits exposes: what
+//! each node made durable through its `Log` ([`DurableView`]), what it answered on the wire
+//! (each RequestVote and AppendEntries it handled, with its answer), and what it reported
+//! (leadership, commit index). Each rule names the paper's section:
+//!
+//! * **Durable before reply** (§5.1, Figure 2: persistent state is updated on stable storage
+//!   before responding): an answer's term is durable, and so is a granted vote.
+//! * **One vote per term** (§5.2), across restarts: a voter grants votes of one term to one
+//!   candidate.
+//! * **Election by a majority of its own term** (§5.2): a new leader of term T holds granted
+//!   votes of term T from a majority (its own included).
+//! * **Terms start at a candidate** (§5.2; thesis §9.6, a pre-vote changes no state): a node
+//!   makes a term durable only after some candidate made its own vote in that term durable.
+//! * **Up-to-date votes** (§5.4.1): a (pre-)vote is granted only to a log at least as
+//!   up-to-date as the voter's.
+//! * **Stale terms rejected** (§5.1): an AppendEntries of a term older than the follower's is
+//!   refused.
+//! * **The consistency check** (§5.3): a follower accepts entries after `prevLogIndex` only when
+//!   its entry there has `prevLogTerm`, and acknowledges no more than the request covered.
+//! * **A higher term deposes a leader** (Figure 2, all servers): once an answer of a higher
+//!   term reached a leader, it sends no more than [`STALE_SENDS`] AppendEntries of its old term
+//!   (those its event loop may send before it handles the answer).
+//! * **Leader completeness** (§5.4): an entry a node reported committed is in the log of every
+//!   later leader, and is never truncated from any log; two nodes never commit different
+//!   entries at one index.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rafty::{
+    AppendEntriesResponse, LogIndex, NodeId, RequestVote, RequestVoteResponse, Term,
+    core::log_is_up_to_date,
+};
+
+use super::durable_view::{DurableView, Mark};
+
+/// A broken rule: its name and what exactly was seen.
+pub type Finding = (&'static str, String);
+
+/// An AppendEntries a follower handled (its entries summarized by count) and its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendAnswer {
+    /// The request's term.
+    pub term: Term,
+    /// The leader that sent it.
+    pub leader_id: NodeId,
+    /// The request's `prevLogIndex`.
+    pub prev_log_index: LogIndex,
+    /// The request's `prevLogTerm`.
+    pub prev_log_term: Term,
+    /// How many entries it carried.
+    pub entries: u64,
+    /// The follower's answer.
+    pub response: AppendEntriesResponse,
+}
+
+/// How many AppendEntries of its old term a leader may still send after an answer of a higher
+/// term reached it: far more than its in-flight windows and heartbeats can produce before its
+/// event loop handles the answer, far fewer than a leader that ignores it sends.
+pub const STALE_SENDS: u64 = 100;
+
+/// The protocol checker's state.
+#[derive(Debug, Default)]
+pub struct Protocol {
+    cluster_size: Option<usize>,
+    views: BTreeMap<NodeId, DurableView>,
+    /// (voter, term) -> the candidate it granted its vote to.
+    votes: BTreeMap<(NodeId, Term), NodeId>,
+    /// Terms in which a candidate made its own vote durable.
+    campaigns: BTreeSet<Term>,
+    /// Index -> (term, reporter): entries some node reported committed.
+    committed: BTreeMap<LogIndex, (Term, NodeId)>,
+    /// Per node: the term of its AppendEntries that got an answer of a higher term, and how
+    /// many of that term it sent since.
+    deposed: BTreeMap<NodeId, (Term, u64)>,
+}
+
+impl Protocol {
+    /// The cluster has `nodes` voters (enables the majority check).
+    pub fn set_cluster_size(&mut self, nodes: usize) {
+        self.cluster_size = Some(nodes);
+    }
+
+    /// Where `node`'s durable log stands now.
+    pub fn mark(&self, node: NodeId) -> Mark {
+        self.views
+            .get(&node)
+            .map(DurableView::mark)
+            .unwrap_or_default()
+    }
+
+    fn view(&mut self, node: NodeId) -> &mut DurableView {
+        self.views.entry(node).or_default()
+    }
+
+    /// `node` opened its log.
+    pub fn opened(&mut self, node: NodeId, view: (rafty::HardState, LogIndex, Vec<Term>)) {
+        let (hard_state, first_index, terms) = view;
+        self.view(node).open(hard_state, first_index, terms);
+    }
+
+    /// `node` saved `state`.
+    pub fn hard_state_saved(&mut self, node: NodeId, state: rafty::HardState) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let term = state.current_term;
+        if state.voted_for == Some(node) {
+            self.campaigns.insert(term);
+        } else if term > self.view(node).hard_state().current_term
+            && !self.campaigns.contains(&term)
+        {
+            findings.push((
+                "term-origin",
+                format!(
+                    "n{node} made term {term} durable before any candidate campaigned in it \
+                     (§5.2: a term starts at a candidate; thesis §9.6: a pre-vote changes no \
+                     state)"
+                ),
+            ));
+        }
+        self.view(node).save_hard_state(state);
+        findings
+    }
+
+    /// `node` appended entries `first..` with `terms`.
+    pub fn appended(&mut self, node: NodeId, first: LogIndex, terms: &[Term]) {
+        self.view(node).append(first, terms);
+    }
+
+    /// `node` truncated its log from `from`.
+    pub fn truncated(&mut self, node: NodeId, from: LogIndex) -> Vec<Finding> {
+        let view = self.views.entry(node).or_default();
+        let findings = self
+            .committed
+            .range(from..)
+            .filter(|(index, (term, _))| view.term_at(**index) == Some(*term))
+            .take(1)
+            .map(|(index, (term, reporter))| {
+                (
+                    "committed-entry-kept",
+                    format!(
+                        "n{node} truncated its log from index {from}, removing entry {index} of \
+                         term {term}, which n{reporter} reported committed (§5.4: a committed \
+                         entry is never removed)"
+                    ),
+                )
+            })
+            .collect();
+        view.truncate(from);
+        findings
+    }
+
+    /// `node` reported its commit index `index`.
+    pub fn committed(&mut self, node: NodeId, index: LogIndex) -> Vec<Finding> {
+        let Some(term) = self.view(node).term_at(index) else {
+            return Vec::new();
+        };
+        match self.committed.get(&index) {
+            Some(&(other, reporter)) if other != term => vec![(
+                "commit-agreement",
+                format!(
+                    "n{node} committed index {index} holding an entry of term {term}, n{reporter} \
+                     one of term {other} (§5.4.3, State Machine Safety)"
+                ),
+            )],
+            Some(_) => Vec::new(),
+            None => {
+                self.committed.insert(index, (term, node));
+                Vec::new()
+            }
+        }
+    }
+
+    /// `node` (re)started: it remembers nothing of a deposition.
+    pub fn restarted(&mut self, node: NodeId) {
+        self.deposed.remove(&node);
+    }
+
+    /// An answer of `term` to `node`'s AppendEntries of `request_term` reached it.
+    pub fn higher_term_heard(&mut self, node: NodeId, request_term: Term, term: Term) {
+        let known = self.deposed.get(&node).map(|(deposed, _)| *deposed);
+        if term > request_term && known != Some(request_term) {
+            self.deposed.insert(node, (request_term, 0));
+        }
+    }
+
+    /// `node` sent an AppendEntries of `term`.
+    pub fn append_sent(&mut self, node: NodeId, term: Term) -> Vec<Finding> {
+        let Some((deposed_term, sent)) = self.deposed.get_mut(&node) else {
+            return Vec::new();
+        };
+        if term != *deposed_term {
+            self.deposed.remove(&node);
+            return Vec::new();
+        }
+        *sent += 1;
+        if *sent != STALE_SENDS {
+            return Vec::new();
+        }
+        vec![(
+            "higher-term-deposes",
+            format!(
+                "n{node} sent {STALE_SENDS} AppendEntries of term {term} after an answer of a \
+                 higher term reached it (Figure 2: a response with a higher term makes a \
+                 leader a follower)"
+            ),
+        )]
+    }
+
+    /// `node` became leader of `term`.
+    pub fn became_leader(&mut self, node: NodeId, term: Term) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let view = self.views.entry(node).or_default();
+        if let Some((&index, &(committed_term, reporter))) = self.committed.last_key_value()
+            && view.term_at(index) != Some(committed_term)
+        {
+            let holds = view.term_at(index).map_or_else(
+                || format!("its log ends at {}", view.last().1),
+                |t| format!("its entry there has term {t}"),
+            );
+            findings.push((
+                "leader-completeness",
+                format!(
+                    "n{node} became leader of term {term} without entry {index} of term \
+                     {committed_term}, which n{reporter} reported committed; {holds} (§5.4, \
+                     Leader Completeness)"
+                ),
+            ));
+        }
+        if let Some(size) = self.cluster_size {
+            let voters: Vec<NodeId> = self
+                .votes
+                .iter()
+                .filter(|((_, vote_term), candidate)| *vote_term == term && **candidate == node)
+                .map(|((voter, _), _)| *voter)
+                .collect();
+            let majority = size / 2 + 1;
+            if voters.len() + 1 < majority {
+                findings.push((
+                    "election-quorum",
+                    format!(
+                        "n{node} became leader of term {term} with votes of that term from only \
+                         {:?} besides its own, {majority} of {size} needed (§5.2)",
+                        voters
+                    ),
+                ));
+            }
+        }
+        findings
+    }
+
+    /// `node` answered `request` with `response`; `mark` is where its log stood when the
+    /// request arrived.
+    pub fn vote_answered(
+        &mut self,
+        node: NodeId,
+        request: &RequestVote,
+        response: &RequestVoteResponse,
+        mark: Mark,
+    ) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let view = self.views.entry(node).or_default();
+        let durable = view.hard_state();
+        let candidate = request.candidate_id;
+        let granted_pre_vote = response.pre_vote && response.vote_granted;
+        if !granted_pre_vote {
+            findings.extend(term_is_durable(node, response.term, durable.current_term));
+        }
+        if response.vote_granted && !response.pre_vote {
+            if durable.current_term == response.term && durable.voted_for != Some(candidate) {
+                findings.push((
+                    "durable-before-reply",
+                    format!(
+                        "n{node} granted its vote in term {} to n{candidate} while its durable \
+                         vote was {:?} (§5.1, Figure 2: persistent state on stable storage \
+                         before responding)",
+                        response.term, durable.voted_for
+                    ),
+                ));
+            }
+            match self.votes.insert((node, response.term), candidate) {
+                Some(other) if other != candidate => findings.push((
+                    "one-vote-per-term",
+                    format!(
+                        "n{node} granted its vote in term {} to n{other} and then to n{candidate} \
+                         (§5.2: at most one vote per term)",
+                        response.term
+                    ),
+                )),
+                _ => {}
+            }
+        }
+        if response.vote_granted && view.unchanged_since(mark) {
+            let (last_term, last_index) = view.last();
+            let candidate_log = (request.last_log_term, request.last_log_index);
+            if !log_is_up_to_date(candidate_log.0, candidate_log.1, last_term, last_index) {
+                let kind = if response.pre_vote {
+                    "pre-vote"
+                } else {
+                    "vote"
+                };
+                findings.push((
+                    "vote-up-to-date",
+                    format!(
+                        "n{node} granted its {kind} for term {} to n{candidate}, whose log (last \
+                         term {}, index {}) is behind its own (last term {last_term}, index \
+                         {last_index}) (§5.4.1)",
+                        request.term, candidate_log.0, candidate_log.1
+                    ),
+                ));
+            }
+        }
+        findings
+    }
+
+    /// `node` answered an AppendEntries (`answer`); `mark` is where its log stood when the
+    /// request arrived.
+    pub fn append_answered(
+        &mut self,
+        node: NodeId,
+        answer: &AppendAnswer,
+        mark: Mark,
+    ) -> Vec<Finding> {
+        let view = self.views.entry(node).or_default();
+        let response = &answer.response;
+        let leader = answer.leader_id;
+        let mut findings: Vec<Finding> =
+            term_is_durable(node, response.term, view.hard_state().current_term)
+                .into_iter()
+                .collect();
+        if !response.success {
+            return findings;
+        }
+        if response.term != answer.term {
+            findings.push((
+                "stale-term-rejected",
+                format!(
+                    "n{node}, in term {}, accepted AppendEntries of term {} from n{leader} (§5.1: \
+                     a request with a stale term is rejected)",
+                    response.term, answer.term
+                ),
+            ));
+        }
+        let covered = answer.prev_log_index + answer.entries;
+        if response.match_index > covered {
+            findings.push((
+                "acknowledge-covered",
+                format!(
+                    "n{node} acknowledged index {} to n{leader} for a request covering indices up \
+                     to {covered} only (§5.3)",
+                    response.match_index
+                ),
+            ));
+        }
+        let prev = answer.prev_log_index;
+        if prev > 0 && view.kept_through_since(prev, mark) {
+            let held = view.term_at(prev);
+            if held != Some(answer.prev_log_term) {
+                let holds = held.map_or("no entry".to_owned(), |t| format!("an entry of term {t}"));
+                findings.push((
+                    "log-matching",
+                    format!(
+                        "n{node} accepted entries from n{leader} after index {prev} of term {} \
+                         while its log holds {holds} there (§5.3: the AppendEntries consistency \
+                         check)",
+                        answer.prev_log_term
+                    ),
+                ));
+            }
+        }
+        findings
+    }
+}
+
+fn term_is_durable(node: NodeId, answered: Term, durable: Term) -> Option<Finding> {
+    (answered > durable).then(|| {
+        (
+            "durable-before-reply",
+            format!(
+                "n{node} answered in term {answered} while its durable term was {durable} (§5.1, \
+                 Figure 2: currentTerm on stable storage before responding)"
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+#[path = "protocol_tests.rs"]
+mod tests;
