@@ -13,10 +13,14 @@ pub struct Mark {
     truncations: usize,
 }
 
-/// One node's durable state: its hard state and the term of every entry of its log.
+/// One node's durable state: its hard state, the point its log was compacted through (Raft §7)
+/// and the term of every entry after it.
 #[derive(Clone, Debug, Default)]
 pub struct DurableView {
     hard_state: HardState,
+    /// (index, term) of the last entry a snapshot covers and the log compacted away; (0, 0)
+    /// before any compaction. Entries below it are committed and their terms forgotten.
+    compacted: (LogIndex, Term),
     /// The index of `terms[0]`.
     first_index: LogIndex,
     terms: Vec<Term>,
@@ -29,10 +33,19 @@ pub struct DurableView {
 }
 
 impl DurableView {
-    /// The log was (re)opened holding `hard_state` and the entries `first_index..` of `terms`.
-    pub fn open(&mut self, hard_state: HardState, first_index: LogIndex, terms: Vec<Term>) {
+    /// The log was (re)opened holding `hard_state` and the entries `first_index..` of `terms`;
+    /// `compacted` is the (index, term) its compaction left answerable (`first_index - 1`), or
+    /// (0, 0).
+    pub fn open(
+        &mut self,
+        hard_state: HardState,
+        compacted: (LogIndex, Term),
+        first_index: LogIndex,
+        terms: Vec<Term>,
+    ) {
         *self = DurableView {
             hard_state,
+            compacted,
             first_index: first_index.max(1),
             terms,
             opened: self.opened + 1,
@@ -65,6 +78,32 @@ impl DurableView {
         self.changes += 1;
     }
 
+    /// The node compacted its log through `index`, of `term` (the `Log::compact` contract):
+    /// when its entry there has that term the entries after it stay, otherwise (a follower
+    /// installing a leader's snapshot, §7) every entry went, which counts as a truncation.
+    /// Below `index` the view forgets the terms, so it stays as small as the log.
+    pub fn compact(&mut self, index: LogIndex, term: Term) {
+        if index <= self.compacted.0 {
+            return;
+        }
+        if self.term_at(index) == Some(term) {
+            let drop = (index + 1).saturating_sub(self.first_index) as usize;
+            self.terms.drain(..drop.min(self.terms.len()));
+        } else {
+            self.terms.clear();
+            self.truncations.push(self.first_index.min(index + 1));
+            self.changes += 1;
+        }
+        self.first_index = index + 1;
+        self.compacted = (index, term);
+    }
+
+    /// The index the log was compacted through: every entry up to it is covered by a snapshot
+    /// (committed), and only the term at it is known.
+    pub fn compacted_through(&self) -> LogIndex {
+        self.compacted.0
+    }
+
     /// The durable hard state.
     pub fn hard_state(&self) -> HardState {
         self.hard_state
@@ -72,15 +111,19 @@ impl DurableView {
 
     /// The term of the entry at `index`, if the log holds it.
     pub fn term_at(&self, index: LogIndex) -> Option<Term> {
+        if index == self.compacted.0 && index > 0 {
+            return Some(self.compacted.1);
+        }
         let offset = index.checked_sub(self.first_index)?;
         self.terms.get(usize::try_from(offset).ok()?).copied()
     }
 
-    /// The last entry's (term, index); (0, 0) for an empty log.
+    /// The last entry's (term, index): the compaction point's for a log holding nothing after
+    /// it; (0, 0) for an empty log.
     pub fn last(&self) -> (Term, LogIndex) {
         match self.terms.last() {
             Some(&term) => (term, self.first_index + self.terms.len() as u64 - 1),
-            None => (0, 0),
+            None => (self.compacted.1, self.compacted.0),
         }
     }
 
@@ -114,7 +157,7 @@ mod tests {
     #[test]
     fn appends_and_truncations_keep_the_terms_by_index() {
         let mut view = DurableView::default();
-        view.open(HardState::default(), 1, Vec::new());
+        view.open(HardState::default(), (0, 0), 1, Vec::new());
         view.append(1, &[1, 1, 2]);
         assert_eq!((view.term_at(3), view.last()), (Some(2), (2, 3)));
         let mark = view.mark();
@@ -131,10 +174,40 @@ mod tests {
     #[test]
     fn a_reopened_log_invalidates_every_mark() {
         let mut view = DurableView::default();
-        view.open(HardState::default(), 1, vec![1]);
+        view.open(HardState::default(), (0, 0), 1, vec![1]);
         let mark = view.mark();
-        view.open(HardState::default(), 1, vec![1]);
+        view.open(HardState::default(), (0, 0), 1, vec![1]);
         assert!(!view.unchanged_since(mark));
         assert!(!view.kept_through_since(0, mark));
+    }
+
+    /// Raft §7: a compaction that keeps the suffix keeps the terms after it and answers the
+    /// term at its index; one past the log (a follower installing a snapshot) empties it and
+    /// counts as a truncation.
+    #[test]
+    fn compaction_keeps_the_suffix_or_replaces_the_log() {
+        let mut view = DurableView::default();
+        view.open(HardState::default(), (0, 0), 1, vec![1, 1, 2, 2]);
+        let mark = view.mark();
+        view.compact(2, 1);
+        assert_eq!(
+            (view.term_at(2), view.term_at(3), view.term_at(1)),
+            (Some(1), Some(2), None)
+        );
+        assert_eq!((view.last(), view.compacted_through()), ((2, 4), 2));
+        assert!(view.unchanged_since(mark));
+        view.compact(1, 1);
+        assert_eq!(view.compacted_through(), 2);
+        view.compact(10, 3);
+        assert_eq!(
+            (view.last(), view.term_at(3), view.term_at(10)),
+            ((3, 10), None, Some(3))
+        );
+        assert!(!view.kept_through_since(3, mark));
+        view.append(11, &[3]);
+        assert_eq!(view.last(), (3, 11));
+        let mut reopened = DurableView::default();
+        reopened.open(HardState::default(), (10, 3), 11, vec![3]);
+        assert_eq!((reopened.term_at(10), reopened.last()), (Some(3), (3, 11)));
     }
 }

@@ -96,10 +96,20 @@ pub enum Observation {
     LogOpened {
         /// The durable hard state.
         hard_state: HardState,
+        /// The (index, term) the log was compacted through (`first_index - 1`), or (0, 0).
+        compacted: (LogIndex, Term),
         /// The index of the first entry.
         first_index: LogIndex,
         /// Each entry's term, in index order.
         terms: Vec<Term>,
+    },
+    /// The node's log compacted its entries through `index`, whose term is `term`
+    /// (`Log::compact` returned: durable).
+    Compacted {
+        /// The last index compacted away.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
     },
     /// The node's log saved `state`.
     HardStateSaved {
@@ -310,6 +320,7 @@ impl Invariants {
                 restored,
             } => self.state_digest(time_ns, incarnation, index, digest, restored),
             Observation::LogOpened { .. }
+            | Observation::Compacted { .. }
             | Observation::HardStateSaved { .. }
             | Observation::Appended { .. }
             | Observation::Truncated { .. }
@@ -326,10 +337,15 @@ impl Invariants {
         match observation {
             Observation::LogOpened {
                 hard_state,
+                compacted,
                 first_index,
                 terms,
             } => {
-                protocol.opened(node, (*hard_state, *first_index, terms.clone()));
+                protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone()));
+                Vec::new()
+            }
+            Observation::Compacted { index, term } => {
+                protocol.compacted(node, *index, *term);
                 Vec::new()
             }
             Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),

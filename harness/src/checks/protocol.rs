@@ -33,6 +33,10 @@ use rafty::{
 
 use super::durable_view::{DurableView, Mark};
 
+/// What a node's log held when it opened: hard state, the (index, term) it was compacted
+/// through ((0, 0) if never), its first index, and the term of each entry from there.
+pub type OpenedLog = (rafty::HardState, (LogIndex, Term), LogIndex, Vec<Term>);
+
 /// A broken rule: its name and what exactly was seen.
 pub type Finding = (&'static str, String);
 
@@ -92,10 +96,33 @@ impl Protocol {
         self.views.entry(node).or_default()
     }
 
-    /// `node` opened its log.
-    pub fn opened(&mut self, node: NodeId, view: (rafty::HardState, LogIndex, Vec<Term>)) {
-        let (hard_state, first_index, terms) = view;
-        self.view(node).open(hard_state, first_index, terms);
+    /// `node` opened its log: its hard state, the (index, term) it was compacted through,
+    /// its first index and the terms from there.
+    pub fn opened(&mut self, node: NodeId, view: OpenedLog) {
+        let (hard_state, compacted, first_index, terms) = view;
+        self.view(node)
+            .open(hard_state, compacted, first_index, terms);
+    }
+
+    /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has
+    /// compacted away are forgotten here too (none can be truncated, committed again or
+    /// needed by a later leader's log), so the checker stays as small as the logs.
+    pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) {
+        self.view(node).compact(index, term);
+        let everywhere = match self.cluster_size {
+            Some(size) if self.views.len() >= size => self
+                .views
+                .values()
+                .map(DurableView::compacted_through)
+                .min()
+                .unwrap_or(0),
+            _ => 0,
+        };
+        // Keep the last committed entry: leader completeness compares every new leader with it.
+        let keep_from = everywhere.min(self.committed.last_key_value().map_or(0, |(i, _)| *i));
+        if keep_from > 0 {
+            self.committed = self.committed.split_off(&keep_from);
+        }
     }
 
     /// `node` saved `state`.
@@ -210,6 +237,7 @@ impl Protocol {
         let mut findings = Vec::new();
         let view = self.views.entry(node).or_default();
         if let Some((&index, &(committed_term, reporter))) = self.committed.last_key_value()
+            && index > view.compacted_through()
             && view.term_at(index) != Some(committed_term)
         {
             let holds = view.term_at(index).map_or_else(
@@ -351,7 +379,9 @@ impl Protocol {
             ));
         }
         let prev = answer.prev_log_index;
-        if prev > 0 && view.kept_through_since(prev, mark) {
+        // Below the compaction point the view forgot the terms: those entries are committed,
+        // and the log's own `term` is all the node itself could have checked.
+        if prev > 0 && prev >= view.compacted_through() && view.kept_through_since(prev, mark) {
             let held = view.term_at(prev);
             if held != Some(answer.prev_log_term) {
                 let holds = held.map_or("no entry".to_owned(), |t| format!("an entry of term {t}"));

@@ -16,7 +16,7 @@ fn cluster(terms: &[Term], hard: HardState) -> Protocol {
     let mut protocol = Protocol::default();
     protocol.set_cluster_size(5);
     for node in 1..=5 {
-        protocol.opened(node, (hard, 1, terms.to_vec()));
+        protocol.opened(node, (hard, (0, 0), 1, terms.to_vec()));
     }
     protocol
 }
@@ -115,7 +115,7 @@ fn two_votes_in_one_term_break_one_vote_per_term() {
             .is_empty()
     );
     // A restart that forgot the vote, then a vote for n5 in the same term.
-    protocol.opened(2, (hard_state(2, None), 1, vec![1]));
+    protocol.opened(2, (hard_state(2, None), (0, 0), 1, vec![1]));
     protocol.hard_state_saved(2, hard_state(2, Some(5)));
     let mark = protocol.mark(2);
     let second = vote_request(2, 5, (1, 1), false);
@@ -246,7 +246,7 @@ fn acknowledging_past_the_request_breaks_acknowledge_covered() {
 #[test]
 fn a_leader_missing_a_committed_entry_breaks_leader_completeness() {
     let mut protocol = cluster(&[1, 2], hard_state(4, None));
-    protocol.opened(5, (hard_state(4, None), 1, vec![1, 3]));
+    protocol.opened(5, (hard_state(4, None), (0, 0), 1, vec![1, 3]));
     assert!(protocol.committed(1, 2).is_empty());
     assert!(
         protocol
@@ -286,4 +286,40 @@ fn a_leader_sending_on_after_a_higher_term_breaks_higher_term_deposes() {
     for _ in 0..STALE_SENDS {
         assert!(protocol.append_sent(2, 2).is_empty());
     }
+}
+
+/// §7: a follower that installed a snapshot holds the entries it covers (committed) without
+/// their terms: the consistency check at or below the snapshot is not a violation, nor is a
+/// leader whose committed entries are compacted away; a mismatch after it still is.
+#[test]
+fn entries_a_snapshot_covers_count_as_held() {
+    let mut protocol = cluster(&[1, 1], hard_state(2, None));
+    assert!(protocol.committed(1, 2).is_empty());
+    // n2 installs a snapshot through index 300 of term 2: its log is replaced.
+    protocol.compacted(2, 300, 2);
+    let mark = protocol.mark(2);
+    let at_snapshot = accepted(2, (300, 2), 1, (2, 301));
+    assert!(protocol.append_answered(2, &at_snapshot, mark).is_empty());
+    let below = accepted(2, (200, 2), 101, (2, 301));
+    assert!(protocol.append_answered(2, &below, mark).is_empty());
+    protocol.appended(2, 301, &[2]);
+    let mark = protocol.mark(2);
+    let wrong = accepted(2, (301, 1), 0, (2, 301));
+    assert_eq!(
+        names(&protocol.append_answered(2, &wrong, mark)),
+        ["log-matching"]
+    );
+    // Leader completeness holds for entries covered by the leader's snapshot.
+    assert!(protocol.committed(2, 301).is_empty());
+    protocol.compacted(2, 301, 2);
+    let findings = protocol.became_leader(2, 3);
+    assert!(
+        findings
+            .iter()
+            .all(|(name, _)| *name != "leader-completeness"),
+        "{findings:?}"
+    );
+    // A leader missing the committed entry after its compaction point is still caught.
+    protocol.compacted(3, 100, 1);
+    assert!(names(&protocol.became_leader(3, 4)).contains(&"leader-completeness"));
 }

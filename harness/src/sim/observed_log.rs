@@ -23,6 +23,10 @@ impl ObservedLog {
         observations: Observations,
     ) -> Result<Self, LogError> {
         let (first_index, last_index) = (inner.first_index(), inner.last_index());
+        let compacted = match first_index.checked_sub(1).filter(|&index| index > 0) {
+            Some(index) => (index, inner.term(index)?.unwrap_or(0)),
+            None => (0, 0),
+        };
         let mut terms = Vec::new();
         for index in first_index.max(1)..=last_index {
             // A log that cannot say the term of an entry it claims is the node's to refuse
@@ -36,6 +40,7 @@ impl ObservedLog {
             node,
             Observation::LogOpened {
                 hard_state: inner.hard_state(),
+                compacted,
                 first_index,
                 terms,
             },
@@ -97,7 +102,9 @@ impl Log for ObservedLog {
     }
 
     fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
-        // The view keeps the compacted entries' terms: they were there, and committed.
-        self.inner.compact(index, term)
+        self.inner.compact(index, term)?;
+        let compacted = Observation::Compacted { index, term };
+        self.observations.observe(self.node, compacted);
+        Ok(())
     }
 }
