@@ -28,6 +28,12 @@ pub struct RoundOutcome {
     pub append_latencies: Option<Histogram<u64>>,
     /// The length of the window.
     pub window: Duration,
+    /// Peak resident memory (`VmHWM`) in bytes when the round ended: of each node process
+    /// (real mode), or of this whole process (in process: the three nodes and the clients,
+    /// and the peak of every earlier round of the run too). Empty if not measured.
+    pub peak_rss_bytes: Vec<u64>,
+    /// The most entries any node had applied when the round ended (warm-up included).
+    pub entries_applied: u64,
 }
 
 /// When a round measures: operations that start at or after `from` and finish by `until`.

@@ -1,5 +1,6 @@
 //! In-process mode, the setup of openraft's "minimal" benchmark: three nodes in this process,
-//! in-memory logs, the in-process network, a state machine that does nothing, and clients
+//! in-memory logs, the in-process network, a state machine that does nothing (but snapshots
+//! its applied index, so the snapshot policy runs and logs are compacted), and clients
 //! calling the leader's [`Node::submit`] directly.
 
 use std::sync::Arc;
@@ -8,12 +9,13 @@ use std::time::{Duration, Instant};
 use rafty::core::Role;
 use rafty::node::{Node, NodeOptions};
 use rafty::{
-    InProcessNetwork, LogIndex, MemoryLog, NodeId, Peer, RpcHandler, StateMachine,
+    InProcessNetwork, LogIndex, MemoryLog, NodeId, Peer, RpcHandler, SnapshotSource, StateMachine,
     StaticPeersProvider,
 };
 
 use super::closed_loop::{RoundOutcome, Window, run_clients};
 use super::commit_clock::CommitClock;
+use super::machine::peak_rss_bytes;
 use super::stats::new_histogram;
 use super::{BenchError, BenchOptions, bench_config};
 
@@ -22,6 +24,8 @@ const IDS: [NodeId; 3] = [1, 2, 3];
 const ELECTION_WAIT: Duration = Duration::from_secs(15);
 
 /// A state machine that only acknowledges: the benchmark measures Raft, not an application.
+/// Its snapshot is its applied index (8 bytes), so that with snapshots on the node runs the
+/// whole policy (take, write, compact) at the cost Raft adds, not an application's.
 #[derive(Debug, Default)]
 pub struct NoopStateMachine {
     applied: LogIndex,
@@ -31,6 +35,37 @@ impl StateMachine for NoopStateMachine {
     fn apply(&mut self, index: LogIndex, _command: &[u8]) -> Vec<u8> {
         self.applied = index;
         Vec::new()
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn SnapshotSource>> {
+        Some(Box::new(AppliedIndex(self.applied)))
+    }
+
+    fn restore(
+        &mut self,
+        last_included_index: LogIndex,
+        data: &mut dyn std::io::Read,
+    ) -> std::io::Result<()> {
+        let mut bytes = [0u8; 8];
+        data.read_exact(&mut bytes)?;
+        let applied = LogIndex::from_le_bytes(bytes);
+        if applied > last_included_index {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a snapshot of index {applied} claims to cover only {last_included_index}"),
+            ));
+        }
+        self.applied = applied;
+        Ok(())
+    }
+}
+
+/// The [`NoopStateMachine`]'s frozen state: its applied index, little-endian.
+struct AppliedIndex(LogIndex);
+
+impl SnapshotSource for AppliedIndex {
+    fn write_to(self: Box<Self>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(&self.0.to_le_bytes())
     }
 }
 
@@ -42,8 +77,8 @@ pub struct InProcessCluster {
 }
 
 impl InProcessCluster {
-    /// Start nodes 1, 2 and 3 with the benchmark settings.
-    pub async fn start() -> Result<InProcessCluster, BenchError> {
+    /// Start nodes 1, 2 and 3 with the benchmark settings (snapshots on or off).
+    pub async fn start(snapshots: bool) -> Result<InProcessCluster, BenchError> {
         let network = InProcessNetwork::new();
         let mut nodes = Vec::new();
         let mut clocks = Vec::new();
@@ -59,7 +94,7 @@ impl InProcessCluster {
                 MemoryLog::new(),
                 NoopStateMachine::default(),
                 Arc::new(StaticPeersProvider::new(peers)),
-                Arc::new(bench_config()),
+                Arc::new(bench_config(snapshots)),
                 NodeOptions::with_seed(id).observer(clock.clone()),
             )
             .await
@@ -96,7 +131,7 @@ impl InProcessCluster {
 
 /// One round: a fresh cluster, `clients` closed-loop clients on its leader.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
-    let cluster = InProcessCluster::start().await?;
+    let cluster = InProcessCluster::start(options.snapshots).await?;
     let leader = match cluster.leader().await {
         Ok(leader) => leader,
         Err(error) => {
@@ -135,6 +170,13 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
     // Every success counted must be an applied entry: a cheap guard against a benchmark that
     // measures something other than commits.
     let applied = status.status().last_applied;
+    outcome.entries_applied = cluster
+        .nodes
+        .iter()
+        .map(|node| node.status().last_applied)
+        .max()
+        .unwrap_or(0);
+    outcome.peak_rss_bytes = peak_rss_bytes().into_iter().collect();
     cluster.stop().await;
     if applied < outcome.ops {
         return Err(BenchError::Cluster(format!(

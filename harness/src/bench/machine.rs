@@ -41,6 +41,24 @@ pub fn load_average() -> Option<LoadAverage> {
     })
 }
 
+/// This process's peak resident set size in bytes (`VmHWM` in `/proc/self/status`: the most
+/// physical memory it held at any moment since it started), if this system reports it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_peak_rss(&status)
+}
+
+/// The `VmHWM:   1234 kB` line of a `/proc/<pid>/status` text, in bytes.
+fn parse_peak_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let mut fields = line["VmHWM:".len()..].split_whitespace();
+    let value: u64 = fields.next()?.parse().ok()?;
+    match fields.next()? {
+        "kB" => value.checked_mul(1024),
+        _ => None,
+    }
+}
+
 /// The percentiles of a probe, in microseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Probe {
@@ -203,4 +221,18 @@ pub async fn measure_rtt() -> Result<Probe, BenchError> {
     echo.await
         .map_err(|error| BenchError::Io(std::io::Error::other(error.to_string())))??;
     Ok(Probe::of(samples))
+}
+
+#[cfg(test)]
+mod peak_rss_tests {
+    use super::parse_peak_rss;
+
+    #[test]
+    fn the_vmhwm_line_is_read_in_bytes_and_anything_else_is_none() {
+        let status = "Name:\trafty\nVmPeak:\t  9000 kB\nVmHWM:\t    2048 kB\nVmRSS:\t 1 kB\n";
+        assert_eq!(parse_peak_rss(status), Some(2048 * 1024));
+        assert_eq!(parse_peak_rss("VmRSS: 5 kB\n"), None);
+        assert_eq!(parse_peak_rss("VmHWM: 5 MB\n"), None);
+        assert_eq!(parse_peak_rss("VmHWM: x kB\n"), None);
+    }
 }

@@ -14,11 +14,14 @@
 //!
 //! Layout: [`options`] (what to run), [`closed_loop`] (the clients), [`in_process`] and
 //! [`real`] (the clusters), [`node_process`] (the child process of real mode), [`machine`]
-//! (fsync and loopback round trip, load average), [`stats`] and [`report`] (results, table,
-//! JSON).
+//! (fsync and loopback round trip, load average, peak memory), [`stats`] and [`report`]
+//! (results, table, JSON); [`catch_up`] (`--catch-up`: a node far behind catching up, by
+//! snapshot and by entries) and [`counting`] (a connector that counts the bytes it carries).
 
+pub mod catch_up;
 pub mod closed_loop;
 pub mod commit_clock;
+pub mod counting;
 pub mod in_process;
 pub mod machine;
 pub mod node_process;
@@ -57,21 +60,41 @@ pub enum BenchError {
 /// and no forwarding: a follower answers `NotLeader` with a hint, so every client finds and
 /// then talks to the leader itself (a forwarding follower would answer for the leader, and
 /// a `KvClient` would keep sending through it, one extra hop per command).
-pub fn bench_config() -> Config {
+///
+/// With `snapshots` the library's snapshot policy applies unchanged (Raft §7: a snapshot every
+/// 10,000 entries, 5,000 kept behind it); without, both thresholds are 0 and no node ever
+/// snapshots or compacts.
+pub fn bench_config(snapshots: bool) -> Config {
+    let defaults = Config::default();
+    let (entries, bytes) = if snapshots {
+        (
+            defaults.snapshot_threshold_entries,
+            defaults.snapshot_threshold_bytes,
+        )
+    } else {
+        (0, 0)
+    };
     Config {
+        snapshot_threshold_entries: entries,
+        snapshot_threshold_bytes: bytes,
         forward_to_leader: false,
         election_timeout_min: Duration::from_millis(1_000),
         election_timeout_max: Duration::from_millis(2_000),
         heartbeat_interval: Duration::from_millis(100),
         command_timeout: Duration::from_secs(5),
         rpc_timeout: Duration::from_secs(1),
-        ..Config::default()
+        ..defaults
     }
 }
 
 /// Run the benchmark `options` describe, every client count and every round.
 pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
     options.validate()?;
+    if options.catch_up.is_some() {
+        return Err(BenchError::Options(
+            "--catch-up runs with bench::catch_up::run, not bench::run".into(),
+        ));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -20,12 +20,14 @@ use rafty::node::{Node, NodeOptions};
 use rafty::service::serve_kv;
 use rafty::tcp::{TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft};
 use rafty::{
-    FileLog, KvStateMachine, Log, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider,
+    FileLog, FileSnapshotStore, KvStateMachine, Log, MemoryLog, NodeId, Peer, RpcHandler,
+    SnapshotStore, StaticPeersProvider,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::commit_clock::{CommitClock, TimedLog};
+use super::machine::peak_rss_bytes;
 use super::stats::to_counts;
 use super::{BenchError, bench_config};
 
@@ -68,6 +70,12 @@ pub struct CommitLatencies {
     pub counts: Vec<(u64, u64)>,
     /// The duration of each of its log appends (write + fsync of a batch).
     pub appends: Vec<(u64, u64)>,
+    /// Its peak resident memory so far, in bytes (`VmHWM`), if the system reports it.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
+    /// The entries it had applied.
+    #[serde(default)]
+    pub last_applied: u64,
 }
 
 /// How one child node runs.
@@ -82,6 +90,8 @@ pub struct NodeProcessOptions {
     /// Use an in-memory log instead of the file log (no fsync): to split commit latency into
     /// its disk and its network parts.
     pub memory_log: bool,
+    /// Take snapshots and compact the log (the library's policy), or never.
+    pub snapshots: bool,
 }
 
 /// Run one benchmark node until stdin closes. Blocks; builds its own runtime, a
@@ -123,7 +133,7 @@ async fn serve(options: &NodeProcessOptions) -> Result<(), BenchError> {
     let raft_server = serve_raft(raft_acceptor, handler, options.id, transport.clone());
     let kv_server = serve_kv(kv_acceptor, Arc::new(node.clone()), options.id, transport);
     // Serve, and obey the parent, until it closes our stdin (or exits).
-    let obeyed = obey(options.id, &mut stdin, &mut stdout, &clock).await;
+    let obeyed = obey(&node, &mut stdin, &mut stdout, &clock).await;
     raft_server.shutdown();
     kv_server.shutdown();
     node.stop().await;
@@ -132,7 +142,7 @@ async fn serve(options: &NodeProcessOptions) -> Result<(), BenchError> {
 
 /// Follow the parent's [`Control`] lines until stdin closes.
 async fn obey(
-    id: NodeId,
+    node: &Node,
     stdin: &mut (impl AsyncBufReadExt + Unpin),
     stdout: &mut (impl AsyncWriteExt + Unpin),
     clock: &CommitClock,
@@ -153,9 +163,11 @@ async fn obey(
             Control::Report => {
                 let measured = clock.stop();
                 let report = CommitLatencies {
-                    id,
+                    id: node.id(),
                     counts: to_counts(&measured.commits),
                     appends: to_counts(&measured.appends),
+                    peak_rss_bytes: peak_rss_bytes(),
+                    last_applied: node.status().last_applied,
                 };
                 let answer = serde_json::to_string(&report).expect("serializable") + "\n";
                 stdout.write_all(answer.as_bytes()).await?;
@@ -173,15 +185,22 @@ async fn start_node(
 ) -> Result<Node, BenchError> {
     if options.memory_log {
         let log = TimedLog::new(MemoryLog::new(), clock.clone());
-        start_on(options, peer_list, TimedLog::new(log, clock.clone()), clock).await
+        let node_options = NodeOptions::with_seed(options.id).observer(clock.clone());
+        start_on(options, peer_list, TimedLog::new(log, clock), node_options).await
     } else {
+        let snapshots = dir.join("snapshots");
+        let node_options = NodeOptions::with_seed(options.id)
+            .observer(clock.clone())
+            .open_snapshot_store(Arc::new(move || {
+                Ok(Box::new(FileSnapshotStore::open(&snapshots)?) as Box<dyn SnapshotStore>)
+            }));
         let log = FileLog::open(dir).map_err(|error| {
             BenchError::NodeProcess(format!(
                 "cannot open the file log in {}: {error}",
                 dir.display()
             ))
         })?;
-        start_on(options, peer_list, TimedLog::new(log, clock.clone()), clock).await
+        start_on(options, peer_list, TimedLog::new(log, clock), node_options).await
     }
 }
 
@@ -190,7 +209,7 @@ async fn start_on<L: Log>(
     options: &NodeProcessOptions,
     peer_list: &PeerList,
     log: L,
-    clock: Arc<CommitClock>,
+    node_options: NodeOptions,
 ) -> Result<Node, BenchError> {
     let peers = tcp_peers(options, peer_list);
     Node::start(
@@ -198,8 +217,8 @@ async fn start_on<L: Log>(
         log,
         KvStateMachine::new(),
         Arc::new(StaticPeersProvider::new(peers)),
-        Arc::new(bench_config()),
-        NodeOptions::with_seed(options.id).observer(clock),
+        Arc::new(bench_config(options.snapshots)),
+        node_options,
     )
     .await
     .map_err(|error| BenchError::NodeProcess(format!("node {} did not start: {error}", options.id)))

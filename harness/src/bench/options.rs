@@ -47,6 +47,12 @@ pub struct BenchOptions {
     pub memory_log: bool,
     /// Print JSON instead of a table (and no progress lines).
     pub json: bool,
+    /// Whether the nodes take snapshots and compact their logs (the library's default policy,
+    /// Raft §7); off sets both snapshot thresholds to 0, so logs grow without bound.
+    pub snapshots: bool,
+    /// Instead of the throughput rounds: measure how a node this many entries behind catches
+    /// up, by InstallSnapshot and by AppendEntries alone ([`super::catch_up`]).
+    pub catch_up: Option<u64>,
 }
 
 /// The largest client count accepted: each client is a task, and in real mode every 64 share
@@ -54,6 +60,8 @@ pub struct BenchOptions {
 pub const MAX_CLIENTS: usize = 16_384;
 /// The largest command payload accepted.
 pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
+/// The most entries `--catch-up` writes before the lagging node starts.
+pub const MAX_CATCH_UP_ENTRIES: u64 = 10_000_000;
 
 impl BenchOptions {
     /// Check every value; the error names the flag and what is wrong with it.
@@ -83,10 +91,17 @@ impl BenchOptions {
                 self.payload_bytes
             ));
         }
-        if self.memory_log && self.mode != Mode::Real {
-            return bad("--memory-log: only meaningful with --mode real".into());
+        if self.memory_log && self.mode != Mode::Real && self.catch_up.is_none() {
+            return bad("--memory-log: only meaningful with --mode real or --catch-up".into());
         }
-        if self.mode == Mode::Real && !self.data_dir.is_dir() {
+        if let Some(entries) = self.catch_up
+            && !(1..=MAX_CATCH_UP_ENTRIES).contains(&entries)
+        {
+            return bad(format!(
+                "--catch-up: {entries} is out of range (1..={MAX_CATCH_UP_ENTRIES})"
+            ));
+        }
+        if (self.mode == Mode::Real || self.catch_up.is_some()) && !self.data_dir.is_dir() {
             return bad(format!(
                 "--data-dir: {} is not a directory",
                 self.data_dir.display()

@@ -38,6 +38,18 @@ struct NodeProcess {
     listening: Listening,
 }
 
+/// What the nodes report when a round's window closes.
+pub struct Measured {
+    /// Every node's commit latencies as leader.
+    pub commits: Histogram<u64>,
+    /// Every node's log appends.
+    pub appends: Histogram<u64>,
+    /// Each node's peak resident memory in bytes (of those whose system reports it).
+    pub peak_rss_bytes: Vec<u64>,
+    /// The most entries a node had applied.
+    pub entries_applied: u64,
+}
+
 /// Three node processes and the directory that holds their logs.
 pub struct ProcessCluster {
     nodes: Vec<NodeProcess>,
@@ -48,7 +60,11 @@ pub struct ProcessCluster {
 impl ProcessCluster {
     /// Spawn the three nodes, each with a fresh directory under `data_dir` (and a file log
     /// there unless `memory_log`), and tell each the others' addresses.
-    pub async fn start(data_dir: &Path, memory_log: bool) -> Result<ProcessCluster, BenchError> {
+    pub async fn start(
+        data_dir: &Path,
+        memory_log: bool,
+        snapshots: bool,
+    ) -> Result<ProcessCluster, BenchError> {
         let dir = tempfile::Builder::new()
             .prefix("rafty-bench-")
             .tempdir_in(data_dir)
@@ -67,6 +83,7 @@ impl ProcessCluster {
                     &dir.path().join(format!("node-{id}")),
                     cluster_id,
                     memory_log,
+                    snapshots,
                 )
                 .await?,
             );
@@ -100,13 +117,13 @@ impl ProcessCluster {
     }
 
     /// Stop every node's commit clock ([`Control::Report`]) and merge their histograms: the
-    /// commit latencies, and the log appends.
-    pub async fn commit_latencies(
-        &mut self,
-    ) -> Result<(Histogram<u64>, Histogram<u64>), BenchError> {
+    /// commit latencies, and the log appends; with each node's memory and applied index.
+    pub async fn commit_latencies(&mut self) -> Result<Measured, BenchError> {
         self.tell(Control::Report).await?;
         let mut all = new_histogram();
         let mut appends = new_histogram();
+        let mut peak_rss_bytes = Vec::new();
+        let mut entries_applied = 0;
         for node in &mut self.nodes {
             let id = node.listening.id;
             let mut line = String::new();
@@ -128,8 +145,15 @@ impl ProcessCluster {
             appends
                 .add(from_counts(&report.appends))
                 .expect("histograms of equal bounds");
+            peak_rss_bytes.extend(report.peak_rss_bytes);
+            entries_applied = entries_applied.max(report.last_applied);
         }
-        Ok((all, appends))
+        Ok(Measured {
+            commits: all,
+            appends,
+            peak_rss_bytes,
+            entries_applied,
+        })
     }
 
     /// A client of the cluster's key-value service.
@@ -167,6 +191,7 @@ async fn spawn_node(
     dir: &Path,
     cluster_id: u64,
     memory_log: bool,
+    snapshots: bool,
 ) -> Result<NodeProcess, BenchError> {
     let stderr = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::File::create(dir.join("node.log")))
@@ -183,6 +208,7 @@ async fn spawn_node(
         .arg("--cluster-id")
         .arg(cluster_id.to_string())
         .args(memory_log.then_some("--memory-log"))
+        .args((!snapshots).then_some("--no-snapshots"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))
@@ -255,7 +281,8 @@ async fn wait_until_ready(client: &KvClient<TokioConnector>) -> Result<(), Bench
 /// One round: a fresh process cluster, `clients` closed-loop clients writing small puts; the
 /// nodes measure their commit latency over the same window.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
-    let mut cluster = ProcessCluster::start(&options.data_dir, options.memory_log).await?;
+    let mut cluster =
+        ProcessCluster::start(&options.data_dir, options.memory_log, options.snapshots).await?;
     let connections: Vec<Arc<KvClient<TokioConnector>>> = (0..clients
         .div_ceil(CLIENTS_PER_CONNECTION))
         .map(|_| Arc::new(cluster.client()))
@@ -285,8 +312,10 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
     };
     let (mut outcome, commit_latencies) = tokio::join!(run, measure);
     cluster.stop().await;
-    let (commits, appends) = commit_latencies?;
-    outcome.commit_latencies = Some(commits);
-    outcome.append_latencies = Some(appends);
+    let measured = commit_latencies?;
+    outcome.commit_latencies = Some(measured.commits);
+    outcome.append_latencies = Some(measured.appends);
+    outcome.peak_rss_bytes = measured.peak_rss_bytes;
+    outcome.entries_applied = measured.entries_applied;
     Ok(outcome)
 }

@@ -33,6 +33,11 @@ pub struct RoundResult {
     pub commit_latency: Option<LatencySummary>,
     /// Real mode: the nodes' log appends in this round (write + fsync of a batch).
     pub append_latency: Option<LatencySummary>,
+    /// The most entries any node had applied when the round ended (warm-up included).
+    pub entries_applied: u64,
+    /// Peak resident memory in MiB (`VmHWM`) when the round ended: of each node process in
+    /// real mode; of the whole benchmark process in process (cumulative over the rounds).
+    pub peak_rss_mib: Vec<f64>,
 }
 
 /// Every round of one client count.
@@ -99,6 +104,12 @@ impl ClientCountResult {
                 latency: summarize(&histogram),
                 commit_latency: outcome.commit_latencies.as_ref().map(summarize),
                 append_latency: outcome.append_latencies.as_ref().map(summarize),
+                entries_applied: outcome.entries_applied,
+                peak_rss_mib: outcome
+                    .peak_rss_bytes
+                    .iter()
+                    .map(|&bytes| bytes as f64 / (1024.0 * 1024.0))
+                    .collect(),
             });
             if first_error.is_none() {
                 first_error.clone_from(&outcome.first_error);
@@ -126,6 +137,8 @@ pub struct BenchReport {
     pub mode: Mode,
     /// Real mode with in-memory logs (no fsync).
     pub memory_log: bool,
+    /// Whether the nodes snapshotted and compacted their logs.
+    pub snapshots: bool,
     /// Warm-up per round, in milliseconds.
     pub warmup_ms: u128,
     /// Measured window per round, in milliseconds.
@@ -206,6 +219,7 @@ impl BenchReport {
         BenchReport {
             mode: options.mode,
             memory_log: options.memory_log,
+            snapshots: options.snapshots,
             warmup_ms: options.warmup.as_millis(),
             duration_ms: options.duration.as_millis(),
             rounds: options.rounds,
@@ -240,14 +254,15 @@ impl BenchReport {
         };
         let _ = writeln!(
             out,
-            "rafty bench: mode {}{}, {} round(s) of {} ms after {} ms warm-up, {} CPUs, \
-             load {} -> {}",
+            "rafty bench: mode {}{}, snapshots {}, {} round(s) of {} ms after {} ms warm-up, \
+             {} CPUs, load {} -> {}",
             self.mode,
             if self.memory_log {
                 " (memory logs, no fsync)"
             } else {
                 ""
             },
+            if self.snapshots { "on" } else { "off" },
             self.rounds,
             self.duration_ms,
             self.warmup_ms,
@@ -322,6 +337,7 @@ impl BenchReport {
                 }
             }
         }
+        self.memory_lines(&mut out);
         for result in self.results.iter().filter(|result| result.errors > 0) {
             let error = result.first_error.as_deref().unwrap_or("?");
             let _ = writeln!(out, "{} clients: first error: {error}", result.clients);
@@ -385,7 +401,36 @@ impl BenchReport {
     }
 }
 
-/// p50, p90, p99, p99.9 and max, right-aligned for the tables.
+impl BenchReport {
+    /// One line per round: the entries applied and the peak memory it ended with.
+    fn memory_lines(&self, out: &mut String) {
+        let whose = match self.mode {
+            Mode::Real => "each node process",
+            Mode::InProcess => "this process, all rounds so far",
+        };
+        for result in &self.results {
+            for (round, measured) in result.rounds.iter().enumerate() {
+                if measured.peak_rss_mib.is_empty() {
+                    continue;
+                }
+                let rss: Vec<String> = measured
+                    .peak_rss_mib
+                    .iter()
+                    .map(|mib| format!("{mib:.1}"))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "memory at {} clients, round {}: {} entries applied; peak RSS ({whose}) {} MiB",
+                    result.clients,
+                    round + 1,
+                    measured.entries_applied,
+                    rss.join(" / ")
+                );
+            }
+        }
+    }
+}
+
 /// One client count's row of a latency table: its sample count and percentiles.
 fn latency_row(out: &mut String, clients: usize, latency: &LatencySummary) {
     let _ = writeln!(

@@ -17,6 +17,8 @@ fn tiny_options() -> BenchOptions {
         data_dir: PathBuf::from("."),
         memory_log: false,
         json: true,
+        snapshots: true,
+        catch_up: None,
     }
 }
 

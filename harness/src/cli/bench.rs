@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::bench::node_process::{self, NodeProcessOptions};
-use crate::bench::options::{parse_clients, parse_mode};
+use crate::bench::options::{MAX_CATCH_UP_ENTRIES, parse_clients, parse_mode};
 use crate::bench::{self, BenchOptions, Mode};
 use crate::cli::check::parse_duration;
 use crate::cli::number::whole_number;
@@ -51,6 +51,26 @@ pub struct Args {
     /// Print the report as JSON (and no progress lines).
     #[arg(long)]
     pub json: bool,
+    /// Whether the nodes snapshot and compact their logs (the library's default policy: every
+    /// 10,000 entries, 5,000 kept), `on` or `off` (logs grow without bound).
+    #[arg(long, default_value = "on", value_parser = parse_on_off)]
+    pub snapshots: bool,
+    /// Instead of throughput: how a node this many entries behind catches up, by
+    /// InstallSnapshot (snapshots on) and by AppendEntries alone (off), alternated for
+    /// --rounds rounds each: 3 nodes in this process over TCP on 127.0.0.1, file logs and
+    /// snapshot stores under --data-dir (--memory-log: in memory).
+    #[arg(long, allow_hyphen_values = true,
+          value_parser = whole_number(1, MAX_CATCH_UP_ENTRIES))]
+    pub catch_up: Option<u64>,
+}
+
+/// `--snapshots on|off`.
+fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("'{other}' is neither on nor off")),
+    }
 }
 
 /// The list `--clients` gives (a newtype, so clap takes the list as one value).
@@ -76,6 +96,9 @@ pub struct NodeArgs {
     /// Keep the log in memory instead of a file log in `--dir`.
     #[arg(long)]
     pub memory_log: bool,
+    /// Never snapshot or compact the log.
+    #[arg(long)]
+    pub no_snapshots: bool,
 }
 
 /// Run `rafty bench`; returns the exit code.
@@ -90,7 +113,25 @@ pub fn run(args: &Args) -> u8 {
         data_dir: args.data_dir.clone().unwrap_or_else(std::env::temp_dir),
         memory_log: args.memory_log,
         json: args.json,
+        snapshots: args.snapshots,
+        catch_up: args.catch_up,
     };
+    if options.catch_up.is_some() {
+        return match bench::catch_up::run(&options) {
+            Ok(report) if args.json => {
+                println!("{}", report.to_json());
+                0
+            }
+            Ok(report) => {
+                print!("{}", report.to_table());
+                0
+            }
+            Err(error) => {
+                eprintln!("rafty bench: {error}");
+                2
+            }
+        };
+    }
     match bench::run(&options) {
         Ok(report) if args.json => {
             println!("{}", report.to_json());
@@ -114,6 +155,7 @@ pub fn run_node(args: &NodeArgs) -> u8 {
         dir: args.dir.clone(),
         cluster_id: args.cluster_id,
         memory_log: args.memory_log,
+        snapshots: !args.no_snapshots,
     };
     match node_process::run(&options) {
         Ok(()) => 0,
