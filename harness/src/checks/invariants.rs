@@ -209,6 +209,9 @@ pub struct Invariants {
     /// Index -> (state digest, who reported it first, whether restored): the first digest
     /// reported at each index, which every later one must equal.
     digests: BTreeMap<LogIndex, (u64, Incarnation, bool)>,
+    /// Per node: the first and last index its durable log holds (`last = first - 1` when
+    /// empty), from its log's own reports.
+    log_extent: BTreeMap<NodeId, (LogIndex, LogIndex)>,
     violations: Vec<Violation>,
     violation_count: usize,
     counts: Counts,
@@ -236,6 +239,10 @@ pub struct Counts {
     pub compactions: u64,
     /// The highest first index of any node's log after a compaction.
     pub max_first_index: LogIndex,
+    /// The most entries any node's durable log held at once (last index - first index + 1,
+    /// from what the log reported: opened, appended, truncated, compacted): with snapshots
+    /// on, what compaction bounds.
+    pub max_log_entries: u64,
     /// Snapshots restored by nodes (at start, or installed from a leader).
     pub restored: u64,
     /// State digests compared across nodes.
@@ -321,9 +328,9 @@ impl Invariants {
             } => self.state_digest(time_ns, incarnation, index, digest, restored),
             Observation::LogOpened { .. }
             | Observation::Compacted { .. }
-            | Observation::HardStateSaved { .. }
             | Observation::Appended { .. }
-            | Observation::Truncated { .. }
+            | Observation::Truncated { .. } => self.log_changed(node, observation),
+            Observation::HardStateSaved { .. }
             | Observation::VoteAnswered { .. }
             | Observation::AppendAnswered { .. }
             | Observation::AppendSent { .. }
@@ -453,6 +460,32 @@ impl Invariants {
         }
     }
 
+    /// Track how many entries `node`'s durable log holds after a change it reported.
+    fn log_changed(&mut self, node: NodeId, observation: &Observation) {
+        let extent = self.log_extent.entry(node).or_insert((1, 0));
+        match *observation {
+            Observation::LogOpened {
+                first_index,
+                ref terms,
+                ..
+            } => {
+                *extent = (
+                    first_index,
+                    (first_index + terms.len() as LogIndex).saturating_sub(1),
+                )
+            }
+            Observation::Appended { first, ref terms } if !terms.is_empty() => {
+                extent.1 = first + terms.len() as LogIndex - 1;
+            }
+            Observation::Truncated { from } => extent.1 = extent.1.min(from.saturating_sub(1)),
+            // A snapshot that the log does not reach discards it all: it then ends there.
+            Observation::Compacted { index, .. } => *extent = (index + 1, extent.1.max(index)),
+            _ => {}
+        }
+        let held = (extent.1 + 1).saturating_sub(extent.0);
+        self.counts.max_log_entries = self.counts.max_log_entries.max(held);
+    }
+
     fn applied(&mut self, time_ns: u64, incarnation: Incarnation, index: LogIndex, hash: u64) {
         let node = incarnation.0;
         self.counts.applied += 1;
@@ -578,6 +611,40 @@ mod tests {
             index,
             command_hash: command_hash(command),
         }
+    }
+
+    /// The longest log any node held follows appends, truncations and compactions (§7), and
+    /// a snapshot past the log's end leaves it empty.
+    #[test]
+    fn the_longest_log_held_is_tracked_through_appends_truncations_and_compactions() {
+        let mut checker = Invariants::new();
+        let opened = Observation::LogOpened {
+            hard_state: HardState::default(),
+            compacted: (0, 0),
+            first_index: 1,
+            terms: vec![1, 1],
+        };
+        checker.observe(0, 1, &opened);
+        assert_eq!(checker.counts().max_log_entries, 2);
+        let append = |first, count| Observation::Appended {
+            first,
+            terms: vec![1; count],
+        };
+        checker.observe(1, 1, &append(3, 8));
+        assert_eq!(checker.counts().max_log_entries, 10);
+        checker.observe(2, 1, &Observation::Compacted { index: 6, term: 1 });
+        checker.observe(3, 1, &Observation::Truncated { from: 9 });
+        checker.observe(4, 1, &append(9, 3));
+        assert_eq!(checker.counts().max_log_entries, 10, "7..=11 is 5 entries");
+        checker.observe(5, 1, &Observation::Compacted { index: 40, term: 2 });
+        checker.observe(6, 1, &append(41, 12));
+        assert_eq!(
+            checker.counts().max_log_entries,
+            12,
+            "41..=52 after the snapshot"
+        );
+        checker.observe(7, 2, &append(1, 3));
+        assert_eq!(checker.counts().max_log_entries, 12);
     }
 
     #[test]
