@@ -53,7 +53,7 @@ pub struct Args {
     pub json: bool,
     /// Whether the nodes snapshot and compact their logs (the library's default policy: every
     /// 10,000 entries, 5,000 kept), `on` or `off` (logs grow without bound).
-    #[arg(long, default_value = "on", value_parser = parse_on_off)]
+    #[arg(long, default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     pub snapshots: bool,
     /// Instead of throughput: how a node this many entries behind catches up, by
     /// InstallSnapshot (snapshots on) and by AppendEntries alone (off), alternated for
@@ -176,6 +176,29 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         args: Args,
+    }
+
+    #[test]
+    fn snapshots_are_on_unless_switched_off_and_catch_up_takes_a_count() {
+        let parse = |line: &str| {
+            let words = std::iter::once("bench").chain(line.split_whitespace());
+            Cli::try_parse_from(words).map_err(|error| error.to_string())
+        };
+        assert!(parse("").unwrap().args.snapshots);
+        assert!(parse("--snapshots on").unwrap().args.snapshots);
+        assert!(!parse("--snapshots off").unwrap().args.snapshots);
+        let error = parse("--snapshots maybe").unwrap_err();
+        assert!(
+            error.contains("--snapshots") && error.contains("neither on nor off"),
+            "{error}"
+        );
+        assert_eq!(parse("").unwrap().args.catch_up, None);
+        assert_eq!(
+            parse("--catch-up 100000").unwrap().args.catch_up,
+            Some(100_000)
+        );
+        let error = parse("--catch-up 0").unwrap_err();
+        assert!(error.contains("--catch-up"), "{error}");
     }
 
     /// A negative or out-of-range count gets a range error naming the flag, not clap's
