@@ -44,8 +44,10 @@ pub const KEYS: u64 = 10_000;
 pub const VALUE_BYTES: usize = 100;
 /// Concurrent writers submitting the puts to the leader.
 const WRITERS: u64 = 256;
-/// How long an election, the writes, the snapshot policy or the catch-up may take.
+/// How long an election, the writes or the snapshot policy may take.
 const WAIT: Duration = Duration::from_secs(600);
+/// How long node 3 may take to catch up (100,000 entries take seconds).
+const CATCH_UP_WAIT: Duration = Duration::from_secs(120);
 
 /// One catch-up.
 #[derive(Clone, Debug, Serialize)]
@@ -238,7 +240,7 @@ async fn behind_and_catch_up(
     let leader = wait_for_leader(members).await?;
     write_puts(&leader, entries).await?;
     let target = leader.status().commit_index;
-    wait_until("the leader's snapshot policy settles", || {
+    wait_until("the leader's snapshot policy settles", WAIT, || {
         let status = leader.status();
         let settled_snapshot = config.snapshot_threshold_entries == 0
             || status.commit_index - status.snapshot_index < config.snapshot_threshold_entries;
@@ -271,10 +273,17 @@ async fn behind_and_catch_up(
         .await?,
     );
     let lagging = members.last().expect("just pushed").node.clone();
-    wait_until("node 3 catches up", || {
+    let caught_up = wait_until("node 3 catches up", CATCH_UP_WAIT, || {
         lagging.status().last_applied >= target
     })
-    .await?;
+    .await;
+    if let Err(error) = caught_up {
+        return Err(BenchError::Cluster(format!(
+            "{error}; the leader: {:?}; node 3: {:?}",
+            leader.status(),
+            lagging.status()
+        )));
+    }
     let catch_up = start.elapsed();
     let bytes_to =
         wiring.to_lagging.written() + wiring.from_lagging.read() - bytes_before.0 - bytes_before.1;
@@ -349,7 +358,7 @@ async fn start_node<L: Log>(
 
 async fn wait_for_leader(members: &[Member]) -> Result<Node, BenchError> {
     let mut leader = None;
-    wait_until("a leader is elected", || {
+    wait_until("a leader is elected", WAIT, || {
         leader = members
             .iter()
             .find(|member| member.node.role() == Role::Leader)
@@ -395,13 +404,17 @@ async fn write_puts(leader: &Node, entries: u64) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// Poll `done` every millisecond until it holds; an error naming `what` after [`WAIT`].
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Result<(), BenchError> {
-    let deadline = Instant::now() + WAIT;
+/// Poll `done` every millisecond until it holds; an error naming `what` after `limit`.
+async fn wait_until(
+    what: &str,
+    limit: Duration,
+    mut done: impl FnMut() -> bool,
+) -> Result<(), BenchError> {
+    let deadline = Instant::now() + limit;
     while !done() {
         if Instant::now() >= deadline {
             return Err(BenchError::Cluster(format!(
-                "not done within {WAIT:?}: {what}"
+                "not done within {limit:?}: {what}"
             )));
         }
         tokio::time::sleep(Duration::from_millis(1)).await;

@@ -91,9 +91,24 @@ impl Progress {
     /// The follower rejected the AppendEntries whose previous index was `prev_log_index`.
     /// Returns true when the rejection is current (it says something about where the logs
     /// diverge), false when it is stale and was only used to free its in-flight slot.
+    ///
+    /// A stale rejection can still leave entries unsent: a `Peer` may deliver pipelined
+    /// AppendEntries out of order (rafty's TCP server hands each request to a task of its
+    /// own), so a batch that overtook its predecessor is refused, and by the time its answer
+    /// comes the predecessor's success has moved the match index up to the refused batch's
+    /// previous index. Its entries are not on the follower, but the optimistic next index is
+    /// past them: replication resumes right after the match index (else an idle leader never
+    /// sends them, and the follower stays behind until the next client command).
     pub(super) fn on_rejection(&mut self, prev_log_index: LogIndex) -> bool {
-        self.release(prev_log_index);
+        let rejected = self.release(prev_log_index);
         if prev_log_index <= self.match_index {
+            let unsent = rejected.is_some_and(|sent| sent.last_index > self.match_index);
+            if self.state == ReplicationState::Replicate
+                && unsent
+                && self.next_index > self.match_index + 1
+            {
+                self.probe_from(self.match_index + 1);
+            }
             return false;
         }
         match self.state {
@@ -126,14 +141,14 @@ impl Progress {
         }
     }
 
-    fn release(&mut self, prev_log_index: LogIndex) {
+    /// Free the slot of the AppendEntries whose previous index was `prev_log_index`; returns
+    /// it, if it was in flight.
+    fn release(&mut self, prev_log_index: LogIndex) -> Option<InFlight> {
         let found = self
             .in_flight
             .iter()
-            .position(|sent| sent.prev_log_index == prev_log_index);
-        if let Some(position) = found {
-            self.in_flight.remove(position);
-        }
+            .position(|sent| sent.prev_log_index == prev_log_index)?;
+        self.in_flight.remove(found)
     }
 }
 
@@ -183,6 +198,47 @@ mod tests {
         assert_eq!(progress.in_flight_count(), 1);
         assert!(progress.on_rejection(9));
         assert_eq!(progress.in_flight_count(), 0);
+    }
+
+    /// §5.3 (a refused AppendEntries is retried): a pipelined batch that reached the follower
+    /// before its predecessor was refused; the predecessor's success arrives first, making
+    /// the refusal stale, but the refused entries must still be sent again.
+    #[test]
+    fn a_batch_refused_for_overtaking_its_predecessor_is_sent_again() {
+        let mut progress = Progress::new(1);
+        progress.on_success(0);
+        progress.on_sent(0, 4);
+        progress.on_sent(4, 8);
+        assert_eq!(progress.next_index, 9);
+        progress.on_success(4);
+        assert!(
+            !progress.on_rejection(4),
+            "stale: it says nothing of a divergence"
+        );
+        assert_eq!(
+            (
+                progress.state,
+                progress.next_index,
+                progress.in_flight_count()
+            ),
+            (ReplicationState::Probe, 5, 0)
+        );
+        assert!(progress.can_send(8));
+    }
+
+    /// A stale refusal of entries the follower has since acknowledged changes nothing.
+    #[test]
+    fn a_stale_refusal_of_acknowledged_entries_keeps_pipelining() {
+        let mut progress = Progress::new(1);
+        progress.on_success(0);
+        progress.on_sent(0, 4);
+        progress.on_sent(4, 8);
+        progress.on_success(8);
+        assert!(!progress.on_rejection(4));
+        assert_eq!(
+            (progress.state, progress.next_index),
+            (ReplicationState::Replicate, 9)
+        );
     }
 
     /// A new leader's first probe (at its last index) times out: the next probe goes to the
