@@ -101,6 +101,12 @@ impl BenchOptions {
                 "--catch-up: {entries} is out of range (1..={MAX_CATCH_UP_ENTRIES})"
             ));
         }
+        if self.catch_up.is_some() && self.mode == Mode::Real {
+            return bad(
+                "--catch-up: runs its own three nodes in this process over TCP; drop --mode real"
+                    .into(),
+            );
+        }
         if (self.mode == Mode::Real || self.catch_up.is_some()) && !self.data_dir.is_dir() {
             return bad(format!(
                 "--data-dir: {} is not a directory",

@@ -60,6 +60,22 @@ fn bad_options_name_the_flag() {
             .to_string()
             .contains("--duration")
     );
+    let mut options = tiny_options();
+    options.catch_up = Some(0);
+    assert!(
+        options
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--catch-up")
+    );
+    options.catch_up = Some(10);
+    options.mode = Mode::Real;
+    let error = options.validate().unwrap_err().to_string();
+    assert!(
+        error.contains("--catch-up") && error.contains("--mode real"),
+        "{error}"
+    );
     let error = parse_clients("1,x,4").unwrap_err();
     assert!(error.contains("'x'"), "{error}");
     assert!(parse_clients("0").is_err());
