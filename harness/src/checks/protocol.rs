@@ -98,10 +98,40 @@ impl Protocol {
 
     /// `node` opened its log: its hard state, the (index, term) it was compacted through,
     /// its first index and the terms from there.
-    pub fn opened(&mut self, node: NodeId, view: OpenedLog) {
+    ///
+    /// Durable means durable (the `Log` contract; §5.1, Figure 2: persistent state on stable
+    /// storage): a log reopened after a crash, a kill or a power cut still holds everything
+    /// its writes acknowledged before. A lower term, another vote in the same term, or an
+    /// acknowledged entry missing or changed (beyond a truncation or compaction that was in
+    /// flight) is a finding naming what was lost.
+    pub fn opened(&mut self, node: NodeId, view: OpenedLog) -> Vec<Finding> {
         let (hard_state, compacted, first_index, terms) = view;
-        self.view(node)
-            .open(hard_state, compacted, first_index, terms);
+        let mut reopened = DurableView::default();
+        reopened.open(hard_state, compacted, first_index, terms);
+        let findings = self
+            .views
+            .get(&node)
+            .and_then(|before| before.lost_in(&reopened))
+            .map(|lost| {
+                (
+                    "durable-state-kept",
+                    format!(
+                        "n{node} reopened its log without {lost}, which its log had acknowledged \
+                         as durable (§5.1, Figure 2: persistent state on stable storage; the \
+                         Log contract: durable when the call returns)"
+                    ),
+                )
+            })
+            .into_iter()
+            .collect();
+        let opened = self.views.get(&node).map_or(0, DurableView::times_opened);
+        self.views.insert(node, reopened.reopened_after(opened));
+        findings
+    }
+
+    /// `node` asked its log to truncate from `from` (the call has not returned).
+    pub fn truncating(&mut self, node: NodeId, from: LogIndex) {
+        self.view(node).truncating(from);
     }
 
     /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has
