@@ -354,6 +354,12 @@ impl Invariants {
             }
             Observation::Compacted { index, term } => {
                 protocol.compacted(node, *index, *term);
+                // Below every node's compaction point no state is reached again (a restore is
+                // at or above its own node's point): those digests are done with.
+                let everywhere = protocol.compacted_everywhere();
+                if everywhere > 0 {
+                    self.digests = self.digests.split_off(&everywhere);
+                }
                 Vec::new()
             }
             Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),
@@ -545,6 +551,12 @@ impl Invariants {
         self.applied.len()
     }
 
+    /// How many state digests the checker holds: those at indices some node may still reach
+    /// (at or above the point every node's log is compacted through).
+    pub fn held_digests(&self) -> usize {
+        self.digests.len()
+    }
+
     /// The state the cluster converged on, as (index, command hash) in index order: the
     /// commands at indices 1 up to the highest index applied by a node's latest incarnation,
     /// each as first applied anywhere (where two nodes applied different commands at one index,
@@ -733,6 +745,35 @@ mod tests {
         checker.observe(1, 1, &digest(5, 7, true));
         checker.observe(2, 1, &applied(5, b"5"));
         assert_eq!(checker.violations().0[0].invariant, "apply-order");
+    }
+
+    /// The checker's digests stay as few as the logs are long: once every node's log is
+    /// compacted past an index (§7), no node reaches that state again and its digest goes.
+    #[test]
+    fn digests_every_node_compacted_past_are_dropped() {
+        let mut checker = Invariants::new();
+        checker.set_cluster_size(2);
+        for node in [1, 2] {
+            checker.observe(0, node, &Observation::Started);
+            let opened = Observation::LogOpened {
+                hard_state: HardState::default(),
+                compacted: (0, 0),
+                first_index: 1,
+                terms: Vec::new(),
+            };
+            checker.observe(0, node, &opened);
+        }
+        for index in 1..=10 {
+            checker.observe(index, 1, &applied(index, &[index as u8]));
+            checker.observe(index, 1, &digest(index, 100 + index, false));
+        }
+        checker.observe(11, 1, &Observation::Compacted { index: 8, term: 1 });
+        assert_eq!(checker.held_digests(), 10, "n2 has not compacted");
+        checker.observe(12, 2, &Observation::Compacted { index: 6, term: 1 });
+        assert_eq!(checker.held_digests(), 5, "indices 6 to 10 stay");
+        // What is held is still checked.
+        checker.observe(13, 2, &digest(6, 1, true));
+        assert_eq!(checker.violations().0[0].invariant, "snapshot-state");
     }
 
     #[test]

@@ -129,6 +129,21 @@ impl Protocol {
         findings
     }
 
+    /// The index every node's log is compacted through (0 until every node of the cluster
+    /// opened its log): no node holds, applies or is sent entries at or below it again, bar
+    /// the snapshot at it.
+    pub fn compacted_everywhere(&self) -> LogIndex {
+        match self.cluster_size {
+            Some(size) if self.views.len() >= size => self
+                .views
+                .values()
+                .map(DurableView::compacted_through)
+                .min()
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// `node` asked its log to truncate from `from` (the call has not returned).
     pub fn truncating(&mut self, node: NodeId, from: LogIndex) {
         self.view(node).truncating(from);
@@ -139,15 +154,7 @@ impl Protocol {
     /// needed by a later leader's log), so the checker stays as small as the logs.
     pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) {
         self.view(node).compact(index, term);
-        let everywhere = match self.cluster_size {
-            Some(size) if self.views.len() >= size => self
-                .views
-                .values()
-                .map(DurableView::compacted_through)
-                .min()
-                .unwrap_or(0),
-            _ => 0,
-        };
+        let everywhere = self.compacted_everywhere();
         // Keep the last committed entry: leader completeness compares every new leader with it.
         let keep_from = everywhere.min(self.committed.last_key_value().map_or(0, |(i, _)| *i));
         if keep_from > 0 {
