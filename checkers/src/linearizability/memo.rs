@@ -81,6 +81,11 @@ impl<S: Clone + Eq> Memo<S> {
         Some(variant)
     }
 
+    /// Configurations recorded so far.
+    pub(crate) fn len(&self) -> usize {
+        self.variant_done.len()
+    }
+
     /// Marks a variant fully explored: it has no linearization.
     pub(crate) fn finish(&mut self, variant: u32) {
         self.variant_done[variant as usize] = true;

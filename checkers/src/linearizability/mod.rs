@@ -32,6 +32,11 @@ pub struct CheckOptions {
     /// them in [`CheckResult::unsupported`], instead of refusing the history with
     /// [`HistoryError::Unsupported`] naming the first. The verdict then covers only the rest.
     pub skip_unsupported: bool,
+    /// Give up, with the verdict [`Verdict::Unknown`] and the reason, once the live searches
+    /// together hold more than this many memoized configurations (checked between rounds of
+    /// the race, so the searches may pass it by at most a round's steps, and the outcome is
+    /// the same every run). What bounds the checker's memory; `None`: no limit.
+    pub memo_limit: Option<usize>,
 }
 
 /// The calls of one partition.
@@ -69,6 +74,7 @@ pub fn check<M: Model>(
     let checked = partitions.iter().map(|p| p.calls.len()).sum();
     let stop = Stop {
         deadline: options.time_limit.map(|limit| started + limit),
+        memo_limit: options.memo_limit,
     };
     let calls: Vec<&[Call<M::Input, M::Output>]> =
         partitions.iter().map(|p| p.calls.as_slice()).collect();
@@ -107,6 +113,20 @@ pub fn check<M: Model>(
             result.valid = Verdict::Unknown;
             let limit = options.time_limit.unwrap_or_default();
             result.reason = Some(format!("time limit of {limit:?} reached"));
+        }
+        Outcome::MemoFull {
+            partition,
+            memoized,
+        } => {
+            result.valid = Verdict::Unknown;
+            let limit = options.memo_limit.unwrap_or_default();
+            let key = partitions[partition]
+                .key
+                .map(|key| format!(" of key {key}"))
+                .unwrap_or_default();
+            result.reason = Some(format!(
+                "memo limit of {limit} configurations reached (the search{key} held {memoized})"
+            ));
         }
     }
     Ok(result)

@@ -11,7 +11,9 @@
 //! every run; only a time limit can make a race end differently.
 //!
 //! Architecture invariant: memory is bounded by the window, never by the number of partitions:
-//! a search's memo is dropped as soon as the search leaves the window.
+//! a search's memo is dropped as soon as the search leaves the window; with a memo limit, the
+//! live searches' memos together hold at most the limit plus one round's steps
+//! (`WINDOW * LAST_SLICE`) configurations, and the race answers unknown past it.
 
 use rayon::prelude::*;
 
@@ -39,6 +41,9 @@ pub(crate) enum Outcome {
     },
     /// The time limit passed before a verdict.
     TimedOut,
+    /// The live searches held more configurations than the memo limit; `partition` held the
+    /// most, `memoized`.
+    MemoFull { partition: usize, memoized: usize },
 }
 
 /// A race's outcome and what it cost.
@@ -80,7 +85,7 @@ pub(crate) fn race<M: Model>(
             search.run(budget, stop);
         });
         let steps = retired_steps + window.iter().map(|(_, search)| search.steps()).sum::<u64>();
-        if let Some(outcome) = settle(&mut window) {
+        if let Some(outcome) = settle(&mut window, stop) {
             return Raced { outcome, steps };
         }
         window.retain(|(_, search)| {
@@ -95,8 +100,8 @@ pub(crate) fn race<M: Model>(
 }
 
 /// The outcome of the race after a round, if it is over: the illegal partition that took the
-/// fewest steps (then the first), or a timeout.
-fn settle<M: Model>(window: &mut Vec<(usize, Search<'_, M>)>) -> Option<Outcome> {
+/// fewest steps (then the first), a timeout, or a full memo.
+fn settle<M: Model>(window: &mut Vec<(usize, Search<'_, M>)>, stop: &Stop) -> Option<Outcome> {
     let winner = window
         .iter()
         .enumerate()
@@ -114,8 +119,29 @@ fn settle<M: Model>(window: &mut Vec<(usize, Search<'_, M>)>) -> Option<Outcome>
             linearized,
         });
     }
-    window
+    if window
         .iter()
         .any(|(_, search)| search.verdict() == Some(&Searched::TimedOut))
-        .then_some(Outcome::TimedOut)
+    {
+        return Some(Outcome::TimedOut);
+    }
+    let limit = stop.memo_limit?;
+    let live = window
+        .iter()
+        .filter(|(_, search)| search.verdict().is_none());
+    if live
+        .clone()
+        .map(|(_, search)| search.memoized())
+        .sum::<usize>()
+        <= limit
+    {
+        return None;
+    }
+    let (partition, memoized) = live
+        .map(|(partition, search)| (*partition, search.memoized()))
+        .max_by_key(|&(partition, memoized)| (memoized, std::cmp::Reverse(partition)))?;
+    Some(Outcome::MemoFull {
+        partition,
+        memoized,
+    })
 }

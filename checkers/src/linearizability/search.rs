@@ -39,6 +39,9 @@ pub(crate) struct Call<I, O> {
 pub(crate) struct Stop {
     /// The time limit.
     pub(crate) deadline: Option<Instant>,
+    /// The most configurations the live searches may memoize together (see
+    /// [`CheckOptions::memo_limit`](crate::CheckOptions::memo_limit)).
+    pub(crate) memo_limit: Option<usize>,
 }
 
 impl Stop {
@@ -223,6 +226,11 @@ impl<'c, M: Model> Search<'c, M> {
             steps: 0,
             done: None,
         }
+    }
+
+    /// Configurations memoized so far (what the search's memory grows with).
+    pub(crate) fn memoized(&self) -> usize {
+        self.memo.len()
     }
 
     /// Steps taken so far.
