@@ -4,6 +4,7 @@
 //! `.txt`, `.log`, `.edn` and `.jsonl` files). Prints one line per file (verdict, median
 //! check time of N runs, default 3, steps, partitions, the key reported) and the total.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -38,13 +39,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    // The only error is the output closed (piped into `head`): stop quietly.
+    let _ = time_files(model, runs, &files);
+    ExitCode::SUCCESS
+}
+
+/// Checks and times each file, printing a line for each and the total.
+fn time_files(model: ModelKind, runs: usize, files: &[PathBuf]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     let mut total = Duration::ZERO;
-    for path in &files {
+    for path in files {
         let imported = match import::read_file(path, None) {
             Ok(imported) => imported,
             Err(error) => {
-                eprintln!("{error}");
-                return ExitCode::from(2);
+                writeln!(out, "{}\terror: {error}", path.display())?;
+                continue;
             }
         };
         let convention = imported.format.default_convention();
@@ -67,24 +76,25 @@ fn main() -> ExitCode {
                     .and_then(|c| c.partition.as_ref())
                     .map(|key| format!(" key {key}"))
                     .unwrap_or_default();
-                println!(
+                writeln!(
+                    out,
                     "{}\t{}\t{:.2} ms\t{} steps\t{} partitions{key}",
                     path.display(),
                     result.valid.describe(),
                     median.as_secs_f64() * 1e3,
                     result.steps,
                     result.partitions,
-                );
+                )?;
             }
-            Err(error) => println!("{}\terror: {error}", path.display()),
+            Err(error) => writeln!(out, "{}\terror: {error}", path.display())?,
         }
     }
-    println!(
+    writeln!(
+        out,
         "total\t{} files\t{:.2} ms (sum of medians of {runs})",
         files.len(),
         total.as_secs_f64() * 1e3
-    );
-    ExitCode::SUCCESS
+    )
 }
 
 /// Adds `path`, or the history files in the folder `path`, sorted.
