@@ -81,11 +81,11 @@ enum Cursor {
 }
 
 /// A linearized call on the search stack.
-struct Frame<S> {
+struct Frame {
     /// Where it was taken from; the search resumes after it when backtracking.
     cursor: Cursor,
-    /// The state before it.
-    previous: S,
+    /// The memo entry of the state before it.
+    previous: u32,
     /// The memo variant of the configuration it led to, finished when it is backtracked.
     variant: u32,
     /// Whether it was forced (read-only and legal): then the configuration before it has no
@@ -110,7 +110,7 @@ struct Furthest {
 
 impl Furthest {
     /// Records the configuration at a pending return, if it is the furthest yet.
-    fn reach<S>(&mut self, position: usize, stuck: usize, stack: &[Frame<S>], lists: &Lists) {
+    fn reach(&mut self, position: usize, stuck: usize, stack: &[Frame], lists: &Lists) {
         if self.reached && position <= self.position {
             return;
         }
@@ -183,8 +183,10 @@ pub(crate) struct Search<'c, M: Model> {
     /// Scratch for the memo key.
     key: Vec<u64>,
     memo: Memo<M::State>,
-    state: M::State,
-    stack: Vec<Frame<M::State>>,
+    /// The memo entry holding the current state (every state the search stands in is
+    /// memoized, the initial one included: the memo's copy is the only one).
+    state: u32,
+    stack: Vec<Frame>,
     /// Determinate calls not yet linearized.
     remaining: usize,
     furthest: Furthest,
@@ -204,6 +206,8 @@ impl<'c, M: Model> Search<'c, M> {
             indeterminate,
         };
         let cursor = lists.first();
+        let mut memo = Memo::new();
+        let state = memo.initial(model.init());
         Search {
             model,
             calls,
@@ -211,8 +215,8 @@ impl<'c, M: Model> Search<'c, M> {
             twins: twins(calls),
             linearized: LinearizedSet::new(calls.iter().map(|call| call.ret.is_some())),
             key: Vec::new(),
-            memo: Memo::new(),
-            state: model.init(),
+            memo,
+            state,
             stack: Vec::new(),
             remaining: calls.iter().filter(|call| call.ret.is_some()).count(),
             furthest: Furthest {
@@ -315,7 +319,7 @@ impl<'c, M: Model> Search<'c, M> {
             self.cursor = lists.after(cursor);
             return None;
         }
-        let state = &self.state;
+        let state = self.memo.state(self.state);
         let next_state = self
             .model
             .step(state, &call.input, call.output.as_ref())
@@ -330,13 +334,10 @@ impl<'c, M: Model> Search<'c, M> {
         self.linearized.insert(index);
         self.linearized.encode_determinate(&mut self.key);
         let hash = mix(self.linearized.determinate_hash() ^ hash_state(&next_state));
-        let visited = self.memo.visit(
-            hash,
-            &self.key,
-            &next_state,
-            self.linearized.indeterminate(),
-        );
-        let Some(variant) = visited else {
+        let visited = self
+            .memo
+            .visit(hash, &self.key, next_state, self.linearized.indeterminate());
+        let Some((entry, variant)) = visited else {
             self.linearized.remove(index);
             self.cursor = lists.after(cursor);
             return None;
@@ -347,7 +348,7 @@ impl<'c, M: Model> Search<'c, M> {
             call.ret.is_some() && self.model.is_read_only(&call.input, call.output.as_ref());
         self.stack.push(Frame {
             cursor,
-            previous: std::mem::replace(&mut self.state, next_state),
+            previous: std::mem::replace(&mut self.state, entry),
             variant,
             forced,
         });
