@@ -84,3 +84,36 @@ fn the_counterexample_is_the_same_whatever_the_threads() {
         assert_eq!(result, first, "with {threads} threads");
     }
 }
+
+#[test]
+fn a_memo_limit_gives_unknown_naming_the_key_the_same_whatever_the_threads() {
+    let text = c50("c50-ok.txt");
+    let history = import::parse_str("c50-ok.txt", &text, Format::EdnLines).expect("readable");
+    let options = CheckOptions {
+        memo_limit: Some(10_000),
+        ..CheckOptions::default()
+    };
+    let mut results = Vec::new();
+    for threads in [1, 2, 8] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        let result = pool.install(|| {
+            ModelKind::Kv
+                .check(Convention::Porcupine, &history, &options)
+                .expect("checkable history")
+        });
+        results.push(result);
+    }
+    let first = &results[0];
+    assert_eq!(first.valid, Verdict::Unknown);
+    let reason = first.reason.as_deref().expect("a reason");
+    assert!(
+        reason.starts_with("memo limit of 10000 configurations reached (the search of key "),
+        "{reason}"
+    );
+    for result in &results {
+        assert_eq!(result, first);
+    }
+}
