@@ -1,5 +1,7 @@
 //! The linearizability checker on the shared reference histories (Porcupine's etcd and kv
-//! files) and on a synthetic key-value history. Parsing is outside the measured loop.
+//! files, all of its test data) and on a synthetic key-value history, valid and with one
+//! planted violation. Parsing is outside the measured loop. Process-level figures beside
+//! Porcupine's: `benches/porcupine.sh`.
 //!
 //! `cargo bench -p rafty-checkers --bench linearizability [-- FILTER]`
 
@@ -8,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rafty_checkers::import;
-use rafty_checkers::synthetic::{KvShape, kv_history};
+use rafty_checkers::synthetic::{KvShape, kv_history, plant_violation};
 use rafty_checkers::{CheckOptions, Convention, History, ModelKind, Verdict};
 
 fn shared(folder: &str) -> Vec<PathBuf> {
@@ -80,6 +82,14 @@ fn synthetic(c: &mut Criterion) {
     group.bench_function("kv_100k_ops_1000_keys_20_processes", |b| {
         b.iter(|| check(ModelKind::Kv, Convention::Native, &history));
     });
+    let mut planted = history.clone();
+    plant_violation(&mut planted).expect("a read to change");
+    group.bench_function(
+        "kv_100k_ops_1000_keys_20_processes_planted_violation",
+        |b| {
+            b.iter(|| check(ModelKind::Kv, Convention::Native, &planted));
+        },
+    );
     group.finish();
 }
 

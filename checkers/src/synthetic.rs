@@ -143,6 +143,25 @@ pub fn kv_history(shape: &KvShape) -> History {
     history
 }
 
+/// A value no synthetic write or cas ever stores (they store 0 to 4).
+pub const NEVER_WRITTEN: i64 = 1000;
+
+/// Plants one violation in a history from [`kv_history`]: the first `ok` read completed at
+/// or after the middle of the history now returns [`NEVER_WRITTEN`], which no linearization
+/// can explain. Returns the position of the changed completion and its key, or `None` if
+/// there is no such read.
+pub fn plant_violation(history: &mut History) -> Option<(usize, Value)> {
+    let middle = history.ops.len() / 2;
+    let (position, op) = history
+        .ops
+        .iter_mut()
+        .enumerate()
+        .skip(middle)
+        .find(|(_, op)| op.kind == OpType::Ok && op.f.as_str() == "read")?;
+    op.value = Value::Int(NEVER_WRITTEN);
+    Some((position, op.key.clone().unwrap_or(Value::Nil)))
+}
+
 fn event(client: &Client, kind: OpType, value: Value, time: u64) -> Op {
     Op::new(Process::Client(client.process), kind, client.f, value)
         .with_key(Value::Int(client.key as i64))
@@ -188,6 +207,27 @@ mod tests {
         .unwrap();
         assert_eq!(result.valid, Verdict::Linearizable);
         assert_eq!(result.partitions, 10);
+    }
+
+    #[test]
+    fn a_planted_violation_is_found_on_its_key() {
+        let shape = KvShape {
+            operations: 20_000,
+            keys: 10,
+            ..KvShape::default()
+        };
+        let mut history = kv_history(&shape);
+        let (position, key) = plant_violation(&mut history).expect("a read to change");
+        let result = check(
+            &KeyValue::new(Convention::Native),
+            &history,
+            &CheckOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(result.valid, Verdict::NotLinearizable);
+        let counterexample = result.counterexample.expect("a counterexample");
+        assert_eq!(counterexample.partition, Some(key));
+        assert_eq!(counterexample.operation.completion_position, Some(position));
     }
 
     #[test]

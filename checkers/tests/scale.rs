@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rafty_checkers::export::write_jsonl;
 use rafty_checkers::import::{self, Format};
-use rafty_checkers::synthetic::{KvShape, kv_history};
+use rafty_checkers::synthetic::{KvShape, kv_history, plant_violation};
 use rafty_checkers::{CheckOptions, Convention, KeyValue, Verdict, check};
 
 #[test]
@@ -66,4 +66,27 @@ fn a_long_single_key_history_is_checked_within_its_time_limit() {
     let took = started.elapsed();
     eprintln!("100k ops on one key: {took:?}");
     assert_eq!(result.valid, Verdict::Linearizable);
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "large: run with --release")]
+fn a_violation_planted_in_a_million_operations_is_reported_on_its_key() {
+    let mut history = kv_history(&KvShape::default());
+    let (position, key) = plant_violation(&mut history).expect("a read to change");
+    let started = Instant::now();
+    let result = check(
+        &KeyValue::new(Convention::Native),
+        &history,
+        &CheckOptions::default(),
+    )
+    .expect("well-formed history");
+    eprintln!(
+        "1M ops, one planted violation: {:?}, {} steps",
+        started.elapsed(),
+        result.steps
+    );
+    assert_eq!(result.valid, Verdict::NotLinearizable);
+    let counterexample = result.counterexample.expect("a counterexample");
+    assert_eq!(counterexample.partition, Some(key));
+    assert_eq!(counterexample.operation.completion_position, Some(position));
 }

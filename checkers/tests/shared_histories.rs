@@ -35,7 +35,10 @@ fn check_folder(folder: &str, model: ModelKind, format: Format) {
     for (file, verdict) in cases {
         let path = folder.join(&file);
         let imported = import::read_file(&path, None).expect("readable history");
-        assert_eq!(imported.format, format, "{file}: detected format");
+        if !imported.history.is_empty() {
+            // An empty file (Porcupine's etcd_095) is an empty history in any format.
+            assert_eq!(imported.format, format, "{file}: detected format");
+        }
         let started = Instant::now();
         let result = model
             .check(

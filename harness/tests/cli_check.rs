@@ -60,9 +60,39 @@ fn json_lines_carry_file_valid_and_millis() {
     assert!(lines[0]["file"].as_str().unwrap().ends_with("c10-ok.txt"));
     assert_eq!(lines[0]["valid"], serde_json::Value::Bool(true));
     assert!(lines[0]["millis"].is_number());
+    assert!(lines[0]["steps"].as_u64().unwrap() > 0);
+    if cfg!(target_os = "linux") {
+        assert!(lines[0]["peak_memory_kib"].as_u64().unwrap() > 0);
+    }
     assert_eq!(lines[0]["format"], "edn-lines");
     assert_eq!(lines[1]["valid"], serde_json::Value::Bool(false));
     assert!(lines[1]["counterexample"]["operation"]["description"].is_string());
+}
+
+#[test]
+fn an_empty_or_blank_file_is_an_empty_history_and_valid() {
+    let files = [scratch("empty.log", ""), scratch("blank.log", "\n")];
+    let output = rafty_check(&["--model", "cas-register", "--json"], &files);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    for line in json_lines(&output) {
+        assert_eq!(line["valid"], serde_json::Value::Bool(true), "{line}");
+        assert_eq!(line["operations"], 0, "{line}");
+    }
+}
+
+#[test]
+fn a_search_past_the_memo_limit_is_unknown_with_the_reason() {
+    let output = rafty_check(
+        &["--model", "kv", "--memo-limit", "1000"],
+        &[shared("kv/c50-ok.txt")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let text = stdout(&output);
+    assert!(text.contains("unknown"), "{text}");
+    assert!(
+        text.contains("memo limit of 1000 configurations reached"),
+        "{text}"
+    );
 }
 
 #[test]

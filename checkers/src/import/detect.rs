@@ -8,8 +8,13 @@ use crate::value::Value;
 ///
 /// A first line starting `{"` is JSON lines; `[` is an EDN vector; `{:` or `#` is EDN, as a
 /// Jepsen sequence if the first op map has `:time` or `:index`, else one map a line; a line
-/// containing `jepsen.util - ` (other log lines may come first) is the old log format.
+/// containing `jepsen.util - ` (other log lines may come first) is the old log format. A file
+/// of nothing but white space is an empty history in any format (as Porcupine reads its empty
+/// `etcd_095.log`): JSON lines, which read it as such.
 pub fn detect(head: &str) -> Option<Format> {
+    if head.trim().is_empty() {
+        return Some(Format::Jsonl);
+    }
     let first = head
         .lines()
         .map(str::trim_start)
@@ -64,6 +69,12 @@ mod tests {
             Some(Format::JepsenLog)
         );
         assert_eq!(detect("hello world\n"), None);
-        assert_eq!(detect(""), None);
+    }
+
+    #[test]
+    fn an_empty_or_blank_file_is_an_empty_history() {
+        assert_eq!(detect(""), Some(Format::Jsonl));
+        assert_eq!(detect("\n"), Some(Format::Jsonl));
+        assert_eq!(detect(" \r\n\t\n"), Some(Format::Jsonl));
     }
 }

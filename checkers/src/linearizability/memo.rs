@@ -33,7 +33,7 @@ pub(crate) struct Memo<S> {
     variant_done: Vec<bool>,
 }
 
-impl<S: Clone + Eq> Memo<S> {
+impl<S: Eq> Memo<S> {
     /// An empty memo.
     pub(crate) fn new() -> Memo<S> {
         Memo {
@@ -50,16 +50,28 @@ impl<S: Clone + Eq> Memo<S> {
         }
     }
 
+    /// Records the initial configuration (nothing linearized, `state`), which is never
+    /// visited, and returns its entry: the search stands in it at the start.
+    pub(crate) fn initial(&mut self, state: S) -> u32 {
+        self.entry(u64::MAX, &[u64::MAX], state) as u32
+    }
+
+    /// The state of an entry.
+    pub(crate) fn state(&self, entry: u32) -> &S {
+        &self.states[entry as usize]
+    }
+
     /// Records a configuration about to be explored: `hash` hashes the determinate set and the
-    /// state. Returns the variant to [`Memo::finish`] once explored, or `None` if the
-    /// configuration need not be explored.
+    /// state, which the memo keeps (its copy is the search's). Returns the entry holding the
+    /// state and the variant to [`Memo::finish`] once explored, or `None` if the configuration
+    /// need not be explored.
     pub(crate) fn visit(
         &mut self,
         hash: u64,
         determinate: &[u64],
-        state: &S,
+        state: S,
         indeterminate: &[u64],
-    ) -> Option<u32> {
+    ) -> Option<(u32, u32)> {
         let entry = self.entry(hash, determinate, state);
         let mut at = self.first_variant[entry];
         while at != NONE {
@@ -78,7 +90,12 @@ impl<S: Clone + Eq> Memo<S> {
         self.variant_next.push(self.first_variant[entry]);
         self.variant_done.push(false);
         self.first_variant[entry] = variant;
-        Some(variant)
+        Some((entry as u32, variant))
+    }
+
+    /// Configurations recorded so far.
+    pub(crate) fn len(&self) -> usize {
+        self.variant_done.len()
     }
 
     /// Marks a variant fully explored: it has no linearization.
@@ -86,8 +103,8 @@ impl<S: Clone + Eq> Memo<S> {
         self.variant_done[variant as usize] = true;
     }
 
-    /// The entry of a determinate set and state, created if new.
-    fn entry(&mut self, hash: u64, key: &[u64], state: &S) -> usize {
+    /// The entry of a determinate set and state, created (keeping `state`) if new.
+    fn entry(&mut self, hash: u64, key: &[u64], state: S) -> usize {
         let new = self.states.len() as u32;
         match self.heads.entry(hash) {
             Entry::Occupied(mut head) => {
@@ -95,7 +112,7 @@ impl<S: Clone + Eq> Memo<S> {
                 while at != NONE {
                     let i = at as usize;
                     let (start, len) = self.spans[i];
-                    if self.states[i] == *state && self.keys[start..start + len as usize] == *key {
+                    if self.states[i] == state && self.keys[start..start + len as usize] == *key {
                         return i;
                     }
                     at = self.chain[i];
@@ -110,7 +127,7 @@ impl<S: Clone + Eq> Memo<S> {
         }
         self.spans.push((self.keys.len(), key.len() as u32));
         self.keys.extend_from_slice(key);
-        self.states.push(state.clone());
+        self.states.push(state);
         self.first_variant.push(NONE);
         new as usize
     }
@@ -207,25 +224,25 @@ mod tests {
     #[test]
     fn visits_each_configuration_once() {
         let mut memo = Memo::new();
-        assert!(memo.visit(7, &[1, 0], &"a", &[]).is_some());
-        assert!(memo.visit(7, &[1, 0], &"a", &[]).is_none());
+        assert!(memo.visit(7, &[1, 0], "a", &[]).is_some());
+        assert!(memo.visit(7, &[1, 0], "a", &[]).is_none());
         // Same hash, different determinate set or state: distinct configurations.
-        assert!(memo.visit(7, &[1, 1], &"a", &[]).is_some());
-        assert!(memo.visit(7, &[1, 0], &"b", &[]).is_some());
-        assert!(memo.visit(8, &[1, 0], &"a", &[]).is_some());
+        assert!(memo.visit(7, &[1, 1], "a", &[]).is_some());
+        assert!(memo.visit(7, &[1, 0], "b", &[]).is_some());
+        assert!(memo.visit(8, &[1, 0], "a", &[]).is_some());
     }
 
     #[test]
     fn a_configuration_dominated_by_an_explored_one_is_skipped() {
         let mut memo = Memo::new();
-        let fewer = memo.visit(1, &[1], &0, &[0b001]).unwrap();
+        let (_, fewer) = memo.visit(1, &[1], 0, &[0b001]).unwrap();
         // Not yet explored: a superset is still visited.
-        let more = memo.visit(1, &[1], &0, &[0b011]);
+        let more = memo.visit(1, &[1], 0, &[0b011]);
         assert!(more.is_some());
         memo.finish(fewer);
-        assert!(memo.visit(1, &[1], &0, &[0b101]).is_none());
+        assert!(memo.visit(1, &[1], 0, &[0b101]).is_none());
         // Not a superset: visited.
-        assert!(memo.visit(1, &[1], &0, &[0b110]).is_some());
+        assert!(memo.visit(1, &[1], 0, &[0b110]).is_some());
     }
 
     #[test]

@@ -1,18 +1,17 @@
 //! The linearizability checker: Wing & Gong's search with Lowe's memoization, one partition
-//! per independent key, partitions in parallel, a time limit that yields `Unknown`.
+//! per independent key, partitions raced in parallel (the first proved illegal ends the check,
+//! deterministically), a time limit that yields `Unknown`.
 
 mod entries;
 mod memo;
+mod race;
 mod report;
 mod result;
 mod search;
 mod set;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 pub use result::{CheckResult, Counterexample, LinearizedStep, OpSummary, Verdict};
 
@@ -21,7 +20,8 @@ use crate::history::{History, Operation};
 use crate::model::{Model, Translated};
 use crate::value::Value;
 pub(crate) use memo::mix;
-use search::{Call, Searched, Stop};
+use race::Outcome;
+use search::{Call, Stop};
 
 /// How to check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +32,11 @@ pub struct CheckOptions {
     /// them in [`CheckResult::unsupported`], instead of refusing the history with
     /// [`HistoryError::Unsupported`] naming the first. The verdict then covers only the rest.
     pub skip_unsupported: bool,
+    /// Give up, with the verdict [`Verdict::Unknown`] and the reason, once the live searches
+    /// together hold more than this many memoized configurations (checked between rounds of
+    /// the race, so the searches may pass it by at most a round's steps, and the outcome is
+    /// the same every run). What bounds the checker's memory; `None`: no limit.
+    pub memo_limit: Option<usize>,
 }
 
 /// The calls of one partition.
@@ -62,28 +67,18 @@ pub fn check<M: Model>(
     let started = Instant::now();
     let operations = history.operations()?;
     let Partitioned {
-        mut partitions,
+        partitions,
         skipped,
         unsupported,
     } = partition(model, history, &operations, options.skip_unsupported)?;
     let checked = partitions.iter().map(|p| p.calls.len()).sum();
-    // Largest first, so that the parallel search ends together.
-    partitions.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
-    let cancelled = AtomicBool::new(false);
     let stop = Stop {
         deadline: options.time_limit.map(|limit| started + limit),
-        cancelled: &cancelled,
+        memo_limit: options.memo_limit,
     };
-    let searched: Vec<Searched> = partitions
-        .par_iter()
-        .map(|partition| {
-            let searched = search::search(model, &partition.calls, &stop);
-            if matches!(searched, Searched::Illegal { .. } | Searched::TimedOut) {
-                cancelled.store(true, Ordering::Relaxed);
-            }
-            searched
-        })
-        .collect();
+    let calls: Vec<&[Call<M::Input, M::Output>]> =
+        partitions.iter().map(|p| p.calls.as_slice()).collect();
+    let raced = race::race(model, &calls, &stop);
     let mut result = CheckResult {
         valid: Verdict::Linearizable,
         model: model.name().to_owned(),
@@ -91,31 +86,47 @@ pub fn check<M: Model>(
         skipped,
         unsupported,
         partitions: partitions.len(),
+        steps: raced.steps,
         reason: None,
         counterexample: None,
     };
-    for (partition, searched) in partitions.iter().zip(searched) {
-        match searched {
-            Searched::Linearizable | Searched::Cancelled => {}
-            Searched::Illegal { stuck, linearized } => {
-                result.valid = Verdict::NotLinearizable;
-                result.reason = None;
-                result.counterexample = Some(report::counterexample(
-                    model,
-                    history,
-                    &operations,
-                    partition.key,
-                    &partition.calls,
-                    stuck,
-                    &linearized,
-                ));
-                return Ok(result);
-            }
-            Searched::TimedOut => {
-                result.valid = Verdict::Unknown;
-                let limit = options.time_limit.unwrap_or_default();
-                result.reason = Some(format!("time limit of {limit:?} reached"));
-            }
+    match raced.outcome {
+        Outcome::Linearizable => {}
+        Outcome::Illegal {
+            partition,
+            stuck,
+            linearized,
+        } => {
+            let partition = &partitions[partition];
+            result.valid = Verdict::NotLinearizable;
+            result.counterexample = Some(report::counterexample(
+                model,
+                history,
+                &operations,
+                partition.key,
+                &partition.calls,
+                stuck,
+                &linearized,
+            ));
+        }
+        Outcome::TimedOut => {
+            result.valid = Verdict::Unknown;
+            let limit = options.time_limit.unwrap_or_default();
+            result.reason = Some(format!("time limit of {limit:?} reached"));
+        }
+        Outcome::MemoFull {
+            partition,
+            memoized,
+        } => {
+            result.valid = Verdict::Unknown;
+            let limit = options.memo_limit.unwrap_or_default();
+            let key = partitions[partition]
+                .key
+                .map(|key| format!(" of key {key}"))
+                .unwrap_or_default();
+            result.reason = Some(format!(
+                "memo limit of {limit} configurations reached (the search{key} held {memoized})"
+            ));
         }
     }
     Ok(result)

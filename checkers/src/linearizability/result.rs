@@ -94,6 +94,11 @@ pub struct CheckResult {
     pub unsupported: usize,
     /// Partitions checked separately (keys, for a key-value map).
     pub partitions: usize,
+    /// Search steps taken over every partition (each a candidate operation looked at, or a
+    /// backtrack): the checker's work, the same every run of the same history and options
+    /// (unless a time limit cut it short).
+    #[serde(default)]
+    pub steps: u64,
     /// Why the verdict is unknown, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

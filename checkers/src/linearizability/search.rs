@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::linearizability::entries::{HEAD, List, NULL, lists};
@@ -37,11 +36,20 @@ pub(crate) struct Call<I, O> {
 }
 
 /// When to give up.
-pub(crate) struct Stop<'a> {
+pub(crate) struct Stop {
     /// The time limit.
     pub(crate) deadline: Option<Instant>,
-    /// Set when another partition settled the verdict, or the time limit passed.
-    pub(crate) cancelled: &'a AtomicBool,
+    /// The most configurations the live searches may memoize together (see
+    /// [`CheckOptions::memo_limit`](crate::CheckOptions::memo_limit)).
+    pub(crate) memo_limit: Option<usize>,
+}
+
+impl Stop {
+    /// Whether the time limit has passed.
+    fn timed_out(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
 }
 
 /// How the search of one partition ended.
@@ -57,8 +65,6 @@ pub(crate) enum Searched {
     },
     /// The time limit passed.
     TimedOut,
-    /// Another partition settled the verdict first.
-    Cancelled,
 }
 
 /// How many steps run between two looks at the clock.
@@ -75,11 +81,11 @@ enum Cursor {
 }
 
 /// A linearized call on the search stack.
-struct Frame<S> {
+struct Frame {
     /// Where it was taken from; the search resumes after it when backtracking.
     cursor: Cursor,
-    /// The state before it.
-    previous: S,
+    /// The memo entry of the state before it.
+    previous: u32,
     /// The memo variant of the configuration it led to, finished when it is backtracked.
     variant: u32,
     /// Whether it was forced (read-only and legal): then the configuration before it has no
@@ -104,7 +110,7 @@ struct Furthest {
 
 impl Furthest {
     /// Records the configuration at a pending return, if it is the furthest yet.
-    fn reach<S>(&mut self, position: usize, stuck: usize, stack: &[Frame<S>], lists: &Lists) {
+    fn reach(&mut self, position: usize, stuck: usize, stack: &[Frame], lists: &Lists) {
         if self.reached && position <= self.position {
             return;
         }
@@ -165,43 +171,124 @@ impl Lists {
     }
 }
 
-/// Searches for a linearization of `calls` (one partition) under `model`.
-pub(crate) fn search<M: Model>(
-    model: &M,
-    calls: &[Call<M::Input, M::Output>],
-    stop: &Stop<'_>,
-) -> Searched {
-    let (determinate, indeterminate) = lists(calls);
-    let mut lists = Lists {
-        determinate,
-        indeterminate,
-    };
-    let twins = twins(calls);
-    let mut linearized = LinearizedSet::new(calls.iter().map(|call| call.ret.is_some()));
-    let mut key = Vec::new();
-    let mut memo: Memo<M::State> = Memo::new();
-    let mut state = model.init();
-    let mut stack: Vec<Frame<M::State>> = Vec::new();
-    let mut remaining = calls.iter().filter(|call| call.ret.is_some()).count();
-    let mut furthest = Furthest {
-        position: 0,
-        reached: false,
-        stuck: 0,
-        linearized: Vec::new(),
-        low_water: 0,
-    };
-    // Look at the clock on the first step, then every STEPS_PER_CHECK.
-    let mut steps = STEPS_PER_CHECK - 1;
-    let mut cursor = lists.first();
-    while remaining > 0 {
-        steps += 1;
-        if steps == STEPS_PER_CHECK {
-            steps = 0;
-            if let Some(stopped) = stopped(stop) {
-                return stopped;
+/// A resumable search over one partition: [`Search::run`] takes steps until a verdict, a step
+/// budget or a stop, and a later call resumes where it paused. The steps taken depend only on
+/// the calls, never on timing, so a schedule of budgets gives the same outcome every run.
+pub(crate) struct Search<'c, M: Model> {
+    model: &'c M,
+    calls: &'c [Call<M::Input, M::Output>],
+    lists: Lists,
+    twins: Vec<u32>,
+    linearized: LinearizedSet,
+    /// Scratch for the memo key.
+    key: Vec<u64>,
+    memo: Memo<M::State>,
+    /// The memo entry holding the current state (every state the search stands in is
+    /// memoized, the initial one included: the memo's copy is the only one).
+    state: u32,
+    stack: Vec<Frame>,
+    /// Determinate calls not yet linearized.
+    remaining: usize,
+    furthest: Furthest,
+    cursor: Cursor,
+    /// Steps taken so far (one per candidate looked at or frame backtracked).
+    steps: u64,
+    /// The verdict, once reached.
+    done: Option<Searched>,
+}
+
+impl<'c, M: Model> Search<'c, M> {
+    /// A search of `calls` (one partition) under `model`, not started.
+    pub(crate) fn new(model: &'c M, calls: &'c [Call<M::Input, M::Output>]) -> Search<'c, M> {
+        let (determinate, indeterminate) = lists(calls);
+        let lists = Lists {
+            determinate,
+            indeterminate,
+        };
+        let cursor = lists.first();
+        let mut memo = Memo::new();
+        let state = memo.initial(model.init());
+        Search {
+            model,
+            calls,
+            lists,
+            twins: twins(calls),
+            linearized: LinearizedSet::new(calls.iter().map(|call| call.ret.is_some())),
+            key: Vec::new(),
+            memo,
+            state,
+            stack: Vec::new(),
+            remaining: calls.iter().filter(|call| call.ret.is_some()).count(),
+            furthest: Furthest {
+                position: 0,
+                reached: false,
+                stuck: 0,
+                linearized: Vec::new(),
+                low_water: 0,
+            },
+            cursor,
+            steps: 0,
+            done: None,
+        }
+    }
+
+    /// Configurations memoized so far (what the search's memory grows with).
+    pub(crate) fn memoized(&self) -> usize {
+        self.memo.len()
+    }
+
+    /// Steps taken so far.
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Runs until the verdict (returned, and again on every later call), until `steps()`
+    /// reaches `budget` (`None`: paused, resume with a larger budget), or until the time limit
+    /// passes ([`Searched::TimedOut`], final too).
+    pub(crate) fn run(&mut self, budget: u64, stop: &Stop) -> Option<&Searched> {
+        if self.done.is_none() {
+            self.done = self.advance(budget, stop);
+        }
+        self.done.as_ref()
+    }
+
+    /// The verdict, once reached.
+    pub(crate) fn verdict(&self) -> Option<&Searched> {
+        self.done.as_ref()
+    }
+
+    /// The verdict, once reached, by value.
+    pub(crate) fn into_verdict(self) -> Option<Searched> {
+        self.done
+    }
+
+    fn advance(&mut self, budget: u64, stop: &Stop) -> Option<Searched> {
+        // Look at the clock on the first step, then every STEPS_PER_CHECK.
+        let mut since_check = STEPS_PER_CHECK - 1;
+        while self.remaining > 0 {
+            if self.steps >= budget {
+                return None;
+            }
+            self.steps += 1;
+            since_check += 1;
+            if since_check == STEPS_PER_CHECK {
+                since_check = 0;
+                if stop.timed_out() {
+                    return Some(Searched::TimedOut);
+                }
+            }
+            if let Some(illegal) = self.step() {
+                return Some(illegal);
             }
         }
-        let candidate = match cursor {
+        Some(Searched::Linearizable)
+    }
+
+    /// One step: looks at the candidate under the cursor, linearizing it or moving past it,
+    /// or backtracks when there is none. Returns the verdict when the search is exhausted.
+    fn step(&mut self) -> Option<Searched> {
+        let lists = &mut self.lists;
+        let candidate = match self.cursor {
             Cursor::Determinate(entry) => {
                 debug_assert_ne!(entry, NULL, "a determinate call's return is always ahead");
                 if lists.determinate.is_call[entry as usize] {
@@ -210,79 +297,90 @@ pub(crate) fn search<M: Model>(
                     // Past the determinate candidates: on to the indeterminate ones.
                     let position = lists.determinate.position[entry as usize];
                     let stuck = lists.determinate.call[entry as usize] as usize;
-                    furthest.reach(position, stuck, &stack, &lists);
-                    cursor =
+                    self.furthest.reach(position, stuck, &self.stack, lists);
+                    self.cursor =
                         Cursor::Indeterminate(lists.indeterminate.next[HEAD as usize], position);
-                    continue;
+                    return None;
                 }
             }
             Cursor::Indeterminate(entry, limit) => (entry != NULL
                 && lists.indeterminate.position[entry as usize] < limit)
                 .then_some(entry),
         };
-        let Some(_) = candidate else {
-            // No candidate left: backtrack.
-            loop {
-                let Some(frame) = stack.pop() else {
-                    return Searched::Illegal {
-                        stuck: furthest.stuck,
-                        linearized: furthest.linearized,
-                    };
-                };
-                furthest.low_water = furthest.low_water.min(stack.len());
-                memo.finish(frame.variant);
-                state = frame.previous;
-                let undone = lists.call_at(frame.cursor);
-                linearized.remove(undone);
-                remaining += usize::from(calls[undone].ret.is_some());
-                lists.unlift(frame.cursor);
-                cursor = lists.after(frame.cursor);
-                if !frame.forced {
-                    break;
-                }
-            }
-            continue;
-        };
+        if candidate.is_none() {
+            return self.backtrack();
+        }
+        let cursor = self.cursor;
         let index = lists.call_at(cursor);
-        let call = &calls[index];
-        if call.ret.is_none() && has_pending_twin(&twins, &linearized, index) {
+        let call = &self.calls[index];
+        if call.ret.is_none() && has_pending_twin(&self.twins, &self.linearized, index) {
             // A pending identical indeterminate call invoked earlier was tried here already,
             // and leads to the same configurations up to renaming.
-            cursor = lists.after(cursor);
-            continue;
+            self.cursor = lists.after(cursor);
+            return None;
         }
-        let next_state = model
-            .step(&state, &call.input, call.output.as_ref())
+        let state = self.memo.state(self.state);
+        let next_state = self
+            .model
+            .step(state, &call.input, call.output.as_ref())
             // An indeterminate call that leaves the state as it is need not be linearized
             // here: leaving it pending (to take effect later, or never) reaches every
             // configuration this would.
-            .filter(|next_state| call.ret.is_some() || *next_state != state);
+            .filter(|next_state| call.ret.is_some() || next_state != state);
         let Some(next_state) = next_state else {
-            cursor = lists.after(cursor);
-            continue;
+            self.cursor = lists.after(cursor);
+            return None;
         };
-        linearized.insert(index);
-        linearized.encode_determinate(&mut key);
-        let hash = mix(linearized.determinate_hash() ^ hash_state(&next_state));
-        let Some(variant) = memo.visit(hash, &key, &next_state, linearized.indeterminate()) else {
-            linearized.remove(index);
-            cursor = lists.after(cursor);
-            continue;
+        self.linearized.insert(index);
+        self.linearized.encode_determinate(&mut self.key);
+        let hash = mix(self.linearized.determinate_hash() ^ hash_state(&next_state));
+        let visited = self
+            .memo
+            .visit(hash, &self.key, next_state, self.linearized.indeterminate());
+        let Some((entry, variant)) = visited else {
+            self.linearized.remove(index);
+            self.cursor = lists.after(cursor);
+            return None;
         };
         // A read-only call legal here can be linearized here in any linearization from
         // here: if that fails, so does every other order.
-        let forced = call.ret.is_some() && model.is_read_only(&call.input, call.output.as_ref());
-        stack.push(Frame {
+        let forced =
+            call.ret.is_some() && self.model.is_read_only(&call.input, call.output.as_ref());
+        self.stack.push(Frame {
             cursor,
-            previous: std::mem::replace(&mut state, next_state),
+            previous: std::mem::replace(&mut self.state, entry),
             variant,
             forced,
         });
-        remaining -= usize::from(call.ret.is_some());
+        self.remaining -= usize::from(call.ret.is_some());
         lists.lift(cursor);
-        cursor = lists.first();
+        self.cursor = lists.first();
+        None
     }
-    Searched::Linearizable
+
+    /// Undoes the last linearized call (and the forced ones under it) and moves past it;
+    /// [`Searched::Illegal`] when there is nothing left to undo.
+    fn backtrack(&mut self) -> Option<Searched> {
+        loop {
+            let Some(frame) = self.stack.pop() else {
+                return Some(Searched::Illegal {
+                    stuck: self.furthest.stuck,
+                    linearized: std::mem::take(&mut self.furthest.linearized),
+                });
+            };
+            self.furthest.low_water = self.furthest.low_water.min(self.stack.len());
+            self.memo.finish(frame.variant);
+            self.state = frame.previous;
+            let undone = self.lists.call_at(frame.cursor);
+            self.linearized.remove(undone);
+            self.remaining += usize::from(self.calls[undone].ret.is_some());
+            self.lists.unlift(frame.cursor);
+            self.cursor = self.lists.after(frame.cursor);
+            if !frame.forced {
+                return None;
+            }
+        }
+    }
 }
 
 /// For each indeterminate call, the closest earlier indeterminate call with the same input
@@ -315,17 +413,4 @@ fn has_pending_twin(twins: &[u32], linearized: &LinearizedSet, mut index: usize)
             return true;
         }
     }
-}
-
-fn stopped(stop: &Stop<'_>) -> Option<Searched> {
-    if stop.cancelled.load(Ordering::Relaxed) {
-        return Some(Searched::Cancelled);
-    }
-    if stop
-        .deadline
-        .is_some_and(|deadline| Instant::now() >= deadline)
-    {
-        return Some(Searched::TimedOut);
-    }
-    None
 }

@@ -122,16 +122,23 @@ pub(crate) fn step(state: &Value, command: &Command, output: Option<&Response>) 
 }
 
 /// Appends to a string (concatenation) or a list (push); `nil` is empty. `None` when the
-/// types do not fit, so that the call cannot be linearized there.
+/// types do not fit, so that the call cannot be linearized there. The result is allocated
+/// to its exact size: the checker's memo keeps it as it is.
 fn append(state: &Value, value: &Value) -> Option<Value> {
     match (state, value) {
         (Value::Nil, Value::String(s)) => Some(Value::String(s.clone())),
-        (Value::String(a), Value::String(b)) => Some(Value::String(format!("{a}{b}"))),
+        (Value::String(a), Value::String(b)) => {
+            let mut joined = String::with_capacity(a.len() + b.len());
+            joined.push_str(a);
+            joined.push_str(b);
+            Some(Value::String(joined))
+        }
         (Value::Nil, other) => Some(Value::List(vec![other.clone()])),
         (Value::List(items), other) => {
-            let mut items = items.clone();
-            items.push(other.clone());
-            Some(Value::List(items))
+            let mut longer = Vec::with_capacity(items.len() + 1);
+            longer.extend_from_slice(items);
+            longer.push(other.clone());
+            Some(Value::List(longer))
         }
         _ => None,
     }

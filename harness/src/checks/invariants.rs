@@ -123,6 +123,12 @@ pub enum Observation {
         /// Each entry's term.
         terms: Vec<Term>,
     },
+    /// The node asked its log to remove every entry from `from` on (not yet returned: a crash
+    /// now may leave any prefix at least that long).
+    Truncating {
+        /// The first index to remove.
+        from: LogIndex,
+    },
     /// The node's log removed every entry from `from` on.
     Truncated {
         /// The first index removed.
@@ -331,6 +337,7 @@ impl Invariants {
             | Observation::Appended { .. }
             | Observation::Truncated { .. } => self.log_changed(node, observation),
             Observation::HardStateSaved { .. }
+            | Observation::Truncating { .. }
             | Observation::VoteAnswered { .. }
             | Observation::AppendAnswered { .. }
             | Observation::AppendSent { .. }
@@ -347,12 +354,19 @@ impl Invariants {
                 compacted,
                 first_index,
                 terms,
-            } => {
-                protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone()));
+            } => protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone())),
+            Observation::Truncating { from } => {
+                protocol.truncating(node, *from);
                 Vec::new()
             }
             Observation::Compacted { index, term } => {
                 protocol.compacted(node, *index, *term);
+                // Below every node's compaction point no state is reached again (a restore is
+                // at or above its own node's point): those digests are done with.
+                let everywhere = protocol.compacted_everywhere();
+                if everywhere > 0 {
+                    self.digests = self.digests.split_off(&everywhere);
+                }
                 Vec::new()
             }
             Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),
@@ -568,6 +582,12 @@ impl Invariants {
     /// nodes applied it and however often they restarted.
     pub fn held_applied_entries(&self) -> usize {
         self.applied.len()
+    }
+
+    /// How many state digests the checker holds: those at indices some node may still reach
+    /// (at or above the point every node's log is compacted through).
+    pub fn held_digests(&self) -> usize {
+        self.digests.len()
     }
 
     /// The state the cluster converged on, as (index, command hash) in index order: the
@@ -792,6 +812,35 @@ mod tests {
         checker.observe(1, 1, &digest(5, 7, true));
         checker.observe(2, 1, &applied(5, b"5"));
         assert_eq!(checker.violations().0[0].invariant, "apply-order");
+    }
+
+    /// The checker's digests stay as few as the logs are long: once every node's log is
+    /// compacted past an index (§7), no node reaches that state again and its digest goes.
+    #[test]
+    fn digests_every_node_compacted_past_are_dropped() {
+        let mut checker = Invariants::new();
+        checker.set_cluster_size(2);
+        for node in [1, 2] {
+            checker.observe(0, node, &Observation::Started);
+            let opened = Observation::LogOpened {
+                hard_state: HardState::default(),
+                compacted: (0, 0),
+                first_index: 1,
+                terms: Vec::new(),
+            };
+            checker.observe(0, node, &opened);
+        }
+        for index in 1..=10 {
+            checker.observe(index, 1, &applied(index, &[index as u8]));
+            checker.observe(index, 1, &digest(index, 100 + index, false));
+        }
+        checker.observe(11, 1, &Observation::Compacted { index: 8, term: 1 });
+        assert_eq!(checker.held_digests(), 10, "n2 has not compacted");
+        checker.observe(12, 2, &Observation::Compacted { index: 6, term: 1 });
+        assert_eq!(checker.held_digests(), 5, "indices 6 to 10 stay");
+        // What is held is still checked.
+        checker.observe(13, 2, &digest(6, 1, true));
+        assert_eq!(checker.violations().0[0].invariant, "snapshot-state");
     }
 
     #[test]

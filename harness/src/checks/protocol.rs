@@ -98,18 +98,42 @@ impl Protocol {
 
     /// `node` opened its log: its hard state, the (index, term) it was compacted through,
     /// its first index and the terms from there.
-    pub fn opened(&mut self, node: NodeId, view: OpenedLog) {
+    ///
+    /// Durable means durable (the `Log` contract; §5.1, Figure 2: persistent state on stable
+    /// storage): a log reopened after a crash, a kill or a power cut still holds everything
+    /// its writes acknowledged before. A lower term, another vote in the same term, or an
+    /// acknowledged entry missing or changed (beyond a truncation or compaction that was in
+    /// flight) is a finding naming what was lost.
+    pub fn opened(&mut self, node: NodeId, view: OpenedLog) -> Vec<Finding> {
         let (hard_state, compacted, first_index, terms) = view;
-        self.view(node)
-            .open(hard_state, compacted, first_index, terms);
+        let mut reopened = DurableView::default();
+        reopened.open(hard_state, compacted, first_index, terms);
+        let findings = self
+            .views
+            .get(&node)
+            .and_then(|before| before.lost_in(&reopened))
+            .map(|lost| {
+                (
+                    "durable-state-kept",
+                    format!(
+                        "n{node} reopened its log without {lost}, which its log had acknowledged \
+                         as durable (§5.1, Figure 2: persistent state on stable storage; the \
+                         Log contract: durable when the call returns)"
+                    ),
+                )
+            })
+            .into_iter()
+            .collect();
+        let opened = self.views.get(&node).map_or(0, DurableView::times_opened);
+        self.views.insert(node, reopened.reopened_after(opened));
+        findings
     }
 
-    /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has
-    /// compacted away are forgotten here too (none can be truncated, committed again or
-    /// needed by a later leader's log), so the checker stays as small as the logs.
-    pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) {
-        self.view(node).compact(index, term);
-        let everywhere = match self.cluster_size {
+    /// The index every node's log is compacted through (0 until every node of the cluster
+    /// opened its log): no node holds, applies or is sent entries at or below it again, bar
+    /// the snapshot at it.
+    pub fn compacted_everywhere(&self) -> LogIndex {
+        match self.cluster_size {
             Some(size) if self.views.len() >= size => self
                 .views
                 .values()
@@ -117,7 +141,20 @@ impl Protocol {
                 .min()
                 .unwrap_or(0),
             _ => 0,
-        };
+        }
+    }
+
+    /// `node` asked its log to truncate from `from` (the call has not returned).
+    pub fn truncating(&mut self, node: NodeId, from: LogIndex) {
+        self.view(node).truncating(from);
+    }
+
+    /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has
+    /// compacted away are forgotten here too (none can be truncated, committed again or
+    /// needed by a later leader's log), so the checker stays as small as the logs.
+    pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) {
+        self.view(node).compact(index, term);
+        let everywhere = self.compacted_everywhere();
         // Keep the last committed entry: leader completeness compares every new leader with it.
         let keep_from = everywhere.min(self.committed.last_key_value().map_or(0, |(i, _)| *i));
         if keep_from > 0 {

@@ -48,6 +48,11 @@ pub struct Args {
     /// Give up on a file after this long, with the verdict unknown (e.g. 60s, 500ms, 2m).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub time_limit: Duration,
+    /// Give up on a file, with the verdict unknown, once the search holds more than this
+    /// many memoized configurations (what bounds the checker's memory: at 100 to 200 bytes
+    /// each plus the model state, the default holds it to a few GiB). 0: no limit.
+    #[arg(long, default_value_t = 20_000_000)]
+    pub memo_limit: usize,
     /// Skip ops of functions the model does not have (instead of refusing the file naming
     /// the first); the verdict then says how many it did not check.
     #[arg(long)]
@@ -90,6 +95,8 @@ struct FileReport {
     file: String,
     valid: Verdict,
     millis: f64,
+    /// The process's peak resident memory once this file was checked, if the system says.
+    peak_memory_kib: Option<u64>,
     format: Option<Format>,
     convention: Option<Convention>,
     independent: Option<bool>,
@@ -104,7 +111,8 @@ struct FileReport {
 
 impl FileReport {
     /// The JSON line: the check result's fields (`valid`, `model`, `operations`, `skipped`,
-    /// `unsupported`, ..., `counterexample`) with `file`, `millis`, `format`, `convention`,
+    /// `unsupported`, `steps`, ..., `counterexample`) with `file`, `millis`, `peak_memory_kib`
+    /// (the process's so far, where the system says), `format`, `convention`,
     /// `independent`, `model_inferred_from`, `history` and `note` (when the path was a run
     /// folder or results), `unreadable` (lines skipped) and `first_unreadable`, `partial`
     /// (whether anything was skipped unchecked) and `error`.
@@ -125,6 +133,9 @@ impl FileReport {
             serde_json::to_value(self.valid).unwrap_or_default(),
         );
         put("millis", self.millis.into());
+        if let Some(kib) = self.peak_memory_kib {
+            put("peak_memory_kib", kib.into());
+        }
         if let Some(format) = self.format {
             put("format", format.name().into());
         }
@@ -222,6 +233,7 @@ fn check_file(args: &Args, file: &Path) -> FileReport {
         file: file.display().to_string(),
         valid: Verdict::Unknown,
         millis: 0.0,
+        peak_memory_kib: None,
         format: None,
         convention: None,
         independent: None,
@@ -239,7 +251,16 @@ fn check_file(args: &Args, file: &Path) -> FileReport {
         Err(error) => report.error = Some(error),
     }
     report.millis = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+    report.peak_memory_kib = peak_memory_kib();
     report
+}
+
+/// The process's peak resident memory in KiB (`VmHWM` of `/proc/self/status`), where the
+/// system has it: a high-water mark over the whole run, so for the files checked so far.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Resolves, reads and checks one path, filling `report` on the way.
@@ -290,6 +311,7 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
     let options = CheckOptions {
         time_limit: Some(args.time_limit),
         skip_unsupported: args.skip_unsupported,
+        memo_limit: (args.memo_limit > 0).then_some(args.memo_limit),
     };
     let (kind, _) = model;
     let checked = if independent {

@@ -79,6 +79,8 @@ impl Log for ObservedLog {
     }
 
     fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
+        self.observations
+            .observe(self.node, Observation::Truncating { from });
         self.inner.truncate(from)?;
         self.observations
             .observe(self.node, Observation::Truncated { from });
