@@ -383,10 +383,7 @@ mod tests {
         assert_eq!(error("1.2.3"), "t.edn:1: unsupported number '1.2.3'");
         assert_eq!(error("0x1F"), "t.edn:1: unsupported number '0x1F'");
         assert_eq!(error("@x"), "t.edn:1: unsupported token '@x'");
-        assert_eq!(
-            error("\\foo"),
-            "t.edn:1: unknown character literal '\\foo'"
-        );
+        assert_eq!(error("\\foo"), "t.edn:1: unknown character literal '\\foo'");
         assert_eq!(error("##Foo"), "t.edn:1: unknown symbolic value '##Foo'");
         assert_eq!(error("#inst"), "t.edn:1: a tag with no form after it");
         assert_eq!(error("]"), "t.edn:1: unexpected ']'");

@@ -16,7 +16,8 @@ pub(super) fn atom(token: &str) -> Result<Value, String> {
     }
     let bytes = token.as_bytes();
     let numeric = bytes.first().is_some_and(u8::is_ascii_digit)
-        || (matches!(bytes.first(), Some(b'-' | b'+')) && bytes.get(1).is_some_and(u8::is_ascii_digit));
+        || (matches!(bytes.first(), Some(b'-' | b'+'))
+            && bytes.get(1).is_some_and(u8::is_ascii_digit));
     if numeric {
         number(token).ok_or_else(|| format!("unsupported number '{token}'"))
     } else {
@@ -108,9 +109,10 @@ fn gcd(mut a: i64, mut b: i64) -> i64 {
 
 /// A symbol (`foo`, `jepsen.x/y`, `+`): kept as its text.
 fn symbol(token: &str) -> Result<Value, String> {
-    let valid = token.chars().all(|c| {
-        c.is_alphanumeric() || ".*+!-_?$%&=<>/:#'".contains(c)
-    }) && !token.starts_with([':', '#', '\'']);
+    let valid = token
+        .chars()
+        .all(|c| c.is_alphanumeric() || ".*+!-_?$%&=<>/:#'".contains(c))
+        && !token.starts_with([':', '#', '\'']);
     if valid {
         Ok(Value::Literal(token.to_owned()))
     } else {
