@@ -1,7 +1,11 @@
-//! A small EDN reader for the subset that histories use: maps, vectors, lists, sets, keywords,
-//! strings, integers, `nil` and booleans. Tagged literals (`#jepsen.history.Op{...}`) read as
-//! the tagged form; `#_` discards the next form; `;` starts a comment. Every error names the
-//! file and line.
+//! An EDN reader for everything Jepsen, Knossos and Elle write in histories: maps, vectors,
+//! lists, sets, keywords, strings, characters, numbers (integers, `N` and `M` suffixes,
+//! floats, ratios, `##Inf`), symbols, `nil` and booleans. A tagged literal (`#inst "..."`,
+//! `#uuid "..."`, `#jepsen.history.Op{...}`) reads as the tagged form, the tag dropped; `#_`
+//! discards the next form; `;` starts a comment. Scalars are read by [`scalar`]. Every error
+//! names the file and line.
+
+mod scalar;
 
 use std::collections::BTreeMap;
 
@@ -91,6 +95,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Consumes the byte [`Reader::peek`] returned.
+    pub fn skip_byte(&mut self) {
+        self.position += 1;
+    }
+
     /// Reads the next form and the line it starts on; `None` at the end of input.
     pub fn next_form(&mut self) -> Result<Option<(Value, usize)>, HistoryError> {
         if self.peek()?.is_none() {
@@ -145,8 +154,11 @@ impl<'a> Reader<'a> {
                 Ok(Value::Keyword(token.to_owned()))
             }
             b'}' | b']' | b')' => Err(self.error(format!("unexpected '{}'", byte as char))),
-            b'\\' => Err(self.error("character literals are not supported")),
-            _ => self.read_atom(),
+            b'\\' => self.read_character(),
+            _ => {
+                let token = self.token();
+                scalar::atom(token).map_err(|reason| self.error(reason))
+            }
         }
     }
 
@@ -154,14 +166,29 @@ impl<'a> Reader<'a> {
         self.position += 1;
         match self.src.as_bytes().get(self.position) {
             Some(b'{') => {
+                // A set, in canonical (sorted) order, so that equal sets are equal values.
                 self.position += 1;
-                Ok(Value::List(self.read_until(b'}', depth)?))
+                let mut items = self.read_until(b'}', depth)?;
+                items.sort();
+                items.dedup();
+                Ok(Value::List(items))
+            }
+            Some(b'#') => {
+                self.position += 1;
+                match self.token() {
+                    name @ ("Inf" | "-Inf" | "NaN") => Ok(Value::Literal(format!("##{name}"))),
+                    name => Err(self.error(format!("unknown symbolic value '##{name}'"))),
+                }
             }
             Some(b) if b.is_ascii_alphabetic() => {
                 // A tagged literal: the tag is dropped, the form is kept.
                 self.token();
+                if self.peek()?.is_none() {
+                    return Err(self.error("a tag with no form after it"));
+                }
                 self.read_form(depth + 1)
             }
+            Some(b':') => Err(self.error("namespaced maps ('#:ns{...}') are not supported")),
             _ => Err(self.error("unsupported '#' dispatch")),
         }
     }
@@ -215,6 +242,8 @@ impl<'a> Reader<'a> {
                         Some(b'n') => out.push('\n'),
                         Some(b't') => out.push('\t'),
                         Some(b'r') => out.push('\r'),
+                        Some(b'b') => out.push('\u{8}'),
+                        Some(b'f') => out.push('\u{c}'),
                         Some(b'u') => out.push(self.read_unicode_escape()?),
                         _ => return Err(self.error("unknown escape in string")),
                     }
@@ -252,27 +281,24 @@ impl<'a> Reader<'a> {
         &self.src[start..self.position]
     }
 
-    fn read_atom(&mut self) -> Result<Value, HistoryError> {
-        let token = self.token();
-        match token {
-            "nil" => return Ok(Value::Nil),
-            "true" => return Ok(Value::Bool(true)),
-            "false" => return Ok(Value::Bool(false)),
-            _ => {}
+    /// A character literal: `\a`, `\(`, `\newline`, `\u00e9`.
+    fn read_character(&mut self) -> Result<Value, HistoryError> {
+        self.position += 1;
+        let Some(first) = self.src[self.position..].chars().next() else {
+            return Err(self.error("a backslash at the end of input"));
+        };
+        if first.is_whitespace() {
+            return Err(self.error("a backslash before white space"));
         }
-        let first = token.as_bytes()[0];
-        let numeric = first.is_ascii_digit()
-            || ((first == b'-' || first == b'+')
-                && token.as_bytes().get(1).is_some_and(u8::is_ascii_digit));
-        if !numeric {
-            return Err(self.error(format!("unsupported symbol '{token}'")));
+        let start = self.position;
+        self.position += first.len_utf8();
+        if first.is_alphanumeric() {
+            self.token();
         }
-        let digits = token.strip_suffix('N').unwrap_or(token);
-        digits.parse::<i64>().map(Value::Int).map_err(|_| {
-            self.error(format!(
-                "unsupported number '{token}' (only 64-bit integers)"
-            ))
-        })
+        let name = &self.src[start..self.position];
+        scalar::character(name)
+            .map(scalar::character_literal)
+            .map_err(|reason| self.error(reason))
     }
 }
 
@@ -353,11 +379,13 @@ mod tests {
             "t.edn:2: unexpected end of input: missing ']'"
         );
         assert_eq!(error("\n\"abc"), "t.edn:2: unterminated string");
-        assert_eq!(
-            error("1.5"),
-            "t.edn:1: unsupported number '1.5' (only 64-bit integers)"
-        );
-        assert_eq!(error("foo"), "t.edn:1: unsupported symbol 'foo'");
+        assert_eq!(error("\n1/0"), "t.edn:2: unsupported number '1/0'");
+        assert_eq!(error("1.2.3"), "t.edn:1: unsupported number '1.2.3'");
+        assert_eq!(error("0x1F"), "t.edn:1: unsupported number '0x1F'");
+        assert_eq!(error("@x"), "t.edn:1: unsupported token '@x'");
+        assert_eq!(error("\\foo"), "t.edn:1: unknown character literal '\\foo'");
+        assert_eq!(error("##Foo"), "t.edn:1: unknown symbolic value '##Foo'");
+        assert_eq!(error("#inst"), "t.edn:1: a tag with no form after it");
         assert_eq!(error("]"), "t.edn:1: unexpected ']'");
         assert_eq!(error(":"), "t.edn:1: empty keyword");
         assert_eq!(error("\"\\q\""), "t.edn:1: unknown escape in string");

@@ -9,11 +9,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A small, EDN-like value: what an operation reads, writes or is keyed by.
 ///
-/// Floats are deliberately absent, so that values are totally ordered and hashable (model
-/// states are memoized by hash).
+/// Floats have no variant of their own, so that values are totally ordered and hashable (model
+/// states are memoized by hash): they, and the other EDN scalars a history may carry, are a
+/// [`Value::Literal`] holding their canonical EDN text.
 ///
 /// JSON form: `null`, booleans, integers, strings and arrays map to themselves; a keyword is
-/// `{"keyword": "name"}` and a map is `{"map": [[key, value], ...]}`.
+/// `{"keyword": "name"}`, a literal `{"edn": "text"}` and a map is
+/// `{"map": [[key, value], ...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
     /// No value (`nil` in EDN, `null` in JSON).
@@ -31,6 +33,11 @@ pub enum Value {
     List(Vec<Value>),
     /// A map.
     Map(BTreeMap<Value, Value>),
+    /// Any other EDN scalar, as its canonical EDN text: a float (`1.5`; `1e3` reads as
+    /// `1000.0`), a ratio in lowest terms (`2/6` reads as `1/3`), an integer too big for 64
+    /// bits (`...N`), a decimal (`1.5M`), a character (`\a`, `\newline`) or a symbol
+    /// (`foo`). Two literals are equal when their canonical texts are.
+    Literal(String),
 }
 
 impl Value {
@@ -113,6 +120,7 @@ impl fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::String(s) => write_edn_string(f, s),
             Value::Keyword(k) => write!(f, ":{k}"),
+            Value::Literal(text) => f.write_str(text),
             Value::List(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
@@ -163,6 +171,11 @@ impl Serialize for Value {
             Value::Keyword(k) => {
                 let mut map = serializer.serialize_map(Some(1))?;
                 map.serialize_entry("keyword", k)?;
+                map.end()
+            }
+            Value::Literal(text) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("edn", text)?;
                 map.end()
             }
             Value::List(items) => {
@@ -253,13 +266,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
         };
         let value = match tag.as_str() {
             "keyword" => Value::Keyword(map.next_value()?),
+            "edn" => Value::Literal(map.next_value()?),
             "map" => {
                 let pairs: Vec<(Value, Value)> = map.next_value()?;
                 Value::Map(pairs.into_iter().collect())
             }
             other => {
                 return Err(de::Error::custom(format!(
-                    "unknown object tag {other:?}; expected \"keyword\" or \"map\""
+                    "unknown object tag {other:?}; expected \"keyword\", \"edn\" or \"map\""
                 )));
             }
         };
@@ -286,12 +300,13 @@ mod tests {
             Value::Int(-3),
             Value::from("x\"y"),
             Value::Keyword("timed-out".into()),
+            Value::Literal("1.5".into()),
             Value::Map(map),
         ]);
         let json = serde_json::to_string(&value).unwrap();
         assert_eq!(
             json,
-            r#"[null,true,-3,"x\"y",{"keyword":"timed-out"},{"map":[[{"keyword":"a"},1]]}]"#
+            r#"[null,true,-3,"x\"y",{"keyword":"timed-out"},{"edn":"1.5"},{"map":[[{"keyword":"a"},1]]}]"#
         );
         assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), value);
     }

@@ -6,23 +6,28 @@ use crate::value::Value;
 
 /// Detects the format from the start of a file; `None` if it looks like none of them.
 ///
-/// A first line starting `{"` is JSON lines; `[` is an EDN vector; `{:` or `#` is EDN, as a
-/// Jepsen sequence if the first op map has `:time` or `:index`, else one map a line; a line
-/// containing `jepsen.util - ` (other log lines may come first) is the old log format. A file
-/// of nothing but white space is an empty history in any format (as Porcupine reads its empty
-/// `etcd_095.log`): JSON lines, which read it as such.
+/// The first line that is not blank or an EDN `;` comment decides. Starting `{"` it is JSON
+/// lines; `[` (a vector) or `(` (a list, as Clojure prints a sequence) is EDN; `{:` or `#` is
+/// EDN, as a Jepsen sequence if the first op map has `:time` or `:index`, else one map a line;
+/// a line containing `jepsen.util - ` (other log lines may come first) is the old log format.
+/// A file of nothing but white space is an empty history in any format (as Porcupine reads its
+/// empty `etcd_095.log`): JSON lines, which read it as such. A file of nothing but comments is
+/// an empty EDN history.
 pub fn detect(head: &str) -> Option<Format> {
     if head.trim().is_empty() {
         return Some(Format::Jsonl);
     }
-    let first = head
+    let Some(first) = head
         .lines()
         .map(str::trim_start)
-        .find(|line| !line.is_empty() && !line.starts_with(';'))?;
+        .find(|line| !line.is_empty() && !line.starts_with(';'))
+    else {
+        return Some(Format::Edn);
+    };
     if first.starts_with("{\"") || first.starts_with("{ \"") {
         return Some(Format::Jsonl);
     }
-    if first.starts_with('[') {
+    if first.starts_with(['[', '(']) {
         return Some(Format::Edn);
     }
     if first.starts_with('{') || first.starts_with('#') {

@@ -6,26 +6,40 @@ use crate::history::{Function, History, Op, OpType, Process};
 use crate::import::unreadable::LineErrors;
 use crate::value::Value;
 
-/// Parses an EDN history: `[{...} {...}]` or `{...} {...}`. Ops without `:index` are indexed
-/// by position.
+/// Parses an EDN history: any top-level collection of op maps, a vector `[{...} {...}]` or a
+/// list `({...} {...})` (as Clojure prints a sequence), or the op maps one after another
+/// (`{...} {...}`, one a line as Jepsen writes `history.edn`). Comments and `#_` discards may
+/// come anywhere between forms. Ops without `:index` are indexed by position.
 pub fn parse(file: &str, text: &str) -> Result<History, HistoryError> {
     let mut reader = Reader::new(file, text);
     let mut history = History::from_source(file);
-    let in_vector = reader.peek()? == Some(b'[');
-    if in_vector {
-        reader.expect(b'[')?;
+    let close = match reader.peek()? {
+        Some(b'[') => Some(b']'),
+        Some(b'(') => Some(b')'),
+        _ => None,
+    };
+    if close.is_some() {
+        reader.skip_byte();
     }
     loop {
-        if in_vector && reader.peek()? == Some(b']') {
-            reader.expect(b']')?;
+        if let Some(close) = close
+            && reader.peek()? == Some(close)
+        {
+            reader.expect(close)?;
             if reader.peek()?.is_some() {
-                return Err(reader.error("unexpected form after the history's closing ']'"));
+                return Err(reader.error(format!(
+                    "unexpected form after the history's closing '{}'",
+                    close as char
+                )));
             }
             return Ok(history);
         }
         let Some((form, line)) = reader.next_form()? else {
-            if in_vector {
-                return Err(reader.error("unexpected end of input: missing ']'"));
+            if let Some(close) = close {
+                return Err(reader.error(format!(
+                    "unexpected end of input: missing '{}'",
+                    close as char
+                )));
             }
             return Ok(history);
         };

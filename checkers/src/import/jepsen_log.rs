@@ -154,7 +154,7 @@ mod tests {
         );
         assert_eq!(
             error("INFO  jepsen.util - x :ok :read nil\n"),
-            "etcd.log:1: process: unsupported symbol 'x'"
+            "etcd.log:1: :process must be a natural number or a keyword, found x"
         );
         assert_eq!(
             error("INFO  jepsen.util - 1 :ok :read [1\n"),
