@@ -127,6 +127,63 @@ impl DurableView {
         }
     }
 
+    /// How many times the log was opened (0: never yet).
+    pub fn incarnations(&self) -> u64 {
+        self.opened
+    }
+
+    /// What `reopened` (this log as it opened again after a restart) lost of what this view
+    /// holds durable: a durable term or vote it no longer has, and the first and last index
+    /// of the durable entries it is missing or holds with another term (those its own
+    /// compaction covers excepted: a durable snapshot holds them). `None`: nothing lost.
+    ///
+    /// Writes that never returned (interrupted by a crash) are not in this view, so a log
+    /// that kept them, whole or torn, loses nothing here.
+    pub fn lost_in(&self, reopened: &DurableView) -> Option<String> {
+        let mut lost = Vec::new();
+        let (before, after) = (self.hard_state, reopened.hard_state);
+        if after.current_term < before.current_term {
+            lost.push(format!(
+                "its durable term {} (it reopened in term {})",
+                before.current_term, after.current_term
+            ));
+        } else if after.current_term == before.current_term
+            && before.voted_for.is_some()
+            && after.voted_for != before.voted_for
+        {
+            lost.push(format!(
+                "its durable vote for n{} in term {} (it reopened with {:?})",
+                before.voted_for.unwrap_or_default(),
+                before.current_term,
+                after.voted_for
+            ));
+        }
+        let from = (self.compacted.0 + 1).max(reopened.compacted.0 + 1);
+        let (_, last) = self.last();
+        let missing: Vec<(LogIndex, Term)> = (from..=last)
+            .filter_map(|index| {
+                let term = self.term_at(index)?;
+                (reopened.term_at(index) != Some(term)).then_some((index, term))
+            })
+            .collect();
+        if let (Some(first), Some(end)) = (missing.first(), missing.last()) {
+            lost.push(format!(
+                "{} durable entries, indices {} (term {}) to {} (term {}), which its log \
+                 reopened {}",
+                missing.len(),
+                first.0,
+                first.1,
+                end.0,
+                end.1,
+                match reopened.term_at(first.0) {
+                    Some(term) => format!("holding an entry of term {term} at {}", first.0),
+                    None => format!("ending at {}", reopened.last().1),
+                }
+            ));
+        }
+        (!lost.is_empty()).then(|| lost.join(" and "))
+    }
+
     /// Where the log stands now.
     pub fn mark(&self) -> Mark {
         Mark {
@@ -179,6 +236,67 @@ mod tests {
         view.open(HardState::default(), (0, 0), 1, vec![1]);
         assert!(!view.unchanged_since(mark));
         assert!(!view.kept_through_since(0, mark));
+    }
+
+    /// The `Log` contract (durable when a write returns), Figure 2's stable storage: a log
+    /// that reopens without a durable entry, term or vote lost it; one that reopens with
+    /// everything, more (an unreturned write kept) or compacted further lost nothing.
+    #[test]
+    fn a_reopened_log_must_hold_everything_durable() {
+        let mut view = DurableView::default();
+        view.open(HardState::default(), (0, 0), 1, vec![1, 1]);
+        view.save_hard_state(HardState {
+            current_term: 2,
+            voted_for: Some(3),
+        });
+        view.append(3, &[2, 2]);
+        let reopen = |hard_state, compacted: (LogIndex, Term), first, terms: Vec<Term>| {
+            let mut reopened = view.clone();
+            reopened.open(hard_state, compacted, first, terms);
+            reopened
+        };
+        let same = view.hard_state();
+        assert_eq!(
+            view.lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 2, 2])),
+            None
+        );
+        assert_eq!(
+            view.lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 2, 2, 2])),
+            None
+        );
+        assert_eq!(view.lost_in(&reopen(same, (3, 2), 4, vec![2])), None);
+        let shorter = view
+            .lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 2]))
+            .expect("lost");
+        assert!(
+            shorter.contains("1 durable entries, indices 4 (term 2)"),
+            "{shorter}"
+        );
+        let other = view.lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 3, 3]));
+        assert!(
+            other
+                .expect("lost")
+                .contains("holding an entry of term 3 at 3")
+        );
+        let term = view.lost_in(&reopen(HardState::default(), (0, 0), 1, vec![1, 1, 2, 2]));
+        assert!(term.expect("lost").contains("its durable term 2"));
+        let unvoted = HardState {
+            current_term: 2,
+            voted_for: None,
+        };
+        let vote = view.lost_in(&reopen(unvoted, (0, 0), 1, vec![1, 1, 2, 2]));
+        assert!(
+            vote.expect("lost")
+                .contains("its durable vote for n3 in term 2")
+        );
+        let newer = HardState {
+            current_term: 3,
+            voted_for: None,
+        };
+        assert_eq!(
+            view.lost_in(&reopen(newer, (0, 0), 1, vec![1, 1, 2, 2])),
+            None
+        );
     }
 
     /// Raft §7: a compaction that keeps the suffix keeps the terms after it and answers the

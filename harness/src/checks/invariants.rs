@@ -143,6 +143,13 @@ pub enum Observation {
         /// The request's term.
         term: Term,
     },
+    /// A granted vote (not a pre-vote) of `term` from `voter` reached the node, a candidate.
+    VoteReceived {
+        /// The node that granted it.
+        voter: NodeId,
+        /// The answer's term.
+        term: Term,
+    },
     /// An answer of `term` to the node's AppendEntries of `request_term` (lower) reached it.
     HigherTermHeard {
         /// The term of the request answered.
@@ -171,6 +178,7 @@ impl Observation {
                 | Observation::VoteAnswered { .. }
                 | Observation::AppendAnswered { .. }
                 | Observation::AppendSent { .. }
+                | Observation::VoteReceived { .. }
         )
     }
 }
@@ -327,7 +335,8 @@ impl Invariants {
             | Observation::VoteAnswered { .. }
             | Observation::AppendAnswered { .. }
             | Observation::AppendSent { .. }
-            | Observation::HigherTermHeard { .. } => {}
+            | Observation::HigherTermHeard { .. }
+            | Observation::VoteReceived { .. } => {}
         }
     }
 
@@ -340,10 +349,7 @@ impl Invariants {
                 compacted,
                 first_index,
                 terms,
-            } => {
-                protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone()));
-                Vec::new()
-            }
+            } => protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone())),
             Observation::Compacted { index, term } => {
                 protocol.compacted(node, *index, *term);
                 Vec::new()
@@ -364,6 +370,10 @@ impl Invariants {
             }
             Observation::BecameLeader { term } => protocol.became_leader(node, *term),
             Observation::AppendSent { term } => protocol.append_sent(node, *term),
+            Observation::VoteReceived { voter, term } => {
+                protocol.vote_received(node, *voter, *term);
+                Vec::new()
+            }
             Observation::HigherTermHeard { request_term, term } => {
                 protocol.higher_term_heard(node, *request_term, *term);
                 Vec::new()

@@ -5,10 +5,13 @@
 //!
 //! * **Durable before reply** (§5.1, Figure 2: persistent state is updated on stable storage
 //!   before responding): an answer's term is durable, and so is a granted vote.
+//! * **Durable after restart** (the `Log` contract, §5.1): a log reopened after a crash or a
+//!   power cut holds every entry, term and vote it had made durable (a write that returned).
 //! * **One vote per term** (§5.2), across restarts: a voter grants votes of one term to one
 //!   candidate.
-//! * **Election by a majority of its own term** (§5.2): a new leader of term T holds granted
-//!   votes of term T from a majority (its own included).
+//! * **Election by a majority of its own term** (§5.2): a new leader of term T had received
+//!   granted votes of term T (answers that reached it through its `Peer`) from a majority,
+//!   its own included.
 //! * **Terms start at a candidate** (§5.2; thesis §9.6, a pre-vote changes no state): a node
 //!   makes a term durable only after some candidate made its own vote in that term durable.
 //! * **Up-to-date votes** (§5.4.1): a (pre-)vote is granted only to a log at least as
@@ -69,6 +72,8 @@ pub struct Protocol {
     views: BTreeMap<NodeId, DurableView>,
     /// (voter, term) -> the candidate it granted its vote to.
     votes: BTreeMap<(NodeId, Term), NodeId>,
+    /// (candidate, term) -> the voters whose granted vote of that term reached the candidate.
+    received: BTreeMap<(NodeId, Term), BTreeSet<NodeId>>,
     /// Terms in which a candidate made its own vote durable.
     campaigns: BTreeSet<Term>,
     /// Index -> (term, reporter): entries some node reported committed.
@@ -97,11 +102,30 @@ impl Protocol {
     }
 
     /// `node` opened its log: its hard state, the (index, term) it was compacted through,
-    /// its first index and the terms from there.
-    pub fn opened(&mut self, node: NodeId, view: OpenedLog) {
+    /// its first index and the terms from there. A log reopened after a restart must hold
+    /// everything it had made durable before.
+    pub fn opened(&mut self, node: NodeId, view: OpenedLog) -> Vec<Finding> {
         let (hard_state, compacted, first_index, terms) = view;
-        self.view(node)
-            .open(hard_state, compacted, first_index, terms);
+        let before = self.view(node).clone();
+        let reopened = self.view(node);
+        reopened.open(hard_state, compacted, first_index, terms);
+        if before.incarnations() == 0 {
+            return Vec::new();
+        }
+        before
+            .lost_in(reopened)
+            .map(|lost| {
+                (
+                    "durable-after-restart",
+                    format!(
+                        "n{node}'s log reopened after a restart without {lost} (the `Log` \
+                         contract: a write is durable once it returns; §5.1, Figure 2: \
+                         persistent state on stable storage)"
+                    ),
+                )
+            })
+            .into_iter()
+            .collect()
     }
 
     /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has
@@ -196,6 +220,11 @@ impl Protocol {
         }
     }
 
+    /// A granted vote of `term` from `voter` reached `node`.
+    pub fn vote_received(&mut self, node: NodeId, voter: NodeId, term: Term) {
+        self.received.entry((node, term)).or_default().insert(voter);
+    }
+
     /// `node` (re)started: it remembers nothing of a deposition.
     pub fn restarted(&mut self, node: NodeId) {
         self.deposed.remove(&node);
@@ -253,21 +282,30 @@ impl Protocol {
                 ),
             ));
         }
+        // The votes it could have counted: granted votes of its term that reached it.
+        let reached = self
+            .received
+            .get(&(node, term))
+            .cloned()
+            .unwrap_or_default();
+        self.received
+            .retain(|(candidate, old), _| *candidate != node || *old >= term);
         if let Some(size) = self.cluster_size {
-            let voters: Vec<NodeId> = self
+            let granted: Vec<NodeId> = self
                 .votes
                 .iter()
                 .filter(|((_, vote_term), candidate)| *vote_term == term && **candidate == node)
                 .map(|((voter, _), _)| *voter)
                 .collect();
             let majority = size / 2 + 1;
-            if voters.len() + 1 < majority {
+            if reached.len() + 1 < majority {
                 findings.push((
                     "election-quorum",
                     format!(
-                        "n{node} became leader of term {term} with votes of that term from only \
-                         {:?} besides its own, {majority} of {size} needed (§5.2)",
-                        voters
+                        "n{node} became leader of term {term} when granted votes of that term had \
+                         reached it from only {reached:?} besides its own ({granted:?} granted \
+                         it one), {majority} of {size} needed (§5.2: votes of the candidate's \
+                         own term from a majority)"
                     ),
                 ));
             }

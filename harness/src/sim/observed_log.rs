@@ -78,11 +78,13 @@ impl Log for ObservedLog {
         Ok(())
     }
 
+    /// Reported even when it fails: a failed truncation may have removed part of the suffix
+    /// (the node fail-stops), so the checks must not count on those entries after a restart.
     fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
-        self.inner.truncate(from)?;
+        let result = self.inner.truncate(from);
         self.observations
             .observe(self.node, Observation::Truncated { from });
-        Ok(())
+        result
     }
 
     fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
@@ -101,10 +103,11 @@ impl Log for ObservedLog {
         self.inner.last_index()
     }
 
+    /// Reported even when it fails, as a truncation is.
     fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
-        self.inner.compact(index, term)?;
+        let result = self.inner.compact(index, term);
         let compacted = Observation::Compacted { index, term };
         self.observations.observe(self.node, compacted);
-        Ok(())
+        result
     }
 }
