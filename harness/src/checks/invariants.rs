@@ -350,8 +350,9 @@ impl Invariants {
                 first_index,
                 terms,
             } => protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone())),
-            Observation::Compacted { index, term } => {
-                protocol.compacted(node, *index, *term);
+            Observation::Compacted { index, term } => protocol.compacted(node, *index, *term),
+            Observation::SnapshotTaken { index } | Observation::SnapshotInstalled { index } => {
+                protocol.snapshot_durable(node, *index);
                 Vec::new()
             }
             Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),

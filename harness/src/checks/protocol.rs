@@ -23,6 +23,8 @@
 //! * **A higher term deposes a leader** (Figure 2, all servers): once an answer of a higher
 //!   term reached a leader, it sends no more than [`STALE_SENDS`] AppendEntries of its old term
 //!   (those its event loop may send before it handles the answer).
+//! * **Compaction behind a snapshot** (§7): a node compacts its log only through an index a
+//!   durable snapshot it reported (taken or installed) covers.
 //! * **Leader completeness** (§5.4): an entry a node reported committed is in the log of every
 //!   later leader, and is never truncated from any log; two nodes never commit different
 //!   entries at one index.
@@ -78,6 +80,8 @@ pub struct Protocol {
     campaigns: BTreeSet<Term>,
     /// Index -> (term, reporter): entries some node reported committed.
     committed: BTreeMap<LogIndex, (Term, NodeId)>,
+    /// Per node: the highest index a durable snapshot it reported (taken or installed) covers.
+    snapshots: BTreeMap<NodeId, LogIndex>,
     /// Per node: the term of its AppendEntries that got an answer of a higher term, and how
     /// many of that term it sent since.
     deposed: BTreeMap<NodeId, (Term, u64)>,
@@ -131,7 +135,20 @@ impl Protocol {
     /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has
     /// compacted away are forgotten here too (none can be truncated, committed again or
     /// needed by a later leader's log), so the checker stays as small as the logs.
-    pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) {
+    pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) -> Vec<Finding> {
+        let covered = self.snapshots.get(&node).copied().unwrap_or(0);
+        let findings = if index > covered {
+            vec![(
+                "compact-behind-snapshot",
+                format!(
+                    "n{node} compacted its log through index {index} while its durable snapshots \
+                     cover only up to {covered} (§7: a log discards only the entries a durable \
+                     snapshot covers)"
+                ),
+            )]
+        } else {
+            Vec::new()
+        };
         self.view(node).compact(index, term);
         let everywhere = match self.cluster_size {
             Some(size) if self.views.len() >= size => self
@@ -147,6 +164,14 @@ impl Protocol {
         if keep_from > 0 {
             self.committed = self.committed.split_off(&keep_from);
         }
+        findings
+    }
+
+    /// `node` reported a durable snapshot (taken or installed) covering up to `index`; the
+    /// snapshot store outlives restarts, so this is kept across them.
+    pub fn snapshot_durable(&mut self, node: NodeId, index: LogIndex) {
+        let covered = self.snapshots.entry(node).or_default();
+        *covered = (*covered).max(index);
     }
 
     /// `node` saved `state`.

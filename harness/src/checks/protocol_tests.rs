@@ -350,3 +350,21 @@ fn a_log_reopened_without_durable_entries_is_a_finding() {
         "{lost:?}"
     );
 }
+
+/// §7: a log discards only what a durable snapshot covers; compacting behind the node's
+/// snapshot is fine, past it (or with no snapshot at all) is a finding.
+#[test]
+fn compacting_past_the_durable_snapshot_is_a_finding() {
+    let mut protocol = cluster(&[1, 1, 1, 1], hard_state(1, None));
+    assert_eq!(
+        names(&protocol.compacted(1, 2, 1)),
+        ["compact-behind-snapshot"]
+    );
+    protocol.snapshot_durable(2, 3);
+    assert!(protocol.compacted(2, 2, 1).is_empty());
+    assert!(protocol.compacted(2, 3, 1).is_empty());
+    assert_eq!(
+        names(&protocol.compacted(2, 4, 1)),
+        ["compact-behind-snapshot"]
+    );
+}
