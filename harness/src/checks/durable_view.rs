@@ -26,6 +26,8 @@ pub struct DurableView {
     terms: Vec<Term>,
     /// How many times the log was opened (a restart starts a new history).
     opened: u64,
+    /// The lowest index a truncation in flight (asked, not returned) may remove from.
+    truncating: Option<LogIndex>,
     /// How many appends and truncations since the log was opened.
     changes: u64,
     /// Where each truncation since the log was opened cut it, in order.
@@ -49,6 +51,7 @@ impl DurableView {
             first_index: first_index.max(1),
             terms,
             opened: self.opened + 1,
+            truncating: None,
             changes: 0,
             truncations: Vec::new(),
         };
@@ -70,8 +73,65 @@ impl DurableView {
         self.changes += 1;
     }
 
+    /// The node asked its log to remove every entry from `from` on; until it returns, a crash
+    /// may leave any prefix at least that long.
+    pub fn truncating(&mut self, from: LogIndex) {
+        self.truncating = Some(self.truncating.map_or(from, |other| other.min(from)));
+    }
+
+    /// How many times the log was opened.
+    pub fn times_opened(&self) -> u64 {
+        self.opened
+    }
+
+    /// This view of a freshly opened log, counted as the log's `before + 1`-th opening.
+    pub fn reopened_after(mut self, before: u64) -> DurableView {
+        self.opened = before + 1;
+        self
+    }
+
+    /// What of this view's acknowledged state `reopened` (the same log opened again) no longer
+    /// holds: a lower term, another vote in the same term, or the first acknowledged entry
+    /// it lost or changed. Entries the reopened log compacted away (a snapshot covers them) and
+    /// those a truncation in flight may have removed do not count.
+    pub fn lost_in(&self, reopened: &DurableView) -> Option<String> {
+        let (was, is) = (self.hard_state, reopened.hard_state);
+        if is.current_term < was.current_term {
+            return Some(format!(
+                "term {} (it opened with term {})",
+                was.current_term, is.current_term
+            ));
+        }
+        if is.current_term == was.current_term
+            && was.voted_for.is_some()
+            && is.voted_for != was.voted_for
+        {
+            return Some(format!(
+                "its vote for n{} in term {} (it opened with {:?})",
+                was.voted_for.unwrap_or_default(),
+                was.current_term,
+                is.voted_for
+            ));
+        }
+        let (_, last) = self.last();
+        let last = match self.truncating {
+            Some(from) => last.min(from.saturating_sub(1)),
+            None => last,
+        };
+        let from = reopened.compacted_through().max(self.compacted.0) + 1;
+        (from..=last).find_map(|index| {
+            let term = self.term_at(index)?;
+            let now = reopened.term_at(index);
+            (now != Some(term)).then(|| {
+                let holds = now.map_or("nothing".to_owned(), |t| format!("an entry of term {t}"));
+                format!("entry {index} of term {term} (it holds {holds} there)")
+            })
+        })
+    }
+
     /// The node removed every entry from `from` on.
     pub fn truncate(&mut self, from: LogIndex) {
+        self.truncating = None;
         let keep = from.saturating_sub(self.first_index) as usize;
         self.terms.truncate(keep);
         self.truncations.push(from);
@@ -125,63 +185,6 @@ impl DurableView {
             Some(&term) => (term, self.first_index + self.terms.len() as u64 - 1),
             None => (self.compacted.1, self.compacted.0),
         }
-    }
-
-    /// How many times the log was opened (0: never yet).
-    pub fn incarnations(&self) -> u64 {
-        self.opened
-    }
-
-    /// What `reopened` (this log as it opened again after a restart) lost of what this view
-    /// holds durable: a durable term or vote it no longer has, and the first and last index
-    /// of the durable entries it is missing or holds with another term (those its own
-    /// compaction covers excepted: a durable snapshot holds them). `None`: nothing lost.
-    ///
-    /// Writes that never returned (interrupted by a crash) are not in this view, so a log
-    /// that kept them, whole or torn, loses nothing here.
-    pub fn lost_in(&self, reopened: &DurableView) -> Option<String> {
-        let mut lost = Vec::new();
-        let (before, after) = (self.hard_state, reopened.hard_state);
-        if after.current_term < before.current_term {
-            lost.push(format!(
-                "its durable term {} (it reopened in term {})",
-                before.current_term, after.current_term
-            ));
-        } else if after.current_term == before.current_term
-            && before.voted_for.is_some()
-            && after.voted_for != before.voted_for
-        {
-            lost.push(format!(
-                "its durable vote for n{} in term {} (it reopened with {:?})",
-                before.voted_for.unwrap_or_default(),
-                before.current_term,
-                after.voted_for
-            ));
-        }
-        let from = (self.compacted.0 + 1).max(reopened.compacted.0 + 1);
-        let (_, last) = self.last();
-        let missing: Vec<(LogIndex, Term)> = (from..=last)
-            .filter_map(|index| {
-                let term = self.term_at(index)?;
-                (reopened.term_at(index) != Some(term)).then_some((index, term))
-            })
-            .collect();
-        if let (Some(first), Some(end)) = (missing.first(), missing.last()) {
-            lost.push(format!(
-                "{} durable entries, indices {} (term {}) to {} (term {}), which its log \
-                 reopened {}",
-                missing.len(),
-                first.0,
-                first.1,
-                end.0,
-                end.1,
-                match reopened.term_at(first.0) {
-                    Some(term) => format!("holding an entry of term {term} at {}", first.0),
-                    None => format!("ending at {}", reopened.last().1),
-                }
-            ));
-        }
-        (!lost.is_empty()).then(|| lost.join(" and "))
     }
 
     /// Where the log stands now.
@@ -238,67 +241,6 @@ mod tests {
         assert!(!view.kept_through_since(0, mark));
     }
 
-    /// The `Log` contract (durable when a write returns), Figure 2's stable storage: a log
-    /// that reopens without a durable entry, term or vote lost it; one that reopens with
-    /// everything, more (an unreturned write kept) or compacted further lost nothing.
-    #[test]
-    fn a_reopened_log_must_hold_everything_durable() {
-        let mut view = DurableView::default();
-        view.open(HardState::default(), (0, 0), 1, vec![1, 1]);
-        view.save_hard_state(HardState {
-            current_term: 2,
-            voted_for: Some(3),
-        });
-        view.append(3, &[2, 2]);
-        let reopen = |hard_state, compacted: (LogIndex, Term), first, terms: Vec<Term>| {
-            let mut reopened = view.clone();
-            reopened.open(hard_state, compacted, first, terms);
-            reopened
-        };
-        let same = view.hard_state();
-        assert_eq!(
-            view.lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 2, 2])),
-            None
-        );
-        assert_eq!(
-            view.lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 2, 2, 2])),
-            None
-        );
-        assert_eq!(view.lost_in(&reopen(same, (3, 2), 4, vec![2])), None);
-        let shorter = view
-            .lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 2]))
-            .expect("lost");
-        assert!(
-            shorter.contains("1 durable entries, indices 4 (term 2)"),
-            "{shorter}"
-        );
-        let other = view.lost_in(&reopen(same, (0, 0), 1, vec![1, 1, 3, 3]));
-        assert!(
-            other
-                .expect("lost")
-                .contains("holding an entry of term 3 at 3")
-        );
-        let term = view.lost_in(&reopen(HardState::default(), (0, 0), 1, vec![1, 1, 2, 2]));
-        assert!(term.expect("lost").contains("its durable term 2"));
-        let unvoted = HardState {
-            current_term: 2,
-            voted_for: None,
-        };
-        let vote = view.lost_in(&reopen(unvoted, (0, 0), 1, vec![1, 1, 2, 2]));
-        assert!(
-            vote.expect("lost")
-                .contains("its durable vote for n3 in term 2")
-        );
-        let newer = HardState {
-            current_term: 3,
-            voted_for: None,
-        };
-        assert_eq!(
-            view.lost_in(&reopen(newer, (0, 0), 1, vec![1, 1, 2, 2])),
-            None
-        );
-    }
-
     /// Raft §7: a compaction that keeps the suffix keeps the terms after it and answers the
     /// term at its index; one past the log (a follower installing a snapshot) empties it and
     /// counts as a truncation.
@@ -327,5 +269,48 @@ mod tests {
         let mut reopened = DurableView::default();
         reopened.open(HardState::default(), (10, 3), 11, vec![3]);
         assert_eq!((reopened.term_at(10), reopened.last()), (Some(3), (3, 11)));
+    }
+
+    /// §5.1, Figure 2: what a log acknowledged survives its reopening; what a truncation or
+    /// compaction in flight may have removed is not counted as lost.
+    #[test]
+    fn a_reopened_log_keeps_what_it_acknowledged() {
+        let state = |term, vote| HardState {
+            current_term: term,
+            voted_for: vote,
+        };
+        let mut before = DurableView::default();
+        before.open(state(0, None), (0, 0), 1, Vec::new());
+        before.save_hard_state(state(3, Some(2)));
+        before.append(1, &[1, 2, 3]);
+        let reopen = |hard, compacted, first, terms: &[Term]| {
+            let mut view = DurableView::default();
+            view.open(hard, compacted, first, terms.to_vec());
+            view
+        };
+        assert_eq!(
+            before.lost_in(&reopen(state(3, Some(2)), (0, 0), 1, &[1, 2, 3])),
+            None
+        );
+        assert_eq!(
+            before.lost_in(&reopen(state(4, None), (2, 2), 3, &[3, 4])),
+            None
+        );
+        let lost = |view: &DurableView| before.lost_in(view).unwrap_or_default();
+        assert!(lost(&reopen(state(0, None), (0, 0), 1, &[1, 2, 3])).starts_with("term 3"));
+        assert!(lost(&reopen(state(3, None), (0, 0), 1, &[1, 2, 3])).starts_with("its vote"));
+        assert_eq!(
+            lost(&reopen(state(3, Some(2)), (0, 0), 1, &[1, 2])),
+            "entry 3 of term 3 (it holds nothing there)"
+        );
+        assert_eq!(
+            lost(&reopen(state(3, Some(2)), (0, 0), 1, &[1, 1, 3])),
+            "entry 2 of term 2 (it holds an entry of term 1 there)"
+        );
+        before.truncating(3);
+        assert_eq!(
+            before.lost_in(&reopen(state(3, Some(2)), (0, 0), 1, &[1, 2])),
+            None
+        );
     }
 }

@@ -123,6 +123,12 @@ pub enum Observation {
         /// Each entry's term.
         terms: Vec<Term>,
     },
+    /// The node asked its log to remove every entry from `from` on (not yet returned: a crash
+    /// now may leave any prefix at least that long).
+    Truncating {
+        /// The first index to remove.
+        from: LogIndex,
+    },
     /// The node's log removed every entry from `from` on.
     Truncated {
         /// The first index removed.
@@ -331,6 +337,7 @@ impl Invariants {
             | Observation::Compacted { .. }
             | Observation::HardStateSaved { .. }
             | Observation::Appended { .. }
+            | Observation::Truncating { .. }
             | Observation::Truncated { .. }
             | Observation::VoteAnswered { .. }
             | Observation::AppendAnswered { .. }
@@ -350,6 +357,10 @@ impl Invariants {
                 first_index,
                 terms,
             } => protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone())),
+            Observation::Truncating { from } => {
+                protocol.truncating(node, *from);
+                Vec::new()
+            }
             Observation::Compacted { index, term } => protocol.compacted(node, *index, *term),
             Observation::SnapshotTaken { index } | Observation::SnapshotInstalled { index } => {
                 protocol.snapshot_durable(node, *index);

@@ -5,7 +5,7 @@
 //!
 //! * **Durable before reply** (§5.1, Figure 2: persistent state is updated on stable storage
 //!   before responding): an answer's term is durable, and so is a granted vote.
-//! * **Durable after restart** (the `Log` contract, §5.1): a log reopened after a crash or a
+//! * **Durable state kept** (the `Log` contract, §5.1): a log reopened after a crash or a
 //!   power cut holds every entry, term and vote it had made durable (a write that returned).
 //! * **One vote per term** (§5.2), across restarts: a voter grants votes of one term to one
 //!   candidate.
@@ -106,30 +106,41 @@ impl Protocol {
     }
 
     /// `node` opened its log: its hard state, the (index, term) it was compacted through,
-    /// its first index and the terms from there. A log reopened after a restart must hold
-    /// everything it had made durable before.
+    /// its first index and the terms from there.
+    ///
+    /// Durable means durable (the `Log` contract; §5.1, Figure 2: persistent state on stable
+    /// storage): a log reopened after a crash, a kill or a power cut still holds everything
+    /// its writes acknowledged before. A lower term, another vote in the same term, or an
+    /// acknowledged entry missing or changed (beyond a truncation or compaction that was in
+    /// flight) is a finding naming what was lost.
     pub fn opened(&mut self, node: NodeId, view: OpenedLog) -> Vec<Finding> {
         let (hard_state, compacted, first_index, terms) = view;
-        let before = self.view(node).clone();
-        let reopened = self.view(node);
+        let mut reopened = DurableView::default();
         reopened.open(hard_state, compacted, first_index, terms);
-        if before.incarnations() == 0 {
-            return Vec::new();
-        }
-        before
-            .lost_in(reopened)
+        let findings = self
+            .views
+            .get(&node)
+            .and_then(|before| before.lost_in(&reopened))
             .map(|lost| {
                 (
-                    "durable-after-restart",
+                    "durable-state-kept",
                     format!(
-                        "n{node}'s log reopened after a restart without {lost} (the `Log` \
-                         contract: a write is durable once it returns; §5.1, Figure 2: \
-                         persistent state on stable storage)"
+                        "n{node} reopened its log without {lost}, which its log had acknowledged \
+                         as durable (§5.1, Figure 2: persistent state on stable storage; the \
+                         Log contract: durable when the call returns)"
                     ),
                 )
             })
             .into_iter()
-            .collect()
+            .collect();
+        let opened = self.views.get(&node).map_or(0, DurableView::times_opened);
+        self.views.insert(node, reopened.reopened_after(opened));
+        findings
+    }
+
+    /// `node` asked its log to truncate from `from` (the call has not returned).
+    pub fn truncating(&mut self, node: NodeId, from: LogIndex) {
+        self.view(node).truncating(from);
     }
 
     /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has

@@ -116,7 +116,7 @@ fn two_votes_in_one_term_break_one_vote_per_term() {
     );
     // A restart that forgot the vote, then a vote for n5 in the same term.
     let reopened = protocol.opened(2, (hard_state(2, None), (0, 0), 1, vec![1]));
-    assert_eq!(names(&reopened), ["durable-after-restart"]);
+    assert_eq!(names(&reopened), ["durable-state-kept"]);
     protocol.hard_state_saved(2, hard_state(2, Some(5)));
     let mark = protocol.mark(2);
     let second = vote_request(2, 5, (1, 1), false);
@@ -330,25 +330,6 @@ fn entries_a_snapshot_covers_count_as_held() {
     // A leader missing the committed entry after its compaction point is still caught.
     protocol.compacted(3, 100, 1);
     assert!(names(&protocol.became_leader(3, 4)).contains(&"leader-completeness"));
-}
-
-/// The `Log` contract and §5.1 (Figure 2: persistent state on stable storage): a node whose
-/// log reopens without entries it had made durable lost acknowledged writes; the same log
-/// reopened whole is fine, and so is a node's first open.
-#[test]
-fn a_log_reopened_without_durable_entries_is_a_finding() {
-    let mut protocol = Protocol::default();
-    let first = protocol.opened(1, (hard_state(1, Some(1)), (0, 0), 1, vec![1, 1]));
-    assert!(first.is_empty(), "{first:?}");
-    protocol.appended(1, 3, &[1, 1]);
-    let whole = protocol.opened(1, (hard_state(1, Some(1)), (0, 0), 1, vec![1, 1, 1, 1]));
-    assert!(whole.is_empty(), "{whole:?}");
-    let lost = protocol.opened(1, (hard_state(1, Some(1)), (0, 0), 1, vec![1, 1]));
-    assert_eq!(names(&lost), ["durable-after-restart"]);
-    assert!(
-        lost[0].1.contains("indices 3 (term 1) to 4 (term 1)"),
-        "{lost:?}"
-    );
 }
 
 /// §7: a log discards only what a durable snapshot covers; compacting behind the node's

@@ -549,7 +549,7 @@ mod tests {
         );
         // `all` spelled out kind by kind is still `all`.
         assert_eq!(
-            name("--nemesis partition,kill,pause,latency,clog,figure8"),
+            name("--nemesis partition,kill,pause,latency,clog,figure8,install-snapshot"),
             "kv-5n-all-memory"
         );
     }

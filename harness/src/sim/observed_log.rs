@@ -78,13 +78,13 @@ impl Log for ObservedLog {
         Ok(())
     }
 
-    /// Reported even when it fails: a failed truncation may have removed part of the suffix
-    /// (the node fail-stops), so the checks must not count on those entries after a restart.
     fn truncate(&mut self, from: LogIndex) -> Result<(), LogError> {
-        let result = self.inner.truncate(from);
+        self.observations
+            .observe(self.node, Observation::Truncating { from });
+        self.inner.truncate(from)?;
         self.observations
             .observe(self.node, Observation::Truncated { from });
-        result
+        Ok(())
     }
 
     fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
@@ -103,11 +103,10 @@ impl Log for ObservedLog {
         self.inner.last_index()
     }
 
-    /// Reported even when it fails, as a truncation is.
     fn compact(&mut self, index: LogIndex, term: Term) -> Result<(), LogError> {
-        let result = self.inner.compact(index, term);
+        self.inner.compact(index, term)?;
         let compacted = Observation::Compacted { index, term };
         self.observations.observe(self.node, compacted);
-        result
+        Ok(())
     }
 }
