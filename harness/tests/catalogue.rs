@@ -69,6 +69,7 @@ fn the_runner_reports_a_caught_bug() {
         seeds: 10,
         jobs: 1,
         budget: Duration::from_secs(120),
+        from_outside: false,
     };
     let outcome = search::search(entry.name, &config, &plugins, &options);
     let caught = outcome

@@ -33,6 +33,7 @@ fn every_recorded_catch_is_still_caught_at_its_seed() {
             jobs: 1,
             // One run: the budget only bounds when a new run may start.
             budget: Duration::from_secs(24 * 60 * 60),
+            from_outside: false,
         };
         let outcome = search::search(entry.name, &config, &plugins, &options);
         match &outcome.caught {

@@ -64,13 +64,19 @@ pub fn results(options: &SearchOptions, reference: &[Outcome], bugs: &[Outcome])
     let _ = writeln!(
         text,
         "Default `rafty test` (kv workload, `--nemesis all`, 5 nodes, 10 s per run), core \
-         assertions off; seeds {} to {} at most, {} job(s), a budget of {:.0} s per bug.\n",
+         assertions off; seeds {} to {} at most, {} job(s), a budget of {:.0} s per bug{}.\n",
         options.first_seed,
         options
             .first_seed
             .saturating_add(options.seeds.saturating_sub(1)),
         options.jobs,
-        options.budget.as_secs_f64()
+        options.budget.as_secs_f64(),
+        if options.from_outside {
+            "; only catches from outside count (`--from-outside`: not the node's own \
+             assertion, not liveness alone)"
+        } else {
+            ""
+        }
     );
     text.push_str("| unplanted | runs | valid | invalid | unknown |\n|---|---|---|---|---|\n");
     for outcome in reference {

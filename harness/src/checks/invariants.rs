@@ -149,6 +149,13 @@ pub enum Observation {
         /// The request's term.
         term: Term,
     },
+    /// A granted vote (not a pre-vote) of `term` from `voter` reached the node, a candidate.
+    VoteReceived {
+        /// The node that granted it.
+        voter: NodeId,
+        /// The answer's term.
+        term: Term,
+    },
     /// An answer of `term` to the node's AppendEntries of `request_term` (lower) reached it.
     HigherTermHeard {
         /// The term of the request answered.
@@ -177,6 +184,7 @@ impl Observation {
                 | Observation::VoteAnswered { .. }
                 | Observation::AppendAnswered { .. }
                 | Observation::AppendSent { .. }
+                | Observation::VoteReceived { .. }
         )
     }
 }
@@ -341,7 +349,8 @@ impl Invariants {
             | Observation::VoteAnswered { .. }
             | Observation::AppendAnswered { .. }
             | Observation::AppendSent { .. }
-            | Observation::HigherTermHeard { .. } => {}
+            | Observation::HigherTermHeard { .. }
+            | Observation::VoteReceived { .. } => {}
         }
     }
 
@@ -360,13 +369,17 @@ impl Invariants {
                 Vec::new()
             }
             Observation::Compacted { index, term } => {
-                protocol.compacted(node, *index, *term);
+                let findings = protocol.compacted(node, *index, *term);
                 // Below every node's compaction point no state is reached again (a restore is
                 // at or above its own node's point): those digests are done with.
                 let everywhere = protocol.compacted_everywhere();
                 if everywhere > 0 {
                     self.digests = self.digests.split_off(&everywhere);
                 }
+                findings
+            }
+            Observation::SnapshotTaken { index } | Observation::SnapshotInstalled { index } => {
+                protocol.snapshot_durable(node, *index);
                 Vec::new()
             }
             Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),
@@ -385,6 +398,10 @@ impl Invariants {
             }
             Observation::BecameLeader { term } => protocol.became_leader(node, *term),
             Observation::AppendSent { term } => protocol.append_sent(node, *term),
+            Observation::VoteReceived { voter, term } => {
+                protocol.vote_received(node, *voter, *term);
+                Vec::new()
+            }
             Observation::HigherTermHeard { request_term, term } => {
                 protocol.higher_term_heard(node, *request_term, *term);
                 Vec::new()
@@ -833,6 +850,9 @@ mod tests {
         for index in 1..=10 {
             checker.observe(index, 1, &applied(index, &[index as u8]));
             checker.observe(index, 1, &digest(index, 100 + index, false));
+        }
+        for node in [1, 2] {
+            checker.observe(11, node, &Observation::SnapshotTaken { index: 8 });
         }
         checker.observe(11, 1, &Observation::Compacted { index: 8, term: 1 });
         assert_eq!(checker.held_digests(), 10, "n2 has not compacted");

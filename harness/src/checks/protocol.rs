@@ -5,10 +5,13 @@
 //!
 //! * **Durable before reply** (§5.1, Figure 2: persistent state is updated on stable storage
 //!   before responding): an answer's term is durable, and so is a granted vote.
+//! * **Durable state kept** (the `Log` contract, §5.1): a log reopened after a crash or a
+//!   power cut holds every entry, term and vote it had made durable (a write that returned).
 //! * **One vote per term** (§5.2), across restarts: a voter grants votes of one term to one
 //!   candidate.
-//! * **Election by a majority of its own term** (§5.2): a new leader of term T holds granted
-//!   votes of term T from a majority (its own included).
+//! * **Election by a majority of its own term** (§5.2): a new leader of term T had received
+//!   granted votes of term T (answers that reached it through its `Peer`) from a majority,
+//!   its own included.
 //! * **Terms start at a candidate** (§5.2; thesis §9.6, a pre-vote changes no state): a node
 //!   makes a term durable only after some candidate made its own vote in that term durable.
 //! * **Up-to-date votes** (§5.4.1): a (pre-)vote is granted only to a log at least as
@@ -20,6 +23,8 @@
 //! * **A higher term deposes a leader** (Figure 2, all servers): once an answer of a higher
 //!   term reached a leader, it sends no more than [`STALE_SENDS`] AppendEntries of its old term
 //!   (those its event loop may send before it handles the answer).
+//! * **Compaction behind a snapshot** (§7): a node compacts its log only through an index a
+//!   durable snapshot it reported (taken or installed) covers.
 //! * **Leader completeness** (§5.4): an entry a node reported committed is in the log of every
 //!   later leader, and is never truncated from any log; two nodes never commit different
 //!   entries at one index.
@@ -69,10 +74,14 @@ pub struct Protocol {
     views: BTreeMap<NodeId, DurableView>,
     /// (voter, term) -> the candidate it granted its vote to.
     votes: BTreeMap<(NodeId, Term), NodeId>,
+    /// (candidate, term) -> the voters whose granted vote of that term reached the candidate.
+    received: BTreeMap<(NodeId, Term), BTreeSet<NodeId>>,
     /// Terms in which a candidate made its own vote durable.
     campaigns: BTreeSet<Term>,
     /// Index -> (term, reporter): entries some node reported committed.
     committed: BTreeMap<LogIndex, (Term, NodeId)>,
+    /// Per node: the highest index a durable snapshot it reported (taken or installed) covers.
+    snapshots: BTreeMap<NodeId, LogIndex>,
     /// Per node: the term of its AppendEntries that got an answer of a higher term, and how
     /// many of that term it sent since.
     deposed: BTreeMap<NodeId, (Term, u64)>,
@@ -152,7 +161,20 @@ impl Protocol {
     /// `node` compacted its log through `index` of `term` (Raft §7). Entries every node has
     /// compacted away are forgotten here too (none can be truncated, committed again or
     /// needed by a later leader's log), so the checker stays as small as the logs.
-    pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) {
+    pub fn compacted(&mut self, node: NodeId, index: LogIndex, term: Term) -> Vec<Finding> {
+        let covered = self.snapshots.get(&node).copied().unwrap_or(0);
+        let findings = if index > covered {
+            vec![(
+                "compact-behind-snapshot",
+                format!(
+                    "n{node} compacted its log through index {index} while its durable snapshots \
+                     cover only up to {covered} (§7: a log discards only the entries a durable \
+                     snapshot covers)"
+                ),
+            )]
+        } else {
+            Vec::new()
+        };
         self.view(node).compact(index, term);
         let everywhere = self.compacted_everywhere();
         // Keep the last committed entry: leader completeness compares every new leader with it.
@@ -160,6 +182,14 @@ impl Protocol {
         if keep_from > 0 {
             self.committed = self.committed.split_off(&keep_from);
         }
+        findings
+    }
+
+    /// `node` reported a durable snapshot (taken or installed) covering up to `index`; the
+    /// snapshot store outlives restarts, so this is kept across them.
+    pub fn snapshot_durable(&mut self, node: NodeId, index: LogIndex) {
+        let covered = self.snapshots.entry(node).or_default();
+        *covered = (*covered).max(index);
     }
 
     /// `node` saved `state`.
@@ -233,6 +263,11 @@ impl Protocol {
         }
     }
 
+    /// A granted vote of `term` from `voter` reached `node`.
+    pub fn vote_received(&mut self, node: NodeId, voter: NodeId, term: Term) {
+        self.received.entry((node, term)).or_default().insert(voter);
+    }
+
     /// `node` (re)started: it remembers nothing of a deposition.
     pub fn restarted(&mut self, node: NodeId) {
         self.deposed.remove(&node);
@@ -290,21 +325,30 @@ impl Protocol {
                 ),
             ));
         }
+        // The votes it could have counted: granted votes of its term that reached it.
+        let reached = self
+            .received
+            .get(&(node, term))
+            .cloned()
+            .unwrap_or_default();
+        self.received
+            .retain(|(candidate, old), _| *candidate != node || *old >= term);
         if let Some(size) = self.cluster_size {
-            let voters: Vec<NodeId> = self
+            let granted: Vec<NodeId> = self
                 .votes
                 .iter()
                 .filter(|((_, vote_term), candidate)| *vote_term == term && **candidate == node)
                 .map(|((voter, _), _)| *voter)
                 .collect();
             let majority = size / 2 + 1;
-            if voters.len() + 1 < majority {
+            if reached.len() + 1 < majority {
                 findings.push((
                     "election-quorum",
                     format!(
-                        "n{node} became leader of term {term} with votes of that term from only \
-                         {:?} besides its own, {majority} of {size} needed (§5.2)",
-                        voters
+                        "n{node} became leader of term {term} when granted votes of that term had \
+                         reached it from only {reached:?} besides its own ({granted:?} granted \
+                         it one), {majority} of {size} needed (§5.2: votes of the candidate's \
+                         own term from a majority)"
                     ),
                 ));
             }

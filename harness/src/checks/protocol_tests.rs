@@ -115,7 +115,8 @@ fn two_votes_in_one_term_break_one_vote_per_term() {
             .is_empty()
     );
     // A restart that forgot the vote, then a vote for n5 in the same term.
-    protocol.opened(2, (hard_state(2, None), (0, 0), 1, vec![1]));
+    let reopened = protocol.opened(2, (hard_state(2, None), (0, 0), 1, vec![1]));
+    assert_eq!(names(&reopened), ["durable-state-kept"]);
     protocol.hard_state_saved(2, hard_state(2, Some(5)));
     let mark = protocol.mark(2);
     let second = vote_request(2, 5, (1, 1), false);
@@ -134,9 +135,16 @@ fn a_leader_without_a_majority_of_its_terms_votes_breaks_election_quorum() {
         let request = vote_request(2, 1, (1, 1), false);
         protocol.vote_answered(voter, &request, &granted(2, false), mark);
     }
+    // Granted, but only n2's answer reached n1 so far.
+    protocol.vote_received(1, 2, 2);
+    assert_eq!(names(&protocol.became_leader(1, 2)), ["election-quorum"]);
+    protocol.vote_received(1, 3, 2);
     assert!(protocol.became_leader(1, 2).is_empty());
-    // n4 won term 3 with one vote of term 3 (its own) and votes of older terms.
+    // n4 won term 3 with one vote of term 3 (its own) and votes of older terms, which
+    // reached it late (a candidate counting votes of other terms).
     campaign(&mut protocol, 3, 4);
+    protocol.vote_received(4, 2, 2);
+    protocol.vote_received(4, 3, 2);
     assert_eq!(names(&protocol.became_leader(4, 3)), ["election-quorum"]);
 }
 
@@ -322,4 +330,22 @@ fn entries_a_snapshot_covers_count_as_held() {
     // A leader missing the committed entry after its compaction point is still caught.
     protocol.compacted(3, 100, 1);
     assert!(names(&protocol.became_leader(3, 4)).contains(&"leader-completeness"));
+}
+
+/// §7: a log discards only what a durable snapshot covers; compacting behind the node's
+/// snapshot is fine, past it (or with no snapshot at all) is a finding.
+#[test]
+fn compacting_past_the_durable_snapshot_is_a_finding() {
+    let mut protocol = cluster(&[1, 1, 1, 1], hard_state(1, None));
+    assert_eq!(
+        names(&protocol.compacted(1, 2, 1)),
+        ["compact-behind-snapshot"]
+    );
+    protocol.snapshot_durable(2, 3);
+    assert!(protocol.compacted(2, 2, 1).is_empty());
+    assert!(protocol.compacted(2, 3, 1).is_empty());
+    assert_eq!(
+        names(&protocol.compacted(2, 4, 1)),
+        ["compact-behind-snapshot"]
+    );
 }

@@ -49,6 +49,10 @@ pub struct Args {
     /// Only these bugs, comma-separated names (see the list).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// With --run: count a run as a catch only when a check from outside fired, not the
+    /// node's own assertion (node-panic) or liveness alone (the weak catches).
+    #[arg(long)]
+    pub from_outside: bool,
 }
 
 /// The entries `only` names (all when empty); an error names any unknown one.
@@ -101,6 +105,7 @@ pub fn run(args: &Args) -> u8 {
         seeds: args.seeds,
         jobs: args.jobs as usize,
         budget: args.budget,
+        from_outside: args.from_outside,
     };
     match measure(&selected, &options) {
         Ok((reference, bugs)) => {

@@ -12,7 +12,7 @@ use super::factories::{LogFactory, MemoryLogFactory, StateMachineFactory};
 
 /// A [`LogFactory`] whose logs acknowledge every write, then lose on restart the newer half
 /// of the entries appended since the previous start (as a log that acknowledges before its
-/// fsync would).
+/// fsync would), down to the log's first index at most (what it compacted stays compacted).
 #[derive(Debug, Default)]
 pub struct ForgetfulLogFactory {
     inner: MemoryLogFactory,
@@ -35,7 +35,11 @@ impl LogFactory for ForgetfulLogFactory {
             let last = log.last_index();
             if last > mark {
                 let forget = (last - mark).div_ceil(2);
-                log.truncate(last - forget + 1)?;
+                // Never below the log's first index: a snapshot covers what is compacted.
+                let from = (last - forget + 1).max(log.first_index());
+                if from <= last {
+                    log.truncate(from)?;
+                }
             }
         }
         opened_at.insert(node, log.last_index());

@@ -1,6 +1,7 @@
-//! Wraps each `Peer` a node sends through, to report every AppendEntries it sends and every
-//! answer of a higher term that reaches it: the leader's side of the wire, as any
-//! implementation uses it (the step-down check of [`crate::checks::protocol`]).
+//! Wraps each `Peer` a node sends through, to report every AppendEntries it sends, every
+//! answer of a higher term and every granted vote that reaches it: the leader's and the
+//! candidate's side of the wire, as any implementation uses it (the step-down and election
+//! quorum checks of [`crate::checks::protocol`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +46,15 @@ impl Peer for ObservedPeer {
         request: RequestVote,
         timeout: Duration,
     ) -> Result<RequestVoteResponse, PeerError> {
-        self.inner.request_vote(request, timeout).await
+        let response = self.inner.request_vote(request, timeout).await?;
+        if response.vote_granted && !response.pre_vote {
+            let received = Observation::VoteReceived {
+                voter: self.inner.id(),
+                term: response.term,
+            };
+            self.observations.observe(self.node, received);
+        }
+        Ok(response)
     }
 
     async fn append_entries(
