@@ -13,7 +13,8 @@
 
 use std::path::Path;
 
-use super::fs::{FileSystem, FsFile};
+use super::fs::FileSystem;
+use super::small_file;
 use crate::log::LogError;
 use crate::types::{LogIndex, Term};
 
@@ -70,29 +71,12 @@ pub fn decode(bytes: &[u8]) -> Result<Base, String> {
 
 /// Read the base from `dir`: the default (no compaction) if the file does not exist.
 pub fn load<F: FileSystem>(fs: &F, dir: &Path) -> Result<Base, LogError> {
-    let path = dir.join(FILE_NAME);
-    match fs.read(&path) {
-        Ok(bytes) => decode(&bytes).map_err(|reason| LogError::Corrupted {
-            location: path.display().to_string(),
-            reason,
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Base::default()),
-        Err(error) => Err(LogError::Io(std::io::Error::new(
-            error.kind(),
-            format!("read {}: {error}", path.display()),
-        ))),
-    }
+    small_file::load(fs, dir, FILE_NAME, Base::default(), decode)
 }
 
 /// Replace the base in `dir` with `base`, durably and atomically.
 pub fn save<F: FileSystem>(fs: &F, dir: &Path, base: Base) -> std::io::Result<()> {
-    let temp = dir.join(TEMP_FILE_NAME);
-    let mut file = fs.create(&temp)?;
-    file.write_at(0, &encode(base))?;
-    file.sync()?;
-    drop(file);
-    fs.rename(&temp, &dir.join(FILE_NAME))?;
-    fs.sync_dir(dir)
+    small_file::save(fs, dir, (FILE_NAME, TEMP_FILE_NAME), &encode(base))
 }
 
 #[cfg(test)]

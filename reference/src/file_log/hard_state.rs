@@ -9,7 +9,8 @@
 
 use std::path::Path;
 
-use super::fs::{FileSystem, FsFile};
+use super::fs::FileSystem;
+use super::small_file;
 use crate::log::LogError;
 use crate::types::HardState;
 
@@ -65,29 +66,12 @@ pub fn decode(bytes: &[u8]) -> Result<HardState, String> {
 
 /// Read the hard state from `dir`: the default if the file does not exist yet.
 pub fn load<F: FileSystem>(fs: &F, dir: &Path) -> Result<HardState, LogError> {
-    let path = dir.join(FILE_NAME);
-    match fs.read(&path) {
-        Ok(bytes) => decode(&bytes).map_err(|reason| LogError::Corrupted {
-            location: path.display().to_string(),
-            reason,
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(HardState::default()),
-        Err(error) => Err(LogError::Io(std::io::Error::new(
-            error.kind(),
-            format!("read {}: {error}", path.display()),
-        ))),
-    }
+    small_file::load(fs, dir, FILE_NAME, HardState::default(), decode)
 }
 
 /// Replace the hard state in `dir` with `state`, durably and atomically.
 pub fn save<F: FileSystem>(fs: &F, dir: &Path, state: HardState) -> std::io::Result<()> {
-    let temp = dir.join(TEMP_FILE_NAME);
-    let mut file = fs.create(&temp)?;
-    file.write_at(0, &encode(state))?;
-    file.sync()?;
-    drop(file);
-    fs.rename(&temp, &dir.join(FILE_NAME))?;
-    fs.sync_dir(dir)
+    small_file::save(fs, dir, (FILE_NAME, TEMP_FILE_NAME), &encode(state))
 }
 
 #[cfg(test)]

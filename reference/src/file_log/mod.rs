@@ -62,6 +62,7 @@ pub mod fs;
 mod hard_state;
 mod record;
 mod segment;
+mod small_file;
 
 use base::Base;
 use fs::{FileSystem, FsFile, StdFs};
