@@ -69,6 +69,7 @@ pub mod file_log;
 pub mod file_snapshot;
 pub mod kv;
 pub mod log;
+pub mod membership;
 pub mod memory;
 pub mod message;
 pub mod network;
@@ -88,6 +89,7 @@ pub use file_log::{FileLog, FileLogOptions};
 pub use file_snapshot::FileSnapshotStore;
 pub use kv::{KvCodecError, KvCommand, KvResponse, KvStateMachine};
 pub use log::{Log, LogError};
+pub use membership::{Membership, MembershipError};
 pub use memory::{MemoryLog, MemoryStorage};
 pub use message::{
     AppendEntries, AppendEntriesResponse, ConflictHint, InstallSnapshot, InstallSnapshotResponse,

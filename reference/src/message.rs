@@ -120,6 +120,26 @@ pub struct InstallSnapshotResponse {
     pub installed: bool,
 }
 
+/// TimeoutNow (dissertation §3.10): the leader tells the target of a leadership transfer,
+/// whose log it has brought up to date, to start an election at once, without waiting for its
+/// election timer and without a pre-vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutNow {
+    /// The leader's term.
+    pub term: Term,
+    /// The leader handing over.
+    pub leader_id: NodeId,
+}
+
+/// The answer to a [`TimeoutNow`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutNowResponse {
+    /// The receiver's current term (the new one if it started campaigning).
+    pub term: Term,
+    /// True if the receiver started an election.
+    pub campaigning: bool,
+}
+
 /// Every protocol message a node exchanges with its peers. Requests travel through
 /// [`crate::Peer`] calls; responses come back as their results.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +152,10 @@ pub enum Message {
     AppendEntries(AppendEntries),
     /// The answer to an AppendEntries.
     AppendEntriesResponse(AppendEntriesResponse),
+    /// A leadership transfer's order to campaign now (§3.10).
+    TimeoutNow(TimeoutNow),
+    /// The answer to a TimeoutNow.
+    TimeoutNowResponse(TimeoutNowResponse),
 }
 
 impl Message {
@@ -142,6 +166,8 @@ impl Message {
             Message::RequestVoteResponse(m) => m.term,
             Message::AppendEntries(m) => m.term,
             Message::AppendEntriesResponse(m) => m.term,
+            Message::TimeoutNow(m) => m.term,
+            Message::TimeoutNowResponse(m) => m.term,
         }
     }
 }

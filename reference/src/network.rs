@@ -21,7 +21,7 @@ use async_trait::async_trait;
 
 use crate::message::{
     AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse,
+    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::types::NodeId;
@@ -317,6 +317,17 @@ impl Peer for InProcessPeer {
     ) -> Result<InstallSnapshotResponse, PeerError> {
         self.call(timeout, move |handler| {
             Box::pin(async move { handler.install_snapshot(request).await })
+        })
+        .await
+    }
+
+    async fn timeout_now(
+        &self,
+        request: TimeoutNow,
+        timeout: Duration,
+    ) -> Result<TimeoutNowResponse, PeerError> {
+        self.call(timeout, move |handler| {
+            Box::pin(async move { handler.timeout_now(request).await })
         })
         .await
     }

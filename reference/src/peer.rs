@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::message::{
     AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse,
+    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
 };
 use crate::types::NodeId;
 
@@ -149,6 +149,21 @@ pub trait Peer: Send + Sync + 'static {
             reason: "this transport does not carry InstallSnapshot".into(),
         })
     }
+
+    /// Send a TimeoutNow (leadership transfer, dissertation §3.10) and wait for the answer.
+    /// The default refuses: over such a transport a leadership transfer times out and the
+    /// leader resumes.
+    async fn timeout_now(
+        &self,
+        request: TimeoutNow,
+        timeout: Duration,
+    ) -> Result<TimeoutNowResponse, PeerError> {
+        let _ = (request, timeout);
+        Err(PeerError::NotSent {
+            peer: self.id(),
+            reason: "this transport does not carry TimeoutNow".into(),
+        })
+    }
 }
 
 /// The receiving side of the [`Peer`] calls: what a transport's server hands incoming requests
@@ -178,6 +193,15 @@ pub trait RpcHandler: Send + Sync + 'static {
         Err(PeerError::Rejected {
             peer: 0,
             reason: "this handler does not accept InstallSnapshot".into(),
+        })
+    }
+
+    /// Handle a TimeoutNow (leadership transfer). The default refuses.
+    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        let _ = request;
+        Err(PeerError::Rejected {
+            peer: 0,
+            reason: "this handler does not accept TimeoutNow".into(),
         })
     }
 }

@@ -21,6 +21,10 @@ pub enum Payload {
     Noop,
     /// A client command, opaque to Raft, handed to [`crate::StateMachine::apply`] once committed.
     Command(Vec<u8>),
+    /// A configuration (dissertation chapter 4), in effect on a node from the moment the entry
+    /// is in its log. Never given to the state machine. Added after the first two variants:
+    /// postcard numbers variants in order, so logs and messages written before it still decode.
+    Membership(crate::membership::Membership),
 }
 
 impl Payload {
@@ -29,6 +33,7 @@ impl Payload {
         match self {
             Payload::Noop => 0,
             Payload::Command(bytes) => bytes.len(),
+            Payload::Membership(membership) => membership.size_bytes(),
         }
     }
 }

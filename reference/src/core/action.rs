@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::membership::Membership;
 use crate::message::Message;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
 
@@ -75,6 +76,9 @@ pub enum Action {
         index: LogIndex,
         /// The term of the entry at `index`.
         term: Term,
+        /// The configuration as of `index` (dissertation §5.4: a snapshot's metadata holds
+        /// the latest configuration it covers), which the snapshot must carry.
+        membership: Membership,
     },
     /// Compact the log through `index` ([`crate::Log::compact`]), whose term is `term`;
     /// always behind a snapshot that is durable already. Durable before any later action.

@@ -44,6 +44,7 @@ impl Core {
             self.role = Role::Follower;
             self.votes.clear();
             self.progress.clear();
+            self.transfer = None;
             self.reset_election_timer();
         }
         self.leader = leader;
@@ -67,15 +68,29 @@ impl Core {
             self.become_follower(self.term(), None);
             return self.reset_election_timer();
         };
+        if !self.membership().is_voter(self.id) {
+            // §4.2.1, §4.2.3: a learner, a node not yet told it is a member, or one removed
+            // from the configuration never campaigns; it waits to hear from a leader.
+            return self.reset_election_timer();
+        }
         self.role = Role::PreCandidate;
         self.leader = None;
         self.progress.clear();
         self.votes = [self.id].into();
         self.reset_election_timer();
-        if self.votes.len() >= self.quorum() {
+        if self.is_quorum(&self.votes) {
             return self.become_candidate();
         }
         self.request_votes(next_term, true);
+    }
+
+    /// Campaign at once, skipping the pre-vote (a leadership transfer's TimeoutNow, §3.10);
+    /// not possible at the largest term.
+    pub(super) fn campaign_now(&mut self) {
+        if self.term().checked_add(1).is_none() {
+            return self.start_pre_vote();
+        }
+        self.become_candidate();
     }
 
     /// A majority granted pre-votes: start a real election (§5.2): increment the term, vote
@@ -92,7 +107,7 @@ impl Core {
         self.last_leader_contact = None;
         self.votes = [self.id].into();
         self.reset_election_timer();
-        if self.votes.len() >= self.quorum() {
+        if self.is_quorum(&self.votes) {
             return self.become_leader();
         }
         self.request_votes(self.term(), false);
@@ -106,7 +121,9 @@ impl Core {
             last_log_term: self.log.last_term(),
             pre_vote,
         };
-        for peer in self.peers.clone() {
+        let mut voters = self.membership().all_voters();
+        voters.remove(&self.id);
+        for peer in voters {
             self.send(peer, Message::RequestVote(request.clone()));
         }
     }
@@ -209,12 +226,13 @@ impl Core {
     /// Count a (pre-)vote; a majority moves the pre-candidate on to candidate, and the
     /// candidate on to leader.
     pub(super) fn handle_vote_response(&mut self, from: NodeId, response: RequestVoteResponse) {
-        if self.peers.binary_search(&from).is_err() {
-            tracing::error!(
+        if from == self.id || !self.membership().is_voter(from) {
+            tracing::debug!(
                 node = self.id,
                 from,
                 ?response,
-                "vote response from a node that is not a peer ignored (§5.2: only members vote)"
+                "vote response from a node that is not a voter ignored (§4.1: only voters of the \
+                 configuration in effect count)"
             );
             return;
         }
@@ -238,7 +256,7 @@ impl Core {
             return;
         }
         self.votes.insert(from);
-        if self.votes.len() >= self.quorum() {
+        if self.is_quorum(&self.votes) {
             match self.role {
                 Role::PreCandidate => self.become_candidate(),
                 _ => self.become_leader(),

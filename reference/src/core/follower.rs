@@ -152,6 +152,8 @@ impl Core {
         }
         let new_entries = entries[first_new..].to_vec();
         self.log.append(&new_entries);
+        self.configurations.appended(&new_entries);
+        self.configuration_changed();
         self.persist_entries(new_entries);
     }
 
@@ -167,6 +169,8 @@ impl Core {
             "a leader never truncates its own log"
         );
         self.log.truncate(from);
+        self.configurations.truncated(from);
+        self.configuration_changed();
         self.persisted_index = self.persisted_index.min(from - 1);
         self.emit(Action::TruncateLog(from));
     }

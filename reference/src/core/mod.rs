@@ -13,15 +13,18 @@
 //! rule of §5.4.2.
 
 mod action;
+mod configuration;
 mod election;
 mod follower;
 mod invariants;
+mod membership_change;
 pub mod mutation;
 mod progress;
 pub mod quorum;
 mod raft_log;
 mod replication;
 mod snapshot;
+mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -31,12 +34,16 @@ use rand_chacha::ChaCha8Rng;
 
 pub use action::{Action, Role};
 pub use election::log_is_up_to_date;
+pub use membership_change::{MembershipChange, MembershipChangeError};
 pub use mutation::Mutation;
 pub use snapshot::{InstallDecision, StartState};
+pub use transfer::TransferError;
 
+use crate::membership::Membership;
 use crate::message::Message;
 use crate::settings::Config;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
+use configuration::Configurations;
 use mutation::MutationFlags;
 use progress::Progress;
 use raft_log::RaftLog;
@@ -53,8 +60,11 @@ pub struct NotLeader {
 #[derive(Debug)]
 pub struct Core {
     id: NodeId,
-    /// The other members, sorted, without `id`.
+    /// The other members of the configuration in effect (voters and learners), sorted,
+    /// without `id`: whom a leader replicates to.
     peers: Vec<NodeId>,
+    /// The configurations in the log; the latest is in effect (dissertation §4.1).
+    configurations: Configurations,
     config: Config,
     hard_state: HardState,
     /// The hard state as of the last [`Action::SaveHardState`] (or as loaded).
@@ -90,6 +100,8 @@ pub struct Core {
     votes: BTreeSet<NodeId>,
     /// Per-follower replication state; filled only while leader.
     progress: BTreeMap<NodeId, Progress>,
+    /// The leadership transfer in progress, while leader (§3.10).
+    transfer: Option<transfer::Transfer>,
     actions: Vec<Action>,
     check_invariants: bool,
     mutations: MutationFlags,
@@ -121,6 +133,7 @@ impl Core {
         let state = StartState {
             hard_state,
             snapshot: None,
+            snapshot_membership: None,
             compacted: (0, 0),
             entries,
         };
@@ -143,13 +156,38 @@ impl Core {
         now: Duration,
         seed: u64,
     ) -> Core {
+        let bootstrap = Membership::new(peers.into_iter().chain([id]));
+        Core::restart_with_membership(id, bootstrap, config, state, now, seed)
+    }
+
+    /// As [`Core::restart`], with the `bootstrap` configuration in effect until the log or
+    /// the snapshot names another (dissertation §4.1). A node joining an existing cluster
+    /// starts with an empty one: it never campaigns until its leader's log makes it a voter.
+    ///
+    /// # Panics
+    ///
+    /// As [`Core::restart`].
+    pub fn restart_with_membership(
+        id: NodeId,
+        bootstrap: Membership,
+        config: Config,
+        state: StartState,
+        now: Duration,
+        seed: u64,
+    ) -> Core {
         let StartState {
             hard_state,
             snapshot,
+            snapshot_membership,
             compacted,
             entries,
         } = state;
-        let peers: BTreeSet<NodeId> = peers.into_iter().filter(|peer| *peer != id).collect();
+        let configurations = match (snapshot, snapshot_membership) {
+            (Some((index, _)), Some(membership)) => {
+                Configurations::new(index, membership, &entries)
+            }
+            _ => Configurations::new(0, bootstrap, &entries),
+        };
         let log = RaftLog::new(compacted, entries);
         let persisted_index = log.last_index();
         let snapshot = snapshot.unwrap_or((0, 0));
@@ -172,7 +210,8 @@ impl Core {
         );
         let mut core = Core {
             id,
-            peers: peers.into_iter().collect(),
+            peers: Vec::new(),
+            configurations,
             config,
             hard_state,
             persisted_hard_state: hard_state,
@@ -193,11 +232,13 @@ impl Core {
             last_leader_contact: None,
             votes: BTreeSet::new(),
             progress: BTreeMap::new(),
+            transfer: None,
             actions: Vec::new(),
             check_invariants: false,
             mutations: MutationFlags::default(),
         };
         core.reset_election_timer();
+        core.configuration_changed();
         core
     }
 
@@ -232,6 +273,8 @@ impl Core {
             Message::RequestVoteResponse(response) => self.handle_vote_response(from, response),
             Message::AppendEntries(request) => self.handle_append_entries(request),
             Message::AppendEntriesResponse(response) => self.handle_append_response(from, response),
+            Message::TimeoutNow(order) => self.handle_timeout_now(order),
+            Message::TimeoutNowResponse(_) => {}
         }
         self.finish_input(before);
     }
@@ -239,6 +282,8 @@ impl Core {
     /// Append client `commands` as one batch and start replicating them. Returns the index of
     /// the first and the leader's term: a command is applied at `(index, term)` or never.
     /// An empty batch appends nothing and returns the index the next entry would get.
+    /// Refused while a leadership transfer is in progress (§3.10), with the target as the
+    /// hint.
     pub fn propose(
         &mut self,
         now: Duration,
@@ -247,6 +292,11 @@ impl Core {
         if self.role != Role::Leader {
             return Err(NotLeader {
                 leader_hint: self.leader,
+            });
+        }
+        if let Some(target) = self.transfer_target() {
+            return Err(NotLeader {
+                leader_hint: Some(target),
             });
         }
         let before = self.invariant_snapshot();
@@ -267,8 +317,10 @@ impl Core {
     pub fn send_failed(&mut self, now: Duration, to: NodeId, request: &Message) {
         let before = self.invariant_snapshot();
         self.advance_clock(now);
-        if let Message::AppendEntries(append) = request {
-            self.append_failed(to, append);
+        match request {
+            Message::AppendEntries(append) => self.append_failed(to, append),
+            Message::TimeoutNow(_) => self.transfer = None,
+            _ => {}
         }
         self.finish_input(before);
     }
@@ -291,9 +343,26 @@ impl Core {
         self.id
     }
 
-    /// The other members of the cluster, sorted.
+    /// The other members of the configuration in effect (voters and learners), sorted.
     pub fn peers(&self) -> &[NodeId] {
         &self.peers
+    }
+
+    /// The configuration in effect: the latest in the log, committed or not (§4.1).
+    pub fn membership(&self) -> &Membership {
+        self.configurations.in_effect()
+    }
+
+    /// The index of the entry holding the configuration in effect (the snapshot's index, or
+    /// 0 for the bootstrap configuration, when no entry after it holds one).
+    pub fn membership_index(&self) -> LogIndex {
+        self.configurations.in_effect_index()
+    }
+
+    /// The configuration as of `index` (at or after the snapshot's index): what a snapshot
+    /// through `index` carries.
+    pub fn membership_at(&self, index: LogIndex) -> &Membership {
+        self.configurations.at(index)
     }
 
     /// The current role.
@@ -426,12 +495,42 @@ impl Core {
         self.emit(Action::Reply(message));
     }
 
-    fn quorum(&self) -> usize {
-        let quorum = quorum::quorum_size(self.peers.len() + 1);
+    /// How votes and match indices are counted: correctly, unless a mutation breaks it.
+    fn counting(&self) -> quorum::joint::Counting {
+        let mut counting = quorum::joint::Counting::default();
         if self.mutations.breaks(Mutation::QuorumOffByOne) {
-            return quorum - 1;
+            counting.majority = |voters| quorum::quorum_size(voters) - 1;
         }
-        quorum
+        counting
+    }
+
+    /// Whether `nodes` make a quorum of the configuration in effect (§4.3 while joint).
+    fn is_quorum(&self, nodes: &BTreeSet<NodeId>) -> bool {
+        quorum::joint::is_quorum(self.membership(), nodes, self.counting())
+    }
+
+    /// The configuration in effect changed (appended, truncated, from a snapshot): recompute
+    /// whom to replicate to, and as leader start or stop tracking their progress.
+    fn configuration_changed(&mut self) {
+        let membership = self.configurations.in_effect();
+        self.peers = membership
+            .members()
+            .into_iter()
+            .filter(|peer| *peer != self.id)
+            .collect();
+        if self.role == Role::Leader {
+            // A member new to this leader is probed from its last entry (the configuration
+            // entry that added it, when called from an append): the follower's answer starts
+            // the backtracking (§5.3), as for every follower of a new leader.
+            let next_index = self.log.last_index().max(1);
+            self.progress
+                .retain(|peer, _| self.peers.binary_search(peer).is_ok());
+            for peer in &self.peers {
+                self.progress
+                    .entry(*peer)
+                    .or_insert_with(|| Progress::new(next_index));
+            }
+        }
     }
 
     /// Commit up to `index` (never backwards) and emit the newly committed entries.

@@ -1,4 +1,7 @@
-//! Majorities (§5.2, §5.4.2): how many nodes make a quorum, and which index a quorum holds.
+//! Majorities (§5.2, §5.4.2): how many nodes make a quorum, and which index a quorum holds;
+//! [`joint`] applies them to a configuration (dissertation §4.3).
+
+pub mod joint;
 
 use crate::types::LogIndex;
 

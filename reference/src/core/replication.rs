@@ -2,6 +2,8 @@
 //! the limits, heartbeats, handling answers with fast backtracking, the commit rule (§5.4.2)
 //! and check-quorum (thesis §6.2).
 
+use std::collections::BTreeSet;
+
 use super::progress::Progress;
 use super::{Core, Mutation, Role, quorum};
 use crate::message::{AppendEntries, AppendEntriesResponse, ConflictHint, Message};
@@ -55,6 +57,8 @@ impl Core {
             })
             .collect();
         self.log.append(&entries);
+        self.configurations.appended(&entries);
+        self.configuration_changed();
         for peer in self.peers.clone() {
             self.send_append(peer);
         }
@@ -64,6 +68,7 @@ impl Core {
 
     /// The leader's timers: check-quorum every minimum election timeout, then heartbeats.
     pub(super) fn tick_leader(&mut self) {
+        self.expire_transfer();
         if self.now >= self.check_quorum_deadline {
             self.check_quorum();
             if self.role != Role::Leader {
@@ -83,13 +88,19 @@ impl Core {
     /// Thesis §6.2: step down unless a majority (this node included) answered since the last
     /// check.
     fn check_quorum(&mut self) {
-        let active = 1 + self
+        let active: BTreeSet<NodeId> = self
             .progress
-            .values()
-            .filter(|progress| progress.recent_active)
-            .count();
-        if active < self.quorum() {
-            tracing::debug!(node = self.id, active, "check-quorum failed, stepping down");
+            .iter()
+            .filter(|(_, progress)| progress.recent_active)
+            .map(|(peer, _)| *peer)
+            .chain([self.id])
+            .collect();
+        if !self.is_quorum(&active) {
+            tracing::debug!(
+                node = self.id,
+                ?active,
+                "check-quorum failed, stepping down"
+            );
             return self.become_follower(self.term(), None);
         }
         for progress in self.progress.values_mut() {
@@ -187,6 +198,10 @@ impl Core {
             }
             progress.on_success(response.match_index);
             self.maybe_commit();
+            if self.role != Role::Leader {
+                return;
+            }
+            self.maybe_order_timeout_now();
         } else if progress.on_rejection(response.match_index) {
             let next_index = self.next_index_after_rejection(&response);
             let progress = self.progress.get_mut(&from).expect("progress exists");
@@ -234,17 +249,27 @@ impl Core {
     /// lets it replicate entries before its own write of them is durable, "as long as it does
     /// not count itself toward the majority" for them until it is (see
     /// [`Core::append_as_leader`]).
+    ///
+    /// The count is against the configuration in effect (dissertation §4.1, §4.3: a majority
+    /// of each half while joint); learners never count, and a leader that is not a voter of
+    /// it (it is being removed) does not count itself (§4.2.2).
     pub(super) fn maybe_commit(&mut self) {
-        let mut match_indices: Vec<LogIndex> = self
-            .progress
-            .values()
-            .map(|progress: &Progress| progress.match_index)
-            .collect();
-        match_indices.push(self.persisted_index);
+        let match_index = |peer: NodeId| {
+            if peer == self.id {
+                self.persisted_index
+            } else {
+                self.progress
+                    .get(&peer)
+                    .map_or(0, |progress: &Progress| progress.match_index)
+            }
+        };
         let majority = if self.mutations.breaks(Mutation::CommitFromHighestMatch) {
-            match_indices.iter().copied().max().unwrap_or(0)
+            (self.progress.values().map(|progress| progress.match_index))
+                .chain([self.persisted_index])
+                .max()
+                .unwrap_or(0)
         } else {
-            quorum::index_held_by(&match_indices, self.quorum())
+            quorum::joint::committed_index(self.membership(), match_index, self.counting())
         };
         if majority <= self.commit_index {
             return;
@@ -252,6 +277,7 @@ impl Core {
         let of_current_term = self.log.term(majority) == Some(self.term());
         if of_current_term || self.mutations.breaks(Mutation::CommitPreviousTermByCount) {
             self.advance_commit_to(majority);
+            self.after_commit_as_leader();
         }
     }
 }

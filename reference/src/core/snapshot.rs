@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::progress::ReplicationState;
 use super::{Action, Core, Mutation, Role};
+use crate::membership::Membership;
 use crate::message::{InstallSnapshot, InstallSnapshotResponse};
 use crate::snapshot::SnapshotMeta;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
@@ -27,6 +28,10 @@ pub struct StartState {
     pub hard_state: HardState,
     /// The latest durable snapshot's last included index and term, if any.
     pub snapshot: Option<(LogIndex, Term)>,
+    /// The configuration the snapshot carries (as of its last included index), if any; a
+    /// snapshot written before configurations were carried has none, and the bootstrap
+    /// configuration stands in for it.
+    pub snapshot_membership: Option<Membership>,
     /// The log's compacted index (`first_index() - 1`) and its term; `(0, 0)` if never
     /// compacted.
     pub compacted: (LogIndex, Term),
@@ -68,6 +73,7 @@ impl Core {
         let index = meta.last_included_index;
         if index > self.snapshot.0 {
             self.snapshot = (index, meta.last_included_term);
+            self.configurations.snapshot(index, None);
             let compact_to = if self.mutations.breaks(Mutation::CompactPastSnapshot) {
                 self.log.last_index()
             } else {
@@ -139,12 +145,27 @@ impl Core {
     /// machine (Figure 13 steps 5-8): if the log holds its last included entry, keep the
     /// entries after it, else discard the whole log; the commit index (and so the applied
     /// index) becomes its last included index. A stale snapshot changes nothing.
-    pub fn snapshot_installed(&mut self, now: Duration, meta: SnapshotMeta) {
+    ///
+    /// `membership` is the configuration the snapshot carries (`None` for a snapshot from
+    /// before configurations were carried): it is in effect unless the kept log names a later
+    /// one (dissertation §4.1, §5.4).
+    pub fn snapshot_installed(
+        &mut self,
+        now: Duration,
+        meta: SnapshotMeta,
+        membership: Option<Membership>,
+    ) {
         let before = self.invariant_snapshot();
         self.advance_clock(now);
         let (index, term) = (meta.last_included_index, meta.last_included_term);
         if !self.snapshot_is_stale(index) {
+            if self.log.term(index) == Some(term) {
+                self.configurations.snapshot(index, membership);
+            } else {
+                self.configurations.reset(index, membership);
+            }
             self.log.compact(index, term);
+            self.configuration_changed();
             self.persisted_index = self.log.last_index();
             self.commit_index = index;
             self.snapshot = (index, term);
@@ -244,7 +265,12 @@ impl Core {
             .expect("the commit index is in the log");
         self.snapshot_pending = Some(index);
         self.bytes_since_snapshot = 0;
-        self.emit(Action::TakeSnapshot { index, term });
+        let membership = self.configurations.at(index).clone();
+        self.emit(Action::TakeSnapshot {
+            index,
+            term,
+            membership,
+        });
     }
 
     /// Compact the log through `index` (if that is past what is compacted already).

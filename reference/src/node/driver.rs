@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
 use super::Status;
+use super::admin::AdminRequest;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
 use super::snapshots::{InstallIncoming, Receiving, SharedStore, SnapshotEvent};
@@ -19,6 +20,7 @@ use super::waiters::{ReplyTo, Waiters};
 use crate::client::ClientError;
 use crate::core::{Action, Core, Role};
 use crate::log::{Log, LogError};
+use crate::membership::Membership;
 use crate::message::Message;
 use crate::peer::{ForwardResponse, Peer, PeerError};
 use crate::peers_provider::PeersProvider;
@@ -62,6 +64,9 @@ pub(super) struct Channels {
     pub(super) submissions: mpsc::Receiver<Submission>,
     pub(super) requests: mpsc::Receiver<Incoming>,
     pub(super) installs: mpsc::Receiver<InstallIncoming>,
+    pub(super) admin: mpsc::Receiver<AdminRequest>,
+    /// Where the configuration in effect is published for [`super::Node::membership`].
+    pub(super) membership: Arc<Mutex<(Membership, LogIndex)>>,
     pub(super) stop: watch::Receiver<bool>,
     /// The [`super::PauseSwitch`]'s state (`true` while paused), if the node has one.
     pub(super) pause: Option<watch::Receiver<bool>>,
@@ -78,6 +83,7 @@ enum Event {
     Install(InstallIncoming),
     Snapshot(SnapshotEvent),
     Submission(Submission),
+    Admin(AdminRequest),
 }
 
 pub(super) struct Driver<L, S> {
@@ -193,6 +199,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Event::Install(incoming) => self.on_install(incoming)?,
                 Event::Snapshot(event) => self.on_snapshot_event(event)?,
                 Event::Submission(first) => self.on_submissions(first)?,
+                Event::Admin(request) => self.on_admin(request)?,
             }
         }
     }
@@ -238,6 +245,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             Some(event) = self.snapshot_events_rx.recv() => Event::Snapshot(event),
             request = channels.requests.recv() => request.map_or(Event::Stop, Event::Request),
             install = channels.installs.recv() => install.map_or(Event::Stop, Event::Install),
+            admin = channels.admin.recv() => admin.map_or(Event::Stop, Event::Admin),
             submission = channels.submissions.recv() => {
                 submission.map_or(Event::Stop, Event::Submission)
             }
@@ -289,16 +297,47 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             .into_iter()
             .map(|submission| (submission.command, submission.reply))
             .unzip();
-        let (first_index, term) = self
-            .core
-            .propose(self.now(), commands)
-            .expect("the core is leader");
+        let (first_index, term) = match self.core.propose(self.now(), commands) {
+            Ok(proposed) => proposed,
+            // A leadership transfer is in progress (§3.10): refused, nothing appended.
+            Err(refusal) => {
+                for reply in replies {
+                    let _ = reply.send(Err(ClientError::NotLeader {
+                        leader_hint: refusal.leader_hint,
+                    }));
+                }
+                return Ok(());
+            }
+        };
         let count = replies.len() as u64;
         for (reply, index) in replies.into_iter().zip(first_index..) {
             self.waiters.add(index, term, reply);
         }
         if let Some(observer) = &self.observer {
             observer.on_proposed(self.core.id(), first_index, count, term);
+        }
+        self.execute(None)
+    }
+
+    /// A membership call: the core decides; an accepted change's caller waits for its entry
+    /// to apply.
+    fn on_admin(&mut self, request: AdminRequest) -> Result<(), LogError> {
+        let now = self.now();
+        match request {
+            AdminRequest::Change {
+                change,
+                accepted,
+                applied,
+            } => match self.core.propose_membership(now, change) {
+                Ok((index, term)) => {
+                    self.waiters.add(index, term, applied);
+                    let _ = accepted.send(Ok(index));
+                }
+                Err(refusal) => drop(accepted.send(Err(refusal))),
+            },
+            AdminRequest::Transfer { to, accepted } => {
+                let _ = accepted.send(self.core.transfer_leadership(now, to));
+            }
         }
         self.execute(None)
     }
@@ -338,7 +377,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                     None => tracing::error!(?message, "the core replied with no request"),
                 },
                 Action::Apply(entries) => self.apply(entries),
-                Action::TakeSnapshot { index, term } => self.take_snapshot(index, term),
+                Action::TakeSnapshot {
+                    index,
+                    term,
+                    membership,
+                } => self.take_snapshot(index, term, membership),
                 Action::CompactLog { index, term } => self.compact_log(index, term)?,
                 Action::SendSnapshot { to, term, .. } => self.send_snapshot(to, term),
                 Action::RoleChanged { role, term, leader } => self.role_changed(role, term, leader),
@@ -392,6 +435,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         for entry in entries {
             let response = match &entry.payload {
                 Payload::Noop => None,
+                // A configuration change's caller (`Node::change_membership`) hears it applied.
+                Payload::Membership(_) => Some(Vec::new()),
                 Payload::Command(command) => {
                     let response = self.state_machine.apply(entry.index, command);
                     if self.observer.is_some() {
@@ -438,6 +483,15 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.last_index = self.core.last_index();
         status.first_index = self.core.first_index();
         status.snapshot_index = self.core.snapshot_index();
+        drop(status);
+        let mut membership = self
+            .channels
+            .membership
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if membership.1 != self.core.membership_index() || &membership.0 != self.core.membership() {
+            *membership = (self.core.membership().clone(), self.core.membership_index());
+        }
     }
 }
 
@@ -475,6 +529,10 @@ async fn call(
                 .append_entries(append.clone(), timeout)
                 .await
                 .map(Message::AppendEntriesResponse),
+            Message::TimeoutNow(order) => peer
+                .timeout_now(order.clone(), timeout)
+                .await
+                .map(Message::TimeoutNowResponse),
             other => Err(PeerError::Rejected {
                 peer: to,
                 reason: format!("not a request: {other:?}"),

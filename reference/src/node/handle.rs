@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::admin::{AdminError, AdminRequest};
 use super::driver::{Channels, Driver, Incoming, Loaded, Submission};
 use super::load::load_core;
 use super::panic_stop::fail_stop_on_panic;
@@ -15,16 +16,17 @@ use super::{NodeOptions, PauseSwitch, StartError, Status};
 use crate::client::ClientError;
 use crate::core::Role;
 use crate::log::Log;
+use crate::membership::Membership;
 use crate::message::{
     AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, Message,
-    RequestVote, RequestVoteResponse,
+    RequestVote, RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::peers_provider::PeersProvider;
 use crate::service::CommandSubmitter;
 use crate::settings::Settings;
 use crate::state_machine::StateMachine;
-use crate::types::NodeId;
+use crate::types::{LogIndex, NodeId};
 
 /// The most client submissions queued for the event loop.
 const SUBMISSION_QUEUE: usize = 4096;
@@ -32,6 +34,8 @@ const SUBMISSION_QUEUE: usize = 4096;
 const REQUEST_QUEUE: usize = 1024;
 /// The most InstallSnapshot chunks queued for the event loop (a leader sends one at a time).
 const INSTALL_QUEUE: usize = 16;
+/// The most membership calls queued for the event loop.
+const ADMIN_QUEUE: usize = 64;
 
 /// A running Raft node. Cheap to clone: clones share the node. Transports deliver incoming
 /// RPCs through its [`RpcHandler`] implementation.
@@ -46,7 +50,10 @@ struct Shared {
     submissions: mpsc::Sender<Submission>,
     requests: mpsc::Sender<Incoming>,
     installs: mpsc::Sender<InstallIncoming>,
+    admin: mpsc::Sender<AdminRequest>,
     status: Arc<Mutex<Status>>,
+    /// The configuration in effect and its entry's index, as the event loop last published.
+    membership: Arc<Mutex<(Membership, LogIndex)>>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -83,6 +90,11 @@ impl Node {
         let (submissions, submissions_rx) = mpsc::channel(SUBMISSION_QUEUE);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let (installs, installs_rx) = mpsc::channel(INSTALL_QUEUE);
+        let (admin, admin_rx) = mpsc::channel(ADMIN_QUEUE);
+        let membership = Arc::new(Mutex::new((
+            core.membership().clone(),
+            core.membership_index(),
+        )));
         let (stop, stop_rx) = watch::channel(false);
         let status = Arc::new(Mutex::new(Status {
             id,
@@ -100,6 +112,8 @@ impl Node {
             submissions: submissions_rx,
             requests: requests_rx,
             installs: installs_rx,
+            admin: admin_rx,
+            membership: membership.clone(),
             stop: stop_rx,
             pause: options.pause_switch.as_ref().map(PauseSwitch::subscribe),
         };
@@ -123,7 +137,9 @@ impl Node {
             submissions,
             requests,
             installs,
+            admin,
             status,
+            membership,
             stop,
             task: Mutex::new(Some(task)),
         };
@@ -198,6 +214,22 @@ impl Node {
         let queued = self.shared.requests.send(incoming).await;
         queued.map_err(|_| self.stopped())?;
         answer.await.map_err(|_| self.stopped())
+    }
+
+    /// Hand a membership call to the event loop.
+    pub(super) async fn send_admin(&self, request: AdminRequest) -> Result<(), AdminError> {
+        let queued = self.shared.admin.send(request).await;
+        queued.map_err(|_| AdminError::Shutdown)
+    }
+
+    /// The node's settings.
+    pub(super) fn settings(&self) -> &dyn Settings {
+        self.shared.settings.as_ref()
+    }
+
+    /// The configuration the event loop last published.
+    pub(super) fn published_membership(&self) -> (Membership, LogIndex) {
+        lock(&self.shared.membership).clone()
     }
 
     fn stopped(&self) -> PeerError {
@@ -275,6 +307,16 @@ impl RpcHandler for Node {
         let queued = self.shared.installs.send(incoming).await;
         queued.map_err(|_| self.stopped())?;
         answer.await.map_err(|_| self.stopped())
+    }
+
+    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        match self
+            .call(request.leader_id, Message::TimeoutNow(request))
+            .await?
+        {
+            Message::TimeoutNowResponse(response) => Ok(response),
+            other => Err(self.unexpected(other)),
+        }
     }
 }
 

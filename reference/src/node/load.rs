@@ -8,10 +8,12 @@
 
 use std::time::Duration;
 
+use super::envelope;
 use super::handle::peers_by_id;
 use super::{NodeOptions, StartError};
 use crate::core::{Core, StartState};
 use crate::log::Log;
+use crate::membership::Membership;
 use crate::peers_provider::PeersProvider;
 use crate::settings::{Config, Settings};
 use crate::snapshot::{SnapshotMeta, SnapshotReader, SnapshotStore};
@@ -135,23 +137,26 @@ pub(super) fn load_core(
     options: &NodeOptions,
 ) -> Result<Core, StartError> {
     let snapshot = store.latest()?;
-    let state = read_log(log, snapshot)?;
+    let mut state = read_log(log, snapshot)?;
     if let Some(meta) = snapshot {
         let mut reader = SnapshotReader::new(store, meta, settings.snapshot_chunk_bytes());
-        state_machine
-            .restore(meta.last_included_index, &mut reader)
-            .map_err(|error| StartError::Restore {
-                index: meta.last_included_index,
-                reason: error.to_string(),
-            })?;
+        let restored = envelope::read(&mut reader).and_then(|(membership, mut data)| {
+            state_machine.restore(meta.last_included_index, &mut data)?;
+            Ok(membership)
+        });
+        state.snapshot_membership = restored.map_err(|error| StartError::Restore {
+            index: meta.last_included_index,
+            reason: error.to_string(),
+        })?;
     }
     let seed = options.seed ^ id.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let config = Config::from_settings(settings);
-    let peer_ids = peers_by_id(peers)
-        .into_keys()
-        .filter(|peer| *peer != id)
-        .collect();
-    let mut core = Core::restart(id, peer_ids, config, state, Duration::ZERO, seed);
+    let bootstrap = options
+        .initial_membership
+        .clone()
+        .unwrap_or_else(|| Membership::new(peers_by_id(peers).into_keys().chain([id])));
+    let mut core =
+        Core::restart_with_membership(id, bootstrap, config, state, Duration::ZERO, seed);
     core.set_check_invariants(options.check_invariants);
     #[cfg(feature = "mutations")]
     core.set_mutations(&options.mutations);
@@ -233,6 +238,7 @@ fn read_log(log: &mut dyn Log, snapshot: Option<SnapshotMeta>) -> Result<StartSt
     Ok(StartState {
         hard_state,
         snapshot: snapshot.map(|meta| (meta.last_included_index, meta.last_included_term)),
+        snapshot_membership: None,
         compacted: (compacted_index, compacted_term),
         entries,
     })

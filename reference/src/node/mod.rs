@@ -18,7 +18,9 @@
 //! [`Peer`]: crate::peer::Peer
 //! [`PeersProvider`]: crate::peers_provider::PeersProvider
 
+mod admin;
 mod driver;
+mod envelope;
 mod events;
 mod handle;
 mod load;
@@ -31,6 +33,7 @@ mod waiters;
 
 use std::sync::Arc;
 
+pub use admin::AdminError;
 pub use events::{NodeEvent, Observer};
 pub use handle::Node;
 pub use load::LogContractViolation;
@@ -62,6 +65,13 @@ pub struct NodeOptions {
     /// Opens the node's snapshot store at start; `None`: a fresh [`MemorySnapshotStore`]
     /// per start (a restarted node then has no snapshot, and refuses a compacted log).
     pub snapshot_store: Option<SnapshotStoreFactory>,
+    /// The configuration the node starts with when neither its log nor its snapshot holds
+    /// one (dissertation §4.1); `None`: itself and every peer its [`crate::PeersProvider`]
+    /// lists, all voters (a cluster bootstrapped from its provider, as before membership
+    /// changes existed). A node joining a running cluster starts with an empty configuration
+    /// ([`NodeOptions::join`]): it never campaigns, and learns its configuration from the
+    /// leader's log.
+    pub initial_membership: Option<crate::membership::Membership>,
     /// Deliberately broken protocol rules, for the harness's own tests.
     #[cfg(feature = "mutations")]
     pub mutations: Vec<crate::core::Mutation>,
@@ -114,6 +124,19 @@ impl NodeOptions {
             Some(open) => open(),
             None => Ok(Box::new(MemorySnapshotStore::new())),
         }
+    }
+
+    /// Start with `membership` when the log and snapshot hold none (see
+    /// [`NodeOptions::initial_membership`]).
+    pub fn initial_membership(mut self, membership: crate::membership::Membership) -> NodeOptions {
+        self.initial_membership = Some(membership);
+        self
+    }
+
+    /// Start as a node joining a running cluster: with an empty configuration until the
+    /// leader's log (or snapshot) gives it one. Add it with [`crate::Node::add_learner`].
+    pub fn join(self) -> NodeOptions {
+        self.initial_membership(crate::membership::Membership::default())
     }
 
     /// Break the given protocol rules (harness self-tests only).

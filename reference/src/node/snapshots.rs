@@ -13,9 +13,11 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::driver::Driver;
+use super::envelope;
 use super::events::NodeEvent;
 use crate::core::InstallDecision;
 use crate::log::{Log, LogError};
+use crate::membership::Membership;
 use crate::message::{InstallSnapshot, InstallSnapshotResponse};
 use crate::peer::Peer;
 use crate::snapshot::{
@@ -67,7 +69,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// own (a blocking-pool thread on a multi-thread runtime; a plain task on a
     /// current-thread one, as in the simulation, where no thread may be spawned). A state
     /// machine without snapshots is never asked again: the core's request stays pending.
-    pub(super) fn take_snapshot(&mut self, index: LogIndex, term: Term) {
+    /// The snapshot carries `membership`, the configuration as of `index`, in front of the
+    /// state machine's bytes (see `envelope.rs`).
+    pub(super) fn take_snapshot(&mut self, index: LogIndex, term: Term, membership: Membership) {
         let Some(source) = self.state_machine.snapshot() else {
             tracing::debug!(
                 node = self.core.id(),
@@ -79,7 +83,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let writer = lock(&self.store).begin(index, term);
         let write = move || {
             let result = writer.and_then(|mut writer| {
-                source.write_to(&mut WriterAdapter(writer.as_mut()))?;
+                let mut out = WriterAdapter(writer.as_mut());
+                envelope::write(&membership, &mut out)?;
+                source.write_to(&mut out)?;
                 writer.finish()
             });
             // The loop is gone only when the node stopped.
@@ -250,14 +256,17 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let restored = {
             let store = lock(&self.store);
             let mut reader = SnapshotReader::new(store.as_ref(), meta, chunk_bytes);
-            self.state_machine.restore(index, &mut reader)
+            envelope::read(&mut reader).and_then(|(membership, mut data)| {
+                self.state_machine.restore(index, &mut data)?;
+                Ok(membership)
+            })
         };
-        restored.map_err(|error| LogError::Corrupted {
+        let membership = restored.map_err(|error| LogError::Corrupted {
             location: format!("the snapshot through index {index}"),
             reason: format!("the state machine could not restore it: {error}"),
         })?;
         self.last_applied = index;
-        self.core.snapshot_installed(self.now(), meta);
+        self.core.snapshot_installed(self.now(), meta, membership);
         self.notify(NodeEvent::SnapshotInstalled { index });
         self.execute(None)
     }

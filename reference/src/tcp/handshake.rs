@@ -14,8 +14,10 @@ pub const MAGIC: [u8; 4] = *b"RFTY";
 /// The version of the wire protocol this code speaks. Version 2 added
 /// [`crate::tcp::RaftRequest::InstallSnapshot`] (and its answer); a version 1 server cannot
 /// decode it, so it refuses a version 2 caller at the handshake, clearly, rather than closing
-/// the connection at the first snapshot chunk.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// the connection at the first snapshot chunk. Version 3 added
+/// [`crate::tcp::RaftRequest::TimeoutNow`] (leadership transfer) and configuration entries
+/// ([`crate::Payload::Membership`]) in AppendEntries.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The oldest caller version a server accepts. A version 1 caller never sends a message that
 /// version 2 changed (variants are only appended, so every version 1 message encodes the same),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::message::{
     AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse,
+    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::tcp::channel::{CallError, Channel, ChannelTarget};
@@ -32,6 +32,8 @@ pub enum RaftRequest {
     Forward(Vec<u8>),
     /// [`Peer::install_snapshot`] (protocol version 2).
     InstallSnapshot(InstallSnapshot),
+    /// [`Peer::timeout_now`] (protocol version 3).
+    TimeoutNow(TimeoutNow),
 }
 
 /// The answer to a [`RaftRequest`], of the same variant.
@@ -45,6 +47,8 @@ pub enum RaftResponse {
     Forward(Result<ForwardResponse, RemotePeerError>),
     /// The answer to [`RaftRequest::InstallSnapshot`].
     InstallSnapshot(Result<InstallSnapshotResponse, RemotePeerError>),
+    /// The answer to [`RaftRequest::TimeoutNow`].
+    TimeoutNow(Result<TimeoutNowResponse, RemotePeerError>),
 }
 
 /// A [`PeerError`] returned by the remote handler, as it travels on the wire. The request
@@ -257,6 +261,17 @@ impl<C: Connector> Peer for TcpPeer<C> {
             other => Err(self.mismatch("InstallSnapshot", &other)),
         }
     }
+
+    async fn timeout_now(
+        &self,
+        request: TimeoutNow,
+        timeout: Duration,
+    ) -> Result<TimeoutNowResponse, PeerError> {
+        match self.call(RaftRequest::TimeoutNow(request), timeout).await? {
+            RaftResponse::TimeoutNow(result) => result.map_err(PeerError::from),
+            other => Err(self.mismatch("TimeoutNow", &other)),
+        }
+    }
 }
 
 /// Answers Raft calls with an [`RpcHandler`] (usually a [`crate::node::Node`]).
@@ -295,6 +310,9 @@ impl FrameHandler for RaftService {
                     .install_snapshot(request)
                     .await
                     .map_err(Into::into),
+            ),
+            RaftRequest::TimeoutNow(request) => RaftResponse::TimeoutNow(
+                self.handler.timeout_now(request).await.map_err(Into::into),
             ),
         }
     }

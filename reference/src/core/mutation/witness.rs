@@ -311,7 +311,7 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
             core.step(at, 2, append(1, (3, 1), &[], 3));
             let decision = core.install_snapshot_request(at, &install_snapshot(1, 2, 1));
             if let InstallDecision::Accept { .. } = decision {
-                core.snapshot_installed(at, snapshot_meta(2, 1));
+                core.snapshot_installed(at, snapshot_meta(2, 1), None);
             }
             core
         }

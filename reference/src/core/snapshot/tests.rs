@@ -95,7 +95,11 @@ fn a_snapshot_is_asked_for_right_after_the_threshold_is_applied() {
         .expect("index 2 applied");
     assert_eq!(
         actions[apply_at + 1],
-        Action::TakeSnapshot { index: 2, term: 1 }
+        Action::TakeSnapshot {
+            index: 2,
+            term: 1,
+            membership: Membership::new([1, 2, 3]),
+        }
     );
     assert_eq!(core.commit_index(), 2);
 }
@@ -121,7 +125,11 @@ fn no_second_snapshot_is_asked_for_while_one_is_pending() {
     ack(&mut core, 2, 5);
     let actions = core.take_actions();
     assert!(
-        actions.contains(&Action::TakeSnapshot { index: 5, term: 1 }),
+        actions.contains(&Action::TakeSnapshot {
+            index: 5,
+            term: 1,
+            membership: Membership::new([1, 2, 3]),
+        }),
         "asked again after the failure: {actions:?}"
     );
 }
@@ -387,7 +395,7 @@ fn a_snapshot_at_or_below_the_commit_index_changes_nothing() {
     assert_eq!(core.commit_index(), 3);
     let decision = core.install_snapshot_request(Duration::ZERO, &install(1, 2, 1));
     assert_eq!(decision, InstallDecision::Stale { term: 1 });
-    core.snapshot_installed(Duration::ZERO, meta(2, 1));
+    core.snapshot_installed(Duration::ZERO, meta(2, 1), None);
     assert_eq!(core.take_actions(), vec![]);
     assert_eq!(
         (core.commit_index(), core.first_index(), core.last_index()),
@@ -402,7 +410,7 @@ fn an_installed_snapshot_keeps_the_log_after_a_matching_entry() {
     let mut core = follower(2, &[1, 1, 2, 2]);
     core.install_snapshot_request(Duration::ZERO, &install(2, 3, 2));
     core.take_actions();
-    core.snapshot_installed(Duration::ZERO, meta(3, 2));
+    core.snapshot_installed(Duration::ZERO, meta(3, 2), None);
     assert_eq!(
         core.take_actions(),
         vec![Action::CompactLog { index: 3, term: 2 }]
@@ -427,7 +435,7 @@ fn an_installed_snapshot_discards_a_conflicting_or_shorter_log() {
         let mut core = follower(2, terms);
         core.install_snapshot_request(Duration::ZERO, &install(2, 3, 2));
         core.take_actions();
-        core.snapshot_installed(Duration::ZERO, meta(3, 2));
+        core.snapshot_installed(Duration::ZERO, meta(3, 2), None);
         assert_eq!(
             core.take_actions(),
             vec![Action::CompactLog { index: 3, term: 2 }]
@@ -446,7 +454,7 @@ fn an_installed_snapshot_discards_a_conflicting_or_shorter_log() {
 fn an_append_reaching_back_before_the_compacted_index_still_matches() {
     let mut core = follower(2, &[1]);
     core.install_snapshot_request(Duration::ZERO, &install(2, 3, 2));
-    core.snapshot_installed(Duration::ZERO, meta(3, 2));
+    core.snapshot_installed(Duration::ZERO, meta(3, 2), None);
     core.take_actions();
     let append = AppendEntries {
         term: 2,
@@ -475,6 +483,7 @@ fn an_append_reaching_back_before_the_compacted_index_still_matches() {
 #[test]
 fn a_restarted_core_starts_at_its_snapshot() {
     let state = StartState {
+        snapshot_membership: None,
         hard_state: HardState {
             current_term: 2,
             voted_for: None,

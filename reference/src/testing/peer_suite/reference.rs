@@ -88,6 +88,7 @@ pub fn entries_digest(entries: &[Entry]) -> u64 {
         match &entry.payload {
             Payload::Noop => eat(b"noop"),
             Payload::Command(bytes) => eat(bytes),
+            Payload::Membership(membership) => eat(membership.to_string().as_bytes()),
         }
     }
     hash
