@@ -1,18 +1,22 @@
-//! The `PeersProvider` trait (Rafty's `IPeersProvider`): who is in the cluster.
+//! The `PeersProvider` trait (Rafty's `IPeersProvider`): where the other nodes are.
 
 use std::sync::Arc;
 
 use crate::peer::Peer;
 
-/// The other members of the cluster, and a [`Peer`] to reach each.
+/// The other nodes of the cluster, and a [`Peer`] to reach each.
 ///
 /// # Contract
 ///
-/// * Returns every member except the node itself, each id once, in a stable order.
-/// * The set may change at run time only through the application's own membership process;
-///   the node reads it at start and whenever it needs to reach a peer. Quorums are computed
-///   over the members returned plus the node itself. (Raft's joint-consensus membership change
-///   is not implemented yet: change membership only with the cluster stopped.)
+/// * Returns a [`Peer`] for every node it knows except the node itself, each id once, in a
+///   stable order. The node asks again whenever it must reach an id it does not know yet.
+/// * It says *where* a node is, never *who* is a member: the configuration in the log does
+///   (dissertation chapter 4, [`crate::Membership`]), changed with
+///   [`crate::Node::add_learner`] and the other membership calls. An id the configuration
+///   names that the provider cannot reach is just unreachable.
+/// * Only at a cluster's first start, when neither the log nor the snapshot holds a
+///   configuration, are the ids it returns (plus the node itself) taken as the initial voters,
+///   unless [`crate::NodeOptions::initial_membership`] says otherwise.
 pub trait PeersProvider: Send + Sync + 'static {
     /// The other members of the cluster.
     fn peers(&self) -> Vec<Arc<dyn Peer>>;

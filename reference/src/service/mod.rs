@@ -8,10 +8,12 @@
 //! definite (the command certainly did not and will not take effect) or not
 //! ([`KvError::is_definite`]). When in doubt, it says indefinite.
 
+pub mod admin;
 pub mod client;
 pub mod server;
 pub mod wire;
 
+pub use admin::{AdminAnswer, AdminCommand, AdminFailure, AdminReply, call_admin, serve_admin};
 pub use client::{Answered, KvClient, KvClientConfig, KvError};
 pub use server::{CommandSubmitter, KvService, serve_kv};
 pub use wire::{KvReply, ServiceError};

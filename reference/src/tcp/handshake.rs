@@ -31,6 +31,9 @@ pub enum Protocol {
     Raft,
     /// Client commands to a node's service ([`crate::service`]).
     Commands,
+    /// Membership admin calls to a node's service ([`crate::service::admin`]); appended in
+    /// protocol version 3.
+    Admin,
 }
 
 /// The caller's first frame.
