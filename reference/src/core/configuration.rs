@@ -54,7 +54,15 @@ impl Configurations {
 
     /// The number of configuration entries after `index`.
     pub(super) fn entries_after(&self, index: LogIndex) -> usize {
-        self.entries.iter().filter(|(at, _)| *at > index).count()
+        self.indices_after(index).count()
+    }
+
+    /// The indices of the configuration entries after `index`.
+    pub(super) fn indices_after(&self, index: LogIndex) -> impl Iterator<Item = LogIndex> + '_ {
+        self.entries
+            .iter()
+            .map(|(at, _)| *at)
+            .filter(move |at| *at > index)
     }
 
     /// Entries were appended to the log: their configurations take effect now.

@@ -86,6 +86,26 @@ impl Core {
                 "node {id}: leader did not vote for itself"
             );
         }
+        if self.role == Role::Leader {
+            // §4.2/§4.3: a leader appends a configuration entry only when none after its
+            // commit index exists, so its own term holds at most one uncommitted one.
+            let own_uncommitted = self
+                .configurations
+                .indices_after(self.commit_index)
+                .filter(|index| self.log.term(*index) == Some(self.term()))
+                .count();
+            assert!(
+                own_uncommitted <= 1,
+                "node {id}: {own_uncommitted} uncommitted configuration entries of term {}",
+                self.term()
+            );
+            assert!(
+                self.progress
+                    .keys()
+                    .all(|peer| self.membership().contains(*peer) && *peer != id),
+                "node {id}: the leader tracks a node outside its configuration"
+            );
+        }
         for (peer, progress) in &self.progress {
             assert!(
                 progress.match_index < progress.next_index

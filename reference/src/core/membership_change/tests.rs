@@ -580,3 +580,98 @@ fn leadership_transfer_times_out_and_the_leader_resumes() {
         Err(TransferError::UnknownNode(7))
     );
 }
+
+/// §4.1/§4.2.1: only voters of the configuration in effect count; a learner's granted vote
+/// (it answers like any server) does not make a candidate leader.
+#[test]
+fn a_learners_vote_does_not_count() {
+    let learner_config = Membership::new([1, 2, 3]).with_learners([4]);
+    let mut core = Core::restart_with_membership(
+        1,
+        learner_config,
+        Config::default(),
+        empty_state(),
+        Duration::ZERO,
+        1,
+    );
+    core.set_check_invariants(true);
+    let now = core.next_deadline();
+    core.tick(now);
+    let granted = |pre_vote| {
+        Message::RequestVoteResponse(crate::message::RequestVoteResponse {
+            term: 1,
+            vote_granted: true,
+            pre_vote,
+        })
+    };
+    core.step(now, 4, granted(true));
+    assert_eq!(
+        core.role(),
+        Role::PreCandidate,
+        "the learner's pre-vote is ignored"
+    );
+    core.step(now, 2, granted(true));
+    assert_eq!(core.role(), Role::Candidate);
+    core.step(now, 4, granted(false));
+    assert_eq!(
+        core.role(),
+        Role::Candidate,
+        "the learner's vote is ignored"
+    );
+    core.step(now, 3, granted(false));
+    assert_eq!(core.role(), Role::Leader);
+}
+
+/// §4.3: in C_old,new a candidate needs a majority of each half: votes from C_new's majority
+/// alone do not elect it.
+#[test]
+fn an_election_in_a_joint_configuration_needs_both_majorities() {
+    let joint = Membership::new([1, 2, 3]).joint_to(&Membership::new([1, 4, 5]));
+    let mut core = Core::restart_with_membership(
+        1,
+        joint,
+        Config::default(),
+        empty_state(),
+        Duration::ZERO,
+        1,
+    );
+    core.set_check_invariants(true);
+    let now = core.next_deadline();
+    core.tick(now);
+    let requested: BTreeSet<NodeId> = core
+        .take_actions()
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Send {
+                to,
+                message: Message::RequestVote(_),
+            } => Some(to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        requested,
+        [2, 3, 4, 5].into(),
+        "every voter of both halves is asked"
+    );
+    let granted = |pre_vote| {
+        Message::RequestVoteResponse(crate::message::RequestVoteResponse {
+            term: 1,
+            vote_granted: true,
+            pre_vote,
+        })
+    };
+    core.step(now, 4, granted(true));
+    assert_eq!(core.role(), Role::PreCandidate, "{{1, 4}}: C_new only");
+    core.step(now, 2, granted(true));
+    assert_eq!(core.role(), Role::Candidate);
+    core.step(now, 4, granted(false));
+    core.step(now, 5, granted(false));
+    assert_eq!(
+        core.role(),
+        Role::Candidate,
+        "{{1, 4, 5}} is all of C_new but not a majority of C_old"
+    );
+    core.step(now, 3, granted(false));
+    assert_eq!(core.role(), Role::Leader);
+}
