@@ -65,8 +65,10 @@ impl Configurations {
             .filter(move |at| *at > index)
     }
 
-    /// Entries were appended to the log: their configurations take effect now.
-    pub(super) fn appended(&mut self, entries: &[Entry]) {
+    /// Entries were appended to the log: their configurations take effect now. Returns
+    /// whether the configuration in effect changed.
+    pub(super) fn appended(&mut self, entries: &[Entry]) -> bool {
+        let before = self.entries.len();
         for entry in entries {
             if let Payload::Membership(membership) = &entry.payload {
                 assert!(
@@ -76,17 +78,20 @@ impl Configurations {
                 self.entries.push((entry.index, membership.clone()));
             }
         }
+        self.entries.len() != before
     }
 
     /// The log was truncated from `from`: configurations there are gone, and the previous
-    /// one is in effect again (§4.1).
-    pub(super) fn truncated(&mut self, from: LogIndex) {
+    /// one is in effect again (§4.1). Returns whether the configuration in effect changed.
+    pub(super) fn truncated(&mut self, from: LogIndex) -> bool {
         assert!(
             from > self.base.0,
             "truncation from {from} reaches behind the snapshot's configuration at {}",
             self.base.0
         );
+        let before = self.entries.len();
         self.entries.retain(|(index, _)| *index < from);
+        self.entries.len() != before
     }
 
     /// A snapshot through `index` now covers the log up to there: its configuration is the

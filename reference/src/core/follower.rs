@@ -152,8 +152,9 @@ impl Core {
         }
         let new_entries = entries[first_new..].to_vec();
         self.log.append(&new_entries);
-        self.configurations.appended(&new_entries);
-        self.configuration_changed();
+        if self.configurations.appended(&new_entries) {
+            self.configuration_changed();
+        }
         self.persist_entries(new_entries);
     }
 
@@ -169,8 +170,9 @@ impl Core {
             "a leader never truncates its own log"
         );
         self.log.truncate(from);
-        self.configurations.truncated(from);
-        self.configuration_changed();
+        if self.configurations.truncated(from) {
+            self.configuration_changed();
+        }
         self.persisted_index = self.persisted_index.min(from - 1);
         self.emit(Action::TruncateLog(from));
     }

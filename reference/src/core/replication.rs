@@ -57,8 +57,9 @@ impl Core {
             })
             .collect();
         self.log.append(&entries);
-        self.configurations.appended(&entries);
-        self.configuration_changed();
+        if self.configurations.appended(&entries) {
+            self.configuration_changed();
+        }
         for peer in self.peers.clone() {
             self.send_append(peer);
         }

@@ -34,28 +34,47 @@ impl Default for Counting {
     }
 }
 
-/// The voter sets that must each reach a majority: C_new (with the learners if a mutation
-/// counts them), and C_old while joint.
-fn halves(membership: &Membership, counting: Counting) -> Vec<BTreeSet<NodeId>> {
-    let mut new = membership.voters.clone();
-    if counting.learners_vote {
-        new.extend(membership.learners.iter().copied());
+/// One voter set that must reach a majority: C_new (with the learners if a mutation counts
+/// them) or, while joint, C_old. Borrowed: counting allocates nothing but the match indices.
+struct Half<'a> {
+    voters: &'a BTreeSet<NodeId>,
+    learners: Option<&'a BTreeSet<NodeId>>,
+}
+
+impl Half<'_> {
+    fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.voters
+            .iter()
+            .chain(self.learners.into_iter().flatten())
+            .copied()
     }
-    let mut halves = vec![new];
-    if let Some(old) = &membership.old_voters
-        && !counting.new_half_only
-    {
-        halves.push(old.clone());
+
+    fn len(&self) -> usize {
+        self.voters.len() + self.learners.map_or(0, BTreeSet::len)
     }
-    halves
+}
+
+/// The halves of `membership` that must each reach a majority.
+fn halves(membership: &Membership, counting: Counting) -> impl Iterator<Item = Half<'_>> {
+    let new = Half {
+        voters: &membership.voters,
+        learners: counting.learners_vote.then_some(&membership.learners),
+    };
+    let old = (membership.old_voters.as_ref())
+        .filter(|_| !counting.new_half_only)
+        .map(|voters| Half {
+            voters,
+            learners: None,
+        });
+    std::iter::once(new).chain(old)
 }
 
 /// Whether the nodes in `granted` make a quorum of `membership` (§4.3: a majority of each
 /// half while joint). A configuration with no voters has no quorum.
 pub fn is_quorum(membership: &Membership, granted: &BTreeSet<NodeId>, counting: Counting) -> bool {
-    halves(membership, counting).iter().all(|half| {
-        let count = half.intersection(granted).count();
-        !half.is_empty() && count >= (counting.majority)(half.len())
+    halves(membership, counting).all(|half| {
+        let count = half.ids().filter(|id| granted.contains(id)).count();
+        half.len() > 0 && count >= (counting.majority)(half.len())
     })
 }
 
@@ -68,9 +87,8 @@ pub fn committed_index(
     counting: Counting,
 ) -> LogIndex {
     halves(membership, counting)
-        .iter()
         .map(|half| {
-            let matches: Vec<LogIndex> = half.iter().map(|id| match_index(*id)).collect();
+            let matches: Vec<LogIndex> = half.ids().map(&match_index).collect();
             index_held_by(&matches, (counting.majority)(half.len()))
         })
         .min()
