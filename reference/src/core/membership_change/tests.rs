@@ -675,3 +675,66 @@ fn an_election_in_a_joint_configuration_needs_both_majorities() {
     core.step(now, 3, granted(false));
     assert_eq!(core.role(), Role::Leader);
 }
+
+/// §4.3: C_new follows a committed C_old,new even across a change of leader: a new leader
+/// whose log ends with the joint configuration appends C_new once its own no-op commits
+/// (so the joint entry is committed too).
+#[test]
+fn a_new_leader_finishes_a_joint_change_its_predecessor_started() {
+    let joint = Membership::new([1, 2, 3]).joint_to(&Membership::new([1, 2, 4]));
+    let entries = vec![
+        Entry {
+            term: 1,
+            index: 1,
+            payload: Payload::Noop,
+        },
+        Entry {
+            term: 1,
+            index: 2,
+            payload: Payload::Membership(joint.clone()),
+        },
+    ];
+    let state = StartState {
+        hard_state: HardState {
+            current_term: 1,
+            voted_for: None,
+        },
+        entries,
+        ..empty_state()
+    };
+    let bootstrap = Membership::new([1, 2, 3]);
+    let mut core =
+        Core::restart_with_membership(1, bootstrap, Config::default(), state, Duration::ZERO, 1);
+    core.set_check_invariants(true);
+    assert_eq!(core.membership(), &joint);
+    let now = core.next_deadline();
+    core.tick(now);
+    for pre_vote in [true, false] {
+        let granted = crate::message::RequestVoteResponse {
+            term: 2,
+            vote_granted: true,
+            pre_vote,
+        };
+        core.step(now, 2, Message::RequestVoteResponse(granted));
+    }
+    assert_eq!(
+        core.role(),
+        Role::Leader,
+        "node 2 is a majority of both halves with 1"
+    );
+    assert_eq!(core.last_index(), 3, "the no-op of term 2");
+    let acknowledged = crate::message::AppendEntriesResponse {
+        term: 2,
+        success: true,
+        match_index: 3,
+        conflict: None,
+    };
+    core.step(now, 2, Message::AppendEntriesResponse(acknowledged));
+    assert_eq!(core.commit_index(), 3);
+    assert_eq!(
+        core.membership(),
+        &Membership::new([1, 2, 4]),
+        "C_new appended"
+    );
+    assert_eq!(core.membership_index(), 4);
+}
