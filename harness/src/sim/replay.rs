@@ -372,19 +372,22 @@ mod tests {
     }
 
     #[test]
-    fn the_rings_are_bounded_and_forgotten_at_the_stop() {
+    fn the_rings_are_bounded_and_kept_for_the_next_replay() {
         let switch = ReplaySwitch::default();
-        switch.start(draw(0, 0));
-        let generation = switch.lock().generation;
         for term in 0..(3 * RING as u64) {
             switch.on_send(2, &vote(term), TIMEOUT);
         }
         {
             let state = switch.lock();
-            let ring = &state.replaying.as_ref().expect("in effect").rings[0];
-            assert_eq!(ring.len(), RING);
-            assert_eq!(ring[0].1, vote(2 * RING as u64), "the oldest are dropped");
+            assert_eq!(state.rings[0].len(), RING);
+            assert_eq!(
+                state.rings[0][0].1,
+                vote(2 * RING as u64),
+                "the oldest are dropped"
+            );
         }
+        switch.start(draw(0, 0));
+        let generation = switch.lock().generation;
         switch.stop();
         assert!(!switch.is_in_effect(generation));
         switch.start(draw(0, 100));
@@ -392,12 +395,15 @@ mod tests {
             !switch.is_in_effect(generation),
             "a new replay, not the old one"
         );
-        assert_eq!(
-            switch
-                .on_send(2, &vote(1), TIMEOUT)
-                .repeat
-                .map(|r| r.requests),
-            Some(vec![vote(1)])
+        let repeat = switch.on_send(3, &vote(1), TIMEOUT).repeat.expect("100%");
+        assert_eq!(repeat.requests, vec![vote(1)], "all that n3 was sent");
+        let repeat = switch.on_send(2, &vote(1), TIMEOUT).repeat.expect("100%");
+        let Request::Vote(old) = &repeat.requests[0] else {
+            panic!("{repeat:?}")
+        };
+        assert!(
+            old.term > 2 * RING as u64 || old.term == 1,
+            "recorded before the replay started: {repeat:?}"
         );
     }
 
