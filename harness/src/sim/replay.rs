@@ -91,7 +91,7 @@ pub struct Decision {
 pub struct Repeat {
     /// How long from now.
     pub after: Duration,
-    /// The requests, in the order they were first sent: one, or the chunks of one snapshot.
+    /// The requests: one, or the chunks of one snapshot transfer in offset order.
     pub requests: Vec<Request>,
     /// The replay they belong to: delivered only while it is still in effect.
     pub generation: u64,
@@ -184,7 +184,8 @@ impl ReplaySwitch {
 }
 
 /// Recorded requests to `to` to deliver again: an RPC drawn among those recorded for `to`,
-/// then one of its requests; for a snapshot chunk, every recorded chunk of that snapshot.
+/// then one of its requests; for a snapshot chunk, the recorded chunks of that snapshot, one per
+/// offset, in offset order.
 fn pick(rings: &Rings, to: NodeId, rng: &mut ChaCha8Rng) -> Option<Vec<Request>> {
     let to_peer = |ring: &VecDeque<(NodeId, Request)>| -> Vec<Request> {
         ring.iter()
@@ -203,14 +204,18 @@ fn pick(rings: &Rings, to: NodeId, rng: &mut ChaCha8Rng) -> Option<Vec<Request>>
     let requests = &recorded[rng.random_range(0..recorded.len())];
     let chosen = requests[rng.random_range(0..requests.len())].clone();
     Some(match &chosen {
-        Request::Install(install) => requests
-            .iter()
-            .filter(|other| match other {
-                Request::Install(other) => same_snapshot(install, other),
-                _ => false,
-            })
-            .cloned()
-            .collect(),
+        Request::Install(install) => {
+            // One chunk per offset (the latest recorded), in offset order: the transfer.
+            let mut chunks: BTreeMap<u64, Request> = BTreeMap::new();
+            for other in requests {
+                if let Request::Install(chunk) = other
+                    && same_snapshot(install, chunk)
+                {
+                    chunks.insert(chunk.offset, other.clone());
+                }
+            }
+            chunks.into_values().collect()
+        }
         _ => vec![chosen],
     })
 }
@@ -343,7 +348,7 @@ mod tests {
     fn a_repeated_snapshot_chunk_brings_its_whole_transfer() {
         let switch = ReplaySwitch::default();
         switch.start(draw(0, 0));
-        for offset in [0, 100, 200] {
+        for offset in [0, 0, 100, 0, 200, 100] {
             switch.on_send(2, &chunk(3, 50, offset), TIMEOUT);
         }
         switch.on_send(2, &chunk(3, 80, 0), TIMEOUT);

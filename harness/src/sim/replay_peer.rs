@@ -82,8 +82,15 @@ impl ReplayPeer {
         let observations = self.observations.clone();
         tokio::spawn(async move {
             tokio::time::sleep(repeat.after).await;
-            for request in repeat.requests {
-                if !switch.is_in_effect(repeat.generation) {
+            // The first request goes; a later chunk of a transfer only where the peer asked.
+            let mut asked = None;
+            for (index, request) in repeat.requests.into_iter().enumerate() {
+                let offset = match &request {
+                    Request::Install(chunk) => Some(chunk.offset),
+                    _ => None,
+                };
+                let wanted = index == 0 || asked == offset;
+                if !wanted || !switch.is_in_effect(repeat.generation) {
                     return;
                 }
                 let text = format!(
@@ -92,33 +99,45 @@ impl ReplayPeer {
                     request.describe()
                 );
                 observations.note(node, &text);
-                if !deliver(inner.as_ref(), request, timeout).await {
-                    return;
-                }
+                let (next, answer) = deliver(inner.as_ref(), request, timeout).await;
+                let text = format!("replay: n{} answered it (dropped): {answer}", inner.id());
+                observations.note(node, &text);
+                asked = next;
             }
         });
     }
 }
 
-/// Send `request` through `peer`, dropping the answer; whether the next chunk of a repeated
-/// transfer should follow (the peer answered and asked for more).
-async fn deliver(peer: &dyn Peer, request: Request, timeout: Duration) -> bool {
+/// Send `request` through `peer`; the answer is dropped (lost on the way back to the node)
+/// and only described, for the node's log. For a snapshot chunk, also the offset the peer
+/// asks for next (`None`: it wants no more, or did not answer).
+async fn deliver(peer: &dyn Peer, request: Request, timeout: Duration) -> (Option<u64>, String) {
     match request {
         Request::Vote(vote) => {
-            let _ = peer.request_vote(vote, timeout).await;
-            true
+            let answer = peer.request_vote(vote, timeout).await;
+            (None, describe(&answer))
         }
         Request::Append(append) => {
-            let _ = peer.append_entries(append, timeout).await;
-            true
+            let answer = peer.append_entries(append, timeout).await;
+            (None, describe(&answer))
         }
         Request::Install(chunk) => {
             let term = chunk.term;
-            match peer.install_snapshot(chunk, timeout).await {
-                Ok(answer) => !answer.installed && answer.term == term,
-                Err(_) => false,
-            }
+            let answer = peer.install_snapshot(chunk, timeout).await;
+            let next = match &answer {
+                Ok(answer) if !answer.installed && answer.term == term => Some(answer.next_offset),
+                _ => None,
+            };
+            (next, describe(&answer))
         }
+    }
+}
+
+/// The answer to a repeated request, for the node's log.
+fn describe<T: std::fmt::Debug>(answer: &Result<T, PeerError>) -> String {
+    match answer {
+        Ok(answer) => format!("{answer:?}"),
+        Err(error) => format!("no answer: {error}"),
     }
 }
 
