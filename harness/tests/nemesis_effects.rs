@@ -11,6 +11,7 @@ use rafty_harness::sim::cluster::{PauseSwitches, ProcessGate};
 use rafty_harness::sim::control::SimNetwork;
 use rafty_harness::sim::factories::MemoryLogFactory;
 use rafty_harness::sim::observe::Observations;
+use rafty_harness::sim::replay::ReplaySwitches;
 use turmoil::net::UdpSocket;
 
 const PORT: u16 = 9000;
@@ -27,6 +28,7 @@ struct World<'a> {
     logs: MemoryLogFactory,
     gate: ProcessGate,
     pauses: PauseSwitches,
+    replays: ReplaySwitches,
 }
 
 fn world<'a>() -> World<'a> {
@@ -92,6 +94,7 @@ fn world<'a>() -> World<'a> {
         logs: MemoryLogFactory::new(),
         gate,
         pauses,
+        replays: ReplaySwitches::new(&[1, 2]),
     }
 }
 
@@ -106,6 +109,7 @@ impl World<'_> {
             log_factory: &self.logs,
             gate: &self.gate,
             pauses: &self.pauses,
+            replays: &self.replays,
         };
         network.apply(&action);
     }

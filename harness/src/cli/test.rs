@@ -85,7 +85,7 @@ pub struct Args {
     #[arg(long, value_parser = whole_number(0, 100_000_000), allow_hyphen_values = true)]
     pub snapshot_keep_entries: Option<u64>,
     /// Run with the Raft settings as given, instead of drawing each run's batch size,
-    /// in-flight window and election timing from its seed (implied by --max-append-entries
+    /// in-flight window, election timing and RPC deadline from its seed (implied by --max-append-entries
     /// and --max-inflight-appends).
     #[arg(long)]
     pub fixed_settings: bool,
@@ -549,7 +549,7 @@ mod tests {
         );
         // `all` spelled out kind by kind is still `all`.
         assert_eq!(
-            name("--nemesis partition,kill,pause,latency,clog,figure8,install-snapshot"),
+            name("--nemesis partition,kill,pause,latency,clog,figure8,install-snapshot,replay"),
             "kv-5n-all-memory"
         );
     }

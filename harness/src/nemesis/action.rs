@@ -60,6 +60,26 @@ pub enum Action {
     /// on; the node recovers its whole log, vote and term included. Its disk is never wiped: a
     /// node that forgot what it acknowledged or voted could break Raft's safety.
     RestoreRecord(NodeId),
+    /// From now on the network delivers the node's outgoing Raft messages late and again: it
+    /// records the requests the node sends (a small ring), holds some requests or their
+    /// answers back (each answer still reaches its own request, by the call's deadline), and
+    /// delivers some recorded requests again later, whose answers it loses
+    /// ([`crate::sim::replay`]).
+    Replay(NodeId, ReplayDraw),
+    /// Undo [`Action::Replay`]: forget the recorded requests; duplicates not yet delivered
+    /// are lost.
+    Unreplay(NodeId),
+}
+
+/// How a [`Action::Replay`] behaves on its node, drawn from the run's seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayDraw {
+    /// Seeds the node's own generator for the choices made per message.
+    pub seed: u64,
+    /// The chance, per request, that the request or its answer is held back.
+    pub hold_percent: u8,
+    /// The chance, per request, that a recorded request is delivered again later.
+    pub repeat_percent: u8,
 }
 
 impl Action {
@@ -75,6 +95,7 @@ impl Action {
             Action::Clog(a, b) => Action::Unclog(*a, *b),
             Action::FailDisk(node) => Action::ReplaceDisk(*node),
             Action::CorruptRecord(node, _) => Action::RestoreRecord(*node),
+            Action::Replay(node, _) => Action::Unreplay(*node),
             Action::Repair(_)
             | Action::Restart(_)
             | Action::PowerOn(_)
@@ -84,7 +105,8 @@ impl Action {
             | Action::Unslow(_)
             | Action::Unclog(..)
             | Action::ReplaceDisk(_)
-            | Action::RestoreRecord(_) => return None,
+            | Action::RestoreRecord(_)
+            | Action::Unreplay(_) => return None,
         })
     }
 }
@@ -107,7 +129,9 @@ impl Action {
             | Action::FailDisk(node)
             | Action::ReplaceDisk(node)
             | Action::CorruptRecord(node, _)
-            | Action::RestoreRecord(node) => Some(*node),
+            | Action::RestoreRecord(node)
+            | Action::Replay(node, _)
+            | Action::Unreplay(node) => Some(*node),
             Action::Partition(_) | Action::Repair(_) | Action::Clog(..) | Action::Unclog(..) => {
                 None
             }
@@ -179,6 +203,12 @@ impl fmt::Display for Action {
                 f,
                 "power off n{node}, restore the damaged record of its log, power it on"
             ),
+            Action::Replay(node, draw) => write!(
+                f,
+                "replay n{node}'s messages: hold {}% back, deliver {}% again later",
+                draw.hold_percent, draw.repeat_percent
+            ),
+            Action::Unreplay(node) => write!(f, "stop replaying n{node}'s messages"),
         }
     }
 }

@@ -92,7 +92,8 @@ mod tests {
                 "latency",
                 "clog",
                 "figure8",
-                "install-snapshot"
+                "install-snapshot",
+                "replay"
             ])
         );
         assert!(parse_kinds("none", memory).unwrap().is_empty());

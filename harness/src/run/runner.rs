@@ -235,6 +235,7 @@ pub fn run_with(
                 log_factory: context.log_factory.as_ref(),
                 gate: &context.gate,
                 pauses: &context.pauses,
+                replays: &context.replays,
             };
             nemesis.poll(now, &observations, &mut network);
         }

@@ -27,6 +27,8 @@ use super::observe::Observations;
 use super::observed_log::ObservedLog;
 use super::observed_peer::ObservedPeer;
 use super::observed_rpc::ObservedRpc;
+use super::replay::ReplaySwitches;
+use super::replay_peer::ReplayPeer;
 use super::stale_reads::StaleReads;
 
 /// The port of every node's Raft transport.
@@ -146,6 +148,8 @@ pub struct ClusterContext {
     pub gate: ProcessGate,
     /// Each node's pause switch, flipped by the `pause` nemesis.
     pub pauses: PauseSwitches,
+    /// Each node's replay switch, flipped by the `replay` nemesis.
+    pub replays: ReplaySwitches,
     starts: Mutex<BTreeMap<NodeId, u64>>,
     /// Each node's snapshot store, when its log factory keeps none of its own: in memory,
     /// outliving the node's incarnations as its durable state would.
@@ -172,6 +176,7 @@ impl ClusterContext {
         node_hook: Option<NodeHook>,
     ) -> Self {
         let pauses = PauseSwitches::new(&nodes);
+        let replays = ReplaySwitches::new(&nodes);
         ClusterContext {
             snapshots: Mutex::default(),
             nodes,
@@ -184,6 +189,7 @@ impl ClusterContext {
             node_hook,
             stale_reads: false,
             pauses,
+            replays,
             gate: ProcessGate::new(),
             starts: Mutex::new(BTreeMap::new()),
         }
@@ -295,6 +301,9 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
                 context.transport.clone(),
             ));
             let observations = context.observations.clone();
+            // The node's side of the wire (observed) outside the network's (replayed).
+            let switch = context.replays.switch(id);
+            let peer = Arc::new(ReplayPeer::new(id, peer, switch, observations.clone()));
             Arc::new(ObservedPeer::new(id, peer, observations)) as Arc<dyn Peer>
         })
         .collect();

@@ -38,6 +38,10 @@
 //!   (`Sim::crash`, as above: what the interrupted sequence left unsynced is lost, torn). At
 //!   the fault's end the power is cut if it has not gone yet, the freeze cleared, and the host
 //!   powered on.
+//! * replay / unreplay: the node's [`ReplaySwitch`](super::replay::ReplaySwitch), which the
+//!   [`ReplayPeer`](super::replay_peer::ReplayPeer) wrappers of its outgoing links consult:
+//!   its requests and their answers are held back (by each call's deadline) and recorded
+//!   requests delivered again later; the node itself is untouched.
 //! * corrupt record / restore record: power off the host, tell the log factory
 //!   ([`LogFactory::corrupt_record`]) to rot a bit of a record before the log's tail (or to
 //!   restore it), power it on; the factory does it on the host's disk as the host boots,
@@ -55,6 +59,7 @@ use crate::nemesis::{Action, Network};
 use super::cluster::{PauseSwitches, ProcessGate};
 use super::factories::{ArmedCut, LogFactory};
 use super::observe::Observations;
+use super::replay::ReplaySwitches;
 
 /// The turmoil host name of node `id`.
 pub fn node_name(id: NodeId) -> String {
@@ -79,6 +84,8 @@ pub struct SimNetwork<'s, 'a> {
     pub gate: &'s ProcessGate,
     /// Each node's pause switch.
     pub pauses: &'s PauseSwitches,
+    /// Each node's replay switch.
+    pub replays: &'s ReplaySwitches,
 }
 
 impl SimNetwork<'_, '_> {
@@ -219,6 +226,8 @@ impl Network for SimNetwork<'_, '_> {
             }
             Action::CorruptRecord(node, draw) => self.rot(*node, Some(*draw)),
             Action::RestoreRecord(node) => self.rot(*node, None),
+            Action::Replay(node, draw) => self.replays.switch(*node).start(*draw),
+            Action::Unreplay(node) => self.replays.switch(*node).stop(),
             Action::Clog(a, b) => self.sim.hold(node_name(*a), node_name(*b)),
             Action::Unclog(a, b) => self.sim.release(node_name(*a), node_name(*b)),
         }

@@ -14,5 +14,7 @@ pub mod observed_log;
 pub mod observed_peer;
 pub mod observed_rpc;
 pub mod recorder;
+pub mod replay;
+pub mod replay_peer;
 pub mod stale_reads;
 pub mod turmoil_fs;
