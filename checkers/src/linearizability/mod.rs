@@ -72,41 +72,68 @@ pub fn check<M: Model>(
         unsupported,
     } = partition(model, history, &operations, options.skip_unsupported)?;
     let checked = partitions.iter().map(|p| p.calls.len()).sum();
-    let stop = Stop {
-        deadline: options.time_limit.map(|limit| started + limit),
-        memo_limit: options.memo_limit,
-    };
-    let calls: Vec<&[Call<M::Input, M::Output>]> =
-        partitions.iter().map(|p| p.calls.as_slice()).collect();
-    let raced = race::race(model, &calls, &stop);
+    let count = partitions.len();
+    let stop = Stop::new(started, options);
+    // Cheapest first: fewest calls, then first appearance (the rank).
+    let mut drawn: Vec<_> = partitions
+        .into_iter()
+        .enumerate()
+        .map(|(rank, partition)| (rank, partition.key, partition.calls))
+        .collect();
+    drawn.sort_by_key(|(rank, _, calls)| (calls.len(), *rank));
+    let raced = race::race(model, drawn.into_iter().map(Ok), &stop, &mut |_| {});
     let mut result = CheckResult {
         valid: Verdict::Linearizable,
         model: model.name().to_owned(),
         operations: checked,
         skipped,
         unsupported,
-        partitions: partitions.len(),
+        partitions: count,
         steps: raced.steps,
         reason: None,
         counterexample: None,
     };
-    match raced.outcome {
+    let operation_of = |call: &Call<M::Input, M::Output>| {
+        let operation = operations[call.operation];
+        (operation, history.location(operation.invoke_position).line)
+    };
+    settle(
+        model,
+        &mut result,
+        raced.outcome,
+        options,
+        |key| key.cloned(),
+        operation_of,
+    )?;
+    Ok(result)
+}
+
+/// Fills `result` from the race's outcome; `key_of` names a partition's key, `operation_of`
+/// gives a call's operation and invocation line (for the counterexample).
+fn settle<'h, M: Model, P>(
+    model: &M,
+    result: &mut CheckResult,
+    outcome: Outcome<P, Call<M::Input, M::Output>>,
+    options: &CheckOptions,
+    key_of: impl Fn(&P) -> Option<Value>,
+    operation_of: impl Fn(&Call<M::Input, M::Output>) -> (Operation<'h>, usize),
+) -> Result<(), HistoryError> {
+    match outcome {
         Outcome::Linearizable => {}
         Outcome::Illegal {
             partition,
+            calls,
             stuck,
             linearized,
         } => {
-            let partition = &partitions[partition];
             result.valid = Verdict::NotLinearizable;
             result.counterexample = Some(report::counterexample(
                 model,
-                history,
-                &operations,
-                partition.key,
-                &partition.calls,
+                key_of(&partition).as_ref(),
+                &calls,
                 stuck,
                 &linearized,
+                operation_of,
             ));
         }
         Outcome::TimedOut => {
@@ -120,16 +147,16 @@ pub fn check<M: Model>(
         } => {
             result.valid = Verdict::Unknown;
             let limit = options.memo_limit.unwrap_or_default();
-            let key = partitions[partition]
-                .key
+            let key = key_of(&partition)
                 .map(|key| format!(" of key {key}"))
                 .unwrap_or_default();
             result.reason = Some(format!(
                 "memo limit of {limit} configurations reached (the search{key} held {memoized})"
             ));
         }
+        Outcome::Failed(error) => return Err(error),
     }
-    Ok(result)
+    Ok(())
 }
 
 /// Translates every operation and groups the calls by partition, in order of first
