@@ -4,10 +4,10 @@
 
 mod entries;
 mod memo;
-mod race;
-mod report;
+pub(crate) mod race;
+pub(crate) mod report;
 mod result;
-mod search;
+pub(crate) mod search;
 mod set;
 
 use std::collections::HashMap;
@@ -93,30 +93,41 @@ pub fn check<M: Model>(
         reason: None,
         counterexample: None,
     };
-    let operation_of = |call: &Call<M::Input, M::Output>| {
-        let operation = operations[call.operation];
-        (operation, history.location(operation.invoke_position).line)
+    let counterexample = |key: Option<&Value>,
+                          calls: Vec<Call<M::Input, M::Output>>,
+                          stuck,
+                          linearized: Vec<usize>| {
+        Ok(report::counterexample(
+            model,
+            key,
+            &calls,
+            stuck,
+            &linearized,
+            |call| {
+                let operation = operations[call.operation];
+                (operation, history.location(operation.invoke_position).line)
+            },
+        ))
     };
     settle(
-        model,
         &mut result,
         raced.outcome,
         options,
         |key| key.cloned(),
-        operation_of,
+        counterexample,
     )?;
     Ok(result)
 }
 
-/// Fills `result` from the race's outcome; `key_of` names a partition's key, `operation_of`
-/// gives a call's operation and invocation line (for the counterexample).
-fn settle<'h, M: Model, P>(
-    model: &M,
+/// Fills `result` from the race's outcome; `key_of` names a partition's key, and
+/// `counterexample` builds the counterexample of an illegal partition from what came with it,
+/// its calls, the stuck call and the calls linearized before it.
+pub(crate) fn settle<P, C>(
     result: &mut CheckResult,
-    outcome: Outcome<P, Call<M::Input, M::Output>>,
+    outcome: Outcome<P, C>,
     options: &CheckOptions,
     key_of: impl Fn(&P) -> Option<Value>,
-    operation_of: impl Fn(&Call<M::Input, M::Output>) -> (Operation<'h>, usize),
+    counterexample: impl FnOnce(P, Vec<C>, usize, Vec<usize>) -> Result<Counterexample, HistoryError>,
 ) -> Result<(), HistoryError> {
     match outcome {
         Outcome::Linearizable => {}
@@ -127,14 +138,7 @@ fn settle<'h, M: Model, P>(
             linearized,
         } => {
             result.valid = Verdict::NotLinearizable;
-            result.counterexample = Some(report::counterexample(
-                model,
-                key_of(&partition).as_ref(),
-                &calls,
-                stuck,
-                &linearized,
-                operation_of,
-            ));
+            result.counterexample = Some(counterexample(partition, calls, stuck, linearized)?);
         }
         Outcome::TimedOut => {
             result.valid = Verdict::Unknown;

@@ -35,6 +35,9 @@ pub(crate) struct Call<I, O> {
     pub(crate) ret: Option<usize>,
 }
 
+/// A partition's calls under a model.
+pub(crate) type Calls<M> = Vec<Call<<M as Model>::Input, <M as Model>::Output>>;
+
 /// When to give up.
 pub(crate) struct Stop {
     /// The time limit.
@@ -271,7 +274,7 @@ impl<'c, M: Model> Search<'c, M> {
     }
 
     /// The verdict, once reached, and the calls searched, by value.
-    pub(crate) fn into_parts(self) -> (Option<Searched>, Vec<Call<M::Input, M::Output>>) {
+    pub(crate) fn into_parts(self) -> (Option<Searched>, Calls<M>) {
         (self.done, self.calls)
     }
 
