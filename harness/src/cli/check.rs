@@ -51,9 +51,10 @@ pub struct Args {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub time_limit: Duration,
     /// Give up on a file, with the verdict unknown, once the search holds more than this
-    /// many memoized configurations (what bounds the checker's memory: at 100 to 200 bytes
-    /// each plus the model state, the default holds it to a few GiB). 0: no limit.
-    #[arg(long, default_value_t = 20_000_000)]
+    /// many memoized configurations (what bounds the checker's memory: about 230 bytes each
+    /// with a register's or a key's state, so the default holds a search under 1 GiB). 0: no
+    /// limit.
+    #[arg(long, default_value_t = rafty_checkers::linearizability::DEFAULT_MEMO_LIMIT)]
     pub memo_limit: usize,
     /// Skip ops of functions the model does not have (instead of refusing the file naming
     /// the first); the verdict then says how many it did not check.
