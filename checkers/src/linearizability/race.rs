@@ -110,10 +110,17 @@ pub(crate) fn race<M: Model, P: Send>(
                 steps: retired_steps,
             };
         }
-        window.par_iter_mut().for_each(|(_, _, search)| {
+        let run = |(_, _, search): &mut Entry<'_, M, P>| {
             let budget = search.steps() + slice;
             search.run(budget, stop);
-        });
+        };
+        if window.len() == 1 {
+            // Alone: on this thread, not handed to a worker (a wake-up on a loaded machine
+            // costs more than a small history's whole search).
+            window.iter_mut().for_each(run);
+        } else {
+            window.par_iter_mut().for_each(run);
+        }
         let steps = retired_steps
             + window
                 .iter()
