@@ -115,7 +115,9 @@ fn generated(dir: &Path, shape: &KvShape, plant: bool) -> PathBuf {
 fn streamed(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("scratch folder");
     let mut group = c.benchmark_group("streamed");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     let shapes = [
         ("kv_100k_ops_1000_keys_20_processes", 100_000, 1_000, 20),
         ("kv_1m_ops_1000_keys_20_processes", 1_000_000, 1_000, 20),
