@@ -21,7 +21,7 @@ use crate::stream::Progress;
 use crate::stream::codec::{self, Record};
 
 /// How many bytes of lines are parsed at once (in parallel).
-const BATCH_BYTES: usize = 8 << 20;
+const BATCH_BYTES: usize = 1 << 20;
 /// The write buffer of each bucket file.
 const BUCKET_BUFFER_BYTES: usize = 64 << 10;
 
