@@ -1,65 +1,88 @@
 #!/usr/bin/env bash
-# Side by side with Porcupine on its own test data: `rafty check` per file, as a process
-# (wall time from outside; CPU time, user + system, from /usr/bin/time at its 10 ms
-# resolution: the figure to trust on a loaded machine; peak memory from the run's --json),
-# median of N runs (default 3),
-# with Porcupine's figures quoted in issue 19 beside them where the issue gives them.
+# Side by side with Porcupine on its own test data: `rafty check` and Porcupine's checker
+# (Go, built from its public source: BENCHMARKS.md says how; nothing of it is in this
+# repository), each file as a process, the two runs of a round back to back so that they share
+# the machine's load. Per file: the verdicts, process wall time (from outside), CPU time (user
+# + system, /usr/bin/time, 10 ms resolution) and peak RSS, medians of N rounds (default 3).
 #
 #   cargo build --release -p rafty-harness
-#   checkers/benches/porcupine.sh [RUNS] [KV_DIR] [ETCD_DIR]
+#   PORCUPINE=/tmp/porcupine-bench/porcupinebench checkers/benches/porcupine.sh [RUNS] [FILES...]
 #
-# Defaults: the copies in checkers/tests/histories/porcupine/{kv,etcd} (Porcupine's
-# test_data/kv and test_data/jepsen, all of them). Prints one line per file and totals.
+# FILES default to every file of checkers/tests/histories/porcupine/{kv,etcd} (Porcupine's
+# test_data/kv and test_data/jepsen); a `.jsonl` file is a generated kv history
+# (examples/synthetic), checked by the driver's `synth` mode. Without PORCUPINE (or when it is
+# not executable), only rafty's columns are filled. Prints one line per file and the totals.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 rafty="${RAFTY:-$here/target/release/rafty}"
+porcupine="${PORCUPINE:-/tmp/porcupine-bench/porcupinebench}"
 runs="${1:-3}"
-kv_dir="${2:-$here/checkers/tests/histories/porcupine/kv}"
-etcd_dir="${3:-$here/checkers/tests/histories/porcupine/etcd}"
-
-# Porcupine's figures from issue 19 (Go, CheckEvents, process wall, medians of 3).
-porcupine() {
-  case "$1" in
-    c50-bad.txt) echo "26 ms, 17 MB" ;;
-    *) echo "-" ;;
-  esac
-}
+shift || true
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then
+  files=("$here"/checkers/tests/histories/porcupine/kv/*.txt "$here"/checkers/tests/histories/porcupine/etcd/*.log)
+fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf "%-14s %-17s %10s %8s %10s %12s   %s\n" file verdict wall_ms cpu_ms peak_MiB steps porcupine
-bench_dir() {
-  local model="$1" dir="$2"
-  local sum=0 cpu_sum=0
-  for file in "$dir"/*.txt "$dir"/*.log; do
-    [ -e "$file" ] || continue
-    local walls=() cpus=() json="" times
-    times=$(mktemp)
-    for _ in $(seq "$runs"); do
-      local start end
-      start=$(date +%s%N)
-      json=$(/usr/bin/time -o "$times" -f "%U %S" "$rafty" check --model "$model" --json "$file" || true)
-      end=$(date +%s%N)
-      walls+=($(( (end - start) / 1000 )))
-      cpus+=("$(awk '/^[0-9.]+ [0-9.]+$/ {print ($1 + $2) * 1000}' "$times")")
-    done
-    rm -f "$times"
-    local cpu_ms
-    cpu_ms=$(printf "%s\n" "${cpus[@]}" | median)
-    local wall_us
-    wall_us=$(printf "%s\n" "${walls[@]}" | median)
-    local verdict kib steps
-    verdict=$(sed -n 's/.*"valid":\([a-z"]*\).*/\1/p' <<<"$json")
-    kib=$(sed -n 's/.*"peak_memory_kib":\([0-9]*\).*/\1/p' <<<"$json")
-    steps=$(sed -n 's/.*"steps":\([0-9]*\).*/\1/p' <<<"$json")
-    printf "%-14s %-17s %10.1f %8s %10.1f %12s   %s\n" "$(basename "$file")" \
-      "$( [ "$verdict" = true ] && echo linearizable || { [ "$verdict" = false ] && echo not-linearizable || echo "$verdict"; } )" \
-      "$(echo "$wall_us / 1000" | bc -l)" "$cpu_ms" "$(echo "${kib:-0} / 1024" | bc -l)" "${steps:-?}" \
-      "$(porcupine "$(basename "$file")")"
-    sum=$((sum + wall_us))
-    cpu_sum=$(echo "$cpu_sum + $cpu_ms" | bc -l)
-  done
-  printf "%-14s %-17s %10.1f %8s\n" "total $model" "" "$(echo "$sum / 1000" | bc -l)" "$cpu_sum"
+# One process: prints "wall_us cpu_ms peak_kib exit".
+measure() {
+  local times start end code
+  times=$(mktemp)
+  start=$(date +%s%N)
+  set +e
+  /usr/bin/time -o "$times" -f "%U %S %M" "$@" >/dev/null 2>&1
+  code=$?
+  set -e
+  end=$(date +%s%N)
+  awk -v wall=$(( (end - start) / 1000 )) -v code="$code" \
+    '/^[0-9.]+ [0-9.]+ [0-9]+$/ {printf "%d %d %d %d\n", wall, ($1 + $2) * 1000, $3, code}' "$times"
+  rm -f "$times"
 }
-bench_dir kv "$kv_dir"
-bench_dir cas-register "$etcd_dir"
+
+verdict() {
+  case "$1" in 0) echo ok ;; 1) echo illegal ;; *) echo "exit $1" ;; esac
+}
+
+printf "%-14s %-8s %-8s %10s %8s %9s %10s %8s %9s %7s\n" file rafty porcup. r_wall_ms r_cpu_ms r_peak_MB p_wall_ms p_cpu_ms p_peak_MB ratio
+total_r=0 total_p=0
+for file in "${files[@]}"; do
+  name=$(basename "$file")
+  case "$name" in
+    *.jsonl) r_args=(check --model kv "$file") p_args=(synth "$file") ;;
+    *.log) r_args=(check --model cas-register "$file") p_args=(etcd "$file") ;;
+    *) r_args=(check --model kv "$file") p_args=(kv "$file") ;;
+  esac
+  r_walls=() r_cpus=() r_peaks=() p_walls=() p_cpus=() p_peaks=() r_code=? p_code=-
+  for _ in $(seq "$runs"); do
+    read -r wall cpu peak r_code < <(measure "$rafty" "${r_args[@]}")
+    r_walls+=("$wall") r_cpus+=("$cpu") r_peaks+=("$peak")
+    if [ -x "$porcupine" ]; then
+      read -r wall cpu peak p_code < <(measure "$porcupine" "${p_args[@]}")
+      p_walls+=("$wall") p_cpus+=("$cpu") p_peaks+=("$peak")
+    fi
+  done
+  r_wall=$(printf "%s\n" "${r_walls[@]}" | median)
+  r_cpu=$(printf "%s\n" "${r_cpus[@]}" | median)
+  r_peak=$(printf "%s\n" "${r_peaks[@]}" | median)
+  total_r=$((total_r + r_wall))
+  if [ -x "$porcupine" ]; then
+    p_wall=$(printf "%s\n" "${p_walls[@]}" | median)
+    p_cpu=$(printf "%s\n" "${p_cpus[@]}" | median)
+    p_peak=$(printf "%s\n" "${p_peaks[@]}" | median)
+    total_p=$((total_p + p_wall))
+    printf "%-14s %-8s %-8s %10.1f %8d %9.1f %10.1f %8d %9.1f %7.2f\n" "$name" \
+      "$(verdict "$r_code")" "$(verdict "$p_code")" "$(echo "$r_wall / 1000" | bc -l)" "$r_cpu" \
+      "$(echo "$r_peak / 1024" | bc -l)" "$(echo "$p_wall / 1000" | bc -l)" "$p_cpu" \
+      "$(echo "$p_peak / 1024" | bc -l)" "$(echo "$r_wall / $p_wall" | bc -l)"
+  else
+    printf "%-14s %-8s %-8s %10.1f %8d %9.1f\n" "$name" "$(verdict "$r_code")" - \
+      "$(echo "$r_wall / 1000" | bc -l)" "$r_cpu" "$(echo "$r_peak / 1024" | bc -l)"
+  fi
+done
+if [ "$total_p" -gt 0 ]; then
+  printf "total: rafty %.1f ms, Porcupine %.1f ms (sum of per-file medians), ratio %.2f\n" \
+    "$(echo "$total_r / 1000" | bc -l)" "$(echo "$total_p / 1000" | bc -l)" "$(echo "$total_r / $total_p" | bc -l)"
+else
+  printf "total: rafty %.1f ms (sum of per-file medians)\n" "$(echo "$total_r / 1000" | bc -l)"
+fi

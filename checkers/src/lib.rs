@@ -7,6 +7,8 @@
 //! - [`model`]: Porcupine-style models (register, cas-register, key-value) and the
 //!   conventions histories are recorded under.
 //! - [`linearizability`]: the checker, with counterexamples.
+//! - [`stream`]: the same check on a JSON-lines file streamed from disk, in memory that does
+//!   not grow with the history.
 //! - [`synthetic`]: generated histories for benchmarks and scale tests.
 //!
 //! ```
@@ -33,6 +35,7 @@ pub mod history;
 pub mod import;
 pub mod linearizability;
 pub mod model;
+pub mod stream;
 pub mod synthetic;
 pub mod value;
 

@@ -513,3 +513,47 @@ fn a_results_json_without_a_history_is_refused_naming_it() {
         "{stderr}"
     );
 }
+
+/// A generated JSON-lines kv history is checked streamed from disk (issue 19): the planted key
+/// is reported, the model inferred from the first keyed op, and `--json` carries the time and
+/// the memory used; the same file without the violation is linearizable.
+#[test]
+fn a_json_lines_history_is_streamed_and_the_planted_key_reported() {
+    use rafty_checkers::export::write_jsonl;
+    use rafty_checkers::synthetic::{KvShape, kv_history, plant_violation};
+    let shape = KvShape {
+        operations: 20_000,
+        keys: 50,
+        processes: 10,
+        ..KvShape::default()
+    };
+    let mut history = kv_history(&shape);
+    let valid = Path::new(env!("CARGO_TARGET_TMPDIR")).join("streamed-valid.jsonl");
+    write_jsonl(&history, std::fs::File::create(&valid).unwrap()).unwrap();
+    let (_, key) = plant_violation(&mut history).expect("a read to plant in");
+    let planted = Path::new(env!("CARGO_TARGET_TMPDIR")).join("streamed-planted.jsonl");
+    write_jsonl(&history, std::fs::File::create(&planted).unwrap()).unwrap();
+    let output = rafty_check(&["--json"], &[valid, planted]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = json_lines(&output);
+    assert_eq!(lines[0]["valid"], serde_json::json!(true), "{}", lines[0]);
+    assert_eq!(lines[0]["partitions"], serde_json::json!(50));
+    assert_eq!(lines[0]["model"], serde_json::json!("kv"));
+    assert!(
+        lines[0]["model_inferred_from"]
+            .as_str()
+            .unwrap()
+            .ends_with("with a key at line 1"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["valid"], serde_json::json!(false), "{}", lines[1]);
+    assert_eq!(
+        lines[1]["counterexample"]["partition"],
+        serde_json::to_value(&key).unwrap()
+    );
+    for line in &lines {
+        assert!(line["millis"].as_f64().is_some(), "{line}");
+        assert!(line["peak_memory_kib"].as_u64().is_some(), "{line}");
+    }
+}

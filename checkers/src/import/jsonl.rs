@@ -1,6 +1,8 @@
 //! The native format: one serde-JSON [`Op`] a line, streamed.
 
-use std::io::BufRead;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 
 use crate::error::HistoryError;
 use crate::history::{History, Op};
@@ -44,8 +46,35 @@ pub fn parse(
     }
 }
 
+/// The first client op with a key in a JSON-lines file, and its line: what says, without
+/// reading the rest, that a history is a key-value one and not a `jepsen.independent` one
+/// (see [`ModelKind::infer`](crate::ModelKind::infer)). Lines that cannot be read are passed
+/// over (the check reports them). `None` when no op has a key.
+pub fn first_keyed_client_op(path: &Path) -> Result<Option<(Op, usize)>, HistoryError> {
+    let file = path.display().to_string();
+    let io_error = |source| HistoryError::Io {
+        file: file.clone(),
+        source,
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut line = String::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        number += 1;
+        if reader.read_line(&mut line).map_err(io_error)? == 0 {
+            return Ok(None);
+        }
+        if let Ok(op) = serde_json::from_str::<Op>(line.trim()) {
+            if op.process.is_client() && op.key.is_some() {
+                return Ok(Some((op, number)));
+            }
+        }
+    }
+}
+
 /// serde_json's message without its "at line 1 column N" suffix (the line is ours).
-fn json_reason(error: &serde_json::Error) -> String {
+pub(crate) fn json_reason(error: &serde_json::Error) -> String {
     let message = error.to_string();
     match message.rfind(" at line ") {
         Some(at) => format!("{} (column {})", &message[..at], error.column()),

@@ -5,8 +5,8 @@ mod detect;
 pub(crate) mod edn;
 mod independent;
 mod jepsen_log;
-mod jsonl;
-mod unreadable;
+pub(crate) mod jsonl;
+pub(crate) mod unreadable;
 
 use std::fmt;
 use std::fs::File;
@@ -16,6 +16,7 @@ use std::str::FromStr;
 
 pub use detect::detect;
 pub use independent::{Independent, looks_independent, unwrap_tuples};
+pub use jsonl::first_keyed_client_op;
 pub use unreadable::{ReadOptions, Unreadable};
 
 use crate::error::HistoryError;

@@ -1,22 +1,26 @@
 //! Races the partitions of a history against each other, so that an illegal partition is
 //! reported as soon as it is proved, whatever legal partitions cost.
 //!
-//! Partitions enter a window of at most [`WINDOW`] live searches, cheapest first (fewest calls,
-//! then first appearance). The search runs in rounds: in each round every search of the window
-//! takes one more slice of steps, in parallel; a search that finishes leaves the window and the
-//! next partition enters. At the end of the first round in which a partition is proved illegal,
-//! the race stops and reports, of the partitions proved illegal in that round, the one that took
-//! the fewest steps (then the first in the history). Every search takes the same steps whatever
-//! the thread timing, so the verdict, the partition reported and its counterexample are the same
-//! every run; only a time limit can make a race end differently.
+//! Partitions enter a window of at most [`WINDOW`] live searches in the order their source
+//! gives them (the in-memory check gives the cheapest first: fewest calls, then first
+//! appearance; the streaming check does so within each bucket of keys, bucket after bucket).
+//! The search runs in rounds: in each round every search of the window takes one more slice
+//! of steps, in parallel; a search that finishes leaves the window and the next partition
+//! enters. At the end of the first round in which a partition is proved illegal, the race stops
+//! and reports, of the partitions proved illegal in that round, the one that took the fewest
+//! steps (then the first to enter). Every search takes the same steps whatever the thread
+//! timing, so the verdict, the partition reported and its counterexample are the same every
+//! run; only a time limit can make a race end differently.
 //!
 //! Architecture invariant: memory is bounded by the window, never by the number of partitions:
-//! a search's memo is dropped as soon as the search leaves the window; with a memo limit, the
-//! live searches' memos together hold at most the limit plus one round's steps
-//! (`WINDOW * LAST_SLICE`) configurations, and the race answers unknown past it.
+//! partitions are drawn from their source only as the window has room, a search (its calls and
+//! memo) is dropped as soon as it leaves the window; with a memo limit, the live searches'
+//! memos together hold at most the limit plus one round's steps (`WINDOW * LAST_SLICE`)
+//! configurations, and the race answers unknown past it.
 
 use rayon::prelude::*;
 
+use crate::error::HistoryError;
 use crate::linearizability::search::{Call, Search, Searched, Stop};
 use crate::model::Model;
 
@@ -27,15 +31,16 @@ const FIRST_SLICE: u64 = 1 << 12;
 /// The slice doubles each round up to this many steps.
 const LAST_SLICE: u64 = 1 << 16;
 
-/// How a race ended.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
+/// How a race ended; `P` is what the source gave with each partition's calls.
+#[derive(Debug)]
+pub(crate) enum Outcome<P, C> {
     /// Every partition has a linearization.
     Linearizable,
-    /// Partition `partition` (an index into the raced partitions) has none; `stuck` and
-    /// `linearized` are as in [`Searched::Illegal`].
+    /// Partition `partition` (its calls `calls`) has none; `stuck` and `linearized` are as in
+    /// [`Searched::Illegal`].
     Illegal {
-        partition: usize,
+        partition: P,
+        calls: Vec<C>,
         stuck: usize,
         linearized: Vec<usize>,
     },
@@ -43,36 +48,61 @@ pub(crate) enum Outcome {
     TimedOut,
     /// The live searches held more configurations than the memo limit; `partition` held the
     /// most, `memoized`.
-    MemoFull { partition: usize, memoized: usize },
+    MemoFull { partition: P, memoized: usize },
+    /// The source of partitions failed (a spill file could not be read back).
+    Failed(HistoryError),
 }
 
 /// A race's outcome and what it cost.
 #[derive(Debug)]
-pub(crate) struct Raced {
+pub(crate) struct Raced<P, C> {
     /// The outcome.
-    pub(crate) outcome: Outcome,
+    pub(crate) outcome: Outcome<P, C>,
     /// Search steps taken, over every partition.
     pub(crate) steps: u64,
 }
 
-/// Races the searches of `partitions` (each a partition's calls) under `model`.
-pub(crate) fn race<M: Model>(
+/// The race's outcome type for a model.
+type ModelOutcome<M, P> = Outcome<P, Call<<M as Model>::Input, <M as Model>::Output>>;
+/// A live search: its rank (ties between illegal partitions go to the lowest), what its
+/// partition came with, and the search.
+type Entry<'m, M, P> = (usize, P, Search<'m, M>);
+/// What a source gives for a partition: its rank, what comes with it, and its calls.
+pub(crate) type Drawn<M, P> = (
+    usize,
+    P,
+    Vec<Call<<M as Model>::Input, <M as Model>::Output>>,
+);
+
+/// Races the searches of the partitions `source` gives (or why it failed) under `model`, in
+/// that order. `retired` is told the number of calls of each partition whose search ends (for
+/// progress).
+pub(crate) fn race<M: Model, P: Send>(
     model: &M,
-    partitions: &[&[Call<M::Input, M::Output>]],
+    source: impl IntoIterator<Item = Result<Drawn<M, P>, HistoryError>>,
     stop: &Stop,
-) -> Raced {
-    let mut order: Vec<usize> = (0..partitions.len()).collect();
-    order.sort_by_key(|&partition| (partitions[partition].len(), partition));
-    let mut waiting = order.into_iter();
-    let mut window: Vec<(usize, Search<'_, M>)> = Vec::with_capacity(WINDOW);
+    retired: &mut dyn FnMut(usize),
+) -> Raced<P, Call<M::Input, M::Output>> {
+    let mut waiting = source.into_iter();
+    let mut window: Vec<Entry<'_, M, P>> = Vec::with_capacity(WINDOW);
     let mut retired_steps = 0;
     let mut slice = FIRST_SLICE;
     loop {
         while window.len() < WINDOW {
-            let Some(partition) = waiting.next() else {
-                break;
-            };
-            window.push((partition, Search::new(model, partitions[partition])));
+            match waiting.next() {
+                None => break,
+                Some(Ok((rank, partition, calls))) => {
+                    window.push((rank, partition, Search::new(model, calls)));
+                }
+                Some(Err(failure)) => {
+                    let steps =
+                        retired_steps + window.iter().map(|(_, _, s)| s.steps()).sum::<u64>();
+                    return Raced {
+                        outcome: Outcome::Failed(failure),
+                        steps,
+                    };
+                }
+            }
         }
         if window.is_empty() {
             return Raced {
@@ -80,18 +110,30 @@ pub(crate) fn race<M: Model>(
                 steps: retired_steps,
             };
         }
-        window.par_iter_mut().for_each(|(_, search)| {
+        let run = |(_, _, search): &mut Entry<'_, M, P>| {
             let budget = search.steps() + slice;
             search.run(budget, stop);
-        });
-        let steps = retired_steps + window.iter().map(|(_, search)| search.steps()).sum::<u64>();
+        };
+        if window.len() == 1 {
+            // Alone: on this thread, not handed to a worker (a wake-up on a loaded machine
+            // costs more than a small history's whole search).
+            window.iter_mut().for_each(run);
+        } else {
+            window.par_iter_mut().for_each(run);
+        }
+        let steps = retired_steps
+            + window
+                .iter()
+                .map(|(_, _, search)| search.steps())
+                .sum::<u64>();
         if let Some(outcome) = settle(&mut window, stop) {
             return Raced { outcome, steps };
         }
-        window.retain(|(_, search)| {
+        window.retain(|(_, _, search)| {
             let finished = search.verdict().is_some();
             if finished {
                 retired_steps += search.steps();
+                retired(search.calls().len());
             }
             !finished
         });
@@ -100,46 +142,53 @@ pub(crate) fn race<M: Model>(
 }
 
 /// The outcome of the race after a round, if it is over: the illegal partition that took the
-/// fewest steps (then the first), a timeout, or a full memo.
-fn settle<M: Model>(window: &mut Vec<(usize, Search<'_, M>)>, stop: &Stop) -> Option<Outcome> {
+/// fewest steps (then the lowest rank), a timeout, or a full memo.
+fn settle<M: Model, P>(
+    window: &mut Vec<Entry<'_, M, P>>,
+    stop: &Stop,
+) -> Option<ModelOutcome<M, P>> {
     let winner = window
         .iter()
         .enumerate()
-        .filter(|(_, (_, search))| matches!(search.verdict(), Some(Searched::Illegal { .. })))
-        .min_by_key(|(_, (partition, search))| (search.steps(), *partition))
+        .filter(|(_, (_, _, search))| matches!(search.verdict(), Some(Searched::Illegal { .. })))
+        .min_by_key(|(_, (rank, _, search))| (search.steps(), *rank))
         .map(|(at, _)| at);
     if let Some(at) = winner {
-        let (partition, search) = window.swap_remove(at);
-        let Some(Searched::Illegal { stuck, linearized }) = search.into_verdict() else {
+        let (_, partition, search) = window.swap_remove(at);
+        let (Some(Searched::Illegal { stuck, linearized }), calls) = search.into_parts() else {
             unreachable!("the winner was proved illegal");
         };
         return Some(Outcome::Illegal {
             partition,
+            calls,
             stuck,
             linearized,
         });
     }
     if window
         .iter()
-        .any(|(_, search)| search.verdict() == Some(&Searched::TimedOut))
+        .any(|(_, _, search)| search.verdict() == Some(&Searched::TimedOut))
     {
         return Some(Outcome::TimedOut);
     }
     let limit = stop.memo_limit?;
-    let live = window
-        .iter()
-        .filter(|(_, search)| search.verdict().is_none());
-    if live
-        .clone()
-        .map(|(_, search)| search.memoized())
+    let live = || {
+        window
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, search))| search.verdict().is_none())
+    };
+    if live()
+        .map(|(_, (_, _, search))| search.memoized())
         .sum::<usize>()
         <= limit
     {
         return None;
     }
-    let (partition, memoized) = live
-        .map(|(partition, search)| (*partition, search.memoized()))
-        .max_by_key(|&(partition, memoized)| (memoized, std::cmp::Reverse(partition)))?;
+    let (at, _, memoized) = live()
+        .map(|(at, (rank, _, search))| (at, *rank, search.memoized()))
+        .max_by_key(|&(_, rank, memoized)| (memoized, std::cmp::Reverse(rank)))?;
+    let (_, partition, _) = window.swap_remove(at);
     Some(Outcome::MemoFull {
         partition,
         memoized,

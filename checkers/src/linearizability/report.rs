@@ -1,22 +1,24 @@
 //! Builds the counterexample of an illegal partition: the stuck operation, what was concurrent
 //! with it, and the longest linearizable prefix with the state after each step.
 
-use crate::history::{History, Operation};
+use crate::history::Operation;
 use crate::linearizability::result::{Counterexample, LinearizedStep, OpSummary};
 use crate::linearizability::search::Call;
 use crate::model::Model;
 use crate::value::Value;
 
-pub(crate) fn counterexample<M: Model>(
+/// The counterexample of partition `key` (its calls `calls`): `stuck` could not be linearized
+/// after `linearized`. `operation_of` gives a call's paired operation and the line of its
+/// invocation.
+pub(crate) fn counterexample<'h, M: Model>(
     model: &M,
-    history: &History,
-    operations: &[Operation<'_>],
     key: Option<&Value>,
     calls: &[Call<M::Input, M::Output>],
     stuck: usize,
     linearized: &[usize],
+    operation_of: impl Fn(&Call<M::Input, M::Output>) -> (Operation<'h>, usize),
 ) -> Counterexample {
-    let summary = |index: usize| summarize(model, history, operations, &calls[index]);
+    let summary = |index: usize| summarize(model, &calls[index], &operation_of);
     let mut state = model.init();
     let mut steps = Vec::with_capacity(linearized.len());
     for &index in linearized {
@@ -50,13 +52,12 @@ fn overlaps<I, O>(a: &Call<I, O>, b: &Call<I, O>) -> bool {
     !before(a, b) && !before(b, a)
 }
 
-fn summarize<M: Model>(
+fn summarize<'h, M: Model>(
     model: &M,
-    history: &History,
-    operations: &[Operation<'_>],
     call: &Call<M::Input, M::Output>,
+    operation_of: &impl Fn(&Call<M::Input, M::Output>) -> (Operation<'h>, usize),
 ) -> OpSummary {
-    let operation = &operations[call.operation];
+    let (operation, line) = operation_of(call);
     OpSummary {
         process: operation.process().clone(),
         f: operation.f().clone(),
@@ -67,6 +68,6 @@ fn summarize<M: Model>(
         completion_index: operation.completion.map(|op| op.index),
         invoke_position: operation.invoke_position,
         completion_position: operation.completion_position,
-        line: history.location(operation.invoke_position).line,
+        line,
     }
 }

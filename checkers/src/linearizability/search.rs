@@ -35,6 +35,9 @@ pub(crate) struct Call<I, O> {
     pub(crate) ret: Option<usize>,
 }
 
+/// A partition's calls under a model.
+pub(crate) type Calls<M> = Vec<Call<<M as Model>::Input, <M as Model>::Output>>;
+
 /// When to give up.
 pub(crate) struct Stop {
     /// The time limit.
@@ -45,6 +48,14 @@ pub(crate) struct Stop {
 }
 
 impl Stop {
+    /// The limits of `options`, the time limit counted from `started`.
+    pub(crate) fn new(started: Instant, options: &crate::CheckOptions) -> Stop {
+        Stop {
+            deadline: options.time_limit.map(|limit| started + limit),
+            memo_limit: options.memo_limit,
+        }
+    }
+
     /// Whether the time limit has passed.
     fn timed_out(&self) -> bool {
         self.deadline
@@ -176,7 +187,7 @@ impl Lists {
 /// the calls, never on timing, so a schedule of budgets gives the same outcome every run.
 pub(crate) struct Search<'c, M: Model> {
     model: &'c M,
-    calls: &'c [Call<M::Input, M::Output>],
+    calls: Vec<Call<M::Input, M::Output>>,
     lists: Lists,
     twins: Vec<u32>,
     linearized: LinearizedSet,
@@ -199,8 +210,8 @@ pub(crate) struct Search<'c, M: Model> {
 
 impl<'c, M: Model> Search<'c, M> {
     /// A search of `calls` (one partition) under `model`, not started.
-    pub(crate) fn new(model: &'c M, calls: &'c [Call<M::Input, M::Output>]) -> Search<'c, M> {
-        let (determinate, indeterminate) = lists(calls);
+    pub(crate) fn new(model: &'c M, calls: Vec<Call<M::Input, M::Output>>) -> Search<'c, M> {
+        let (determinate, indeterminate) = lists(&calls);
         let lists = Lists {
             determinate,
             indeterminate,
@@ -210,15 +221,15 @@ impl<'c, M: Model> Search<'c, M> {
         let state = memo.initial(model.init());
         Search {
             model,
-            calls,
             lists,
-            twins: twins(calls),
+            twins: twins(&calls),
             linearized: LinearizedSet::new(calls.iter().map(|call| call.ret.is_some())),
             key: Vec::new(),
             memo,
             state,
             stack: Vec::new(),
             remaining: calls.iter().filter(|call| call.ret.is_some()).count(),
+            calls,
             furthest: Furthest {
                 position: 0,
                 reached: false,
@@ -257,9 +268,14 @@ impl<'c, M: Model> Search<'c, M> {
         self.done.as_ref()
     }
 
-    /// The verdict, once reached, by value.
-    pub(crate) fn into_verdict(self) -> Option<Searched> {
-        self.done
+    /// The calls searched.
+    pub(crate) fn calls(&self) -> &[Call<M::Input, M::Output>] {
+        &self.calls
+    }
+
+    /// The verdict, once reached, and the calls searched, by value.
+    pub(crate) fn into_parts(self) -> (Option<Searched>, Calls<M>) {
+        (self.done, self.calls)
     }
 
     fn advance(&mut self, budget: u64, stop: &Stop) -> Option<Searched> {

@@ -1,12 +1,14 @@
 //! The shipped models by name, for the command line.
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 
 use crate::error::HistoryError;
 use crate::history::History;
 use crate::linearizability::{self, CheckOptions, CheckResult};
 use crate::model::{CasRegister, Convention, KeyValue, Model, PerKey, Register};
+use crate::stream::{self, Progress, StreamOptions, Streamed};
 
 /// One of the shipped models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +55,33 @@ impl ModelKind {
         options: &CheckOptions,
     ) -> Result<CheckResult, HistoryError> {
         self.check_as(convention, true, history, options)
+    }
+
+    /// Checks the JSON-lines history at `path` under this model and `convention`, streaming
+    /// it from disk ([`stream::check_file`]).
+    pub fn check_file(
+        self,
+        convention: Convention,
+        path: &Path,
+        options: &CheckOptions,
+        stream: &StreamOptions,
+        progress: &dyn Progress,
+    ) -> Result<Streamed, HistoryError> {
+        match self {
+            ModelKind::Register => {
+                stream::check_file(&Register::new(convention), path, options, stream, progress)
+            }
+            ModelKind::CasRegister => stream::check_file(
+                &CasRegister::new(convention),
+                path,
+                options,
+                stream,
+                progress,
+            ),
+            ModelKind::Kv => {
+                stream::check_file(&KeyValue::new(convention), path, options, stream, progress)
+            }
+        }
     }
 
     /// [`check`](Self::check), or [`check_per_key`](Self::check_per_key) when `per_key`.

@@ -8,6 +8,7 @@
 //! otherwise 2 when any is unknown (time limit) or could not be read or parsed.
 
 mod input;
+mod progress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use rafty_checkers::import::{self, Format, Independent, ReadOptions, Unreadable};
 use rafty_checkers::linearizability::{CheckOptions, CheckResult, OpSummary, Verdict};
 use rafty_checkers::model::{Convention, ModelKind};
+use rafty_checkers::stream::StreamOptions;
 use rafty_checkers::{HistoryError, Outcome};
 
 /// Arguments of `rafty check`.
@@ -49,9 +51,10 @@ pub struct Args {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub time_limit: Duration,
     /// Give up on a file, with the verdict unknown, once the search holds more than this
-    /// many memoized configurations (what bounds the checker's memory: at 100 to 200 bytes
-    /// each plus the model state, the default holds it to a few GiB). 0: no limit.
-    #[arg(long, default_value_t = 20_000_000)]
+    /// many memoized configurations (what bounds the checker's memory: about 230 bytes each
+    /// with a register's or a key's state, so the default holds a search under 1 GiB). 0: no
+    /// limit.
+    #[arg(long, default_value_t = rafty_checkers::linearizability::DEFAULT_MEMO_LIMIT)]
     pub memo_limit: usize,
     /// Skip ops of functions the model does not have (instead of refusing the file naming
     /// the first); the verdict then says how many it did not check.
@@ -277,17 +280,44 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
     let read_options = ReadOptions {
         skip_unreadable: args.skip_unreadable,
     };
+    let read_error = |error: HistoryError| match error {
+        HistoryError::Malformed { .. } if format != Format::Edn && !args.skip_unreadable => {
+            format!("{error} (--skip-unreadable skips such lines)")
+        }
+        _ => error.to_string(),
+    };
+    let options = CheckOptions {
+        time_limit: Some(args.time_limit),
+        skip_unsupported: args.skip_unsupported,
+        memo_limit: (args.memo_limit > 0).then_some(args.memo_limit),
+    };
+    if format == Format::Jsonl {
+        if let Some(model) = streamable(args, &history_file)? {
+            report.format = Some(format);
+            let convention = args.convention.unwrap_or(format.default_convention());
+            report.convention = Some(convention);
+            report.model = Some(model.clone());
+            report.independent = Some(false);
+            let bytes = std::fs::metadata(&history_file).map_or(0, |m| m.len());
+            let bar = progress::CheckProgress::new(&report.file, bytes);
+            let stream = StreamOptions {
+                read: read_options,
+                buckets: None,
+            };
+            let streamed = model
+                .0
+                .check_file(convention, &history_file, &options, &stream, &bar);
+            bar.finish();
+            let streamed = streamed.map_err(|error| match error {
+                HistoryError::Unsupported { .. } => unsupported_hint(&error),
+                _ => read_error(error),
+            })?;
+            report.unreadable = streamed.unreadable;
+            return Ok(streamed.result);
+        }
+    }
     let imported =
-        import::read_file_with(&history_file, Some(format), &read_options).map_err(|error| {
-            match error {
-                HistoryError::Malformed { .. }
-                    if format != Format::Edn && !args.skip_unreadable =>
-                {
-                    format!("{error} (--skip-unreadable skips such lines)")
-                }
-                _ => error.to_string(),
-            }
-        })?;
+        import::read_file_with(&history_file, Some(format), &read_options).map_err(read_error)?;
     let convention = args
         .convention
         .unwrap_or_else(|| imported.format.default_convention());
@@ -308,11 +338,6 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
         .apply(imported.history)
         .map_err(|error| error.to_string())?;
     report.independent = Some(independent);
-    let options = CheckOptions {
-        time_limit: Some(args.time_limit),
-        skip_unsupported: args.skip_unsupported,
-        memo_limit: (args.memo_limit > 0).then_some(args.memo_limit),
-    };
     let (kind, _) = model;
     let checked = if independent {
         kind.check_per_key(convention, &history, &options)
@@ -320,12 +345,38 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
         kind.check(convention, &history, &options)
     };
     checked.map_err(|error| match error {
-        HistoryError::Unsupported { .. } => format!(
-            "{error}; give the --model that has it, or --skip-unsupported to check only the \
-             other ops"
-        ),
+        HistoryError::Unsupported { .. } => unsupported_hint(&error),
         _ => error.to_string(),
     })
+}
+
+fn unsupported_hint(error: &HistoryError) -> String {
+    format!(
+        "{error}; give the --model that has it, or --skip-unsupported to check only the other \
+         ops"
+    )
+}
+
+/// The model to check a JSON-lines history with by streaming it from disk (not one
+/// `jepsen.independent` history, whose tuples are unwrapped in memory), and why when inferred;
+/// `None` to read it whole. Without a given model and `--independent=no`, its first op with a
+/// key decides: a key-value history, inferred as [`ModelKind::infer`] would (any key makes it
+/// kv) and not independent (tuples never come with keys). A file without keys is read whole.
+fn streamable(args: &Args, file: &Path) -> Result<Option<(ModelKind, Option<String>)>, String> {
+    if let (ModelChoice::Given(kind), Independent::No) = (args.model, args.independent) {
+        return Ok(Some((kind, None)));
+    }
+    if args.independent == Independent::Yes {
+        return Ok(None);
+    }
+    let first = import::first_keyed_client_op(file).map_err(|error| error.to_string())?;
+    Ok(first.map(|(op, line)| match args.model {
+        ModelChoice::Given(kind) => (kind, None),
+        ModelChoice::Auto => (
+            ModelKind::Kv,
+            Some(format!(":{} with a key at line {line}", op.f)),
+        ),
+    }))
 }
 
 fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> {

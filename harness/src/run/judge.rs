@@ -1,6 +1,7 @@
 //! Judging a run: every check on what the run left behind, and the overall verdict.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use rafty_checkers::{History, OpType, Value};
@@ -27,6 +28,9 @@ pub struct Evidence<'r> {
     pub seed: u64,
     /// The history.
     pub history: &'r [RecordedOp],
+    /// The same history as a JSON-lines file (the run's spool), when it was written whole:
+    /// what the linearizability check reads.
+    pub history_file: Option<&'r Path>,
     /// The nemesis operations.
     pub nemesis: &'r [NemesisEvent],
     /// What the nodes reported.
@@ -51,15 +55,19 @@ const LIVENESS_MIN_WINDOW: Duration = Duration::from_millis(500);
 /// Run every check and give the verdict.
 pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     let config = evidence.config;
-    // One copy of the history for the checkers (a long run's history is the judge's largest
-    // term in memory).
-    let history = History::from_ops(evidence.history.iter().map(|recorded| recorded.op.clone()));
+    let model = config.workload.kind.model();
+    let copy = || History::from_ops(evidence.history.iter().map(|recorded| recorded.op.clone()));
+    // The history's file is checked streamed from disk, before the checkers' copy of the
+    // history is made: a long run's check then holds a bucket of keys, not a second history.
+    let checked = match evidence.history_file {
+        Some(file) => linearizable::check_file(file, model, config.check_time_limit),
+        None => linearizable::check(&copy(), model, config.check_time_limit),
+    };
+    // One copy of the history for the other checkers (a long run's history is the judge's
+    // largest term in memory).
+    let history = copy();
 
-    let (linearizability, linearizable) = match linearizable::check(
-        &history,
-        config.workload.kind.model(),
-        config.check_time_limit,
-    ) {
+    let (linearizability, linearizable) = match checked {
         Ok(result) => {
             let validity = match result.valid {
                 rafty_checkers::Verdict::Linearizable => Validity::Valid,

@@ -268,12 +268,13 @@ pub fn run_with(
         Some(spool) => recorder::read_spool(spool.path()),
         None => Ok(Vec::new()),
     });
-    let (history, error) = match spooled {
-        Ok(history) => (history, error),
+    let (history, history_file, error) = match spooled {
+        Ok(history) => (history, spool.as_ref().map(|spool| spool.path()), error),
         Err(failure) => {
             let failure = format!("the history could not be spooled: {failure}");
             (
                 Vec::new(),
+                None,
                 Some(error.map_or(failure.clone(), |first| format!("{first}; {failure}"))),
             )
         }
@@ -282,6 +283,7 @@ pub fn run_with(
         config,
         seed,
         history: &history,
+        history_file,
         nemesis: nemesis.events(),
         observations: &observations,
         final_reads: final_reads.results(),
