@@ -41,6 +41,8 @@ pub struct Evidence<'r> {
     pub simulated: Duration,
     /// Wall-clock time taken.
     pub wall: Duration,
+    /// The process's peak resident memory when the simulation ended.
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// The healthy-window parameters of the liveness check: a window starts this long after a
@@ -112,6 +114,7 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         error: evidence.error.clone(),
         simulated_ms: evidence.simulated.as_millis() as u64,
         wall_ms: evidence.wall.as_millis() as u64,
+        peak_rss_bytes: evidence.peak_rss_bytes,
     };
 
     let safety = linearizable.and(invariants.valid).and(durability.valid);

@@ -258,6 +258,8 @@ pub fn run_with(
         }
     };
     let simulated = sim.elapsed();
+    // Read outside the simulation, which it does not touch.
+    let peak_rss_bytes = crate::bench::machine::peak_rss_bytes();
     drop(sim);
     run_options.progress.finish();
 
@@ -288,6 +290,7 @@ pub fn run_with(
         error,
         simulated,
         wall: wall_start.elapsed(),
+        peak_rss_bytes,
     };
     let result = judge::judge(&evidence);
     let nemesis_log = nemesis
