@@ -224,7 +224,11 @@ mod tests {
                 let old = step - 50;
                 ledger.finalize(now, old, old * SECOND / 100);
             }
-            assert!(ledger.held() <= 200, "{} held at step {step}", ledger.held());
+            assert!(
+                ledger.held() <= 200,
+                "{} held at step {step}",
+                ledger.held()
+            );
         }
         let tail = (99_950..100_000).collect::<Vec<u64>>();
         assert!(ledger.missing(tail).is_empty());

@@ -497,6 +497,25 @@ impl Invariants {
         self.counts.elections += 1;
         self.counts.max_term = self.counts.max_term.max(term);
         self.leading.insert(node, term);
+        // The leaders of terms far below every node's durable term are dropped; a node whose
+        // own durable term is that far past `term` cannot lead it (a leader's term is its
+        // current term, never below the durable one).
+        let floor = self.protocol.term_floor();
+        if let Some((&oldest, _)) = self.leaders.first_key_value()
+            && oldest < floor
+        {
+            self.leaders = self.leaders.split_off(&floor);
+        }
+        if term < floor {
+            let detail = format!(
+                "n{node} became leader of term {term}, more than {} terms below the durable \
+                 term of every node, its own included (§5.1: a server's current term only \
+                 increases; a leader leads its current term)",
+                super::protocol::TERM_WINDOW
+            );
+            self.violate("leader-term-stale", time_ns, node, detail);
+            return;
+        }
         if let Some(&other) = self.leaders.get(&term) {
             if other != node {
                 self.violate(
@@ -634,6 +653,11 @@ impl Invariants {
         self.applied.len()
     }
 
+    /// How many leaders of terms, votes, received votes and campaigns the checker holds.
+    pub fn held_term_entries(&self) -> usize {
+        self.leaders.len() + self.protocol.held_term_entries()
+    }
+
     /// How many state digests the checker holds: those at indices some node may still reach
     /// (at or above the point every node's log is compacted through).
     pub fn held_digests(&self) -> usize {
@@ -761,6 +785,45 @@ mod tests {
         assert_eq!(checker.leader(), Some(2));
         checker.observe(4, 1, &Observation::BecameLeader { term: 4 });
         assert_eq!(checker.violations().0[0].invariant, "election-safety");
+    }
+
+    /// Election safety (§5.2) over thousands of elections: the leaders of terms every node
+    /// left far behind are dropped, a second leader of a recent term is still caught, and a
+    /// node claiming a term that old is reported.
+    #[test]
+    fn leaders_of_old_terms_are_dropped_and_a_stale_leader_is_still_caught() {
+        let nodes = [1, 2, 3];
+        let mut checker = cluster(&nodes);
+        for term in 1..=5_000u64 {
+            let leader = term % 3 + 1;
+            let others = nodes.iter().filter(|&&node| node != leader);
+            for &node in std::iter::once(&leader).chain(others.clone()) {
+                let state = HardState {
+                    current_term: term,
+                    voted_for: Some(leader),
+                };
+                checker.observe(term * 10, node, &Observation::HardStateSaved { state });
+            }
+            for &voter in others {
+                let received = Observation::VoteReceived { voter, term };
+                checker.observe(term * 10, leader, &received);
+            }
+            checker.observe(term * 10 + 1, leader, &Observation::BecameLeader { term });
+            assert!(checker.held_term_entries() <= 3 * 102, "at term {term}");
+        }
+        assert_eq!(checker.violations().1, 0, "{:?}", checker.violations().0);
+        // n2 leads term 4999 (4999 % 3 + 1).
+        checker.observe(60_000, 3, &Observation::BecameLeader { term: 4_999 });
+        checker.observe(60_001, 3, &Observation::BecameLeader { term: 12 });
+        // (Their election-quorum findings aside: no votes were received for them.)
+        let names: Vec<_> = checker
+            .violations()
+            .0
+            .iter()
+            .map(|v| v.invariant)
+            .filter(|name| *name != "election-quorum")
+            .collect();
+        assert_eq!(names, ["election-safety", "leader-term-stale"]);
     }
 
     #[test]
@@ -917,7 +980,10 @@ mod tests {
         }
         assert_eq!(checker.violations().1, 0);
         let (acknowledged, missing) = checker.durability();
-        assert_eq!((acknowledged, missing), (200_001, vec!["w[108, 111, 115, 116]".to_owned()]));
+        assert_eq!(
+            (acknowledged, missing),
+            (200_001, vec!["w[108, 111, 115, 116]".to_owned()])
+        );
     }
 
     /// State machine safety (§5.4.3) across a long run: a node that was down while the others
@@ -934,12 +1000,22 @@ mod tests {
         for index in 50_001..=60_000 {
             step(&mut checker, &nodes[..2], index, None);
         }
-        assert_eq!(checker.held_applied_entries(), 10_000, "n3's log holds them");
+        assert_eq!(
+            checker.held_applied_entries(),
+            10_000,
+            "n3's log holds them"
+        );
         checker.observe(600_010, 3, &Observation::Started);
         checker.observe(600_011, 3, &applied(50_001, b"another command"));
         let (violations, count) = checker.violations();
-        assert_eq!((violations[0].invariant, count), ("state-machine-safety", 1));
-        assert!(violations[0].detail.contains("index 50001"), "{violations:?}");
+        assert_eq!(
+            (violations[0].invariant, count),
+            ("state-machine-safety", 1)
+        );
+        assert!(
+            violations[0].detail.contains("index 50001"),
+            "{violations:?}"
+        );
     }
 
     /// §7: no node holds an entry every log compacted away, so none may apply it again: that

@@ -139,7 +139,11 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
 /// Every acknowledged write must be in the final applied sequence (the invariant checker's
 /// durability ledger found `missing` of `acknowledged` writes not there). Unknown when the
 /// final reads did not all succeed (the final state may not have been reached).
-fn durability(acknowledged: u64, missing: Vec<String>, final_state_reached: bool) -> DurabilityReport {
+fn durability(
+    acknowledged: u64,
+    missing: Vec<String>,
+    final_state_reached: bool,
+) -> DurabilityReport {
     let valid = if !missing.is_empty() {
         if final_state_reached {
             Validity::Invalid

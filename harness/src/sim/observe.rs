@@ -82,7 +82,9 @@ impl Observations {
     /// state (checked as the run goes, see [`crate::checks::durability`]).
     pub fn acknowledged(&self, command_hash: u64, write: String) {
         let now = clock::now_ns();
-        self.lock().invariants.acknowledged(now, command_hash, write);
+        self.lock()
+            .invariants
+            .acknowledged(now, command_hash, write);
     }
 
     /// Clients are told an outcome at most `window` after they invoked the operation.
