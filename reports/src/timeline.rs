@@ -4,9 +4,9 @@
 //!
 //! The history is embedded as compact column-oriented JSON and drawn by a small inline
 //! script that only draws what is in view, so 100,000 operations stay usable. A longer history
-//! is sampled (`data::sample`): every fault, every operation that did not end `ok` and every
-//! counterexample operation is drawn, and every n-th `ok` one, so that the page stays about
-//! that size whatever the run's length; the page's header says what was drawn.
+//! is sampled (`data::sample`): every fault, every `info` operation and every counterexample
+//! operation is drawn, and every n-th `ok` or `fail` one, so that the page stays about that
+//! size whatever the run's length; the page's header says what was drawn.
 
 mod data;
 mod fault_rows;

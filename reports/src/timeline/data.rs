@@ -49,30 +49,38 @@ pub(crate) struct Data<'a> {
     pub sampled: Option<Sampled>,
 }
 
-/// The most operations a timeline draws before it samples the `ok` ones: beyond this a
-/// browser neither loads the page quickly nor shows the bars apart.
+/// The most operations a timeline draws before it samples the `ok` and `fail` ones: beyond
+/// this a browser neither loads the page quickly nor shows the bars apart.
 pub(crate) const MAX_TIMELINE_OPS: usize = 100_000;
 
-/// How a long history's `ok` operations were sampled; every other operation is drawn.
+/// How a long history's `ok` and `fail` operations were sampled; every other operation is
+/// drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Sampled {
-    /// Every `stride`-th `ok` operation, in invocation order, is drawn.
+    /// Every `stride`-th `ok` or `fail` operation, in invocation order, is drawn.
     pub stride: usize,
-    /// How many `ok` operations are drawn.
-    pub ok_drawn: usize,
-    /// How many `ok` operations the history holds.
-    pub ok_total: usize,
+    /// How many `ok` and `fail` operations are drawn.
+    pub drawn: usize,
+    /// How many `ok` and `fail` operations the history holds.
+    pub total: usize,
+    /// Whether the counterexample's operations were kept.
+    pub counterexample: bool,
 }
 
 impl Sampled {
     /// What the page says about it.
     pub fn describe(&self) -> String {
+        let counterexample = if self.counterexample {
+            ", the counterexample's operations"
+        } else {
+            ""
+        };
         format!(
-            "drawn: every fault, every fail and info operation, the counterexample's \
-             operations, and every {} ok operation in invocation order ({} of {})",
+            "drawn: every fault, every info (indeterminate) operation{counterexample}, and \
+             every {} ok or fail operation in invocation order ({} of {})",
             ordinal(self.stride),
-            self.ok_drawn,
-            self.ok_total
+            self.drawn,
+            self.total
         )
     }
 }
@@ -90,40 +98,44 @@ fn ordinal(n: usize) -> String {
 }
 
 /// Which of `spans` the page draws: all of them up to [`MAX_TIMELINE_OPS`]; beyond, every
-/// span that did not end `ok` and every one in `keep` (history positions of the
-/// counterexample's operations), and every `stride`-th `ok` span, the stride chosen so that
-/// the page holds about [`MAX_TIMELINE_OPS`] operations (at least half of them `ok`).
+/// `info` (indeterminate or never completed) span and every one in `keep` (history positions
+/// of the counterexample's operations), and every `stride`-th of the `ok` and `fail` spans
+/// (definite outcomes: most `fail`s are compare-and-sets whose expected value did not match),
+/// the stride chosen so that the page holds about [`MAX_TIMELINE_OPS`] operations (at least
+/// half of them sampled).
 pub(crate) fn sample(spans: &[Span<'_>], keep: &[usize]) -> (Vec<bool>, Option<Sampled>) {
     if spans.len() <= MAX_TIMELINE_OPS {
         return (vec![true; spans.len()], None);
     }
-    let ok_total = spans.iter().filter(|s| s.outcome == Outcome::Ok).count();
-    let others = spans.len() - ok_total;
+    let definite = |span: &Span<'_>| span.outcome != Outcome::Info;
+    let total = spans.iter().filter(|s| definite(s)).count();
+    let always = spans.len() - total;
     let budget = MAX_TIMELINE_OPS
-        .saturating_sub(others)
+        .saturating_sub(always)
         .max(MAX_TIMELINE_OPS / 2);
-    let stride = ok_total.div_ceil(budget).max(1);
-    let mut ok_seen = 0;
-    let mut ok_drawn = 0;
-    let drawn = spans
+    let stride = total.div_ceil(budget).max(1);
+    let mut seen = 0;
+    let mut drawn = 0;
+    let shown = spans
         .iter()
         .map(|span| {
-            if span.outcome != Outcome::Ok {
+            if !definite(span) {
                 return true;
             }
-            let every = ok_seen % stride == 0;
-            ok_seen += 1;
-            let drawn = every || keep.binary_search(&span.position).is_ok();
-            ok_drawn += usize::from(drawn);
-            drawn
+            let every = seen % stride == 0;
+            seen += 1;
+            let shown = every || keep.binary_search(&span.position).is_ok();
+            drawn += usize::from(shown);
+            shown
         })
         .collect();
     let sampled = Sampled {
         stride,
-        ok_drawn,
-        ok_total,
+        drawn,
+        total,
+        counterexample: !keep.is_empty(),
     };
-    (drawn, Some(sampled))
+    (shown, Some(sampled))
 }
 
 /// The history positions of the invocations of the counterexample's operations, sorted.
