@@ -3,7 +3,10 @@
 //! concurrency is not known), faults in rows of their own, on a zoomable canvas.
 //!
 //! The history is embedded as compact column-oriented JSON and drawn by a small inline
-//! script that only draws what is in view, so 100,000 operations stay usable.
+//! script that only draws what is in view, so 100,000 operations stay usable. A longer history
+//! is sampled (`data::sample`): every fault, every `info` operation and every counterexample
+//! operation is drawn, and every n-th `ok` or `fail` one, so that the page stays about that
+//! size whatever the run's length; the page's header says what was drawn.
 
 mod data;
 mod fault_rows;
@@ -27,7 +30,11 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Resul
     let json = serde_json::to_string(&data).map_err(|e| format!("cannot encode data: {e}"))?;
     let title = escape::xml(&data.title);
     let legend = legend(&data);
-    let counts = escape::xml(&counts(extract));
+    let mut counts = counts(extract);
+    if let Some(sampled) = &data.sampled {
+        counts = format!("{counts}; {}", sampled.describe());
+    }
+    let counts = escape::xml(&counts);
     let cex = counterexample_text(input);
     let data = escape::json_for_script(&json);
     Ok(fill(

@@ -279,3 +279,124 @@ fn a_100k_operation_report_stays_compact() {
     );
     common::xml_elements(&read(dir.path(), "latency-raw.svg"));
 }
+
+/// A long run's report is bounded whatever its length: the timeline samples `ok` and `fail`
+/// operations (and says so) but draws every fault, every `info` operation and every operation
+/// of the counterexample; the raw latency plot draws one dot per 2-pixel cell; the rate
+/// plot widens its buckets.
+#[test]
+fn a_long_run_report_is_bounded_and_keeps_every_fault_and_failing_operation() {
+    let history = common::kv_history(400_000, 20, 100, 11);
+    let broken = common::break_one_read(&history);
+    let cex = common::counterexample(&broken).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_run_report(dir.path(), &common::input(&broken, Some(&cex), &[])).unwrap();
+    let size = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
+    println!(
+        "400,000 operations: timeline.html {} bytes, latency-raw.svg {} bytes, rate.svg {} bytes",
+        size("timeline.html"),
+        size("latency-raw.svg"),
+        size("rate.svg")
+    );
+    assert!(size("timeline.html") < 10_000_000);
+    assert!(size("latency-raw.svg") < 1_000_000);
+    assert!(size("rate.svg") < 200_000);
+    let html = read(dir.path(), "timeline.html");
+    assert!(
+        html.contains("every fault, every info (indeterminate) operation, the counterexample"),
+        "says what it drew"
+    );
+    let data = timeline_data(&html);
+    let outcomes = data["ops"]["o"].as_array().unwrap();
+    let drawn = |outcome: u64| {
+        outcomes
+            .iter()
+            .filter(|o| o.as_u64() == Some(outcome))
+            .count()
+    };
+    let in_history = |kind: OpType| {
+        broken
+            .ops
+            .iter()
+            .filter(|op| op.process.is_client() && op.kind == kind)
+            .count()
+    };
+    assert_eq!(
+        drawn(2),
+        in_history(OpType::Info) + never_completed(&broken)
+    );
+    assert!(drawn(0) * 3 < in_history(OpType::Ok), "ok sampled");
+    assert!(
+        drawn(1) * 3 < in_history(OpType::Fail),
+        "fail sampled alike"
+    );
+    assert!(outcomes.len() <= 101_000, "{} drawn", outcomes.len());
+    let faults = broken
+        .ops
+        .iter()
+        .filter(|op| op.process == Process::nemesis() && op.f.as_str().starts_with("start"))
+        .count();
+    assert_eq!(data["faults"].as_array().unwrap().len(), faults);
+    assert!(
+        data["cex"]["op"].is_u64(),
+        "the counterexample's operations are drawn"
+    );
+    let raw = read(dir.path(), "latency-raw.svg");
+    assert!(
+        raw.contains("dots, one per 2-pixel cell"),
+        "says what it drew"
+    );
+    common::xml_elements(&raw);
+}
+
+/// The rate plot of a run longer than 900 s averages over buckets of whole seconds, at most
+/// 900 of them, and says so.
+#[test]
+fn a_long_runs_rate_plot_widens_its_buckets() {
+    let mut ops = Vec::new();
+    for i in 0..2_000u64 {
+        let start = i * 10_000_000_000;
+        ops.push(
+            Op::new(Process::Client(0), OpType::Invoke, "write", Value::Int(1)).with_time(start),
+        );
+        ops.push(
+            Op::new(Process::Client(0), OpType::Ok, "write", Value::Int(1))
+                .with_time(start + 1_000_000),
+        );
+    }
+    let history = History::from_ops(ops);
+    let dir = tempfile::tempdir().unwrap();
+    write_run_report(dir.path(), &common::input(&history, None, &[])).unwrap();
+    let rate = read(dir.path(), "rate.svg");
+    // 20,000 s in buckets of 23 s (20,000 / 900, rounded up).
+    assert!(rate.contains("operations completed per second (mean over 23 s)"));
+    let points = rate.split("<polyline").nth(1).unwrap();
+    let points = points
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        points.split(' ').count() <= 900,
+        "{}",
+        points.split(' ').count()
+    );
+    common::xml_elements(&rate);
+}
+
+/// Client operations invoked and never completed.
+fn never_completed(history: &History) -> usize {
+    let invoked = history
+        .ops
+        .iter()
+        .filter(|op| op.process.is_client() && op.kind == OpType::Invoke)
+        .count();
+    let completed = history
+        .ops
+        .iter()
+        .filter(|op| op.process.is_client() && op.kind != OpType::Invoke)
+        .count();
+    invoked - completed
+}

@@ -48,10 +48,22 @@ pub fn peak_rss_bytes() -> Option<u64> {
     parse_peak_rss(&status)
 }
 
+/// This process's resident set size in bytes now (`VmRSS` in `/proc/self/status`), if this
+/// system reports it.
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_status_kb(&status, "VmRSS:")
+}
+
 /// The `VmHWM:   1234 kB` line of a `/proc/<pid>/status` text, in bytes.
 fn parse_peak_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let mut fields = line["VmHWM:".len()..].split_whitespace();
+    parse_status_kb(status, "VmHWM:")
+}
+
+/// The `<field>   1234 kB` line of a `/proc/<pid>/status` text, in bytes.
+fn parse_status_kb(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    let mut fields = line[field.len()..].split_whitespace();
     let value: u64 = fields.next()?.parse().ok()?;
     match fields.next()? {
         "kB" => value.checked_mul(1024),

@@ -2,6 +2,8 @@
 //! state and the term of each entry), kept current by [`crate::sim::observed_log::ObservedLog`].
 //! The protocol checks ([`super::protocol`]) compare what a node answers with it.
 
+use std::collections::VecDeque;
+
 use rafty::{HardState, LogIndex, Term};
 
 /// A point in a node's durable history, taken when a request reaches the node: whether its log
@@ -30,9 +32,16 @@ pub struct DurableView {
     truncating: Option<LogIndex>,
     /// How many appends and truncations since the log was opened.
     changes: u64,
-    /// Where each truncation since the log was opened cut it, in order.
-    truncations: Vec<LogIndex>,
+    /// Where each of the last [`TRUNCATIONS_KEPT`] truncations since the log was opened cut
+    /// it, in order.
+    truncations: VecDeque<LogIndex>,
+    /// How many truncations since the log was opened came before those.
+    truncations_dropped: usize,
 }
+
+/// How many truncations a view remembers: a request's mark older than that many truncations
+/// is no longer judged (it never is: a request is answered within a few).
+pub const TRUNCATIONS_KEPT: usize = 1024;
 
 impl DurableView {
     /// The log was (re)opened holding `hard_state` and the entries `first_index..` of `terms`;
@@ -53,7 +62,8 @@ impl DurableView {
             opened: self.opened + 1,
             truncating: None,
             changes: 0,
-            truncations: Vec::new(),
+            truncations: VecDeque::new(),
+            truncations_dropped: 0,
         };
     }
 
@@ -134,8 +144,16 @@ impl DurableView {
         self.truncating = None;
         let keep = from.saturating_sub(self.first_index) as usize;
         self.terms.truncate(keep);
-        self.truncations.push(from);
+        self.record_truncation(from);
         self.changes += 1;
+    }
+
+    fn record_truncation(&mut self, from: LogIndex) {
+        if self.truncations.len() == TRUNCATIONS_KEPT {
+            self.truncations.pop_front();
+            self.truncations_dropped += 1;
+        }
+        self.truncations.push_back(from);
     }
 
     /// The node compacted its log through `index`, of `term` (the `Log::compact` contract):
@@ -151,7 +169,7 @@ impl DurableView {
             self.terms.drain(..drop.min(self.terms.len()));
         } else {
             self.terms.clear();
-            self.truncations.push(self.first_index.min(index + 1));
+            self.record_truncation(self.first_index.min(index + 1));
             self.changes += 1;
         }
         self.first_index = index + 1;
@@ -192,7 +210,7 @@ impl DurableView {
         Mark {
             opened: self.opened,
             changes: self.changes,
-            truncations: self.truncations.len(),
+            truncations: self.truncations_dropped + self.truncations.len(),
         }
     }
 
@@ -201,11 +219,17 @@ impl DurableView {
         self.mark() == mark
     }
 
-    /// Whether, since `mark`, the log stayed open and was never cut at or below `index`.
+    /// Whether, since `mark`, the log stayed open and was never cut at or below `index`
+    /// (false, as for any change not known, when more truncations came since than are kept).
     pub fn kept_through_since(&self, index: LogIndex, mark: Mark) -> bool {
+        let Some(since) = mark.truncations.checked_sub(self.truncations_dropped) else {
+            return false;
+        };
         mark.opened == self.opened
-            && self.truncations[mark.truncations.min(self.truncations.len())..]
+            && self
+                .truncations
                 .iter()
+                .skip(since)
                 .all(|&from| from > index)
     }
 }
@@ -229,6 +253,26 @@ mod tests {
         assert!(!view.kept_through_since(3, mark));
         assert_eq!(view.term_at(4), None);
         assert_eq!(view.term_at(0), None);
+    }
+
+    /// Memory: a log truncated over and over in one incarnation is remembered for its last
+    /// [`TRUNCATIONS_KEPT`] cuts; a mark older than those is no longer judged, a recent one is.
+    #[test]
+    fn only_the_last_truncations_are_kept_and_older_marks_are_not_judged() {
+        let mut view = DurableView::default();
+        view.open(HardState::default(), (0, 0), 1, vec![1; 10]);
+        let old = view.mark();
+        for _ in 0..5 * TRUNCATIONS_KEPT {
+            view.truncate(10);
+            view.append(10, &[1]);
+        }
+        assert_eq!(view.truncations.len(), TRUNCATIONS_KEPT);
+        assert!(!view.kept_through_since(1, old), "too old to tell");
+        let recent = view.mark();
+        assert!(view.kept_through_since(10, recent));
+        view.truncate(10);
+        assert!(view.kept_through_since(9, recent));
+        assert!(!view.kept_through_since(10, recent));
     }
 
     #[test]

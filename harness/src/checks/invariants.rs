@@ -15,6 +15,14 @@
 //!   (durable before reply, one vote per term, leader completeness, the consistency check...).
 //! * **Corruption is detected**: a node whose log holds a record the `corrupt` nemesis damaged
 //!   must refuse to start; one that opened its log anyway would serve the damaged entry.
+//! * **Durability** ([`super::durability`]): every acknowledged write is in the final state.
+//!
+//! Memory: what the checker holds is bounded by the nodes, the terms and the window of entries
+//! some node's log still holds, never by the length of the run. An applied entry is compared
+//! with every later apply at its index until every node's log is compacted past it (§7): from
+//! then on no node holds it, so none can apply it again (an apply at or below that point is
+//! itself a violation, `applied-behind-compaction`); it is then final, handed to the
+//! durability ledger and forgotten.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +30,7 @@ use serde::Serialize;
 
 use rafty::{HardState, LogIndex, NodeId, RequestVote, RequestVoteResponse, Term};
 
+use super::durability::Ledger;
 use super::durable_view::Mark;
 use super::protocol::{AppendAnswer, Finding, Protocol};
 
@@ -213,9 +222,14 @@ pub struct Invariants {
     incarnations: BTreeMap<NodeId, (u64, bool)>,
     /// Per node: the term it leads, while it believes it is leader.
     leading: BTreeMap<NodeId, Term>,
-    commit: BTreeMap<Incarnation, LogIndex>,
-    /// Index -> (command hash, who applied it first).
-    applied: BTreeMap<LogIndex, (u64, Incarnation)>,
+    /// Per node: its current incarnation's commit index.
+    commit: BTreeMap<NodeId, (u64, LogIndex)>,
+    /// Index -> (command hash, who applied it first, when): the entries above `final_through`.
+    applied: BTreeMap<LogIndex, (u64, Incarnation, u64)>,
+    /// Every entry up to here is final: every node's log was compacted past it.
+    final_through: LogIndex,
+    /// Acknowledged writes matched against final entries.
+    ledger: Ledger,
     /// Per node: its latest incarnation that applied anything, and the highest index that
     /// incarnation applied. One pair per node, however often it restarted and however long the
     /// log: the commands themselves are held once, in `applied`.
@@ -312,7 +326,10 @@ impl Invariants {
                 self.leading.remove(&node);
             }
             Observation::Committed { index } => {
-                let previous = self.commit.insert(incarnation, index).unwrap_or(0);
+                let previous = match self.commit.insert(node, (incarnation.1, index)) {
+                    Some((before, previous)) if before == incarnation.1 => previous,
+                    _ => 0,
+                };
                 if index < previous {
                     self.violate(
                         "commit-monotonic",
@@ -340,8 +357,11 @@ impl Invariants {
                 digest,
                 restored,
             } => self.state_digest(time_ns, incarnation, index, digest, restored),
+            Observation::Compacted { .. } => {
+                self.log_changed(node, observation);
+                self.finalize_behind_compaction(time_ns);
+            }
             Observation::LogOpened { .. }
-            | Observation::Compacted { .. }
             | Observation::Appended { .. }
             | Observation::Truncated { .. } => self.log_changed(node, observation),
             Observation::HardStateSaved { .. }
@@ -477,6 +497,25 @@ impl Invariants {
         self.counts.elections += 1;
         self.counts.max_term = self.counts.max_term.max(term);
         self.leading.insert(node, term);
+        // The leaders of terms far below every node's durable term are dropped; a node whose
+        // own durable term is that far past `term` cannot lead it (a leader's term is its
+        // current term, never below the durable one).
+        let floor = self.protocol.term_floor();
+        if let Some((&oldest, _)) = self.leaders.first_key_value()
+            && oldest < floor
+        {
+            self.leaders = self.leaders.split_off(&floor);
+        }
+        if term < floor {
+            let detail = format!(
+                "n{node} became leader of term {term}, more than {} terms below the durable \
+                 term of every node, its own included (§5.1: a server's current term only \
+                 increases; a leader leads its current term)",
+                super::protocol::TERM_WINDOW
+            );
+            self.violate("leader-term-stale", time_ns, node, detail);
+            return;
+        }
         if let Some(&other) = self.leaders.get(&term) {
             if other != node {
                 self.violate(
@@ -527,6 +566,16 @@ impl Invariants {
         }
         let previous = slot.1;
         slot.1 = index;
+        if index <= self.final_through {
+            let detail = format!(
+                "incarnation {} applied index {index}, which every node's log had compacted \
+                 away behind a durable snapshot (through {}): a state machine applies only \
+                 entries after its snapshot (§7)",
+                incarnation.1, self.final_through
+            );
+            self.violate("applied-behind-compaction", time_ns, node, detail);
+            return;
+        }
         if index <= previous {
             let detail = format!(
                 "incarnation {} applied index {index} after index {previous}",
@@ -535,14 +584,14 @@ impl Invariants {
             self.violate("apply-order", time_ns, node, detail);
         }
         match self.applied.get(&index) {
-            Some(&(first, by)) if first != hash => self.violate("state-machine-safety", time_ns, node, format!(
+            Some(&(first, by, _)) if first != hash => self.violate("state-machine-safety", time_ns, node, format!(
                 "n{node} (incarnation {}) applied a different command at index {index} than n{} \
                  (incarnation {}) did: {hash:016x} vs {first:016x}",
                 incarnation.1, by.0, by.1
             )),
             Some(_) => {}
             None => {
-                self.applied.insert(index, (hash, incarnation));
+                self.applied.insert(index, (hash, incarnation, time_ns));
             }
         }
     }
@@ -582,7 +631,10 @@ impl Invariants {
     /// The commit index of `node`'s current incarnation (0 before it learns one).
     pub fn commit_index(&self, node: NodeId) -> LogIndex {
         let incarnation = self.incarnations.get(&node).map_or(0, |(i, _)| *i);
-        self.commit.get(&(node, incarnation)).copied().unwrap_or(0)
+        match self.commit.get(&node) {
+            Some(&(of, index)) if of == incarnation => index,
+            _ => 0,
+        }
     }
 
     /// The violations seen (at most the first hundred) and how many there were in all.
@@ -601,18 +653,40 @@ impl Invariants {
         self.applied.len()
     }
 
+    /// How many leaders of terms, votes, received votes and campaigns the checker holds.
+    pub fn held_term_entries(&self) -> usize {
+        self.leaders.len() + self.protocol.held_term_entries()
+    }
+
     /// How many state digests the checker holds: those at indices some node may still reach
     /// (at or above the point every node's log is compacted through).
     pub fn held_digests(&self) -> usize {
         self.digests.len()
     }
 
-    /// The state the cluster converged on, as (index, command hash) in index order: the
-    /// commands at indices 1 up to the highest index applied by a node's latest incarnation,
-    /// each as first applied anywhere (where two nodes applied different commands at one index,
-    /// state machine safety has already failed). A suffix applied once but lost since (no
-    /// latest incarnation reached it again) is left out, so the durability check finds it.
-    pub fn final_sequence(&self) -> Vec<(LogIndex, u64)> {
+    /// Acknowledgements arrive at most `window_ns` after their write's invocation.
+    pub fn set_ack_window(&mut self, window_ns: u64) {
+        self.ledger.set_window(window_ns);
+    }
+
+    /// A client was told at `time_ns` that the write `description`, whose command hashes to
+    /// `command_hash`, took effect: durability expects it in the final state.
+    pub fn acknowledged(&mut self, time_ns: u64, command_hash: u64, description: String) {
+        self.ledger.acknowledge(time_ns, command_hash, description);
+    }
+
+    /// How many owed writes and spare entries the durability ledger holds.
+    pub fn held_ledger_entries(&self) -> usize {
+        self.ledger.held()
+    }
+
+    /// Durability's verdict at the end of the run: how many writes were acknowledged, and those
+    /// missing from the state the cluster converged on: the final entries, then the commands
+    /// at the indices after them up to the highest index applied by a node's latest incarnation
+    /// (each as first applied anywhere; where two nodes applied different commands at one
+    /// index, state machine safety has already failed). A suffix applied once but lost since
+    /// (no latest incarnation reached it again) is left out, so its writes are missing.
+    pub fn durability(&self) -> (u64, Vec<String>) {
         let reached = self
             .incarnations
             .iter()
@@ -622,10 +696,26 @@ impl Invariants {
             })
             .max()
             .unwrap_or(0);
-        self.applied
+        let tail = self
+            .applied
             .range(..=reached)
-            .map(|(&index, &(hash, _))| (index, hash))
-            .collect()
+            .map(|(_, &(hash, _, _))| hash);
+        (self.ledger.acknowledged(), self.ledger.missing(tail))
+    }
+
+    /// Every node's log is compacted through some point now (§7): the entries up to it are
+    /// final; hand them to the durability ledger and forget them.
+    fn finalize_behind_compaction(&mut self, time_ns: u64) {
+        let everywhere = self.protocol.compacted_everywhere();
+        if everywhere <= self.final_through {
+            return;
+        }
+        let kept = self.applied.split_off(&(everywhere + 1));
+        let done = std::mem::replace(&mut self.applied, kept);
+        for (hash, _, applied_ns) in done.into_values() {
+            self.ledger.finalize(time_ns, hash, applied_ns);
+        }
+        self.final_through = everywhere;
     }
 }
 
@@ -697,6 +787,45 @@ mod tests {
         assert_eq!(checker.violations().0[0].invariant, "election-safety");
     }
 
+    /// Election safety (§5.2) over thousands of elections: the leaders of terms every node
+    /// left far behind are dropped, a second leader of a recent term is still caught, and a
+    /// node claiming a term that old is reported.
+    #[test]
+    fn leaders_of_old_terms_are_dropped_and_a_stale_leader_is_still_caught() {
+        let nodes = [1, 2, 3];
+        let mut checker = cluster(&nodes);
+        for term in 1..=5_000u64 {
+            let leader = term % 3 + 1;
+            let others = nodes.iter().filter(|&&node| node != leader);
+            for &node in std::iter::once(&leader).chain(others.clone()) {
+                let state = HardState {
+                    current_term: term,
+                    voted_for: Some(leader),
+                };
+                checker.observe(term * 10, node, &Observation::HardStateSaved { state });
+            }
+            for &voter in others {
+                let received = Observation::VoteReceived { voter, term };
+                checker.observe(term * 10, leader, &received);
+            }
+            checker.observe(term * 10 + 1, leader, &Observation::BecameLeader { term });
+            assert!(checker.held_term_entries() <= 3 * 102, "at term {term}");
+        }
+        assert_eq!(checker.violations().1, 0, "{:?}", checker.violations().0);
+        // n2 leads term 4999 (4999 % 3 + 1).
+        checker.observe(60_000, 3, &Observation::BecameLeader { term: 4_999 });
+        checker.observe(60_001, 3, &Observation::BecameLeader { term: 12 });
+        // (Their election-quorum findings aside: no votes were received for them.)
+        let names: Vec<_> = checker
+            .violations()
+            .0
+            .iter()
+            .map(|v| v.invariant)
+            .filter(|name| *name != "election-quorum")
+            .collect();
+        assert_eq!(names, ["election-safety", "leader-term-stale"]);
+    }
+
     #[test]
     fn diverging_applies_break_state_machine_safety_across_restarts() {
         let mut checker = Invariants::new();
@@ -711,22 +840,31 @@ mod tests {
         assert_eq!(checker.violations().0[0].invariant, "state-machine-safety");
     }
 
+    /// Acknowledge the write whose command is `command`, described as `w<command>`.
+    fn acknowledge(checker: &mut Invariants, time_ns: u64, command: &[u8]) {
+        let description = format!("w{command:?}");
+        checker.acknowledged(time_ns, command_hash(command), description);
+    }
+
     /// §7: an incarnation restored from a snapshot applies only the entries after it; the
-    /// final sequence still holds the commands the snapshot covers, as first applied.
+    /// final state still holds the commands the snapshot covers, as first applied.
     #[test]
-    fn the_final_sequence_of_a_node_restarted_from_a_snapshot_includes_what_it_covers() {
+    fn the_final_state_of_a_node_restarted_from_a_snapshot_includes_what_it_covers() {
         let mut checker = Invariants::new();
         checker.observe(0, 1, &Observation::Started);
         for index in 2..=4 {
             checker.observe(index, 1, &applied(index, &[index as u8]));
+            acknowledge(&mut checker, index, &[index as u8]);
         }
         checker.observe(10, 1, &Observation::Stopped);
         checker.observe(11, 1, &Observation::Started);
         checker.observe(12, 1, &applied(4, &[4]));
         checker.observe(13, 1, &applied(5, &[5]));
+        acknowledge(&mut checker, 13, &[5]);
         assert_eq!(checker.violations().1, 0);
-        let indices: Vec<_> = checker.final_sequence().iter().map(|(i, _)| *i).collect();
-        assert_eq!(indices, [2, 3, 4, 5]);
+        assert_eq!(checker.durability(), (4, Vec::new()));
+        acknowledge(&mut checker, 14, &[6]);
+        assert_eq!(checker.durability(), (5, vec!["w[6]".to_owned()]));
     }
 
     #[test]
@@ -745,13 +883,18 @@ mod tests {
             100,
             "one entry per index, not 50"
         );
-        assert_eq!(checker.final_sequence().len(), 100);
+        for _ in 0..100 {
+            acknowledge(&mut checker, 60_000, b"x");
+        }
+        assert!(checker.durability().1.is_empty(), "100 copies of x applied");
+        acknowledge(&mut checker, 60_000, b"x");
+        assert_eq!(checker.durability().1.len(), 1, "not 101");
     }
 
-    /// Durability's input: a suffix every node applied and then lost (no latest incarnation
-    /// applied it again) is not part of the final state, though the checker saw it applied.
+    /// Durability: a suffix every node applied and then lost (no latest incarnation applied it
+    /// again) is not part of the final state, though the checker saw it applied.
     #[test]
-    fn a_suffix_lost_by_every_node_is_not_in_the_final_sequence() {
+    fn a_suffix_lost_by_every_node_is_not_in_the_final_state() {
         let mut checker = Invariants::new();
         for node in [1, 2] {
             checker.observe(0, node, &Observation::Started);
@@ -759,7 +902,10 @@ mod tests {
                 checker.observe(index, node, &applied(index, &[index as u8]));
             }
         }
-        assert_eq!(checker.final_sequence().len(), 10);
+        for index in 1..=10u64 {
+            acknowledge(&mut checker, 11, &[index as u8]);
+        }
+        assert_eq!(checker.durability(), (10, Vec::new()));
         for node in [1, 2] {
             checker.observe(20, node, &Observation::Stopped);
             checker.observe(21, node, &Observation::Started);
@@ -768,8 +914,129 @@ mod tests {
             }
         }
         assert_eq!(checker.violations().1, 0);
-        let last = checker.final_sequence().last().copied();
-        assert_eq!(last, Some((7, command_hash(&[7]))));
+        assert_eq!(checker.durability().1, ["w[8]", "w[9]", "w[10]"]);
+    }
+
+    /// A cluster of `nodes` whose logs are open, for the long synthetic runs below.
+    fn cluster(nodes: &[NodeId]) -> Invariants {
+        let mut checker = Invariants::new();
+        checker.set_cluster_size(nodes.len());
+        checker.set_ack_window(5_000);
+        for &node in nodes {
+            checker.observe(0, node, &Observation::Started);
+            let opened = Observation::LogOpened {
+                hard_state: HardState::default(),
+                compacted: (0, 0),
+                first_index: 1,
+                terms: Vec::new(),
+            };
+            checker.observe(0, node, &opened);
+        }
+        checker
+    }
+
+    /// `nodes` apply `index` (command: the index's bytes, or `command`), the write is
+    /// acknowledged, and every 100 entries each node snapshots and compacts its log (§7).
+    fn step(checker: &mut Invariants, nodes: &[NodeId], index: LogIndex, command: Option<&[u8]>) {
+        let bytes = index.to_le_bytes();
+        let command = command.unwrap_or(&bytes);
+        let time = index * 10;
+        for &node in nodes {
+            checker.observe(time, node, &applied(index, command));
+        }
+        acknowledge(checker, time + 1, command);
+        if index % 100 == 0 {
+            for &node in nodes {
+                checker.observe(time + 2, node, &Observation::SnapshotTaken { index });
+                let compacted = Observation::Compacted { index, term: 1 };
+                checker.observe(time + 3, node, &compacted);
+            }
+        }
+    }
+
+    /// Memory: over a long run the checker holds the entries some node's log still holds and
+    /// the writes acknowledged within the window, not every entry ever applied; a write lost
+    /// near the start is still missing at the end.
+    #[test]
+    fn the_held_entries_stay_bounded_over_a_long_run_and_a_write_lost_early_is_still_missing() {
+        let nodes = [1, 2, 3];
+        let mut checker = cluster(&nodes);
+        // A write acknowledged at the start that no node ever applied (a leader that answered
+        // before committing).
+        acknowledge(&mut checker, 1, b"lost");
+        for index in 1..=200_000 {
+            step(&mut checker, &nodes, index, None);
+            assert!(
+                checker.held_applied_entries() <= 100,
+                "{} applied entries held at index {index}",
+                checker.held_applied_entries()
+            );
+            assert!(
+                checker.held_ledger_entries() <= 101,
+                "{} ledger entries held at index {index}",
+                checker.held_ledger_entries()
+            );
+            assert!(checker.held_digests() <= 100);
+        }
+        assert_eq!(checker.violations().1, 0);
+        let (acknowledged, missing) = checker.durability();
+        assert_eq!(
+            (acknowledged, missing),
+            (200_001, vec!["w[108, 111, 115, 116]".to_owned()])
+        );
+    }
+
+    /// State machine safety (§5.4.3) across a long run: a node that was down while the others
+    /// went on still holds its old entries, so the checker keeps them (every node's log is not
+    /// compacted past them) and a divergence there is caught when it comes back.
+    #[test]
+    fn a_lagging_node_that_diverges_far_behind_the_others_is_caught() {
+        let nodes = [1, 2, 3];
+        let mut checker = cluster(&nodes);
+        for index in 1..=50_000 {
+            step(&mut checker, &nodes, index, None);
+        }
+        checker.observe(500_001, 3, &Observation::Stopped);
+        for index in 50_001..=60_000 {
+            step(&mut checker, &nodes[..2], index, None);
+        }
+        assert_eq!(
+            checker.held_applied_entries(),
+            10_000,
+            "n3's log holds them"
+        );
+        checker.observe(600_010, 3, &Observation::Started);
+        checker.observe(600_011, 3, &applied(50_001, b"another command"));
+        let (violations, count) = checker.violations();
+        assert_eq!(
+            (violations[0].invariant, count),
+            ("state-machine-safety", 1)
+        );
+        assert!(
+            violations[0].detail.contains("index 50001"),
+            "{violations:?}"
+        );
+    }
+
+    /// §7: no node holds an entry every log compacted away, so none may apply it again: that
+    /// apply is reported, since the checker no longer holds the entry to compare it with.
+    #[test]
+    fn applying_an_entry_every_log_compacted_away_is_a_violation() {
+        let nodes = [1, 2, 3];
+        let mut checker = cluster(&nodes);
+        for index in 1..=1_000 {
+            step(&mut checker, &nodes, index, None);
+        }
+        checker.observe(20_000, 2, &Observation::Stopped);
+        checker.observe(20_001, 2, &Observation::Started);
+        checker.observe(20_002, 2, &applied(1_000, &1_000u64.to_le_bytes()));
+        let (violations, count) = checker.violations();
+        assert_eq!(
+            (violations[0].invariant, count),
+            ("applied-behind-compaction", 1)
+        );
+        checker.observe(20_003, 2, &applied(1_001, b"next"));
+        assert_eq!(checker.violations().1, 1, "after the snapshot is fine");
     }
 
     fn digest(index: LogIndex, digest: u64, restored: bool) -> Observation {

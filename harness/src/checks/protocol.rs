@@ -67,6 +67,12 @@ pub struct AppendAnswer {
 /// event loop handles the answer, far fewer than a leader that ignores it sends.
 pub const STALE_SENDS: u64 = 100;
 
+/// How many terms behind every node's durable term the votes, campaigns and leaders of a term
+/// are still held. An answer is recorded once the node's RPC task has it back, possibly after
+/// the node moved on by a term or two; a hundred terms is far more than that, and keeps what
+/// the checker holds per term bounded, whatever the run's length.
+pub const TERM_WINDOW: Term = 100;
+
 /// The protocol checker's state.
 #[derive(Debug, Default)]
 pub struct Protocol {
@@ -85,6 +91,8 @@ pub struct Protocol {
     /// Per node: the term of its AppendEntries that got an answer of a higher term, and how
     /// many of that term it sent since.
     deposed: BTreeMap<NodeId, (Term, u64)>,
+    /// Votes, received votes and campaigns of terms below this were dropped.
+    terms_dropped_below: Term,
 }
 
 impl Protocol {
@@ -153,6 +161,41 @@ impl Protocol {
         }
     }
 
+    /// The lowest term whose votes, campaigns and leaders are still held: [`TERM_WINDOW`] below
+    /// the lowest durable term of any node (0 until every node of the cluster opened its log).
+    pub fn term_floor(&self) -> Term {
+        match self.cluster_size {
+            Some(size) if self.views.len() >= size => self
+                .views
+                .values()
+                .map(|view| view.hard_state().current_term)
+                .min()
+                .unwrap_or(0)
+                .saturating_sub(TERM_WINDOW),
+            _ => 0,
+        }
+    }
+
+    /// Drop the votes, received votes and campaigns of terms below [`Protocol::term_floor`]:
+    /// every node's durable term is far past them. No node makes such a term durable again
+    /// (term-origin looks only at terms above the node's own), and a vote in it is answered
+    /// by no node whose term moved on that far.
+    fn forget_old_terms(&mut self) {
+        let floor = self.term_floor();
+        if floor <= self.terms_dropped_below {
+            return;
+        }
+        self.votes.retain(|(_, term), _| *term >= floor);
+        self.received.retain(|(_, term), _| *term >= floor);
+        self.campaigns = self.campaigns.split_off(&floor);
+        self.terms_dropped_below = floor;
+    }
+
+    /// How many votes, received votes and campaigns the checker holds.
+    pub fn held_term_entries(&self) -> usize {
+        self.votes.len() + self.received.len() + self.campaigns.len()
+    }
+
     /// `node` asked its log to truncate from `from` (the call has not returned).
     pub fn truncating(&mut self, node: NodeId, from: LogIndex) {
         self.view(node).truncating(from);
@@ -211,6 +254,7 @@ impl Protocol {
             ));
         }
         self.view(node).save_hard_state(state);
+        self.forget_old_terms();
         findings
     }
 

@@ -349,3 +349,37 @@ fn compacting_past_the_durable_snapshot_is_a_finding() {
         ["compact-behind-snapshot"]
     );
 }
+
+/// Memory: over thousands of elections the votes, received votes and campaigns held stay
+/// within [`TERM_WINDOW`] terms of every node's durable term, and two votes in one recent term
+/// are still caught (§5.2).
+#[test]
+fn votes_of_terms_every_node_left_far_behind_are_dropped_and_recent_ones_still_judged() {
+    let mut protocol = cluster(&[1], hard_state(1, None));
+    for term in 2..=5_000 {
+        let candidate = term % 5 + 1;
+        campaign(&mut protocol, term, candidate);
+        for voter in (1..=5).filter(|&voter| voter != candidate) {
+            protocol.hard_state_saved(voter, hard_state(term, Some(candidate)));
+            let mark = protocol.mark(voter);
+            let request = vote_request(term, candidate, (1, 1), false);
+            let findings = protocol.vote_answered(voter, &request, &granted(term, false), mark);
+            assert!(findings.is_empty(), "{findings:?}");
+            protocol.vote_received(candidate, voter, term);
+        }
+        assert!(
+            protocol.held_term_entries() <= 3 * (TERM_WINDOW as usize + 1) * 5,
+            "{} held at term {term}",
+            protocol.held_term_entries()
+        );
+    }
+    assert_eq!(protocol.term_floor(), 5_000 - TERM_WINDOW);
+    // n1 voted for n2 (4996 % 5 + 1) in term 4996; a second grant there, to n4, is caught.
+    let request = vote_request(4_996, 4, (1, 1), false);
+    let mark = protocol.mark(1);
+    let findings = protocol.vote_answered(1, &request, &granted(4_996, false), mark);
+    assert!(
+        names(&findings).contains(&"one-vote-per-term"),
+        "{findings:?}"
+    );
+}

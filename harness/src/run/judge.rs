@@ -5,12 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use rafty_checkers::{History, OpType, Value};
-use rafty_workloads::ClientOp;
 
-use crate::checks::invariants::command_hash;
 use crate::checks::{linearizable, liveness};
 use crate::nemesis::NemesisEvent;
-use crate::sim::kv_api;
 use crate::sim::observe::Observations;
 use crate::sim::recorder::RecordedOp;
 
@@ -37,14 +34,14 @@ pub struct Evidence<'r> {
     pub observations: &'r Observations,
     /// The final reads.
     pub final_reads: BTreeMap<String, Option<Value>>,
-    /// The writes acknowledged to clients.
-    pub acknowledged: Vec<ClientOp>,
     /// Why the simulation stopped early, if it did.
     pub error: Option<String>,
     /// Simulated time taken.
     pub simulated: Duration,
     /// Wall-clock time taken.
     pub wall: Duration,
+    /// The process's peak resident memory when the simulation ended.
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// The healthy-window parameters of the liveness check: a window starts this long after a
@@ -91,13 +88,9 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
             observed: invariants.counts().clone(),
         }
     });
-    let final_sequence: Vec<u64> = evidence.observations.with_invariants(|invariants| {
-        invariants
-            .final_sequence()
-            .into_iter()
-            .map(|(_, hash)| hash)
-            .collect()
-    });
+    let (acknowledged, missing) = evidence
+        .observations
+        .with_invariants(|invariants| invariants.durability());
     let liveness = liveness::check(
         &history.ops,
         evidence.nemesis,
@@ -106,11 +99,7 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         LIVENESS_MIN_WINDOW,
         &evidence.final_reads,
     );
-    let durability = durability(
-        &evidence.acknowledged,
-        &final_sequence,
-        liveness.keys_never_read.is_empty(),
-    );
+    let durability = durability(acknowledged, missing, liveness.keys_never_read.is_empty());
     let simulation = SimulationReport {
         valid: if evidence.error.is_some() {
             Validity::Unknown
@@ -120,6 +109,7 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         error: evidence.error.clone(),
         simulated_ms: evidence.simulated.as_millis() as u64,
         wall_ms: evidence.wall.as_millis() as u64,
+        peak_rss_bytes: evidence.peak_rss_bytes,
     };
 
     let safety = linearizable.and(invariants.valid).and(durability.valid);
@@ -154,28 +144,14 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     }
 }
 
-/// Every acknowledged write must be in the final applied sequence: for each distinct command,
-/// the final sequence holds at least as many copies as were acknowledged. Unknown when the
+/// Every acknowledged write must be in the final applied sequence (the invariant checker's
+/// durability ledger found `missing` of `acknowledged` writes not there). Unknown when the
 /// final reads did not all succeed (the final state may not have been reached).
 fn durability(
-    acknowledged: &[ClientOp],
-    final_sequence: &[u64],
+    acknowledged: u64,
+    missing: Vec<String>,
     final_state_reached: bool,
 ) -> DurabilityReport {
-    let mut present: BTreeMap<u64, usize> = BTreeMap::new();
-    for hash in final_sequence {
-        *present.entry(*hash).or_default() += 1;
-    }
-    let mut missing = Vec::new();
-    for op in acknowledged {
-        let Ok(bytes) = kv_api::command(op).encode() else {
-            continue;
-        };
-        match present.get_mut(&command_hash(&bytes)) {
-            Some(count) if *count > 0 => *count -= 1,
-            _ => missing.push(format!("{op:?}")),
-        }
-    }
     let valid = if !missing.is_empty() {
         if final_state_reached {
             Validity::Invalid
@@ -187,7 +163,7 @@ fn durability(
     };
     DurabilityReport {
         valid,
-        acknowledged: acknowledged.len(),
+        acknowledged: acknowledged as usize,
         missing,
     }
 }

@@ -1,5 +1,6 @@
 //! The progress of one long run on the terminal: simulated time against the time limit,
-//! client operations and faults so far. Hidden when stderr is not a terminal.
+//! client operations and faults so far, and the process's resident memory (what a long run's
+//! bound is read from). Hidden when stderr is not a terminal.
 //!
 //! It only reads counters from the outer step loop, every [`STEPS_PER_UPDATE`] steps, so the
 //! simulation runs exactly as without it (the same seed gives the same history).
@@ -44,9 +45,13 @@ impl RunProgress {
     /// Called after every step; redraws every [`STEPS_PER_UPDATE`] steps.
     pub fn step(&mut self, simulated: Duration, ops: u64, faults: u64) {
         self.steps += 1;
-        if self.steps % STEPS_PER_UPDATE == 0 {
+        if self.steps % STEPS_PER_UPDATE == 0 && !self.bar.is_hidden() {
             self.bar.set_position(simulated.as_secs());
-            self.bar.set_message(format!("{ops} ops, {faults} faults"));
+            let resident = crate::bench::machine::resident_bytes()
+                .map(|bytes| format!(", {} MB resident", bytes / (1 << 20)))
+                .unwrap_or_default();
+            self.bar
+                .set_message(format!("{ops} ops, {faults} faults{resident}"));
         }
     }
 

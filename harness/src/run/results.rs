@@ -104,6 +104,10 @@ pub struct SimulationReport {
     pub simulated_ms: u64,
     /// Wall-clock time the run took, in milliseconds (not part of the simulation).
     pub wall_ms: u64,
+    /// The process's peak resident memory when the simulation ended, before the history was
+    /// read back for the checks (`VmHWM`; with `--jobs` above 1, of every run so far at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Every check of a run.

@@ -168,7 +168,10 @@ pub fn run_with(
     };
     let keys = rafty_workloads::generator::keys(&config.workload);
     let final_reads = FinalReads::new(&keys);
-    let acknowledged = crate::sim::client::Acknowledged::default();
+    // An acknowledgement comes at most an operation timeout after its invocation; twice that
+    // is the durability ledger's window (see checks::durability).
+    observations.set_ack_window(2 * config.op_timeout + Duration::from_secs(1));
+    let acknowledged = crate::sim::client::Acknowledged::new(observations.clone());
     let times = ClientTimes {
         time_limit,
         final_reads_from: time_limit + config.recovery,
@@ -259,6 +262,8 @@ pub fn run_with(
         }
     };
     let simulated = sim.elapsed();
+    // Read outside the simulation, which it does not touch.
+    let peak_rss_bytes = crate::bench::machine::peak_rss_bytes();
     drop(sim);
     run_options.progress.finish();
 
@@ -287,10 +292,10 @@ pub fn run_with(
         nemesis: nemesis.events(),
         observations: &observations,
         final_reads: final_reads.results(),
-        acknowledged: acknowledged.take(),
         error,
         simulated,
         wall: wall_start.elapsed(),
+        peak_rss_bytes,
     };
     let result = judge::judge(&evidence);
     let nemesis_log = nemesis

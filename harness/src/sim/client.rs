@@ -14,8 +14,10 @@ use async_trait::async_trait;
 use rafty_checkers::Value;
 use rafty_workloads::{ClientOp, Generator, OpResult};
 
-use super::clock;
+use super::observe::Observations;
 use super::recorder::Recorder;
+use super::{clock, kv_api};
+use crate::checks::invariants::command_hash;
 
 /// How a client reaches the cluster: executes one operation and says how it ended (ok, fail
 /// when it certainly did not take effect, info when in doubt) and which node it used.
@@ -63,20 +65,25 @@ impl FinalReads {
     }
 }
 
-/// The write operations that completed `ok`: each must be in the final state.
-#[derive(Clone, Debug, Default)]
+/// Where the writes that completed `ok` go: each must be in the final state, which the
+/// invariant checker's durability ledger checks as the run goes (nothing is kept here).
+#[derive(Clone, Debug)]
 pub struct Acknowledged {
-    inner: Rc<RefCell<Vec<ClientOp>>>,
+    observations: Observations,
 }
 
 impl Acknowledged {
-    fn push(&self, op: &ClientOp) {
-        self.inner.borrow_mut().push(op.clone());
+    /// Acknowledged writes reported to `observations`.
+    pub fn new(observations: Observations) -> Self {
+        Acknowledged { observations }
     }
 
-    /// Every acknowledged write, in completion order.
-    pub fn take(&self) -> Vec<ClientOp> {
-        std::mem::take(&mut self.inner.borrow_mut())
+    fn push(&self, op: &ClientOp) {
+        // A command that cannot be encoded never reached the cluster: nothing to find.
+        if let Ok(bytes) = kv_api::command(op).encode() {
+            self.observations
+                .acknowledged(command_hash(&bytes), format!("{op:?}"));
+        }
     }
 }
 

@@ -78,6 +78,21 @@ impl Observations {
         }
     }
 
+    /// A client was told now that `write` took effect: durability expects it in the final
+    /// state (checked as the run goes, see [`crate::checks::durability`]).
+    pub fn acknowledged(&self, command_hash: u64, write: String) {
+        let now = clock::now_ns();
+        self.lock()
+            .invariants
+            .acknowledged(now, command_hash, write);
+    }
+
+    /// Clients are told an outcome at most `window` after they invoked the operation.
+    pub fn set_ack_window(&self, window: std::time::Duration) {
+        let window_ns = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+        self.lock().invariants.set_ack_window(window_ns);
+    }
+
     /// The run's cluster has `nodes` voters (for the check that a leader won a majority).
     pub fn set_cluster_size(&self, nodes: usize) {
         self.lock().invariants.set_cluster_size(nodes);

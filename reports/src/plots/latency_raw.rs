@@ -1,11 +1,26 @@
 //! `latency-raw.svg`: every completed operation at its invocation time and latency (log
 //! scale), coloured by outcome, over shaded fault periods.
+//!
+//! Dots (3.2 pixels wide) are placed on a grid of [`CELL_PX`]-pixel cells and each cell is
+//! drawn once per outcome: the plot looks as drawing every operation would, and its size is
+//! bounded by the plot's area (at most about 70,000 dots per outcome), not the run's length. The
+//! legend counts every operation and says how many dots were drawn.
+
+use std::collections::BTreeSet;
 
 use rafty_checkers::Outcome;
 
 use super::axis::Scale;
 use super::chart::{self, Chart, time_value};
 use crate::extract::{Clock, Extract};
+
+/// The side of a dot's grid cell, in pixels.
+pub(crate) const CELL_PX: f64 = 2.0;
+
+/// The centre of the grid cell holding pixel coordinate `at`, as a cell number.
+fn cell(at: f64) -> i64 {
+    (at / CELL_PX).round() as i64
+}
 
 /// The class (and colour) of an outcome.
 pub(crate) fn outcome_class(outcome: Outcome) -> &'static str {
@@ -54,17 +69,21 @@ pub(crate) fn render(extract: &Extract<'_>, title: &str) -> String {
     chart.axes(latency_label(clock));
     let mut legend = Vec::new();
     for outcome in [Outcome::Ok, Outcome::Fail, Outcome::Info] {
-        let points: Vec<(f64, f64)> = extract
+        let mut completed = 0;
+        let pixels: BTreeSet<(i64, i64)> = extract
             .spans
             .iter()
             .filter(|span| span.outcome == outcome)
             .filter_map(|span| {
                 let latency = latency_value(span.latency()?, clock).max(low);
-                Some((
-                    chart.x.map(time_value(span.start, clock)),
-                    chart.y.map(latency),
-                ))
+                completed += 1;
+                let x = chart.x.map(time_value(span.start, clock));
+                Some((cell(x), cell(chart.y.map(latency))))
             })
+            .collect();
+        let points: Vec<(f64, f64)> = pixels
+            .iter()
+            .map(|&(x, y)| (x as f64 * CELL_PX, y as f64 * CELL_PX))
             .collect();
         let never = extract
             .spans
@@ -72,7 +91,14 @@ pub(crate) fn render(extract: &Extract<'_>, title: &str) -> String {
             .filter(|span| span.outcome == outcome && span.end.is_none())
             .count();
         let class = outcome_class(outcome);
-        let mut label = format!("{class} ({})", points.len());
+        let mut label = format!("{class} ({completed}");
+        if points.len() < completed {
+            label = format!(
+                "{label}; {} dots, one per {CELL_PX}-pixel cell",
+                points.len()
+            );
+        }
+        label.push(')');
         if never > 0 {
             label = format!("{label}, {never} never completed");
         }

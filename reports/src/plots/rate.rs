@@ -8,10 +8,18 @@ use super::chart::{self, Chart};
 use super::latency_raw::outcome_class;
 use crate::extract::{Clock, Extract};
 
-/// The width of a rate bucket: one second, or a 1/100th of the history without times.
+/// The most buckets a rate plot draws: about one per pixel of its width, whatever the run's
+/// length.
+pub(crate) const MAX_BUCKETS: u64 = 900;
+
+/// The width of a rate bucket: one second, or as many whole seconds as keep a long run to at
+/// most [`MAX_BUCKETS`]; a 1/100th of the history without times.
 pub(crate) fn bucket_width(extract: &Extract<'_>) -> u64 {
     match extract.clock {
-        Clock::Nanos => 1_000_000_000,
+        Clock::Nanos => {
+            let seconds = (extract.end / 1_000_000_000 + 1).div_ceil(MAX_BUCKETS);
+            seconds.max(1) * 1_000_000_000
+        }
         Clock::Events => (extract.end / 100).max(1),
     }
 }
@@ -32,7 +40,7 @@ pub(crate) fn render(extract: &Extract<'_>, title: &str) -> String {
         }
     }
     let per_unit = match extract.clock {
-        Clock::Nanos => 1.0,
+        Clock::Nanos => 1e9 / width as f64,
         Clock::Events => 1.0 / width as f64,
     };
     let highest = counts.iter().flatten().copied().max().unwrap_or(0) as f64 * per_unit;
@@ -40,10 +48,14 @@ pub(crate) fn render(extract: &Extract<'_>, title: &str) -> String {
     let mut chart = Chart::new(title, extract.end, extract.clock, y);
     chart.faults(&extract.faults);
     let label = match extract.clock {
-        Clock::Nanos => "operations completed per second",
-        Clock::Events => "completions per event",
+        Clock::Nanos if width > 1_000_000_000 => format!(
+            "operations completed per second (mean over {} s)",
+            width / 1_000_000_000
+        ),
+        Clock::Nanos => "operations completed per second".to_owned(),
+        Clock::Events => "completions per event".to_owned(),
     };
-    chart.axes(label);
+    chart.axes(&label);
     let mut legend = Vec::new();
     for (row, outcome) in outcomes.iter().enumerate() {
         let class = outcome_class(*outcome);

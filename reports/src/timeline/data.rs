@@ -44,6 +44,113 @@ pub(crate) struct Data<'a> {
     pub notes: &'a [Annotation],
     /// The counterexample, by operation index.
     pub cex: Option<CexData<'a>>,
+    /// Which operations are drawn, when not all are.
+    #[serde(skip)]
+    pub sampled: Option<Sampled>,
+}
+
+/// The most operations a timeline draws before it samples the `ok` and `fail` ones: beyond
+/// this a browser neither loads the page quickly nor shows the bars apart.
+pub(crate) const MAX_TIMELINE_OPS: usize = 100_000;
+
+/// How a long history's `ok` and `fail` operations were sampled; every other operation is
+/// drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sampled {
+    /// Every `stride`-th `ok` or `fail` operation, in invocation order, is drawn.
+    pub stride: usize,
+    /// How many `ok` and `fail` operations are drawn.
+    pub drawn: usize,
+    /// How many `ok` and `fail` operations the history holds.
+    pub total: usize,
+    /// Whether the counterexample's operations were kept.
+    pub counterexample: bool,
+}
+
+impl Sampled {
+    /// What the page says about it.
+    pub fn describe(&self) -> String {
+        let counterexample = if self.counterexample {
+            ", the counterexample's operations"
+        } else {
+            ""
+        };
+        format!(
+            "drawn: every fault, every info (indeterminate) operation{counterexample}, and \
+             every {} ok or fail operation in invocation order ({} of {})",
+            ordinal(self.stride),
+            self.drawn,
+            self.total
+        )
+    }
+}
+
+/// `2nd`, `3rd`, `11th`, `21st`...
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// Which of `spans` the page draws: all of them up to [`MAX_TIMELINE_OPS`]; beyond, every
+/// `info` (indeterminate or never completed) span and every one in `keep` (history positions
+/// of the counterexample's operations), and every `stride`-th of the `ok` and `fail` spans
+/// (definite outcomes: most `fail`s are compare-and-sets whose expected value did not match),
+/// the stride chosen so that the page holds about [`MAX_TIMELINE_OPS`] operations (at least
+/// half of them sampled).
+pub(crate) fn sample(spans: &[Span<'_>], keep: &[usize]) -> (Vec<bool>, Option<Sampled>) {
+    if spans.len() <= MAX_TIMELINE_OPS {
+        return (vec![true; spans.len()], None);
+    }
+    let definite = |span: &Span<'_>| span.outcome != Outcome::Info;
+    let total = spans.iter().filter(|s| definite(s)).count();
+    let always = spans.len() - total;
+    let budget = MAX_TIMELINE_OPS
+        .saturating_sub(always)
+        .max(MAX_TIMELINE_OPS / 2);
+    let stride = total.div_ceil(budget).max(1);
+    let mut seen = 0;
+    let mut drawn = 0;
+    let shown = spans
+        .iter()
+        .map(|span| {
+            if !definite(span) {
+                return true;
+            }
+            let every = seen % stride == 0;
+            seen += 1;
+            let shown = every || keep.binary_search(&span.position).is_ok();
+            drawn += usize::from(shown);
+            shown
+        })
+        .collect();
+    let sampled = Sampled {
+        stride,
+        drawn,
+        total,
+        counterexample: !keep.is_empty(),
+    };
+    (shown, Some(sampled))
+}
+
+/// The history positions of the invocations of the counterexample's operations, sorted.
+fn counterexample_positions(cex: Option<&Counterexample>) -> Vec<usize> {
+    let Some(cex) = cex else {
+        return Vec::new();
+    };
+    let mut positions: Vec<usize> = std::iter::once(&cex.operation)
+        .chain(&cex.concurrent)
+        .chain(cex.linearized.iter().map(|step| &step.operation))
+        .map(|op| op.invoke_position)
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    positions
 }
 
 /// Operations as parallel columns, in invocation order (short names keep the page small).
@@ -127,8 +234,11 @@ pub(crate) fn build<'a>(
     fns.sort_unstable();
     fns.dedup();
     let lanes = lanes(extract, input.concurrency);
+    let keep = counterexample_positions(input.counterexample);
+    let (drawn, sampled) = sample(&extract.spans, &keep);
     let mut columns = Columns::default();
-    for (span, lane) in extract.spans.iter().zip(&lanes.of_span) {
+    let spans = extract.spans.iter().zip(&lanes.of_span).zip(&drawn);
+    for ((span, lane), _) in spans.filter(|(_, drawn)| **drawn) {
         columns.l.push(*lane);
         columns.process.push(extract.lanes[span.lane]);
         columns.s.push(span.start);
@@ -190,6 +300,7 @@ pub(crate) fn build<'a>(
             Clock::Events => &[],
         },
         cex,
+        sampled,
     })
 }
 
