@@ -307,7 +307,7 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
             Arc::new(ObservedPeer::new(id, peer, observations)) as Arc<dyn Peer>
         })
         .collect();
-    let options = NodeOptions {
+    let mut options = NodeOptions {
         seed: context.seeds.derive("node", Seeds::pack(id, incarnation)),
         observer: Some(Arc::new(NodeObserver::new(context.observations.clone()))),
         check_invariants: true,
@@ -315,13 +315,26 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         pause_switch: Some(context.pauses.switch(id)),
         ..NodeOptions::default()
     };
-    let mut options = match context.log_factory.snapshot_store(id) {
-        Some(open) => options.open_snapshot_store(open),
-        None => options.snapshot_store(context.memory_snapshots(id)),
-    };
     if let Some(hook) = &context.node_hook {
         hook(id, &mut options);
     }
+    let options = match context.log_factory.snapshot_store(id) {
+        Some(open) => options.open_snapshot_store(open),
+        None => {
+            let store = context.memory_snapshots(id);
+            // The catalogue's `install-stale-snapshot` as a whole node has it: the core's
+            // staleness check and the store's ordering check both missing (with the store's
+            // check alone, the planted core bug never shows).
+            #[cfg(feature = "mutations")]
+            if options
+                .mutations
+                .contains(&rafty::core::Mutation::InstallStaleSnapshot)
+            {
+                store.accept_older_snapshots();
+            }
+            options.snapshot_store(store)
+        }
+    };
     let peers = Arc::new(StaticPeersProvider::new(peers));
     let node = Node::start(
         id,
