@@ -60,6 +60,41 @@ pub enum Action {
     /// on; the node recovers its whole log, vote and term included. Its disk is never wiped: a
     /// node that forgot what it acknowledged or voted could break Raft's safety.
     RestoreRecord(NodeId),
+    /// A membership change or leadership transfer, asked of whichever node leads when it is
+    /// taken (see [`MembershipOp`]); never undone (the configuration it leaves is the new
+    /// normal), and aimed at no node in advance: the leader picks its target from the
+    /// configuration it holds, with the drawn number.
+    Membership(MembershipOp, u64),
+}
+
+/// What a [`Action::Membership`] asks the leader to do, through its admin API. The target is
+/// chosen by the leader's configuration at that moment, so every op is valid whatever came
+/// before; the voters stay between the initial count and every host (so a quorum of the
+/// initial size is always at least a majority of the voters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipOp {
+    /// Add a node outside the configuration (a spare, or a removed node) as a learner.
+    AddLearner,
+    /// Promote a learner to voter.
+    Promote,
+    /// Remove a voter (the leader included), while there are more voters than at the start.
+    Remove,
+    /// Replace a voter by a node outside the configuration in one change (joint consensus).
+    Replace,
+    /// Transfer leadership to another voter.
+    Transfer,
+}
+
+impl fmt::Display for MembershipOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MembershipOp::AddLearner => "add a learner",
+            MembershipOp::Promote => "promote a learner",
+            MembershipOp::Remove => "remove a voter",
+            MembershipOp::Replace => "replace a voter (joint)",
+            MembershipOp::Transfer => "transfer leadership",
+        })
+    }
 }
 
 impl Action {
@@ -84,7 +119,8 @@ impl Action {
             | Action::Unslow(_)
             | Action::Unclog(..)
             | Action::ReplaceDisk(_)
-            | Action::RestoreRecord(_) => return None,
+            | Action::RestoreRecord(_)
+            | Action::Membership(..) => return None,
         })
     }
 }
@@ -108,9 +144,11 @@ impl Action {
             | Action::ReplaceDisk(node)
             | Action::CorruptRecord(node, _)
             | Action::RestoreRecord(node) => Some(*node),
-            Action::Partition(_) | Action::Repair(_) | Action::Clog(..) | Action::Unclog(..) => {
-                None
-            }
+            Action::Partition(_)
+            | Action::Repair(_)
+            | Action::Clog(..)
+            | Action::Unclog(..)
+            | Action::Membership(..) => None,
         }
     }
 
@@ -179,6 +217,7 @@ impl fmt::Display for Action {
                 f,
                 "power off n{node}, restore the damaged record of its log, power it on"
             ),
+            Action::Membership(op, _) => write!(f, "{op} at the leader"),
         }
     }
 }

@@ -34,6 +34,7 @@ registry! {
     corrupt => Corrupt,
     figure8 => Figure8,
     install_snapshot => InstallSnapshot,
+    membership => Membership,
 }
 
 /// One node of `draw.nodes`, uniformly.
