@@ -106,6 +106,7 @@ impl World<'_> {
             log_factory: &self.logs,
             gate: &self.gate,
             pauses: &self.pauses,
+            admin: &Default::default(),
         };
         network.apply(&action);
     }

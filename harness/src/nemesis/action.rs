@@ -126,6 +126,12 @@ impl Action {
 }
 
 impl Action {
+    /// Whether this action is a lasting change, neither undone nor undoing another (a
+    /// membership change: the configuration it leaves is the new normal).
+    pub fn is_lasting(&self) -> bool {
+        matches!(self, Action::Membership(..))
+    }
+
     /// The node this action acts on, or `None` for an action on links (partition, clog).
     pub fn node(&self) -> Option<NodeId> {
         match self {

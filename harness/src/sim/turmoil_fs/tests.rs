@@ -105,6 +105,7 @@ fn boot_twice(power_loss: bool) -> Vec<Boot> {
         log_factory: &factories.0,
         gate: &gate,
         pauses: &PauseSwitches::new(&[1]),
+        admin: &Default::default(),
     };
     let (stop, start) = if power_loss {
         (Action::PowerOff(1), Action::PowerOn(1))
