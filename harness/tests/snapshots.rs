@@ -148,13 +148,13 @@ fn a_log_compacted_past_its_snapshot_is_caught() {
 }
 
 /// §7: a snapshot holds committed, applied state only. A snapshot of uncommitted entries
-/// (`Mutation::SnapshotUncommitted`) is caught by the default run at seed 3: a node restored
+/// (`Mutation::SnapshotUncommitted`) is caught by the default run at seed 7: a node restored
 /// from it reaches an index with a state no other node had there (`snapshot-state`).
 #[test]
 fn a_snapshot_of_uncommitted_entries_is_caught() {
     let config = search::default_config(LogKind::Memory);
-    let (seed, checks, detail) = first_caught(Mutation::SnapshotUncommitted, &config, [3])
-        .expect("snapshot-uncommitted caught at seed 3");
+    let (seed, checks, detail) = first_caught(Mutation::SnapshotUncommitted, &config, [7])
+        .expect("snapshot-uncommitted caught at seed 7");
     eprintln!("snapshot-uncommitted caught at seed {seed}: {checks:?}: {detail}");
     assert!(
         checks.contains(&"invariant snapshot-state".to_owned()),
@@ -167,7 +167,10 @@ fn a_snapshot_of_uncommitted_entries_is_caught() {
 /// `Mutation::InstallStaleSnapshot` switches off the two) is caught by the default run at
 /// seed 27: the `replay` fault delivers an old InstallSnapshot transfer of the leader's term
 /// again, the follower restores it over a state it had passed, and the harness sees the
-/// restored index fall below what the node had applied (`snapshot-backwards`).
+/// restored index fall below what the node had applied (`snapshot-backwards`). Needs the
+/// harness's own `mutations` feature (it switches the store's check off), as the catalogue
+/// regression test does.
+#[cfg(feature = "mutations")]
 #[test]
 fn a_stale_snapshot_installed_is_caught() {
     let config = search::default_config(LogKind::Memory);
