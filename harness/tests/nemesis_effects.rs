@@ -110,6 +110,7 @@ impl World<'_> {
             gate: &self.gate,
             pauses: &self.pauses,
             replays: &self.replays,
+            admin: &Default::default(),
         };
         network.apply(&action);
     }

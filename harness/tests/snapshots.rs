@@ -5,17 +5,12 @@
 //! Compaction keeps every log bounded, and two of the catalogue's three snapshot bugs are
 //! caught from outside at their seeds (core assertions off).
 //!
-//! The third, `install-stale-snapshot` (a follower installs a snapshot its commit index
-//! already covers), is not caught: not in seeds 1..=200 of the default run, nor in 100-150
-//! seeds each of partitions alone (every 1, 3 or 5 s, batches of 64 or 256), clog, clog +
-//! pause, pause and install-snapshot + clog with one-chunk snapshots, nor with the `replay`
-//! fault in the default set (which delivers recorded InstallSnapshot transfers again, seconds
-//! later, in the same leader's term). A leader sends a follower only snapshots it is behind,
-//! so any copy delivered later is of a snapshot the follower then installed or passed with a
-//! newer one; and the follower's `SnapshotStore` refuses to begin a snapshot older than or
-//! equal to its latest (its contract), before the core's stale check is reached. The bug shows
-//! only for a snapshot newer than the follower's latest and at most its commit index, which
-//! no leader sends.
+//! The third, `install-stale-snapshot` (a follower installs a snapshot its state already
+//! covers), is caught at seed 27 once planted as a whole node would have it: the core's stale
+//! check *and* the snapshot store's ordering check missing. With the store's check alone in
+//! place, no seed shows it: a leader sends a follower only snapshots it is behind, so a copy
+//! the `replay` fault delivers later is never newer than the follower's latest snapshot, and
+//! the store refuses to begin it before the core's check matters (CATALOGUE.md).
 
 mod common;
 
@@ -163,6 +158,24 @@ fn a_snapshot_of_uncommitted_entries_is_caught() {
     eprintln!("snapshot-uncommitted caught at seed {seed}: {checks:?}: {detail}");
     assert!(
         checks.contains(&"invariant snapshot-state".to_owned()),
+        "{checks:?}: {detail}"
+    );
+}
+
+/// §7: a snapshot never moves a node backwards. `install-stale-snapshot` as a whole node has
+/// it (the core's staleness check and the snapshot store's ordering check both missing:
+/// `Mutation::InstallStaleSnapshot` switches off the two) is caught by the default run at
+/// seed 27: the `replay` fault delivers an old InstallSnapshot transfer of the leader's term
+/// again, the follower restores it over a state it had passed, and the harness sees the
+/// restored index fall below what the node had applied (`snapshot-backwards`).
+#[test]
+fn a_stale_snapshot_installed_is_caught() {
+    let config = search::default_config(LogKind::Memory);
+    let (seed, checks, detail) = first_caught(Mutation::InstallStaleSnapshot, &config, [27])
+        .expect("install-stale-snapshot caught at seed 27");
+    eprintln!("install-stale-snapshot caught at seed {seed}: {checks:?}: {detail}");
+    assert!(
+        checks.contains(&"invariant snapshot-backwards".to_owned()),
         "{checks:?}: {detail}"
     );
 }

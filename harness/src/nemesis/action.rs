@@ -69,6 +69,41 @@ pub enum Action {
     /// Undo [`Action::Replay`]: forget the recorded requests; duplicates not yet delivered
     /// are lost.
     Unreplay(NodeId),
+    /// A membership change or leadership transfer, asked of whichever node leads when it is
+    /// taken (see [`MembershipOp`]); never undone (the configuration it leaves is the new
+    /// normal), and aimed at no node in advance: the leader picks its target from the
+    /// configuration it holds, with the drawn number.
+    Membership(MembershipOp, u64),
+}
+
+/// What a [`Action::Membership`] asks the leader to do, through its admin API. The target is
+/// chosen by the leader's configuration at that moment, so every op is valid whatever came
+/// before; the voters stay between the initial count and every host (so a quorum of the
+/// initial size is always at least a majority of the voters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipOp {
+    /// Add a node outside the configuration (a spare, or a removed node) as a learner.
+    AddLearner,
+    /// Promote a learner to voter.
+    Promote,
+    /// Remove a voter (the leader included), while there are more voters than at the start.
+    Remove,
+    /// Replace a voter by a node outside the configuration in one change (joint consensus).
+    Replace,
+    /// Transfer leadership to another voter.
+    Transfer,
+}
+
+impl fmt::Display for MembershipOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MembershipOp::AddLearner => "add a learner",
+            MembershipOp::Promote => "promote a learner",
+            MembershipOp::Remove => "remove a voter",
+            MembershipOp::Replace => "replace a voter (joint)",
+            MembershipOp::Transfer => "transfer leadership",
+        })
+    }
 }
 
 /// How a [`Action::Replay`] behaves on its node, drawn from the run's seed.
@@ -106,12 +141,19 @@ impl Action {
             | Action::Unclog(..)
             | Action::ReplaceDisk(_)
             | Action::RestoreRecord(_)
-            | Action::Unreplay(_) => return None,
+            | Action::Unreplay(_)
+            | Action::Membership(..) => return None,
         })
     }
 }
 
 impl Action {
+    /// Whether this action is a lasting change, neither undone nor undoing another (a
+    /// membership change: the configuration it leaves is the new normal).
+    pub fn is_lasting(&self) -> bool {
+        matches!(self, Action::Membership(..))
+    }
+
     /// The node this action acts on, or `None` for an action on links (partition, clog).
     pub fn node(&self) -> Option<NodeId> {
         match self {
@@ -132,9 +174,11 @@ impl Action {
             | Action::RestoreRecord(node)
             | Action::Replay(node, _)
             | Action::Unreplay(node) => Some(*node),
-            Action::Partition(_) | Action::Repair(_) | Action::Clog(..) | Action::Unclog(..) => {
-                None
-            }
+            Action::Partition(_)
+            | Action::Repair(_)
+            | Action::Clog(..)
+            | Action::Unclog(..)
+            | Action::Membership(..) => None,
         }
     }
 
@@ -209,6 +253,7 @@ impl fmt::Display for Action {
                 draw.hold_percent, draw.repeat_percent
             ),
             Action::Unreplay(node) => write!(f, "stop replaying n{node}'s messages"),
+            Action::Membership(op, _) => write!(f, "{op} at the leader"),
         }
     }
 }

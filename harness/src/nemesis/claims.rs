@@ -9,6 +9,8 @@
 //!   cut; a partition drops what a clog holds). At most one is in effect.
 //! * [`Resource::Latency`]: the links' latency. `latency` claims it: `unslow` restores every
 //!   link of its node, and so would undo another slow node's link to it.
+//! * [`Resource::Membership`]: the configuration. `membership` claims it: one change (or
+//!   transfer) at a time, as the leader allows only one uncommitted configuration entry.
 //! * [`Resource::Node`]: one node's process, host, disk and pause switch. `kill`, `power`,
 //!   `power-mid-write`, `pause`, `disk` and `corrupt` claim each node their plan touches, and
 //!   pick their targets only among unclaimed nodes: a paused node is never killed, a node
@@ -36,6 +38,8 @@ pub enum Resource {
     Links,
     /// The latency of every link.
     Latency,
+    /// The cluster's configuration.
+    Membership,
     /// One node: its process, host, disk and pause switch.
     Node(NodeId),
 }
@@ -45,6 +49,7 @@ pub fn shared_resource(kind: FaultKind) -> Option<Resource> {
     match kind.fault().claim() {
         Claim::Links => Some(Resource::Links),
         Claim::Latency => Some(Resource::Latency),
+        Claim::Membership => Some(Resource::Membership),
         Claim::Nodes => None,
     }
 }
@@ -165,7 +170,10 @@ mod tests {
         let (kinds, free) = eligible(&every_kind(), &every_node, &nodes);
         assert!(free.is_empty());
         let names: Vec<_> = kinds.iter().map(|kind| kind.name()).collect();
-        assert_eq!(names, ["partition", "latency", "clog", "figure8"]);
+        assert_eq!(
+            names,
+            ["partition", "latency", "clog", "figure8", "membership"]
+        );
     }
 
     /// Nothing claimed: every kind and every node, in order (so `--nemesis-overlap 1` draws

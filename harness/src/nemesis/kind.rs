@@ -32,6 +32,8 @@ pub enum Claim {
     Latency,
     /// Each node its plan's actions touch; it draws its targets from unclaimed nodes only.
     Nodes,
+    /// The cluster's configuration (at most one membership fault at a time).
+    Membership,
 }
 
 /// What a fault is drawn over.
@@ -39,8 +41,8 @@ pub enum Claim {
 pub struct Draw<'a> {
     /// About how long the fault lasts (its stop comes at this offset, give or take a stagger).
     pub duration: Duration,
-    /// The nodes it may act on, sorted: every node for a [`Claim::Links`] or
-    /// [`Claim::Latency`] kind, the unclaimed ones for a [`Claim::Nodes`] kind (never empty).
+    /// The nodes it may act on, sorted: every node for a [`Claim::Links`],
+    /// [`Claim::Latency`] or [`Claim::Membership`] kind, the unclaimed ones for a [`Claim::Nodes`] kind (never empty).
     pub nodes: &'a [NodeId],
     /// The leader, when it is one of `nodes`.
     pub leader: Option<NodeId>,

@@ -63,7 +63,7 @@ mod tests {
                 };
                 let plan = kind.plan(draw, &mut rng);
                 let mut in_effect: Vec<Action> = Vec::new();
-                for (_, action) in &plan.steps {
+                for (_, action) in plan.steps.iter().filter(|(_, a)| !a.is_lasting()) {
                     if claim == Claim::Nodes {
                         let node = action.node().expect("a node fault acts on nodes");
                         assert!(free.contains(&node), "{kind}: {action} on a claimed node");

@@ -9,7 +9,7 @@ use rafty::service::KvClientConfig;
 use rafty::tcp::TransportConfig;
 use rafty_workloads::Generator;
 
-use crate::nemesis::{Nemesis, NemesisOptions};
+use crate::nemesis::{FaultKind, Nemesis, NemesisOptions};
 use crate::sim::client::{Client, ClientTimes, FinalReads};
 use crate::sim::cluster::{self, ClusterContext, KV_PORT};
 use crate::sim::control::SimNetwork;
@@ -30,6 +30,10 @@ const CLUSTER_ID: u64 = 0x7261_6674; // "raft"
 
 /// The turmoil host every client process runs on.
 pub const CLIENT_HOST: &str = "clients";
+
+/// Hosts a run with the `membership` nemesis starts outside the initial configuration
+/// (node ids after the voters'), for it to add.
+pub const SPARE_NODES: usize = 2;
 
 /// What a run produced: its verdict and the artifacts for the store.
 pub struct RunOutput {
@@ -98,6 +102,11 @@ pub fn run_with(
     let config = &config.for_seed(seed);
     let seeds = Seeds::new(seed);
     let nodes = config.node_ids();
+    // The `membership` nemesis's spares: hosts outside the initial configuration.
+    let membership = FaultKind::named("membership").is_some_and(|k| config.nemesis.contains(&k));
+    let spares = if membership { SPARE_NODES } else { 0 };
+    let initial_voters = nodes.len();
+    let nodes: Vec<rafty::NodeId> = (1..=(initial_voters + spares) as rafty::NodeId).collect();
     let time_limit = config.workload.time_limit;
     let final_reads_until = time_limit + config.quiet_period;
     let hard_deadline = final_reads_until + config.op_timeout + Duration::from_secs(5);
@@ -117,7 +126,9 @@ pub fn run_with(
         .build();
 
     let observations = Observations::new();
-    observations.set_cluster_size(nodes.len());
+    // The voters never drop below the initial count (crate::sim::admin), so a majority of it
+    // is always enough for the checks that count quorums.
+    observations.set_cluster_size(initial_voters);
     let transport = TransportConfig::new(CLUSTER_ID);
     let mut context = ClusterContext::new(
         nodes.clone(),
@@ -129,6 +140,7 @@ pub fn run_with(
         observations.clone(),
         plugins.node_hook.clone(),
     );
+    context.initial_voters = initial_voters;
     context.stale_reads = config.variant == Variant::StaleLeaderReads;
     let context = Arc::new(context);
     cluster::register(&mut sim, &context);
@@ -238,6 +250,7 @@ pub fn run_with(
                 gate: &context.gate,
                 pauses: &context.pauses,
                 replays: &context.replays,
+                admin: &context.admin,
             };
             nemesis.poll(now, &observations, &mut network);
         }

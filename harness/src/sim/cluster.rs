@@ -11,12 +11,13 @@ use rafty::node::{Node, NodeOptions, PauseSwitch};
 use rafty::service::serve_kv;
 use rafty::snapshot::MemorySnapshotStore;
 use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
-use rafty::{Log, LogError, NodeId, Peer, StaticPeersProvider};
+use rafty::{Log, LogError, Membership, NodeId, Peer, StaticPeersProvider};
 use turmoil::Sim;
 
 use crate::checks::invariants::Observation;
 use crate::run::seeds::Seeds;
 
+use super::admin::{self, AdminRequests, Hosts};
 use super::control::node_name;
 use super::factories::{
     ArmedCut, ObservedStateMachine, SharedLogFactory, SharedStateMachineFactory,
@@ -150,6 +151,11 @@ pub struct ClusterContext {
     pub pauses: PauseSwitches,
     /// Each node's replay switch, flipped by the `replay` nemesis.
     pub replays: ReplaySwitches,
+    /// How many of `nodes` (the first ones) form the initial configuration; the rest are
+    /// spares that start outside it (joining nodes) for the `membership` nemesis.
+    pub initial_voters: usize,
+    /// Membership ops the `membership` nemesis asked for, taken by whichever node leads.
+    pub admin: AdminRequests,
     starts: Mutex<BTreeMap<NodeId, u64>>,
     /// Each node's snapshot store, when its log factory keeps none of its own: in memory,
     /// outliving the node's incarnations as its durable state would.
@@ -178,6 +184,8 @@ impl ClusterContext {
         let pauses = PauseSwitches::new(&nodes);
         let replays = ReplaySwitches::new(&nodes);
         ClusterContext {
+            initial_voters: nodes.len(),
+            admin: AdminRequests::default(),
             snapshots: Mutex::default(),
             nodes,
             seeds,
@@ -272,6 +280,17 @@ fn power_cut_during_boot(context: &ClusterContext, id: NodeId) -> bool {
     due
 }
 
+/// The configuration node `id` starts with when its log holds none: the first
+/// `initial_voters` nodes as voters, or, for a spare, none (it joins when a leader adds it).
+fn initial_membership(context: &ClusterContext, id: NodeId) -> Membership {
+    let voters = &context.nodes[..context.initial_voters];
+    if voters.contains(&id) {
+        Membership::new(voters.iter().copied())
+    } else {
+        Membership::default()
+    }
+}
+
 /// One incarnation of node `id`: wait while its process is killed, open its log, start the
 /// node, serve Raft and the key-value API until the process is killed or the host powered off.
 async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
@@ -307,21 +326,35 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
             Arc::new(ObservedPeer::new(id, peer, observations)) as Arc<dyn Peer>
         })
         .collect();
-    let options = NodeOptions {
+    let mut options = NodeOptions {
         seed: context.seeds.derive("node", Seeds::pack(id, incarnation)),
         observer: Some(Arc::new(NodeObserver::new(context.observations.clone()))),
         check_invariants: true,
         // Read again at every start: the switch outlives the incarnation.
         pause_switch: Some(context.pauses.switch(id)),
+        initial_membership: Some(initial_membership(&context, id)),
         ..NodeOptions::default()
-    };
-    let mut options = match context.log_factory.snapshot_store(id) {
-        Some(open) => options.open_snapshot_store(open),
-        None => options.snapshot_store(context.memory_snapshots(id)),
     };
     if let Some(hook) = &context.node_hook {
         hook(id, &mut options);
     }
+    let options = match context.log_factory.snapshot_store(id) {
+        Some(open) => options.open_snapshot_store(open),
+        None => {
+            let store = context.memory_snapshots(id);
+            // The catalogue's `install-stale-snapshot` as a whole node has it: the core's
+            // staleness check and the store's ordering check both missing (with the store's
+            // check alone, the planted core bug never shows).
+            #[cfg(feature = "mutations")]
+            if options
+                .mutations
+                .contains(&rafty::core::Mutation::InstallStaleSnapshot)
+            {
+                store.accept_older_snapshots();
+            }
+            options.snapshot_store(store)
+        }
+    };
     let peers = Arc::new(StaticPeersProvider::new(peers));
     let node = Node::start(
         id,
@@ -343,6 +376,19 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
             return Err(format!("n{id}: {text}").into());
         }
     };
+    let hosts = Hosts {
+        all: context.nodes.clone(),
+        initial_voters: context.initial_voters,
+    };
+    let requests = context.admin.clone();
+    let admin = admin::serve(
+        node.clone(),
+        id,
+        requests,
+        hosts,
+        context.observations.clone(),
+    );
+    let _admin = tokio::spawn(admin);
     let raft = TurmoilAcceptor::bind(RAFT_PORT).await?;
     let handler = ObservedRpc::new(id, node.clone(), context.observations.clone());
     let _raft = serve_raft(raft, Arc::new(handler), id, context.transport.clone());

@@ -47,6 +47,8 @@
 //!   restore it), power it on; the factory does it on the host's disk as the host boots,
 //!   before the log opens (see [`crate::sim::turmoil_fs::bit_rot`]). The log must refuse to
 //!   open, and the node then stays down (see [`crate::sim::cluster`]) until the restore.
+//! * membership: queued for whichever node leads next ([`crate::sim::admin`]), which carries it
+//!   out through its admin API.
 
 use std::time::Duration;
 
@@ -56,6 +58,7 @@ use turmoil::Sim;
 use crate::checks::invariants::Observation;
 use crate::nemesis::{Action, Network};
 
+use super::admin::AdminRequests;
 use super::cluster::{PauseSwitches, ProcessGate};
 use super::factories::{ArmedCut, LogFactory};
 use super::observe::Observations;
@@ -86,6 +89,8 @@ pub struct SimNetwork<'s, 'a> {
     pub pauses: &'s PauseSwitches,
     /// Each node's replay switch.
     pub replays: &'s ReplaySwitches,
+    /// Where membership ops wait for the leader.
+    pub admin: &'s AdminRequests,
 }
 
 impl SimNetwork<'_, '_> {
@@ -230,6 +235,7 @@ impl Network for SimNetwork<'_, '_> {
             Action::Unreplay(node) => self.replays.switch(*node).stop(),
             Action::Clog(a, b) => self.sim.hold(node_name(*a), node_name(*b)),
             Action::Unclog(a, b) => self.sim.release(node_name(*a), node_name(*b)),
+            Action::Membership(op, draw) => self.admin.push(*op, *draw),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The simulated world: turmoil glue, the cluster of nodes, and the workload clients.
 
+pub mod admin;
 pub mod broken;
 pub mod client;
 pub mod clock;

@@ -91,4 +91,14 @@ impl Peer for ObservedPeer {
     ) -> Result<InstallSnapshotResponse, PeerError> {
         self.inner.install_snapshot(request, timeout).await
     }
+
+    /// Passed on: without it a leadership transfer could never reach its target (the trait's
+    /// default refuses).
+    async fn timeout_now(
+        &self,
+        request: rafty::message::TimeoutNow,
+        timeout: Duration,
+    ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
+        self.inner.timeout_now(request, timeout).await
+    }
 }

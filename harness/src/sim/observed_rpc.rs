@@ -78,4 +78,13 @@ impl<H: RpcHandler> RpcHandler for ObservedRpc<H> {
     ) -> Result<InstallSnapshotResponse, PeerError> {
         self.inner.install_snapshot(request).await
     }
+
+    /// Passed on: without it a leadership transfer could never reach its target (the trait's
+    /// default refuses).
+    async fn timeout_now(
+        &self,
+        request: rafty::message::TimeoutNow,
+    ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
+        self.inner.timeout_now(request).await
+    }
 }

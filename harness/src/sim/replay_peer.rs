@@ -189,6 +189,16 @@ impl Peer for ReplayPeer {
         let answer = self.inner.install_snapshot(request, left).await;
         self.after(&decision, started, timeout, answer).await
     }
+
+    /// Passed on untouched (not recorded nor held): without it every leadership transfer
+    /// would time out (the trait's default refuses).
+    async fn timeout_now(
+        &self,
+        request: rafty::message::TimeoutNow,
+        timeout: Duration,
+    ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
+        self.inner.timeout_now(request, timeout).await
+    }
 }
 
 #[cfg(test)]

@@ -79,7 +79,9 @@ pub enum Mutation {
     FollowerAppliesUncommitted,
     /// Break §7 (a snapshot never moves a node backwards): a follower installs a leader's
     /// snapshot older than its commit index, moving its commit index and state machine back
-    /// (`snapshot.rs`, `snapshot_is_stale`).
+    /// (`snapshot.rs`, `snapshot_is_stale`). The harness also switches off its in-memory
+    /// snapshot store's ordering check for it (`MemorySnapshotStore::accept_older_snapshots`):
+    /// with that check in place the store refuses such a snapshot first.
     InstallStaleSnapshot,
     /// Break §7 (compact only what a durable snapshot covers): after a snapshot the log is
     /// compacted through its last index, past the snapshot (`snapshot.rs`,

@@ -21,12 +21,38 @@ struct Current {
 #[derive(Clone, Debug, Default)]
 pub struct MemorySnapshotStore {
     current: Arc<Mutex<Option<Current>>>,
+    /// Broken on purpose (the `install-stale-snapshot` bug as a whole node has it): accept a
+    /// snapshot older than the current one.
+    #[cfg(feature = "mutations")]
+    accepts_older: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MemorySnapshotStore {
     /// An empty store.
     pub fn new() -> Self {
         MemorySnapshotStore::default()
+    }
+
+    /// Break the store's contract on purpose: from now on (in every clone) accept a snapshot
+    /// that covers no more than the current one, as a store without the check would. For the
+    /// harness's catalogue only (`install-stale-snapshot`: the core's staleness check and the
+    /// store's both missing, as in an implementation that has neither).
+    #[cfg(feature = "mutations")]
+    pub fn accept_older_snapshots(&self) {
+        self.accepts_older
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the ordering check is on (always, unless broken on purpose).
+    fn checks_order(&self) -> bool {
+        #[cfg(feature = "mutations")]
+        {
+            !self.accepts_older.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        #[cfg(not(feature = "mutations"))]
+        {
+            true
+        }
     }
 
     /// A copy of the current snapshot's bytes, if any (for tests).
@@ -42,7 +68,10 @@ impl MemorySnapshotStore {
     }
 
     /// Refuse a snapshot that covers no more than the current one (the store's contract).
-    fn check_newer(current: &Option<Current>, index: LogIndex) -> Result<(), SnapshotError> {
+    fn check_newer(&self, current: &Option<Current>, index: LogIndex) -> Result<(), SnapshotError> {
+        if !self.checks_order() {
+            return Ok(());
+        }
         match current {
             Some(current) if current.meta.last_included_index >= index => {
                 Err(SnapshotError::Contract(format!(
@@ -66,7 +95,7 @@ impl SnapshotStore for MemorySnapshotStore {
         last_included_index: LogIndex,
         last_included_term: Term,
     ) -> Result<Box<dyn SnapshotWriter>, SnapshotError> {
-        Self::check_newer(&self.lock(), last_included_index)?;
+        self.check_newer(&self.lock(), last_included_index)?;
         Ok(Box::new(MemorySnapshotWriter {
             store: self.clone(),
             last_included_index,
@@ -120,7 +149,7 @@ impl SnapshotWriter for MemorySnapshotWriter {
     fn finish(self: Box<Self>) -> Result<SnapshotMeta, SnapshotError> {
         let mut current = self.store.lock();
         // Checked again: another writer may have finished a newer snapshot meanwhile.
-        MemorySnapshotStore::check_newer(&current, self.last_included_index)?;
+        self.store.check_newer(&current, self.last_included_index)?;
         let meta = SnapshotMeta {
             last_included_index: self.last_included_index,
             last_included_term: self.last_included_term,

@@ -35,6 +35,7 @@ registry! {
     figure8 => Figure8,
     install_snapshot => InstallSnapshot,
     replay => Replay,
+    membership => Membership,
 }
 
 /// One node of `draw.nodes`, uniformly.

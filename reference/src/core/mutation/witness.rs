@@ -379,13 +379,13 @@ mod tests {
         assert!(reference(Mutation::InstallStaleSnapshot).contains("commit 3"));
         assert!(reference(Mutation::CompactPastSnapshot).contains("first 1 snapshot 2"));
         assert!(
-            reference(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 2, term: 1 }")
+            reference(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 2, term: 1,")
         );
         let mutated = |mutation| witness(mutation).mutated;
         assert!(mutated(Mutation::InstallStaleSnapshot).contains("commit 2"));
         assert!(mutated(Mutation::CompactPastSnapshot).contains("first 5"));
         assert!(
-            mutated(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 3, term: 1 }")
+            mutated(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 3, term: 1,")
         );
     }
 }

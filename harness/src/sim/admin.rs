@@ -1,0 +1,231 @@
+//! The `membership` nemesis's hands inside the cluster: membership ops wait in
+//! [`AdminRequests`] until a node that leads takes them, and that node carries each out through
+//! its admin API ([`rafty::Node::add_learner`], `promote`, `remove`, `change_membership`,
+//! `transfer_leadership`), choosing its target from the configuration it holds and the number
+//! the seed drew. What happened is noted in the node's log (and the configuration it leaves).
+//!
+//! The voters stay between the initial count and every host: an op that would leave that range
+//! (or finds no target) is skipped, noted. So a majority of the initial size is always at least
+//! a majority of the voters, and the checks that count quorums against the initial size stay
+//! sound.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rafty::core::Role;
+use rafty::node::Node;
+use rafty::{Membership, NodeId};
+
+use crate::nemesis::action::MembershipOp;
+
+use super::observe::Observations;
+
+/// Membership ops waiting for a leader, in the order the nemesis asked for them.
+#[derive(Clone, Debug, Default)]
+pub struct AdminRequests {
+    queue: Arc<Mutex<VecDeque<(MembershipOp, u64)>>>,
+}
+
+impl AdminRequests {
+    /// How often each running node looks for a request to take (simulated time).
+    const POLL: Duration = Duration::from_millis(10);
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(MembershipOp, u64)>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ask the current leader (whoever leads when it is taken) for `op`, its target drawn with
+    /// `draw`.
+    pub fn push(&self, op: MembershipOp, draw: u64) {
+        self.lock().push_back((op, draw));
+    }
+
+    fn take(&self) -> Option<(MembershipOp, u64)> {
+        self.lock().pop_front()
+    }
+}
+
+/// Which hosts exist, and how many voters the cluster started with.
+#[derive(Clone, Debug)]
+pub struct Hosts {
+    /// Every node host, spares included.
+    pub all: Vec<NodeId>,
+    /// The voters of the initial configuration.
+    pub initial_voters: usize,
+}
+
+/// Node `id`'s side: while it leads, take the waiting requests one at a time and carry each
+/// out. Runs for the node's incarnation (a killed node drops the op it was carrying out).
+pub async fn serve(
+    node: Node,
+    id: NodeId,
+    requests: AdminRequests,
+    hosts: Hosts,
+    obs: Observations,
+) {
+    loop {
+        tokio::time::sleep(AdminRequests::POLL).await;
+        if node.role() != Role::Leader {
+            continue;
+        }
+        let Some((op, draw)) = requests.take() else {
+            continue;
+        };
+        let (membership, _) = node.membership();
+        let text = match choose(op, draw, &membership, id, &hosts) {
+            Err(skip) => format!("membership nemesis: {op} skipped: {skip}"),
+            Ok(call) => {
+                obs.note(
+                    id,
+                    &format!("membership nemesis: {call} (in {membership:?})"),
+                );
+                let outcome = call.run(&node).await;
+                let (now, at) = node.membership();
+                format!("membership nemesis: {call}: {outcome}; now {now:?} at {at}")
+            }
+        };
+        obs.note(id, &text);
+    }
+}
+
+/// An admin call and its target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Call {
+    AddLearner(NodeId),
+    Promote(NodeId),
+    Remove(NodeId),
+    Replace(NodeId, NodeId, Membership),
+    Transfer(NodeId),
+}
+
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Call::AddLearner(n) => write!(f, "add_learner(n{n})"),
+            Call::Promote(n) => write!(f, "promote(n{n})"),
+            Call::Remove(n) => write!(f, "remove(n{n})"),
+            Call::Replace(out, new, _) => write!(f, "change_membership(n{out} -> n{new})"),
+            Call::Transfer(n) => write!(f, "transfer_leadership(n{n})"),
+        }
+    }
+}
+
+impl Call {
+    async fn run(&self, node: &Node) -> String {
+        let outcome = match self {
+            Call::AddLearner(n) => node.add_learner(*n).await.map(|i| format!("at {i}")),
+            Call::Promote(n) => node.promote(*n).await.map(|i| format!("at {i}")),
+            Call::Remove(n) => node.remove(*n).await.map(|i| format!("at {i}")),
+            Call::Replace(_, _, target) => node
+                .change_membership(target.clone())
+                .await
+                .map(|i| format!("at {i}")),
+            Call::Transfer(n) => node.transfer_leadership(*n).await.map(|()| "done".into()),
+        };
+        match outcome {
+            Ok(done) => format!("ok {done}"),
+            Err(error) => format!("failed: {error}"),
+        }
+    }
+}
+
+/// The call `op` means for leader `leader` holding `membership`, its target the `draw`-th
+/// candidate (mod their count), or why there is none.
+fn choose(
+    op: MembershipOp,
+    draw: u64,
+    membership: &Membership,
+    leader: NodeId,
+    hosts: &Hosts,
+) -> Result<Call, &'static str> {
+    if membership.is_joint() {
+        return Err("a joint configuration is in effect");
+    }
+    let pick = |candidates: Vec<NodeId>| -> Option<NodeId> {
+        (!candidates.is_empty()).then(|| candidates[(draw % candidates.len() as u64) as usize])
+    };
+    let outside: Vec<NodeId> = hosts
+        .all
+        .iter()
+        .copied()
+        .filter(|n| !membership.contains(*n))
+        .collect();
+    let voters: Vec<NodeId> = membership.voters.iter().copied().collect();
+    let learners: Vec<NodeId> = membership.learners.iter().copied().collect();
+    let room = voters.len() + learners.len() < hosts.all.len();
+    match op {
+        MembershipOp::AddLearner => pick(outside)
+            .filter(|_| room)
+            .map(Call::AddLearner)
+            .ok_or("no node outside the configuration"),
+        MembershipOp::Promote => pick(learners).map(Call::Promote).ok_or("no learner"),
+        MembershipOp::Remove if voters.len() <= hosts.initial_voters => {
+            Err("no more voters than at the start")
+        }
+        MembershipOp::Remove => pick(voters).map(Call::Remove).ok_or("no voter"),
+        MembershipOp::Replace => {
+            let new = pick(outside).ok_or("no node outside the configuration")?;
+            let out = pick(voters).ok_or("no voter")?;
+            let mut target_voters: BTreeSet<NodeId> = membership.voters.clone();
+            target_voters.remove(&out);
+            target_voters.insert(new);
+            let target = Membership::new(target_voters).with_learners(learners);
+            Ok(Call::Replace(out, new, target))
+        }
+        MembershipOp::Transfer => {
+            let others = voters.into_iter().filter(|&n| n != leader).collect();
+            pick(others).map(Call::Transfer).ok_or("no other voter")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts() -> Hosts {
+        Hosts {
+            all: (1..=7).collect(),
+            initial_voters: 5,
+        }
+    }
+
+    #[test]
+    fn a_voter_is_removed_only_above_the_initial_count() {
+        let five = Membership::new(1..=5);
+        let removed = choose(MembershipOp::Remove, 0, &five, 1, &hosts());
+        assert!(removed.is_err(), "{removed:?}");
+        let six = Membership::new(1..=6);
+        let removed = choose(MembershipOp::Remove, 3, &six, 1, &hosts());
+        assert_eq!(removed, Ok(Call::Remove(4)));
+    }
+
+    #[test]
+    fn a_replacement_keeps_the_voter_count_and_takes_a_node_from_outside() {
+        let five = Membership::new(1..=5).with_learners([6]);
+        let Ok(Call::Replace(out, new, target)) =
+            choose(MembershipOp::Replace, 1, &five, 1, &hosts())
+        else {
+            panic!("no replacement");
+        };
+        assert_eq!((out, new), (2, 7));
+        assert_eq!(target.voters.len(), 5);
+        assert!(target.is_voter(7) && !target.contains(2) && target.is_learner(6));
+    }
+
+    #[test]
+    fn learners_are_added_from_outside_and_promoted_and_transfers_go_to_another_voter() {
+        let five = Membership::new(1..=5).with_learners([6]);
+        let added = choose(MembershipOp::AddLearner, 0, &five, 1, &hosts());
+        assert_eq!(added, Ok(Call::AddLearner(7)));
+        let promoted = choose(MembershipOp::Promote, 9, &five, 1, &hosts());
+        assert_eq!(promoted, Ok(Call::Promote(6)));
+        let full = Membership::new(1..=7);
+        assert!(choose(MembershipOp::AddLearner, 0, &full, 1, &hosts()).is_err());
+        let to = choose(MembershipOp::Transfer, 0, &five, 1, &hosts());
+        assert_eq!(to, Ok(Call::Transfer(2)));
+        let joint = Membership::new(1..=5).joint_to(&Membership::new(2..=6));
+        assert!(choose(MembershipOp::Transfer, 0, &joint, 1, &hosts()).is_err());
+    }
+}
