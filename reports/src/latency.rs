@@ -2,7 +2,9 @@
 //! (summary.txt, and the p99 the harness writes into results.json for the store's index).
 
 use hdrhistogram::Histogram;
-use rafty_checkers::{History, HistoryError, Outcome};
+use std::collections::BTreeMap;
+
+use rafty_checkers::{History, HistoryError, Op, OpType, Outcome, Process};
 
 use crate::extract::{Clock, Extract};
 
@@ -29,6 +31,68 @@ pub fn ok_latency_ms_p99(history: &History) -> Result<Option<f64>, HistoryError>
         return Ok(None);
     }
     Ok(Some(histogram.value_at_quantile(0.99) as f64 / 1e6))
+}
+
+/// [`ok_latency_ms_p99`] computed one event at a time, for a history read from disk and never
+/// held whole: it keeps the open invocation of each client process and the histogram, so
+/// O(clients). Fed the events of a history in order, [`OkLatencyStream::p99_ms`] is exactly
+/// `ok_latency_ms_p99(&history).ok().flatten()`: `None` when the events do not pair up, are not
+/// all timed, or no operation completed `ok`.
+#[derive(Debug)]
+pub struct OkLatencyStream {
+    /// Each client process's open invocation: its function and time.
+    open: BTreeMap<u64, (String, Option<u64>)>,
+    histogram: Histogram<u64>,
+    /// Every event so far carried a time.
+    timed: bool,
+    /// The events did not pair up (an invocation while one is open, a completion without
+    /// one or of another function).
+    unpaired: bool,
+}
+
+impl Default for OkLatencyStream {
+    fn default() -> Self {
+        OkLatencyStream {
+            open: BTreeMap::new(),
+            histogram: Histogram::new(3).expect("3 significant figures is a valid precision"),
+            timed: true,
+            unpaired: false,
+        }
+    }
+}
+
+impl OkLatencyStream {
+    /// Take in the next event of the history.
+    pub fn observe(&mut self, op: &Op) {
+        self.timed &= op.time.is_some();
+        let Process::Client(process) = op.process else {
+            return;
+        };
+        if op.kind == OpType::Invoke {
+            let previous = self
+                .open
+                .insert(process, (op.f.as_str().to_owned(), op.time));
+            self.unpaired |= previous.is_some();
+            return;
+        }
+        match self.open.remove(&process) {
+            Some((f, invoked)) if f == op.f.as_str() => {
+                if op.kind == OpType::Ok {
+                    let latency = op.time.unwrap_or(0).saturating_sub(invoked.unwrap_or(0));
+                    crate::plots::record(&mut self.histogram, latency);
+                }
+            }
+            _ => self.unpaired = true,
+        }
+    }
+
+    /// The 99th percentile latency of the `ok` operations seen, in milliseconds.
+    pub fn p99_ms(&self) -> Option<f64> {
+        if self.unpaired || !self.timed || self.histogram.is_empty() {
+            return None;
+        }
+        Some(self.histogram.value_at_quantile(0.99) as f64 / 1e6)
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //!   verdict, what it tested, its headline figures and files, and a filter ([`scan_store`]
 //!   lists the runs);
 //! - [`ok_latency_ms_p99`]: the p99 latency of a history's `ok` operations, as summary.txt
-//!   quotes it;
+//!   quotes it ([`OkLatencyStream`]: the same, one event at a time);
 //! - [`write_junit`]: `junit.xml` and `summary.json` of one `rafty test` invocation, for CI;
 //! - [`static_files`]: safe path resolution and content types for `rafty serve`.
 //!
@@ -59,6 +59,6 @@ pub use error::ReportError;
 pub use index::{RunEntry, SUITES_FOLDER, scan_store, write_store_index};
 pub use input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
 pub use junit::{SeedResult, write_junit};
-pub use latency::ok_latency_ms_p99;
+pub use latency::{OkLatencyStream, ok_latency_ms_p99};
 pub use run_report::{RUN_REPORT_FILES, write_run_report};
 pub use stored_run::write_stored_run_report;

@@ -23,9 +23,7 @@ pub struct Liveness {
     pub keys_never_read: Vec<String>,
 }
 
-/// Check liveness of `ops` given the nemesis `events`. Windows are the stretches of
-/// `[0, time_limit)` with no fault in effect, each starting `recovery` after the previous
-/// fault stopped (or after the start) and counted only if at least `min_window` long.
+/// Check liveness of `ops` given the nemesis `events`: [`Windows`] over a history held whole.
 pub fn check(
     ops: &[Op],
     events: &[NemesisEvent],
@@ -34,55 +32,110 @@ pub fn check(
     min_window: Duration,
     final_reads: &BTreeMap<String, Option<Value>>,
 ) -> Liveness {
-    let mut windows = Vec::new();
-    let mut healthy_since = Some(0u64);
-    // With `--nemesis-overlap`, several faults may be in effect: the cluster is healthy only
-    // once the last of them stopped.
-    let mut in_effect = 0usize;
-    for event in events {
-        if event.f.starts_with("start-") {
-            in_effect += 1;
-            if let Some(from) = healthy_since.take() {
-                windows.push((from, event.time_ns));
+    let mut windows = Windows::new(events, time_limit, recovery, min_window);
+    for op in ops {
+        windows.observe(op);
+    }
+    windows.verdict(final_reads)
+}
+
+/// The healthy windows of a run and whether each saw an operation succeed, filled in one
+/// event at a time (so a history read from disk is checked without being held): O(windows).
+///
+/// Windows are the stretches of `[0, time_limit)` with no fault in effect, each starting
+/// `recovery` after the previous fault stopped (or after the start) and counted only if at
+/// least `min_window` long.
+#[derive(Clone, Debug)]
+pub struct Windows {
+    /// `[from, to)` in nanoseconds, in order and disjoint.
+    windows: Vec<(u64, u64)>,
+    /// Whether some client operation succeeded within each window.
+    progressed: Vec<bool>,
+}
+
+impl Windows {
+    /// The healthy windows of a run with the nemesis `events`.
+    pub fn new(
+        events: &[NemesisEvent],
+        time_limit: Duration,
+        recovery: Duration,
+        min_window: Duration,
+    ) -> Self {
+        let mut windows = Vec::new();
+        let mut healthy_since = Some(0u64);
+        // With `--nemesis-overlap`, several faults may be in effect: the cluster is healthy
+        // only once the last of them stopped.
+        let mut in_effect = 0usize;
+        for event in events {
+            if event.f.starts_with("start-") {
+                in_effect += 1;
+                if let Some(from) = healthy_since.take() {
+                    windows.push((from, event.time_ns));
+                }
+            } else if event.f.starts_with("stop-") {
+                in_effect = in_effect.saturating_sub(1);
+                if in_effect == 0 {
+                    healthy_since = Some(event.time_ns);
+                }
             }
-        } else if event.f.starts_with("stop-") {
-            in_effect = in_effect.saturating_sub(1);
-            if in_effect == 0 {
-                healthy_since = Some(event.time_ns);
+        }
+        let limit = time_limit.as_nanos() as u64;
+        if let Some(from) = healthy_since {
+            windows.push((from, limit));
+        }
+        let recovery = recovery.as_nanos() as u64;
+        let min_window = min_window.as_nanos() as u64;
+        let windows: Vec<(u64, u64)> = windows
+            .into_iter()
+            .map(|(from, to)| (from + recovery, to.min(limit)))
+            .filter(|(from, to)| to.saturating_sub(*from) >= min_window)
+            .collect();
+        // The nemesis's events come in time order, so its windows do too: each success then
+        // falls in at most one, found by binary search.
+        assert!(
+            windows.windows(2).all(|pair| pair[0].1 <= pair[1].0),
+            "healthy windows out of order: {windows:?}"
+        );
+        Windows {
+            progressed: vec![false; windows.len()],
+            windows,
+        }
+    }
+
+    /// Take in one event of the history: a client's `ok` marks the window it falls in.
+    pub fn observe(&mut self, op: &Op) {
+        if op.kind != OpType::Ok || !matches!(op.process, Process::Client(_)) {
+            return;
+        }
+        let Some(time) = op.time else { return };
+        let after = self.windows.partition_point(|(from, _)| *from <= time);
+        if let Some(window) = after.checked_sub(1) {
+            if time < self.windows[window].1 {
+                self.progressed[window] = true;
             }
         }
     }
-    let limit = time_limit.as_nanos() as u64;
-    if let Some(from) = healthy_since {
-        windows.push((from, limit));
-    }
-    let recovery = recovery.as_nanos() as u64;
-    let min_window = min_window.as_nanos() as u64;
-    let windows: Vec<(u64, u64)> = windows
-        .into_iter()
-        .map(|(from, to)| (from + recovery, to.min(limit)))
-        .filter(|(from, to)| to.saturating_sub(*from) >= min_window)
-        .collect();
-    let successes: Vec<u64> = ops
-        .iter()
-        .filter(|op| op.kind == OpType::Ok && matches!(op.process, Process::Client(_)))
-        .filter_map(|op| op.time)
-        .collect();
-    let stalled_windows_ns: Vec<(u64, u64)> = windows
-        .iter()
-        .copied()
-        .filter(|(from, to)| !successes.iter().any(|time| (*from..*to).contains(time)))
-        .collect();
-    let keys_never_read: Vec<String> = final_reads
-        .iter()
-        .filter(|(_, value)| value.is_none())
-        .map(|(key, _)| key.clone())
-        .collect();
-    Liveness {
-        valid: stalled_windows_ns.is_empty() && keys_never_read.is_empty(),
-        stalled_windows_ns,
-        windows_checked: windows.len(),
-        keys_never_read,
+
+    /// The verdict, given every event observed and the final reads.
+    pub fn verdict(self, final_reads: &BTreeMap<String, Option<Value>>) -> Liveness {
+        let stalled_windows_ns: Vec<(u64, u64)> = self
+            .windows
+            .iter()
+            .zip(&self.progressed)
+            .filter(|(_, progressed)| !**progressed)
+            .map(|(window, _)| *window)
+            .collect();
+        let keys_never_read: Vec<String> = final_reads
+            .iter()
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| key.clone())
+            .collect();
+        Liveness {
+            valid: stalled_windows_ns.is_empty() && keys_never_read.is_empty(),
+            stalled_windows_ns,
+            windows_checked: self.windows.len(),
+            keys_never_read,
+        }
     }
 }
 

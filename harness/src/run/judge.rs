@@ -4,16 +4,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use rafty_checkers::{History, OpType, Value};
+use rafty_checkers::{History, Value};
 
 use crate::checks::{linearizable, liveness};
 use crate::nemesis::NemesisEvent;
 use crate::sim::observe::Observations;
-use crate::sim::recorder::RecordedOp;
 
 use super::config::{TestConfig, Variant};
+use super::digest::Digest;
 use super::results::{
-    Checks, DurabilityReport, InvariantsReport, OpCounts, RunResult, SimulationReport, Validity,
+    Checks, DurabilityReport, InvariantsReport, RunResult, SimulationReport, Validity,
 };
 use super::store;
 
@@ -23,10 +23,9 @@ pub struct Evidence<'r> {
     pub config: &'r TestConfig,
     /// The seed.
     pub seed: u64,
-    /// The history.
-    pub history: &'r [RecordedOp],
-    /// The same history as a JSON-lines file (the run's spool), when it was written whole:
-    /// what the linearizability check reads.
+    /// The history as a JSON-lines file (the run's spool), when it was written whole: every
+    /// check reads it from disk, one pass each, never holding it; `None`: no history (the
+    /// spool failed, which `error` says).
     pub history_file: Option<&'r Path>,
     /// The nemesis operations.
     pub nemesis: &'r [NemesisEvent],
@@ -45,24 +44,48 @@ pub struct Evidence<'r> {
 }
 
 /// The healthy-window parameters of the liveness check: a window starts this long after a
-/// fault ends, and counts only if it lasts at least `LIVENESS_MIN_WINDOW`.
-const LIVENESS_RECOVERY: Duration = Duration::from_secs(1);
-const LIVENESS_MIN_WINDOW: Duration = Duration::from_millis(500);
+/// fault ends, and counts only if it lasts at least [`LIVENESS_MIN_WINDOW`].
+pub const LIVENESS_RECOVERY: Duration = Duration::from_secs(1);
+/// The shortest healthy window the liveness check counts.
+pub const LIVENESS_MIN_WINDOW: Duration = Duration::from_millis(500);
 
 /// Run every check and give the verdict.
 pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     let config = evidence.config;
     let model = config.workload.kind.model();
-    let copy = || History::from_ops(evidence.history.iter().map(|recorded| recorded.op.clone()));
-    // The history's file is checked streamed from disk, before the checkers' copy of the
-    // history is made: a long run's check then holds a bucket of keys, not a second history.
-    let checked = match evidence.history_file {
-        Some(file) => linearizable::check_file(file, model, config.check_time_limit),
-        None => linearizable::check(&copy(), model, config.check_time_limit),
+    // The history is read from disk, never held: the linearizability check streams it per
+    // key, and one more pass takes every other figure (counts, latency, liveness).
+    let windows = liveness::Windows::new(
+        evidence.nemesis,
+        config.workload.time_limit,
+        LIVENESS_RECOVERY,
+        LIVENESS_MIN_WINDOW,
+    );
+    let (checked, digest) = match evidence.history_file {
+        Some(file) => (
+            linearizable::check_file(file, model, config.check_time_limit),
+            Digest::new(windows).read(file),
+        ),
+        None => (
+            linearizable::check(&History::new(), model, config.check_time_limit),
+            Ok(Digest::new(windows)),
+        ),
     };
-    // One copy of the history for the other checkers (a long run's history is the judge's
-    // largest term in memory).
-    let history = copy();
+    let mut error = evidence.error.clone();
+    let digest = digest.unwrap_or_else(|failure| {
+        let failure = format!("the history could not be read back: {failure}");
+        error = Some(
+            error
+                .take()
+                .map_or(failure.clone(), |first| format!("{first}; {failure}")),
+        );
+        Digest::new(liveness::Windows::new(
+            evidence.nemesis,
+            config.workload.time_limit,
+            LIVENESS_RECOVERY,
+            LIVENESS_MIN_WINDOW,
+        ))
+    });
 
     let (linearizability, linearizable) = match checked {
         Ok(result) => {
@@ -91,22 +114,15 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     let (acknowledged, missing) = evidence
         .observations
         .with_invariants(|invariants| invariants.durability());
-    let liveness = liveness::check(
-        &history.ops,
-        evidence.nemesis,
-        config.workload.time_limit,
-        LIVENESS_RECOVERY,
-        LIVENESS_MIN_WINDOW,
-        &evidence.final_reads,
-    );
+    let liveness = digest.windows.verdict(&evidence.final_reads);
     let durability = durability(acknowledged, missing, liveness.keys_never_read.is_empty());
     let simulation = SimulationReport {
-        valid: if evidence.error.is_some() {
+        valid: if error.is_some() {
             Validity::Unknown
         } else {
             Validity::Valid
         },
-        error: evidence.error.clone(),
+        error,
         simulated_ms: evidence.simulated.as_millis() as u64,
         wall_ms: evidence.wall.as_millis() as u64,
         peak_rss_bytes: evidence.peak_rss_bytes,
@@ -135,8 +151,8 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
             liveness,
             simulation,
         },
-        ops: count_ops(evidence.history),
-        latency_ms_p99: rafty_reports::ok_latency_ms_p99(&history).ok().flatten(),
+        ops: digest.ops,
+        latency_ms_p99: digest.latency.p99_ms(),
         nemesis: evidence.nemesis.to_vec(),
         config: config.clone(),
         git_commit: store::git_commit(),
@@ -166,22 +182,6 @@ fn durability(
         acknowledged: acknowledged as usize,
         missing,
     }
-}
-
-fn count_ops(history: &[RecordedOp]) -> OpCounts {
-    let mut counts = OpCounts::default();
-    for recorded in history
-        .iter()
-        .filter(|recorded| recorded.op.process.is_client())
-    {
-        match recorded.op.kind {
-            OpType::Invoke => counts.invoked += 1,
-            OpType::Ok => counts.ok += 1,
-            OpType::Fail => counts.fail += 1,
-            OpType::Info => counts.info += 1,
-        }
-    }
-    counts
 }
 
 /// The one-line command that reproduces a run.

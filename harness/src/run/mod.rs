@@ -1,6 +1,7 @@
 //! Running tests: seeds, configuration, the runner, the judge and the store of results.
 
 pub mod config;
+pub mod digest;
 pub mod judge;
 pub mod plugins;
 pub mod pool;

@@ -15,7 +15,7 @@ use crate::sim::cluster::{self, ClusterContext, KV_PORT};
 use crate::sim::control::SimNetwork;
 use crate::sim::kv_api::ServiceApi;
 use crate::sim::observe::Observations;
-use crate::sim::recorder::{self, RecordedOp, Recorder};
+use crate::sim::recorder::Recorder;
 use crate::sim::turmoil_fs::TORN_WRITE_BLOCK_BYTES;
 
 use super::config::{TestConfig, Variant};
@@ -39,10 +39,9 @@ pub const SPARE_NODES: usize = 2;
 pub struct RunOutput {
     /// The verdict and the checks.
     pub result: RunResult,
-    /// The history.
-    pub history: Vec<RecordedOp>,
-    /// The same history as `history.jsonl`, written while it was recorded (removed when
-    /// dropped; the store renames it into the run's folder).
+    /// The history as `history.jsonl`, written while it was recorded (removed when dropped;
+    /// the store renames it into the run's folder); `None` when it could not be created (the
+    /// result's simulation check says why). Never read back whole: see [`judge`].
     pub history_spool: Option<tempfile::NamedTempFile>,
     /// Each node's log.
     pub node_logs: std::collections::BTreeMap<rafty::NodeId, Vec<String>>,
@@ -280,18 +279,13 @@ pub fn run_with(
     drop(sim);
     run_options.progress.finish();
 
-    // The simulation (and every node's log) is gone: only now is the history read back, so
-    // the two are never in memory at once.
-    let spooled = recorder.finish().and_then(|()| match &spool {
-        Some(spool) => recorder::read_spool(spool.path()),
-        None => Ok(Vec::new()),
-    });
-    let (history, history_file, error) = match spooled {
-        Ok(history) => (history, spool.as_ref().map(|spool| spool.path()), error),
+    // The simulation is gone: only now is the history read back (by the judge, from disk, a
+    // line at a time), so the two are never in memory at once.
+    let (history_file, error) = match recorder.finish() {
+        Ok(()) => (spool.as_ref().map(|spool| spool.path()), error),
         Err(failure) => {
             let failure = format!("the history could not be spooled: {failure}");
             (
-                Vec::new(),
                 None,
                 Some(error.map_or(failure.clone(), |first| format!("{first}; {failure}"))),
             )
@@ -300,7 +294,6 @@ pub fn run_with(
     let evidence = Evidence {
         config,
         seed,
-        history: &history,
         history_file,
         nemesis: nemesis.events(),
         observations: &observations,
@@ -318,7 +311,6 @@ pub fn run_with(
         .collect();
     RunOutput {
         result,
-        history,
         history_spool: spool,
         node_logs: observations.node_logs(),
         nemesis_log,

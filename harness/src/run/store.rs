@@ -13,23 +13,20 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::sim::recorder::{self, RecordedOp};
 use rafty::NodeId;
-use rafty_checkers::History;
-
-use crate::sim::recorder::RecordedOp;
 
 use super::results::RunResult;
 
 /// What a run leaves behind, besides its results.
 pub struct Artifacts<'r> {
-    /// The history, with the node each client used.
-    pub history: &'r [RecordedOp],
     /// Each node's log lines.
     pub node_logs: &'r BTreeMap<NodeId, Vec<String>>,
     /// Each primitive nemesis action, timed.
     pub nemesis_log: &'r [String],
     /// `history.jsonl` as the run spooled it: renamed into the run's folder (so on the same
-    /// filesystem as the store) instead of written again from `history`.
+    /// filesystem as the store); `None`: the run has no history (its spool failed), and an
+    /// empty one is written.
     pub spooled_history: Option<&'r Path>,
 }
 
@@ -39,6 +36,16 @@ pub fn write_history_jsonl(history: &[RecordedOp], out: impl Write) -> io::Resul
     for op in history {
         serde_json::to_writer(&mut out, op)?;
         out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// Write the history of `history.jsonl` (at `jsonl`) as EDN, one line read and written at a
+/// time (a long run's history is never held); a bad line is an error naming file and line.
+pub fn write_history_edn(jsonl: &Path, out: impl Write) -> io::Result<()> {
+    let mut out = BufWriter::new(out);
+    for recorded in recorder::spool_ops(jsonl)? {
+        writeln!(out, "{}", rafty_checkers::export::op_to_edn(&recorded?.op))?;
     }
     out.flush()
 }
@@ -127,17 +134,12 @@ pub fn write_run(
     fs::create_dir(dir.join("nodes"))?;
     let results = serde_json::to_string_pretty(result).map_err(io::Error::other)?;
     fs::write(dir.join("results.json"), results + "\n")?;
+    let history = dir.join("history.jsonl");
     match artifacts.spooled_history {
-        Some(spooled) => fs::rename(spooled, dir.join("history.jsonl"))?,
-        None => write_history_jsonl(
-            artifacts.history,
-            fs::File::create(dir.join("history.jsonl"))?,
-        )?,
+        Some(spooled) => fs::rename(spooled, &history)?,
+        None => fs::write(&history, b"")?,
     }
-    let history = History::from_ops(artifacts.history.iter().map(|recorded| recorded.op.clone()));
-    let mut edn = BufWriter::new(fs::File::create(dir.join("history.edn"))?);
-    rafty_checkers::export::write_edn(&history, &mut edn)?;
-    edn.flush()?;
+    write_history_edn(&history, fs::File::create(dir.join("history.edn"))?)?;
     for (node, lines) in artifacts.node_logs {
         fs::write(
             dir.join("nodes").join(format!("n{node}.log")),

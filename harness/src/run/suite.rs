@@ -247,7 +247,6 @@ fn run_one(
     let mut store_error = None;
     let dir = store_root.and_then(|root| {
         let artifacts = Artifacts {
-            history: &output.history,
             node_logs: &output.node_logs,
             nemesis_log: &output.nemesis_log,
             spooled_history: output.history_spool.as_ref().map(|spool| spool.path()),

@@ -3,7 +3,8 @@
 //!
 //! The history is streamed to a spool file as it is recorded (one JSON line per event, exactly
 //! the bytes of `history.jsonl`), so a run holds none of it in memory however long it lasts;
-//! [`read_spool`] reads it back for the checkers once the simulation is gone.
+//! [`spool_ops`] reads it back, one event at a time, for the judge and the store once the
+//! simulation is gone.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -126,21 +127,35 @@ impl Recorder {
     }
 }
 
-/// Read a spooled history back; a bad line is an error naming the file and line.
+/// Read a spooled history back whole; a bad line is an error naming the file and line. (Tests
+/// only: a run reads its spool with [`spool_ops`], one event at a time.)
 pub fn read_spool(path: &Path) -> io::Result<Vec<RecordedOp>> {
-    let reader = BufReader::new(File::open(path)?);
-    let mut ops = Vec::new();
-    for (number, line) in reader.lines().enumerate() {
-        let line = line?;
-        let op = serde_json::from_str(&line).map_err(|error| {
+    spool_ops(path)?.collect()
+}
+
+/// The events of a spooled history (`history.jsonl`), read one line at a time, so that no
+/// reader of a long run's history holds more than one event of it; a bad line is an error
+/// naming the file and line.
+pub fn spool_ops(path: &Path) -> io::Result<impl Iterator<Item = io::Result<RecordedOp>>> {
+    let reader =
+        BufReader::new(File::open(path).map_err(|error| {
+            io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+        })?);
+    let path = path.to_owned();
+    Ok(reader.lines().enumerate().map(move |(number, line)| {
+        let line = line.map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("{}:{}: {error}", path.display(), number + 1),
+            )
+        })?;
+        serde_json::from_str(&line).map_err(|error| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}:{}: {error}", path.display(), number + 1),
             )
-        })?;
-        ops.push(op);
-    }
-    Ok(ops)
+        })
+    }))
 }
 
 #[cfg(test)]

@@ -25,9 +25,12 @@ pub fn run(config: &TestConfig, seed: u64) -> RunOutput {
 
 /// The history as `history.jsonl` bytes.
 pub fn history_bytes(output: &RunOutput) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    rafty_harness::run::store::write_history_jsonl(&output.history, &mut bytes).expect("in memory");
-    bytes
+    output
+        .history_spool
+        .as_ref()
+        .map_or_else(Vec::new, |spool| {
+            std::fs::read(spool.path()).expect("the spooled history reads")
+        })
 }
 
 /// The first seed in `seeds` whose run with `plugins` is invalid, and its reason.
