@@ -135,35 +135,29 @@ pub trait Peer: Send + Sync + 'static {
         timeout: Duration,
     ) -> Result<ForwardResponse, PeerError>;
 
-    /// Send one chunk of an InstallSnapshot (§7, Figure 13) and wait for the answer. The
-    /// default refuses: a transport that does not carry snapshots keeps followers that fell
-    /// behind the leader's compacted log from catching up.
+    /// Send one chunk of an InstallSnapshot (§7, Figure 13) and wait for the answer.
+    ///
+    /// Required, with no default, so that a wrapper (an observing or fault-injecting peer)
+    /// cannot forget to pass it through. A transport that does not carry snapshots returns
+    /// [`PeerError::NotSent`]; followers that fell behind the leader's compacted log then
+    /// cannot catch up.
     async fn install_snapshot(
         &self,
         request: InstallSnapshot,
         timeout: Duration,
-    ) -> Result<InstallSnapshotResponse, PeerError> {
-        let _ = (request, timeout);
-        Err(PeerError::NotSent {
-            peer: self.id(),
-            reason: "this transport does not carry InstallSnapshot".into(),
-        })
-    }
+    ) -> Result<InstallSnapshotResponse, PeerError>;
 
     /// Send a TimeoutNow (leadership transfer, dissertation §3.10) and wait for the answer.
-    /// The default refuses: over such a transport a leadership transfer times out and the
-    /// leader resumes.
+    ///
+    /// Required, with no default, for the same reason as
+    /// [`install_snapshot`](Self::install_snapshot). A transport that does not carry it
+    /// returns [`PeerError::NotSent`]; a leadership transfer over it times out and the leader
+    /// resumes.
     async fn timeout_now(
         &self,
         request: TimeoutNow,
         timeout: Duration,
-    ) -> Result<TimeoutNowResponse, PeerError> {
-        let _ = (request, timeout);
-        Err(PeerError::NotSent {
-            peer: self.id(),
-            reason: "this transport does not carry TimeoutNow".into(),
-        })
-    }
+    ) -> Result<TimeoutNowResponse, PeerError>;
 }
 
 /// The receiving side of the [`Peer`] calls: what a transport's server hands incoming requests
@@ -184,24 +178,15 @@ pub trait RpcHandler: Send + Sync + 'static {
     async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError>;
 
     /// Handle one chunk of an InstallSnapshot; answers `installed` only once the snapshot is
-    /// durable and restored. The default refuses (a handler without snapshot support).
+    /// durable and restored. Required (no default, so a wrapping handler cannot drop it); a
+    /// handler without snapshot support returns [`PeerError::Rejected`].
     async fn install_snapshot(
         &self,
         request: InstallSnapshot,
-    ) -> Result<InstallSnapshotResponse, PeerError> {
-        let _ = request;
-        Err(PeerError::Rejected {
-            peer: 0,
-            reason: "this handler does not accept InstallSnapshot".into(),
-        })
-    }
+    ) -> Result<InstallSnapshotResponse, PeerError>;
 
-    /// Handle a TimeoutNow (leadership transfer). The default refuses.
-    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
-        let _ = request;
-        Err(PeerError::Rejected {
-            peer: 0,
-            reason: "this handler does not accept TimeoutNow".into(),
-        })
-    }
+    /// Handle a TimeoutNow (leadership transfer, dissertation §3.10). Required (no default,
+    /// so a wrapping handler cannot drop it); a handler that does not take part in transfers
+    /// returns [`PeerError::Rejected`].
+    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError>;
 }

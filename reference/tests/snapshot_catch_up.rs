@@ -18,7 +18,7 @@ use rafty::{
     AppendEntries, AppendEntriesResponse, Config, ForwardResponse, InstallSnapshot,
     InstallSnapshotResponse, LogIndex, MemoryLog, MemorySnapshotStore, MemoryStorage, NodeId, Peer,
     PeerError, RequestVote, RequestVoteResponse, RpcHandler, SnapshotSource, StateMachine,
-    StaticPeersProvider,
+    StaticPeersProvider, TimeoutNow, TimeoutNowResponse,
 };
 
 /// Which nodes exist and which are cut off.
@@ -95,6 +95,14 @@ impl Peer for Link {
     ) -> Result<InstallSnapshotResponse, PeerError> {
         let node = self.target()?;
         bounded(self.to, timeout, node.install_snapshot(request)).await
+    }
+    async fn timeout_now(
+        &self,
+        request: TimeoutNow,
+        timeout: Duration,
+    ) -> Result<TimeoutNowResponse, PeerError> {
+        let node = self.target()?;
+        bounded(self.to, timeout, node.timeout_now(request)).await
     }
 }
 

@@ -17,6 +17,7 @@ use rafty::tcp::{
 use rafty::{
     AppendEntries, AppendEntriesResponse, ForwardResponse, InstallSnapshot,
     InstallSnapshotResponse, Peer, PeerError, RequestVote, RequestVoteResponse, RpcHandler,
+    TimeoutNow, TimeoutNowResponse,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -93,9 +94,13 @@ impl RpcHandler for Receiver {
         answer.installed = last.done && crc32c::crc32c(&whole) == last.checksum;
         Ok(answer)
     }
+
+    async fn timeout_now(&self, _: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        unreachable!("only snapshots are sent")
+    }
 }
 
-/// A handler without snapshot support: `install_snapshot` is the trait's default.
+/// A handler without snapshot support: it refuses `install_snapshot`.
 struct NoSnapshots;
 
 #[async_trait]
@@ -109,6 +114,20 @@ impl RpcHandler for NoSnapshots {
     }
 
     async fn forward(&self, _: Vec<u8>) -> Result<ForwardResponse, PeerError> {
+        unreachable!("only snapshots are sent")
+    }
+
+    async fn install_snapshot(
+        &self,
+        _: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        Err(PeerError::Rejected {
+            peer: 0,
+            reason: "this handler does not accept InstallSnapshot".into(),
+        })
+    }
+
+    async fn timeout_now(&self, _: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
         unreachable!("only snapshots are sent")
     }
 }

@@ -13,8 +13,9 @@ use rafty::tcp::{
     TokioAcceptor, TokioConnector, TransportConfig, serve_raft,
 };
 use rafty::{
-    AppendEntries, AppendEntriesResponse, Entry, ForwardResponse, Payload, Peer, PeerError,
-    RequestVote, RequestVoteResponse, RpcHandler,
+    AppendEntries, AppendEntriesResponse, Entry, ForwardResponse, InstallSnapshot,
+    InstallSnapshotResponse, Payload, Peer, PeerError, RequestVote, RequestVoteResponse,
+    RpcHandler, TimeoutNow, TimeoutNowResponse,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -72,6 +73,27 @@ impl RpcHandler for Dummy {
         let mut answer = command;
         answer.reverse();
         Ok(ForwardResponse::Applied(answer))
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(InstallSnapshotResponse {
+            term: request.term,
+            last_included_index: request.last_included_index,
+            next_offset: request.offset + request.data.len() as u64,
+            installed: request.done,
+        })
+    }
+
+    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(TimeoutNowResponse {
+            term: request.term + 1,
+            campaigning: true,
+        })
     }
 }
 

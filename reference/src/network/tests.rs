@@ -82,6 +82,15 @@ impl RpcHandler for Recorder {
         self.record(format!("forward {command:?}")).await;
         Ok(ForwardResponse::Applied(command))
     }
+
+    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        self.record(format!("timeout_now from {}", request.leader_id))
+            .await;
+        Ok(TimeoutNowResponse {
+            term: request.term + 1,
+            campaigning: true,
+        })
+    }
 }
 
 const TIMEOUT: Duration = Duration::from_millis(100);
@@ -289,6 +298,17 @@ impl RpcHandler for Relay {
             peer: 3,
             reason: "relay could not dial".into(),
         })
+    }
+
+    async fn install_snapshot(
+        &self,
+        _: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        unreachable!("only forwards")
+    }
+
+    async fn timeout_now(&self, _: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        unreachable!("only forwards")
     }
 }
 

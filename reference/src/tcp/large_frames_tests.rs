@@ -16,7 +16,7 @@ use tokio::time::Sleep;
 
 use crate::message::{
     AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse,
+    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::tcp::{Acceptor, Connector, TcpPeer, TransportConfig, serve_raft};
@@ -150,6 +150,13 @@ impl RpcHandler for Follower {
             installed: request.done,
         })
     }
+
+    async fn timeout_now(&self, _: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        Err(PeerError::Rejected {
+            peer: 2,
+            reason: "this follower takes no part in transfers".into(),
+        })
+    }
 }
 
 /// Never answers anything.
@@ -166,6 +173,17 @@ impl RpcHandler for Stuck {
     }
 
     async fn forward(&self, _: Vec<u8>) -> Result<ForwardResponse, PeerError> {
+        std::future::pending().await
+    }
+
+    async fn install_snapshot(
+        &self,
+        _: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        std::future::pending().await
+    }
+
+    async fn timeout_now(&self, _: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
         std::future::pending().await
     }
 }

@@ -5,7 +5,8 @@
 //! serves its own reference server, which answers every call with a known function of the
 //! request and can stall, and checks the [`Peer`] contract:
 //!
-//! * every call round-trips, and a remote error comes back typed;
+//! * every call round-trips (TimeoutNow included: a transport that drops it breaks leadership
+//!   transfer), and a remote error comes back typed;
 //! * an InstallSnapshot chunk reaches the handler whole (every field, its data byte for byte),
 //!   its answer comes back whole, and a chunk the handler refuses is an error, not a hang;
 //! * every call returns by its deadline, even when the server never answers, and a stalled

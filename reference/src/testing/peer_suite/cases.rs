@@ -11,11 +11,11 @@ use tokio::time::Instant;
 
 use super::reference::{
     DELAY_TAG, REJECT, ReferenceServer, STALL, append_answer, forward_answer, snapshot_answer,
-    vote_answer,
+    timeout_now_answer, vote_answer,
 };
 use super::snapshot_cases::snapshot_chunk;
-use super::{PeerHarness, SERVER_ID};
-use crate::message::{AppendEntries, RequestVote};
+use super::{CLIENT_ID, PeerHarness, SERVER_ID};
+use crate::message::{AppendEntries, RequestVote, TimeoutNow};
 use crate::peer::{Peer, PeerError, RpcHandler};
 use crate::types::{Entry, Payload};
 
@@ -159,6 +159,19 @@ pub async fn every_call_round_trips(harness: &mut impl PeerHarness) -> Result<()
     for command in [vec![], b"x".to_vec(), (0..=255).collect()] {
         let got = answer("forward", peer.forward(command.clone(), TIMEOUT)).await?;
         expect_eq("forward answer", got, forward_answer(&command))?;
+    }
+    for request in [
+        TimeoutNow {
+            term: 4,
+            leader_id: CLIENT_ID,
+        },
+        TimeoutNow {
+            term: u64::MAX,
+            leader_id: 8,
+        },
+    ] {
+        let got = answer("timeout_now", peer.timeout_now(request.clone(), TIMEOUT)).await?;
+        expect_eq("timeout_now answer", got, timeout_now_answer(&request))?;
     }
     Ok(())
 }

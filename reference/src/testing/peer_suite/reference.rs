@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use super::SERVER_ID;
 use crate::message::{
     AppendEntries, AppendEntriesResponse, ConflictHint, InstallSnapshot, InstallSnapshotResponse,
-    RequestVote, RequestVoteResponse,
+    RequestVote, RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, PeerError, RpcHandler};
 use crate::types::{Entry, Payload, Term};
@@ -71,6 +71,15 @@ pub fn vote_answer(request: &RequestVote) -> RequestVoteResponse {
         term: request.term,
         vote_granted: request.last_log_index >= 10,
         pre_vote: request.pre_vote,
+    }
+}
+
+/// The answer to a TimeoutNow (§3.10): the next term, campaigning when the leader's id is odd
+/// (so both values of the flag travel back).
+pub fn timeout_now_answer(request: &TimeoutNow) -> TimeoutNowResponse {
+    TimeoutNowResponse {
+        term: request.term.saturating_add(1),
+        campaigning: request.leader_id % 2 == 1,
     }
 }
 
@@ -179,5 +188,10 @@ impl RpcHandler for ReferenceServer {
             });
         }
         Ok(snapshot_answer(&request))
+    }
+
+    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        self.maybe_stall().await;
+        Ok(timeout_now_answer(&request))
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::message::{
     AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse,
+    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
 };
 use crate::network::InProcessNetwork;
 use crate::peer::{ForwardResponse, PeerError};
@@ -127,8 +127,11 @@ enum Defect {
     DropsSnapshotData,
     /// It sends InstallSnapshot chunks one byte further on than their offset.
     CorruptsSnapshotOffset,
-    /// It does not carry InstallSnapshot (the trait's default, which refuses).
+    /// It does not carry InstallSnapshot (refuses it as not sent).
     LacksInstallSnapshot,
+    /// It does not carry TimeoutNow (refuses it as not sent), so leadership transfer over it
+    /// always times out.
+    LacksTimeoutNow,
 }
 
 /// An in-process peer seen through a defect.
@@ -213,6 +216,20 @@ impl Peer for Broken {
             });
         }
         self.install_snapshot_through(request, timeout).await
+    }
+    async fn timeout_now(
+        &self,
+        request: TimeoutNow,
+        timeout: Duration,
+    ) -> Result<TimeoutNowResponse, PeerError> {
+        if self.defect == Defect::LacksTimeoutNow {
+            return Err(PeerError::NotSent {
+                peer: self.id(),
+                reason: "this transport does not carry TimeoutNow".into(),
+            });
+        }
+        let _turn = self.turn().await;
+        self.inner.timeout_now(request, self.timeout(timeout)).await
     }
 }
 
@@ -333,5 +350,14 @@ fn a_peer_without_install_snapshot_is_caught() {
             "deadlines_are_honoured_against_a_stalling_server",
             "large_messages_arrive_intact"
         ]
+    );
+}
+
+/// Leadership transfer (dissertation §3.10) needs TimeoutNow to reach the target.
+#[test]
+fn a_peer_without_timeout_now_is_caught() {
+    assert_eq!(
+        failed_cases(Defect::LacksTimeoutNow),
+        ["every_call_round_trips"]
     );
 }
