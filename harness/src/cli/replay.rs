@@ -100,8 +100,12 @@ pub fn run_and_store(
         schedule: Some(&applied),
     };
     let stamp = format!("{}{suffix}", store::timestamp());
-    let dir = store::write_run(root, &stamp, &output.result, &artifacts)
-        .map_err(|error| format!("could not write the store under {}: {error}", root.display()))?;
+    let dir = store::write_run(root, &stamp, &output.result, &artifacts).map_err(|error| {
+        format!(
+            "could not write the store under {}: {error}",
+            root.display()
+        )
+    })?;
     if let Err(error) = rafty_reports::write_stored_run_report(&dir) {
         eprintln!("could not draw the report in {}: {error}", dir.display());
     }

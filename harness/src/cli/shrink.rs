@@ -159,7 +159,12 @@ pub fn catalogue_schedule(name: &str, seed: Option<u64>) -> Result<Schedule, Str
     };
     let (config, plugins) = setup(&entry)?;
     let output = runner::run(&config, seed, &plugins);
-    Ok(Schedule::of_run(&output, seed, Some(name.to_owned()), false))
+    Ok(Schedule::of_run(
+        &output,
+        seed,
+        Some(name.to_owned()),
+        false,
+    ))
 }
 
 /// Shrink every recorded catalogue bug and print the markdown table of CATALOGUE.md.
@@ -169,7 +174,10 @@ fn catalogue_table(args: &Args, store_root: Option<&Path>) -> Result<(), String>
         let schedule = catalogue_schedule(&recorded.name, Some(recorded.seed))?;
         let row = match shrink_and_store(&schedule, &args.options(), store_root) {
             Ok((shrunk, _)) => table_row(&recorded.name, recorded.seed, &shrunk),
-            Err(error) => format!("| {} | {} | not shrunk: {error} |||||", recorded.name, recorded.seed),
+            Err(error) => format!(
+                "| {} | {} | not shrunk: {error} |||||",
+                recorded.name, recorded.seed
+            ),
         };
         eprintln!("{row}");
         rows.push(row);

@@ -235,10 +235,16 @@ mod tests {
         let heal_at = Duration::from_secs(20);
         let listed = Box::new(Listed::new(faults.clone()));
         let (actions, replayed) = drive(Nemesis::with_source(heal_at, listed));
-        assert!(!replayed.events().iter().any(|e| e.value == dropped.description
-            && e.time_ns == dropped.start_ms * 1_000_000));
+        assert!(
+            !replayed.events().iter().any(
+                |e| e.value == dropped.description && e.time_ns == dropped.start_ms * 1_000_000
+            )
+        );
         assert_eq!(replayed.recorded(), faults);
-        let kills = actions.iter().filter(|a| matches!(a, Action::Kill(_))).count();
+        let kills = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Kill(_)))
+            .count();
         let restarts = actions
             .iter()
             .filter(|a| matches!(a, Action::Restart(_)))

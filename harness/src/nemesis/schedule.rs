@@ -136,7 +136,8 @@ impl Hands<'_> {
             actions: Vec::new(),
             stop: None,
         });
-        self.book.record(self.now, format!("start-{kind}"), description);
+        self.book
+            .record(self.now, format!("start-{kind}"), description);
         self.book.faults.len() - 1
     }
 
@@ -158,7 +159,8 @@ impl Hands<'_> {
             description: description.clone(),
         });
         let kind = record.kind;
-        self.book.record(self.now, format!("stop-{kind}"), description);
+        self.book
+            .record(self.now, format!("stop-{kind}"), description);
     }
 }
 
@@ -299,7 +301,8 @@ impl Nemesis {
             );
             self.book.record(now, f, value);
         }
-        self.book.record(now, "heal-all".into(), description.join(", "));
+        self.book
+            .record(now, "heal-all".into(), description.join(", "));
         self.healed = true;
     }
 }
@@ -395,7 +398,13 @@ impl Drawn {
         });
     }
 
-    fn run_due_steps(&mut self, index: usize, now: Duration, view: &dyn ClusterView, hands: &mut Hands<'_>) {
+    fn run_due_steps(
+        &mut self,
+        index: usize,
+        now: Duration,
+        view: &dyn ClusterView,
+        hands: &mut Hands<'_>,
+    ) {
         let slot = &mut self.slots[index];
         let Some(active) = &mut slot.active else {
             return;

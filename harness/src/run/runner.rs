@@ -119,7 +119,13 @@ pub fn run_with(
     plugins: &Plugins,
     run_options: RunOptions,
 ) -> RunOutput {
-    run_inputs(&config.for_seed(seed), seed, plugins, run_options, Inputs::Drawn)
+    run_inputs(
+        &config.for_seed(seed),
+        seed,
+        plugins,
+        run_options,
+        Inputs::Drawn,
+    )
 }
 
 /// Run `config` exactly as given (its settings are not drawn again) with `seed` for the
@@ -259,8 +265,7 @@ pub fn run_inputs(
     let client_op_log = op_log.clone();
     sim.client(CLIENT_HOST, async move {
         let mut tasks = Vec::new();
-        for (index, generator, operations, op_log, recorder, final_reads, acknowledged) in
-            processes
+        for (index, generator, operations, op_log, recorder, final_reads, acknowledged) in processes
         {
             let api = ServiceApi::new(&client_nodes, KV_PORT, client_config.clone());
             let client = Client {

@@ -247,7 +247,8 @@ fn run_one(
     let result = &output.result;
     let mut store_error = None;
     // A run that is not valid keeps its inputs, to replay and shrink.
-    let schedule = (result.valid != Validity::Valid).then(|| Schedule::of_run(&output, seed, None, true));
+    let schedule =
+        (result.valid != Validity::Valid).then(|| Schedule::of_run(&output, seed, None, true));
     let dir = store_root.and_then(|root| {
         let artifacts = Artifacts {
             node_logs: &output.node_logs,

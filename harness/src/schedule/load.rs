@@ -92,7 +92,9 @@ fn read_fields(top: &Map<String, Value>) -> Result<Schedule, Problem> {
             let parts = value.as_object().into_iter().flatten();
             parts
                 .filter_map(|(key, part)| match key.as_str() {
-                    "workload" => typed::<rafty_workloads::WorkloadConfig>(part, "config.workload").err(),
+                    "workload" => {
+                        typed::<rafty_workloads::WorkloadConfig>(part, "config.workload").err()
+                    }
                     "raft" => typed::<rafty::Config>(part, "config.raft").err(),
                     _ => None,
                 })
@@ -106,9 +108,11 @@ fn read_fields(top: &Map<String, Value>) -> Result<Schedule, Problem> {
         let path = format!("faults[{i}]");
         faults.push(typed::<FaultRecord>(fault, &path).map_err(|problem| {
             let actions = fault.get("actions").and_then(Value::as_array);
-            let action_problem = actions.into_iter().flatten().enumerate().find_map(|(j, a)| {
-                typed::<TimedAction>(a, &format!("{path}.actions[{j}]")).err()
-            });
+            let action_problem = actions
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .find_map(|(j, a)| typed::<TimedAction>(a, &format!("{path}.actions[{j}]")).err());
             action_problem.unwrap_or(problem)
         })?);
     }
@@ -118,16 +122,43 @@ fn read_fields(top: &Map<String, Value>) -> Result<Schedule, Problem> {
         let Value::Object(client) = client else {
             return Err((path, "expected an object with `client` and `ops`".into()));
         };
-        if let Some(unknown) = client.keys().find(|key| !["client", "ops"].contains(&key.as_str())) {
-            return Err((format!("{path}.{unknown}"), "unknown field; expected client, ops".into()));
+        if let Some(unknown) = client
+            .keys()
+            .find(|key| !["client", "ops"].contains(&key.as_str()))
+        {
+            return Err((
+                format!("{path}.{unknown}"),
+                "unknown field; expected client, ops".into(),
+            ));
         }
         let index: u64 = field(client, "client").map_err(|(f, r)| (format!("{path}.{f}"), r))?;
-        let mut ops = Vec::new();
-        for (k, op) in list(client, "ops").map_err(|(f, r)| (format!("{path}.{f}"), r))?.iter().enumerate() {
-            ops.push(typed::<OpRecord>(op, &format!("{path}.ops[{k}]"))?);
+        let concurrency = config.workload.concurrency as u64;
+        if index >= concurrency {
+            let reason =
+                format!("client {index}, but config.workload.concurrency is {concurrency}");
+            return Err((format!("{path}.client"), reason));
+        }
+        let mut ops: Vec<OpRecord> = Vec::new();
+        for (k, op) in list(client, "ops")
+            .map_err(|(f, r)| (format!("{path}.{f}"), r))?
+            .iter()
+            .enumerate()
+        {
+            let op: OpRecord = typed(op, &format!("{path}.ops[{k}]"))?;
+            if let Some(before) = ops.last().filter(|before| op.at_ms < before.at_ms) {
+                let reason = format!(
+                    "at {} ms, before the operation ahead of it ({} ms)",
+                    op.at_ms, before.at_ms
+                );
+                return Err((format!("{path}.ops[{k}].at_ms"), reason));
+            }
+            ops.push(op);
         }
         if clients.insert(index, ops).is_some() {
-            return Err((format!("{path}.client"), format!("client {index} is listed twice")));
+            return Err((
+                format!("{path}.client"),
+                format!("client {index} is listed twice"),
+            ));
         }
     }
     Ok(Schedule {
@@ -163,35 +194,27 @@ fn list<'v>(object: &'v Map<String, Value>, name: &str) -> Result<&'v Vec<Value>
 }
 
 /// What a schedule must be to run: a valid configuration, faults of kinds it allows on nodes
-/// that exist with their times in order, operations of clients that exist.
+/// that exist with their times in order (clients and their operations are checked as read).
 fn check(schedule: &Schedule) -> Result<(), Problem> {
     let config = &schedule.config;
     if let Some(problem) = config.problems().first() {
         return Err((format!("config.{}", problem.field), problem.reason.clone()));
     }
     if let Some(plant) = &schedule.plant {
-        if !crate::catalogue::entry::entries().iter().any(|entry| entry.name == plant) {
-            return Err(("plant".into(), format!("no catalogue entry is named `{plant}`")));
+        if !crate::catalogue::entry::entries()
+            .iter()
+            .any(|entry| entry.name == plant)
+        {
+            return Err((
+                "plant".into(),
+                format!("no catalogue entry is named `{plant}`"),
+            ));
         }
     }
     let membership = FaultKind::named("membership").is_some_and(|k| config.nemesis.contains(&k));
     let hosts = config.nodes + if membership { SPARE_NODES } else { 0 };
     for (i, fault) in schedule.faults.iter().enumerate() {
         check_fault(fault, config, hosts).map_err(|(f, r)| (format!("faults[{i}].{f}"), r))?;
-    }
-    let concurrency = config.workload.concurrency as u64;
-    for (position, (client, ops)) in schedule.clients.iter().enumerate() {
-        let path = format!("clients[{position}]");
-        if *client >= concurrency {
-            let reason = format!("client {client}, but config.workload.concurrency is {concurrency}");
-            return Err((format!("{path}.client"), reason));
-        }
-        for (k, pair) in ops.windows(2).enumerate() {
-            if pair[1].at_ms < pair[0].at_ms {
-                let reason = format!("at {} ms, before the operation ahead of it ({} ms)", pair[1].at_ms, pair[0].at_ms);
-                return Err((format!("{path}.ops[{}].at_ms", k + 1), reason));
-            }
-        }
     }
     Ok(())
 }
@@ -204,18 +227,27 @@ fn check_fault(fault: &FaultRecord, config: &TestConfig, hosts: usize) -> Result
     let mut last = fault.start_ms;
     for (j, step) in fault.actions.iter().enumerate() {
         if step.at_ms < last {
-            let reason = format!("at {} ms, before the step ahead of it ({last} ms)", step.at_ms);
+            let reason = format!(
+                "at {} ms, before the step ahead of it ({last} ms)",
+                step.at_ms
+            );
             return Err((format!("actions[{j}].at_ms"), reason));
         }
         last = step.at_ms;
-        if let Some(node) = nodes_of(&step.action).into_iter().find(|n| *n == 0 || *n as usize > hosts) {
+        if let Some(node) = nodes_of(&step.action)
+            .into_iter()
+            .find(|n| *n == 0 || *n as usize > hosts)
+        {
             let reason = format!("node {node} does not exist (nodes are 1 to {hosts})");
             return Err((format!("actions[{j}].action"), reason));
         }
     }
     if let Some(stop) = &fault.stop {
         if stop.at_ms < last {
-            let reason = format!("at {} ms, before the fault's last step ({last} ms)", stop.at_ms);
+            let reason = format!(
+                "at {} ms, before the fault's last step ({last} ms)",
+                stop.at_ms
+            );
             return Err(("stop.at_ms".into(), reason));
         }
     }

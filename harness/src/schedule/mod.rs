@@ -86,11 +86,16 @@ impl std::fmt::Display for Size {
 impl Schedule {
     /// The schedule of a finished run of `seed` (its inputs as the run applied them).
     pub fn of_run(output: &RunOutput, seed: u64, plant: Option<String>, assertions: bool) -> Self {
+        // The settings as drawn are the schedule's: a replay never draws them again.
+        let config = TestConfig {
+            draw_settings: false,
+            ..output.config.clone()
+        };
         Schedule {
             seed,
             plant,
             core_assertions: assertions,
-            config: output.config.clone(),
+            config,
             faults: output.faults.clone(),
             clients: output.client_ops.clone(),
         }

@@ -82,7 +82,9 @@ fn split<T: Clone>(items: &[T], parts: usize) -> Vec<Vec<T>> {
 /// Every chunk but the `skip`-th, concatenated in order.
 fn complement<T: Clone>(chunks: &[Vec<T>], skip: usize) -> Vec<T> {
     let others = chunks.iter().enumerate().filter(|(i, _)| *i != skip);
-    others.flat_map(|(_, chunk)| chunk.iter().cloned()).collect()
+    others
+        .flat_map(|(_, chunk)| chunk.iter().cloned())
+        .collect()
 }
 
 #[cfg(test)]

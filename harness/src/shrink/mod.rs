@@ -342,7 +342,11 @@ pub fn cut(schedule: &Schedule, limit_ms: u64) -> Schedule {
     cut.faults.retain(|fault| fault.start_ms < limit_ms);
     for fault in &mut cut.faults {
         fault.actions.retain(|step| step.at_ms < limit_ms);
-        if fault.stop.as_ref().is_some_and(|stop| stop.at_ms >= limit_ms) {
+        if fault
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.at_ms >= limit_ms)
+        {
             fault.stop = None;
         }
     }
@@ -359,7 +363,8 @@ mod tests {
 
     #[test]
     fn the_target_is_the_first_check_from_outside() {
-        let checks = |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
+        let checks =
+            |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
         assert_eq!(
             target_check(&checks(&[
                 "invariant node-panic (the node's own assertion)",
@@ -368,7 +373,10 @@ mod tests {
             ])),
             Some("invariant log-matching".into())
         );
-        assert_eq!(target_check(&checks(&["liveness"])), Some("liveness".into()));
+        assert_eq!(
+            target_check(&checks(&["liveness"])),
+            Some("liveness".into())
+        );
         assert_eq!(target_check(&[]), None);
     }
 }

@@ -25,7 +25,10 @@ pub fn counterexample(shrunk: &Shrunk, result: &RunResult, history: &Path) -> io
     for recorded in recorder::spool_ops(history)? {
         let op = recorded?.op;
         let seconds = op.time.unwrap_or(0) as f64 / 1e9;
-        let key = op.key.as_ref().map_or(String::new(), |key| format!(" {key}"));
+        let key = op
+            .key
+            .as_ref()
+            .map_or(String::new(), |key| format!(" {key}"));
         let _ = writeln!(
             text,
             "  {seconds:>9.3}s  {:<10} {:<6} {}{key} {}",

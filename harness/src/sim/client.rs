@@ -217,7 +217,14 @@ impl<A: KvApi> Client<A> {
             self.invoke(&mut process, &op).await;
             let pause = self.operations.pause();
             let pause_us = pause.as_micros() as u64;
-            self.op_log.push(self.index, OpRecord { at_ms, op, pause_us });
+            self.op_log.push(
+                self.index,
+                OpRecord {
+                    at_ms,
+                    op,
+                    pause_us,
+                },
+            );
             tokio::time::sleep(pause).await;
         }
         let wait = self.times.final_reads_from.saturating_sub(clock::now());
