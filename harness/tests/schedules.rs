@@ -151,6 +151,9 @@ fn a_schedule_file_round_trips_and_edits_take_effect() {
     assert!(!applied.clients.contains_key(&gone));
 }
 
+/// An edit of a schedule's JSON.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 /// A bad schedule is refused with an error naming the field, never a panic.
 #[test]
 fn a_bad_schedule_names_the_field() {
@@ -158,7 +161,7 @@ fn a_bad_schedule_names_the_field() {
     let output = common::run(&config, 2);
     let schedule = Schedule::of_run(&output, 2, None, true);
     let good: serde_json::Value = serde_json::from_str(&schedule.to_json()).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         ("version", Box::new(|v| v["version"] = 2.into())),
         ("seed", Box::new(|v| v["seed"] = "one".into())),
         ("surprise", Box::new(|v| v["surprise"] = 1.into())),

@@ -33,7 +33,8 @@ pub struct Args {
     #[arg(long, default_value = "2m", value_parser = parse_duration, allow_hyphen_values = true)]
     pub time_limit: Duration,
     /// The check that must still fire (as results name it, e.g. `invariant election-safety`,
-    /// `linearizability`). Default: the first check from outside the node that fired.
+    /// `linearizability`). Default: an invariant judged from outside the node, then
+    /// durability, then linearizability, then whatever fired.
     #[arg(long)]
     pub check: Option<String>,
     /// Keep the number of nodes (by default 7 and 5 are tried smaller when no fault needs them).

@@ -2,9 +2,9 @@
 //!
 //! [`shrink`] edits a failing [`Schedule`] and reruns it, keeping an edit only when the run
 //! still shows a violation of the same check (`invariant leader-completeness`,
-//! `linearizability`, ...; [`target_check`] picks it). Passes, in order: drop faults (ddmin),
-//! shorten each fault left, cut the time limit (bisection), drop clients (ddmin), drop
-//! operations (ddmin), cut the time limit again, fewer nodes. Every run is deterministic, so
+//! `linearizability`, ...; [`target_check`] picks it). Passes, in order: cut the time limit
+//! (bisection), drop faults (ddmin), shorten each fault left, cut the time limit again, drop
+//! clients (ddmin), drop operations (ddmin), cut the time limit once more, fewer nodes. Every run is deterministic, so
 //! the same schedule shrinks the same way; only the time limit can stop it early, and then the
 //! answer is the smallest failing schedule found so far.
 
@@ -65,13 +65,22 @@ pub struct Shrunk {
 }
 
 /// The check a shrink keeps failing, from the checks a run fired (as
-/// [`crate::catalogue::search::fired`] names them): the first from outside the node
-/// (not its own assertion, not liveness), else the first.
+/// [`crate::catalogue::search::fired`] names them): an invariant judged from outside the
+/// node first (it needs the fewest operations to show), then durability, then
+/// linearizability, then whatever else fired (liveness, the node's own assertion).
 pub fn target_check(checks: &[String]) -> Option<String> {
-    let strong = checks
-        .iter()
-        .find(|check| from_outside(std::slice::from_ref(check)));
-    strong.or(checks.first()).cloned()
+    let rank = |check: &String| {
+        if !from_outside(std::slice::from_ref(check)) {
+            3
+        } else if check.starts_with("invariant ") {
+            0
+        } else if check == "durability" {
+            1
+        } else {
+            2
+        }
+    };
+    checks.iter().min_by_key(|check| rank(check)).cloned()
 }
 
 /// Shrink `schedule` (run with `plugins`). An error when it does not fail (or not with the
@@ -168,6 +177,9 @@ struct Shrinker<'p> {
 
 impl Shrinker<'_> {
     fn all_passes(&mut self, fewer_nodes: bool) {
+        // The time limit first: a shorter run drops the faults and operations after it and
+        // makes every later run cheaper.
+        self.time_limit();
         self.faults();
         self.shorten_faults();
         self.time_limit();
@@ -360,6 +372,19 @@ pub fn cut(schedule: &Schedule, limit_ms: u64) -> Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_target_is_an_invariant_from_outside_before_linearizability() {
+        let checks = |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
+        assert_eq!(
+            target_check(&checks(&["linearizability", "invariant one-vote-per-term"])),
+            Some("invariant one-vote-per-term".into())
+        );
+        assert_eq!(
+            target_check(&checks(&["liveness", "linearizability"])),
+            Some("linearizability".into())
+        );
+    }
 
     #[test]
     fn the_target_is_the_first_check_from_outside() {
