@@ -184,8 +184,8 @@ fn catalogue_table(args: &Args, store_root: Option<&Path>) -> Result<(), String>
         rows.push(row);
     }
     println!(
-        "| bug | seed | check kept | faults | operations | simulated s | runs | shrink wall s |\n\
-         |---|---|---|---|---|---|---|---|"
+        "| bug | seed | check kept | faults | operations | simulated s | nodes | runs | shrink wall s |\n\
+         |---|---|---|---|---|---|---|---|---|"
     );
     for row in rows {
         println!("{row}");
@@ -196,7 +196,7 @@ fn catalogue_table(args: &Args, store_root: Option<&Path>) -> Result<(), String>
 fn table_row(name: &str, seed: u64, shrunk: &Shrunk) -> String {
     let (before, after) = (&shrunk.before, &shrunk.after);
     format!(
-        "| {name} | {seed} | {} | {} → {} | {} → {} | {:.1} → {:.1} | {} | {:.0}{} |",
+        "| {name} | {seed} | {} | {} → {} | {} → {} | {:.1} → {:.1} | {} → {} | {} | {:.0}{} |",
         shrunk.check,
         before.faults,
         after.faults,
@@ -204,6 +204,8 @@ fn table_row(name: &str, seed: u64, shrunk: &Shrunk) -> String {
         after.operations,
         before.time_limit_ms as f64 / 1000.0,
         after.time_limit_ms as f64 / 1000.0,
+        before.nodes,
+        after.nodes,
         shrunk.runs,
         shrunk.wall.as_secs_f64(),
         if shrunk.out_of_time { " (limit)" } else { "" }

@@ -375,7 +375,8 @@ mod tests {
 
     #[test]
     fn the_target_is_an_invariant_from_outside_before_linearizability() {
-        let checks = |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
+        let checks =
+            |names: &[&str]| -> Vec<String> { names.iter().map(|n| n.to_string()).collect() };
         assert_eq!(
             target_check(&checks(&["linearizability", "invariant one-vote-per-term"])),
             Some("invariant one-vote-per-term".into())
