@@ -71,7 +71,7 @@ pub fn run(args: &Args) -> u8 {
 }
 
 /// Run `schedule` with `plugins` and, given a store, write the run's folder with its schedule
-/// (the folder's time stamp followed by `suffix`), its report drawn.
+/// (the folder's time stamp followed by `suffix`), its report drawn, and the store's index.
 pub fn run_and_store(
     schedule: &Schedule,
     plugins: &Plugins,
@@ -108,6 +108,9 @@ pub fn run_and_store(
     })?;
     if let Err(error) = rafty_reports::write_stored_run_report(&dir) {
         eprintln!("could not draw the report in {}: {error}", dir.display());
+    }
+    if let Err(error) = rafty_reports::write_store_index(root) {
+        eprintln!("could not write the store index: {error}");
     }
     Ok((output, Some(dir)))
 }
