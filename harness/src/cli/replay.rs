@@ -82,7 +82,17 @@ pub fn run_and_store(
         spool_dir: store_root.map(Path::to_owned),
         ..RunOptions::default()
     };
-    let output = schedule::run_schedule(schedule, plugins, options);
+    let mut output = schedule::run_schedule(schedule, plugins, options);
+    // The seed alone does not reproduce a schedule's run (it may be edited or shrunk).
+    output.result.reproduce = format!(
+        "cargo run --release -p rafty-harness{} -- replay {}  (the schedule.json in this run's folder)",
+        if schedule.plant.is_some() {
+            " --features mutations"
+        } else {
+            ""
+        },
+        crate::schedule::FILE_NAME
+    );
     let Some(root) = store_root else {
         return Ok((output, None));
     };
