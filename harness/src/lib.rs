@@ -36,4 +36,6 @@ pub mod checks;
 pub mod cli;
 pub mod nemesis;
 pub mod run;
+pub mod schedule;
+pub mod shrink;
 pub mod sim;

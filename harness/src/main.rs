@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::{bench, catalogue, check, runs, serve, test};
+use rafty_harness::cli::{bench, catalogue, check, replay, runs, serve, shrink, test};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -24,10 +24,14 @@ enum Command {
     Catalogue(catalogue::Args),
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
+    /// Run a schedule (a failing run's schedule.json, edited or not) and store the run.
+    Replay(replay::Args),
     /// List a store's runs and their verdicts, one a line (--not-valid: only those that failed).
     Runs(runs::Args),
     /// Serve the store of results over HTTP (on 127.0.0.1 unless --bind says otherwise).
     Serve(serve::Args),
+    /// Shrink a failing run's schedule to the smallest that fails the same check.
+    Shrink(shrink::Args),
     /// Run the chaos test of a simulated cluster (exit 0 valid, 1 invalid, 2 unknown or error).
     Test(Box<test::Args>),
 }
@@ -39,8 +43,10 @@ fn main() -> ExitCode {
         Command::BenchNode(args) => bench::run_node(args),
         Command::Catalogue(args) => catalogue::run(args),
         Command::Check(args) => check::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::Runs(args) => runs::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Shrink(args) => shrink::run(args),
         Command::Test(args) => test::run(args),
     };
     ExitCode::from(code)

@@ -90,11 +90,19 @@ pub fn default_config(log: LogKind) -> TestConfig {
 /// An error when the plant needs rafty's `mutations` feature and it is not compiled in.
 pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
     let mut config = default_config(entry.log);
-    let plugins = match entry.plant {
-        Plant::Core(mutation) => Plugins::for_config(&config)?.with_mutation(mutation)?,
+    let plugins = planted(entry, &mut config)?;
+    config.validate()?;
+    Ok((config, plugins.without_core_assertions()))
+}
+
+/// The parts of `config` with `entry`'s bug planted (a variant's plant sets `config.variant`).
+/// An error when the plant needs rafty's `mutations` feature and it is not compiled in.
+pub fn planted(entry: &Entry, config: &mut TestConfig) -> Result<Plugins, String> {
+    Ok(match entry.plant {
+        Plant::Core(mutation) => Plugins::for_config(config)?.with_mutation(mutation)?,
         Plant::Variant(variant) => {
             config.variant = variant;
-            Plugins::for_config(&config)?
+            Plugins::for_config(config)?
         }
         Plant::ReplayedStateMachine => {
             let state_machine: StateMachineFactoryMaker = Arc::new(|| {
@@ -102,12 +110,10 @@ pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
             });
             Plugins {
                 state_machine,
-                ..Plugins::for_config(&config)?
+                ..Plugins::for_config(config)?
             }
         }
-    };
-    config.validate()?;
-    Ok((config, plugins.without_core_assertions()))
+    })
 }
 
 /// The unplanted reference on `log`, core assertions off: what every entry is measured against.

@@ -4,6 +4,8 @@ pub mod bench;
 pub mod catalogue;
 pub mod check;
 pub mod number;
+pub mod replay;
 pub mod runs;
 pub mod serve;
+pub mod shrink;
 pub mod test;

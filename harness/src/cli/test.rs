@@ -103,6 +103,14 @@ pub struct Args {
     /// power loss).
     #[arg(long, default_value = "memory", value_parser = LogKind::parse)]
     pub log: LogKind,
+    /// Shrink each invalid run as the suite finds it, after the suite: the smallest schedule
+    /// that fails the same check is stored as a run of its own (TIME-shrunk-SEED) with its
+    /// counterexample.txt. Needs the store.
+    #[arg(long)]
+    pub shrink: bool,
+    /// With --shrink: no new shrinking run starts after this much wall time, per failure.
+    #[arg(long, default_value = "2m", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub shrink_time_limit: Duration,
     /// A deliberately broken variant, to see the harness catch it (for harness development).
     #[arg(long, hide = true, default_value = "reference", value_parser = Variant::parse)]
     pub variant: Variant,
@@ -235,6 +243,12 @@ pub fn run(args: &Args) -> u8 {
             return 2;
         }
     };
+    if args.shrink && args.no_store {
+        eprintln!(
+            "rafty test: --shrink needs the store (it shrinks each failing run's schedule.json); drop --no-store"
+        );
+        return 2;
+    }
     if !args.no_store {
         if let Err(error) = store::check_writable(&args.store) {
             eprintln!("rafty test: --store {error}");
@@ -274,6 +288,9 @@ pub fn run(args: &Args) -> u8 {
         let error = run.store_error.as_deref().unwrap_or_default();
         eprintln!("rafty test: seed {}: {error}", run.seed);
     }
+    if args.shrink {
+        shrink_failures(&summary, args);
+    }
     let verdict = summary.validity().exit_code() as u8;
     if !unstored.is_empty() && verdict == 0 {
         // Every run was valid, but some results are missing from the store: not a pass.
@@ -286,6 +303,31 @@ pub fn run(args: &Args) -> u8 {
         return 2;
     }
     verdict
+}
+
+/// Shrink every invalid run of `summary` from its stored schedule; a failure to shrink one is
+/// reported and the others still go.
+fn shrink_failures(summary: &SuiteSummary, args: &Args) {
+    let options = crate::shrink::ShrinkOptions {
+        time_limit: args.shrink_time_limit,
+        progress: true,
+        ..crate::shrink::ShrinkOptions::default()
+    };
+    for run in summary
+        .runs
+        .iter()
+        .filter(|run| run.valid == Validity::Invalid)
+    {
+        let Some(dir) = &run.dir else { continue };
+        let shrunk = crate::schedule::load(dir)
+            .map_err(|error| error.to_string())
+            .and_then(|schedule| {
+                crate::cli::shrink::shrink_and_store(&schedule, &options, Some(&args.store))
+            });
+        if let Err(error) = shrunk {
+            eprintln!("rafty test: seed {}: not shrunk: {error}", run.seed);
+        }
+    }
 }
 
 fn nemesis_names(config: &TestConfig) -> String {

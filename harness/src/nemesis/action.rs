@@ -4,11 +4,14 @@ use std::fmt;
 use std::time::Duration;
 
 use rafty::NodeId;
+use serde::{Deserialize, Serialize};
 
 use super::partition::Grudge;
 
-/// One primitive change to the simulation, taken from the outer step loop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One primitive change to the simulation, taken from the outer step loop. Serialized (in a
+/// schedule, [`crate::schedule`]) by its variant's name in kebab case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Drop every message on the grudge's links.
     Partition(Grudge),
@@ -80,7 +83,8 @@ pub enum Action {
 /// chosen by the leader's configuration at that moment, so every op is valid whatever came
 /// before; the voters stay between the initial count and every host (so a quorum of the
 /// initial size is always at least a majority of the voters).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MembershipOp {
     /// Add a node outside the configuration (a spare, or a removed node) as a learner.
     AddLearner,
@@ -107,7 +111,8 @@ impl fmt::Display for MembershipOp {
 }
 
 /// How a [`Action::Replay`] behaves on its node, drawn from the run's seed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplayDraw {
     /// Seeds the node's own generator for the choices made per message.
     pub seed: u64,

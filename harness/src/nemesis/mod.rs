@@ -17,6 +17,7 @@ pub mod claims;
 pub mod kind;
 pub mod kinds;
 pub mod list;
+pub mod listed;
 pub mod partition;
 pub mod plan;
 pub mod schedule;
@@ -24,4 +25,7 @@ pub mod schedule;
 pub use action::{Action, ClusterView, Network};
 pub use kind::{Claim, Draw, Fault, FaultKind, Watch, Watcher};
 pub use list::{KindList, parse_kind_list, parse_kinds};
-pub use schedule::{Nemesis, NemesisEvent, NemesisOptions, most_faults_at_once};
+pub use listed::{FaultRecord, FaultStop, Listed, TimedAction};
+pub use schedule::{
+    Drawn, FaultSource, Nemesis, NemesisEvent, NemesisOptions, most_faults_at_once,
+};

@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use rafty::NodeId;
 
@@ -46,7 +46,8 @@ impl Shape {
 pub type Link = (NodeId, NodeId);
 
 /// A partition: the directed links `(from, to)` whose messages are dropped.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Grudge {
     /// Cut links, each `(from, to)`; a symmetric cut lists both directions.
     pub cut: Vec<(NodeId, NodeId)>,

@@ -19,6 +19,7 @@ use rafty::NodeId;
 use super::action::{Action, ClusterView, Network};
 use super::claims::{self, Resource};
 use super::kind::{Draw, FaultKind, Watch, Watcher};
+use super::listed::{FaultRecord, FaultStop, TimedAction};
 use super::plan::Plan;
 
 /// How the nemesis behaves.
@@ -68,6 +69,8 @@ pub fn most_faults_at_once(events: &[NemesisEvent]) -> usize {
 /// A fault in progress: its plan, the steps still to take, and its watcher if it reacts.
 struct Active {
     kind: FaultKind,
+    /// Its record in the book ([`Hands::start`]).
+    fault: FaultId,
     plan: Plan,
     started_at: Duration,
     remaining: VecDeque<(Duration, Action)>,
@@ -83,182 +86,91 @@ struct Slot {
     active: Option<Active>,
 }
 
-/// The fault scheduler. Call [`Nemesis::poll`] before every simulation step.
-pub struct Nemesis {
-    options: NemesisOptions,
-    nodes: Vec<NodeId>,
-    slots: Vec<Slot>,
-    /// Actions taken and not yet undone, oldest first.
-    in_effect: Vec<Action>,
-    healed: bool,
-    events: Vec<NemesisEvent>,
-    actions: Vec<(Duration, String)>,
+/// A fault as the nemesis's book knows it: an index into [`Nemesis::recorded`].
+pub type FaultId = usize;
+
+/// Where a nemesis's faults come from: drawn from the seed as the run goes ([`Drawn`]), or
+/// replayed from a schedule's list ([`super::listed::Listed`]). A source starts, acts and
+/// stops only through the [`Hands`] it is given, which carry out and record everything.
+pub trait FaultSource {
+    /// Start the faults and take the steps due at `now` (before the time limit).
+    fn poll(&mut self, now: Duration, view: &dyn ClusterView, hands: &mut Hands<'_>);
+
+    /// The faults still in effect when everything is healed at the time limit, in the order
+    /// their stops are recorded (by slot).
+    fn open_faults(&mut self) -> Vec<FaultId>;
 }
 
-impl Nemesis {
-    /// A nemesis over `nodes` drawing every choice from `rng`.
-    pub fn new(mut options: NemesisOptions, nodes: Vec<NodeId>, mut rng: ChaCha8Rng) -> Self {
-        // The order kinds are listed in must not matter (`--nemesis kill,partition` is
-        // `--nemesis partition,kill`).
-        options.kinds.sort_unstable();
-        options.kinds.dedup();
-        options.overlap = options.overlap.max(1);
-        let first = options.start_after + jitter(options.interval / 2, &mut rng);
-        let mut others = Vec::new();
-        for _ in 1..options.overlap {
-            let mut slot_rng = ChaCha8Rng::seed_from_u64(rng.random());
-            let first = options.start_after + jitter(options.interval, &mut slot_rng);
-            others.push(Slot {
-                rng: slot_rng,
-                next_fault_at: first,
-                active: None,
-            });
-        }
-        let mut slots = vec![Slot {
-            rng,
-            next_fault_at: first,
-            active: None,
-        }];
-        slots.extend(others);
-        Nemesis {
-            options,
-            nodes,
-            slots,
-            in_effect: Vec::new(),
-            healed: false,
-            events: Vec::new(),
-            actions: Vec::new(),
-        }
+/// What the nemesis did: the actions in effect, the history's events, the timed log and the
+/// record of every fault (the schedule's nemesis part).
+#[derive(Default)]
+struct Book {
+    /// Actions taken and not yet undone, oldest first.
+    in_effect: Vec<Action>,
+    events: Vec<NemesisEvent>,
+    actions: Vec<(Duration, String)>,
+    faults: Vec<FaultRecord>,
+}
+
+/// A source's hands at one poll: they take actions on the network and record each fault's
+/// start, actions and stop, as applied.
+pub struct Hands<'a> {
+    now: Duration,
+    network: &'a mut dyn Network,
+    book: &'a mut Book,
+}
+
+impl Hands<'_> {
+    /// The network, for a watcher's questions.
+    pub fn network(&mut self) -> &mut dyn Network {
+        &mut *self.network
     }
 
-    /// Take every action due at `now` (simulated time since the start).
-    pub fn poll(&mut self, now: Duration, view: &dyn ClusterView, network: &mut dyn Network) {
-        if self.healed {
-            return;
-        }
-        if now >= self.options.heal_at {
-            self.heal_all(now, network);
-            return;
-        }
-        for index in 0..self.slots.len() {
-            let slot = &self.slots[index];
-            if slot.active.is_none() && now >= slot.next_fault_at && !self.options.kinds.is_empty()
-            {
-                self.start_fault(index, now, view);
-            }
-            self.run_due_steps(index, now, view, network);
-        }
-    }
-
-    /// The nemesis operations recorded so far.
-    pub fn events(&self) -> &[NemesisEvent] {
-        &self.events
-    }
-
-    /// Every primitive action taken, with its time, for the per-run log.
-    pub fn actions(&self) -> &[(Duration, String)] {
-        &self.actions
-    }
-
-    /// True once the nemesis has healed everything for good.
-    pub fn is_healed(&self) -> bool {
-        self.healed
-    }
-
-    /// What the faults in effect in every slot but `index` claim.
-    fn claimed_by_others(&self, index: usize) -> BTreeSet<Resource> {
-        let others = self.slots.iter().enumerate().filter(|(i, _)| *i != index);
-        others
-            .filter_map(|(_, slot)| slot.active.as_ref())
-            .flat_map(|active| active.claims.iter().copied())
-            .collect()
-    }
-
-    fn start_fault(&mut self, index: usize, now: Duration, view: &dyn ClusterView) {
-        let claimed = self.claimed_by_others(index);
-        let (kinds, free) = claims::eligible(&self.options.kinds, &claimed, &self.nodes);
-        let interval = self.options.interval;
-        let slot = &mut self.slots[index];
-        if kinds.is_empty() {
-            slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
-            return;
-        }
-        let kind = kinds[slot.rng.random_range(0..kinds.len())];
-        let duration = interval / 2 + jitter(interval * 3 / 2, &mut slot.rng);
-        let targets = match claims::shared_resource(kind) {
-            Some(_) => &self.nodes,
-            None => &free,
-        };
-        let leader = view.leader().filter(|leader| targets.contains(leader));
-        let draw = Draw {
-            duration,
-            nodes: targets,
-            leader,
-        };
-        let plan = kind.plan(draw, &mut slot.rng);
-        let remaining = plan.steps.iter().cloned().collect();
-        let watcher = kind.fault().watcher(&plan);
-        let description = plan.description.clone();
-        slot.active = Some(Active {
+    /// Record the start of a fault of `kind` in `slot`, described for the history.
+    pub fn start(&mut self, kind: FaultKind, slot: usize, description: String) -> FaultId {
+        self.book.faults.push(FaultRecord {
             kind,
-            claims: claims::claims(kind, &plan),
-            plan,
-            started_at: now,
-            remaining,
-            watcher,
+            slot,
+            start_ms: whole_ms(self.now),
+            description: description.clone(),
+            actions: Vec::new(),
+            stop: None,
         });
-        self.record(now, format!("start-{kind}"), description);
+        self.book
+            .record(self.now, format!("start-{kind}"), description);
+        self.book.faults.len() - 1
     }
 
-    fn run_due_steps(
-        &mut self,
-        index: usize,
-        now: Duration,
-        view: &dyn ClusterView,
-        network: &mut dyn Network,
-    ) {
-        let slot = &mut self.slots[index];
-        let Some(active) = &mut slot.active else {
-            return;
-        };
-        // The watcher reacts first (a power cut goes the moment its disk froze, before
-        // anything else due), then the steps due.
-        let mut due = match &mut active.watcher {
-            Some(watcher) => watcher.poll(Watch {
-                elapsed: now - active.started_at,
-                view,
-                network: &mut *network,
-                nodes: &self.nodes,
-                rng: &mut slot.rng,
-            }),
-            None => Vec::new(),
-        };
-        while let Some((offset, _)) = active.remaining.front() {
-            if active.started_at + *offset > now {
-                break;
-            }
-            due.push(active.remaining.pop_front().expect("front exists").1);
-        }
-        let watcher_done = active.watcher.as_ref().is_none_or(|w| w.is_done());
-        let finished = active.remaining.is_empty() && watcher_done;
-        let kind = active.kind;
-        // The stop names the fault it ends, as its start did, so that a reader of the history
-        // can pair them when two faults of one kind overlap (`--nemesis-overlap`); a watcher
-        // may say what the fault came to instead.
-        let outcome = active.watcher.as_ref().and_then(|w| w.outcome());
-        let description = outcome.unwrap_or_else(|| active.plan.description.clone());
-        for action in due {
-            self.take(now, action, network);
-        }
-        if finished {
-            let slot = &mut self.slots[index];
-            slot.active = None;
-            let interval = self.options.interval;
-            slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
-            self.record(now, format!("stop-{kind}"), description);
-        }
+    /// Take `action` now, as a step of `fault`.
+    pub fn act(&mut self, fault: FaultId, action: Action) {
+        let at_ms = whole_ms(self.now);
+        self.book.faults[fault].actions.push(TimedAction {
+            at_ms,
+            action: action.clone(),
+        });
+        self.book.take(self.now, action, self.network);
     }
 
+    /// Record the stop of `fault`, described (what it did, or what it came to).
+    pub fn stop(&mut self, fault: FaultId, description: String) {
+        let record = &mut self.book.faults[fault];
+        record.stop = Some(FaultStop {
+            at_ms: whole_ms(self.now),
+            description: description.clone(),
+        });
+        let kind = record.kind;
+        self.book
+            .record(self.now, format!("stop-{kind}"), description);
+    }
+}
+
+/// `time` in whole milliseconds: the simulation steps by 1 ms, so nothing is lost.
+fn whole_ms(time: Duration) -> u64 {
+    debug_assert_eq!(time.subsec_nanos() % 1_000_000, 0, "{time:?}");
+    time.as_millis() as u64
+}
+
+impl Book {
     fn take(&mut self, now: Duration, action: Action, network: &mut dyn Network) {
         network.apply(&action);
         self.actions.push((now, action.to_string()));
@@ -296,8 +208,82 @@ impl Nemesis {
         }
     }
 
+    fn record(&mut self, now: Duration, f: String, value: String) {
+        self.events.push(NemesisEvent {
+            time_ns: now.as_nanos() as u64,
+            f,
+            value,
+        });
+    }
+}
+
+/// The fault scheduler. Call [`Nemesis::poll`] before every simulation step.
+pub struct Nemesis {
+    heal_at: Duration,
+    source: Box<dyn FaultSource>,
+    book: Book,
+    healed: bool,
+}
+
+impl Nemesis {
+    /// A nemesis over `nodes` drawing every choice from `rng`.
+    pub fn new(options: NemesisOptions, nodes: Vec<NodeId>, rng: ChaCha8Rng) -> Self {
+        let heal_at = options.heal_at;
+        Nemesis::with_source(heal_at, Box::new(Drawn::new(options, nodes, rng)))
+    }
+
+    /// A nemesis taking its faults from `source`, healing everything at `heal_at`.
+    pub fn with_source(heal_at: Duration, source: Box<dyn FaultSource>) -> Self {
+        Nemesis {
+            heal_at,
+            source,
+            book: Book::default(),
+            healed: false,
+        }
+    }
+
+    /// Take every action due at `now` (simulated time since the start).
+    pub fn poll(&mut self, now: Duration, view: &dyn ClusterView, network: &mut dyn Network) {
+        if self.healed {
+            return;
+        }
+        if now >= self.heal_at {
+            self.heal_all(now, network);
+            return;
+        }
+        let mut hands = Hands {
+            now,
+            network,
+            book: &mut self.book,
+        };
+        self.source.poll(now, view, &mut hands);
+    }
+
+    /// The nemesis operations recorded so far.
+    pub fn events(&self) -> &[NemesisEvent] {
+        &self.book.events
+    }
+
+    /// Every primitive action taken, with its time, for the per-run log.
+    pub fn actions(&self) -> &[(Duration, String)] {
+        &self.book.actions
+    }
+
+    /// Every fault started so far, as applied: its start, its actions and its stop (none for
+    /// a fault healed at the time limit). Replayed by [`super::listed::Listed`], they repeat
+    /// the run's nemesis exactly.
+    pub fn recorded(&self) -> &[FaultRecord] {
+        &self.book.faults
+    }
+
+    /// True once the nemesis has healed everything for good.
+    pub fn is_healed(&self) -> bool {
+        self.healed
+    }
+
     fn heal_all(&mut self, now: Duration, network: &mut dyn Network) {
         let undo: Vec<Action> = self
+            .book
             .in_effect
             .iter()
             .rev()
@@ -305,27 +291,181 @@ impl Nemesis {
             .collect();
         let description: Vec<String> = undo.iter().map(Action::to_string).collect();
         for action in undo {
-            self.take(now, action, network);
+            self.book.take(now, action, network);
         }
-        for index in 0..self.slots.len() {
-            if let Some(active) = self.slots[index].active.take() {
-                self.record(
-                    now,
-                    format!("stop-{}", active.kind),
-                    format!("{} (healed at the time limit)", active.plan.description),
-                );
-            }
+        for fault in self.source.open_faults() {
+            let record = &self.book.faults[fault];
+            let (f, value) = (
+                format!("stop-{}", record.kind),
+                format!("{} (healed at the time limit)", record.description),
+            );
+            self.book.record(now, f, value);
         }
-        self.record(now, "heal-all".into(), description.join(", "));
+        self.book
+            .record(now, "heal-all".into(), description.join(", "));
         self.healed = true;
     }
+}
 
-    fn record(&mut self, now: Duration, f: String, value: String) {
-        self.events.push(NemesisEvent {
-            time_ns: now.as_nanos() as u64,
-            f,
-            value,
+/// The faults drawn from the seed as the run goes: `overlap` slots side by side, each a
+/// healthy gap, a fault, a healthy gap...
+pub struct Drawn {
+    options: NemesisOptions,
+    nodes: Vec<NodeId>,
+    slots: Vec<Slot>,
+}
+
+impl Drawn {
+    /// Faults over `nodes` drawing every choice from `rng`.
+    pub fn new(mut options: NemesisOptions, nodes: Vec<NodeId>, mut rng: ChaCha8Rng) -> Self {
+        // The order kinds are listed in must not matter (`--nemesis kill,partition` is
+        // `--nemesis partition,kill`).
+        options.kinds.sort_unstable();
+        options.kinds.dedup();
+        options.overlap = options.overlap.max(1);
+        let first = options.start_after + jitter(options.interval / 2, &mut rng);
+        let mut others = Vec::new();
+        for _ in 1..options.overlap {
+            let mut slot_rng = ChaCha8Rng::seed_from_u64(rng.random());
+            let first = options.start_after + jitter(options.interval, &mut slot_rng);
+            others.push(Slot {
+                rng: slot_rng,
+                next_fault_at: first,
+                active: None,
+            });
+        }
+        let mut slots = vec![Slot {
+            rng,
+            next_fault_at: first,
+            active: None,
+        }];
+        slots.extend(others);
+        Drawn {
+            options,
+            nodes,
+            slots,
+        }
+    }
+
+    /// What the faults in effect in every slot but `index` claim.
+    fn claimed_by_others(&self, index: usize) -> BTreeSet<Resource> {
+        let others = self.slots.iter().enumerate().filter(|(i, _)| *i != index);
+        others
+            .filter_map(|(_, slot)| slot.active.as_ref())
+            .flat_map(|active| active.claims.iter().copied())
+            .collect()
+    }
+
+    fn start_fault(
+        &mut self,
+        index: usize,
+        now: Duration,
+        view: &dyn ClusterView,
+        hands: &mut Hands<'_>,
+    ) {
+        let claimed = self.claimed_by_others(index);
+        let (kinds, free) = claims::eligible(&self.options.kinds, &claimed, &self.nodes);
+        let interval = self.options.interval;
+        let slot = &mut self.slots[index];
+        if kinds.is_empty() {
+            slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
+            return;
+        }
+        let kind = kinds[slot.rng.random_range(0..kinds.len())];
+        let duration = interval / 2 + jitter(interval * 3 / 2, &mut slot.rng);
+        let targets = match claims::shared_resource(kind) {
+            Some(_) => &self.nodes,
+            None => &free,
+        };
+        let leader = view.leader().filter(|leader| targets.contains(leader));
+        let draw = Draw {
+            duration,
+            nodes: targets,
+            leader,
+        };
+        let plan = kind.plan(draw, &mut slot.rng);
+        let remaining = plan.steps.iter().cloned().collect();
+        let watcher = kind.fault().watcher(&plan);
+        let fault = hands.start(kind, index, plan.description.clone());
+        slot.active = Some(Active {
+            kind,
+            fault,
+            claims: claims::claims(kind, &plan),
+            plan,
+            started_at: now,
+            remaining,
+            watcher,
         });
+    }
+
+    fn run_due_steps(
+        &mut self,
+        index: usize,
+        now: Duration,
+        view: &dyn ClusterView,
+        hands: &mut Hands<'_>,
+    ) {
+        let slot = &mut self.slots[index];
+        let Some(active) = &mut slot.active else {
+            return;
+        };
+        // The watcher reacts first (a power cut goes the moment its disk froze, before
+        // anything else due), then the steps due.
+        let mut due = match &mut active.watcher {
+            Some(watcher) => watcher.poll(Watch {
+                elapsed: now - active.started_at,
+                view,
+                network: hands.network(),
+                nodes: &self.nodes,
+                rng: &mut slot.rng,
+            }),
+            None => Vec::new(),
+        };
+        while let Some((offset, _)) = active.remaining.front() {
+            if active.started_at + *offset > now {
+                break;
+            }
+            due.push(active.remaining.pop_front().expect("front exists").1);
+        }
+        let watcher_done = active.watcher.as_ref().is_none_or(|w| w.is_done());
+        let finished = active.remaining.is_empty() && watcher_done;
+        let (kind, fault) = (active.kind, active.fault);
+        // The stop names the fault it ends, as its start did, so that a reader of the history
+        // can pair them when two faults of one kind overlap (`--nemesis-overlap`); a watcher
+        // may say what the fault came to instead.
+        let outcome = active.watcher.as_ref().and_then(|w| w.outcome());
+        let description = outcome.unwrap_or_else(|| active.plan.description.clone());
+        debug_assert_eq!(hands.book.faults[fault].kind, kind);
+        for action in due {
+            hands.act(fault, action);
+        }
+        if finished {
+            slot.active = None;
+            let interval = self.options.interval;
+            slot.next_fault_at = now + interval / 2 + jitter(interval, &mut slot.rng);
+            hands.stop(fault, description);
+        }
+    }
+}
+
+impl FaultSource for Drawn {
+    fn poll(&mut self, now: Duration, view: &dyn ClusterView, hands: &mut Hands<'_>) {
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.active.is_none() && now >= slot.next_fault_at && !self.options.kinds.is_empty()
+            {
+                self.start_fault(index, now, view, hands);
+            }
+            self.run_due_steps(index, now, view, hands);
+        }
+    }
+
+    fn open_faults(&mut self) -> Vec<FaultId> {
+        self.slots
+            .iter_mut()
+            .filter_map(|slot| slot.active.take())
+            .map(|active| active.fault)
+            .collect()
     }
 }
 
@@ -375,7 +515,7 @@ mod tests {
         for ms in 0..25_000 {
             nemesis.poll(Duration::from_millis(ms), &NoLeader, &mut network);
         }
-        (network.0, nemesis.events.clone())
+        (network.0, nemesis.events().to_vec())
     }
 
     /// Every kind but the reactive Figure 8 (which needs a cluster to aim at).

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use rafty_workloads::{WorkloadConfig, WorkloadKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::nemesis::FaultKind;
 
 /// A deliberately broken variant of the system under test, used to prove the harness catches
 /// it. Only [`Variant::Reference`] is meant for real runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Variant {
     /// The reference implementation, as shipped.
@@ -69,7 +69,8 @@ impl Variant {
 }
 
 /// Which `Log` the nodes run on, among those the harness ships.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LogKind {
     /// rafty's `MemoryLog`: every write durable on return.
     #[default]

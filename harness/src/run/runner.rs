@@ -1,6 +1,7 @@
 //! One run: build the simulation from the seed, step it with the nemesis acting between
 //! steps, then judge what happened.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +10,8 @@ use rafty::service::KvClientConfig;
 use rafty::tcp::TransportConfig;
 use rafty_workloads::Generator;
 
-use crate::nemesis::{FaultKind, Nemesis, NemesisOptions};
-use crate::sim::client::{Client, ClientTimes, FinalReads};
+use crate::nemesis::{FaultKind, FaultRecord, Listed, Nemesis, NemesisOptions};
+use crate::sim::client::{Client, ClientTimes, FinalReads, ListedOps, OpLog, OpRecord, Operations};
 use crate::sim::cluster::{self, ClusterContext, KV_PORT};
 use crate::sim::control::SimNetwork;
 use crate::sim::kv_api::ServiceApi;
@@ -47,6 +48,26 @@ pub struct RunOutput {
     pub node_logs: std::collections::BTreeMap<rafty::NodeId, Vec<String>>,
     /// The nemesis's primitive actions, timed.
     pub nemesis_log: Vec<String>,
+    /// The configuration the run ran with (its settings as drawn from the seed).
+    pub config: TestConfig,
+    /// Every fault as applied (the schedule's nemesis, [`crate::schedule`]).
+    pub faults: Vec<FaultRecord>,
+    /// Each client's workload operations as run (the schedule's workload).
+    pub client_ops: BTreeMap<u64, Vec<OpRecord>>,
+}
+
+/// Where a run's faults and workload operations come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Inputs<'s> {
+    /// Drawn from the seed as the run goes.
+    Drawn,
+    /// Replayed from a schedule's lists (the seed still drives the nodes and the network).
+    Listed {
+        /// The faults.
+        faults: &'s [FaultRecord],
+        /// Each client's operations (a client absent runs none).
+        client_ops: &'s BTreeMap<u64, Vec<OpRecord>>,
+    },
 }
 
 /// Where a run spools its history and how it shows progress.
@@ -96,10 +117,27 @@ pub fn run_with(
     config: &TestConfig,
     seed: u64,
     plugins: &Plugins,
+    run_options: RunOptions,
+) -> RunOutput {
+    run_inputs(
+        &config.for_seed(seed),
+        seed,
+        plugins,
+        run_options,
+        Inputs::Drawn,
+    )
+}
+
+/// Run `config` exactly as given (its settings are not drawn again) with `seed` for the
+/// nodes' and the network's randomness, the faults and operations from `inputs`, and judge it.
+pub fn run_inputs(
+    config: &TestConfig,
+    seed: u64,
+    plugins: &Plugins,
     mut run_options: RunOptions,
+    inputs: Inputs<'_>,
 ) -> RunOutput {
     let wall_start = std::time::Instant::now(); // outside the simulation: the report's wall time
-    let config = &config.for_seed(seed);
     let seeds = Seeds::new(seed);
     let nodes = config.node_ids();
     // The `membership` nemesis's spares: hosts outside the initial configuration.
@@ -196,23 +234,46 @@ pub fn run_with(
     // than one host per process, and clients are never partitioned anyway.
     let clients = vec![CLIENT_HOST.to_owned()];
     let concurrency = config.workload.concurrency as u64;
+    let op_log = OpLog::default();
     let mut processes = Vec::new();
     for index in 0..concurrency {
         let generator =
             Generator::for_client(config.workload.clone(), seeds.derive("workload", 0), index);
-        let (recorder, final_reads, acknowledged) =
-            (recorder.clone(), final_reads.clone(), acknowledged.clone());
-        processes.push((index, generator, recorder, final_reads, acknowledged));
+        let operations: Box<dyn Operations> = match inputs {
+            Inputs::Drawn => Box::new(generator.clone()),
+            Inputs::Listed { client_ops, .. } => Box::new(ListedOps::new(
+                client_ops.get(&index).cloned().unwrap_or_default(),
+            )),
+        };
+        let (recorder, final_reads, acknowledged, op_log) = (
+            recorder.clone(),
+            final_reads.clone(),
+            acknowledged.clone(),
+            op_log.clone(),
+        );
+        processes.push((
+            index,
+            generator,
+            operations,
+            op_log,
+            recorder,
+            final_reads,
+            acknowledged,
+        ));
     }
     let (client_nodes, client_config) = (nodes.clone(), kv_config.clone());
+    let client_op_log = op_log.clone();
     sim.client(CLIENT_HOST, async move {
         let mut tasks = Vec::new();
-        for (index, generator, recorder, final_reads, acknowledged) in processes {
+        for (index, generator, operations, op_log, recorder, final_reads, acknowledged) in processes
+        {
             let api = ServiceApi::new(&client_nodes, KV_PORT, client_config.clone());
             let client = Client {
                 index,
                 concurrency,
                 generator,
+                operations,
+                op_log,
                 api,
                 recorder,
                 times,
@@ -234,7 +295,12 @@ pub fn run_with(
         heal_at: time_limit,
         overlap: config.nemesis_overlap,
     };
-    let mut nemesis = Nemesis::new(options, nodes.clone(), seeds.rng("nemesis", 0));
+    let mut nemesis = match inputs {
+        Inputs::Drawn => Nemesis::new(options, nodes.clone(), seeds.rng("nemesis", 0)),
+        Inputs::Listed { faults, .. } => {
+            Nemesis::with_source(time_limit, Box::new(Listed::new(faults.to_vec())))
+        }
+    };
     let mut nemesis_recorded = 0;
     let mut faults = 0u64;
     let error = loop {
@@ -314,5 +380,8 @@ pub fn run_with(
         history_spool: spool,
         node_logs: observations.node_logs(),
         nemesis_log,
+        config: config.clone(),
+        faults: nemesis.recorded().to_vec(),
+        client_ops: client_op_log.take(),
     }
 }

@@ -28,6 +28,8 @@ pub struct Artifacts<'r> {
     /// filesystem as the store); `None`: the run has no history (its spool failed), and an
     /// empty one is written.
     pub spooled_history: Option<&'r Path>,
+    /// The run's schedule, written as `schedule.json` when given (runs that are not valid).
+    pub schedule: Option<&'r crate::schedule::Schedule>,
 }
 
 /// Write the history as JSON lines: one checkers `Op` a line, plus the node a client used.
@@ -150,6 +152,9 @@ pub fn write_run(
         dir.join("nemesis.log"),
         artifacts.nemesis_log.join("\n") + "\n",
     )?;
+    if let Some(schedule) = artifacts.schedule {
+        schedule.write(&dir.join(crate::schedule::FILE_NAME))?;
+    }
     Ok(dir)
 }
 

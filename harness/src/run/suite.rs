@@ -15,6 +15,7 @@ use super::progress::RunProgress;
 use super::results::Validity;
 use super::runner::{self, RunOptions};
 use super::store::{self, Artifacts};
+use crate::schedule::Schedule;
 
 /// `--shard i/n`: the i-th of n deterministic slices of the seeds (1-based): seed number `k`
 /// of the range (0-based) belongs to shard `k % n + 1`.
@@ -245,11 +246,15 @@ fn run_one(
     };
     let result = &output.result;
     let mut store_error = None;
+    // A run that is not valid keeps its inputs, to replay and shrink.
+    let schedule =
+        (result.valid != Validity::Valid).then(|| Schedule::of_run(&output, seed, None, true));
     let dir = store_root.and_then(|root| {
         let artifacts = Artifacts {
             node_logs: &output.node_logs,
             nemesis_log: &output.nemesis_log,
             spooled_history: output.history_spool.as_ref().map(|spool| spool.path()),
+            schedule: schedule.as_ref(),
         };
         match store::write_run(root, stamp, result, &artifacts) {
             Ok(dir) => {

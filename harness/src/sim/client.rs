@@ -6,13 +6,14 @@
 //! `process + concurrency` (Jepsen's convention).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rafty_checkers::Value;
 use rafty_workloads::{ClientOp, Generator, OpResult};
+use serde::{Deserialize, Serialize};
 
 use super::observe::Observations;
 use super::recorder::Recorder;
@@ -87,14 +88,103 @@ impl Acknowledged {
     }
 }
 
+/// One operation of a client as it ran: when it was invoked, what it was, and how long the
+/// client paused after it completed. A schedule's workload is a list of these per client
+/// ([`crate::schedule`]); replayed by [`ListedOps`], they repeat the run's operations exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpRecord {
+    /// When it was invoked, in simulated milliseconds since the start of the run; replayed,
+    /// it is invoked no earlier.
+    pub at_ms: u64,
+    /// The operation.
+    pub op: ClientOp,
+    /// The client's pause after it completed, in microseconds (its think time).
+    pub pause_us: u64,
+}
+
+/// Where a client's workload operations come from: drawn from the seed ([`Generator`]) or
+/// replayed from a list ([`ListedOps`]).
+pub trait Operations {
+    /// The next operation and the earliest time to invoke it (`None`: at once), or `None`
+    /// when there are no more.
+    fn next_op(&mut self) -> Option<(ClientOp, Option<Duration>)>;
+
+    /// How long to pause after the operation just completed.
+    fn pause(&mut self) -> Duration;
+}
+
+impl Operations for Generator {
+    fn next_op(&mut self) -> Option<(ClientOp, Option<Duration>)> {
+        Some((Generator::next_op(self), None))
+    }
+
+    fn pause(&mut self) -> Duration {
+        self.think_time()
+    }
+}
+
+/// A client's operations replayed from a list.
+pub struct ListedOps {
+    ops: VecDeque<OpRecord>,
+    pause: Duration,
+}
+
+impl ListedOps {
+    /// Replay `ops` in order.
+    pub fn new(ops: Vec<OpRecord>) -> ListedOps {
+        ListedOps {
+            ops: ops.into(),
+            pause: Duration::ZERO,
+        }
+    }
+}
+
+impl Operations for ListedOps {
+    fn next_op(&mut self) -> Option<(ClientOp, Option<Duration>)> {
+        let next = self.ops.pop_front()?;
+        self.pause = Duration::from_micros(next.pause_us);
+        Some((next.op, Some(Duration::from_millis(next.at_ms))))
+    }
+
+    fn pause(&mut self) -> Duration {
+        self.pause
+    }
+}
+
+/// Each client's operations as run, for the run's schedule (shared with the client tasks).
+#[derive(Clone, Debug, Default)]
+pub struct OpLog {
+    inner: Rc<RefCell<BTreeMap<u64, Vec<OpRecord>>>>,
+}
+
+impl OpLog {
+    fn push(&self, client: u64, record: OpRecord) {
+        self.inner
+            .borrow_mut()
+            .entry(client)
+            .or_default()
+            .push(record);
+    }
+
+    /// Each client's operations so far (clients that ran none are absent).
+    pub fn take(&self) -> BTreeMap<u64, Vec<OpRecord>> {
+        std::mem::take(&mut *self.inner.borrow_mut())
+    }
+}
+
 /// One workload client.
 pub struct Client<A: KvApi> {
     /// Index among the clients, from 0.
     pub index: u64,
     /// How many clients run (the process-number stride).
     pub concurrency: u64,
-    /// Where operations come from.
+    /// The workload's vocabulary (the final reads, and the keys this client reads at the end).
     pub generator: Generator,
+    /// Where the workload operations come from.
+    pub operations: Box<dyn Operations>,
+    /// Where each workload operation is recorded as run.
+    pub op_log: OpLog,
     /// How operations reach the cluster.
     pub api: A,
     /// Where they are recorded.
@@ -112,10 +202,30 @@ impl<A: KvApi> Client<A> {
     pub async fn run(mut self) {
         let mut process = self.index;
         while clock::now() < self.times.time_limit {
-            let op = self.generator.next_op();
+            let Some((op, not_before)) = self.operations.next_op() else {
+                break;
+            };
+            if not_before.is_some_and(|at| at >= self.times.time_limit) {
+                break;
+            }
+            if let Some(wait) = not_before.and_then(|at| at.checked_sub(clock::now())) {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            let at_ms = clock::now().as_millis() as u64;
             self.invoke(&mut process, &op).await;
-            let think = self.generator.think_time();
-            tokio::time::sleep(think).await;
+            let pause = self.operations.pause();
+            let pause_us = pause.as_micros() as u64;
+            self.op_log.push(
+                self.index,
+                OpRecord {
+                    at_ms,
+                    op,
+                    pause_us,
+                },
+            );
+            tokio::time::sleep(pause).await;
         }
         let wait = self.times.final_reads_from.saturating_sub(clock::now());
         tokio::time::sleep(wait).await;
