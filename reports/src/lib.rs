@@ -42,6 +42,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(test)]
+mod bounded;
 mod counterexample;
 pub mod error;
 mod escape;

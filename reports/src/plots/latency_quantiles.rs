@@ -68,6 +68,12 @@ impl Windows {
             );
         }
     }
+
+    /// How many windows.
+    #[cfg(test)]
+    pub fn held(&self) -> usize {
+        self.histograms.len()
+    }
 }
 
 /// Renders the quantile plot.

@@ -103,6 +103,12 @@ impl Cells {
         let x = self.x.map(time_value(span.start, self.clock));
         self.cells[row].insert((cell(x), cell(self.y.map(latency))));
     }
+
+    /// How many cells hold a dot, over every outcome.
+    #[cfg(test)]
+    pub fn held(&self) -> usize {
+        self.cells.iter().map(BTreeSet::len).sum()
+    }
 }
 
 /// Renders the raw latency plot.

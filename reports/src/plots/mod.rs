@@ -49,6 +49,13 @@ impl Accumulator {
         self.quantiles.observe(span);
         self.rate.observe(span);
     }
+
+    /// What it holds: the raw plot's cells with a dot, the quantile windows, the rate
+    /// buckets.
+    #[cfg(test)]
+    pub fn held(&self) -> (usize, usize, usize) {
+        (self.raw.held(), self.quantiles.held(), self.rate.held())
+    }
 }
 
 /// Renders the three plots of a prepared history; `title` heads each.

@@ -58,6 +58,12 @@ impl Buckets {
             self.counts[row][(end / self.width) as usize] += 1;
         }
     }
+
+    /// How many buckets per outcome.
+    #[cfg(test)]
+    pub fn held(&self) -> usize {
+        self.counts[0].len()
+    }
 }
 
 const OUTCOMES: [Outcome; 3] = [Outcome::Ok, Outcome::Fail, Outcome::Info];
