@@ -145,8 +145,11 @@ fn reason(error: &serde_json::Error) -> String {
 mod tests {
     use super::*;
 
-    /// Every event with its position, line and node.
-    fn read(text: &str) -> Result<Vec<(usize, usize, u64, Option<String>)>, String> {
+    /// An event's position, line, index and node.
+    type Read = (usize, usize, u64, Option<String>);
+
+    /// Every event of `text` read as a file.
+    fn read(text: &str) -> Result<Vec<Read>, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.jsonl");
         std::fs::write(&path, text).unwrap();

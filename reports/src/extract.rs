@@ -190,7 +190,7 @@ impl Extract {
                     }
                 }
                 Step::Completed(paired) => {
-                    let span = Span::new(paired, clock);
+                    let span = Span::new(*paired, clock);
                     if let (Some(fold), Some(end)) = (&mut fold, span.end) {
                         fold.completed(span.process, end);
                     }

@@ -61,8 +61,8 @@ pub(crate) enum Step {
     Other,
     /// A client invoked an operation (now open, as the pairing holds it).
     Invoked(u64),
-    /// An operation completed.
-    Completed(Paired),
+    /// An operation completed (boxed: the other steps are a word).
+    Completed(Box<Paired>),
 }
 
 impl Pairing {
@@ -127,7 +127,7 @@ impl Pairing {
             ));
         }
         paired.completion = Some(end());
-        Ok(Step::Completed(paired))
+        Ok(Step::Completed(Box::new(paired)))
     }
 
     /// The operations that never completed, in invocation order.
