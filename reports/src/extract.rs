@@ -6,8 +6,9 @@
 //!
 //! Architecture invariant: nothing here holds the history. What an [`Extract`] keeps is
 //! bounded by what the report draws: the timeline's sample (about 100,000 operations, plus
-//! every indeterminate one and the counterexample's: see [`Sample`]), the fault periods, the plots' buckets, windows
-//! and pixel cells (bounded by their size), and one entry per client process, key and function.
+//! every indeterminate one and the counterexample's: see [`Sample`]), the fault periods, the
+//! plots' buckets, windows and pixel cells (bounded by their size), and one entry per client
+//! process, key and function.
 
 use std::collections::BTreeMap;
 
