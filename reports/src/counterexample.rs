@@ -1,6 +1,8 @@
 //! The linearizability counterexample in words, for summary.txt and the timeline's header,
 //! and the short label each operation's bar carries on the timeline.
 
+use std::collections::BTreeMap;
+
 use rafty_checkers::linearizability::OpSummary;
 use rafty_checkers::{Counterexample, Outcome, Value};
 
@@ -12,13 +14,13 @@ pub(crate) const PREFIX_SHOWN: usize = 8;
 /// A bar's label, as Porcupine writes them: `w 3`, `r 2` (the value read; `r ?` when the
 /// read did not complete ok), `cas 1->4`; any other function as `f argument`, with `-> result`
 /// when an ok completion returned something else than its argument.
-pub(crate) fn bar_label(span: &Span<'_>) -> String {
-    let ok_result = span.result.filter(|_| span.outcome == Outcome::Ok);
+pub(crate) fn bar_label(span: &Span) -> String {
+    let ok_result = span.result.as_ref().filter(|_| span.outcome == Outcome::Ok);
     let value = |value: &Value| match value {
         Value::Nil => "nil".to_owned(),
         other => describe(other),
     };
-    match (span.f, span.argument) {
+    match (span.f.as_str(), &span.argument) {
         ("read", _) => format!("r {}", ok_result.map_or_else(|| "?".to_owned(), value)),
         ("write", argument) => format!("w {}", value(argument)),
         ("cas", Value::List(pair)) if pair.len() == 2 => {
@@ -40,7 +42,7 @@ pub(crate) fn bar_label(span: &Span<'_>) -> String {
 }
 
 /// One operation: `process 3: read -> 2 (ok, served by n2; history position 41, line 42)`.
-pub(crate) fn describe_op(op: &OpSummary, served_by: &[Option<String>]) -> String {
+pub(crate) fn describe_op(op: &OpSummary, served_by: &BTreeMap<usize, String>) -> String {
     let outcome = match op.outcome {
         Outcome::Ok => "ok",
         Outcome::Fail => "fail",
@@ -51,7 +53,7 @@ pub(crate) fn describe_op(op: &OpSummary, served_by: &[Option<String>]) -> Strin
     } else {
         ""
     };
-    let node = |position: usize| served_by.get(position)?.as_deref();
+    let node = |position: usize| served_by.get(&position).map(String::as_str);
     let node = op
         .completion_position
         .and_then(node)
@@ -66,7 +68,7 @@ pub(crate) fn describe_op(op: &OpSummary, served_by: &[Option<String>]) -> Strin
 
 /// The headline: `not linearizable (key 3): process 3: read -> 2 (...) cannot be linearized
 /// in state 1`.
-pub(crate) fn headline(cex: &Counterexample, served_by: &[Option<String>]) -> String {
+pub(crate) fn headline(cex: &Counterexample, served_by: &BTreeMap<usize, String>) -> String {
     let key = cex
         .partition
         .as_ref()
@@ -83,7 +85,7 @@ pub(crate) fn headline(cex: &Counterexample, served_by: &[Option<String>]) -> St
 /// operation, state after)`.
 pub(crate) fn prefix_tail<'c>(
     cex: &'c Counterexample,
-    served_by: &[Option<String>],
+    served_by: &BTreeMap<usize, String>,
 ) -> Vec<(usize, String, &'c str)> {
     let skip = cex.linearized.len().saturating_sub(PREFIX_SHOWN);
     cex.linearized
@@ -112,7 +114,7 @@ mod tests {
             Op::new(p, kind, f, result).with_time(2),
         ]);
         let extract = Extract::new(&history).unwrap();
-        bar_label(&extract.spans[0])
+        bar_label(&extract.drawn[0])
     }
 
     #[test]

@@ -1,9 +1,25 @@
-//! Turning a history into what reports draw: operation spans on per-process lanes, fault
-//! periods from the nemesis's events, and the clock they share.
+//! Turning a history into what reports draw, in two passes over its events that hold only what
+//! is drawn: a [`Survey`] of the whole (its clock, its end, its latencies' range, how many
+//! operations), then the pass that feeds each operation to every figure's accumulator (the
+//! counts, the plots' windows and cells, the timeline's sample) and collects the fault periods
+//! from the nemesis's events.
+//!
+//! Architecture invariant: nothing here holds the history. What an [`Extract`] keeps is
+//! bounded by what the report draws: the timeline's sample (about 100,000 operations, plus
+//! every indeterminate one and the counterexample's: see [`Sample`]), the fault periods, the
+//! plots' buckets, windows and pixel cells (bounded by their size), and one entry per client
+//! process, key and function.
 
 use std::collections::BTreeMap;
 
-use rafty_checkers::{History, HistoryError, Op, Outcome, Process, Value};
+use rafty_checkers::{Counterexample, History, HistoryError, Op, Outcome, Value};
+
+use crate::events::{Event, Events};
+use crate::pairing::{Paired, Pairing, Step};
+use crate::plots;
+use crate::survey::Survey;
+use crate::tally::Tally;
+use crate::timeline::{LaneFold, Sample, Sampled};
 
 /// The clock of a history: nanoseconds when every event has a time, else event positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,11 +30,21 @@ pub(crate) enum Clock {
     Events,
 }
 
+impl Clock {
+    /// The time of `op`, at history `position`, on this clock.
+    pub fn time(self, position: usize, op: &Op) -> u64 {
+        match self {
+            Clock::Nanos => op.time.unwrap_or(0),
+            Clock::Events => position as u64,
+        }
+    }
+}
+
 /// One client operation, from invocation to completion.
 #[derive(Debug, Clone)]
-pub(crate) struct Span<'h> {
-    /// Index of the process's lane.
-    pub lane: usize,
+pub(crate) struct Span {
+    /// Its client process.
+    pub process: u64,
     /// Invocation time.
     pub start: u64,
     /// Completion time, if it completed.
@@ -26,20 +52,51 @@ pub(crate) struct Span<'h> {
     /// How it ended.
     pub outcome: Outcome,
     /// Its function.
-    pub f: &'h str,
-    /// Its key, if any.
-    pub key: Option<&'h Value>,
+    pub f: String,
+    /// Its key, if any (the invocation's, else the completion's).
+    pub key: Option<Value>,
     /// Its argument.
-    pub argument: &'h Value,
+    pub argument: Value,
     /// Its completion's value, if it completed.
-    pub result: Option<&'h Value>,
+    pub result: Option<Value>,
     /// History position of its invocation.
     pub position: usize,
-    /// History position of its completion, if it completed.
-    pub completion_position: Option<usize>,
+    /// The node that served it (its completion's, else its invocation's), when recorded.
+    pub node: Option<String>,
+    /// Its place among the history's client operations, in invocation order.
+    pub ordinal: usize,
 }
 
-impl Span<'_> {
+impl Span {
+    /// The span of an operation, on `clock`.
+    pub fn new(paired: Paired, clock: Clock) -> Span {
+        let outcome = paired.outcome();
+        let invoke = paired.invoke;
+        let start = clock.time(invoke.position, &invoke.op);
+        let (end, result, completion_key, completion_node) = match paired.completion {
+            Some(completion) => (
+                Some(clock.time(completion.position, &completion.op)),
+                Some(completion.op.value),
+                completion.op.key,
+                completion.node,
+            ),
+            None => (None, None, None, None),
+        };
+        Span {
+            process: paired.process,
+            start,
+            end,
+            outcome,
+            f: invoke.op.f.as_str().to_owned(),
+            key: invoke.op.key.or(completion_key),
+            argument: invoke.op.value,
+            result,
+            position: invoke.position,
+            node: completion_node.or(invoke.node),
+            ordinal: paired.ordinal,
+        }
+    }
+
     /// Latency, for a completed operation.
     pub fn latency(&self) -> Option<u64> {
         self.end.map(|end| end.saturating_sub(self.start))
@@ -60,89 +117,129 @@ pub(crate) struct Fault {
 }
 
 /// A history prepared for drawing.
-#[derive(Debug, Clone)]
-pub(crate) struct Extract<'h> {
-    /// Client operations in invocation order.
-    pub spans: Vec<Span<'h>>,
-    /// The client process of each lane, in lane order.
-    pub lanes: Vec<u64>,
-    /// Fault periods, by start.
-    pub faults: Vec<Fault>,
+#[derive(Debug)]
+pub(crate) struct Extract {
     /// The clock of every time here.
     pub clock: Clock,
     /// The latest time in the history (0 when empty).
     pub end: u64,
+    /// Fault periods, by start.
+    pub faults: Vec<Fault>,
+    /// The operations counted: by outcome and function, their processes, keys and latencies.
+    pub tally: Tally,
+    /// The operations the timeline draws, in invocation order.
+    pub drawn: Vec<Span>,
+    /// How `drawn` was sampled, when it is not every operation.
+    pub sampled: Option<Sampled>,
+    /// The run's client concurrency, when every process's operations fold onto its client
+    /// thread (`process mod concurrency`) without overlapping (see [`LaneFold`]).
+    pub threads: Option<usize>,
+    /// What the plots draw.
+    pub plots: plots::Accumulator,
+    /// The node that served each event of the counterexample's operations, by position.
+    pub nodes: BTreeMap<usize, String>,
 }
 
-impl<'h> Extract<'h> {
-    /// Prepares `history`; its pairing errors are returned as they are.
-    pub fn new(history: &'h History) -> Result<Extract<'h>, HistoryError> {
-        let clock = if history.ops.iter().all(|op| op.time.is_some()) {
-            Clock::Nanos
-        } else {
-            Clock::Events
+impl Extract {
+    /// Prepares a history in memory, with no counterexample and no concurrency; its pairing
+    /// errors are returned as they are.
+    pub fn new(history: &History) -> Result<Extract, HistoryError> {
+        let events = Events::Memory {
+            history,
+            served_by: &[],
         };
-        let time = |position: usize, op: &Op| match clock {
-            Clock::Nanos => op.time.unwrap_or(0),
-            Clock::Events => position as u64,
-        };
-        let end = history
-            .ops
-            .iter()
-            .enumerate()
-            .map(|(position, op)| time(position, op))
-            .max()
-            .unwrap_or(0);
-        let operations = history.operations()?;
-        let mut lane_of: BTreeMap<u64, usize> = BTreeMap::new();
-        for operation in &operations {
-            if let Process::Client(id) = operation.process() {
-                lane_of.insert(*id, 0);
-            }
-        }
-        for (lane, slot) in lane_of.values_mut().enumerate() {
-            *slot = lane;
-        }
-        let spans = operations
-            .iter()
-            .filter_map(|operation| {
-                let Process::Client(id) = operation.process() else {
-                    return None;
-                };
-                Some(Span {
-                    lane: lane_of[id],
-                    start: time(operation.invoke_position, operation.invoke),
-                    end: operation
-                        .completion_position
-                        .zip(operation.completion)
-                        .map(|(position, op)| time(position, op)),
-                    outcome: operation.outcome(),
-                    f: operation.f().as_str(),
-                    key: operation.key(),
-                    argument: operation.argument(),
-                    result: operation.result(),
-                    position: operation.invoke_position,
-                    completion_position: operation.completion_position,
-                })
-            })
-            .collect();
-        let faults = faults(history, &time, end);
-        Ok(Extract {
-            spans,
-            lanes: lane_of.keys().copied().collect(),
-            faults,
-            clock,
-            end,
-        })
+        Extract::read(&events, None, None)
     }
 
-    /// The distinct keys of the operations, in order.
-    pub fn keys(&self) -> Vec<&'h Value> {
-        let mut keys: Vec<&Value> = self.spans.iter().filter_map(|span| span.key).collect();
-        keys.sort();
-        keys.dedup();
-        keys
+    /// Reads `events` twice (a [`Survey`], then every figure's pass) and keeps what is drawn:
+    /// every operation of `counterexample` among the timeline's, and the nodes that served
+    /// them; lanes folded onto `concurrency` client threads when they can be. An event that
+    /// cannot be read or paired is an error naming its file and line.
+    pub fn read(
+        events: &Events<'_>,
+        counterexample: Option<&Counterexample>,
+        concurrency: Option<usize>,
+    ) -> Result<Extract, HistoryError> {
+        let survey = Survey::read(events)?;
+        let clock = survey.clock();
+        let end = survey.end(clock);
+        let (keep, node_positions) = counterexample_positions(counterexample);
+        let mut faults = FaultPeriods::default();
+        let mut tally = Tally::default();
+        let mut plots = plots::Accumulator::new(clock, end, survey.latencies(clock));
+        let mut sample = Sample::new(survey.operations, survey.indeterminate, keep);
+        let mut fold = concurrency.filter(|c| *c > 0).map(LaneFold::new);
+        let mut nodes = BTreeMap::new();
+        let mut pairing = Pairing::new(events.file_name());
+        let mut draw = |span: Span| {
+            tally.observe(&span);
+            plots.observe(&span);
+            sample.observe(span);
+        };
+        events.for_each(|event: Event<'_>| {
+            if let Some(node) = event.node {
+                if node_positions.binary_search(&event.position).is_ok() {
+                    nodes.insert(event.position, node.to_owned());
+                }
+            }
+            let now = clock.time(event.position, event.op);
+            match pairing.step(event)? {
+                Step::Other => faults.observe(now, event.op),
+                Step::Invoked(process) => {
+                    if let Some(fold) = &mut fold {
+                        fold.invoked(process, now);
+                    }
+                }
+                Step::Completed(paired) => {
+                    let span = Span::new(*paired, clock);
+                    if let (Some(fold), Some(end)) = (&mut fold, span.end) {
+                        fold.completed(span.process, end);
+                    }
+                    draw(span);
+                }
+            }
+            Ok(())
+        })?;
+        for paired in pairing.finish() {
+            draw(Span::new(paired, clock));
+        }
+        let (drawn, sampled) = sample.finish();
+        Ok(Extract {
+            clock,
+            end,
+            faults: faults.finish(end),
+            tally,
+            drawn,
+            sampled,
+            threads: fold
+                .filter(|fold| fold.holds())
+                .map(|fold| fold.concurrency()),
+            plots,
+            nodes,
+        })
     }
+}
+
+/// The history positions of the invocations of the counterexample's operations, and of all
+/// their events (invocations and completions), each sorted.
+fn counterexample_positions(cex: Option<&Counterexample>) -> (Vec<usize>, Vec<usize>) {
+    let Some(cex) = cex else {
+        return (Vec::new(), Vec::new());
+    };
+    let ops = || {
+        std::iter::once(&cex.operation)
+            .chain(&cex.concurrent)
+            .chain(cex.linearized.iter().map(|step| &step.operation))
+    };
+    let mut invocations: Vec<usize> = ops().map(|op| op.invoke_position).collect();
+    invocations.sort_unstable();
+    invocations.dedup();
+    let mut events: Vec<usize> = ops()
+        .flat_map(|op| std::iter::once(op.invoke_position).chain(op.completion_position))
+        .collect();
+    events.sort_unstable();
+    events.dedup();
+    (invocations, events)
 }
 
 /// Fault periods from the nemesis's events.
@@ -156,19 +253,25 @@ impl<'h> Extract<'h> {
 /// `heal-all` (or `heal`) closes every open period. Any other function is an
 /// invocation/completion pair: its first event opens a period and the next event of the same
 /// function closes it. Periods still open at the end of the history end there.
-fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<Fault> {
-    let mut open: BTreeMap<String, Vec<Fault>> = BTreeMap::new();
-    let mut done = Vec::new();
-    for (position, op) in history.ops.iter().enumerate() {
-        if op.process.is_client() {
-            continue;
-        }
-        let now = time(position, op);
+#[derive(Debug, Default)]
+struct FaultPeriods {
+    /// The open periods of each fault kind, oldest first.
+    open: BTreeMap<String, Vec<Fault>>,
+    /// The periods closed so far.
+    done: Vec<Fault>,
+}
+
+impl FaultPeriods {
+    /// Takes in the next nemesis event, at time `now`.
+    fn observe(&mut self, now: u64, op: &Op) {
+        let (open, done) = (&mut self.open, &mut self.done);
+        // A period opened here ends at the history's end unless closed: `finish` sets it.
+        let end = u64::MAX;
         let f = op.f.as_str();
         let detail = describe(&op.value);
         if f == "heal-all" || f == "heal" {
             done.extend(
-                std::mem::take(&mut open)
+                std::mem::take(open)
                     .into_values()
                     .flatten()
                     .map(|fault| Fault { end: now, ..fault }),
@@ -192,10 +295,10 @@ fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<
             .strip_prefix("stop-")
             .or((f == "stop").then_some("nemesis"))
         {
-            if let Some(fault) = take_matching(&mut open, name, &detail) {
+            if let Some(fault) = take_matching(open, name, &detail) {
                 done.push(Fault { end: now, ..fault });
             }
-        } else if let Some(fault) = take_matching(&mut open, f, "") {
+        } else if let Some(fault) = take_matching(open, f, "") {
             let detail = if fault.detail.is_empty() {
                 detail
             } else {
@@ -215,9 +318,19 @@ fn faults(history: &History, time: &dyn Fn(usize, &Op) -> u64, end: u64) -> Vec<
             });
         }
     }
-    done.extend(open.into_values().flatten());
-    done.sort_by_key(|fault| (fault.start, fault.end));
-    done
+
+    /// The periods, by start; those still open end at `end`, the history's end.
+    fn finish(self, end: u64) -> Vec<Fault> {
+        let mut done = self.done;
+        done.extend(
+            self.open
+                .into_values()
+                .flatten()
+                .map(|fault| Fault { end, ..fault }),
+        );
+        done.sort_by_key(|fault| (fault.start, fault.end));
+        done
+    }
 }
 
 /// Remove and return the open period of `name` that a closing event with `detail` ends: the one
@@ -256,7 +369,7 @@ pub(crate) fn describe(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rafty_checkers::OpType;
+    use rafty_checkers::{OpType, Process};
 
     fn nemesis(f: &str, value: &str, time: u64) -> Op {
         Op::new(Process::nemesis(), OpType::Info, f, Value::from(value)).with_time(time)
@@ -292,7 +405,7 @@ mod tests {
                 end: 20
             }]
         );
-        assert_eq!(extract.spans[0].latency(), Some(18));
+        assert_eq!(extract.drawn[0].latency(), Some(18));
         assert_eq!(extract.end, 30);
     }
 
@@ -368,9 +481,10 @@ mod tests {
         ]);
         let extract = Extract::new(&history).unwrap();
         assert_eq!(extract.clock, Clock::Events);
-        assert_eq!(extract.lanes, vec![4, 7]);
-        assert_eq!(extract.spans[0].end, Some(2));
-        assert_eq!(extract.spans[1].lane, 1);
-        assert_eq!(extract.spans[1].end, None);
+        let processes: Vec<u64> = extract.tally.processes.iter().copied().collect();
+        assert_eq!(processes, vec![4, 7]);
+        assert_eq!(extract.drawn[0].end, Some(2));
+        assert_eq!(extract.drawn[1].process, 7);
+        assert_eq!(extract.drawn[1].end, None);
     }
 }

@@ -4,29 +4,16 @@
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
-use rafty_checkers::{History, HistoryError, Op, OpType, Outcome, Process};
+use rafty_checkers::{History, HistoryError, Op, OpType, Process};
 
 use crate::extract::{Clock, Extract};
-
-/// The latency, from invocation to completion, of every `ok` operation of `extract`, in the
-/// extract's clock (nanoseconds or event positions), to 3 significant figures.
-pub(crate) fn ok_latencies(extract: &Extract<'_>) -> Histogram<u64> {
-    let mut histogram: Histogram<u64> =
-        Histogram::new(3).expect("3 significant figures is a valid precision");
-    for span in extract.spans.iter().filter(|s| s.outcome == Outcome::Ok) {
-        if let Some(latency) = span.latency() {
-            crate::plots::record(&mut histogram, latency);
-        }
-    }
-    histogram
-}
 
 /// The 99th percentile latency of the `ok` client operations of `history`, in milliseconds
 /// (the figure summary.txt writes as `p99`); `None` when no operation completed `ok` or the
 /// history's events are not all timed. A history whose events do not pair up is an error.
 pub fn ok_latency_ms_p99(history: &History) -> Result<Option<f64>, HistoryError> {
     let extract = Extract::new(history)?;
-    let histogram = ok_latencies(&extract);
+    let histogram = &extract.tally.ok_latencies;
     if extract.clock != Clock::Nanos || histogram.is_empty() {
         return Ok(None);
     }

@@ -8,7 +8,9 @@
 //!   own; leader changes; the linearizability counterexample), `latency-raw.svg`,
 //!   `latency-quantiles.svg`, `rate.svg` and `summary.txt`;
 //! - [`write_stored_run_report`]: the same, drawn from a stored run folder (results.json,
-//!   history.jsonl, node logs), to draw or redraw a report after the fact;
+//!   history.jsonl, node logs), to draw or redraw a report after the fact; history.jsonl is
+//!   read in two streaming passes and never held, so memory stays bounded by what is drawn
+//!   whatever the run's length;
 //! - [`write_store_index`]: `store/index.html`, every run (invalid and unknown first) with its
 //!   verdict, what it tested, its headline figures and files, and a filter ([`scan_store`]
 //!   lists the runs);
@@ -40,19 +42,25 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(test)]
+mod bounded;
 mod counterexample;
 pub mod error;
 mod escape;
+mod events;
 mod extract;
 mod index;
 pub mod input;
 pub mod junit;
 mod latency;
+mod pairing;
 mod plots;
 mod run_report;
 pub mod static_files;
 mod stored_run;
 mod summary;
+mod survey;
+mod tally;
 mod timeline;
 
 pub use error::ReportError;

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{ReportError, write_file};
+use crate::events::Events;
 use crate::extract::Extract;
 use crate::input::RunReportInput;
 use crate::{plots, summary, timeline};
@@ -25,10 +26,31 @@ pub fn write_run_report(
     dir: &Path,
     input: &RunReportInput<'_>,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    let events = Events::Memory {
+        history: input.history,
+        served_by: input.served_by,
+    };
+    draw(dir, input, &events)
+}
+
+/// [`write_run_report`] of the history `events` read (`input.history` and `input.served_by`
+/// are not used): a history file is read in two passes, never held. A file that cannot be read
+/// or whose events do not pair up is a [`ReportError::Invalid`] naming it (and its line).
+pub(crate) fn draw(
+    dir: &Path,
+    input: &RunReportInput<'_>,
+    events: &Events<'_>,
+) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::write(dir, source))?;
     let path = |name: &str| dir.join(name);
-    let extract = Extract::new(input.history)
-        .map_err(|error| ReportError::invalid(&path("timeline.html"), error.to_string()))?;
+    let extract =
+        Extract::read(events, input.counterexample, input.concurrency).map_err(|error| {
+            let file = match events {
+                Events::File(file) => file.to_path_buf(),
+                Events::Memory { .. } => path("timeline.html"),
+            };
+            ReportError::invalid(&file, error.to_string())
+        })?;
     let timeline = timeline::render(input, &extract)
         .map_err(|reason| ReportError::invalid(&path("timeline.html"), reason))?;
     let title = format!("{} seed {}", input.test, input.seed);

@@ -3,22 +3,25 @@
 
 use std::path::{Path, PathBuf};
 
-use rafty_checkers::import::{self, Format};
 use rafty_checkers::{CheckResult, Counterexample, History};
 use serde_json::Value as Json;
 
 use crate::error::ReportError;
+use crate::events::Events;
 use crate::input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
-use crate::run_report::write_run_report;
+use crate::run_report::draw;
 
 /// The longest detail kept for one check in summary.txt.
 const DETAIL_CHARS: usize = 300;
 
-/// Writes the files of [`write_run_report`] into the run folder `dir` from its `results.json`
-/// (test, seed, verdict, checks, reproduction command, the client concurrency
-/// (`config.concurrency`), and the linearizability checker's
-/// counterexample, the invariant violations), `history.jsonl` (with the node that served each
-/// event, from its `node` fields), and the leader changes found in `nodes/*.log`.
+/// Writes the files of [`write_run_report`](crate::write_run_report) into the run folder `dir`
+/// from its `results.json` (test, seed, verdict, checks, reproduction command, the client
+/// concurrency (`config.concurrency`), and the linearizability checker's counterexample, the
+/// invariant violations), `history.jsonl` (with the node that served each event, from its
+/// `node` fields), and the leader changes found in `nodes/*.log`.
+///
+/// `history.jsonl` is read in two passes, a line at a time, and never held: what is kept is
+/// what the report draws (see `extract.rs`), so a 24-hour run's report takes about 150 MB.
 ///
 /// A missing or malformed results.json or history.jsonl is an error naming it; node logs
 /// are optional.
@@ -38,14 +41,12 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
             )
         })?;
     let history_path = dir.join("history.jsonl");
-    let history = import::read_file(&history_path, Some(Format::Jsonl))
-        .map_err(|error| ReportError::invalid(&history_path, error.to_string()))?
-        .history;
     let checks = checks(&results);
     let counterexample = counterexample(&results);
     let leaders = leader_changes(&dir.join("nodes"));
-    let served_by = served_by(&history_path, &history);
     let annotations = violations(&results);
+    // The history is read from history.jsonl by `draw`, in passes, never whole.
+    let empty = History::new();
     let test = results.get("test").and_then(Json::as_str).unwrap_or("run");
     let input = RunReportInput {
         verdict,
@@ -57,7 +58,6 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
             .get("reproduce")
             .and_then(Json::as_str)
             .unwrap_or(""),
-        served_by: &served_by,
         concurrency: results
             .get("config")
             .and_then(|config| config.get("concurrency"))
@@ -66,10 +66,10 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
         ..RunReportInput::new(
             test,
             results.get("seed").and_then(Json::as_u64).unwrap_or(0),
-            &history,
+            &empty,
         )
     };
-    write_run_report(dir, &input)
+    draw(dir, &input, &Events::File(&history_path))
 }
 
 /// Each entry of `checks` with its verdict, and for a check that did not pass, what it says
@@ -150,31 +150,6 @@ fn counterexample(results: &Json) -> Option<Counterexample> {
     serde_json::from_value::<CheckResult>(check.clone())
         .ok()?
         .counterexample
-}
-
-/// The `node` field the harness adds to each line of history.jsonl (the node that served the
-/// event), by history position.
-fn served_by(path: &Path, history: &History) -> Vec<Option<String>> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let by_line: Vec<Option<String>> = text
-        .lines()
-        .map(|line| {
-            let event: Json = serde_json::from_str(line).ok()?;
-            match event.get("node")? {
-                Json::String(node) => Some(node.clone()),
-                Json::Number(node) => Some(format!("n{node}")),
-                _ => None,
-            }
-        })
-        .collect();
-    (0..history.len())
-        .map(|position| {
-            let line = history.location(position).line;
-            by_line.get(line.checked_sub(1)?).cloned().flatten()
-        })
-        .collect()
 }
 
 /// Leader changes from node logs: lines `<seconds>s n<node> role Leader term <term> ...`.

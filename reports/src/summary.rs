@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rafty_checkers::Outcome;
-
 use crate::counterexample;
 use crate::extract::{Clock, Extract};
 use crate::input::RunReportInput;
@@ -14,7 +12,7 @@ use crate::input::RunReportInput;
 const LISTED: usize = 40;
 
 /// Renders summary.txt.
-pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> String {
+pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "test:      {}", input.test);
     let _ = writeln!(out, "seed:      {}", input.seed);
@@ -37,7 +35,7 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Strin
     operations(&mut out, extract);
     latency(&mut out, extract);
     faults(&mut out, input, extract);
-    counterexample(&mut out, input);
+    counterexample(&mut out, input, extract);
     out.push_str(
         "\nfiles: timeline.html latency-raw.svg latency-quantiles.svg rate.svg results.json \
          history.jsonl history.edn\n",
@@ -45,35 +43,18 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Strin
     out
 }
 
-fn outcome_counts<'a>(spans: impl Iterator<Item = &'a crate::extract::Span<'a>>) -> [usize; 4] {
-    let mut counts = [0; 4];
-    for span in spans {
-        counts[0] += 1;
-        counts[match span.outcome {
-            Outcome::Ok => 1,
-            Outcome::Fail => 2,
-            Outcome::Info => 3,
-        }] += 1;
-    }
-    counts
-}
-
-fn operations(out: &mut String, extract: &Extract<'_>) {
-    let [total, ok, fail, info] = outcome_counts(extract.spans.iter());
-    let never = extract.spans.iter().filter(|s| s.end.is_none()).count();
+fn operations(out: &mut String, extract: &Extract) {
+    let tally = &extract.tally;
+    let [total, ok, fail, info] = tally.outcomes;
     let _ = writeln!(
         out,
-        "\noperations: {total} ({ok} ok, {fail} fail, {info} info, of which {never} never \
+        "\noperations: {total} ({ok} ok, {fail} fail, {info} info, of which {} never \
          completed) on {} processes, {} keys",
-        extract.lanes.len(),
-        extract.keys().len()
+        tally.never_completed,
+        tally.processes.len(),
+        tally.keys.len()
     );
-    let mut by_function: BTreeMap<&str, Vec<&crate::extract::Span<'_>>> = BTreeMap::new();
-    for span in &extract.spans {
-        by_function.entry(span.f).or_default().push(span);
-    }
-    for (f, spans) in by_function {
-        let [total, ok, fail, info] = outcome_counts(spans.into_iter());
+    for (f, [total, ok, fail, info]) in &tally.by_function {
         let _ = writeln!(
             out,
             "  {f:<10} {total:>8}  ok {ok}, fail {fail}, info {info}"
@@ -81,8 +62,8 @@ fn operations(out: &mut String, extract: &Extract<'_>) {
     }
 }
 
-fn latency(out: &mut String, extract: &Extract<'_>) {
-    let histogram = crate::latency::ok_latencies(extract);
+fn latency(out: &mut String, extract: &Extract) {
+    let histogram = &extract.tally.ok_latencies;
     if histogram.is_empty() {
         out.push_str("latency of ok operations: none completed\n");
         return;
@@ -110,7 +91,7 @@ pub(crate) fn time(time: u64, clock: Clock) -> String {
     }
 }
 
-fn faults(out: &mut String, input: &RunReportInput<'_>, extract: &Extract<'_>) {
+fn faults(out: &mut String, input: &RunReportInput<'_>, extract: &Extract) {
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for fault in &extract.faults {
         *kinds.entry(&fault.name).or_default() += 1;
@@ -168,16 +149,16 @@ fn list<T>(out: &mut String, items: &[T], line: impl Fn(&T) -> String) {
     }
 }
 
-fn counterexample(out: &mut String, input: &RunReportInput<'_>) {
+fn counterexample(out: &mut String, input: &RunReportInput<'_>, extract: &Extract) {
     let Some(cex) = input.counterexample else {
         return;
     };
-    let _ = writeln!(out, "\n{}", counterexample::headline(cex, input.served_by));
+    let _ = writeln!(out, "\n{}", counterexample::headline(cex, &extract.nodes));
     for op in &cex.concurrent {
         let _ = writeln!(
             out,
             "  concurrent: {}",
-            counterexample::describe_op(op, input.served_by)
+            counterexample::describe_op(op, &extract.nodes)
         );
     }
     let _ = writeln!(
@@ -186,7 +167,7 @@ fn counterexample(out: &mut String, input: &RunReportInput<'_>) {
         cex.initial_state,
         cex.linearized.len()
     );
-    for (step, what, state) in counterexample::prefix_tail(cex, input.served_by) {
+    for (step, what, state) in counterexample::prefix_tail(cex, &extract.nodes) {
         let _ = writeln!(out, "    {step:>5}. {what} => {state}");
     }
 }

@@ -4,17 +4,19 @@
 //!
 //! The history is embedded as compact column-oriented JSON and drawn by a small inline
 //! script that only draws what is in view, so 100,000 operations stay usable. A longer history
-//! is sampled (`data::sample`): every fault, every `info` operation and every counterexample
-//! operation is drawn, and every n-th `ok` or `fail` one, so that the page stays about that
-//! size whatever the run's length; the page's header says what was drawn.
+//! is sampled as it is read ([`Sample`]): every fault, every `info` operation and every
+//! counterexample operation is drawn, and the `ok` or `fail` ones among every n-th operation,
+//! so that the page stays about that size whatever the run's length; the page's header says
+//! what was drawn.
 
 mod data;
 mod fault_rows;
 mod lanes;
 
-use std::fmt::Write;
+pub(crate) use data::{Sample, Sampled};
+pub(crate) use lanes::LaneFold;
 
-use rafty_checkers::Outcome;
+use std::fmt::Write;
 
 use crate::extract::Extract;
 use crate::input::RunReportInput;
@@ -25,7 +27,7 @@ const CSS: &str = include_str!("timeline/timeline.css");
 const JS: &str = include_str!("timeline/timeline.js");
 
 /// Renders the page; an error says what in the input is inconsistent with the history.
-pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Result<String, String> {
+pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract) -> Result<String, String> {
     let data = data::build(input, extract)?;
     let json = serde_json::to_string(&data).map_err(|e| format!("cannot encode data: {e}"))?;
     let title = escape::xml(&data.title);
@@ -35,7 +37,7 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract<'_>) -> Resul
         counts = format!("{counts}; {}", sampled.describe());
     }
     let counts = escape::xml(&counts);
-    let cex = counterexample_text(input);
+    let cex = counterexample_text(input, extract);
     let data = escape::json_for_script(&json);
     Ok(fill(
         PAGE,
@@ -115,19 +117,13 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// `1234 operations: 1200 ok, 20 fail, 14 info`.
-fn counts(extract: &Extract<'_>) -> String {
-    let count = |o: Outcome| extract.spans.iter().filter(|s| s.outcome == o).count();
-    format!(
-        "{} operations: {} ok, {} fail, {} info",
-        extract.spans.len(),
-        count(Outcome::Ok),
-        count(Outcome::Fail),
-        count(Outcome::Info)
-    )
+fn counts(extract: &Extract) -> String {
+    let [total, ok, fail, info] = extract.tally.outcomes;
+    format!("{total} operations: {ok} ok, {fail} fail, {info} info")
 }
 
 /// The counterexample in words, above the canvas, so it reads without the script.
-fn counterexample_text(input: &RunReportInput<'_>) -> String {
+fn counterexample_text(input: &RunReportInput<'_>, extract: &Extract) -> String {
     let Some(cex) = input.counterexample else {
         return String::new();
     };
@@ -135,12 +131,12 @@ fn counterexample_text(input: &RunReportInput<'_>) -> String {
         "<div id=\"cex\"><b>{}</b>.<br>{} operations were concurrent with it. Initial state {}; \
          the longest linearizable prefix has {} operations (last ones, with the state after \
          each):<ol>",
-        escape::xml(&counterexample::headline(cex, input.served_by)),
+        escape::xml(&counterexample::headline(cex, &extract.nodes)),
         cex.concurrent.len(),
         escape::xml(&cex.initial_state),
         cex.linearized.len()
     );
-    for (step, what, state) in counterexample::prefix_tail(cex, input.served_by) {
+    for (step, what, state) in counterexample::prefix_tail(cex, &extract.nodes) {
         let _ = write!(
             html,
             "<li value=\"{step}\">{} =&gt; {}</li>",

@@ -102,6 +102,15 @@ impl Windows {
         }
     }
 
+    /// Only the windows that ended by `time_ns`: what can be judged of a history read only up
+    /// to an event at that time (a later window may have seen progress that was not read).
+    pub fn until(mut self, time_ns: u64) -> Self {
+        let kept = self.windows.partition_point(|(_, to)| *to <= time_ns);
+        self.windows.truncate(kept);
+        self.progressed.truncate(kept);
+        self
+    }
+
     /// Take in one event of the history: a client's `ok` marks the window it falls in.
     pub fn observe(&mut self, op: &Op) {
         if op.kind != OpType::Ok || !matches!(op.process, Process::Client(_)) {

@@ -66,25 +66,27 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
             linearizable::check_file(file, model, config.check_time_limit),
             Digest::new(windows).read(file),
         ),
+        // No history: no window can be judged (the spool's failure is the run's error).
         None => (
             linearizable::check(&History::new(), model, config.check_time_limit),
-            Ok(Digest::new(windows)),
+            Ok(Digest::new(windows.until(0))),
         ),
     };
     let mut error = evidence.error.clone();
-    let digest = digest.unwrap_or_else(|failure| {
-        let failure = format!("the history could not be read back: {failure}");
+    // A history that cannot be read to its end makes the run unknown, naming the file and
+    // line; the figures keep what was read before it (never a fresh, empty digest, whose
+    // unmarked windows would read as a liveness failure).
+    let digest = digest.unwrap_or_else(|unread| {
+        let failure = format!(
+            "the history could not be read back (the figures cover the events before it): {}",
+            unread.error
+        );
         error = Some(
             error
                 .take()
                 .map_or(failure.clone(), |first| format!("{first}; {failure}")),
         );
-        Digest::new(liveness::Windows::new(
-            evidence.nemesis,
-            config.workload.time_limit,
-            LIVENESS_RECOVERY,
-            LIVENESS_MIN_WINDOW,
-        ))
+        unread.digest
     });
 
     let (linearizability, linearizable) = match checked {

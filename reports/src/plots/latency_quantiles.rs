@@ -7,7 +7,7 @@ use rafty_checkers::Outcome;
 use super::axis::Scale;
 use super::chart::{self, Chart, time_value};
 use super::latency_raw::{latency_label, latency_value};
-use crate::extract::{Clock, Extract};
+use crate::extract::{Clock, Extract, Span};
 
 /// The quantiles drawn, with their classes and labels.
 const QUANTILES: [(f64, &str, &str); 4] = [
@@ -18,12 +18,12 @@ const QUANTILES: [(f64, &str, &str); 4] = [
 ];
 
 /// The window width: a round number of seconds giving at most about 60 windows (or 1/50th
-/// of a history without times).
-pub(crate) fn window_width(extract: &Extract<'_>) -> u64 {
-    match extract.clock {
+/// of a history without times; `end` is its latest time).
+pub(crate) fn window_width(clock: Clock, end: u64) -> u64 {
+    match clock {
         Clock::Nanos => {
             let seconds = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
-            let total = extract.end / 1_000_000_000 + 1;
+            let total = end / 1_000_000_000 + 1;
             let chosen = seconds
                 .iter()
                 .copied()
@@ -31,32 +31,56 @@ pub(crate) fn window_width(extract: &Extract<'_>) -> u64 {
                 .unwrap_or(3600);
             chosen * 1_000_000_000
         }
-        Clock::Events => (extract.end / 50).max(1),
+        Clock::Events => (end / 50).max(1),
     }
 }
 
-/// One histogram of `ok` latencies per window.
-pub(crate) fn window_histograms(extract: &Extract<'_>, width: u64) -> Vec<Histogram<u64>> {
-    let count = (extract.end / width + 1) as usize;
-    let mut histograms: Vec<Histogram<u64>> = (0..count)
-        .map(|_| Histogram::new(3).expect("3 significant figures is a valid precision"))
-        .collect();
-    for span in &extract.spans {
-        if span.outcome != Outcome::Ok {
-            continue;
-        }
-        if let Some(latency) = span.latency() {
-            record(&mut histograms[(span.start / width) as usize], latency);
+/// One histogram of `ok` latencies per window, filled as the operations go by: about 60
+/// windows (one an hour past 60 hours) whatever the run's length.
+#[derive(Debug)]
+pub(crate) struct Windows {
+    width: u64,
+    histograms: Vec<Histogram<u64>>,
+}
+
+impl Windows {
+    /// Empty windows over times `0..=end`.
+    pub fn new(clock: Clock, end: u64) -> Windows {
+        let width = window_width(clock, end);
+        let count = (end / width + 1) as usize;
+        Windows {
+            width,
+            histograms: (0..count)
+                .map(|_| Histogram::new(3).expect("3 significant figures is a valid precision"))
+                .collect(),
         }
     }
-    histograms
+
+    /// Records `span`'s latency in the window of its start, if it completed `ok`.
+    pub fn observe(&mut self, span: &Span) {
+        if span.outcome != Outcome::Ok {
+            return;
+        }
+        if let Some(latency) = span.latency() {
+            record(
+                &mut self.histograms[(span.start / self.width) as usize],
+                latency,
+            );
+        }
+    }
+
+    /// How many windows.
+    #[cfg(test)]
+    pub fn held(&self) -> usize {
+        self.histograms.len()
+    }
 }
 
 /// Renders the quantile plot.
-pub(crate) fn render(extract: &Extract<'_>, title: &str) -> String {
+pub(crate) fn render(extract: &Extract, windows: &Windows, title: &str) -> String {
     let clock = extract.clock;
-    let width = window_width(extract);
-    let histograms = window_histograms(extract, width);
+    let width = windows.width;
+    let histograms = &windows.histograms;
     let filled: Vec<(usize, &Histogram<u64>)> = histograms
         .iter()
         .enumerate()

@@ -8,7 +8,8 @@ mod latency_raw;
 mod rate;
 mod svg;
 
-use crate::extract::Extract;
+use crate::extract::{Clock, Extract, Span};
+use crate::survey::Latencies;
 
 pub(crate) use latency_quantiles::record;
 
@@ -23,14 +24,54 @@ pub(crate) struct Plots {
     pub rate: String,
 }
 
+/// What the three plots draw, accumulated one operation at a time.
+#[derive(Debug)]
+pub(crate) struct Accumulator {
+    raw: latency_raw::Cells,
+    quantiles: latency_quantiles::Windows,
+    rate: rate::Buckets,
+}
+
+impl Accumulator {
+    /// Nothing drawn yet, for a history on `clock` ending at `end` whose latencies span
+    /// `latencies`.
+    pub fn new(clock: Clock, end: u64, latencies: Latencies) -> Accumulator {
+        Accumulator {
+            raw: latency_raw::Cells::new(clock, end, latencies),
+            quantiles: latency_quantiles::Windows::new(clock, end),
+            rate: rate::Buckets::new(clock, end),
+        }
+    }
+
+    /// Takes in one operation.
+    pub fn observe(&mut self, span: &Span) {
+        self.raw.observe(span);
+        self.quantiles.observe(span);
+        self.rate.observe(span);
+    }
+
+    /// What it holds: the raw plot's cells with a dot, the quantile windows, the rate
+    /// buckets.
+    #[cfg(test)]
+    pub fn held(&self) -> (usize, usize, usize) {
+        (self.raw.held(), self.quantiles.held(), self.rate.held())
+    }
+}
+
 /// Renders the three plots of a prepared history; `title` heads each.
-pub(crate) fn render(extract: &Extract<'_>, title: &str) -> Plots {
+pub(crate) fn render(extract: &Extract, title: &str) -> Plots {
+    let plots = &extract.plots;
     Plots {
-        latency_raw: latency_raw::render(extract, &format!("{title}: latency of every operation")),
+        latency_raw: latency_raw::render(
+            extract,
+            &plots.raw,
+            &format!("{title}: latency of every operation"),
+        ),
         latency_quantiles: latency_quantiles::render(
             extract,
+            &plots.quantiles,
             &format!("{title}: latency quantiles of ok operations"),
         ),
-        rate: rate::render(extract, &format!("{title}: completion rate")),
+        rate: rate::render(extract, &plots.rate, &format!("{title}: completion rate")),
     }
 }

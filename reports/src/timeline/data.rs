@@ -77,7 +77,7 @@ impl Sampled {
         };
         format!(
             "drawn: every fault, every info (indeterminate) operation{counterexample}, and \
-             every {} ok or fail operation in invocation order ({} of {})",
+             the ok or fail ones among every {} operation in invocation order ({} of {})",
             ordinal(self.stride),
             self.drawn,
             self.total
@@ -97,60 +97,74 @@ fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
-/// Which of `spans` the page draws: all of them up to [`MAX_TIMELINE_OPS`]; beyond, every
-/// `info` (indeterminate or never completed) span and every one in `keep` (history positions
-/// of the counterexample's operations), and every `stride`-th of the `ok` and `fail` spans
-/// (definite outcomes: most `fail`s are compare-and-sets whose expected value did not match),
-/// the stride chosen so that the page holds about [`MAX_TIMELINE_OPS`] operations (at least
-/// half of them sampled).
-pub(crate) fn sample(spans: &[Span<'_>], keep: &[usize]) -> (Vec<bool>, Option<Sampled>) {
-    if spans.len() <= MAX_TIMELINE_OPS {
-        return (vec![true; spans.len()], None);
-    }
-    let definite = |span: &Span<'_>| span.outcome != Outcome::Info;
-    let total = spans.iter().filter(|s| definite(s)).count();
-    let always = spans.len() - total;
-    let budget = MAX_TIMELINE_OPS
-        .saturating_sub(always)
-        .max(MAX_TIMELINE_OPS / 2);
-    let stride = total.div_ceil(budget).max(1);
-    let mut seen = 0;
-    let mut drawn = 0;
-    let shown = spans
-        .iter()
-        .map(|span| {
-            if !definite(span) {
-                return true;
-            }
-            let every = seen % stride == 0;
-            seen += 1;
-            let shown = every || keep.binary_search(&span.position).is_ok();
-            drawn += usize::from(shown);
-            shown
-        })
-        .collect();
-    let sampled = Sampled {
-        stride,
-        drawn,
-        total,
-        counterexample: !keep.is_empty(),
-    };
-    (shown, Some(sampled))
+/// Which operations the page draws, chosen as they go by: all of them up to
+/// [`MAX_TIMELINE_OPS`]; beyond, every `info` (indeterminate or never completed) one and every
+/// one in `keep` (history positions of the counterexample's operations), and of the `ok` and
+/// `fail` ones (definite outcomes: most `fail`s are compare-and-sets whose expected value did
+/// not match) those among every `stride`-th operation in invocation order, the stride chosen so
+/// that they are at most about [`MAX_TIMELINE_OPS`] less the indeterminate ones (at least
+/// half of it).
+#[derive(Debug)]
+pub(crate) struct Sample {
+    /// Every how many operations a definite one is drawn; `None`: every one is.
+    stride: Option<usize>,
+    keep: Vec<usize>,
+    drawn: Vec<Span>,
+    /// Definite operations seen, and drawn.
+    definite: usize,
+    definite_drawn: usize,
 }
 
-/// The history positions of the invocations of the counterexample's operations, sorted.
-fn counterexample_positions(cex: Option<&Counterexample>) -> Vec<usize> {
-    let Some(cex) = cex else {
-        return Vec::new();
-    };
-    let mut positions: Vec<usize> = std::iter::once(&cex.operation)
-        .chain(&cex.concurrent)
-        .chain(cex.linearized.iter().map(|step| &step.operation))
-        .map(|op| op.invoke_position)
-        .collect();
-    positions.sort_unstable();
-    positions.dedup();
-    positions
+impl Sample {
+    /// A sample of a history of `operations` client operations, `indeterminate` of them
+    /// `info` or never completed, that keeps the operations invoked at `keep` (sorted).
+    pub fn new(operations: usize, indeterminate: usize, keep: Vec<usize>) -> Sample {
+        let stride = (operations > MAX_TIMELINE_OPS).then(|| {
+            let budget = MAX_TIMELINE_OPS
+                .saturating_sub(indeterminate)
+                .max(MAX_TIMELINE_OPS / 2);
+            operations.div_ceil(budget).max(1)
+        });
+        Sample {
+            stride,
+            keep,
+            drawn: Vec::new(),
+            definite: 0,
+            definite_drawn: 0,
+        }
+    }
+
+    /// Takes in the next operation to complete (or, at the end, never to).
+    pub fn observe(&mut self, span: Span) {
+        let definite = span.outcome != Outcome::Info;
+        let shown = match self.stride {
+            None => true,
+            Some(stride) => {
+                !definite
+                    || span.ordinal % stride == 0
+                    || self.keep.binary_search(&span.position).is_ok()
+            }
+        };
+        if definite {
+            self.definite += 1;
+            self.definite_drawn += usize::from(shown);
+        }
+        if shown {
+            self.drawn.push(span);
+        }
+    }
+
+    /// The operations drawn, in invocation order, and how they were sampled.
+    pub fn finish(mut self) -> (Vec<Span>, Option<Sampled>) {
+        self.drawn.sort_unstable_by_key(|span| span.position);
+        let sampled = self.stride.map(|stride| Sampled {
+            stride,
+            drawn: self.definite_drawn,
+            total: self.definite,
+            counterexample: !self.keep.is_empty(),
+        });
+        (self.drawn, sampled)
+    }
 }
 
 /// Operations as parallel columns, in invocation order (short names keep the page small).
@@ -222,25 +236,25 @@ pub(crate) struct CexData<'a> {
 /// Builds the page data; an error says which counterexample operation is not in the history.
 pub(crate) fn build<'a>(
     input: &RunReportInput<'a>,
-    extract: &'a Extract<'a>,
+    extract: &'a Extract,
 ) -> Result<Data<'a>, String> {
-    let keys = extract.keys();
+    let keys: Vec<&Value> = extract.tally.keys.iter().collect();
     let key_index: BTreeMap<&Value, i64> = keys
         .iter()
         .enumerate()
         .map(|(i, k)| (*k, i as i64))
         .collect();
-    let mut fns: Vec<&str> = extract.spans.iter().map(|s| s.f).collect();
-    fns.sort_unstable();
-    fns.dedup();
-    let lanes = lanes(extract, input.concurrency);
-    let keep = counterexample_positions(input.counterexample);
-    let (drawn, sampled) = sample(&extract.spans, &keep);
+    let fns: Vec<&str> = extract
+        .tally
+        .by_function
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let lanes = lanes(&extract.tally.processes, extract.threads);
     let mut columns = Columns::default();
-    let spans = extract.spans.iter().zip(&lanes.of_span).zip(&drawn);
-    for ((span, lane), _) in spans.filter(|(_, drawn)| **drawn) {
-        columns.l.push(*lane);
-        columns.process.push(extract.lanes[span.lane]);
+    for span in &extract.drawn {
+        columns.l.push(lanes.lane_of(span.process));
+        columns.process.push(span.process);
         columns.s.push(span.start);
         columns.e.push(span.end.map_or(-1, |end| end as i64));
         columns.o.push(match span.outcome {
@@ -248,16 +262,18 @@ pub(crate) fn build<'a>(
             Outcome::Fail => 1,
             Outcome::Info => 2,
         });
-        columns.f.push(fns.binary_search(&span.f).unwrap_or(0));
-        columns.k.push(span.key.map_or(-1, |k| key_index[k]));
-        columns.a.push(describe(span.argument));
+        columns
+            .f
+            .push(fns.binary_search(&span.f.as_str()).unwrap_or(0));
+        columns
+            .k
+            .push(span.key.as_ref().map_or(-1, |k| key_index[k]));
+        columns.a.push(describe(&span.argument));
         columns
             .r
-            .push(span.result.map(describe).unwrap_or_default());
+            .push(span.result.as_ref().map(describe).unwrap_or_default());
         columns.p.push(span.position);
-        columns
-            .n
-            .push(served_by(input, span).unwrap_or_default().to_owned());
+        columns.n.push(span.node.clone().unwrap_or_default());
         columns.t.push(bar_label(span));
     }
     let rows = fault_rows(&extract.faults);
@@ -300,16 +316,8 @@ pub(crate) fn build<'a>(
             Clock::Events => &[],
         },
         cex,
-        sampled,
+        sampled: extract.sampled,
     })
-}
-
-/// The node that served `span`: its completion's, else its invocation's.
-fn served_by<'a>(input: &RunReportInput<'a>, span: &Span<'_>) -> Option<&'a str> {
-    let node = |position: usize| input.served_by.get(position)?.as_deref();
-    span.completion_position
-        .and_then(node)
-        .or_else(|| node(span.position))
 }
 
 fn counterexample<'a>(
