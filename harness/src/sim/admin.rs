@@ -165,12 +165,16 @@ fn choose(
         }
         MembershipOp::Remove => pick(voters).map(Call::Remove).ok_or("no voter"),
         MembershipOp::Replace => {
-            let new = pick(outside).ok_or("no node outside the configuration")?;
+            // A learner (caught up, so C_new can reach a majority at once) if there is one.
+            let new = pick(learners.clone())
+                .or_else(|| pick(outside))
+                .ok_or("no learner and no node outside the configuration")?;
             let out = pick(voters).ok_or("no voter")?;
             let mut target_voters: BTreeSet<NodeId> = membership.voters.clone();
             target_voters.remove(&out);
             target_voters.insert(new);
-            let target = Membership::new(target_voters).with_learners(learners);
+            let target_learners = learners.into_iter().filter(|&n| n != new);
+            let target = Membership::new(target_voters).with_learners(target_learners);
             Ok(Call::Replace(out, new, target))
         }
         MembershipOp::Transfer => {
@@ -202,16 +206,27 @@ mod tests {
     }
 
     #[test]
-    fn a_replacement_keeps_the_voter_count_and_takes_a_node_from_outside() {
+    fn a_replacement_keeps_the_voter_count_and_takes_a_learner_or_a_node_from_outside() {
         let five = Membership::new(1..=5).with_learners([6]);
         let Ok(Call::Replace(out, new, target)) =
             choose(MembershipOp::Replace, 1, &five, 1, &hosts())
         else {
             panic!("no replacement");
         };
-        assert_eq!((out, new), (2, 7));
+        assert_eq!((out, new), (2, 6));
         assert_eq!(target.voters.len(), 5);
-        assert!(target.is_voter(7) && !target.contains(2) && target.is_learner(6));
+        assert!(target.is_voter(6) && !target.contains(2) && target.learners.is_empty());
+        let Ok(Call::Replace(out, new, target)) = choose(
+            MembershipOp::Replace,
+            1,
+            &Membership::new(1..=5),
+            1,
+            &hosts(),
+        ) else {
+            panic!("no replacement");
+        };
+        assert_eq!((out, new), (2, 7));
+        assert!(target.is_voter(7) && !target.contains(2));
     }
 
     #[test]
