@@ -44,6 +44,8 @@ pub struct Entry {
     pub check: &'static str,
     /// Fault kinds run on top of `all` (by name): the bug shows only under them.
     pub extra_faults: &'static [&'static str],
+    /// At most this many faults at once (`--nemesis-overlap`; 1 is `rafty test`'s default).
+    pub overlap: usize,
 }
 
 const fn core(
@@ -61,10 +63,11 @@ const fn core(
         needs,
         check,
         extra_faults: &[],
+        overlap: 1,
     }
 }
 
-/// A core mutation that needs the `membership` nemesis on top of `all`.
+/// A core mutation that needs the `membership` nemesis on top of `all`, two faults at once.
 const fn membership(
     name: &'static str,
     mutation: Mutation,
@@ -74,6 +77,7 @@ const fn membership(
 ) -> Entry {
     Entry {
         extra_faults: &["membership"],
+        overlap: 2,
         ..core(name, mutation, breaks, needs, check)
     }
 }
@@ -227,28 +231,28 @@ pub fn entries() -> Vec<Entry> {
             M::ChangeBeforeOwnTermCommit,
             "errata to dissertation §4.2: a leader commits an entry of its term before a \
              configuration change (else two single-server changes from different leaders overlap)",
-            "`all,membership`: a change asked of a leader just elected (transfer, kill); any",
+            "`all,membership`, overlap 2: a change asked of a leader just elected (transfer, kill); any",
             "membership-change-own-term",
         ),
         membership(
             "joint-counts-new-half-only",
             M::JointCountsNewHalfOnly,
             "dissertation §4.3: C_old,new needs a majority of C_old and of C_new",
-            "`all,membership`: a replacement (joint change) while C_old's majority is slow; kv",
+            "`all,membership`, overlap 2: a replacement (joint change) while C_old's majority is slow; kv",
             "commit-quorum / election-quorum",
         ),
         membership(
             "learner-counts-toward-commit",
             M::LearnerCountsTowardCommit,
             "dissertation §4.2.1: learners never count toward a quorum",
-            "`all,membership`: a caught-up learner while voters are slow or cut off; kv",
+            "`all,membership`, overlap 2: a caught-up learner while voters are slow or cut off; kv",
             "commit-quorum",
         ),
         membership(
             "removed-node-disrupts",
             M::CampaignWithoutPreVote,
             "dissertation §4.2.3 (removed servers must not disrupt), thesis §9.6 pre-vote",
-            "`all,membership`: a voter removed (it keeps running); any",
+            "`all,membership`, overlap 2: a voter removed (it keeps running); any",
             "removed-node-disrupts",
         ),
         Entry {
@@ -259,6 +263,7 @@ pub fn entries() -> Vec<Entry> {
             needs: "kill (restart); kv",
             check: "durability (an acknowledged write lost)",
             extra_faults: &[],
+            overlap: 1,
         },
         Entry {
             name: "log-acknowledges-before-fsync",
@@ -268,6 +273,7 @@ pub fn entries() -> Vec<Entry> {
             needs: "power loss (--log file); kv",
             check: "durability (an acknowledged write lost)",
             extra_faults: &[],
+            overlap: 1,
         },
         Entry {
             name: "stale-leader-reads",
@@ -277,6 +283,7 @@ pub fn entries() -> Vec<Entry> {
             needs: "partition or kill of the leader, read-heavy; kv",
             check: "linearizability (a stale read)",
             extra_faults: &[],
+            overlap: 1,
         },
         Entry {
             name: "entry-applied-twice-after-restart",
@@ -286,6 +293,7 @@ pub fn entries() -> Vec<Entry> {
             needs: "kill (restart); append workload (puts are idempotent)",
             check: "linearizability (a duplicated append)",
             extra_faults: &[],
+            overlap: 1,
         },
     ]
 }

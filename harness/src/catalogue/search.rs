@@ -94,6 +94,7 @@ pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
         let kind = FaultKind::named(name).ok_or_else(|| format!("no fault kind {name}"))?;
         config.nemesis.push(kind);
     }
+    config.nemesis_overlap = entry.overlap;
     let plugins = match entry.plant {
         Plant::Core(mutation) => Plugins::for_config(&config)?.with_mutation(mutation)?,
         Plant::Variant(variant) => {

@@ -169,6 +169,16 @@ pub enum Observation {
         /// The answer's term.
         term: Term,
     },
+    /// A successful answer of its own term to the node's AppendEntries reached it: `follower`
+    /// holds the node's log through `match_index`.
+    AppendAcknowledged {
+        /// The follower that answered.
+        follower: NodeId,
+        /// The request's (and the answer's) term.
+        term: Term,
+        /// The index the follower acknowledged.
+        match_index: LogIndex,
+    },
     /// An answer of `term` to the node's AppendEntries of `request_term` (lower) reached it.
     HigherTermHeard {
         /// The term of the request answered.
@@ -198,6 +208,7 @@ impl Observation {
                 | Observation::AppendAnswered { .. }
                 | Observation::AppendSent { .. }
                 | Observation::VoteReceived { .. }
+                | Observation::AppendAcknowledged { .. }
         )
     }
 }
@@ -374,7 +385,8 @@ impl Invariants {
             | Observation::AppendAnswered { .. }
             | Observation::AppendSent { .. }
             | Observation::HigherTermHeard { .. }
-            | Observation::VoteReceived { .. } => {}
+            | Observation::VoteReceived { .. }
+            | Observation::AppendAcknowledged { .. } => {}
         }
     }
 
@@ -431,6 +443,14 @@ impl Invariants {
             Observation::AppendSent { term } => protocol.append_sent(node, *term),
             Observation::VoteReceived { voter, term } => {
                 protocol.vote_received(node, *voter, *term);
+                Vec::new()
+            }
+            Observation::AppendAcknowledged {
+                follower,
+                term,
+                match_index,
+            } => {
+                protocol.append_acknowledged(node, *follower, *term, *match_index);
                 Vec::new()
             }
             Observation::HigherTermHeard { request_term, term } => {

@@ -15,10 +15,11 @@
 //!   each half while joint; learners never count (§4.2.1).
 //! * **Commit by a quorum of the configuration** (§5.4.2, §4.3): when a leader reports a new
 //!   commit index, acknowledgements of that index in its term (successful AppendEntries answers
-//!   the followers sent, and its own durable log) form a quorum of the configuration in effect
-//!   at that index, or of one its log holds after it (a new configuration counts from the
-//!   moment it is appended, §4.1). Acknowledgements lost on the way back only make this
-//!   lenient; an InstallSnapshot answer is not seen (it covers committed entries only).
+//!   that reached it through its `Peer`, and its own durable log) form a quorum of the
+//!   configuration in effect at that index, or of one its log holds after it (a new
+//!   configuration counts from the moment it is appended, §4.1). An answer that reached the
+//!   leader's `Peer` but not yet its event loop only makes this lenient; an InstallSnapshot
+//!   answer is not counted (it covers committed entries only).
 //! * **One configuration change at a time** (§4.1, and the dissertation's errata to §4.2): a
 //!   leader appends a configuration entry only when the previous one in its log is committed
 //!   (by its own reported commit index) and an entry of its own term is committed; the new
@@ -108,7 +109,7 @@ pub struct Protocol {
     /// Per node: the term it leads, while it does.
     leading: BTreeMap<NodeId, Term>,
     /// (leader, term) -> per follower, the highest index it acknowledged to that leader in
-    /// that term (a successful AppendEntries answer).
+    /// that term (a successful AppendEntries answer that reached the leader).
     acks: BTreeMap<(NodeId, Term), BTreeMap<NodeId, LogIndex>>,
     /// The highest commit index a leader reported.
     leader_committed: LogIndex,
@@ -513,6 +514,24 @@ impl Protocol {
         self.received.entry((node, term)).or_default().insert(voter);
     }
 
+    /// A successful answer of `term` from `follower`, acknowledging `match_index`, reached
+    /// `node`'s AppendEntries of that term.
+    pub fn append_acknowledged(
+        &mut self,
+        node: NodeId,
+        follower: NodeId,
+        term: Term,
+        match_index: LogIndex,
+    ) {
+        let acknowledged = self
+            .acks
+            .entry((node, term))
+            .or_default()
+            .entry(follower)
+            .or_default();
+        *acknowledged = (*acknowledged).max(match_index);
+    }
+
     /// `node` (re)started: it remembers nothing of a deposition, leads nothing, and its
     /// commit index starts again.
     pub fn restarted(&mut self, node: NodeId) {
@@ -697,15 +716,6 @@ impl Protocol {
                 .collect();
         if !response.success {
             return findings;
-        }
-        if response.term == answer.term {
-            let acknowledged = self
-                .acks
-                .entry((leader, answer.term))
-                .or_default()
-                .entry(node)
-                .or_default();
-            *acknowledged = (*acknowledged).max(response.match_index);
         }
         if response.term != answer.term {
             findings.push((

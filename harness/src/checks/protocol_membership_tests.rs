@@ -1,7 +1,7 @@
 //! The rules across configurations (dissertation chapter 4), each shown to fire on a crafted
 //! observation stream and to stay quiet on Raft's.
 
-use rafty::{AppendEntriesResponse, HardState};
+use rafty::HardState;
 
 use super::*;
 
@@ -42,28 +42,9 @@ fn elect(
     protocol.became_leader(candidate, term)
 }
 
-/// `follower`, in `term` now, acknowledges index `index` to leader n1 of that term.
+/// `follower`'s answer acknowledging index `index` reaches leader n1 of `term`.
 fn acknowledge(protocol: &mut Protocol, follower: NodeId, term: Term, index: LogIndex) {
-    if protocol.view(follower).hard_state().current_term < term {
-        let saved = protocol.hard_state_saved(follower, hard_state(term, None));
-        assert!(saved.is_empty(), "{saved:?}");
-    }
-    let answer = AppendAnswer {
-        term,
-        leader_id: 1,
-        prev_log_index: 0,
-        prev_log_term: 0,
-        entries: index,
-        response: AppendEntriesResponse {
-            term,
-            success: true,
-            match_index: index,
-            conflict: None,
-        },
-    };
-    let mark = protocol.mark(follower);
-    let findings = protocol.append_answered(follower, &answer, mark);
-    assert!(findings.is_empty(), "{findings:?}");
+    protocol.append_acknowledged(1, follower, term, index);
 }
 
 fn joint(

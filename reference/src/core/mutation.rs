@@ -93,8 +93,10 @@ pub enum Mutation {
     SnapshotUncommitted,
     /// Break the dissertation's errata to §4.2 (a leader commits an entry of its own term
     /// before it changes the configuration): a new leader may append a configuration change
-    /// at once, so two single-server changes from leaders of different terms can overlap
-    /// (`membership_change.rs`, `check_no_change_in_progress`).
+    /// at once, as in the original §4.2 (without the catch-up guard either, which a new
+    /// leader that has heard no follower yet would fail), so two single-server changes from
+    /// leaders of different terms can overlap (`membership_change.rs`,
+    /// `check_no_change_in_progress`, `change_membership`).
     ChangeBeforeOwnTermCommit,
     /// Break §4.3 (C_old,new needs a majority of both halves): while joint, elections and
     /// commits count only C_new's majority (`mod.rs`, `counting`).
