@@ -28,10 +28,14 @@ pub struct AdminRequests {
 }
 
 impl AdminRequests {
-    /// How often each running node looks for a request to take (simulated time): a request
-    /// waiting for a leader is taken within a millisecond of one being elected, as an
-    /// operator's script retrying on "not the leader" would.
+    /// How often each running node looks for a request to take (simulated time) in a run
+    /// with the `membership` nemesis: a request waiting for a leader is taken within a
+    /// millisecond of one being elected, as an operator's script retrying on "not the leader"
+    /// would.
     const POLL: Duration = Duration::from_millis(1);
+    /// The same in a run without it (the loop never finds work): its wakeups are part of
+    /// every run's schedule, so it stays as the recorded seeds had it.
+    const POLL_IDLE: Duration = Duration::from_millis(10);
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(MembershipOp, u64)>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
@@ -57,6 +61,13 @@ pub struct Hosts {
     pub initial_voters: usize,
 }
 
+impl Hosts {
+    /// Whether the run has spare hosts, i.e. the `membership` nemesis.
+    fn has_spares(&self) -> bool {
+        self.all.len() > self.initial_voters
+    }
+}
+
 /// Node `id`'s side: while it leads, take the waiting requests one at a time and carry each
 /// out. Runs for the node's incarnation (a killed node drops the op it was carrying out).
 pub async fn serve(
@@ -66,8 +77,13 @@ pub async fn serve(
     hosts: Hosts,
     obs: Observations,
 ) {
+    let poll = if hosts.has_spares() {
+        AdminRequests::POLL
+    } else {
+        AdminRequests::POLL_IDLE
+    };
     loop {
-        tokio::time::sleep(AdminRequests::POLL).await;
+        tokio::time::sleep(poll).await;
         if node.role() != Role::Leader {
             continue;
         }
