@@ -42,6 +42,10 @@ pub struct Entry {
     pub needs: &'static str,
     /// The check that must fire.
     pub check: &'static str,
+    /// Fault kinds run on top of `all` (by name): the bug shows only under them.
+    pub extra_faults: &'static [&'static str],
+    /// At most this many faults at once (`--nemesis-overlap`; 1 is `rafty test`'s default).
+    pub overlap: usize,
 }
 
 const fn core(
@@ -58,6 +62,23 @@ const fn core(
         log: LogKind::Memory,
         needs,
         check,
+        extra_faults: &[],
+        overlap: 1,
+    }
+}
+
+/// A core mutation that needs the `membership` nemesis on top of `all`, two faults at once.
+const fn membership(
+    name: &'static str,
+    mutation: Mutation,
+    breaks: &'static str,
+    needs: &'static str,
+    check: &'static str,
+) -> Entry {
+    Entry {
+        extra_faults: &["membership"],
+        overlap: 2,
+        ..core(name, mutation, breaks, needs, check)
     }
 }
 
@@ -205,6 +226,35 @@ pub fn entries() -> Vec<Entry> {
             "snapshots with a small threshold; kill (restart) of a node with uncommitted entries; kv",
             "linearizability (writes lost on restart), state-machine-safety",
         ),
+        membership(
+            "change-before-own-term-commit",
+            M::ChangeBeforeOwnTermCommit,
+            "errata to dissertation §4.2: a leader commits an entry of its term before a \
+             configuration change (else two single-server changes from different leaders overlap)",
+            "`all,membership`, overlap 2: a change asked of a leader just elected (transfer, kill); any",
+            "membership-change-own-term",
+        ),
+        membership(
+            "joint-counts-new-half-only",
+            M::JointCountsNewHalfOnly,
+            "dissertation §4.3: C_old,new needs a majority of C_old and of C_new",
+            "`all,membership`, overlap 2: a replacement (joint change) while C_old's majority is slow; kv",
+            "commit-quorum / election-quorum",
+        ),
+        membership(
+            "learner-counts-toward-commit",
+            M::LearnerCountsTowardCommit,
+            "dissertation §4.2.1: learners never count toward a quorum",
+            "`all,membership`, overlap 2: a caught-up learner while voters are slow or cut off; kv",
+            "commit-quorum",
+        ),
+        membership(
+            "removed-node-disrupts",
+            M::CampaignWithoutPreVote,
+            "dissertation §4.2.3 (removed servers must not disrupt), thesis §9.6 pre-vote",
+            "`all,membership`, overlap 2: a voter removed (it keeps running); any",
+            "removed-node-disrupts",
+        ),
         Entry {
             name: "log-forgets-on-restart",
             breaks: "§5.1, Figure 2: log entries on stable storage before replying",
@@ -212,6 +262,8 @@ pub fn entries() -> Vec<Entry> {
             log: LogKind::Memory,
             needs: "kill (restart); kv",
             check: "durability (an acknowledged write lost)",
+            extra_faults: &[],
+            overlap: 1,
         },
         Entry {
             name: "log-acknowledges-before-fsync",
@@ -220,6 +272,8 @@ pub fn entries() -> Vec<Entry> {
             log: LogKind::File,
             needs: "power loss (--log file); kv",
             check: "durability (an acknowledged write lost)",
+            extra_faults: &[],
+            overlap: 1,
         },
         Entry {
             name: "stale-leader-reads",
@@ -228,6 +282,8 @@ pub fn entries() -> Vec<Entry> {
             log: LogKind::Memory,
             needs: "partition or kill of the leader, read-heavy; kv",
             check: "linearizability (a stale read)",
+            extra_faults: &[],
+            overlap: 1,
         },
         Entry {
             name: "entry-applied-twice-after-restart",
@@ -236,6 +292,8 @@ pub fn entries() -> Vec<Entry> {
             log: LogKind::Memory,
             needs: "kill (restart); append workload (puts are idempotent)",
             check: "linearizability (a duplicated append)",
+            extra_faults: &[],
+            overlap: 1,
         },
     ]
 }

@@ -90,6 +90,11 @@ pub fn default_config(log: LogKind) -> TestConfig {
 /// An error when the plant needs rafty's `mutations` feature and it is not compiled in.
 pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
     let mut config = default_config(entry.log);
+    for name in entry.extra_faults {
+        let kind = FaultKind::named(name).ok_or_else(|| format!("no fault kind {name}"))?;
+        config.nemesis.push(kind);
+    }
+    config.nemesis_overlap = entry.overlap;
     let plugins = planted(entry, &mut config)?;
     config.validate()?;
     Ok((config, plugins.without_core_assertions()))

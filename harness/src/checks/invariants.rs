@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use rafty::{HardState, LogIndex, NodeId, RequestVote, RequestVoteResponse, Term};
+use rafty::{HardState, LogIndex, Membership, NodeId, RequestVote, RequestVoteResponse, Term};
 
 use super::durability::Ledger;
 use super::durable_view::Mark;
@@ -111,6 +111,8 @@ pub enum Observation {
         first_index: LogIndex,
         /// Each entry's term, in index order.
         terms: Vec<Term>,
+        /// The configuration entries among them: index and configuration.
+        configurations: Vec<(LogIndex, Membership)>,
     },
     /// The node's log compacted its entries through `index`, whose term is `term`
     /// (`Log::compact` returned: durable).
@@ -131,6 +133,8 @@ pub enum Observation {
         first: LogIndex,
         /// Each entry's term.
         terms: Vec<Term>,
+        /// The configuration entries among them: index and configuration.
+        configurations: Vec<(LogIndex, Membership)>,
     },
     /// The node asked its log to remove every entry from `from` on (not yet returned: a crash
     /// now may leave any prefix at least that long).
@@ -165,6 +169,16 @@ pub enum Observation {
         /// The answer's term.
         term: Term,
     },
+    /// A successful answer of its own term to the node's AppendEntries reached it: `follower`
+    /// holds the node's log through `match_index`.
+    AppendAcknowledged {
+        /// The follower that answered.
+        follower: NodeId,
+        /// The request's (and the answer's) term.
+        term: Term,
+        /// The index the follower acknowledged.
+        match_index: LogIndex,
+    },
     /// An answer of `term` to the node's AppendEntries of `request_term` (lower) reached it.
     HigherTermHeard {
         /// The term of the request answered.
@@ -194,6 +208,7 @@ impl Observation {
                 | Observation::AppendAnswered { .. }
                 | Observation::AppendSent { .. }
                 | Observation::VoteReceived { .. }
+                | Observation::AppendAcknowledged { .. }
         )
     }
 }
@@ -370,7 +385,8 @@ impl Invariants {
             | Observation::AppendAnswered { .. }
             | Observation::AppendSent { .. }
             | Observation::HigherTermHeard { .. }
-            | Observation::VoteReceived { .. } => {}
+            | Observation::VoteReceived { .. }
+            | Observation::AppendAcknowledged { .. } => {}
         }
     }
 
@@ -383,7 +399,13 @@ impl Invariants {
                 compacted,
                 first_index,
                 terms,
-            } => protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone())),
+                configurations,
+            } => {
+                let findings =
+                    protocol.opened(node, (*hard_state, *compacted, *first_index, terms.clone()));
+                protocol.log_holds(*first_index, terms, configurations);
+                findings
+            }
             Observation::Truncating { from } => {
                 protocol.truncating(node, *from);
                 Vec::new()
@@ -403,10 +425,11 @@ impl Invariants {
                 Vec::new()
             }
             Observation::HardStateSaved { state } => protocol.hard_state_saved(node, *state),
-            Observation::Appended { first, terms } => {
-                protocol.appended(node, *first, terms);
-                Vec::new()
-            }
+            Observation::Appended {
+                first,
+                terms,
+                configurations,
+            } => protocol.appended(node, *first, terms, configurations),
             Observation::Truncated { from } => protocol.truncated(node, *from),
             Observation::VoteAnswered {
                 request,
@@ -422,12 +445,24 @@ impl Invariants {
                 protocol.vote_received(node, *voter, *term);
                 Vec::new()
             }
+            Observation::AppendAcknowledged {
+                follower,
+                term,
+                match_index,
+            } => {
+                protocol.append_acknowledged(node, *follower, *term, *match_index);
+                Vec::new()
+            }
             Observation::HigherTermHeard { request_term, term } => {
                 protocol.higher_term_heard(node, *request_term, *term);
                 Vec::new()
             }
             Observation::Started => {
                 protocol.restarted(node);
+                Vec::new()
+            }
+            Observation::LostLeadership | Observation::Stopped | Observation::Panicked { .. } => {
+                protocol.lost_leadership(node);
                 Vec::new()
             }
             Observation::Committed { index } => protocol.committed(node, *index),
@@ -544,7 +579,9 @@ impl Invariants {
                     (first_index + terms.len() as LogIndex).saturating_sub(1),
                 )
             }
-            Observation::Appended { first, ref terms } if !terms.is_empty() => {
+            Observation::Appended {
+                first, ref terms, ..
+            } if !terms.is_empty() => {
                 extent.1 = first + terms.len() as LogIndex - 1;
             }
             Observation::Truncated { from } => extent.1 = extent.1.min(from.saturating_sub(1)),
@@ -750,12 +787,14 @@ mod tests {
             compacted: (0, 0),
             first_index: 1,
             terms: vec![1, 1],
+            configurations: Vec::new(),
         };
         checker.observe(0, 1, &opened);
         assert_eq!(checker.counts().max_log_entries, 2);
         let append = |first, count| Observation::Appended {
             first,
             terms: vec![1; count],
+            configurations: Vec::new(),
         };
         checker.observe(1, 1, &append(3, 8));
         assert_eq!(checker.counts().max_log_entries, 10);
@@ -929,6 +968,7 @@ mod tests {
                 compacted: (0, 0),
                 first_index: 1,
                 terms: Vec::new(),
+                configurations: Vec::new(),
             };
             checker.observe(0, node, &opened);
         }
@@ -1111,6 +1151,7 @@ mod tests {
                 compacted: (0, 0),
                 first_index: 1,
                 terms: Vec::new(),
+                configurations: Vec::new(),
             };
             checker.observe(0, node, &opened);
         }

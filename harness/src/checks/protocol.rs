@@ -9,9 +9,27 @@
 //!   power cut holds every entry, term and vote it had made durable (a write that returned).
 //! * **One vote per term** (§5.2), across restarts: a voter grants votes of one term to one
 //!   candidate.
-//! * **Election by a majority of its own term** (§5.2): a new leader of term T had received
-//!   granted votes of term T (answers that reached it through its `Peer`) from a majority,
-//!   its own included.
+//! * **Election by a majority of its own term** (§5.2, against the configuration, §4.3): a new
+//!   leader of term T had received granted votes of term T (answers that reached it through its
+//!   `Peer`) from a quorum of the configuration its log held, its own included: a majority of
+//!   each half while joint; learners never count (§4.2.1).
+//! * **Commit by a quorum of the configuration** (§5.4.2, §4.3): when a leader reports a new
+//!   commit index, acknowledgements of that index in its term (successful AppendEntries answers
+//!   that reached it through its `Peer`, and its own durable log) form a quorum of the
+//!   configuration in effect at that index, or of one its log holds after it (a new
+//!   configuration counts from the moment it is appended, §4.1). An answer that reached the
+//!   leader's `Peer` but not yet its event loop only makes this lenient; an InstallSnapshot
+//!   answer is not counted (it covers committed entries only).
+//! * **One configuration change at a time** (§4.1, and the dissertation's errata to §4.2): a
+//!   leader appends a configuration entry only when the previous one in its log is committed
+//!   (by its own reported commit index) and an entry of its own term is committed; the new
+//!   configuration is one step from the previous one (one voter, or into or out of
+//!   C_old,new); and the committed configurations form one such chain.
+//! * **Removed servers do not disrupt** (§4.2.3, thesis §9.6): a leader is never deposed into a
+//!   term that only nodes outside the committed configuration (and outside every
+//!   configuration appended since) campaigned in. Such a node is never told of its removal (the
+//!   leader stops replicating to it); pre-vote, or ignoring RequestVotes while a leader is
+//!   heard from, keeps its campaigns from deposing anyone.
 //! * **Terms start at a candidate** (§5.2; thesis §9.6, a pre-vote changes no state): a node
 //!   makes a term durable only after some candidate made its own vote in that term durable.
 //! * **Up-to-date votes** (§5.4.1): a (pre-)vote is granted only to a log at least as
@@ -32,10 +50,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rafty::{
-    AppendEntriesResponse, LogIndex, NodeId, RequestVote, RequestVoteResponse, Term,
+    AppendEntriesResponse, LogIndex, Membership, NodeId, RequestVote, RequestVoteResponse, Term,
     core::log_is_up_to_date,
 };
 
+use super::configurations::{Configurations, is_quorum, one_step};
 use super::durable_view::{DurableView, Mark};
 
 /// What a node's log held when it opened: hard state, the (index, term) it was compacted
@@ -82,8 +101,18 @@ pub struct Protocol {
     votes: BTreeMap<(NodeId, Term), NodeId>,
     /// (candidate, term) -> the voters whose granted vote of that term reached the candidate.
     received: BTreeMap<(NodeId, Term), BTreeSet<NodeId>>,
-    /// Terms in which a candidate made its own vote durable.
-    campaigns: BTreeSet<Term>,
+    /// Term -> the candidates that made their own vote in it durable, each with whether it
+    /// was outside the configuration then (see [`Protocol::is_removed`]).
+    campaigns: BTreeMap<Term, BTreeMap<NodeId, bool>>,
+    /// The configurations in the logs.
+    configurations: Configurations,
+    /// Per node: the term it leads, while it does.
+    leading: BTreeMap<NodeId, Term>,
+    /// (leader, term) -> per follower, the highest index it acknowledged to that leader in
+    /// that term (a successful AppendEntries answer that reached the leader).
+    acks: BTreeMap<(NodeId, Term), BTreeMap<NodeId, LogIndex>>,
+    /// The highest commit index a leader reported.
+    leader_committed: LogIndex,
     /// Index -> (term, reporter): entries some node reported committed.
     committed: BTreeMap<LogIndex, (Term, NodeId)>,
     /// Per node: the highest index a durable snapshot it reported (taken or installed) covers.
@@ -97,8 +126,11 @@ pub struct Protocol {
 
 impl Protocol {
     /// The cluster has `nodes` voters (enables the majority check).
+    /// Nodes `1..=nodes` are the initial configuration's voters.
     pub fn set_cluster_size(&mut self, nodes: usize) {
         self.cluster_size = Some(nodes);
+        let voters = (1..=nodes as NodeId).collect::<Vec<_>>();
+        self.configurations.set_initial(Membership::new(voters));
     }
 
     /// Where `node`'s durable log stands now.
@@ -146,6 +178,18 @@ impl Protocol {
         findings
     }
 
+    /// A log that opened from `first_index` holding `terms` holds these configuration entries
+    /// (index and configuration).
+    pub fn log_holds(
+        &mut self,
+        first_index: LogIndex,
+        terms: &[Term],
+        configurations: &[(LogIndex, Membership)],
+    ) {
+        let entries = with_terms(first_index, terms, configurations);
+        self.configurations.appended(&entries);
+    }
+
     /// The index every node's log is compacted through (0 until every node of the cluster
     /// opened its log): no node holds, applies or is sent entries at or below it again, bar
     /// the snapshot at it.
@@ -187,13 +231,14 @@ impl Protocol {
         }
         self.votes.retain(|(_, term), _| *term >= floor);
         self.received.retain(|(_, term), _| *term >= floor);
+        self.acks.retain(|(_, term), _| *term >= floor);
         self.campaigns = self.campaigns.split_off(&floor);
         self.terms_dropped_below = floor;
     }
 
     /// How many votes, received votes and campaigns the checker holds.
     pub fn held_term_entries(&self) -> usize {
-        self.votes.len() + self.received.len() + self.campaigns.len()
+        self.votes.len() + self.received.len() + self.campaigns.len() + self.acks.len()
     }
 
     /// `node` asked its log to truncate from `from` (the call has not returned).
@@ -240,9 +285,17 @@ impl Protocol {
         let mut findings = Vec::new();
         let term = state.current_term;
         if state.voted_for == Some(node) {
-            self.campaigns.insert(term);
-        } else if term > self.view(node).hard_state().current_term
-            && !self.campaigns.contains(&term)
+            let removed = self.is_removed(node);
+            self.campaigns
+                .entry(term)
+                .or_default()
+                .insert(node, removed);
+        } else {
+            findings.extend(self.deposed_by_removed(node, term));
+        }
+        if state.voted_for != Some(node)
+            && term > self.view(node).hard_state().current_term
+            && !self.campaigns.contains_key(&term)
         {
             findings.push((
                 "term-origin",
@@ -258,9 +311,113 @@ impl Protocol {
         findings
     }
 
-    /// `node` appended entries `first..` with `terms`.
-    pub fn appended(&mut self, node: NodeId, first: LogIndex, terms: &[Term]) {
+    /// Whether `node` is outside the configuration: not a member of the latest committed
+    /// configuration, nor a voter of any configuration appended after it.
+    fn is_removed(&self, node: NodeId) -> bool {
+        let (_, committed) = self.configurations.latest_committed();
+        !committed.contains(node)
+            && !self
+                .configurations
+                .uncommitted()
+                .any(|membership| membership.is_voter(node))
+    }
+
+    /// `node` is making `term` durable without campaigning: if it led its durable term, a
+    /// higher term deposed it; a finding if only removed nodes campaigned in that term.
+    fn deposed_by_removed(&mut self, node: NodeId, term: Term) -> Option<Finding> {
+        let led = *self.leading.get(&node)?;
+        if term <= led || self.view(node).hard_state().current_term != led {
+            return None;
+        }
+        let candidates = self.campaigns.get(&term)?;
+        if candidates.is_empty() || !candidates.values().all(|removed| *removed) {
+            return None;
+        }
+        let removed: Vec<NodeId> = candidates.keys().copied().collect();
+        Some((
+            "removed-node-disrupts",
+            format!(
+                "n{node}, leader of term {led}, was deposed into term {term}, in which only \
+                 {removed:?} campaigned, nodes outside the committed configuration {} \
+                 (§4.2.3: removed servers must not disrupt the cluster; thesis §9.6 pre-vote)",
+                self.configurations.latest_committed().1
+            ),
+        ))
+    }
+
+    /// `node` appended entries `first..` with `terms`; `configurations` are the configuration
+    /// entries among them (index and configuration). A leader's own configuration entry must
+    /// be one change from the configuration before it, which must be committed, and come after
+    /// an entry of the leader's term is committed (errata to §4.2).
+    pub fn appended(
+        &mut self,
+        node: NodeId,
+        first: LogIndex,
+        terms: &[Term],
+        configurations: &[(LogIndex, Membership)],
+    ) -> Vec<Finding> {
         self.view(node).append(first, terms);
+        let entries = with_terms(first, terms, configurations);
+        self.configurations.appended(&entries);
+        let Some(&led) = self.leading.get(&node) else {
+            return Vec::new();
+        };
+        let own: Vec<(LogIndex, Membership)> = entries
+            .into_iter()
+            .filter(|(_, term, _)| *term == led)
+            .map(|(index, _, membership)| (index, membership))
+            .collect();
+        own.iter()
+            .flat_map(|(index, membership)| self.change_appended(node, led, *index, membership))
+            .collect()
+    }
+
+    /// Leader `node` of `term` appended `membership` at `index` (its log holds it now).
+    fn change_appended(
+        &self,
+        node: NodeId,
+        term: Term,
+        index: LogIndex,
+        membership: &Membership,
+    ) -> Vec<Finding> {
+        let Some(view) = self.views.get(&node) else {
+            return Vec::new();
+        };
+        let mut findings = Vec::new();
+        let (previous_index, previous) = self.configurations.at(view, index - 1);
+        let commit = self.configurations.commit_of(node);
+        if let Err(why) = one_step(previous, membership) {
+            findings.push((
+                "configuration-chain",
+                format!(
+                    "n{node}, leader of term {term}, appended {membership} at index {index} after \
+                     {previous} (at {previous_index}): {why} (§4.2, §4.3)"
+                ),
+            ));
+        }
+        if previous_index > commit {
+            findings.push((
+                "one-change-at-a-time",
+                format!(
+                    "n{node}, leader of term {term}, appended {membership} at index {index} while \
+                     the configuration at {previous_index} was not committed (its commit index \
+                     {commit}) (§4.1: one change at a time)"
+                ),
+            ));
+        }
+        if view.term_at(commit) != Some(term) {
+            findings.push((
+                "membership-change-own-term",
+                format!(
+                    "n{node}, leader of term {term}, appended {membership} at index {index} \
+                     before committing an entry of its term (its commit index {commit}, of term \
+                     {:?}) (the dissertation's errata to §4.2: a leader first commits an entry \
+                     of its own term)",
+                    view.term_at(commit)
+                ),
+            ));
+        }
+        findings
     }
 
     /// `node` truncated its log from `from`.
@@ -288,9 +445,54 @@ impl Protocol {
 
     /// `node` reported its commit index `index`.
     pub fn committed(&mut self, node: NodeId, index: LogIndex) -> Vec<Finding> {
-        let Some(term) = self.view(node).term_at(index) else {
-            return Vec::new();
+        let mut findings: Vec<Finding> = self.commit_quorum(node, index).into_iter().collect();
+        let view = self.views.entry(node).or_default();
+        findings.extend(self.configurations.committed(node, view, index));
+        let Some(term) = view.term_at(index) else {
+            return findings;
         };
+        findings.extend(self.commit_agreement(node, index, term));
+        findings
+    }
+
+    /// A leader's new commit index is held by a quorum of a configuration in effect for it.
+    fn commit_quorum(&mut self, node: NodeId, index: LogIndex) -> Option<Finding> {
+        let led = *self.leading.get(&node)?;
+        if index <= self.leader_committed {
+            return None;
+        }
+        self.leader_committed = index;
+        let view = self.views.get(&node)?;
+        let mut holders: BTreeSet<NodeId> = self
+            .acks
+            .get(&(node, led))
+            .into_iter()
+            .flatten()
+            .filter(|(_, acknowledged)| **acknowledged >= index)
+            .map(|(follower, _)| *follower)
+            .collect();
+        if view.term_at(index).is_some() {
+            holders.insert(node);
+        }
+        let (at, membership) = self.configurations.at(view, index);
+        let mut configurations =
+            std::iter::once(membership).chain(self.configurations.after(view, index));
+        if configurations.any(|membership| is_quorum(membership, &holders)) {
+            return None;
+        }
+        Some((
+            "commit-quorum",
+            format!(
+                "n{node}, leader of term {led}, reported index {index} committed when only \
+                 {holders:?} held it (acknowledged in its term, or its own log), not a quorum of \
+                 {membership} (in effect at index {at}) nor of a later configuration in its log \
+                 (§5.4.2 against the configuration; §4.3: a majority of each half; §4.2.1: \
+                 learners never count)"
+            ),
+        ))
+    }
+
+    fn commit_agreement(&mut self, node: NodeId, index: LogIndex, term: Term) -> Vec<Finding> {
         match self.committed.get(&index) {
             Some(&(other, reporter)) if other != term => vec![(
                 "commit-agreement",
@@ -312,9 +514,35 @@ impl Protocol {
         self.received.entry((node, term)).or_default().insert(voter);
     }
 
-    /// `node` (re)started: it remembers nothing of a deposition.
+    /// A successful answer of `term` from `follower`, acknowledging `match_index`, reached
+    /// `node`'s AppendEntries of that term.
+    pub fn append_acknowledged(
+        &mut self,
+        node: NodeId,
+        follower: NodeId,
+        term: Term,
+        match_index: LogIndex,
+    ) {
+        let acknowledged = self
+            .acks
+            .entry((node, term))
+            .or_default()
+            .entry(follower)
+            .or_default();
+        *acknowledged = (*acknowledged).max(match_index);
+    }
+
+    /// `node` (re)started: it remembers nothing of a deposition, leads nothing, and its
+    /// commit index starts again.
     pub fn restarted(&mut self, node: NodeId) {
         self.deposed.remove(&node);
+        self.leading.remove(&node);
+        self.configurations.restarted(node);
+    }
+
+    /// `node` stopped leading (it stepped down, or stopped).
+    pub fn lost_leadership(&mut self, node: NodeId) {
+        self.leading.remove(&node);
     }
 
     /// An answer of `term` to `node`'s AppendEntries of `request_term` reached it.
@@ -377,22 +605,29 @@ impl Protocol {
             .unwrap_or_default();
         self.received
             .retain(|(candidate, old), _| *candidate != node || *old >= term);
-        if let Some(size) = self.cluster_size {
+        self.acks
+            .retain(|(leader, old), _| *leader != node || *old >= term);
+        self.leading.insert(node, term);
+        if self.cluster_size.is_some() {
             let granted: Vec<NodeId> = self
                 .votes
                 .iter()
                 .filter(|((_, vote_term), candidate)| *vote_term == term && **candidate == node)
                 .map(|((voter, _), _)| *voter)
                 .collect();
-            let majority = size / 2 + 1;
-            if reached.len() + 1 < majority {
+            let view = self.views.entry(node).or_default();
+            let (at, membership) = self.configurations.in_effect(view);
+            let mut counted = reached.clone();
+            counted.insert(node);
+            if !is_quorum(membership, &counted) {
                 findings.push((
                     "election-quorum",
                     format!(
                         "n{node} became leader of term {term} when granted votes of that term had \
                          reached it from only {reached:?} besides its own ({granted:?} granted \
-                         it one), {majority} of {size} needed (§5.2: votes of the candidate's \
-                         own term from a majority)"
+                         it one), not a quorum of its configuration {membership} (at index \
+                         {at}) (§5.2: votes of the candidate's own term from a majority; §4.3: \
+                         of each half while joint; §4.2.1: learners never count)"
                     ),
                 ));
             }
@@ -525,6 +760,21 @@ impl Protocol {
     }
 }
 
+/// `configurations` (index, configuration) of entries `first..` of `terms`, with their terms.
+fn with_terms(
+    first: LogIndex,
+    terms: &[Term],
+    configurations: &[(LogIndex, Membership)],
+) -> Vec<(LogIndex, Term, Membership)> {
+    configurations
+        .iter()
+        .filter_map(|(index, membership)| {
+            let term = terms.get(usize::try_from(index.checked_sub(first)?).ok()?)?;
+            Some((*index, *term, membership.clone()))
+        })
+        .collect()
+}
+
 fn term_is_durable(node: NodeId, answered: Term, durable: Term) -> Option<Finding> {
     (answered > durable).then(|| {
         (
@@ -540,3 +790,7 @@ fn term_is_durable(node: NodeId, answered: Term, durable: Term) -> Option<Findin
 #[cfg(test)]
 #[path = "protocol_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "protocol_membership_tests.rs"]
+mod membership_tests;

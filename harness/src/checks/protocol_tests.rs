@@ -173,7 +173,7 @@ fn a_vote_for_a_shorter_log_breaks_vote_up_to_date() {
             .is_empty()
     );
     // The voter's log changed while it decided: no conclusion.
-    protocol.appended(2, 4, &[1]);
+    protocol.appended(2, 4, &[1], &[]);
     let findings = protocol.vote_answered(2, &behind, &granted(2, true), mark);
     assert!(findings.is_empty(), "{findings:?}");
 }
@@ -218,7 +218,7 @@ fn accepting_a_stale_terms_append_breaks_stale_term_rejected() {
 fn accepting_after_a_mismatched_previous_entry_breaks_log_matching() {
     let mut protocol = cluster(&[1, 2], hard_state(3, None));
     let mark = protocol.mark(2);
-    protocol.appended(2, 3, &[3]);
+    protocol.appended(2, 3, &[3], &[]);
     let findings = protocol.append_answered(2, &accepted(3, (2, 1), 1, (3, 3)), mark);
     assert_eq!(names(&findings), ["log-matching"]);
     assert!(
@@ -270,8 +270,9 @@ fn a_leader_missing_a_committed_entry_breaks_leader_completeness() {
     assert_eq!(names(&protocol.truncated(3, 2)), ["committed-entry-kept"]);
     // n5 truncating its own entry of term 3 at index 2 removes nothing committed.
     assert!(protocol.truncated(5, 2).is_empty());
-    // A second node committing a different entry at index 2.
-    protocol.appended(5, 2, &[5]);
+    // A second node, a follower again, committing a different entry at index 2.
+    protocol.lost_leadership(5);
+    protocol.appended(5, 2, &[5], &[]);
     assert_eq!(names(&protocol.committed(5, 2)), ["commit-agreement"]);
 }
 
@@ -310,7 +311,7 @@ fn entries_a_snapshot_covers_count_as_held() {
     assert!(protocol.append_answered(2, &at_snapshot, mark).is_empty());
     let below = accepted(2, (200, 2), 101, (2, 301));
     assert!(protocol.append_answered(2, &below, mark).is_empty());
-    protocol.appended(2, 301, &[2]);
+    protocol.appended(2, 301, &[2], &[]);
     let mark = protocol.mark(2);
     let wrong = accepted(2, (301, 1), 0, (2, 301));
     assert_eq!(

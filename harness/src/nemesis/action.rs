@@ -92,7 +92,8 @@ pub enum MembershipOp {
     Promote,
     /// Remove a voter (the leader included), while there are more voters than at the start.
     Remove,
-    /// Replace a voter by a node outside the configuration in one change (joint consensus).
+    /// Replace a voter by a learner (or, with none, a node outside the configuration) in one
+    /// change (joint consensus).
     Replace,
     /// Transfer leadership to another voter.
     Transfer,

@@ -2,7 +2,7 @@
 //! truncations) to the protocol checks: what any implementation's `Log` sees, read at the trait
 //! boundary, so the checks work whatever node runs.
 
-use rafty::{Entry, HardState, Log, LogError, LogIndex, NodeId, Term};
+use rafty::{Entry, HardState, Log, LogError, LogIndex, Membership, NodeId, Payload, Term};
 
 use crate::checks::invariants::Observation;
 
@@ -36,6 +36,8 @@ impl ObservedLog {
                 None => break,
             }
         }
+        let end = first_index.max(1) + terms.len() as LogIndex;
+        let configurations = configurations_held(inner.as_ref(), first_index.max(1), end);
         observations.observe(
             node,
             Observation::LogOpened {
@@ -43,6 +45,7 @@ impl ObservedLog {
                 compacted,
                 first_index,
                 terms,
+                configurations,
             },
         );
         Ok(ObservedLog {
@@ -72,6 +75,7 @@ impl Log for ObservedLog {
             let appended = Observation::Appended {
                 first: first.index,
                 terms,
+                configurations: configurations_in(entries),
             };
             self.observations.observe(self.node, appended);
         }
@@ -109,4 +113,38 @@ impl Log for ObservedLog {
         self.observations.observe(self.node, compacted);
         Ok(())
     }
+}
+
+/// The configuration entries among `entries`: index and configuration.
+fn configurations_in(entries: &[Entry]) -> Vec<(LogIndex, Membership)> {
+    entries
+        .iter()
+        .filter_map(|entry| match &entry.payload {
+            Payload::Membership(membership) => Some((entry.index, membership.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many entries an opening log is read at a time, looking for configuration entries.
+const OPEN_READ_CHUNK: LogIndex = 1024;
+
+/// The configuration entries a just-opened log holds in `low..high`, read a chunk at a time
+/// (a log that cannot read them is the node's to refuse: what was read is reported).
+fn configurations_held(
+    log: &dyn Log,
+    low: LogIndex,
+    high: LogIndex,
+) -> Vec<(LogIndex, Membership)> {
+    let mut found = Vec::new();
+    let mut from = low;
+    while from < high {
+        let to = (from + OPEN_READ_CHUNK).min(high);
+        let Ok(entries) = log.entries(from, to) else {
+            break;
+        };
+        found.extend(configurations_in(&entries));
+        from = to;
+    }
+    found
 }

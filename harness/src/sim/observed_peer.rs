@@ -66,6 +66,14 @@ impl Peer for ObservedPeer {
         let sent = Observation::AppendSent { term };
         self.observations.observe(self.node, sent);
         let response = self.inner.append_entries(request, timeout).await?;
+        if response.success && response.term == term {
+            let acknowledged = Observation::AppendAcknowledged {
+                follower: self.inner.id(),
+                term,
+                match_index: response.match_index,
+            };
+            self.observations.observe(self.node, acknowledged);
+        }
         if response.term > term {
             let heard = Observation::HigherTermHeard {
                 request_term: term,

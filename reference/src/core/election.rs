@@ -73,6 +73,9 @@ impl Core {
             // from the configuration never campaigns; it waits to hear from a leader.
             return self.reset_election_timer();
         }
+        if self.mutations.breaks(Mutation::CampaignWithoutPreVote) {
+            return self.become_candidate();
+        }
         self.role = Role::PreCandidate;
         self.leader = None;
         self.progress.clear();

@@ -501,6 +501,8 @@ impl Core {
         if self.mutations.breaks(Mutation::QuorumOffByOne) {
             counting.majority = |voters| quorum::quorum_size(voters) - 1;
         }
+        counting.new_half_only = self.mutations.breaks(Mutation::JointCountsNewHalfOnly);
+        counting.learners_vote = self.mutations.breaks(Mutation::LearnerCountsTowardCommit);
         counting
     }
 

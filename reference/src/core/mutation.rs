@@ -91,11 +91,29 @@ pub enum Mutation {
     /// the last log index instead of the commit index, so it claims entries that were never
     /// applied and may never commit (`snapshot.rs`, `maybe_take_snapshot`).
     SnapshotUncommitted,
+    /// Break the dissertation's errata to §4.2 (a leader commits an entry of its own term
+    /// before it changes the configuration): a new leader may append a configuration change
+    /// at once, as in the original §4.2 (without the catch-up guard either, which a new
+    /// leader that has heard no follower yet would fail), so two single-server changes from
+    /// leaders of different terms can overlap (`membership_change.rs`,
+    /// `check_no_change_in_progress`, `change_membership`).
+    ChangeBeforeOwnTermCommit,
+    /// Break §4.3 (C_old,new needs a majority of both halves): while joint, elections and
+    /// commits count only C_new's majority (`mod.rs`, `counting`).
+    JointCountsNewHalfOnly,
+    /// Break §4.2.1 (learners never count toward a quorum): the learners' acknowledgements
+    /// count toward a majority of the voters (`mod.rs`, `counting`; `quorum/joint.rs`).
+    LearnerCountsTowardCommit,
+    /// Break §4.2.3 (removed servers must not disrupt the cluster) by dropping thesis §9.6's
+    /// pre-vote: a node whose election timer fires campaigns at once with a higher term. A
+    /// removed node, which the leader no longer replicates to, then deposes the leader each
+    /// time its timer fires (`election.rs`, `start_pre_vote`).
+    CampaignWithoutPreVote,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 20] = [
+    pub const ALL: [Mutation; 24] = [
         Mutation::CommitPreviousTermByCount,
         Mutation::VoteWithoutLogCheck,
         Mutation::VoteTwiceInTerm,
@@ -116,6 +134,10 @@ impl Mutation {
         Mutation::InstallStaleSnapshot,
         Mutation::CompactPastSnapshot,
         Mutation::SnapshotUncommitted,
+        Mutation::ChangeBeforeOwnTermCommit,
+        Mutation::JointCountsNewHalfOnly,
+        Mutation::LearnerCountsTowardCommit,
+        Mutation::CampaignWithoutPreVote,
     ];
 
     #[cfg(feature = "mutations")]

@@ -12,8 +12,9 @@ use crate::nemesis::plan::Plan;
 use crate::run::config::LogKind;
 
 /// Change the cluster's configuration through its leader: add a spare (or removed) node as a
-/// learner and promote it later, remove a voter, replace one (joint consensus), or transfer
-/// leadership (once, or at the start and again at the end). The run starts spare hosts
+/// learner and promote it later, remove a voter, add a learner and later replace a voter by it
+/// (joint consensus), or transfer leadership (once, at the start and again at the end, or
+/// followed at once by a replacement that the new leader takes as soon as it leads). The run starts spare hosts
 /// outside the initial configuration for it; a removed node keeps running with its data.
 pub struct Membership;
 
@@ -23,9 +24,9 @@ impl Fault for Membership {
     }
 
     fn summary(&self) -> &'static str {
-        "through the leader's admin API: add a spare node as a learner then promote it, remove \
-         a voter, replace one (joint consensus), or transfer leadership (two spare hosts join \
-         the run)"
+        "through the leader's admin API: add a spare node as a learner then promote it or \
+         replace a voter by it (joint consensus), remove a voter, or transfer leadership (alone, \
+         or right before a replacement) (two spare hosts join the run)"
     }
 
     fn in_all(&self, _log: LogKind) -> bool {
@@ -37,7 +38,7 @@ impl Fault for Membership {
     }
 
     fn plan(&self, draw: Draw<'_>, rng: &mut ChaCha8Rng) -> Plan {
-        let choice = rng.random_range(0..5);
+        let choice = rng.random_range(0..6);
         let mut op = |op: MembershipOp| Action::Membership(op, rng.random());
         let (description, steps) = match choice {
             0 => (
@@ -51,19 +52,32 @@ impl Fault for Membership {
                 "remove a voter",
                 vec![(Duration::ZERO, op(MembershipOp::Remove))],
             ),
+            // The way a machine is replaced: the new one joins as a learner, catches up, then
+            // takes a voter's place in one joint change.
             2 => (
-                "replace a voter",
-                vec![(Duration::ZERO, op(MembershipOp::Replace))],
+                "add a learner, replace a voter by it",
+                vec![
+                    (Duration::ZERO, op(MembershipOp::AddLearner)),
+                    (draw.duration, op(MembershipOp::Replace)),
+                ],
             ),
             3 => (
                 "transfer leadership",
                 vec![(Duration::ZERO, op(MembershipOp::Transfer))],
             ),
-            _ => (
+            4 => (
                 "transfer leadership twice",
                 vec![
                     (Duration::ZERO, op(MembershipOp::Transfer)),
                     (draw.duration, op(MembershipOp::Transfer)),
+                ],
+            ),
+            // The change waits for the new leader, which takes it as soon as it leads.
+            _ => (
+                "transfer leadership, then replace a voter",
+                vec![
+                    (Duration::ZERO, op(MembershipOp::Transfer)),
+                    (Duration::ZERO, op(MembershipOp::Replace)),
                 ],
             ),
         };

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::Mutation;
 use crate::core::Core;
-use crate::core::InstallDecision;
+use crate::core::{InstallDecision, MembershipChange, StartState};
+use crate::membership::Membership;
 use crate::message::{
     AppendEntries, AppendEntriesResponse, ConflictHint, InstallSnapshot, Message, RequestVote,
     RequestVoteResponse,
@@ -147,6 +148,21 @@ fn snapshot_meta(index: u64, term: Term) -> SnapshotMeta {
         size_bytes: 0,
         checksum: 0,
     }
+}
+
+/// Node 1 with an empty log in the configuration `membership`.
+fn member_of(membership: Membership, mutations: &[Mutation]) -> Core {
+    let state = StartState {
+        hard_state: hard_state(0, None),
+        snapshot: None,
+        snapshot_membership: None,
+        compacted: (0, 0),
+        entries: Vec::new(),
+    };
+    let config = Config::default();
+    let mut core = Core::restart_with_membership(1, membership, config, state, Duration::ZERO, 7);
+    core.set_mutations(mutations);
+    core
 }
 
 /// One whole-snapshot InstallSnapshot from leader 2.
@@ -343,6 +359,44 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
             core.step(at, 2, append(1, (3, 1), &[], 2));
             core
         }
+        // A new leader of term 2 whose no-op is not committed is asked to add a learner.
+        Mutation::ChangeBeforeOwnTermCommit => {
+            let mut core = start(3, hard_state(1, None), &[1]);
+            let now = elect(&mut core, &[2]);
+            core.take_actions();
+            let _refused = core.propose_membership(now, MembershipChange::AddLearner(4));
+            core
+        }
+        // In C_old,new = {1, 2, 3} -> {1, 4, 5}, node 4 (of C_new only) grants the pre-vote.
+        Mutation::JointCountsNewHalfOnly => {
+            let joint = Membership::new([1, 2, 3]).joint_to(&Membership::new([1, 4, 5]));
+            let mut core = member_of(joint, mutations);
+            let now = core.next_deadline();
+            core.tick(now);
+            let granted = RequestVoteResponse {
+                term: 1,
+                vote_granted: true,
+                pre_vote: true,
+            };
+            core.step(now, 4, Message::RequestVoteResponse(granted));
+            core
+        }
+        // A leader of voters {1, 2, 3} hears learner 4 acknowledge its no-op.
+        Mutation::LearnerCountsTowardCommit => {
+            let learner = Membership::new([1, 2, 3]).with_learners([4]);
+            let mut core = member_of(learner, mutations);
+            let now = elect(&mut core, &[2]);
+            core.take_actions();
+            core.step(now, 4, append_response(1, true, 1));
+            core
+        }
+        // The election timer fires with no leader heard: a pre-vote, not a campaign.
+        Mutation::CampaignWithoutPreVote => {
+            let mut core = start(3, hard_state(1, None), &[]);
+            let now = core.next_deadline();
+            core.tick(now);
+            core
+        }
     };
     trace(&mut core)
 }
@@ -369,10 +423,17 @@ mod tests {
     #[test]
     fn the_reference_side_of_each_scenario_keeps_the_rule() {
         let reference = |mutation| witness(mutation).reference;
+        let mutated = |mutation| witness(mutation).mutated;
         assert!(reference(Mutation::VoteWithoutLogCheck).contains("voted for None"));
         assert!(reference(Mutation::VoteTwiceInTerm).contains("voted for Some(2)"));
         assert!(reference(Mutation::CommitPreviousTermByCount).contains("commit 0"));
         assert!(reference(Mutation::QuorumOffByOne).contains("role PreCandidate"));
+        assert!(reference(Mutation::JointCountsNewHalfOnly).contains("role PreCandidate"));
+        assert!(reference(Mutation::CampaignWithoutPreVote).contains("role PreCandidate"));
+        assert!(reference(Mutation::LearnerCountsTowardCommit).contains("commit 0"));
+        assert!(!reference(Mutation::ChangeBeforeOwnTermCommit).contains("Membership("));
+        assert!(mutated(Mutation::ChangeBeforeOwnTermCommit).contains("Membership("));
+        assert!(mutated(Mutation::LearnerCountsTowardCommit).contains("commit 1"));
         assert!(reference(Mutation::PreVoteBumpsTerm).contains("term 1"));
         assert!(reference(Mutation::FollowerAppliesUncommitted).contains("commit 0"));
         assert!(reference(Mutation::LeaderIgnoresHigherTermInResponse).contains("term 5"));
@@ -381,7 +442,6 @@ mod tests {
         assert!(
             reference(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 2, term: 1,")
         );
-        let mutated = |mutation| witness(mutation).mutated;
         assert!(mutated(Mutation::InstallStaleSnapshot).contains("commit 2"));
         assert!(mutated(Mutation::CompactPastSnapshot).contains("first 5"));
         assert!(

@@ -20,7 +20,8 @@ pub struct Counting {
     pub majority: Majority,
     /// Count only C_new in a joint configuration (breaks §4.3).
     pub new_half_only: bool,
-    /// Count learners as voters (breaks §4.2.1).
+    /// Count learners' votes and acknowledgements toward a majority of the voters (breaks
+    /// §4.2.1).
     pub learners_vote: bool,
 }
 
@@ -34,8 +35,9 @@ impl Default for Counting {
     }
 }
 
-/// One voter set that must reach a majority: C_new (with the learners if a mutation counts
-/// them) or, while joint, C_old. Borrowed: counting allocates nothing but the match indices.
+/// One voter set that must reach a majority: C_new (whose count takes in the learners if a
+/// mutation says so; the majority stays the voters') or, while joint, C_old. Borrowed:
+/// counting allocates nothing but the match indices.
 struct Half<'a> {
     voters: &'a BTreeSet<NodeId>,
     learners: Option<&'a BTreeSet<NodeId>>,
@@ -49,8 +51,9 @@ impl Half<'_> {
             .copied()
     }
 
+    /// How many voters it has: a majority is of these.
     fn len(&self) -> usize {
-        self.voters.len() + self.learners.map_or(0, BTreeSet::len)
+        self.voters.len()
     }
 }
 
@@ -165,7 +168,11 @@ mod tests {
             learners_vote: true,
             ..counting
         };
-        assert_eq!(committed_index(&simple, match_of, learners_vote), 3);
+        assert_eq!(
+            committed_index(&simple, match_of, learners_vote),
+            100,
+            "the mutation: two learners make a majority of three voters"
+        );
     }
 
     #[test]
