@@ -11,6 +11,7 @@ use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
 use rafty::{
     AppendEntries, AppendEntriesResponse, ForwardResponse, InstallSnapshot,
     InstallSnapshotResponse, Peer, PeerError, RequestVote, RequestVoteResponse, RpcHandler,
+    TimeoutNow, TimeoutNowResponse,
 };
 use rafty_harness::sim::net::{TurmoilAcceptor, TurmoilConnector};
 
@@ -49,6 +50,10 @@ impl RpcHandler for SnapshotReceiver {
         };
         self.chunks.lock().unwrap().push(request);
         Ok(answer)
+    }
+
+    async fn timeout_now(&self, _: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        Err(refused())
     }
 }
 

@@ -268,6 +268,28 @@ mod tests {
                 reason: "votes only".into(),
             })
         }
+
+        async fn install_snapshot(
+            &self,
+            _request: rafty::InstallSnapshot,
+            _timeout: Duration,
+        ) -> Result<rafty::InstallSnapshotResponse, PeerError> {
+            Err(PeerError::Rejected {
+                peer: 2,
+                reason: "votes only".into(),
+            })
+        }
+
+        async fn timeout_now(
+            &self,
+            _request: rafty::TimeoutNow,
+            _timeout: Duration,
+        ) -> Result<rafty::TimeoutNowResponse, PeerError> {
+            Err(PeerError::Rejected {
+                peer: 2,
+                reason: "votes only".into(),
+            })
+        }
     }
 
     fn vote(term: Term) -> RequestVote {
