@@ -133,6 +133,7 @@ impl Core {
     fn become_leader(&mut self) {
         self.role = Role::Leader;
         self.leader = Some(self.id);
+        self.reset_reads_for_leadership();
         self.votes.clear();
         let next_index = self.log.last_index() + 1;
         self.progress = self

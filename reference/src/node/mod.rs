@@ -26,6 +26,7 @@ mod handle;
 mod load;
 mod panic_stop;
 mod pause;
+mod reads;
 mod snapshots;
 
 pub use panic_stop::panic_message;
