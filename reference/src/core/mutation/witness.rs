@@ -442,7 +442,7 @@ mod tests {
         let mutated = |mutation| witness(mutation).mutated;
         assert!(mutated(Mutation::ReadWithoutHeartbeat).contains("ReadReady { id: 9, index: 1 }"));
         assert!(
-            mutated(Mutation::ReadBeforeTermCommitted).contains("ReadReady { id: 9, index: 1 }")
+            mutated(Mutation::ReadBeforeTermCommitted).contains("ReadReady { id: 9, index: 0 }")
         );
         assert!(
             mutated(Mutation::LeaseWithoutDriftMargin).contains("ReadReady { id: 9, index: 1 }")
