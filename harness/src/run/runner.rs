@@ -205,10 +205,12 @@ pub fn run_with(
         processes.push((index, generator, recorder, final_reads, acknowledged));
     }
     let (client_nodes, client_config) = (nodes.clone(), kv_config.clone());
+    let reads = config.reads;
     sim.client(CLIENT_HOST, async move {
         let mut tasks = Vec::new();
         for (index, generator, recorder, final_reads, acknowledged) in processes {
-            let api = ServiceApi::new(&client_nodes, KV_PORT, client_config.clone());
+            let api = ServiceApi::new(&client_nodes, KV_PORT, client_config.clone())
+                .with_reads(reads, time_limit);
             let client = Client {
                 index,
                 concurrency,
