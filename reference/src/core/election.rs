@@ -166,6 +166,15 @@ impl Core {
             let term = if granted { request.term } else { self.term() };
             return self.reply_vote(term, granted, true);
         }
+        if self.config.lease_read_margin.is_some()
+            && request.term > self.term()
+            && self.leader_is_live()
+        {
+            // Dissertation §4.2.3, which leases rely on (§6.4.1): within an election timeout
+            // of hearing from a leader, neither adopt a candidate's term nor vote for it; a
+            // pre-vote granted earlier must not let a candidate in while a lease may hold.
+            return self.reply_vote(self.term(), false, false);
+        }
         if request.term > self.term() {
             self.become_follower(request.term, None);
         }

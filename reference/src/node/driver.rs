@@ -13,6 +13,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::Status;
 use super::admin::AdminRequest;
+use super::clock::Clock;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
 use super::reads::{ReadRequest, Reads};
@@ -106,6 +107,8 @@ pub(super) struct Driver<L, S> {
     waiters: Waiters,
     pub(super) last_applied: u64,
     epoch: Instant,
+    /// The local clock, if not the real elapsed time.
+    clock: Option<Arc<dyn Clock>>,
     /// The snapshot store, shared with the transfer tasks.
     pub(super) store: SharedStore,
     pub(super) snapshot_events: mpsc::Sender<SnapshotEvent>,
@@ -125,6 +128,8 @@ pub(super) struct Loaded {
     pub(super) store: Box<dyn SnapshotStore>,
     /// The index the state machine holds the state after (the restored snapshot's).
     pub(super) last_applied: LogIndex,
+    /// The local clock ([`super::NodeOptions::clock`]).
+    pub(super) clock: Option<Arc<dyn Clock>>,
 }
 
 impl<L: Log, S: StateMachine> Driver<L, S> {
@@ -158,6 +163,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             waiters: Waiters::default(),
             last_applied: loaded.last_applied,
             epoch: Instant::now(),
+            clock: loaded.clock,
             store: Arc::new(Mutex::new(loaded.store)),
             snapshot_events,
             snapshot_events_rx,
@@ -269,11 +275,22 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// When the core next needs a tick.
     fn deadline(&self) -> Instant {
-        self.epoch + self.core.next_deadline()
+        match &self.clock {
+            None => self.epoch + self.core.next_deadline(),
+            Some(clock) => {
+                let wait = self.core.next_deadline().saturating_sub(self.now());
+                Instant::now() + clock.real_delay(wait)
+            }
+        }
     }
 
+    /// The node's local time: what the core is given with every input.
     pub(super) fn now(&self) -> Duration {
-        Instant::now().duration_since(self.epoch)
+        let elapsed = Instant::now().duration_since(self.epoch);
+        match &self.clock {
+            None => elapsed,
+            Some(clock) => clock.local(elapsed),
+        }
     }
 
     fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {

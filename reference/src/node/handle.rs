@@ -90,6 +90,7 @@ impl Node {
         let loaded = Loaded {
             store,
             last_applied: core.commit_index(),
+            clock: options.clock.clone(),
         };
         let (submissions, submissions_rx) = mpsc::channel(SUBMISSION_QUEUE);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);

@@ -360,3 +360,59 @@ fn with_leases_on_a_restarted_voter_refuses_pre_votes_at_first() {
     assert!(granted(start(None)));
     assert!(!granted(start(Some(Duration::from_millis(50)))));
 }
+
+/// §4.2.3 with §6.4.1: with leases on, a voter that heard from its leader within the election
+/// timeout refuses a real vote (not only a pre-vote), keeping its term: a pre-vote granted
+/// earlier cannot elect a leader while the old one's lease may hold.
+#[test]
+fn with_leases_on_a_voter_that_hears_from_its_leader_refuses_votes() {
+    let vote = |margin| {
+        let mut core = Core::new(
+            1,
+            vec![2, 3],
+            config(margin),
+            HardState::default(),
+            vec![],
+            Duration::ZERO,
+            7,
+        );
+        let heartbeat = Message::AppendEntries(crate::message::AppendEntries {
+            term: 1,
+            leader_id: 2,
+            prev_log_index: 0,
+            prev_log_term: 0,
+            entries: vec![],
+            leader_commit: 0,
+        });
+        let at = Duration::from_secs(1);
+        core.step(at, 2, heartbeat);
+        core.take_actions();
+        let request = Message::RequestVote(RequestVote {
+            term: 2,
+            candidate_id: 3,
+            last_log_index: 0,
+            last_log_term: 0,
+            pre_vote: false,
+        });
+        core.step(at + Duration::from_millis(10), 3, request);
+        (core.take_actions(), core.term())
+    };
+    let (actions, term) = vote(None);
+    assert_eq!(term, 2);
+    assert!(actions.iter().any(|action| matches!(
+        action,
+        Action::Reply(Message::RequestVoteResponse(RequestVoteResponse {
+            vote_granted: true,
+            ..
+        }))
+    )));
+    let (actions, term) = vote(Some(Duration::from_millis(50)));
+    assert_eq!(term, 1, "the candidate's term is not adopted");
+    assert!(!actions.iter().any(|action| matches!(
+        action,
+        Action::Reply(Message::RequestVoteResponse(RequestVoteResponse {
+            vote_granted: true,
+            ..
+        }))
+    )));
+}
