@@ -142,6 +142,7 @@ pub fn run_with(
     );
     context.initial_voters = initial_voters;
     context.stale_reads = config.variant == Variant::StaleLeaderReads;
+    context.skewed_clocks = FaultKind::named("clock").is_some_and(|k| config.nemesis.contains(&k));
     let context = Arc::new(context);
     cluster::register(&mut sim, &context);
 
@@ -253,6 +254,7 @@ pub fn run_with(
                 pauses: &context.pauses,
                 replays: &context.replays,
                 admin: &context.admin,
+                clocks: &context.clocks,
             };
             nemesis.poll(now, &observations, &mut network);
         }
