@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rafty::ReadConsistency;
+use rafty::core::Mutation;
 use rafty_workloads::WorkloadKind;
 
 use crate::nemesis::FaultKind;
@@ -90,6 +92,9 @@ pub fn default_config(log: LogKind) -> TestConfig {
 /// An error when the plant needs rafty's `mutations` feature and it is not compiled in.
 pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
     let mut config = default_config(entry.log);
+    if let Plant::Core(mutation) = entry.plant {
+        reads_for(mutation, &mut config);
+    }
     let plugins = match entry.plant {
         Plant::Core(mutation) => Plugins::for_config(&config)?.with_mutation(mutation)?,
         Plant::Variant(variant) => {
@@ -108,6 +113,21 @@ pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
     };
     config.validate()?;
     Ok((config, plugins.without_core_assertions()))
+}
+
+/// The reads (and faults) a read-path mutation needs to exist at all: ReadIndex reads, or
+/// lease reads under the `clock` nemesis (issue 21). Every other entry runs the default test.
+fn reads_for(mutation: Mutation, config: &mut TestConfig) {
+    match mutation {
+        Mutation::ReadWithoutHeartbeat | Mutation::ReadBeforeTermCommitted => {
+            config.reads = ReadConsistency::Linearizable;
+        }
+        Mutation::LeaseWithoutDriftMargin => {
+            config.reads = ReadConsistency::Lease;
+            config.nemesis.extend(FaultKind::named("clock").into_iter());
+        }
+        _ => {}
+    }
 }
 
 /// The unplanted reference on `log`, core assertions off: what every entry is measured against.
