@@ -9,10 +9,10 @@
 //!    AppendEntries *sent after the read arrived* in its term. Requests are numbered in the
 //!    order their [`Action::Send`]s are emitted and the driver reports each answer with its
 //!    request's number ([`Core::step_response`]), so an answer to an older request never
-//!    confirms a newer read. Reads that arrive while a round of heartbeats is out wait for the
-//!    next round, which starts as soon as that one is confirmed: one round serves every read
-//!    that arrived before it (batching), and appends and the periodic heartbeats confirm reads
-//!    too;
+//!    confirms a newer read. One round of heartbeats serves every read that arrived before it
+//!    (the reads of one [`Core::read_many`] share one); at most [`MAX_ROUNDS_IN_FLIGHT`]
+//!    rounds are out at once (pipelined, as appends are), later reads waiting for the next;
+//!    appends and the periodic heartbeats confirm reads too;
 //! 3. releases the read ([`Action::ReadReady`]) at the read index: the driver serves it once
 //!    its state machine applied that far.
 //!
@@ -46,6 +46,8 @@ pub enum ReadMode {
 
 /// The most broadcast times a leader remembers for its lease.
 const MAX_ROUNDS: usize = 64;
+/// The most rounds of heartbeats started for reads that a majority has not confirmed yet.
+pub const MAX_ROUNDS_IN_FLIGHT: usize = 4;
 
 /// A read waiting for its heartbeat round or for an entry of the leader's term to commit.
 #[derive(Clone, Copy, Debug)]
@@ -70,8 +72,6 @@ pub(super) struct Reads {
     /// The broadcasts of this leadership, oldest first: the sequence number before each and
     /// when it went out. Every request numbered after one went out at its time or later.
     rounds: VecDeque<(u64, Duration)>,
-    /// The sequence number before the round of heartbeats still waiting for a majority.
-    open_round: Option<u64>,
     /// Reads waiting, in arrival order.
     pending: VecDeque<PendingRead>,
 }
@@ -91,6 +91,16 @@ impl Core {
     /// leading first. With [`ReadMode::Lease`] and a lease holding (§6.4.1), released at
     /// once. Refused by a node that is not the leader.
     pub fn read(&mut self, now: Duration, id: ReadId, mode: ReadMode) -> Result<(), NotLeader> {
+        self.read_many(now, &[id], mode)
+    }
+
+    /// [`Core::read`] for several reads at once: they share one round of heartbeats.
+    pub fn read_many(
+        &mut self,
+        now: Duration,
+        ids: &[ReadId],
+        mode: ReadMode,
+    ) -> Result<(), NotLeader> {
         if self.role != Role::Leader {
             return Err(NotLeader {
                 leader_hint: self.leader,
@@ -106,17 +116,15 @@ impl Core {
                     .breaks(Mutation::ReadBeforeTermCommitted)
                     .then_some(self.commit_index)
             });
-        match (mode, index) {
-            (ReadMode::Lease, Some(index)) if self.lease_holds() => {
-                self.emit(Action::ReadReady { id, index });
-            }
-            _ => {
-                let after = self.reads.last_sent;
-                self.reads
-                    .pending
-                    .push_back(PendingRead { id, after, index });
-                if self.reads.open_round.is_none() {
-                    self.broadcast_read_round();
+        let leased = mode == ReadMode::Lease && index.is_some() && self.lease_holds();
+        for &id in ids {
+            match index {
+                Some(index) if leased => self.emit(Action::ReadReady { id, index }),
+                _ => {
+                    let after = self.reads.last_sent;
+                    self.reads
+                        .pending
+                        .push_back(PendingRead { id, after, index });
                 }
             }
         }
@@ -159,7 +167,6 @@ impl Core {
     pub(super) fn reset_reads_for_leadership(&mut self) {
         self.reads.answered.clear();
         self.reads.rounds.clear();
-        self.reads.open_round = None;
     }
 
     /// Note that a broadcast to every peer starts now: it opens a round.
@@ -170,7 +177,6 @@ impl Core {
         self.reads
             .rounds
             .push_back((self.reads.last_sent, self.now));
-        self.reads.open_round = Some(self.reads.last_sent);
     }
 
     /// Send every peer what it lacks, or a heartbeat, to confirm the waiting reads.
@@ -231,16 +237,20 @@ impl Core {
             self.reads.pending.pop_front();
             self.emit(Action::ReadReady { id: read.id, index });
         }
-        if self.reads.open_round.is_some_and(|round| round < confirmed) {
-            self.reads.open_round = None;
-        }
-        if self.reads.open_round.is_none()
-            && self
-                .reads
-                .pending
-                .iter()
-                .any(|read| read.after >= confirmed)
-        {
+        // A read that arrived after the latest round began needs a round of its own.
+        let latest = self.reads.rounds.back().map(|(before, _)| *before);
+        let unserved = self
+            .reads
+            .pending
+            .back()
+            .is_some_and(|read| latest.is_none_or(|before| read.after > before));
+        let in_flight = self
+            .reads
+            .rounds
+            .iter()
+            .filter(|(before, _)| *before >= confirmed)
+            .count();
+        if unserved && in_flight < MAX_ROUNDS_IN_FLIGHT {
             self.broadcast_read_round();
         }
     }

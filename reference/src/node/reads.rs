@@ -62,6 +62,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             }
         }
         let now = self.now();
+        let mut by_mode: [(ReadMode, Vec<ReadId>); 2] =
+            [(ReadMode::Index, Vec::new()), (ReadMode::Lease, Vec::new())];
         for read in batch {
             if read.reply.is_closed() {
                 continue;
@@ -71,23 +73,25 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                     self.serve(read.query, read.reply);
                     continue;
                 }
-                ReadConsistency::Lease => ReadMode::Lease,
-                ReadConsistency::Linearizable | ReadConsistency::Log => ReadMode::Index,
+                ReadConsistency::Lease => 1,
+                ReadConsistency::Linearizable | ReadConsistency::Log => 0,
             };
             let id = self.reads.next_id;
             self.reads.next_id += 1;
-            match self.core.read(now, id, mode) {
-                Ok(()) => {
-                    let waiting = Waiting {
-                        query: read.query,
-                        reply: read.reply,
-                    };
-                    self.reads.confirming.insert(id, waiting);
-                }
-                Err(refusal) => {
-                    let _ = read.reply.send(Err(ClientError::NotLeader {
-                        leader_hint: refusal.leader_hint,
-                    }));
+            by_mode[mode].1.push(id);
+            let waiting = Waiting {
+                query: read.query,
+                reply: read.reply,
+            };
+            self.reads.confirming.insert(id, waiting);
+        }
+        for (mode, ids) in by_mode {
+            if ids.is_empty() {
+                continue;
+            }
+            if let Err(refusal) = self.core.read_many(now, &ids, mode) {
+                for id in ids {
+                    self.read_failed(id, refusal.leader_hint);
                 }
             }
         }
