@@ -124,7 +124,7 @@ fn reads_for(mutation: Mutation, config: &mut TestConfig) {
         }
         Mutation::LeaseWithoutDriftMargin => {
             config.reads = ReadConsistency::Lease;
-            config.nemesis.extend(FaultKind::named("clock").into_iter());
+            config.nemesis.extend(FaultKind::named("clock"));
         }
         _ => {}
     }
