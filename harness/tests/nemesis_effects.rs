@@ -111,6 +111,7 @@ impl World<'_> {
             pauses: &self.pauses,
             replays: &self.replays,
             admin: &Default::default(),
+            clocks: &Default::default(),
         };
         network.apply(&action);
     }

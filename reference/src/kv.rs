@@ -8,6 +8,7 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
+use crate::client::ReadConsistency;
 use crate::snapshot::SnapshotSource;
 use crate::state_machine::StateMachine;
 use crate::types::LogIndex;
@@ -49,6 +50,15 @@ pub enum KvCommand {
         key: String,
         /// The text to append.
         value: String,
+    },
+    /// Read `key` with the chosen consistency (the service serves it without the log unless
+    /// `consistency` is [`ReadConsistency::Log`]); answered with [`KvResponse::Value`].
+    /// Applied as a command, it is a [`KvCommand::Get`].
+    Read {
+        /// The key to read.
+        key: String,
+        /// How the read is made consistent.
+        consistency: ReadConsistency,
     },
 }
 
@@ -129,6 +139,7 @@ impl KvCommand {
     pub fn key(&self) -> &str {
         match self {
             KvCommand::Get { key }
+            | KvCommand::Read { key, .. }
             | KvCommand::Put { key, .. }
             | KvCommand::Delete { key }
             | KvCommand::Cas { key, .. }
@@ -187,7 +198,9 @@ impl KvStateMachine {
     /// Execute a decoded command against the store.
     pub fn execute(&mut self, command: KvCommand) -> KvResponse {
         match command {
-            KvCommand::Get { key } => KvResponse::Value(self.data.get(&key).cloned()),
+            KvCommand::Get { key } | KvCommand::Read { key, .. } => {
+                KvResponse::Value(self.data.get(&key).cloned())
+            }
             KvCommand::Put { key, value } => {
                 self.data.insert(key, value);
                 KvResponse::Done
@@ -232,9 +245,11 @@ impl StateMachine for KvStateMachine {
 
     fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
         let response = match KvCommand::decode(query) {
-            Ok(KvCommand::Get { key }) => KvResponse::Value(self.data.get(&key).cloned()),
+            Ok(KvCommand::Get { key } | KvCommand::Read { key, .. }) => {
+                KvResponse::Value(self.data.get(&key).cloned())
+            }
             Ok(other) => {
-                KvResponse::Invalid(format!("only Get is answered locally, not {other:?}"))
+                KvResponse::Invalid(format!("only reads are answered locally, not {other:?}"))
             }
             Err(error) => KvResponse::Invalid(error.to_string()),
         };

@@ -84,7 +84,7 @@ pub mod tcp;
 pub mod testing;
 pub mod types;
 
-pub use client::ClientError;
+pub use client::{ClientError, ReadConsistency};
 pub use file_log::{FileLog, FileLogOptions};
 pub use file_snapshot::FileSnapshotStore;
 pub use kv::{KvCodecError, KvCommand, KvResponse, KvStateMachine};

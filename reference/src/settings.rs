@@ -73,6 +73,16 @@ pub trait Settings: Send + Sync + 'static {
         Config::default().snapshot_chunk_bytes
     }
 
+    /// Lease reads (dissertation §6.4.1): `Some(margin)` lets a leader serve a lease read
+    /// without a heartbeat round while a majority answered its requests sent within the last
+    /// `election_timeout_min - margin`. This depends on bounded clock drift: `margin` must
+    /// cover how far any two nodes' clocks may drift apart within one `election_timeout_min`
+    /// (a clock that jumps breaks leases). `None` (the default): lease reads fall back to
+    /// ReadIndex.
+    fn lease_read_margin(&self) -> Option<Duration> {
+        None
+    }
+
     /// Check every field and name each impossible one.
     fn validate(&self) -> Result<(), SettingsError> {
         let mut fields = Vec::new();
@@ -122,6 +132,14 @@ pub trait Settings: Send + Sync + 'static {
                      frame), got {}",
                     self.snapshot_chunk_bytes()
                 ),
+            );
+        }
+        if let Some(margin) = self.lease_read_margin()
+            && margin >= min
+        {
+            bad(
+                "lease_read_margin",
+                format!("must be below election_timeout_min ({min:?}), got {margin:?}"),
             );
         }
         // Timers are computed as `now + timeout`; an absurd timeout would overflow the clock.
@@ -177,6 +195,8 @@ pub struct Config {
     pub snapshot_keep_entries: u64,
     /// See [`Settings::snapshot_chunk_bytes`].
     pub snapshot_chunk_bytes: usize,
+    /// See [`Settings::lease_read_margin`] (`None`: lease reads off).
+    pub lease_read_margin: Option<Duration>,
 }
 
 impl Default for Config {
@@ -195,6 +215,7 @@ impl Default for Config {
             snapshot_threshold_bytes: 64 << 20,
             snapshot_keep_entries: 5_000,
             snapshot_chunk_bytes: 1 << 20,
+            lease_read_margin: None,
         }
     }
 }
@@ -239,6 +260,9 @@ impl Settings for Config {
     fn snapshot_chunk_bytes(&self) -> usize {
         self.snapshot_chunk_bytes
     }
+    fn lease_read_margin(&self) -> Option<Duration> {
+        self.lease_read_margin
+    }
 }
 
 impl Config {
@@ -258,6 +282,7 @@ impl Config {
             snapshot_threshold_bytes: settings.snapshot_threshold_bytes(),
             snapshot_keep_entries: settings.snapshot_keep_entries(),
             snapshot_chunk_bytes: settings.snapshot_chunk_bytes(),
+            lease_read_margin: settings.lease_read_margin(),
         }
     }
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rafty::ReadConsistency;
 use rafty::core::Role;
 use rafty::node::{Node, NodeOptions};
 use rafty::{
@@ -35,6 +36,11 @@ impl StateMachine for NoopStateMachine {
     fn apply(&mut self, index: LogIndex, _command: &[u8]) -> Vec<u8> {
         self.applied = index;
         Vec::new()
+    }
+
+    /// Reads without the log answer with nothing, as commands do.
+    fn query(&self, _query: &[u8]) -> Option<Vec<u8>> {
+        Some(Vec::new())
     }
 
     fn snapshot(&self) -> Option<Box<dyn SnapshotSource>> {
@@ -79,6 +85,11 @@ pub struct InProcessCluster {
 impl InProcessCluster {
     /// Start nodes 1, 2 and 3 with the benchmark settings (snapshots on or off).
     pub async fn start(snapshots: bool) -> Result<InProcessCluster, BenchError> {
+        InProcessCluster::start_with(bench_config(snapshots)).await
+    }
+
+    /// Start nodes 1, 2 and 3 with `config`.
+    pub async fn start_with(config: rafty::Config) -> Result<InProcessCluster, BenchError> {
         let network = InProcessNetwork::new();
         let mut nodes = Vec::new();
         let mut clocks = Vec::new();
@@ -94,7 +105,7 @@ impl InProcessCluster {
                 MemoryLog::new(),
                 NoopStateMachine::default(),
                 Arc::new(StaticPeersProvider::new(peers)),
-                Arc::new(bench_config(snapshots)),
+                Arc::new(config.clone()),
                 NodeOptions::with_seed(id).observer(clock.clone()),
             )
             .await
@@ -131,7 +142,11 @@ impl InProcessCluster {
 
 /// One round: a fresh cluster, `clients` closed-loop clients on its leader.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
-    let cluster = InProcessCluster::start(options.snapshots).await?;
+    let mut config = bench_config(options.snapshots);
+    if options.reads == Some(ReadConsistency::Lease) {
+        config.lease_read_margin = Some(config.election_timeout_min / 5);
+    }
+    let cluster = InProcessCluster::start_with(config).await?;
     let leader = match cluster.leader().await {
         Ok(leader) => leader,
         Err(error) => {
@@ -154,15 +169,16 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         }
         all
     });
+    let reads = options.reads;
     let mut outcome = run_clients(clients, window, move |_client| {
         let leader = leader.clone();
         let command = payload.clone();
         async move {
-            leader
-                .submit(command)
-                .await
-                .map(drop)
-                .map_err(|error| error.to_string())
+            let answer = match reads {
+                Some(consistency) => leader.read(command, consistency).await,
+                None => leader.submit(command).await,
+            };
+            answer.map(drop).map_err(|error| error.to_string())
         }
     })
     .await;
@@ -178,7 +194,8 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         .unwrap_or(0);
     outcome.peak_rss_bytes = peak_rss_bytes().into_iter().collect();
     cluster.stop().await;
-    if applied < outcome.ops {
+    let through_log = matches!(options.reads, None | Some(ReadConsistency::Log));
+    if through_log && applied < outcome.ops {
         return Err(BenchError::Cluster(format!(
             "{} operations succeeded but the leader applied only {applied} entries",
             outcome.ops

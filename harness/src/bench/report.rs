@@ -135,6 +135,8 @@ impl ClientCountResult {
 pub struct BenchReport {
     /// in-process or real.
     pub mode: Mode,
+    /// What the clients do: `writes`, or `reads <consistency>` (`--reads`).
+    pub workload: String,
     /// Real mode with in-memory logs (no fsync).
     pub memory_log: bool,
     /// Whether the nodes snapshotted and compacted their logs.
@@ -218,6 +220,9 @@ impl BenchReport {
         });
         BenchReport {
             mode: options.mode,
+            workload: options.reads.map_or("writes".to_owned(), |reads| {
+                format!("reads {}", crate::run::config::reads_name(reads))
+            }),
             memory_log: options.memory_log,
             snapshots: options.snapshots,
             warmup_ms: options.warmup.as_millis(),
@@ -254,7 +259,7 @@ impl BenchReport {
         };
         let _ = writeln!(
             out,
-            "rafty bench: mode {}{}, snapshots {}, {} round(s) of {} ms after {} ms warm-up, \
+            "rafty bench: mode {}{}, {}, snapshots {}, {} round(s) of {} ms after {} ms warm-up, \
              {} CPUs, load {} -> {}",
             self.mode,
             if self.memory_log {
@@ -262,6 +267,7 @@ impl BenchReport {
             } else {
                 ""
             },
+            self.workload,
             if self.snapshots { "on" } else { "off" },
             self.rounds,
             self.duration_ms,

@@ -8,6 +8,7 @@ use super::{BenchOptions, Mode, run};
 
 fn tiny_options() -> BenchOptions {
     BenchOptions {
+        reads: None,
         mode: Mode::InProcess,
         clients: vec![1],
         warmup: Duration::from_millis(50),

@@ -255,6 +255,28 @@ pub fn entries() -> Vec<Entry> {
             "`all,membership`, overlap 2: a voter removed (it keeps running); any",
             "removed-node-disrupts",
         ),
+        // Reads without the log (issue 21): run with the reads each needs (`search::setup`).
+        core(
+            "read-index-without-heartbeat",
+            M::ReadWithoutHeartbeat,
+            "§6.4 step 2: a leader confirms it still leads (a heartbeat round) before a read",
+            "--reads index; partition or pause of the leader; kv",
+            "linearizability (a stale read)",
+        ),
+        core(
+            "read-index-before-term-commit",
+            M::ReadBeforeTermCommitted,
+            "§6.4 step 1: a new leader reads only once an entry of its term is committed",
+            "--reads index; leader changes while writes commit; kv",
+            "linearizability (a stale read)",
+        ),
+        core(
+            "lease-without-drift-margin",
+            M::LeaseWithoutDriftMargin,
+            "§6.4.1: a lease is shortened by the bound on clock drift",
+            "--reads lease, clock skew (the clock nemesis) with leader changes; kv",
+            "linearizability (a stale read)",
+        ),
         Entry {
             name: "log-forgets-on-restart",
             breaks: "§5.1, Figure 2: log entries on stable storage before replying",

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rafty::ReadConsistency;
+use rafty::core::Mutation;
 use rafty_workloads::WorkloadKind;
 
 use crate::nemesis::FaultKind;
@@ -95,6 +97,9 @@ pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
         config.nemesis.push(kind);
     }
     config.nemesis_overlap = entry.overlap;
+    if let Plant::Core(mutation) = entry.plant {
+        reads_for(mutation, &mut config);
+    }
     let plugins = planted(entry, &mut config)?;
     config.validate()?;
     Ok((config, plugins.without_core_assertions()))
@@ -119,6 +124,21 @@ pub fn planted(entry: &Entry, config: &mut TestConfig) -> Result<Plugins, String
             }
         }
     })
+}
+
+/// The reads (and faults) a read-path mutation needs to exist at all: ReadIndex reads, or
+/// lease reads under the `clock` nemesis (issue 21). Every other entry runs the default test.
+fn reads_for(mutation: Mutation, config: &mut TestConfig) {
+    match mutation {
+        Mutation::ReadWithoutHeartbeat | Mutation::ReadBeforeTermCommitted => {
+            config.reads = ReadConsistency::Linearizable;
+        }
+        Mutation::LeaseWithoutDriftMargin => {
+            config.reads = ReadConsistency::Lease;
+            config.nemesis.extend(FaultKind::named("clock"));
+        }
+        _ => {}
+    }
 }
 
 /// The unplanted reference on `log`, core assertions off: what every entry is measured against.

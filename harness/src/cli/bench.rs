@@ -62,6 +62,11 @@ pub struct Args {
     #[arg(long, allow_hyphen_values = true,
           value_parser = whole_number(1, MAX_CATCH_UP_ENTRIES))]
     pub catch_up: Option<u64>,
+    /// Measure reads instead of writes (in process): log (a command through the log), index
+    /// (ReadIndex), lease (lease reads on, 20% drift margin) or stale (the leader's local
+    /// state).
+    #[arg(long, value_parser = crate::run::config::parse_reads)]
+    pub reads: Option<rafty::ReadConsistency>,
 }
 
 /// `--snapshots on|off`.
@@ -115,6 +120,7 @@ pub fn run(args: &Args) -> u8 {
         json: args.json,
         snapshots: args.snapshots,
         catch_up: args.catch_up,
+        reads: args.reads,
     };
     if options.catch_up.is_some() {
         return match bench::catch_up::run(&options) {

@@ -11,7 +11,7 @@ use rafty_workloads::WorkloadKind;
 use crate::cli::check::parse_duration;
 use crate::cli::number::whole_number;
 use crate::nemesis::{KindList, parse_kind_list};
-use crate::run::config::{LogKind, MAX_OVERLAP, TestConfig, Variant};
+use crate::run::config::{LogKind, MAX_OVERLAP, TestConfig, Variant, parse_reads};
 use crate::run::plugins::Plugins;
 use crate::run::results::Validity;
 use crate::run::store;
@@ -114,6 +114,16 @@ pub struct Args {
     /// A deliberately broken variant, to see the harness catch it (for harness development).
     #[arg(long, hide = true, default_value = "reference", value_parser = Variant::parse)]
     pub variant: Variant,
+    /// How the workload reads (dissertation §6.4): log (a command through the log), index
+    /// (ReadIndex: a heartbeat round, no log write), lease (§6.4.1: no round while the
+    /// leader's lease holds; turns lease reads on) or stale (any node's local state: recorded
+    /// as info, labelled "stale read", never checked as linearizable).
+    #[arg(long, default_value = "log", value_parser = parse_reads)]
+    pub reads: rafty::ReadConsistency,
+    /// With --reads lease: the lease's clock-drift margin, as a share of the election timeout
+    /// in percent.
+    #[arg(long, default_value_t = 20)]
+    pub lease_margin_percent: u32,
 }
 
 fn parse_workload(text: &str) -> Result<WorkloadKind, String> {
@@ -189,6 +199,8 @@ impl Args {
             && self.max_inflight_appends.is_none();
         config.variant = self.variant;
         config.log = self.log;
+        config.reads = self.reads;
+        config.lease_margin_percent = self.lease_margin_percent;
         let problems = config.problems();
         if !problems.is_empty() {
             let described: Vec<String> = problems

@@ -77,6 +77,19 @@ pub enum Action {
     /// normal), and aimed at no node in advance: the leader picks its target from the
     /// configuration it holds, with the drawn number.
     Membership(MembershipOp, u64),
+    /// Skew the node's clock (the one its driver reads): jump it and make it drift.
+    SkewClock(NodeId, ClockDraw),
+    /// Set the node's clock back to the true time and rate.
+    UnskewClock(NodeId),
+}
+
+/// How a [`Action::SkewClock`] skews its node's clock, drawn from the run's seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockDraw {
+    /// The jump, in ms: forward if positive, back if negative.
+    pub jump_ms: i64,
+    /// From then on the clock runs this many parts per million fast (slow if negative).
+    pub drift_ppm: i64,
 }
 
 /// What a [`Action::Membership`] asks the leader to do, through its admin API. The target is
@@ -137,6 +150,7 @@ impl Action {
             Action::FailDisk(node) => Action::ReplaceDisk(*node),
             Action::CorruptRecord(node, _) => Action::RestoreRecord(*node),
             Action::Replay(node, _) => Action::Unreplay(*node),
+            Action::SkewClock(node, _) => Action::UnskewClock(*node),
             Action::Repair(_)
             | Action::Restart(_)
             | Action::PowerOn(_)
@@ -148,6 +162,7 @@ impl Action {
             | Action::ReplaceDisk(_)
             | Action::RestoreRecord(_)
             | Action::Unreplay(_)
+            | Action::UnskewClock(_)
             | Action::Membership(..) => return None,
         })
     }
@@ -179,7 +194,9 @@ impl Action {
             | Action::CorruptRecord(node, _)
             | Action::RestoreRecord(node)
             | Action::Replay(node, _)
-            | Action::Unreplay(node) => Some(*node),
+            | Action::Unreplay(node)
+            | Action::SkewClock(node, _)
+            | Action::UnskewClock(node) => Some(*node),
             Action::Partition(_)
             | Action::Repair(_)
             | Action::Clog(..)
@@ -260,6 +277,12 @@ impl fmt::Display for Action {
             ),
             Action::Unreplay(node) => write!(f, "stop replaying n{node}'s messages"),
             Action::Membership(op, _) => write!(f, "{op} at the leader"),
+            Action::SkewClock(node, draw) => write!(
+                f,
+                "skew n{node}'s clock: jump {:+}ms, drift {:+}ppm",
+                draw.jump_ms, draw.drift_ppm
+            ),
+            Action::UnskewClock(node) => write!(f, "set n{node}'s clock right"),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use rafty::ReadConsistency;
 use rafty_workloads::{WorkloadConfig, WorkloadKind};
 use serde::{Deserialize, Serialize};
 
@@ -136,6 +137,39 @@ pub struct TestConfig {
     pub log: LogKind,
     /// How long the linearizability checker may search before answering unknown.
     pub check_time_limit: Duration,
+    /// How the workload's reads are made consistent (dissertation §6.4): through the log
+    /// (the default, which every recorded catalogue seed was found with), ReadIndex, a lease
+    /// (which turns on `raft.lease_read_margin` at `lease_margin_percent` of the election
+    /// timeout) or stale (recorded `info`, labelled, never checked as linearizable).
+    pub reads: ReadConsistency,
+    /// The lease's drift margin as a share of `raft.election_timeout_min`, in percent (with
+    /// `--reads lease`).
+    pub lease_margin_percent: u32,
+}
+
+/// The command-line names of the read consistencies.
+pub const READS: [(ReadConsistency, &str); 4] = [
+    (ReadConsistency::Log, "log"),
+    (ReadConsistency::Linearizable, "index"),
+    (ReadConsistency::Lease, "lease"),
+    (ReadConsistency::Stale, "stale"),
+];
+
+/// Parse a `--reads` name.
+pub fn parse_reads(text: &str) -> Result<ReadConsistency, String> {
+    READS
+        .iter()
+        .find(|(_, name)| *name == text)
+        .map(|(reads, _)| *reads)
+        .ok_or_else(|| format!("unknown reads `{text}`; expected log, index, lease or stale"))
+}
+
+/// The command-line name of `reads`.
+pub fn reads_name(reads: ReadConsistency) -> &'static str {
+    READS
+        .iter()
+        .find(|(kind, _)| *kind == reads)
+        .map_or("?", |(_, name)| name)
 }
 
 impl TestConfig {
@@ -172,6 +206,8 @@ impl TestConfig {
             variant: Variant::Reference,
             log: LogKind::Memory,
             check_time_limit: Duration::from_secs(60),
+            reads: ReadConsistency::Log,
+            lease_margin_percent: 20,
         }
     }
 
@@ -192,6 +228,10 @@ impl TestConfig {
         if self.variant != Variant::Reference {
             name.push('-');
             name.push_str(self.variant.name());
+        }
+        if self.reads != ReadConsistency::Log {
+            name.push_str("-reads-");
+            name.push_str(reads_name(self.reads));
         }
         name
     }
@@ -229,6 +269,10 @@ impl TestConfig {
         let mut config = self.clone();
         if self.draw_settings {
             config.raft = crate::run::settings_draw::drawn_settings(&self.raft, seed);
+        }
+        if config.reads == ReadConsistency::Lease {
+            let margin = config.raft.election_timeout_min * config.lease_margin_percent / 100;
+            config.raft.lease_read_margin = Some(margin);
         }
         config
     }
@@ -316,6 +360,17 @@ impl TestConfig {
             bad(
                 "nemesis_interval".into(),
                 Some("--nemesis-interval"),
+                reason,
+            );
+        }
+        if self.lease_margin_percent >= 100 {
+            let reason = format!(
+                "must be below 100 (a share of the election timeout), got {}",
+                self.lease_margin_percent
+            );
+            bad(
+                "lease_margin_percent".into(),
+                Some("--lease-margin-percent"),
                 reason,
             );
         }
@@ -417,6 +472,13 @@ impl Serialize for TestConfig {
         // Only when faults overlap, so that one-at-a-time runs write what they always did.
         if self.nemesis_overlap != 1 {
             json["nemesis_overlap"] = self.nemesis_overlap.into();
+        }
+        // Only when reads leave the log, so that default runs write what they always did.
+        if self.reads != ReadConsistency::Log {
+            json["reads"] = reads_name(self.reads).into();
+        }
+        if let Some(margin) = raft.lease_read_margin {
+            json["raft"]["lease_read_margin_ms"] = ms(margin).into();
         }
         json.serialize(serializer)
     }

@@ -212,6 +212,14 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
     if config.nemesis_overlap != 1 {
         command.push_str(&format!(" --nemesis-overlap {}", config.nemesis_overlap));
     }
+    if config.reads != rafty::ReadConsistency::Log {
+        let reads = crate::run::config::reads_name(config.reads);
+        command.push_str(&format!(" --reads {reads}"));
+        if config.reads == rafty::ReadConsistency::Lease {
+            let percent = config.lease_margin_percent;
+            command.push_str(&format!(" --lease-margin-percent {percent}"));
+        }
+    }
     let defaults = TestConfig::new(config.workload.kind);
     let mix = config.workload.mix;
     if mix != defaults.workload.mix {

@@ -180,6 +180,7 @@ pub fn run_inputs(
     );
     context.initial_voters = initial_voters;
     context.stale_reads = config.variant == Variant::StaleLeaderReads;
+    context.skewed_clocks = FaultKind::named("clock").is_some_and(|k| config.nemesis.contains(&k));
     let context = Arc::new(context);
     cluster::register(&mut sim, &context);
 
@@ -263,11 +264,13 @@ pub fn run_inputs(
     }
     let (client_nodes, client_config) = (nodes.clone(), kv_config.clone());
     let client_op_log = op_log.clone();
+    let reads = config.reads;
     sim.client(CLIENT_HOST, async move {
         let mut tasks = Vec::new();
         for (index, generator, operations, op_log, recorder, final_reads, acknowledged) in processes
         {
-            let api = ServiceApi::new(&client_nodes, KV_PORT, client_config.clone());
+            let api = ServiceApi::new(&client_nodes, KV_PORT, client_config.clone())
+                .with_reads(reads, time_limit);
             let client = Client {
                 index,
                 concurrency,
@@ -317,6 +320,7 @@ pub fn run_inputs(
                 pauses: &context.pauses,
                 replays: &context.replays,
                 admin: &context.admin,
+                clocks: &context.clocks,
             };
             nemesis.poll(now, &observations, &mut network);
         }

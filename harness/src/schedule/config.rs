@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use rafty::ReadConsistency;
 use rafty_workloads::WorkloadConfig;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,22 @@ pub struct ScheduleConfig {
     pub log: LogKind,
     /// See [`TestConfig::check_time_limit`].
     pub check_time_limit: Duration,
+    /// See [`TestConfig::reads`] (absent from older files: reads through the log).
+    #[serde(default = "log_reads")]
+    pub reads: ReadConsistency,
+    /// See [`TestConfig::lease_margin_percent`] (absent from older files: 20).
+    #[serde(default = "default_lease_margin_percent")]
+    pub lease_margin_percent: u32,
+}
+
+/// The reads of a schedule written before reads had a choice: through the log.
+fn log_reads() -> ReadConsistency {
+    ReadConsistency::Log
+}
+
+/// The lease margin of a schedule written before leases: the command line's default.
+fn default_lease_margin_percent() -> u32 {
+    20
 }
 
 impl From<&TestConfig> for ScheduleConfig {
@@ -61,6 +78,8 @@ impl From<&TestConfig> for ScheduleConfig {
             variant: config.variant,
             log: config.log,
             check_time_limit: config.check_time_limit,
+            reads: config.reads,
+            lease_margin_percent: config.lease_margin_percent,
         }
     }
 }
@@ -84,6 +103,8 @@ impl From<ScheduleConfig> for TestConfig {
             variant: config.variant,
             log: config.log,
             check_time_limit: config.check_time_limit,
+            reads: config.reads,
+            lease_margin_percent: config.lease_margin_percent,
         }
     }
 }

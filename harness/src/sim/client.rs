@@ -81,7 +81,7 @@ impl Acknowledged {
 
     fn push(&self, op: &ClientOp) {
         // A command that cannot be encoded never reached the cluster: nothing to find.
-        if let Ok(bytes) = kv_api::command(op).encode() {
+        if let Ok(bytes) = kv_api::command(op, rafty::ReadConsistency::Log).encode() {
             self.observations
                 .acknowledged(command_hash(&bytes), format!("{op:?}"));
         }

@@ -30,6 +30,7 @@ use super::observed_peer::ObservedPeer;
 use super::observed_rpc::ObservedRpc;
 use super::replay::ReplaySwitches;
 use super::replay_peer::ReplayPeer;
+use super::skew::ClockSkews;
 use super::stale_reads::StaleReads;
 
 /// The port of every node's Raft transport.
@@ -156,6 +157,11 @@ pub struct ClusterContext {
     pub initial_voters: usize,
     /// Membership ops the `membership` nemesis asked for, taken by whichever node leads.
     pub admin: AdminRequests,
+    /// Each node's clock, skewed by the `clock` nemesis.
+    pub clocks: ClockSkews,
+    /// Whether the nodes' drivers read `clocks` (only in runs with the `clock` nemesis, so
+    /// that every other run keeps the driver's plain timer path).
+    pub skewed_clocks: bool,
     starts: Mutex<BTreeMap<NodeId, u64>>,
     /// Each node's snapshot store, when its log factory keeps none of its own: in memory,
     /// outliving the node's incarnations as its durable state would.
@@ -183,7 +189,10 @@ impl ClusterContext {
     ) -> Self {
         let pauses = PauseSwitches::new(&nodes);
         let replays = ReplaySwitches::new(&nodes);
+        let clocks = ClockSkews::new(&nodes);
         ClusterContext {
+            clocks,
+            skewed_clocks: false,
             initial_voters: nodes.len(),
             admin: AdminRequests::default(),
             snapshots: Mutex::default(),
@@ -335,6 +344,9 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         initial_membership: Some(initial_membership(&context, id)),
         ..NodeOptions::default()
     };
+    if context.skewed_clocks {
+        options.clock = Some(Arc::new(context.clocks.clock(id)));
+    }
     if let Some(hook) = &context.node_hook {
         hook(id, &mut options);
     }

@@ -63,6 +63,7 @@ use super::cluster::{PauseSwitches, ProcessGate};
 use super::factories::{ArmedCut, LogFactory};
 use super::observe::Observations;
 use super::replay::ReplaySwitches;
+use super::skew::ClockSkews;
 
 /// The turmoil host name of node `id`.
 pub fn node_name(id: NodeId) -> String {
@@ -91,6 +92,8 @@ pub struct SimNetwork<'s, 'a> {
     pub replays: &'s ReplaySwitches,
     /// Where membership ops wait for the leader.
     pub admin: &'s AdminRequests,
+    /// Each node's clock, skewed by the `clock` nemesis.
+    pub clocks: &'s ClockSkews,
 }
 
 impl SimNetwork<'_, '_> {
@@ -236,6 +239,11 @@ impl Network for SimNetwork<'_, '_> {
             Action::Clog(a, b) => self.sim.hold(node_name(*a), node_name(*b)),
             Action::Unclog(a, b) => self.sim.release(node_name(*a), node_name(*b)),
             Action::Membership(op, draw) => self.admin.push(*op, *draw),
+            Action::SkewClock(node, draw) => {
+                let now = self.sim.elapsed();
+                self.clocks.clock(*node).apply(*draw, now);
+            }
+            Action::UnskewClock(node) => self.clocks.clock(*node).reset(),
         }
     }
 }

@@ -2,18 +2,26 @@
 //! operation to a key-value command and each outcome to ok, fail or info.
 
 use async_trait::async_trait;
+use std::time::Duration;
+
+use rafty::ReadConsistency;
 use rafty::kv::{KvCommand, KvResponse};
 use rafty::service::{KvClient, KvClientConfig, KvError};
 use rafty_checkers::Value;
 use rafty_workloads::{ClientOp, OpResult};
 
 use super::client::KvApi;
+use super::clock;
 use super::control::node_name;
 use super::net::TurmoilConnector;
 
 /// A workload client's [`KvClient`].
 pub struct ServiceApi {
     client: KvClient<TurmoilConnector>,
+    /// How reads are made consistent until `reads_until` (then ReadIndex, for the final
+    /// reads, when they would be stale).
+    reads: ReadConsistency,
+    reads_until: Duration,
 }
 
 impl ServiceApi {
@@ -24,14 +32,40 @@ impl ServiceApi {
             .map(|&id| (id, format!("{}:{port}", node_name(id))));
         ServiceApi {
             client: KvClient::new(TurmoilConnector, addrs, config),
+            reads: ReadConsistency::Log,
+            reads_until: Duration::MAX,
+        }
+    }
+
+    /// Read with `reads` until `until` (simulated time); stale reads give way to ReadIndex
+    /// after it, so the final reads observe the cluster's state.
+    pub fn with_reads(mut self, reads: ReadConsistency, until: Duration) -> Self {
+        self.reads = reads;
+        self.reads_until = until;
+        self
+    }
+
+    /// The consistency of a read made now.
+    fn reads_now(&self) -> ReadConsistency {
+        if self.reads == ReadConsistency::Stale && clock::now() >= self.reads_until {
+            ReadConsistency::Linearizable
+        } else {
+            self.reads
         }
     }
 }
 
-/// The key-value command that carries out `op`.
-pub fn command(op: &ClientOp) -> KvCommand {
+/// The key-value command that carries out `op`, its reads made consistent as `reads` says
+/// (a plain `Get` through the log for [`ReadConsistency::Log`], as before reads had a choice).
+pub fn command(op: &ClientOp, reads: ReadConsistency) -> KvCommand {
     match op {
-        ClientOp::Read { key } | ClientOp::Get { key } => KvCommand::Get { key: key.clone() },
+        ClientOp::Read { key } | ClientOp::Get { key } if reads == ReadConsistency::Log => {
+            KvCommand::Get { key: key.clone() }
+        }
+        ClientOp::Read { key } | ClientOp::Get { key } => KvCommand::Read {
+            key: key.clone(),
+            consistency: reads,
+        },
         ClientOp::Write { key, value } => KvCommand::Put {
             key: key.clone(),
             value: value.to_string(),
@@ -63,10 +97,20 @@ fn observed(op: &ClientOp, value: Option<String>) -> Value {
 #[async_trait(?Send)]
 impl KvApi for ServiceApi {
     async fn execute(&mut self, op: &ClientOp) -> (OpResult, Option<String>) {
-        match self.client.execute(command(op)).await {
+        let reads = self.reads_now();
+        match self.client.execute(command(op, reads)).await {
             Ok(answered) => {
                 let node = Some(node_name(answered.node));
                 match answered.response {
+                    // Labelled and left out of the linearizability check: a stale read
+                    // promises nothing about recency.
+                    KvResponse::Value(value) if op.is_read() && reads == ReadConsistency::Stale => {
+                        let shown = value.as_deref().unwrap_or("nil");
+                        (
+                            OpResult::Info(format!("stale read (not checked): {shown}")),
+                            node,
+                        )
+                    }
                     KvResponse::Value(value) if op.is_read() => {
                         (OpResult::Ok(observed(op, value)), node)
                     }

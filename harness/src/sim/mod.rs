@@ -17,5 +17,6 @@ pub mod observed_rpc;
 pub mod recorder;
 pub mod replay;
 pub mod replay_peer;
+pub mod skew;
 pub mod stale_reads;
 pub mod turmoil_fs;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ReadId;
 use crate::membership::Membership;
 use crate::message::Message;
 use crate::types::{Entry, HardState, LogIndex, NodeId, Term};
@@ -47,8 +48,11 @@ pub enum Action {
     AppendToLog(Vec<Entry>),
     /// Remove every entry with index `>=` this one; durable before any later action.
     TruncateLog(LogIndex),
-    /// Send a request (RequestVote or AppendEntries) to a peer. The driver must report its
-    /// outcome: the response through [`super::Core::step`], or a failure through
+    /// Send a request (RequestVote or AppendEntries) to a peer. Requests are numbered in the
+    /// order the core emits them, from 1 over its life ([`super::Core::last_request_number`]):
+    /// the driver counts the `Send`s it executes the same way. It must report the outcome:
+    /// the response through [`super::Core::step_response`] with the request's number (or
+    /// [`super::Core::step`], which confirms no read, §6.4), or a failure through
     /// [`super::Core::send_failed`]. A leader's AppendEntries may carry entries whose
     /// [`Action::AppendToLog`] comes later in the same list (thesis §10.2.1); the driver may
     /// start the send before executing that append, and should not wait for the response.
@@ -101,6 +105,23 @@ pub enum Action {
         last_included_index: LogIndex,
         /// The snapshot's last included term.
         last_included_term: Term,
+    },
+    /// Serve read `id` (from [`super::Core::read`]) once the state machine applied through
+    /// `index`: every `Apply` up to the commit index came before this action, so on the
+    /// leader it is applied already; the read is linearizable at `index` (§6.4).
+    ReadReady {
+        /// The read.
+        id: ReadId,
+        /// The read index.
+        index: LogIndex,
+    },
+    /// Read `id` cannot be confirmed: this node stopped leading before it was. Definite: a
+    /// read changes nothing; ask `leader_hint`.
+    ReadFailed {
+        /// The read.
+        id: ReadId,
+        /// The leader this node knows of, if any.
+        leader_hint: Option<NodeId>,
     },
     /// The role, term or known leader changed since the last `RoleChanged`. Roles a node passes
     /// through within one input (a single node goes from follower to leader in one tick) are

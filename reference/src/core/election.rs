@@ -136,6 +136,7 @@ impl Core {
     fn become_leader(&mut self) {
         self.role = Role::Leader;
         self.leader = Some(self.id);
+        self.reset_reads_for_leadership();
         self.votes.clear();
         let next_index = self.log.last_index() + 1;
         self.progress = self
@@ -167,6 +168,15 @@ impl Core {
             }
             let term = if granted { request.term } else { self.term() };
             return self.reply_vote(term, granted, true);
+        }
+        if self.config.lease_read_margin.is_some()
+            && request.term > self.term()
+            && self.leader_is_live()
+        {
+            // Dissertation §4.2.3, which leases rely on (§6.4.1): within an election timeout
+            // of hearing from a leader, neither adopt a candidate's term nor vote for it; a
+            // pre-vote granted earlier must not let a candidate in while a lease may hold.
+            return self.reply_vote(self.term(), false, false);
         }
         if request.term > self.term() {
             self.become_follower(request.term, None);

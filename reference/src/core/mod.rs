@@ -22,6 +22,7 @@ pub mod mutation;
 mod progress;
 pub mod quorum;
 mod raft_log;
+mod read_index;
 mod replication;
 mod snapshot;
 mod transfer;
@@ -36,6 +37,7 @@ pub use action::{Action, Role};
 pub use election::log_is_up_to_date;
 pub use membership_change::{MembershipChange, MembershipChangeError};
 pub use mutation::Mutation;
+pub use read_index::{ReadId, ReadMode};
 pub use snapshot::{InstallDecision, StartState};
 pub use transfer::TransferError;
 
@@ -102,6 +104,8 @@ pub struct Core {
     progress: BTreeMap<NodeId, Progress>,
     /// The leadership transfer in progress, while leader (§3.10).
     transfer: Option<transfer::Transfer>,
+    /// Request numbering and the reads waiting for confirmation (§6.4).
+    reads: read_index::Reads,
     actions: Vec<Action>,
     check_invariants: bool,
     mutations: MutationFlags,
@@ -233,12 +237,19 @@ impl Core {
             votes: BTreeSet::new(),
             progress: BTreeMap::new(),
             transfer: None,
+            reads: read_index::Reads::default(),
             actions: Vec::new(),
             check_invariants: false,
             mutations: MutationFlags::default(),
         };
         core.reset_election_timer();
         core.configuration_changed();
+        if core.config.lease_read_margin.is_some() {
+            // §6.4.1: a leader's lease relies on every voter refusing pre-votes for an election
+            // timeout after it last heard from the leader; a restarted voter does not know when
+            // that was, so it counts from its start.
+            core.last_leader_contact = Some(now);
+        }
         core
     }
 
@@ -441,6 +452,7 @@ impl Core {
     }
 
     fn finish_input(&mut self, before: Option<invariants::Snapshot>) {
+        self.settle_reads();
         self.flush_status();
         if let Some(before) = before {
             self.assert_invariants(&before);
@@ -488,6 +500,7 @@ impl Core {
     }
 
     fn send(&mut self, to: NodeId, message: Message) {
+        self.reads.next_sequence();
         self.emit(Action::Send { to, message });
     }
 

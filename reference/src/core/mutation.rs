@@ -109,11 +109,22 @@ pub enum Mutation {
     /// removed node, which the leader no longer replicates to, then deposes the leader each
     /// time its timer fires (`election.rs`, `start_pre_vote`).
     CampaignWithoutPreVote,
+    // Reads without the log (issue 21), kept in one block.
+    /// Break dissertation §6.4 step 2: a ReadIndex read is released without a heartbeat
+    /// round confirming that this node still leads (`read_index.rs`, `settle_reads`).
+    ReadWithoutHeartbeat,
+    /// Break dissertation §6.4 step 1: a ReadIndex read takes the commit index before the
+    /// leader committed an entry of its own term (`read_index.rs`, `read`).
+    ReadBeforeTermCommitted,
+    /// Break dissertation §6.4.1 (the lease is shortened by the clock drift bound): a lease
+    /// read uses the whole election timeout, with no drift margin (`read_index.rs`,
+    /// `lease_holds`).
+    LeaseWithoutDriftMargin,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 24] = [
+    pub const ALL: [Mutation; 27] = [
         Mutation::CommitPreviousTermByCount,
         Mutation::VoteWithoutLogCheck,
         Mutation::VoteTwiceInTerm,
@@ -138,6 +149,10 @@ impl Mutation {
         Mutation::JointCountsNewHalfOnly,
         Mutation::LearnerCountsTowardCommit,
         Mutation::CampaignWithoutPreVote,
+        // Reads without the log (issue 21).
+        Mutation::ReadWithoutHeartbeat,
+        Mutation::ReadBeforeTermCommitted,
+        Mutation::LeaseWithoutDriftMargin,
     ];
 
     #[cfg(feature = "mutations")]

@@ -78,6 +78,7 @@ impl Core {
         }
         if self.now >= self.heartbeat_deadline {
             self.heartbeat_deadline = self.now + self.config.heartbeat_interval;
+            self.note_broadcast();
             for peer in self.peers.clone() {
                 if !self.send_append(peer) {
                     self.send_heartbeat(peer);
@@ -148,7 +149,7 @@ impl Core {
 
     /// A heartbeat anchored at the follower's match index, which its log is known to hold, so
     /// reordered heartbeats are never rejected and never disturb probing.
-    fn send_heartbeat(&mut self, peer: NodeId) {
+    pub(super) fn send_heartbeat(&mut self, peer: NodeId) {
         let Some(progress) = self.progress.get(&peer) else {
             return;
         };

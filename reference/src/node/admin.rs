@@ -120,6 +120,9 @@ impl Node {
                 }
                 Err(ClientError::Shutdown) => return Err(AdminError::Shutdown),
                 Err(ClientError::Timeout) => return Err(AdminError::Timeout(limit)),
+                Err(ClientError::QueryUnsupported) => {
+                    unreachable!("a configuration entry's waiter is never answered a query error")
+                }
             }
             // A joint step: C_new follows; wait until this node holds it committed.
             while self.membership().0.is_joint() || self.membership().1 > self.commit_index() {

@@ -13,8 +13,10 @@ use tokio::time::{Instant, Sleep};
 
 use super::Status;
 use super::admin::AdminRequest;
+use super::clock::Clock;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
+use super::reads::{ReadRequest, Reads};
 use super::snapshots::{InstallIncoming, Receiving, SharedStore, SnapshotEvent};
 use super::waiters::{ReplyTo, Waiters};
 use crate::client::ClientError;
@@ -56,6 +58,8 @@ pub(super) struct Incoming {
 struct RpcResult {
     to: NodeId,
     request: Message,
+    /// The request's number ([`Action::Send`]).
+    number: u64,
     outcome: Result<Message, PeerError>,
 }
 
@@ -65,6 +69,7 @@ pub(super) struct Channels {
     pub(super) requests: mpsc::Receiver<Incoming>,
     pub(super) installs: mpsc::Receiver<InstallIncoming>,
     pub(super) admin: mpsc::Receiver<AdminRequest>,
+    pub(super) reads: mpsc::Receiver<ReadRequest>,
     /// Where the configuration in effect is published for [`super::Node::membership`].
     pub(super) membership: Arc<Mutex<(Membership, LogIndex)>>,
     pub(super) stop: watch::Receiver<bool>,
@@ -84,6 +89,7 @@ enum Event {
     Snapshot(SnapshotEvent),
     Submission(Submission),
     Admin(AdminRequest),
+    Read(ReadRequest),
 }
 
 pub(super) struct Driver<L, S> {
@@ -95,12 +101,14 @@ pub(super) struct Driver<L, S> {
     pub(super) settings: Arc<dyn Settings>,
     observer: Option<Arc<dyn Observer>>,
     status: Arc<Mutex<Status>>,
-    channels: Channels,
+    pub(super) channels: Channels,
     results: mpsc::Sender<RpcResult>,
     results_rx: mpsc::Receiver<RpcResult>,
     waiters: Waiters,
     pub(super) last_applied: u64,
     epoch: Instant,
+    /// The local clock, if not the real elapsed time.
+    clock: Option<Arc<dyn Clock>>,
     /// The snapshot store, shared with the transfer tasks.
     pub(super) store: SharedStore,
     pub(super) snapshot_events: mpsc::Sender<SnapshotEvent>,
@@ -109,6 +117,10 @@ pub(super) struct Driver<L, S> {
     pub(super) transfers: BTreeSet<NodeId>,
     /// The snapshot being received from the leader, if any.
     pub(super) receiving: Option<Receiving>,
+    /// The number of the last request sent (the core numbers its `Send`s the same way).
+    requests_sent: u64,
+    /// Reads waiting for the core or for their index to apply.
+    pub(super) reads: Reads,
 }
 
 /// What a driver starts with besides the core and the trait objects it runs.
@@ -116,6 +128,8 @@ pub(super) struct Loaded {
     pub(super) store: Box<dyn SnapshotStore>,
     /// The index the state machine holds the state after (the restored snapshot's).
     pub(super) last_applied: LogIndex,
+    /// The local clock ([`super::NodeOptions::clock`]).
+    pub(super) clock: Option<Arc<dyn Clock>>,
 }
 
 impl<L: Log, S: StateMachine> Driver<L, S> {
@@ -133,6 +147,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     ) -> Self {
         let (results, results_rx) = mpsc::channel(RESULT_QUEUE);
         let (snapshot_events, snapshot_events_rx) = mpsc::channel(SNAPSHOT_EVENT_QUEUE);
+        let core_requests_sent = core.last_request_number();
         Driver {
             peers: peers_by_id(peers_provider.as_ref()),
             core,
@@ -148,11 +163,14 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             waiters: Waiters::default(),
             last_applied: loaded.last_applied,
             epoch: Instant::now(),
+            clock: loaded.clock,
             store: Arc::new(Mutex::new(loaded.store)),
             snapshot_events,
             snapshot_events_rx,
             transfers: BTreeSet::new(),
             receiving: None,
+            requests_sent: core_requests_sent,
+            reads: Reads::default(),
         }
     }
 
@@ -189,6 +207,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Event::Tick => {
                     self.core.tick(self.now());
                     self.waiters.prune_abandoned();
+                    self.reads.prune_abandoned();
                     self.execute(None)?;
                 }
                 Event::Result(result) => self.on_result(result)?,
@@ -200,6 +219,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Event::Snapshot(event) => self.on_snapshot_event(event)?,
                 Event::Submission(first) => self.on_submissions(first)?,
                 Event::Admin(request) => self.on_admin(request)?,
+                Event::Read(first) => self.on_reads(first)?,
             }
         }
     }
@@ -249,22 +269,36 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             submission = channels.submissions.recv() => {
                 submission.map_or(Event::Stop, Event::Submission)
             }
+            read = channels.reads.recv() => read.map_or(Event::Stop, Event::Read),
         }
     }
 
     /// When the core next needs a tick.
     fn deadline(&self) -> Instant {
-        self.epoch + self.core.next_deadline()
+        match &self.clock {
+            None => self.epoch + self.core.next_deadline(),
+            Some(clock) => {
+                let wait = self.core.next_deadline().saturating_sub(self.now());
+                Instant::now() + clock.real_delay(wait)
+            }
+        }
     }
 
+    /// The node's local time: what the core is given with every input.
     pub(super) fn now(&self) -> Duration {
-        Instant::now().duration_since(self.epoch)
+        let elapsed = Instant::now().duration_since(self.epoch);
+        match &self.clock {
+            None => elapsed,
+            Some(clock) => clock.local(elapsed),
+        }
     }
 
     fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {
         let now = self.now();
         match result.outcome {
-            Ok(response) => self.core.step(now, result.to, response),
+            Ok(response) => self
+                .core
+                .step_response(now, result.to, result.number, response),
             Err(error) => {
                 tracing::trace!(node = self.core.id(), to = result.to, %error, "rpc failed");
                 self.core.send_failed(now, result.to, &result.request);
@@ -385,8 +419,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Action::CompactLog { index, term } => self.compact_log(index, term)?,
                 Action::SendSnapshot { to, term, .. } => self.send_snapshot(to, term),
                 Action::RoleChanged { role, term, leader } => self.role_changed(role, term, leader),
+                Action::ReadReady { id, index } => self.read_ready(id, index),
+                Action::ReadFailed { id, leader_hint } => self.read_failed(id, leader_hint),
             }
         }
+        self.serve_applied_reads();
         self.publish_status();
         Ok(())
     }
@@ -397,6 +434,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// follow run (a leader's own fsync of the same entries, §10.2.1), whatever the runtime's
     /// threads are doing. Only the wait for the answer goes to a task of its own.
     fn send(&mut self, to: NodeId, request: Message) {
+        self.requests_sent += 1;
+        let number = self.requests_sent;
         let peer = self.peer(to);
         let results = self.results.clone();
         let timeout = self.settings.rpc_timeout();
@@ -407,6 +446,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 .send(RpcResult {
                     to,
                     request,
+                    number,
                     outcome,
                 })
                 .await;

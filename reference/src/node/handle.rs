@@ -11,9 +11,10 @@ use super::admin::{AdminError, AdminRequest};
 use super::driver::{Channels, Driver, Incoming, Loaded, Submission};
 use super::load::load_core;
 use super::panic_stop::fail_stop_on_panic;
+use super::reads::ReadRequest;
 use super::snapshots::InstallIncoming;
 use super::{NodeOptions, PauseSwitch, StartError, Status};
-use crate::client::ClientError;
+use crate::client::{ClientError, ReadConsistency};
 use crate::core::Role;
 use crate::log::Log;
 use crate::membership::Membership;
@@ -36,6 +37,8 @@ const REQUEST_QUEUE: usize = 1024;
 const INSTALL_QUEUE: usize = 16;
 /// The most membership calls queued for the event loop.
 const ADMIN_QUEUE: usize = 64;
+/// The most reads queued for the event loop.
+const READ_QUEUE: usize = 4096;
 
 /// A running Raft node. Cheap to clone: clones share the node. Transports deliver incoming
 /// RPCs through its [`RpcHandler`] implementation.
@@ -51,6 +54,7 @@ struct Shared {
     requests: mpsc::Sender<Incoming>,
     installs: mpsc::Sender<InstallIncoming>,
     admin: mpsc::Sender<AdminRequest>,
+    reads: mpsc::Sender<ReadRequest>,
     status: Arc<Mutex<Status>>,
     /// The configuration in effect and its entry's index, as the event loop last published.
     membership: Arc<Mutex<(Membership, LogIndex)>>,
@@ -86,11 +90,13 @@ impl Node {
         let loaded = Loaded {
             store,
             last_applied: core.commit_index(),
+            clock: options.clock.clone(),
         };
         let (submissions, submissions_rx) = mpsc::channel(SUBMISSION_QUEUE);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let (installs, installs_rx) = mpsc::channel(INSTALL_QUEUE);
         let (admin, admin_rx) = mpsc::channel(ADMIN_QUEUE);
+        let (reads, reads_rx) = mpsc::channel(READ_QUEUE);
         let membership = Arc::new(Mutex::new((
             core.membership().clone(),
             core.membership_index(),
@@ -113,6 +119,7 @@ impl Node {
             requests: requests_rx,
             installs: installs_rx,
             admin: admin_rx,
+            reads: reads_rx,
             membership: membership.clone(),
             stop: stop_rx,
             pause: options.pause_switch.as_ref().map(PauseSwitch::subscribe),
@@ -138,6 +145,7 @@ impl Node {
             requests,
             installs,
             admin,
+            reads,
             status,
             membership,
             stop,
@@ -170,6 +178,36 @@ impl Node {
         };
         let wait = async {
             let queued = self.shared.submissions.send(submission).await;
+            queued.map_err(|_| ClientError::Shutdown)?;
+            outcome.await.map_err(|_| ClientError::Shutdown)?
+        };
+        let timeout = self.shared.settings.command_timeout();
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or(Err(ClientError::Timeout))
+    }
+
+    /// Read with the chosen consistency and return the state machine's answer to `query`
+    /// ([`StateMachine::query`]). [`ReadConsistency::Log`] submits `query` as a command (see
+    /// [`Node::submit`]); ReadIndex and lease reads are served by the leader only (a follower
+    /// answers [`ClientError::NotLeader`] with its hint), once confirmed (§6.4); stale reads
+    /// by any node at once. After `command_timeout` the answer is [`ClientError::Timeout`].
+    pub async fn read(
+        &self,
+        query: Vec<u8>,
+        consistency: ReadConsistency,
+    ) -> Result<Vec<u8>, ClientError> {
+        if consistency == ReadConsistency::Log {
+            return self.submit(query).await;
+        }
+        let (reply, outcome) = oneshot::channel();
+        let request = ReadRequest {
+            query,
+            consistency,
+            reply,
+        };
+        let wait = async {
+            let queued = self.shared.reads.send(request).await;
             queued.map_err(|_| ClientError::Shutdown)?;
             outcome.await.map_err(|_| ClientError::Shutdown)?
         };
@@ -293,6 +331,9 @@ impl RpcHandler for Node {
             }
             Err(ClientError::Timeout) => Ok(ForwardResponse::Timeout),
             Err(ClientError::Shutdown) => Err(self.stopped()),
+            Err(ClientError::QueryUnsupported) => {
+                unreachable!("a submitted command is never answered a query error")
+            }
         }
     }
 
@@ -326,6 +367,14 @@ impl CommandSubmitter for Node {
         command: Vec<u8>,
     ) -> impl std::future::Future<Output = Result<Vec<u8>, ClientError>> + Send {
         Node::submit(self, command)
+    }
+
+    fn read(
+        &self,
+        query: Vec<u8>,
+        consistency: ReadConsistency,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, ClientError>> + Send {
+        Node::read(self, query, consistency)
     }
 }
 

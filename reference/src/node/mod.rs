@@ -19,6 +19,7 @@
 //! [`PeersProvider`]: crate::peers_provider::PeersProvider
 
 mod admin;
+mod clock;
 mod driver;
 mod envelope;
 mod events;
@@ -26,6 +27,7 @@ mod handle;
 mod load;
 mod panic_stop;
 mod pause;
+mod reads;
 mod snapshots;
 
 pub use panic_stop::panic_message;
@@ -34,6 +36,7 @@ mod waiters;
 use std::sync::Arc;
 
 pub use admin::AdminError;
+pub use clock::Clock;
 pub use events::{NodeEvent, Observer};
 pub use handle::Node;
 pub use load::LogContractViolation;
@@ -72,6 +75,8 @@ pub struct NodeOptions {
     /// ([`NodeOptions::join`]): it never campaigns, and learns its configuration from the
     /// leader's log.
     pub initial_membership: Option<crate::membership::Membership>,
+    /// The local clock the driver reads (see [`Clock`]); `None`: the real elapsed time.
+    pub clock: Option<Arc<dyn Clock>>,
     /// Deliberately broken protocol rules, for the harness's own tests.
     #[cfg(feature = "mutations")]
     pub mutations: Vec<crate::core::Mutation>,
@@ -95,6 +100,12 @@ impl NodeOptions {
     /// Check the core's invariants after every input, even in release builds.
     pub fn check_invariants(mut self, enabled: bool) -> NodeOptions {
         self.check_invariants = enabled;
+        self
+    }
+
+    /// Let the driver read `clock` instead of the real elapsed time; see [`Clock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> NodeOptions {
+        self.clock = Some(clock);
         self
     }
 

@@ -6,6 +6,7 @@ use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::client::ReadConsistency;
 use crate::kv::{KvCommand, KvResponse};
 use crate::service::wire::{KvReply, ServiceError};
 use crate::tcp::{CallError, Channel, ChannelTarget, Connector, Protocol, TransportConfig};
@@ -166,6 +167,23 @@ impl<C: Connector> KvClient<C> {
         }
     }
 
+    /// Read `key` with the chosen consistency (dissertation §6.4).
+    pub async fn read(
+        &self,
+        key: &str,
+        consistency: ReadConsistency,
+    ) -> Result<Option<String>, KvError> {
+        let command = KvCommand::Read {
+            key: key.into(),
+            consistency,
+        };
+        let answered = self.execute(command).await?;
+        match answered.response {
+            KvResponse::Value(value) => Ok(value),
+            other => Err(unexpected(answered.node, &other)),
+        }
+    }
+
     /// Set `key` to `value`.
     pub async fn put(&self, key: &str, value: &str) -> Result<(), KvError> {
         self.expect_done(KvCommand::Put {
@@ -228,7 +246,7 @@ impl<C: Connector> KvClient<C> {
                 last_error: "no nodes configured".into(),
             });
         }
-        let retry_unknown = matches!(command, KvCommand::Get { .. });
+        let retry_unknown = matches!(command, KvCommand::Get { .. } | KvCommand::Read { .. });
         let mut node = self.first_node();
         let mut asked = BTreeSet::new();
         let mut unknown: Option<(NodeId, String)> = None;

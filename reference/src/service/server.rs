@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::client::ClientError;
+use crate::client::{ClientError, ReadConsistency};
 use crate::kv::{KvCommand, KvResponse};
 use crate::service::wire::{KvReply, ServiceError};
 use crate::tcp::{Acceptor, FrameHandler, Protocol, ServerHandle, TransportConfig, serve};
@@ -15,6 +15,18 @@ pub trait CommandSubmitter: Send + Sync + 'static {
     /// Submit `command`; returns the state machine's response once applied.
     fn submit(&self, command: Vec<u8>)
     -> impl Future<Output = Result<Vec<u8>, ClientError>> + Send;
+
+    /// Answer the read-only `query` with `consistency` ([`crate::node::Node::read`]). The
+    /// default submits it as a command (a read through the log, linearizable whatever was
+    /// asked).
+    fn read(
+        &self,
+        query: Vec<u8>,
+        consistency: ReadConsistency,
+    ) -> impl Future<Output = Result<Vec<u8>, ClientError>> + Send {
+        let _ = consistency;
+        self.submit(query)
+    }
 }
 
 /// Answers [`KvCommand`]s by submitting them to a node.
@@ -39,7 +51,13 @@ impl<N: CommandSubmitter> FrameHandler for KvService<N> {
             Ok(bytes) => bytes,
             Err(error) => return Ok(KvResponse::Invalid(error.to_string())),
         };
-        let response = self.node.submit(bytes).await.map_err(ServiceError::from)?;
+        let outcome = match command {
+            KvCommand::Read { consistency, .. } if consistency != ReadConsistency::Log => {
+                self.node.read(bytes, consistency).await
+            }
+            _ => self.node.submit(bytes).await,
+        };
+        let response = outcome.map_err(ServiceError::from)?;
         KvResponse::decode(&response).map_err(|error| ServiceError::BadResponse {
             reason: error.to_string(),
         })

@@ -23,6 +23,10 @@ impl StateMachine for SharedKv {
     fn apply(&mut self, index: LogIndex, command: &[u8]) -> Vec<u8> {
         self.0.lock().unwrap().apply(index, command)
     }
+
+    fn query(&self, query: &[u8]) -> Option<Vec<u8>> {
+        self.0.lock().unwrap().query(query)
+    }
 }
 
 /// Every event every node reported, in order.

@@ -479,6 +479,10 @@ impl Simulation {
                     self.checks.became_leader(id, term)?;
                 }
             }
+            // This simulation makes no reads.
+            Action::ReadReady { .. } | Action::ReadFailed { .. } => {
+                return Err(format!("node {id}: no read was asked for: {action:?}"));
+            }
             Action::TakeSnapshot { .. }
             | Action::CompactLog { .. }
             | Action::SendSnapshot { .. } => {

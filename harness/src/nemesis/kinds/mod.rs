@@ -36,6 +36,7 @@ registry! {
     install_snapshot => InstallSnapshot,
     replay => Replay,
     membership => Membership,
+    clock => Clock,
 }
 
 /// One node of `draw.nodes`, uniformly.

@@ -107,6 +107,7 @@ fn boot_twice(power_loss: bool) -> Vec<Boot> {
         pauses: &PauseSwitches::new(&[1]),
         replays: &crate::sim::replay::ReplaySwitches::new(&[1]),
         admin: &Default::default(),
+        clocks: &Default::default(),
     };
     let (stop, start) = if power_loss {
         (Action::PowerOff(1), Action::PowerOn(1))

@@ -397,8 +397,63 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
             core.tick(now);
             core
         }
+        // Reads without the log (issue 21).
+        // Leader of term 1 in three, its no-op committed; a read arrives and no follower has
+        // answered the round it starts: the reference core holds the read back.
+        Mutation::ReadWithoutHeartbeat => {
+            let mut core = start(3, hard_state(0, None), &[]);
+            let now = elect(&mut core, &[2]);
+            core.step(now, 2, append_response(1, true, 1));
+            core.take_actions();
+            let _ = core.read(now, 9, crate::core::ReadMode::Index);
+            core
+        }
+        // A new leader of term 2 whose no-op is not committed yet; the round is confirmed.
+        Mutation::ReadBeforeTermCommitted => {
+            let mut core = start(3, hard_state(1, None), &[1]);
+            let now = elect(&mut core, &[2]);
+            core.take_actions();
+            let _ = core.read(now, 9, crate::core::ReadMode::Index);
+            let sequence = sent_sequences(&mut core)[0];
+            core.step_response(now, 2, sequence, append_response(2, true, 1));
+            core
+        }
+        // A lease of election_timeout_min (150 ms) minus a 100 ms margin, read 60 ms after the
+        // majority's heartbeats went out: outside the shortened lease, inside the whole one.
+        Mutation::LeaseWithoutDriftMargin => {
+            let config = Config {
+                lease_read_margin: Some(Duration::from_millis(100)),
+                ..Config::default()
+            };
+            let mut core = Core::new(1, vec![2, 3], config, hard_state(0, None), vec![], at, 7);
+            core.set_mutations(mutations);
+            elect(&mut core, &[2]);
+            core.take_actions();
+            let heartbeat = core.next_deadline();
+            core.tick(heartbeat);
+            let sequence = sent_sequences(&mut core)[0];
+            core.step_response(heartbeat, 2, sequence, append_response(1, true, 1));
+            core.take_actions();
+            let _ = core.read(
+                heartbeat + Duration::from_millis(60),
+                9,
+                crate::core::ReadMode::Lease,
+            );
+            core
+        }
     };
     trace(&mut core)
+}
+
+/// The numbers of the requests among the core's untaken actions, which it takes.
+fn sent_sequences(core: &mut Core) -> Vec<u64> {
+    let actions = core.take_actions();
+    let sends = actions
+        .iter()
+        .filter(|action| matches!(action, crate::core::Action::Send { .. }))
+        .count() as u64;
+    let last = core.last_request_number();
+    (last + 1 - sends..=last).collect()
 }
 
 #[cfg(test)]
@@ -441,6 +496,16 @@ mod tests {
         assert!(reference(Mutation::CompactPastSnapshot).contains("first 1 snapshot 2"));
         assert!(
             reference(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 2, term: 1,")
+        );
+        assert!(!reference(Mutation::ReadWithoutHeartbeat).contains("ReadReady"));
+        assert!(!reference(Mutation::ReadBeforeTermCommitted).contains("ReadReady"));
+        assert!(!reference(Mutation::LeaseWithoutDriftMargin).contains("ReadReady"));
+        assert!(mutated(Mutation::ReadWithoutHeartbeat).contains("ReadReady { id: 9, index: 1 }"));
+        assert!(
+            mutated(Mutation::ReadBeforeTermCommitted).contains("ReadReady { id: 9, index: 0 }")
+        );
+        assert!(
+            mutated(Mutation::LeaseWithoutDriftMargin).contains("ReadReady { id: 9, index: 1 }")
         );
         assert!(mutated(Mutation::InstallStaleSnapshot).contains("commit 2"));
         assert!(mutated(Mutation::CompactPastSnapshot).contains("first 5"));

@@ -1,0 +1,138 @@
+//! The driver's side of reads without the log (dissertation §6.4): ReadIndex and lease reads
+//! go to the core, which releases each at a read index ([`Action::ReadReady`]); the driver
+//! serves it from the state machine once applied that far. Stale reads are served at once.
+//!
+//! [`Action::ReadReady`]: crate::core::Action::ReadReady
+
+use std::collections::BTreeMap;
+
+use super::driver::Driver;
+use super::waiters::ReplyTo;
+use crate::client::{ClientError, ReadConsistency};
+use crate::core::{ReadId, ReadMode};
+use crate::log::{Log, LogError};
+use crate::state_machine::StateMachine;
+use crate::types::{LogIndex, NodeId};
+
+/// The most reads taken from the queue in one go (they share the core's heartbeat round).
+const MAX_READ_BATCH: usize = 1024;
+
+/// A read on its way to the event loop.
+pub(super) struct ReadRequest {
+    /// The state machine query ([`StateMachine::query`]).
+    pub(super) query: Vec<u8>,
+    /// How to make it consistent; never [`ReadConsistency::Log`] (that is a submission).
+    pub(super) consistency: ReadConsistency,
+    pub(super) reply: ReplyTo,
+}
+
+/// A read the core has not released yet, or released at an index not applied yet.
+struct Waiting {
+    query: Vec<u8>,
+    reply: ReplyTo,
+}
+
+/// The reads in the event loop's hands.
+#[derive(Default)]
+pub(super) struct Reads {
+    next_id: ReadId,
+    /// Reads given to the core, by id.
+    confirming: BTreeMap<ReadId, Waiting>,
+    /// Reads released at an index this node has not applied yet, by (index, id).
+    released: BTreeMap<(LogIndex, ReadId), Waiting>,
+}
+
+impl Reads {
+    /// Forget reads whose callers gave up.
+    pub(super) fn prune_abandoned(&mut self) {
+        self.confirming.retain(|_, read| !read.reply.is_closed());
+        self.released.retain(|_, read| !read.reply.is_closed());
+    }
+}
+
+impl<L: Log, S: StateMachine> Driver<L, S> {
+    /// Take `first` and the reads queued behind it: stale ones are served now, the others
+    /// given to the core together, so one heartbeat round confirms them all.
+    pub(super) fn on_reads(&mut self, first: ReadRequest) -> Result<(), LogError> {
+        let mut batch = vec![first];
+        while batch.len() < MAX_READ_BATCH {
+            match self.channels.reads.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let now = self.now();
+        let mut by_mode: [(ReadMode, Vec<ReadId>); 2] =
+            [(ReadMode::Index, Vec::new()), (ReadMode::Lease, Vec::new())];
+        for read in batch {
+            if read.reply.is_closed() {
+                continue;
+            }
+            let mode = match read.consistency {
+                ReadConsistency::Stale => {
+                    self.serve(read.query, read.reply);
+                    continue;
+                }
+                ReadConsistency::Lease => 1,
+                ReadConsistency::Linearizable | ReadConsistency::Log => 0,
+            };
+            let id = self.reads.next_id;
+            self.reads.next_id += 1;
+            by_mode[mode].1.push(id);
+            let waiting = Waiting {
+                query: read.query,
+                reply: read.reply,
+            };
+            self.reads.confirming.insert(id, waiting);
+        }
+        for (mode, ids) in by_mode {
+            if ids.is_empty() {
+                continue;
+            }
+            if let Err(refusal) = self.core.read_many(now, &ids, mode) {
+                for id in ids {
+                    self.read_failed(id, refusal.leader_hint);
+                }
+            }
+        }
+        self.execute(None)
+    }
+
+    /// The core released read `id` at `index`: serve it once applied that far.
+    pub(super) fn read_ready(&mut self, id: ReadId, index: LogIndex) {
+        let Some(read) = self.reads.confirming.remove(&id) else {
+            return; // Its caller gave up.
+        };
+        if self.last_applied >= index {
+            self.serve(read.query, read.reply);
+        } else {
+            self.reads.released.insert((index, id), read);
+        }
+    }
+
+    /// The core could not confirm read `id`: it stopped leading. Definite.
+    pub(super) fn read_failed(&mut self, id: ReadId, leader_hint: Option<NodeId>) {
+        if let Some(read) = self.reads.confirming.remove(&id) {
+            let _ = read.reply.send(Err(ClientError::NotLeader { leader_hint }));
+        }
+    }
+
+    /// Serve the released reads whose index is now applied.
+    pub(super) fn serve_applied_reads(&mut self) {
+        while let Some(entry) = self.reads.released.first_entry() {
+            if entry.key().0 > self.last_applied {
+                break;
+            }
+            let read = entry.remove();
+            self.serve(read.query, read.reply);
+        }
+    }
+
+    fn serve(&self, query: Vec<u8>, reply: ReplyTo) {
+        let answer = self
+            .state_machine
+            .query(&query)
+            .ok_or(ClientError::QueryUnsupported);
+        let _ = reply.send(answer);
+    }
+}
