@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::{bench, catalogue, check, replay, runs, serve, shrink, test};
+use rafty_harness::cli::{bench, catalogue, check, replay, report, runs, serve, shrink, test};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -26,6 +26,8 @@ enum Command {
     Check(check::Args),
     /// Run a schedule (a failing run's schedule.json, edited or not) and store the run.
     Replay(replay::Args),
+    /// Draw a stored run's report again from its results.json and history.jsonl (streamed).
+    Report(report::Args),
     /// List a store's runs and their verdicts, one a line (--not-valid: only those that failed).
     Runs(runs::Args),
     /// Serve the store of results over HTTP (on 127.0.0.1 unless --bind says otherwise).
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Catalogue(args) => catalogue::run(args),
         Command::Check(args) => check::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Report(args) => report::run(args),
         Command::Runs(args) => runs::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Shrink(args) => shrink::run(args),

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod check;
 pub mod number;
 pub mod replay;
+pub mod report;
 pub mod runs;
 pub mod serve;
 pub mod shrink;
