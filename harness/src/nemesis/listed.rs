@@ -154,23 +154,10 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::nemesis::action::Network;
     use crate::nemesis::schedule::{Nemesis, NemesisOptions};
     use crate::run::config::LogKind;
-    use rafty::NodeId;
 
-    struct Recorder(Vec<Action>);
-    impl Network for Recorder {
-        fn apply(&mut self, action: &Action) {
-            self.0.push(action.clone());
-        }
-    }
-    struct NoLeader;
-    impl ClusterView for NoLeader {
-        fn leader(&self) -> Option<NodeId> {
-            None
-        }
-    }
+    use crate::nemesis::test_support::{NoLeader, Recorder};
 
     fn drive(mut nemesis: Nemesis) -> (Vec<Action>, Nemesis) {
         let mut network = Recorder(Vec::new());

@@ -21,6 +21,8 @@ pub mod listed;
 pub mod partition;
 pub mod plan;
 pub mod schedule;
+#[cfg(test)]
+mod test_support;
 
 pub use action::{Action, ClusterView, Network};
 pub use kind::{Claim, Draw, Fault, FaultKind, Watch, Watcher};

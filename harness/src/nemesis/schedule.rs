@@ -481,18 +481,7 @@ mod tests {
     use super::*;
     use crate::run::config::LogKind;
 
-    struct Recorder(Vec<Action>);
-    impl Network for Recorder {
-        fn apply(&mut self, action: &Action) {
-            self.0.push(action.clone());
-        }
-    }
-    struct NoLeader;
-    impl ClusterView for NoLeader {
-        fn leader(&self) -> Option<NodeId> {
-            None
-        }
-    }
+    use crate::nemesis::test_support::{NoLeader, Recorder};
 
     fn run(seed: u64) -> (Vec<Action>, Vec<NemesisEvent>) {
         run_with(seed, 1, FaultKind::all(LogKind::Memory))

@@ -176,9 +176,20 @@ impl Node {
             reply,
             forward,
         };
+        self.answer_within_timeout(self.shared.submissions.send(submission), outcome)
+            .await
+    }
+
+    /// Hand a request to the event loop (`queued`) and wait for its `outcome`, for at most
+    /// `command_timeout`: then [`ClientError::Timeout`] (indefinite). A loop that is gone is
+    /// [`ClientError::Shutdown`].
+    async fn answer_within_timeout<E>(
+        &self,
+        queued: impl Future<Output = Result<(), E>>,
+        outcome: oneshot::Receiver<Result<Vec<u8>, ClientError>>,
+    ) -> Result<Vec<u8>, ClientError> {
         let wait = async {
-            let queued = self.shared.submissions.send(submission).await;
-            queued.map_err(|_| ClientError::Shutdown)?;
+            queued.await.map_err(|_| ClientError::Shutdown)?;
             outcome.await.map_err(|_| ClientError::Shutdown)?
         };
         let timeout = self.shared.settings.command_timeout();
@@ -206,15 +217,8 @@ impl Node {
             consistency,
             reply,
         };
-        let wait = async {
-            let queued = self.shared.reads.send(request).await;
-            queued.map_err(|_| ClientError::Shutdown)?;
-            outcome.await.map_err(|_| ClientError::Shutdown)?
-        };
-        let timeout = self.shared.settings.command_timeout();
-        tokio::time::timeout(timeout, wait)
+        self.answer_within_timeout(self.shared.reads.send(request), outcome)
             .await
-            .unwrap_or(Err(ClientError::Timeout))
     }
 
     /// The node's current state.
