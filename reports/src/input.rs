@@ -2,6 +2,8 @@
 //! and what the harness observed from the nodes (leader changes).
 
 use rafty_checkers::{Counterexample, History};
+
+use crate::membership::{ConfigurationChange, MembershipCall};
 use serde::{Deserialize, Serialize};
 
 /// A run's overall verdict, as in results.json.
@@ -96,6 +98,11 @@ pub struct RunReportInput<'a> {
     pub leader_changes: &'a [LeaderChange],
     /// Invariant violations (or other observations) to mark on the timeline, in time order.
     pub annotations: &'a [Annotation],
+    /// Each node's configuration in effect over time, in time order (empty when it never
+    /// changed from the initial one).
+    pub configurations: &'a [ConfigurationChange],
+    /// The membership admin calls made during the run, in order of their start.
+    pub membership_calls: &'a [MembershipCall],
     /// The one-line command that reproduces this run.
     pub reproduce: &'a str,
     /// The node that served each event (`n3`), by history position; shorter (or empty) when
@@ -108,7 +115,7 @@ pub struct RunReportInput<'a> {
 
 impl<'a> RunReportInput<'a> {
     /// An input with only a history: valid, no checks, no counterexample, no leader changes,
-    /// concurrency unknown.
+    /// no membership changes, concurrency unknown.
     pub fn new(test: &'a str, seed: u64, history: &'a History) -> RunReportInput<'a> {
         RunReportInput {
             test,
@@ -119,6 +126,8 @@ impl<'a> RunReportInput<'a> {
             counterexample: None,
             leader_changes: &[],
             annotations: &[],
+            configurations: &[],
+            membership_calls: &[],
             reproduce: "",
             served_by: &[],
             concurrency: None,

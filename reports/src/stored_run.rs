@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use crate::error::ReportError;
 use crate::events::Events;
 use crate::input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
+use crate::membership::{membership_events, seconds_to_ns};
 use crate::run_report::draw;
 
 /// The longest detail kept for one check in summary.txt.
@@ -18,7 +19,8 @@ const DETAIL_CHARS: usize = 300;
 /// from its `results.json` (test, seed, verdict, checks, reproduction command, the client
 /// concurrency (`config.concurrency`), and the linearizability checker's counterexample, the
 /// invariant violations), `history.jsonl` (with the node that served each event, from its
-/// `node` fields), and the leader changes found in `nodes/*.log`.
+/// `node` fields), and the leader changes, configurations and membership calls found in
+/// `nodes/*.log`.
 ///
 /// `history.jsonl` is read in two passes, a line at a time, and never held: what is kept is
 /// what the report draws (see `extract.rs`), so a 24-hour run's report takes about 150 MB.
@@ -43,7 +45,9 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
     let history_path = dir.join("history.jsonl");
     let checks = checks(&results);
     let counterexample = counterexample(&results);
-    let leaders = leader_changes(&dir.join("nodes"));
+    let logs = node_logs(&dir.join("nodes"));
+    let leaders = leader_changes(lines(&logs));
+    let (configurations, membership_calls) = membership_events(lines(&logs));
     let annotations = violations(&results);
     // The history is read from history.jsonl by `draw`, in passes, never whole.
     let empty = History::new();
@@ -53,6 +57,8 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
         checks: &checks,
         counterexample: counterexample.as_ref(),
         leader_changes: &leaders,
+        configurations: &configurations,
+        membership_calls: &membership_calls,
         annotations: &annotations,
         reproduce: results
             .get("reproduce")
@@ -152,16 +158,25 @@ fn counterexample(results: &Json) -> Option<Counterexample> {
         .counterexample
 }
 
-/// Leader changes from node logs: lines `<seconds>s n<node> role Leader term <term> ...`.
-fn leader_changes(nodes: &Path) -> Vec<LeaderChange> {
+/// The node logs' texts (none when there is no `nodes` folder).
+fn node_logs(nodes: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(nodes) else {
         return Vec::new();
     };
-    let mut changes: Vec<LeaderChange> = entries
+    entries
         .filter_map(Result::ok)
         .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-        .flat_map(|log| log.lines().filter_map(leader_line).collect::<Vec<_>>())
-        .collect();
+        .collect()
+}
+
+/// Every line of the node logs `logs`.
+fn lines(logs: &[String]) -> impl Iterator<Item = &str> {
+    logs.iter().flat_map(|log| log.lines())
+}
+
+/// Leader changes from node log lines `<seconds>s n<node> role Leader term <term> ...`.
+fn leader_changes<'l>(lines: impl Iterator<Item = &'l str>) -> Vec<LeaderChange> {
+    let mut changes: Vec<LeaderChange> = lines.filter_map(leader_line).collect();
     changes.sort_by_key(|c| (c.time_ns, c.term, c.node));
     changes.dedup();
     changes
@@ -181,20 +196,6 @@ fn leader_line(line: &str) -> Option<LeaderChange> {
         node,
         term,
     })
-}
-
-/// `5.441000` seconds in nanoseconds, exactly.
-fn seconds_to_ns(text: &str) -> Option<u64> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let fraction_ns: u64 = format!("{fraction:0<9}").parse().ok()?;
-    whole
-        .parse::<u64>()
-        .ok()?
-        .checked_mul(1_000_000_000)?
-        .checked_add(fraction_ns)
 }
 
 #[cfg(test)]

@@ -175,6 +175,55 @@ fn a_passing_run_renders_without_console_errors() {
 }
 
 #[test]
+fn a_run_with_membership_changes_draws_each_nodes_configuration_and_the_calls() {
+    let Some(browser) = chromium() else { return };
+    let history = common::kv_history(2_000, 8, 4, 13);
+    let leaders = common::leader_changes(&history);
+    let change = |time_ns, node, index, configuration: &str| rafty_reports::ConfigurationChange {
+        time_ns,
+        node,
+        index,
+        configuration: configuration.to_owned(),
+    };
+    let configurations = [
+        change(1_000_000, 1, 40, "voters {1, 2, 3}, learners {4}"),
+        change(1_100_000, 4, 40, "voters {1, 2, 3}, learners {4}"),
+        change(
+            5_000_000,
+            1,
+            90,
+            "voters {1, 2, 4} (joint with old voters {1, 2, 3})",
+        ),
+    ];
+    let calls = [rafty_reports::MembershipCall {
+        start_ns: 900_000,
+        end_ns: Some(1_200_000),
+        node: 1,
+        call: "add_learner(n4)".to_owned(),
+        outcome: "ok at 40".to_owned(),
+    }];
+    let page = render(
+        &browser,
+        "membership",
+        &rafty_reports::RunReportInput {
+            configurations: &configurations,
+            membership_calls: &calls,
+            ..common::input(&history, None, &leaders)
+        },
+    );
+    assert_rendered(&page, 2_000);
+    assert!(
+        page.dom.contains("3 configuration changes"),
+        "configuration band counted: {}",
+        &page.dom[..page.dom.len().min(3000)]
+    );
+    assert!(
+        page.dom.contains("n1 add_learner(n4): ok at 40"),
+        "the call is a period of the fault band"
+    );
+}
+
+#[test]
 fn a_failing_run_renders_its_counterexample() {
     let Some(browser) = chromium() else { return };
     let history: History = common::break_one_read(&common::kv_history(2_000, 8, 4, 12));

@@ -196,6 +196,18 @@ pub enum Observation {
 }
 
 impl Observation {
+    /// Whether it changes what the node's durable log holds (so possibly the configuration
+    /// in effect in it).
+    pub fn changes_log(&self) -> bool {
+        matches!(
+            self,
+            Observation::LogOpened { .. }
+                | Observation::Appended { .. }
+                | Observation::Truncated { .. }
+                | Observation::Compacted { .. }
+        )
+    }
+
     /// Whether this is one of the frequent observations a node's log leaves out (applies,
     /// appends, answered RPCs).
     pub fn is_frequent(&self) -> bool {
@@ -301,6 +313,12 @@ impl Invariants {
     /// The cluster has `nodes` voters (enables the check that a leader won a majority).
     pub fn set_cluster_size(&mut self, nodes: usize) {
         self.protocol.set_cluster_size(nodes);
+    }
+
+    /// The configuration in effect in `node`'s durable log, seen from outside, with the index
+    /// of its entry (0: the initial configuration).
+    pub fn configuration_of(&self, node: NodeId) -> (LogIndex, &Membership) {
+        self.protocol.configuration_of(node)
     }
 
     /// Where `node`'s durable log stands now (taken when a request reaches it).

@@ -133,6 +133,15 @@ impl Protocol {
         self.configurations.set_initial(Membership::new(voters));
     }
 
+    /// The configuration in effect in `node`'s durable log as seen from outside (§4.1: the
+    /// latest configuration entry it holds), with that entry's index (0: the initial one).
+    pub fn configuration_of(&self, node: NodeId) -> (LogIndex, &Membership) {
+        match self.views.get(&node) {
+            Some(view) => self.configurations.in_effect(view),
+            None => self.configurations.at(&DurableView::default(), 0),
+        }
+    }
+
     /// Where `node`'s durable log stands now.
     pub fn mark(&self, node: NodeId) -> Mark {
         self.views

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rafty::NodeId;
+use rafty::{LogIndex, Membership, NodeId};
+use rafty_reports::membership::CONFIGURATION_LINE;
 
 use crate::checks::invariants::{Invariants, Observation};
 use crate::nemesis::ClusterView;
@@ -25,6 +26,32 @@ pub const MAX_NODE_LOG_LINES: usize = 100_000;
 struct State {
     invariants: Invariants,
     node_logs: BTreeMap<NodeId, NodeLog>,
+    /// Per node: the configuration in effect in its log when last noted (absent: the initial
+    /// one, never noted).
+    configurations: BTreeMap<NodeId, (LogIndex, Membership)>,
+}
+
+impl State {
+    /// After a change to `node`'s log: if the configuration in effect in it (seen from outside)
+    /// is no longer the one noted last, note the new one in its log, as
+    /// `configuration in effect: index 12, voters {1, 2, 3}, learners {4}` (the reports draw
+    /// each node's configuration over time from these lines).
+    fn note_configuration(&mut self, time_ns: u64, node: NodeId) {
+        let (index, now) = self.invariants.configuration_of(node);
+        let unchanged = match self.configurations.get(&node) {
+            Some((noted_index, noted)) => (*noted_index, noted) == (index, now),
+            None => index == 0,
+        };
+        if unchanged {
+            return;
+        }
+        let line = format!(
+            "{} n{node} {CONFIGURATION_LINE}index {index}, {now}",
+            format_time(time_ns)
+        );
+        self.configurations.insert(node, (index, now.clone()));
+        self.node_logs.entry(node).or_default().push(line);
+    }
 }
 
 /// The last [`MAX_NODE_LOG_LINES`] lines of a node's log and how many were dropped before.
@@ -75,6 +102,9 @@ impl Observations {
         if !observation.is_frequent() {
             let line = format!("{} n{node} {observation:?}", format_time(time_ns));
             state.node_logs.entry(node).or_default().push(line);
+        }
+        if observation.changes_log() {
+            state.note_configuration(time_ns, node);
         }
     }
 
@@ -162,6 +192,43 @@ fn format_time(time_ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_of_the_configuration_in_effect_is_noted_in_the_node_log_and_read_back() {
+        let observations = Observations::new();
+        observations.set_cluster_size(3);
+        let appended = |first, configurations| Observation::Appended {
+            first,
+            terms: vec![1, 1],
+            configurations,
+        };
+        let joint = Membership::new([1, 2, 3]).joint_to(&Membership::new([1, 2, 4]));
+        // Entries without a configuration leave the initial one in effect: nothing noted.
+        observations.observe_at(1_000, 1, appended(1, Vec::new()));
+        observations.observe_at(2_000, 1, appended(3, vec![(4, joint.clone())]));
+        // The same configuration again (another entry after it): nothing new.
+        observations.observe_at(3_000, 1, appended(5, Vec::new()));
+        // §4.1: a truncation that removes the entry puts the previous configuration back.
+        observations.observe_at(4_000, 1, Observation::Truncated { from: 4 });
+        let log = observations.node_logs()[&1].join("\n");
+        let (changes, _) = rafty_reports::membership::membership_events(log.lines());
+        let seen: Vec<(u64, u64, &str)> = changes
+            .iter()
+            .map(|c| (c.time_ns, c.index, c.configuration.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    2_000,
+                    4,
+                    "voters {1, 2, 4} (joint with old voters {1, 2, 3})"
+                ),
+                (4_000, 0, "voters {1, 2, 3}"),
+            ],
+            "{log}"
+        );
+    }
 
     #[test]
     fn a_node_log_keeps_its_last_lines_and_counts_the_dropped_ones() {

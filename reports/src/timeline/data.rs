@@ -9,8 +9,9 @@ use serde::Serialize;
 use super::fault_rows::fault_rows;
 use super::lanes::lanes;
 use crate::counterexample::bar_label;
-use crate::extract::{Clock, Extract, Span, describe};
+use crate::extract::{Clock, Extract, Fault, Span, describe};
 use crate::input::{Annotation, LeaderChange, RunReportInput};
+use crate::membership::ConfigurationChange;
 
 /// The whole page's data.
 #[derive(Debug, Serialize)]
@@ -42,6 +43,9 @@ pub(crate) struct Data<'a> {
     pub leaders: &'a [LeaderChange],
     /// Marked observations such as invariant violations (only for a timed history).
     pub notes: &'a [Annotation],
+    /// Each node's configuration over time (only for a timed history; empty rows when no
+    /// configuration changed).
+    pub configs: ConfigBand,
     /// The counterexample, by operation index.
     pub cex: Option<CexData<'a>>,
     /// Which operations are drawn, when not all are.
@@ -212,6 +216,67 @@ pub(crate) struct FaultData {
     pub row: usize,
 }
 
+/// The configuration band: one row per node whose configuration changed, each change a
+/// segment lasting until the node's next one.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct ConfigBand {
+    /// Row labels (`n4`).
+    pub nodes: Vec<String>,
+    /// The segments.
+    pub segments: Vec<ConfigSegment>,
+}
+
+/// One node's configuration in effect over a period.
+#[derive(Debug, Serialize)]
+pub(crate) struct ConfigSegment {
+    /// Its row.
+    pub row: usize,
+    /// From.
+    pub start: u64,
+    /// To (the node's next change, or the end).
+    pub end: u64,
+    /// The index of the configuration entry.
+    pub index: u64,
+    /// The configuration.
+    pub text: String,
+    /// Its colour: the same configuration has the same one on every row.
+    pub color: usize,
+}
+
+impl ConfigBand {
+    /// The band for `changes` (in time order) in a history ending at `end`.
+    pub fn new(changes: &[ConfigurationChange], end: u64) -> ConfigBand {
+        let mut nodes: Vec<u64> = changes.iter().map(|c| c.node).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        let mut colors: Vec<&str> = Vec::new();
+        let mut segments: Vec<ConfigSegment> = Vec::new();
+        for change in changes {
+            let row = nodes.binary_search(&change.node).unwrap_or(0);
+            if let Some(open) = segments.iter_mut().rev().find(|s| s.row == row) {
+                open.end = open.end.min(change.time_ns);
+            }
+            let text = change.configuration.as_str();
+            let color = colors.iter().position(|c| *c == text).unwrap_or_else(|| {
+                colors.push(text);
+                colors.len() - 1
+            });
+            segments.push(ConfigSegment {
+                row,
+                start: change.time_ns,
+                end: end.max(change.time_ns),
+                index: change.index,
+                text: text.to_owned(),
+                color,
+            });
+        }
+        ConfigBand {
+            nodes: nodes.iter().map(|n| format!("n{n}")).collect(),
+            segments,
+        }
+    }
+}
+
 /// The counterexample with operations as indexes into [`Columns`].
 #[derive(Debug, Serialize)]
 pub(crate) struct CexData<'a> {
@@ -276,7 +341,9 @@ pub(crate) fn build<'a>(
         columns.n.push(span.node.clone().unwrap_or_default());
         columns.t.push(bar_label(span));
     }
-    let rows = fault_rows(&extract.faults);
+    let timed = matches!(extract.clock, Clock::Nanos);
+    let faults = with_membership_calls(&extract.faults, input, timed, extract.end);
+    let rows = fault_rows(&faults);
     let cex = match input.counterexample {
         Some(cex) => Some(counterexample(cex, &columns.p, &key_index)?),
         None => None,
@@ -294,8 +361,7 @@ pub(crate) fn build<'a>(
         keys: keys.iter().map(|k| describe(k)).collect(),
         fns,
         ops: columns,
-        faults: extract
-            .faults
+        faults: faults
             .iter()
             .zip(&rows)
             .map(|(f, row)| FaultData {
@@ -315,9 +381,51 @@ pub(crate) fn build<'a>(
             Clock::Nanos => input.annotations,
             Clock::Events => &[],
         },
+        configs: if timed {
+            ConfigBand::new(input.configurations, extract.end)
+        } else {
+            ConfigBand::default()
+        },
         cex,
         sampled: extract.sampled,
     })
+}
+
+/// The history's faults and, in a timed history, the membership nemesis's admin calls (those
+/// made, not those skipped) as periods of their own kind `membership`, from the call to its
+/// outcome, sorted by start.
+fn with_membership_calls(
+    faults: &[Fault],
+    input: &RunReportInput<'_>,
+    timed: bool,
+    end: u64,
+) -> Vec<Fault> {
+    let mut all = faults.to_vec();
+    if timed {
+        all.extend(
+            input
+                .membership_calls
+                .iter()
+                .filter(|call| !call.outcome.starts_with("skipped"))
+                .map(|call| Fault {
+                    name: "membership".to_owned(),
+                    detail: format!(
+                        "n{} {}: {}",
+                        call.node,
+                        call.call,
+                        if call.outcome.is_empty() {
+                            "no outcome (the leader stopped)"
+                        } else {
+                            &call.outcome
+                        }
+                    ),
+                    start: call.start_ns,
+                    end: call.end_ns.unwrap_or(end).max(call.start_ns),
+                }),
+        );
+        all.sort_by_key(|fault| fault.start);
+    }
+    all
 }
 
 fn counterexample<'a>(
@@ -361,4 +469,39 @@ fn counterexample<'a>(
             .and_then(|k| key_index.get(k).copied())
             .unwrap_or(-1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(time_ns: u64, node: u64, index: u64, configuration: &str) -> ConfigurationChange {
+        ConfigurationChange {
+            time_ns,
+            node,
+            index,
+            configuration: configuration.to_owned(),
+        }
+    }
+
+    #[test]
+    fn each_node_gets_a_row_and_each_configuration_lasts_until_its_nodes_next_one() {
+        let changes = [
+            change(10, 4, 7, "voters {1, 2, 3}, learners {4}"),
+            change(12, 2, 7, "voters {1, 2, 3}, learners {4}"),
+            change(20, 4, 9, "voters {1, 2, 4}"),
+        ];
+        let band = ConfigBand::new(&changes, 100);
+        assert_eq!(band.nodes, ["n2", "n4"]);
+        let segments: Vec<(usize, u64, u64, u64, usize)> = band
+            .segments
+            .iter()
+            .map(|s| (s.row, s.start, s.end, s.index, s.color))
+            .collect();
+        // The same configuration has the same colour on both rows; a new one a new colour.
+        assert_eq!(
+            segments,
+            [(1, 10, 20, 7, 0), (0, 12, 100, 7, 0), (1, 20, 100, 9, 1)]
+        );
+    }
 }

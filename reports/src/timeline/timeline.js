@@ -17,7 +17,10 @@
   var COLORS = ['#2e9e44', '#d62728', '#f0a500'];
   var OUTCOMES = ['ok', 'fail', 'info'];
   var GUTTER = 56, AXIS_H = 20, FAULT_ROW_H = 16, FAULT_H = FAULT_ROW_H * D.fault_rows, LEADER_H = 16, NOTE_H = D.notes.length ? 16 : 0;
-  var NOTE_TOP = AXIS_H + FAULT_H + LEADER_H;
+  var CONFIG_ROW_H = 14, CONFIG_TOP = AXIS_H + FAULT_H + LEADER_H;
+  var CONFIG_H = D.configs.nodes.length * CONFIG_ROW_H;
+  var CONFIG_COLORS = ['#c6dbef', '#fdd0a2', '#c7e9c0', '#dadaeb', '#fcbba1', '#d9d9d9', '#f6e8c3', '#c7eae5'];
+  var NOTE_TOP = CONFIG_TOP + CONFIG_H;
   var HEAD = NOTE_TOP + NOTE_H, LANE_H = 18, BAR_H = 12;
   var canvas = document.getElementById('timeline');
   var ctx = canvas.getContext('2d');
@@ -85,6 +88,7 @@
     status.textContent = visibleCount + ' of ' + N + ' operations, ' +
       (D.folded ? D.lanes.length + ' threads (' + processCount + ' processes), ' :
         D.lanes.length + ' processes, ') + D.faults.length + ' faults, ' + D.leaders.length + ' leader changes' +
+      (D.configs.nodes.length ? ', ' + D.configs.segments.length + ' configuration changes' : '') +
       (D.notes.length ? ', ' + D.notes.length + ' invariant violations marked' : '');
     draw();
   }
@@ -176,6 +180,38 @@
       }
     });
     ctx.setLineDash([]);
+  }
+
+  // Each node's configuration in effect over time, a row per node whose configuration
+  // changed: the same configuration has the same colour on every row, so a node that lags or
+  // diverges stands out.
+  function drawConfigs() {
+    if (!CONFIG_H) { return; }
+    ctx.save();
+    ctx.font = '10px sans-serif';
+    D.configs.segments.forEach(function (c) {
+      var a = Math.max(GUTTER, x(c.start)), b = Math.min(width, x(c.end));
+      if (b <= a) { return; }
+      var top = CONFIG_TOP + c.row * CONFIG_ROW_H;
+      ctx.fillStyle = CONFIG_COLORS[c.color % CONFIG_COLORS.length];
+      ctx.fillRect(a, top + 1, Math.max(1, b - a), CONFIG_ROW_H - 2);
+      ctx.fillStyle = '#555';
+      ctx.fillRect(a, top + 1, 1, CONFIG_ROW_H - 2);
+      if (b - a > 30) {
+        ctx.save();
+        ctx.beginPath(); ctx.rect(a, top, b - a - 2, CONFIG_ROW_H); ctx.clip();
+        ctx.fillStyle = '#222';
+        ctx.fillText('@' + c.index + ' ' + c.text, a + 3, top + 11);
+        ctx.restore();
+      }
+    });
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, CONFIG_TOP, GUTTER - 2, CONFIG_H);
+    ctx.fillStyle = '#333';
+    D.configs.nodes.forEach(function (n, row) {
+      ctx.fillText(n + ' conf', 4, CONFIG_TOP + row * CONFIG_ROW_H + 11);
+    });
+    ctx.restore();
   }
 
   function drawLanes() {
@@ -309,6 +345,7 @@
     }
     drawFaults();
     drawLeaders();
+    drawConfigs();
     drawNotes();
     drawLanes();
     ctx.strokeStyle = '#999';
@@ -374,6 +411,16 @@
           instant(f.start) + ' to ' + instant(f.end) + ' (' + duration(f.end - f.start) + ')';
       }).join('\n') : null;
     }
+    if (py >= CONFIG_TOP && py < NOTE_TOP) {
+      var configRow = Math.floor((py - CONFIG_TOP) / CONFIG_ROW_H);
+      var configs = D.configs.segments.filter(function (c) {
+        return c.row === configRow && c.start <= t && t <= c.end;
+      });
+      return configs.length ? configs.map(function (c) {
+        return D.configs.nodes[c.row] + ' configuration in effect (entry ' + c.index + '): ' +
+          c.text + '\nfrom ' + instant(c.start) + ' to ' + instant(c.end);
+      }).join('\n') : null;
+    }
     if (py >= NOTE_TOP && py < HEAD) {
       var notes = D.notes.filter(function (n) { return Math.abs(n.time_ns - t) <= slack * 2; });
       return notes.length ? notes.slice(0, 8).map(function (n) {
@@ -381,7 +428,7 @@
           '\n' + n.detail;
       }).join('\n') + (notes.length > 8 ? '\n... ' + (notes.length - 8) + ' more' : '') : null;
     }
-    if (py < HEAD) {
+    if (py < CONFIG_TOP) {
       var near = D.leaders.filter(function (c) { return Math.abs(c.time_ns - t) <= slack * 2; });
       return near.length ? near.map(function (c) {
         return 'n' + c.node + ' became leader of term ' + c.term + ' at ' + instant(c.time_ns);
