@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use rafty_harness::cli::{bench, catalogue, check, replay, report, runs, serve, shrink, test};
+use rafty_harness::cli::{
+    admin, bench, catalogue, check, replay, report, runs, serve, shrink, test,
+};
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
 #[derive(Debug, Parser)]
@@ -15,6 +17,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Membership calls against a running cluster (show, add-learner, promote, remove, change,
+    /// transfer), made at its leader over the admin service.
+    Admin(admin::Args),
     /// Measure commit throughput and latency of a 3-node cluster (in process or real processes).
     Bench(bench::Args),
     /// One node of `rafty bench --mode real` (spawned by it; not for direct use).
@@ -41,6 +46,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match &cli.command {
+        Command::Admin(args) => admin::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchNode(args) => bench::run_node(args),
         Command::Catalogue(args) => catalogue::run(args),

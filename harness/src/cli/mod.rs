@@ -1,5 +1,6 @@
 //! The `rafty` command's subcommands, one module each; `main.rs` only dispatches.
 
+pub mod admin;
 pub mod bench;
 pub mod catalogue;
 pub mod check;

@@ -26,8 +26,8 @@ use super::progress::RunProgress;
 use super::results::RunResult;
 use super::seeds::Seeds;
 
-/// The cluster id of every simulated cluster.
-const CLUSTER_ID: u64 = 0x7261_6674; // "raft"
+/// The cluster id of every simulated cluster, and the default of `rafty admin --cluster-id`.
+pub const CLUSTER_ID: u64 = 0x7261_6674; // "raft"
 
 /// The turmoil host every client process runs on.
 pub const CLIENT_HOST: &str = "clients";
