@@ -70,6 +70,21 @@ pub trait Fault: Sync + 'static {
     /// What a fault of this kind holds while in effect.
     fn claim(&self) -> Claim;
 
+    /// Whether a fault of this kind may be in effect with others (`--nemesis-overlap` above
+    /// 1). False for a kind that acts outside its [`Claim`] (so the claims could not keep two
+    /// faults off one node); a run with such a kind and an overlap is refused. The default:
+    /// yes.
+    fn overlaps(&self) -> bool {
+        true
+    }
+
+    /// Whether its plans skew clocks ([`Action::SkewClock`]): the nodes of a run with such a
+    /// kind read skewable clocks (a run without keeps the plain simulated clock, so adding a
+    /// kind never moves other runs' schedules). The default: no.
+    fn skews_clocks(&self) -> bool {
+        false
+    }
+
     /// Draw one fault from `rng`: what it does, and when, from its start. Every action with an
     /// [`Action::inverse`] must be undone by a later step of the plan (or by the watcher), so
     /// that the fault leaves the cluster as it found it; for a [`Claim::Nodes`] kind every

@@ -378,6 +378,14 @@ impl TestConfig {
             let reason = format!("must be 1 to {MAX_OVERLAP}, got {}", self.nemesis_overlap);
             bad("nemesis_overlap".into(), Some("--nemesis-overlap"), reason);
         }
+        if self.nemesis_overlap > 1 {
+            for kind in self.nemesis.iter().filter(|kind| !kind.fault().overlaps()) {
+                let reason = format!(
+                    "{kind} cannot be in effect with other faults (it acts outside its claim):                      run it with --nemesis-overlap 1"
+                );
+                bad("nemesis_overlap".into(), Some("--nemesis-overlap"), reason);
+            }
+        }
         problems
     }
 }

@@ -180,7 +180,10 @@ pub fn run_inputs(
     );
     context.initial_voters = initial_voters;
     context.stale_reads = config.variant == Variant::StaleLeaderReads;
-    context.skewed_clocks = FaultKind::named("clock").is_some_and(|k| config.nemesis.contains(&k));
+    context.skewed_clocks = config
+        .nemesis
+        .iter()
+        .any(|kind| kind.fault().skews_clocks());
     let context = Arc::new(context);
     cluster::register(&mut sim, &context);
 

@@ -37,6 +37,7 @@ registry! {
     replay => Replay,
     membership => Membership,
     clock => Clock,
+    clock_storm => ClockStorm,
 }
 
 /// One node of `draw.nodes`, uniformly.
