@@ -26,7 +26,7 @@ use search::{Call, Stop};
 /// The memory budget of a check's searches unless told otherwise (what `rafty check` and a
 /// run's check use): 1 GiB, held by the live searches together (their calls, lists, memos and
 /// stacks). A search that rarely backtracks holds about 600 bytes per operation of its key, so
-/// a key of up to about 3 million operations fits alone; keys that do not fit beside each
+/// a key of up to about 1.7 million operations fits alone; keys that do not fit beside each
 /// other are checked one after another.
 pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
 
