@@ -226,8 +226,9 @@ fn a_long_single_key_history_is_bounded_by_the_memory_budget() {
 
 #[test]
 fn keys_that_do_not_fit_the_budget_together_are_checked_one_after_another() {
-    // Four keys of 5,000 operations: each search holds about 2 MB, so a 3 MB budget holds
-    // one at a time but not the four at once.
+    // Four keys of about 4,000 checked operations: each is reserved 2.5 MB (640 bytes a call)
+    // and its search holds about 1.5 MB, so a 3 MB budget admits one at a time; the four at
+    // once pass it (unknown, "key 2: 4,045 operations, memory budget of 3 MB reached").
     let shape = KvShape {
         operations: 20_000,
         keys: 4,
