@@ -189,7 +189,7 @@ fn bad_input_is_refused_naming_its_line() {
 }
 
 #[test]
-fn a_long_single_key_history_is_bounded_by_the_memo_limit() {
+fn a_long_single_key_history_is_bounded_by_the_memory_budget() {
     let shape = KvShape {
         operations: 20_000,
         keys: 1,
@@ -200,7 +200,7 @@ fn a_long_single_key_history_is_bounded_by_the_memo_limit() {
     let path = dir.path().join("one-key.jsonl");
     write(&kv_history(&shape), &path);
     let options = CheckOptions {
-        memo_limit: Some(1_000),
+        memory_budget: Some(1 << 20),
         time_limit: Some(Duration::from_secs(600)),
         ..CheckOptions::default()
     };
@@ -216,8 +216,50 @@ fn a_long_single_key_history_is_bounded_by_the_memo_limit() {
         .result;
     assert_eq!(result.valid, Verdict::Unknown);
     let reason = result.reason.expect("a reason");
+    // The one key holds every operation checked (15,951 of the 20,000: failed ones are not).
+    assert_eq!(result.operations, 15_951);
     assert!(
-        reason.starts_with("memo limit of 1000 configurations reached (the search of key 0 held"),
+        reason.starts_with("key 0: 15,951 operations, memory budget of 1 MB reached after "),
         "{reason}"
+    );
+}
+
+#[test]
+fn keys_that_do_not_fit_the_budget_together_are_checked_one_after_another() {
+    // Four keys of about 4,000 checked operations: each is reserved 2.5 MB (640 bytes a call)
+    // and its search holds about 1.5 MB, so a 3 MB budget admits one at a time; the four at
+    // once pass it (unknown, "key 2: 4,045 operations, memory budget of 3 MB reached").
+    let shape = KvShape {
+        operations: 20_000,
+        keys: 4,
+        processes: 16,
+        ..KvShape::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("four-keys.jsonl");
+    write(&kv_history(&shape), &path);
+    let check = |memory_budget| {
+        let options = CheckOptions {
+            memory_budget,
+            time_limit: Some(Duration::from_secs(600)),
+            ..CheckOptions::default()
+        };
+        ModelKind::Kv
+            .check_file(
+                Convention::Native,
+                &path,
+                &options,
+                &StreamOptions::default(),
+                &NoProgress,
+            )
+            .expect("checkable")
+            .result
+    };
+    let unbounded = check(None);
+    let budgeted = check(Some(3 << 20));
+    assert_eq!(unbounded.valid, Verdict::Linearizable);
+    assert_eq!(
+        budgeted, unbounded,
+        "the same verdict and steps, one key at a time"
     );
 }

@@ -81,16 +81,16 @@ fn an_empty_or_blank_file_is_an_empty_history_and_valid() {
 }
 
 #[test]
-fn a_search_past_the_memo_limit_is_unknown_with_the_reason() {
+fn a_search_past_the_memory_budget_is_unknown_with_the_reason() {
     let output = rafty_check(
-        &["--model", "kv", "--memo-limit", "1000"],
+        &["--model", "kv", "--memory-budget", "1"],
         &[shared("kv/c50-ok.txt")],
     );
     assert_eq!(output.status.code(), Some(2));
     let text = stdout(&output);
     assert!(text.contains("unknown"), "{text}");
     assert!(
-        text.contains("memo limit of 1000 configurations reached"),
+        text.contains("memory budget of 1 MB reached after"),
         "{text}"
     );
 }

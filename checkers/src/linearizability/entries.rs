@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use crate::linearizability::memo::vec_bytes;
 use crate::linearizability::search::Call;
 
 /// The list head; real entries are numbered from 1, in real-time order.
@@ -52,6 +53,16 @@ impl List {
             }
         }
         list
+    }
+
+    /// The bytes the list has allocated.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.next)
+            + vec_bytes(&self.prev)
+            + vec_bytes(&self.call)
+            + vec_bytes(&self.position)
+            + vec_bytes(&self.ret)
+            + vec_bytes(&self.is_call)
     }
 
     fn unlink(&mut self, entry: u32) {

@@ -14,6 +14,11 @@ const NONE: u32 = u32::MAX;
 /// calls and state but only a subset of its indeterminate calls has been fully explored: that
 /// one could do everything this one can (an indeterminate call never has to take effect, and
 /// has no return to constrain the order).
+///
+/// The indeterminate sets are interned: a set only grows as the search linearizes
+/// indeterminate calls, which is rare, so most configurations share their set with the one
+/// before, and each holds a number rather than a bitset as long as the history's indeterminate
+/// calls so far (which made a long history's memo grow faster than its length).
 pub(crate) struct Memo<S> {
     /// The determinate sets' encodings, end to end.
     keys: Vec<u64>,
@@ -25,12 +30,67 @@ pub(crate) struct Memo<S> {
     heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
     /// Each entry's first variant, or NONE.
     first_variant: Vec<u32>,
-    variant_keys: Vec<u64>,
-    variant_spans: Vec<(usize, u32)>,
+    /// Each variant's indeterminate set, interned in `sets`.
+    variant_set: Vec<u32>,
     /// The entry's next variant, or NONE.
     variant_next: Vec<u32>,
     /// Whether the variant has been fully explored (and so has no linearization).
     variant_done: Vec<bool>,
+    /// The distinct indeterminate sets.
+    sets: Interned,
+}
+
+/// Distinct bitsets, each stored once and named by a number.
+#[derive(Default)]
+struct Interned {
+    /// The bitsets, end to end.
+    words: Vec<u64>,
+    /// Where each set starts in `words`, and how long it is.
+    spans: Vec<(usize, u32)>,
+    /// The next set with the same hash, or NONE.
+    chain: Vec<u32>,
+    heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+}
+
+impl Interned {
+    /// The number of `set` (whose hash is `hash`), stored if new.
+    fn intern(&mut self, hash: u64, set: &[u64]) -> u32 {
+        let new = self.spans.len() as u32;
+        match self.heads.entry(hash) {
+            Entry::Occupied(mut head) => {
+                let mut at = *head.get();
+                while at != NONE {
+                    let (start, len) = self.spans[at as usize];
+                    if self.words[start..start + len as usize] == *set {
+                        return at;
+                    }
+                    at = self.chain[at as usize];
+                }
+                self.chain.push(*head.get());
+                head.insert(new);
+            }
+            Entry::Vacant(slot) => {
+                self.chain.push(NONE);
+                slot.insert(new);
+            }
+        }
+        self.spans.push((self.words.len(), set.len() as u32));
+        self.words.extend_from_slice(set);
+        new
+    }
+
+    /// The set numbered `id`.
+    fn get(&self, id: u32) -> &[u64] {
+        let (start, len) = self.spans[id as usize];
+        &self.words[start..start + len as usize]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.words)
+            + vec_bytes(&self.spans)
+            + vec_bytes(&self.chain)
+            + self.heads.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+    }
 }
 
 impl<S: Eq> Memo<S> {
@@ -43,10 +103,10 @@ impl<S: Eq> Memo<S> {
             chain: Vec::new(),
             heads: HashMap::default(),
             first_variant: Vec::new(),
-            variant_keys: Vec::new(),
-            variant_spans: Vec::new(),
+            variant_set: Vec::new(),
             variant_next: Vec::new(),
             variant_done: Vec::new(),
+            sets: Interned::default(),
         }
     }
 
@@ -62,31 +122,32 @@ impl<S: Eq> Memo<S> {
     }
 
     /// Records a configuration about to be explored: `hash` hashes the determinate set and the
-    /// state, which the memo keeps (its copy is the search's). Returns the entry holding the
-    /// state and the variant to [`Memo::finish`] once explored, or `None` if the configuration
-    /// need not be explored.
+    /// state, which the memo keeps (its copy is the search's), and `indeterminate_hash` the
+    /// indeterminate set. Returns the entry holding the state and the variant to
+    /// [`Memo::finish`] once explored, or `None` if the configuration need not be explored.
     pub(crate) fn visit(
         &mut self,
         hash: u64,
         determinate: &[u64],
         state: S,
+        indeterminate_hash: u64,
         indeterminate: &[u64],
     ) -> Option<(u32, u32)> {
         let entry = self.entry(hash, determinate, state);
+        let set = self.sets.intern(indeterminate_hash, indeterminate);
         let mut at = self.first_variant[entry];
         while at != NONE {
             let v = at as usize;
-            let (start, len) = self.variant_spans[v];
-            let seen = &self.variant_keys[start..start + len as usize];
-            if seen == indeterminate || (self.variant_done[v] && is_subset(seen, indeterminate)) {
+            let seen = self.variant_set[v];
+            if seen == set
+                || (self.variant_done[v] && is_subset(self.sets.get(seen), indeterminate))
+            {
                 return None;
             }
             at = self.variant_next[v];
         }
         let variant = self.variant_done.len() as u32;
-        self.variant_spans
-            .push((self.variant_keys.len(), indeterminate.len() as u32));
-        self.variant_keys.extend_from_slice(indeterminate);
+        self.variant_set.push(set);
         self.variant_next.push(self.first_variant[entry]);
         self.variant_done.push(false);
         self.first_variant[entry] = variant;
@@ -96,6 +157,22 @@ impl<S: Eq> Memo<S> {
     /// Configurations recorded so far.
     pub(crate) fn len(&self) -> usize {
         self.variant_done.len()
+    }
+
+    /// The bytes the memo has allocated (its vectors' and table's capacities; a state's own
+    /// heap, such as a long string's, is not counted).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        vec_bytes(&self.keys)
+            + vec_bytes(&self.spans)
+            + vec_bytes(&self.states)
+            + vec_bytes(&self.chain)
+            + self.heads.capacity() * (size_of::<(u64, u32)>() + 1)
+            + vec_bytes(&self.first_variant)
+            + vec_bytes(&self.variant_set)
+            + vec_bytes(&self.variant_next)
+            + vec_bytes(&self.variant_done)
+            + self.sets.heap_bytes()
     }
 
     /// Marks a variant fully explored: it has no linearization.
@@ -131,6 +208,11 @@ impl<S: Eq> Memo<S> {
         self.first_variant.push(NONE);
         new as usize
     }
+}
+
+/// The bytes a vector has allocated.
+pub(crate) fn vec_bytes<T>(vector: &Vec<T>) -> usize {
+    vector.capacity() * std::mem::size_of::<T>()
 }
 
 /// Whether bitset `a` is a subset of bitset `b` (missing words are zero).
@@ -224,25 +306,28 @@ mod tests {
     #[test]
     fn visits_each_configuration_once() {
         let mut memo = Memo::new();
-        assert!(memo.visit(7, &[1, 0], "a", &[]).is_some());
-        assert!(memo.visit(7, &[1, 0], "a", &[]).is_none());
+        assert!(memo.visit(7, &[1, 0], "a", 0, &[]).is_some());
+        assert!(memo.visit(7, &[1, 0], "a", 0, &[]).is_none());
         // Same hash, different determinate set or state: distinct configurations.
-        assert!(memo.visit(7, &[1, 1], "a", &[]).is_some());
-        assert!(memo.visit(7, &[1, 0], "b", &[]).is_some());
-        assert!(memo.visit(8, &[1, 0], "a", &[]).is_some());
+        assert!(memo.visit(7, &[1, 1], "a", 0, &[]).is_some());
+        assert!(memo.visit(7, &[1, 0], "b", 0, &[]).is_some());
+        assert!(memo.visit(8, &[1, 0], "a", 0, &[]).is_some());
+        // Same indeterminate hash, different sets: distinct configurations.
+        assert!(memo.visit(7, &[1, 0], "a", 0, &[0b1]).is_some());
+        assert!(memo.visit(7, &[1, 0], "a", 0, &[0b1]).is_none());
     }
 
     #[test]
     fn a_configuration_dominated_by_an_explored_one_is_skipped() {
         let mut memo = Memo::new();
-        let (_, fewer) = memo.visit(1, &[1], 0, &[0b001]).unwrap();
+        let (_, fewer) = memo.visit(1, &[1], 0, 1, &[0b001]).unwrap();
         // Not yet explored: a superset is still visited.
-        let more = memo.visit(1, &[1], 0, &[0b011]);
+        let more = memo.visit(1, &[1], 0, 3, &[0b011]);
         assert!(more.is_some());
         memo.finish(fewer);
-        assert!(memo.visit(1, &[1], 0, &[0b101]).is_none());
+        assert!(memo.visit(1, &[1], 0, 5, &[0b101]).is_none());
         // Not a superset: visited.
-        assert!(memo.visit(1, &[1], 0, &[0b110]).is_some());
+        assert!(memo.visit(1, &[1], 0, 6, &[0b110]).is_some());
     }
 
     #[test]

@@ -23,11 +23,12 @@ pub(crate) use memo::mix;
 use race::Outcome;
 use search::{Call, Stop};
 
-/// A memo limit that holds one search under about 1 GiB: a memoized configuration of a
-/// key-value or register search takes about 230 bytes with its state (measured on c50-bad's
-/// key 0: 4,620,928 KB at 20,000,000 configurations), so 4,000,000 take about 0.9 GiB. What
-/// `rafty check` and a run's check use unless told otherwise.
-pub const DEFAULT_MEMO_LIMIT: usize = 4_000_000;
+/// The memory budget of a check's searches unless told otherwise (what `rafty check` and a
+/// run's check use): 1 GiB, held by the live searches together (their calls, lists, memos and
+/// stacks). A search that rarely backtracks holds about 600 bytes per operation of its key, so
+/// a key of up to about 1.7 million operations fits alone; keys that do not fit beside each
+/// other are checked one after another.
+pub const DEFAULT_MEMORY_BUDGET: usize = 1 << 30;
 
 /// How to check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,11 +39,14 @@ pub struct CheckOptions {
     /// them in [`CheckResult::unsupported`], instead of refusing the history with
     /// [`HistoryError::Unsupported`] naming the first. The verdict then covers only the rest.
     pub skip_unsupported: bool,
-    /// Give up, with the verdict [`Verdict::Unknown`] and the reason, once the live searches
-    /// together hold more than this many memoized configurations (checked between rounds of
-    /// the race, so the searches may pass it by at most a round's steps, and the outcome is
-    /// the same every run). What bounds the checker's memory; `None`: no limit.
-    pub memo_limit: Option<usize>,
+    /// The most bytes the live searches may hold together (their calls, lists, memos and
+    /// stacks; see [`DEFAULT_MEMORY_BUDGET`]). Partitions wait to be searched until there is
+    /// room for them, and once the live searches hold more than this (checked between rounds
+    /// of the race, so they may pass it by at most a round's growth, and the outcome is the
+    /// same every run) the check gives up with the verdict [`Verdict::Unknown`] and the reason,
+    /// naming the key, its operations, the budget and the configurations memoized. What
+    /// bounds the checker's memory; `None`: no budget.
+    pub memory_budget: Option<usize>,
 }
 
 /// The calls of one partition.
@@ -153,20 +157,40 @@ pub(crate) fn settle<P, C>(
         }
         Outcome::MemoFull {
             partition,
+            calls,
             memoized,
+            bytes,
         } => {
             result.valid = Verdict::Unknown;
-            let limit = options.memo_limit.unwrap_or_default();
+            let budget = options.memory_budget.unwrap_or_default();
             let key = key_of(&partition)
-                .map(|key| format!(" of key {key}"))
-                .unwrap_or_default();
+                .map(|key| format!("key {key}"))
+                .unwrap_or_else(|| "the history".to_owned());
             result.reason = Some(format!(
-                "memo limit of {limit} configurations reached (the search{key} held {memoized})"
+                "{key}: {} operations, memory budget of {} MB reached after {} configurations \
+                 (its search held {} MB)",
+                grouped(calls),
+                grouped(budget >> 20),
+                grouped(memoized),
+                grouped(bytes >> 20),
             ));
         }
         Outcome::Failed(error) => return Err(error),
     }
     Ok(())
+}
+
+/// `n` with its thousands separated by commas (`648,579`).
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Translates every operation and groups the calls by partition, in order of first

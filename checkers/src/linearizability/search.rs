@@ -16,7 +16,7 @@ use std::hash::Hash;
 use std::time::Instant;
 
 use crate::linearizability::entries::{HEAD, List, NULL, lists};
-use crate::linearizability::memo::{Memo, hash_state, mix};
+use crate::linearizability::memo::{Memo, hash_state, mix, vec_bytes};
 use crate::linearizability::set::LinearizedSet;
 use crate::model::Model;
 
@@ -42,9 +42,9 @@ pub(crate) type Calls<M> = Vec<Call<<M as Model>::Input, <M as Model>::Output>>;
 pub(crate) struct Stop {
     /// The time limit.
     pub(crate) deadline: Option<Instant>,
-    /// The most configurations the live searches may memoize together (see
-    /// [`CheckOptions::memo_limit`](crate::CheckOptions::memo_limit)).
-    pub(crate) memo_limit: Option<usize>,
+    /// The most bytes the live searches may hold together (see
+    /// [`CheckOptions::memory_budget`](crate::CheckOptions::memory_budget)).
+    pub(crate) memory_budget: Option<usize>,
 }
 
 impl Stop {
@@ -52,7 +52,7 @@ impl Stop {
     pub(crate) fn new(started: Instant, options: &crate::CheckOptions) -> Stop {
         Stop {
             deadline: options.time_limit.map(|limit| started + limit),
-            memo_limit: options.memo_limit,
+            memory_budget: options.memory_budget,
         }
     }
 
@@ -210,7 +210,9 @@ pub(crate) struct Search<'c, M: Model> {
 
 impl<'c, M: Model> Search<'c, M> {
     /// A search of `calls` (one partition) under `model`, not started.
-    pub(crate) fn new(model: &'c M, calls: Vec<Call<M::Input, M::Output>>) -> Search<'c, M> {
+    pub(crate) fn new(model: &'c M, mut calls: Vec<Call<M::Input, M::Output>>) -> Search<'c, M> {
+        // Held for the whole search: no room for growth it will not have.
+        calls.shrink_to_fit();
         let (determinate, indeterminate) = lists(&calls);
         let lists = Lists {
             determinate,
@@ -246,6 +248,22 @@ impl<'c, M: Model> Search<'c, M> {
     /// Configurations memoized so far (what the search's memory grows with).
     pub(crate) fn memoized(&self) -> usize {
         self.memo.len()
+    }
+
+    /// The bytes the search holds: its calls, lists, memo, stack and the rest (what it has
+    /// allocated; a value's own heap, such as a long string's, is not counted). The same
+    /// every run of the same calls and steps.
+    pub(crate) fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + vec_bytes(&self.calls)
+            + self.lists.determinate.heap_bytes()
+            + self.lists.indeterminate.heap_bytes()
+            + vec_bytes(&self.twins)
+            + self.linearized.heap_bytes()
+            + vec_bytes(&self.key)
+            + self.memo.heap_bytes()
+            + vec_bytes(&self.stack)
+            + vec_bytes(&self.furthest.linearized)
     }
 
     /// Steps taken so far.
@@ -350,9 +368,13 @@ impl<'c, M: Model> Search<'c, M> {
         self.linearized.insert(index);
         self.linearized.encode_determinate(&mut self.key);
         let hash = mix(self.linearized.determinate_hash() ^ hash_state(&next_state));
-        let visited = self
-            .memo
-            .visit(hash, &self.key, next_state, self.linearized.indeterminate());
+        let visited = self.memo.visit(
+            hash,
+            &self.key,
+            next_state,
+            self.linearized.indeterminate_hash(),
+            self.linearized.indeterminate(),
+        );
         let Some((entry, variant)) = visited else {
             self.linearized.remove(index);
             self.cursor = lists.after(cursor);

@@ -6,7 +6,7 @@
 //! memory quadratic in it; this encoding is as long as the window of concurrency (plus the
 //! indeterminate calls), whatever the partition's length.
 
-use crate::linearizability::memo::mix;
+use crate::linearizability::memo::{mix, vec_bytes};
 
 /// One of the two bitsets, with the bounds that make its encoding canonical.
 struct Bits {
@@ -66,7 +66,10 @@ pub(crate) struct LinearizedSet {
     determinate: Bits,
     indeterminate: Bits,
     zobrist: Vec<u64>,
+    /// The Zobrist hash of the linearized determinate calls.
     hash: u64,
+    /// The Zobrist hash of the linearized indeterminate calls.
+    indeterminate_hash: u64,
 }
 
 impl LinearizedSet {
@@ -87,7 +90,16 @@ impl LinearizedSet {
             indeterminate: Bits::new(counts[1] as usize),
             zobrist,
             hash: 0,
+            indeterminate_hash: 0,
         }
+    }
+
+    /// The bytes the set has allocated.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        vec_bytes(&self.slot)
+            + vec_bytes(&self.determinate.words)
+            + vec_bytes(&self.indeterminate.words)
+            + vec_bytes(&self.zobrist)
     }
 
     fn bits(&mut self, call: usize) -> (&mut Bits, usize) {
@@ -125,9 +137,17 @@ impl LinearizedSet {
     }
 
     fn toggle_hash(&mut self, call: usize) {
-        if !self.slot[call].0 {
+        if self.slot[call].0 {
+            self.indeterminate_hash ^= self.zobrist[call];
+        } else {
             self.hash ^= self.zobrist[call];
         }
+    }
+
+    /// A hash of the indeterminate calls linearized (Zobrist, as
+    /// [`LinearizedSet::determinate_hash`]).
+    pub(crate) fn indeterminate_hash(&self) -> u64 {
+        self.indeterminate_hash
     }
 
     /// A hash of the determinate calls linearized (Zobrist: the xor of one random word per

@@ -18,10 +18,10 @@
 //! Architecture invariant: memory does not grow with the number of keys or operations: the
 //! first pass holds one batch of lines, one open invocation per client process and one write
 //! buffer per bucket; the second holds the bucket being drawn from, the partitions in the
-//! race's window (at most 64) and their searches' memos (bounded by the memo limit). So the
-//! peak is about two buckets' operations (each ~1/B of the file) plus the memo limit's worth of
-//! configurations, for files up to `MAX_BUCKETS * BUCKET_SOURCE_BYTES` (16 GiB); past that the
-//! buckets grow with the file.
+//! race's window (at most 64) and their searches (bounded by the memory budget, which admits
+//! long keys a few at a time). So the peak is about two buckets' operations (each ~1/B of the
+//! file) plus the budget, for files up to `MAX_BUCKETS * BUCKET_SOURCE_BYTES` (16 GiB); past
+//! that the buckets grow with the file.
 
 mod codec;
 mod spill;

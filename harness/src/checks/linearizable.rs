@@ -10,18 +10,18 @@ use std::path::Path;
 use std::time::Duration;
 
 use rafty_checkers::History;
-use rafty_checkers::linearizability::{CheckOptions, CheckResult, DEFAULT_MEMO_LIMIT};
+use rafty_checkers::linearizability::{CheckOptions, CheckResult, DEFAULT_MEMORY_BUDGET};
 use rafty_checkers::model::{Convention, ModelKind};
 use rafty_checkers::stream::{NoProgress, StreamOptions};
 
 /// The options of a run's check: rafty's native convention (a read returns exactly what is
 /// there, `nil` meaning absent; `fail` operations did not happen), an unknown verdict after
-/// `time_limit` or past [`DEFAULT_MEMO_LIMIT`] memoized configurations (about 1 GiB), never an
+/// `time_limit` or once its searches hold more than [`DEFAULT_MEMORY_BUDGET`] (1 GiB), never an
 /// out-of-memory.
 fn options(time_limit: Duration) -> CheckOptions {
     CheckOptions {
         time_limit: Some(time_limit),
-        memo_limit: Some(DEFAULT_MEMO_LIMIT),
+        memory_budget: Some(DEFAULT_MEMORY_BUDGET),
         ..CheckOptions::default()
     }
 }

@@ -50,12 +50,13 @@ pub struct Args {
     /// Give up on a file after this long, with the verdict unknown (e.g. 60s, 500ms, 2m).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub time_limit: Duration,
-    /// Give up on a file, with the verdict unknown, once the search holds more than this
-    /// many memoized configurations (what bounds the checker's memory: about 230 bytes each
-    /// with a register's or a key's state, so the default holds a search under 1 GiB). 0: no
-    /// limit.
-    #[arg(long, default_value_t = rafty_checkers::linearizability::DEFAULT_MEMO_LIMIT)]
-    pub memo_limit: usize,
+    /// The memory budget of the search, in MiB (what bounds the checker's memory): keys
+    /// wait their turn until their searches fit, and a search that outgrows it gives up with
+    /// the verdict unknown, naming the key, its operations and the configurations it held.
+    /// A search that rarely backtracks needs about 600 bytes per operation of its key. 0: no
+    /// budget.
+    #[arg(long, value_name = "MIB", default_value_t = rafty_checkers::linearizability::DEFAULT_MEMORY_BUDGET >> 20)]
+    pub memory_budget: usize,
     /// Skip ops of functions the model does not have (instead of refusing the file naming
     /// the first); the verdict then says how many it did not check.
     #[arg(long)]
@@ -289,7 +290,7 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
     let options = CheckOptions {
         time_limit: Some(args.time_limit),
         skip_unsupported: args.skip_unsupported,
-        memo_limit: (args.memo_limit > 0).then_some(args.memo_limit),
+        memory_budget: (args.memory_budget > 0).then(|| args.memory_budget.saturating_mul(1 << 20)),
     };
     if format == Format::Jsonl {
         if let Some(model) = streamable(args, &history_file)? {
