@@ -35,6 +35,7 @@ pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod nemesis;
+pub mod real;
 pub mod run;
 pub mod schedule;
 pub mod shrink;

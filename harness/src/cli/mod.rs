@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod catalogue;
 pub mod check;
+pub mod node;
 pub mod number;
 pub mod replay;
 pub mod report;
