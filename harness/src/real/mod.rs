@@ -6,3 +6,4 @@
 
 pub mod node;
 pub mod node_args;
+pub mod proxy;
