@@ -11,3 +11,4 @@ pub mod runs;
 pub mod serve;
 pub mod shrink;
 pub mod test;
+pub mod test_real;
