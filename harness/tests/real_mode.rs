@@ -196,3 +196,39 @@ fn an_interrupted_real_run_leaves_no_node_process_and_no_data() {
         .collect();
     assert!(left.is_empty(), "data left behind: {left:?}");
 }
+
+#[test]
+fn a_fault_kind_a_real_run_cannot_apply_is_refused_naming_why() {
+    let output = rafty()
+        .args(["test", "--real", "--nemesis", "kill,power", "--no-store"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--nemesis power is not available with --real"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("page cache"), "{stderr}");
+}
+
+#[test]
+fn rafty_node_refuses_bad_flags_naming_them() {
+    let scratch = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--peer", "2=127.0.0.1"], "--peer: `2=127.0.0.1`"),
+        (&["--peer", "1=127.0.0.1:7001"], "this node's own id"),
+        (&["--raft", "127.0.0.1"], "--raft `127.0.0.1`"),
+    ];
+    for (flags, expected) in cases {
+        let output = rafty()
+            .args(["node", "--id", "1", "--data-dir"])
+            .arg(scratch.path())
+            .args(flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+    }
+}

@@ -106,7 +106,18 @@ pub fn run(args: &Args, mut config: TestConfig) -> u8 {
             data_root: data_root.clone(),
             spool_dir: run_options.spool_dir,
         };
-        match runner::run_real(&config, seed, &real) {
+        // A panic of the harness unwinds through the run, whose processes and data go with
+        // it (see crate::real::process); the run is then reported unknown, like a simulated
+        // run's.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runner::run_real(&config, seed, &real)
+        }))
+        .map_err(|payload| {
+            let message = rafty::node::panic_message(payload.as_ref());
+            RealRunError::Failed(format!("the harness panicked: {message}"))
+        })
+        .and_then(|outcome| outcome);
+        match ran {
             Ok(output) => Ok(output),
             Err(RealRunError::Failed(error)) => Err(error),
             Err(RealRunError::Interrupted(signal)) => {
