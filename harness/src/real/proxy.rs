@@ -187,10 +187,13 @@ impl Link {
         let mut connections = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((inbound, _)) = accepted else { continue };
-                    connections.spawn(link.clone().relay(inbound));
-                }
+                accepted = listener.accept() => match accepted {
+                    Ok((inbound, _)) => {
+                        connections.spawn(link.clone().relay(inbound));
+                    }
+                    // Out of file descriptors, say: the dialler retries; do not spin.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                },
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
