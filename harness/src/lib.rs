@@ -6,7 +6,8 @@
 //! history and the invariants observed from the nodes. One `u64` seed reproduces a run.
 //!
 //! Layout: [`sim`] (turmoil glue, the cluster, clients), [`nemesis`], [`checks`], [`run`]
-//! (runner and store) and [`cli`] (subcommands).
+//! (runner and store), [`real`] (the same test against real OS processes, not deterministic)
+//! and [`cli`] (subcommands).
 //!
 //! # A run
 //!
@@ -35,6 +36,7 @@ pub mod catalogue;
 pub mod checks;
 pub mod cli;
 pub mod nemesis;
+pub mod real;
 pub mod run;
 pub mod schedule;
 pub mod shrink;

@@ -124,6 +124,16 @@ pub struct Args {
     /// in percent.
     #[arg(long, default_value_t = 20)]
     pub lease_margin_percent: u32,
+    /// Run against real OS processes instead of the simulation: `rafty node` processes on
+    /// 127.0.0.1 with their file logs on the real disk, the fault proxy on every link, faults
+    /// partition, kill, pause, latency and clog (`all` means those). Not deterministic: the
+    /// seed draws the faults and operations, the machine decides when they land.
+    #[arg(long)]
+    pub real: bool,
+    /// With --real: the nodes' data go in a new directory under this one, removed at the end
+    /// (default: the system's temporary folder).
+    #[arg(long)]
+    pub real_data_dir: Option<PathBuf>,
 }
 
 fn parse_workload(text: &str) -> Result<WorkloadKind, String> {
@@ -241,6 +251,9 @@ pub fn run(args: &Args) -> u8 {
             return 2;
         }
     };
+    if args.real {
+        return super::test_real::run(args, config);
+    }
     let plugins = match Plugins::for_config(&config) {
         Ok(plugins) => plugins,
         Err(error) => {

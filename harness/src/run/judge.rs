@@ -159,6 +159,7 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         config: config.clone(),
         git_commit: store::git_commit(),
         reproduce: reproduce_command(config, evidence.seed),
+        real: None,
     }
 }
 

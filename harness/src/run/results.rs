@@ -163,6 +163,12 @@ pub struct RunResult {
     pub config: TestConfig,
     /// The git commit of the code under test, if known.
     pub git_commit: Option<String>,
-    /// The command that reproduces this run.
+    /// The command that reproduces this run (for a real-process run: the command that runs
+    /// it again, which is not a reproduction, and says so).
     pub reproduce: String,
+    /// A real-process run's own record: that it is not deterministic, and the faults as
+    /// applied with their wall-clock times ([`crate::real::RealRun`]); absent for a
+    /// simulated run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real: Option<crate::real::RealRun>,
 }

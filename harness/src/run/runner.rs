@@ -54,6 +54,9 @@ pub struct RunOutput {
     pub faults: Vec<FaultRecord>,
     /// Each client's workload operations as run (the schedule's workload).
     pub client_ops: BTreeMap<u64, Vec<OpRecord>>,
+    /// Whether the run can be replayed from a schedule (a simulated run; a real-process run
+    /// cannot, and writes no `schedule.json`).
+    pub replayable: bool,
 }
 
 /// Where a run's faults and workload operations come from.
@@ -390,5 +393,6 @@ pub fn run_inputs(
         config: config.clone(),
         faults: nemesis.recorded().to_vec(),
         client_ops: client_op_log.take(),
+        replayable: true,
     }
 }

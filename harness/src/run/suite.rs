@@ -127,6 +127,20 @@ impl SuiteSummary {
 
 /// Run `config` once per seed.
 pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions) -> SuiteSummary {
+    run_suite_with(config, &config.name(), options, |seed, run_options| {
+        runner::run_caught(config, seed, plugins, run_options)
+    })
+}
+
+/// Run `config` once per seed with `run` (a simulated run, or a real-process one): each seed's
+/// output, or why it has none (the run is then reported unknown). The suite's reports go
+/// under the test `name`.
+pub fn run_suite_with(
+    config: &TestConfig,
+    name: &str,
+    options: &SuiteOptions,
+    run: impl Fn(u64, RunOptions) -> Result<runner::RunOutput, String> + Sync,
+) -> SuiteSummary {
     let stamp = store::timestamp();
     let multi = MultiProgress::new();
     let bar = if options.progress && options.seeds.len() > 1 {
@@ -157,9 +171,8 @@ pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions)
             };
             let summary = run_one(
                 config,
-                plugins,
                 seed,
-                run_options,
+                run(seed, run_options),
                 &stamp,
                 options.store.as_deref(),
             );
@@ -181,7 +194,7 @@ pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions)
     let runs = finished.into_iter().map(|(_, summary)| summary).collect();
     let summary = SuiteSummary { runs };
     if let Some(root) = &options.store {
-        write_suite_reports(root, &config.name(), &stamp, &summary);
+        write_suite_reports(root, name, &stamp, &summary);
     }
     summary
 }
@@ -220,15 +233,14 @@ fn write_suite_reports(root: &std::path::Path, test: &str, stamp: &str, summary:
 
 fn run_one(
     config: &TestConfig,
-    plugins: &Plugins,
     seed: u64,
-    run_options: RunOptions,
+    output: Result<runner::RunOutput, String>,
     stamp: &str,
     store_root: Option<&std::path::Path>,
 ) -> RunSummary {
     // A panic outside the nodes (in the harness or the simulator) is a bug of the harness; the
     // other seeds still run, and this one is reported unknown with its reproduction command.
-    let output = match runner::run_caught(config, seed, plugins, run_options) {
+    let output = match output {
         Ok(output) => output,
         Err(reason) => {
             return RunSummary {
@@ -247,8 +259,8 @@ fn run_one(
     let result = &output.result;
     let mut store_error = None;
     // A run that is not valid keeps its inputs, to replay and shrink.
-    let schedule =
-        (result.valid != Validity::Valid).then(|| Schedule::of_run(&output, seed, None, true));
+    let schedule = (result.valid != Validity::Valid && output.replayable)
+        .then(|| Schedule::of_run(&output, seed, None, true));
     let dir = store_root.and_then(|root| {
         let artifacts = Artifacts {
             node_logs: &output.node_logs,

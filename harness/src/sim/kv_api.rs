@@ -1,5 +1,6 @@
-//! The clients' way into the cluster: rafty's [`KvClient`] over turmoil, mapping each workload
-//! operation to a key-value command and each outcome to ok, fail or info.
+//! The clients' way into the cluster: rafty's [`KvClient`] over turmoil (or over real TCP, in
+//! a real-process run), mapping each workload operation to a key-value command and each
+//! outcome to ok, fail or info.
 
 use async_trait::async_trait;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use rafty::ReadConsistency;
 use rafty::kv::{KvCommand, KvResponse};
 use rafty::service::{KvClient, KvClientConfig, KvError};
+use rafty::tcp::Connector;
 use rafty_checkers::Value;
 use rafty_workloads::{ClientOp, OpResult};
 
@@ -15,23 +17,31 @@ use super::clock;
 use super::control::node_name;
 use super::net::TurmoilConnector;
 
-/// A workload client's [`KvClient`].
-pub struct ServiceApi {
-    client: KvClient<TurmoilConnector>,
+/// A workload client's [`KvClient`] (over turmoil's network unless built with
+/// [`ServiceApi::over`]).
+pub struct ServiceApi<C: Connector = TurmoilConnector> {
+    client: KvClient<C>,
     /// How reads are made consistent until `reads_until` (then ReadIndex, for the final
     /// reads, when they would be stale).
     reads: ReadConsistency,
     reads_until: Duration,
 }
 
-impl ServiceApi {
+impl ServiceApi<TurmoilConnector> {
     /// A client of the nodes `nodes`' key-value services at `n<id>:<port>`.
     pub fn new(nodes: &[rafty::NodeId], port: u16, config: KvClientConfig) -> Self {
         let addrs = nodes
             .iter()
             .map(|&id| (id, format!("{}:{port}", node_name(id))));
+        ServiceApi::over(KvClient::new(TurmoilConnector, addrs, config))
+    }
+}
+
+impl<C: Connector> ServiceApi<C> {
+    /// A workload client's way through `client` (which knows the nodes' addresses).
+    pub fn over(client: KvClient<C>) -> Self {
         ServiceApi {
-            client: KvClient::new(TurmoilConnector, addrs, config),
+            client,
             reads: ReadConsistency::Log,
             reads_until: Duration::MAX,
         }
@@ -95,7 +105,7 @@ fn observed(op: &ClientOp, value: Option<String>) -> Value {
 }
 
 #[async_trait(?Send)]
-impl KvApi for ServiceApi {
+impl<C: Connector> KvApi for ServiceApi<C> {
     async fn execute(&mut self, op: &ClientOp) -> (OpResult, Option<String>) {
         let reads = self.reads_now();
         match self.client.execute(command(op, reads)).await {

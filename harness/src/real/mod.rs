@@ -1,0 +1,25 @@
+//! Real-process mode: the chaos test against OS processes on real sockets and real disks
+//! instead of turmoil's simulation (`rafty node`, `rafty test --real`). Nothing here runs
+//! inside the simulation, so it may read the wall clock and spawn processes.
+//!
+//! - [`node`] is `rafty node`: one reference node as a process ([`node_args`] checks what it
+//!   is told).
+//! - [`proxy`] is the fault proxy on every node-to-node link (partitions, one-way partitions,
+//!   latency, clogs), unprivileged.
+//! - [`process`] spawns, kills, pauses, restarts and stops node processes, never leaving one.
+//! - [`cluster`] is a cluster of them behind the proxy, with its data directory.
+//! - [`faults`] and [`nemesis`] draw the faults from the seed and apply them.
+//! - [`runner`] runs one test and judges it as a simulated run is judged; [`record`] is what
+//!   its results.json adds.
+
+pub mod cluster;
+pub mod faults;
+pub mod nemesis;
+pub mod node;
+pub mod node_args;
+pub mod process;
+pub mod proxy;
+pub mod record;
+pub mod runner;
+
+pub use record::{AppliedFault, RealRun};

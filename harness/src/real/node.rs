@@ -1,0 +1,221 @@
+//! `rafty node`: one reference node as an OS process. Its Raft log is a [`FileLog`] and its
+//! snapshots a [`FileSnapshotStore`] in its own data directory; it talks to its peers over
+//! rafty's TCP transport and serves the key-value service and the membership admin service on
+//! their own ports.
+//!
+//! Once its listeners are bound it prints one JSON line on stdout, [`Listening`] (the
+//! addresses it got: port 0 asks for any free one), then serves until SIGTERM or SIGINT, when
+//! it stops its servers and its node and exits 0. What it does goes to stderr, one line each:
+//! role changes, snapshots, compactions, and why it stopped.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rafty::node::{Node, NodeEvent, NodeOptions, Observer};
+use rafty::service::{serve_admin, serve_kv};
+use rafty::tcp::{TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft};
+use rafty::{
+    Config, FileLog, FileSnapshotStore, KvStateMachine, NodeId, Peer, RpcHandler, SnapshotStore,
+    StaticPeersProvider,
+};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+/// How one node process runs (from `rafty node`'s flags, checked).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeConfig {
+    /// The node's id.
+    pub id: NodeId,
+    /// Its data directory: the log, the snapshots (created when missing).
+    pub data_dir: PathBuf,
+    /// Where it listens for Raft calls (`HOST:PORT`; port 0: any).
+    pub raft: String,
+    /// Where it serves the key-value service.
+    pub kv: String,
+    /// Where it serves the admin service, if anywhere.
+    pub admin: Option<String>,
+    /// Every other node: id and Raft address.
+    pub peers: Vec<(NodeId, String)>,
+    /// The cluster id every handshake carries.
+    pub cluster_id: u64,
+    /// Its Raft settings.
+    pub settings: Config,
+}
+
+/// The line a node prints on stdout once its listeners are bound.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listening {
+    /// The node's id.
+    pub id: NodeId,
+    /// Where it answers Raft calls.
+    pub raft: String,
+    /// Where it serves the key-value service.
+    pub kv: String,
+    /// Where it serves the admin service, if it does.
+    pub admin: Option<String>,
+}
+
+/// Why a node process could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeProcessError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Which listener.
+        what: &'static str,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+    /// The data directory, log or snapshot store could not be opened.
+    #[error("{0}")]
+    Storage(String),
+    /// The node refused to start.
+    #[error("the node did not start: {0}")]
+    Start(String),
+    /// Any other I/O failure (the runtime, stdout, the signal handlers).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Run the node until SIGTERM or SIGINT. Blocks, on a current-thread runtime of its own
+/// (several nodes share the machine's cores; see [`crate::bench::node_process::run`]).
+pub fn run(config: &NodeConfig) -> Result<(), NodeProcessError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn bind(addr: &str, what: &'static str) -> Result<TokioAcceptor, NodeProcessError> {
+    TokioAcceptor::bind(addr)
+        .await
+        .map_err(|source| NodeProcessError::Bind {
+            addr: addr.to_owned(),
+            what,
+            source,
+        })
+}
+
+async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Installed first: a SIGTERM from here on stops the node gracefully.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let raft_acceptor = bind(&config.raft, "--raft").await?;
+    let kv_acceptor = bind(&config.kv, "--kv").await?;
+    let admin_acceptor = match &config.admin {
+        Some(addr) => Some(bind(addr, "--admin").await?),
+        None => None,
+    };
+    let node = start_node(config).await?;
+    let transport = TransportConfig::new(config.cluster_id);
+    let listening = Listening {
+        id: config.id,
+        raft: raft_acceptor.local_addr()?.to_string(),
+        kv: kv_acceptor.local_addr()?.to_string(),
+        admin: match &admin_acceptor {
+            Some(acceptor) => Some(acceptor.local_addr()?.to_string()),
+            None => None,
+        },
+    };
+    let handler: Arc<dyn RpcHandler> = Arc::new(node.clone());
+    let raft_server = serve_raft(raft_acceptor, handler, config.id, transport.clone());
+    let kv_server = serve_kv(
+        kv_acceptor,
+        Arc::new(node.clone()),
+        config.id,
+        transport.clone(),
+    );
+    let admin_server =
+        admin_acceptor.map(|acceptor| serve_admin(acceptor, node.clone(), config.id, transport));
+    let mut stdout = tokio::io::stdout();
+    let line = serde_json::to_string(&listening).expect("serializable") + "\n";
+    stdout.write_all(line.as_bytes()).await?;
+    stdout.flush().await?;
+    let signal = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    log_line(config.id, &format!("{signal}: stopping"));
+    raft_server.shutdown();
+    kv_server.shutdown();
+    if let Some(server) = admin_server {
+        server.shutdown();
+    }
+    node.stop().await;
+    log_line(config.id, "stopped");
+    Ok(())
+}
+
+async fn start_node(config: &NodeConfig) -> Result<Node, NodeProcessError> {
+    let dir = &config.data_dir;
+    let storage = |what: &str, error: &dyn std::fmt::Display| {
+        NodeProcessError::Storage(format!("cannot open {what} in {}: {error}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|error| storage("the data directory", &error))?;
+    let log_dir = dir.join("log");
+    let snapshots = dir.join("snapshots");
+    let log = FileLog::open(&log_dir).map_err(|error| storage("the file log", &error))?;
+    // Opened once here, so a damaged snapshot is refused before the node starts.
+    FileSnapshotStore::open(&snapshots).map_err(|error| storage("the snapshot store", &error))?;
+    let options = NodeOptions::with_seed(config.id)
+        .observer(Arc::new(LogLines))
+        .open_snapshot_store(Arc::new(move || {
+            Ok(Box::new(FileSnapshotStore::open(&snapshots)?) as Box<dyn SnapshotStore>)
+        }));
+    let peers: Vec<Arc<dyn Peer>> = config
+        .peers
+        .iter()
+        .map(|(id, addr)| {
+            let transport = TransportConfig::new(config.cluster_id);
+            Arc::new(TcpPeer::new(
+                TokioConnector,
+                config.id,
+                *id,
+                addr.clone(),
+                transport,
+            )) as Arc<dyn Peer>
+        })
+        .collect();
+    log_line(
+        config.id,
+        &format!(
+            "starting with peers {:?} in {}",
+            config.peers,
+            dir.display()
+        ),
+    );
+    Node::start(
+        config.id,
+        log,
+        KvStateMachine::new(),
+        Arc::new(StaticPeersProvider::new(peers)),
+        Arc::new(config.settings.clone()),
+        options,
+    )
+    .await
+    .map_err(|error| NodeProcessError::Start(error.to_string()))
+}
+
+/// Writes the node's notable events to stderr.
+struct LogLines;
+
+impl Observer for LogLines {
+    fn on_event(&self, node: NodeId, event: &NodeEvent) {
+        match event {
+            NodeEvent::Committed { .. } | NodeEvent::Applied { .. } => {}
+            other => log_line(node, &format!("{other:?}")),
+        }
+    }
+}
+
+/// One line on stderr: wall-clock seconds since the epoch, the node, the text.
+fn log_line(node: NodeId, text: &str) {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    eprintln!("{:.6} n{node} {text}", now.as_secs_f64());
+}

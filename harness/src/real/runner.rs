@@ -1,0 +1,302 @@
+//! One real-process run: start the cluster, wait for a leader, run the same clients (the same
+//! [`Client`] code, over TCP) while the nemesis acts, then stop the nodes and judge the history
+//! with the same judge as a simulated run. The run's clock is the wall clock from the moment
+//! the clients start ([`clock::start_real_run`]).
+//!
+//! Interrupted (SIGINT or SIGTERM) or panicking, the run's future is dropped with everything
+//! it owns: the cluster kills its processes and removes its data directory
+//! ([`super::process`]).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rafty::service::KvClientConfig;
+use rafty_workloads::Generator;
+
+use super::cluster::RealCluster;
+use super::faults::REAL_KINDS;
+use super::nemesis::{NemesisOutcome, RealNemesis};
+use super::record::{RealRun, unix_ms};
+use crate::run::config::{LogKind, TestConfig};
+use crate::run::judge::{self, Evidence};
+use crate::run::runner::RunOutput;
+use crate::run::seeds::Seeds;
+use crate::sim::client::{Acknowledged, Client, ClientTimes, FinalReads, OpLog, Operations};
+use crate::sim::clock;
+use crate::sim::kv_api::ServiceApi;
+use crate::sim::observe::Observations;
+use crate::sim::recorder::Recorder;
+
+/// How long the cluster may take to elect a leader and commit a first write.
+const READY_WAIT: Duration = Duration::from_secs(30);
+
+/// Where a real-process run keeps its data and history.
+#[derive(Clone, Debug)]
+pub struct RealOptions {
+    /// The nodes' data go in a new directory under this one (removed at the end).
+    pub data_root: PathBuf,
+    /// The history's spool folder (the store's root); `None`: the system's temporary folder.
+    pub spool_dir: Option<PathBuf>,
+}
+
+/// Why a real-process run has no output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RealRunError {
+    /// SIGINT or SIGTERM arrived (named): the run was abandoned and cleaned up.
+    Interrupted(&'static str),
+    /// The cluster could not be set up.
+    Failed(String),
+}
+
+/// The Raft settings of a real-process run: `drawn` (batch size, in-flight window and
+/// snapshot policy as the seed drew them) with election timing for real processes sharing a
+/// loaded machine (a simulated millisecond is exact; a real one is not).
+pub fn real_settings(drawn: &rafty::Config) -> rafty::Config {
+    rafty::Config {
+        election_timeout_min: Duration::from_millis(300),
+        election_timeout_max: Duration::from_millis(600),
+        heartbeat_interval: Duration::from_millis(75),
+        rpc_timeout: Duration::from_millis(300),
+        lease_read_margin: drawn.lease_read_margin.map(|_| Duration::from_millis(60)),
+        ..drawn.clone()
+    }
+}
+
+/// The kinds of `config` a real run applies: those of [`REAL_KINDS`] it names.
+pub fn real_kinds(config: &TestConfig) -> Vec<&'static str> {
+    REAL_KINDS
+        .into_iter()
+        .filter(|name| config.nemesis.iter().any(|kind| kind.name() == *name))
+        .collect()
+}
+
+/// The test's name: `real-` and the simulated name's parts (`real-kv-3n-kill+pause-file`).
+pub fn real_name(config: &TestConfig) -> String {
+    let kinds = real_kinds(config);
+    let label = if kinds.len() == REAL_KINDS.len() {
+        "all".to_owned()
+    } else if kinds.is_empty() {
+        "none".to_owned()
+    } else {
+        kinds.join("+")
+    };
+    format!(
+        "real-{}-{}n-{label}-file",
+        config.workload.kind.name(),
+        config.nodes
+    )
+}
+
+/// Run `config` with `seed` on real processes and judge it; blocks on a runtime of its own.
+/// SIGINT or SIGTERM abandon the run (everything it started is cleaned up).
+pub fn run_real(
+    config: &TestConfig,
+    seed: u64,
+    options: &RealOptions,
+) -> Result<RunOutput, RealRunError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| RealRunError::Failed(format!("cannot build a runtime: {error}")))?;
+    let local = tokio::task::LocalSet::new();
+    let outcome = runtime.block_on(local.run_until(async {
+        tokio::select! {
+            output = run_async(config, seed, options) => output.map_err(RealRunError::Failed),
+            signal = interrupted() => Err(RealRunError::Interrupted(signal)),
+        }
+    }));
+    clock::end_real_run();
+    drop(local);
+    outcome
+}
+
+/// Resolves at SIGINT or SIGTERM, naming it (never, if the handlers cannot be installed).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        },
+        _ => std::future::pending().await,
+    }
+}
+
+fn client_config() -> KvClientConfig {
+    let mut config = KvClientConfig::new(0);
+    config.request_timeout = Duration::from_millis(500);
+    config.max_attempts = 6;
+    config
+}
+
+async fn run_async(
+    config: &TestConfig,
+    seed: u64,
+    options: &RealOptions,
+) -> Result<RunOutput, String> {
+    let wall_start = Instant::now();
+    let mut config = config.for_seed(seed);
+    config.raft = real_settings(&config.raft);
+    config.log = LogKind::File;
+    config.nemesis_overlap = 1;
+    let ids = config.node_ids();
+    let mut cluster = RealCluster::start(&ids, &options.data_root, &config.raft).await?;
+    wait_until_ready(&cluster).await?;
+
+    let spool = match &options.spool_dir {
+        Some(dir) => tempfile::Builder::new()
+            .prefix(".history-")
+            .suffix(".jsonl")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .tempfile_in(dir),
+        None => tempfile::NamedTempFile::new(),
+    }
+    .map_err(|error| format!("cannot create the history spool: {error}"))?;
+    let recorder = Recorder::new(
+        spool
+            .reopen()
+            .map_err(|error| format!("cannot open the history spool: {error}"))?,
+    );
+    let seeds = Seeds::new(seed);
+    let time_limit = config.workload.time_limit;
+    let times = ClientTimes {
+        time_limit,
+        final_reads_from: time_limit + config.recovery,
+        final_reads_until: time_limit + config.quiet_period,
+        op_timeout: config.op_timeout,
+    };
+    let keys = rafty_workloads::generator::keys(&config.workload);
+    let final_reads = FinalReads::new(&keys);
+    let op_log = OpLog::default();
+    let concurrency = config.workload.concurrency as u64;
+
+    clock::start_real_run();
+    let started_unix_ms = unix_ms();
+    let mut tasks = Vec::new();
+    for index in 0..concurrency {
+        let generator =
+            Generator::for_client(config.workload.clone(), seeds.derive("workload", 0), index);
+        let api =
+            ServiceApi::over(cluster.client(client_config())).with_reads(config.reads, time_limit);
+        let client = Client {
+            index,
+            concurrency,
+            operations: Box::new(generator.clone()) as Box<dyn Operations>,
+            generator,
+            op_log: op_log.clone(),
+            api,
+            recorder: recorder.clone(),
+            times,
+            final_reads: final_reads.clone(),
+            acknowledged: Acknowledged::unchecked(),
+        };
+        tasks.push(tokio::task::spawn_local(client.run()));
+    }
+    let kinds = real_kinds(&config);
+    let nemesis = RealNemesis {
+        kinds: kinds.clone(),
+        interval: config.nemesis_interval,
+        start_after: Duration::from_secs(1),
+        time_limit,
+        rng: seeds.rng("nemesis", 0),
+    };
+    let hard_deadline = times.final_reads_until + config.op_timeout + Duration::from_secs(5);
+    let clients = async {
+        for task in tasks {
+            if let Err(error) = task.await {
+                return Err(format!("a client task failed: {error}"));
+            }
+        }
+        Ok(())
+    };
+    let (outcome, clients): (NemesisOutcome, _) = tokio::join!(
+        nemesis.run(&mut cluster, &recorder),
+        tokio::time::timeout(hard_deadline, clients)
+    );
+    let mut error = match clients {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error),
+        Err(_) => Some(format!(
+            "clients still running at the hard deadline ({hard_deadline:?})"
+        )),
+    };
+    if let Some(failure) = &outcome.error {
+        error.get_or_insert_with(|| format!("the nemesis failed: {failure}"));
+    }
+    let elapsed = clock::now();
+    let node_logs = cluster.stop().await;
+    drop(cluster); // its data directory goes; the logs are kept
+    if let Err(failure) = recorder.finish() {
+        error.get_or_insert_with(|| format!("the history could not be spooled: {failure}"));
+    }
+    let observations = Observations::new();
+    let evidence = Evidence {
+        config: &config,
+        seed,
+        history_file: Some(spool.path()),
+        nemesis: &outcome.events,
+        observations: &observations,
+        final_reads: final_reads.results(),
+        error,
+        simulated: elapsed,
+        wall: wall_start.elapsed(),
+        peak_rss_bytes: crate::bench::machine::peak_rss_bytes(),
+    };
+    let mut result = judge::judge(&evidence);
+    result.test = real_name(&config);
+    result.reproduce = format!(
+        "not deterministic (real processes): `{} --real` runs the same seed's faults and \
+         operations again, at other moments",
+        judge::reproduce_command(&config, seed)
+    );
+    result.real = Some(RealRun {
+        deterministic: false,
+        note: "A real-process run is not deterministic: the OS schedules the processes, the \
+               network and the disk. The seed draws the faults and operations; when they land \
+               is the machine's. The faults below are those applied, with wall-clock times."
+            .to_owned(),
+        target: "rafty".to_owned(),
+        fault_kinds: kinds.iter().map(|kind| (*kind).to_owned()).collect(),
+        faults: outcome.applied,
+        not_checked: vec![
+            "invariants: the node processes report nothing to the harness (no observations), \
+             so election safety, state machine safety and Raft's rules on the wire are not \
+             checked"
+                .to_owned(),
+            "durability: no ledger of applied entries (acknowledged 0); the final reads of \
+             every key, checked for linearizability with the rest of the history, stand for it"
+                .to_owned(),
+        ],
+        started_unix_ms,
+    });
+    Ok(RunOutput {
+        result,
+        history_spool: Some(spool),
+        node_logs,
+        nemesis_log: outcome.log,
+        config,
+        faults: Vec::new(),
+        client_ops: op_log.take(),
+        replayable: false,
+    })
+}
+
+/// Write until the cluster answers: a leader is elected and commits.
+async fn wait_until_ready(cluster: &RealCluster) -> Result<(), String> {
+    let client = cluster.client(client_config());
+    let deadline = Instant::now() + READY_WAIT;
+    loop {
+        match client.put("rafty-real-ready", "1").await {
+            Ok(()) => return Ok(()),
+            Err(error) if Instant::now() >= deadline => {
+                return Err(format!(
+                    "the cluster committed no write within {READY_WAIT:?}: {error}"
+                ));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
