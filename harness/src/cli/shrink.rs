@@ -53,6 +53,9 @@ pub struct Args {
     /// Write nothing to the store.
     #[arg(long)]
     pub no_store: bool,
+    /// Print a line per run: the pass, the candidate's size, its verdict, what it cost.
+    #[arg(long)]
+    pub trace_runs: bool,
 }
 
 impl Args {
@@ -62,6 +65,7 @@ impl Args {
             check: self.check.clone(),
             fewer_nodes: !self.keep_nodes,
             progress: true,
+            trace: self.trace_runs,
         }
     }
 }
@@ -119,6 +123,7 @@ pub fn shrink_and_store(
             ""
         }
     );
+    println!("the runs: {}", shrunk.profile);
     let dir = store_minimal(&shrunk, &plugins, store_root)?;
     Ok((shrunk, dir))
 }
