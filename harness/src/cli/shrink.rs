@@ -142,8 +142,12 @@ fn store_minimal(
     let history = dir.join("history.jsonl");
     let text = report::counterexample(shrunk, &output.result, &history)
         .map_err(|error| format!("could not write the counterexample: {error}"))?;
-    std::fs::write(dir.join("counterexample.txt"), &text)
+    std::fs::write(dir.join(rafty_reports::COUNTEREXAMPLE_FILE), &text)
         .map_err(|error| format!("could not write the counterexample: {error}"))?;
+    // Drawn again: the report leads with the counterexample now beside it.
+    if let Err(error) = rafty_reports::write_stored_run_report(&dir) {
+        eprintln!("could not draw the report in {}: {error}", dir.display());
+    }
     print!("{text}");
     println!("minimal run: {}", dir.display());
     Ok(Some(dir))

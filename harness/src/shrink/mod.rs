@@ -9,11 +9,17 @@
 //! tried before is answered from a cache; and what comes after the violation is cut first
 //! (the run is the same up to it without it), so every later run is short.
 //!
-//! Passes, in order: cut after the violation; drop every operation; drop faults (ddmin); cut
-//! again; cut the time limit (bisection); drop clients, then operations close in time in
-//! sweeps of halving size, from the latest ([`ddmin::remove_chunks`]); move each fault (start
-//! later, end earlier); fewer keys; values renumbered 1, 2, 3...; the time limit again; fewer
-//! nodes. Every run is deterministic, so the same schedule shrinks the same way; only the
+//! Passes, in order: cut after the violation; drop every operation, then every fault (each
+//! with a few seeds: see below); drop faults (ddmin); cut again; cut the time limit
+//! (bisection); thin the operations out evenly (every second one, with a few seeds); drop
+//! clients, then operations close in time in sweeps of halving size, from the latest
+//! ([`ddmin::remove_chunks`]); move each fault (start later, end earlier); fewer keys; values
+//! renumbered 1, 2, 3...; the time limit again; fewer nodes.
+//!
+//! The seed is part of the schedule, and the boldest edits try a few: a timing bug fails for
+//! few seeds, and which ones changes with every edit (dropping one operation moves every
+//! later message's delay), so without them it keeps most operations. The minimal schedule
+//! names the seed it fails with. Every run is deterministic, so the same schedule shrinks the same way; only the
 //! wall-time limit can stop it early, and then the answer is the smallest failing schedule
 //! found so far.
 
@@ -22,6 +28,7 @@ pub mod report;
 mod simplify;
 mod structure;
 mod tester;
+mod words;
 
 use std::time::{Duration, Instant};
 
@@ -155,9 +162,11 @@ pub fn shrink(
 fn all_passes(tester: &mut Tester<'_>, fewer_nodes: bool) {
     tester.truncate();
     tester.no_operations();
+    tester.no_faults();
     tester.faults();
     tester.truncate();
     tester.time_limit();
+    tester.thin_operations();
     tester.clients();
     tester.operations();
     tester.move_faults();

@@ -10,6 +10,12 @@ use super::tester::Tester;
 /// The time limit's grain, in simulated milliseconds.
 const STEP_MS: u64 = 100;
 
+/// Seeds tried for the boldest edits (no operations, no faults).
+const BOLD_SEEDS: u64 = 8;
+
+/// Seeds tried for each thinning of the operations.
+const THINNING_SEEDS: u64 = 4;
+
 impl Tester<'_> {
     /// Drop what comes after the best schedule's violation: a run is the same up to it
     /// without them. Operations and fault steps after it go, and the time limit comes down to
@@ -30,14 +36,40 @@ impl Tester<'_> {
         }
     }
 
-    /// Every operation dropped at once (the first-election bugs need none).
+    /// Every operation dropped at once (the first-election bugs need none), with a few seeds.
     pub fn no_operations(&mut self) {
         if self.best.size().operations == 0 {
             return;
         }
         let mut candidate = self.best.clone();
         candidate.clients.clear();
-        self.test("no operations", &candidate);
+        self.test_seeds("no operations", &candidate, BOLD_SEEDS);
+    }
+
+    /// Every fault dropped at once, with a few seeds.
+    pub fn no_faults(&mut self) {
+        if self.best.faults.is_empty() {
+            return;
+        }
+        let mut candidate = self.best.clone();
+        candidate.faults.clear();
+        self.test_seeds("no faults", &candidate, BOLD_SEEDS);
+    }
+
+    /// Thin the operations out evenly (every second one kept, then every fourth...), with a
+    /// few seeds each, while it still fails: a bug that needs writes in flight around a fault
+    /// keeps failing with fewer, spread as before.
+    pub fn thin_operations(&mut self) {
+        while self.best.size().operations >= 2 && !self.out_of_time {
+            let base = self.best.clone();
+            let all = by_time(&base);
+            let kept: Vec<(u64, u64, usize)> = all.iter().copied().step_by(2).collect();
+            if self.test_seeds("thin operations", &only(&base, &kept), THINNING_SEEDS)
+                != Verdict::Fails
+            {
+                return;
+            }
+        }
     }
 
     /// Drop faults.
