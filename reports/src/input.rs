@@ -111,6 +111,23 @@ pub struct RunReportInput<'a> {
     /// The run's client concurrency (client threads), when known: the timeline then draws one
     /// lane per thread, `process mod concurrency`, as Jepsen does, instead of one per process.
     pub concurrency: Option<usize>,
+    /// When the run is a shrunk (minimized) schedule's: its counterexample, which the report
+    /// leads with.
+    pub minimal: Option<Minimal<'a>>,
+}
+
+/// A shrunk run's counterexample: the timeline and summary.txt show it first, and the
+/// timeline marks the operations the shrunk schedule kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minimal<'a> {
+    /// The counterexample in words (the run folder's `counterexample.txt`): the violated
+    /// check explained, the faults and operations left.
+    pub text: &'a str,
+    /// The schedule's operations are those invoked before this time (its time limit, in
+    /// nanoseconds since the start of the run); later ones are the harness's final reads.
+    pub operations_until_ns: u64,
+    /// When the kept check first fired (nanoseconds), when it is an invariant.
+    pub violation_ns: Option<u64>,
 }
 
 impl<'a> RunReportInput<'a> {
@@ -131,6 +148,7 @@ impl<'a> RunReportInput<'a> {
             reproduce: "",
             served_by: &[],
             concurrency: None,
+            minimal: None,
         }
     }
 }

@@ -66,9 +66,9 @@ mod timeline;
 
 pub use error::ReportError;
 pub use index::{RunEntry, SUITES_FOLDER, scan_store, write_store_index};
-pub use input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
+pub use input::{Annotation, CheckOutcome, LeaderChange, Minimal, RunReportInput, RunVerdict};
 pub use junit::{SeedResult, write_junit};
 pub use latency::{OkLatencyStream, ok_latency_ms_p99};
 pub use membership::{ConfigurationChange, MembershipCall};
 pub use run_report::{RUN_REPORT_FILES, write_run_report};
-pub use stored_run::write_stored_run_report;
+pub use stored_run::{COUNTEREXAMPLE_FILE, write_stored_run_report};

@@ -8,9 +8,12 @@ use serde_json::Value as Json;
 
 use crate::error::ReportError;
 use crate::events::Events;
-use crate::input::{Annotation, CheckOutcome, LeaderChange, RunReportInput, RunVerdict};
+use crate::input::{Annotation, CheckOutcome, LeaderChange, Minimal, RunReportInput, RunVerdict};
 use crate::membership::{membership_events, seconds_to_ns};
 use crate::run_report::draw;
+
+/// The file a shrunk run's folder holds its counterexample in (`rafty shrink` writes it).
+pub const COUNTEREXAMPLE_FILE: &str = "counterexample.txt";
 
 /// The longest detail kept for one check in summary.txt.
 const DETAIL_CHARS: usize = 300;
@@ -49,6 +52,10 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
     let leaders = leader_changes(lines(&logs));
     let (configurations, membership_calls) = membership_events(lines(&logs));
     let annotations = violations(&results);
+    let minimal_text = std::fs::read_to_string(dir.join(COUNTEREXAMPLE_FILE)).ok();
+    let minimal = minimal_text
+        .as_deref()
+        .map(|text| minimal(text, &results, &annotations));
     // The history is read from history.jsonl by `draw`, in passes, never whole.
     let empty = History::new();
     let test = results.get("test").and_then(Json::as_str).unwrap_or("run");
@@ -69,6 +76,7 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
             .and_then(|config| config.get("concurrency"))
             .and_then(Json::as_u64)
             .and_then(|c| usize::try_from(c).ok()),
+        minimal,
         ..RunReportInput::new(
             test,
             results.get("seed").and_then(Json::as_u64).unwrap_or(0),
@@ -76,6 +84,33 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
         )
     };
     draw(dir, &input, &Events::File(&history_path))
+}
+
+/// A shrunk run's marks from its counterexample `text` (first line `Counterexample: CHECK`):
+/// its operations end at the time limit in results.json (`config.time_limit_ms`), and the
+/// check fired at the first violation of that invariant, if it is one.
+fn minimal<'t>(text: &'t str, results: &Json, annotations: &[Annotation]) -> Minimal<'t> {
+    let limit_ms = results
+        .get("config")
+        .and_then(|config| config.get("time_limit_ms"))
+        .and_then(Json::as_u64)
+        .unwrap_or(0);
+    let check = text
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("Counterexample: invariant "))
+        .and_then(|rest| rest.split(' ').next());
+    let violation_ns = check.and_then(|name| {
+        annotations
+            .iter()
+            .find(|note| note.label == name)
+            .map(|note| note.time_ns)
+    });
+    Minimal {
+        text,
+        operations_until_ns: limit_ms.saturating_mul(1_000_000),
+        violation_ns,
+    }
 }
 
 /// Each entry of `checks` with its verdict, and for a check that did not pass, what it says

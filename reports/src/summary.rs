@@ -14,6 +14,11 @@ const LISTED: usize = 40;
 /// Renders summary.txt.
 pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract) -> String {
     let mut out = String::new();
+    if let Some(minimal) = &input.minimal {
+        // A shrunk run leads with its counterexample.
+        out.push_str(minimal.text.trim_end());
+        out.push_str("\n\n");
+    }
     let _ = writeln!(out, "test:      {}", input.test);
     let _ = writeln!(out, "seed:      {}", input.seed);
     let _ = writeln!(out, "verdict:   {}", input.verdict.as_str());

@@ -38,6 +38,7 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract) -> Result<St
     }
     let counts = escape::xml(&counts);
     let cex = counterexample_text(input, extract);
+    let shrunk = shrunk_text(input);
     let data = escape::json_for_script(&json);
     Ok(fill(
         PAGE,
@@ -47,6 +48,7 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract) -> Result<St
             ("COUNTS", &counts),
             ("LEGEND", &legend),
             ("CEX", &cex),
+            ("SHRUNK", &shrunk),
             ("CSS", CSS),
             ("JS", JS),
             ("DATA", &data),
@@ -76,6 +78,10 @@ fn legend(data: &data::Data<'_>) -> String {
     if !data.notes.is_empty() {
         let triangle = "background:#d62728;width:8px;clip-path:polygon(50% 0,100% 100%,0 100%)";
         html += &item(triangle, "invariant violation");
+    }
+    if data.minimal.is_some() {
+        html += &item("border:2px solid #1f3fbf", "kept by shrinking");
+        html += &item("background:#888;opacity:.3", "final reads (not shrunk)");
     }
     if data.cex.is_some() {
         html += &item("border:2px solid #000", "cannot be linearized");
@@ -122,6 +128,23 @@ fn counts(extract: &Extract) -> String {
     format!("{total} operations: {ok} ok, {fail} fail, {info} info")
 }
 
+/// A shrunk run's counterexample in words, first on the page (its header), so it reads
+/// without the script.
+fn shrunk_text(input: &RunReportInput<'_>) -> String {
+    let Some(minimal) = &input.minimal else {
+        return String::new();
+    };
+    let mut lines = minimal.text.trim_end().lines();
+    let headline = lines.next().unwrap_or("Counterexample");
+    let rest: Vec<&str> = lines.collect();
+    format!(
+        "<div id=\"shrunk\"><b>{}</b> (a shrunk schedule: every operation and fault left is \
+         needed for the failure; the operations it kept are outlined on the timeline)<pre>{}</pre></div>\n",
+        escape::xml(headline),
+        escape::xml(&rest.join("\n"))
+    )
+}
+
 /// The counterexample in words, above the canvas, so it reads without the script.
 fn counterexample_text(input: &RunReportInput<'_>, extract: &Extract) -> String {
     let Some(cex) = input.counterexample else {
@@ -151,6 +174,27 @@ fn counterexample_text(input: &RunReportInput<'_>, extract: &Extract) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shrunk run's page leads with its counterexample (before the controls), escaped.
+    #[test]
+    fn a_shrunk_run_leads_with_its_counterexample() {
+        let history = rafty_checkers::History::new();
+        let text = "Counterexample: invariant leader-completeness\n  entry <3> missing\n";
+        let input = RunReportInput {
+            minimal: Some(crate::input::Minimal {
+                text,
+                operations_until_ns: 1_000,
+                violation_ns: Some(900),
+            }),
+            ..RunReportInput::new("kv", 7, &history)
+        };
+        let shrunk = shrunk_text(&input);
+        assert!(shrunk.starts_with("<div id=\"shrunk\"><b>Counterexample: invariant"));
+        assert!(shrunk.contains("entry &lt;3&gt; missing"), "{shrunk}");
+        let page = PAGE.replace("{{SHRUNK}}", &shrunk);
+        assert!(page.find("id=\"shrunk\"") < page.find("id=\"controls\""));
+        assert_eq!(shrunk_text(&RunReportInput::new("kv", 7, &history)), "");
+    }
 
     #[test]
     fn markers_are_filled_from_the_template_only() {

@@ -174,6 +174,36 @@ fn a_passing_run_renders_without_console_errors() {
     assert!(hovered.contains(" (thread "), "thread named: {hovered}");
 }
 
+/// A shrunk run's page leads with its counterexample and draws (kept operations outlined,
+/// final reads faded) without console errors.
+#[test]
+fn a_shrunk_run_leads_with_its_counterexample() {
+    let Some(browser) = chromium() else { return };
+    let history = common::kv_history(200, 4, 2, 13);
+    let leaders = common::leader_changes(&history);
+    let text = "Counterexample: invariant leader-completeness\n  The rule broken: ...\n";
+    let page = render(
+        &browser,
+        "shrunk",
+        &rafty_reports::RunReportInput {
+            minimal: Some(rafty_reports::Minimal {
+                text,
+                operations_until_ns: 100_000_000,
+                violation_ns: Some(90_000_000),
+            }),
+            ..common::input(&history, None, &leaders)
+        },
+    );
+    assert_rendered(&page, 200);
+    let shrunk = page
+        .dom
+        .find("<div id=\"shrunk\">")
+        .expect("the counterexample panel");
+    let controls = page.dom.find("id=\"controls\"").expect("the controls");
+    assert!(shrunk < controls, "the counterexample comes first");
+    assert!(page.dom.contains("kept by shrinking"), "legend");
+}
+
 #[test]
 fn a_run_with_membership_changes_draws_each_nodes_configuration_and_the_calls() {
     let Some(browser) = chromium() else { return };

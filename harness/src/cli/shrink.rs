@@ -53,6 +53,9 @@ pub struct Args {
     /// Write nothing to the store.
     #[arg(long)]
     pub no_store: bool,
+    /// Print a line per run: the pass, the candidate's size, its verdict, what it cost.
+    #[arg(long)]
+    pub trace_runs: bool,
 }
 
 impl Args {
@@ -62,6 +65,7 @@ impl Args {
             check: self.check.clone(),
             fewer_nodes: !self.keep_nodes,
             progress: true,
+            trace: self.trace_runs,
         }
     }
 }
@@ -119,6 +123,7 @@ pub fn shrink_and_store(
             ""
         }
     );
+    println!("the runs: {}", shrunk.profile);
     let dir = store_minimal(&shrunk, &plugins, store_root)?;
     Ok((shrunk, dir))
 }
@@ -137,8 +142,12 @@ fn store_minimal(
     let history = dir.join("history.jsonl");
     let text = report::counterexample(shrunk, &output.result, &history)
         .map_err(|error| format!("could not write the counterexample: {error}"))?;
-    std::fs::write(dir.join("counterexample.txt"), &text)
+    std::fs::write(dir.join(rafty_reports::COUNTEREXAMPLE_FILE), &text)
         .map_err(|error| format!("could not write the counterexample: {error}"))?;
+    // Drawn again: the report leads with the counterexample now beside it.
+    if let Err(error) = rafty_reports::write_stored_run_report(&dir) {
+        eprintln!("could not draw the report in {}: {error}", dir.display());
+    }
     print!("{text}");
     println!("minimal run: {}", dir.display());
     Ok(Some(dir))
@@ -168,15 +177,30 @@ pub fn catalogue_schedule(name: &str, seed: Option<u64>) -> Result<Schedule, Str
     ))
 }
 
-/// Shrink every recorded catalogue bug and print the markdown table of CATALOGUE.md.
+/// Shrink every recorded catalogue bug and print the markdown table of CATALOGUE.md: with each
+/// shrink's wall time, the processor time it took (on a shared machine, what it would take
+/// alone) and the load average at its end.
 fn catalogue_table(args: &Args, store_root: Option<&Path>) -> Result<(), String> {
     let mut rows = Vec::new();
     for recorded in recorded::parse(RECORDED)? {
         let schedule = catalogue_schedule(&recorded.name, Some(recorded.seed))?;
+        let cpu_before = process_cpu_seconds();
         let row = match shrink_and_store(&schedule, &args.options(), store_root) {
-            Ok((shrunk, _)) => table_row(&recorded.name, recorded.seed, &shrunk),
+            Ok((shrunk, _)) => {
+                let cpu = process_cpu_seconds()
+                    .zip(cpu_before)
+                    .map_or("?".to_owned(), |(after, before)| {
+                        format!("{:.0}", after - before)
+                    });
+                let load = crate::bench::machine::load_average()
+                    .map_or("?".to_owned(), |load| format!("{:.1}", load.one));
+                format!(
+                    "{} {cpu} | {load} |",
+                    table_row(&recorded.name, recorded.seed, &shrunk)
+                )
+            }
             Err(error) => format!(
-                "| {} | {} | not shrunk: {error} |||||",
+                "| {} | {} | not shrunk: {error} |||||||",
                 recorded.name, recorded.seed
             ),
         };
@@ -184,13 +208,25 @@ fn catalogue_table(args: &Args, store_root: Option<&Path>) -> Result<(), String>
         rows.push(row);
     }
     println!(
-        "| bug | seed | check kept | faults | operations | simulated s | nodes | runs | shrink wall s |\n\
-         |---|---|---|---|---|---|---|---|---|"
+        "| bug | seed | check kept | faults | operations | simulated s | nodes | runs | shrink wall s | cpu s | load |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|"
     );
     for row in rows {
         println!("{row}");
     }
     Ok(())
+}
+
+/// This process's processor time so far (user and system, all threads), in seconds, from
+/// `/proc/self/stat` (in clock ticks of 1/100 s, Linux's `USER_HZ`); `None` elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command's closing parenthesis: state is the first, utime the 12th.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 / 100.0)
 }
 
 fn table_row(name: &str, seed: u64, shrunk: &Shrunk) -> String {

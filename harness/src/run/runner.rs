@@ -59,6 +59,24 @@ pub struct RunOutput {
     pub replayable: bool,
 }
 
+/// Whether the invariant `stop` waits for has been violated (looked at only when the count of
+/// violations moved past `seen`).
+fn violated(observations: &Observations, stop: &StopEarly, seen: &mut usize) -> bool {
+    let Some(name) = &stop.at_violation_of else {
+        return false;
+    };
+    observations.with_invariants(|invariants| {
+        let (violations, count) = invariants.violations();
+        if count == *seen {
+            return false;
+        }
+        *seen = count;
+        violations
+            .iter()
+            .any(|violation| violation.invariant == name)
+    })
+}
+
 /// Where a run's faults and workload operations come from.
 #[derive(Clone, Copy, Debug)]
 pub enum Inputs<'s> {
@@ -131,14 +149,39 @@ pub fn run_with(
     )
 }
 
+/// When a run may stop before its clients finish: a shrinker's candidate needs no more than
+/// to know whether one invariant is violated ([`crate::shrink`]).
+#[derive(Clone, Debug)]
+pub struct StopEarly {
+    /// Stop as soon as the invariant checker has a violation of this invariant (its name, as
+    /// in `leader-completeness`); `None`: never for a violation.
+    pub at_violation_of: Option<String>,
+    /// Stop at this simulated time whatever happened (the run then passes unless it already
+    /// fails); `None`: run to the end.
+    pub give_up_at: Option<Duration>,
+}
+
 /// Run `config` exactly as given (its settings are not drawn again) with `seed` for the
 /// nodes' and the network's randomness, the faults and operations from `inputs`, and judge it.
 pub fn run_inputs(
     config: &TestConfig,
     seed: u64,
     plugins: &Plugins,
+    run_options: RunOptions,
+    inputs: Inputs<'_>,
+) -> RunOutput {
+    run_inputs_stopping(config, seed, plugins, run_options, inputs, None)
+}
+
+/// [`run_inputs`], the simulation stopped early as `stop` says (a stopped run's history ends
+/// there; the judge sees it as it is). The simulation up to the stop is the same step for step.
+pub fn run_inputs_stopping(
+    config: &TestConfig,
+    seed: u64,
+    plugins: &Plugins,
     mut run_options: RunOptions,
     inputs: Inputs<'_>,
+    stop: Option<&StopEarly>,
 ) -> RunOutput {
     let wall_start = std::time::Instant::now(); // outside the simulation: the report's wall time
     let seeds = Seeds::new(seed);
@@ -312,6 +355,7 @@ pub fn run_inputs(
     };
     let mut nemesis_recorded = 0;
     let mut faults = 0u64;
+    let mut violations_seen = 0;
     let error = loop {
         let now = sim.elapsed();
         {
@@ -343,6 +387,13 @@ pub fn run_inputs(
         run_options
             .progress
             .step(sim.elapsed(), recorder.client_completions(), faults);
+        if let Some(stop) = stop {
+            if stop.give_up_at.is_some_and(|at| sim.elapsed() >= at)
+                || violated(&observations, stop, &mut violations_seen)
+            {
+                break None;
+            }
+        }
         if sim.elapsed() > hard_deadline {
             break Some(format!(
                 "clients still running at the hard deadline ({hard_deadline:?})"

@@ -66,6 +66,36 @@ pub fn ddmin<T: Clone>(items: Vec<T>, test: &mut dyn FnMut(&[T]) -> Verdict) -> 
     items
 }
 
+/// One sweep of chunk removal: from the end of `items` toward its start, try leaving out each
+/// run of `size` consecutive items, keeping every removal after which `test` still says
+/// [`Verdict::Fails`]. `items` itself is taken to fail. Cheaper than [`ddmin`] when many items
+/// matter: it never tests a chunk alone, only the list without it; called with sizes halving
+/// to 1 it leaves a 1-minimal list (unless time ran out).
+pub fn remove_chunks<T: Clone>(
+    items: Vec<T>,
+    size: usize,
+    test: &mut dyn FnMut(&[T]) -> Verdict,
+) -> Vec<T> {
+    let size = size.max(1);
+    let mut items = items;
+    let mut end = items.len();
+    while end > 0 {
+        let start = end.saturating_sub(size);
+        let candidate: Vec<T> = items[..start]
+            .iter()
+            .chain(&items[end..])
+            .cloned()
+            .collect();
+        match test(&candidate) {
+            Verdict::Fails => items = candidate,
+            Verdict::Passes => {}
+            Verdict::OutOfTime => return items,
+        }
+        end = start;
+    }
+    items
+}
+
 /// `items` cut into `parts` chunks as even as can be, in order.
 fn split<T: Clone>(items: &[T], parts: usize) -> Vec<Vec<T>> {
     let parts = parts.min(items.len()).max(1);
@@ -130,6 +160,44 @@ mod tests {
         };
         let shrunk = ddmin((0..8).collect(), &mut test);
         assert!(shrunk.contains(&1) && shrunk.len() < 8, "{shrunk:?}");
+    }
+
+    /// Sweeps of halving chunk sizes keep exactly the items the failure needs, and never
+    /// test more than about twice the list's length.
+    #[test]
+    fn removing_chunks_keeps_the_items_the_failure_needs() {
+        let mut items: Vec<u32> = (0..64).collect();
+        let mut tests = 0;
+        let mut test = |candidate: &[u32]| {
+            tests += 1;
+            if [3, 4, 40].iter().all(|needed| candidate.contains(needed)) {
+                Verdict::Fails
+            } else {
+                Verdict::Passes
+            }
+        };
+        let mut size = 32;
+        while size >= 1 {
+            items = remove_chunks(items, size, &mut test);
+            size /= 2;
+        }
+        assert_eq!(items, [3, 4, 40]);
+        assert!(tests <= 128, "{tests} tests");
+    }
+
+    /// A sweep removes the later chunks first, and keeps the list when nothing can go.
+    #[test]
+    fn a_sweep_goes_from_the_end_and_keeps_what_must_stay() {
+        let mut tried = Vec::new();
+        let mut test = |candidate: &[u32]| {
+            tried.push(candidate.to_vec());
+            Verdict::Passes
+        };
+        assert_eq!(
+            remove_chunks(vec![1, 2, 3, 4, 5], 2, &mut test),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(tried, [vec![1, 2, 3], vec![1, 4, 5], vec![2, 3, 4, 5]]);
     }
 
     #[test]

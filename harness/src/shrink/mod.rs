@@ -2,14 +2,33 @@
 //!
 //! [`shrink`] edits a failing [`Schedule`] and reruns it, keeping an edit only when the run
 //! still shows a violation of the same check (`invariant leader-completeness`,
-//! `linearizability`, ...; [`target_check`] picks it). Passes, in order: cut the time limit
-//! (bisection), drop faults (ddmin), shorten each fault left, cut the time limit again, drop
-//! clients (ddmin), drop operations (ddmin), cut the time limit once more, fewer nodes. Every run is deterministic, so
-//! the same schedule shrinks the same way; only the time limit can stop it early, and then the
-//! answer is the smallest failing schedule found so far.
+//! `linearizability`, ...; [`target_check`] picks it).
+//!
+//! What makes it fast ([`tester`]): a candidate's run stops at the first violation of the
+//! kept invariant, and one with none long after the best schedule's is given up; a candidate
+//! tried before is answered from a cache; and what comes after the violation is cut first
+//! (the run is the same up to it without it), so every later run is short.
+//!
+//! Passes, in order: cut after the violation; drop every operation, then every fault (each
+//! with a few seeds: see below); drop faults (ddmin); cut again; cut the time limit
+//! (bisection); thin the operations out evenly (every second one, with a few seeds); drop
+//! clients, then operations close in time in sweeps of halving size, from the latest
+//! ([`ddmin::remove_chunks`]); move each fault (start later, end earlier); fewer keys; values
+//! renumbered 1, 2, 3...; the time limit again; fewer nodes.
+//!
+//! The seed is part of the schedule, and the boldest edits try a few: a timing bug fails for
+//! few seeds, and which ones changes with every edit (dropping one operation moves every
+//! later message's delay), so without them it keeps most operations. The minimal schedule
+//! names the seed it fails with. Every run is deterministic, so the same schedule shrinks the same way; only the
+//! wall-time limit can stop it early, and then the answer is the smallest failing schedule
+//! found so far.
 
 pub mod ddmin;
 pub mod report;
+mod simplify;
+mod structure;
+mod tester;
+mod words;
 
 use std::time::{Duration, Instant};
 
@@ -17,9 +36,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::catalogue::search::{fired, from_outside};
 use crate::run::plugins::Plugins;
-use crate::run::runner::{self, Inputs, RunOptions, RunOutput};
 use crate::schedule::{Schedule, Size};
-use ddmin::{Verdict, ddmin};
+pub use tester::Profile;
+use tester::{Tester, invariant_of, run_stopping, violation_ms};
 
 /// How to shrink.
 #[derive(Clone, Debug)]
@@ -32,6 +51,8 @@ pub struct ShrinkOptions {
     pub fewer_nodes: bool,
     /// Show a progress bar (drawn only on a terminal).
     pub progress: bool,
+    /// Print a line per run (the pass, the candidate's size, its verdict and cost).
+    pub trace: bool,
 }
 
 impl Default for ShrinkOptions {
@@ -41,6 +62,7 @@ impl Default for ShrinkOptions {
             check: None,
             fewer_nodes: true,
             progress: false,
+            trace: false,
         }
     }
 }
@@ -62,6 +84,8 @@ pub struct Shrunk {
     pub wall: Duration,
     /// Whether the time limit stopped it before every pass finished.
     pub out_of_time: bool,
+    /// What the runs cost.
+    pub profile: Profile,
 }
 
 /// The check a shrink keeps failing, from the checks a run fired (as
@@ -91,7 +115,7 @@ pub fn shrink(
     options: &ShrinkOptions,
 ) -> Result<Shrunk, String> {
     let start = Instant::now(); // outside the simulation: the shrink's wall time
-    let first = run(schedule, plugins)
+    let first = run_stopping(schedule, plugins, None)
         .ok_or_else(|| "the schedule's run panicked the harness".to_owned())?;
     let (checks, _) = fired(&first.result);
     let check = match &options.check {
@@ -109,27 +133,50 @@ pub fn shrink(
             )
         })?,
     };
-    let bar = progress_bar(options.progress);
-    let mut shrinker = Shrinker {
+    let violation = invariant_of(&check).and_then(|name| violation_ms(&first, name));
+    let deadline = start + options.time_limit;
+    let mut tester = Tester::new(
         plugins,
-        check: check.clone(),
-        deadline: start + options.time_limit,
-        runs: 1,
-        out_of_time: false,
-        bar,
-        best: schedule.clone(),
-    };
-    shrinker.all_passes(options.fewer_nodes);
-    shrinker.bar.finish_and_clear();
+        check.clone(),
+        schedule.clone(),
+        violation,
+        deadline,
+    );
+    tester.bar = progress_bar(options.progress);
+    tester.trace = options.trace;
+    all_passes(&mut tester, options.fewer_nodes);
+    tester.bar.finish_and_clear();
     Ok(Shrunk {
         check,
         before: schedule.size(),
-        after: shrinker.best.size(),
-        minimal: shrinker.best,
-        runs: shrinker.runs,
+        after: tester.best.size(),
+        minimal: tester.best,
+        runs: tester.runs,
         wall: start.elapsed(),
-        out_of_time: shrinker.out_of_time,
+        out_of_time: tester.out_of_time,
+        profile: tester.profile,
     })
+}
+
+/// Every pass, in order (see the module's doc).
+fn all_passes(tester: &mut Tester<'_>, fewer_nodes: bool) {
+    tester.truncate();
+    tester.no_operations();
+    tester.no_faults();
+    tester.faults();
+    tester.truncate();
+    tester.time_limit();
+    tester.thin_operations();
+    tester.clients();
+    tester.operations();
+    tester.move_faults();
+    tester.fewer_keys();
+    tester.simpler_values();
+    tester.truncate();
+    tester.time_limit();
+    if fewer_nodes {
+        tester.nodes();
+    }
 }
 
 fn describe(checks: &[String]) -> String {
@@ -149,201 +196,6 @@ fn progress_bar(show: bool) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
     bar
-}
-
-/// One run of `schedule`, a panic of the harness caught (`None`).
-fn run(schedule: &Schedule, plugins: &Plugins) -> Option<RunOutput> {
-    let inputs = Inputs::Listed {
-        faults: &schedule.faults,
-        client_ops: &schedule.clients,
-    };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let options = RunOptions::default();
-        runner::run_inputs(&schedule.config, schedule.seed, plugins, options, inputs)
-    }))
-    .ok()
-}
-
-struct Shrinker<'p> {
-    plugins: &'p Plugins,
-    check: String,
-    deadline: Instant,
-    runs: u64,
-    out_of_time: bool,
-    bar: ProgressBar,
-    /// The smallest failing schedule so far.
-    best: Schedule,
-}
-
-impl Shrinker<'_> {
-    fn all_passes(&mut self, fewer_nodes: bool) {
-        // The time limit first: a shorter run drops the faults and operations after it and
-        // makes every later run cheaper.
-        self.time_limit();
-        self.faults();
-        self.shorten_faults();
-        self.time_limit();
-        self.clients();
-        self.operations();
-        self.time_limit();
-        if fewer_nodes {
-            self.nodes();
-        }
-    }
-
-    /// Whether `candidate` still fails the check; the best so far when it does.
-    fn test(&mut self, pass: &str, candidate: &Schedule) -> Verdict {
-        if self.out_of_time || Instant::now() >= self.deadline {
-            self.out_of_time = true;
-            return Verdict::OutOfTime;
-        }
-        self.runs += 1;
-        self.bar.set_message(format!(
-            "{pass}: run {}, smallest failing: {}",
-            self.runs,
-            self.best.size()
-        ));
-        self.bar.tick();
-        let fails = run(candidate, self.plugins).is_some_and(|output| {
-            let (checks, _) = fired(&output.result);
-            checks.contains(&self.check)
-        });
-        if fails {
-            if candidate.size().operations + candidate.size().faults
-                <= self.best.size().operations + self.best.size().faults
-            {
-                self.best = candidate.clone();
-            }
-            Verdict::Fails
-        } else {
-            Verdict::Passes
-        }
-    }
-
-    /// Drop faults.
-    fn faults(&mut self) {
-        let base = self.best.clone();
-        let indices: Vec<usize> = (0..base.faults.len()).collect();
-        let kept = ddmin(indices, &mut |keep: &[usize]| {
-            let mut candidate = base.clone();
-            candidate.faults = keep.iter().map(|&i| base.faults[i].clone()).collect();
-            self.test("faults", &candidate)
-        });
-        self.best.faults = kept.iter().map(|&i| base.faults[i].clone()).collect();
-    }
-
-    /// Halve each fault's length (its later steps move toward its start), while it fails.
-    fn shorten_faults(&mut self) {
-        for index in 0..self.best.faults.len() {
-            loop {
-                let mut candidate = self.best.clone();
-                let fault = &mut candidate.faults[index];
-                let start = fault.start_ms;
-                let halve = |at: u64| start + (at - start) / 2;
-                if fault.end_ms() - start < 20 {
-                    break;
-                }
-                for step in &mut fault.actions {
-                    step.at_ms = halve(step.at_ms);
-                }
-                if let Some(stop) = &mut fault.stop {
-                    stop.at_ms = halve(stop.at_ms);
-                }
-                if self.test("shorten faults", &candidate) != Verdict::Fails {
-                    break;
-                }
-                self.best = candidate;
-            }
-        }
-    }
-
-    /// The shortest time limit (to 100 ms) that still fails, by bisection.
-    fn time_limit(&mut self) {
-        const STEP_MS: u64 = 100;
-        let mut high = self.best.config.workload.time_limit.as_millis() as u64;
-        let mut low = 0;
-        while high - low > STEP_MS {
-            let middle = ((low + high) / 2).div_ceil(STEP_MS) * STEP_MS;
-            if middle >= high {
-                break;
-            }
-            let candidate = cut(&self.best, middle);
-            match self.test("time limit", &candidate) {
-                Verdict::Fails => {
-                    high = middle;
-                    self.best = candidate;
-                }
-                Verdict::Passes => low = middle,
-                Verdict::OutOfTime => return,
-            }
-        }
-    }
-
-    /// Drop clients.
-    fn clients(&mut self) {
-        let base = self.best.clone();
-        let ids: Vec<u64> = base.clients.keys().copied().collect();
-        let kept = ddmin(ids, &mut |keep: &[u64]| {
-            let mut candidate = base.clone();
-            candidate.clients.retain(|client, _| keep.contains(client));
-            self.test("clients", &candidate)
-        });
-        self.best.clients.retain(|client, _| kept.contains(client));
-    }
-
-    /// Drop operations.
-    fn operations(&mut self) {
-        let base = self.best.clone();
-        let all: Vec<(u64, usize)> = base
-            .clients
-            .iter()
-            .flat_map(|(client, ops)| (0..ops.len()).map(move |i| (*client, i)))
-            .collect();
-        let only = |keep: &[(u64, usize)]| {
-            let mut candidate = base.clone();
-            for (client, ops) in &mut candidate.clients {
-                let source = &base.clients[client];
-                *ops = keep
-                    .iter()
-                    .filter(|(c, _)| c == client)
-                    .map(|&(_, i)| source[i].clone())
-                    .collect();
-            }
-            candidate.clients.retain(|_, ops| !ops.is_empty());
-            candidate
-        };
-        let kept = ddmin(all, &mut |keep: &[(u64, usize)]| {
-            self.test("operations", &only(keep))
-        });
-        let candidate = only(&kept);
-        if candidate.size().operations <= self.best.size().operations {
-            self.best = candidate;
-        }
-    }
-
-    /// Fewer nodes (7 to 5 to 3), when no fault names a node past the new count.
-    fn nodes(&mut self) {
-        for nodes in [5, 3] {
-            if nodes >= self.best.config.nodes {
-                continue;
-            }
-            let names_more = self.best.faults.iter().any(|fault| {
-                let actions = fault.actions.iter();
-                actions
-                    .flat_map(|step| crate::schedule::nodes_of(&step.action))
-                    .any(|node| node as usize > nodes)
-            });
-            if names_more {
-                return;
-            }
-            let mut candidate = self.best.clone();
-            candidate.config.nodes = nodes;
-            if self.test("nodes", &candidate) != Verdict::Fails {
-                return;
-            }
-            self.best = candidate;
-        }
-    }
 }
 
 /// `schedule` with its time limit at `limit_ms`: operations and fault steps at or after it

@@ -48,6 +48,9 @@ pub(crate) struct Data<'a> {
     pub configs: ConfigBand,
     /// The counterexample, by operation index.
     pub cex: Option<CexData<'a>>,
+    /// A shrunk run's marks: its schedule's operations run before `until`, its check fired
+    /// at `violation`.
+    pub minimal: Option<MinimalData>,
     /// Which operations are drawn, when not all are.
     #[serde(skip)]
     pub sampled: Option<Sampled>,
@@ -277,6 +280,15 @@ impl ConfigBand {
     }
 }
 
+/// A shrunk run's marks.
+#[derive(Debug, Serialize)]
+pub(crate) struct MinimalData {
+    /// The shrunk schedule's operations are those invoked before this time.
+    pub until: u64,
+    /// When its check fired, if known.
+    pub violation: Option<u64>,
+}
+
 /// The counterexample with operations as indexes into [`Columns`].
 #[derive(Debug, Serialize)]
 pub(crate) struct CexData<'a> {
@@ -387,6 +399,13 @@ pub(crate) fn build<'a>(
             ConfigBand::default()
         },
         cex,
+        minimal: match extract.clock {
+            Clock::Nanos => input.minimal.map(|minimal| MinimalData {
+                until: minimal.operations_until_ns,
+                violation: minimal.violation_ns,
+            }),
+            Clock::Events => None,
+        },
         sampled: extract.sampled,
     })
 }

@@ -33,6 +33,7 @@
   var visibleCount = 0;
   var width = 800, height = 300;
   var cex = D.cex;
+  var minimal = D.minimal;
   var processCount = (function () {
     var seen = {}, n = 0;
     O.P.forEach(function (p) { if (!seen[p]) { seen[p] = true; n++; } });
@@ -218,7 +219,7 @@
     var showCex = cexShown();
     var first = Math.max(0, Math.floor((view.scroll) / LANE_H));
     var last = Math.min(lanes.length - 1, Math.ceil((view.scroll + height - HEAD) / LANE_H));
-    var marks = [], labels = [];
+    var marks = [], labels = [], kept = [];
     ctx.save();
     ctx.beginPath(); ctx.rect(GUTTER, HEAD, width - GUTTER, height - HEAD); ctx.clip();
     for (var lane = first; lane <= last; lane++) {
@@ -228,15 +229,22 @@
         var i = list[j];
         if (O.s[i] > view.t1) { break; }
         var a = x(O.s[i]), b = x(opEnd(i));
-        ctx.globalAlpha = O.e[i] < 0 ? 0.4 : 1;
+        // A shrunk run: its schedule's operations outlined, the final reads after it faded.
+        var finalRead = minimal && O.s[i] >= minimal.until;
+        ctx.globalAlpha = O.e[i] < 0 ? 0.4 : (finalRead ? 0.3 : 1);
         ctx.fillStyle = COLORS[O.o[i]];
         ctx.fillRect(a, y, Math.max(1, b - a), BAR_H);
         if (b - a > 16) { labels.push([i, a, b, y]); }
+        if (minimal && !finalRead) { kept.push([i, a, b, y]); }
         if (showCex && (role[i] || order[i])) { marks.push([i, a, b, y]); }
       }
     }
     ctx.globalAlpha = 1;
     drawBarLabels(labels);
+    ctx.lineWidth = 2; ctx.strokeStyle = '#1f3fbf';
+    kept.forEach(function (m) {
+      ctx.strokeRect(m[1] - 1, m[3] - 1, Math.max(2, m[2] - m[1]) + 2, BAR_H + 2);
+    });
     marks.forEach(function (m) {
       var i = m[0], w = Math.max(2, m[2] - m[1]);
       if (role[i] === 'bad') {
@@ -342,6 +350,9 @@
     drawAxis();
     if (cexShown()) {
       shade(O.s[cex.op], opEnd(cex.op), 'rgba(255,220,0,0.22)');
+    }
+    if (minimal) {
+      shade(0, minimal.until, 'rgba(31,63,191,0.06)');
     }
     drawFaults();
     drawLeaders();
@@ -515,9 +526,16 @@
   keySelect.addEventListener('change', selectKey);
   window.addEventListener('resize', resize);
 
+  // A shrunk run opens on its schedule and its violation, not on the final reads after.
+  function showShrunk() {
+    view.t0 = 0;
+    view.t1 = Math.max(minimal.until, minimal.violation || 0) * 1.1 + 1;
+    draw();
+  }
+
   selectKey();
   resize();
-  if (cex) { showCounterexample(); }
+  if (cex) { showCounterexample(); } else if (minimal) { showShrunk(); }
   document.body.setAttribute('data-render-ms', String(Date.now() - started));
   // For the browser test: with `#selftest`, hover the unlinearizable operation (or the first
   // operation of the first lane) and record what the tooltip says.

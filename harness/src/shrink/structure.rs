@@ -1,0 +1,208 @@
+//! The structural passes: what a schedule holds (faults, clients, operations, time, nodes),
+//! each pass keeping only edits under which the kept check still fails.
+
+use crate::schedule::Schedule;
+
+use super::cut;
+use super::ddmin::{Verdict, ddmin, remove_chunks};
+use super::tester::Tester;
+
+/// The time limit's grain, in simulated milliseconds.
+const STEP_MS: u64 = 100;
+
+/// Seeds tried for the boldest edits (no operations, no faults).
+const BOLD_SEEDS: u64 = 8;
+
+/// Seeds tried for each thinning of the operations.
+const THINNING_SEEDS: u64 = 4;
+
+impl Tester<'_> {
+    /// Drop what comes after the best schedule's violation: a run is the same up to it
+    /// without them. Operations and fault steps after it go, and the time limit comes down to
+    /// just after it (when it fires before the time limit).
+    pub fn truncate(&mut self) {
+        let Some(at_ms) = self.best_violation_ms else {
+            return;
+        };
+        let limit_ms = self.best.size().time_limit_ms;
+        let new_limit_ms = (at_ms + 1).div_ceil(STEP_MS) * STEP_MS;
+        let candidate = if new_limit_ms < limit_ms {
+            cut(&self.best, new_limit_ms)
+        } else {
+            after_dropped(&self.best, at_ms)
+        };
+        if candidate != self.best {
+            self.test("truncate", &candidate);
+        }
+    }
+
+    /// Every operation dropped at once (the first-election bugs need none), with a few seeds.
+    pub fn no_operations(&mut self) {
+        if self.best.size().operations == 0 {
+            return;
+        }
+        let mut candidate = self.best.clone();
+        candidate.clients.clear();
+        self.test_seeds("no operations", &candidate, BOLD_SEEDS);
+    }
+
+    /// Every fault dropped at once, with a few seeds.
+    pub fn no_faults(&mut self) {
+        if self.best.faults.is_empty() {
+            return;
+        }
+        let mut candidate = self.best.clone();
+        candidate.faults.clear();
+        self.test_seeds("no faults", &candidate, BOLD_SEEDS);
+    }
+
+    /// Thin the operations out evenly (every second one kept, then every fourth...), with a
+    /// few seeds each, while it still fails: a bug that needs writes in flight around a fault
+    /// keeps failing with fewer, spread as before.
+    pub fn thin_operations(&mut self) {
+        while self.best.size().operations >= 2 && !self.out_of_time {
+            let base = self.best.clone();
+            let all = by_time(&base);
+            let kept: Vec<(u64, u64, usize)> = all.iter().copied().step_by(2).collect();
+            if self.test_seeds("thin operations", &only(&base, &kept), THINNING_SEEDS)
+                != Verdict::Fails
+            {
+                return;
+            }
+        }
+    }
+
+    /// Drop faults.
+    pub fn faults(&mut self) {
+        let base = self.best.clone();
+        let indices: Vec<usize> = (0..base.faults.len()).collect();
+        // Every failing candidate is kept as the best as it is found (`test`).
+        ddmin(indices, &mut |keep: &[usize]| {
+            let mut candidate = base.clone();
+            candidate.faults = keep.iter().map(|&i| base.faults[i].clone()).collect();
+            self.test("faults", &candidate)
+        });
+    }
+
+    /// The shortest time limit (to 100 ms) that still fails, by bisection.
+    pub fn time_limit(&mut self) {
+        let mut high = self.best.size().time_limit_ms;
+        let mut low = 0;
+        while high - low > STEP_MS {
+            let middle = ((low + high) / 2).div_ceil(STEP_MS) * STEP_MS;
+            if middle >= high {
+                break;
+            }
+            let candidate = cut(&self.best, middle);
+            match self.test("time limit", &candidate) {
+                Verdict::Fails => high = middle,
+                Verdict::Passes => low = middle,
+                Verdict::OutOfTime => return,
+            }
+        }
+    }
+
+    /// Drop clients, a client's operations all at once.
+    pub fn clients(&mut self) {
+        let base = self.best.clone();
+        let ids: Vec<u64> = base.clients.keys().copied().collect();
+        let mut size = ids.len().div_ceil(2);
+        let mut kept = ids;
+        while size >= 1 && kept.len() > 1 && !self.out_of_time {
+            kept = remove_chunks(kept, size, &mut |keep: &[u64]| {
+                let mut candidate = base.clone();
+                candidate.clients.retain(|client, _| keep.contains(client));
+                self.test("clients", &candidate)
+            });
+            size /= 2;
+        }
+    }
+
+    /// Drop operations: runs of operations close in time, in sweeps of halving size, from
+    /// the latest to the earliest; what comes after the violation is cut between sweeps.
+    pub fn operations(&mut self) {
+        let mut size = usize::MAX;
+        while !self.out_of_time {
+            self.truncate();
+            let base = self.best.clone();
+            let all = by_time(&base);
+            if all.is_empty() {
+                return;
+            }
+            size = size.min(all.len().div_ceil(2));
+            remove_chunks(all, size, &mut |keep: &[(u64, u64, usize)]| {
+                self.test("operations", &only(&base, keep))
+            });
+            if size == 1 {
+                return;
+            }
+            size /= 2;
+        }
+    }
+
+    /// Fewer nodes (7 to 5 to 3), when no fault names a node past the new count.
+    pub fn nodes(&mut self) {
+        for nodes in [5, 3] {
+            if nodes >= self.best.config.nodes {
+                continue;
+            }
+            let names_more = self.best.faults.iter().any(|fault| {
+                let actions = fault.actions.iter();
+                actions
+                    .flat_map(|step| crate::schedule::nodes_of(&step.action))
+                    .any(|node| node as usize > nodes)
+            });
+            if names_more {
+                return;
+            }
+            let mut candidate = self.best.clone();
+            candidate.config.nodes = nodes;
+            if self.test("nodes", &candidate) != Verdict::Fails {
+                return;
+            }
+        }
+    }
+}
+
+/// Every operation of `schedule` as (time, client, index in the client's list), in time order.
+fn by_time(schedule: &Schedule) -> Vec<(u64, u64, usize)> {
+    let mut all: Vec<(u64, u64, usize)> = schedule
+        .clients
+        .iter()
+        .flat_map(|(client, ops)| {
+            ops.iter()
+                .enumerate()
+                .map(move |(index, op)| (op.at_ms, *client, index))
+        })
+        .collect();
+    all.sort_unstable();
+    all
+}
+
+/// `schedule` with only the operations `keep` lists (see [`by_time`]).
+fn only(schedule: &Schedule, keep: &[(u64, u64, usize)]) -> Schedule {
+    let mut candidate = schedule.clone();
+    for (client, ops) in &mut candidate.clients {
+        let source = &schedule.clients[client];
+        let mut indices: Vec<usize> = keep
+            .iter()
+            .filter(|(_, c, _)| c == client)
+            .map(|&(_, _, index)| index)
+            .collect();
+        indices.sort_unstable();
+        *ops = indices.iter().map(|&index| source[index].clone()).collect();
+    }
+    candidate.clients.retain(|_, ops| !ops.is_empty());
+    candidate
+}
+
+/// `schedule` without the operations and fault steps after `at_ms` (its time limit kept).
+fn after_dropped(schedule: &Schedule, at_ms: u64) -> Schedule {
+    let mut candidate = schedule.clone();
+    candidate.faults.retain(|fault| fault.start_ms <= at_ms);
+    for ops in candidate.clients.values_mut() {
+        ops.retain(|op| op.at_ms <= at_ms);
+    }
+    candidate.clients.retain(|_, ops| !ops.is_empty());
+    candidate
+}
