@@ -54,8 +54,9 @@ pub struct RunOutput {
     pub faults: Vec<FaultRecord>,
     /// Each client's workload operations as run (the schedule's workload).
     pub client_ops: BTreeMap<u64, Vec<OpRecord>>,
-    /// Whether the run can be replayed from a schedule (a simulated run; a real-process run
-    /// cannot, and writes no `schedule.json`).
+    /// Whether the run can be replayed from a schedule (a simulated run of at most
+    /// [`crate::sim::client::MAX_SCHEDULE_OPS`] operations; a real-process run cannot, and
+    /// neither writes `schedule.json`).
     pub replayable: bool,
 }
 
@@ -443,7 +444,7 @@ pub fn run_inputs_stopping(
         nemesis_log,
         config: config.clone(),
         faults: nemesis.recorded().to_vec(),
+        replayable: client_op_log.complete(),
         client_ops: client_op_log.take(),
-        replayable: true,
     }
 }

@@ -163,24 +163,60 @@ impl Operations for ListedOps {
     }
 }
 
+/// The most operations a run's schedule keeps (about 100 MB of records): a longer run (past
+/// about 2.5 simulated hours at the default rate) keeps none, is not replayable, and so holds
+/// no memory that grows with its length for a schedule it could not usefully replay.
+pub const MAX_SCHEDULE_OPS: usize = 1_000_000;
+
 /// Each client's operations as run, for the run's schedule (shared with the client tasks).
 #[derive(Clone, Debug, Default)]
 pub struct OpLog {
-    inner: Rc<RefCell<BTreeMap<u64, Vec<OpRecord>>>>,
+    inner: Rc<RefCell<OpLogState>>,
+}
+
+#[derive(Debug)]
+struct OpLogState {
+    ops: BTreeMap<u64, Vec<OpRecord>>,
+    count: usize,
+    limit: usize,
+    /// More than `limit` were run: none are kept.
+    overflowed: bool,
+}
+
+impl Default for OpLogState {
+    fn default() -> Self {
+        OpLogState {
+            ops: BTreeMap::new(),
+            count: 0,
+            limit: MAX_SCHEDULE_OPS,
+            overflowed: false,
+        }
+    }
 }
 
 impl OpLog {
     fn push(&self, client: u64, record: OpRecord) {
-        self.inner
-            .borrow_mut()
-            .entry(client)
-            .or_default()
-            .push(record);
+        let mut state = self.inner.borrow_mut();
+        if state.overflowed {
+            return;
+        }
+        if state.count == state.limit {
+            state.overflowed = true;
+            state.ops = BTreeMap::new();
+            return;
+        }
+        state.count += 1;
+        state.ops.entry(client).or_default().push(record);
+    }
+
+    /// Whether every operation run is kept (false past [`MAX_SCHEDULE_OPS`]).
+    pub fn complete(&self) -> bool {
+        !self.inner.borrow().overflowed
     }
 
     /// Each client's operations so far (clients that ran none are absent).
     pub fn take(&self) -> BTreeMap<u64, Vec<OpRecord>> {
-        std::mem::take(&mut *self.inner.borrow_mut())
+        std::mem::take(&mut self.inner.borrow_mut().ops)
     }
 }
 
@@ -283,5 +319,36 @@ impl<A: KvApi> Client<A> {
             _ => {}
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(at_ms: u64) -> OpRecord {
+        OpRecord {
+            at_ms,
+            op: ClientOp::Read { key: "k".into() },
+            pause_us: 0,
+        }
+    }
+
+    #[test]
+    fn the_op_log_keeps_every_op_up_to_its_limit_then_none() {
+        let log = OpLog::default();
+        log.inner.borrow_mut().limit = 3;
+        for at in 0..3 {
+            log.push(at % 2, record(at));
+        }
+        assert!(log.complete());
+        assert_eq!(log.take().values().map(Vec::len).sum::<usize>(), 3);
+        let log = OpLog::default();
+        log.inner.borrow_mut().limit = 3;
+        for at in 0..5 {
+            log.push(0, record(at));
+        }
+        assert!(!log.complete(), "a fourth op overflows the log");
+        assert!(log.take().is_empty(), "an overflowed log holds nothing");
     }
 }
