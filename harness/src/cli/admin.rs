@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long = "node", required = true, value_parser = parse_node)]
     pub nodes: Vec<(NodeId, String)>,
     /// The cluster id every connection must carry (the nodes' `--cluster-id`).
-    #[arg(long, default_value_t = crate::run::runner::CLUSTER_ID)]
+    #[arg(long, default_value_t = super::node::DEFAULT_CLUSTER_ID)]
     pub cluster_id: u64,
     /// How long one call may take, e.g. `10s` or `500ms`.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]

@@ -14,6 +14,9 @@ use crate::cli::number::whole_number;
 use crate::real::node::{self, NodeConfig};
 use crate::real::node_args;
 
+/// The cluster id of `rafty node` and `rafty admin` when `--cluster-id` is not given.
+pub const DEFAULT_CLUSTER_ID: u64 = 1;
+
 /// Arguments of `rafty node`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -41,7 +44,7 @@ pub struct Args {
     #[arg(long)]
     pub peers_file: Option<PathBuf>,
     /// The cluster id every connection's handshake carries (the same on every node).
-    #[arg(long, default_value_t = 1, value_parser = whole_number(0, u64::MAX), allow_hyphen_values = true)]
+    #[arg(long, default_value_t = DEFAULT_CLUSTER_ID, value_parser = whole_number(0, u64::MAX), allow_hyphen_values = true)]
     pub cluster_id: u64,
     /// Raft settings: a JSON object of rafty::Config fields (the others keep their defaults).
     #[arg(long)]

@@ -26,7 +26,7 @@ use super::progress::RunProgress;
 use super::results::RunResult;
 use super::seeds::Seeds;
 
-/// The cluster id of every simulated cluster, and the default of `rafty admin --cluster-id`.
+/// The cluster id of every simulated cluster.
 pub const CLUSTER_ID: u64 = 0x7261_6674; // "raft"
 
 /// The turmoil host every client process runs on.
