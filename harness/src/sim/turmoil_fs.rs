@@ -138,6 +138,10 @@ impl FsFile for TurmoilFile {
     fn sync(&mut self) -> io::Result<()> {
         self.0.sync_data()
     }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
 }
 
 /// Opens each node's [`FileLog`] on its own host's simulated disk (call [`LogFactory::open`]
