@@ -228,7 +228,11 @@ fn run_one(
 ) -> RunSummary {
     // A panic outside the nodes (in the harness or the simulator) is a bug of the harness; the
     // other seeds still run, and this one is reported unknown with its reproduction command.
-    let output = match runner::run_caught(config, seed, plugins, run_options) {
+    let reproduce = |seed| match &plugins.reproduce {
+        Some(command) => command(seed),
+        None => super::judge::reproduce_command(config, seed),
+    };
+    let mut output = match runner::run_caught(config, seed, plugins, run_options) {
         Ok(output) => output,
         Err(reason) => {
             return RunSummary {
@@ -236,7 +240,7 @@ fn run_one(
                 valid: Validity::Unknown,
                 failure: "none",
                 dir: None,
-                reproduce: super::judge::reproduce_command(config, seed),
+                reproduce: reproduce(seed),
                 simulated_ms: 0,
                 wall_ms: 0,
                 reason,
@@ -244,6 +248,7 @@ fn run_one(
             };
         }
     };
+    output.result.reproduce = reproduce(seed);
     let result = &output.result;
     let mut store_error = None;
     // A run that is not valid keeps its inputs, to replay and shrink.

@@ -42,9 +42,7 @@
 //!     }
 //! }
 //!
-//! // MemoryLog cannot compact yet (issue 16): every case but the compaction ones.
-//! log_suite::run_only(&mut Memory, |name| !log_suite::COMPACTION_CASES.contains(&name))
-//!     .assert_all_passed();
+//! log_suite::run(&mut Memory).assert_all_passed();
 //! ```
 
 pub mod crash_fs;

@@ -1,0 +1,52 @@
+//! Two rafty [`Log`](rafty::Log)s on storage crates nobody here wrote, as a user would write
+//! them, and the proof that rafty-testing's one-call suites test them (`tests/`):
+//!
+//! * [`redb_log`]: on [redb](https://crates.io/crates/redb), one transaction per write; on
+//!   its own file (`std::fs`) in production, or on rafty's `FileSystem` through redb's
+//!   `StorageBackend`, so the power-loss suite reaches it;
+//! * [`fjall_log`]: on [fjall](https://crates.io/crates/fjall), an LSM tree, one write batch
+//!   per write, synced (`PersistMode::SyncAll`).
+//!
+//! Both are the same [`kv_log::KvLog`] over a small [`kv_log::Store`] (load everything; commit
+//! one atomic change). [`Bugs`] plants the mistakes users make, for the tests that show which
+//! suite catches each.
+
+pub mod factories;
+pub mod fjall_log;
+pub mod kv_log;
+pub mod redb_backend;
+pub mod redb_log;
+
+pub use factories::{FjallFactory, RedbFactory};
+pub use kv_log::{Bugs, KvLog};
+
+/// A log's directory: a fresh temporary one (removed on drop), or a given one.
+#[derive(Debug)]
+pub struct Dir {
+    path: std::path::PathBuf,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl Dir {
+    /// A fresh temporary directory.
+    pub fn temporary() -> std::io::Result<Dir> {
+        let temporary = tempfile::tempdir()?;
+        Ok(Dir {
+            path: temporary.path().to_path_buf(),
+            _temporary: Some(temporary),
+        })
+    }
+
+    /// `path`, kept.
+    pub fn at(path: &std::path::Path) -> Dir {
+        Dir {
+            path: path.to_path_buf(),
+            _temporary: None,
+        }
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
