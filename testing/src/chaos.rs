@@ -74,6 +74,12 @@ where
         progress: false,
         jobs: 1,
     };
+    if let Err(error) = rafty_harness::run::store::check_writable(Path::new("store")) {
+        verdict
+            .chaos_failures
+            .push(format!("the store folder cannot be written: {error}"));
+        return;
+    }
     let faults: Vec<&str> = config.nemesis.iter().map(|kind| kind.name()).collect();
     let summary = suite::run_suite(&config, &plugins, &suite_options);
     for run in &summary.runs {

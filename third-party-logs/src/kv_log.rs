@@ -60,8 +60,24 @@ pub struct KvLog<S> {
     late_hard_state: Option<HardState>,
 }
 
+/// `value` in postcard, behind the CRC32C of those bytes (4 bytes, little-endian): redb and
+/// fjall do not check every byte they serve, so a flipped bit is caught here.
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    postcard::to_allocvec(value).expect("entries, hard states and pairs always encode")
+    let body = postcard::to_allocvec(value).expect("entries, hard states and pairs always encode");
+    let mut bytes = crc32c::crc32c(&body).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&body);
+    bytes
+}
+
+/// The value [`encode`] wrote, if its checksum holds; `what` names it for the error.
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: String) -> Result<T, LogError> {
+    let Some((sum, body)) = bytes.split_first_chunk::<4>() else {
+        return Err(corrupted(what, format!("{} bytes, too short", bytes.len())));
+    };
+    if u32::from_le_bytes(*sum) != crc32c::crc32c(body) {
+        return Err(corrupted(what, "checksum mismatch"));
+    }
+    postcard::from_bytes(body).map_err(|error| corrupted(what, error))
 }
 
 fn corrupted(location: String, reason: impl ToString) -> LogError {
@@ -76,19 +92,16 @@ impl<S: Store> KvLog<S> {
     pub fn open(store: S, bugs: Bugs) -> Result<Self, LogError> {
         let loaded = store.load()?;
         let hard_state = match &loaded.hard_state {
-            Some(bytes) => postcard::from_bytes(bytes)
-                .map_err(|error| corrupted("the hard state".to_owned(), error))?,
+            Some(bytes) => decode(bytes, "the hard state".to_owned())?,
             None => HardState::default(),
         };
         let base: (LogIndex, Term) = match &loaded.base {
-            Some(bytes) => postcard::from_bytes(bytes)
-                .map_err(|error| corrupted("the compaction base".to_owned(), error))?,
+            Some(bytes) => decode(bytes, "the compaction base".to_owned())?,
             None => (0, 0),
         };
         let mut entries = Vec::with_capacity(loaded.entries.len());
         for (index, bytes) in &loaded.entries {
-            let entry: Entry = postcard::from_bytes(bytes)
-                .map_err(|error| corrupted(format!("entry {index}"), error))?;
+            let entry: Entry = decode(bytes, format!("entry {index}"))?;
             let due = base.0 + 1 + entries.len() as LogIndex;
             if entry.index != *index || *index != due {
                 return Err(corrupted(

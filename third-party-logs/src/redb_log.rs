@@ -119,6 +119,10 @@ pub fn open_on<FS: FileSystem>(
     let path = dir.join(FILE);
     let fresh = dir.join(format!("{FILE}.new"));
     fs.create_dir_all(dir)?;
+    // The directory itself survives a power cut only once its parent's entries are synced.
+    if let Some(parent) = dir.parent() {
+        fs.sync_dir(parent)?;
+    }
     let names = fs.list(dir)?;
     if names.iter().any(|name| *name == format!("{FILE}.new")) {
         fs.remove(&fresh)?;

@@ -76,14 +76,30 @@ pub struct TurmoilFs;
 #[derive(Debug)]
 pub struct TurmoilFile(sim::File);
 
+/// `Err` unless the caller runs on a simulated host: the disk of a host that is gone (a log
+/// dropped after its host crashed or the simulation ended, whose destructor writes) refuses
+/// every operation, as a killed process writes nothing either.
+fn on_a_host() -> io::Result<()> {
+    if turmoil::sim_elapsed().is_some() {
+        Ok(())
+    } else {
+        Err(io::Error::other(
+            "the simulated disk was used outside its host (after a crash or the end of the \
+             simulation): refused",
+        ))
+    }
+}
+
 impl FileSystem for TurmoilFs {
     type File = TurmoilFile;
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::create_dir_all(dir)
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        on_a_host()?;
         let entries = sim::read_dir(dir)?.map(|entry| {
             let entry = entry?;
             Ok((entry.file_name(), entry.file_type()?.is_file()))
@@ -92,15 +108,18 @@ impl FileSystem for TurmoilFs {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        on_a_host()?;
         sim::read(path)
     }
 
     fn open(&self, path: &Path) -> io::Result<TurmoilFile> {
+        on_a_host()?;
         let file = sim::OpenOptions::new().read(true).write(true).open(path)?;
         Ok(TurmoilFile(file))
     }
 
     fn create(&self, path: &Path) -> io::Result<TurmoilFile> {
+        on_a_host()?;
         let file = sim::OpenOptions::new()
             .read(true)
             .write(true)
@@ -111,36 +130,44 @@ impl FileSystem for TurmoilFs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::rename(from, to)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::remove_file(path)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::sync_dir(dir)
     }
 }
 
 impl FsFile for TurmoilFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        on_a_host()?;
         FileExt::read_exact_at(&self.0, buf, offset)
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        on_a_host()?;
         FileExt::write_all_at(&self.0, data, offset)
     }
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
+        on_a_host()?;
         self.0.set_len(len)
     }
 
     fn sync(&mut self) -> io::Result<()> {
+        on_a_host()?;
         self.0.sync_data()
     }
 
     fn len(&self) -> io::Result<u64> {
+        on_a_host()?;
         Ok(self.0.metadata()?.len())
     }
 }

@@ -437,7 +437,11 @@ pub fn corruption_is_detected_never_served<L: Log>(
             };
             if got != model {
                 return Err(format!(
-                    "bit {bit} of byte {offset} of {} flipped: the log served {} instead of {}",
+                    "bit {bit} of byte {offset} of {} flipped: the log served {} instead of {} \
+                     (the difference may be in the entries' bytes). Likely cause: the log \
+                     serves damaged data unchecked; keep a checksum with each record (and \
+                     each index or header) and refuse a record that fails it with \
+                     LogError::Corrupted",
                     file.display(),
                     got.describe(),
                     model.describe()
