@@ -46,6 +46,7 @@
 //! `Peer` (their conformance suites: the harness's workloads speak rafty's key-value
 //! commands, and its network is turmoil's, so no chaos run plugs those two in yet).
 
+mod dir;
 pub mod log;
 pub mod peer;
 mod session;
@@ -54,6 +55,7 @@ pub mod state_machine;
 #[cfg(feature = "chaos")]
 mod chaos;
 
+pub use dir::Dir;
 pub use rafty::file_log::fs::{FileCursor, FileSystem, FsFile, StdFs};
 pub use rafty::testing::log_suite::LogFactory;
 pub use rafty::testing::peer_suite::PeerHarness;

@@ -55,8 +55,11 @@ where
     let session = Session::current();
     let seed = session.seed();
     let mut verdict = Verdict::new("Log");
-    verdict.suites.push(log_suite::run(&mut factory));
-    match crash_suite::run_factory(&mut factory, seed) {
+    let report = verdict.timed("log_suite", || Some(log_suite::run(&mut factory)));
+    verdict.suites.extend(report);
+    match verdict.timed("crash_suite", || {
+        crash_suite::run_factory(&mut factory, seed)
+    }) {
         Some(report) => verdict.suites.push(report),
         None => verdict.not_run.push(
             "crash_suite (power loss): the log does not do its I/O through rafty's FileSystem \
@@ -80,7 +83,12 @@ fn run_process_crash<F: LogFactory>(factory: &mut F, session: &Session, verdict:
         return;
     }
     let report = match ChildCommand::this_test(&session.test) {
-        Ok(child) => process_crash_suite::run(factory, session.seed(), &child),
+        Ok(child) => {
+            let run = || Some(process_crash_suite::run(factory, session.seed(), &child));
+            verdict
+                .timed("process_crash_suite", run)
+                .expect("the suite always reports")
+        }
         Err(error) => {
             let reason = format!("process_crash_suite: the test binary's path: {error}");
             verdict.not_run.push(reason);
@@ -107,7 +115,9 @@ where
     F: LogFactory + Send + 'static,
     F::Store: Send,
 {
+    let start = std::time::Instant::now();
     crate::chaos::run_log(factory, session, options, verdict);
+    verdict.wall_ms.push(("chaos", start.elapsed().as_millis()));
 }
 
 #[cfg(not(feature = "chaos"))]

@@ -13,7 +13,8 @@ use crate::session::{Session, Verdict};
 pub fn run_all<H: PeerHarness>(mut harness: H) -> Verdict {
     let session = Session::current();
     let mut verdict = Verdict::new("Peer");
-    verdict.suites.push(peer_suite::run(&mut harness));
+    let report = verdict.timed("peer_suite", || Some(peer_suite::run(&mut harness)));
+    verdict.suites.extend(report);
     verdict.not_run.push(
         "chaos: the harness's network is turmoil's, so a chaos run cannot plug in another \
          transport yet"

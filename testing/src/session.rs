@@ -33,10 +33,7 @@ impl Session {
                 panic!("{SEED_VAR}={text:?} is not a seed: expected a whole number such as 17")
             })
         });
-        Session {
-            test,
-            given_seed,
-        }
+        Session { test, given_seed }
     }
 
     /// The seed of the suites: the one given, else 1.
@@ -71,6 +68,9 @@ pub struct Verdict {
     pub part: &'static str,
     /// Every suite that ran, with each case's outcome.
     pub suites: Vec<SuiteReport>,
+    /// Each suite's wall time in milliseconds, in the order of `suites`, then `chaos` for
+    /// all chaos runs.
+    pub wall_ms: Vec<(&'static str, u128)>,
     /// Suites that could not run on this implementation, and why.
     pub not_run: Vec<String>,
     /// One line per chaos run (seed, verdict, where its report is).
@@ -80,10 +80,23 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Run `suite` (named `name`), timing it; `None` from it is a suite that did not run.
+    pub(crate) fn timed(
+        &mut self,
+        name: &'static str,
+        suite: impl FnOnce() -> Option<SuiteReport>,
+    ) -> Option<SuiteReport> {
+        let start = std::time::Instant::now();
+        let report = suite();
+        self.wall_ms.push((name, start.elapsed().as_millis()));
+        report
+    }
+
     pub(crate) fn new(part: &'static str) -> Verdict {
         Verdict {
             part,
             suites: Vec::new(),
+            wall_ms: Vec::new(),
             not_run: Vec::new(),
             chaos: Vec::new(),
             chaos_failures: Vec::new(),
@@ -106,7 +119,11 @@ impl Verdict {
                 }
             }
         }
-        failures.extend(self.chaos_failures.iter().map(|line| format!("chaos: {line}")));
+        failures.extend(
+            self.chaos_failures
+                .iter()
+                .map(|line| format!("chaos: {line}")),
+        );
         failures
     }
 
@@ -128,6 +145,12 @@ impl Verdict {
         for line in &self.chaos {
             let _ = writeln!(text, "chaos: {line}");
         }
+        let times: Vec<String> = self
+            .wall_ms
+            .iter()
+            .map(|(name, ms)| format!("{name} {ms} ms"))
+            .collect();
+        let _ = writeln!(text, "wall time: {}", times.join(", "));
         text
     }
 

@@ -13,7 +13,10 @@ use crate::session::{Session, Verdict};
 pub fn run_all<F: StateMachineFactory>(mut factory: F) -> Verdict {
     let session = Session::current();
     let mut verdict = Verdict::new("StateMachine");
-    verdict.suites.push(state_machine_suite::run(&mut factory));
+    let report = verdict.timed("state_machine_suite", || {
+        Some(state_machine_suite::run(&mut factory))
+    });
+    verdict.suites.extend(report);
     verdict.not_run.push(
         "chaos: the harness's workloads speak rafty's key-value commands only, so a chaos run \
          cannot plug in another state machine yet"

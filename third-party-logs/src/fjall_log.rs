@@ -41,11 +41,9 @@ impl Store for FjallStore {
         let mut entries = Vec::new();
         for guard in self.entries.iter() {
             let (index, bytes) = guard.into_inner().map_err(io_error)?;
-            let index: [u8; 8] = index.as_ref().try_into().map_err(|_| {
-                LogError::Corrupted {
-                    location: "fjall keyspace `entries`".to_owned(),
-                    reason: format!("a key of {} bytes, not 8", index.len()),
-                }
+            let index: [u8; 8] = index.as_ref().try_into().map_err(|_| LogError::Corrupted {
+                location: "fjall keyspace `entries`".to_owned(),
+                reason: format!("a key of {} bytes, not 8", index.len()),
             })?;
             entries.push((u64::from_be_bytes(index), bytes.to_vec()));
         }

@@ -20,33 +20,4 @@ pub mod redb_log;
 pub use factories::{FjallFactory, RedbFactory};
 pub use kv_log::{Bugs, KvLog};
 
-/// A log's directory: a fresh temporary one (removed on drop), or a given one.
-#[derive(Debug)]
-pub struct Dir {
-    path: std::path::PathBuf,
-    _temporary: Option<tempfile::TempDir>,
-}
-
-impl Dir {
-    /// A fresh temporary directory.
-    pub fn temporary() -> std::io::Result<Dir> {
-        let temporary = tempfile::tempdir()?;
-        Ok(Dir {
-            path: temporary.path().to_path_buf(),
-            _temporary: Some(temporary),
-        })
-    }
-
-    /// `path`, kept.
-    pub fn at(path: &std::path::Path) -> Dir {
-        Dir {
-            path: path.to_path_buf(),
-            _temporary: None,
-        }
-    }
-
-    /// Where it is.
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-}
+pub use rafty_testing::Dir;

@@ -86,14 +86,17 @@ impl Store for RedbStore {
                 entries.retain_in(from.., |_, _| false).map_err(io_error)?;
             }
             if let Some(through) = change.remove_through {
-                entries.retain_in(..=through, |_, _| false).map_err(io_error)?;
+                entries
+                    .retain_in(..=through, |_, _| false)
+                    .map_err(io_error)?;
             }
             for (index, bytes) in &change.put {
                 entries.insert(*index, bytes.as_slice()).map_err(io_error)?;
             }
             let mut meta = txn.open_table(META).map_err(io_error)?;
             if let Some(bytes) = &change.hard_state {
-                meta.insert("hard_state", bytes.as_slice()).map_err(io_error)?;
+                meta.insert("hard_state", bytes.as_slice())
+                    .map_err(io_error)?;
             }
             if let Some(bytes) = &change.base {
                 meta.insert("base", bytes.as_slice()).map_err(io_error)?;

@@ -8,7 +8,10 @@ use rafty_third_party_logs::FjallFactory;
 fn fjall_log_passes_every_suite_that_reaches_it() {
     let verdict = rafty_testing::log::run_all(FjallFactory::default());
     assert!(
-        verdict.not_run.iter().any(|line| line.starts_with("crash_suite")),
+        verdict
+            .not_run
+            .iter()
+            .any(|line| line.starts_with("crash_suite")),
         "{verdict:?}"
     );
 }

@@ -4,8 +4,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use rafty_testing::log::{Options, run_all_with};
 use rafty_testing::LogFactory;
+use rafty_testing::log::{Options, run_all_with};
 use rafty_third_party_logs::fjall_log::FjallOptions;
 use rafty_third_party_logs::redb_log::RedbOptions;
 use rafty_third_party_logs::{Bugs, FjallFactory, RedbFactory};
@@ -42,8 +42,14 @@ fn catchers(message: &str) -> Vec<&'static str> {
 
 fn assert_caught(message: &str, by: &[&str], cause: &str) {
     assert_eq!(catchers(message), by, "{message}");
-    assert!(message.contains(cause), "the cause `{cause}` is not named:\n{message}");
-    assert!(message.contains("reproduce: RAFTY_SEED=1 cargo test"), "{message}");
+    assert!(
+        message.contains(cause),
+        "the cause `{cause}` is not named:\n{message}"
+    );
+    assert!(
+        message.contains("reproduce: RAFTY_SEED=1 cargo test"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -61,7 +67,11 @@ fn redb_durability_none_is_caught() {
         durability_none: true,
         ..RedbOptions::default()
     }));
-    assert_caught(&message, &["crash_suite", "process_crash_suite"], "Durability::None");
+    assert_caught(
+        &message,
+        &["crash_suite", "process_crash_suite"],
+        "Durability::None",
+    );
 }
 
 #[test]
@@ -94,5 +104,9 @@ fn fjall_without_persist_is_caught_by_the_process_crash_suite() {
         durability_none: true,
         ..FjallOptions::default()
     }));
-    assert_caught(&message, &["process_crash_suite"], "returned Ok before the entries left the process");
+    assert_caught(
+        &message,
+        &["process_crash_suite"],
+        "returned Ok before the entries left the process",
+    );
 }

@@ -127,6 +127,11 @@ impl SuiteSummary {
 
 /// Run `config` once per seed.
 pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions) -> SuiteSummary {
+    if let Some(root) = &options.store {
+        // Runs spool their histories into the store: it must exist (an unwritable one makes
+        // each run unknown, naming the path).
+        let _ = std::fs::create_dir_all(root);
+    }
     let stamp = store::timestamp();
     let multi = MultiProgress::new();
     let bar = if options.progress && options.seeds.len() > 1 {

@@ -8,7 +8,7 @@ use rafty::kv::KvStateMachine;
 use rafty::memory::MemoryLog;
 use rafty::{Log, LogError, LogIndex, NodeId, SnapshotSource, StateMachine};
 
-use super::factories::{NodeLogs, MemoryLogFactory, NodeStateMachines};
+use super::factories::{MemoryLogFactory, NodeLogs, NodeStateMachines};
 
 /// A [`NodeLogs`] whose logs acknowledge every write, then lose on restart the newer half
 /// of the entries appended since the previous start (as a log that acknowledges before its

@@ -61,15 +61,18 @@ where
     drop(opened?);
     Some(FileLogFactory::opening(Arc::new(move |fs, dir| {
         lock(&factory)
-            .open_on_file_system(fs, dir).unwrap_or_else(|| {
-            Err(LogError::Contract(
-                "LogFactory::open_on_file_system returned None after it had opened a log"
-                    .to_owned(),
-            ))
-        })
+            .open_on_file_system(fs, dir)
+            .unwrap_or_else(|| {
+                Err(LogError::Contract(
+                    "LogFactory::open_on_file_system returned None after it had opened a log"
+                        .to_owned(),
+                ))
+            })
     })))
 }
 
 fn lock<F>(factory: &Mutex<F>) -> std::sync::MutexGuard<'_, F> {
-    factory.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    factory
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

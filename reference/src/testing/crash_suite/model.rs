@@ -229,7 +229,7 @@ fn likely_cause(got: &Model, stopped: &Stopped) -> String {
         .zip(&got.entries)
         .take_while(|(want, have)| want == have)
         .count();
-    if got == &Model::default() && before != &Model::default() {
+    if got == &Model::default() && !before.entries.is_empty() {
         "Likely cause: everything is gone, so the files (or the directory holding them) were \
          never made durable: a file or directory just created survives a power cut only once \
          its parent directory is synced (FileSystem::sync_dir), and each file's data once it \

@@ -386,7 +386,12 @@ impl Log for AppendsInMemory {
     }
     fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError> {
         let range = low..high;
-        Ok(self.held.iter().filter(|e| range.contains(&e.index)).cloned().collect())
+        Ok(self
+            .held
+            .iter()
+            .filter(|e| range.contains(&e.index))
+            .cloned()
+            .collect())
     }
     fn term(&self, index: LogIndex) -> Result<Option<Term>, LogError> {
         if index == 0 {
