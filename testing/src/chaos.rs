@@ -80,6 +80,15 @@ where
             .push(format!("the store folder cannot be written: {error}"));
         return;
     }
+    if cfg!(not(tokio_unstable)) {
+        verdict.chaos.push(
+            "warning: built without `--cfg tokio_unstable`, so the simulation cannot seed \
+             tokio's scheduler (a seed may not replay exactly) and a panic in a node's task \
+             does not fail the run; add `[build] rustflags = [\"--cfg\", \"tokio_unstable\"]` \
+             to your crate's .cargo/config.toml"
+                .to_owned(),
+        );
+    }
     let faults: Vec<&str> = config.nemesis.iter().map(|kind| kind.name()).collect();
     let summary = suite::run_suite(&config, &plugins, &suite_options);
     for run in &summary.runs {

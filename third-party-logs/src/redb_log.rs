@@ -106,11 +106,33 @@ impl Store for RedbStore {
     }
 }
 
+/// `open()`, with a panic inside redb (it panics on some damaged files) turned into
+/// [`LogError::Corrupted`] naming `what`: a damaged file is refused, never a crash.
+fn refusing_panics<T>(
+    what: &Path,
+    open: impl FnOnce() -> Result<T, LogError>,
+) -> Result<T, LogError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(LogError::Corrupted {
+            location: what.display().to_string(),
+            reason: format!("redb panicked reading it: {reason}"),
+        })
+    })
+}
+
 /// The log in `dir` on the real disk (redb's own file backend).
 pub fn open(dir: &Path, options: RedbOptions) -> Result<KvLog<RedbStore>, LogError> {
     std::fs::create_dir_all(dir)?;
-    let db = Database::create(dir.join(FILE)).map_err(io_error)?;
-    KvLog::open(RedbStore::new(db, options)?, options.bugs)
+    let path = dir.join(FILE);
+    refusing_panics(&path, || {
+        let db = Database::create(&path).map_err(io_error)?;
+        KvLog::open(RedbStore::new(db, options)?, options.bugs)
+    })
 }
 
 /// The log in `dir` on `fs`, through [`FsBackend`].
@@ -142,8 +164,10 @@ pub fn open_on<FS: FileSystem>(
         fs.sync_dir(dir)?;
     }
     let backend = FsBackend::<FS>::new(fs.open(&path)?, &path, options.skip_fsync);
-    let db = Database::builder()
-        .create_with_backend(backend)
-        .map_err(io_error)?;
-    KvLog::open(RedbStore::new(db, options)?, options.bugs)
+    refusing_panics(&path, || {
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(io_error)?;
+        KvLog::open(RedbStore::new(db, options)?, options.bugs)
+    })
 }

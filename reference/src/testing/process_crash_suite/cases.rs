@@ -43,17 +43,42 @@ fn reopen_and_check(
     check(acknowledged, cut, &found).map_err(|message| run.failure(message))
 }
 
-/// Four processes in a row, each making 3 to 8 writes that it acknowledges, then killed with
-/// `kill -9`: after each kill a fresh process must find every acknowledged write.
+/// The last write before a kill in each round of
+/// [`acknowledged_writes_survive_kill_9`]: each kind of write is the last one acknowledged
+/// before some kill, so a log that holds back any one kind (writing it only with the next
+/// write) is caught whatever the seed.
+fn last_write(round: usize, state: &State) -> Write {
+    let term = state.hard_state.current_term.max(1);
+    let last = state.terms.len() as u64;
+    match round % 3 {
+        0 => Write::HardState(HardState {
+            current_term: term + 1,
+            voted_for: Some(1),
+        }),
+        1 if last > 1 => Write::Truncate { from: last },
+        _ => Write::Append {
+            first: last + 1,
+            count: 2,
+            term: term.max(state.terms.last().copied().unwrap_or(0)),
+        },
+    }
+}
+
+/// Four processes in a row, each making 3 to 8 writes that it acknowledges (the last one a
+/// hard state, a truncation or an append, in turn), then killed with `kill -9`: after each
+/// kill a fresh process must find every acknowledged write.
 pub(super) fn acknowledged_writes_survive_kill_9(run: &mut Run<'_>) -> Result<(), String> {
     let mut acknowledged = State::default();
     run.start(None)?;
-    for _ in 0..4 {
-        for _ in 0..run.rng.random_range(3..=8) {
+    for round in 0..4 {
+        for _ in 0..run.rng.random_range(2..=7) {
             let write = next_write(run, &acknowledged);
             run.write(&write)?;
             acknowledged = acknowledged.after(&write);
         }
+        let write = last_write(round, &acknowledged);
+        run.write(&write)?;
+        acknowledged = acknowledged.after(&write);
         run.kill();
         acknowledged = reopen_and_check(run, &acknowledged, None)?;
     }
