@@ -88,7 +88,9 @@ impl Verdict {
     ) -> Option<SuiteReport> {
         let start = std::time::Instant::now();
         let report = suite();
-        self.wall_ms.push((name, start.elapsed().as_millis()));
+        if report.is_some() {
+            self.wall_ms.push((name, start.elapsed().as_millis()));
+        }
         report
     }
 

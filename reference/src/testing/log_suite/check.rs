@@ -153,10 +153,10 @@ pub fn expect_compacted_state_across_reopen<F: LogFactory>(
     expect_compacted_state(&log, base, entries, hard_state).map_err(|message| {
         format!(
             "after the log was dropped and reopened on the same store: {message}. The log \
-             held this before the reopen, so it was lost between the two. Likely cause: the \
-             write stayed in memory (a cache or buffer written later, or never) instead of \
-             reaching the store before the call returned Ok, or open does not read back \
-             everything the store holds"
+             held the expected state before the reopen and not after it. Likely cause: what \
+             a call acknowledged (an append, a truncation, a hard state) stayed in memory (a \
+             cache or buffer written later, or never) instead of reaching the store before \
+             the call returned Ok, or open does not read back exactly what the store holds"
         )
     })?;
     Ok(log)

@@ -205,8 +205,8 @@ fn explain(acknowledged: &State, cut: Option<&Write>, found: &State) -> String {
                 "acknowledged entries {}..={} are gone after kill -9. Likely cause: append \
                  returned Ok before the entries left the process: they sat in a buffer or a \
                  cache (a BufWriter not flushed, a write-back cache, durability switched off, \
-                 such as redb's Durability::None or fjall's PersistMode::Buffer), or the log \
-                 keeps them only in memory. Write them (and fsync) before append returns",
+                 such as redb's Durability::None or a fjall batch committed without persist), \
+                 or the log keeps them only in memory. Write them (and fsync) before append returns",
                 got.len() + 1,
                 acked.len()
             ),
@@ -237,6 +237,11 @@ fn explain(acknowledged: &State, cut: Option<&Write>, found: &State) -> String {
             .to_owned()
     } else {
         "the state matches no outcome the contract allows".to_owned()
+    };
+    let mut letters = cause.chars();
+    let cause: String = match letters.next() {
+        Some(first) => first.to_uppercase().chain(letters).collect(),
+        None => cause,
     };
     format!("{head} {cause}")
 }
