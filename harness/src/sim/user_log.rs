@@ -41,11 +41,10 @@ where
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
         let mut factory = lock(&self.factory);
         let mut stores = self.stores.lock().unwrap_or_else(|p| p.into_inner());
-        if !stores.contains_key(&node) {
-            let store = factory.create()?;
-            stores.insert(node, store);
-        }
-        let store = stores.get(&node).expect("inserted above");
+        let store = match stores.entry(node) {
+            std::collections::btree_map::Entry::Occupied(held) => held.into_mut(),
+            std::collections::btree_map::Entry::Vacant(empty) => empty.insert(factory.create()?),
+        };
         Ok(Box::new(factory.open(store)?))
     }
 }
