@@ -1,60 +1,85 @@
 //! Run rafty's chaos suite with your own `Log` plugged into every node.
 //!
-//! A [`LogFactory`] opens a node's log on durable state that it keeps itself, outside the
-//! simulated host, so that a node the nemesis crashes and restarts sees exactly what it had
-//! made durable; `crashed` is where your storage loses whatever a power loss loses (a killed
-//! process loses nothing: the OS keeps its page cache). Here the "own" log is rafty's
-//! `MemoryLog` behind a wrapper, to keep the example short; put yours instead.
+//! Your log comes through the one factory trait of a `Log`, `rafty::testing::LogFactory`, the
+//! same the conformance suites take. A log that does its I/O through rafty's `FileSystem`
+//! (`open_on_file_system`) runs on each host's simulated disk, and the run's faults are then
+//! every one that applies, power loss and power loss inside a write included. Any other log
+//! runs on stores its factory creates (`UserLogs`), under every fault but those two. Here the
+//! "own" log is rafty's `FileLog`, to keep the example short; put yours instead. (In a test of
+//! your crate, `rafty_testing::log::run_all(YourFactory)` does all of this in one call.)
 //!
-//! `cargo run --release -p rafty-harness --example chaos_with_your_log -- 20` runs 20 seeds and
-//! writes each run under `store/`; the exit code is 0 when every run is valid, 1 when any is
+//! `cargo run --release -p rafty-harness --example chaos_with_your_log -- 20` runs 20 seeds (from
+//! 1; a second number is the first seed) and writes each run under `store/`; the exit code is 0 when every run is valid, 1 when any is
 //! invalid, 2 when any is unknown.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rafty::memory::{MemoryLog, MemoryStorage};
-use rafty::{Log, LogError, NodeId};
-use rafty_harness::run::config::TestConfig;
+use rafty::file_log::fs::FileSystem;
+use rafty::testing::log_suite::LogFactory;
+use rafty::{FileLog, Log, LogError};
+use rafty_harness::nemesis::kind::FaultKind;
+use rafty_harness::run::config::{LogKind, TestConfig};
 use rafty_harness::run::plugins::Plugins;
 use rafty_harness::run::suite::{self, SuiteOptions};
-use rafty_harness::sim::factories::{LogFactory, SharedLogFactory};
+use rafty_harness::sim::factories::SharedLogFactory;
+use rafty_harness::sim::user_log::on_simulated_disk;
 use rafty_workloads::WorkloadKind;
 
-/// Your log's durable state, one per node, kept across restarts.
-#[derive(Default)]
-struct MyLogFactory {
-    disks: Mutex<BTreeMap<NodeId, MemoryStorage>>,
-}
+/// Your log's factory: `FileLog`s, in temporary directories on the real disk, and on any
+/// `FileSystem` it is handed (the simulated disks).
+struct MyLogFactory;
 
 impl LogFactory for MyLogFactory {
-    fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
-        let mut disks = self
-            .disks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let disk = disks.entry(node).or_default();
-        Ok(Box::new(MemoryLog::open(disk)))
+    type Log = FileLog;
+    type Store = std::path::PathBuf;
+
+    fn create(&mut self) -> Result<Self::Store, LogError> {
+        unreachable!("on simulated disks the harness opens logs with open_on_file_system")
     }
 
-    fn crashed(&self, _node: NodeId) {
-        // Power loss: a log with write-back caching would drop what it had not synced here.
+    fn open(&mut self, dir: &Self::Store) -> Result<FileLog, LogError> {
+        FileLog::open(dir)
+    }
+
+    fn open_on_file_system<FS: FileSystem + Clone + Sync>(
+        &mut self,
+        fs: FS,
+        dir: &Path,
+    ) -> Option<Result<Box<dyn Log>, LogError>> {
+        let log = FileLog::open_with(fs, dir, rafty::FileLogOptions::default());
+        Some(log.map(|log| Box::new(log) as Box<dyn Log>))
     }
 }
 
 fn main() {
-    let seeds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10);
+    let number = |position: usize, default: u64| {
+        std::env::args()
+            .nth(position)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    };
+    let (seeds, first) = (number(1, 10), number(2, 1));
+    let factory = Arc::new(Mutex::new(MyLogFactory));
     let plugins = Plugins {
-        // A fresh factory (fresh disks) for every run; the argument is the run's disk seed.
-        log: Arc::new(|_seed| Arc::new(MyLogFactory::default()) as SharedLogFactory),
+        // Fresh disks for every run; the argument is the run's disk seed.
+        log: Arc::new(move |_seed| match on_simulated_disk(factory.clone()) {
+            Some(logs) => Arc::new(logs) as SharedLogFactory,
+            None => unreachable!("MyLogFactory opens logs on a FileSystem"),
+        }),
+        reproduce: Some(Arc::new(|seed| {
+            format!(
+                "cargo run --release -p rafty-harness --example chaos_with_your_log -- 1 {seed}"
+            )
+        })),
         ..Plugins::reference()
     };
-    let config = TestConfig::new(WorkloadKind::named("kv").unwrap());
+    let mut config = TestConfig::new(WorkloadKind::named("kv").expect("the kv workload"));
+    // A durable log gets every fault that applies: power loss and power loss mid-write too.
+    config.log = LogKind::File;
+    config.nemesis = FaultKind::all(LogKind::File);
     let options = SuiteOptions {
-        seeds: suite::seeds(1, seeds, None),
+        seeds: suite::seeds(first, seeds, None),
         store: Some("store".into()),
         progress: true,
         jobs: 1,

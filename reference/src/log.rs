@@ -61,8 +61,12 @@ pub trait Log: Send + 'static {
     /// Remove every entry with index `>= from`; durable when this returns `Ok`.
     fn truncate(&mut self, from: LogIndex) -> Result<(), LogError>;
 
-    /// The entries with indices in `low..high` (half-open). `low` must be at least
-    /// `first_index()` and `high` at most `last_index() + 1`.
+    /// The entries with indices in `low..high` (half-open), in order. `low` must be at least
+    /// `first_index()`, `high` at most `last_index() + 1`, and `low <= high`: any other range
+    /// (`low > high` included, and `low == 0`) is a [`LogError::Contract`] naming it, never a
+    /// panic or an empty answer. `low == high` within those bounds is an empty range: `Ok` with
+    /// no entry. (`log_suite`'s `range_boundaries` and `bad_range_is_a_contract_error` check
+    /// both.)
     fn entries(&self, low: LogIndex, high: LogIndex) -> Result<Vec<Entry>, LogError>;
 
     /// The term of the entry at `index`: `Some(0)` for index 0, `None` past the end.

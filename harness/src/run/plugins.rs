@@ -27,7 +27,13 @@ pub struct Plugins {
     pub state_machine: StateMachineFactoryMaker,
     /// Adjusts each node's options before it starts, if set.
     pub node_hook: Option<NodeHook>,
+    /// The command that reruns seed `seed` of a run with these parts, if not `rafty test`'s
+    /// (a user's log runs in the user's own test: their test command, with the seed).
+    pub reproduce: Option<ReproduceCommand>,
 }
+
+/// The one-line command that reruns a seed, for parts `rafty test` cannot build.
+pub type ReproduceCommand = Arc<dyn Fn(u64) -> String + Send + Sync>;
 
 impl Plugins {
     /// The reference parts: `MemoryLog` and `KvStateMachine`.
@@ -38,6 +44,7 @@ impl Plugins {
                 Arc::new(KvStateMachineFactory) as SharedStateMachineFactory
             }),
             node_hook: None,
+            reproduce: None,
         }
     }
 

@@ -127,8 +127,16 @@ impl SuiteSummary {
 
 /// Run `config` once per seed.
 pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions) -> SuiteSummary {
+    let reproduce = |seed| match &plugins.reproduce {
+        Some(command) => command(seed),
+        None => super::judge::reproduce_command(config, seed),
+    };
     run_suite_with(config, &config.name(), options, |seed, run_options| {
-        runner::run_caught(config, seed, plugins, run_options)
+        runner::run_caught(config, seed, plugins, run_options).map(|mut output| {
+            // A user's own parts are rerun by their own test, not by `rafty test`.
+            output.result.reproduce = reproduce(seed);
+            output
+        })
     })
 }
 
@@ -141,6 +149,11 @@ pub fn run_suite_with(
     options: &SuiteOptions,
     run: impl Fn(u64, RunOptions) -> Result<runner::RunOutput, String> + Sync,
 ) -> SuiteSummary {
+    if let Some(root) = &options.store {
+        // Runs spool their histories into the store: it must exist (an unwritable one makes
+        // each run unknown, naming the path).
+        let _ = std::fs::create_dir_all(root);
+    }
     let stamp = store::timestamp();
     let multi = MultiProgress::new();
     let bar = if options.progress && options.seeds.len() > 1 {

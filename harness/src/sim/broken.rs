@@ -8,9 +8,9 @@ use rafty::kv::KvStateMachine;
 use rafty::memory::MemoryLog;
 use rafty::{Log, LogError, LogIndex, NodeId, SnapshotSource, StateMachine};
 
-use super::factories::{LogFactory, MemoryLogFactory, StateMachineFactory};
+use super::factories::{MemoryLogFactory, NodeLogs, NodeStateMachines};
 
-/// A [`LogFactory`] whose logs acknowledge every write, then lose on restart the newer half
+/// A [`NodeLogs`] whose logs acknowledge every write, then lose on restart the newer half
 /// of the entries appended since the previous start (as a log that acknowledges before its
 /// fsync would), down to the log's first index at most (what it compacted stays compacted).
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ impl ForgetfulLogFactory {
     }
 }
 
-impl LogFactory for ForgetfulLogFactory {
+impl NodeLogs for ForgetfulLogFactory {
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
         let mut log = MemoryLog::open(&self.inner.storage(node));
         let mut opened_at = self.opened_at.lock().unwrap_or_else(|p| p.into_inner());
@@ -51,7 +51,7 @@ impl LogFactory for ForgetfulLogFactory {
     }
 }
 
-/// A [`StateMachineFactory`] whose state machines keep their state across a node's restarts
+/// A [`NodeStateMachines`] whose state machines keep their state across a node's restarts
 /// (as one persisting to disk would) without telling the node how far they got: the node
 /// rebuilds its state machine by re-applying its log from index 1, so after a restart every
 /// entry is applied a second time. Harmless for idempotent commands (a put); not for appends.
@@ -67,7 +67,7 @@ impl ReplayedStateMachineFactory {
     }
 }
 
-impl StateMachineFactory for ReplayedStateMachineFactory {
+impl NodeStateMachines for ReplayedStateMachineFactory {
     fn create(&self, node: NodeId) -> Box<dyn StateMachine> {
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         let state = states.entry(node).or_default().clone();

@@ -12,9 +12,9 @@
 //!   page cache would), and the log factory is not told.
 //! * power off / power on: `Sim::crash` stops every task of the host and its disk loses every
 //!   unsynced write (torn at the block size the runner set) and unsynced directory change; the
-//!   node's log factory is told ([`LogFactory::crashed`]), for storage kept outside the host.
+//!   node's log factory is told ([`NodeLogs::crashed`]), for storage kept outside the host.
 //!   `Sim::bounce` boots the host again; the node reopens its durable state through its
-//!   [`crate::sim::factories::LogFactory`].
+//!   [`crate::sim::factories::NodeLogs`].
 //! * Both: the host's outgoing links are cut while its tasks die, so its closing sockets send
 //!   no FIN or RST (and what it had in flight is lost); peers find out by timeouts, or by an
 //!   RST when they next send.
@@ -32,7 +32,7 @@
 //!   fail-stops); replacing the disk powers the host off, clears the fault and powers it on.
 //! * arm power cut / cut armed power / power on after cut (the `power-mid-write` nemesis): the
 //!   node's log factory freezes its disk after a number of operations
-//!   ([`LogFactory::arm_power_cut`]); the operation that finds it frozen fails with `EIO`
+//!   ([`NodeLogs::arm_power_cut`]); the operation that finds it frozen fails with `EIO`
 //!   and changes nothing, so the node fail-stops inside its `Log` call, and the nemesis,
 //!   polling [`Network::power_cut_due`] before every step, powers the host off at once
 //!   (`Sim::crash`, as above: what the interrupted sequence left unsynced is lost, torn). At
@@ -43,7 +43,7 @@
 //!   its requests and their answers are held back (by each call's deadline) and recorded
 //!   requests delivered again later; the node itself is untouched.
 //! * corrupt record / restore record: power off the host, tell the log factory
-//!   ([`LogFactory::corrupt_record`]) to rot a bit of a record before the log's tail (or to
+//!   ([`NodeLogs::corrupt_record`]) to rot a bit of a record before the log's tail (or to
 //!   restore it), power it on; the factory does it on the host's disk as the host boots,
 //!   before the log opens (see [`crate::sim::turmoil_fs::bit_rot`]). The log must refuse to
 //!   open, and the node then stays down (see [`crate::sim::cluster`]) until the restore.
@@ -60,7 +60,7 @@ use crate::nemesis::{Action, Network};
 
 use super::admin::AdminRequests;
 use super::cluster::{PauseSwitches, ProcessGate};
-use super::factories::{ArmedCut, LogFactory};
+use super::factories::{ArmedCut, NodeLogs};
 use super::observe::Observations;
 use super::replay::ReplaySwitches;
 use super::skew::ClockSkews;
@@ -83,7 +83,7 @@ pub struct SimNetwork<'s, 'a> {
     /// Where crashes are reported (the node cannot report its own).
     pub observations: &'s Observations,
     /// Told of each power loss, so that the node's storage loses what a power loss loses.
-    pub log_factory: &'s dyn LogFactory,
+    pub log_factory: &'s dyn NodeLogs,
     /// Holds killed nodes' processes down until they are restarted.
     pub gate: &'s ProcessGate,
     /// Each node's pause switch.

@@ -1,7 +1,12 @@
-//! How each node gets its `Log` and its `StateMachine`: factories, so that a user's own
-//! implementations can run in the simulation. A [`LogFactory`] keeps each node's durable state
+//! How each node gets its `Log` and its `StateMachine` in the simulation: [`NodeLogs`] and
+//! [`NodeStateMachines`], the cluster's per-node sources, which keep each node's durable state
 //! *outside* the simulated host (or on the host's turmoil disk), so a crashed and restarted
-//! host reopens exactly what it persisted.
+//! host reopens exactly what it persisted, and which carry the hooks the nemesis needs (power
+//! loss, disk faults, bit rot).
+//!
+//! They are the harness's machinery, not a user's: a user implements rafty's one factory trait
+//! per part, [`rafty::testing::LogFactory`], which the conformance suites take too, and
+//! [`super::user_log`] turns it into a [`NodeLogs`] (the `rafty-testing` crate does this).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -17,7 +22,7 @@ use crate::checks::invariants::{Observation, command_hash};
 use super::observe::Observations;
 
 /// Opens a node's [`Log`] on its durable state, at every start and restart of the node.
-pub trait LogFactory: Send + Sync + 'static {
+pub trait NodeLogs: Send + Sync + 'static {
     /// Open node `node`'s log: empty the first time, and afterwards exactly what the previous
     /// incarnations made durable.
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError>;
@@ -48,7 +53,7 @@ pub trait LogFactory: Send + Sync + 'static {
 
     /// The corrupt nemesis, called while node `node`'s host is powered off. `Some(draw)`: one
     /// bit of one durable record of its log, strictly before the tail, rots (record and bit
-    /// drawn from `draw`), so its next [`LogFactory::open`] must refuse with
+    /// drawn from `draw`), so its next [`NodeLogs::open`] must refuse with
     /// [`LogError::Corrupted`]. `None`: the damaged bytes are restored (never wiped), so the
     /// next open recovers the whole log. Returns false when this storage cannot simulate
     /// corruption (the default).
@@ -57,7 +62,7 @@ pub trait LogFactory: Send + Sync + 'static {
         false
     }
 
-    /// The damage [`LogFactory::corrupt_record`] left on node `node`'s disk, if a flipped bit
+    /// The damage [`NodeLogs::corrupt_record`] left on node `node`'s disk, if a flipped bit
     /// is there now (described for the node's log): its log refusing to open is then the
     /// expected fail-stop, and its log opening is a corruption gone undetected.
     fn corruption(&self, node: NodeId) -> Option<String> {
@@ -90,7 +95,7 @@ pub trait LogFactory: Send + Sync + 'static {
     }
 }
 
-/// Where a power cut armed by [`LogFactory::arm_power_cut`] stands.
+/// Where a power cut armed by [`NodeLogs::arm_power_cut`] stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArmedCut {
     /// None armed.
@@ -105,7 +110,7 @@ pub enum ArmedCut {
 
 /// Creates a node's [`StateMachine`], empty, at every start and restart (the node rebuilds it by
 /// re-applying its log).
-pub trait StateMachineFactory: Send + Sync + 'static {
+pub trait NodeStateMachines: Send + Sync + 'static {
     /// A fresh state machine for `node`.
     fn create(&self, node: NodeId) -> Box<dyn StateMachine>;
 }
@@ -129,7 +134,7 @@ impl MemoryLogFactory {
     }
 }
 
-impl LogFactory for MemoryLogFactory {
+impl NodeLogs for MemoryLogFactory {
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
         Ok(Box::new(MemoryLog::open(&self.storage(node))))
     }
@@ -145,7 +150,7 @@ impl LogFactory for MemoryLogFactory {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvStateMachineFactory;
 
-impl StateMachineFactory for KvStateMachineFactory {
+impl NodeStateMachines for KvStateMachineFactory {
     fn create(&self, _node: NodeId) -> Box<dyn StateMachine> {
         Box::new(KvStateMachine::new())
     }
@@ -262,6 +267,6 @@ impl io::Write for Fnv {
 }
 
 /// A shared factory handle, as the cluster holds it.
-pub type SharedLogFactory = Arc<dyn LogFactory>;
+pub type SharedLogFactory = Arc<dyn NodeLogs>;
 /// A shared factory handle, as the cluster holds it.
-pub type SharedStateMachineFactory = Arc<dyn StateMachineFactory>;
+pub type SharedStateMachineFactory = Arc<dyn NodeStateMachines>;

@@ -20,3 +20,4 @@ pub mod replay_peer;
 pub mod skew;
 pub mod stale_reads;
 pub mod turmoil_fs;
+pub mod user_log;

@@ -19,7 +19,7 @@
 //! suite must catch (`--variant acknowledge-before-fsync`).
 //!
 //! For the `power-mid-write` nemesis the factory arms a power cut *inside* a disk operation
-//! ([`LogFactory::arm_power_cut`]: the node's [`DiskFaults::freeze_after`] a number of
+//! ([`NodeLogs::arm_power_cut`]: the node's [`DiskFaults::freeze_after`] a number of
 //! operations drawn from the seed; the node gets `EIO` and fail-stops, acknowledging nothing
 //! of the interrupted write; the nemesis then cuts the power, which drops what was unsynced,
 //! torn). Every node's disk keeps a [`ledger`] of what is unsynced, so each power cut notes in
@@ -42,13 +42,14 @@ use rafty::testing::{Defect, DiskFaults, FaultyFs, FsyncDefect};
 use rafty::{FileLog, FileLogOptions, FileSnapshotStore, Log, LogError, NodeId, SnapshotStore};
 use turmoil::fs::shim::std::fs as sim;
 
-use super::factories::LogFactory;
+use super::factories::NodeLogs;
 
 pub mod bit_rot;
 pub mod ledger;
 
 use bit_rot::Flip;
-use ledger::{Ledger, LedgerFs};
+use ledger::Ledger;
+pub use ledger::LedgerFs;
 
 use super::factories::ArmedCut;
 
@@ -75,14 +76,30 @@ pub struct TurmoilFs;
 #[derive(Debug)]
 pub struct TurmoilFile(sim::File);
 
+/// `Err` unless the caller runs on a simulated host: the disk of a host that is gone (a log
+/// dropped after its host crashed or the simulation ended, whose destructor writes) refuses
+/// every operation, as a killed process writes nothing either.
+fn on_a_host() -> io::Result<()> {
+    if turmoil::sim_elapsed().is_some() {
+        Ok(())
+    } else {
+        Err(io::Error::other(
+            "the simulated disk was used outside its host (after a crash or the end of the \
+             simulation): refused",
+        ))
+    }
+}
+
 impl FileSystem for TurmoilFs {
     type File = TurmoilFile;
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::create_dir_all(dir)
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        on_a_host()?;
         let entries = sim::read_dir(dir)?.map(|entry| {
             let entry = entry?;
             Ok((entry.file_name(), entry.file_type()?.is_file()))
@@ -91,15 +108,18 @@ impl FileSystem for TurmoilFs {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        on_a_host()?;
         sim::read(path)
     }
 
     fn open(&self, path: &Path) -> io::Result<TurmoilFile> {
+        on_a_host()?;
         let file = sim::OpenOptions::new().read(true).write(true).open(path)?;
         Ok(TurmoilFile(file))
     }
 
     fn create(&self, path: &Path) -> io::Result<TurmoilFile> {
+        on_a_host()?;
         let file = sim::OpenOptions::new()
             .read(true)
             .write(true)
@@ -110,43 +130,61 @@ impl FileSystem for TurmoilFs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::rename(from, to)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::remove_file(path)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        on_a_host()?;
         sim::sync_dir(dir)
     }
 }
 
 impl FsFile for TurmoilFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        on_a_host()?;
         FileExt::read_exact_at(&self.0, buf, offset)
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        on_a_host()?;
         FileExt::write_all_at(&self.0, data, offset)
     }
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
+        on_a_host()?;
         self.0.set_len(len)
     }
 
     fn sync(&mut self) -> io::Result<()> {
+        on_a_host()?;
         self.0.sync_data()
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        on_a_host()?;
+        Ok(self.0.metadata()?.len())
     }
 }
 
-/// Opens each node's [`FileLog`] on its own host's simulated disk (call [`LogFactory::open`]
-/// inside the node's host), with disk faults per node.
-#[derive(Debug)]
+/// Opens a user's log on a node's simulated disk, in a directory: a
+/// [`rafty::testing::LogFactory::open_on_file_system`], as [`FileLogFactory::opening`] takes it.
+pub type OpenOnDisk =
+    Arc<dyn Fn(FaultyFs<LedgerFs>, &Path) -> Result<Box<dyn Log>, LogError> + Send + Sync>;
+
+/// Opens each node's [`FileLog`] (or a user's log, [`FileLogFactory::opening`]) on its own
+/// host's simulated disk (call [`NodeLogs::open`] inside the node's host), with disk faults
+/// per node.
 pub struct FileLogFactory {
     dir: PathBuf,
     options: FileLogOptions,
     skip_fsync: bool,
+    user: Option<OpenOnDisk>,
     faults: Mutex<BTreeMap<NodeId, DiskFaults>>,
     rot: Mutex<BTreeMap<NodeId, Rot>>,
     disks: Mutex<BTreeMap<NodeId, Disk>>,
@@ -200,6 +238,7 @@ impl FileLogFactory {
             dir: PathBuf::from(LOG_DIR),
             options,
             skip_fsync: false,
+            user: None,
             faults: Mutex::default(),
             rot: Mutex::default(),
             disks: Mutex::default(),
@@ -213,6 +252,16 @@ impl FileLogFactory {
         FileLogFactory {
             skip_fsync: true,
             ..FileLogFactory::new(options)
+        }
+    }
+
+    /// A user's log instead of [`FileLog`], opened by `open` on the node's disk (through the
+    /// same fault switches and power-cut ledger), in [`LOG_DIR`]: every power fault reaches
+    /// it. The `corrupt` nemesis knows only [`FileLog`]'s records: leave it out.
+    pub fn opening(open: OpenOnDisk) -> FileLogFactory {
+        FileLogFactory {
+            user: Some(open),
+            ..FileLogFactory::new(FileLogOptions::default())
         }
     }
 
@@ -240,18 +289,19 @@ impl FileLogFactory {
         f(disks.entry(node).or_default())
     }
 
-    /// Open node `node`'s log on `fs`, noting first what survived the last power cut and
-    /// afterwards what the log's recovery changed on the disk.
-    fn open_on<FS: FileSystem>(
+    /// Open node `node`'s log on `fs` with `open`, noting first what survived the last power
+    /// cut and afterwards what the log's recovery changed on the disk.
+    fn open_on<FS: FileSystem, L>(
         &self,
         node: NodeId,
         fs: FS,
-    ) -> Result<FileLog<FaultyFs<FS>>, LogError> {
+        open: impl FnOnce(FaultyFs<FS>, &Path) -> Result<L, LogError>,
+    ) -> Result<L, LogError> {
         let ledger = self.disk(node, |disk| disk.ledger.clone());
         let survived = ledger.measure_after_cut();
         ledger.recovering(true);
         let fs = FaultyFs::new(fs, self.faults(node));
-        let opened = FileLog::open_with(fs, &self.dir, self.options.clone());
+        let opened = open(fs, &self.dir);
         let recovery = ledger.recovering(false);
         self.disk(node, |disk| {
             disk.notes.extend(survived);
@@ -294,7 +344,18 @@ impl FileLogFactory {
     }
 }
 
-impl LogFactory for FileLogFactory {
+impl std::fmt::Debug for FileLogFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileLogFactory")
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .field("skip_fsync", &self.skip_fsync)
+            .field("user", &self.user.as_ref().map(|_| "a user's log"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeLogs for FileLogFactory {
     /// A [`FileSnapshotStore`] on the node's own disk, next to its log (the log's directory
     /// with `.snapshots` appended), through the same fault switches and power-cut ledger: a
     /// power cut tears its unsynced writes as it tears the log's.
@@ -314,11 +375,16 @@ impl LogFactory for FileLogFactory {
     fn open(&self, node: NodeId) -> Result<Box<dyn Log>, LogError> {
         self.rot_at_boot(node)?;
         let fs = LedgerFs::new(self.disk(node, |disk| disk.ledger.clone()));
-        Ok(if self.skip_fsync {
+        let options = self.options.clone();
+        Ok(if let Some(user) = &self.user {
+            self.open_on(node, fs, |fs, dir| user(fs, dir))?
+        } else if self.skip_fsync {
             let fs = FsyncDefect(fs, Defect::SkipsFsync);
-            Box::new(self.open_on(node, fs)?)
+            let open = |fs, dir: &Path| FileLog::open_with(fs, dir, options);
+            Box::new(self.open_on(node, fs, open)?)
         } else {
-            Box::new(self.open_on(node, fs)?)
+            let open = |fs, dir: &Path| FileLog::open_with(fs, dir, options);
+            Box::new(self.open_on(node, fs, open)?)
         })
     }
 

@@ -6,6 +6,10 @@
 //! is durable until synced: file contents by [`FsFile::sync`], directory entries (creations,
 //! removals, renames) by [`FileSystem::sync_dir`].
 
+mod cursor;
+
+pub use cursor::FileCursor;
+
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -54,6 +58,14 @@ pub trait FsFile: Send + 'static {
 
     /// Make the file's content and size durable (`fdatasync`).
     fn sync(&mut self) -> io::Result<()>;
+
+    /// The file's length in bytes, as the writes so far left it (synced or not).
+    fn len(&self) -> io::Result<u64>;
+
+    /// Whether the file holds no byte.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
 }
 
 /// The real filesystem, through `std::fs` (Unix).
@@ -145,5 +157,9 @@ impl FsFile for File {
 
     fn sync(&mut self) -> io::Result<()> {
         self.sync_data()
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
     }
 }

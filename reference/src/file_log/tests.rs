@@ -531,6 +531,9 @@ impl FsFile for FailingFile {
         }
         self.file.sync()
     }
+    fn len(&self) -> io::Result<u64> {
+        FsFile::len(&self.file)
+    }
 }
 
 #[test]

@@ -37,7 +37,10 @@
 //!     .assert_all_passed();
 //! ```
 
+use std::path::Path;
+
 use crate::log::{Log, LogError};
+use crate::testing::log_suite::LogFactory;
 use crate::testing::{CrashFs, SuiteReport};
 
 mod cases;
@@ -147,6 +150,29 @@ pub fn run_seeded<L: Log>(
         report.run_case(name, || case(&mut context));
     }
     report
+}
+
+/// Run every case, with disks seeded from `seed`, on the logs `factory` opens on each
+/// simulated disk ([`LogFactory::open_on_file_system`], in the directory `/log`). `None` when
+/// the factory has no such method: its log does not do its I/O through
+/// [`FileSystem`](crate::file_log::fs::FileSystem), and no power cut can reach it.
+pub fn run_factory<F: LogFactory>(factory: &mut F, seed: u64) -> Option<SuiteReport> {
+    let dir = Path::new("/log");
+    let probe = CrashFs::new(seed);
+    match factory.open_on_file_system(probe, dir) {
+        None => return None,
+        Some(log) => drop(log),
+    }
+    Some(run_seeded(seed, |fs: &CrashFs| {
+        factory
+            .open_on_file_system(fs.clone(), dir)
+            .unwrap_or_else(|| {
+                Err(LogError::Contract(
+                    "LogFactory::open_on_file_system returned None after it had opened a log"
+                        .to_owned(),
+                ))
+            })
+    }))
 }
 
 /// Run the power-loss cases for a [`SnapshotStore`](crate::SnapshotStore) written against

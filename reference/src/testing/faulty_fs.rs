@@ -280,6 +280,11 @@ impl<F: FsFile> FsFile for FaultyFile<F> {
         self.faults.begin("sync", &self.path)?;
         self.inner.sync()
     }
+
+    fn len(&self) -> io::Result<u64> {
+        self.faults.begin("len", &self.path)?;
+        self.inner.len()
+    }
 }
 
 #[cfg(test)]

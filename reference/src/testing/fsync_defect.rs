@@ -74,4 +74,7 @@ impl<F: FsFile> FsFile for FsyncDefectFile<F> {
         let defect = self.1;
         defect.sync(|| self.0.sync())
     }
+    fn len(&self) -> io::Result<u64> {
+        self.0.len()
+    }
 }

@@ -18,6 +18,9 @@
 //! no-op, and all of it survives a reopen. (The crash half, a compaction cut at every disk
 //! operation, is the crash suite's `compaction_survives_a_crash`.)
 
+use std::path::Path;
+
+use crate::file_log::fs::FileSystem;
 use crate::log::{Log, LogError};
 use crate::testing::SuiteReport;
 
@@ -40,6 +43,39 @@ pub trait LogFactory {
     /// Open a log on `store`. The suite drops the previous log on `store` before reopening,
     /// and expects to find everything that earlier logs wrote and had acknowledged with `Ok`.
     fn open(&mut self, store: &Self::Store) -> Result<Self::Log, LogError>;
+
+    /// For the power-loss suites (the [`crash_suite`](crate::testing::crash_suite) and the
+    /// chaos run's `power` and `power-mid-write` faults): open this log on the simulated disk
+    /// `fs`, keeping its files under `dir`, as [`LogFactory::open`] would on a real disk.
+    /// Called for a fresh disk and again on the same disk after every simulated power cut.
+    ///
+    /// `None` (the default) says the log does not do its I/O through
+    /// [`FileSystem`](crate::file_log::fs::FileSystem): the power-loss suites then cannot
+    /// reach it, and a missing fsync goes unseen (the process-crash suite, which needs only
+    /// [`LogFactory::store_in_directory`], still runs). A log on `std::fs` files can move to
+    /// `FileSystem` with [`FileCursor`](crate::file_log::fs::FileCursor) in place of
+    /// `std::fs::File`.
+    fn open_on_file_system<FS: FileSystem + Clone + Sync>(
+        &mut self,
+        fs: FS,
+        dir: &Path,
+    ) -> Option<Result<Box<dyn Log>, LogError>> {
+        let _ = (fs, dir);
+        None
+    }
+
+    /// For the process-crash suite
+    /// ([`process_crash_suite`](crate::testing::process_crash_suite)): the durable state kept
+    /// in the directory `dir` (which exists; empty the first time, afterwards holding what an
+    /// earlier process left there, killed with `kill -9`). The suite opens it in a child
+    /// process, so everything the log needs must be under `dir`.
+    ///
+    /// `None` (the default): the store is not a directory (an in-memory buffer, say), and the
+    /// process-crash suite reports itself unsupported.
+    fn store_in_directory(&mut self, dir: &Path) -> Option<Result<Self::Store, LogError>> {
+        let _ = dir;
+        None
+    }
 }
 
 /// A case of the suite: its name and its body.

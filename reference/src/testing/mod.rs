@@ -10,6 +10,9 @@
 //! * [`FsyncDefect`]: any file system whose fsync is skipped or whose fsync errors are
 //!   swallowed, on purpose, to check that a test catches a log acknowledging what is not
 //!   durable;
+//! * [`process_crash_suite`]: any `Log` whose state lives in a directory, in a child process
+//!   killed with `kill -9` at seeded points (no simulated disk needed; catches an
+//!   acknowledgement before the write, not a missing fsync);
 //! * [`fuzz`]: the properties the fuzz targets check;
 //! * [`state_machine_suite`]: any [`StateMachine`](crate::StateMachine): determinism, replay
 //!   on restart, every command kind, garbage;
@@ -39,9 +42,7 @@
 //!     }
 //! }
 //!
-//! // MemoryLog cannot compact yet (issue 16): every case but the compaction ones.
-//! log_suite::run_only(&mut Memory, |name| !log_suite::COMPACTION_CASES.contains(&name))
-//!     .assert_all_passed();
+//! log_suite::run(&mut Memory).assert_all_passed();
 //! ```
 
 pub mod crash_fs;
@@ -51,6 +52,7 @@ pub mod fsync_defect;
 pub mod fuzz;
 pub mod log_suite;
 pub mod peer_suite;
+pub mod process_crash_suite;
 mod report;
 pub mod snapshot_store_suite;
 pub mod state_machine_suite;

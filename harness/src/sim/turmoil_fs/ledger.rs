@@ -309,4 +309,8 @@ impl FsFile for LedgerFile {
         self.ledger.synced(&self.path);
         Ok(())
     }
+
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
 }

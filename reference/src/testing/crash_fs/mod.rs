@@ -398,6 +398,11 @@ impl FsFile for CrashFile {
         state.inode_mut(self.inode).sync();
         Ok(())
     }
+
+    fn len(&self) -> io::Result<u64> {
+        let mut state = self.begin("len")?;
+        Ok(state.inode_mut(self.inode).live.len() as u64)
+    }
 }
 
 #[cfg(test)]

@@ -38,15 +38,36 @@ fn checkpoints<L: Log>(context: &mut Context<'_, L>, ops: &[Op]) -> Result<Vec<u
         call(&format!("{op} (no fault injected)"), op.apply_to(&mut log))?;
         counts.push(fs.operation_count());
     }
+    let touched_the_disk = counts.iter().any(|&count| count > 0);
     for (op, pair) in ops.iter().zip(counts.windows(2)) {
         if pair[0] == pair[1] {
-            return Err(format!(
-                "`{op}` made no operation on the disk: is the log written against the \
-                 FileSystem it was opened with?"
-            ));
+            return Err(no_disk_operation(op, touched_the_disk));
         }
     }
     Ok(counts)
+}
+
+/// Why `op` returning `Ok` without one disk operation is a failure, and what to look at:
+/// the log never used the disk it was opened on (`touched_the_disk` false), or it keeps the
+/// write in memory (a cache, a buffer, durability switched off).
+fn no_disk_operation(op: &Op, touched_the_disk: bool) -> String {
+    if touched_the_disk {
+        format!(
+            "`{op}` returned Ok without a single operation on the disk (no write, no sync), \
+             so a power cut right after it loses what it acknowledged. Likely cause: the \
+             write is held in memory: a write cache or buffer, or durability switched off \
+             (redb's Durability::None, a skipped fsync). A write is durable when the call \
+             returns Ok: write it and sync it (file and directory) before returning"
+        )
+    } else {
+        format!(
+            "`{op}` returned Ok, and neither it nor the open made any operation on the \
+             simulated disk the log was opened on. Likely cause: the log does its I/O \
+             elsewhere (std::fs, its own file handles) instead of through the FileSystem \
+             it was given, so this suite cannot cut its power; the process-crash suite tests \
+             it without a FileSystem"
+        )
+    }
 }
 
 /// Open a fresh disk with `fault` armed, make the writes of `ops` until one fails, crash,
@@ -416,7 +437,11 @@ pub fn corruption_is_detected_never_served<L: Log>(
             };
             if got != model {
                 return Err(format!(
-                    "bit {bit} of byte {offset} of {} flipped: the log served {} instead of {}",
+                    "bit {bit} of byte {offset} of {} flipped: the log served {} instead of {} \
+                     (the difference may be in the entries' bytes). Likely cause: the log \
+                     serves damaged data unchecked; keep a checksum with each record (and \
+                     each index or header) and refuse a record that fails it with \
+                     LogError::Corrupted",
                     file.display(),
                     got.describe(),
                     model.describe()

@@ -212,11 +212,59 @@ pub fn check_allowed(got: &Model, stopped: &Stopped) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "after a crash {}, the log holds {}; acknowledged before the crash: {}",
+        "after a crash {}, the log holds {}; acknowledged before the crash: {}. {}",
         what_was_interrupted(stopped),
         got.describe(),
-        before.describe()
+        before.describe(),
+        likely_cause(got, stopped)
     ))
+}
+
+/// The likely cause of `got` after `stopped`, in plain words: what to look at.
+fn likely_cause(got: &Model, stopped: &Stopped) -> String {
+    let before = &stopped.acknowledged;
+    let common = before
+        .entries
+        .iter()
+        .zip(&got.entries)
+        .take_while(|(want, have)| want == have)
+        .count();
+    if got == &Model::default() && !before.entries.is_empty() {
+        "Likely cause: everything is gone, so the files (or the directory holding them) were \
+         never made durable: a file or directory just created survives a power cut only once \
+         its parent directory is synced (FileSystem::sync_dir), and each file's data once it \
+         is synced (FsFile::sync)"
+            .to_owned()
+    } else if common < before.entries.len() && common == got.entries.len() {
+        format!(
+            "Likely cause: acknowledged entries {}..={} are gone, so append returned Ok before \
+             its data was synced: check the fsync of the file and of its directory, and that \
+             durability is not switched off or deferred",
+            common + 1,
+            before.entries.len()
+        )
+    } else if got.entries.len() > before.entries.len() && common == before.entries.len() {
+        format!(
+            "Likely cause: entries {}..={} came back after a truncation that returned Ok: the \
+             removal was not synced before truncate returned (or recovery reads the removed \
+             entries again)",
+            common + 1,
+            got.entries.len()
+        )
+    } else if got.entries != before.entries {
+        format!(
+            "Likely cause: entry {} differs from the one acknowledged: a write landed over \
+             durable data out of order, or recovery read a stale or torn record as whole",
+            common + 1
+        )
+    } else if got.hard_state != before.hard_state {
+        "Likely cause: the hard state is not the last one saved with Ok: save_hard_state \
+         returned before the state was synced (write a temporary file, sync it, rename it \
+         over the old one, sync the directory)"
+            .to_owned()
+    } else {
+        "Likely cause: the state matches no outcome the contract allows".to_owned()
+    }
 }
 
 /// `Err` naming the rule if `got` is the log before the interrupted `batch` plus a part of it

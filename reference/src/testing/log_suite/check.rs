@@ -150,7 +150,14 @@ pub fn expect_compacted_state_across_reopen<F: LogFactory>(
 ) -> Result<F::Log, String> {
     expect_compacted_state(&log, base, entries, hard_state)?;
     let log = reopen(factory, store, log)?;
-    expect_compacted_state(&log, base, entries, hard_state)
-        .map_err(|message| format!("after reopen: {message}"))?;
+    expect_compacted_state(&log, base, entries, hard_state).map_err(|message| {
+        format!(
+            "after the log was dropped and reopened on the same store: {message}. The log \
+             held the expected state before the reopen and not after it. Likely cause: what \
+             a call acknowledged (an append, a truncation, a hard state) stayed in memory (a \
+             cache or buffer written later, or never) instead of reaching the store before \
+             the call returned Ok, or open does not read back exactly what the store holds"
+        )
+    })?;
     Ok(log)
 }
