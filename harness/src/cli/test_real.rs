@@ -101,34 +101,41 @@ pub fn run(args: &Args, mut config: TestConfig) -> u8 {
         jobs: args.jobs as usize,
     };
     let name = runner::real_name(&config);
-    let summary = suite::run_suite_with(&config, &name, &options, |seed, run_options| {
-        let real = RealOptions {
-            data_root: data_root.clone(),
-            spool_dir: run_options.spool_dir,
-        };
-        // A panic of the harness unwinds through the run, whose processes and data go with
-        // it (see crate::real::process); the run is then reported unknown, like a simulated
-        // run's.
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            runner::run_real(&config, seed, &real)
-        }))
-        .map_err(|payload| {
-            let message = rafty::node::panic_message(payload.as_ref());
-            RealRunError::Failed(format!("the harness panicked: {message}"))
-        })
-        .and_then(|outcome| outcome);
-        match ran {
-            Ok(output) => Ok(output),
-            Err(RealRunError::Failed(error)) => Err(error),
-            Err(RealRunError::Interrupted(signal)) => {
-                eprintln!(
-                    "rafty test --real: {signal}: stopped; the run's node processes were killed \
+    let reproduce = |seed| runner::real_reproduce(&config, seed);
+    let summary = suite::run_suite_with(
+        &config,
+        &name,
+        &options,
+        reproduce,
+        |seed, run_options| {
+            let real = RealOptions {
+                data_root: data_root.clone(),
+                spool_dir: run_options.spool_dir,
+            };
+            // A panic of the harness unwinds through the run, whose processes and data go with
+            // it (see crate::real::process); the run is then reported unknown, like a simulated
+            // run's.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runner::run_real(&config, seed, &real)
+            }))
+            .map_err(|payload| {
+                let message = rafty::node::panic_message(payload.as_ref());
+                RealRunError::Failed(format!("the harness panicked: {message}"))
+            })
+            .and_then(|outcome| outcome);
+            match ran {
+                Ok(output) => Ok(output),
+                Err(RealRunError::Failed(error)) => Err(error),
+                Err(RealRunError::Interrupted(signal)) => {
+                    eprintln!(
+                        "rafty test --real: {signal}: stopped; the run's node processes were killed \
                      and its data directory removed"
-                );
-                std::process::exit(130);
+                    );
+                    std::process::exit(130);
+                }
             }
-        }
-    });
+        },
+    );
     for run in &summary.runs {
         let stored = run
             .dir

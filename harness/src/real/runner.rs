@@ -247,11 +247,7 @@ async fn run_async(
     };
     let mut result = judge::judge(&evidence);
     result.test = real_name(&config);
-    result.reproduce = format!(
-        "not deterministic (real processes): `{} --real` runs the same seed's faults and \
-         operations again, at other moments",
-        judge::reproduce_command(&config, seed)
-    );
+    result.reproduce = real_reproduce(&config, seed);
     result.real = Some(RealRun {
         deterministic: false,
         note: "A real-process run is not deterministic: the OS schedules the processes, the \
@@ -299,4 +295,14 @@ async fn wait_until_ready(cluster: &RealCluster) -> Result<(), String> {
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
+}
+
+/// A real run's reproduction line: the command that draws the same seed's faults and
+/// operations again, which land at other moments.
+pub fn real_reproduce(config: &TestConfig, seed: u64) -> String {
+    format!(
+        "not deterministic (real processes): `{} --real` runs the same seed's faults and \
+         operations again, at other moments",
+        judge::reproduce_command(config, seed)
+    )
 }

@@ -128,25 +128,28 @@ impl SuiteSummary {
 /// Run `config` once per seed.
 pub fn run_suite(config: &TestConfig, plugins: &Plugins, options: &SuiteOptions) -> SuiteSummary {
     let reproduce = |seed| match &plugins.reproduce {
+        // A user's own parts are rerun by their own test, not by `rafty test`.
         Some(command) => command(seed),
         None => super::judge::reproduce_command(config, seed),
     };
-    run_suite_with(config, &config.name(), options, |seed, run_options| {
-        runner::run_caught(config, seed, plugins, run_options).map(|mut output| {
-            // A user's own parts are rerun by their own test, not by `rafty test`.
-            output.result.reproduce = reproduce(seed);
-            output
-        })
-    })
+    run_suite_with(
+        config,
+        &config.name(),
+        options,
+        reproduce,
+        |seed, run_options| runner::run_caught(config, seed, plugins, run_options),
+    )
 }
 
 /// Run `config` once per seed with `run` (a simulated run, or a real-process one): each seed's
-/// output, or why it has none (the run is then reported unknown). The suite's reports go
-/// under the test `name`.
+/// output, or why it has none (the run is then reported unknown). Every run's reproduction
+/// command is `reproduce(seed)`, whether it ran or not. The suite's reports go under the test
+/// `name`.
 pub fn run_suite_with(
     config: &TestConfig,
     name: &str,
     options: &SuiteOptions,
+    reproduce: impl Fn(u64) -> String + Sync,
     run: impl Fn(u64, RunOptions) -> Result<runner::RunOutput, String> + Sync,
 ) -> SuiteSummary {
     if let Some(root) = &options.store {
@@ -183,8 +186,8 @@ pub fn run_suite_with(
                 progress,
             };
             let summary = run_one(
-                config,
                 seed,
+                reproduce(seed),
                 run(seed, run_options),
                 &stamp,
                 options.store.as_deref(),
@@ -245,15 +248,15 @@ fn write_suite_reports(root: &std::path::Path, test: &str, stamp: &str, summary:
 }
 
 fn run_one(
-    config: &TestConfig,
     seed: u64,
+    reproduce: String,
     output: Result<runner::RunOutput, String>,
     stamp: &str,
     store_root: Option<&std::path::Path>,
 ) -> RunSummary {
     // A panic outside the nodes (in the harness or the simulator) is a bug of the harness; the
     // other seeds still run, and this one is reported unknown with its reproduction command.
-    let output = match output {
+    let mut output = match output {
         Ok(output) => output,
         Err(reason) => {
             return RunSummary {
@@ -261,7 +264,7 @@ fn run_one(
                 valid: Validity::Unknown,
                 failure: "none",
                 dir: None,
-                reproduce: super::judge::reproduce_command(config, seed),
+                reproduce,
                 simulated_ms: 0,
                 wall_ms: 0,
                 reason,
@@ -269,6 +272,7 @@ fn run_one(
             };
         }
     };
+    output.result.reproduce = reproduce;
     let result = &output.result;
     let mut store_error = None;
     // A run that is not valid keeps its inputs, to replay and shrink.
