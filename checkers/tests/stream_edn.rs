@@ -215,7 +215,7 @@ fn malformed_edn_is_refused_naming_the_same_line_as_the_whole_read() {
             format!("{long}{{:process 0, :f :read}}\n]\n"),
             "op has no :type",
         ),
-        (format!("{long}"), "missing ']'"),
+        (long.clone(), "missing ']'"),
         (
             format!("{long}]\n{}", op(9, "invoke")),
             "after the history's closing",

@@ -18,6 +18,9 @@ use crate::edn::Reader;
 use crate::error::HistoryError;
 use crate::value::Value;
 
+/// A piece's forms and their lines, or its error and whether it came at the piece's end.
+type Piece = Result<Vec<(Value, usize)>, (HistoryError, bool)>;
+
 /// Parsed in parallel: pieces of about this many bytes.
 const PIECE_BYTES: usize = 64 << 10;
 
@@ -224,7 +227,7 @@ impl EdnForms {
             }
         }
         pieces.push((start, end, line));
-        let parsed: Vec<Result<Vec<(Value, usize)>, (HistoryError, bool)>> = pieces
+        let parsed: Vec<Piece> = pieces
             .par_iter()
             .map(|&(from, to, line)| self.forms(from, to, line))
             .collect();
@@ -241,12 +244,7 @@ impl EdnForms {
 
     /// The forms of `pending[from..to]`, which starts on `line`; an error says whether it
     /// came at the text's very end.
-    fn forms(
-        &self,
-        from: usize,
-        to: usize,
-        line: usize,
-    ) -> Result<Vec<(Value, usize)>, (HistoryError, bool)> {
+    fn forms(&self, from: usize, to: usize, line: usize) -> Piece {
         let text = std::str::from_utf8(&self.pending[from..to])
             .map_err(|error| (self.error(line, format!("not UTF-8: {error}")), false))?;
         let mut reader = Reader::starting_at(&self.file, text, line);

@@ -141,11 +141,14 @@ pub fn check_file<M: Model>(
     progress.start_reading(bytes);
     let mut errors = LineErrors::new(&stream.read);
     let mut source = source::open(path, stream.format, stream.read.skip_unreadable)?;
+    let input = spill::Input {
+        path,
+        source: source.as_mut(),
+        independent: stream.independent,
+    };
     let spilled = spill::spill(
         model,
-        path,
-        source.as_mut(),
-        stream.independent,
+        input,
         dir.path(),
         buckets,
         &mut errors,
@@ -358,7 +361,7 @@ pub fn head(
     read: &ReadOptions,
 ) -> Result<crate::History, HistoryError> {
     let mut source = source::open(path, format, read.skip_unreadable)?;
-    let mut history = crate::History::from_source(&path.display().to_string());
+    let mut history = crate::History::from_source(path.display().to_string());
     if let Some(batch) = source.next_batch()? {
         for (line, parsed) in batch.ops {
             if let Ok(mut op) = parsed {

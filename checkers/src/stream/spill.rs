@@ -59,20 +59,30 @@ struct Pass<'m, M> {
     independent: bool,
 }
 
-/// Reads the history at `path` from `source` and spills its calls into `buckets` files in
-/// `dir`, unwrapping `[key value]` tuples when `independent`. Lines that cannot be read go to
-/// `errors`; every other error names the file and line.
+/// The history a pass reads: its file (named in errors), its ops, and whether it is a
+/// `jepsen.independent` one (each client op's `[key value]` tuple unwrapped as it is read).
+pub(crate) struct Input<'s> {
+    pub(crate) path: &'s Path,
+    pub(crate) source: &'s mut dyn Source,
+    pub(crate) independent: bool,
+}
+
+/// Reads the history `input` and spills its calls into `buckets` files in `dir`. Lines that
+/// cannot be read go to `errors`; every other error names the file and line.
 pub(crate) fn spill<M: Model>(
     model: &M,
-    path: &Path,
-    source: &mut dyn Source,
-    independent: bool,
+    input: Input<'_>,
     dir: &Path,
     buckets: usize,
     errors: &mut LineErrors,
     skip_unsupported: bool,
     progress: &dyn Progress,
 ) -> Result<Spilled, HistoryError> {
+    let Input {
+        path,
+        source,
+        independent,
+    } = input;
     let file = path.display().to_string();
     let io_error = |file: &str| {
         let file = file.to_owned();
