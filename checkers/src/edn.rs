@@ -37,6 +37,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader over `src`, whose first line is line `line` of `file` (a piece of a file).
+    pub fn starting_at(file: &'a str, src: &'a str, line: usize) -> Reader<'a> {
+        Reader {
+            line,
+            ..Reader::new(file, src)
+        }
+    }
+
+    /// Whether every byte of the input has been consumed (an error then may be a form cut by
+    /// the input's end, which more input could complete).
+    pub fn exhausted(&self) -> bool {
+        self.position >= self.src.len()
+    }
+
     /// An error at the current line.
     pub fn error(&self, reason: impl Into<String>) -> HistoryError {
         HistoryError::malformed(self.file, self.line, reason)

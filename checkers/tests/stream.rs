@@ -45,6 +45,7 @@ fn stream(
     let stream = StreamOptions {
         read: ReadOptions::default(),
         buckets,
+        ..StreamOptions::default()
     };
     model
         .check_file(

@@ -557,3 +557,73 @@ fn a_json_lines_history_is_streamed_and_the_planted_key_reported() {
         assert!(line["peak_memory_kib"].as_u64().is_some(), "{line}");
     }
 }
+
+/// A `jepsen.independent` cas-register history as Jepsen writes `history.edn` (one op map a
+/// line), of at least `bytes`: sequential writes and reads on 100 keys, with, when `plant`,
+/// a last read of key 5 returning a value never written.
+fn large_independent_edn(bytes: usize, plant: bool) -> PathBuf {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(bytes + 4096);
+    let mut index = 0;
+    let mut op = |text: &mut String, process: usize, kind: &str, f: &str, value: String| {
+        let _ = writeln!(
+            text,
+            "{{:process {process}, :type :{kind}, :f :{f}, :value {value}, :time {index}, \
+             :index {index}}}"
+        );
+        index += 1;
+    };
+    op(&mut text, 0, "invoke", "cas", "[0 [1 2]]".to_owned());
+    op(&mut text, 0, "fail", "cas", "[0 [1 2]]".to_owned());
+    let mut i = 0;
+    while text.len() < bytes {
+        let (process, key) = (i % 10, i % 100);
+        op(
+            &mut text,
+            process,
+            "invoke",
+            "write",
+            format!("[{key} {i}]"),
+        );
+        op(&mut text, process, "ok", "write", format!("[{key} {i}]"));
+        op(&mut text, process, "invoke", "read", format!("[{key} nil]"));
+        op(&mut text, process, "ok", "read", format!("[{key} {i}]"));
+        i += 1;
+    }
+    if plant {
+        op(&mut text, 3, "invoke", "read", "[5 nil]".to_owned());
+        op(&mut text, 3, "ok", "read", "[5 -1]".to_owned());
+    }
+    let name = format!("large-independent-{plant}.edn");
+    scratch(&name, &text)
+}
+
+#[test]
+fn a_large_edn_history_is_streamed_from_disk_with_the_same_verdict() {
+    // Issue 19: large files are checked without holding their text. Over 32 MiB an EDN file
+    // is streamed; its model and independence are decided on its first mebibyte.
+    let valid = large_independent_edn(33 << 20, false);
+    let planted = large_independent_edn(33 << 20, true);
+    let small = vendored("independent/cas-register-bad.edn");
+    let output = rafty_check(&["--json"], &[valid, planted, small]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = json_lines(&output);
+    for line in &lines[..2] {
+        assert_eq!(line["streamed"], true, "{line}");
+        assert_eq!(line["independent"], true, "{line}");
+        assert_eq!(line["model"], "cas-register", "{line}");
+        assert_eq!(line["format"], "edn", "{line}");
+        assert_eq!(
+            line["partitions"].as_u64().map(|p| p > 0),
+            Some(true),
+            "{line}"
+        );
+    }
+    assert_eq!(lines[0]["valid"], true, "{}", lines[0]);
+    assert_eq!(lines[0]["partitions"], 100, "{}", lines[0]);
+    assert_eq!(lines[1]["valid"], false, "{}", lines[1]);
+    assert_eq!(lines[1]["counterexample"]["partition"], 5, "{}", lines[1]);
+    // A small file is read whole, as before.
+    assert_eq!(lines[2]["streamed"], false, "{}", lines[2]);
+    assert_eq!(lines[2]["valid"], false, "{}", lines[2]);
+}

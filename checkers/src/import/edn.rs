@@ -78,7 +78,7 @@ pub fn parse_lines(
 }
 
 /// The op map on one line, if the line holds anything but blanks and comments.
-fn one_op(file: &str, line: &str, position: u64) -> Result<Option<Op>, HistoryError> {
+pub(crate) fn one_op(file: &str, line: &str, position: u64) -> Result<Option<Op>, HistoryError> {
     let mut reader = Reader::new(file, line);
     let Some((form, _)) = reader.next_form()? else {
         return Ok(None);
@@ -92,7 +92,7 @@ fn one_op(file: &str, line: &str, position: u64) -> Result<Option<Op>, HistoryEr
 }
 
 /// Builds an op from an EDN op map; `position` is its index if it has no `:index`.
-fn op_from_map(form: Value, position: u64) -> Result<Op, String> {
+pub(crate) fn op_from_map(form: Value, position: u64) -> Result<Op, String> {
     let Value::Map(mut map) = form else {
         return Err(format!("expected an op map, found {}", abbreviate(&form)));
     };

@@ -18,7 +18,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::HistoryError;
-use crate::history::{History, OpType, Process};
+use crate::history::{History, Op, OpType, Process};
 use crate::import::edn::abbreviate;
 use crate::value::Value;
 
@@ -100,53 +100,61 @@ pub fn looks_independent(history: &History) -> bool {
 /// `info` completion may carry something else (`:timed-out`): it takes its invocation's key.
 /// Ops of other processes (the nemesis) are left alone. Errors name the file and line.
 pub fn unwrap_tuples(mut history: History) -> Result<History, HistoryError> {
-    // Each process's open invocation: its key and position.
+    // Each process's open invocation: its key and line.
     let mut open: BTreeMap<u64, (Value, usize)> = BTreeMap::new();
     for position in 0..history.ops.len() {
-        let op = &history.ops[position];
-        let Process::Client(process) = op.process else {
+        let Process::Client(process) = history.ops[position].process else {
             continue;
         };
-        let error = |reason: String| history.error_at(position, reason);
-        if op.key.is_some() {
-            return Err(error(format!(
-                ":{} has both a :key and an independent [key value] value",
-                op.f
-            )));
-        }
-        let tuple = split(&op.value);
-        let invoked = if op.kind == OpType::Invoke {
+        let invoked = if history.ops[position].kind == OpType::Invoke {
             None
         } else {
             open.remove(&process)
         };
-        let (key, value) = match (op.kind, tuple, invoked) {
-            (OpType::Invoke, Ok((key, value)), _) => {
-                open.insert(process, (key.clone(), position));
-                (key, value)
-            }
-            (_, Ok((key, _)), Some((invoked_key, at))) if key != invoked_key => {
-                return Err(error(format!(
-                    ":{} completes on key {key} but was invoked on key {invoked_key} at line {}",
-                    op.f,
-                    history.location(at).line,
-                )));
-            }
-            (_, Ok((key, value)), _) => (key, value),
-            (OpType::Fail | OpType::Info, Err(_), Some((invoked_key, _))) => {
-                (invoked_key, op.value.clone())
-            }
-            // A completion without an open invocation: pairing reports it.
-            (OpType::Fail | OpType::Info | OpType::Ok, Err(_), None) => continue,
-            (_, Err(reason), _) => {
-                return Err(error(format!(":{} {}: {reason}", op.f, op.kind.as_str())));
-            }
-        };
-        let op = &mut history.ops[position];
-        op.key = Some(key);
-        op.value = value;
+        let line = history.location(position).line;
+        let unwrapped = unwrap_op(
+            &mut history.ops[position],
+            invoked.as_ref().map(|(key, line)| (key, *line)),
+        )
+        .map_err(|reason| history.error_at(position, reason))?;
+        if unwrapped && history.ops[position].kind == OpType::Invoke {
+            let key = history.ops[position].key.clone().expect("just unwrapped");
+            open.insert(process, (key, line));
+        }
     }
     Ok(history)
+}
+
+/// Unwraps one client op of an independent history (see [`unwrap_tuples`]): moves its
+/// tuple's key into `op.key` and leaves the inner value. `invoked` is, for a completion, the
+/// key and line of the invocation it completes. `Ok(false)` leaves a completion without an
+/// invocation as it is (pairing reports it); an error is the reason, without the location.
+pub(crate) fn unwrap_op(op: &mut Op, invoked: Option<(&Value, usize)>) -> Result<bool, String> {
+    if op.key.is_some() {
+        return Err(format!(
+            ":{} has both a :key and an independent [key value] value",
+            op.f
+        ));
+    }
+    let (key, value) = match (op.kind, split(&op.value), invoked) {
+        (OpType::Invoke, Ok(tuple), _) => tuple,
+        (_, Ok((key, _)), Some((invoked_key, line))) if &key != invoked_key => {
+            return Err(format!(
+                ":{} completes on key {key} but was invoked on key {invoked_key} at line {line}",
+                op.f,
+            ));
+        }
+        (_, Ok(tuple), _) => tuple,
+        (OpType::Fail | OpType::Info, Err(_), Some((invoked_key, _))) => {
+            (invoked_key.clone(), op.value.clone())
+        }
+        // A completion without an open invocation: pairing reports it.
+        (OpType::Fail | OpType::Info | OpType::Ok, Err(_), None) => return Ok(false),
+        (_, Err(reason), _) => return Err(format!(":{} {}: {reason}", op.f, op.kind.as_str())),
+    };
+    op.key = Some(key);
+    op.value = value;
+    Ok(true)
 }
 
 /// A `[key value]` tuple's parts, or why the value is not one.

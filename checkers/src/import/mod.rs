@@ -3,7 +3,7 @@
 
 mod detect;
 pub(crate) mod edn;
-mod independent;
+pub(crate) mod independent;
 mod jepsen_log;
 pub(crate) mod jsonl;
 pub(crate) mod unreadable;
@@ -25,9 +25,10 @@ use crate::model::Convention;
 use unreadable::LineErrors;
 
 /// A history file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Format {
     /// rafty's native format: one serde-JSON [`Op`](crate::Op) a line.
+    #[default]
     Jsonl,
     /// Jepsen, Knossos and Elle: one EDN vector of op maps, or a sequence of them.
     Edn,

@@ -57,8 +57,9 @@ impl ModelKind {
         self.check_as(convention, true, history, options)
     }
 
-    /// Checks the JSON-lines history at `path` under this model and `convention`, streaming
-    /// it from disk ([`stream::check_file`]).
+    /// Checks the history at `path` under this model and `convention`, streaming it from
+    /// disk ([`stream::check_file`]); one object per key when `stream.independent`, as
+    /// [`check_per_key`](Self::check_per_key) checks.
     pub fn check_file(
         self,
         convention: Convention,
@@ -67,17 +68,39 @@ impl ModelKind {
         stream: &StreamOptions,
         progress: &dyn Progress,
     ) -> Result<Streamed, HistoryError> {
-        match self {
-            ModelKind::Register => {
-                stream::check_file(&Register::new(convention), path, options, stream, progress)
+        fn run<M: Model>(
+            model: M,
+            per_key: bool,
+            path: &Path,
+            options: &CheckOptions,
+            stream: &StreamOptions,
+            progress: &dyn Progress,
+        ) -> Result<Streamed, HistoryError> {
+            if per_key {
+                stream::check_file(&PerKey(model), path, options, stream, progress)
+            } else {
+                stream::check_file(&model, path, options, stream, progress)
             }
-            ModelKind::CasRegister => stream::check_file(
-                &CasRegister::new(convention),
+        }
+        let per_key = stream.independent;
+        match self {
+            ModelKind::Register => run(
+                Register::new(convention),
+                per_key,
                 path,
                 options,
                 stream,
                 progress,
             ),
+            ModelKind::CasRegister => run(
+                CasRegister::new(convention),
+                per_key,
+                path,
+                options,
+                stream,
+                progress,
+            ),
+            // Its calls are keyed already.
             ModelKind::Kv => {
                 stream::check_file(&KeyValue::new(convention), path, options, stream, progress)
             }

@@ -1,7 +1,8 @@
 //! The streaming check of a history file too large to hold: the same verdict as
 //! [`check`](crate::check) in memory bounded by the bucket size, not by the history.
 //!
-//! 1. One pass over the file ([`spill`]): JSON lines parsed in parallel batches, each client's
+//! 1. One pass over the file ([`spill`]): batches parsed in parallel ([`source`]: JSON or EDN
+//!    lines, or EDN forms cut between top-level forms), each client's
 //!    invocation paired with its completion, the pair translated under the model (so bad input
 //!    is refused naming its line, and what constrains nothing is dropped) and appended, in a
 //!    compact binary form ([`codec`]), to the spill file of its key's bucket (a hash of the
@@ -24,7 +25,11 @@
 //! that the buckets grow with the file.
 
 mod codec;
+mod edn_forms;
+mod source;
 mod spill;
+
+pub use source::streams;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -34,7 +39,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::error::HistoryError;
-use crate::import::{ReadOptions, Unreadable, unreadable::LineErrors};
+use crate::import::{Format, ReadOptions, Unreadable, unreadable::LineErrors};
 use crate::linearizability::race::{self, Drawn};
 use crate::linearizability::search::{Call, Calls, Stop};
 use crate::linearizability::{CheckOptions, CheckResult, Verdict, report, settle};
@@ -92,6 +97,12 @@ pub struct StreamOptions {
     pub read: ReadOptions,
     /// Spill to this many buckets instead of [`buckets_for`] the file's size (at least 1).
     pub buckets: Option<usize>,
+    /// The file's format (any but [`Format::JepsenLog`]: see [`streams`]).
+    pub format: Format,
+    /// Whether the history is a `jepsen.independent` one, whose client ops' `[key value]`
+    /// tuples are unwrapped as they are read ([`unwrap_tuples`](crate::import::unwrap_tuples)
+    /// does it in memory, with the same errors).
+    pub independent: bool,
 }
 
 /// How many buckets a file of `bytes` is spilled to.
@@ -101,8 +112,8 @@ pub fn buckets_for(bytes: u64) -> usize {
         .clamp(1, MAX_BUCKETS as u64) as usize
 }
 
-/// Checks the JSON-lines history at `path` for linearizability under `model`, streaming (see
-/// the module's documentation). Spill files go to a temporary folder in the system's, removed
+/// Checks the history at `path` (in `stream.format`) for linearizability under `model`,
+/// streaming (see the module's documentation). Spill files go to a temporary folder in the system's, removed
 /// on return. Errors are as [`check`](crate::check)'s, naming the file and line (the first
 /// met while reading), or an I/O error.
 pub fn check_file<M: Model>(
@@ -129,9 +140,15 @@ pub fn check_file<M: Model>(
         })?;
     progress.start_reading(bytes);
     let mut errors = LineErrors::new(&stream.read);
+    let mut source = source::open(path, stream.format, stream.read.skip_unreadable)?;
+    let input = spill::Input {
+        path,
+        source: source.as_mut(),
+        independent: stream.independent,
+    };
     let spilled = spill::spill(
         model,
-        path,
+        input,
         dir.path(),
         buckets,
         &mut errors,
@@ -333,4 +350,27 @@ fn call<M: Model>(model: &M, record: &Record) -> Call<M::Input, M::Output> {
         call: operation.invoke_position,
         ret,
     }
+}
+
+/// The start of a history file (its first batch, about a mebibyte), as a history: enough to
+/// decide how to stream the rest (its model and whether it is a `jepsen.independent` one).
+/// Lines that cannot be read are passed over (the check reports them).
+pub fn head(
+    path: &Path,
+    format: Format,
+    read: &ReadOptions,
+) -> Result<crate::History, HistoryError> {
+    let mut source = source::open(path, format, read.skip_unreadable)?;
+    let mut history = crate::History::from_source(path.display().to_string());
+    if let Some(batch) = source.next_batch()? {
+        for (line, parsed) in batch.ops {
+            if let Ok(mut op) = parsed {
+                if op.index == source::NO_INDEX {
+                    op.index = history.len() as u64;
+                }
+                history.push_at_line(op, line);
+            }
+        }
+    }
+    Ok(history)
 }

@@ -1,5 +1,5 @@
-//! The streaming check's first pass: reads a JSON-lines history once, in batches parsed in
-//! parallel, pairs each client's invocation with its completion, translates the pair under the
+//! The streaming check's first pass: reads a history once, in batches parsed in parallel
+//! ([`source`](super::source)), pairs each client's invocation with its completion, translates the pair under the
 //! model (to refuse bad input early and to drop what constrains nothing), and spills the pair
 //! to the bucket file of its key.
 //!
@@ -8,20 +8,20 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::error::{HistoryError, Location};
 use crate::history::{Op, OpType, Operation, Process};
+use crate::import::independent::unwrap_op;
 use crate::import::unreadable::LineErrors;
 use crate::model::{Model, Translated};
 use crate::stream::Progress;
 use crate::stream::codec::{self, Record};
+use crate::stream::source::{NO_INDEX, Source};
 
-/// How many bytes of lines are parsed at once (in parallel).
-const BATCH_BYTES: usize = 1 << 20;
 /// The write buffer of each bucket file.
 const BUCKET_BUFFER_BYTES: usize = 64 << 10;
 
@@ -55,19 +55,34 @@ struct Pass<'m, M> {
     skipped: usize,
     unsupported: usize,
     first_unsupported: Option<FirstUnsupported>,
+    /// A `jepsen.independent` history: each client op's `[key value]` tuple is unwrapped.
+    independent: bool,
 }
 
-/// Reads `path` (JSON lines) and spills its calls into `buckets` files in `dir`. Lines that
+/// The history a pass reads: its file (named in errors), its ops, and whether it is a
+/// `jepsen.independent` one (each client op's `[key value]` tuple unwrapped as it is read).
+pub(crate) struct Input<'s> {
+    pub(crate) path: &'s Path,
+    pub(crate) source: &'s mut dyn Source,
+    pub(crate) independent: bool,
+}
+
+/// Reads the history `input` and spills its calls into `buckets` files in `dir`. Lines that
 /// cannot be read go to `errors`; every other error names the file and line.
 pub(crate) fn spill<M: Model>(
     model: &M,
-    path: &Path,
+    input: Input<'_>,
     dir: &Path,
     buckets: usize,
     errors: &mut LineErrors,
     skip_unsupported: bool,
     progress: &dyn Progress,
 ) -> Result<Spilled, HistoryError> {
+    let Input {
+        path,
+        source,
+        independent,
+    } = input;
     let file = path.display().to_string();
     let io_error = |file: &str| {
         let file = file.to_owned();
@@ -91,64 +106,25 @@ pub(crate) fn spill<M: Model>(
         skipped: 0,
         unsupported: 0,
         first_unsupported: None,
+        independent,
     };
-    let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(io_error(&file))?);
-    let mut text = Vec::with_capacity(BATCH_BYTES + (1 << 16));
-    let mut line_number = 0;
     let mut position = 0;
-    let mut bytes_read = 0u64;
-    loop {
-        text.clear();
-        let mut ends = Vec::new();
-        while text.len() < BATCH_BYTES {
-            let read = reader
-                .read_until(b'\n', &mut text)
-                .map_err(io_error(&file))?;
-            if read == 0 {
-                break;
-            }
-            ends.push(text.len());
-        }
-        if ends.is_empty() {
-            break;
-        }
-        bytes_read += text.len() as u64;
-        let lines: Vec<&[u8]> = ends
-            .iter()
-            .scan(0, |start, &end| {
-                let line = &text[*start..end];
-                *start = end;
-                Some(line)
-            })
-            .collect();
-        let parsed: Vec<Option<Result<Op, String>>> = lines
-            .par_iter()
-            .map(|line| {
-                let line = line.trim_ascii();
-                (!line.is_empty()).then(|| {
-                    serde_json::from_slice::<Op>(line)
-                        .map_err(|error| crate::import::jsonl::json_reason(&error))
-                })
-            })
-            .collect();
+    while let Some(batch) = source.next_batch()? {
         let mut paired = Vec::new();
-        for parsed in parsed {
-            line_number += 1;
+        for (line, parsed) in batch.ops {
             match parsed {
-                None => {}
-                Some(Ok(op)) => {
-                    paired.extend(pass.event(position, line_number, op)?);
+                Ok(mut op) => {
+                    if op.index == NO_INDEX {
+                        op.index = position as u64;
+                    }
+                    paired.extend(pass.event(position, line, op)?);
                     position += 1;
                 }
-                Some(Err(reason)) => errors.bad(HistoryError::malformed(
-                    &file,
-                    line_number,
-                    format!("invalid op: {reason}"),
-                ))?,
+                Err(reason) => errors.bad(HistoryError::malformed(&file, line, reason))?,
             }
         }
         pass.operations(paired)?;
-        progress.reading(bytes_read);
+        progress.reading(batch.bytes_read);
     }
     pass.finish(paths, skip_unsupported)
 }
@@ -164,11 +140,21 @@ impl<M: Model> Pass<'_, M> {
         &mut self,
         position: usize,
         line: usize,
-        op: Op,
+        mut op: Op,
     ) -> Result<Option<Record>, HistoryError> {
         let Process::Client(process) = op.process else {
             return Ok(None);
         };
+        if self.independent {
+            let invoked = match op.kind {
+                OpType::Invoke => None,
+                _ => self
+                    .open
+                    .get(&process)
+                    .and_then(|(_, line, invoke)| invoke.key.as_ref().map(|key| (key, *line))),
+            };
+            unwrap_op(&mut op, invoked).map_err(|reason| self.error(line, reason))?;
+        }
         if op.kind == OpType::Invoke {
             if let Some((_, earlier, _)) = self.open.get(&process) {
                 return Err(self.error(

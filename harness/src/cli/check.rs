@@ -104,6 +104,8 @@ struct FileReport {
     format: Option<Format>,
     convention: Option<Convention>,
     independent: Option<bool>,
+    /// Whether the file was streamed from disk rather than read whole.
+    streamed: bool,
     /// The model used, and why when it was inferred.
     model: Option<(ModelKind, Option<String>)>,
     /// The history read, when not the path given (a run folder, a run's results), and why.
@@ -117,7 +119,7 @@ impl FileReport {
     /// The JSON line: the check result's fields (`valid`, `model`, `operations`, `skipped`,
     /// `unsupported`, `steps`, ..., `counterexample`) with `file`, `millis`, `peak_memory_kib`
     /// (the process's so far, where the system says), `format`, `convention`,
-    /// `independent`, `model_inferred_from`, `history` and `note` (when the path was a run
+    /// `independent`, `streamed` (from disk, not read whole), `model_inferred_from`, `history` and `note` (when the path was a run
     /// folder or results), `unreadable` (lines skipped) and `first_unreadable`, `partial`
     /// (whether anything was skipped unchecked) and `error`.
     fn to_json(&self) -> serde_json::Value {
@@ -149,6 +151,7 @@ impl FileReport {
         if let Some(independent) = self.independent {
             put("independent", independent.into());
         }
+        put("streamed", self.streamed.into());
         if let Some((kind, reason)) = &self.model {
             put("model", kind.name().into());
             if let Some(reason) = reason {
@@ -241,6 +244,7 @@ fn check_file(args: &Args, file: &Path) -> FileReport {
         format: None,
         convention: None,
         independent: None,
+        streamed: false,
         model: None,
         target: None,
         unreadable: Unreadable::default(),
@@ -292,29 +296,36 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
         skip_unsupported: args.skip_unsupported,
         memory_budget: (args.memory_budget > 0).then(|| args.memory_budget.saturating_mul(1 << 20)),
     };
-    if format == Format::Jsonl {
-        if let Some(model) = streamable(args, &history_file)? {
-            report.format = Some(format);
-            let convention = args.convention.unwrap_or(format.default_convention());
-            report.convention = Some(convention);
-            report.model = Some(model.clone());
-            report.independent = Some(false);
-            let bytes = std::fs::metadata(&history_file).map_or(0, |m| m.len());
-            let bar = progress::CheckProgress::new(&report.file, bytes);
-            let stream = StreamOptions {
-                read: read_options,
-                buckets: None,
-            };
-            let streamed = model
-                .0
-                .check_file(convention, &history_file, &options, &stream, &bar);
-            bar.finish();
-            let streamed = streamed.map_err(|error| match error {
-                HistoryError::Unsupported { .. } => unsupported_hint(&error),
-                _ => read_error(error),
-            })?;
-            report.unreadable = streamed.unreadable;
-            return Ok(streamed.result);
+    if let Some(plan) = streamable(args, &history_file, format, &read_options)? {
+        report.format = Some(format);
+        let convention = args.convention.unwrap_or(format.default_convention());
+        report.convention = Some(convention);
+        report.model = Some(plan.model.clone());
+        report.independent = Some(plan.independent);
+        let bytes = std::fs::metadata(&history_file).map_or(0, |m| m.len());
+        let bar = progress::CheckProgress::new(&report.file, bytes);
+        let stream = StreamOptions {
+            read: read_options,
+            buckets: None,
+            format,
+            independent: plan.independent,
+        };
+        let streamed = plan
+            .model
+            .0
+            .check_file(convention, &history_file, &options, &stream, &bar);
+        bar.finish();
+        match streamed {
+            Ok(streamed) => {
+                report.streamed = true;
+                report.unreadable = streamed.unreadable;
+                return Ok(streamed.result);
+            }
+            // The model was inferred from the file's start and a later op is not one of
+            // its functions: the whole file decides, as below.
+            Err(HistoryError::Unsupported { .. }) if plan.from_head => {}
+            Err(error @ HistoryError::Unsupported { .. }) => return Err(unsupported_hint(&error)),
+            Err(error) => return Err(read_error(error)),
         }
     }
     let imported =
@@ -358,26 +369,99 @@ fn unsupported_hint(error: &HistoryError) -> String {
     )
 }
 
-/// The model to check a JSON-lines history with by streaming it from disk (not one
-/// `jepsen.independent` history, whose tuples are unwrapped in memory), and why when inferred;
-/// `None` to read it whole. Without a given model and `--independent=no`, its first op with a
-/// key decides: a key-value history, inferred as [`ModelKind::infer`] would (any key makes it
-/// kv) and not independent (tuples never come with keys). A file without keys is read whole.
-fn streamable(args: &Args, file: &Path) -> Result<Option<(ModelKind, Option<String>)>, String> {
+/// EDN files up to this size are read whole: faster for the small files Jepsen and Porcupine
+/// write (no spill files, no second pass), and their memory is small anyway.
+const STREAM_EDN_ABOVE: u64 = 32 << 20;
+
+/// How to stream a history file: its model (and why, when inferred) and whether it is a
+/// `jepsen.independent` one.
+struct StreamPlan {
+    model: (ModelKind, Option<String>),
+    independent: bool,
+    /// The model was inferred from the file's first mebibyte, not from a key: a later op
+    /// the model does not have sends the file to be read whole.
+    from_head: bool,
+}
+
+/// How to check a history by streaming it from disk, or `None` to read it whole.
+///
+/// JSON lines: not one `jepsen.independent` history (its independence is decided on the
+/// whole history); without a given model and `--independent=no`, its first op with a key
+/// decides: a key-value history, inferred as [`ModelKind::infer`] would (any key makes it
+/// kv) and not independent (tuples never come with keys). A JSON-lines file without keys is
+/// read whole. EDN and EDN lines larger than [`STREAM_EDN_ABOVE`]: the file's first mebibyte
+/// decides what it does not give
+/// (the model, as [`ModelKind::infer`] infers it; independence, as
+/// [`import::looks_independent`] says). The old jepsen-log format is read whole.
+fn streamable(
+    args: &Args,
+    file: &Path,
+    format: Format,
+    read: &ReadOptions,
+) -> Result<Option<StreamPlan>, String> {
+    if !rafty_checkers::stream::streams(format) {
+        return Ok(None);
+    }
+    if format != Format::Jsonl {
+        let bytes = std::fs::metadata(file).map_or(0, |meta| meta.len());
+        if bytes <= STREAM_EDN_ABOVE {
+            return Ok(None);
+        }
+        return streamable_edn(args, file, format, read).map(Some);
+    }
     if let (ModelChoice::Given(kind), Independent::No) = (args.model, args.independent) {
-        return Ok(Some((kind, None)));
+        return Ok(Some(StreamPlan {
+            model: (kind, None),
+            independent: false,
+            from_head: false,
+        }));
     }
     if args.independent == Independent::Yes {
         return Ok(None);
     }
     let first = import::first_keyed_client_op(file).map_err(|error| error.to_string())?;
-    Ok(first.map(|(op, line)| match args.model {
-        ModelChoice::Given(kind) => (kind, None),
-        ModelChoice::Auto => (
-            ModelKind::Kv,
-            Some(format!(":{} with a key at line {line}", op.f)),
-        ),
+    Ok(first.map(|(op, line)| StreamPlan {
+        model: match args.model {
+            ModelChoice::Given(kind) => (kind, None),
+            ModelChoice::Auto => (
+                ModelKind::Kv,
+                Some(format!(":{} with a key at line {line}", op.f)),
+            ),
+        },
+        independent: false,
+        from_head: false,
     }))
+}
+
+/// [`streamable`] for an EDN file: decided on its first mebibyte.
+fn streamable_edn(
+    args: &Args,
+    file: &Path,
+    format: Format,
+    read: &ReadOptions,
+) -> Result<StreamPlan, String> {
+    let head = rafty_checkers::stream::head(file, format, read).map_err(|e| e.to_string())?;
+    let independent = match args.independent {
+        Independent::Auto => import::looks_independent(&head),
+        Independent::Yes => true,
+        Independent::No => false,
+    };
+    Ok(match args.model {
+        ModelChoice::Given(kind) => StreamPlan {
+            model: (kind, None),
+            independent,
+            from_head: false,
+        },
+        ModelChoice::Auto => {
+            let inferred = ModelKind::infer(&head);
+            let from_head = inferred.kind != ModelKind::Kv;
+            StreamPlan {
+                model: (inferred.kind, Some(inferred.reason)),
+                independent,
+                from_head,
+            }
+        }
+    })
 }
 
 fn print_text(out: &mut impl Write, report: &FileReport) -> std::io::Result<()> {
