@@ -17,7 +17,7 @@
 //! possibly stale: recorded as if linearizable, so the checker must catch it); a
 //! compare-and-set a txn comparing the value (`succeeded` absent or false: the cas failed, a
 //! definite `fail`). A client talks to one member (client `i` starts at member `i mod n`) and
-//! moves to the next when it cannot connect or an operation stays unanswered. A connection
+//! moves to the next only when it cannot connect (a killed member). A connection
 //! refused is a definite `fail` (nothing was sent); a timeout, a broken connection or an error
 //! answer to a write is `info` (etcd may have proposed it); an error answer to a read is a
 //! `fail` (a read has no effect). The register and kv workloads run on it; append does not.
@@ -471,8 +471,9 @@ impl EtcdApi {
     }
 
     /// Call `path` on the current member, moving on to the next while none can be reached
-    /// (one round of the members at most); a lost request also moves the client on, for its
-    /// next operation.
+    /// (one round of the members at most). A member that takes the request but does not
+    /// answer keeps the client (as Jepsen binds a client to its node): a client of a member cut
+    /// off from the others goes on reading from it, which is what exposes stale reads.
     async fn call_any(&mut self, path: &str, body: &Json) -> Result<Json, CallError> {
         let mut last = None;
         for _ in 0..self.members.len() {
@@ -480,10 +481,6 @@ impl EtcdApi {
                 Err(CallError::Unreachable(error)) => {
                     last = Some(CallError::Unreachable(error));
                     self.next_member();
-                }
-                Err(CallError::Lost(error)) => {
-                    self.next_member();
-                    return Err(CallError::Lost(error));
                 }
                 other => return other,
             }

@@ -345,9 +345,13 @@ async fn sender(
 
 /// The value of the `X-PeerURLs` header of an HTTP request head, if it has one.
 fn peer_urls(head: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(head).ok()?;
-    let end = text.find("\r\n\r\n").unwrap_or(text.len());
-    text[..end].split("\r\n").skip(1).find_map(|line| {
+    // The head only: a body (etcd's pipelined Raft messages are protobuf) need not be text.
+    let end = head
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or(head.len());
+    let text = std::str::from_utf8(&head[..end]).ok()?;
+    text.split("\r\n").skip(1).find_map(|line| {
         let (name, value) = line.split_once(':')?;
         name.trim()
             .eq_ignore_ascii_case("x-peerurls")
@@ -552,6 +556,9 @@ mod tests {
     fn peer_urls_are_read_from_the_request_head_whatever_the_case() {
         let head = b"POST /raft HTTP/1.1\r\nx-peerurls: http://127.0.0.1:5\r\n\r\nbody";
         assert_eq!(peer_urls(head), Some("http://127.0.0.1:5"));
+        // A binary body after the head (etcd's pipelined messages) does not hide the header.
+        let binary = b"POST /raft HTTP/1.1\r\nX-PeerURLs: http://127.0.0.1:6\r\n\r\n\x08\xff\xfe";
+        assert_eq!(peer_urls(binary), Some("http://127.0.0.1:6"));
         assert_eq!(peer_urls(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), None);
     }
 
