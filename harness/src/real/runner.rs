@@ -184,6 +184,9 @@ async fn run_async(
     config.raft = real_settings(&config.raft);
     config.log = LogKind::File;
     config.nemesis_overlap = 1;
+    if let TargetKind::Etcd { .. } = options.target {
+        config.recovery = config.recovery.max(super::etcd::RECOVERY);
+    }
     let mut cluster = start_target(&config, options).await?;
     target::wait_until_ready(cluster.as_ref()).await?;
 
