@@ -10,9 +10,11 @@
 //! - [`target`] is the system under test as one small trait; [`cluster`] (rafty's nodes
 //!   behind the proxy, with their data directory) and [`etcd`] implement it.
 //! - [`faults`] and [`nemesis`] draw the faults from the seed and apply them.
+//! - [`bench`] measures rafty's nodes and etcd side by side through their targets.
 //! - [`runner`] runs one test and judges it as a simulated run is judged; [`record`] is what
 //!   its results.json adds.
 
+pub mod bench;
 pub mod cluster;
 pub mod etcd;
 pub mod faults;
