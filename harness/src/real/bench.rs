@@ -146,18 +146,6 @@ fn quantile_ms(latencies_ns: &[u64], quantile: f64) -> f64 {
     histogram.value_at_quantile(quantile) as f64 / 1e6
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantiles_are_in_milliseconds_of_the_recorded_latencies() {
-        let latencies: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();
-        assert!((quantile_ms(&latencies, 0.50) - 50.0).abs() < 0.1);
-        assert!((quantile_ms(&latencies, 0.99) - 99.0).abs() < 0.1);
-    }
-}
-
 /// `clients` closed-loop clients doing `op` on their own keys: the latencies (ns) of the
 /// successes and the count of failures within the window after the warm-up.
 async fn closed_loop(
@@ -210,4 +198,16 @@ async fn closed_loop(
     let latencies = latencies.borrow().clone();
     let errors = *errors.borrow();
     (latencies, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_in_milliseconds_of_the_recorded_latencies() {
+        let latencies: Vec<u64> = (1..=100).map(|ms| ms * 1_000_000).collect();
+        assert!((quantile_ms(&latencies, 0.50) - 50.0).abs() < 0.1);
+        assert!((quantile_ms(&latencies, 0.99) - 99.0).abs() < 0.1);
+    }
 }
