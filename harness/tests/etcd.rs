@@ -145,3 +145,72 @@ fn the_append_workload_is_refused_for_etcd_naming_the_ones_it_runs() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("register and kv workloads"), "{stderr}");
 }
+
+/// The running processes (zombies aside) whose command line contains `needle`, from /proc.
+fn processes_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            entry.file_name().to_string_lossy().parse::<u32>().is_ok()
+                && std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(needle))
+                && std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+                    !stat
+                        .rsplit_once(')')
+                        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+                })
+        })
+        .count()
+}
+
+#[test]
+fn an_interrupted_etcd_run_leaves_no_member_and_no_data() {
+    if !etcd_installed("an_interrupted_etcd_run_leaves_no_member_and_no_data") {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let data = scratch.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mut child = rafty()
+        .args(["test", "--real", "--target", "etcd", "--nodes", "3"])
+        .args([
+            "--nemesis",
+            "partition",
+            "--time-limit",
+            "30s",
+            "--no-store",
+        ])
+        .arg("--real-data-dir")
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let needle = format!("--data-dir={}", data.display());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while processes_with(&needle) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three etcd members never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    // SIGKILLed members may take the kernel a moment to tear down.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while processes_with(&needle) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        processes_with(&needle),
+        0,
+        "an etcd member outlived the run"
+    );
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "data left");
+}
