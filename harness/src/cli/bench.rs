@@ -67,6 +67,11 @@ pub struct Args {
     /// state).
     #[arg(long, value_parser = crate::run::config::parse_reads)]
     pub reads: Option<rafty::ReadConsistency>,
+    /// With --mode real: measure through the chaos test's real targets instead, `rafty`,
+    /// `etcd` (on the PATH) or `both` (alternating at every client count and round): writes,
+    /// then linearizable reads, client latency only, 3 members on 127.0.0.1.
+    #[arg(long, value_parser = ["rafty", "etcd", "both"])]
+    pub target: Option<String>,
 }
 
 /// `--snapshots on|off`.
@@ -122,6 +127,9 @@ pub fn run(args: &Args) -> u8 {
         catch_up: args.catch_up,
         reads: args.reads,
     };
+    if let Some(target) = &args.target {
+        return compare_targets(args, target, &options);
+    }
     if options.catch_up.is_some() {
         return match bench::catch_up::run(&options) {
             Ok(report) if args.json => {
@@ -145,6 +153,59 @@ pub fn run(args: &Args) -> u8 {
         }
         Ok(report) => {
             print!("{}", report.to_table());
+            0
+        }
+        Err(error) => {
+            eprintln!("rafty bench: {error}");
+            2
+        }
+    }
+}
+
+/// `rafty bench --mode real --target ...`: [`crate::real::bench`]; a markdown table on stdout.
+fn compare_targets(args: &Args, target: &str, options: &BenchOptions) -> u8 {
+    use crate::real::bench::{self as compare, CompareOptions};
+    if args.mode != Mode::Real {
+        eprintln!("rafty bench: --target needs --mode real");
+        return 2;
+    }
+    let targets = match target {
+        "both" => vec!["rafty", "etcd"],
+        "etcd" => vec!["etcd"],
+        _ => vec!["rafty"],
+    };
+    if targets.contains(&"etcd") {
+        if let Err(error) = crate::real::etcd::find_etcd() {
+            eprintln!("rafty bench: {error}");
+            return 2;
+        }
+    }
+    let load_before = bench::machine::load_average();
+    let compare_options = CompareOptions {
+        targets,
+        clients: options.clients.clone(),
+        warmup: options.warmup,
+        duration: options.duration,
+        rounds: options.rounds,
+        data_dir: options.data_dir.clone(),
+    };
+    eprintln!("{}", compare::TABLE_HEAD);
+    match compare::run(&compare_options) {
+        Ok(measurements) => {
+            println!("{}", compare::TABLE_HEAD);
+            for measurement in &measurements {
+                println!("{}", compare::row(measurement));
+            }
+            let load = |load: Option<bench::machine::LoadAverage>| {
+                load.map_or("unknown".to_owned(), |load| {
+                    format!("{:.2} {:.2} {:.2}", load.one, load.five, load.fifteen)
+                })
+            };
+            println!(
+                "load average before: {}; after: {}",
+                load(load_before),
+                load(bench::machine::load_average())
+            );
             0
         }
         Err(error) => {

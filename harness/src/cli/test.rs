@@ -134,6 +134,15 @@ pub struct Args {
     /// (default: the system's temporary folder).
     #[arg(long)]
     pub real_data_dir: Option<PathBuf>,
+    /// With --real: the system under test, `rafty` (its own nodes) or `etcd` (found on the
+    /// PATH; Debian: `apt-get install etcd-server`; register and kv workloads).
+    #[arg(long, default_value = "rafty", value_parser = ["rafty", "etcd"])]
+    pub target: String,
+    /// With --target etcd: read serializably (from the member's local state, possibly stale)
+    /// and record those reads as linearizable: the deliberately wrong client setting the
+    /// checker must catch.
+    #[arg(long)]
+    pub etcd_serializable_reads: bool,
 }
 
 fn parse_workload(text: &str) -> Result<WorkloadKind, String> {

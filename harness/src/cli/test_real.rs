@@ -6,8 +6,9 @@
 //! and its data directories removed).
 
 use crate::nemesis::FaultKind;
+use crate::real::etcd;
 use crate::real::faults::REAL_KINDS;
-use crate::real::runner::{self, RealOptions, RealRunError};
+use crate::real::runner::{self, RealOptions, RealRunError, TargetKind};
 use crate::run::config::TestConfig;
 use crate::run::results::Validity;
 use crate::run::store;
@@ -52,8 +53,37 @@ fn kinds(args: &Args) -> Result<Vec<FaultKind>, String> {
         .collect())
 }
 
+/// The system `--target` names, or why it cannot run `config`.
+fn target(args: &Args, config: &TestConfig) -> Result<TargetKind, String> {
+    match args.target.as_str() {
+        "etcd" => {
+            etcd::find_etcd()?;
+            let workload = config.workload.kind.name();
+            if !matches!(workload, "register" | "kv") {
+                return Err(format!(
+                    "--target etcd runs the register and kv workloads, not {workload}"
+                ));
+            }
+            Ok(TargetKind::Etcd {
+                serializable_reads: args.etcd_serializable_reads,
+            })
+        }
+        _ if args.etcd_serializable_reads => {
+            Err("--etcd-serializable-reads needs --target etcd".to_owned())
+        }
+        _ => Ok(TargetKind::Rafty),
+    }
+}
+
 /// Run `rafty test --real`; returns the exit code.
 pub fn run(args: &Args, mut config: TestConfig) -> u8 {
+    let target = match target(args, &config) {
+        Ok(target) => target,
+        Err(error) => {
+            eprintln!("rafty test --real: {error}");
+            return 2;
+        }
+    };
     config.nemesis = match kinds(args) {
         Ok(kinds) => kinds,
         Err(error) => {
@@ -84,11 +114,15 @@ pub fn run(args: &Args, mut config: TestConfig) -> u8 {
         .clone()
         .unwrap_or_else(std::env::temp_dir);
     eprintln!(
-        "rafty test --real: {} on {} rafty node processes, nemesis {}, {:?} per run, {} seed(s) \
+        "rafty test --real: {} on {} {} processes, nemesis {}, {:?} per run, {} seed(s) \
          from {} (not deterministic: the seed draws the faults and operations, the machine \
          decides when they land)",
         config.workload.kind,
         config.nodes,
+        match target {
+            TargetKind::Rafty => "rafty node",
+            TargetKind::Etcd { .. } => "etcd",
+        },
         runner::real_kinds(&config).join(","),
         config.workload.time_limit,
         seeds.len(),
@@ -100,8 +134,8 @@ pub fn run(args: &Args, mut config: TestConfig) -> u8 {
         progress: false,
         jobs: args.jobs as usize,
     };
-    let name = runner::real_name(&config);
-    let reproduce = |seed| runner::real_reproduce(&config, seed);
+    let name = runner::real_name(&config, target);
+    let reproduce = |seed| runner::real_reproduce(&config, seed, target);
     let summary = suite::run_suite_with(
         &config,
         &name,
@@ -111,6 +145,7 @@ pub fn run(args: &Args, mut config: TestConfig) -> u8 {
             let real = RealOptions {
                 data_root: data_root.clone(),
                 spool_dir: run_options.spool_dir,
+                target,
             };
             // A panic of the harness unwinds through the run, whose processes and data go with
             // it (see crate::real::process); the run is then reported unknown, like a simulated

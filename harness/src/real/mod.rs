@@ -7,12 +7,16 @@
 //! - [`proxy`] is the fault proxy on every node-to-node link (partitions, one-way partitions,
 //!   latency, clogs), unprivileged.
 //! - [`process`] spawns, kills, pauses, restarts and stops node processes, never leaving one.
-//! - [`cluster`] is a cluster of them behind the proxy, with its data directory.
+//! - [`target`] is the system under test as one small trait; [`cluster`] (rafty's nodes
+//!   behind the proxy, with their data directory) and [`etcd`] implement it.
 //! - [`faults`] and [`nemesis`] draw the faults from the seed and apply them.
+//! - [`bench`] measures rafty's nodes and etcd side by side through their targets.
 //! - [`runner`] runs one test and judges it as a simulated run is judged; [`record`] is what
 //!   its results.json adds.
 
+pub mod bench;
 pub mod cluster;
+pub mod etcd;
 pub mod faults;
 pub mod nemesis;
 pub mod node;
@@ -21,5 +25,6 @@ pub mod process;
 pub mod proxy;
 pub mod record;
 pub mod runner;
+pub mod target;
 
 pub use record::{AppliedFault, RealRun};

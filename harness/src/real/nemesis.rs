@@ -10,9 +10,9 @@ use rafty::NodeId;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::cluster::RealCluster;
 use super::faults::Fault;
 use super::record::{AppliedFault, unix_ms};
+use super::target::{self, RealTarget};
 use crate::nemesis::NemesisEvent;
 use crate::sim::clock;
 use crate::sim::recorder::Recorder;
@@ -46,7 +46,11 @@ pub struct NemesisOutcome {
 
 impl RealNemesis {
     /// Run until the time limit, then heal everything.
-    pub async fn run(mut self, cluster: &mut RealCluster, recorder: &Recorder) -> NemesisOutcome {
+    pub async fn run(
+        mut self,
+        cluster: &mut dyn RealTarget,
+        recorder: &Recorder,
+    ) -> NemesisOutcome {
         let mut outcome = NemesisOutcome::default();
         let ids: Vec<NodeId> = cluster.ids();
         sleep_until(self.start_after).await;
@@ -55,7 +59,7 @@ impl RealNemesis {
             let fault = Fault::draw(kind, &ids, &mut self.rng);
             let length = self.interval.mul_f64(self.rng.random_range(0.5..1.5));
             let gap = self.interval.mul_f64(self.rng.random_range(0.5..1.5));
-            let started = cluster.start_fault(&fault).await;
+            let started = target::start_fault(cluster, &fault).await;
             let mut applied = AppliedFault {
                 kind: kind.to_owned(),
                 target: fault.to_string(),
@@ -68,7 +72,7 @@ impl RealNemesis {
             outcome.note(recorder, &format!("start-{kind}"), &fault.to_string());
             let until = (clock::now() + length).min(self.time_limit);
             sleep_until(until).await;
-            if let Err(error) = cluster.stop_fault(&fault).await {
+            if let Err(error) = target::stop_fault(cluster, &fault).await {
                 applied.error.get_or_insert(error);
             }
             applied.stop_ms = Some(clock::now().as_millis() as u64);
@@ -83,7 +87,7 @@ impl RealNemesis {
             sleep_until((clock::now() + gap).min(self.time_limit)).await;
         }
         sleep_until(self.time_limit).await;
-        if let Err(error) = cluster.heal().await {
+        if let Err(error) = target::heal(cluster).await {
             outcome
                 .error
                 .get_or_insert_with(|| format!("healing at the time limit: {error}"));

@@ -170,7 +170,28 @@ impl Drop for NodeProcess {
     }
 }
 
-fn signal(child: &Child, signal: Signal) {
+/// Make the child `command` spawns unable to outlive the harness: its own process group (a
+/// Ctrl-C reaches the harness only), killed when its handle drops, and killed by the kernel
+/// when the harness thread that spawned it dies (`PR_SET_PDEATHSIG`).
+pub fn guard(command: &mut Command) {
+    command.kill_on_drop(true).process_group(0);
+    let parent = nix::unistd::getpid();
+    // SAFETY: runs in the forked child before exec; prctl and getppid are async-signal-safe
+    // system calls, and nothing here allocates or takes a lock.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            // The parent may have died between fork and prctl: then nobody would kill us.
+            if nix::unistd::getppid() != parent {
+                return Err(std::io::Error::other("the harness is gone"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Send `signal` to `child` if it has not been reaped.
+pub fn signal(child: &Child, signal: Signal) {
     if let Some(pid) = child.id() {
         // Our own child, not yet reaped (we hold it): the pid cannot have been reused.
         let _ = kill(Pid::from_raw(pid as i32), signal);
@@ -217,22 +238,8 @@ async fn spawn(spec: &NodeSpec, raft: &str, kv: &str) -> Result<(Child, Listenin
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr))
-        .kill_on_drop(true)
-        .process_group(0);
-    let parent = nix::unistd::getpid();
-    // SAFETY: runs in the forked child before exec; prctl and getppid are async-signal-safe
-    // system calls, and nothing here allocates or takes a lock.
-    unsafe {
-        command.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-            // The parent may have died between fork and prctl: then nobody would kill us.
-            if nix::unistd::getppid() != parent {
-                return Err(std::io::Error::other("the harness is gone"));
-            }
-            Ok(())
-        });
-    }
+        .stderr(Stdio::from(stderr));
+    guard(&mut command);
     let mut child = command.spawn().map_err(|error| {
         format!(
             "cannot spawn `{} node` for node {id}: {error}",

@@ -17,6 +17,16 @@
 //! A one-way partition cuts one direction only: `i`'s requests to `j` never arrive, while
 //! `j`'s requests reach `i` and `i`'s answers do not come back.
 //!
+//! A system whose members must all reach member `j` at one advertised address (etcd: a
+//! member's peer URL is the same for every other member) gets one listener per destination
+//! instead ([`FaultProxy::bind_per_destination`], [`FaultProxy::destination`]). The proxy then
+//! learns who dialled from the connection's first HTTP request: etcd's peer requests carry the
+//! sender's own peer URLs in an `X-PeerURLs` header, and each is one of this proxy's
+//! addresses. Such a connection then fares exactly as a per-pair one, so partitions and
+//! one-way partitions keep their meaning. A connection that names no member (etcd's
+//! `/raft/probing` health probes, `/version`) carries no Raft message and is relayed as is,
+//! whatever the faults.
+//!
 //! Architecture invariant: bytes of one direction of one connection are delivered in the
 //! order they were sent, or not at all (a closed connection); the proxy never reorders,
 //! duplicates or alters them.
@@ -68,6 +78,7 @@ const QUEUED_CHUNKS: usize = 64;
 pub struct FaultProxy {
     state: watch::Sender<Network>,
     addresses: BTreeMap<(NodeId, NodeId), String>,
+    destinations: BTreeMap<NodeId, String>,
     targets: Arc<Mutex<BTreeMap<NodeId, String>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -91,10 +102,11 @@ impl FaultProxy {
                 let listener = TcpListener::bind("127.0.0.1:0").await?;
                 addresses.insert((from, to), listener.local_addr()?.to_string());
                 let link = Link {
-                    from,
+                    from: Some(from),
                     to,
                     state: state.subscribe(),
                     targets: targets.clone(),
+                    senders: Arc::new(BTreeMap::new()),
                 };
                 tasks.push(tokio::spawn(link.accept(listener)));
             }
@@ -102,9 +114,63 @@ impl FaultProxy {
         Ok(FaultProxy {
             state,
             addresses,
+            destinations: BTreeMap::new(),
             targets,
             tasks,
         })
+    }
+
+    /// Bind one listener on 127.0.0.1 per node of `nodes`, which every other node dials to
+    /// reach it; the sender of each connection is learnt from its first HTTP request (see the
+    /// module's documentation).
+    pub async fn bind_per_destination(nodes: &[NodeId]) -> io::Result<FaultProxy> {
+        let mut network = Network::new();
+        for &from in nodes {
+            for &to in nodes.iter().filter(|&&to| to != from) {
+                network.insert((from, to), DirectionState::default());
+            }
+        }
+        let (state, _) = watch::channel(network);
+        let targets = Arc::new(Mutex::new(BTreeMap::new()));
+        let mut listeners = Vec::new();
+        let mut destinations = BTreeMap::new();
+        for &to in nodes {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            destinations.insert(to, listener.local_addr()?.to_string());
+            listeners.push((to, listener));
+        }
+        let senders: Arc<BTreeMap<String, NodeId>> = Arc::new(
+            destinations
+                .iter()
+                .map(|(&node, addr)| (addr.clone(), node))
+                .collect(),
+        );
+        let mut tasks = Vec::new();
+        for (to, listener) in listeners {
+            let link = Link {
+                from: None,
+                to,
+                state: state.subscribe(),
+                targets: targets.clone(),
+                senders: senders.clone(),
+            };
+            tasks.push(tokio::spawn(link.accept(listener)));
+        }
+        Ok(FaultProxy {
+            state,
+            addresses: BTreeMap::new(),
+            destinations,
+            targets,
+            tasks,
+        })
+    }
+
+    /// Where every node dials to reach node `to`, with [`FaultProxy::bind_per_destination`].
+    pub fn destination(&self, to: NodeId) -> &str {
+        self.destinations
+            .get(&to)
+            .map(String::as_str)
+            .expect("a node of the proxy, bound per destination")
     }
 
     /// Where node `from` must dial to reach node `to`.
@@ -173,12 +239,14 @@ impl Drop for FaultProxy {
     }
 }
 
-/// One listener: connections from `from` to `to`.
+/// One listener: connections from `from` to `to` (`None`: from the node the connection's
+/// first HTTP request names, its address one of `senders`).
 struct Link {
-    from: NodeId,
+    from: Option<NodeId>,
     to: NodeId,
     state: watch::Receiver<Network>,
     targets: Arc<Mutex<BTreeMap<NodeId, String>>>,
+    senders: Arc<BTreeMap<String, NodeId>>,
 }
 
 impl Link {
@@ -200,7 +268,11 @@ impl Link {
     }
 
     /// Relay one connection until either side closes it or a cut closes it.
-    async fn relay(self: Arc<Self>, inbound: TcpStream) {
+    async fn relay(self: Arc<Self>, mut inbound: TcpStream) {
+        let (from, head) = match self.from {
+            Some(from) => (Some(from), Vec::new()),
+            None => sender(&mut inbound, &self.senders).await,
+        };
         let target = {
             let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
             targets.get(&self.to).cloned()
@@ -211,7 +283,15 @@ impl Link {
         };
         let _ = inbound.set_nodelay(true);
         let _ = outbound.set_nodelay(true);
-        let (forward, backward) = ((self.from, self.to), (self.to, self.from));
+        let Some(from) = from else {
+            // Names no member: no Raft message, relayed as is.
+            let (mut inbound, mut outbound) = (inbound, outbound);
+            if outbound.write_all(&head).await.is_ok() {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+            return;
+        };
+        let (forward, backward) = ((from, self.to), (self.to, from));
         let opened = {
             let network = self.state.borrow();
             (network[&forward].cuts, network[&backward].cuts)
@@ -219,12 +299,64 @@ impl Link {
         let (inbound_read, inbound_write) = inbound.into_split();
         let (outbound_read, outbound_write) = outbound.into_split();
         tokio::select! {
-            _ = pump(inbound_read, outbound_write, forward, opened.0, self.state.clone()) => {}
-            _ = pump(outbound_read, inbound_write, backward, opened.1, self.state.clone()) => {}
+            _ = pump(inbound_read, outbound_write, head, forward, opened.0, self.state.clone()) => {}
+            _ = pump(outbound_read, inbound_write, Vec::new(), backward, opened.1, self.state.clone()) => {}
             _ = closed_by_cut(self.state.clone(), [forward, backward], [opened.0, opened.1]) => {}
         }
         // Both halves of both streams drop here: the connection is closed on both sides.
     }
+}
+
+/// The largest HTTP request head read to learn a connection's sender.
+const HEAD_BYTES: usize = 16 * 1024;
+/// How long the sender may take to send its request head.
+const HEAD_WAIT: Duration = Duration::from_secs(5);
+
+/// Who dialled `inbound`, from the `X-PeerURLs` header of its first HTTP request (an address
+/// of `senders`), and the bytes read to learn it (to be relayed first). `None` when the head
+/// names no sender, is not complete within [`HEAD_BYTES`] and [`HEAD_WAIT`], or the dialler
+/// closed.
+async fn sender(
+    inbound: &mut TcpStream,
+    senders: &BTreeMap<String, NodeId>,
+) -> (Option<NodeId>, Vec<u8>) {
+    let mut head = Vec::new();
+    let read_head = async {
+        let mut buffer = [0; 4096];
+        while head.len() < HEAD_BYTES && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match inbound.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => head.extend_from_slice(&buffer[..read]),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(HEAD_WAIT, read_head).await;
+    let from = peer_urls(&head).and_then(|urls| {
+        urls.split(',')
+            .map(|url| {
+                url.trim()
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+            })
+            .find_map(|addr| senders.get(addr).copied())
+    });
+    (from, head)
+}
+
+/// The value of the `X-PeerURLs` header of an HTTP request head, if it has one.
+fn peer_urls(head: &[u8]) -> Option<&str> {
+    // The head only: a body (etcd's pipelined Raft messages are protobuf) need not be text.
+    let end = head
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or(head.len());
+    let text = std::str::from_utf8(&head[..end]).ok()?;
+    text.split("\r\n").skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("x-peerurls")
+            .then(|| value.trim())
+    })
 }
 
 /// Resolves once a cut starts or heals on either direction since the connection opened.
@@ -257,12 +389,16 @@ async fn closed_by_cut(
 async fn pump(
     mut source: impl AsyncRead + Unpin,
     mut sink: impl AsyncWrite + Unpin,
+    first: Vec<u8>,
     direction: (NodeId, NodeId),
     opened: u64,
     mut state: watch::Receiver<Network>,
 ) {
     let (queue, mut queued) = mpsc::channel::<(Instant, Vec<u8>)>(QUEUED_CHUNKS);
     let read = async move {
+        if !first.is_empty() && queue.send((Instant::now(), first)).await.is_err() {
+            return;
+        }
         let mut buffer = vec![0; CHUNK_BYTES];
         loop {
             match source.read(&mut buffer).await {
@@ -385,6 +521,45 @@ mod tests {
         );
         let mut after = TcpStream::connect(proxy.address(1, 2)).await.unwrap();
         assert_eq!(echo(&mut after, b"after").await.unwrap(), b"after");
+    }
+
+    #[tokio::test]
+    async fn per_destination_learns_the_sender_from_its_peer_urls_and_cuts_its_link_only() {
+        let proxy = FaultProxy::bind_per_destination(&[1, 2, 3]).await.unwrap();
+        proxy.set_target(3, echo_server().await);
+        let head = |from: NodeId| {
+            format!(
+                "GET /raft/stream/message/1 HTTP/1.1\r\nHost: x\r\nX-PeerURLs: http://{}\r\n\r\n",
+                proxy.destination(from)
+            )
+        };
+        proxy.set_flow(1, 3, Flow::Cut);
+        let mut from_1 = TcpStream::connect(proxy.destination(3)).await.unwrap();
+        let mut from_2 = TcpStream::connect(proxy.destination(3)).await.unwrap();
+        let (head_1, head_2) = (head(1), head(2));
+        assert_eq!(
+            echo(&mut from_2, head_2.as_bytes()).await.unwrap(),
+            head_2.as_bytes(),
+            "node 2's link to node 3 is open"
+        );
+        from_1.write_all(head_1.as_bytes()).await.unwrap();
+        let mut buffer = [0; 8];
+        let early = tokio::time::timeout(Duration::from_millis(200), from_1.read(&mut buffer));
+        assert!(early.await.is_err(), "node 1's request is held by the cut");
+        // A connection naming no member (a health probe) is relayed whatever the faults.
+        let mut probe = TcpStream::connect(proxy.destination(3)).await.unwrap();
+        let probe_head = b"GET /raft/probing HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(echo(&mut probe, probe_head).await.unwrap(), probe_head);
+    }
+
+    #[test]
+    fn peer_urls_are_read_from_the_request_head_whatever_the_case() {
+        let head = b"POST /raft HTTP/1.1\r\nx-peerurls: http://127.0.0.1:5\r\n\r\nbody";
+        assert_eq!(peer_urls(head), Some("http://127.0.0.1:5"));
+        // A binary body after the head (etcd's pipelined messages) does not hide the header.
+        let binary = b"POST /raft HTTP/1.1\r\nX-PeerURLs: http://127.0.0.1:6\r\n\r\n\x08\xff\xfe";
+        assert_eq!(peer_urls(binary), Some("http://127.0.0.1:6"));
+        assert_eq!(peer_urls(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), None);
     }
 
     #[tokio::test]

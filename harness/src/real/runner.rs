@@ -1,6 +1,6 @@
-//! One real-process run: start the cluster, wait for a leader, run the same clients (the same
-//! [`Client`] code, over TCP) while the nemesis acts, then stop the nodes and judge the history
-//! with the same judge as a simulated run. The run's clock is the wall clock from the moment
+//! One real-process run: start the cluster (rafty's nodes or etcd, a [`RealTarget`]), wait for
+//! a leader, run the same clients (the same [`Client`] code, over TCP) while the nemesis acts,
+//! then stop the members and judge the history with the same judge as a simulated run. The run's clock is the wall clock from the moment
 //! the clients start ([`clock::start_real_run`]).
 //!
 //! Interrupted (SIGINT or SIGTERM) or panicking, the run's future is dropped with everything
@@ -10,25 +10,46 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rafty::service::KvClientConfig;
 use rafty_workloads::Generator;
 
 use super::cluster::RealCluster;
+use super::etcd::EtcdCluster;
 use super::faults::REAL_KINDS;
 use super::nemesis::{NemesisOutcome, RealNemesis};
 use super::record::{RealRun, unix_ms};
+use super::target::{self, RealTarget};
 use crate::run::config::{LogKind, TestConfig};
 use crate::run::judge::{self, Evidence};
 use crate::run::runner::RunOutput;
 use crate::run::seeds::Seeds;
 use crate::sim::client::{Acknowledged, Client, ClientTimes, FinalReads, OpLog, Operations};
 use crate::sim::clock;
-use crate::sim::kv_api::ServiceApi;
 use crate::sim::observe::Observations;
 use crate::sim::recorder::Recorder;
 
-/// How long the cluster may take to elect a leader and commit a first write.
-const READY_WAIT: Duration = Duration::from_secs(30);
+/// Which system a real-process run tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TargetKind {
+    /// rafty's own nodes (`rafty node` processes).
+    #[default]
+    Rafty,
+    /// An etcd cluster (`etcd` from the PATH).
+    Etcd {
+        /// Serializable reads, served from the member's local state: the deliberately wrong
+        /// client setting, which the linearizability checker must catch.
+        serializable_reads: bool,
+    },
+}
+
+impl TargetKind {
+    /// `rafty` or `etcd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Rafty => "rafty",
+            TargetKind::Etcd { .. } => "etcd",
+        }
+    }
+}
 
 /// Where a real-process run keeps its data and history.
 #[derive(Clone, Debug)]
@@ -37,6 +58,8 @@ pub struct RealOptions {
     pub data_root: PathBuf,
     /// The history's spool folder (the store's root); `None`: the system's temporary folder.
     pub spool_dir: Option<PathBuf>,
+    /// The system under test.
+    pub target: TargetKind,
 }
 
 /// Why a real-process run has no output.
@@ -70,8 +93,9 @@ pub fn real_kinds(config: &TestConfig) -> Vec<&'static str> {
         .collect()
 }
 
-/// The test's name: `real-` and the simulated name's parts (`real-kv-3n-kill+pause-file`).
-pub fn real_name(config: &TestConfig) -> String {
+/// The test's name: `real-` and the simulated name's parts (`real-kv-3n-kill+pause-file`);
+/// for another target than rafty, its name in place of the log's (`real-kv-3n-kill-etcd`).
+pub fn real_name(config: &TestConfig, target: TargetKind) -> String {
     let kinds = real_kinds(config);
     let label = if kinds.len() == REAL_KINDS.len() {
         "all".to_owned()
@@ -80,8 +104,17 @@ pub fn real_name(config: &TestConfig) -> String {
     } else {
         kinds.join("+")
     };
+    let system = match target {
+        TargetKind::Rafty => "file",
+        TargetKind::Etcd {
+            serializable_reads: false,
+        } => "etcd",
+        TargetKind::Etcd {
+            serializable_reads: true,
+        } => "etcd-serializable",
+    };
     format!(
-        "real-{}-{}n-{label}-file",
+        "real-{}-{}n-{label}-{system}",
         config.workload.kind.name(),
         config.nodes
     )
@@ -125,11 +158,20 @@ async fn interrupted() -> &'static str {
     }
 }
 
-fn client_config() -> KvClientConfig {
-    let mut config = KvClientConfig::new(0);
-    config.request_timeout = Duration::from_millis(500);
-    config.max_attempts = 6;
-    config
+/// Start the cluster `options` names: `ids`, its data under `options.data_root`.
+async fn start_target(
+    config: &TestConfig,
+    options: &RealOptions,
+) -> Result<Box<dyn RealTarget>, String> {
+    let ids = config.node_ids();
+    Ok(match options.target {
+        TargetKind::Rafty => {
+            Box::new(RealCluster::start(&ids, &options.data_root, &config.raft).await?)
+        }
+        TargetKind::Etcd { serializable_reads } => {
+            Box::new(EtcdCluster::start(&ids, &options.data_root, serializable_reads).await?)
+        }
+    })
 }
 
 async fn run_async(
@@ -142,9 +184,11 @@ async fn run_async(
     config.raft = real_settings(&config.raft);
     config.log = LogKind::File;
     config.nemesis_overlap = 1;
-    let ids = config.node_ids();
-    let mut cluster = RealCluster::start(&ids, &options.data_root, &config.raft).await?;
-    wait_until_ready(&cluster).await?;
+    if let TargetKind::Etcd { .. } = options.target {
+        config.recovery = config.recovery.max(super::etcd::RECOVERY);
+    }
+    let mut cluster = start_target(&config, options).await?;
+    target::wait_until_ready(cluster.as_ref()).await?;
 
     let spool = match &options.spool_dir {
         Some(dir) => tempfile::Builder::new()
@@ -179,8 +223,7 @@ async fn run_async(
     for index in 0..concurrency {
         let generator =
             Generator::for_client(config.workload.clone(), seeds.derive("workload", 0), index);
-        let api =
-            ServiceApi::over(cluster.client(client_config())).with_reads(config.reads, time_limit);
+        let api = cluster.client(config.reads, time_limit);
         let client = Client {
             index,
             concurrency,
@@ -213,7 +256,7 @@ async fn run_async(
         Ok(())
     };
     let (outcome, clients): (NemesisOutcome, _) = tokio::join!(
-        nemesis.run(&mut cluster, &recorder),
+        nemesis.run(cluster.as_mut(), &recorder),
         tokio::time::timeout(hard_deadline, clients)
     );
     let mut error = match clients {
@@ -227,6 +270,7 @@ async fn run_async(
         error.get_or_insert_with(|| format!("the nemesis failed: {failure}"));
     }
     let elapsed = clock::now();
+    let not_checked = cluster.not_checked();
     let node_logs = cluster.stop().await;
     drop(cluster); // its data directory goes; the logs are kept
     if let Err(failure) = recorder.finish() {
@@ -246,26 +290,18 @@ async fn run_async(
         peak_rss_bytes: crate::bench::machine::peak_rss_bytes(),
     };
     let mut result = judge::judge(&evidence);
-    result.test = real_name(&config);
-    result.reproduce = real_reproduce(&config, seed);
+    result.test = real_name(&config, options.target);
+    result.reproduce = real_reproduce(&config, seed, options.target);
     result.real = Some(RealRun {
         deterministic: false,
         note: "A real-process run is not deterministic: the OS schedules the processes, the \
                network and the disk. The seed draws the faults and operations; when they land \
                is the machine's. The faults below are those applied, with wall-clock times."
             .to_owned(),
-        target: "rafty".to_owned(),
+        target: options.target.name().to_owned(),
         fault_kinds: kinds.iter().map(|kind| (*kind).to_owned()).collect(),
         faults: outcome.applied,
-        not_checked: vec![
-            "invariants: the node processes report nothing to the harness (no observations), \
-             so election safety, state machine safety and Raft's rules on the wire are not \
-             checked"
-                .to_owned(),
-            "durability: no ledger of applied entries (acknowledged 0); the final reads of \
-             every key, checked for linearizability with the rest of the history, stand for it"
-                .to_owned(),
-        ],
+        not_checked,
         started_unix_ms,
     });
     Ok(RunOutput {
@@ -280,28 +316,20 @@ async fn run_async(
     })
 }
 
-/// Write until the cluster answers: a leader is elected and commits.
-async fn wait_until_ready(cluster: &RealCluster) -> Result<(), String> {
-    let client = cluster.client(client_config());
-    let deadline = Instant::now() + READY_WAIT;
-    loop {
-        match client.put("rafty-real-ready", "1").await {
-            Ok(()) => return Ok(()),
-            Err(error) if Instant::now() >= deadline => {
-                return Err(format!(
-                    "the cluster committed no write within {READY_WAIT:?}: {error}"
-                ));
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
 /// A real run's reproduction line: the command that draws the same seed's faults and
 /// operations again, which land at other moments.
-pub fn real_reproduce(config: &TestConfig, seed: u64) -> String {
+pub fn real_reproduce(config: &TestConfig, seed: u64, target: TargetKind) -> String {
+    let flags = match target {
+        TargetKind::Rafty => "",
+        TargetKind::Etcd {
+            serializable_reads: false,
+        } => " --target etcd",
+        TargetKind::Etcd {
+            serializable_reads: true,
+        } => " --target etcd --etcd-serializable-reads",
+    };
     format!(
-        "not deterministic (real processes): `{} --real` runs the same seed's faults and \
+        "not deterministic (real processes): `{} --real{flags}` runs the same seed's faults and \
          operations again, at other moments",
         judge::reproduce_command(config, seed)
     )
