@@ -40,8 +40,9 @@ pub struct ListAppend<'a, 'h> {
     orders: Vec<&'h [Value]>,
     /// Who read each key's longest read.
     longest_reader: Vec<Option<TxnId>>,
-    /// Committed transactions that appended to each key an element no read saw: it was
-    /// installed after every version read, so a read of the whole order precedes it (rw).
+    /// Transactions that took effect and appended to each key an element no read saw: it
+    /// was installed after every version read, so a read of the whole order precedes it
+    /// (rw). Empty for a key whose order is broken (garbage or duplicate elements).
     unobserved: Vec<Vec<TxnId>>,
 }
 
@@ -169,15 +170,17 @@ impl<'a, 'h> ListAppend<'a, 'h> {
     /// Marks the elements of each order observed, and lists the committed appends that are
     /// not.
     fn find_unobserved(&mut self) {
+        let mut broken = vec![false; self.orders.len()];
         for (key, order) in self.orders.iter().enumerate() {
             for element in order.iter() {
-                if let Some(writer) = self.writers.get_mut(&(key as KeyId, element)) {
-                    writer.observed = true;
+                match self.writers.get_mut(&(key as KeyId, element)) {
+                    Some(writer) if !writer.observed => writer.observed = true,
+                    _ => broken[key] = true,
                 }
             }
         }
         for id in 0..self.txns.txns.len() as TxnId {
-            if self.txns.txns[id as usize].outcome != Outcome::Ok {
+            if !self.happened(id) {
                 continue;
             }
             for mop in self.txns.mops_of(id) {
@@ -189,6 +192,23 @@ impl<'a, 'h> ListAppend<'a, 'h> {
                     unobserved.push(id);
                 }
             }
+        }
+        for (unobserved, broken) in self.unobserved.iter_mut().zip(broken) {
+            if broken {
+                unobserved.clear();
+            }
+        }
+    }
+
+    /// Whether transaction `id` certainly took effect: it committed, or it is indeterminate
+    /// and some read saw one of its appends (transactions are atomic: then all of them).
+    fn happened(&self, id: TxnId) -> bool {
+        match self.txns.txns[id as usize].outcome {
+            Outcome::Ok => true,
+            Outcome::Fail => false,
+            Outcome::Info => self.txns.mops_of(id).iter().any(|mop| {
+                mop.kind == MopKind::Append && self.writers[&(mop.key, mop.value)].observed
+            }),
         }
     }
 
