@@ -93,6 +93,7 @@ impl<'a, 'h> ListAppend<'a, 'h> {
         analysis.version_orders(found);
         analysis.find_unobserved();
         analysis.walk_orders(graph, found);
+        analysis.unobserved_edges(graph);
         for id in 0..txns.txns.len() as TxnId {
             if txns.txns[id as usize].outcome == Outcome::Ok {
                 analysis.check_internal(id, found);
@@ -218,23 +219,25 @@ impl<'a, 'h> ListAppend<'a, 'h> {
         for (key, order) in self.orders.iter().enumerate() {
             let key = key as KeyId;
             let mut seen: HashSet<&Value> = HashSet::with_capacity(order.len());
+            let key_text = self.txns.key(key);
             let mut previous: Option<(Writer, &Value)> = None;
-            for element in order.iter() {
+            for (at, element) in order.iter().enumerate() {
                 if !seen.insert(element) {
                     self.report_read(found, key, AnomalyKind::DuplicateElements, |read| {
-                        format!("T1 read key {key} as {read}: {element} is in it twice")
+                        format!("T1 read key {key_text} as {read}: {element} is in it twice")
                     });
                 }
                 let Some(&writer) = self.writers.get(&(key, element)) else {
                     self.report_read(found, key, AnomalyKind::GarbageRead, |read| {
                         format!(
-                            "T1 read key {key} as {read}, but no transaction appended \
+                            "T1 read key {key_text} as {read}, but no transaction appended \
                              {element} to it"
                         )
                     });
                     previous = None;
                     continue;
                 };
+                self.check_contiguous(found, key, writer, at);
                 let outcome = self.txns.txns[writer.txn as usize].outcome;
                 if outcome == Outcome::Fail {
                     self.report_aborted(found, key, writer, element);
@@ -246,6 +249,59 @@ impl<'a, 'h> ListAppend<'a, 'h> {
                     }
                 }
                 previous = Some((writer, element));
+            }
+        }
+    }
+
+    /// A transaction's appends to a key are one after another in its order: the element at
+    /// `at` must follow its writer's previous append to the key, if it made one.
+    fn check_contiguous(&self, found: &mut Anomalies, key: KeyId, writer: Writer, at: usize) {
+        let mops = self.txns.mops_of(writer.txn);
+        let Some(own) = mops[..writer.mop as usize]
+            .iter()
+            .rev()
+            .find(|m| m.kind == MopKind::Append && m.key == key)
+        else {
+            return;
+        };
+        let order = self.orders[key as usize];
+        if at > 0 && order[at - 1] == *own.value {
+            return;
+        }
+        let element = &order[at];
+        let key_text = self.txns.key(key);
+        let reader = self.longest_reader[key as usize].expect("an ordered key's reader");
+        found.add(AnomalyKind::IncompatibleOrder, || {
+            report::direct(
+                self.txns,
+                AnomalyKind::IncompatibleOrder,
+                &[writer.txn, reader],
+                format!(
+                    "T1 appended {} then {element} to key {key_text}; T2 read it as {}, with \
+                     {element} but not right after {}",
+                    own.value,
+                    show(order),
+                    own.value
+                ),
+            )
+        });
+    }
+
+    /// ww edges from the writer of each key's last observed element to every transaction
+    /// that took effect and appended an element no read saw (installed later).
+    fn unobserved_edges(&self, graph: &mut Graph) {
+        for (key, order) in self.orders.iter().enumerate() {
+            let Some(last) = order.last() else {
+                continue;
+            };
+            let Some(writer) = self.writers.get(&(key as KeyId, last)) else {
+                continue;
+            };
+            if self.txns.txns[writer.txn as usize].outcome == Outcome::Fail {
+                continue;
+            }
+            for &later in &self.unobserved[key] {
+                graph.add(writer.txn, later, EdgeKind::Ww);
             }
         }
     }
@@ -498,6 +554,17 @@ impl Explain for ListAppend<'_, '_> {
                             mop.value,
                             self.txns.key(mop.key),
                             show(order)
+                        );
+                    }
+                    if let Some(last) = order.last()
+                        && writer_of(mop.key, last) == Some(from)
+                        && !self.writers[&(mop.key, mop.value)].observed
+                    {
+                        return format!(
+                            "{a} appended {last} to key {}, the last element any read saw; {b} \
+                             appended {}, which no read saw, so it came later",
+                            self.txns.key(mop.key),
+                            mop.value
                         );
                     }
                 }

@@ -8,6 +8,7 @@
 //! - [`order`]: process and real-time edges.
 //! - [`graph`], [`scc`] and [`cycle`]: the dependency graph, its strongly connected
 //!   components, and the most severe cycle in each.
+//! - [`synthetic`]: strictly serializable list-append histories for tests and benchmarks.
 //! - [`anomaly`], [`consistency`] and [`report`]: what was found, what it rules out, in
 //!   words.
 //!
@@ -40,6 +41,7 @@ pub mod order;
 pub mod report;
 pub mod rw_register;
 pub mod scc;
+pub mod synthetic;
 pub mod txn;
 
 use std::collections::BTreeMap;
