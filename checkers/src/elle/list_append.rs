@@ -13,12 +13,10 @@
 //! no one order explains (incompatible order), and a transaction that disagrees with itself
 //! (internal).
 
-use std::collections::{HashMap, HashSet};
-
 use crate::elle::anomaly::AnomalyKind;
 use crate::elle::graph::{EdgeKind, Graph};
 use crate::elle::report::{self, Anomalies, Explain};
-use crate::elle::txn::{KeyId, Mop, MopKind, TxnId, Txns};
+use crate::elle::txn::{FastMap, FastSet, KeyId, Mop, MopKind, TxnId, Txns};
 use crate::error::HistoryError;
 use crate::history::Outcome;
 use crate::value::Value;
@@ -35,7 +33,7 @@ struct Writer {
 /// The analysis of a list-append history: who appended what, and each key's version order.
 pub struct ListAppend<'a, 'h> {
     txns: &'a Txns<'h>,
-    writers: HashMap<(KeyId, &'h Value), Writer>,
+    writers: FastMap<(KeyId, &'h Value), Writer>,
     /// Each key's version order: its longest read.
     orders: Vec<&'h [Value]>,
     /// Who read each key's longest read.
@@ -84,7 +82,7 @@ impl<'a, 'h> ListAppend<'a, 'h> {
     ) -> Result<ListAppend<'a, 'h>, HistoryError> {
         let mut analysis = ListAppend {
             txns,
-            writers: HashMap::with_capacity(txns.mops.len()),
+            writers: FastMap::with_capacity_and_hasher(txns.mops.len(), Default::default()),
             orders: vec![&[]; txns.keys.len()],
             longest_reader: vec![None; txns.keys.len()],
             unobserved: vec![Vec::new(); txns.keys.len()],
@@ -143,7 +141,7 @@ impl<'a, 'h> ListAppend<'a, 'h> {
                 self.longest_reader[key] = Some(id);
             }
         }
-        let mut reported: HashSet<KeyId> = HashSet::new();
+        let mut reported: FastSet<KeyId> = FastSet::default();
         for (id, mop) in committed_reads(self.txns) {
             let read = elements(mop.value);
             let order = self.orders[mop.key as usize];
@@ -216,9 +214,10 @@ impl<'a, 'h> ListAppend<'a, 'h> {
     /// Walks each key's order: ww edges between consecutive writers, and garbage, aborted
     /// and duplicate elements and dirty updates.
     fn walk_orders(&self, graph: &mut Graph, found: &mut Anomalies) {
+        let mut seen: FastSet<&Value> = FastSet::default();
         for (key, order) in self.orders.iter().enumerate() {
             let key = key as KeyId;
-            let mut seen: HashSet<&Value> = HashSet::with_capacity(order.len());
+            seen.clear();
             let key_text = self.txns.key(key);
             let mut previous: Option<(Writer, &Value)> = None;
             for (at, element) in order.iter().enumerate() {

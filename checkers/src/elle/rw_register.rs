@@ -9,12 +9,10 @@
 //! transaction (G1a) or overwritten within its own transaction (G1b), and a transaction
 //! that disagrees with itself (internal).
 
-use std::collections::HashMap;
-
 use crate::elle::anomaly::AnomalyKind;
 use crate::elle::graph::{EdgeKind, Graph};
 use crate::elle::report::{self, Anomalies, Explain};
-use crate::elle::txn::{KeyId, MopKind, TxnId, Txns};
+use crate::elle::txn::{FastMap, KeyId, MopKind, TxnId, Txns};
 use crate::error::HistoryError;
 use crate::history::Outcome;
 use crate::value::Value;
@@ -29,7 +27,7 @@ struct Writer {
 /// The analysis of an rw-register history.
 pub struct RwRegister<'a, 'h> {
     txns: &'a Txns<'h>,
-    writers: HashMap<(KeyId, &'h Value), Writer>,
+    writers: FastMap<(KeyId, &'h Value), Writer>,
 }
 
 /// An external read: the first micro-operation of a transaction on its key, a read.
@@ -50,11 +48,11 @@ impl<'a, 'h> RwRegister<'a, 'h> {
     ) -> Result<RwRegister<'a, 'h>, HistoryError> {
         let mut analysis = RwRegister {
             txns,
-            writers: HashMap::new(),
+            writers: FastMap::default(),
         };
         // Non-failed writers of each key, and the committed external readers of each value.
         let mut key_writers: Vec<Vec<TxnId>> = vec![Vec::new(); txns.keys.len()];
-        let mut readers: HashMap<(KeyId, &'h Value), Vec<TxnId>> = HashMap::new();
+        let mut readers: FastMap<(KeyId, &'h Value), Vec<TxnId>> = FastMap::default();
         for id in 0..txns.txns.len() as TxnId {
             let outcome = txns.txns[id as usize].outcome;
             for (index, mop) in txns.mops_of(id).iter().enumerate() {
@@ -250,7 +248,7 @@ impl<'a, 'h> RwRegister<'a, 'h> {
         &self,
         id: TxnId,
         read: &ExternalRead<'h>,
-        readers: &HashMap<(KeyId, &'h Value), Vec<TxnId>>,
+        readers: &FastMap<(KeyId, &'h Value), Vec<TxnId>>,
         graph: &mut Graph,
     ) {
         if let Some(writer) = self.writers.get(&(read.key, read.value))

@@ -1,11 +1,19 @@
 //! Transactions read from a history: each `:txn` operation's micro-operations, with keys
 //! interned to small integers, borrowed from the history (nothing is copied).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use crate::error::HistoryError;
 use crate::history::{History, Outcome};
+use crate::linearizability::FastHasher;
 use crate::value::Value;
+
+/// A hash map with a fast, non-cryptographic hasher (lookups only: never iterated).
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// A hash set with a fast, non-cryptographic hasher (lookups only: never iterated).
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// A transaction's index in [`Txns::txns`]; also its vertex in the dependency graph.
 pub type TxnId = u32;
@@ -129,7 +137,7 @@ pub fn read_txns<'h>(history: &'h History, set: MopSet) -> Result<Txns<'h>, Hist
         mops: Vec::with_capacity(operations.len() * 4),
         keys: Vec::new(),
     };
-    let mut key_ids: HashMap<&'h Value, KeyId> = HashMap::new();
+    let mut key_ids: FastMap<&'h Value, KeyId> = FastMap::default();
     for operation in &operations {
         let crate::history::Process::Client(process) = *operation.process() else {
             continue;
@@ -179,7 +187,7 @@ fn read_mops<'h>(
     value: &'h Value,
     set: MopSet,
     txns: &mut Txns<'h>,
-    key_ids: &mut HashMap<&'h Value, KeyId>,
+    key_ids: &mut FastMap<&'h Value, KeyId>,
 ) -> Result<(), HistoryError> {
     let Some(mops) = value.as_list() else {
         return Err(history.error_at(
