@@ -10,10 +10,10 @@ use crate::linearizability::FastHasher;
 use crate::value::Value;
 
 /// A hash map with a fast, non-cryptographic hasher (lookups only: never iterated).
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// A hash set with a fast, non-cryptographic hasher (lookups only: never iterated).
-pub type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
+pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// A transaction's index in [`Txns::txns`]; also its vertex in the dependency graph.
 pub type TxnId = u32;
