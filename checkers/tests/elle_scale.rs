@@ -17,10 +17,19 @@ fn thread_cpu_seconds() -> Option<f64> {
     Some(nanos as f64 / 1e9)
 }
 
+/// This process's peak resident memory so far, in MiB (`VmHWM` of `/proc/self/status`).
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib >> 10)
+}
+
 #[test]
 #[cfg_attr(debug_assertions, ignore = "large: run with --release")]
 fn a_million_transaction_list_append_history_is_checked() {
     let history = list_append_history(&ListAppendShape::default());
+    let history_peak = peak_rss_mib();
     let cpu_before = thread_cpu_seconds();
     let started = Instant::now();
     let result = check(TxnModel::ListAppend, &history, &ElleOptions::default()).unwrap();
@@ -29,8 +38,11 @@ fn a_million_transaction_list_append_history_is_checked() {
         .zip(cpu_before)
         .map(|(after, before)| format!("{:.2} s", after - before));
     eprintln!(
-        "1M transactions checked in {wall:?} wall, {} CPU; edges {:?}",
+        "1M transactions checked in {wall:?} wall, {} CPU; peak RSS {:?} MiB with the history \
+         built, {:?} MiB after the check; edges {:?}",
         cpu.as_deref().unwrap_or("?"),
+        history_peak,
+        peak_rss_mib(),
         result.edges
     );
     assert!(result.valid, "{}", result.describe());
