@@ -63,7 +63,9 @@ fn a_stale_read_is_valid_against_serializability() {
     assert_eq!(output.status.code(), Some(0));
     let out = text(&output.stdout);
     assert!(
-        out.contains("valid (serializable, though G-single-realtime rule out strict-serializable)"),
+        out.contains(
+            "valid (serializable, though G-single-realtime rules out strict-serializable)"
+        ),
         "{out}"
     );
 }

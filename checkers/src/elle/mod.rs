@@ -176,8 +176,13 @@ impl ElleResult {
                 String::new()
             } else {
                 format!(
-                    ", though {} rule out {}",
+                    ", though {} rule{} out {}",
                     names(&self.anomaly_types),
+                    if self.anomaly_types.len() == 1 {
+                        "s"
+                    } else {
+                        ""
+                    },
                     names(&self.not)
                 )
             };
