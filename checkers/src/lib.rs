@@ -7,6 +7,8 @@
 //! - [`model`]: Porcupine-style models (register, cas-register, key-value) and the
 //!   conventions histories are recorded under.
 //! - [`linearizability`]: the checker, with counterexamples.
+//! - [`elle`]: the transactional checker (list-append, rw-register): dependency cycles and
+//!   the anomalies and consistency models they name.
 //! - [`stream`]: the same check on a JSON-lines file streamed from disk, in memory that does
 //!   not grow with the history.
 //! - [`synthetic`]: generated histories for benchmarks and scale tests.
@@ -29,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub(crate) mod edn;
+pub mod elle;
 pub mod error;
 pub mod export;
 pub mod history;

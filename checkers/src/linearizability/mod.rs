@@ -19,7 +19,7 @@ use crate::error::HistoryError;
 use crate::history::{History, Operation};
 use crate::model::{Model, Translated};
 use crate::value::Value;
-pub(crate) use memo::mix;
+pub(crate) use memo::{FastHasher, mix};
 use race::Outcome;
 use search::{Call, Stop};
 

@@ -9,11 +9,13 @@
 
 mod input;
 mod progress;
+mod txn;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rafty_checkers::elle::{ConsistencyModel, TxnModel};
 use rafty_checkers::import::{self, Format, Independent, ReadOptions, Unreadable};
 use rafty_checkers::linearizability::{CheckOptions, CheckResult, OpSummary, Verdict};
 use rafty_checkers::model::{Convention, ModelKind};
@@ -25,9 +27,16 @@ use rafty_checkers::{HistoryError, Outcome};
 pub struct Args {
     /// The model: auto (inferred from each history: kv when ops carry keys or are get, put,
     /// append or delete; else cas-register when some op is a cas; else register; the choice
-    /// is printed), register, cas-register or kv (a key-value map, checked per key).
+    /// is printed), register, cas-register or kv (a key-value map, checked per key); or a
+    /// transactional model, list-append or rw-register (`:txn` ops of `[:append k v]`,
+    /// `[:r k v]`, `[:w k v]` micro-ops), checked for isolation anomalies as Elle does.
     #[arg(long, default_value = "auto", value_parser = parse_model)]
     pub model: ModelChoice,
+    /// With a transactional model: the consistency model the verdict is about
+    /// (read-uncommitted, read-committed, repeatable-read, snapshot-isolation, serializable or
+    /// strict-serializable, the default).
+    #[arg(long, value_parser = parse_consistency_model)]
+    pub consistency_model: Option<ConsistencyModel>,
     /// The history format: auto, jsonl, edn, edn-lines or jepsen-log.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: FormatChoice,
@@ -82,6 +91,8 @@ pub enum ModelChoice {
     Auto,
     /// This model.
     Given(ModelKind),
+    /// This transactional model (checked for isolation anomalies).
+    Txn(TxnModel),
 }
 
 /// `--format`: a format, or detection.
@@ -210,6 +221,9 @@ fn plural(count: usize) -> &'static str {
 
 /// Runs `rafty check`; returns the exit code.
 pub fn run(args: &Args) -> u8 {
+    if let ModelChoice::Txn(model) = args.model {
+        return txn::run(args, model);
+    }
     let mut stdout = std::io::stdout().lock();
     let mut tally = Tally::default();
     for file in &args.files {
@@ -338,6 +352,7 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
     report.unreadable = imported.unreadable;
     // Inferred before tuples are unwrapped into keys, which would read as a key-value map.
     let model = match args.model {
+        ModelChoice::Txn(_) => unreachable!("transactional models are checked by check::txn"),
         ModelChoice::Given(kind) => (kind, None),
         ModelChoice::Auto => {
             let inferred = ModelKind::infer(&imported.history);
@@ -422,6 +437,7 @@ fn streamable(
     let first = import::first_keyed_client_op(file).map_err(|error| error.to_string())?;
     Ok(first.map(|(op, line)| StreamPlan {
         model: match args.model {
+            ModelChoice::Txn(_) => unreachable!("transactional models are checked by check::txn"),
             ModelChoice::Given(kind) => (kind, None),
             ModelChoice::Auto => (
                 ModelKind::Kv,
@@ -447,6 +463,7 @@ fn streamable_edn(
         Independent::No => false,
     };
     Ok(match args.model {
+        ModelChoice::Txn(_) => unreachable!("transactional models are checked by check::txn"),
         ModelChoice::Given(kind) => StreamPlan {
             model: (kind, None),
             independent,
@@ -584,12 +601,22 @@ impl Tally {
 }
 
 fn parse_model(name: &str) -> Result<ModelChoice, String> {
+    if let Ok(model) = name.parse::<TxnModel>() {
+        return Ok(ModelChoice::Txn(model));
+    }
     match name {
         "auto" => Ok(ModelChoice::Auto),
         _ => name.parse().map(ModelChoice::Given).map_err(|_| {
-            format!("unknown model '{name}' (expected auto, register, cas-register or kv)")
+            format!(
+                "unknown model '{name}' (expected auto, register, cas-register, kv, \
+                 list-append or rw-register)"
+            )
         }),
     }
+}
+
+fn parse_consistency_model(name: &str) -> Result<ConsistencyModel, String> {
+    name.parse()
 }
 
 fn parse_format(name: &str) -> Result<FormatChoice, String> {
