@@ -60,6 +60,21 @@ pub enum KvCommand {
         /// How the read is made consistent.
         consistency: ReadConsistency,
     },
+    /// Open a client session (dissertation §6.3), served by a node whose state machine is
+    /// wrapped in [`crate::session::Sessions`]; answered with
+    /// [`KvResponse::SessionRegistered`]. Never applied by the store itself.
+    RegisterSession,
+    /// `command`, number `sequence` in the session of `client_id`: applied at most once
+    /// however often it is sent (§6.3). Answered with `command`'s response, or
+    /// [`KvResponse::SessionExpired`]. Never applied by the store itself.
+    InSession {
+        /// The client's id, from [`KvResponse::SessionRegistered`].
+        client_id: u64,
+        /// The command's number in the session, from 1, one outstanding at a time.
+        sequence: u64,
+        /// The command.
+        command: Box<KvCommand>,
+    },
 }
 
 /// The answer to a [`KvCommand`].
@@ -76,6 +91,17 @@ pub enum KvResponse {
     },
     /// The command could not be decoded or is not allowed here; nothing changed.
     Invalid(String),
+    /// The session is open: tag commands with this client id.
+    SessionRegistered {
+        /// The client's id.
+        client_id: u64,
+    },
+    /// The session `client_id` expired (or never existed): the command was not applied now;
+    /// an earlier copy of it may have been, before the session expired. Register again.
+    SessionExpired {
+        /// The client id the command carried.
+        client_id: u64,
+    },
 }
 
 /// Encoding or decoding a [`KvCommand`] or [`KvResponse`] failed.
@@ -135,9 +161,11 @@ impl KvCommand {
         decode("command", bytes)
     }
 
-    /// The key the command touches.
+    /// The key the command touches (none for [`KvCommand::RegisterSession`]).
     pub fn key(&self) -> &str {
         match self {
+            KvCommand::RegisterSession => "",
+            KvCommand::InSession { command, .. } => command.key(),
             KvCommand::Get { key }
             | KvCommand::Read { key, .. }
             | KvCommand::Put { key, .. }
@@ -224,6 +252,9 @@ impl KvStateMachine {
                 self.data.entry(key).or_default().push_str(&value);
                 KvResponse::Done
             }
+            KvCommand::RegisterSession | KvCommand::InSession { .. } => KvResponse::Invalid(
+                "sessions need a state machine wrapped in rafty::Sessions".into(),
+            ),
         }
     }
 }
