@@ -203,6 +203,9 @@ struct Session {
 /// The replicated session state: the clients' sessions and the log time.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Table {
+    /// Whether a session entry was ever applied (until then snapshots are the wrapped
+    /// machine's own).
+    used: bool,
     /// The largest leader time stamped on an applied session entry, in milliseconds.
     log_time_ms: u64,
     sessions: BTreeMap<ClientId, Session>,
@@ -210,6 +213,11 @@ struct Table {
 
 /// A [`StateMachine`] that gives its clients exactly-once commands through sessions (§6.3);
 /// see the module's documentation.
+///
+/// The wrapped machine is handed every index: an entry it must not apply (a registration, a
+/// duplicate, a refused command) arrives as an empty command, which it must answer (the
+/// answer is dropped) without changing its state, as the [`StateMachine`] contract asks of any
+/// command it cannot decode.
 #[derive(Debug)]
 pub struct Sessions<S> {
     inner: S,
@@ -281,6 +289,7 @@ impl<S: StateMachine> Sessions<S> {
                 };
                 let previous = self.table.sessions.insert(index, session);
                 assert!(previous.is_none(), "client id {index} registered twice");
+                self.skip(index);
                 SessionResponse::Registered { client_id: index }
             }
             SessionCommand::Request {
@@ -300,18 +309,25 @@ impl<S: StateMachine> Sessions<S> {
         command: &[u8],
     ) -> SessionResponse {
         let now = self.table.log_time_ms;
-        let Some(session) = self.table.sessions.get_mut(&client_id) else {
-            return SessionResponse::Expired { client_id };
+        let refusal = match self.table.sessions.get_mut(&client_id) {
+            None => Some(SessionResponse::Expired { client_id }),
+            Some(session) => {
+                session.last_active_ms = now;
+                if sequence == session.last_sequence && sequence != 0 {
+                    Some(SessionResponse::Applied(session.last_response.clone()))
+                } else if sequence <= session.last_sequence {
+                    Some(SessionResponse::Stale {
+                        sequence,
+                        last_sequence: session.last_sequence,
+                    })
+                } else {
+                    None
+                }
+            }
         };
-        session.last_active_ms = now;
-        if sequence == session.last_sequence && sequence != 0 {
-            return SessionResponse::Applied(session.last_response.clone());
-        }
-        if sequence <= session.last_sequence {
-            return SessionResponse::Stale {
-                sequence,
-                last_sequence: session.last_sequence,
-            };
+        if let Some(refusal) = refusal {
+            self.skip(index);
+            return refusal;
         }
         let response = self.inner.apply(index, command);
         let session = self
@@ -324,10 +340,19 @@ impl<S: StateMachine> Sessions<S> {
         SessionResponse::Applied(response)
     }
 
+    /// Hand the wrapped machine an entry it must not apply (a registration, a duplicate, a
+    /// refused command) as an empty command, whose response is dropped: it sees every index,
+    /// as without sessions, so its own record of how far it got is the same on a node that
+    /// applied the entries and on one restored from a snapshot.
+    fn skip(&mut self, index: LogIndex) {
+        let _ = self.inner.apply(index, &[]);
+    }
+
     /// Move log time forward to `time_ms` (never back) and drop the sessions idle for longer
     /// than the timeout.
     fn advance_log_time(&mut self, time_ms: u64) {
         let table = &mut self.table;
+        table.used = true;
         table.log_time_ms = table.log_time_ms.max(time_ms);
         let now = table.log_time_ms;
         let timeout = self.timeout_ms;
@@ -357,7 +382,10 @@ impl<S: StateMachine> StateMachine for Sessions<S> {
         match decode_envelope(command) {
             None => self.inner.apply(index, command),
             Some(Ok((time_ms, command))) => self.apply_session(index, time_ms, command).encode(),
-            Some(Err(error)) => SessionResponse::Invalid(error.to_string()).encode(),
+            Some(Err(error)) => {
+                self.skip(index);
+                SessionResponse::Invalid(error.to_string()).encode()
+            }
         }
     }
 
@@ -367,7 +395,7 @@ impl<S: StateMachine> StateMachine for Sessions<S> {
 
     fn snapshot(&self) -> Option<Box<dyn SnapshotSource>> {
         let inner = self.inner.snapshot()?;
-        if self.table == Table::default() {
+        if !self.table.used {
             return Some(inner);
         }
         Some(Box::new(SessionsSnapshot {

@@ -125,10 +125,11 @@ async fn interrupted() -> &'static str {
     }
 }
 
-fn client_config() -> KvClientConfig {
+fn client_config(sessions: bool) -> KvClientConfig {
     let mut config = KvClientConfig::new(0);
     config.request_timeout = Duration::from_millis(500);
     config.max_attempts = 6;
+    config.sessions = sessions;
     config
 }
 
@@ -179,8 +180,8 @@ async fn run_async(
     for index in 0..concurrency {
         let generator =
             Generator::for_client(config.workload.clone(), seeds.derive("workload", 0), index);
-        let api =
-            ServiceApi::over(cluster.client(client_config())).with_reads(config.reads, time_limit);
+        let api = ServiceApi::over(cluster.client(client_config(config.sessions)))
+            .with_reads(config.reads, time_limit);
         let client = Client {
             index,
             concurrency,
@@ -282,7 +283,7 @@ async fn run_async(
 
 /// Write until the cluster answers: a leader is elected and commits.
 async fn wait_until_ready(cluster: &RealCluster) -> Result<(), String> {
-    let client = cluster.client(client_config());
+    let client = cluster.client(client_config(false));
     let deadline = Instant::now() + READY_WAIT;
     loop {
         match client.put("rafty-real-ready", "1").await {
