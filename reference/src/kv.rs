@@ -70,6 +70,21 @@ pub enum KvCommand {
         /// The operations, in the order they apply.
         ops: Vec<KvCommand>,
     },
+    /// Open a client session (dissertation §6.3), served by a node whose state machine is
+    /// wrapped in [`crate::session::Sessions`]; answered with
+    /// [`KvResponse::SessionRegistered`]. Never applied by the store itself.
+    RegisterSession,
+    /// `command`, number `sequence` in the session of `client_id`: applied at most once
+    /// however often it is sent (§6.3). Answered with `command`'s response, or
+    /// [`KvResponse::SessionExpired`]. Never applied by the store itself.
+    InSession {
+        /// The client's id, from [`KvResponse::SessionRegistered`].
+        client_id: u64,
+        /// The command's number in the session, from 1, one outstanding at a time.
+        sequence: u64,
+        /// The command.
+        command: Box<KvCommand>,
+    },
 }
 
 /// The answer to a [`KvCommand`].
@@ -88,6 +103,17 @@ pub enum KvResponse {
     Invalid(String),
     /// The answers to a [`KvCommand::Txn`]'s operations, in order.
     Txn(Vec<KvResponse>),
+    /// The session is open: tag commands with this client id.
+    SessionRegistered {
+        /// The client's id.
+        client_id: u64,
+    },
+    /// The session `client_id` expired (or never existed): the command was not applied now;
+    /// an earlier copy of it may have been, before the session expired. Register again.
+    SessionExpired {
+        /// The client id the command carried.
+        client_id: u64,
+    },
 }
 
 /// Encoding or decoding a [`KvCommand`] or [`KvResponse`] failed.
@@ -148,9 +174,11 @@ impl KvCommand {
     }
 
     /// The key the command touches (a transaction's first operation's, `""` for an empty
-    /// transaction).
+    /// transaction or a [`KvCommand::RegisterSession`]).
     pub fn key(&self) -> &str {
         match self {
+            KvCommand::RegisterSession => "",
+            KvCommand::InSession { command, .. } => command.key(),
             KvCommand::Get { key }
             | KvCommand::Read { key, .. }
             | KvCommand::Put { key, .. }
@@ -241,7 +269,15 @@ impl KvStateMachine {
             KvCommand::Txn { ops } => {
                 if let Some(bad) = ops
                     .iter()
-                    .find(|op| matches!(op, KvCommand::Txn { .. } | KvCommand::Read { .. }))
+                    .find(|op| {
+                        matches!(
+                            op,
+                            KvCommand::Txn { .. }
+                                | KvCommand::Read { .. }
+                                | KvCommand::RegisterSession
+                                | KvCommand::InSession { .. }
+                        )
+                    })
                 {
                     return KvResponse::Invalid(format!(
                         "a transaction holds only get, put, delete, cas and append, not {bad:?}"
@@ -249,6 +285,9 @@ impl KvStateMachine {
                 }
                 KvResponse::Txn(ops.into_iter().map(|op| self.execute(op)).collect())
             }
+            KvCommand::RegisterSession | KvCommand::InSession { .. } => KvResponse::Invalid(
+                "sessions need a state machine wrapped in rafty::Sessions".into(),
+            ),
         }
     }
 }

@@ -77,6 +77,7 @@ pub mod node;
 pub mod peer;
 pub mod peers_provider;
 pub mod service;
+pub mod session;
 pub mod settings;
 pub mod snapshot;
 pub mod state_machine;
@@ -99,6 +100,7 @@ pub use network::InProcessNetwork;
 pub use node::{Node, NodeOptions};
 pub use peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 pub use peers_provider::{PeersProvider, StaticPeersProvider};
+pub use session::Sessions;
 pub use settings::{BadField, Config, Settings, SettingsError};
 pub use snapshot::{
     MemorySnapshotStore, SnapshotError, SnapshotMeta, SnapshotReader, SnapshotSource,

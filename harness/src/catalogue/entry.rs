@@ -277,6 +277,13 @@ pub fn entries() -> Vec<Entry> {
             "--reads lease, clock skew (the clock nemesis) with leader changes; kv",
             "linearizability (a stale read)",
         ),
+        core(
+            "session-table-not-in-snapshot",
+            M::SessionTableNotInSnapshot,
+            "§6.3: the session table is replicated state, snapshots included",
+            "--sessions; kill or install-snapshot (a node restored from a snapshot) while clients retry writes; kv",
+            "invariant snapshot-state (replicas diverge: a retried write applied twice)",
+        ),
         Entry {
             name: "log-forgets-on-restart",
             breaks: "§5.1, Figure 2: log entries on stable storage before replying",

@@ -137,6 +137,8 @@ fn reads_for(mutation: Mutation, config: &mut TestConfig) {
             config.reads = ReadConsistency::Lease;
             config.nemesis.extend(FaultKind::named("clock"));
         }
+        // Client sessions (issue 21): the clients must write through sessions.
+        Mutation::SessionTableNotInSnapshot => config.sessions = true,
         _ => {}
     }
 }

@@ -120,6 +120,11 @@ pub struct Args {
     /// as info, labelled "stale read", never checked as linearizable).
     #[arg(long, default_value = "log", value_parser = parse_reads)]
     pub reads: rafty::ReadConsistency,
+    /// Write through client sessions (dissertation §6.3): each client registers a session and
+    /// retries a write whose outcome is unknown under it until it learns the outcome (the
+    /// cluster applies it at most once), so far fewer operations end indeterminate.
+    #[arg(long)]
+    pub sessions: bool,
     /// With --reads lease: the lease's clock-drift margin, as a share of the election timeout
     /// in percent.
     #[arg(long, default_value_t = 20)]
@@ -219,6 +224,7 @@ impl Args {
         config.variant = self.variant;
         config.log = self.log;
         config.reads = self.reads;
+        config.sessions = self.sessions;
         config.lease_margin_percent = self.lease_margin_percent;
         let problems = config.problems();
         if !problems.is_empty() {

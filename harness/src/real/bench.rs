@@ -160,7 +160,7 @@ async fn closed_loop(
     let errors = Rc::new(RefCell::new(0u64));
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let mut api = cluster.client(ReadConsistency::Linearizable, Duration::MAX);
+        let mut api = cluster.client(ReadConsistency::Linearizable, Duration::MAX, false);
         let (latencies, errors) = (latencies.clone(), errors.clone());
         tasks.push(tokio::task::spawn_local(async move {
             let key = format!("bench-{client}");

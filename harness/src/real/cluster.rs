@@ -93,10 +93,11 @@ impl RealCluster {
 }
 
 /// A workload client's settings: half a second per request, six attempts.
-fn client_config() -> KvClientConfig {
+fn client_config(sessions: bool) -> KvClientConfig {
     let mut config = KvClientConfig::new(0);
     config.request_timeout = Duration::from_millis(500);
     config.max_attempts = 6;
+    config.sessions = sessions;
     config
 }
 
@@ -122,8 +123,14 @@ impl RealTarget for RealCluster {
         &self.proxy
     }
 
-    fn client(&self, reads: ReadConsistency, reads_until: Duration) -> Box<dyn KvApi> {
-        Box::new(ServiceApi::over(self.kv_client(client_config())).with_reads(reads, reads_until))
+    fn client(
+        &self,
+        reads: ReadConsistency,
+        reads_until: Duration,
+        sessions: bool,
+    ) -> Box<dyn KvApi> {
+        let client = self.kv_client(client_config(sessions));
+        Box::new(ServiceApi::over(client).with_reads(reads, reads_until))
     }
 
     async fn kill(&mut self, node: NodeId) -> Result<(), String> {

@@ -329,7 +329,14 @@ impl RealTarget for EtcdCluster {
 
     /// Reads are linearizable whatever `_reads` says (rafty's read modes have no etcd
     /// counterpart), serializable until `reads_until` with the wrong setting.
-    fn client(&self, _reads: ReadConsistency, reads_until: Duration) -> Box<dyn KvApi> {
+    /// etcd's reads are made as its own flag says, and it has no client sessions: `reads`
+    /// and `sessions` are not used.
+    fn client(
+        &self,
+        _reads: ReadConsistency,
+        reads_until: Duration,
+        _sessions: bool,
+    ) -> Box<dyn KvApi> {
         let members: Vec<(NodeId, String)> = self
             .members
             .values()

@@ -191,7 +191,7 @@ async fn start_node(config: &NodeConfig) -> Result<Node, NodeProcessError> {
     Node::start(
         config.id,
         log,
-        KvStateMachine::new(),
+        rafty::Sessions::new(KvStateMachine::new()),
         Arc::new(StaticPeersProvider::new(peers)),
         Arc::new(config.settings.clone()),
         options,

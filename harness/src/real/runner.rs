@@ -223,7 +223,7 @@ async fn run_async(
     for index in 0..concurrency {
         let generator =
             Generator::for_client(config.workload.clone(), seeds.derive("workload", 0), index);
-        let api = cluster.client(config.reads, time_limit);
+        let api = cluster.client(config.reads, time_limit, config.sessions);
         let client = Client {
             index,
             concurrency,

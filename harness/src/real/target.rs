@@ -47,8 +47,14 @@ pub trait RealTarget {
     fn proxy(&self) -> &FaultProxy;
 
     /// A workload client: reads made as `reads` says until `reads_until` (run time), then
-    /// linearizable (the final reads). Operations end ok, fail (certainly no effect) or info.
-    fn client(&self, reads: ReadConsistency, reads_until: Duration) -> Box<dyn KvApi>;
+    /// linearizable (the final reads); writes through client sessions (§6.3) when `sessions`
+    /// and the target has them. Operations end ok, fail (certainly no effect) or info.
+    fn client(
+        &self,
+        reads: ReadConsistency,
+        reads_until: Duration,
+        sessions: bool,
+    ) -> Box<dyn KvApi>;
 
     /// SIGKILL member `node` (a `kill -9`: whatever it had not written is lost).
     async fn kill(&mut self, node: NodeId) -> Result<(), String>;
@@ -80,7 +86,7 @@ impl KvApi for Box<dyn KvApi> {
 
 /// Write until `target` answers: a leader is elected and commits.
 pub async fn wait_until_ready(target: &dyn RealTarget) -> Result<(), String> {
-    let mut client = target.client(ReadConsistency::Linearizable, Duration::MAX);
+    let mut client = target.client(ReadConsistency::Linearizable, Duration::MAX, false);
     let ready = ClientOp::Write {
         key: "rafty-real-ready".to_owned(),
         value: 1,

@@ -145,6 +145,11 @@ pub struct TestConfig {
     /// The lease's drift margin as a share of `raft.election_timeout_min`, in percent (with
     /// `--reads lease`).
     pub lease_margin_percent: u32,
+    /// Whether the workload's clients write through client sessions (dissertation §6.3),
+    /// retrying a write whose outcome is unknown until they learn it. Off by default, which
+    /// every recorded catalogue seed was found with (the nodes' state machines keep sessions
+    /// either way; without them nothing changes).
+    pub sessions: bool,
 }
 
 /// The command-line names of the read consistencies.
@@ -208,6 +213,7 @@ impl TestConfig {
             check_time_limit: Duration::from_secs(60),
             reads: ReadConsistency::Log,
             lease_margin_percent: 20,
+            sessions: false,
         }
     }
 
@@ -232,6 +238,9 @@ impl TestConfig {
         if self.reads != ReadConsistency::Log {
             name.push_str("-reads-");
             name.push_str(reads_name(self.reads));
+        }
+        if self.sessions {
+            name.push_str("-sessions");
         }
         name
     }
@@ -484,6 +493,10 @@ impl Serialize for TestConfig {
         // Only when reads leave the log, so that default runs write what they always did.
         if self.reads != ReadConsistency::Log {
             json["reads"] = reads_name(self.reads).into();
+        }
+        // Likewise only when on.
+        if self.sessions {
+            json["sessions"] = true.into();
         }
         if let Some(margin) = raft.lease_read_margin {
             json["raft"]["lease_read_margin_ms"] = ms(margin).into();

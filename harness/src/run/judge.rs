@@ -221,6 +221,9 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
             command.push_str(&format!(" --lease-margin-percent {percent}"));
         }
     }
+    if config.sessions {
+        command.push_str(" --sessions");
+    }
     let defaults = TestConfig::new(config.workload.kind);
     let mix = config.workload.mix;
     if mix != defaults.workload.mix {

@@ -114,11 +114,17 @@ impl Plugins {
     }
 
     /// The same parts with every node's core breaking `mutation` (after any other
-    /// adjustment). An error without rafty's `mutations` feature.
+    /// adjustment); a mutation planted in the state machine's session wrapper replaces the
+    /// state machines. An error without rafty's `mutations` feature.
     pub fn with_mutation(self, mutation: rafty::core::Mutation) -> Result<Plugins, String> {
         let inner = self.node_hook.clone();
         let mutate = core_mutation_hook(mutation)?;
+        let state_machine = match mutation {
+            rafty::core::Mutation::SessionTableNotInSnapshot => forgetful_sessions()?,
+            _ => self.state_machine.clone(),
+        };
         Ok(Plugins {
+            state_machine,
             node_hook: Some(Arc::new(move |id, options| {
                 if let Some(inner) = &inner {
                     inner(id, options);
@@ -128,6 +134,21 @@ impl Plugins {
             ..self
         })
     }
+}
+
+/// State machines planting `Mutation::SessionTableNotInSnapshot` (dissertation §6.3).
+#[cfg(feature = "mutations")]
+fn forgetful_sessions() -> Result<StateMachineFactoryMaker, String> {
+    use crate::sim::broken::ForgetfulSessionsFactory;
+    Ok(Arc::new(|| {
+        Arc::new(ForgetfulSessionsFactory) as SharedStateMachineFactory
+    }))
+}
+
+/// Mutations are compiled only with the `mutations` feature.
+#[cfg(not(feature = "mutations"))]
+fn forgetful_sessions() -> Result<StateMachineFactoryMaker, String> {
+    Err("the session mutation needs rafty's mutations: rebuild with `--features mutations`".into())
 }
 
 /// A hook switching on `mutation` in every node's core.

@@ -281,6 +281,7 @@ pub fn run_inputs_stopping(
     let mut kv_config = KvClientConfig::new(CLUSTER_ID);
     kv_config.request_timeout = Duration::from_millis(500);
     kv_config.max_attempts = 6;
+    kv_config.sessions = config.sessions;
     // Every client process runs as a task of one turmoil client host: far cheaper to step
     // than one host per process, and clients are never partitioned anyway.
     let clients = vec![CLIENT_HOST.to_owned()];

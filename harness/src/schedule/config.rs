@@ -49,6 +49,9 @@ pub struct ScheduleConfig {
     /// See [`TestConfig::lease_margin_percent`] (absent from older files: 20).
     #[serde(default = "default_lease_margin_percent")]
     pub lease_margin_percent: u32,
+    /// See [`TestConfig::sessions`] (absent from older files and when off: no sessions).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sessions: bool,
 }
 
 /// The reads of a schedule written before reads had a choice: through the log.
@@ -80,6 +83,7 @@ impl From<&TestConfig> for ScheduleConfig {
             check_time_limit: config.check_time_limit,
             reads: config.reads,
             lease_margin_percent: config.lease_margin_percent,
+            sessions: config.sessions,
         }
     }
 }
@@ -105,6 +109,7 @@ impl From<ScheduleConfig> for TestConfig {
             check_time_limit: config.check_time_limit,
             reads: config.reads,
             lease_margin_percent: config.lease_margin_percent,
+            sessions: config.sessions,
         }
     }
 }

@@ -107,3 +107,17 @@ impl StateMachine for KeptStateMachine {
         state.restore(index, data)
     }
 }
+
+/// A [`NodeStateMachines`] of key-value stores wrapped in sessions whose snapshots keep the
+/// open sessions but not what each applied (`Mutation::SessionTableNotInSnapshot`, §6.3): a
+/// node restored from a snapshot applies a retried write a second time.
+#[cfg(feature = "mutations")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ForgetfulSessionsFactory;
+
+#[cfg(feature = "mutations")]
+impl NodeStateMachines for ForgetfulSessionsFactory {
+    fn create(&self, _node: NodeId) -> Box<dyn StateMachine> {
+        Box::new(rafty::Sessions::new(KvStateMachine::new()).leave_table_out_of_snapshots())
+    }
+}

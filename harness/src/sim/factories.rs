@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 
+use rafty::Sessions;
 use rafty::kv::KvStateMachine;
 use rafty::memory::{MemoryLog, MemoryStorage};
 use rafty::node::SnapshotStoreFactory;
@@ -146,13 +147,15 @@ impl NodeLogs for MemoryLogFactory {
     }
 }
 
-/// [`KvStateMachine`] for every node: the key-value store the workloads use.
+/// [`KvStateMachine`] for every node, wrapped in [`Sessions`] (dissertation §6.3): the
+/// key-value store the workloads use, exactly-once for clients with sessions (and unchanged,
+/// byte for byte, for clients without).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvStateMachineFactory;
 
 impl NodeStateMachines for KvStateMachineFactory {
     fn create(&self, _node: NodeId) -> Box<dyn StateMachine> {
-        Box::new(KvStateMachine::new())
+        Box::new(Sessions::new(KvStateMachine::new()))
     }
 }
 
@@ -188,7 +191,8 @@ impl ObservedStateMachine {
 
 impl StateMachine for ObservedStateMachine {
     fn apply(&mut self, index: LogIndex, command: &[u8]) -> Vec<u8> {
-        let command_hash = command_hash(command);
+        // The command inside a session envelope: what a client's acknowledgement names.
+        let command_hash = command_hash(&rafty::session::inner_command(command));
         self.observations.observe(
             self.node,
             Observation::Applied {

@@ -120,11 +120,18 @@ pub enum Mutation {
     /// read uses the whole election timeout, with no drift margin (`read_index.rs`,
     /// `lease_holds`).
     LeaseWithoutDriftMargin,
+    // Client sessions (issue 21, dissertation §6.3), kept in one block.
+    /// Break §6.3 (the session table is part of the replicated state, snapshots included):
+    /// snapshots keep the open sessions but not what each applied, so a node restored from
+    /// one applies a retried command a second time. Planted in the state machine wrapper, not
+    /// the core (`session.rs`, `Sessions::table_for_snapshot`; the harness builds its
+    /// `Sessions` with `leave_table_out_of_snapshots` for it).
+    SessionTableNotInSnapshot,
 }
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 27] = [
+    pub const ALL: [Mutation; 28] = [
         Mutation::CommitPreviousTermByCount,
         Mutation::VoteWithoutLogCheck,
         Mutation::VoteTwiceInTerm,
@@ -153,6 +160,8 @@ impl Mutation {
         Mutation::ReadWithoutHeartbeat,
         Mutation::ReadBeforeTermCommitted,
         Mutation::LeaseWithoutDriftMargin,
+        // Client sessions (issue 21).
+        Mutation::SessionTableNotInSnapshot,
     ];
 
     #[cfg(feature = "mutations")]

@@ -327,11 +327,16 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 .for_each(|submission| self.redirect(submission));
             return Ok(());
         }
+        let now = self.now();
         let (commands, replies): (Vec<_>, Vec<_>) = batch
             .into_iter()
-            .map(|submission| (submission.command, submission.reply))
+            .map(|mut submission| {
+                // Session entries carry the leader's time: sessions expire by log time (§6.3).
+                crate::session::stamp_leader_time(&mut submission.command, now);
+                (submission.command, submission.reply)
+            })
             .unzip();
-        let (first_index, term) = match self.core.propose(self.now(), commands) {
+        let (first_index, term) = match self.core.propose(now, commands) {
             Ok(proposed) => proposed,
             // A leadership transfer is in progress (§3.10): refused, nothing appended.
             Err(refusal) => {

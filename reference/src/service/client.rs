@@ -12,6 +12,9 @@ use crate::service::wire::{KvReply, ServiceError};
 use crate::tcp::{CallError, Channel, ChannelTarget, Connector, Protocol, TransportConfig};
 use crate::types::NodeId;
 
+mod session;
+use session::OpenSession;
+
 /// How a [`KvClient`] behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KvClientConfig {
@@ -24,16 +27,23 @@ pub struct KvClientConfig {
     /// The pause before asking a node already asked during this operation (an election may be
     /// under way).
     pub retry_delay: Duration,
+    /// Whether writes go through a client session (dissertation §6.3; the nodes' state
+    /// machines must be wrapped in [`crate::session::Sessions`]): the client registers once,
+    /// tags each write with its sequence number, and retries a write whose outcome is unknown
+    /// until it learns it, since the cluster applies it at most once. Off by default.
+    pub sessions: bool,
 }
 
 impl KvClientConfig {
-    /// Defaults for `cluster_id`: 1 s per request, 10 attempts, 50 ms between rounds.
+    /// Defaults for `cluster_id`: 1 s per request, 10 attempts, 50 ms between rounds, no
+    /// sessions.
     pub fn new(cluster_id: u64) -> KvClientConfig {
         KvClientConfig {
             transport: TransportConfig::new(cluster_id),
             request_timeout: Duration::from_secs(1),
             max_attempts: 10,
             retry_delay: Duration::from_millis(50),
+            sessions: false,
         }
     }
 }
@@ -71,6 +81,15 @@ pub enum KvError {
         /// The last failure.
         last_error: String,
     },
+    /// Definite: the client's session expired (dissertation §6.3) before the command was
+    /// applied, and no earlier attempt of it may have been; the client registers anew.
+    #[error("session {client_id} expired at node {node}; the command was not applied")]
+    SessionExpired {
+        /// The node that answered.
+        node: NodeId,
+        /// The expired session's client id.
+        client_id: u64,
+    },
     /// Indefinite: the command may have taken effect, or may yet, or never (a timeout, or a
     /// connection lost after sending).
     #[error("outcome unknown (node {node}): {reason}")]
@@ -94,6 +113,7 @@ impl KvError {
             KvError::CasFailed { node, .. }
             | KvError::Invalid { node, .. }
             | KvError::Unavailable { node, .. }
+            | KvError::SessionExpired { node, .. }
             | KvError::Indeterminate { node, .. } => *node,
         }
     }
@@ -125,6 +145,9 @@ pub struct KvClient<C: Connector> {
     channels: BTreeMap<NodeId, Channel<C, KvCommand, KvReply>>,
     config: KvClientConfig,
     leader: Mutex<Option<NodeId>>,
+    /// The open session, when [`KvClientConfig::sessions`] is on: held across a write, so
+    /// the session's writes go one at a time (§6.3).
+    session: tokio::sync::Mutex<Option<OpenSession>>,
 }
 
 impl<C: Connector + Clone> KvClient<C> {
@@ -153,6 +176,7 @@ impl<C: Connector + Clone> KvClient<C> {
             channels,
             config,
             leader: Mutex::new(None),
+            session: tokio::sync::Mutex::new(None),
         }
     }
 }
@@ -236,17 +260,32 @@ impl<C: Connector> KvClient<C> {
 
     /// Run any command: ask the known leader first, follow `NotLeader` hints, otherwise go
     /// round the nodes, for at most `max_attempts` requests. A write whose outcome becomes
-    /// unknown is not retried (it could apply twice); a read is, since it changes nothing.
+    /// unknown is not retried (it could apply twice) unless it goes through the client's
+    /// session ([`KvClientConfig::sessions`]); a read is, since it changes nothing.
     /// A compare-and-set that fails and an invalid command are returned as errors.
     pub async fn execute(&self, command: KvCommand) -> Result<Answered, KvError> {
         if self.channels.is_empty() {
-            return Err(KvError::Unavailable {
-                node: NodeId::default(),
-                attempts: 0,
-                last_error: "no nodes configured".into(),
-            });
+            return Err(no_nodes());
         }
-        let retry_unknown = matches!(command, KvCommand::Get { .. } | KvCommand::Read { .. });
+        if self.config.sessions && is_write(&command) {
+            return self.execute_in_session(command).await;
+        }
+        self.execute_attempts(command).await
+    }
+
+    /// [`KvClient::execute`] without a session: a command whose outcome becomes unknown is
+    /// retried only if it is a read, a registration or already tagged with its session.
+    async fn execute_attempts(&self, command: KvCommand) -> Result<Answered, KvError> {
+        self.execute_tracking(command).await.0
+    }
+
+    /// [`KvClient::execute_attempts`], and whether some attempt's outcome was unknown (an
+    /// answer that the command is not applied then says nothing of that attempt).
+    async fn execute_tracking(&self, command: KvCommand) -> (Result<Answered, KvError>, bool) {
+        let retry_unknown = !is_write(&command);
+        if self.channels.is_empty() {
+            return (Err(no_nodes()), false);
+        }
         let mut node = self.first_node();
         let mut asked = BTreeSet::new();
         let mut unknown: Option<(NodeId, String)> = None;
@@ -259,7 +298,9 @@ impl<C: Connector> KvClient<C> {
                 asked = BTreeSet::from([node]);
             }
             let next = match self.attempt(node, command.clone()).await {
-                Attempt::Done(response) => return self.answered(node, &command, response),
+                Attempt::Done(response) => {
+                    return (self.answered(node, &command, response), unknown.is_some());
+                }
                 Attempt::Retry { next, error } => {
                     last_error = format!("node {node}: {error}");
                     next
@@ -269,7 +310,9 @@ impl<C: Connector> KvClient<C> {
                     unknown = Some((node, reason));
                     None
                 }
-                Attempt::Unknown(reason) => return Err(KvError::Indeterminate { node, reason }),
+                Attempt::Unknown(reason) => {
+                    return (Err(KvError::Indeterminate { node, reason }), true);
+                }
             };
             tracing::debug!(attempt, node, %last_error, "retrying");
             node = next
@@ -277,12 +320,15 @@ impl<C: Connector> KvClient<C> {
                 .unwrap_or_else(|| self.node_after(node));
         }
         match unknown {
-            Some((node, reason)) => Err(KvError::Indeterminate { node, reason }),
-            None => Err(KvError::Unavailable {
-                node: last_node,
-                attempts: self.config.max_attempts,
-                last_error,
-            }),
+            Some((node, reason)) => (Err(KvError::Indeterminate { node, reason }), true),
+            None => (
+                Err(KvError::Unavailable {
+                    node: last_node,
+                    attempts: self.config.max_attempts,
+                    last_error,
+                }),
+                false,
+            ),
         }
     }
 
@@ -343,6 +389,25 @@ impl<C: Connector> KvClient<C> {
         let mut after = later.chain(self.channels.range(..=node));
         after.next().map(|(id, _)| *id).unwrap_or(node)
     }
+}
+
+fn no_nodes() -> KvError {
+    KvError::Unavailable {
+        node: NodeId::default(),
+        attempts: 0,
+        last_error: "no nodes configured".into(),
+    }
+}
+
+/// Whether `command` changes the store (and so may not be retried blindly).
+fn is_write(command: &KvCommand) -> bool {
+    !matches!(
+        command,
+        KvCommand::Get { .. }
+            | KvCommand::Read { .. }
+            | KvCommand::RegisterSession
+            | KvCommand::InSession { .. }
+    )
 }
 
 fn call_failed(error: CallError) -> Attempt {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::client::{ClientError, ReadConsistency};
 use crate::kv::{KvCommand, KvResponse};
 use crate::service::wire::{KvReply, ServiceError};
+use crate::session::{self, SessionResponse};
 use crate::tcp::{Acceptor, FrameHandler, Protocol, ServerHandle, TransportConfig, serve};
 use crate::types::NodeId;
 
@@ -47,6 +48,26 @@ impl<N: CommandSubmitter> FrameHandler for KvService<N> {
     const PROTOCOL: Protocol = Protocol::Commands;
 
     async fn handle(&self, command: KvCommand) -> KvReply {
+        match command {
+            KvCommand::RegisterSession => {
+                let response = self.node.submit(session::register()).await;
+                return session_reply(response.map_err(ServiceError::from)?);
+            }
+            KvCommand::InSession {
+                client_id,
+                sequence,
+                command,
+            } => {
+                let inner = match command.encode() {
+                    Ok(bytes) => bytes,
+                    Err(error) => return Ok(KvResponse::Invalid(error.to_string())),
+                };
+                let envelope = session::request(client_id, sequence, inner);
+                let response = self.node.submit(envelope).await;
+                return session_reply(response.map_err(ServiceError::from)?);
+            }
+            _ => {}
+        }
         let bytes = match command.encode() {
             Ok(bytes) => bytes,
             Err(error) => return Ok(KvResponse::Invalid(error.to_string())),
@@ -61,6 +82,41 @@ impl<N: CommandSubmitter> FrameHandler for KvService<N> {
         KvResponse::decode(&response).map_err(|error| ServiceError::BadResponse {
             reason: error.to_string(),
         })
+    }
+}
+
+/// The key-value answer to a session envelope, from the [`crate::session::Sessions`]
+/// wrapper's response. A node whose state machine is the bare store answers the envelope as an
+/// undecodable command ([`KvResponse::Invalid`], nothing applied), which passes through.
+fn session_reply(bytes: Vec<u8>) -> KvReply {
+    let bad = |reason: String| ServiceError::BadResponse { reason };
+    let response = match SessionResponse::decode(&bytes) {
+        Ok(response) => response,
+        Err(error) => {
+            return match KvResponse::decode(&bytes) {
+                Ok(KvResponse::Invalid(reason)) => Ok(KvResponse::Invalid(format!(
+                    "the node's state machine keeps no sessions: {reason}"
+                ))),
+                _ => Err(bad(error.to_string())),
+            };
+        }
+    };
+    match response {
+        SessionResponse::Registered { client_id } => {
+            Ok(KvResponse::SessionRegistered { client_id })
+        }
+        SessionResponse::Applied(inner) => {
+            KvResponse::decode(&inner).map_err(|error| bad(error.to_string()))
+        }
+        SessionResponse::Expired { client_id } => Ok(KvResponse::SessionExpired { client_id }),
+        SessionResponse::Stale {
+            sequence,
+            last_sequence,
+        } => Ok(KvResponse::Invalid(format!(
+            "sequence number {sequence} is behind the session's {last_sequence}: its response \
+             is forgotten, and it was not applied again"
+        ))),
+        SessionResponse::Invalid(reason) => Ok(KvResponse::Invalid(reason)),
     }
 }
 

@@ -188,6 +188,9 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
         core
     };
     let mut core = match mutation {
+        Mutation::SessionTableNotInSnapshot => {
+            return session_scenario(mutations.contains(&mutation));
+        }
         // Leader of term 3 over [1, 2]; follower 2 holds index 2 (term 2) only.
         Mutation::CommitPreviousTermByCount => {
             let mut core = start(3, hard_state(2, None), &[1, 2]);
@@ -445,6 +448,42 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
     trace(&mut core)
 }
 
+/// §6.3: a client's append applied at index 2 under its session, a snapshot, a node restored
+/// from it, then the client's retry of the same command at index 3: the restored node's
+/// store, which holds the append once when the table travels in the snapshot.
+fn session_scenario(broken: bool) -> String {
+    use crate::kv::{KvCommand, KvStateMachine};
+    use crate::session::{self, Sessions};
+    use crate::state_machine::StateMachine;
+    let sessions = |broken| {
+        let machine = Sessions::new(KvStateMachine::new());
+        if broken {
+            machine.leave_table_out_of_snapshots()
+        } else {
+            machine
+        }
+    };
+    let mut leader = sessions(broken);
+    leader.apply(1, &session::register());
+    let append = KvCommand::Append {
+        key: "k".into(),
+        value: "x".into(),
+    };
+    let request = session::request(1, 1, append.encode().expect("an append encodes"));
+    leader.apply(2, &request);
+    let mut bytes = Vec::new();
+    let snapshot = leader.snapshot().expect("a key-value store snapshots");
+    snapshot
+        .write_to(&mut bytes)
+        .expect("a snapshot writes to memory");
+    let mut restored = sessions(broken);
+    restored
+        .restore(2, &mut &bytes[..])
+        .expect("its own snapshot restores");
+    restored.apply(3, &request);
+    format!("store {:?}", restored.inner().data())
+}
+
 /// The numbers of the requests among the core's untaken actions, which it takes.
 fn sent_sequences(core: &mut Core) -> Vec<u64> {
     let actions = core.take_actions();
@@ -497,6 +536,8 @@ mod tests {
         assert!(
             reference(Mutation::SnapshotUncommitted).contains("TakeSnapshot { index: 2, term: 1,")
         );
+        assert!(reference(Mutation::SessionTableNotInSnapshot).contains(r#""k": "x""#));
+        assert!(mutated(Mutation::SessionTableNotInSnapshot).contains(r#""k": "xx""#));
         assert!(!reference(Mutation::ReadWithoutHeartbeat).contains("ReadReady"));
         assert!(!reference(Mutation::ReadBeforeTermCommitted).contains("ReadReady"));
         assert!(!reference(Mutation::LeaseWithoutDriftMargin).contains("ReadReady"));
