@@ -7,6 +7,7 @@ use rafty_workloads::{WorkloadConfig, WorkloadKind};
 use serde::{Deserialize, Serialize};
 
 use crate::nemesis::FaultKind;
+pub use crate::sim::pinned::ClientRouting;
 
 /// A deliberately broken variant of the system under test, used to prove the harness catches
 /// it. Only [`Variant::Reference`] is meant for real runs.
@@ -145,6 +146,10 @@ pub struct TestConfig {
     /// The lease's drift margin as a share of `raft.election_timeout_min`, in percent (with
     /// `--reads lease`).
     pub lease_margin_percent: u32,
+    /// How the workload clients choose the node they ask: following the leader (the default,
+    /// which every recorded catalogue seed was found with) or pinned to one node each, as
+    /// Jepsen's are.
+    pub clients: ClientRouting,
 }
 
 /// The command-line names of the read consistencies.
@@ -208,6 +213,7 @@ impl TestConfig {
             check_time_limit: Duration::from_secs(60),
             reads: ReadConsistency::Log,
             lease_margin_percent: 20,
+            clients: ClientRouting::Leader,
         }
     }
 
@@ -232,6 +238,10 @@ impl TestConfig {
         if self.reads != ReadConsistency::Log {
             name.push_str("-reads-");
             name.push_str(reads_name(self.reads));
+        }
+        if self.clients != ClientRouting::Leader {
+            name.push_str("-clients-");
+            name.push_str(self.clients.name());
         }
         name
     }
@@ -484,6 +494,10 @@ impl Serialize for TestConfig {
         // Only when reads leave the log, so that default runs write what they always did.
         if self.reads != ReadConsistency::Log {
             json["reads"] = reads_name(self.reads).into();
+        }
+        // Only when pinned, likewise.
+        if self.clients != ClientRouting::Leader {
+            json["clients"] = self.clients.name().into();
         }
         if let Some(margin) = raft.lease_read_margin {
             json["raft"]["lease_read_margin_ms"] = ms(margin).into();

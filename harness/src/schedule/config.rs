@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::nemesis::FaultKind;
 use crate::run::config::{LogKind, TestConfig, Variant};
+use crate::sim::pinned::ClientRouting;
 
 /// The schedule's form of a [`TestConfig`]: its fields under their own names, durations as
 /// serde writes them (`{"secs": 10, "nanos": 0}`), the settings as the run used them.
@@ -49,6 +50,9 @@ pub struct ScheduleConfig {
     /// See [`TestConfig::lease_margin_percent`] (absent from older files: 20).
     #[serde(default = "default_lease_margin_percent")]
     pub lease_margin_percent: u32,
+    /// See [`TestConfig::clients`] (absent from older files: following the leader).
+    #[serde(default)]
+    pub clients: ClientRouting,
 }
 
 /// The reads of a schedule written before reads had a choice: through the log.
@@ -80,6 +84,7 @@ impl From<&TestConfig> for ScheduleConfig {
             check_time_limit: config.check_time_limit,
             reads: config.reads,
             lease_margin_percent: config.lease_margin_percent,
+            clients: config.clients,
         }
     }
 }
@@ -105,6 +110,7 @@ impl From<ScheduleConfig> for TestConfig {
             check_time_limit: config.check_time_limit,
             reads: config.reads,
             lease_margin_percent: config.lease_margin_percent,
+            clients: config.clients,
         }
     }
 }
