@@ -11,7 +11,7 @@ use rafty::core::Mutation;
 use rafty_workloads::WorkloadKind;
 
 use crate::nemesis::FaultKind;
-use crate::run::config::{LogKind, TestConfig, Variant};
+use crate::run::config::{ClientRouting, LogKind, TestConfig, Variant};
 use crate::run::plugins::{Plugins, StateMachineFactoryMaker};
 use crate::run::pool::run_seeds;
 use crate::run::results::{RunResult, Validity};
@@ -127,20 +127,31 @@ pub fn planted(entry: &Entry, config: &mut TestConfig) -> Result<Plugins, String
 }
 
 /// The reads (and faults) a read-path mutation needs to exist at all: ReadIndex reads, or
-/// lease reads under the `clock` nemesis (issue 21). Every other entry runs the default test.
+/// lease reads under the `clock` nemesis (issue 21); and what it takes to see one go stale
+/// from outside: Jepsen's clients pinned to nodes (some keep reading at a deposed leader
+/// while others write at its successor) and the `depose` fault (a leader change aimed at
+/// those moments). Every other entry runs the default test.
 fn reads_for(mutation: Mutation, config: &mut TestConfig) {
-    match mutation {
+    let reads = match mutation {
         Mutation::ReadWithoutHeartbeat | Mutation::ReadBeforeTermCommitted => {
-            config.reads = ReadConsistency::Linearizable;
+            ReadConsistency::Linearizable
         }
         Mutation::LeaseWithoutDriftMargin => {
-            config.reads = ReadConsistency::Lease;
             config.nemesis.extend(FaultKind::named("clock"));
+            // A clock skewed while the leader is deposed.
+            config.nemesis_overlap = config.nemesis_overlap.max(2);
+            ReadConsistency::Lease
         }
         // Client sessions (issue 21): the clients must write through sessions.
-        Mutation::SessionTableNotInSnapshot => config.sessions = true,
-        _ => {}
-    }
+        Mutation::SessionTableNotInSnapshot => {
+            config.sessions = true;
+            return;
+        }
+        _ => return,
+    };
+    config.reads = reads;
+    config.clients = ClientRouting::Pinned;
+    config.nemesis.extend(FaultKind::named("depose"));
 }
 
 /// The unplanted reference on `log`, core assertions off: what every entry is measured against.

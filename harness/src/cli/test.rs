@@ -16,6 +16,7 @@ use crate::run::plugins::Plugins;
 use crate::run::results::Validity;
 use crate::run::store;
 use crate::run::suite::{self, Shard, SuiteOptions, SuiteSummary};
+use crate::sim::pinned::ClientRouting;
 
 /// How many seeds run when neither `--seed` nor `--seeds` is given.
 const DEFAULT_SEEDS: u64 = 5;
@@ -129,6 +130,12 @@ pub struct Args {
     /// in percent.
     #[arg(long, default_value_t = 20)]
     pub lease_margin_percent: u32,
+    /// How the workload clients choose a node: leader (follow the leader: the node that
+    /// answered last, NotLeader hints, else round the nodes) or pinned (Jepsen's: each client
+    /// process asks one node once per operation, whatever its role, and moves to the next
+    /// node after an indeterminate operation; the final reads follow the leader).
+    #[arg(long, default_value = "leader", value_parser = ClientRouting::parse)]
+    pub clients: ClientRouting,
     /// Run against real OS processes instead of the simulation: `rafty node` processes on
     /// 127.0.0.1 with their file logs on the real disk, the fault proxy on every link, faults
     /// partition, kill, pause, latency and clog (`all` means those). Not deterministic: the
@@ -226,6 +233,7 @@ impl Args {
         config.reads = self.reads;
         config.sessions = self.sessions;
         config.lease_margin_percent = self.lease_margin_percent;
+        config.clients = self.clients;
         let problems = config.problems();
         if !problems.is_empty() {
             let described: Vec<String> = problems
@@ -266,6 +274,10 @@ pub fn run(args: &Args) -> u8 {
             return 2;
         }
     };
+    if args.real && config.clients != ClientRouting::Leader {
+        eprintln!("rafty test: --clients pinned runs in the simulation only; drop it with --real");
+        return 2;
+    }
     if args.real {
         return super::test_real::run(args, config);
     }

@@ -175,7 +175,14 @@ mod tests {
         let names: Vec<_> = kinds.iter().map(|kind| kind.name()).collect();
         assert_eq!(
             names,
-            ["partition", "latency", "clog", "figure8", "membership"]
+            [
+                "partition",
+                "latency",
+                "clog",
+                "figure8",
+                "membership",
+                "depose"
+            ]
         );
     }
 

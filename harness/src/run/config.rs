@@ -7,6 +7,7 @@ use rafty_workloads::{WorkloadConfig, WorkloadKind};
 use serde::{Deserialize, Serialize};
 
 use crate::nemesis::FaultKind;
+pub use crate::sim::pinned::ClientRouting;
 
 /// A deliberately broken variant of the system under test, used to prove the harness catches
 /// it. Only [`Variant::Reference`] is meant for real runs.
@@ -150,6 +151,10 @@ pub struct TestConfig {
     /// every recorded catalogue seed was found with (the nodes' state machines keep sessions
     /// either way; without them nothing changes).
     pub sessions: bool,
+    /// How the workload clients choose the node they ask: following the leader (the default,
+    /// which every recorded catalogue seed was found with) or pinned to one node each, as
+    /// Jepsen's are.
+    pub clients: ClientRouting,
 }
 
 /// The command-line names of the read consistencies.
@@ -214,6 +219,7 @@ impl TestConfig {
             reads: ReadConsistency::Log,
             lease_margin_percent: 20,
             sessions: false,
+            clients: ClientRouting::Leader,
         }
     }
 
@@ -241,6 +247,10 @@ impl TestConfig {
         }
         if self.sessions {
             name.push_str("-sessions");
+        }
+        if self.clients != ClientRouting::Leader {
+            name.push_str("-clients-");
+            name.push_str(self.clients.name());
         }
         name
     }
@@ -497,6 +507,10 @@ impl Serialize for TestConfig {
         // Likewise only when on.
         if self.sessions {
             json["sessions"] = true.into();
+        }
+        // Only when pinned, likewise.
+        if self.clients != ClientRouting::Leader {
+            json["clients"] = self.clients.name().into();
         }
         if let Some(margin) = raft.lease_read_margin {
             json["raft"]["lease_read_margin_ms"] = ms(margin).into();

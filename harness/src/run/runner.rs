@@ -14,8 +14,8 @@ use crate::nemesis::{FaultKind, FaultRecord, Listed, Nemesis, NemesisOptions};
 use crate::sim::client::{Client, ClientTimes, FinalReads, ListedOps, OpLog, OpRecord, Operations};
 use crate::sim::cluster::{self, ClusterContext, KV_PORT};
 use crate::sim::control::SimNetwork;
-use crate::sim::kv_api::ServiceApi;
 use crate::sim::observe::Observations;
+use crate::sim::pinned::RoutedApi;
 use crate::sim::recorder::Recorder;
 use crate::sim::turmoil_fs::TORN_WRITE_BLOCK_BYTES;
 
@@ -315,13 +315,19 @@ pub fn run_inputs_stopping(
     }
     let (client_nodes, client_config) = (nodes.clone(), kv_config.clone());
     let client_op_log = op_log.clone();
-    let reads = config.reads;
+    let (reads, routing) = (config.reads, config.clients);
     sim.client(CLIENT_HOST, async move {
         let mut tasks = Vec::new();
         for (index, generator, operations, op_log, recorder, final_reads, acknowledged) in processes
         {
-            let api = ServiceApi::new(&client_nodes, KV_PORT, client_config.clone())
-                .with_reads(reads, time_limit);
+            let api = RoutedApi::new(
+                routing,
+                index,
+                &client_nodes,
+                KV_PORT,
+                &client_config,
+                (reads, time_limit),
+            );
             let client = Client {
                 index,
                 concurrency,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::nemesis::FaultKind;
 use crate::run::config::{LogKind, TestConfig, Variant};
+use crate::sim::pinned::ClientRouting;
 
 /// The schedule's form of a [`TestConfig`]: its fields under their own names, durations as
 /// serde writes them (`{"secs": 10, "nanos": 0}`), the settings as the run used them.
@@ -52,6 +53,9 @@ pub struct ScheduleConfig {
     /// See [`TestConfig::sessions`] (absent from older files and when off: no sessions).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sessions: bool,
+    /// See [`TestConfig::clients`] (absent from older files: following the leader).
+    #[serde(default)]
+    pub clients: ClientRouting,
 }
 
 /// The reads of a schedule written before reads had a choice: through the log.
@@ -84,6 +88,7 @@ impl From<&TestConfig> for ScheduleConfig {
             reads: config.reads,
             lease_margin_percent: config.lease_margin_percent,
             sessions: config.sessions,
+            clients: config.clients,
         }
     }
 }
@@ -110,6 +115,7 @@ impl From<ScheduleConfig> for TestConfig {
             reads: config.reads,
             lease_margin_percent: config.lease_margin_percent,
             sessions: config.sessions,
+            clients: config.clients,
         }
     }
 }

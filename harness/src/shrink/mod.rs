@@ -38,7 +38,7 @@ use crate::catalogue::search::{fired, from_outside};
 use crate::run::plugins::Plugins;
 use crate::schedule::{Schedule, Size};
 pub use tester::Profile;
-use tester::{Tester, invariant_of, run_stopping, violation_ms};
+use tester::{Tester, run_stopping, violation_ms};
 
 /// How to shrink.
 #[derive(Clone, Debug)]
@@ -133,7 +133,7 @@ pub fn shrink(
             )
         })?,
     };
-    let violation = invariant_of(&check).and_then(|name| violation_ms(&first, name));
+    let violation = violation_ms(&first, &check);
     let deadline = start + options.time_limit;
     let mut tester = Tester::new(
         plugins,

@@ -12,6 +12,8 @@ use crate::catalogue::search::fired;
 use crate::run::plugins::Plugins;
 use crate::run::runner::{self, Inputs, RunOptions, RunOutput, StopEarly};
 use crate::schedule::Schedule;
+use crate::sim::recorder::spool_ops;
+use rafty_checkers::linearizability::Counterexample;
 
 use super::ddmin::Verdict;
 
@@ -159,9 +161,16 @@ impl<'p> Tester<'p> {
         self.bar.tick();
         let invariant = invariant_of(&self.check).map(str::to_owned);
         // A run with no violation long after the best schedule's is given up as passing: a
-        // candidate that would fail later still is lost, never a wrong one kept.
+        // candidate that would fail later still is lost, never a wrong one kept. The
+        // linearizability checker judges only once the run stops, so its runs stop a margin
+        // after the best schedule's first unlinearizable operation returned, and their history
+        // so far is judged (operations still open count as indeterminate: a prefix that is
+        // not linearizable makes every longer history fail too).
         let give_up_at = match (&invariant, self.best_violation_ms) {
             (Some(_), Some(at_ms)) => Some(Duration::from_millis(2 * at_ms + 2_000)),
+            (None, Some(at_ms)) if self.check == LINEARIZABILITY => {
+                Some(Duration::from_millis(at_ms) + LINEARIZABILITY_MARGIN)
+            }
             _ => None,
         };
         let stop = StopEarly {
@@ -181,17 +190,19 @@ impl<'p> Tester<'p> {
         self.profile.simulation += simulation_wall;
         self.profile.judging += wall.saturating_sub(simulation_wall);
         self.profile.simulated += simulated;
-        let violation_ms = invariant
-            .as_deref()
-            .and_then(|name| violation_ms(&output, name));
+        let violation_ms = violation_ms(&output, &self.check);
         let fails = match &invariant {
             Some(_) => violation_ms.is_some(),
             None => fired(&output.result).0.contains(&self.check),
         };
-        if violation_ms.is_some() {
+        if invariant.is_some() && violation_ms.is_some() {
             self.profile.stopped_at_violation += 1;
         } else if give_up_at.is_some_and(|at| simulated >= at) {
-            self.profile.given_up += 1;
+            if fails {
+                self.profile.stopped_at_violation += 1;
+            } else {
+                self.profile.given_up += 1;
+            }
         }
         let verdict = match violation_ms {
             Some(at_ms) => format!("fails at {:.3}s", at_ms as f64 / 1000.0),
@@ -222,14 +233,46 @@ impl<'p> Tester<'p> {
     }
 }
 
-/// When `output`'s run first violated `invariant`, in simulated milliseconds.
-pub fn violation_ms(output: &RunOutput, invariant: &str) -> Option<u64> {
+/// The check named `linearizability` (as [`fired`] names it).
+pub const LINEARIZABILITY: &str = "linearizability";
+
+/// How long after the best schedule's first unlinearizable operation returned a candidate's
+/// run goes on before it is judged: room for the same operation to return a little later
+/// when an edit moved the timing (at least a pinned client's request timeout).
+const LINEARIZABILITY_MARGIN: Duration = Duration::from_millis(1_000);
+
+/// When `output`'s run first failed `check`, in simulated milliseconds: an invariant's first
+/// violation, or for `linearizability` the return of the operation the checker could not
+/// linearize (its invocation, if it never returned); `None` for other checks.
+pub fn violation_ms(output: &RunOutput, check: &str) -> Option<u64> {
+    if check == LINEARIZABILITY {
+        return unlinearizable_ms(output);
+    }
+    let invariant = invariant_of(check)?;
     let violations = &output.result.checks.invariants.violations;
     violations
         .iter()
         .filter(|violation| violation.invariant == invariant)
         .map(|violation| violation.time_ns / 1_000_000)
         .min()
+}
+
+/// When the operation of the linearizability checker's counterexample returned (or was
+/// invoked, if it never returned), in simulated milliseconds, read from the run's history.
+fn unlinearizable_ms(output: &RunOutput) -> Option<u64> {
+    let counterexample = output
+        .result
+        .checks
+        .linearizability
+        .get("counterexample")
+        .cloned()
+        .and_then(|value| serde_json::from_value::<Counterexample>(value).ok())?;
+    let operation = &counterexample.operation;
+    let index = operation.completion_index.unwrap_or(operation.invoke_index);
+    let spool = output.history_spool.as_ref()?;
+    let mut ops = spool_ops(spool.path()).ok()?;
+    let event = ops.find_map(|event| event.ok().filter(|event| event.op.index == index))?;
+    event.op.time.map(|ns| ns / 1_000_000)
 }
 
 /// One run of `schedule`, stopped as `stop` says; a panic of the harness caught (`None`).

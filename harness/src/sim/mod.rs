@@ -14,6 +14,7 @@ pub mod observe;
 pub mod observed_log;
 pub mod observed_peer;
 pub mod observed_rpc;
+pub mod pinned;
 pub mod recorder;
 pub mod replay;
 pub mod replay_peer;

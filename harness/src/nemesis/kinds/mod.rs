@@ -38,6 +38,7 @@ registry! {
     membership => Membership,
     clock => Clock,
     clock_storm => ClockStorm,
+    depose => Depose,
 }
 
 /// One node of `draw.nodes`, uniformly.

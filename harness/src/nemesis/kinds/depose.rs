@@ -1,0 +1,433 @@
+//! `depose`: a leader change aimed at the moments reads without the log depend on
+//! (dissertation §6.4), driven by what the nodes report.
+//!
+//! 1. Wait until the leader A has committed an entry no other node knows is committed (its
+//!    commit index ahead of every other's: a write was just acknowledged), then isolate A.
+//!    Clients still reach it, and it still believes it leads until its check-quorum.
+//! 2. When a successor B is elected, drawn one time in two: isolate B too, briefly (less
+//!    than any election timeout the harness draws), before its first entry commits, so
+//!    that the reads it takes meanwhile wait for a round that confirms them together with
+//!    that entry.
+//! 3. When B has committed past A's commit index (a write at the successor), hold A
+//!    isolated a while longer (the window in which a deposed leader still answers), then
+//!    heal.
+//! 4. Rest briefly and do it again, [`ROUNDS`] times in all: each window is short (a deposed
+//!    leader steps down at its next check-quorum), so one fault opens several.
+//!
+//! A correct Raft serves no stale read through any of it; each wait has a deadline, and on
+//! a timeout the fault heals and ends.
+
+use std::time::Duration;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use rafty::{LogIndex, NodeId, Term};
+
+use crate::nemesis::action::{Action, ClusterView};
+use crate::nemesis::kind::{Claim, Draw, Fault, Watch, Watcher};
+use crate::nemesis::partition::Grudge;
+use crate::nemesis::plan::Plan;
+use crate::run::config::LogKind;
+
+/// The leader change of the module's doc. Not in `all` (adding a kind there moves every
+/// recorded catalogue seed): the catalogue's read entries add it.
+pub struct Depose;
+
+impl Fault for Depose {
+    fn name(&self) -> &'static str {
+        "depose"
+    }
+
+    fn summary(&self) -> &'static str {
+        "isolate the leader just after it committed a write the others do not know is \
+         committed, maybe isolate its successor briefly at its election, heal once the \
+         successor committed past it"
+    }
+
+    fn in_all(&self, _log: LogKind) -> bool {
+        false
+    }
+
+    fn claim(&self) -> Claim {
+        Claim::Links
+    }
+
+    /// Nothing planned ahead: the [`Deposing`] watcher reacts to the leaders reported.
+    fn plan(&self, _draw: Draw<'_>, _rng: &mut ChaCha8Rng) -> Plan {
+        Plan::new("depose the leader".to_owned(), Vec::new())
+    }
+
+    fn watcher(&self, _plan: &Plan) -> Option<Box<dyn Watcher>> {
+        Some(Box::new(Deposing::new()))
+    }
+}
+
+/// How long each stage may wait for the cluster.
+const STAGE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the leader may take to get ahead of the others before it is isolated anyway.
+const AHEAD_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a successor stays isolated at its election: well below the shortest minimum
+/// election timeout the settings draw (50 ms), so that it does not step down for it.
+const SUCCESSOR_CUT: Duration = Duration::from_millis(20);
+/// Leader changes per fault.
+pub const ROUNDS: u32 = 3;
+/// The healthy pause between two rounds.
+const REST: Duration = Duration::from_millis(200);
+/// How long the deposed leader stays isolated after its successor committed past it.
+const HOLD: Duration = Duration::from_millis(300);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for a leader whose commit index is ahead of every other node's.
+    AwaitAhead,
+    /// The old leader isolated; waiting for a successor.
+    AwaitSuccessor { old: NodeId, term: Term, commit: LogIndex },
+    /// The successor isolated too, until `until`.
+    SuccessorCut {
+        old: NodeId,
+        successor: NodeId,
+        commit: LogIndex,
+        until: Duration,
+    },
+    /// Waiting for the successor to commit past the old leader's commit index.
+    AwaitCommit {
+        old: NodeId,
+        successor: NodeId,
+        commit: LogIndex,
+    },
+    /// Holding the old leader isolated until the deadline.
+    Hold,
+    /// Healed; the next round starts at the deadline.
+    Rest,
+    Done,
+}
+
+/// The leader change in progress (times are from the fault's start).
+#[derive(Clone, Debug)]
+pub struct Deposing {
+    stage: Stage,
+    deadline: Duration,
+    cut: Option<Grudge>,
+    /// When the current round started.
+    round_start: Duration,
+    /// Rounds left after the current one.
+    rounds_left: u32,
+    /// What happened, for the history.
+    pub steps: Vec<String>,
+}
+
+impl Watcher for Deposing {
+    fn poll(&mut self, watch: Watch<'_>) -> Vec<Action> {
+        Deposing::poll(self, watch.elapsed, watch.view, watch.nodes, watch.rng)
+    }
+
+    fn is_done(&self) -> bool {
+        self.stage == Stage::Done
+    }
+
+    fn outcome(&self) -> Option<String> {
+        Some(self.steps.join("; "))
+    }
+}
+
+impl Default for Deposing {
+    fn default() -> Self {
+        Deposing::new()
+    }
+}
+
+impl Deposing {
+    /// Start at the fault's start.
+    pub fn new() -> Self {
+        Deposing {
+            stage: Stage::AwaitAhead,
+            deadline: STAGE_TIMEOUT,
+            cut: None,
+            round_start: Duration::ZERO,
+            rounds_left: ROUNDS - 1,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The actions due at `now`.
+    pub fn poll(
+        &mut self,
+        now: Duration,
+        view: &dyn ClusterView,
+        nodes: &[NodeId],
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<Action> {
+        if self.stage == Stage::Done {
+            return Vec::new();
+        }
+        if now >= self.deadline {
+            return self.end_stage(now);
+        }
+        let leader = view.leader_term();
+        match self.stage.clone() {
+            Stage::AwaitAhead => {
+                let Some((old, term)) = leader else {
+                    return Vec::new();
+                };
+                let commit = view.commit_index(old);
+                let others = nodes.iter().filter(|&&node| node != old);
+                let ahead = others
+                    .map(|&node| view.commit_index(node))
+                    .all(|other| other < commit);
+                if !ahead && now < self.round_start + AHEAD_TIMEOUT {
+                    return Vec::new();
+                }
+                let how = if ahead { "ahead" } else { "not ahead" };
+                self.steps.push(format!(
+                    "isolate leader n{old} (term {term}, commit {commit}, {how} of the others)"
+                ));
+                self.advance(now, Stage::AwaitSuccessor { old, term, commit });
+                self.replace_cut(Some(isolate(&[old], nodes)))
+            }
+            Stage::AwaitSuccessor { old, term, commit } => match leader {
+                Some((successor, new_term)) if new_term > term && successor != old => {
+                    if rng.random_bool(0.5) {
+                        self.steps.push(format!(
+                            "successor n{successor} (term {new_term}): isolate it for {}ms",
+                            SUCCESSOR_CUT.as_millis()
+                        ));
+                        let until = now + SUCCESSOR_CUT;
+                        let stage = Stage::SuccessorCut {
+                            old,
+                            successor,
+                            commit,
+                            until,
+                        };
+                        self.advance(now, stage);
+                        self.replace_cut(Some(isolate(&[old, successor], nodes)))
+                    } else {
+                        self.steps
+                            .push(format!("successor n{successor} (term {new_term})"));
+                        let stage = Stage::AwaitCommit {
+                            old,
+                            successor,
+                            commit,
+                        };
+                        self.advance(now, stage);
+                        Vec::new()
+                    }
+                }
+                _ => Vec::new(),
+            },
+            Stage::SuccessorCut {
+                old,
+                successor,
+                commit,
+                until,
+            } => {
+                if now < until {
+                    return Vec::new();
+                }
+                self.steps.push(format!("let n{successor} back"));
+                let stage = Stage::AwaitCommit {
+                    old,
+                    successor,
+                    commit,
+                };
+                self.advance(now, stage);
+                self.replace_cut(Some(isolate(&[old], nodes)))
+            }
+            Stage::AwaitCommit {
+                old,
+                successor,
+                commit,
+            } => {
+                let now_commit = view.commit_index(successor);
+                if now_commit <= commit {
+                    return Vec::new();
+                }
+                self.steps.push(format!(
+                    "n{successor} committed {now_commit}: hold n{old} isolated {}ms",
+                    HOLD.as_millis()
+                ));
+                self.stage = Stage::Hold;
+                self.deadline = now + HOLD;
+                Vec::new()
+            }
+            Stage::Hold | Stage::Rest | Stage::Done => Vec::new(),
+        }
+    }
+
+    /// The deadline of the stage in progress passed: a hold or a rest ends, a wait timed out.
+    /// Heal; rest before the next round, or end.
+    fn end_stage(&mut self, now: Duration) -> Vec<Action> {
+        match self.stage {
+            Stage::Rest => {
+                self.stage = Stage::AwaitAhead;
+                self.round_start = now;
+                self.deadline = now + STAGE_TIMEOUT;
+                return Vec::new();
+            }
+            Stage::Hold => {}
+            _ => self
+                .steps
+                .push(format!("timed out waiting in {:?}", self.stage)),
+        }
+        if self.rounds_left > 0 {
+            self.rounds_left -= 1;
+            self.stage = Stage::Rest;
+            self.deadline = now + REST;
+        } else {
+            self.stage = Stage::Done;
+        }
+        self.replace_cut(None)
+    }
+
+    fn advance(&mut self, now: Duration, stage: Stage) {
+        self.stage = stage;
+        self.deadline = now + STAGE_TIMEOUT;
+    }
+
+    /// Repair the partition in effect and cut `next` instead.
+    fn replace_cut(&mut self, next: Option<Grudge>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(previous) = self.cut.take() {
+            actions.push(Action::Repair(previous));
+        }
+        if let Some(next) = next {
+            actions.push(Action::Partition(next.clone()));
+            self.cut = Some(next);
+        }
+        actions
+    }
+}
+
+/// Cut each node of `isolated` off from every other node (from each other too).
+fn isolate(isolated: &[NodeId], nodes: &[NodeId]) -> Grudge {
+    let mut grudge = Grudge::default();
+    for &a in isolated {
+        for &b in nodes.iter().filter(|&&b| b != a) {
+            grudge.cut.push((a, b));
+            grudge.cut.push((b, a));
+        }
+    }
+    grudge.cut.sort_unstable();
+    grudge.cut.dedup();
+    grudge
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::collections::BTreeMap;
+
+    use rand::SeedableRng;
+
+    use super::*;
+
+    /// A scripted cluster: whoever leads in which term, and each node's commit index.
+    struct Script {
+        leader: Cell<Option<(NodeId, Term)>>,
+        commits: RefCell<BTreeMap<NodeId, LogIndex>>,
+    }
+
+    impl ClusterView for Script {
+        fn leader(&self) -> Option<NodeId> {
+            self.leader.get().map(|(node, _)| node)
+        }
+        fn leader_term(&self) -> Option<(NodeId, Term)> {
+            self.leader.get()
+        }
+        fn commit_index(&self, node: NodeId) -> LogIndex {
+            self.commits.borrow().get(&node).copied().unwrap_or(0)
+        }
+    }
+
+    fn isolated_nodes(actions: &[Action]) -> Vec<NodeId> {
+        let mut isolated: Vec<NodeId> = actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Partition(grudge) => Some(grudge),
+                _ => None,
+            })
+            .flat_map(|grudge| grudge.cut.iter().map(|(a, _)| *a))
+            .collect();
+        isolated.sort_unstable();
+        isolated.dedup();
+        isolated
+    }
+
+    /// The leader is isolated only once it is ahead, held while its successor commits past
+    /// it, and every cut is repaired at the end.
+    #[test]
+    fn the_leader_is_isolated_when_ahead_and_healed_after_its_successor_commits() {
+        let nodes: Vec<NodeId> = vec![1, 2, 3];
+        let ms = Duration::from_millis;
+        for seed in 0..8 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let script = Script {
+                leader: Cell::new(Some((1, 2))),
+                commits: RefCell::new(BTreeMap::from([(1, 5), (2, 5), (3, 5)])),
+            };
+            let mut fault = Deposing::new();
+            assert!(fault.poll(ms(1), &script, &nodes, &mut rng).is_empty());
+            script.commits.borrow_mut().insert(1, 6);
+            let first = fault.poll(ms(2), &script, &nodes, &mut rng);
+            assert_eq!(isolated_nodes(&first), vec![1, 2, 3], "{first:?}");
+            assert!(first.iter().all(|action| match action {
+                Action::Partition(grudge) => grudge.cut.iter().all(|(a, b)| *a == 1 || *b == 1),
+                _ => false,
+            }));
+            script.leader.set(Some((2, 3)));
+            let mut actions = fault.poll(ms(200), &script, &nodes, &mut rng);
+            if !actions.is_empty() {
+                // The successor isolated briefly, then let back.
+                assert!(matches!(actions[0], Action::Repair(_)), "{actions:?}");
+                assert!(fault.poll(ms(201), &script, &nodes, &mut rng).is_empty());
+                actions = fault.poll(ms(200) + SUCCESSOR_CUT, &script, &nodes, &mut rng);
+                assert_eq!(actions.len(), 2, "{actions:?}");
+            }
+            assert!(fault.poll(ms(300), &script, &nodes, &mut rng).is_empty());
+            script.commits.borrow_mut().insert(2, 7);
+            assert!(fault.poll(ms(400), &script, &nodes, &mut rng).is_empty());
+            assert!(!fault.is_done_now());
+            let healed = fault.poll(ms(400) + HOLD, &script, &nodes, &mut rng);
+            assert!(matches!(healed.as_slice(), [Action::Repair(_)]), "{healed:?}");
+            // The next round waits for the rest, then for the new leader to be ahead.
+            assert_eq!(fault.rounds_left, ROUNDS - 2);
+            let rest_end = ms(400) + HOLD + REST;
+            assert!(fault.poll(rest_end, &script, &nodes, &mut rng).is_empty());
+            script.commits.borrow_mut().insert(2, 8);
+            let again = fault.poll(rest_end + ms(1), &script, &nodes, &mut rng);
+            assert_eq!(isolated_nodes(&again), vec![1, 2, 3], "{again:?}");
+            assert!(!fault.is_done_now());
+        }
+    }
+
+    #[test]
+    fn a_stage_that_waits_too_long_heals_and_ends() {
+        let nodes: Vec<NodeId> = vec![1, 2, 3];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let script = Script {
+            leader: Cell::new(Some((2, 1))),
+            commits: RefCell::new(BTreeMap::new()),
+        };
+        let mut fault = Deposing::new();
+        assert!(fault.poll(Duration::from_millis(1), &script, &nodes, &mut rng).is_empty());
+        let cut = fault.poll(AHEAD_TIMEOUT, &script, &nodes, &mut rng);
+        assert_eq!(cut.len(), 1, "isolated anyway: {cut:?}");
+        let mut at = Duration::from_secs(10);
+        let healed = fault.poll(at, &script, &nodes, &mut rng);
+        assert!(matches!(healed.as_slice(), [Action::Repair(_)]));
+        assert!(fault.steps.last().unwrap().contains("timed out"));
+        // Every later round times out too (no leader ever gets ahead): the fault ends.
+        for _ in 0..ROUNDS * 3 {
+            at += Duration::from_secs(10);
+            fault.poll(at, &script, &nodes, &mut rng);
+        }
+        assert!(fault.is_done_now());
+        assert!(fault.cut.is_none(), "every cut repaired");
+    }
+
+    impl Deposing {
+        fn is_done_now(&self) -> bool {
+            self.stage == Stage::Done
+        }
+    }
+}
