@@ -267,18 +267,15 @@ impl KvStateMachine {
                 KvResponse::Done
             }
             KvCommand::Txn { ops } => {
-                if let Some(bad) = ops
-                    .iter()
-                    .find(|op| {
-                        matches!(
-                            op,
-                            KvCommand::Txn { .. }
-                                | KvCommand::Read { .. }
-                                | KvCommand::RegisterSession
-                                | KvCommand::InSession { .. }
-                        )
-                    })
-                {
+                if let Some(bad) = ops.iter().find(|op| {
+                    matches!(
+                        op,
+                        KvCommand::Txn { .. }
+                            | KvCommand::Read { .. }
+                            | KvCommand::RegisterSession
+                            | KvCommand::InSession { .. }
+                    )
+                }) {
                     return KvResponse::Invalid(format!(
                         "a transaction holds only get, put, delete, cas and append, not {bad:?}"
                     ));
