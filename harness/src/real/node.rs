@@ -10,14 +10,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rafty::node::{Node, NodeEvent, NodeOptions, Observer};
 use rafty::service::{serve_admin, serve_kv};
 use rafty::tcp::{TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft};
 use rafty::{
-    Config, FileLog, FileSnapshotStore, KvStateMachine, NodeId, Peer, RpcHandler, SnapshotStore,
-    StaticPeersProvider,
+    Config, FileLog, FilePeersProvider, FileSnapshotStore, KvStateMachine, NodeId, Peer,
+    PeersProvider, RpcHandler, SnapshotStore, StaticPeersProvider,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -35,12 +35,31 @@ pub struct NodeConfig {
     pub kv: String,
     /// Where it serves the admin service, if anywhere.
     pub admin: Option<String>,
-    /// Every other node: id and Raft address.
+    /// Every other node: id and Raft address (static; empty when `peers_file` is given).
     pub peers: Vec<(NodeId, String)>,
+    /// A TOML peers file ([`FilePeersProvider`]), re-read every `peers_poll`.
+    pub peers_file: Option<PathBuf>,
+    /// How often the peers file is re-read.
+    pub peers_poll: Duration,
     /// The cluster id every handshake carries.
     pub cluster_id: u64,
     /// Its Raft settings.
     pub settings: Config,
+    /// Where it serves Prometheus metrics at `/metrics`, if anywhere.
+    pub metrics: Option<String>,
+    /// Its TLS files: mutual TLS on the Raft and client ports when given.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of a node's mutual TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The node's certificate chain, its own first.
+    pub cert: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
+    /// The cluster's certificate authority.
+    pub ca: PathBuf,
 }
 
 /// The line a node prints on stdout once its listeners are bound.
@@ -166,38 +185,54 @@ async fn start_node(config: &NodeConfig) -> Result<Node, NodeProcessError> {
         .open_snapshot_store(Arc::new(move || {
             Ok(Box::new(FileSnapshotStore::open(&snapshots)?) as Box<dyn SnapshotStore>)
         }));
-    let peers: Vec<Arc<dyn Peer>> = config
-        .peers
-        .iter()
-        .map(|(id, addr)| {
-            let transport = TransportConfig::new(config.cluster_id);
-            Arc::new(TcpPeer::new(
-                TokioConnector,
-                config.id,
-                *id,
-                addr.clone(),
-                transport,
-            )) as Arc<dyn Peer>
-        })
-        .collect();
+    let (peers, listed) = peers_provider(config)?;
     log_line(
         config.id,
-        &format!(
-            "starting with peers {:?} in {}",
-            config.peers,
-            dir.display()
-        ),
+        &format!("starting with peers {listed:?} in {}", dir.display()),
     );
     Node::start(
         config.id,
         log,
         KvStateMachine::new(),
-        Arc::new(StaticPeersProvider::new(peers)),
+        peers,
         Arc::new(config.settings.clone()),
         options,
     )
     .await
     .map_err(|error| NodeProcessError::Start(error.to_string()))
+}
+
+/// The node's peers: from its peers file (watched every `peers_poll`), else its static list;
+/// and the members they name, for the log.
+type Peers = (Arc<dyn PeersProvider>, Vec<(NodeId, String)>);
+
+fn peers_provider(config: &NodeConfig) -> Result<Peers, NodeProcessError> {
+    let (own, cluster_id) = (config.id, config.cluster_id);
+    let connect = move |id: NodeId, addr: &str| {
+        let transport = TransportConfig::new(cluster_id);
+        Arc::new(TcpPeer::new(
+            TokioConnector,
+            own,
+            id,
+            addr.to_owned(),
+            transport,
+        )) as Arc<dyn Peer>
+    };
+    let Some(path) = &config.peers_file else {
+        let peers = config
+            .peers
+            .iter()
+            .map(|(id, addr)| connect(*id, addr))
+            .collect();
+        let provider = Arc::new(StaticPeersProvider::new(peers));
+        return Ok((provider, config.peers.clone()));
+    };
+    let provider = FilePeersProvider::open(path, own, Box::new(connect))
+        .map_err(|error| NodeProcessError::Start(format!("--peers-file {error}")))?;
+    let provider = Arc::new(provider);
+    provider.watch(config.peers_poll);
+    let listed = provider.members().into_iter().collect();
+    Ok((provider, listed))
 }
 
 /// Writes the node's notable events to stderr.
