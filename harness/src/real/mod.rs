@@ -18,6 +18,7 @@ pub mod nemesis;
 pub mod node;
 pub mod node_args;
 pub mod node_file;
+pub mod node_metrics;
 pub mod process;
 pub mod proxy;
 pub mod record;

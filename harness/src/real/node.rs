@@ -76,6 +76,9 @@ pub struct Listening {
     pub kv: String,
     /// Where it serves the admin service, if it does.
     pub admin: Option<String>,
+    /// Where it serves Prometheus metrics at `/metrics`, if it does.
+    #[serde(default)]
+    pub metrics: Option<String>,
 }
 
 /// Why a node process could not run.
@@ -139,6 +142,15 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         Some(addr) => Some(bind(addr, "--admin").await?),
         None => None,
     };
+    // Installed before the node starts, so its first values are recorded.
+    let metrics = match &config.metrics {
+        Some(addr) => Some(
+            crate::real::node_metrics::serve_metrics(addr)
+                .await
+                .map_err(NodeProcessError::Start)?,
+        ),
+        None => None,
+    };
     let node = start_node(config, tls.as_ref()).await?;
     let transport = TransportConfig::new(config.cluster_id);
     let listening = Listening {
@@ -149,6 +161,7 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
             Some(acceptor) => Some(acceptor.local_addr()?.to_string()),
             None => None,
         },
+        metrics: metrics.as_ref().map(|(addr, _)| addr.to_string()),
     };
     let acceptors = Acceptors {
         raft: raft_acceptor,

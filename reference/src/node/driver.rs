@@ -511,6 +511,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     }
 
     pub(super) fn notify(&self, event: NodeEvent) {
+        super::metrics::record_event(self.core.id(), &event);
         if let Some(observer) = &self.observer {
             observer.on_event(self.core.id(), &event);
         }
@@ -529,6 +530,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.last_index = self.core.last_index();
         status.first_index = self.core.first_index();
         status.snapshot_index = self.core.snapshot_index();
+        super::metrics::record_status(&status);
         drop(status);
         let mut membership = self
             .channels
