@@ -103,26 +103,31 @@ impl Args {
             .clone()
             .or(file.data_dir)
             .ok_or("--data-dir (or `data_dir` in --config) is required")?;
-        let listen = |flag: &Option<String>, field: Option<String>, name: &str| {
-            let addr = flag.clone().or(field);
+        // An error names the flag when the flag gave the value, else the file's field.
+        let listen = |flag: &Option<String>, field: Option<String>, names: [&str; 2]| {
+            let (addr, name) = match (flag, field) {
+                (Some(addr), _) => (Some(addr.clone()), names[0].to_owned()),
+                (None, Some(addr)) => (Some(addr), format!("`{}` in --config", names[1])),
+                (None, None) => (None, String::new()),
+            };
             if let Some(addr) = &addr {
-                node_args::check_listen_address(addr, name)?;
+                node_args::check_listen_address(addr, &name)?;
             }
             Ok::<_, String>(addr)
         };
-        let raft = listen(&self.raft, file.raft, "--raft (`raft`)")?;
-        let kv = listen(&self.kv, file.kv, "--kv (`kv`)")?;
-        let admin = listen(&self.admin, file.admin, "--admin (`admin`)")?;
+        let raft = listen(&self.raft, file.raft, ["--raft", "raft"])?;
+        let kv = listen(&self.kv, file.kv, ["--kv", "kv"])?;
+        let admin = listen(&self.admin, file.admin, ["--admin", "admin"])?;
         let metrics = listen(
             &self.metrics_addr,
             file.metrics,
-            "--metrics-addr (`metrics`)",
+            ["--metrics-addr", "metrics"],
         )?;
         let peers_file = self.peers_file.clone().or(file.peers_file);
-        let peer_texts = if self.peers.is_empty() {
-            file.peers.unwrap_or_default()
+        let (peer_texts, peer_source) = if self.peers.is_empty() {
+            (file.peers.unwrap_or_default(), "`peers` in --config")
         } else {
-            self.peers.clone()
+            (self.peers.clone(), "--peer")
         };
         if peers_file.is_some() && !peer_texts.is_empty() {
             return Err(
@@ -132,7 +137,7 @@ impl Args {
         }
         let mut peers = Vec::new();
         for text in &peer_texts {
-            peers.push(node_args::parse_peer(text, "--peer (`peers`)")?);
+            peers.push(node_args::parse_peer(text, peer_source)?);
         }
         let peers = node_args::merge_peers(id, peers)?;
         if data_dir.exists() && !data_dir.is_dir() {
@@ -286,7 +291,7 @@ mod tests {
             ..Args::default()
         };
         let error = args.config().unwrap_err();
-        assert!(error.contains("(`raft`)"), "{error}");
+        assert!(error.contains("`raft` in --config `nowhere`"), "{error}");
         let (_dir, path) = config_file("id = 0\n");
         let args = Args {
             config: Some(path),
