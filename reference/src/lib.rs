@@ -75,6 +75,7 @@ pub mod message;
 pub mod network;
 pub mod node;
 pub mod peer;
+pub mod peers_file;
 pub mod peers_provider;
 pub mod service;
 pub mod session;
@@ -99,6 +100,7 @@ pub use message::{
 pub use network::InProcessNetwork;
 pub use node::{Node, NodeOptions};
 pub use peer::{ForwardResponse, Peer, PeerError, RpcHandler};
+pub use peers_file::{FilePeersProvider, PeersFileError};
 pub use peers_provider::{PeersProvider, StaticPeersProvider};
 pub use session::Sessions;
 pub use settings::{BadField, Config, Settings, SettingsError};

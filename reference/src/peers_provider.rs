@@ -20,6 +20,14 @@ use crate::peer::Peer;
 pub trait PeersProvider: Send + Sync + 'static {
     /// The other members of the cluster.
     fn peers(&self) -> Vec<Arc<dyn Peer>>;
+
+    /// A number that changes whenever [`Self::peers`] would return a different list (a new
+    /// address for an id, say). The node keeps the list it got and asks again when this
+    /// differs from the number it got with it, so a provider whose list never changes keeps
+    /// the default, 0. Reading it must be cheap: the node reads it before every message.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// A fixed list of peers: the usual choice when membership is set in configuration.

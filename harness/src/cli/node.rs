@@ -3,95 +3,226 @@
 //! ```text
 //! rafty node --id 1 --data-dir data/n1 --raft 127.0.0.1:7001 --kv 127.0.0.1:7101 \
 //!     --peer 2=127.0.0.1:7002 --peer 3=127.0.0.1:7003
+//! rafty node --config n1.toml --raft 127.0.0.1:7011     # the file, one field overridden
 //! ```
+//!
+//! Every flag may instead be a field of the `--config` file ([`crate::real::node_file`]); a
+//! flag overrides the file.
 //!
 //! Exit code: 0 after a graceful stop (SIGTERM or SIGINT), 2 when the flags are bad or the
 //! node cannot run (the message names the flag, file or line).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cli::number::whole_number;
-use crate::real::node::{self, NodeConfig};
+use crate::real::node::{self, NodeConfig, TlsFiles};
 use crate::real::node_args;
+use crate::real::node_file::NodeFile;
 
 /// The cluster id of `rafty node` and `rafty admin` when `--cluster-id` is not given.
 pub const DEFAULT_CLUSTER_ID: u64 = 1;
 
+/// How often a peers file is re-read when `--peers-poll-ms` is not given.
+pub const DEFAULT_PEERS_POLL_MS: u64 = 1000;
+
 /// Arguments of `rafty node`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
-    /// The node's id (from 1), unique in its cluster.
+    /// A TOML file of any of these flags' fields (`data_dir = "..."`, `[settings]`...); the
+    /// flags given override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// The node's id (from 1), unique in its cluster. Required, here or in --config.
     #[arg(long, value_parser = whole_number(1, u64::MAX), allow_hyphen_values = true)]
-    pub id: u64,
+    pub id: Option<u64>,
     /// The node's data directory: its file log and snapshots (created when missing).
+    /// Required, here or in --config.
     #[arg(long)]
-    pub data_dir: PathBuf,
+    pub data_dir: Option<PathBuf>,
     /// Where to listen for Raft calls from the other nodes (HOST:PORT; port 0: any free port,
-    /// printed on stdout).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub raft: String,
-    /// Where to serve the key-value service to clients.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub kv: String,
+    /// printed on stdout) [default: 127.0.0.1:0].
+    #[arg(long)]
+    pub raft: Option<String>,
+    /// Where to serve the key-value service to clients [default: 127.0.0.1:0].
+    #[arg(long)]
+    pub kv: Option<String>,
     /// Where to serve the membership admin service (none when not given).
     #[arg(long)]
     pub admin: Option<String>,
     /// Another node of the cluster, as ID=HOST:PORT (its Raft address); once per peer.
     #[arg(long = "peer", value_name = "ID=HOST:PORT")]
     pub peers: Vec<String>,
-    /// A file of peers, one ID=HOST:PORT a line (`#` starts a comment), with or instead of
-    /// --peer.
-    #[arg(long)]
+    /// A TOML file of the members (`[[member]]` tables of `id` and `address`; this node's own
+    /// entry is skipped), re-read when it changes; instead of --peer.
+    #[arg(long, conflicts_with = "peers")]
     pub peers_file: Option<PathBuf>,
-    /// The cluster id every connection's handshake carries (the same on every node).
-    #[arg(long, default_value_t = DEFAULT_CLUSTER_ID, value_parser = whole_number(0, u64::MAX), allow_hyphen_values = true)]
-    pub cluster_id: u64,
+    /// How often the peers file is re-read, in milliseconds [default: 1000].
+    #[arg(long, value_parser = whole_number(1, 86_400_000))]
+    pub peers_poll_ms: Option<u64>,
+    /// The cluster id every connection's handshake carries (the same on every node)
+    /// [default: 1].
+    #[arg(long, value_parser = whole_number(0, u64::MAX), allow_hyphen_values = true)]
+    pub cluster_id: Option<u64>,
     /// Raft settings: a JSON object of rafty::Config fields (the others keep their defaults).
     #[arg(long)]
     pub settings: Option<PathBuf>,
+    /// Where to serve Prometheus metrics over HTTP, at /metrics (none when not given).
+    #[arg(long)]
+    pub metrics_addr: Option<String>,
+    /// This node's certificate chain (PEM), naming it as rafty://CLUSTER/ID: mutual TLS on the
+    /// Raft and client ports. Needs --tls-key and --tls-ca.
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// The certificate authority of the cluster (PEM): every peer and client must present a
+    /// certificate it signed.
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Args {
-    /// The node these flags describe, checked; the error names the flag, file or line.
+    /// The node these flags (over the `--config` file) describe, checked; the error names the
+    /// flag or field, file or line.
     pub fn config(&self) -> Result<NodeConfig, String> {
-        node_args::check_listen_address(&self.raft, "--raft")?;
-        node_args::check_listen_address(&self.kv, "--kv")?;
-        if let Some(admin) = &self.admin {
-            node_args::check_listen_address(admin, "--admin")?;
+        let file = match &self.config {
+            Some(path) => NodeFile::read(path)?,
+            None => NodeFile::default(),
+        };
+        let id = self
+            .id
+            .or(file.id)
+            .ok_or("--id (or `id` in --config) is required")?;
+        if id == 0 {
+            return Err("`id` in --config: node ids start at 1".to_owned());
+        }
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .ok_or("--data-dir (or `data_dir` in --config) is required")?;
+        // An error names the flag when the flag gave the value, else the file's field.
+        let listen = |flag: &Option<String>, field: Option<String>, names: [&str; 2]| {
+            let (addr, name) = match (flag, field) {
+                (Some(addr), _) => (Some(addr.clone()), names[0].to_owned()),
+                (None, Some(addr)) => (Some(addr), format!("`{}` in --config", names[1])),
+                (None, None) => (None, String::new()),
+            };
+            if let Some(addr) = &addr {
+                node_args::check_listen_address(addr, &name)?;
+            }
+            Ok::<_, String>(addr)
+        };
+        let raft = listen(&self.raft, file.raft, ["--raft", "raft"])?;
+        let kv = listen(&self.kv, file.kv, ["--kv", "kv"])?;
+        let admin = listen(&self.admin, file.admin, ["--admin", "admin"])?;
+        let metrics = listen(
+            &self.metrics_addr,
+            file.metrics,
+            ["--metrics-addr", "metrics"],
+        )?;
+        let peers_file = self.peers_file.clone().or(file.peers_file);
+        let (peer_texts, peer_source) = if self.peers.is_empty() {
+            (file.peers.unwrap_or_default(), "`peers` in --config")
+        } else {
+            (self.peers.clone(), "--peer")
+        };
+        if peers_file.is_some() && !peer_texts.is_empty() {
+            return Err(
+                "give the peers as --peer (`peers`) or --peers-file (`peers_file`), not both"
+                    .to_owned(),
+            );
         }
         let mut peers = Vec::new();
-        for text in &self.peers {
-            peers.push(node_args::parse_peer(text, "--peer")?);
+        for text in &peer_texts {
+            peers.push(node_args::parse_peer(text, peer_source)?);
         }
-        if let Some(file) = &self.peers_file {
-            peers.extend(node_args::read_peers_file(file)?);
-        }
-        let peers = node_args::merge_peers(self.id, peers)?;
-        if self.data_dir.exists() && !self.data_dir.is_dir() {
+        let peers = node_args::merge_peers(id, peers)?;
+        if data_dir.exists() && !data_dir.is_dir() {
             return Err(format!(
                 "--data-dir {}: is not a directory",
-                self.data_dir.display()
+                data_dir.display()
             ));
         }
-        let settings = match &self.settings {
-            Some(file) => node_args::read_settings(file)?,
-            None => rafty::Config::default(),
+        let settings = match (&self.settings, file.settings) {
+            (Some(path), _) => node_args::read_settings(path)?,
+            (None, Some(settings)) => settings,
+            (None, None) => rafty::Config::default(),
         };
+        let tls = tls_files(
+            self.tls_cert.clone().or(file.tls_cert),
+            self.tls_key.clone().or(file.tls_key),
+            self.tls_ca.clone().or(file.tls_ca),
+        )?;
+        let poll_ms = self
+            .peers_poll_ms
+            .or(file.peers_poll_ms)
+            .unwrap_or(DEFAULT_PEERS_POLL_MS);
+        if poll_ms == 0 {
+            return Err("`peers_poll_ms` in --config: must be at least 1".to_owned());
+        }
         Ok(NodeConfig {
-            id: self.id,
-            data_dir: self.data_dir.clone(),
-            raft: self.raft.clone(),
-            kv: self.kv.clone(),
-            admin: self.admin.clone(),
+            id,
+            data_dir,
+            raft: raft.unwrap_or_else(|| "127.0.0.1:0".to_owned()),
+            kv: kv.unwrap_or_else(|| "127.0.0.1:0".to_owned()),
+            admin,
             peers,
-            cluster_id: self.cluster_id,
+            peers_file,
+            peers_poll: Duration::from_millis(poll_ms),
+            cluster_id: self
+                .cluster_id
+                .or(file.cluster_id)
+                .unwrap_or(DEFAULT_CLUSTER_ID),
             settings,
+            metrics,
+            tls,
         })
     }
 }
 
+/// The three TLS files, all or none.
+fn tls_files(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    ca: Option<PathBuf>,
+) -> Result<Option<TlsFiles>, String> {
+    match (cert, key, ca) {
+        (None, None, None) => Ok(None),
+        (Some(cert), Some(key), Some(ca)) => Ok(Some(TlsFiles { cert, key, ca })),
+        (cert, key, ca) => {
+            let missing: Vec<&str> = [
+                (cert.is_none(), "--tls-cert (`tls_cert`)"),
+                (key.is_none(), "--tls-key (`tls_key`)"),
+                (ca.is_none(), "--tls-ca (`tls_ca`)"),
+            ]
+            .into_iter()
+            .filter_map(|(missing, name)| missing.then_some(name))
+            .collect();
+            Err(format!(
+                "TLS needs a certificate, its key and the CA: {} missing",
+                missing.join(" and ")
+            ))
+        }
+    }
+}
+
+/// What `rafty node` logs through `tracing` when `RUST_LOG` is not set: warnings (a refused
+/// connection or TLS handshake, a refused peers file) and the peers file's changes.
+pub const DEFAULT_LOG_FILTER: &str = "warn,rafty::peers_file=info";
+
 /// Run `rafty node`; returns the exit code.
 pub fn run(args: &Args) -> u8 {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    // Fails only when a subscriber is already installed (a test calling this twice): keep it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
     let config = match args.config() {
         Ok(config) => config,
         Err(error) => {
@@ -105,5 +236,96 @@ pub fn run(args: &Args) -> u8 {
             eprintln!("rafty node {}: {error}", config.id);
             2
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n1.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn flags_override_the_config_file() {
+        let (dir, path) = config_file(
+            "id = 1\ndata_dir = \"d\"\nraft = \"127.0.0.1:7001\"\ncluster_id = 9\n\
+             peers = [\"2=127.0.0.1:7002\"]\n[settings]\nmax_append_entries = 7\n",
+        );
+        let args = Args {
+            config: Some(path),
+            raft: Some("127.0.0.1:7011".to_owned()),
+            ..Args::default()
+        };
+        let config = args.config().unwrap();
+        assert_eq!(config.raft, "127.0.0.1:7011", "the flag wins");
+        assert_eq!(config.kv, "127.0.0.1:0", "neither: the default");
+        assert_eq!(config.cluster_id, 9, "the file's");
+        assert_eq!(config.data_dir, dir.path().join("d"));
+        assert_eq!(config.peers, vec![(2, "127.0.0.1:7002".to_owned())]);
+        assert_eq!(config.settings.max_append_entries, 7);
+    }
+
+    #[test]
+    fn the_id_and_data_dir_are_required_from_one_or_the_other() {
+        let error = Args::default().config().unwrap_err();
+        assert!(error.contains("--id (or `id` in --config)"), "{error}");
+        let (_dir, path) = config_file("id = 1\n");
+        let args = Args {
+            config: Some(path),
+            ..Args::default()
+        };
+        let error = args.config().unwrap_err();
+        assert!(error.contains("--data-dir (or `data_dir`"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_field_is_named() {
+        let (_dir, path) = config_file("id = 1\ndata_dir = \"d\"\nraft = \"nowhere\"\n");
+        let args = Args {
+            config: Some(path),
+            ..Args::default()
+        };
+        let error = args.config().unwrap_err();
+        assert!(error.contains("`raft` in --config `nowhere`"), "{error}");
+        let (_dir, path) = config_file("id = 0\n");
+        let args = Args {
+            config: Some(path),
+            ..Args::default()
+        };
+        assert!(args.config().unwrap_err().contains("`id`"));
+    }
+
+    #[test]
+    fn tls_needs_all_three_files() {
+        let args = Args {
+            id: Some(1),
+            data_dir: Some("d".into()),
+            tls_cert: Some("c.pem".into()),
+            ..Args::default()
+        };
+        let error = args.config().unwrap_err();
+        assert!(
+            error.contains("--tls-key (`tls_key`) and --tls-ca (`tls_ca`) missing"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn peers_come_from_flags_or_a_file_not_both() {
+        let (_dir, path) = config_file("peers_file = \"peers.toml\"\n");
+        let args = Args {
+            config: Some(path),
+            id: Some(1),
+            data_dir: Some("d".into()),
+            peers: vec!["2=h:1".to_owned()],
+            ..Args::default()
+        };
+        let error = args.config().unwrap_err();
+        assert!(error.contains("not both"), "{error}");
     }
 }

@@ -10,14 +10,17 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rafty::node::{Node, NodeEvent, NodeOptions, Observer};
 use rafty::service::{serve_admin, serve_kv};
-use rafty::tcp::{TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft};
+use rafty::tcp::tls::{TlsAcceptor, TlsConnector, TlsError, TlsIdentity};
+use rafty::tcp::{
+    Acceptor, ServerHandle, TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft,
+};
 use rafty::{
-    Config, FileLog, FileSnapshotStore, KvStateMachine, NodeId, Peer, RpcHandler, SnapshotStore,
-    StaticPeersProvider,
+    Config, FileLog, FilePeersProvider, FileSnapshotStore, KvStateMachine, NodeId, Peer,
+    PeersProvider, RpcHandler, SnapshotStore, StaticPeersProvider,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -35,12 +38,31 @@ pub struct NodeConfig {
     pub kv: String,
     /// Where it serves the admin service, if anywhere.
     pub admin: Option<String>,
-    /// Every other node: id and Raft address.
+    /// Every other node: id and Raft address (static; empty when `peers_file` is given).
     pub peers: Vec<(NodeId, String)>,
+    /// A TOML peers file ([`FilePeersProvider`]), re-read every `peers_poll`.
+    pub peers_file: Option<PathBuf>,
+    /// How often the peers file is re-read.
+    pub peers_poll: Duration,
     /// The cluster id every handshake carries.
     pub cluster_id: u64,
     /// Its Raft settings.
     pub settings: Config,
+    /// Where it serves Prometheus metrics at `/metrics`, if anywhere.
+    pub metrics: Option<String>,
+    /// Its TLS files: mutual TLS on the Raft and client ports when given.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of a node's mutual TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The node's certificate chain, its own first.
+    pub cert: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
+    /// The cluster's certificate authority.
+    pub ca: PathBuf,
 }
 
 /// The line a node prints on stdout once its listeners are bound.
@@ -54,6 +76,9 @@ pub struct Listening {
     pub kv: String,
     /// Where it serves the admin service, if it does.
     pub admin: Option<String>,
+    /// Where it serves Prometheus metrics at `/metrics`, if it does.
+    #[serde(default)]
+    pub metrics: Option<String>,
 }
 
 /// Why a node process could not run.
@@ -75,6 +100,9 @@ pub enum NodeProcessError {
     /// The node refused to start.
     #[error("the node did not start: {0}")]
     Start(String),
+    /// The TLS files could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// Any other I/O failure (the runtime, stdout, the signal handlers).
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -104,13 +132,26 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
     // Installed first: a SIGTERM from here on stops the node gracefully.
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
+    let tls = match &config.tls {
+        Some(files) => Some(load_tls(files)?),
+        None => None,
+    };
     let raft_acceptor = bind(&config.raft, "--raft").await?;
     let kv_acceptor = bind(&config.kv, "--kv").await?;
     let admin_acceptor = match &config.admin {
         Some(addr) => Some(bind(addr, "--admin").await?),
         None => None,
     };
-    let node = start_node(config).await?;
+    // Installed before the node starts, so its first values are recorded.
+    let metrics = match &config.metrics {
+        Some(addr) => Some(
+            crate::real::node_metrics::serve_metrics(addr)
+                .await
+                .map_err(NodeProcessError::Start)?,
+        ),
+        None => None,
+    };
+    let node = start_node(config, tls.as_ref()).await?;
     let transport = TransportConfig::new(config.cluster_id);
     let listening = Listening {
         id: config.id,
@@ -120,17 +161,28 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
             Some(acceptor) => Some(acceptor.local_addr()?.to_string()),
             None => None,
         },
+        metrics: metrics.as_ref().map(|(addr, _)| addr.to_string()),
     };
-    let handler: Arc<dyn RpcHandler> = Arc::new(node.clone());
-    let raft_server = serve_raft(raft_acceptor, handler, config.id, transport.clone());
-    let kv_server = serve_kv(
-        kv_acceptor,
-        Arc::new(node.clone()),
-        config.id,
-        transport.clone(),
-    );
-    let admin_server =
-        admin_acceptor.map(|acceptor| serve_admin(acceptor, node.clone(), config.id, transport));
+    let acceptors = Acceptors {
+        raft: raft_acceptor,
+        kv: kv_acceptor,
+        admin: admin_acceptor,
+    };
+    let servers = match &tls {
+        None => acceptors.serve(&node, config.id, &transport),
+        Some(identity) => {
+            let secure = |acceptor| {
+                TlsAcceptor::new(acceptor, identity, &transport)
+                    .map_err(|error| NodeProcessError::Tls(error.to_string()))
+            };
+            let acceptors = Acceptors {
+                raft: secure(acceptors.raft)?,
+                kv: secure(acceptors.kv)?,
+                admin: acceptors.admin.map(secure).transpose()?,
+            };
+            acceptors.serve(&node, config.id, &transport)
+        }
+    };
     let mut stdout = tokio::io::stdout();
     let line = serde_json::to_string(&listening).expect("serializable") + "\n";
     stdout.write_all(line.as_bytes()).await?;
@@ -140,9 +192,7 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         _ = interrupt.recv() => "SIGINT",
     };
     log_line(config.id, &format!("{signal}: stopping"));
-    raft_server.shutdown();
-    kv_server.shutdown();
-    if let Some(server) = admin_server {
+    for server in &servers {
         server.shutdown();
     }
     node.stop().await;
@@ -150,7 +200,42 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
     Ok(())
 }
 
-async fn start_node(config: &NodeConfig) -> Result<Node, NodeProcessError> {
+/// The node's listeners, bound.
+struct Acceptors<A> {
+    raft: A,
+    kv: A,
+    admin: Option<A>,
+}
+
+impl<A: Acceptor> Acceptors<A> {
+    /// Serve Raft, the key-value service and (if bound) the admin service.
+    fn serve(self, node: &Node, id: NodeId, transport: &TransportConfig) -> Vec<ServerHandle> {
+        let handler: Arc<dyn RpcHandler> = Arc::new(node.clone());
+        let mut servers = vec![
+            serve_raft(self.raft, handler, id, transport.clone()),
+            serve_kv(self.kv, Arc::new(node.clone()), id, transport.clone()),
+        ];
+        if let Some(admin) = self.admin {
+            servers.push(serve_admin(admin, node.clone(), id, transport.clone()));
+        }
+        servers
+    }
+}
+
+/// The TLS identity of `--tls-cert`, `--tls-key` and `--tls-ca`, checked whole (a key that
+/// does not match its certificate is refused here, not at the first connection).
+fn load_tls(files: &TlsFiles) -> Result<TlsIdentity, NodeProcessError> {
+    let tls = |error: TlsError| NodeProcessError::Tls(error.to_string());
+    let identity = TlsIdentity::load(&files.cert, &files.key, &files.ca).map_err(tls)?;
+    identity.server_config().map_err(tls)?;
+    identity.client_config().map_err(tls)?;
+    Ok(identity)
+}
+
+async fn start_node(
+    config: &NodeConfig,
+    tls: Option<&TlsIdentity>,
+) -> Result<Node, NodeProcessError> {
     let dir = &config.data_dir;
     let storage = |what: &str, error: &dyn std::fmt::Display| {
         NodeProcessError::Storage(format!("cannot open {what} in {}: {error}", dir.display()))
@@ -166,38 +251,62 @@ async fn start_node(config: &NodeConfig) -> Result<Node, NodeProcessError> {
         .open_snapshot_store(Arc::new(move || {
             Ok(Box::new(FileSnapshotStore::open(&snapshots)?) as Box<dyn SnapshotStore>)
         }));
-    let peers: Vec<Arc<dyn Peer>> = config
-        .peers
-        .iter()
-        .map(|(id, addr)| {
-            let transport = TransportConfig::new(config.cluster_id);
-            Arc::new(TcpPeer::new(
-                TokioConnector,
-                config.id,
-                *id,
-                addr.clone(),
-                transport,
-            )) as Arc<dyn Peer>
-        })
-        .collect();
+    let (peers, listed) = peers_provider(config, tls)?;
     log_line(
         config.id,
-        &format!(
-            "starting with peers {:?} in {}",
-            config.peers,
-            dir.display()
-        ),
+        &format!("starting with peers {listed:?} in {}", dir.display()),
     );
     Node::start(
         config.id,
         log,
         rafty::Sessions::new(KvStateMachine::new()),
-        Arc::new(StaticPeersProvider::new(peers)),
+        peers,
         Arc::new(config.settings.clone()),
         options,
     )
     .await
     .map_err(|error| NodeProcessError::Start(error.to_string()))
+}
+
+/// The node's peers: from its peers file (watched every `peers_poll`), else its static list;
+/// and the members they name, for the log.
+type Peers = (Arc<dyn PeersProvider>, Vec<(NodeId, String)>);
+
+fn peers_provider(
+    config: &NodeConfig,
+    tls: Option<&TlsIdentity>,
+) -> Result<Peers, NodeProcessError> {
+    let (own, cluster_id) = (config.id, config.cluster_id);
+    let tls = tls.cloned();
+    let connect = move |id: NodeId, addr: &str| {
+        let transport = TransportConfig::new(cluster_id);
+        let addr = addr.to_owned();
+        match &tls {
+            None => {
+                Arc::new(TcpPeer::new(TokioConnector, own, id, addr, transport)) as Arc<dyn Peer>
+            }
+            Some(identity) => {
+                let connector = TlsConnector::new(TokioConnector, identity, cluster_id, id)
+                    .expect("the identity was checked at start and every node id names a host");
+                Arc::new(TcpPeer::new(connector, own, id, addr, transport))
+            }
+        }
+    };
+    let Some(path) = &config.peers_file else {
+        let peers = config
+            .peers
+            .iter()
+            .map(|(id, addr)| connect(*id, addr))
+            .collect();
+        let provider = Arc::new(StaticPeersProvider::new(peers));
+        return Ok((provider, config.peers.clone()));
+    };
+    let provider = FilePeersProvider::open(path, own, Box::new(connect))
+        .map_err(|error| NodeProcessError::Start(format!("--peers-file {error}")))?;
+    let provider = Arc::new(provider);
+    provider.watch(config.peers_poll);
+    let listed = provider.members().into_iter().collect();
+    Ok((provider, listed))
 }
 
 /// Writes the node's notable events to stderr.

@@ -1,5 +1,5 @@
-//! What `rafty node` is told, checked: its peers (from `--peer ID=HOST:PORT` flags or a peers
-//! file, one `ID=HOST:PORT` a line) and its Raft settings (a JSON file of `rafty::Config`).
+//! What `rafty node` is told, checked: its peers (from `--peer ID=HOST:PORT` flags; a peers
+//! file is [`rafty::FilePeersProvider`]'s) and its Raft settings (a JSON file of `rafty::Config`).
 //! Every refusal names the flag, or the file and line, and what was wrong.
 
 use std::collections::BTreeMap;
@@ -51,22 +51,6 @@ pub fn check_listen_address(addr: &str, flag: &str) -> Result<(), String> {
     port.parse::<u16>()
         .map(|_| ())
         .map_err(|_| format!("{flag} `{addr}`: `{port}` is not a port from 0 to 65535"))
-}
-
-/// Read a peers file: one `ID=HOST:PORT` a line; blank lines and `#` comments are skipped.
-pub fn read_peers_file(path: &Path) -> Result<Vec<(NodeId, String)>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("--peers-file {}: {error}", path.display()))?;
-    let mut peers = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or_default().trim();
-        if line.is_empty() {
-            continue;
-        }
-        let what = format!("{}:{}", path.display(), number + 1);
-        peers.push(parse_peer(line, &what)?);
-    }
-    Ok(peers)
 }
 
 /// The peers from flags and file together, checked: none is the node itself, no id twice.
@@ -130,17 +114,6 @@ mod tests {
             assert!(error.starts_with("--peer: `"), "{bad}: {error}");
             assert!(error.contains("expected ID=HOST:PORT"), "{bad}: {error}");
         }
-    }
-
-    #[test]
-    fn a_bad_line_of_a_peers_file_is_named_by_file_and_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("peers");
-        std::fs::write(&file, "# the others\n2=127.0.0.1:7002\n\n3=localhost\n").unwrap();
-        let error = read_peers_file(&file).unwrap_err();
-        assert!(error.contains(&format!("{}:4", file.display())), "{error}");
-        std::fs::write(&file, "2=127.0.0.1:7002 # two\n3=127.0.0.1:7003\n").unwrap();
-        assert_eq!(read_peers_file(&file).unwrap().len(), 2);
     }
 
     #[test]

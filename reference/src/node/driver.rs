@@ -98,6 +98,8 @@ pub(super) struct Driver<L, S> {
     pub(super) state_machine: S,
     peers_provider: Arc<dyn PeersProvider>,
     peers: BTreeMap<NodeId, Arc<dyn Peer>>,
+    /// The provider's [`PeersProvider::generation`] when `peers` was read.
+    peers_generation: u64,
     pub(super) settings: Arc<dyn Settings>,
     observer: Option<Arc<dyn Observer>>,
     status: Arc<Mutex<Status>>,
@@ -149,6 +151,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let (snapshot_events, snapshot_events_rx) = mpsc::channel(SNAPSHOT_EVENT_QUEUE);
         let core_requests_sent = core.last_request_number();
         Driver {
+            peers_generation: peers_provider.generation(),
             peers: peers_by_id(peers_provider.as_ref()),
             core,
             log,
@@ -464,9 +467,12 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         }
     }
 
-    /// The peer with id `id`, asking the provider again if it is not known yet.
+    /// The peer with id `id`, asking the provider again if it is not known yet or the
+    /// provider's list changed since it was last asked.
     pub(super) fn peer(&mut self, id: NodeId) -> Option<Arc<dyn Peer>> {
-        if !self.peers.contains_key(&id) {
+        let generation = self.peers_provider.generation();
+        if generation != self.peers_generation || !self.peers.contains_key(&id) {
+            self.peers_generation = generation;
             self.peers = peers_by_id(self.peers_provider.as_ref());
         }
         self.peers.get(&id).cloned()
@@ -510,6 +516,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     }
 
     pub(super) fn notify(&self, event: NodeEvent) {
+        super::metrics::record_event(self.core.id(), &event);
         if let Some(observer) = &self.observer {
             observer.on_event(self.core.id(), &event);
         }
@@ -528,6 +535,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.last_index = self.core.last_index();
         status.first_index = self.core.first_index();
         status.snapshot_index = self.core.snapshot_index();
+        super::metrics::record_status(&status);
         drop(status);
         let mut membership = self
             .channels

@@ -25,6 +25,7 @@ mod envelope;
 mod events;
 mod handle;
 mod load;
+pub mod metrics;
 mod panic_stop;
 mod pause;
 mod reads;

@@ -30,6 +30,8 @@
 //!   when the socket takes it, and queue only the rest for a flusher task (no hop to a writer
 //!   task per frame).
 //! * [`raft`]: the Raft RPCs on top: [`TcpPeer`] and [`serve_raft`].
+//! * `tls` (feature `tls`): mutual TLS as a [`Connector`] and an [`Acceptor`] around any
+//!   other, each node's certificate naming its node id and cluster.
 //!
 //! Architecture invariant: nothing here reads the OS clock, spawns threads, draws OS
 //! randomness or iterates a `HashMap`; time is tokio's, so the simulation controls it.
@@ -44,6 +46,8 @@ pub mod handshake;
 pub mod raft;
 pub mod server;
 pub mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod writer;
 
 #[cfg(test)]

@@ -1,0 +1,67 @@
+//! What a node records through the [`metrics`] facade: nothing leaves the process unless the
+//! program installs a recorder (`rafty node --metrics-addr` installs a Prometheus one), and
+//! with none installed every call is a no-op.
+//!
+//! | name | kind | what |
+//! | --- | --- | --- |
+//! | `rafty_term` | gauge | the node's current term |
+//! | `rafty_role` | gauge | 0 follower, 1 pre-candidate, 2 candidate, 3 leader |
+//! | `rafty_commit_index` | gauge | its commit index |
+//! | `rafty_applied_index` | gauge | the index its state machine has applied |
+//! | `rafty_log_entries` | gauge | entries in its log (last index - first index + 1) |
+//! | `rafty_snapshot_index` | gauge | the last index its snapshot covers |
+//! | `rafty_elections_total` | counter | elections it started (became candidate) |
+//! | `rafty_leader_changes_total` | counter | times it became leader (summed over the nodes: the cluster's leader changes) |
+//! | `rafty_snapshots_taken_total` | counter | snapshots it took |
+//! | `rafty_snapshots_installed_total` | counter | snapshots it installed from a leader |
+//!
+//! Every series carries the label `node` (its id).
+//!
+//! Architecture invariant: metrics are written, never read: nothing the node decides depends
+//! on them, so the simulation stays deterministic whether or not a recorder is installed.
+
+use crate::core::Role;
+use crate::node::Status;
+use crate::node::events::NodeEvent;
+use crate::types::NodeId;
+
+/// The gauges of a node's status.
+pub(super) fn record_status(status: &Status) {
+    let node = status.id.to_string();
+    let role = match status.role {
+        Role::Follower => 0.0,
+        Role::PreCandidate => 1.0,
+        Role::Candidate => 2.0,
+        Role::Leader => 3.0,
+    };
+    let entries = (status.last_index + 1).saturating_sub(status.first_index.max(1));
+    metrics::gauge!("rafty_term", "node" => node.clone()).set(status.term as f64);
+    metrics::gauge!("rafty_role", "node" => node.clone()).set(role);
+    metrics::gauge!("rafty_commit_index", "node" => node.clone()).set(status.commit_index as f64);
+    metrics::gauge!("rafty_applied_index", "node" => node.clone()).set(status.last_applied as f64);
+    metrics::gauge!("rafty_log_entries", "node" => node.clone()).set(entries as f64);
+    metrics::gauge!("rafty_snapshot_index", "node" => node).set(status.snapshot_index as f64);
+}
+
+/// The counters an event moves.
+pub(super) fn record_event(node: NodeId, event: &NodeEvent) {
+    let node = node.to_string();
+    match event {
+        NodeEvent::RoleChanged {
+            role: Role::Candidate,
+            ..
+        } => {
+            metrics::counter!("rafty_elections_total", "node" => node).increment(1);
+        }
+        NodeEvent::BecameLeader { .. } => {
+            metrics::counter!("rafty_leader_changes_total", "node" => node).increment(1);
+        }
+        NodeEvent::SnapshotTaken { .. } => {
+            metrics::counter!("rafty_snapshots_taken_total", "node" => node).increment(1);
+        }
+        NodeEvent::SnapshotInstalled { .. } => {
+            metrics::counter!("rafty_snapshots_installed_total", "node" => node).increment(1);
+        }
+        _ => {}
+    }
+}
