@@ -28,6 +28,8 @@ use crate::nemesis::action::{Action, ClusterView};
 use crate::nemesis::kind::{Claim, Draw, Fault, Watch, Watcher};
 use crate::nemesis::partition::Grudge;
 use crate::nemesis::plan::Plan;
+
+use super::staged_cut::StagedCut;
 use crate::run::config::LogKind;
 
 /// The leader change of the module's doc. Not in `all` (adding a kind there moves every
@@ -108,7 +110,7 @@ enum Stage {
 pub struct Deposing {
     stage: Stage,
     deadline: Duration,
-    cut: Option<Grudge>,
+    cut: StagedCut,
     /// When the current round started.
     round_start: Duration,
     /// Rounds left after the current one.
@@ -143,7 +145,7 @@ impl Deposing {
         Deposing {
             stage: Stage::AwaitAhead,
             deadline: STAGE_TIMEOUT,
-            cut: None,
+            cut: StagedCut::default(),
             round_start: Duration::ZERO,
             rounds_left: ROUNDS - 1,
             steps: Vec::new(),
@@ -183,7 +185,7 @@ impl Deposing {
                     "isolate leader n{old} (term {term}, commit {commit}, {how} of the others)"
                 ));
                 self.advance(now, Stage::AwaitSuccessor { old, term, commit });
-                self.replace_cut(Some(isolate(&[old], nodes)))
+                self.cut.replace(Some(isolate(&[old], nodes)))
             }
             Stage::AwaitSuccessor { old, term, commit } => match leader {
                 Some((successor, new_term)) if new_term > term && successor != old => {
@@ -200,7 +202,7 @@ impl Deposing {
                             until,
                         };
                         self.advance(now, stage);
-                        self.replace_cut(Some(isolate(&[old, successor], nodes)))
+                        self.cut.replace(Some(isolate(&[old, successor], nodes)))
                     } else {
                         self.steps
                             .push(format!("successor n{successor} (term {new_term})"));
@@ -231,7 +233,7 @@ impl Deposing {
                     commit,
                 };
                 self.advance(now, stage);
-                self.replace_cut(Some(isolate(&[old], nodes)))
+                self.cut.replace(Some(isolate(&[old], nodes)))
             }
             Stage::AwaitCommit {
                 old,
@@ -276,25 +278,12 @@ impl Deposing {
         } else {
             self.stage = Stage::Done;
         }
-        self.replace_cut(None)
+        self.cut.replace(None)
     }
 
     fn advance(&mut self, now: Duration, stage: Stage) {
         self.stage = stage;
         self.deadline = now + STAGE_TIMEOUT;
-    }
-
-    /// Repair the partition in effect and cut `next` instead.
-    fn replace_cut(&mut self, next: Option<Grudge>) -> Vec<Action> {
-        let mut actions = Vec::new();
-        if let Some(previous) = self.cut.take() {
-            actions.push(Action::Repair(previous));
-        }
-        if let Some(next) = next {
-            actions.push(Action::Partition(next.clone()));
-            self.cut = Some(next);
-        }
-        actions
     }
 }
 

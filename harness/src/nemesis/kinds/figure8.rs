@@ -25,6 +25,8 @@ use crate::nemesis::action::{Action, ClusterView};
 use crate::nemesis::kind::{Claim, Draw, Fault, Watch, Watcher};
 use crate::nemesis::partition::Grudge;
 use crate::nemesis::plan::Plan;
+
+use super::staged_cut::StagedCut;
 use crate::run::config::LogKind;
 
 /// The partition sequence of Figure 8 (§5.4.2), aimed by what the nodes report. Part of
@@ -104,7 +106,7 @@ enum Stage {
 pub struct Sequence {
     stage: Stage,
     deadline: Duration,
-    cut: Option<Grudge>,
+    cut: StagedCut,
     /// What happened, for the history.
     pub steps: Vec<String>,
 }
@@ -115,7 +117,7 @@ impl Sequence {
         Sequence {
             stage: Stage::Start,
             deadline: now + STAGE_TIMEOUT,
-            cut: None,
+            cut: StagedCut::default(),
             steps: Vec::new(),
         }
     }
@@ -139,7 +141,7 @@ impl Sequence {
                     .push(format!("timed out waiting in {:?}", self.stage));
             }
             self.stage = Stage::Done;
-            return self.replace_cut(None);
+            return self.cut.replace(None);
         }
         let leader = view.leader_term();
         match self.stage.clone() {
@@ -168,7 +170,7 @@ impl Sequence {
                         term,
                     },
                 );
-                self.replace_cut(Some(between(&minority, nodes)))
+                self.cut.replace(Some(between(&minority, nodes)))
             }
             Stage::AwaitSuccessor { minority, term } => match leader {
                 Some((successor, new_term))
@@ -183,7 +185,7 @@ impl Sequence {
                             term: new_term,
                         },
                     );
-                    self.replace_cut(Some(between(&[successor], nodes)))
+                    self.cut.replace(Some(between(&[successor], nodes)))
                 }
                 _ => Vec::new(),
             },
@@ -220,7 +222,7 @@ impl Sequence {
                 ));
                 self.stage = Stage::Finale;
                 self.deadline = now + FINALE;
-                self.replace_cut(Some(between(&[leader], nodes)))
+                self.cut.replace(Some(between(&[leader], nodes)))
             }
             Stage::Finale | Stage::Done => Vec::new(),
         }
@@ -229,19 +231,6 @@ impl Sequence {
     fn advance(&mut self, now: Duration, stage: Stage) {
         self.stage = stage;
         self.deadline = now + STAGE_TIMEOUT;
-    }
-
-    /// Repair the partition in effect and cut `next` instead.
-    fn replace_cut(&mut self, next: Option<Grudge>) -> Vec<Action> {
-        let mut actions = Vec::new();
-        if let Some(previous) = self.cut.take() {
-            actions.push(Action::Repair(previous));
-        }
-        if let Some(next) = next {
-            actions.push(Action::Partition(next.clone()));
-            self.cut = Some(next);
-        }
-        actions
     }
 }
 

@@ -12,6 +12,8 @@ use rafty::NodeId;
 
 use super::kind::{Draw, Fault};
 
+mod staged_cut;
+
 /// Declares each kind's module and lists its fault in [`KINDS`].
 macro_rules! registry {
     ($($module:ident => $fault:ident,)*) => {
