@@ -54,8 +54,9 @@ pub struct Grudge {
 }
 
 impl Grudge {
-    /// Cut every link between a node of `a` and a node of `b`, both ways.
-    fn between(a: &[NodeId], b: &[NodeId]) -> Self {
+    /// Cut every link between a node of `a` and a node of `b`, both ways (a node in both is
+    /// not cut from itself).
+    pub fn between(a: &[NodeId], b: &[NodeId]) -> Self {
         let mut grudge = Grudge::default();
         for &x in a {
             for &y in b {

@@ -289,16 +289,7 @@ impl Deposing {
 
 /// Cut each node of `isolated` off from every other node (from each other too).
 fn isolate(isolated: &[NodeId], nodes: &[NodeId]) -> Grudge {
-    let mut grudge = Grudge::default();
-    for &a in isolated {
-        for &b in nodes.iter().filter(|&&b| b != a) {
-            grudge.cut.push((a, b));
-            grudge.cut.push((b, a));
-        }
-    }
-    grudge.cut.sort_unstable();
-    grudge.cut.dedup();
-    grudge
+    Grudge::between(isolated, nodes)
 }
 
 #[cfg(test)]

@@ -236,15 +236,8 @@ impl Sequence {
 
 /// Cut `side` off from the rest of `nodes`.
 fn between(side: &[NodeId], nodes: &[NodeId]) -> Grudge {
-    let mut grudge = Grudge::default();
-    for &a in side {
-        for &b in nodes.iter().filter(|n| !side.contains(n)) {
-            grudge.cut.push((a, b));
-            grudge.cut.push((b, a));
-        }
-    }
-    grudge.cut.sort_unstable();
-    grudge
+    let rest: Vec<NodeId> = nodes.iter().filter(|n| !side.contains(n)).copied().collect();
+    Grudge::between(side, &rest)
 }
 
 #[cfg(test)]
