@@ -83,17 +83,22 @@ pub struct FaultProxy {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// Every direction between two of `nodes`, none faulted.
+fn healthy(nodes: &[NodeId]) -> Network {
+    let mut network = Network::new();
+    for &from in nodes {
+        for &to in nodes.iter().filter(|&&to| to != from) {
+            network.insert((from, to), DirectionState::default());
+        }
+    }
+    network
+}
+
 impl FaultProxy {
     /// Bind a listener on 127.0.0.1 for every ordered pair of `nodes`; nothing is relayed
     /// until [`FaultProxy::set_target`] says where each node listens.
     pub async fn bind(nodes: &[NodeId]) -> io::Result<FaultProxy> {
-        let mut network = Network::new();
-        for &from in nodes {
-            for &to in nodes.iter().filter(|&&to| to != from) {
-                network.insert((from, to), DirectionState::default());
-            }
-        }
-        let (state, _) = watch::channel(network);
+        let (state, _) = watch::channel(healthy(nodes));
         let targets = Arc::new(Mutex::new(BTreeMap::new()));
         let mut addresses = BTreeMap::new();
         let mut tasks = Vec::new();
@@ -124,13 +129,7 @@ impl FaultProxy {
     /// reach it; the sender of each connection is learnt from its first HTTP request (see the
     /// module's documentation).
     pub async fn bind_per_destination(nodes: &[NodeId]) -> io::Result<FaultProxy> {
-        let mut network = Network::new();
-        for &from in nodes {
-            for &to in nodes.iter().filter(|&&to| to != from) {
-                network.insert((from, to), DirectionState::default());
-            }
-        }
-        let (state, _) = watch::channel(network);
+        let (state, _) = watch::channel(healthy(nodes));
         let targets = Arc::new(Mutex::new(BTreeMap::new()));
         let mut listeners = Vec::new();
         let mut destinations = BTreeMap::new();
