@@ -47,7 +47,7 @@ use rafty_workloads::{ClientOp, OpResult};
 use serde_json::{Value as Json, json};
 use tokio::process::{Child, Command};
 
-use super::process::{guard, signal};
+use super::process::{Supervised, guard, signal};
 use super::proxy::FaultProxy;
 use super::target::RealTarget;
 use crate::sim::client::KvApi;
@@ -55,8 +55,6 @@ use crate::sim::clock;
 
 /// How long a member may take to accept client connections after it is spawned.
 const START_WAIT: Duration = Duration::from_secs(20);
-/// How long a member may take to stop after SIGTERM before it is killed.
-const STOP_WAIT: Duration = Duration::from_secs(5);
 /// How many times a restart retries (a port can linger briefly after a kill).
 const START_ATTEMPTS: u32 = 10;
 /// The time a run allows etcd to recover after each fault before liveness is judged (and
@@ -86,8 +84,7 @@ struct EtcdMember {
     args: Vec<OsString>,
     client_addr: String,
     log_file: PathBuf,
-    child: Option<Child>,
-    paused: bool,
+    process: Supervised,
 }
 
 impl EtcdMember {
@@ -97,7 +94,7 @@ impl EtcdMember {
         for _ in 0..START_ATTEMPTS {
             match self.spawn().await {
                 Ok(child) => {
-                    self.child = Some(child);
+                    self.process = Supervised::running(child);
                     return Ok(());
                 }
                 Err(error) => last_error = error,
@@ -156,47 +153,19 @@ impl EtcdMember {
     }
 
     async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            signal(&child, Signal::SIGKILL);
-            let _ = child.wait().await;
-        }
-        self.paused = false;
+        self.process.kill().await;
     }
 
     fn pause(&mut self) {
-        if let Some(child) = &self.child {
-            signal(child, Signal::SIGSTOP);
-            self.paused = true;
-        }
+        self.process.pause();
     }
 
     fn resume(&mut self) {
-        if let Some(child) = &self.child {
-            signal(child, Signal::SIGCONT);
-        }
-        self.paused = false;
+        self.process.resume();
     }
 
     async fn stop(&mut self) {
-        if self.paused {
-            self.resume();
-        }
-        if let Some(mut child) = self.child.take() {
-            signal(&child, Signal::SIGTERM);
-            if tokio::time::timeout(STOP_WAIT, child.wait()).await.is_err() {
-                signal(&child, Signal::SIGKILL);
-                let _ = child.wait().await;
-            }
-        }
-    }
-}
-
-impl Drop for EtcdMember {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            signal(&child, Signal::SIGKILL);
-            let _ = child.try_wait();
-        }
+        self.process.stop().await;
     }
 }
 
@@ -279,8 +248,7 @@ impl EtcdCluster {
                 args,
                 client_addr,
                 log_file: dir.path().join(format!("n{id}.log")),
-                child: None,
-                paused: false,
+                process: Supervised::default(),
             };
             members.insert(id, member);
         }
@@ -315,7 +283,7 @@ impl RealTarget for EtcdCluster {
     fn pids(&self) -> Vec<u32> {
         self.members
             .values()
-            .filter_map(|member| member.child.as_ref().and_then(Child::id))
+            .filter_map(|member| member.process.pid())
             .collect()
     }
 
@@ -354,7 +322,7 @@ impl RealTarget for EtcdCluster {
 
     async fn restart(&mut self, node: NodeId) -> Result<(), String> {
         let member = self.member(node);
-        if member.child.is_some() {
+        if member.process.is_running() {
             return Ok(());
         }
         member.start().await

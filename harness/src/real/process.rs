@@ -50,8 +50,7 @@ pub struct NodeSpec {
 pub struct NodeProcess {
     spec: NodeSpec,
     listening: Listening,
-    child: Option<Child>,
-    paused: bool,
+    process: Supervised,
 }
 
 impl NodeProcess {
@@ -61,8 +60,7 @@ impl NodeProcess {
         Ok(NodeProcess {
             spec,
             listening,
-            child: Some(child),
-            paused: false,
+            process: Supervised::running(child),
         })
     }
 
@@ -78,34 +76,30 @@ impl NodeProcess {
 
     /// Its process id while it runs.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(Child::id)
+        self.process.pid()
     }
 
     /// Whether it runs (possibly paused).
     pub fn is_running(&self) -> bool {
-        self.child.is_some()
+        self.process.is_running()
     }
 
     /// `kill -9`: the process dies at once, whatever it was doing (the OS keeps what it wrote,
     /// synced or not, in its page cache).
     pub async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            signal(&child, Signal::SIGKILL);
-            let _ = child.wait().await;
-        }
-        self.paused = false;
+        self.process.kill().await;
     }
 
     /// Start it again, on the same ports, from its data directory.
     pub async fn restart(&mut self) -> Result<(), String> {
-        if self.child.is_some() {
+        if self.process.is_running() {
             return Ok(());
         }
         let mut last_error = String::new();
         for _ in 0..BIND_ATTEMPTS {
             match spawn(&self.spec, &self.listening.raft, &self.listening.kv).await {
                 Ok((child, listening)) => {
-                    self.child = Some(child);
+                    self.process = Supervised::running(child);
                     self.listening = listening;
                     return Ok(());
                 }
@@ -118,33 +112,18 @@ impl NodeProcess {
 
     /// SIGSTOP: the process is frozen, timers and sockets included, until [`Self::resume`].
     pub fn pause(&mut self) {
-        if let Some(child) = &self.child {
-            signal(child, Signal::SIGSTOP);
-            self.paused = true;
-        }
+        self.process.pause();
     }
 
     /// SIGCONT.
     pub fn resume(&mut self) {
-        if let Some(child) = &self.child {
-            signal(child, Signal::SIGCONT);
-        }
-        self.paused = false;
+        self.process.resume();
     }
 
     /// Stop it gracefully (SIGCONT if paused, then SIGTERM), killing it if it does not exit
     /// in time.
     pub async fn stop(&mut self) {
-        if self.paused {
-            self.resume();
-        }
-        if let Some(mut child) = self.child.take() {
-            signal(&child, Signal::SIGTERM);
-            if tokio::time::timeout(STOP_WAIT, child.wait()).await.is_err() {
-                signal(&child, Signal::SIGKILL);
-                let _ = child.wait().await;
-            }
-        }
+        self.process.stop().await;
     }
 
     /// Its log so far (what it wrote to stderr, every incarnation), one line each.
@@ -160,7 +139,76 @@ impl NodeProcess {
     }
 }
 
-impl Drop for NodeProcess {
+/// A child process the harness runs and faults: killed (SIGKILL), paused (SIGSTOP), resumed
+/// (SIGCONT), stopped gracefully; killed when dropped. Shared by rafty's nodes and etcd's
+/// members.
+#[derive(Debug, Default)]
+pub struct Supervised {
+    child: Option<Child>,
+    paused: bool,
+}
+
+impl Supervised {
+    /// `child`, running.
+    pub fn running(child: Child) -> Supervised {
+        Supervised {
+            child: Some(child),
+            paused: false,
+        }
+    }
+
+    /// Whether it runs (possibly paused).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// SIGKILL, and reap it.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(&child, Signal::SIGKILL);
+            let _ = child.wait().await;
+        }
+        self.paused = false;
+    }
+
+    /// SIGSTOP.
+    pub fn pause(&mut self) {
+        if let Some(child) = &self.child {
+            signal(child, Signal::SIGSTOP);
+            self.paused = true;
+        }
+    }
+
+    /// SIGCONT.
+    pub fn resume(&mut self) {
+        if let Some(child) = &self.child {
+            signal(child, Signal::SIGCONT);
+        }
+        self.paused = false;
+    }
+
+    /// SIGCONT if paused, then SIGTERM, then SIGKILL if it has not exited within
+    /// `STOP_WAIT`.
+    pub async fn stop(&mut self) {
+        if self.paused {
+            self.resume();
+        }
+        if let Some(mut child) = self.child.take() {
+            signal(&child, Signal::SIGTERM);
+            if tokio::time::timeout(STOP_WAIT, child.wait()).await.is_err() {
+                signal(&child, Signal::SIGKILL);
+                let _ = child.wait().await;
+            }
+        }
+    }
+}
+
+impl Drop for Supervised {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             signal(&child, Signal::SIGKILL);
