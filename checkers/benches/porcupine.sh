@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Side by side with Porcupine on its own test data: `rafty check` and Porcupine's checker
+# Side by side with Porcupine on its own test data: `rafty-check` (`rafty check` in a small
+# binary; RAFTY_CHECK overrides the path) and Porcupine's checker
 # (Go, built from its public source: BENCHMARKS.md says how; nothing of it is in this
 # repository), each file as a process, the two runs of a round back to back so that they share
 # the machine's load. Per file: the verdicts, process wall time (from outside), CPU time (user
@@ -14,7 +15,7 @@
 # not executable), only rafty's columns are filled. Prints one line per file and the totals.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
-rafty="${RAFTY:-$here/target/release/rafty}"
+rafty="${RAFTY_CHECK:-$here/target/release/rafty-check}"
 porcupine="${PORCUPINE:-/tmp/porcupine-bench/porcupinebench}"
 runs="${1:-3}"
 shift || true
@@ -49,9 +50,9 @@ total_r=0 total_p=0
 for file in "${files[@]}"; do
   name=$(basename "$file")
   case "$name" in
-    *.jsonl) r_args=(check --model kv "$file") p_args=(synth "$file") ;;
-    *.log) r_args=(check --model cas-register "$file") p_args=(etcd "$file") ;;
-    *) r_args=(check --model kv "$file") p_args=(kv "$file") ;;
+    *.jsonl) r_args=(--model kv "$file") p_args=(synth "$file") ;;
+    *.log) r_args=(--model cas-register "$file") p_args=(etcd "$file") ;;
+    *) r_args=(--model kv "$file") p_args=(kv "$file") ;;
   esac
   r_walls=() r_cpus=() r_peaks=() p_walls=() p_cpus=() p_peaks=() r_code=? p_code=-
   for _ in $(seq "$runs"); do

@@ -627,3 +627,31 @@ fn a_large_edn_history_is_streamed_from_disk_with_the_same_verdict() {
     assert_eq!(lines[2]["streamed"], false, "{}", lines[2]);
     assert_eq!(lines[2]["valid"], false, "{}", lines[2]);
 }
+
+/// `rafty-check` is `rafty check` in a small binary: the same output and exit code.
+#[test]
+fn rafty_check_binary_answers_as_rafty_check_does() {
+    let files = [shared("etcd/etcd_002.log"), shared("etcd/etcd_000.log")];
+    let whole = rafty_check(&["--model", "cas-register", "--json"], &files);
+    let small = Command::new(env!("CARGO_BIN_EXE_rafty-check"))
+        .args(["--model", "cas-register", "--json"])
+        .args(&files)
+        .output()
+        .expect("rafty-check runs");
+    assert_eq!(small.status.code(), Some(1));
+    assert_eq!(small.status.code(), whole.status.code());
+    let verdicts = |output: &Output| -> Vec<(String, serde_json::Value)> {
+        stdout(output)
+            .lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+                (
+                    value["file"].as_str().unwrap().to_string(),
+                    value["valid"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&small), verdicts(&whole));
+    assert_eq!(verdicts(&small).len(), 2);
+}
