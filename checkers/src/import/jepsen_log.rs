@@ -53,6 +53,21 @@ pub fn parse(file: &str, text: &str, errors: &mut LineErrors) -> Result<History,
     Ok(history)
 }
 
+/// One line alone (the streaming check's reader): its op, with `index` (it does not know the
+/// op's position), `None` for a blank line or another logger's, or why it cannot be read.
+pub(crate) fn one_line(file: &str, line: &str, index: u64) -> Option<Result<Op, String>> {
+    let Some(at) = line.find(MARKER) else {
+        return (!line.trim().is_empty() && !is_other_log_output(line))
+            .then(|| Err("neither a jepsen.util op line nor another logger's line".to_owned()));
+    };
+    Some(
+        parse_event(file, 0, &line[at + MARKER.len()..], index).map_err(|error| match error {
+            HistoryError::Malformed { reason, .. } => reason,
+            other => other.to_string(),
+        }),
+    )
+}
+
 /// Whether a line is another logger's output: a log level among its first four words, then
 /// a logger name and `-` (`INFO  jepsen.core - ...`, after a timestamp or not).
 fn is_other_log_output(line: &str) -> bool {

@@ -4,7 +4,7 @@
 mod detect;
 pub(crate) mod edn;
 pub(crate) mod independent;
-mod jepsen_log;
+pub(crate) mod jepsen_log;
 pub(crate) mod jsonl;
 pub(crate) mod unreadable;
 

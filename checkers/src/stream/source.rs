@@ -1,6 +1,7 @@
 //! Where the streaming check's first pass gets its ops: a file read in batches of about
-//! [`BATCH_BYTES`], each batch parsed in parallel. Line formats ([`Lines`]: JSON lines, and EDN
-//! maps one a line when unreadable lines are skipped) parse each line alone; an EDN history
+//! [`BATCH_BYTES`], each batch parsed in parallel. Line formats ([`Lines`]: JSON lines, the old
+//! jepsen-log lines, and EDN maps one a line when unreadable lines are skipped) parse each
+//! line alone; an EDN history
 //! ([`EdnForms`](super::edn_forms::EdnForms)) is cut between top-level forms.
 
 use std::fs::File;
@@ -12,6 +13,7 @@ use rayon::prelude::*;
 use crate::error::HistoryError;
 use crate::history::Op;
 use crate::import::Format;
+use crate::import::unreadable::CUT_MID_LINE;
 
 /// How many bytes of the file are parsed at once (in parallel).
 pub(crate) const BATCH_BYTES: usize = 1 << 20;
@@ -34,8 +36,7 @@ pub(crate) trait Source {
     fn next_batch(&mut self) -> Result<Option<Batch>, HistoryError>;
 }
 
-/// Opens `path` as a source of `format` (not [`Format::JepsenLog`], which is read whole);
-/// `skip_unreadable` picks, for EDN lines, whether each line is one op map (and may be
+/// Opens `path` as a source of `format`; `skip_unreadable` picks, for EDN lines, whether each line is one op map (and may be
 /// skipped) or the file is EDN forms (a map may span lines).
 pub(crate) fn open(
     path: &Path,
@@ -53,19 +54,16 @@ pub(crate) fn open(
         Format::Jsonl => Box::new(Lines::new(file, reader, json_line)),
         Format::EdnLines if skip_unreadable => Box::new(Lines::new(file, reader, edn_line)),
         Format::Edn | Format::EdnLines => Box::new(super::edn_forms::EdnForms::new(file, reader)),
-        Format::JepsenLog => {
-            return Err(HistoryError::malformed(
-                &file,
-                1,
-                "the jepsen-log format is read whole, not streamed",
-            ));
-        }
+        Format::JepsenLog => Box::new(Lines::new(file, reader, jepsen_log_line).whole_lines()),
     })
 }
 
-/// Whether a format can be streamed.
+/// Whether a format can be streamed: every one can.
 pub fn streams(format: Format) -> bool {
-    format != Format::JepsenLog
+    matches!(
+        format,
+        Format::Jsonl | Format::Edn | Format::EdnLines | Format::JepsenLog
+    )
 }
 
 /// A line format: each line parsed alone, blank lines passed over.
@@ -76,6 +74,9 @@ pub(crate) struct Lines {
     line: usize,
     bytes_read: u64,
     text: Vec<u8>,
+    /// Whether a last line without a newline is refused ([`CUT_MID_LINE`]): in formats where
+    /// a value cut short still parses (`4` of `42`).
+    whole_lines: bool,
 }
 
 impl Lines {
@@ -91,7 +92,14 @@ impl Lines {
             line: 0,
             bytes_read: 0,
             text: Vec::with_capacity(BATCH_BYTES + (1 << 16)),
+            whole_lines: false,
         }
+    }
+
+    /// Refuses a last line without a newline.
+    fn whole_lines(mut self) -> Lines {
+        self.whole_lines = true;
+        self
     }
 }
 
@@ -129,14 +137,31 @@ impl Source for Lines {
             .map(|(i, line)| (first_line + i, line))
             .collect();
         let (file, parse) = (&self.file, self.parse);
+        let cut = self.whole_lines && !self.text.ends_with(b"\n");
+        let last = lines.len() - 1;
         let parsed: Vec<Option<(usize, Parsed)>> = lines
             .par_iter()
-            .map(|&(number, line)| parse(file, line).map(|parsed| (number, parsed)))
+            .enumerate()
+            .map(|(i, &(number, line))| {
+                if cut && i == last && !line.trim_ascii().is_empty() {
+                    return Some((number, Err(CUT_MID_LINE.to_owned())));
+                }
+                parse(file, line).map(|parsed| (number, parsed))
+            })
             .collect();
         Ok(Some(Batch {
             ops: parsed.into_iter().flatten().collect(),
             bytes_read: self.bytes_read,
         }))
+    }
+}
+
+/// A jepsen-log line: an op, or `None` for a blank line or another logger's. An op gets
+/// [`NO_INDEX`], replaced by its position once it is known.
+fn jepsen_log_line(file: &str, line: &[u8]) -> Option<Parsed> {
+    match std::str::from_utf8(line) {
+        Ok(text) => crate::import::jepsen_log::one_line(file, text, NO_INDEX),
+        Err(error) => Some(Err(format!("not UTF-8: {error}"))),
     }
 }
 

@@ -407,7 +407,7 @@ struct StreamPlan {
 /// read whole. EDN and EDN lines larger than [`STREAM_EDN_ABOVE`]: the file's first mebibyte
 /// decides what it does not give
 /// (the model, as [`ModelKind::infer`] infers it; independence, as
-/// [`import::looks_independent`] says). The old jepsen-log format is read whole.
+/// [`import::looks_independent`] says). The old jepsen-log format is streamed as EDN is.
 fn streamable(
     args: &Args,
     file: &Path,
