@@ -254,7 +254,14 @@ pub fn fired(result: &RunResult) -> (Vec<String>, String) {
     let mut checks = Vec::new();
     let mut details = Vec::new();
     if checks_of.linearizability["valid"] == serde_json::Value::Bool(false) {
-        checks.push("linearizability".to_owned());
+        // A transactional workload's check names itself (`elle list-append`, `bank`).
+        let name = checks_of.linearizability["checker"]
+            .as_str()
+            .unwrap_or("linearizability");
+        checks.push(name.to_owned());
+        if let Some(describe) = checks_of.linearizability["describe"].as_str() {
+            details.push(describe.to_owned());
+        }
     }
     for violation in &checks_of.invariants.violations {
         let name = if violation.invariant == "node-panic" {
