@@ -27,7 +27,9 @@ pub(crate) fn check(
         let value = operation.result().unwrap_or(&Value::Nil);
         let Value::Map(balances) = value else {
             return Err(history.error_at(
-                operation.completion_position.unwrap_or(operation.invoke_position),
+                operation
+                    .completion_position
+                    .unwrap_or(operation.invoke_position),
                 format!("a bank read returns a map of account to balance, not {value}"),
             ));
         };
@@ -115,7 +117,11 @@ mod tests {
         assert_eq!(result.valid, DirectVerdict::Invalid);
         assert_eq!(result.findings[0].kind, "wrong-total");
         assert_eq!(result.findings[0].line, 4);
-        assert!(result.findings[0].message.contains("sum to 17, not the total 20"));
+        assert!(
+            result.findings[0]
+                .message
+                .contains("sum to 17, not the total 20")
+        );
     }
 
     #[test]
@@ -132,7 +138,10 @@ mod tests {
 
     #[test]
     fn a_read_that_is_not_a_map_is_an_error_naming_its_line() {
-        let h = history(&[(1, Invoke, "read", Value::Nil), (1, Ok, "read", Value::Int(3))]);
+        let h = history(&[
+            (1, Invoke, "read", Value::Nil),
+            (1, Ok, "read", Value::Int(3)),
+        ]);
         let error = check(DirectModel::Bank, &h, &DirectOptions::default()).unwrap_err();
         assert!(error.to_string().contains(":2:"), "{error}");
     }

@@ -74,7 +74,9 @@ pub(crate) fn check(
         let at = line(history, operation);
         let value = operation.result().unwrap_or(&Value::Nil);
         let Some(read) = value.as_int() else {
-            findings.add(at, "garbage-read", || format!("read {value}, not an integer"));
+            findings.add(at, "garbage-read", || {
+                format!("read {value}, not an integer")
+            });
             continue;
         };
         let (sure_up, sure_down) = certain.before(operation.invoke_position);

@@ -188,7 +188,12 @@ pub(crate) struct Findings {
 
 impl Findings {
     /// Counts a violation of `kind` at `line`; `message` is written only while kept.
-    pub(crate) fn add(&mut self, line: usize, kind: &'static str, message: impl FnOnce() -> String) {
+    pub(crate) fn add(
+        &mut self,
+        line: usize,
+        kind: &'static str,
+        message: impl FnOnce() -> String,
+    ) {
         self.count += 1;
         if self.kept.len() < MAX_FINDINGS {
             self.kept.push(Finding {
@@ -236,7 +241,12 @@ pub fn check(
         DirectModel::Counter => counter::check(history, &operations, &mut findings)?,
         DirectModel::UniqueIds => unique_ids::check(history, &operations, &mut findings)?,
     };
-    let count = |outcome| operations.iter().filter(|op| op.outcome() == outcome).count();
+    let count = |outcome| {
+        operations
+            .iter()
+            .filter(|op| op.outcome() == outcome)
+            .count()
+    };
     let valid = if findings.count > 0 {
         DirectVerdict::Invalid
     } else if unknown {

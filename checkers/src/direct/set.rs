@@ -44,15 +44,18 @@ pub(crate) fn check(
             if !seen.insert(item) {
                 findings.add(at, "duplicate", || format!("element {item} read twice"));
             }
-            if !attempted.get(item).is_some_and(|&invoked| invoked < completed) {
+            if !attempted
+                .get(item)
+                .is_some_and(|&invoked| invoked < completed)
+            {
                 findings.add(at, "unexpected", || {
                     format!("element {item} read, but never added before the read completed")
                 });
             }
         }
-        let later = last_read.as_ref().is_none_or(|(previous, _)| {
-            previous.completion_position.unwrap_or(0) < completed
-        });
+        let later = last_read
+            .as_ref()
+            .is_none_or(|(previous, _)| previous.completion_position.unwrap_or(0) < completed);
         if later {
             last_read = Some((operation, seen));
         }
@@ -101,8 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn a_final_read_with_every_acknowledged_add_is_valid_and_an_indeterminate_add_may_be_missing()
-    {
+    fn a_final_read_with_every_acknowledged_add_is_valid_and_an_indeterminate_add_may_be_missing() {
         let h = history(&[
             (0, Invoke, "add", Value::Int(1)),
             (0, Ok, "add", Value::Int(1)),
@@ -126,7 +128,10 @@ mod tests {
         ]);
         let result = run(&h);
         assert_eq!(result.valid, DirectVerdict::Invalid);
-        assert_eq!((result.findings[0].kind, result.findings[0].line), ("lost", 2));
+        assert_eq!(
+            (result.findings[0].kind, result.findings[0].line),
+            ("lost", 2)
+        );
     }
 
     #[test]
@@ -151,7 +156,10 @@ mod tests {
 
     #[test]
     fn without_an_ok_read_the_verdict_is_unknown() {
-        let h = history(&[(0, Invoke, "add", Value::Int(1)), (0, Ok, "add", Value::Int(1))]);
+        let h = history(&[
+            (0, Invoke, "add", Value::Int(1)),
+            (0, Ok, "add", Value::Int(1)),
+        ]);
         assert_eq!(run(&h).valid, DirectVerdict::Unknown);
     }
 }

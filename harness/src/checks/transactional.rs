@@ -13,8 +13,8 @@ use rafty_checkers::direct::{self, DirectOptions, DirectVerdict};
 use rafty_checkers::elle::{self, ElleOptions};
 use rafty_checkers::import::{self, Format};
 use rafty_checkers::{History, HistoryError};
-use rafty_workloads::{Judge, WorkloadConfig};
 use rafty_workloads::kinds::bank;
+use rafty_workloads::{Judge, WorkloadConfig};
 
 use crate::run::results::Validity;
 
