@@ -9,6 +9,7 @@
 //! - [`linearizability`]: the checker, with counterexamples.
 //! - [`elle`]: the transactional checker (list-append, rw-register): dependency cycles and
 //!   the anomalies and consistency models they name.
+//! - [`direct`]: small checkers of the bank, set, counter and unique-ids workloads.
 //! - [`stream`]: the same check on a JSON-lines file streamed from disk, in memory that does
 //!   not grow with the history.
 //! - [`synthetic`]: generated histories for benchmarks and scale tests.
@@ -30,6 +31,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod direct;
 pub(crate) mod edn;
 pub mod elle;
 pub mod error;

@@ -94,6 +94,9 @@ pub struct RunReportInput<'a> {
     pub checks: &'a [CheckOutcome],
     /// The linearizability checker's counterexample, when that check failed.
     pub counterexample: Option<&'a Counterexample>,
+    /// A transactional check's findings in words ([`crate::anomalies::text`]), when it
+    /// found some.
+    pub anomalies: Option<&'a str>,
     /// Leader changes observed during the run, in time order.
     pub leader_changes: &'a [LeaderChange],
     /// Invariant violations (or other observations) to mark on the timeline, in time order.
@@ -141,6 +144,7 @@ impl<'a> RunReportInput<'a> {
             verdict: RunVerdict::Valid,
             checks: &[],
             counterexample: None,
+            anomalies: None,
             leader_changes: &[],
             annotations: &[],
             configurations: &[],

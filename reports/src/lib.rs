@@ -42,6 +42,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod anomalies;
 #[cfg(test)]
 mod bounded;
 mod counterexample;

@@ -48,6 +48,10 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
     let history_path = dir.join("history.jsonl");
     let checks = checks(&results);
     let counterexample = counterexample(&results);
+    let anomalies = results
+        .get("checks")
+        .and_then(|checks| checks.get("linearizability"))
+        .and_then(crate::anomalies::text);
     let logs = node_logs(&dir.join("nodes"));
     let leaders = leader_changes(lines(&logs));
     let (configurations, membership_calls) = membership_events(lines(&logs));
@@ -63,6 +67,7 @@ pub fn write_stored_run_report(dir: &Path) -> Result<Vec<PathBuf>, ReportError> 
         verdict,
         checks: &checks,
         counterexample: counterexample.as_ref(),
+        anomalies: anomalies.as_deref(),
         leader_changes: &leaders,
         configurations: &configurations,
         membership_calls: &membership_calls,

@@ -37,6 +37,10 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract) -> String {
             );
         }
     }
+    if let Some(anomalies) = input.anomalies {
+        out.push_str("\nanomalies:\n");
+        out.push_str(anomalies);
+    }
     operations(&mut out, extract);
     latency(&mut out, extract);
     faults(&mut out, input, extract);

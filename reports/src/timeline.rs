@@ -37,7 +37,7 @@ pub(crate) fn render(input: &RunReportInput<'_>, extract: &Extract) -> Result<St
         counts = format!("{counts}; {}", sampled.describe());
     }
     let counts = escape::xml(&counts);
-    let cex = counterexample_text(input, extract);
+    let cex = counterexample_text(input, extract) + &anomalies_text(input);
     let shrunk = shrunk_text(input);
     let data = escape::json_for_script(&json);
     Ok(fill(
@@ -143,6 +143,16 @@ fn shrunk_text(input: &RunReportInput<'_>) -> String {
         escape::xml(headline),
         escape::xml(&rest.join("\n"))
     )
+}
+
+/// A transactional check's anomalies in words, above the canvas.
+fn anomalies_text(input: &RunReportInput<'_>) -> String {
+    input.anomalies.map_or_else(String::new, |text| {
+        format!(
+            "<div id=\"anomalies\"><b>Anomalies</b><pre>{}</pre></div>\n",
+            escape::xml(text)
+        )
+    })
 }
 
 /// The counterexample in words, above the canvas, so it reads without the script.

@@ -54,6 +54,21 @@ pub struct WorkloadConfig {
     pub key_count: usize,
     /// How long clients issue operations.
     pub time_limit: Duration,
+    /// The most micro-operations in a transaction (transactional workloads; each has from 1
+    /// to this many).
+    #[serde(default = "default_txn_ops")]
+    pub txn_ops: usize,
+    /// Every how many of a client's operations its active keys move one key on, retiring the
+    /// oldest (transactional workloads; 0: never).
+    #[serde(default)]
+    pub key_rotation: u64,
+}
+
+/// The most micro-operations in a transaction by default (Elle's recommendation).
+pub const DEFAULT_TXN_OPS: usize = 4;
+
+fn default_txn_ops() -> usize {
+    DEFAULT_TXN_OPS
 }
 
 impl WorkloadConfig {
@@ -67,6 +82,8 @@ impl WorkloadConfig {
             mix: OperationMix::default(),
             key_count: kind.workload().default_keys(),
             time_limit: Duration::from_secs(10),
+            txn_ops: DEFAULT_TXN_OPS,
+            key_rotation: kind.workload().default_key_rotation(),
         }
     }
 
@@ -86,6 +103,9 @@ impl WorkloadConfig {
         }
         if self.key_count == 0 {
             return bad("keys", "must be at least 1");
+        }
+        if self.txn_ops == 0 {
+            return bad("txn-ops", "must be at least 1");
         }
         self.kind.workload().validate(self)?;
         if self.mix.read + self.mix.write + self.cas_weight() == 0 {

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::WorkloadConfig;
 use crate::op::ClientOp;
-use crate::workload::Draws;
+use crate::workload::{Draws, TxnDraws};
 
 /// Register values are drawn from `0..REGISTER_VALUES`, as Jepsen's cas-register workload does:
 /// a small range makes compare-and-sets succeed often enough to matter.
@@ -22,6 +22,10 @@ pub struct Generator {
     rng: ChaCha8Rng,
     /// Writes issued so far.
     writes: u64,
+    /// Operations issued so far (moves a transactional workload's active keys).
+    ops: u64,
+    /// Unique values drawn so far ([`TxnDraws::unique`]).
+    drawn: u64,
 }
 
 impl Generator {
@@ -33,6 +37,8 @@ impl Generator {
             client,
             rng: ChaCha8Rng::seed_from_u64(stream),
             writes: 0,
+            ops: 0,
+            drawn: 0,
         }
     }
 
@@ -43,6 +49,21 @@ impl Generator {
 
     /// The next operation.
     pub fn next_op(&mut self) -> ClientOp {
+        let first_key = match self.config.key_rotation {
+            0 => 0,
+            every => (self.ops / every) as usize,
+        };
+        self.ops += 1;
+        let draws = TxnDraws {
+            client: self.client,
+            config: &self.config,
+            first_key,
+            drawn: &mut self.drawn,
+            rng: &mut self.rng,
+        };
+        if let Some(op) = self.config.kind.workload().transaction(draws) {
+            return op;
+        }
         let key = self.pick_key();
         let mix = self.config.mix;
         let roll = self
@@ -61,7 +82,7 @@ impl Generator {
 
     /// A read of `key` in this workload's vocabulary (used for the final reads).
     pub fn read(&self, key: String) -> ClientOp {
-        self.config.kind.workload().read(key)
+        self.config.kind.workload().final_read(key, &self.config)
     }
 
     /// How long the client waits before its next operation: uniform in `[0, 2 * mean)`, so
@@ -90,7 +111,8 @@ pub fn keys(config: &WorkloadConfig) -> Vec<String> {
     (0..config.key_count).map(key_name).collect()
 }
 
-fn key_name(index: usize) -> String {
+/// The name of key number `index`: `k<index>`.
+pub fn key_name(index: usize) -> String {
     format!("k{index}")
 }
 
@@ -156,6 +178,41 @@ mod tests {
         appended.sort_unstable();
         appended.dedup();
         assert_eq!(appended.len(), count, "every appended value is unique");
+    }
+
+    /// Elle needs every appended value unique across clients, and the keys to rotate so
+    /// that no list grows without bound.
+    #[test]
+    fn list_append_values_are_unique_across_clients_and_its_keys_rotate() {
+        use crate::txn::Mop;
+        let config = WorkloadConfig::new(WorkloadKind::named("list-append").unwrap());
+        let mut appended = Vec::new();
+        let mut keys_of_client_0 = Vec::new();
+        for client in 0..config.concurrency as u64 {
+            let ops = take(&mut Generator::for_client(config.clone(), 9, client), 300);
+            for op in &ops {
+                let ClientOp::Txn { mops, .. } = op else {
+                    panic!("not a transaction: {op:?}")
+                };
+                assert!((1..=config.txn_ops).contains(&mops.len()));
+                for mop in mops {
+                    if let Mop::Append { value, .. } = mop {
+                        appended.push(*value);
+                    }
+                    if client == 0 {
+                        keys_of_client_0.push(mop.key()[1..].parse::<usize>().unwrap());
+                    }
+                }
+            }
+        }
+        let count = appended.len();
+        appended.sort_unstable();
+        appended.dedup();
+        assert_eq!(appended.len(), count, "every appended value is unique");
+        let first: Vec<usize> = keys_of_client_0.iter().take(20).copied().collect();
+        assert!(first.iter().all(|&key| key < 10 + 20 / 3), "{first:?}");
+        let last = *keys_of_client_0.last().unwrap();
+        assert!(last >= 300 / 3 - 1, "the window moved on: last key k{last}");
     }
 
     #[test]

@@ -16,9 +16,11 @@ pub mod config;
 pub mod generator;
 pub mod kinds;
 pub mod op;
+pub mod txn;
 pub mod workload;
 
 pub use config::{ConfigError, OperationMix, WorkloadConfig};
 pub use generator::Generator;
 pub use op::{ClientOp, OpResult};
-pub use workload::{Draws, Workload, WorkloadKind};
+pub use txn::{Mop, TxnShape};
+pub use workload::{Draws, Judge, TxnDraws, Workload, WorkloadKind};

@@ -3,6 +3,8 @@
 use rafty_checkers::{Op, OpType, Process, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::txn::{Mop, TxnShape};
+
 /// An operation a client issues against the key-value service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientOp {
@@ -39,13 +41,22 @@ pub enum ClientOp {
         /// The key read.
         key: String,
     },
+    /// A transaction: micro-operations applied at once, in one log entry (the transactional
+    /// workloads; `shape` says how the history shows it).
+    Txn {
+        /// How the history shows it.
+        shape: TxnShape,
+        /// Its micro-operations, in order.
+        mops: Vec<Mop>,
+    },
 }
 
 /// How an operation ended, as the client saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OpResult {
     /// It took effect. For reads, the value observed (`Value::Nil` when the key is absent);
-    /// for writes, cas and appends, ignored (the invoked value is recorded).
+    /// for a transaction, a list of what each micro-operation observed ([`Mop::observed`],
+    /// nil for a write); for writes, cas and appends, ignored (the invoked value is recorded).
     Ok(Value),
     /// It certainly did not take effect (e.g. NotLeader before sending, cas mismatch).
     Fail(String),
@@ -54,9 +65,10 @@ pub enum OpResult {
 }
 
 impl ClientOp {
-    /// The key the operation touches.
+    /// The key the operation touches (a transaction's first micro-operation's, `""` for none).
     pub fn key(&self) -> &str {
         match self {
+            ClientOp::Txn { mops, .. } => mops.first().map_or("", Mop::key),
             ClientOp::Read { key }
             | ClientOp::Write { key, .. }
             | ClientOp::Cas { key, .. }
@@ -65,9 +77,11 @@ impl ClientOp {
         }
     }
 
-    /// The history function name: read, write, cas, append, get.
+    /// The history function name: read, write, cas, append, get, or a transaction's
+    /// ([`TxnShape::function`]).
     pub fn function(&self) -> &'static str {
         match self {
+            ClientOp::Txn { shape, .. } => shape.function(),
             ClientOp::Read { .. } => "read",
             ClientOp::Write { .. } => "write",
             ClientOp::Cas { .. } => "cas",
@@ -76,9 +90,12 @@ impl ClientOp {
         }
     }
 
-    /// True for operations that change nothing (read, get).
+    /// True for operations that change nothing (read, get, a transaction of reads only).
     pub fn is_read(&self) -> bool {
-        matches!(self, ClientOp::Read { .. } | ClientOp::Get { .. })
+        match self {
+            ClientOp::Txn { shape, mops } => shape.is_read(mops),
+            _ => matches!(self, ClientOp::Read { .. } | ClientOp::Get { .. }),
+        }
     }
 
     /// The value an invocation carries: nil for reads, the value for writes and appends,
@@ -91,6 +108,7 @@ impl ClientOp {
                 Value::List(vec![Value::Int(*expected), Value::Int(*new)])
             }
             ClientOp::Append { value, .. } => Value::String(value.clone()),
+            ClientOp::Txn { shape, mops } => shape.invoke_value(mops),
         }
     }
 
@@ -103,19 +121,34 @@ impl ClientOp {
     /// effect records the value it observed; every other completion records the invoked value,
     /// as Jepsen does.
     pub fn complete(&self, process: u64, time_ns: u64, result: &OpResult) -> Op {
-        let (kind, value) = match result {
-            OpResult::Ok(observed) if self.is_read() => (OpType::Ok, observed.clone()),
-            OpResult::Ok(_) => (OpType::Ok, self.invoke_value()),
-            OpResult::Fail(_) => (OpType::Fail, self.invoke_value()),
-            OpResult::Info(_) => (OpType::Info, self.invoke_value()),
+        let (kind, value) = match (result, self) {
+            (OpResult::Ok(observed), ClientOp::Txn { shape, mops }) => {
+                let observed = observed.as_list().unwrap_or(&[]);
+                (OpType::Ok, shape.completion_value(mops, observed))
+            }
+            (result, _) => self.completion(result),
         };
         self.event(process, kind, value, time_ns)
     }
 
+    /// The type and value of a completion of an operation that is not a transaction.
+    fn completion(&self, result: &OpResult) -> (OpType, Value) {
+        match result {
+            OpResult::Ok(observed) if self.is_read() => (OpType::Ok, observed.clone()),
+            OpResult::Ok(_) => (OpType::Ok, self.invoke_value()),
+            OpResult::Fail(_) => (OpType::Fail, self.invoke_value()),
+            OpResult::Info(_) => (OpType::Info, self.invoke_value()),
+        }
+    }
+
+    /// The event; a transaction's carries no key (its micro-operations name theirs).
     fn event(&self, process: u64, kind: OpType, value: Value, time_ns: u64) -> Op {
-        Op::new(Process::Client(process), kind, self.function(), value)
-            .with_key(Value::String(self.key().to_owned()))
-            .with_time(time_ns)
+        let op = Op::new(Process::Client(process), kind, self.function(), value);
+        let op = match self {
+            ClientOp::Txn { .. } => op,
+            _ => op.with_key(Value::String(self.key().to_owned())),
+        };
+        op.with_time(time_ns)
     }
 }
 

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use rafty_checkers::direct::DirectModel;
+use rafty_checkers::elle::TxnModel;
 use rafty_checkers::model::ModelKind;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -24,6 +26,69 @@ pub struct Draws<'a> {
     pub rng: &'a mut ChaCha8Rng,
 }
 
+/// The checker that judges a workload's histories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judge {
+    /// Linearizability under a model (the key-value workloads).
+    Linearizable(ModelKind),
+    /// The Elle-style transactional checker, against strict serializability.
+    Elle(TxnModel),
+    /// A small direct checker (bank, set, counter, unique-ids).
+    Direct(DirectModel),
+}
+
+impl Judge {
+    /// The checker's name, as `rafty check --model` takes it: `kv`, `list-append`, `bank`...
+    pub fn name(self) -> &'static str {
+        match self {
+            Judge::Linearizable(model) => model.name(),
+            Judge::Elle(model) => model.name(),
+            Judge::Direct(model) => model.name(),
+        }
+    }
+}
+
+/// What a client's generator hands a transactional workload when it asks for a transaction.
+pub struct TxnDraws<'a> {
+    /// The client's number.
+    pub client: u64,
+    /// The workload's knobs.
+    pub config: &'a WorkloadConfig,
+    /// The first of the keys active now (`config.key_count` of them, numbered on): the window
+    /// moves one key on every `config.key_rotation` operations of this client.
+    pub first_key: usize,
+    /// Values this client drew so far (for [`TxnDraws::unique`]).
+    pub drawn: &'a mut u64,
+    /// The client's seeded generator.
+    pub rng: &'a mut ChaCha8Rng,
+}
+
+impl TxnDraws<'_> {
+    /// A value no other draw of any client of the run gives: `n * concurrency + client + 1`
+    /// for this client's `n`-th draw.
+    pub fn unique(&mut self) -> i64 {
+        let value = *self.drawn * self.config.concurrency as u64 + self.client + 1;
+        *self.drawn += 1;
+        value as i64
+    }
+
+    /// One of the active keys, uniformly.
+    pub fn key(&mut self) -> String {
+        crate::generator::key_name(self.first_key + self.rng.random_range(0..self.config.key_count))
+    }
+
+    /// Whether the next micro-operation reads, by the mix's read and write weights.
+    pub fn reads(&mut self) -> bool {
+        let mix = self.config.mix;
+        self.rng.random_range(0..mix.read + mix.write) < mix.read
+    }
+
+    /// How many micro-operations the next transaction has: uniform in `1..=txn_ops`.
+    pub fn mop_count(&mut self) -> usize {
+        self.rng.random_range(1..=self.config.txn_ops)
+    }
+}
+
 /// One kind of workload. Implement it in one file under `workloads/src/kinds/` and add one line
 /// to the registry there; the command line, the generator and the reports know workloads only
 /// through this trait.
@@ -39,9 +104,29 @@ pub trait Workload: Sync + 'static {
     /// workload on rafty's key-value state machine is judged by [`ModelKind::Kv`], key by key.
     fn model(&self) -> ModelKind;
 
+    /// The checker that judges its histories: by default linearizability under
+    /// [`Workload::model`].
+    fn judge(&self) -> Judge {
+        Judge::Linearizable(self.model())
+    }
+
     /// How many keys it spreads over by default.
     fn default_keys(&self) -> usize {
         8
+    }
+
+    /// Every how many of a client's operations its active keys move one key on, by default
+    /// (0: they never move).
+    fn default_key_rotation(&self) -> u64 {
+        0
+    }
+
+    /// The next operation of a transactional workload, drawn whole (keys, micro-operations,
+    /// values); `None` (the default, drawing nothing) leaves it to [`Workload::read`],
+    /// [`Workload::write`] and [`Workload::cas`].
+    fn transaction(&self, draws: TxnDraws<'_>) -> Option<ClientOp> {
+        let _ = draws;
+        None
     }
 
     /// Whether it issues compare-and-sets (the mix's cas weight counts only then).
@@ -56,6 +141,12 @@ pub trait Workload: Sync + 'static {
 
     /// A read of `key` (also the final reads).
     fn read(&self, key: String) -> ClientOp;
+
+    /// The final read of `key` in a run with `config`: by default [`Workload::read`].
+    fn final_read(&self, key: String, config: &WorkloadConfig) -> ClientOp {
+        let _ = config;
+        self.read(key)
+    }
 
     /// A write to `key`.
     fn write(&self, key: String, draws: Draws<'_>) -> ClientOp;
@@ -102,6 +193,11 @@ impl WorkloadKind {
     /// The `rafty-checkers` model that judges this workload's histories.
     pub fn model(self) -> ModelKind {
         self.workload().model()
+    }
+
+    /// The checker that judges this workload's histories.
+    pub fn judge(self) -> Judge {
+        self.workload().judge()
     }
 
     /// The `--workload` help: every registered workload with its summary.
@@ -165,9 +261,9 @@ mod tests {
         for kind in WorkloadKind::every() {
             assert_eq!(kind.name().parse::<WorkloadKind>(), Ok(kind));
         }
-        let error = "bank".parse::<WorkloadKind>().unwrap_err();
+        let error = "banks".parse::<WorkloadKind>().unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("unknown workload \"bank\""), "{text}");
+        assert!(text.contains("unknown workload \"banks\""), "{text}");
         for kind in WorkloadKind::every() {
             assert!(text.contains(kind.name()), "{text}");
         }
@@ -180,8 +276,8 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.name()));
             assert_eq!(serde_json::from_str::<WorkloadKind>(&json).unwrap(), kind);
         }
-        let error = serde_json::from_str::<WorkloadKind>("\"bank\"").unwrap_err();
-        assert!(error.to_string().contains("bank"), "{error}");
+        let error = serde_json::from_str::<WorkloadKind>("\"banks\"").unwrap_err();
+        assert!(error.to_string().contains("banks"), "{error}");
     }
 
     #[test]
@@ -211,6 +307,9 @@ mod judged_by {
     fn each_workload_is_judged_by_a_model_that_knows_its_operations() {
         for kind in WorkloadKind::every() {
             let workload = kind.workload();
+            if !matches!(kind.judge(), Judge::Linearizable(_)) {
+                continue;
+            }
             let mut rng = ChaCha8Rng::seed_from_u64(1);
             let mut ops = vec![(workload.read("k".into()), OpResult::Ok(Value::Nil))];
             let draws = Draws {

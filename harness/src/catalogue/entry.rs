@@ -3,6 +3,7 @@
 use rafty::core::Mutation;
 
 use crate::run::config::{LogKind, Variant};
+use crate::sim::broken_txn::BrokenTxns;
 
 /// How a bug is planted into the system under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,6 +15,9 @@ pub enum Plant {
     /// State machines that keep their state across restarts while the node replays its log
     /// ([`crate::sim::broken::ReplayedStateMachineFactory`]).
     ReplayedStateMachine,
+    /// A key-value state machine that breaks transactions (needs the `mutations` feature);
+    /// the entry runs the list-append workload ([`crate::catalogue::search::setup`]).
+    BrokenTxns(BrokenTxns),
 }
 
 impl Plant {
@@ -23,6 +27,7 @@ impl Plant {
             Plant::Core(mutation) => format!("core `Mutation::{mutation:?}`"),
             Plant::Variant(variant) => format!("harness variant `{}`", variant.name()),
             Plant::ReplayedStateMachine => "harness `ReplayedStateMachineFactory`".into(),
+            Plant::BrokenTxns(bug) => format!("harness `BrokenTxns::{bug:?}`"),
         }
     }
 }
@@ -321,6 +326,27 @@ pub fn entries() -> Vec<Entry> {
             log: LogKind::Memory,
             needs: "kill (restart); append workload (puts are idempotent)",
             check: "linearizability (a duplicated append)",
+            extra_faults: &[],
+            overlap: 1,
+        },
+        // Transactions (issue 23): run with the list-append workload (`search::setup`).
+        Entry {
+            name: "txn-applied-in-halves",
+            breaks: "a transaction is atomic: its micro-operations apply in one entry, at once",
+            plant: Plant::BrokenTxns(BrokenTxns::AppliedInHalves),
+            log: LogKind::Memory,
+            needs: "list-append (transactions of 2 or more micro-operations); any faults",
+            check: "elle list-append (a dependency cycle)",
+            extra_faults: &[],
+            overlap: 1,
+        },
+        Entry {
+            name: "txn-reads-from-snapshot",
+            breaks: "strict serializability: a transaction reads the state its entry applies to",
+            plant: Plant::BrokenTxns(BrokenTxns::ReadsFromSnapshot),
+            log: LogKind::Memory,
+            needs: "list-append (read-only transactions after writes); any faults",
+            check: "elle list-append (a stale read: a cycle with a real-time edge)",
             extra_faults: &[],
             overlap: 1,
         },

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rafty::ReadConsistency;
 use rafty::core::Mutation;
-use rafty_workloads::WorkloadKind;
+use rafty_workloads::{WorkloadConfig, WorkloadKind};
 
 use crate::nemesis::FaultKind;
 use crate::run::config::{ClientRouting, LogKind, TestConfig, Variant};
@@ -17,6 +17,7 @@ use crate::run::pool::run_seeds;
 use crate::run::results::{RunResult, Validity};
 use crate::run::runner::{self, RunOptions};
 use crate::sim::broken::ReplayedStateMachineFactory;
+use crate::sim::broken_txn::BrokenTxns;
 use crate::sim::factories::SharedStateMachineFactory;
 
 use super::entry::{Entry, Plant};
@@ -100,6 +101,11 @@ pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
     if let Plant::Core(mutation) = entry.plant {
         reads_for(mutation, &mut config);
     }
+    // A transactional bug shows only under transactions (issue 23).
+    if let Plant::BrokenTxns(_) = entry.plant {
+        let kind = WorkloadKind::named("list-append").expect("list-append is registered");
+        config.workload = WorkloadConfig::new(kind);
+    }
     let plugins = planted(entry, &mut config)?;
     config.validate()?;
     Ok((config, plugins.without_core_assertions()))
@@ -114,6 +120,10 @@ pub fn planted(entry: &Entry, config: &mut TestConfig) -> Result<Plugins, String
             config.variant = variant;
             Plugins::for_config(config)?
         }
+        Plant::BrokenTxns(bug) => Plugins {
+            state_machine: broken_txns(bug)?,
+            ..Plugins::for_config(config)?
+        },
         Plant::ReplayedStateMachine => {
             let state_machine: StateMachineFactoryMaker = Arc::new(|| {
                 Arc::new(ReplayedStateMachineFactory::new()) as SharedStateMachineFactory
@@ -124,6 +134,22 @@ pub fn planted(entry: &Entry, config: &mut TestConfig) -> Result<Plugins, String
             }
         }
     })
+}
+
+/// State machines planting `bug`.
+#[cfg(feature = "mutations")]
+fn broken_txns(bug: BrokenTxns) -> Result<StateMachineFactoryMaker, String> {
+    Ok(Arc::new(move || {
+        Arc::new(bug.factory()) as SharedStateMachineFactory
+    }))
+}
+
+/// Broken state machines are compiled only with the `mutations` feature.
+#[cfg(not(feature = "mutations"))]
+fn broken_txns(bug: BrokenTxns) -> Result<StateMachineFactoryMaker, String> {
+    Err(format!(
+        "the planted bug {bug:?} needs rafty's mutations: rebuild with `--features mutations`"
+    ))
 }
 
 /// The reads (and faults) a read-path mutation needs to exist at all: ReadIndex reads, or
@@ -254,7 +280,14 @@ pub fn fired(result: &RunResult) -> (Vec<String>, String) {
     let mut checks = Vec::new();
     let mut details = Vec::new();
     if checks_of.linearizability["valid"] == serde_json::Value::Bool(false) {
-        checks.push("linearizability".to_owned());
+        // A transactional workload's check names itself (`elle list-append`, `bank`).
+        let name = checks_of.linearizability["checker"]
+            .as_str()
+            .unwrap_or("linearizability");
+        checks.push(name.to_owned());
+        if let Some(describe) = checks_of.linearizability["describe"].as_str() {
+            details.push(describe.to_owned());
+        }
     }
     for violation in &checks_of.invariants.violations {
         let name = if violation.invariant == "node-panic" {

@@ -1,4 +1,5 @@
-//! What judges a run: linearizability of the history, Raft invariants observed from the nodes,
+//! What judges a run: linearizability of the history (or, for a transactional workload, its
+//! Elle or direct check: [`transactional`]), Raft invariants observed from the nodes,
 //! and liveness while the cluster is healthy.
 
 pub mod configurations;
@@ -8,3 +9,4 @@ pub mod invariants;
 pub mod linearizable;
 pub mod liveness;
 pub mod protocol;
+pub mod transactional;

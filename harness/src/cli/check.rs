@@ -7,6 +7,7 @@
 //! Exit code (Jepsen's convention): 0 when every file is linearizable, 1 when any is not,
 //! otherwise 2 when any is unknown (time limit) or could not be read or parsed.
 
+mod direct;
 mod input;
 mod progress;
 mod txn;
@@ -15,6 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rafty_checkers::direct::DirectModel;
 use rafty_checkers::elle::{ConsistencyModel, TxnModel};
 use rafty_checkers::import::{self, Format, Independent, ReadOptions, Unreadable};
 use rafty_checkers::linearizability::{CheckOptions, CheckResult, OpSummary, Verdict};
@@ -29,7 +31,9 @@ pub struct Args {
     /// append or delete; else cas-register when some op is a cas; else register; the choice
     /// is printed), register, cas-register or kv (a key-value map, checked per key); or a
     /// transactional model, list-append or rw-register (`:txn` ops of `[:append k v]`,
-    /// `[:r k v]`, `[:w k v]` micro-ops), checked for isolation anomalies as Elle does.
+    /// `[:r k v]`, `[:w k v]` micro-ops), checked for isolation anomalies as Elle does; or a
+    /// workload with a direct checker, bank (`:transfer`, `:read` of every balance), set
+    /// (`:add`, `:read`), counter (`:add`, `:read`) or unique-ids (`:generate`).
     #[arg(long, default_value = "auto", value_parser = parse_model)]
     pub model: ModelChoice,
     /// With a transactional model: the consistency model the verdict is about
@@ -93,6 +97,8 @@ pub enum ModelChoice {
     Given(ModelKind),
     /// This transactional model (checked for isolation anomalies).
     Txn(TxnModel),
+    /// This workload's direct checker (bank, set, counter, unique-ids).
+    Direct(DirectModel),
 }
 
 /// `--format`: a format, or detection.
@@ -224,6 +230,9 @@ pub fn run(args: &Args) -> u8 {
     if let ModelChoice::Txn(model) = args.model {
         return txn::run(args, model);
     }
+    if let ModelChoice::Direct(model) = args.model {
+        return direct::run(args, model);
+    }
     let mut stdout = std::io::stdout().lock();
     let mut tally = Tally::default();
     for file in &args.files {
@@ -352,7 +361,9 @@ fn check_target(args: &Args, file: &Path, report: &mut FileReport) -> Result<Che
     report.unreadable = imported.unreadable;
     // Inferred before tuples are unwrapped into keys, which would read as a key-value map.
     let model = match args.model {
-        ModelChoice::Txn(_) => unreachable!("transactional models are checked by check::txn"),
+        ModelChoice::Txn(_) | ModelChoice::Direct(_) => {
+            unreachable!("transactional models are checked by check::txn and check::direct")
+        }
         ModelChoice::Given(kind) => (kind, None),
         ModelChoice::Auto => {
             let inferred = ModelKind::infer(&imported.history);
@@ -437,7 +448,9 @@ fn streamable(
     let first = import::first_keyed_client_op(file).map_err(|error| error.to_string())?;
     Ok(first.map(|(op, line)| StreamPlan {
         model: match args.model {
-            ModelChoice::Txn(_) => unreachable!("transactional models are checked by check::txn"),
+            ModelChoice::Txn(_) | ModelChoice::Direct(_) => {
+                unreachable!("transactional models are checked by check::txn and check::direct")
+            }
             ModelChoice::Given(kind) => (kind, None),
             ModelChoice::Auto => (
                 ModelKind::Kv,
@@ -463,7 +476,9 @@ fn streamable_edn(
         Independent::No => false,
     };
     Ok(match args.model {
-        ModelChoice::Txn(_) => unreachable!("transactional models are checked by check::txn"),
+        ModelChoice::Txn(_) | ModelChoice::Direct(_) => {
+            unreachable!("transactional models are checked by check::txn and check::direct")
+        }
         ModelChoice::Given(kind) => StreamPlan {
             model: (kind, None),
             independent,
@@ -604,12 +619,15 @@ fn parse_model(name: &str) -> Result<ModelChoice, String> {
     if let Ok(model) = name.parse::<TxnModel>() {
         return Ok(ModelChoice::Txn(model));
     }
+    if let Ok(model) = name.parse::<DirectModel>() {
+        return Ok(ModelChoice::Direct(model));
+    }
     match name {
         "auto" => Ok(ModelChoice::Auto),
         _ => name.parse().map(ModelChoice::Given).map_err(|_| {
             format!(
                 "unknown model '{name}' (expected auto, register, cas-register, kv, \
-                 list-append or rw-register)"
+                 list-append, rw-register, bank, set, counter or unique-ids)"
             )
         }),
     }

@@ -70,6 +70,13 @@ pub struct Args {
     /// Keys the operations spread over (1 for the register workload).
     #[arg(long, value_parser = whole_number(1, 100_000), allow_hyphen_values = true)]
     pub keys: Option<u64>,
+    /// The most micro-operations in a transaction (transactional workloads; default 4).
+    #[arg(long, value_parser = whole_number(1, 1000), allow_hyphen_values = true)]
+    pub txn_ops: Option<u64>,
+    /// Every how many of a client's operations its active keys move one key on
+    /// (transactional workloads; 0 never; list-append and rw-register default to 3).
+    #[arg(long, value_parser = whole_number(0, 1_000_000), allow_hyphen_values = true)]
+    pub key_rotation: Option<u64>,
     /// Operation mix as read,write,cas weights (e.g. 2,1,1; appends count as writes).
     #[arg(long, value_parser = parse_mix, allow_hyphen_values = true)]
     pub mix: Option<rafty_workloads::OperationMix>,
@@ -212,6 +219,12 @@ impl Args {
         }
         if let Some(mix) = self.mix {
             config.workload.mix = mix;
+        }
+        if let Some(ops) = self.txn_ops {
+            config.workload.txn_ops = ops as usize;
+        }
+        if let Some(every) = self.key_rotation {
+            config.workload.key_rotation = every;
         }
         if let Some(entries) = self.max_append_entries {
             config.raft.max_append_entries = entries as usize;

@@ -557,6 +557,10 @@ impl KvApi for EtcdApi {
             ClientOp::Append { .. } | ClientOp::Get { .. } => OpResult::Fail(
                 "the append workload does not run on etcd (register and kv do)".to_owned(),
             ),
+            ClientOp::Txn { .. } => OpResult::Fail(
+                "the transactional workloads do not run on etcd yet (register and kv do)"
+                    .to_owned(),
+            ),
         };
         (result, self.node())
     }

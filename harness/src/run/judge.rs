@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rafty_checkers::{History, Value};
 
-use crate::checks::{linearizable, liveness};
+use crate::checks::{linearizable, liveness, transactional};
 use crate::nemesis::NemesisEvent;
 use crate::sim::observe::Observations;
 
@@ -61,16 +61,29 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         LIVENESS_RECOVERY,
         LIVENESS_MIN_WINDOW,
     );
-    let (checked, digest) = match evidence.history_file {
-        Some(file) => (
-            linearizable::check_file(file, model, config.check_time_limit),
-            Digest::new(windows).read(file),
-        ),
+    // A transactional workload's history is judged by its own checker (Elle or a direct
+    // one), the linearizability check being for the key-value workloads.
+    let transactional = match evidence.history_file {
+        Some(file) => transactional::check_file(file, &config.workload),
+        None => transactional::check_history(&History::new(), &config.workload),
+    };
+    let checked = match (&transactional, evidence.history_file) {
+        (Some(_), _) => None,
+        (None, Some(file)) => Some(linearizable::check_file(
+            file,
+            model,
+            config.check_time_limit,
+        )),
+        (None, None) => Some(linearizable::check(
+            &History::new(),
+            model,
+            config.check_time_limit,
+        )),
+    };
+    let digest = match evidence.history_file {
+        Some(file) => Digest::new(windows).read(file),
         // No history: no window can be judged (the spool's failure is the run's error).
-        None => (
-            linearizable::check(&History::new(), model, config.check_time_limit),
-            Ok(Digest::new(windows.until(0))),
-        ),
+        None => Ok(Digest::new(windows.until(0))),
     };
     let mut error = evidence.error.clone();
     // A history that cannot be read to its end makes the run unknown, naming the file and
@@ -89,19 +102,10 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         unread.digest
     });
 
-    let (linearizability, linearizable) = match checked {
-        Ok(result) => {
-            let validity = match result.valid {
-                rafty_checkers::Verdict::Linearizable => Validity::Valid,
-                rafty_checkers::Verdict::NotLinearizable => Validity::Invalid,
-                rafty_checkers::Verdict::Unknown => Validity::Unknown,
-            };
-            (serde_json::to_value(&result).unwrap_or_default(), validity)
-        }
-        Err(error) => (
-            serde_json::json!({ "valid": "unknown", "error": error }),
-            Validity::Unknown,
-        ),
+    let (linearizability, linearizable) = match (transactional, checked) {
+        (Some(judged), _) => judged,
+        (None, Some(checked)) => linearizability_verdict(checked),
+        (None, None) => unreachable!("a workload is judged by one check or the other"),
     };
 
     let invariants = evidence.observations.with_invariants(|invariants| {
@@ -160,6 +164,26 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         git_commit: store::git_commit(),
         reproduce: reproduce_command(config, evidence.seed),
         real: None,
+    }
+}
+
+/// The linearizability check's result as `results.json` holds it, and its verdict.
+fn linearizability_verdict(
+    checked: Result<rafty_checkers::CheckResult, String>,
+) -> (serde_json::Value, Validity) {
+    match checked {
+        Ok(result) => {
+            let validity = match result.valid {
+                rafty_checkers::Verdict::Linearizable => Validity::Valid,
+                rafty_checkers::Verdict::NotLinearizable => Validity::Invalid,
+                rafty_checkers::Verdict::Unknown => Validity::Unknown,
+            };
+            (serde_json::to_value(&result).unwrap_or_default(), validity)
+        }
+        Err(error) => (
+            serde_json::json!({ "valid": "unknown", "error": error }),
+            Validity::Unknown,
+        ),
     }
 }
 
@@ -225,6 +249,12 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
         command.push_str(" --sessions");
     }
     let defaults = TestConfig::new(config.workload.kind);
+    if config.workload.txn_ops != defaults.workload.txn_ops {
+        command.push_str(&format!(" --txn-ops {}", config.workload.txn_ops));
+    }
+    if config.workload.key_rotation != defaults.workload.key_rotation {
+        command.push_str(&format!(" --key-rotation {}", config.workload.key_rotation));
+    }
     let mix = config.workload.mix;
     if mix != defaults.workload.mix {
         command.push_str(&format!(" --mix {},{},{}", mix.read, mix.write, mix.cas));

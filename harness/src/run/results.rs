@@ -113,7 +113,9 @@ pub struct SimulationReport {
 /// Every check of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Checks {
-    /// Linearizability of the history (the checkers' result, or an error).
+    /// The history's check: linearizability (the checker's result, or an error), or for a
+    /// transactional workload its Elle or direct check, `checker` naming which
+    /// ([`crate::checks::transactional`]).
     pub linearizability: serde_json::Value,
     /// Raft invariants observed from the nodes.
     pub invariants: InvariantsReport,

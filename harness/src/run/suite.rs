@@ -322,10 +322,13 @@ fn reason(result: &super::results::RunResult) -> String {
     let checks = &result.checks;
     let mut reasons = Vec::new();
     if checks.linearizability["valid"] != serde_json::Value::Bool(true) {
-        reasons.push(format!(
-            "linearizability: {}",
-            checks.linearizability["valid"]
-        ));
+        let checker = checks.linearizability["checker"]
+            .as_str()
+            .unwrap_or("linearizability");
+        match checks.linearizability["describe"].as_str() {
+            Some(describe) => reasons.push(format!("{checker}: {describe}")),
+            None => reasons.push(format!("{checker}: {}", checks.linearizability["valid"])),
+        }
     }
     if let Some(violation) = checks.invariants.violations.first() {
         reasons.push(format!(

@@ -154,6 +154,8 @@ fn with_key(op: &ClientOp, key: &str) -> ClientOp {
         ClientOp::Cas { expected, new, .. } => ClientOp::Cas { key, expected, new },
         ClientOp::Append { value, .. } => ClientOp::Append { key, value },
         ClientOp::Get { .. } => ClientOp::Get { key },
+        // A transaction names its keys in its micro-operations: left as it is.
+        txn @ ClientOp::Txn { .. } => txn,
     }
 }
 
@@ -177,7 +179,7 @@ fn renumbered(schedule: &Schedule) -> Schedule {
                 let next = (strings.len() + 1).to_string();
                 strings.entry(value.clone()).or_insert(next);
             }
-            ClientOp::Read { .. } | ClientOp::Get { .. } => {}
+            ClientOp::Read { .. } | ClientOp::Get { .. } | ClientOp::Txn { .. } => {}
         }
     }
     let mut candidate = schedule.clone();
@@ -190,7 +192,7 @@ fn renumbered(schedule: &Schedule) -> Schedule {
                     *new = numbers[new];
                 }
                 ClientOp::Append { value, .. } => *value = strings[value].clone(),
-                ClientOp::Read { .. } | ClientOp::Get { .. } => {}
+                ClientOp::Read { .. } | ClientOp::Get { .. } | ClientOp::Txn { .. } => {}
             }
         }
     }

@@ -10,7 +10,7 @@ use rafty::kv::{KvCommand, KvResponse};
 use rafty::service::{KvClient, KvClientConfig, KvError};
 use rafty::tcp::Connector;
 use rafty_checkers::Value;
-use rafty_workloads::{ClientOp, OpResult};
+use rafty_workloads::{ClientOp, Mop, OpResult};
 
 use super::client::KvApi;
 use super::clock;
@@ -89,7 +89,45 @@ pub fn command(op: &ClientOp, reads: ReadConsistency) -> KvCommand {
             key: key.clone(),
             value: value.clone(),
         },
+        ClientOp::Txn { mops, .. } => KvCommand::Txn {
+            ops: mops.iter().map(micro_command).collect(),
+        },
     }
+}
+
+/// The key-value command inside a transaction that carries out `mop`: an append adds
+/// ` <integer>` to the key's text, a write sets it, a read gets it.
+fn micro_command(mop: &Mop) -> KvCommand {
+    match mop {
+        Mop::Append { key, value } => KvCommand::Append {
+            key: key.clone(),
+            value: Mop::appended_text(*value),
+        },
+        Mop::Write { key, value } => KvCommand::Put {
+            key: key.clone(),
+            value: value.to_string(),
+        },
+        Mop::ReadList { key } | Mop::ReadRegister { key } => KvCommand::Get { key: key.clone() },
+    }
+}
+
+/// What a transaction's micro-operations observed, from the store's answers (one per
+/// micro-operation): what each read saw, nil for a write; `None` when the answers do not fit
+/// (a broken service: recorded `info`).
+pub fn txn_observed(mops: &[Mop], responses: &[KvResponse]) -> Option<Value> {
+    if mops.len() != responses.len() {
+        return None;
+    }
+    let observed = mops
+        .iter()
+        .zip(responses)
+        .map(|(mop, response)| match (mop.is_read(), response) {
+            (true, KvResponse::Value(text)) => Some(mop.observed(text.as_deref())),
+            (false, KvResponse::Done) => Some(Value::Nil),
+            _ => None,
+        })
+        .collect::<Option<Vec<Value>>>()?;
+    Some(Value::List(observed))
 }
 
 /// What a read observed, as the history records it: integers for registers, strings for
@@ -102,6 +140,19 @@ fn observed(op: &ClientOp, value: Option<String>) -> Value {
         }
         (_, Some(text)) => Value::String(text),
     }
+}
+
+/// How a transaction answered with `responses` ended: `ok` with what it observed, or `info`
+/// when the answers do not fit its micro-operations.
+fn txn_result(op: &ClientOp, responses: &[KvResponse]) -> OpResult {
+    let observed = match op {
+        ClientOp::Txn { mops, .. } => txn_observed(mops, responses),
+        _ => None,
+    };
+    observed.map_or_else(
+        || OpResult::Info(format!("unexpected transaction answers {responses:?}")),
+        OpResult::Ok,
+    )
 }
 
 #[async_trait(?Send)]
@@ -125,6 +176,11 @@ impl<C: Connector> KvApi for ServiceApi<C> {
                         (OpResult::Ok(observed(op, value)), node)
                     }
                     KvResponse::Done if !op.is_read() => (OpResult::Ok(Value::Nil), node),
+                    KvResponse::Txn(responses) => (txn_result(op, &responses), node),
+                    // The store refused the transaction whole: nothing was applied.
+                    KvResponse::Invalid(reason) if matches!(op, ClientOp::Txn { .. }) => {
+                        (OpResult::Fail(format!("refused: {reason}")), node)
+                    }
                     other => (
                         OpResult::Info(format!("unexpected response {other:?}")),
                         node,

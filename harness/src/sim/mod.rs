@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod broken;
+pub mod broken_txn;
 pub mod client;
 pub mod clock;
 pub mod cluster;

@@ -20,4 +20,10 @@ registry! {
     register => Register,
     kv => Kv,
     append => Append,
+    list_append => ListAppend,
+    rw_register => RwRegister,
+    bank => Bank,
+    set => Set,
+    counter => Counter,
+    unique_ids => UniqueIds,
 }
