@@ -89,7 +89,9 @@ impl Core {
     /// [`Action::ReadReady`] at an index at which it is linearizable (the driver serves it
     /// once applied that far), or fail it with [`Action::ReadFailed`] if this node stops
     /// leading first. With [`ReadMode::Lease`] and a lease holding (§6.4.1), released at
-    /// once. Refused by a node that is not the leader.
+    /// once. Refused by a node that is not the leader, unless it is a follower of a known
+    /// leader with `follower_reads` on: it then asks the leader for the read index and
+    /// releases the read once it applied that far (`follower_read.rs`).
     pub fn read(&mut self, now: Duration, id: ReadId, mode: ReadMode) -> Result<(), NotLeader> {
         self.read_many(now, &[id], mode)
     }
@@ -102,9 +104,16 @@ impl Core {
         mode: ReadMode,
     ) -> Result<(), NotLeader> {
         if self.role != Role::Leader {
-            return Err(NotLeader {
-                leader_hint: self.leader,
-            });
+            if !self.reads_through_leader() {
+                return Err(NotLeader {
+                    leader_hint: self.leader,
+                });
+            }
+            let before = self.invariant_snapshot();
+            self.advance_clock(now);
+            self.read_through_leader(ids, mode);
+            self.finish_input(before);
+            return Ok(());
         }
         let before = self.invariant_snapshot();
         self.advance_clock(now);
