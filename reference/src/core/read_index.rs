@@ -74,6 +74,10 @@ pub(super) struct Reads {
     rounds: VecDeque<(u64, Duration)>,
     /// Reads waiting, in arrival order.
     pending: VecDeque<PendingRead>,
+    /// True once this leadership sent a TimeoutNow (§3.10): its target may win an election
+    /// at once, whatever the voters' leases, so no lease holds for the rest of it, even after
+    /// the transfer is given up (the order may still arrive).
+    lease_void: bool,
 }
 
 impl Reads {
@@ -176,6 +180,12 @@ impl Core {
     pub(super) fn reset_reads_for_leadership(&mut self) {
         self.reads.answered.clear();
         self.reads.rounds.clear();
+        self.reads.lease_void = false;
+    }
+
+    /// A TimeoutNow goes out (§3.10): this leadership's lease is void from now on.
+    pub(super) fn void_lease(&mut self) {
+        self.reads.lease_void = true;
     }
 
     /// Note that a broadcast to every peer starts now: it opens a round.
@@ -265,13 +275,13 @@ impl Core {
     }
 
     /// §6.4.1: whether a majority answered requests sent within the lease, shortened by the
-    /// drift margin; never during a leadership transfer (its target campaigns at once,
-    /// §3.10), and never when leases are off.
+    /// drift margin; never during a leadership transfer nor once this leadership sent a
+    /// TimeoutNow (its target campaigns at once, §3.10), and never when leases are off.
     fn lease_holds(&self) -> bool {
         let Some(margin) = self.config.lease_read_margin else {
             return false;
         };
-        if self.transfer.is_some() {
+        if self.transfer.is_some() || self.reads.lease_void {
             return false;
         }
         let margin = if self.mutations.breaks(Mutation::LeaseWithoutDriftMargin) {
