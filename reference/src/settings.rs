@@ -205,7 +205,9 @@ pub struct Config {
     pub snapshot_chunk_bytes: usize,
     /// See [`Settings::lease_read_margin`] (`None`: lease reads off).
     pub lease_read_margin: Option<Duration>,
-    /// See [`Settings::follower_reads`].
+    /// See [`Settings::follower_reads`]. Written only when on, so the settings of runs without
+    /// follower reads serialize as they always did.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub follower_reads: bool,
 }
 
