@@ -95,7 +95,8 @@ pub use membership::{Membership, MembershipError};
 pub use memory::{MemoryLog, MemoryStorage};
 pub use message::{
     AppendEntries, AppendEntriesResponse, ConflictHint, InstallSnapshot, InstallSnapshotResponse,
-    Message, RequestVote, RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
+    Message, ReadIndexRequest, ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
+    TimeoutNowResponse,
 };
 pub use network::InProcessNetwork;
 pub use node::{Node, NodeOptions};

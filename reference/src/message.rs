@@ -140,6 +140,36 @@ pub struct TimeoutNowResponse {
     pub campaigning: bool,
 }
 
+/// A follower's request for a read index (dissertation §6.4, follower reads): the leader
+/// confirms it still leads as for a read of its own and answers the index at which the
+/// follower may serve, once it has applied that far. Not a Raft RPC of Figure 2: it changes no
+/// state on either side, and its term is only informative.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadIndexRequest {
+    /// The follower's current term.
+    pub term: Term,
+    /// The follower asking.
+    pub follower_id: NodeId,
+    /// The follower's number for this request, echoed in the answer.
+    pub request_id: u64,
+    /// True: the leader may answer from its lease (§6.4.1) instead of a heartbeat round.
+    pub lease: bool,
+}
+
+/// The answer to a [`ReadIndexRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadIndexResponse {
+    /// The answering node's current term.
+    pub term: Term,
+    /// The request's `request_id`.
+    pub request_id: u64,
+    /// The read index, confirmed by the leader; `None` when the receiver is not the leader or
+    /// stopped leading before the read was confirmed.
+    pub read_index: Option<LogIndex>,
+    /// The leader the receiver knows of, when it refused.
+    pub leader_hint: Option<NodeId>,
+}
+
 /// Every protocol message a node exchanges with its peers. Requests travel through
 /// [`crate::Peer`] calls; responses come back as their results.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +186,10 @@ pub enum Message {
     TimeoutNow(TimeoutNow),
     /// The answer to a TimeoutNow.
     TimeoutNowResponse(TimeoutNowResponse),
+    /// A follower asks the leader for a read index (§6.4).
+    ReadIndex(ReadIndexRequest),
+    /// The answer to a ReadIndex.
+    ReadIndexResponse(ReadIndexResponse),
 }
 
 impl Message {
@@ -168,6 +202,8 @@ impl Message {
             Message::AppendEntriesResponse(m) => m.term,
             Message::TimeoutNow(m) => m.term,
             Message::TimeoutNowResponse(m) => m.term,
+            Message::ReadIndex(m) => m.term,
+            Message::ReadIndexResponse(m) => m.term,
         }
     }
 }

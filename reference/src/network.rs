@@ -20,8 +20,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::message::{
-    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse,
+    ReadIndexRequest, ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
+    TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::types::NodeId;
@@ -328,6 +329,17 @@ impl Peer for InProcessPeer {
     ) -> Result<TimeoutNowResponse, PeerError> {
         self.call(timeout, move |handler| {
             Box::pin(async move { handler.timeout_now(request).await })
+        })
+        .await
+    }
+
+    async fn read_index(
+        &self,
+        request: ReadIndexRequest,
+        timeout: Duration,
+    ) -> Result<ReadIndexResponse, PeerError> {
+        self.call(timeout, move |handler| {
+            Box::pin(async move { handler.read_index(request).await })
         })
         .await
     }

@@ -5,8 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::message::{
-    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse,
+    ReadIndexRequest, ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
+    TimeoutNowResponse,
 };
 use crate::types::NodeId;
 
@@ -158,6 +159,24 @@ pub trait Peer: Send + Sync + 'static {
         request: TimeoutNow,
         timeout: Duration,
     ) -> Result<TimeoutNowResponse, PeerError>;
+
+    /// Ask this peer, believed to be the leader, for a read index (follower reads,
+    /// dissertation §6.4) and wait for the answer.
+    ///
+    /// The default refuses ([`PeerError::NotSent`]): over a transport that does not carry it,
+    /// a follower's ReadIndex and lease reads fail (definitely: a read changes nothing) and
+    /// clients read at the leader. A wrapping peer must pass it through.
+    async fn read_index(
+        &self,
+        request: ReadIndexRequest,
+        timeout: Duration,
+    ) -> Result<ReadIndexResponse, PeerError> {
+        let _ = (request, timeout);
+        Err(PeerError::NotSent {
+            peer: self.id(),
+            reason: "this transport does not carry ReadIndex requests".into(),
+        })
+    }
 }
 
 /// The receiving side of the [`Peer`] calls: what a transport's server hands incoming requests
@@ -189,4 +208,17 @@ pub trait RpcHandler: Send + Sync + 'static {
     /// so a wrapping handler cannot drop it); a handler that does not take part in transfers
     /// returns [`PeerError::Rejected`].
     async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError>;
+
+    /// Handle a follower's request for a read index (dissertation §6.4): answered once this
+    /// node, as leader, confirmed the read, or at once with no index when it is not the
+    /// leader. The default answers with no index, as a node that is not the leader does (the
+    /// follower's reads fail, definitely); a wrapping handler must pass it through.
+    async fn read_index(&self, request: ReadIndexRequest) -> Result<ReadIndexResponse, PeerError> {
+        Ok(ReadIndexResponse {
+            term: request.term,
+            request_id: request.request_id,
+            read_index: None,
+            leader_hint: None,
+        })
+    }
 }

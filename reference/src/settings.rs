@@ -83,6 +83,14 @@ pub trait Settings: Send + Sync + 'static {
         None
     }
 
+    /// Follower reads (dissertation §6.4): true lets a follower serve ReadIndex and lease reads
+    /// itself: it asks the leader for a read index ([`crate::Peer::read_index`]) and serves
+    /// once it has applied that far. False (the default): a follower refuses them with
+    /// `NotLeader` and its leader hint.
+    fn follower_reads(&self) -> bool {
+        false
+    }
+
     /// Check every field and name each impossible one.
     fn validate(&self) -> Result<(), SettingsError> {
         let mut fields = Vec::new();
@@ -197,6 +205,10 @@ pub struct Config {
     pub snapshot_chunk_bytes: usize,
     /// See [`Settings::lease_read_margin`] (`None`: lease reads off).
     pub lease_read_margin: Option<Duration>,
+    /// See [`Settings::follower_reads`]. Written only when on, so the settings of runs without
+    /// follower reads serialize as they always did.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub follower_reads: bool,
 }
 
 impl Default for Config {
@@ -216,6 +228,7 @@ impl Default for Config {
             snapshot_keep_entries: 5_000,
             snapshot_chunk_bytes: 1 << 20,
             lease_read_margin: None,
+            follower_reads: false,
         }
     }
 }
@@ -263,6 +276,9 @@ impl Settings for Config {
     fn lease_read_margin(&self) -> Option<Duration> {
         self.lease_read_margin
     }
+    fn follower_reads(&self) -> bool {
+        self.follower_reads
+    }
 }
 
 impl Config {
@@ -283,6 +299,7 @@ impl Config {
             snapshot_keep_entries: settings.snapshot_keep_entries(),
             snapshot_chunk_bytes: settings.snapshot_chunk_bytes(),
             lease_read_margin: settings.lease_read_margin(),
+            follower_reads: settings.follower_reads(),
         }
     }
 }

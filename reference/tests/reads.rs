@@ -55,3 +55,32 @@ async fn every_consistency_sees_an_acknowledged_write() {
     assert_eq!(stale, Ok(seen));
     cluster.stop_all().await;
 }
+
+/// §6.4 (follower reads): with `follower_reads` on, every follower serves a ReadIndex read
+/// itself, right after the leader acknowledged a write: it waits until it applied through the
+/// leader's read index, so it sees the write even if it had not applied it when asked.
+#[tokio::test(start_paused = true)]
+async fn a_follower_read_sees_a_write_acknowledged_just_before() {
+    let config = Config {
+        follower_reads: true,
+        ..Config::default()
+    };
+    let mut cluster = Cluster::start(3, config).await;
+    let leader = cluster.wait_for_leader(&[1, 2, 3]).await;
+    for (round, value) in ["a", "b", "c"].into_iter().enumerate() {
+        assert_eq!(cluster.submit(leader, put("k", value)).await, Ok(done()));
+        let seen = KvResponse::Value(Some(value.into())).encode().unwrap();
+        for follower in [1, 2, 3].into_iter().filter(|id| *id != leader) {
+            let read = cluster
+                .node(follower)
+                .read(get("k"), ReadConsistency::Linearizable);
+            let answer = within(Duration::from_secs(5), read).await;
+            assert_eq!(
+                answer,
+                Ok(seen.clone()),
+                "round {round}, follower {follower}"
+            );
+        }
+    }
+    cluster.stop_all().await;
+}

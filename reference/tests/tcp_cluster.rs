@@ -13,7 +13,8 @@ use rafty::tcp::{
     ServerHandle, TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft,
 };
 use rafty::{
-    ClientError, Config, KvStateMachine, MemoryLog, NodeId, Peer, RpcHandler, StaticPeersProvider,
+    ClientError, Config, KvStateMachine, MemoryLog, NodeId, Peer, ReadConsistency, RpcHandler,
+    StaticPeersProvider,
 };
 
 const CLUSTER: u64 = 3;
@@ -32,6 +33,10 @@ struct Cluster {
 
 impl Cluster {
     async fn start() -> Cluster {
+        Cluster::start_with(Config::default()).await
+    }
+
+    async fn start_with(config: Config) -> Cluster {
         let mut raft_acceptors = Vec::new();
         let mut kv_acceptors = Vec::new();
         for _ in IDS {
@@ -70,7 +75,7 @@ impl Cluster {
                 MemoryLog::new(),
                 KvStateMachine::new(),
                 Arc::new(StaticPeersProvider::new(peers)),
-                Arc::new(Config::default()),
+                Arc::new(config.clone()),
                 options,
             )
             .await
@@ -101,6 +106,17 @@ impl Cluster {
             ..KvClientConfig::new(CLUSTER)
         };
         KvClient::new(TokioConnector, self.kv_addrs.clone(), config)
+    }
+
+    /// A client of node `id` only, asking it once per operation.
+    fn client_of(&self, id: NodeId) -> KvClient<TokioConnector> {
+        let config = KvClientConfig {
+            request_timeout: Duration::from_secs(3),
+            max_attempts: 1,
+            ..KvClientConfig::new(CLUSTER)
+        };
+        let addr = self.kv_addrs[id as usize - 1].clone();
+        KvClient::new(TokioConnector, vec![addr], config)
     }
 
     /// The id and term of the one running leader with the highest term, waiting up to 10 s.
@@ -226,5 +242,38 @@ async fn a_forward_to_a_killed_leader_is_definite_and_never_applies() {
     }
     assert_eq!(client.get("k").await, Ok(None));
     assert_ne!(client.leader(), Some(old_leader));
+    cluster.stop().await;
+}
+
+/// Dissertation §6.4 (follower reads) through the key-value service: with `follower_reads`
+/// on, a client that asks only a follower gets linearizable and lease reads served there (the
+/// follower asks the leader for the read index over TCP), and they see a write the leader
+/// acknowledged just before, whether or not the follower had applied it yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_serves_linearizable_reads_through_the_service() {
+    let config = Config {
+        follower_reads: true,
+        lease_read_margin: Some(Duration::from_millis(30)),
+        ..Config::default()
+    };
+    let cluster = Cluster::start_with(config).await;
+    let client = cluster.client();
+    let (leader, _) = cluster.leader().await;
+    let follower = IDS.into_iter().find(|id| *id != leader).unwrap();
+    let at_follower = cluster.client_of(follower);
+    for (round, consistency) in [ReadConsistency::Linearizable, ReadConsistency::Lease]
+        .into_iter()
+        .enumerate()
+    {
+        let value = round.to_string();
+        client.put("x", &value).await.unwrap();
+        assert_eq!(
+            at_follower.read("x", consistency).await,
+            Ok(Some(value)),
+            "{consistency:?} at follower {follower}"
+        );
+    }
+    let role = cluster.nodes[follower as usize - 1].node.status().role;
+    assert_eq!(role, Role::Follower, "the reads were served by a follower");
     cluster.stop().await;
 }

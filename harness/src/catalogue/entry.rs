@@ -283,6 +283,13 @@ pub fn entries() -> Vec<Entry> {
             "linearizability (a stale read)",
         ),
         core(
+            "follower-read-before-apply",
+            M::FollowerReadBeforeApply,
+            "§6.4: a follower serves a read only once it applied through the leader's read index",
+            "--reads index --follower-reads, pinned clients (some read at lagging followers); kv",
+            "linearizability (a stale read)",
+        ),
+        core(
             "session-table-not-in-snapshot",
             M::SessionTableNotInSnapshot,
             "§6.3: the session table is replicated state, snapshots included",

@@ -156,10 +156,16 @@ fn broken_txns(bug: BrokenTxns) -> Result<StateMachineFactoryMaker, String> {
 /// lease reads under the `clock` nemesis (issue 21); and what it takes to see one go stale
 /// from outside: Jepsen's clients pinned to nodes (some keep reading at a deposed leader
 /// while others write at its successor) and the `depose` fault (a leader change aimed at
-/// those moments). Every other entry runs the default test.
+/// those moments); for a follower read, follower reads on. Every other entry runs the
+/// default test.
 fn reads_for(mutation: Mutation, config: &mut TestConfig) {
     let reads = match mutation {
         Mutation::ReadWithoutHeartbeat | Mutation::ReadBeforeTermCommitted => {
+            ReadConsistency::Linearizable
+        }
+        // Follower reads: pinned clients ask followers, which serve through the leader.
+        Mutation::FollowerReadBeforeApply => {
+            config.raft.follower_reads = true;
             ReadConsistency::Linearizable
         }
         Mutation::LeaseWithoutDriftMargin => {

@@ -143,6 +143,11 @@ pub struct Args {
     /// node after an indeterminate operation; the final reads follow the leader).
     #[arg(long, default_value = "leader", value_parser = ClientRouting::parse)]
     pub clients: ClientRouting,
+    /// Follower reads (dissertation §6.4): a follower asked for an index or lease read gets
+    /// the read index from the leader and serves once it applied that far, instead of
+    /// refusing with NotLeader (what pinned clients meet at followers without it).
+    #[arg(long)]
+    pub follower_reads: bool,
     /// Run against real OS processes instead of the simulation: `rafty node` processes on
     /// 127.0.0.1 with their file logs on the real disk, the fault proxy on every link, faults
     /// partition, kill, pause, latency and clog (`all` means those). Not deterministic: the
@@ -247,6 +252,7 @@ impl Args {
         config.sessions = self.sessions;
         config.lease_margin_percent = self.lease_margin_percent;
         config.clients = self.clients;
+        config.raft.follower_reads = self.follower_reads;
         let problems = config.problems();
         if !problems.is_empty() {
             let described: Vec<String> = problems

@@ -252,6 +252,9 @@ impl TestConfig {
             name.push_str("-clients-");
             name.push_str(self.clients.name());
         }
+        if self.raft.follower_reads {
+            name.push_str("-follower-reads");
+        }
         name
     }
 
@@ -514,6 +517,10 @@ impl Serialize for TestConfig {
         }
         if let Some(margin) = raft.lease_read_margin {
             json["raft"]["lease_read_margin_ms"] = ms(margin).into();
+        }
+        // Only when on, likewise.
+        if raft.follower_reads {
+            json["raft"]["follower_reads"] = true.into();
         }
         json.serialize(serializer)
     }

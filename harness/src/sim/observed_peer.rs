@@ -109,4 +109,13 @@ impl Peer for ObservedPeer {
     ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
         self.inner.timeout_now(request, timeout).await
     }
+
+    /// Passed on: without it follower reads would all fail (the trait's default refuses).
+    async fn read_index(
+        &self,
+        request: rafty::ReadIndexRequest,
+        timeout: Duration,
+    ) -> Result<rafty::ReadIndexResponse, PeerError> {
+        self.inner.read_index(request, timeout).await
+    }
 }

@@ -87,4 +87,13 @@ impl<H: RpcHandler> RpcHandler for ObservedRpc<H> {
     ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
         self.inner.timeout_now(request).await
     }
+
+    /// Passed on: without it follower reads would all fail (the trait's default answers no
+    /// index).
+    async fn read_index(
+        &self,
+        request: rafty::ReadIndexRequest,
+    ) -> Result<rafty::ReadIndexResponse, PeerError> {
+        self.inner.read_index(request).await
+    }
 }

@@ -1,7 +1,9 @@
 //! Jepsen's client routing: each client process talks to one node, whatever its role, and a
 //! process whose operation ended indeterminate is replaced by one on the next node
 //! ([`ClientRouting::Pinned`]). A node that is not the leader forwards a write to the leader
-//! it knows and refuses a ReadIndex or lease read (`NotLeader`, recorded `fail`), so some
+//! it knows and refuses a ReadIndex or lease read (`NotLeader`, recorded `fail`), unless
+//! follower reads are on (`--follower-reads`): then it asks the leader for the read index and
+//! serves once it applied that far (dissertation §6.4). So some
 //! clients keep talking to a deposed leader while others' writes commit at its successor:
 //! the moment a read that skips a step of §6.4 goes stale.
 

@@ -199,6 +199,15 @@ impl Peer for ReplayPeer {
     ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
         self.inner.timeout_now(request, timeout).await
     }
+
+    /// Passed on untouched, as TimeoutNow: without it follower reads would all fail.
+    async fn read_index(
+        &self,
+        request: rafty::ReadIndexRequest,
+        timeout: Duration,
+    ) -> Result<rafty::ReadIndexResponse, PeerError> {
+        self.inner.read_index(request, timeout).await
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod action;
 mod configuration;
 mod election;
 mod follower;
+mod follower_read;
 mod invariants;
 mod membership_change;
 pub mod mutation;
@@ -35,6 +36,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use action::{Action, Role};
 pub use election::log_is_up_to_date;
+pub use follower_read::MAX_REQUESTS_IN_FLIGHT as MAX_FOLLOWER_READ_REQUESTS;
 pub use membership_change::{MembershipChange, MembershipChangeError};
 pub use mutation::Mutation;
 pub use read_index::{ReadId, ReadMode};
@@ -106,6 +108,8 @@ pub struct Core {
     transfer: Option<transfer::Transfer>,
     /// Request numbering and the reads waiting for confirmation (§6.4).
     reads: read_index::Reads,
+    /// A follower's reads waiting for the leader's read index or for their apply (§6.4).
+    follower_reads: follower_read::FollowerReads,
     actions: Vec<Action>,
     check_invariants: bool,
     mutations: MutationFlags,
@@ -238,6 +242,7 @@ impl Core {
             progress: BTreeMap::new(),
             transfer: None,
             reads: read_index::Reads::default(),
+            follower_reads: follower_read::FollowerReads::default(),
             actions: Vec::new(),
             check_invariants: false,
             mutations: MutationFlags::default(),
@@ -286,6 +291,8 @@ impl Core {
             Message::AppendEntriesResponse(response) => self.handle_append_response(from, response),
             Message::TimeoutNow(order) => self.handle_timeout_now(order),
             Message::TimeoutNowResponse(_) => {}
+            Message::ReadIndex(request) => self.handle_read_index_request(request),
+            Message::ReadIndexResponse(response) => self.handle_read_index_response(response),
         }
         self.finish_input(before);
     }
@@ -331,6 +338,7 @@ impl Core {
         match request {
             Message::AppendEntries(append) => self.append_failed(to, append),
             Message::TimeoutNow(_) => self.transfer = None,
+            Message::ReadIndex(request) => self.read_index_failed(request),
             _ => {}
         }
         self.finish_input(before);
@@ -453,6 +461,7 @@ impl Core {
 
     fn finish_input(&mut self, before: Option<invariants::Snapshot>) {
         self.settle_reads();
+        self.settle_follower_reads();
         self.flush_status();
         if let Some(before) = before {
             self.assert_invariants(&before);

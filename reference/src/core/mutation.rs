@@ -120,6 +120,10 @@ pub enum Mutation {
     /// read uses the whole election timeout, with no drift margin (`read_index.rs`,
     /// `lease_holds`).
     LeaseWithoutDriftMargin,
+    /// Break dissertation §6.4 (a follower serves a read once it applied through the read
+    /// index): a follower serves a read as soon as the leader answered its read index, at
+    /// whatever it has applied (`follower_read.rs`, `release_applied_follower_reads`).
+    FollowerReadBeforeApply,
     // Client sessions (issue 21, dissertation §6.3), kept in one block.
     /// Break §6.3 (the session table is part of the replicated state, snapshots included):
     /// snapshots keep the open sessions but not what each applied, so a node restored from
@@ -131,7 +135,7 @@ pub enum Mutation {
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 28] = [
+    pub const ALL: [Mutation; 29] = [
         Mutation::CommitPreviousTermByCount,
         Mutation::VoteWithoutLogCheck,
         Mutation::VoteTwiceInTerm,
@@ -160,6 +164,7 @@ impl Mutation {
         Mutation::ReadWithoutHeartbeat,
         Mutation::ReadBeforeTermCommitted,
         Mutation::LeaseWithoutDriftMargin,
+        Mutation::FollowerReadBeforeApply,
         // Client sessions (issue 21).
         Mutation::SessionTableNotInSnapshot,
     ];

@@ -74,6 +74,10 @@ pub(super) struct Reads {
     rounds: VecDeque<(u64, Duration)>,
     /// Reads waiting, in arrival order.
     pending: VecDeque<PendingRead>,
+    /// True once this leadership sent a TimeoutNow (§3.10): its target may win an election
+    /// at once, whatever the voters' leases, so no lease holds for the rest of it, even after
+    /// the transfer is given up (the order may still arrive).
+    lease_void: bool,
 }
 
 impl Reads {
@@ -89,7 +93,9 @@ impl Core {
     /// [`Action::ReadReady`] at an index at which it is linearizable (the driver serves it
     /// once applied that far), or fail it with [`Action::ReadFailed`] if this node stops
     /// leading first. With [`ReadMode::Lease`] and a lease holding (§6.4.1), released at
-    /// once. Refused by a node that is not the leader.
+    /// once. Refused by a node that is not the leader, unless it is a follower of a known
+    /// leader with `follower_reads` on: it then asks the leader for the read index and
+    /// releases the read once it applied that far (`follower_read.rs`).
     pub fn read(&mut self, now: Duration, id: ReadId, mode: ReadMode) -> Result<(), NotLeader> {
         self.read_many(now, &[id], mode)
     }
@@ -102,9 +108,16 @@ impl Core {
         mode: ReadMode,
     ) -> Result<(), NotLeader> {
         if self.role != Role::Leader {
-            return Err(NotLeader {
-                leader_hint: self.leader,
-            });
+            if !self.reads_through_leader() {
+                return Err(NotLeader {
+                    leader_hint: self.leader,
+                });
+            }
+            let before = self.invariant_snapshot();
+            self.advance_clock(now);
+            self.read_through_leader(ids, mode);
+            self.finish_input(before);
+            return Ok(());
         }
         let before = self.invariant_snapshot();
         self.advance_clock(now);
@@ -167,6 +180,12 @@ impl Core {
     pub(super) fn reset_reads_for_leadership(&mut self) {
         self.reads.answered.clear();
         self.reads.rounds.clear();
+        self.reads.lease_void = false;
+    }
+
+    /// A TimeoutNow goes out (§3.10): this leadership's lease is void from now on.
+    pub(super) fn void_lease(&mut self) {
+        self.reads.lease_void = true;
     }
 
     /// Note that a broadcast to every peer starts now: it opens a round.
@@ -256,13 +275,13 @@ impl Core {
     }
 
     /// §6.4.1: whether a majority answered requests sent within the lease, shortened by the
-    /// drift margin; never during a leadership transfer (its target campaigns at once,
-    /// §3.10), and never when leases are off.
+    /// drift margin; never during a leadership transfer nor once this leadership sent a
+    /// TimeoutNow (its target campaigns at once, §3.10), and never when leases are off.
     fn lease_holds(&self) -> bool {
         let Some(margin) = self.config.lease_read_margin else {
             return false;
         };
-        if self.transfer.is_some() {
+        if self.transfer.is_some() || self.reads.lease_void {
             return false;
         }
         let margin = if self.mutations.breaks(Mutation::LeaseWithoutDriftMargin) {

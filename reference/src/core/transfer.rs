@@ -92,6 +92,8 @@ impl Core {
             ordered: true,
             ..transfer
         });
+        // §6.4.1: the target may be elected as soon as it gets the order.
+        self.void_lease();
         let order = TimeoutNow {
             term: self.term(),
             leader_id: self.id,

@@ -214,6 +214,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                     self.execute(None)?;
                 }
                 Event::Result(result) => self.on_result(result)?,
+                Event::Request(incoming) if matches!(incoming.message, Message::ReadIndex(_)) => {
+                    self.on_read_index_request(incoming)?
+                }
                 Event::Request(incoming) => {
                     self.core.step(self.now(), incoming.from, incoming.message);
                     self.execute(Some(incoming.reply))?;
@@ -586,6 +589,10 @@ async fn call(
                 .timeout_now(order.clone(), timeout)
                 .await
                 .map(Message::TimeoutNowResponse),
+            Message::ReadIndex(request) => peer
+                .read_index(request.clone(), timeout)
+                .await
+                .map(Message::ReadIndexResponse),
             other => Err(PeerError::Rejected {
                 peer: to,
                 reason: format!("not a request: {other:?}"),

@@ -20,7 +20,8 @@ use crate::log::Log;
 use crate::membership::Membership;
 use crate::message::{
     AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, Message,
-    RequestVote, RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
+    ReadIndexRequest, ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
+    TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::peers_provider::PeersProvider;
@@ -200,8 +201,10 @@ impl Node {
 
     /// Read with the chosen consistency and return the state machine's answer to `query`
     /// ([`StateMachine::query`]). [`ReadConsistency::Log`] submits `query` as a command (see
-    /// [`Node::submit`]); ReadIndex and lease reads are served by the leader only (a follower
-    /// answers [`ClientError::NotLeader`] with its hint), once confirmed (§6.4); stale reads
+    /// [`Node::submit`]); ReadIndex and lease reads are served by the leader once confirmed
+    /// (§6.4), and by a follower with [`Settings::follower_reads`] on once the leader gave it
+    /// the read index and it applied that far (otherwise a follower answers
+    /// [`ClientError::NotLeader`] with its hint); stale reads
     /// by any node at once. After `command_timeout` the answer is [`ClientError::Timeout`].
     pub async fn read(
         &self,
@@ -360,6 +363,18 @@ impl RpcHandler for Node {
             .await?
         {
             Message::TimeoutNowResponse(response) => Ok(response),
+            other => Err(self.unexpected(other)),
+        }
+    }
+
+    /// §6.4: confirmed by the event loop as a read of this node's own, answered with the read
+    /// index (or none, when this node does not lead).
+    async fn read_index(&self, request: ReadIndexRequest) -> Result<ReadIndexResponse, PeerError> {
+        match self
+            .call(request.follower_id, Message::ReadIndex(request))
+            .await?
+        {
+            Message::ReadIndexResponse(response) => Ok(response),
             other => Err(self.unexpected(other)),
         }
     }

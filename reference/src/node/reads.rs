@@ -1,16 +1,21 @@
 //! The driver's side of reads without the log (dissertation §6.4): ReadIndex and lease reads
 //! go to the core, which releases each at a read index ([`Action::ReadReady`]); the driver
 //! serves it from the state machine once applied that far. Stale reads are served at once.
+//! A follower with `follower_reads` on gets its read index from the leader (the core asks);
+//! as leader, this node answers followers' ReadIndex requests once the core confirms them.
 //!
 //! [`Action::ReadReady`]: crate::core::Action::ReadReady
 
 use std::collections::BTreeMap;
 
-use super::driver::Driver;
+use tokio::sync::oneshot;
+
+use super::driver::{Driver, Incoming};
 use super::waiters::ReplyTo;
 use crate::client::{ClientError, ReadConsistency};
 use crate::core::{ReadId, ReadMode};
 use crate::log::{Log, LogError};
+use crate::message::{Message, ReadIndexResponse};
 use crate::state_machine::StateMachine;
 use crate::types::{LogIndex, NodeId};
 
@@ -32,12 +37,21 @@ struct Waiting {
     reply: ReplyTo,
 }
 
+/// A follower's ReadIndex request (§6.4) this leader is confirming: answered with the read
+/// index once the core releases it, without waiting to apply (the follower applies).
+struct Remote {
+    request_id: u64,
+    reply: oneshot::Sender<Message>,
+}
+
 /// The reads in the event loop's hands.
 #[derive(Default)]
 pub(super) struct Reads {
     next_id: ReadId,
     /// Reads given to the core, by id.
     confirming: BTreeMap<ReadId, Waiting>,
+    /// Followers' ReadIndex requests given to the core, by read id.
+    remote: BTreeMap<ReadId, Remote>,
     /// Reads released at an index this node has not applied yet, by (index, id).
     released: BTreeMap<(LogIndex, ReadId), Waiting>,
 }
@@ -46,6 +60,7 @@ impl Reads {
     /// Forget reads whose callers gave up.
     pub(super) fn prune_abandoned(&mut self) {
         self.confirming.retain(|_, read| !read.reply.is_closed());
+        self.remote.retain(|_, read| !read.reply.is_closed());
         self.released.retain(|_, read| !read.reply.is_closed());
     }
 }
@@ -98,8 +113,37 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         self.execute(None)
     }
 
+    /// A follower asks this node for a read index (§6.4): the core confirms it as a read of
+    /// its own, and [`Driver::read_ready`] answers with the index.
+    pub(super) fn on_read_index_request(&mut self, incoming: Incoming) -> Result<(), LogError> {
+        let Message::ReadIndex(request) = incoming.message else {
+            unreachable!("only ReadIndex requests come here");
+        };
+        let id = self.reads.next_id;
+        self.reads.next_id += 1;
+        let mode = if request.lease {
+            ReadMode::Lease
+        } else {
+            ReadMode::Index
+        };
+        let remote = Remote {
+            request_id: request.request_id,
+            reply: incoming.reply,
+        };
+        self.reads.remote.insert(id, remote);
+        if let Err(refusal) = self.core.read_many(self.now(), &[id], mode) {
+            self.read_failed(id, refusal.leader_hint);
+        }
+        self.execute(None)
+    }
+
     /// The core released read `id` at `index`: serve it once applied that far.
     pub(super) fn read_ready(&mut self, id: ReadId, index: LogIndex) {
+        if let Some(remote) = self.reads.remote.remove(&id) {
+            let answer = self.read_index_answer(remote.request_id, Some(index), None);
+            let _ = remote.reply.send(answer);
+            return;
+        }
         let Some(read) = self.reads.confirming.remove(&id) else {
             return; // Its caller gave up.
         };
@@ -112,6 +156,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// The core could not confirm read `id`: it stopped leading. Definite.
     pub(super) fn read_failed(&mut self, id: ReadId, leader_hint: Option<NodeId>) {
+        if let Some(remote) = self.reads.remote.remove(&id) {
+            let answer = self.read_index_answer(remote.request_id, None, leader_hint);
+            let _ = remote.reply.send(answer);
+            return;
+        }
         if let Some(read) = self.reads.confirming.remove(&id) {
             let _ = read.reply.send(Err(ClientError::NotLeader { leader_hint }));
         }
@@ -126,6 +175,20 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             let read = entry.remove();
             self.serve(read.query, read.reply);
         }
+    }
+
+    fn read_index_answer(
+        &self,
+        request_id: u64,
+        read_index: Option<LogIndex>,
+        leader_hint: Option<NodeId>,
+    ) -> Message {
+        Message::ReadIndexResponse(ReadIndexResponse {
+            term: self.core.term(),
+            request_id,
+            read_index,
+            leader_hint,
+        })
     }
 
     fn serve(&self, query: Vec<u8>, reply: ReplyTo) {

@@ -16,8 +16,9 @@ pub const MAGIC: [u8; 4] = *b"RFTY";
 /// decode it, so it refuses a version 2 caller at the handshake, clearly, rather than closing
 /// the connection at the first snapshot chunk. Version 3 added
 /// [`crate::tcp::RaftRequest::TimeoutNow`] (leadership transfer) and configuration entries
-/// ([`crate::Payload::Membership`]) in AppendEntries.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// ([`crate::Payload::Membership`]) in AppendEntries. Version 4 added
+/// [`crate::tcp::RaftRequest::ReadIndex`] (follower reads).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The oldest caller version a server accepts. A version 1 caller never sends a message that
 /// version 2 changed (variants are only appended, so every version 1 message encodes the same),

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::message::{
-    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, RequestVote,
-    RequestVoteResponse, TimeoutNow, TimeoutNowResponse,
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse,
+    ReadIndexRequest, ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
+    TimeoutNowResponse,
 };
 use crate::peer::{ForwardResponse, Peer, PeerError, RpcHandler};
 use crate::tcp::channel::{CallError, Channel, ChannelTarget};
@@ -34,6 +35,8 @@ pub enum RaftRequest {
     InstallSnapshot(InstallSnapshot),
     /// [`Peer::timeout_now`] (protocol version 3).
     TimeoutNow(TimeoutNow),
+    /// [`Peer::read_index`] (protocol version 4).
+    ReadIndex(ReadIndexRequest),
 }
 
 /// The answer to a [`RaftRequest`], of the same variant.
@@ -49,6 +52,8 @@ pub enum RaftResponse {
     InstallSnapshot(Result<InstallSnapshotResponse, RemotePeerError>),
     /// The answer to [`RaftRequest::TimeoutNow`].
     TimeoutNow(Result<TimeoutNowResponse, RemotePeerError>),
+    /// The answer to [`RaftRequest::ReadIndex`].
+    ReadIndex(Result<ReadIndexResponse, RemotePeerError>),
 }
 
 /// A [`PeerError`] returned by the remote handler, as it travels on the wire. The request
@@ -272,6 +277,17 @@ impl<C: Connector> Peer for TcpPeer<C> {
             other => Err(self.mismatch("TimeoutNow", &other)),
         }
     }
+
+    async fn read_index(
+        &self,
+        request: ReadIndexRequest,
+        timeout: Duration,
+    ) -> Result<ReadIndexResponse, PeerError> {
+        match self.call(RaftRequest::ReadIndex(request), timeout).await? {
+            RaftResponse::ReadIndex(result) => result.map_err(PeerError::from),
+            other => Err(self.mismatch("ReadIndex", &other)),
+        }
+    }
 }
 
 /// Answers Raft calls with an [`RpcHandler`] (usually a [`crate::node::Node`]).
@@ -314,6 +330,9 @@ impl FrameHandler for RaftService {
             RaftRequest::TimeoutNow(request) => RaftResponse::TimeoutNow(
                 self.handler.timeout_now(request).await.map_err(Into::into),
             ),
+            RaftRequest::ReadIndex(request) => {
+                RaftResponse::ReadIndex(self.handler.read_index(request).await.map_err(Into::into))
+            }
         }
     }
 }

@@ -444,6 +444,27 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
             );
             core
         }
+        // A follower of leader 2 (term 1) that stored two entries, none known committed, asks
+        // for a read; the leader answers read index 2.
+        Mutation::FollowerReadBeforeApply => {
+            let config = Config {
+                follower_reads: true,
+                ..Config::default()
+            };
+            let mut core = Core::new(1, vec![2, 3], config, hard_state(0, None), vec![], at, 7);
+            core.set_mutations(mutations);
+            core.step(at, 2, append(1, (0, 0), &[1, 1], 0));
+            let _ = core.read(at, 9, crate::core::ReadMode::Index);
+            core.take_actions();
+            let answer = crate::message::ReadIndexResponse {
+                term: 1,
+                request_id: 1,
+                read_index: Some(2),
+                leader_hint: None,
+            };
+            core.step(at, 2, Message::ReadIndexResponse(answer));
+            core
+        }
     };
     trace(&mut core)
 }
@@ -547,6 +568,10 @@ mod tests {
         );
         assert!(
             mutated(Mutation::LeaseWithoutDriftMargin).contains("ReadReady { id: 9, index: 1 }")
+        );
+        assert!(!reference(Mutation::FollowerReadBeforeApply).contains("ReadReady"));
+        assert!(
+            mutated(Mutation::FollowerReadBeforeApply).contains("ReadReady { id: 9, index: 0 }")
         );
         assert!(mutated(Mutation::InstallStaleSnapshot).contains("commit 2"));
         assert!(mutated(Mutation::CompactPastSnapshot).contains("first 5"));

@@ -310,6 +310,50 @@ fn a_leader_transferring_leadership_holds_no_lease() {
     assert_eq!(core.pending_reads(), 1);
 }
 
+/// §6.4.1 and §3.10: once a leader sent TimeoutNow its lease is void for the rest of its
+/// leadership, even when the transfer is given up (the send failed, or it timed out): the
+/// order may still arrive and its target win an election at once. A fresh majority of
+/// heartbeats does not restore it.
+#[test]
+fn a_leader_that_sent_timeout_now_holds_no_lease_after_the_transfer_ends() {
+    for give_up in ["send failed", "timed out"] {
+        let (mut core, at) = leased_leader(Duration::from_millis(50));
+        core.transfer_leadership(at, 2).expect("node 2 is a voter");
+        let order = core
+            .take_actions()
+            .into_iter()
+            .find_map(|action| match action {
+                Action::Send {
+                    to: 2,
+                    message: message @ Message::TimeoutNow(_),
+                } => Some(message),
+                _ => None,
+            })
+            .expect("node 2 is up to date: TimeoutNow goes out at once");
+        if give_up == "send failed" {
+            core.send_failed(at, 2, &order);
+        }
+        // Heartbeat rounds a majority answers, until the transfer timed out (or once): a
+        // lease would start from the last.
+        let mut now = at;
+        loop {
+            now = core.next_deadline().max(now);
+            core.tick(now);
+            for (to, number) in sent(&mut core) {
+                core.step_response(now, to, number, answer(1, 1));
+            }
+            core.take_actions();
+            if core.transfer_target().is_none() {
+                break;
+            }
+        }
+        assert_eq!(core.role(), Role::Leader, "{give_up}");
+        core.read(now + Duration::from_millis(1), 7, ReadMode::Lease)
+            .expect("leader");
+        assert_eq!(core.pending_reads(), 1, "{give_up}: no lease read");
+    }
+}
+
 /// §6.4.1 with thesis §9.6: with leases on, a restarted voter refuses pre-votes for an
 /// election timeout from its start, as if it had just heard from a leader, since a leader's
 /// lease may count on it.
