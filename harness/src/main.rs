@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use rafty_harness::cli::{
-    admin, bench, catalogue, check, node, replay, report, runs, serve, shrink, test,
+    admin, bench, catalogue, check, node, registry, replay, report, runs, serve, shrink, test,
 };
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
@@ -31,6 +31,8 @@ enum Command {
     Check(check::Args),
     /// Run one reference node as an OS process: file log, TCP transport, key-value service.
     Node(node::Args),
+    /// Start a local cluster of the service registry (HTTP+JSON on rafty), durable in --data.
+    Registry(registry::Args),
     /// Run a schedule (a failing run's schedule.json, edited or not) and store the run.
     Replay(replay::Args),
     /// Draw a stored run's report again from its results.json and history.jsonl (streamed).
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Catalogue(args) => catalogue::run(args),
         Command::Check(args) => check::run(args),
         Command::Node(args) => node::run(args),
+        Command::Registry(args) => registry::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Report(args) => report::run(args),
         Command::Runs(args) => runs::run(args),

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod check;
 pub mod node;
 pub mod number;
+pub mod registry;
 pub mod replay;
 pub mod report;
 pub mod runs;

@@ -68,6 +68,8 @@ impl RealCluster {
                 cluster_id,
                 settings_file: settings_file.clone(),
                 log_file: cluster.dir.path().join(format!("n{id}.log")),
+                listen: NodeSpec::any_ports(),
+                registry: None,
             };
             let node = NodeProcess::start(spec).await?;
             cluster.proxy.set_target(id, node.listening().raft.clone());
