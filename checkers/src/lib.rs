@@ -9,6 +9,8 @@
 //! - [`linearizability`]: the checker, with counterexamples.
 //! - [`elle`]: the transactional checker (list-append, rw-register): dependency cycles and
 //!   the anomalies and consistency models they name.
+//! - [`registry`]: the service registry's check (watches complete and in order, each
+//!   operation legal at the revision it names, revisions never back in real time).
 //! - [`stream`]: the same check on a JSON-lines file streamed from disk, in memory that does
 //!   not grow with the history.
 //! - [`synthetic`]: generated histories for benchmarks and scale tests.
@@ -38,6 +40,7 @@ pub mod history;
 pub mod import;
 pub mod linearizability;
 pub mod model;
+pub mod registry;
 pub mod stream;
 pub mod synthetic;
 pub mod value;
