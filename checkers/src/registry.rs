@@ -53,6 +53,8 @@ pub struct RegistryReport {
     pub changes: usize,
     /// Watchers, and the last version each saw of its service.
     pub watchers: BTreeMap<u64, (String, u64)>,
+    /// Each watcher's last answered poll's revision (what it must have seen everything up to).
+    pub polled_through: BTreeMap<u64, i64>,
 }
 
 /// One change, as a watch delivered it.
@@ -98,8 +100,6 @@ struct Checker {
     report: RegistryReport,
     /// Every change by revision.
     log: BTreeMap<i64, Change>,
-    /// The highest version of each service anyone saw.
-    versions: BTreeMap<String, i64>,
 }
 
 fn describe(op: &Operation<'_>) -> String {
@@ -165,7 +165,9 @@ impl Checker {
             crate::Process::Client(p) => *p,
             crate::Process::Named(_) => return,
         };
-        let (_, rest) = result(op);
+        let (revision, rest) = result(op);
+        let through = self.report.polled_through.entry(process).or_default();
+        *through = (*through).max(revision.unwrap_or(0));
         if rest.first() == Some(&Value::Keyword("compacted".into())) {
             self.problem(format!("{}: the revision was compacted away", describe(op)));
             return;
@@ -211,8 +213,6 @@ impl Checker {
                 }
                 Some(_) => {}
                 None => {
-                    let top = self.versions.entry(service.clone()).or_default();
-                    *top = (*top).max(change.version);
                     self.log.insert(change.revision, change);
                 }
             }
@@ -220,14 +220,26 @@ impl Checker {
         self.report.watchers.get_mut(&process).expect("inserted").1 = last as u64;
     }
 
-    /// Rule 1's end: every watcher saw every version of its service, and the log has no hole.
+    /// Rule 1's end: every watcher saw every change of its service up to the revision its
+    /// last poll was answered at, and the log has no hole.
     fn completeness(&mut self) {
         let watchers = self.report.watchers.clone();
         for (process, (service, last)) in watchers {
-            let top = self.versions.get(&service).copied().unwrap_or(0);
+            let through = self
+                .report
+                .polled_through
+                .get(&process)
+                .copied()
+                .unwrap_or(0);
+            let top = (self.log.range(..=through).map(|(_, c)| c))
+                .filter(|c| c.service == service)
+                .map(|c| c.version)
+                .max()
+                .unwrap_or(0);
             if (last as i64) < top {
                 self.problem(format!(
-                    "watcher process {process} of {service} saw up to version {last} of {top}"
+                    "watcher process {process} of {service} saw up to version {last}, but \
+                     version {top} was in by revision {through}, its last poll's"
                 ));
             }
         }

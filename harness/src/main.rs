@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rafty_harness::cli::{
     admin, bench, catalogue, check, node, registry, replay, report, runs, serve, shrink, test,
+    test_registry,
 };
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
@@ -45,6 +46,8 @@ enum Command {
     Shrink(shrink::Args),
     /// Run the chaos test of a simulated cluster (exit 0 valid, 1 invalid, 2 unknown or error).
     Test(Box<test::Args>),
+    /// Chaos-test the service registry on real processes (exit 0 valid, 1 invalid, 2 unknown).
+    TestRegistry(test_registry::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Shrink(args) => shrink::run(args),
         Command::Test(args) => test::run(args),
+        Command::TestRegistry(args) => test_registry::run(args),
     };
     ExitCode::from(code)
 }

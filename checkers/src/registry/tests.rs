@@ -190,10 +190,9 @@ fn a_watcher_that_skips_a_version_is_a_gap() {
         report.problems
     );
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.contains("watcher process 8 of web saw up to version 3 of 4")),
+        report.problems.iter().any(|p| p.contains(
+            "watcher process 8 of web saw up to version 3, but version 4 was in by revision 4"
+        )),
         "{:?}",
         report.problems
     );

@@ -14,3 +14,4 @@ pub mod serve;
 pub mod shrink;
 pub mod test;
 pub mod test_real;
+pub mod test_registry;

@@ -87,7 +87,11 @@ pub struct Args {
     pub registry: Option<String>,
     /// Another node's registry HTTP address, as ID=HOST:PORT, so that reads a follower cannot
     /// serve are redirected (307) to the leader; once per peer. Needs --registry.
-    #[arg(long = "registry-peer", value_name = "ID=HOST:PORT", requires = "registry")]
+    #[arg(
+        long = "registry-peer",
+        value_name = "ID=HOST:PORT",
+        requires = "registry"
+    )]
     pub registry_peers: Vec<String>,
 }
 

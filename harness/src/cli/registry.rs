@@ -141,7 +141,11 @@ async fn serve(args: &Args) -> Result<(), String> {
             if due && !restart_after.is_zero() {
                 match node.restart().await {
                     Ok(()) => {
-                        println!("node {} restarted: pid {}", node.id(), node.pid().unwrap_or(0));
+                        println!(
+                            "node {} restarted: pid {}",
+                            node.id(),
+                            node.pid().unwrap_or(0)
+                        );
                         *since = None;
                     }
                     Err(error) => println!("node {} did not restart: {error}", node.id()),
@@ -172,7 +176,10 @@ mod tests {
         let specs = specs(&args).unwrap();
         assert_eq!(specs.len(), 3);
         let second = &specs[1];
-        assert_eq!(second.listen, ("127.0.0.1:9002".into(), "127.0.0.1:9102".into()));
+        assert_eq!(
+            second.listen,
+            ("127.0.0.1:9002".into(), "127.0.0.1:9102".into())
+        );
         assert_eq!(
             second.peers,
             [(1, "127.0.0.1:9001".into()), (3, "127.0.0.1:9003".into())]
