@@ -10,6 +10,8 @@
 //! - [`elle`]: the transactional checker (list-append, rw-register): dependency cycles and
 //!   the anomalies and consistency models they name.
 //! - [`direct`]: small checkers of the bank, set, counter and unique-ids workloads.
+//! - [`registry`]: the service registry's check (watches complete and in order, each
+//!   operation legal at the revision it names, revisions never back in real time).
 //! - [`stream`]: the same check on a JSON-lines file streamed from disk, in memory that does
 //!   not grow with the history.
 //! - [`synthetic`]: generated histories for benchmarks and scale tests.
@@ -40,6 +42,7 @@ pub mod history;
 pub mod import;
 pub mod linearizability;
 pub mod model;
+pub mod registry;
 pub mod stream;
 pub mod synthetic;
 pub mod value;

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use rafty_harness::cli::{
-    admin, bench, catalogue, check, node, replay, report, runs, serve, shrink, test,
+    admin, bench, catalogue, check, node, registry, replay, report, runs, serve, shrink, test,
+    test_registry,
 };
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
@@ -31,6 +32,8 @@ enum Command {
     Check(check::Args),
     /// Run one reference node as an OS process: file log, TCP transport, key-value service.
     Node(node::Args),
+    /// Start a local cluster of the service registry (HTTP+JSON on rafty), durable in --data.
+    Registry(registry::Args),
     /// Run a schedule (a failing run's schedule.json, edited or not) and store the run.
     Replay(replay::Args),
     /// Draw a stored run's report again from its results.json and history.jsonl (streamed).
@@ -43,6 +46,8 @@ enum Command {
     Shrink(shrink::Args),
     /// Run the chaos test of a simulated cluster (exit 0 valid, 1 invalid, 2 unknown or error).
     Test(Box<test::Args>),
+    /// Chaos-test the service registry on real processes (exit 0 valid, 1 invalid, 2 unknown).
+    TestRegistry(test_registry::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,12 +59,14 @@ fn main() -> ExitCode {
         Command::Catalogue(args) => catalogue::run(args),
         Command::Check(args) => check::run(args),
         Command::Node(args) => node::run(args),
+        Command::Registry(args) => registry::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Report(args) => report::run(args),
         Command::Runs(args) => runs::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Shrink(args) => shrink::run(args),
         Command::Test(args) => test::run(args),
+        Command::TestRegistry(args) => test_registry::run(args),
     };
     ExitCode::from(code)
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::number::whole_number;
-use crate::real::node::{self, NodeConfig, TlsFiles};
+use crate::real::node::{self, NodeConfig, RegistryHttp, TlsFiles};
 use crate::real::node_args;
 use crate::real::node_file::NodeFile;
 
@@ -81,6 +81,18 @@ pub struct Args {
     /// certificate it signed.
     #[arg(long)]
     pub tls_ca: Option<PathBuf>,
+    /// Serve the service registry's HTTP+JSON API here (HOST:PORT; port 0: any); the node's
+    /// state machine is then the registry instead of the key-value store.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub registry: Option<String>,
+    /// Another node's registry HTTP address, as ID=HOST:PORT, so that reads a follower cannot
+    /// serve are redirected (307) to the leader; once per peer. Needs --registry.
+    #[arg(
+        long = "registry-peer",
+        value_name = "ID=HOST:PORT",
+        requires = "registry"
+    )]
+    pub registry_peers: Vec<String>,
 }
 
 impl Args {
@@ -179,7 +191,26 @@ impl Args {
             settings,
             metrics,
             tls,
+            registry: self.registry_http(id)?,
         })
+    }
+}
+
+impl Args {
+    /// `--registry` and its `--registry-peer`s, checked.
+    fn registry_http(&self, id: u64) -> Result<Option<RegistryHttp>, String> {
+        let Some(listen) = &self.registry else {
+            return Ok(None);
+        };
+        node_args::check_listen_address(listen, "--registry")?;
+        let mut peers = Vec::new();
+        for text in &self.registry_peers {
+            peers.push(node_args::parse_peer(text, "--registry-peer")?);
+        }
+        Ok(Some(RegistryHttp {
+            listen: listen.clone(),
+            peers: node_args::merge_peers(id, peers)?,
+        }))
     }
 }
 

@@ -11,6 +11,7 @@ use rafty::service::{KvClient, KvClientConfig};
 use rafty::tcp::TokioConnector;
 use rafty::{NodeId, ReadConsistency};
 
+use super::node::RegistryHttp;
 use super::process::{NodeProcess, NodeSpec};
 use super::proxy::FaultProxy;
 use super::target::RealTarget;
@@ -31,6 +32,25 @@ impl RealCluster {
         ids: &[NodeId],
         data_root: &Path,
         settings: &rafty::Config,
+    ) -> Result<RealCluster, String> {
+        RealCluster::start_serving(ids, data_root, settings, false).await
+    }
+
+    /// [`RealCluster::start`] with each node serving the service registry
+    /// (`rafty node --registry`) on a free port instead of the bare key-value store.
+    pub async fn start_registry(
+        ids: &[NodeId],
+        data_root: &Path,
+        settings: &rafty::Config,
+    ) -> Result<RealCluster, String> {
+        RealCluster::start_serving(ids, data_root, settings, true).await
+    }
+
+    async fn start_serving(
+        ids: &[NodeId],
+        data_root: &Path,
+        settings: &rafty::Config,
+        registry: bool,
     ) -> Result<RealCluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("rafty-real-")
@@ -68,6 +88,11 @@ impl RealCluster {
                 cluster_id,
                 settings_file: settings_file.clone(),
                 log_file: cluster.dir.path().join(format!("n{id}.log")),
+                listen: NodeSpec::any_ports(),
+                registry: registry.then(|| RegistryHttp {
+                    listen: "127.0.0.1:0".to_owned(),
+                    peers: Vec::new(),
+                }),
             };
             let node = NodeProcess::start(spec).await?;
             cluster.proxy.set_target(id, node.listening().raft.clone());
@@ -85,6 +110,13 @@ impl RealCluster {
             .values()
             .map(|node| (node.id(), node.listening().kv.clone()));
         KvClient::new(TokioConnector, addrs, config)
+    }
+
+    /// Each node's registry HTTP address (none for nodes not serving it).
+    pub fn registry_addresses(&self) -> BTreeMap<NodeId, String> {
+        (self.nodes.values())
+            .filter_map(|node| Some((node.id(), node.listening().registry.clone()?)))
+            .collect()
     }
 
     fn node(&mut self, id: NodeId) -> &mut NodeProcess {

@@ -26,6 +26,7 @@ pub mod node_metrics;
 pub mod process;
 pub mod proxy;
 pub mod record;
+pub mod registry;
 pub mod runner;
 pub mod target;
 

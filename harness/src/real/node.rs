@@ -1,7 +1,9 @@
 //! `rafty node`: one reference node as an OS process. Its Raft log is a [`FileLog`] and its
 //! snapshots a [`FileSnapshotStore`] in its own data directory; it talks to its peers over
 //! rafty's TCP transport and serves the key-value service and the membership admin service on
-//! their own ports.
+//! their own ports. With `--registry` its state machine is the service registry
+//! (`rafty_registry`) instead, whose HTTP+JSON API it serves on that address (the key-value
+//! port then answers every command as invalid).
 //!
 //! Once its listeners are bound it prints one JSON line on stdout, [`Listening`] (the
 //! addresses it got: port 0 asks for any free one), then serves until SIGTERM or SIGINT, when
@@ -20,7 +22,7 @@ use rafty::tcp::{
 };
 use rafty::{
     Config, FileLog, FilePeersProvider, FileSnapshotStore, KvStateMachine, NodeId, Peer,
-    PeersProvider, RpcHandler, SnapshotStore, StaticPeersProvider,
+    PeersProvider, RpcHandler, SnapshotStore, StateMachine, StaticPeersProvider,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -52,6 +54,17 @@ pub struct NodeConfig {
     pub metrics: Option<String>,
     /// Its TLS files: mutual TLS on the Raft and client ports when given.
     pub tls: Option<TlsFiles>,
+    /// Serve the service registry (`rafty_registry`) instead of the bare key-value store.
+    pub registry: Option<RegistryHttp>,
+}
+
+/// Where a node serves the service registry's HTTP API, and where the others do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryHttp {
+    /// Its HTTP address (`HOST:PORT`; port 0: any).
+    pub listen: String,
+    /// The other nodes' HTTP addresses, for redirecting reads to the leader (may be empty).
+    pub peers: Vec<(NodeId, String)>,
 }
 
 /// The PEM files of a node's mutual TLS.
@@ -79,6 +92,9 @@ pub struct Listening {
     /// Where it serves Prometheus metrics at `/metrics`, if it does.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// Where it serves the service registry's HTTP API, if it does.
+    #[serde(default)]
+    pub registry: Option<String>,
 }
 
 /// Why a node process could not run.
@@ -151,7 +167,27 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         ),
         None => None,
     };
-    let node = start_node(config, tls.as_ref()).await?;
+    let registry_listener = match &config.registry {
+        Some(registry) => Some(
+            tokio::net::TcpListener::bind(&registry.listen)
+                .await
+                .map_err(|source| NodeProcessError::Bind {
+                    addr: registry.listen.clone(),
+                    what: "--registry",
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    let (machine, applied): (Box<dyn StateMachine>, _) = match &config.registry {
+        Some(_) => {
+            let (machine, applied) =
+                rafty_registry::state_machine(rafty_registry::state::DEFAULT_MAX_CHANGES);
+            (Box::new(machine), Some(applied))
+        }
+        None => (Box::new(rafty::Sessions::new(KvStateMachine::new())), None),
+    };
+    let node = start_node(config, tls.as_ref(), machine).await?;
     let transport = TransportConfig::new(config.cluster_id);
     let listening = Listening {
         id: config.id,
@@ -162,7 +198,24 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
             None => None,
         },
         metrics: metrics.as_ref().map(|(addr, _)| addr.to_string()),
+        registry: match &registry_listener {
+            Some(listener) => Some(listener.local_addr()?.to_string()),
+            None => None,
+        },
     };
+    if let (Some(listener), Some(applied), Some(registry)) =
+        (registry_listener, applied, &config.registry)
+    {
+        let peers = registry.peers.iter().cloned().collect();
+        let api = rafty_registry::Api::new(node.clone(), applied, peers);
+        rafty_registry::spawn_ticker(node.clone(), rafty_registry::ticker::DEFAULT_TICK_INTERVAL);
+        let id = config.id;
+        tokio::spawn(async move {
+            if let Err(error) = rafty_registry::http::serve(listener, api).await {
+                log_line(id, &format!("the registry's HTTP server stopped: {error}"));
+            }
+        });
+    }
     let acceptors = Acceptors {
         raft: raft_acceptor,
         kv: kv_acceptor,
@@ -235,6 +288,7 @@ fn load_tls(files: &TlsFiles) -> Result<TlsIdentity, NodeProcessError> {
 async fn start_node(
     config: &NodeConfig,
     tls: Option<&TlsIdentity>,
+    machine: Box<dyn StateMachine>,
 ) -> Result<Node, NodeProcessError> {
     let dir = &config.data_dir;
     let storage = |what: &str, error: &dyn std::fmt::Display| {
@@ -259,7 +313,7 @@ async fn start_node(
     Node::start(
         config.id,
         log,
-        rafty::Sessions::new(KvStateMachine::new()),
+        machine,
         peers,
         Arc::new(config.settings.clone()),
         options,

@@ -20,7 +20,7 @@ use rafty::NodeId;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use super::node::Listening;
+use super::node::{Listening, RegistryHttp};
 
 /// How long a node may take to bind its listeners and print them.
 const START_WAIT: Duration = Duration::from_secs(20);
@@ -44,6 +44,19 @@ pub struct NodeSpec {
     pub settings_file: PathBuf,
     /// Where its stderr goes (appended across restarts).
     pub log_file: PathBuf,
+    /// Where it first listens for Raft calls and the key-value service (`127.0.0.1:0`: any
+    /// free port); restarts reuse the ports it got.
+    pub listen: (String, String),
+    /// The service registry's HTTP API: where it first listens and the others' addresses
+    /// (`rafty node --registry`); none for the bare key-value store.
+    pub registry: Option<RegistryHttp>,
+}
+
+impl NodeSpec {
+    /// Where a node listens when any free port will do.
+    pub fn any_ports() -> (String, String) {
+        ("127.0.0.1:0".to_owned(), "127.0.0.1:0".to_owned())
+    }
 }
 
 /// One node process and what it listens on.
@@ -56,7 +69,9 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Spawn the node on free ports (which every restart reuses).
     pub async fn start(spec: NodeSpec) -> Result<NodeProcess, String> {
-        let (child, listening) = spawn(&spec, "127.0.0.1:0", "127.0.0.1:0").await?;
+        let (raft, kv) = spec.listen.clone();
+        let registry = spec.registry.as_ref().map(|r| r.listen.clone());
+        let (child, listening) = spawn(&spec, &raft, &kv, registry.as_deref()).await?;
         Ok(NodeProcess {
             spec,
             listening,
@@ -97,7 +112,9 @@ impl NodeProcess {
         }
         let mut last_error = String::new();
         for _ in 0..BIND_ATTEMPTS {
-            match spawn(&self.spec, &self.listening.raft, &self.listening.kv).await {
+            let listening = &self.listening;
+            let registry = listening.registry.as_deref();
+            match spawn(&self.spec, &listening.raft, &listening.kv, registry).await {
                 Ok((child, listening)) => {
                     self.process = Supervised::running(child);
                     self.listening = listening;
@@ -113,6 +130,12 @@ impl NodeProcess {
     /// SIGSTOP: the process is frozen, timers and sockets included, until [`Self::resume`].
     pub fn pause(&mut self) {
         self.process.pause();
+    }
+
+    /// Whether it has exited by itself or been killed from outside (then reaped: a
+    /// [`Self::restart`] starts it again).
+    pub fn exited(&mut self) -> bool {
+        self.process.exited()
     }
 
     /// SIGCONT.
@@ -165,6 +188,19 @@ impl Supervised {
     /// Its process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
+    }
+
+    /// Whether the child has exited (reaped if so; never true for one not started).
+    pub fn exited(&mut self) -> bool {
+        let gone = match &mut self.child {
+            Some(child) => !matches!(child.try_wait(), Ok(None)),
+            None => false,
+        };
+        if gone {
+            self.child = None;
+            self.paused = false;
+        }
+        gone
     }
 
     /// SIGKILL, and reap it.
@@ -256,8 +292,14 @@ pub fn this_executable() -> Result<PathBuf, String> {
         .map_err(|error| format!("cannot find this executable to spawn nodes: {error}"))
 }
 
-/// Spawn `rafty node` for `spec` on `raft` and `kv`, and read the addresses it bound.
-async fn spawn(spec: &NodeSpec, raft: &str, kv: &str) -> Result<(Child, Listening), String> {
+/// Spawn `rafty node` for `spec` on `raft`, `kv` and (for the registry) `registry`, and read
+/// the addresses it bound.
+async fn spawn(
+    spec: &NodeSpec,
+    raft: &str,
+    kv: &str,
+    registry: Option<&str>,
+) -> Result<(Child, Listening), String> {
     let id = spec.id;
     let stderr = OpenOptions::new()
         .create(true)
@@ -282,6 +324,12 @@ async fn spawn(spec: &NodeSpec, raft: &str, kv: &str) -> Result<(Child, Listenin
         .arg(&spec.settings_file);
     for (peer, addr) in &spec.peers {
         command.arg("--peer").arg(format!("{peer}={addr}"));
+    }
+    if let (Some(listen), Some(http)) = (registry, &spec.registry) {
+        command.arg("--registry").arg(listen);
+        for (peer, addr) in &http.peers {
+            command.arg("--registry-peer").arg(format!("{peer}={addr}"));
+        }
     }
     command
         .stdin(Stdio::null())
