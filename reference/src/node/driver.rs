@@ -14,6 +14,7 @@ use tokio::time::{Instant, Sleep};
 use super::Status;
 use super::admin::AdminRequest;
 use super::clock::Clock;
+use super::counters::LoopCounters;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
 use super::reads::{ReadRequest, Reads};
@@ -123,6 +124,8 @@ pub(super) struct Driver<L, S> {
     requests_sent: u64,
     /// Reads waiting for the core or for their index to apply.
     pub(super) reads: Reads,
+    /// What the loop did so far, published with the status.
+    counters: LoopCounters,
 }
 
 /// What a driver starts with besides the core and the trait objects it runs.
@@ -174,6 +177,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             receiving: None,
             requests_sent: core_requests_sent,
             reads: Reads::default(),
+            counters: LoopCounters::default(),
         }
     }
 
@@ -204,7 +208,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             if self.wait_while_paused().await.is_break() {
                 return Ok(());
             }
-            match self.next_event(timer.as_mut()).await {
+            let event = self.next_event(timer.as_mut()).await;
+            self.counters.turns += 1;
+            match event {
                 Event::Stop => return Ok(()),
                 Event::PauseChanged => {}
                 Event::Tick => {
@@ -215,6 +221,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 }
                 Event::Result(result) => self.on_result(result)?,
                 Event::Request(incoming) => {
+                    self.counters.requests += 1;
                     self.core.step(self.now(), incoming.from, incoming.message);
                     self.execute(Some(incoming.reply))?;
                 }
@@ -297,6 +304,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     }
 
     fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {
+        self.counters.results += 1;
         let now = self.now();
         match result.outcome {
             Ok(response) => self
@@ -352,6 +360,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             }
         };
         let count = replies.len() as u64;
+        self.counters.proposals += 1;
+        self.counters.commands_proposed += count;
         for (reply, index) in replies.into_iter().zip(first_index..) {
             self.waiters.add(index, term, reply);
         }
@@ -410,7 +420,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         for action in self.core.take_actions() {
             match action {
                 Action::SaveHardState(state) => self.log.save_hard_state(state)?,
-                Action::AppendToLog(entries) => self.log.append(&entries)?,
+                Action::AppendToLog(entries) => {
+                    self.counters.log_appends += 1;
+                    self.counters.entries_appended += entries.len() as u64;
+                    self.log.append(&entries)?;
+                }
                 Action::TruncateLog(from) => self.log.truncate(from)?,
                 Action::Send { to, message } => self.send(to, message),
                 Action::Reply(message) => match reply.take() {
@@ -442,6 +456,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// follow run (a leader's own fsync of the same entries, §10.2.1), whatever the runtime's
     /// threads are doing. Only the wait for the answer goes to a task of its own.
     fn send(&mut self, to: NodeId, request: Message) {
+        self.counters.sends += 1;
+        if let Message::AppendEntries(append) = &request {
+            self.counters.append_entries_sent += 1;
+            self.counters.entries_sent += append.entries.len() as u64;
+        }
         self.requests_sent += 1;
         let number = self.requests_sent;
         let peer = self.peer(to);
@@ -480,6 +499,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// Apply committed entries in order; no-ops only advance `last_applied`.
     fn apply(&mut self, entries: Vec<Entry>) {
+        self.counters.entries_applied += entries.len() as u64;
         if let Some(last) = entries.last() {
             self.notify(NodeEvent::Committed { index: last.index });
         }
@@ -535,6 +555,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.last_index = self.core.last_index();
         status.first_index = self.core.first_index();
         status.snapshot_index = self.core.snapshot_index();
+        status.counters = self.counters;
         super::metrics::record_status(&status);
         drop(status);
         let mut membership = self
