@@ -15,6 +15,7 @@ use super::Status;
 use super::admin::AdminRequest;
 use super::clock::Clock;
 use super::counters::LoopCounters;
+use super::metrics::StatusGauges;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
 use super::reads::{ReadRequest, Reads};
@@ -126,6 +127,8 @@ pub(super) struct Driver<L, S> {
     pub(super) reads: Reads,
     /// What the loop did so far, published with the status.
     counters: LoopCounters,
+    /// The status's gauges ([`super::metrics`]).
+    gauges: StatusGauges,
 }
 
 /// What a driver starts with besides the core and the trait objects it runs.
@@ -153,6 +156,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let (results, results_rx) = mpsc::channel(RESULT_QUEUE);
         let (snapshot_events, snapshot_events_rx) = mpsc::channel(SNAPSHOT_EVENT_QUEUE);
         let core_requests_sent = core.last_request_number();
+        let gauges = StatusGauges::new(core.id());
         Driver {
             peers_generation: peers_provider.generation(),
             peers: peers_by_id(peers_provider.as_ref()),
@@ -178,6 +182,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             requests_sent: core_requests_sent,
             reads: Reads::default(),
             counters: LoopCounters::default(),
+            gauges,
         }
     }
 
@@ -320,7 +325,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// Propose every queued command as one batch (leader), or forward / refuse them.
     fn on_submissions(&mut self, first: Submission) -> Result<(), LogError> {
-        let mut batch = vec![first];
+        let mut batch =
+            Vec::with_capacity((self.channels.submissions.len() + 1).min(MAX_PROPOSAL_BATCH));
+        batch.push(first);
         while batch.len() < MAX_PROPOSAL_BATCH {
             match self.channels.submissions.try_recv() {
                 Ok(next) => batch.push(next),
@@ -556,7 +563,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.first_index = self.core.first_index();
         status.snapshot_index = self.core.snapshot_index();
         status.counters = self.counters;
-        super::metrics::record_status(&status);
+        self.gauges.record(&status);
         drop(status);
         let mut membership = self
             .channels
