@@ -251,13 +251,13 @@ impl Log for MemoryLog {
             && (index == stored.compacted.0 && stored.compacted.1 == term
                 || index > stored.compacted.0
                     && stored.entries[stored.position(index)].term == term);
-        let kept = if matches {
+        // In place, keeping the vector's capacity (see `RaftLog::compact`).
+        if matches {
             let position = stored.position(index + 1);
-            stored.entries.split_off(position)
+            stored.entries.drain(..position);
         } else {
-            Vec::new()
-        };
-        stored.entries = kept;
+            stored.entries.clear();
+        }
         stored.compacted = (index, term);
         Ok(())
     }

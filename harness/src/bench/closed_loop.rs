@@ -34,6 +34,8 @@ pub struct RoundOutcome {
     pub peak_rss_bytes: Vec<u64>,
     /// The most entries any node had applied when the round ended (warm-up included).
     pub entries_applied: u64,
+    /// In process: what the leader's event loop did in the window; `None` if not measured.
+    pub loop_stats: Option<super::loop_stats::LoopSummary>,
 }
 
 /// When a round measures: operations that start at or after `from` and finish by `until`.

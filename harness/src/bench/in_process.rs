@@ -16,6 +16,7 @@ use rafty::{
 
 use super::closed_loop::{RoundOutcome, Window, run_clients};
 use super::commit_clock::CommitClock;
+use super::loop_stats::LoopSummary;
 use super::machine::peak_rss_bytes;
 use super::stats::new_histogram;
 use super::{BenchError, BenchOptions, bench_config};
@@ -143,6 +144,10 @@ impl InProcessCluster {
 /// One round: a fresh cluster, `clients` closed-loop clients on its leader.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
     let mut config = bench_config(options.snapshots);
+    if let Some(policy) = options.snapshot_policy {
+        config.snapshot_threshold_entries = policy.every_entries;
+        config.snapshot_keep_entries = policy.keep_entries;
+    }
     if options.reads == Some(ReadConsistency::Lease) {
         config.lease_read_margin = Some(config.election_timeout_min / 5);
     }
@@ -158,16 +163,20 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
     let status = leader.clone();
     let window = Window::after(options.warmup, options.duration);
     let clocks = cluster.clocks.clone();
+    let counted = leader.clone();
     let commit_latencies = tokio::spawn(async move {
         window.opened().await;
         clocks.iter().for_each(|clock| clock.start());
+        let counters_from = counted.status().counters;
         window.closed().await;
+        let counters = counted.status().counters.since(&counters_from);
         let mut all = new_histogram();
         for clock in &clocks {
             all.add(clock.stop().commits)
                 .expect("histograms of equal bounds");
         }
-        all
+        let seconds = window.duration().as_secs_f64();
+        (all, LoopSummary::of(&counters, seconds))
     });
     let reads = options.reads;
     let mut outcome = run_clients(clients, window, move |_client| {
@@ -182,7 +191,9 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         }
     })
     .await;
-    outcome.commit_latencies = Some(commit_latencies.await.expect("the commit clock ran"));
+    let (commits, loop_stats) = commit_latencies.await.expect("the commit clock ran");
+    outcome.commit_latencies = Some(commits);
+    outcome.loop_stats = Some(loop_stats);
     // Every success counted must be an applied entry: a cheap guard against a benchmark that
     // measures something other than commits.
     let applied = status.status().last_applied;

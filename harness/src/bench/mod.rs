@@ -16,13 +16,15 @@
 //! [`real`] (the clusters), [`node_process`] (the child process of real mode), [`machine`]
 //! (fsync and loopback round trip, load average, peak memory), [`stats`] and [`report`]
 //! (results, table, JSON); [`catch_up`] (`--catch-up`: a node far behind catching up, by
-//! snapshot and by entries) and [`counting`] (a connector that counts the bytes it carries).
+//! snapshot and by entries) and [`counting`] (a connector that counts the bytes it carries);
+//! [`loop_stats`] (in process: the leader's event-loop counters over the window).
 
 pub mod catch_up;
 pub mod closed_loop;
 pub mod commit_clock;
 pub mod counting;
 pub mod in_process;
+pub mod loop_stats;
 pub mod machine;
 pub mod node_process;
 pub mod options;

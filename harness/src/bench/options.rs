@@ -55,6 +55,19 @@ pub struct BenchOptions {
     pub catch_up: Option<u64>,
     /// Instead of writes: reads with this consistency (dissertation §6.4), in process only.
     pub reads: Option<rafty::ReadConsistency>,
+    /// In process: a snapshot policy other than the library's (with snapshots on), e.g.
+    /// openraft's for a side-by-side run (`bench/vs-openraft/`).
+    pub snapshot_policy: Option<SnapshotPolicy>,
+}
+
+/// When the nodes snapshot (Raft §7): every `every_entries` applied entries, keeping
+/// `keep_entries` behind the snapshot for followers that lag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotPolicy {
+    /// Entries applied since the last snapshot that trigger the next.
+    pub every_entries: u64,
+    /// Entries kept in the log behind the snapshot.
+    pub keep_entries: u64,
 }
 
 /// The largest client count accepted: each client is a task, and in real mode every 64 share
@@ -111,6 +124,19 @@ impl BenchOptions {
                 "--catch-up: runs its own three nodes in this process over TCP; drop --mode real"
                     .into(),
             );
+        }
+        if let Some(policy) = self.snapshot_policy {
+            if self.mode != Mode::InProcess || self.catch_up.is_some() {
+                return bad(
+                    "--snapshot-every / --snapshot-keep: in-process throughput rounds only".into(),
+                );
+            }
+            if !self.snapshots {
+                return bad("--snapshot-every / --snapshot-keep: not with --snapshots off".into());
+            }
+            if policy.every_entries == 0 {
+                return bad("--snapshot-every: must be at least 1".into());
+            }
         }
         if (self.mode == Mode::Real || self.catch_up.is_some()) && !self.data_dir.is_dir() {
             return bad(format!(

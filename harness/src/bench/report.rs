@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 use super::closed_loop::RoundOutcome;
+use super::loop_stats::LoopSummary;
 use super::machine::{Bounds, LoadAverage};
 use super::options::{BenchOptions, Mode};
 use super::stats::{LatencySummary, Spread, new_histogram, record_all, summarize};
@@ -35,6 +36,8 @@ pub struct RoundResult {
     pub append_latency: Option<LatencySummary>,
     /// The most entries any node had applied when the round ended (warm-up included).
     pub entries_applied: u64,
+    /// In process: what the leader's event loop did in the window.
+    pub loop_counters: Option<LoopSummary>,
     /// Peak resident memory in MiB (`VmHWM`) when the round ended: of each node process in
     /// real mode; of the whole benchmark process in process (cumulative over the rounds).
     pub peak_rss_mib: Vec<f64>,
@@ -105,6 +108,7 @@ impl ClientCountResult {
                 commit_latency: outcome.commit_latencies.as_ref().map(summarize),
                 append_latency: outcome.append_latencies.as_ref().map(summarize),
                 entries_applied: outcome.entries_applied,
+                loop_counters: outcome.loop_stats,
                 peak_rss_mib: outcome
                     .peak_rss_bytes
                     .iter()
@@ -344,6 +348,7 @@ impl BenchReport {
             }
         }
         self.memory_lines(&mut out);
+        self.loop_lines(&mut out);
         for result in self.results.iter().filter(|result| result.errors > 0) {
             let error = result.first_error.as_deref().unwrap_or("?");
             let _ = writeln!(out, "{} clients: first error: {error}", result.clients);
@@ -408,6 +413,23 @@ impl BenchReport {
 }
 
 impl BenchReport {
+    /// In process, one line per round: what the leader's event loop did in the window.
+    fn loop_lines(&self, out: &mut String) {
+        for result in &self.results {
+            for (number, round) in result.rounds.iter().enumerate() {
+                if let Some(counters) = &round.loop_counters {
+                    let _ = writeln!(
+                        out,
+                        "leader's loop at {} clients, round {}: {}",
+                        result.clients,
+                        number + 1,
+                        counters.line()
+                    );
+                }
+            }
+        }
+    }
+
     /// One line per round: the entries applied and the peak memory it ended with.
     fn memory_lines(&self, out: &mut String) {
         let whose = match self.mode {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::options::parse_clients;
+use super::options::{SnapshotPolicy, parse_clients};
 use super::{BenchOptions, Mode, run};
 
 fn tiny_options() -> BenchOptions {
@@ -20,6 +20,7 @@ fn tiny_options() -> BenchOptions {
         json: true,
         snapshots: true,
         catch_up: None,
+        snapshot_policy: None,
     }
 }
 
@@ -77,6 +78,20 @@ fn bad_options_name_the_flag() {
         error.contains("--catch-up") && error.contains("--mode real"),
         "{error}"
     );
+    let mut options = tiny_options();
+    options.snapshot_policy = Some(SnapshotPolicy {
+        every_entries: 0,
+        keep_entries: 10,
+    });
+    let error = options.validate().unwrap_err().to_string();
+    assert!(error.contains("--snapshot-every"), "{error}");
+    options.snapshot_policy = Some(SnapshotPolicy {
+        every_entries: 5000,
+        keep_entries: 1000,
+    });
+    options.snapshots = false;
+    let error = options.validate().unwrap_err().to_string();
+    assert!(error.contains("--snapshots off"), "{error}");
     let error = parse_clients("1,x,4").unwrap_err();
     assert!(error.contains("'x'"), "{error}");
     assert!(parse_clients("0").is_err());

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::bench::node_process::{self, NodeProcessOptions};
-use crate::bench::options::{MAX_CATCH_UP_ENTRIES, parse_clients, parse_mode};
+use crate::bench::options::{MAX_CATCH_UP_ENTRIES, SnapshotPolicy, parse_clients, parse_mode};
 use crate::bench::{self, BenchOptions, Mode};
 use crate::cli::check::parse_duration;
 use crate::cli::number::whole_number;
@@ -72,6 +72,15 @@ pub struct Args {
     /// then linearizable reads, client latency only, 3 members on 127.0.0.1.
     #[arg(long, value_parser = ["rafty", "etcd", "both"])]
     pub target: Option<String>,
+    /// In process: snapshot every this many applied entries instead of the library's 10,000
+    /// (e.g. 5000, openraft's default, for `bench/vs-openraft/`).
+    #[arg(long, allow_hyphen_values = true, value_parser = whole_number(1, u64::MAX))]
+    pub snapshot_every: Option<u64>,
+    /// In process: keep this many entries behind each snapshot instead of the library's 5,000
+    /// (openraft keeps 1000); needs --snapshot-every.
+    #[arg(long, requires = "snapshot_every", allow_hyphen_values = true,
+          value_parser = whole_number(0, u64::MAX))]
+    pub snapshot_keep: Option<u64>,
 }
 
 /// `--snapshots on|off`.
@@ -126,6 +135,12 @@ pub fn run(args: &Args) -> u8 {
         snapshots: args.snapshots,
         catch_up: args.catch_up,
         reads: args.reads,
+        snapshot_policy: args.snapshot_every.map(|every_entries| SnapshotPolicy {
+            every_entries,
+            keep_entries: args
+                .snapshot_keep
+                .unwrap_or(rafty::Config::default().snapshot_keep_entries),
+        }),
     };
     if let Some(target) = &args.target {
         return compare_targets(args, target, &options);

@@ -97,6 +97,7 @@ impl RaftLog {
 
     /// Append entries that continue the log: contiguous, the first at `last_index() + 1`.
     pub(super) fn append(&mut self, entries: &[Entry]) {
+        self.entries.reserve(entries.len());
         for entry in entries {
             assert_eq!(
                 entry.index,
@@ -130,12 +131,15 @@ impl RaftLog {
         if index < self.compacted.0 {
             return;
         }
-        let kept = if self.term(index) == Some(term) {
-            self.entries.split_off(self.position(index + 1))
+        // In place: the vector keeps its capacity (bounded by the snapshot policy), so the
+        // entries appended after a compaction do not regrow it from nothing, copying and
+        // faulting in fresh pages on every doubling.
+        if self.term(index) == Some(term) {
+            let position = self.position(index + 1);
+            self.entries.drain(..position);
         } else {
-            Vec::new()
-        };
-        self.entries = kept;
+            self.entries.clear();
+        }
         self.compacted = (index, term);
     }
 

@@ -14,6 +14,8 @@ use tokio::time::{Instant, Sleep};
 use super::Status;
 use super::admin::AdminRequest;
 use super::clock::Clock;
+use super::counters::LoopCounters;
+use super::metrics::StatusGauges;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
 use super::reads::{ReadRequest, Reads};
@@ -123,6 +125,10 @@ pub(super) struct Driver<L, S> {
     requests_sent: u64,
     /// Reads waiting for the core or for their index to apply.
     pub(super) reads: Reads,
+    /// What the loop did so far, published with the status.
+    counters: LoopCounters,
+    /// The status's gauges ([`super::metrics`]).
+    gauges: StatusGauges,
 }
 
 /// What a driver starts with besides the core and the trait objects it runs.
@@ -150,6 +156,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let (results, results_rx) = mpsc::channel(RESULT_QUEUE);
         let (snapshot_events, snapshot_events_rx) = mpsc::channel(SNAPSHOT_EVENT_QUEUE);
         let core_requests_sent = core.last_request_number();
+        let gauges = StatusGauges::new(core.id());
         Driver {
             peers_generation: peers_provider.generation(),
             peers: peers_by_id(peers_provider.as_ref()),
@@ -174,6 +181,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             receiving: None,
             requests_sent: core_requests_sent,
             reads: Reads::default(),
+            counters: LoopCounters::default(),
+            gauges,
         }
     }
 
@@ -204,7 +213,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             if self.wait_while_paused().await.is_break() {
                 return Ok(());
             }
-            match self.next_event(timer.as_mut()).await {
+            let event = self.next_event(timer.as_mut()).await;
+            self.counters.turns += 1;
+            match event {
                 Event::Stop => return Ok(()),
                 Event::PauseChanged => {}
                 Event::Tick => {
@@ -218,6 +229,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                     self.on_read_index_request(incoming)?
                 }
                 Event::Request(incoming) => {
+                    self.counters.requests += 1;
                     self.core.step(self.now(), incoming.from, incoming.message);
                     self.execute(Some(incoming.reply))?;
                 }
@@ -300,6 +312,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     }
 
     fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {
+        self.counters.results += 1;
         let now = self.now();
         match result.outcome {
             Ok(response) => self
@@ -315,7 +328,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// Propose every queued command as one batch (leader), or forward / refuse them.
     fn on_submissions(&mut self, first: Submission) -> Result<(), LogError> {
-        let mut batch = vec![first];
+        let mut batch =
+            Vec::with_capacity((self.channels.submissions.len() + 1).min(MAX_PROPOSAL_BATCH));
+        batch.push(first);
         while batch.len() < MAX_PROPOSAL_BATCH {
             match self.channels.submissions.try_recv() {
                 Ok(next) => batch.push(next),
@@ -355,6 +370,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             }
         };
         let count = replies.len() as u64;
+        self.counters.proposals += 1;
+        self.counters.commands_proposed += count;
         for (reply, index) in replies.into_iter().zip(first_index..) {
             self.waiters.add(index, term, reply);
         }
@@ -413,7 +430,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         for action in self.core.take_actions() {
             match action {
                 Action::SaveHardState(state) => self.log.save_hard_state(state)?,
-                Action::AppendToLog(entries) => self.log.append(&entries)?,
+                Action::AppendToLog(entries) => {
+                    self.counters.log_appends += 1;
+                    self.counters.entries_appended += entries.len() as u64;
+                    self.log.append(&entries)?;
+                }
                 Action::TruncateLog(from) => self.log.truncate(from)?,
                 Action::Send { to, message } => self.send(to, message),
                 Action::Reply(message) => match reply.take() {
@@ -445,6 +466,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// follow run (a leader's own fsync of the same entries, §10.2.1), whatever the runtime's
     /// threads are doing. Only the wait for the answer goes to a task of its own.
     fn send(&mut self, to: NodeId, request: Message) {
+        self.counters.sends += 1;
+        if let Message::AppendEntries(append) = &request {
+            self.counters.append_entries_sent += 1;
+            self.counters.entries_sent += append.entries.len() as u64;
+        }
         self.requests_sent += 1;
         let number = self.requests_sent;
         let peer = self.peer(to);
@@ -483,6 +509,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// Apply committed entries in order; no-ops only advance `last_applied`.
     fn apply(&mut self, entries: Vec<Entry>) {
+        self.counters.entries_applied += entries.len() as u64;
         if let Some(last) = entries.last() {
             self.notify(NodeEvent::Committed { index: last.index });
         }
@@ -538,7 +565,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.last_index = self.core.last_index();
         status.first_index = self.core.first_index();
         status.snapshot_index = self.core.snapshot_index();
-        super::metrics::record_status(&status);
+        status.counters = self.counters;
+        self.gauges.record(&status);
         drop(status);
         let mut membership = self
             .channels

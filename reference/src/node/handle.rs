@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::admin::{AdminError, AdminRequest};
+use super::counters::LoopCounters;
 use super::driver::{Channels, Driver, Incoming, Loaded, Submission};
 use super::load::load_core;
 use super::panic_stop::fail_stop_on_panic;
@@ -114,6 +115,7 @@ impl Node {
             first_index: core.first_index(),
             snapshot_index: core.snapshot_index(),
             running: true,
+            counters: LoopCounters::default(),
         }));
         let channels = Channels {
             submissions: submissions_rx,

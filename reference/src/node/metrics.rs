@@ -25,22 +25,49 @@ use crate::node::Status;
 use crate::node::events::NodeEvent;
 use crate::types::NodeId;
 
-/// The gauges of a node's status.
-pub(super) fn record_status(status: &Status) {
-    let node = status.id.to_string();
-    let role = match status.role {
-        Role::Follower => 0.0,
-        Role::PreCandidate => 1.0,
-        Role::Candidate => 2.0,
-        Role::Leader => 3.0,
-    };
-    let entries = (status.last_index + 1).saturating_sub(status.first_index.max(1));
-    metrics::gauge!("rafty_term", "node" => node.clone()).set(status.term as f64);
-    metrics::gauge!("rafty_role", "node" => node.clone()).set(role);
-    metrics::gauge!("rafty_commit_index", "node" => node.clone()).set(status.commit_index as f64);
-    metrics::gauge!("rafty_applied_index", "node" => node.clone()).set(status.last_applied as f64);
-    metrics::gauge!("rafty_log_entries", "node" => node.clone()).set(entries as f64);
-    metrics::gauge!("rafty_snapshot_index", "node" => node).set(status.snapshot_index as f64);
+/// The gauges of a node's status, registered once when its event loop is built, so that
+/// publishing the status after every turn of the loop costs no allocation (the labels) and
+/// no registry lookup. A recorder must be installed before the node starts to see them (as
+/// `rafty node` does).
+pub(super) struct StatusGauges {
+    term: metrics::Gauge,
+    role: metrics::Gauge,
+    commit_index: metrics::Gauge,
+    applied_index: metrics::Gauge,
+    log_entries: metrics::Gauge,
+    snapshot_index: metrics::Gauge,
+}
+
+impl StatusGauges {
+    /// Register node `node`'s gauges with the recorder installed now (if any).
+    pub(super) fn new(node: NodeId) -> StatusGauges {
+        let node = node.to_string();
+        StatusGauges {
+            term: metrics::gauge!("rafty_term", "node" => node.clone()),
+            role: metrics::gauge!("rafty_role", "node" => node.clone()),
+            commit_index: metrics::gauge!("rafty_commit_index", "node" => node.clone()),
+            applied_index: metrics::gauge!("rafty_applied_index", "node" => node.clone()),
+            log_entries: metrics::gauge!("rafty_log_entries", "node" => node.clone()),
+            snapshot_index: metrics::gauge!("rafty_snapshot_index", "node" => node),
+        }
+    }
+
+    /// Set every gauge from `status`.
+    pub(super) fn record(&self, status: &Status) {
+        let role = match status.role {
+            Role::Follower => 0.0,
+            Role::PreCandidate => 1.0,
+            Role::Candidate => 2.0,
+            Role::Leader => 3.0,
+        };
+        let entries = (status.last_index + 1).saturating_sub(status.first_index.max(1));
+        self.term.set(status.term as f64);
+        self.role.set(role);
+        self.commit_index.set(status.commit_index as f64);
+        self.applied_index.set(status.last_applied as f64);
+        self.log_entries.set(entries as f64);
+        self.snapshot_index.set(status.snapshot_index as f64);
+    }
 }
 
 /// The counters an event moves.

@@ -20,6 +20,7 @@
 
 mod admin;
 mod clock;
+mod counters;
 mod driver;
 mod envelope;
 mod events;
@@ -38,6 +39,7 @@ use std::sync::Arc;
 
 pub use admin::AdminError;
 pub use clock::Clock;
+pub use counters::LoopCounters;
 pub use events::{NodeEvent, Observer};
 pub use handle::Node;
 pub use load::LogContractViolation;
@@ -243,4 +245,6 @@ pub struct Status {
     pub snapshot_index: LogIndex,
     /// False once the node stopped (asked to, or on a storage error).
     pub running: bool,
+    /// What its event loop did so far (for benchmarks; the node never reads them).
+    pub counters: LoopCounters,
 }

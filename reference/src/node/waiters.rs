@@ -2,6 +2,7 @@
 //! gave them.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use tokio::sync::oneshot;
 
@@ -18,24 +19,31 @@ struct Waiter {
 
 /// The commands this node appended as leader and whose entries have not applied yet. Several
 /// may wait on one index: a command appended in an earlier term whose entry was overwritten,
-/// and one appended at the same index later.
+/// and one appended at the same index later. The first waiter of an index lives in `by_index`,
+/// later ones (rare: only after a change of leader) in `more`, in the order they came, so a
+/// command costs no allocation of its own.
 #[derive(Default)]
 pub(super) struct Waiters {
-    by_index: BTreeMap<LogIndex, Vec<Waiter>>,
+    by_index: BTreeMap<LogIndex, Waiter>,
+    more: Vec<(LogIndex, Waiter)>,
 }
 
 impl Waiters {
     /// Wait for the entry `(index, term)`.
     pub(super) fn add(&mut self, index: LogIndex, term: Term, reply: ReplyTo) {
-        self.by_index
-            .entry(index)
-            .or_default()
-            .push(Waiter { term, reply });
+        let waiter = Waiter { term, reply };
+        match self.by_index.entry(index) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(waiter);
+            }
+            Entry::Occupied(_) => self.more.push((index, waiter)),
+        }
     }
 
     /// The entry at `index` applied with `term`. The waiter of that entry gets `response`;
     /// a waiter of another term gets `NotLeader`: its entry was overwritten, and since this
-    /// entry is committed, it never will apply (definite).
+    /// entry is committed, it never will apply (definite). Waiters are answered in the order
+    /// they were added.
     pub(super) fn applied(
         &mut self,
         index: LogIndex,
@@ -43,29 +51,116 @@ impl Waiters {
         response: Option<&[u8]>,
         leader_hint: Option<NodeId>,
     ) {
-        for waiter in self.by_index.remove(&index).unwrap_or_default() {
+        let Some(first) = self.by_index.remove(&index) else {
+            return;
+        };
+        let answer = |waiter: Waiter| {
             let outcome = match response {
                 Some(response) if waiter.term == term => Ok(response.to_vec()),
                 _ => Err(ClientError::NotLeader { leader_hint }),
             };
             // The caller may have given up (timeout): nobody to tell.
             let _ = waiter.reply.send(outcome);
+        };
+        answer(first);
+        if self.more.iter().any(|(at, _)| *at == index) {
+            let (these, others) = std::mem::take(&mut self.more)
+                .into_iter()
+                .partition(|(at, _)| *at == index);
+            self.more = others;
+            these.into_iter().for_each(|(_, waiter)| answer(waiter));
         }
     }
 
-    /// Forget waiters whose callers gave up.
+    /// Forget waiters whose callers gave up. A later waiter of an index whose first waiter
+    /// is forgotten takes its place, so `more` holds only indexes `by_index` has.
     pub(super) fn prune_abandoned(&mut self) {
-        self.by_index.retain(|_, waiters| {
-            waiters.retain(|waiter| !waiter.reply.is_closed());
-            !waiters.is_empty()
-        });
+        self.by_index.retain(|_, waiter| !waiter.reply.is_closed());
+        let mut kept = Vec::new();
+        for (index, waiter) in std::mem::take(&mut self.more) {
+            if waiter.reply.is_closed() {
+                continue;
+            }
+            match self.by_index.entry(index) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(waiter);
+                }
+                Entry::Occupied(_) => kept.push((index, waiter)),
+            }
+        }
+        self.more = kept;
     }
 
     /// The node stops: every waiter gets `Shutdown` (indefinite: its entry may still commit
     /// through other nodes).
     pub(super) fn shut_down(&mut self) {
-        for waiter in std::mem::take(&mut self.by_index).into_values().flatten() {
+        let first = std::mem::take(&mut self.by_index).into_values();
+        let more = std::mem::take(&mut self.more).into_iter().map(|(_, waiter)| waiter);
+        for waiter in first.chain(more) {
             let _ = waiter.reply.send(Err(ClientError::Shutdown));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::oneshot;
+
+    fn waiter() -> (ReplyTo, oneshot::Receiver<Result<Vec<u8>, ClientError>>) {
+        oneshot::channel()
+    }
+
+    /// §5.3/§8: a command whose entry was overwritten by another term's entry at its index is
+    /// answered `NotLeader` when that index applies; the command of the applied term gets the
+    /// response, whichever was added first.
+    #[test]
+    fn every_waiter_of_an_index_hears_once_and_only_the_applied_term_succeeds() {
+        let mut waiters = Waiters::default();
+        let (old, mut old_rx) = waiter();
+        let (new, mut new_rx) = waiter();
+        let (next, mut next_rx) = waiter();
+        waiters.add(5, 1, old);
+        waiters.add(5, 2, new);
+        waiters.add(6, 2, next);
+        waiters.applied(5, 2, Some(b"ok"), Some(1));
+        assert_eq!(
+            old_rx.try_recv().unwrap(),
+            Err(ClientError::NotLeader {
+                leader_hint: Some(1)
+            })
+        );
+        assert_eq!(new_rx.try_recv().unwrap(), Ok(b"ok".to_vec()));
+        assert!(next_rx.try_recv().is_err(), "index 6 has not applied");
+        waiters.applied(6, 2, Some(b""), None);
+        assert_eq!(next_rx.try_recv().unwrap(), Ok(Vec::new()));
+        assert!(waiters.by_index.is_empty() && waiters.more.is_empty());
+    }
+
+    #[test]
+    fn a_later_waiter_survives_pruning_of_the_first_of_its_index() {
+        let mut waiters = Waiters::default();
+        let (gone, gone_rx) = waiter();
+        let (kept, mut kept_rx) = waiter();
+        waiters.add(3, 1, gone);
+        waiters.add(3, 2, kept);
+        drop(gone_rx);
+        waiters.prune_abandoned();
+        assert_eq!(waiters.by_index.len(), 1);
+        assert!(waiters.more.is_empty());
+        waiters.applied(3, 2, Some(b"x"), None);
+        assert_eq!(kept_rx.try_recv().unwrap(), Ok(b"x".to_vec()));
+    }
+
+    #[test]
+    fn shut_down_answers_every_waiter() {
+        let mut waiters = Waiters::default();
+        let (first, mut first_rx) = waiter();
+        let (second, mut second_rx) = waiter();
+        waiters.add(1, 1, first);
+        waiters.add(1, 2, second);
+        waiters.shut_down();
+        assert_eq!(first_rx.try_recv().unwrap(), Err(ClientError::Shutdown));
+        assert_eq!(second_rx.try_recv().unwrap(), Err(ClientError::Shutdown));
     }
 }
