@@ -11,7 +11,7 @@ use rafty::core::Mutation;
 use rafty_workloads::{WorkloadConfig, WorkloadKind};
 
 use crate::nemesis::FaultKind;
-use crate::run::config::{ClientRouting, LogKind, TestConfig, Variant};
+use crate::run::config::{ClientRouting, LAN_LATENCY, LogKind, TestConfig, Variant};
 use crate::run::plugins::{Plugins, StateMachineFactoryMaker};
 use crate::run::pool::run_seeds;
 use crate::run::results::{RunResult, Validity};
@@ -153,26 +153,27 @@ fn broken_txns(bug: BrokenTxns) -> Result<StateMachineFactoryMaker, String> {
 }
 
 /// The reads (and faults) a read-path mutation needs to exist at all: ReadIndex reads, or
-/// lease reads under the `clock` nemesis (issue 21); and what it takes to see one go stale
-/// from outside: Jepsen's clients pinned to nodes (some keep reading at a deposed leader
-/// while others write at its successor) and the `depose` fault (a leader change aimed at
-/// those moments); for a follower read, follower reads on. Every other entry runs the
-/// default test.
+/// lease reads (issue 21); and what it takes to see one go stale from outside: Jepsen's
+/// clients pinned to nodes (some keep reading at a deposed leader while others write at its
+/// successor) and a leader change aimed at the bug's window: `depose` (a deposed leader's
+/// last moments) for a read without its heartbeat round, `hold-first-append` (a successor
+/// confirmed before its first entry commits) for a read before that commit, `clock-bound`
+/// (the leader's clock slow within the lease's bound while it is deposed) on a LAN for a
+/// lease without its margin; for a follower read, follower reads on and `depose`. Every
+/// other entry runs the default test.
 fn reads_for(mutation: Mutation, config: &mut TestConfig) {
-    let reads = match mutation {
-        Mutation::ReadWithoutHeartbeat | Mutation::ReadBeforeTermCommitted => {
-            ReadConsistency::Linearizable
-        }
+    let (reads, aimed) = match mutation {
+        Mutation::ReadWithoutHeartbeat => (ReadConsistency::Linearizable, "depose"),
+        Mutation::ReadBeforeTermCommitted => (ReadConsistency::Linearizable, "hold-first-append"),
         // Follower reads: pinned clients ask followers, which serve through the leader.
         Mutation::FollowerReadBeforeApply => {
             config.raft.follower_reads = true;
-            ReadConsistency::Linearizable
+            (ReadConsistency::Linearizable, "depose")
         }
         Mutation::LeaseWithoutDriftMargin => {
-            config.nemesis.extend(FaultKind::named("clock"));
-            // A clock skewed while the leader is deposed.
-            config.nemesis_overlap = config.nemesis_overlap.max(2);
-            ReadConsistency::Lease
+            // A successor elected and writing within a few ms of the lease's end.
+            (config.latency_min, config.latency_max) = LAN_LATENCY;
+            (ReadConsistency::Lease, "clock-bound")
         }
         // Client sessions (issue 21): the clients must write through sessions.
         Mutation::SessionTableNotInSnapshot => {
@@ -183,7 +184,7 @@ fn reads_for(mutation: Mutation, config: &mut TestConfig) {
     };
     config.reads = reads;
     config.clients = ClientRouting::Pinned;
-    config.nemesis.extend(FaultKind::named("depose"));
+    config.nemesis.extend(FaultKind::named(aimed));
 }
 
 /// The unplanted reference on `log`, core assertions off: what every entry is measured against.

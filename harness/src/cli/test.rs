@@ -148,6 +148,10 @@ pub struct Args {
     /// refusing with NotLeader (what pinned clients meet at followers without it).
     #[arg(long)]
     pub follower_reads: bool,
+    /// The simulated network's message latency: wan (1 to 10 ms a message) or lan (0 to 1
+    /// ms: a message arrives by the simulation's next 1 ms step).
+    #[arg(long, default_value = "wan", value_parser = ["wan", "lan"])]
+    pub network: String,
     /// Run against real OS processes instead of the simulation: `rafty node` processes on
     /// 127.0.0.1 with their file logs on the real disk, the fault proxy on every link, faults
     /// partition, kill, pause, latency and clog (`all` means those). Not deterministic: the
@@ -253,6 +257,9 @@ impl Args {
         config.lease_margin_percent = self.lease_margin_percent;
         config.clients = self.clients;
         config.raft.follower_reads = self.follower_reads;
+        if self.network == "lan" {
+            (config.latency_min, config.latency_max) = crate::run::config::LAN_LATENCY;
+        }
         let problems = config.problems();
         if !problems.is_empty() {
             let described: Vec<String> = problems

@@ -134,6 +134,16 @@ pub struct ReplayDraw {
     pub hold_percent: u8,
     /// The chance, per request, that a recorded request is delivered again later.
     pub repeat_percent: u8,
+    /// Hold every AppendEntries that carries entries this long (at most nine tenths of its
+    /// call's deadline), while heartbeats pass at once: a new leader's first entry arrives
+    /// late while its heartbeats confirm it (`hold-first-append`). 0 (absent from older
+    /// schedules): none held this way.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hold_entries_ms: u16,
+}
+
+fn is_zero(value: &u16) -> bool {
+    *value == 0
 }
 
 impl Action {
@@ -269,6 +279,11 @@ impl fmt::Display for Action {
             Action::RestoreRecord(node) => write!(
                 f,
                 "power off n{node}, restore the damaged record of its log, power it on"
+            ),
+            Action::Replay(node, draw) if draw.hold_entries_ms > 0 => write!(
+                f,
+                "hold n{node}'s AppendEntries with entries {}ms (heartbeats pass)",
+                draw.hold_entries_ms
             ),
             Action::Replay(node, draw) => write!(
                 f,

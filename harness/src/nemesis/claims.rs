@@ -137,6 +137,7 @@ mod tests {
                     duration: Duration::from_secs(2),
                     nodes: &targets,
                     leader,
+                    drift_bound_ppm: 0,
                 };
                 let planned = kind.plan(draw, &mut rng);
                 let mine = claims(kind, &planned);

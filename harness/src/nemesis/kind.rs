@@ -46,6 +46,10 @@ pub struct Draw<'a> {
     pub nodes: &'a [NodeId],
     /// The leader, when it is one of `nodes`.
     pub leader: Option<NodeId>,
+    /// The bound on clock drift the run's lease reads assume (dissertation §6.4.1: their
+    /// margin as a share of the minimum election timeout), in parts per million; 0 in a run
+    /// without lease reads.
+    pub drift_bound_ppm: i64,
 }
 
 /// One kind of fault. Implement it in one file under `nemesis/kinds/` and add one line to

@@ -187,6 +187,7 @@ mod tests {
                     start_after: Duration::from_secs(1),
                     heal_at: Duration::from_secs(20),
                     overlap,
+                    drift_bound_ppm: 0,
                 };
                 let rng = ChaCha8Rng::seed_from_u64(seed);
                 let (actions, drawn) = drive(Nemesis::new(options, (1..=5).collect(), rng));
@@ -214,6 +215,7 @@ mod tests {
             start_after: Duration::from_secs(1),
             heal_at: Duration::from_secs(20),
             overlap: 1,
+            drift_bound_ppm: 0,
         };
         let rng = ChaCha8Rng::seed_from_u64(3);
         let (_, drawn) = drive(Nemesis::new(options, (1..=5).collect(), rng));

@@ -60,6 +60,7 @@ mod tests {
                     duration: Duration::from_secs(2),
                     nodes: targets,
                     leader,
+                    drift_bound_ppm: 0,
                 };
                 let plan = kind.plan(draw, &mut rng);
                 let mut in_effect: Vec<Action> = Vec::new();

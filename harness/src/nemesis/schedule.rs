@@ -36,6 +36,8 @@ pub struct NemesisOptions {
     pub heal_at: Duration,
     /// At most this many faults in effect at once, each on its own schedule (at least 1).
     pub overlap: usize,
+    /// See [`super::kind::Draw::drift_bound_ppm`].
+    pub drift_bound_ppm: i64,
 }
 
 /// A nemesis operation for the history: Jepsen records these as `:info` operations of the
@@ -382,6 +384,7 @@ impl Drawn {
             duration,
             nodes: targets,
             leader,
+            drift_bound_ppm: self.options.drift_bound_ppm,
         };
         let plan = kind.plan(draw, &mut slot.rng);
         let remaining = plan.steps.iter().cloned().collect();
@@ -498,6 +501,7 @@ mod tests {
             start_after: Duration::from_secs(1),
             heal_at: Duration::from_secs(20),
             overlap,
+            drift_bound_ppm: 0,
         };
         let mut nemesis = Nemesis::new(options, (1..=5).collect(), ChaCha8Rng::seed_from_u64(seed));
         let mut network = Recorder(Vec::new());

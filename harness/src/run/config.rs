@@ -157,6 +157,11 @@ pub struct TestConfig {
     pub clients: ClientRouting,
 }
 
+/// A LAN's message latency, least and most (`rafty test --network lan`): each message's is
+/// drawn from the seed (by turmoil, in whole milliseconds) and arrives by the next 1 ms step
+/// of the simulation, where the default network ([`TestConfig::new`]) takes 1 to 10 ms.
+pub const LAN_LATENCY: (Duration, Duration) = (Duration::ZERO, Duration::from_millis(1));
+
 /// The command-line names of the read consistencies.
 pub const READS: [(ReadConsistency, &str); 4] = [
     (ReadConsistency::Log, "log"),

@@ -354,6 +354,7 @@ pub fn run_inputs_stopping(
         start_after: Duration::from_secs(1),
         heal_at: time_limit,
         overlap: config.nemesis_overlap,
+        drift_bound_ppm: drift_bound_ppm(config),
     };
     let mut nemesis = match inputs {
         Inputs::Drawn => Nemesis::new(options, nodes.clone(), seeds.rng("nemesis", 0)),
@@ -453,5 +454,16 @@ pub fn run_inputs_stopping(
         faults: nemesis.recorded().to_vec(),
         replayable: client_op_log.complete(),
         client_ops: client_op_log.take(),
+    }
+}
+
+/// The drift bound the run's lease reads assume, in parts per million (their margin as a
+/// share of the minimum election timeout): what the `clock-bound` fault skews clocks up to.
+/// 0 without lease reads.
+fn drift_bound_ppm(config: &TestConfig) -> i64 {
+    if config.reads == rafty::ReadConsistency::Lease {
+        i64::from(config.lease_margin_percent) * 10_000
+    } else {
+        0
     }
 }

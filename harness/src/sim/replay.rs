@@ -162,6 +162,16 @@ impl ReplaySwitch {
         let Some(replaying) = state.replaying.as_mut() else {
             return decision;
         };
+        if replaying.draw.hold_entries_ms > 0 {
+            // `hold-first-append`: only the AppendEntries carrying entries, each as long.
+            if let Request::Append(append) = request
+                && !append.entries.is_empty()
+            {
+                let hold = Duration::from_millis(replaying.draw.hold_entries_ms.into());
+                decision.hold_request = hold.min(timeout.mul_f64(0.9));
+            }
+            return decision;
+        }
         let rng = &mut replaying.rng;
         if rng.random_range(0..100) < replaying.draw.hold_percent {
             // Somewhere in the call's time, leaving a tenth of it for the exchange itself.
@@ -296,7 +306,52 @@ mod tests {
             seed: 7,
             hold_percent,
             repeat_percent,
+            hold_entries_ms: 0,
         }
+    }
+
+    fn append(term: u64, entries: usize) -> Request {
+        let entry = |index| rafty::Entry {
+            term,
+            index,
+            payload: rafty::Payload::Noop,
+        };
+        Request::Append(AppendEntries {
+            term,
+            leader_id: 1,
+            prev_log_index: 4,
+            prev_log_term: term,
+            entries: (5..5 + entries as u64).map(entry).collect(),
+            leader_commit: 3,
+        })
+    }
+
+    /// `hold-first-append`: every AppendEntries with entries is held as long (within its
+    /// deadline); heartbeats and votes pass at once, and nothing is delivered again.
+    #[test]
+    fn holding_entries_holds_only_appends_that_carry_entries() {
+        let switch = ReplaySwitch::default();
+        switch.start(ReplayDraw {
+            hold_entries_ms: 40,
+            ..draw(0, 0)
+        });
+        for term in 1..20 {
+            let held = switch.on_send(2, &append(term, 1), TIMEOUT);
+            assert_eq!(held.hold_request, Duration::from_millis(40));
+            assert!(held.hold_answer.is_zero() && held.repeat.is_none());
+            assert_eq!(
+                switch.on_send(2, &append(term, 0), TIMEOUT),
+                Decision::default()
+            );
+            assert_eq!(switch.on_send(2, &vote(term), TIMEOUT), Decision::default());
+        }
+        let short = Duration::from_millis(20);
+        let held = switch.on_send(2, &append(30, 2), short);
+        assert_eq!(
+            held.hold_request,
+            short.mul_f64(0.9),
+            "within the call's deadline"
+        );
     }
 
     #[test]

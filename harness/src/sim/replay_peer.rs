@@ -316,6 +316,7 @@ mod tests {
             seed: 1,
             hold_percent,
             repeat_percent,
+            hold_entries_ms: 0,
         }
     }
 

@@ -80,6 +80,7 @@ mod tests {
                 duration: Duration::from_secs(2),
                 nodes: &[1, 2, 3],
                 leader: Some(2),
+                drift_bound_ppm: 0,
             };
             let plan = Clock.plan(draw, &mut rng);
             let actions: Vec<&Action> = plan.steps.iter().map(|(_, action)| action).collect();

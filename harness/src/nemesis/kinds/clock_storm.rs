@@ -90,6 +90,7 @@ mod tests {
                 duration: Duration::from_secs(2),
                 nodes: &nodes,
                 leader: Some(3),
+                drift_bound_ppm: 0,
             };
             let plan = ClockStorm.plan(draw, &mut rng);
             let actions: Vec<&Action> = plan.steps.iter().map(|(_, a)| a).collect();

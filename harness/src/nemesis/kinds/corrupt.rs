@@ -80,6 +80,7 @@ mod tests {
                 duration: Duration::from_secs(2),
                 nodes: &nodes,
                 leader: Some(3),
+                drift_bound_ppm: 0,
             };
             Corrupt.plan(draw, &mut rng)
         };

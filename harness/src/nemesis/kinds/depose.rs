@@ -16,6 +16,10 @@
 //!
 //! A correct Raft serves no stale read through any of it; each wait has a deadline, and on
 //! a timeout the fault heals and ends.
+//!
+//! `hold-first-append` ([`super::hold_first_append`]) runs the same rounds with another step
+//! 2: the successor's AppendEntries that carry entries (its first entry first) are held back
+//! a while, its heartbeats not, so that it is confirmed leader before that entry commits.
 
 use std::time::Duration;
 
@@ -24,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 
 use rafty::{LogIndex, NodeId, Term};
 
-use crate::nemesis::action::{Action, ClusterView};
+use crate::nemesis::action::{Action, ClusterView, ReplayDraw};
 use crate::nemesis::kind::{Claim, Draw, Fault, Watch, Watcher};
 use crate::nemesis::partition::Grudge;
 use crate::nemesis::plan::Plan;
@@ -78,6 +82,22 @@ pub const ROUNDS: u32 = 3;
 const REST: Duration = Duration::from_millis(200);
 /// How long the deposed leader stays isolated after its successor committed past it.
 const HOLD: Duration = Duration::from_millis(300);
+/// How long `hold-first-append` holds the successor's AppendEntries with entries, in ms:
+/// several heartbeat round trips, and within the RPC deadline the settings draw most often
+/// (100 ms; the network holds a request at most nine tenths of its deadline).
+pub const HOLD_ENTRIES_MS: std::ops::RangeInclusive<u16> = 40..=90;
+
+/// What a round does to the successor at its election.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Successor {
+    /// `depose`: one time in two, isolate it for [`SUCCESSOR_CUT`].
+    MaybeIsolate,
+    /// `hold-first-append`: hold its AppendEntries that carry entries for a time drawn from
+    /// [`HOLD_ENTRIES_MS`], its heartbeats passing. The hold is put on every node but the
+    /// old leader when that one is isolated (a new leader sends its first entry the moment it
+    /// wins, before anyone outside could see it won), and lifted that long after the win.
+    HoldEntries,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Stage {
@@ -85,6 +105,13 @@ enum Stage {
     AwaitAhead,
     /// The old leader isolated; waiting for a successor.
     AwaitSuccessor { old: NodeId, term: Term, commit: LogIndex },
+    /// The successor's entries held back, until `until`.
+    SuccessorHeld {
+        old: NodeId,
+        successor: NodeId,
+        commit: LogIndex,
+        until: Duration,
+    },
     /// The successor isolated too, until `until`.
     SuccessorCut {
         old: NodeId,
@@ -108,6 +135,9 @@ enum Stage {
 /// The leader change in progress (times are from the fault's start).
 #[derive(Clone, Debug)]
 pub struct Deposing {
+    successor: Successor,
+    /// With [`Successor::HoldEntries`]: the nodes whose entries are held, and for how long.
+    held: Option<(Vec<NodeId>, u16)>,
     stage: Stage,
     deadline: Duration,
     cut: StagedCut,
@@ -140,9 +170,16 @@ impl Default for Deposing {
 }
 
 impl Deposing {
-    /// Start at the fault's start.
+    /// `depose`'s rounds, from the fault's start.
     pub fn new() -> Self {
+        Deposing::with(Successor::MaybeIsolate)
+    }
+
+    /// Rounds treating each successor as `successor` says, from the fault's start.
+    pub fn with(successor: Successor) -> Self {
         Deposing {
+            successor,
+            held: None,
             stage: Stage::AwaitAhead,
             deadline: STAGE_TIMEOUT,
             cut: StagedCut::default(),
@@ -185,9 +222,31 @@ impl Deposing {
                     "isolate leader n{old} (term {term}, commit {commit}, {how} of the others)"
                 ));
                 self.advance(now, Stage::AwaitSuccessor { old, term, commit });
-                self.cut.replace(Some(isolate(&[old], nodes)))
+                let mut actions = self.cut.replace(Some(isolate(&[old], nodes)));
+                if self.successor == Successor::HoldEntries {
+                    actions.extend(self.hold_entries(old, nodes, rng));
+                }
+                actions
             }
             Stage::AwaitSuccessor { old, term, commit } => match leader {
+                Some((successor, new_term))
+                    if new_term > term
+                        && successor != old
+                        && let Some((_, hold_ms)) = self.held =>
+                {
+                    self.steps.push(format!(
+                        "successor n{successor} (term {new_term}): its entries held {hold_ms}ms"
+                    ));
+                    let until = now + Duration::from_millis(hold_ms.into());
+                    let stage = Stage::SuccessorHeld {
+                        old,
+                        successor,
+                        commit,
+                        until,
+                    };
+                    self.advance(now, stage);
+                    Vec::new()
+                }
                 Some((successor, new_term)) if new_term > term && successor != old => {
                     if rng.random_bool(0.5) {
                         self.steps.push(format!(
@@ -217,6 +276,24 @@ impl Deposing {
                 }
                 _ => Vec::new(),
             },
+            Stage::SuccessorHeld {
+                old,
+                successor,
+                commit,
+                until,
+            } => {
+                if now < until {
+                    return Vec::new();
+                }
+                self.steps.push(format!("let n{successor}'s entries go"));
+                let stage = Stage::AwaitCommit {
+                    old,
+                    successor,
+                    commit,
+                };
+                self.advance(now, stage);
+                self.release_entries()
+            }
             Stage::SuccessorCut {
                 old,
                 successor,
@@ -259,6 +336,7 @@ impl Deposing {
     /// The deadline of the stage in progress passed: a hold or a rest ends, a wait timed out.
     /// Heal; rest before the next round, or end.
     fn end_stage(&mut self, now: Duration) -> Vec<Action> {
+        let mut actions = self.release_entries();
         match self.stage {
             Stage::Rest => {
                 self.stage = Stage::AwaitAhead;
@@ -278,7 +356,38 @@ impl Deposing {
         } else {
             self.stage = Stage::Done;
         }
-        self.cut.replace(None)
+        actions.extend(self.cut.replace(None));
+        actions
+    }
+
+    /// Hold the entries of every node but `old` (one of them will succeed it), for a time
+    /// drawn from [`HOLD_ENTRIES_MS`].
+    fn hold_entries(
+        &mut self,
+        old: NodeId,
+        nodes: &[NodeId],
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<Action> {
+        let hold_entries_ms = rng.random_range(HOLD_ENTRIES_MS);
+        let others: Vec<NodeId> = nodes.iter().copied().filter(|&node| node != old).collect();
+        let draw = ReplayDraw {
+            seed: 0,
+            hold_percent: 0,
+            repeat_percent: 0,
+            hold_entries_ms,
+        };
+        let actions = others
+            .iter()
+            .map(|&node| Action::Replay(node, draw))
+            .collect();
+        self.held = Some((others, hold_entries_ms));
+        actions
+    }
+
+    /// Lift the holds of [`Deposing::hold_entries`], if any.
+    fn release_entries(&mut self) -> Vec<Action> {
+        let held = self.held.take().map(|(nodes, _)| nodes).unwrap_or_default();
+        held.into_iter().map(Action::Unreplay).collect()
     }
 
     fn advance(&mut self, now: Duration, stage: Stage) {
@@ -378,6 +487,69 @@ mod tests {
             assert_eq!(isolated_nodes(&again), vec![1, 2, 3], "{again:?}");
             assert!(!fault.is_done_now());
         }
+    }
+
+    /// `hold-first-append`: when the leader is isolated, every other node's entries are
+    /// held (the drawn time); the successor is never isolated, and the holds are lifted that
+    /// long after it won; the round then goes on as `depose`'s.
+    #[test]
+    fn holding_rounds_hold_the_successors_entries_then_let_them_go() {
+        let nodes: Vec<NodeId> = vec![1, 2, 3];
+        let ms = Duration::from_millis;
+        for seed in 0..8 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let script = Script {
+                leader: Cell::new(Some((1, 2))),
+                commits: RefCell::new(BTreeMap::from([(1, 6), (2, 5), (3, 5)])),
+            };
+            let mut fault = Deposing::with(Successor::HoldEntries);
+            let first = fault.poll(ms(1), &script, &nodes, &mut rng);
+            assert_eq!(isolated_nodes(&first), vec![1, 2, 3], "{first:?}");
+            let held: Vec<(NodeId, u16)> = first
+                .iter()
+                .filter_map(|action| match action {
+                    Action::Replay(node, draw) => {
+                        assert_eq!((draw.hold_percent, draw.repeat_percent), (0, 0));
+                        Some((*node, draw.hold_entries_ms))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let hold_ms = held[0].1;
+            assert!(HOLD_ENTRIES_MS.contains(&hold_ms), "{held:?}");
+            assert_eq!(held, vec![(2, hold_ms), (3, hold_ms)], "all but the old leader");
+            script.leader.set(Some((2, 3)));
+            assert!(fault.poll(ms(200), &script, &nodes, &mut rng).is_empty());
+            let until = ms(200 + u64::from(hold_ms));
+            assert!(fault.poll(until - ms(1), &script, &nodes, &mut rng).is_empty());
+            let released = fault.poll(until, &script, &nodes, &mut rng);
+            assert_eq!(released, vec![Action::Unreplay(2), Action::Unreplay(3)]);
+            script.commits.borrow_mut().insert(2, 7);
+            assert!(fault.poll(until + ms(1), &script, &nodes, &mut rng).is_empty());
+            let healed = fault.poll(until + ms(1) + HOLD, &script, &nodes, &mut rng);
+            assert!(matches!(healed.as_slice(), [Action::Repair(_)]), "{healed:?}");
+        }
+    }
+
+    /// A successor that never comes: the holds are lifted with the cut.
+    #[test]
+    fn holds_are_lifted_when_no_successor_comes() {
+        let nodes: Vec<NodeId> = vec![1, 2, 3];
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let script = Script {
+            leader: Cell::new(Some((1, 2))),
+            commits: RefCell::new(BTreeMap::from([(1, 6)])),
+        };
+        let mut fault = Deposing::with(Successor::HoldEntries);
+        assert_eq!(fault.poll(Duration::from_millis(1), &script, &nodes, &mut rng).len(), 3);
+        let healed = fault.poll(Duration::from_secs(10), &script, &nodes, &mut rng);
+        assert!(
+            matches!(
+                healed.as_slice(),
+                [Action::Unreplay(2), Action::Unreplay(3), Action::Repair(_)]
+            ),
+            "{healed:?}"
+        );
     }
 
     #[test]

@@ -100,6 +100,7 @@ mod tests {
                 duration: Duration::from_secs(1),
                 nodes: &[1, 2, 3],
                 leader: Some(2),
+                drift_bound_ppm: 0,
             };
             let plan = InstallSnapshot.plan(draw, &mut rng);
             let targets: Vec<NodeId> = plan.steps.iter().filter_map(|(_, a)| a.node()).collect();

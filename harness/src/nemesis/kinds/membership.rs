@@ -103,6 +103,7 @@ mod tests {
                 duration: Duration::from_secs(2),
                 nodes: &nodes,
                 leader: Some(1),
+                drift_bound_ppm: 0,
             };
             let plan = Membership.plan(draw, &mut rng);
             assert!(!plan.steps.is_empty());

@@ -41,6 +41,8 @@ registry! {
     clock => Clock,
     clock_storm => ClockStorm,
     depose => Depose,
+    hold_first_append => HoldFirstAppend,
+    clock_bound => ClockBound,
 }
 
 /// One node of `draw.nodes`, uniformly.

@@ -71,6 +71,7 @@ impl Fault for Replay {
                 seed: rng.random(),
                 hold_percent: rng.random_range(HOLD_PERCENT),
                 repeat_percent: rng.random_range(REPEAT_PERCENT),
+                hold_entries_ms: 0,
             };
             parts.push(format!(
                 "n{node} (hold {}%, again {}%)",
@@ -121,6 +122,7 @@ mod tests {
                 duration: Duration::from_secs(2),
                 nodes: &[1, 2, 4, 5],
                 leader: Some(4),
+                drift_bound_ppm: 0,
             };
             let plan = Replay.plan(draw, &mut rng);
             let mut targets = Vec::new();
@@ -163,6 +165,7 @@ mod tests {
                 duration: Duration::from_secs(1),
                 nodes: &[1, 2, 3],
                 leader: None,
+                drift_bound_ppm: 0,
             };
             Replay.plan(draw, &mut ChaCha8Rng::seed_from_u64(seed))
         };
