@@ -17,9 +17,10 @@
 //! file is polled ([`FilePeersProvider::reload`], or [`FilePeersProvider::watch`] on an
 //! interval): no inotify, so it works on every file system, network ones included.
 //!
-//! Architecture invariant: only the real node reads the file; the simulation never builds
-//! this provider (it reads the file system and is driven by tokio's clock only through
-//! [`FilePeersProvider::watch`]).
+//! Architecture invariant: only the real node reads the file on its own; the simulation
+//! builds this provider only as a user's provider under test (rafty-testing's chaos run of a
+//! `PeersProvider`), where the harness writes the file and calls [`FilePeersProvider::reload`]
+//! itself, never [`FilePeersProvider::watch`] (driven by tokio's clock).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

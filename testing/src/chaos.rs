@@ -1,4 +1,4 @@
-//! The chaos run of a cluster on a user's log: rafty's harness, with the user's factory
+//! The chaos runs of a cluster on a user's part: rafty's harness, with the user's factory
 //! plugged into every node and every fault that applies to it.
 
 use std::path::Path;
@@ -7,16 +7,17 @@ use std::sync::{Arc, Mutex};
 use rafty::testing::CrashFs;
 use rafty_harness::nemesis::kind::FaultKind;
 use rafty_harness::run::config::{LogKind, TestConfig};
-use rafty_harness::run::plugins::{LogFactoryMaker, Plugins};
+use rafty_harness::run::plugins::{LogFactoryMaker, Plugins, StateMachineFactoryMaker};
 use rafty_harness::run::results::Validity;
 use rafty_harness::run::suite::{self, SuiteOptions};
-use rafty_harness::sim::factories::SharedLogFactory;
+use rafty_harness::sim::factories::{SharedLogFactory, SharedStateMachineFactory};
+use rafty_harness::sim::shadow_machine::ShadowMachines;
 use rafty_harness::sim::user_log::{UserLogs, on_simulated_disk};
 use rafty_workloads::WorkloadKind;
 
-use crate::LogFactory;
 use crate::log::Options;
 use crate::session::{self, Session, Verdict};
+use crate::{LogFactory, StateMachineFactory};
 
 /// Run `options.chaos_seeds` seeds (or the given one) of a 3-node key-value cluster on logs
 /// from `factory`: on each host's simulated disk, with power loss and power loss inside a
@@ -27,11 +28,7 @@ where
     F: LogFactory + Send + 'static,
     F::Store: Send,
 {
-    let seeds: Vec<u64> = match session.given_seed {
-        Some(seed) => vec![seed],
-        None => (1..=options.chaos_seeds).collect(),
-    };
-    if seeds.is_empty() {
+    if seeds(session, options).is_empty() {
         return;
     }
     let factory = Arc::new(Mutex::new(factory));
@@ -41,19 +38,14 @@ where
             .open_on_file_system(CrashFs::new(0), Path::new("/probe"))
             .is_some()
     };
-    let Some(kv) = WorkloadKind::named("kv") else {
-        verdict.not_run.push("chaos: no kv workload".to_owned());
-        return;
-    };
-    let mut config = TestConfig::new(kv);
-    config.nodes = 3;
-    config.workload.time_limit = options.chaos_time_limit;
-    config.log = if on_disk {
+    let log_kind = if on_disk {
         LogKind::File
     } else {
         LogKind::Memory
     };
-    config.nemesis = FaultKind::all(config.log);
+    let Some(config) = kv_config(log_kind, options, verdict) else {
+        return;
+    };
     let log: LogFactoryMaker = if on_disk {
         Arc::new(move |_| match on_simulated_disk(factory.clone()) {
             Some(logs) => Arc::new(logs) as SharedLogFactory,
@@ -62,12 +54,85 @@ where
     } else {
         Arc::new(move |_| Arc::new(UserLogs::new(factory.clone())) as SharedLogFactory)
     };
-    let test = session.test.clone();
     let plugins = Plugins {
         log,
-        reproduce: Some(Arc::new(move |seed| session::reproduce(&test, seed))),
         ..Plugins::reference()
     };
+    run(&config, plugins, session, options, verdict);
+}
+
+/// Run `options.chaos_seeds` seeds (or the given one) of a 3-node key-value cluster on
+/// rafty's `FileLog` (on each host's simulated disk, so power loss applies), with a machine
+/// from `factory` on every node as the shadow of the key-value one (the harness's
+/// `shadow_machine`): its answers and states judged across nodes, restarts, snapshot installs
+/// and power cuts.
+pub(crate) fn run_state_machine<F>(
+    factory: F,
+    session: &Session,
+    options: &Options,
+    verdict: &mut Verdict,
+) where
+    F: StateMachineFactory + Send + 'static,
+{
+    if seeds(session, options).is_empty() {
+        return;
+    }
+    let Some(config) = kv_config(LogKind::File, options, verdict) else {
+        return;
+    };
+    let factory = Arc::new(Mutex::new(factory));
+    let state_machine: StateMachineFactoryMaker = Arc::new(move || {
+        Arc::new(ShadowMachines::new(factory.clone())) as SharedStateMachineFactory
+    });
+    let plugins = Plugins {
+        state_machine,
+        ..Plugins::file_log()
+    };
+    run(&config, plugins, session, options, verdict);
+}
+
+/// The seeds to run: the one given, else 1 to `options.chaos_seeds`.
+fn seeds(session: &Session, options: &Options) -> Vec<u64> {
+    match session.given_seed {
+        Some(seed) => vec![seed],
+        None => (1..=options.chaos_seeds).collect(),
+    }
+}
+
+/// A 3-node key-value run on logs of `log`, under every fault that applies to them.
+pub(crate) fn kv_config(
+    log: LogKind,
+    options: &Options,
+    verdict: &mut Verdict,
+) -> Option<TestConfig> {
+    let Some(kv) = WorkloadKind::named("kv") else {
+        verdict.not_run.push("chaos: no kv workload".to_owned());
+        return None;
+    };
+    let mut config = TestConfig::new(kv);
+    config.nodes = 3;
+    config.workload.time_limit = options.chaos_time_limit;
+    config.log = log;
+    config.nemesis = FaultKind::all(log);
+    Some(config)
+}
+
+/// Run `config` with `plugins` at the session's seeds, each stored under `store/` with the
+/// command that reruns the user's test; a line per run in `verdict`, and a failure per run
+/// that is not valid.
+pub(crate) fn run(
+    config: &TestConfig,
+    plugins: Plugins,
+    session: &Session,
+    options: &Options,
+    verdict: &mut Verdict,
+) {
+    let test = session.test.clone();
+    let plugins = Plugins {
+        reproduce: Some(Arc::new(move |seed| session::reproduce(&test, seed))),
+        ..plugins
+    };
+    let seeds = seeds(session, options);
     let suite_options = SuiteOptions {
         seeds,
         store: Some("store".into()),
@@ -90,7 +155,7 @@ where
         );
     }
     let faults: Vec<&str> = config.nemesis.iter().map(|kind| kind.name()).collect();
-    let summary = suite::run_suite(&config, &plugins, &suite_options);
+    let summary = suite::run_suite(config, &plugins, &suite_options);
     for run in &summary.runs {
         let dir = run
             .dir

@@ -48,6 +48,7 @@
 
 mod dir;
 pub mod log;
+mod options;
 pub mod peer;
 mod session;
 pub mod state_machine;
@@ -56,6 +57,7 @@ pub mod state_machine;
 mod chaos;
 
 pub use dir::Dir;
+pub use options::Options;
 pub use rafty::file_log::fs::{FileCursor, FileSystem, FsFile, StdFs};
 pub use rafty::testing::log_suite::LogFactory;
 pub use rafty::testing::peer_suite::PeerHarness;

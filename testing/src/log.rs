@@ -1,34 +1,12 @@
 //! Test a [`Log`](rafty::Log): [`run_all`] runs every suite and a chaos run on the logs your
 //! [`LogFactory`] opens.
 
-use std::time::Duration;
-
 use rafty::testing::process_crash_suite::{self, ChildCommand};
 use rafty::testing::{crash_suite, log_suite};
 
 use crate::LogFactory;
+pub use crate::options::Options;
 use crate::session::{Session, Verdict};
-
-/// How much [`run_all_with`] runs.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Chaos runs of a 3-node cluster on the log (seeds 1 to this, or only the seed in
-    /// [`SEED_VAR`](crate::SEED_VAR)); 0 for none. Needs the `chaos` feature.
-    pub chaos_seeds: u64,
-    /// Each chaos run's simulated time (the wall time is a fraction of it).
-    pub chaos_time_limit: Duration,
-}
-
-impl Default for Options {
-    /// One chaos run of 4 simulated seconds (some 5 s of wall time): raise both in a
-    /// nightly job.
-    fn default() -> Options {
-        Options {
-            chaos_seeds: 1,
-            chaos_time_limit: Duration::from_secs(4),
-        }
-    }
-}
 
 /// Run every suite that applies to the logs `factory` opens, and a chaos run of a cluster on
 /// them, with [`Options::default`]; fail the test (a panic listing every failure, the report

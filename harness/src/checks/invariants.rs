@@ -55,6 +55,15 @@ pub enum Observation {
         /// Which bit of which record.
         damage: String,
     },
+    /// A check of a user's part plugged into the node (its state machine beside the
+    /// key-value one, its peers provider) found `check` broken: the part's contract, judged
+    /// from outside by the harness's wrapper around it.
+    PartBroken {
+        /// Which check (e.g. `state-machine-answers`), the violation's name.
+        check: &'static str,
+        /// What was wrong, and the likely cause.
+        detail: String,
+    },
     /// The node became leader of `term`.
     BecameLeader {
         /// The term it leads.
@@ -353,6 +362,9 @@ impl Invariants {
             Observation::CorruptionUndetected { ref damage } => {
                 let detail = format!("the log opened with a damaged record: {damage}");
                 self.violate("corruption-detected", time_ns, node, detail);
+            }
+            Observation::PartBroken { check, ref detail } => {
+                self.violate(check, time_ns, node, detail.clone());
             }
             Observation::BecameLeader { term } => self.became_leader(time_ns, node, term),
             Observation::LostLeadership => {

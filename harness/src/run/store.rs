@@ -68,7 +68,13 @@ pub fn check_writable(root: &Path) -> io::Result<()> {
         ));
     }
     fs::create_dir_all(root).map_err(|error| describe("create", error))?;
-    let probe = root.join(".rafty-write-probe");
+    // A name of its own: tests of one process check the same store at once.
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let number = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = root.join(format!(
+        ".rafty-write-probe-{}-{number}",
+        std::process::id()
+    ));
     fs::write(&probe, b"probe\n").map_err(|error| describe("write into", error))?;
     fs::remove_file(&probe).map_err(|error| describe("write into", error))
 }

@@ -190,6 +190,7 @@ impl ClusterContext {
         let pauses = PauseSwitches::new(&nodes);
         let replays = ReplaySwitches::new(&nodes);
         let clocks = ClockSkews::new(&nodes);
+        state_machine_factory.observe_with(&observations);
         ClusterContext {
             clocks,
             skewed_clocks: false,

@@ -114,6 +114,13 @@ pub enum ArmedCut {
 pub trait NodeStateMachines: Send + Sync + 'static {
     /// A fresh state machine for `node`.
     fn create(&self, node: NodeId) -> Box<dyn StateMachine>;
+
+    /// Where the run's nodes report, handed over once when the cluster is built, for state
+    /// machines that check something of their own and report what breaks (the shadow of a
+    /// user's machine, [`super::shadow_machine`]). The default ignores it.
+    fn observe_with(&self, observations: &Observations) {
+        let _ = observations;
+    }
 }
 
 /// [`MemoryLog`]s on one [`MemoryStorage`] per node, kept here across restarts.
@@ -246,7 +253,7 @@ impl ObservedStateMachine {
 /// FNV-1a of the bytes `machine` writes as its snapshot: a digest of its whole state, equal
 /// on two nodes exactly when their states are (the snapshot contract: deterministic bytes that
 /// hold everything). `None` for a state machine without snapshots, or whose snapshot failed.
-fn state_digest(machine: &dyn StateMachine) -> Option<u64> {
+pub(crate) fn state_digest(machine: &dyn StateMachine) -> Option<u64> {
     let source = machine.snapshot()?;
     let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
     source.write_to(&mut hasher).ok()?;

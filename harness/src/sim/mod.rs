@@ -19,6 +19,8 @@ pub mod pinned;
 pub mod recorder;
 pub mod replay;
 pub mod replay_peer;
+pub mod shadow_ledger;
+pub mod shadow_machine;
 pub mod skew;
 pub mod stale_reads;
 pub mod turmoil_fs;

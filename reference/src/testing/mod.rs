@@ -19,6 +19,9 @@
 //! * [`snapshot_store_suite`]: any [`SnapshotStore`](crate::SnapshotStore), through a
 //!   factory that opens and reopens it: latest, refused older snapshots, chunked reads, a
 //!   writer lost before `finish`, reopen;
+//! * [`peers_provider_suite`]: any [`PeersProvider`](crate::PeersProvider), through a factory
+//!   that writes and changes its source: every other member at its address, never the node
+//!   itself, a change listed by the next call with a new generation, a bad source an error;
 //! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips
 //!   (InstallSnapshot chunks included), deadlines, large and concurrent messages, a server that goes away and comes back.
 //!
@@ -52,6 +55,7 @@ pub mod fsync_defect;
 pub mod fuzz;
 pub mod log_suite;
 pub mod peer_suite;
+pub mod peers_provider_suite;
 pub mod process_crash_suite;
 mod report;
 pub mod snapshot_store_suite;
