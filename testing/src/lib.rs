@@ -50,6 +50,7 @@ mod dir;
 pub mod log;
 mod options;
 pub mod peer;
+pub mod peers_provider;
 mod session;
 pub mod state_machine;
 
@@ -61,6 +62,7 @@ pub use options::Options;
 pub use rafty::file_log::fs::{FileCursor, FileSystem, FsFile, StdFs};
 pub use rafty::testing::log_suite::LogFactory;
 pub use rafty::testing::peer_suite::PeerHarness;
+pub use rafty::testing::peers_provider_suite::PeersProviderFactory;
 pub use rafty::testing::state_machine_suite::StateMachineFactory;
 pub use rafty::testing::{CrashFs, Outcome, SuiteReport};
 pub use rafty::{Entry, HardState, Log, LogError, LogIndex, Payload, Term};
