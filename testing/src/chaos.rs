@@ -7,17 +7,20 @@ use std::sync::{Arc, Mutex};
 use rafty::testing::CrashFs;
 use rafty_harness::nemesis::kind::FaultKind;
 use rafty_harness::run::config::{LogKind, TestConfig};
-use rafty_harness::run::plugins::{LogFactoryMaker, Plugins, StateMachineFactoryMaker};
+use rafty_harness::run::plugins::{
+    LogFactoryMaker, PeersProviderMaker, Plugins, StateMachineFactoryMaker,
+};
 use rafty_harness::run::results::Validity;
 use rafty_harness::run::suite::{self, SuiteOptions};
 use rafty_harness::sim::factories::{SharedLogFactory, SharedStateMachineFactory};
 use rafty_harness::sim::shadow_machine::ShadowMachines;
 use rafty_harness::sim::user_log::{UserLogs, on_simulated_disk};
+use rafty_harness::sim::user_peers::{SharedPeersProviders, UserPeersProviders};
 use rafty_workloads::WorkloadKind;
 
 use crate::log::Options;
 use crate::session::{self, Session, Verdict};
-use crate::{LogFactory, StateMachineFactory};
+use crate::{LogFactory, PeersProviderFactory, StateMachineFactory};
 
 /// Run `options.chaos_seeds` seeds (or the given one) of a 3-node key-value cluster on logs
 /// from `factory`: on each host's simulated disk, with power loss and power loss inside a
@@ -87,6 +90,36 @@ pub(crate) fn run_state_machine<F>(
     let plugins = Plugins {
         state_machine,
         ..Plugins::file_log()
+    };
+    run(&config, plugins, session, options, verdict);
+}
+
+/// Run `options.chaos_seeds` seeds (or the given one) of a 3-node key-value cluster whose
+/// nodes get their peers from providers of `factory`, on one source listing every node (the
+/// harness's `user_peers`): every answer checked against the source, which changes three
+/// times during the run; each run on a fresh source.
+pub(crate) fn run_peers_provider<F>(
+    factory: F,
+    session: &Session,
+    options: &Options,
+    verdict: &mut Verdict,
+) where
+    F: PeersProviderFactory + Send + 'static,
+    F::Source: Send,
+{
+    if seeds(session, options).is_empty() {
+        return;
+    }
+    let Some(config) = kv_config(LogKind::Memory, options, verdict) else {
+        return;
+    };
+    let factory = Arc::new(Mutex::new(factory));
+    let peers_provider: PeersProviderMaker = Arc::new(move || {
+        Arc::new(UserPeersProviders::new(factory.clone())) as SharedPeersProviders
+    });
+    let plugins = Plugins {
+        peers_provider: Some(peers_provider),
+        ..Plugins::reference()
     };
     run(&config, plugins, session, options, verdict);
 }

@@ -42,14 +42,19 @@
 //! `RAFTY_SEED=17 cargo test -p your_crate your_test -- --exact`. The entry point reads
 //! [`SEED_VAR`]; without it, the seeds are fixed, so every run of the test is the same.
 //!
-//! [`state_machine::run_all`] and [`peer::run_all`] do the same for a `StateMachine` and a
-//! `Peer` (their conformance suites: the harness's workloads speak rafty's key-value
-//! commands, and its network is turmoil's, so no chaos run plugs those two in yet).
+//! [`state_machine::run_all`] does the same for a `StateMachine` (its conformance suite, then
+//! a chaos run with your machine beside rafty's key-value machine on every node, its answers
+//! and snapshot bytes compared per index across nodes, restarts, snapshot installs and power
+//! cuts), [`peers_provider::run_all`] for a `PeersProvider` (its suite, then a chaos run whose
+//! nodes get their peers from your provider, every answer checked against a source that
+//! changes during the run), and [`peer::run_all`] for a `Peer` (its suite only: the chaos
+//! runs are simulations, whose network cannot carry a transport of your own).
 
 mod dir;
 pub mod log;
 mod options;
 pub mod peer;
+pub mod peers_provider;
 mod session;
 pub mod state_machine;
 
@@ -61,6 +66,7 @@ pub use options::Options;
 pub use rafty::file_log::fs::{FileCursor, FileSystem, FsFile, StdFs};
 pub use rafty::testing::log_suite::LogFactory;
 pub use rafty::testing::peer_suite::PeerHarness;
+pub use rafty::testing::peers_provider_suite::PeersProviderFactory;
 pub use rafty::testing::state_machine_suite::StateMachineFactory;
 pub use rafty::testing::{CrashFs, Outcome, SuiteReport};
 pub use rafty::{Entry, HardState, Log, LogError, LogIndex, Payload, Term};

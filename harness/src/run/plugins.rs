@@ -11,6 +11,7 @@ use crate::sim::factories::{
 use super::config::{LogKind, TestConfig, Variant};
 use crate::sim::broken::ForgetfulLogFactory;
 use crate::sim::turmoil_fs::{FileLogFactory, SIM_SEGMENT_BYTES};
+use crate::sim::user_peers::SharedPeersProviders;
 
 /// Makes a fresh log factory for each run, from the run's seed (for any randomness the
 /// factory's storage simulates, such as torn writes).
@@ -27,10 +28,16 @@ pub struct Plugins {
     pub state_machine: StateMachineFactoryMaker,
     /// Adjusts each node's options before it starts, if set.
     pub node_hook: Option<NodeHook>,
+    /// Where each node gets its peers, if from a user's `PeersProvider` (None: the
+    /// simulation's fixed list).
+    pub peers_provider: Option<PeersProviderMaker>,
     /// The command that reruns seed `seed` of a run with these parts, if not `rafty test`'s
     /// (a user's log runs in the user's own test: their test command, with the seed).
     pub reproduce: Option<ReproduceCommand>,
 }
+
+/// Makes fresh peers providers for each run (a fresh source).
+pub type PeersProviderMaker = Arc<dyn Fn() -> SharedPeersProviders + Send + Sync>;
 
 /// The one-line command that reruns a seed, for parts `rafty test` cannot build.
 pub type ReproduceCommand = Arc<dyn Fn(u64) -> String + Send + Sync>;
@@ -44,6 +51,7 @@ impl Plugins {
                 Arc::new(KvStateMachineFactory) as SharedStateMachineFactory
             }),
             node_hook: None,
+            peers_provider: None,
             reproduce: None,
         }
     }

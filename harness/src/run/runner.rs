@@ -227,6 +227,7 @@ pub fn run_inputs_stopping(
     );
     context.initial_voters = initial_voters;
     context.stale_reads = config.variant == Variant::StaleLeaderReads;
+    context.peers_providers = plugins.peers_provider.as_ref().map(|make| make());
     context.skewed_clocks = config
         .nemesis
         .iter()

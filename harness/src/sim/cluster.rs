@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rafty::node::{Node, NodeOptions, PauseSwitch};
+use rafty::peers_file::ConnectPeer;
 use rafty::service::serve_kv;
 use rafty::snapshot::MemorySnapshotStore;
 use rafty::tcp::{TcpPeer, TransportConfig, serve_raft};
-use rafty::{Log, LogError, Membership, NodeId, Peer, StaticPeersProvider};
+use rafty::{Log, LogError, Membership, NodeId, Peer, PeersProvider, StaticPeersProvider};
 use turmoil::Sim;
 
 use crate::checks::invariants::Observation;
@@ -32,6 +33,7 @@ use super::replay::ReplaySwitches;
 use super::replay_peer::ReplayPeer;
 use super::skew::ClockSkews;
 use super::stale_reads::StaleReads;
+use super::user_peers::SharedPeersProviders;
 
 /// The port of every node's Raft transport.
 pub const RAFT_PORT: u16 = 7000;
@@ -162,6 +164,9 @@ pub struct ClusterContext {
     /// Whether the nodes' drivers read `clocks` (only in runs with the `clock` nemesis, so
     /// that every other run keeps the driver's plain timer path).
     pub skewed_clocks: bool,
+    /// Where each node gets its peers, when a run plugs in a user's `PeersProvider` (None:
+    /// every other node, at `n<id>:7000`).
+    pub peers_providers: Option<SharedPeersProviders>,
     starts: Mutex<BTreeMap<NodeId, u64>>,
     /// Each node's snapshot store, when its log factory keeps none of its own: in memory,
     /// outliving the node's incarnations as its durable state would.
@@ -194,6 +199,7 @@ impl ClusterContext {
         ClusterContext {
             clocks,
             skewed_clocks: false,
+            peers_providers: None,
             initial_voters: nodes.len(),
             admin: AdminRequests::default(),
             snapshots: Mutex::default(),
@@ -301,6 +307,53 @@ fn initial_membership(context: &ClusterContext, id: NodeId) -> Membership {
     }
 }
 
+/// Node `id`'s peer reaching node `other` at `address`: rafty's TCP peer over turmoil,
+/// with the node's side of the wire (observed) outside the network's (replayed).
+fn wire_peer(
+    context: &ClusterContext,
+    id: NodeId,
+    other: NodeId,
+    address: String,
+) -> Arc<dyn Peer> {
+    let peer = Arc::new(TcpPeer::new(
+        TurmoilConnector,
+        id,
+        other,
+        address,
+        context.transport.clone(),
+    ));
+    let observations = context.observations.clone();
+    let switch = context.replays.switch(id);
+    let peer = Arc::new(ReplayPeer::new(id, peer, switch, observations.clone()));
+    Arc::new(ObservedPeer::new(id, peer, observations))
+}
+
+/// Node `id`'s peers: every other node at `n<id>:7000`, or, when the run plugs in a user's
+/// providers, what the user's provider lists (checked, see [`super::user_peers`]).
+fn peers_provider(
+    context: &Arc<ClusterContext>,
+    id: NodeId,
+) -> Result<Arc<dyn PeersProvider>, String> {
+    if let Some(providers) = &context.peers_providers {
+        let wiring = context.clone();
+        let connect: Box<ConnectPeer> =
+            Box::new(move |other, address| wire_peer(&wiring, id, other, address.to_owned()));
+        return providers
+            .open(id, &context.nodes, connect, &context.observations)
+            .map_err(|error| format!("n{id}: cannot open its peers provider: {error}"));
+    }
+    let peers = context
+        .nodes
+        .iter()
+        .filter(|&&other| other != id)
+        .map(|&other| {
+            let address = format!("{}:{RAFT_PORT}", node_name(other));
+            wire_peer(context, id, other, address)
+        })
+        .collect();
+    Ok(Arc::new(StaticPeersProvider::new(peers)))
+}
+
 /// One incarnation of node `id`: wait while its process is killed, open its log, start the
 /// node, serve Raft and the key-value API until the process is killed or the host powered off.
 async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
@@ -316,26 +369,7 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         context.observations.clone(),
     );
     let queries = state_machine.query_handle();
-    let peers: Vec<Arc<dyn Peer>> = context
-        .nodes
-        .iter()
-        .filter(|&&other| other != id)
-        .map(|&other| {
-            let addr = format!("{}:{RAFT_PORT}", node_name(other));
-            let peer = Arc::new(TcpPeer::new(
-                TurmoilConnector,
-                id,
-                other,
-                addr,
-                context.transport.clone(),
-            ));
-            let observations = context.observations.clone();
-            // The node's side of the wire (observed) outside the network's (replayed).
-            let switch = context.replays.switch(id);
-            let peer = Arc::new(ReplayPeer::new(id, peer, switch, observations.clone()));
-            Arc::new(ObservedPeer::new(id, peer, observations)) as Arc<dyn Peer>
-        })
-        .collect();
+    let peers = peers_provider(&context, id)?;
     let mut options = NodeOptions {
         seed: context.seeds.derive("node", Seeds::pack(id, incarnation)),
         observer: Some(Arc::new(NodeObserver::new(context.observations.clone()))),
@@ -368,7 +402,6 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
             options.snapshot_store(store)
         }
     };
-    let peers = Arc::new(StaticPeersProvider::new(peers));
     let node = Node::start(
         id,
         log,

@@ -25,3 +25,4 @@ pub mod skew;
 pub mod stale_reads;
 pub mod turmoil_fs;
 pub mod user_log;
+pub mod user_peers;

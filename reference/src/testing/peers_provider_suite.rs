@@ -81,11 +81,14 @@ pub trait PeersProviderFactory {
     }
 }
 
+/// A peer a `connect` function made, for the id and address it was made for.
+type MadePeer = (Arc<dyn Peer>, NodeId, String);
+
 /// Every peer a `connect` function made, with the id and address it was made for: the peers
 /// a provider lists are looked up here, by identity.
 #[derive(Clone, Default)]
 pub struct AddressBook {
-    made: Arc<Mutex<Vec<(Arc<dyn Peer>, NodeId, String)>>>,
+    made: Arc<Mutex<Vec<MadePeer>>>,
 }
 
 impl AddressBook {
