@@ -63,9 +63,8 @@ pub struct Args {
           value_parser = whole_number(1, MAX_CATCH_UP_ENTRIES))]
     pub catch_up: Option<u64>,
     /// Measure reads instead of writes (in process or --mode real): log (a command through
-    /// the log, fsynced in real mode), index
-    /// (ReadIndex), lease (lease reads on, 20% drift margin) or stale (the leader's local
-    /// state).
+    /// the log, fsynced in real mode), index (ReadIndex), lease (lease reads on, 20% drift
+    /// margin) or stale (the leader's local state).
     #[arg(long, value_parser = crate::run::config::parse_reads)]
     pub reads: Option<rafty::ReadConsistency>,
     /// With --mode real: measure through the chaos test's real targets instead, `rafty`,
