@@ -92,6 +92,8 @@ pub struct NodeProcessOptions {
     pub memory_log: bool,
     /// Take snapshots and compact the log (the library's policy), or never.
     pub snapshots: bool,
+    /// Lease reads on (§6.4.1), with a margin of a fifth of the election timeout.
+    pub lease_reads: bool,
 }
 
 /// Run one benchmark node until stdin closes. Blocks; builds its own runtime, a
@@ -204,6 +206,15 @@ async fn start_node(
     }
 }
 
+/// The benchmark's settings, with lease reads on if asked.
+fn node_config(options: &NodeProcessOptions) -> rafty::Config {
+    let mut config = bench_config(options.snapshots);
+    if options.lease_reads {
+        config.lease_read_margin = Some(config.election_timeout_min / 5);
+    }
+    config
+}
+
 /// Starts the node on `log`, whichever log the options picked.
 async fn start_on<L: Log>(
     options: &NodeProcessOptions,
@@ -217,7 +228,7 @@ async fn start_on<L: Log>(
         log,
         KvStateMachine::new(),
         Arc::new(StaticPeersProvider::new(peers)),
-        Arc::new(bench_config(options.snapshots)),
+        Arc::new(node_config(options)),
         node_options,
     )
     .await

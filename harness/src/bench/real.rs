@@ -64,6 +64,7 @@ impl ProcessCluster {
         data_dir: &Path,
         memory_log: bool,
         snapshots: bool,
+        lease_reads: bool,
     ) -> Result<ProcessCluster, BenchError> {
         let dir = tempfile::Builder::new()
             .prefix("rafty-bench-")
@@ -84,6 +85,7 @@ impl ProcessCluster {
                     cluster_id,
                     memory_log,
                     snapshots,
+                    lease_reads,
                 )
                 .await?,
             );
@@ -192,6 +194,7 @@ async fn spawn_node(
     cluster_id: u64,
     memory_log: bool,
     snapshots: bool,
+    lease_reads: bool,
 ) -> Result<NodeProcess, BenchError> {
     let stderr = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::File::create(dir.join("node.log")))
@@ -209,6 +212,7 @@ async fn spawn_node(
         .arg(cluster_id.to_string())
         .args(memory_log.then_some("--memory-log"))
         .args((!snapshots).then_some("--no-snapshots"))
+        .args(lease_reads.then_some("--lease-reads"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))
@@ -278,11 +282,18 @@ async fn wait_until_ready(client: &KvClient<TokioConnector>) -> Result<(), Bench
     }
 }
 
-/// One round: a fresh process cluster, `clients` closed-loop clients writing small puts; the
-/// nodes measure their commit latency over the same window.
+/// One round: a fresh process cluster, `clients` closed-loop clients writing small puts (or,
+/// with `--reads`, reading their key with that consistency: a log read is a command the
+/// leader appends and fsyncs); the nodes measure their commit latency over the same window.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
-    let mut cluster =
-        ProcessCluster::start(&options.data_dir, options.memory_log, options.snapshots).await?;
+    let lease_reads = options.reads == Some(rafty::ReadConsistency::Lease);
+    let mut cluster = ProcessCluster::start(
+        &options.data_dir,
+        options.memory_log,
+        options.snapshots,
+        lease_reads,
+    )
+    .await?;
     let connections: Vec<Arc<KvClient<TokioConnector>>> = (0..clients
         .div_ceil(CLIENTS_PER_CONNECTION))
         .map(|_| Arc::new(cluster.client()))
@@ -294,14 +305,16 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         }
     }
     let window = Window::after(options.warmup, options.duration);
+    let reads = options.reads;
     let run = run_clients(clients, window, move |client| {
         let connection = connections[client / CLIENTS_PER_CONNECTION].clone();
         let key = format!("k{client}");
         async move {
-            connection
-                .put(&key, "v")
-                .await
-                .map_err(|error| error.to_string())
+            let done = match reads {
+                Some(consistency) => connection.read(&key, consistency).await.map(drop),
+                None => connection.put(&key, "v").await,
+            };
+            done.map_err(|error| error.to_string())
         }
     });
     let measure = async {

@@ -62,9 +62,9 @@ pub struct Args {
     #[arg(long, allow_hyphen_values = true,
           value_parser = whole_number(1, MAX_CATCH_UP_ENTRIES))]
     pub catch_up: Option<u64>,
-    /// Measure reads instead of writes (in process): log (a command through the log), index
-    /// (ReadIndex), lease (lease reads on, 20% drift margin) or stale (the leader's local
-    /// state).
+    /// Measure reads instead of writes (in process or --mode real): log (a command through
+    /// the log, fsynced in real mode), index (ReadIndex), lease (lease reads on, 20% drift
+    /// margin) or stale (the leader's local state).
     #[arg(long, value_parser = crate::run::config::parse_reads)]
     pub reads: Option<rafty::ReadConsistency>,
     /// With --mode real: measure through the chaos test's real targets instead, `rafty`,
@@ -118,6 +118,9 @@ pub struct NodeArgs {
     /// Never snapshot or compact the log.
     #[arg(long)]
     pub no_snapshots: bool,
+    /// Turn lease reads on (§6.4.1; `rafty bench --mode real --reads lease`).
+    #[arg(long)]
+    pub lease_reads: bool,
 }
 
 /// Run `rafty bench`; returns the exit code.
@@ -238,6 +241,7 @@ pub fn run_node(args: &NodeArgs) -> u8 {
         cluster_id: args.cluster_id,
         memory_log: args.memory_log,
         snapshots: !args.no_snapshots,
+        lease_reads: args.lease_reads,
     };
     match node_process::run(&options) {
         Ok(()) => 0,
