@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,7 +88,14 @@ def load_average():
         return None
 
 
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(command):
+    """Run `command`; its output and the CPU seconds (user + system) it used."""
+    cpu_before = children_cpu_seconds()
     try:
         done = subprocess.run(command, capture_output=True, text=True,
                               timeout=RUN_TIMEOUT_SECONDS, check=False)
@@ -96,7 +104,7 @@ def run(command):
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise RunFailed(f"{' '.join(command)}: exit code {done.returncode}: " + " | ".join(tail))
-    return done.stdout, done.stderr
+    return done.stdout, done.stderr, children_cpu_seconds() - cpu_before
 
 
 DURATION = re.compile(r"time: ([0-9.]+)(ns|µs|us|ms|s),")
@@ -114,7 +122,7 @@ def run_openraft(args, clients, operations):
     command = [args.openraft_bench, "--server-workers", str(args.server_workers),
                "--client-workers", str(args.client_workers), "-m", "3",
                "-c", str(clients), "-n", str(operations)]
-    stdout, stderr = run(command)
+    stdout, stderr, cpu = run(command)
     found = DURATION.search(stdout)
     if not found:
         raise RunFailed(f"openraft printed no 'time: ...' line: {stdout.strip()[-300:]}")
@@ -129,6 +137,7 @@ def run_openraft(args, clients, operations):
         if len(cells) == 8:
             p50, p99 = cells[4], cells[6]
     return {"ops_per_sec": total / elapsed, "seconds": elapsed, "operations": total,
+            "cpu_seconds": cpu, "ops_per_cpu_sec": total / cpu if cpu > 0 else None,
             "p50_us": p50, "p99_us": p99, "latency": "leader proposed->applied, sampled"}
 
 
@@ -138,7 +147,7 @@ def run_rafty(args, clients):
                "--rounds", "1", "--warmup", f"{int(args.warmup * 1000)}ms",
                "--duration", f"{int(args.seconds * 1000)}ms", "--json"]
     command += args.rafty_args.split()
-    stdout, _ = run(command)
+    stdout, _, cpu = run(command)
     try:
         report = json.loads(stdout)
         result = report["results"][0]
@@ -149,7 +158,10 @@ def run_rafty(args, clients):
     figures = {"ops_per_sec": round_result["ops_per_sec"], "errors": round_result["errors"],
                "p50_us": round_result["latency"]["p50_us"],
                "p99_us": round_result["latency"]["p99_us"],
-               "commit_p50_us": commit.get("p50_us"), "commit_p99_us": commit.get("p99_us")}
+               "commit_p50_us": commit.get("p50_us"), "commit_p99_us": commit.get("p99_us"),
+               # Every entry the round applied (warm-up included) over the process's CPU.
+               "cpu_seconds": cpu, "entries_applied": round_result["entries_applied"],
+               "ops_per_cpu_sec": round_result["entries_applied"] / cpu if cpu > 0 else None}
     if "loop_counters" in round_result:
         figures["loop_counters"] = round_result["loop_counters"]
     return figures
@@ -185,19 +197,24 @@ def table(args, results, load_before, load_after, started):
              f"{args.seconds} s, {args.rafty_args}",
              "",
              "| clients | openraft ops/s (median, min..max, spread) | rafty ops/s (median, "
-             "min..max, spread) | ratio (median; min per round) | openraft p50/p99 us "
-             "(proposed->applied) | rafty p50/p99 us (client) | rafty commit p50/p99 us |",
-             "|---:|---|---|---|---|---|---|"]
+             "min..max, spread) | ratio (median; min per round) | ops per CPU-second "
+             "openraft / rafty (ratio) | openraft p50/p99 us (proposed->applied) | rafty "
+             "p50/p99 us (client) | rafty commit p50/p99 us |",
+             "|---:|---|---|---|---|---|---|---|"]
     for clients in args.clients:
         openraft = results[clients]["openraft"]
         rafty = results[clients]["rafty"]
         o_low, o_mid, o_high, o_spread = spread([run["ops_per_sec"] for run in openraft])
         r_low, r_mid, r_high, r_spread = spread([run["ops_per_sec"] for run in rafty])
         ratios = [r["ops_per_sec"] / o["ops_per_sec"] for o, r in zip(openraft, rafty)]
+        o_cpu = median_of(openraft, "ops_per_cpu_sec")
+        r_cpu = median_of(rafty, "ops_per_cpu_sec")
+        cpu_ratio = f"{r_cpu / o_cpu:.2f}x" if o_cpu and r_cpu else "-"
         lines.append(
             f"| {clients} | {number(o_mid)} ({number(o_low)}..{number(o_high)}, "
             f"{o_spread:.0f}%) | {number(r_mid)} ({number(r_low)}..{number(r_high)}, "
             f"{r_spread:.0f}%) | {statistics.median(ratios):.2f}x; {min(ratios):.2f}x | "
+            f"{number(o_cpu)} / {number(r_cpu)} ({cpu_ratio}) | "
             f"{micros(median_of(openraft, 'p50_us'))} / {micros(median_of(openraft, 'p99_us'))}"
             f" | {micros(median_of(rafty, 'p50_us'))} / {micros(median_of(rafty, 'p99_us'))} | "
             f"{micros(median_of(rafty, 'commit_p50_us'))} / "

@@ -1,7 +1,8 @@
 //! The replication hot path, each step isolated, on the sans-IO core (no I/O, no tasks):
 //!
 //! * `propose`: a leader of three handling one proposal through to the two `AppendEntries` it
-//!   emits and its own `AppendToLog` (sent first, persisted after: thesis §10.2.1);
+//!   emits and its own `AppendToLog` (sent first, persisted after: thesis §10.2.1); and one
+//!   proposal of a batch of 64 commands (the driver proposes every queued command at once);
 //! * `follower_append`: a follower handling an AppendEntries of 1, 64 and 1024 entries
 //!   (consistency check, append, reply, apply of the previous batch);
 //! * `commit_advance`: the leader handling the acknowledgement that gives a batch of 1 or 64
@@ -143,6 +144,37 @@ fn propose(c: &mut Criterion) {
     });
 }
 
+/// One proposal of 64 commands, as the driver proposes a queue of submissions in one turn:
+/// one append to the leader's log, one AppendEntries per follower, one `AppendToLog`.
+fn propose_batch(c: &mut Criterion) {
+    const BATCH: usize = 64;
+    let mut group = c.benchmark_group("propose");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function(BenchmarkId::new("batch_to_two_appends", BATCH), |b| {
+        b.iter_custom(|iterations| {
+            let (mut core, now) = leader();
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                if core.last_index() >= RESET_AFTER {
+                    (core, _) = leader();
+                }
+                let commands = (0..BATCH).map(|_| command()).collect();
+                let start = Instant::now();
+                core.propose(now, commands).expect("leader");
+                let actions = core.take_actions();
+                total += start.elapsed();
+                assert_eq!(count_sends(&actions), 2, "{actions:?}");
+                for follower in FOLLOWERS {
+                    core.step(now, follower, ack(1, core.last_index()));
+                }
+                black_box(core.take_actions());
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
 /// A follower's core handling one AppendEntries of `size` entries; the leader's commit index
 /// in it covers the previous batch, so each step also emits one batch to apply.
 fn follower_append(c: &mut Criterion) {
@@ -255,6 +287,6 @@ criterion_group! {
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = propose, follower_append, commit_advance, codec
+    targets = propose, propose_batch, follower_append, commit_advance, codec
 }
 criterion_main!(benches);

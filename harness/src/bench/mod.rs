@@ -97,9 +97,13 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             "--catch-up runs with bench::catch_up::run, not bench::run".into(),
         ));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if !options.lifo_slot {
+        // tokio_unstable (.cargo/config.toml): see BenchOptions::lifo_slot.
+        builder.disable_lifo_slot();
+    }
+    let runtime = builder.build()?;
     let load_before = machine::load_average();
     let mut results = Vec::new();
     for &clients in &options.clients {

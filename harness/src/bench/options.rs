@@ -59,6 +59,11 @@ pub struct BenchOptions {
     /// In process: a snapshot policy other than the library's (with snapshots on), e.g.
     /// openraft's for a side-by-side run (`bench/vs-openraft/`).
     pub snapshot_policy: Option<SnapshotPolicy>,
+    /// Whether the runtime's workers keep tokio's LIFO slot (the default). Off, a task woken
+    /// by another runs after the tasks already queued instead of next: a client's submission
+    /// no longer hands the worker straight to the leader's loop, which then proposes batches
+    /// of ~100 commands instead of ~3 (BENCHMARKS.md, issue 24).
+    pub lifo_slot: bool,
 }
 
 /// When the nodes snapshot (Raft §7): every `every_entries` applied entries, keeping

@@ -21,6 +21,7 @@ fn tiny_options() -> BenchOptions {
         snapshots: true,
         catch_up: None,
         snapshot_policy: None,
+        lifo_slot: true,
     }
 }
 

@@ -81,6 +81,10 @@ pub struct Args {
     #[arg(long, requires = "snapshot_every", allow_hyphen_values = true,
           value_parser = whole_number(0, u64::MAX))]
     pub snapshot_keep: Option<u64>,
+    /// `off` starts the runtime without tokio's LIFO slot (a woken task waits its turn instead
+    /// of running next): the leader's loop then proposes large batches (see BENCHMARKS.md).
+    #[arg(long, default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
+    pub lifo_slot: bool,
 }
 
 /// `--snapshots on|off`.
@@ -138,6 +142,7 @@ pub fn run(args: &Args) -> u8 {
         snapshots: args.snapshots,
         catch_up: args.catch_up,
         reads: args.reads,
+        lifo_slot: args.lifo_slot,
         snapshot_policy: args.snapshot_every.map(|every_entries| SnapshotPolicy {
             every_entries,
             keep_entries: args

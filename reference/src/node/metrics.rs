@@ -70,25 +70,18 @@ impl StatusGauges {
     }
 }
 
-/// The counters an event moves.
+/// The counters an event moves. Most events (a commit, an applied entry) move none and cost
+/// nothing here: the label is built only for those that do.
 pub(super) fn record_event(node: NodeId, event: &NodeEvent) {
-    let node = node.to_string();
-    match event {
+    let name = match event {
         NodeEvent::RoleChanged {
             role: Role::Candidate,
             ..
-        } => {
-            metrics::counter!("rafty_elections_total", "node" => node).increment(1);
-        }
-        NodeEvent::BecameLeader { .. } => {
-            metrics::counter!("rafty_leader_changes_total", "node" => node).increment(1);
-        }
-        NodeEvent::SnapshotTaken { .. } => {
-            metrics::counter!("rafty_snapshots_taken_total", "node" => node).increment(1);
-        }
-        NodeEvent::SnapshotInstalled { .. } => {
-            metrics::counter!("rafty_snapshots_installed_total", "node" => node).increment(1);
-        }
-        _ => {}
-    }
+        } => "rafty_elections_total",
+        NodeEvent::BecameLeader { .. } => "rafty_leader_changes_total",
+        NodeEvent::SnapshotTaken { .. } => "rafty_snapshots_taken_total",
+        NodeEvent::SnapshotInstalled { .. } => "rafty_snapshots_installed_total",
+        _ => return,
+    };
+    metrics::counter!(name, "node" => node.to_string()).increment(1);
 }

@@ -95,7 +95,9 @@ impl Waiters {
     /// through other nodes).
     pub(super) fn shut_down(&mut self) {
         let first = std::mem::take(&mut self.by_index).into_values();
-        let more = std::mem::take(&mut self.more).into_iter().map(|(_, waiter)| waiter);
+        let more = std::mem::take(&mut self.more)
+            .into_iter()
+            .map(|(_, waiter)| waiter);
         for waiter in first.chain(more) {
             let _ = waiter.reply.send(Err(ClientError::Shutdown));
         }
