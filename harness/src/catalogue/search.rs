@@ -152,6 +152,13 @@ fn broken_txns(bug: BrokenTxns) -> Result<StateMachineFactoryMaker, String> {
     ))
 }
 
+/// The lease entry's keys, clients and operations a second (the default test: 8, 10, 100).
+const LEASE_KEYS: usize = 2;
+/// See [`LEASE_KEYS`].
+const LEASE_CLIENTS: usize = 20;
+/// See [`LEASE_KEYS`].
+const LEASE_RATE_PER_SECOND: u32 = 500;
+
 /// The reads (and faults) a read-path mutation needs to exist at all: ReadIndex reads, or
 /// lease reads (issue 21); and what it takes to see one go stale from outside: Jepsen's
 /// clients pinned to nodes (some keep reading at a deposed leader while others write at its
@@ -173,6 +180,12 @@ fn reads_for(mutation: Mutation, config: &mut TestConfig) {
         Mutation::LeaseWithoutDriftMargin => {
             // A successor elected and writing within a few ms of the lease's end.
             (config.latency_min, config.latency_max) = LAN_LATENCY;
+            // That window is a few ms wide at most (a quarter of the election timeout less
+            // an election and a write): Jepsen's contention (few keys, many clients, a high
+            // rate) puts a read of a key just written into it.
+            config.workload.key_count = LEASE_KEYS;
+            config.workload.concurrency = LEASE_CLIENTS;
+            config.workload.rate_per_second = LEASE_RATE_PER_SECOND;
             (ReadConsistency::Lease, "clock-bound")
         }
         // Client sessions (issue 21): the clients must write through sessions.

@@ -116,6 +116,8 @@ pub struct Watch<'a> {
     pub nodes: &'a [NodeId],
     /// The fault's own generator (its slot's), for draws made while in effect.
     pub rng: &'a mut ChaCha8Rng,
+    /// See [`Draw::drift_bound_ppm`].
+    pub drift_bound_ppm: i64,
 }
 
 /// The reactive part of a fault in effect.

@@ -408,6 +408,7 @@ impl Drawn {
         view: &dyn ClusterView,
         hands: &mut Hands<'_>,
     ) {
+        let drift_bound_ppm = self.options.drift_bound_ppm;
         let slot = &mut self.slots[index];
         let Some(active) = &mut slot.active else {
             return;
@@ -421,6 +422,7 @@ impl Drawn {
                 network: hands.network(),
                 nodes: &self.nodes,
                 rng: &mut slot.rng,
+                drift_bound_ppm,
             }),
             None => Vec::new(),
         };

@@ -1,10 +1,11 @@
-//! `clock-bound`: the leader's clock runs slow, as far as the lease reads' drift bound
-//! allows and no further, while the leader is cut off from the other nodes (clients still
-//! reach it); set right and healed at its end. A lease (dissertation §6.4.1) holds for the
-//! minimum election timeout less a margin, the bound on how far clocks may drift within one
-//! lease; the run's margin (`--lease-margin-percent`, reaching the fault as
-//! [`Draw::drift_bound_ppm`]) is that bound, and the drift is drawn from half of it to all
-//! of it.
+//! `clock-bound`: `depose`'s leader changes (see [`super::depose`]) with the leader's clock
+//! running slow, as far as the lease reads' drift bound allows and no further. A lease
+//! (dissertation §6.4.1) holds for the minimum election timeout less a margin, the bound on
+//! how far clocks may drift within one lease; the run's margin (`--lease-margin-percent`,
+//! reaching the fault as [`Watch::drift_bound_ppm`]) is that bound. Each round slows the
+//! leader's clock (by three quarters of the bound to all of it) from the round's start, cuts
+//! the leader off from the other nodes (clients still reach it) once it is ahead, waits for
+//! a successor to commit past it, then sets the clock right and heals.
 //!
 //! Within the bound a correct lease stays safe: a leader slow by the whole bound ends its
 //! lease at the minimum election timeout in true time, before the followers that heard its
@@ -12,21 +13,18 @@
 //! without its margin outlives that by a quarter of the election timeout at a 20% bound,
 //! and serves stale reads when a successor commits a write meanwhile. Beyond the bound:
 //! `clock-storm`.
+//!
+//! [`Watch::drift_bound_ppm`]: crate::nemesis::kind::Watch::drift_bound_ppm
 
-use std::time::Duration;
-
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::nemesis::action::{Action, ClockDraw};
-use crate::nemesis::kind::{Claim, Draw, Fault};
-use crate::nemesis::partition::{self, Shape};
+use crate::nemesis::kind::{Claim, Draw, Fault, Watcher};
 use crate::nemesis::plan::Plan;
 use crate::run::config::LogKind;
 
-use super::leader_or_pick;
+use super::depose::Deposing;
 
-/// Slow the leader's clock within the lease's drift bound, and isolate it.
+/// Deposed leaders with clocks slow within the lease's drift bound.
 pub struct ClockBound;
 
 impl Fault for ClockBound {
@@ -35,9 +33,10 @@ impl Fault for ClockBound {
     }
 
     fn summary(&self) -> &'static str {
-        "within the lease's drift bound: the leader's clock runs slow by half the bound to all \
-         of it (--lease-margin-percent of the election timeout) while it is cut off from the \
-         other nodes (a correct lease survives it)"
+        "within the lease's drift bound: the leader's clock runs slow by up to the bound \
+         (--lease-margin-percent of the election timeout) and it is cut off from the other \
+         nodes once it is ahead, until a successor committed past it (a correct lease \
+         survives it)"
     }
 
     fn in_all(&self, _log: LogKind) -> bool {
@@ -57,63 +56,15 @@ impl Fault for ClockBound {
         Claim::Links
     }
 
-    fn plan(&self, draw: Draw<'_>, rng: &mut ChaCha8Rng) -> Plan {
-        let leader = draw.leader.unwrap_or_else(|| leader_or_pick(&draw, rng));
-        let bound = draw.drift_bound_ppm.max(0);
-        let drift_ppm = -rng.random_range(bound / 2..=bound);
-        let skew = ClockDraw {
-            jump_ms: 0,
-            drift_ppm,
-        };
-        let grudge = partition::grudge(Shape::IsolateLeader, draw.nodes, Some(leader), rng);
-        let isolate = Action::Partition(grudge.clone());
+    /// Nothing planned ahead: the [`Deposing`] watcher reacts to the leaders reported.
+    fn plan(&self, _draw: Draw<'_>, _rng: &mut ChaCha8Rng) -> Plan {
         Plan::new(
-            format!("drift n{leader}'s clock {drift_ppm:+}ppm (bound {bound}ppm), {isolate}"),
-            vec![
-                (Duration::ZERO, Action::SkewClock(leader, skew)),
-                (Duration::ZERO, isolate),
-                (draw.duration, Action::Repair(grudge)),
-                (draw.duration, Action::UnskewClock(leader)),
-            ],
+            "depose the leader, its clock slow within the lease's bound".to_owned(),
+            Vec::new(),
         )
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use rand::SeedableRng;
-
-    use super::*;
-
-    /// The leader's clock runs slow by half the bound to the bound while it is isolated, and
-    /// both are undone at the end; without lease reads (bound 0) nothing drifts.
-    #[test]
-    fn plans_slow_the_isolated_leaders_clock_within_the_bound_and_undo_it() {
-        for seed in 0..50 {
-            for bound in [200_000, 0] {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let draw = Draw {
-                    duration: Duration::from_secs(2),
-                    nodes: &[1, 2, 3, 4, 5],
-                    leader: Some(2),
-                    drift_bound_ppm: bound,
-                };
-                let plan = ClockBound.plan(draw, &mut rng);
-                let actions: Vec<&Action> = plan.steps.iter().map(|(_, action)| action).collect();
-                let [
-                    Action::SkewClock(2, skew),
-                    Action::Partition(cut),
-                    Action::Repair(repaired),
-                    Action::UnskewClock(2),
-                ] = actions[..]
-                else {
-                    panic!("unexpected plan {actions:?}");
-                };
-                assert_eq!(cut, repaired);
-                assert!(cut.cut.iter().all(|(a, b)| *a == 2 || *b == 2), "{cut:?}");
-                assert_eq!(skew.jump_ms, 0);
-                assert!(-skew.drift_ppm <= bound && -skew.drift_ppm >= bound / 2, "{skew:?}");
-            }
-        }
+    fn watcher(&self, _plan: &Plan) -> Option<Box<dyn Watcher>> {
+        Some(Box::new(Deposing::slowing_leader()))
     }
 }

@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 
 use rafty::{LogIndex, NodeId, Term};
 
-use crate::nemesis::action::{Action, ClusterView, ReplayDraw};
+use crate::nemesis::action::{Action, ClockDraw, ClusterView, ReplayDraw};
 use crate::nemesis::kind::{Claim, Draw, Fault, Watch, Watcher};
 use crate::nemesis::partition::Grudge;
 use crate::nemesis::plan::Plan;
@@ -97,6 +97,8 @@ pub enum Successor {
     /// old leader when that one is isolated (a new leader sends its first entry the moment it
     /// wins, before anyone outside could see it won), and lifted that long after the win.
     HoldEntries,
+    /// `clock-bound`: nothing.
+    Leave,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +138,13 @@ enum Stage {
 #[derive(Clone, Debug)]
 pub struct Deposing {
     successor: Successor,
+    /// With `clock-bound`: each round's leader runs slow from the round's start, by a drift
+    /// drawn from three quarters of [`Deposing::drift_bound_ppm`] to all of it.
+    slow_leader: bool,
+    /// The node slowed now, if any.
+    slowed: Option<NodeId>,
+    /// The lease's drift bound, as the last poll reported it ([`Watch::drift_bound_ppm`]).
+    pub drift_bound_ppm: i64,
     /// With [`Successor::HoldEntries`]: the nodes whose entries are held, and for how long.
     held: Option<(Vec<NodeId>, u16)>,
     stage: Stage,
@@ -151,6 +160,7 @@ pub struct Deposing {
 
 impl Watcher for Deposing {
     fn poll(&mut self, watch: Watch<'_>) -> Vec<Action> {
+        self.drift_bound_ppm = watch.drift_bound_ppm;
         Deposing::poll(self, watch.elapsed, watch.view, watch.nodes, watch.rng)
     }
 
@@ -175,10 +185,22 @@ impl Deposing {
         Deposing::with(Successor::MaybeIsolate)
     }
 
+    /// `clock-bound`'s rounds: each round's leader slowed within the lease's drift bound
+    /// before it is isolated, its successor left alone.
+    pub fn slowing_leader() -> Self {
+        Deposing {
+            slow_leader: true,
+            ..Deposing::with(Successor::Leave)
+        }
+    }
+
     /// Rounds treating each successor as `successor` says, from the fault's start.
     pub fn with(successor: Successor) -> Self {
         Deposing {
             successor,
+            slow_leader: false,
+            slowed: None,
+            drift_bound_ppm: 0,
             held: None,
             stage: Stage::AwaitAhead,
             deadline: STAGE_TIMEOUT,
@@ -209,20 +231,21 @@ impl Deposing {
                 let Some((old, term)) = leader else {
                     return Vec::new();
                 };
+                let mut actions = self.slow(old, rng);
                 let commit = view.commit_index(old);
                 let others = nodes.iter().filter(|&&node| node != old);
                 let ahead = others
                     .map(|&node| view.commit_index(node))
                     .all(|other| other < commit);
                 if !ahead && now < self.round_start + AHEAD_TIMEOUT {
-                    return Vec::new();
+                    return actions;
                 }
                 let how = if ahead { "ahead" } else { "not ahead" };
                 self.steps.push(format!(
                     "isolate leader n{old} (term {term}, commit {commit}, {how} of the others)"
                 ));
                 self.advance(now, Stage::AwaitSuccessor { old, term, commit });
-                let mut actions = self.cut.replace(Some(isolate(&[old], nodes)));
+                actions.extend(self.cut.replace(Some(isolate(&[old], nodes))));
                 if self.successor == Successor::HoldEntries {
                     actions.extend(self.hold_entries(old, nodes, rng));
                 }
@@ -243,6 +266,21 @@ impl Deposing {
                         successor,
                         commit,
                         until,
+                    };
+                    self.advance(now, stage);
+                    Vec::new()
+                }
+                Some((successor, new_term))
+                    if new_term > term
+                        && successor != old
+                        && self.successor == Successor::Leave =>
+                {
+                    self.steps
+                        .push(format!("successor n{successor} (term {new_term})"));
+                    let stage = Stage::AwaitCommit {
+                        old,
+                        successor,
+                        commit,
                     };
                     self.advance(now, stage);
                     Vec::new()
@@ -337,6 +375,7 @@ impl Deposing {
     /// Heal; rest before the next round, or end.
     fn end_stage(&mut self, now: Duration) -> Vec<Action> {
         let mut actions = self.release_entries();
+        actions.extend(self.slowed.take().map(Action::UnskewClock));
         match self.stage {
             Stage::Rest => {
                 self.stage = Stage::AwaitAhead;
@@ -381,6 +420,26 @@ impl Deposing {
             .map(|&node| Action::Replay(node, draw))
             .collect();
         self.held = Some((others, hold_entries_ms));
+        actions
+    }
+
+    /// With `slow_leader`: slow `leader`'s clock (and set right the one slowed before, if
+    /// another), unless it is slowed already.
+    fn slow(&mut self, leader: NodeId, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        if !self.slow_leader || self.slowed == Some(leader) {
+            return Vec::new();
+        }
+        let mut actions: Vec<Action> = self.slowed.take().map(Action::UnskewClock).into_iter().collect();
+        let bound = self.drift_bound_ppm.max(0);
+        let drift_ppm = -rng.random_range(bound * 3 / 4..=bound);
+        self.steps
+            .push(format!("slow n{leader}'s clock {drift_ppm:+}ppm (bound {bound}ppm)"));
+        let skew = ClockDraw {
+            jump_ms: 0,
+            drift_ppm,
+        };
+        actions.push(Action::SkewClock(leader, skew));
+        self.slowed = Some(leader);
         actions
     }
 
@@ -528,6 +587,45 @@ mod tests {
             assert!(fault.poll(until + ms(1), &script, &nodes, &mut rng).is_empty());
             let healed = fault.poll(until + ms(1) + HOLD, &script, &nodes, &mut rng);
             assert!(matches!(healed.as_slice(), [Action::Repair(_)]), "{healed:?}");
+        }
+    }
+
+    /// `clock-bound`: the leader runs slow within the bound from the round's start, is cut
+    /// off once ahead, its successor left alone; the clock is set right with the heal.
+    #[test]
+    fn slowing_rounds_slow_the_leader_within_the_bound_and_set_it_right() {
+        let nodes: Vec<NodeId> = vec![1, 2, 3];
+        let ms = Duration::from_millis;
+        for seed in 0..8 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let script = Script {
+                leader: Cell::new(Some((1, 2))),
+                commits: RefCell::new(BTreeMap::from([(1, 5), (2, 5), (3, 5)])),
+            };
+            let mut fault = Deposing::slowing_leader();
+            fault.drift_bound_ppm = 200_000;
+            let slowed = fault.poll(ms(1), &script, &nodes, &mut rng);
+            let [Action::SkewClock(1, skew)] = slowed.as_slice() else {
+                panic!("expected the leader slowed: {slowed:?}");
+            };
+            assert_eq!(skew.jump_ms, 0);
+            assert!((-200_000..=-150_000).contains(&skew.drift_ppm), "{skew:?}");
+            assert!(fault.poll(ms(2), &script, &nodes, &mut rng).is_empty(), "slowed once");
+            script.commits.borrow_mut().insert(1, 6);
+            let cut = fault.poll(ms(3), &script, &nodes, &mut rng);
+            assert_eq!(isolated_nodes(&cut), vec![1, 2, 3], "{cut:?}");
+            script.leader.set(Some((2, 3)));
+            assert!(fault.poll(ms(200), &script, &nodes, &mut rng).is_empty());
+            script.commits.borrow_mut().insert(2, 7);
+            assert!(fault.poll(ms(201), &script, &nodes, &mut rng).is_empty());
+            let healed = fault.poll(ms(201) + HOLD, &script, &nodes, &mut rng);
+            assert!(
+                matches!(
+                    healed.as_slice(),
+                    [Action::UnskewClock(1), Action::Repair(_)]
+                ),
+                "{healed:?}"
+            );
         }
     }
 
