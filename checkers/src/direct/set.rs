@@ -44,9 +44,9 @@ pub(crate) fn check(
             if !seen.insert(item) {
                 findings.add(at, "duplicate", || format!("element {item} read twice"));
             }
-            if !attempted
+            if attempted
                 .get(item)
-                .is_some_and(|&invoked| invoked < completed)
+                .is_none_or(|&invoked| invoked >= completed)
             {
                 findings.add(at, "unexpected", || {
                     format!("element {item} read, but never added before the read completed")
