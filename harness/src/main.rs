@@ -31,7 +31,7 @@ enum Command {
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
     /// Run one reference node as an OS process: file log, TCP transport, key-value service.
-    Node(node::Args),
+    Node(Box<node::Args>),
     /// Start a local cluster of the service registry (HTTP+JSON on rafty), durable in --data.
     Registry(registry::Args),
     /// Run a schedule (a failing run's schedule.json, edited or not) and store the run.

@@ -68,9 +68,11 @@ pub struct Args {
     #[arg(long, value_parser = crate::run::config::parse_reads)]
     pub reads: Option<rafty::ReadConsistency>,
     /// With --mode real: measure through the chaos test's real targets instead, `rafty`,
-    /// `etcd` (on the PATH) or `both` (alternating at every client count and round): writes,
-    /// then linearizable reads, client latency only, 3 members on 127.0.0.1.
-    #[arg(long, value_parser = ["rafty", "etcd", "both"])]
+    /// `etcd` (on the PATH) or `both` (alternating at every client count and round), or
+    /// `registry` (the service registry's config keys over HTTP+JSON), `rafty+registry`
+    /// alternating: writes, then linearizable reads, client latency only, 3 members on
+    /// 127.0.0.1.
+    #[arg(long, value_parser = ["rafty", "etcd", "both", "registry", "rafty+registry"])]
     pub target: Option<String>,
     /// In process: snapshot every this many applied entries instead of the library's 10,000
     /// (e.g. 5000, openraft's default, for `bench/vs-openraft/`).
@@ -195,6 +197,8 @@ fn compare_targets(args: &Args, target: &str, options: &BenchOptions) -> u8 {
     let targets = match target {
         "both" => vec!["rafty", "etcd"],
         "etcd" => vec!["etcd"],
+        "registry" => vec!["registry"],
+        "rafty+registry" => vec!["rafty", "registry"],
         _ => vec!["rafty"],
     };
     if targets.contains(&"etcd") {

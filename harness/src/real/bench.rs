@@ -1,7 +1,9 @@
-//! `rafty bench --mode real --target rafty|etcd|both`: write and linearizable-read throughput
-//! and client latency of a 3-member cluster on 127.0.0.1, through the chaos test's own
-//! [`RealTarget`]s and their workload clients (rafty: `KvClient` over its TCP protocol, reads
-//! by ReadIndex; etcd: HTTP/1.1 to its JSON gateway, linearizable ranges), with no faults.
+//! `rafty bench --mode real --target rafty|etcd|both|registry|rafty+registry`: write and
+//! linearizable-read throughput and client latency of a 3-member cluster on 127.0.0.1,
+//! through the chaos test's own [`RealTarget`]s and their workload clients (rafty: `KvClient`
+//! over its TCP protocol, reads by ReadIndex; etcd: HTTP/1.1 to its JSON gateway,
+//! linearizable ranges; the registry: HTTP/1.1 JSON config puts and gets, gets by ReadIndex),
+//! with no faults.
 //! With `both` the two systems alternate at every client count and round, so they share the
 //! machine's state of the moment. Latency is the client's, submit to answer; each client
 //! writes (or reads) its own key in closed loop.
@@ -17,6 +19,7 @@ use rafty_workloads::{ClientOp, OpResult};
 
 use super::cluster::RealCluster;
 use super::etcd::EtcdCluster;
+use super::registry::RegistryTarget;
 use super::runner::real_settings;
 use super::target::{self, RealTarget};
 
@@ -40,7 +43,7 @@ pub struct CompareOptions {
 /// One measurement.
 #[derive(Clone, Debug)]
 pub struct Measurement {
-    /// `rafty` or `etcd`.
+    /// `rafty`, `etcd` or `registry`.
     pub target: &'static str,
     /// `write` or `read`.
     pub op: &'static str,
@@ -108,6 +111,14 @@ async fn measure_target(
     let ids = [1, 2, 3];
     let mut cluster: Box<dyn RealTarget> = match name {
         "etcd" => Box::new(EtcdCluster::start(&ids, &options.data_dir, false).await?),
+        "registry" => Box::new(
+            RegistryTarget::start(
+                &ids,
+                &options.data_dir,
+                &real_settings(&rafty::Config::default()),
+            )
+            .await?,
+        ),
         _ => Box::new(
             RealCluster::start(
                 &ids,
