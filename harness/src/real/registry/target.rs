@@ -108,6 +108,10 @@ impl KvApi for ConfigApi {
                 let why = "the registry's config store has no append".to_owned();
                 return (OpResult::Fail(why), None);
             }
+            ClientOp::Txn { .. } => {
+                let why = "the registry's config store has no transactions".to_owned();
+                return (OpResult::Fail(why), None);
+            }
         };
         (
             config_result(outcome),
