@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Side by side with Porcupine on its own test data: `rafty-check` (`rafty check` in a small
-# binary; RAFTY_CHECK overrides the path) and Porcupine's checker
+# binary, built statically linked as below, as Go links Porcupine's; RAFTY_CHECK overrides
+# the path) and Porcupine's checker
 # (Go, built from its public source: BENCHMARKS.md says how; nothing of it is in this
 # repository), each file as a process, the two runs of a round back to back so that they share
 # the machine's load. Per file: the verdicts, process wall time (from outside), CPU time (user
 # + system, /usr/bin/time, 10 ms resolution) and peak RSS, medians of N rounds (default 3).
 #
-#   cargo build --release -p rafty-harness
+#   cargo rustc --release -p rafty-harness --bin rafty-check -- -C target-feature=+crt-static
 #   PORCUPINE=/tmp/porcupine-bench/porcupinebench checkers/benches/porcupine.sh [RUNS] [FILES...]
 #
 # FILES default to every file of checkers/tests/histories/porcupine/{kv,etcd} (Porcupine's

@@ -92,6 +92,9 @@ pub(crate) type Drawn<M, P> = (
     Vec<Call<<M as Model>::Input, <M as Model>::Output>>,
 );
 
+/// Below this many calls in the window, a round runs on the caller's thread.
+const ON_THIS_THREAD_BELOW_CALLS: usize = 2_000;
+
 /// Races the searches of the partitions `source` gives (or why it failed) under `model`, in
 /// that order. `retired` is told the number of calls of each partition whose search ends (for
 /// progress).
@@ -138,9 +141,11 @@ pub(crate) fn race<M: Model, P: Send>(
             let budget = search.steps() + slice;
             search.run(budget, stop);
         };
-        if window.len() == 1 {
-            // Alone: on this thread, not handed to a worker (a wake-up on a loaded machine
-            // costs more than a small history's whole search).
+        let calls: usize = window.iter().map(|(_, _, s)| s.calls().len()).sum();
+        if window.len() == 1 || calls < ON_THIS_THREAD_BELOW_CALLS {
+            // Alone, or small: on this thread, not handed to workers (starting the pool's
+            // threads, or a wake-up on a loaded machine, costs more than a small history's
+            // whole search). The outcome is the same either way: it depends on steps only.
             window.iter_mut().for_each(run);
         } else {
             window.par_iter_mut().for_each(run);
