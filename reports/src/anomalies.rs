@@ -20,7 +20,12 @@ pub fn text(check: &Json) -> Option<String> {
             let _ = writeln!(out, "  {kind}: {count} found");
         }
     }
-    for anomaly in check.get("anomalies").and_then(Json::as_array)? {
+    for anomaly in check
+        .get("anomalies")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
         elle_anomaly(&mut out, anomaly);
     }
     if let Some(findings) = check.get("findings").and_then(Json::as_array) {
