@@ -1,10 +1,12 @@
 //! The registry of workloads: one file each, one line each below.
 //!
-//! To add a workload: write `kinds/<name>.rs` with a unit struct implementing
+//! To add a workload: write `kinds/<name>.rs` with a unit struct (or a constant) implementing
 //! [`crate::workload::Workload`], and add `<file> => <Struct>,` to the `registry!` list (new
 //! operations also need a [`crate::op::ClientOp`] variant and the service to execute it).
 
 use crate::workload::Workload;
+
+pub mod elle_txns;
 
 /// Declares each workload's module and lists it in [`KINDS`].
 macro_rules! registry {
@@ -20,8 +22,8 @@ registry! {
     register => Register,
     kv => Kv,
     append => Append,
-    list_append => ListAppend,
-    rw_register => RwRegister,
+    list_append => LIST_APPEND,
+    rw_register => RW_REGISTER,
     bank => Bank,
     set => Set,
     counter => Counter,
