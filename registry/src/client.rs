@@ -207,7 +207,11 @@ impl RegistryClient {
             .uri(format!("http://{addr}{path}"))
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(Full::new(bytes))
-            .expect("a well-formed request");
+            .map_err(|error| {
+                // A name or key that cannot be in a URI (a space, a control character), or a
+                // node address that is not one: refused before anything is sent.
+                Attempt::Refused(format!("cannot request http://{addr}{path}: {error}"))
+            })?;
         let exchange = async {
             let response = self.http.request(request).await.map_err(|error| {
                 if error.is_connect() {

@@ -217,3 +217,15 @@ async fn reqwest_free_get(addr: &str, path: &str) -> String {
     stream.read_to_string(&mut answer).await.unwrap();
     answer
 }
+
+/// A key that cannot be put in a URI is refused before anything is sent, never a panic.
+#[tokio::test]
+async fn a_key_that_cannot_be_in_a_uri_is_refused_not_a_panic() {
+    let nodes = std::collections::BTreeMap::from([(1, "127.0.0.1:9".to_owned())]);
+    let mut client = RegistryClient::new(nodes, 1);
+    let outcome = client.config_get("a key\nwith a newline").await;
+    assert!(
+        matches!(&outcome, Outcome::Fail(why) if why.contains("cannot request")),
+        "{outcome:?}"
+    );
+}
