@@ -103,3 +103,52 @@ fn a_malformed_micro_operation_exits_2_naming_the_line() {
         "{err}"
     );
 }
+
+/// Writes `lines` (our JSON lines) to a scratch file named `name`.
+fn scratch(name: &str, lines: &[&str]) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("scratch file written");
+    path
+}
+
+/// Issue 23: `rafty check --model set` (a direct checker): a lost acknowledged add exits 1
+/// naming its line and kind; the same history with the add in the final read exits 0; a
+/// malformed line is an error naming it (exit 2).
+#[test]
+fn a_set_history_lost_add_exits_1_naming_its_line() {
+    let add = r#"{"index":0,"process":0,"type":"invoke","f":"add","value":1}"#;
+    let added = r#"{"index":1,"process":0,"type":"ok","f":"add","value":1}"#;
+    let read = r#"{"index":2,"process":1,"type":"invoke","f":"read","value":null}"#;
+    let lost = scratch(
+        "set-lost.jsonl",
+        &[
+            add,
+            added,
+            read,
+            r#"{"index":3,"process":1,"type":"ok","f":"read","value":[]}"#,
+        ],
+    );
+    let kept = scratch(
+        "set-kept.jsonl",
+        &[
+            add,
+            added,
+            read,
+            r#"{"index":3,"process":1,"type":"ok","f":"read","value":[1]}"#,
+        ],
+    );
+    let output = rafty_check(&["--model", "set"], std::slice::from_ref(&lost));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let out = text(&output.stdout);
+    assert!(out.contains("line 2: lost"), "{out}");
+    let output = rafty_check(&["--model", "set"], &[kept]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let bad = scratch("set-bad.jsonl", &[add, "{not json"]);
+    let output = rafty_check(&["--model", "set"], &[bad]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("set-bad.jsonl:2"),
+        "{}",
+        text(&output.stderr)
+    );
+}
