@@ -8,6 +8,7 @@
 //! otherwise 2 when any is unknown (time limit) or could not be read or parsed.
 
 mod direct;
+mod files;
 mod input;
 mod progress;
 mod txn;

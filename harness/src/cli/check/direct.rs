@@ -3,84 +3,50 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
 
 use rafty_checkers::direct::{self, DirectModel, DirectOptions, DirectResult, DirectVerdict};
-use rafty_checkers::import::{self, ReadOptions};
 
-use super::{Args, FormatChoice, input};
+use super::Args;
+use super::files::{self, Outcome};
 
 /// Checks every file of `args` under `model`; returns the exit code (0 all valid, 1 any
 /// invalid, else 2 when any was unknown or could not be read).
 pub fn run(args: &Args, model: DirectModel) -> u8 {
     let mut stdout = std::io::stdout().lock();
-    let (mut valid, mut invalid, mut unknown, mut errors) = (0, 0, 0, 0);
-    for file in &args.files {
-        let started = Instant::now();
-        let checked = check_one(args, file, model);
-        let millis = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        let printed = match &checked {
-            Ok(result) => {
-                match result.valid {
-                    DirectVerdict::Valid => valid += 1,
-                    DirectVerdict::Invalid => invalid += 1,
-                    DirectVerdict::Unknown => unknown += 1,
-                }
-                print(&mut stdout, args.json, file, result, millis)
-            }
-            Err(error) => {
-                errors += 1;
-                if args.json {
-                    let line = serde_json::json!({
-                        "file": file.display().to_string(),
-                        "error": error,
-                    });
-                    writeln!(stdout, "{line}")
-                } else {
-                    eprintln!("error: {error}");
-                    Ok(())
-                }
-            }
-        };
-        if printed.is_err() {
-            return 2;
-        }
-    }
-    let summary = format!(
-        "{} files: {valid} valid, {invalid} invalid, {unknown} unknown, {errors} errors ({model})",
-        valid + invalid + unknown + errors,
+    let check = |file: &Path| {
+        let imported = files::read_history(args, file)?;
+        direct::check(model, &imported.history, &DirectOptions::default())
+            .map_err(|error| error.to_string())
+    };
+    let outcome = |result: &DirectResult| match result.valid {
+        DirectVerdict::Valid => Outcome::Valid,
+        DirectVerdict::Invalid => Outcome::Invalid,
+        DirectVerdict::Unknown => Outcome::Unknown,
+    };
+    let printed = files::check_each(
+        args,
+        &mut stdout,
+        check,
+        outcome,
+        |out, file, result, ms| print(out, args.json, file, result, ms),
     );
-    if args.json {
-        eprintln!("{summary}");
-    } else {
-        let _ = writeln!(stdout, "{summary}");
-    }
-    if invalid > 0 {
-        1
-    } else if unknown > 0 || errors > 0 {
-        2
-    } else {
-        0
-    }
-}
-
-fn check_one(args: &Args, file: &Path, model: DirectModel) -> Result<DirectResult, String> {
-    let target = input::resolve(file)?;
-    let format = match args.format {
-        FormatChoice::Auto => None,
-        FormatChoice::Given(format) => Some(format),
+    let Some(tally) = printed else {
+        return 2;
     };
-    let read = ReadOptions {
-        skip_unreadable: args.skip_unreadable,
-    };
-    let imported = import::read_file_with(&target.history, format, &read)
-        .map_err(|error| error.to_string())?;
-    direct::check(model, &imported.history, &DirectOptions::default())
-        .map_err(|error| error.to_string())
+    let summary = format!(
+        "{} files: {} valid, {} invalid, {} unknown, {} errors ({model})",
+        tally.files(),
+        tally.valid,
+        tally.invalid,
+        tally.unknown,
+        tally.errors,
+    );
+    files::summarize(args, &mut stdout, &summary);
+    tally.exit_code()
 }
 
 fn print(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     json: bool,
     file: &Path,
     result: &DirectResult,

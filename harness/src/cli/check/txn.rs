@@ -4,12 +4,11 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
 
 use rafty_checkers::elle::{self, ConsistencyModel, ElleOptions, ElleResult, TxnModel};
-use rafty_checkers::import::{self, ReadOptions};
 
-use super::{Args, FormatChoice, input, peak_memory_kib};
+use super::files::{self, Outcome};
+use super::{Args, peak_memory_kib};
 
 /// Checks every file of `args` under `model`; returns the exit code (0 all valid, 1 any
 /// invalid, else 2 when any could not be read).
@@ -21,79 +20,42 @@ pub fn run(args: &Args, model: TxnModel) -> u8 {
         ..ElleOptions::default()
     };
     let mut stdout = std::io::stdout().lock();
-    let (mut valid, mut invalid, mut errors) = (0, 0, 0);
-    for file in &args.files {
-        let started = Instant::now();
-        let checked = check_one(args, file, model, &options);
-        let millis = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        let printed = match &checked {
-            Ok(result) => {
-                if result.valid {
-                    valid += 1;
-                } else {
-                    invalid += 1;
-                }
-                print(&mut stdout, args.json, file, result, millis)
-            }
-            Err(error) => {
-                errors += 1;
-                if args.json {
-                    let line = serde_json::json!({
-                        "file": file.display().to_string(),
-                        "error": error,
-                    });
-                    writeln!(stdout, "{line}")
-                } else {
-                    eprintln!("error: {error}");
-                    Ok(())
-                }
-            }
-        };
-        if printed.is_err() {
-            return 2;
+    let check = |file: &Path| {
+        let imported = files::read_history(args, file)?;
+        elle::check(model, &imported.history, &options).map_err(|error| error.to_string())
+    };
+    let outcome = |result: &ElleResult| {
+        if result.valid {
+            Outcome::Valid
+        } else {
+            Outcome::Invalid
         }
-    }
+    };
+    let printed = files::check_each(
+        args,
+        &mut stdout,
+        check,
+        outcome,
+        |out, file, result, ms| print(out, args.json, file, result, ms),
+    );
+    let Some(tally) = printed else {
+        return 2;
+    };
     let summary = format!(
-        "{} files: {valid} valid, {invalid} invalid, {errors} errors ({} against {})",
-        valid + invalid + errors,
+        "{} files: {} valid, {} invalid, {} errors ({} against {})",
+        tally.files(),
+        tally.valid,
+        tally.invalid,
+        tally.errors,
         model,
         options.target
     );
-    if args.json {
-        eprintln!("{summary}");
-    } else {
-        let _ = writeln!(stdout, "{summary}");
-    }
-    if invalid > 0 {
-        1
-    } else if errors > 0 {
-        2
-    } else {
-        0
-    }
-}
-
-fn check_one(
-    args: &Args,
-    file: &Path,
-    model: TxnModel,
-    options: &ElleOptions,
-) -> Result<ElleResult, String> {
-    let target = input::resolve(file)?;
-    let format = match args.format {
-        FormatChoice::Auto => None,
-        FormatChoice::Given(format) => Some(format),
-    };
-    let read = ReadOptions {
-        skip_unreadable: args.skip_unreadable,
-    };
-    let imported = import::read_file_with(&target.history, format, &read)
-        .map_err(|error| error.to_string())?;
-    elle::check(model, &imported.history, options).map_err(|error| error.to_string())
+    files::summarize(args, &mut stdout, &summary);
+    tally.exit_code()
 }
 
 fn print(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     json: bool,
     file: &Path,
     result: &ElleResult,
