@@ -9,12 +9,15 @@
 //! tried before is answered from a cache; and what comes after the violation is cut first
 //! (the run is the same up to it without it), so every later run is short.
 //!
-//! Passes, in order: cut after the violation; drop every operation, then every fault (each
-//! with a few seeds: see below); drop faults (ddmin); cut again; cut the time limit
-//! (bisection); thin the operations out evenly (every second one, with a few seeds); drop
-//! clients, then operations close in time in sweeps of halving size, from the latest
-//! ([`ddmin::remove_chunks`]); move each fault (start later, end earlier); fewer keys; values
-//! renumbered 1, 2, 3...; the time limit again; fewer nodes.
+//! Passes, in order: cut after the violation; for linearizability, keep only the operations
+//! on the counterexample's key, then only the clients of its operation and of those
+//! concurrent with it ([`focus`], one step each, with a few seeds); drop every operation,
+//! then every fault (each with a few seeds: see below); drop faults (ddmin); cut again; cut
+//! the time limit (bisection); drop clients (whole clients before single operations); thin
+//! the operations out evenly (every second one, with a few seeds); drop operations close in
+//! time in sweeps of halving size, from the latest ([`ddmin::remove_chunks`]); move each
+//! fault (start later, end earlier); fewer keys; values renumbered 1, 2, 3...; the time
+//! limit again; fewer nodes.
 //!
 //! The seed is part of the schedule, and the boldest edits try a few: a timing bug fails for
 //! few seeds, and which ones changes with every edit (dropping one operation moves every
@@ -24,6 +27,7 @@
 //! found so far.
 
 pub mod ddmin;
+mod focus;
 pub mod report;
 mod simplify;
 mod structure;
@@ -38,7 +42,7 @@ use crate::catalogue::search::{fired, from_outside};
 use crate::run::plugins::Plugins;
 use crate::schedule::{Schedule, Size};
 pub use tester::Profile;
-use tester::{Tester, run_stopping, violation_ms};
+use tester::{Outcome, Tester, run_stopping, violation_ms};
 
 /// How to shrink.
 #[derive(Clone, Debug)]
@@ -133,15 +137,13 @@ pub fn shrink(
             )
         })?,
     };
-    let violation = violation_ms(&first, &check);
+    let outcome = Outcome {
+        fails: true,
+        violation_ms: violation_ms(&first, &check),
+        focus: focus::focus_of(&first, &check, schedule.config.workload.concurrency),
+    };
     let deadline = start + options.time_limit;
-    let mut tester = Tester::new(
-        plugins,
-        check.clone(),
-        schedule.clone(),
-        violation,
-        deadline,
-    );
+    let mut tester = Tester::new(plugins, check.clone(), schedule.clone(), outcome, deadline);
     tester.bar = progress_bar(options.progress);
     tester.trace = options.trace;
     all_passes(&mut tester, options.fewer_nodes);
@@ -161,13 +163,15 @@ pub fn shrink(
 /// Every pass, in order (see the module's doc).
 fn all_passes(tester: &mut Tester<'_>, fewer_nodes: bool) {
     tester.truncate();
+    tester.project_keys();
+    tester.project_clients();
     tester.no_operations();
     tester.no_faults();
     tester.faults();
     tester.truncate();
     tester.time_limit();
-    tester.thin_operations();
     tester.clients();
+    tester.thin_operations();
     tester.operations();
     tester.move_faults();
     tester.fewer_keys();

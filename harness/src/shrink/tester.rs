@@ -16,6 +16,7 @@ use crate::sim::recorder::spool_ops;
 use rafty_checkers::linearizability::Counterexample;
 
 use super::ddmin::Verdict;
+use super::focus::{Focus, focus_of};
 
 /// What the shrink's runs cost: where the wall time went, and how much the cache and the
 /// early stops saved.
@@ -75,21 +76,44 @@ pub struct Tester<'p> {
     pub best: Schedule,
     /// When `best` first violates the kept invariant, in simulated milliseconds.
     pub best_violation_ms: Option<u64>,
-    /// Candidates tried: their hash, whether they failed and when.
-    cache: BTreeMap<u64, (bool, Option<u64>)>,
+    /// What `best`'s counterexample names (linearizability only).
+    pub best_focus: Option<Focus>,
+    /// Candidates tried: their hash and what their run showed.
+    cache: BTreeMap<u64, Outcome>,
+}
+
+/// What a candidate's run showed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Whether it failed the kept check.
+    pub fails: bool,
+    /// When it first failed it, in simulated milliseconds (see [`violation_ms`]).
+    pub violation_ms: Option<u64>,
+    /// What its counterexample names, when it failed linearizability.
+    pub focus: Option<Focus>,
+}
+
+impl Outcome {
+    fn passes() -> Outcome {
+        Outcome {
+            fails: false,
+            violation_ms: None,
+            focus: None,
+        }
+    }
 }
 
 impl<'p> Tester<'p> {
-    /// A tester of `check` starting from `best`, whose run violated it at `violation_ms`.
+    /// A tester of `check` starting from `best`, whose run showed `outcome` (a failure).
     pub fn new(
         plugins: &'p Plugins,
         check: String,
         best: Schedule,
-        violation_ms: Option<u64>,
+        outcome: Outcome,
         deadline: Instant,
     ) -> Self {
         let mut cache = BTreeMap::new();
-        cache.insert(hash(&best), (true, violation_ms));
+        cache.insert(hash(&best), outcome.clone());
         Tester {
             plugins,
             check,
@@ -100,7 +124,8 @@ impl<'p> Tester<'p> {
             trace: false,
             profile: Profile::default(),
             best,
-            best_violation_ms: violation_ms,
+            best_violation_ms: outcome.violation_ms,
+            best_focus: outcome.focus,
             cache,
         }
     }
@@ -109,10 +134,10 @@ impl<'p> Tester<'p> {
     /// bigger.
     pub fn test(&mut self, pass: &str, candidate: &Schedule) -> Verdict {
         let key = hash(candidate);
-        let (fails, violation_ms) = match self.cache.get(&key) {
-            Some(&known) => {
+        let outcome = match self.cache.get(&key) {
+            Some(known) => {
                 self.profile.cached += 1;
-                known
+                known.clone()
             }
             None => {
                 if self.out_of_time || Instant::now() >= self.deadline {
@@ -120,17 +145,18 @@ impl<'p> Tester<'p> {
                     return Verdict::OutOfTime;
                 }
                 let outcome = self.run(pass, candidate);
-                self.cache.insert(key, outcome);
+                self.cache.insert(key, outcome.clone());
                 outcome
             }
         };
-        if !fails {
+        if !outcome.fails {
             return Verdict::Passes;
         }
         let (size, best) = (candidate.size(), self.best.size());
         if size.operations + size.faults <= best.operations + best.faults {
             self.best = candidate.clone();
-            self.best_violation_ms = violation_ms;
+            self.best_violation_ms = outcome.violation_ms;
+            self.best_focus = outcome.focus;
         }
         Verdict::Fails
     }
@@ -150,8 +176,8 @@ impl<'p> Tester<'p> {
         Verdict::Passes
     }
 
-    /// Run `candidate`: whether it fails the check, and when (for an invariant).
-    fn run(&mut self, pass: &str, candidate: &Schedule) -> (bool, Option<u64>) {
+    /// Run `candidate`: whether it fails the check, when, and what its counterexample names.
+    fn run(&mut self, pass: &str, candidate: &Schedule) -> Outcome {
         self.runs += 1;
         self.bar.set_message(format!(
             "{pass}: run {}, smallest failing: {}",
@@ -182,7 +208,7 @@ impl<'p> Tester<'p> {
         let wall = started.elapsed();
         let Some(output) = output else {
             self.trace_line(pass, candidate, "the harness panicked", wall);
-            return (false, None);
+            return Outcome::passes();
         };
         let simulation = &output.result.checks.simulation;
         let simulation_wall = Duration::from_millis(simulation.wall_ms);
@@ -216,7 +242,14 @@ impl<'p> Tester<'p> {
             wall.saturating_sub(simulation_wall).as_secs_f64()
         );
         self.trace_line(pass, candidate, &line, wall);
-        (fails, violation_ms)
+        let concurrency = candidate.config.workload.concurrency;
+        Outcome {
+            fails,
+            violation_ms,
+            focus: fails
+                .then(|| focus_of(&output, &self.check, concurrency))
+                .flatten(),
+        }
     }
 
     fn trace_line(&self, pass: &str, candidate: &Schedule, what: &str, wall: Duration) {

@@ -259,9 +259,11 @@ impl Core {
     }
 
     /// Check the core's invariants after every input even in release builds (they are always
-    /// checked in debug builds). A broken invariant panics.
+    /// checked in debug builds), and that the terms appended to the log never decrease (checked
+    /// until this switches it off in a release build). A broken invariant panics.
     pub fn set_check_invariants(&mut self, enabled: bool) {
         self.check_invariants = enabled;
+        self.log.check_terms(enabled || cfg!(debug_assertions));
     }
 
     /// Advance the timers to `now`: a follower or candidate whose election timer fired starts a

@@ -13,6 +13,10 @@ pub(super) struct RaftLog {
     compacted: (LogIndex, Term),
     /// `entries[i]` has index `compacted.0 + 1 + i`.
     entries: Vec<Entry>,
+    /// Whether [`RaftLog::append`] leaves the terms' order unchecked (the core's invariants
+    /// switched off: the harness's catalogue then sees what a decreasing term does, as a
+    /// third party's log without the assertion would).
+    terms_unchecked: bool,
 }
 
 impl RaftLog {
@@ -23,6 +27,7 @@ impl RaftLog {
         let mut log = RaftLog {
             compacted,
             entries: Vec::new(),
+            terms_unchecked: false,
         };
         log.append(&entries);
         log
@@ -95,7 +100,14 @@ impl RaftLog {
         batch
     }
 
-    /// Append entries that continue the log: contiguous, the first at `last_index() + 1`.
+    /// Check that appended terms never decrease (the default), or not: the core's invariant
+    /// switch ([`super::Core::set_check_invariants`]) sets it.
+    pub(super) fn check_terms(&mut self, enabled: bool) {
+        self.terms_unchecked = !enabled;
+    }
+
+    /// Append entries that continue the log: contiguous, the first at `last_index() + 1`,
+    /// terms never decreasing (asserted unless [`RaftLog::check_terms`] switched it off).
     pub(super) fn append(&mut self, entries: &[Entry]) {
         self.entries.reserve(entries.len());
         for entry in entries {
@@ -105,7 +117,7 @@ impl RaftLog {
                 "log entries must be contiguous"
             );
             assert!(
-                entry.term >= self.last_term(),
+                self.terms_unchecked || entry.term >= self.last_term(),
                 "log terms must not decrease: entry {entry:?} after term {}",
                 self.last_term()
             );
@@ -255,5 +267,31 @@ mod tests {
             index: 3,
             payload: Payload::Noop,
         }]);
+    }
+
+    /// §5.3's log shape: terms never decrease along a log; appending a lower term is a bug.
+    #[test]
+    #[should_panic(expected = "terms must not decrease")]
+    fn append_of_a_lower_term_panics() {
+        let mut log = log_with_terms(&[1, 2]);
+        log.append(&[Entry {
+            term: 1,
+            index: 3,
+            payload: Payload::Noop,
+        }]);
+    }
+
+    /// With the invariants switched off (the bug catalogue's runs), a lower term is appended
+    /// as given, for the harness's checks to judge.
+    #[test]
+    fn append_of_a_lower_term_is_kept_when_terms_are_unchecked() {
+        let mut log = log_with_terms(&[1, 2]);
+        log.check_terms(false);
+        log.append(&[Entry {
+            term: 1,
+            index: 3,
+            payload: Payload::Noop,
+        }]);
+        assert_eq!((log.last_index(), log.last_term()), (3, 1));
     }
 }
