@@ -187,7 +187,9 @@ async fn a_client_certificate_of_another_ca_is_refused_even_when_optional() {
     })
     .await;
     assert!(
-        lines.text().contains("TLS handshake failed: invalid peer certificate"),
+        lines
+            .text()
+            .contains("TLS handshake failed: invalid peer certificate"),
         "{}",
         lines.text()
     );
