@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use rafty_harness::cli::{
-    admin, bench, catalogue, check, node, registry, replay, report, runs, serve, shrink, test,
-    test_registry,
+    admin, bench, catalogue, certs, check, node, registry, replay, report, runs, serve, shrink,
+    test, test_registry,
 };
 
 /// rafty: a Raft library and the Jepsen-style harness that proves it.
@@ -28,6 +28,8 @@ enum Command {
     BenchNode(bench::NodeArgs),
     /// List the bug catalogue, or measure which bugs the default chaos run catches (--run).
     Catalogue(catalogue::Args),
+    /// Make a cluster's TLS certificates (a CA, one per node, one per client) into a directory.
+    Certs(certs::Args),
     /// Check history files for linearizability (exit 0 valid, 1 invalid, 2 unknown or error).
     Check(check::Args),
     /// Run one reference node as an OS process: file log, TCP transport, key-value service.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::BenchNode(args) => bench::run_node(args),
         Command::Catalogue(args) => catalogue::run(args),
+        Command::Certs(args) => certs::run(args),
         Command::Check(args) => check::run(args),
         Command::Node(args) => node::run(args),
         Command::Registry(args) => registry::run(args),

@@ -111,6 +111,9 @@ impl Cluster {
             nodes,
             cluster_id: CLUSTER,
             timeout: Duration::from_secs(10),
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
             call,
         }
     }

@@ -1,8 +1,10 @@
 //! `rafty node --metrics-addr`: a real node process serves Prometheus metrics at /metrics, and
-//! the values are the node's (a single-node cluster elects itself and commits its no-op).
+//! the values are the node's (a single-node cluster elects itself and commits its no-op, timing
+//! the append and its fsync); in a three-node cluster the leader alone reports each follower's
+//! replication lag, which is 0 once they caught up.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -80,6 +82,109 @@ fn a_real_node_serves_its_term_role_and_indexes_at_metrics() {
         "{body}"
     );
     assert!(body.contains("# TYPE rafty_term gauge"), "{body}");
+    for histogram in ["rafty_log_append_seconds", "rafty_log_fsync_seconds"] {
+        let count = sample(&body, &format!("{histogram}_count")).unwrap_or(0.0);
+        let sum = sample(&body, &format!("{histogram}_sum")).unwrap_or(-1.0);
+        assert!(
+            count >= 1.0,
+            "{histogram}: the no-op's append at least: {body}"
+        );
+        assert!(
+            sum > 0.0 && sum < count * 10.0,
+            "{histogram}: seconds, each under 10: {body}"
+        );
+    }
+    let append_sum = sample(&body, "rafty_log_append_seconds_sum").unwrap();
+    let fsync_sum = sample(&body, "rafty_log_fsync_seconds_sum").unwrap();
+    assert!(
+        fsync_sum <= append_sum,
+        "the fsync is part of the append: {body}"
+    );
     let missing = scrape(&addr, "/nothing");
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_leader_reports_each_followers_replication_lag_and_followers_report_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port(), free_port()];
+    let mut nodes = Vec::new();
+    for id in 1..=3usize {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rafty"));
+        command
+            .args([
+                "node",
+                "--id",
+                &id.to_string(),
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ])
+            .args(["--raft", &format!("127.0.0.1:{}", ports[id - 1])])
+            .arg("--data-dir")
+            .arg(dir.path().join(format!("n{id}")));
+        for peer in (1..=3).filter(|peer| *peer != id) {
+            command.args(["--peer", &format!("{peer}=127.0.0.1:{}", ports[peer - 1])]);
+        }
+        let child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut node = Killed(child);
+        let mut line = String::new();
+        BufReader::new(node.0.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let listening: serde_json::Value = serde_json::from_str(&line).unwrap();
+        nodes.push((node, listening["metrics"].as_str().unwrap().to_owned()));
+    }
+    // Wait (bounded) for a leader whose followers both caught up; the values are checked.
+    let lag = |body: &str, node: usize, peer: usize| {
+        sample(
+            body,
+            &format!("rafty_replication_lag_entries{{node=\"{node}\",peer=\"{peer}\"}}"),
+        )
+    };
+    let mut found = None;
+    for _ in 0..400 {
+        let bodies: Vec<String> = nodes
+            .iter()
+            .map(|(_, addr)| scrape(addr, "/metrics"))
+            .collect();
+        let leader = (1..=3).find(|id| {
+            sample(&bodies[id - 1], &format!("rafty_role{{node=\"{id}\"}}")) == Some(3.0)
+        });
+        if let Some(leader) = leader {
+            let peers: Vec<usize> = (1..=3).filter(|peer| *peer != leader).collect();
+            if peers
+                .iter()
+                .all(|peer| lag(&bodies[leader - 1], leader, *peer) == Some(0.0))
+            {
+                found = Some((leader, bodies));
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (leader, bodies) = found.expect("a leader with both followers at lag 0 within 20 s");
+    assert!(
+        bodies[leader - 1].contains("# TYPE rafty_replication_lag_entries gauge"),
+        "{}",
+        bodies[leader - 1]
+    );
+    for follower in (1..=3).filter(|id| *id != leader) {
+        assert!(
+            !bodies[follower - 1].contains("rafty_replication_lag_entries{"),
+            "a follower that never led has no lag series: {}",
+            bodies[follower - 1]
+        );
+    }
 }

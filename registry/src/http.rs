@@ -47,6 +47,8 @@ pub const WATCH_WAIT_MAX: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Api {
     inner: Arc<Inner>,
+    /// `http` or `https`: the scheme of redirects to the leader.
+    scheme: &'static str,
 }
 
 struct Inner {
@@ -69,6 +71,15 @@ impl Api {
                 peers_http,
                 applied,
             }),
+            scheme: "http",
+        }
+    }
+
+    /// The same API served over HTTPS: redirects to the leader say `https://`.
+    pub fn https(self) -> Api {
+        Api {
+            scheme: "https",
+            ..self
         }
     }
 
@@ -91,6 +102,11 @@ impl Api {
 
 /// Serve the API on `listener` until the future is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, api: Api) -> std::io::Result<()> {
+    axum::serve(listener, api.router()).await
+}
+
+/// Serve the API over HTTPS ([`crate::https`]) until the future is dropped.
+pub async fn serve_tls(listener: crate::https::HttpsListener, api: Api) -> std::io::Result<()> {
     axum::serve(listener, api.router()).await
 }
 
@@ -151,7 +167,7 @@ impl Api {
                     error: "not the leader".to_owned(),
                     definite,
                     leader: leader_hint,
-                    location: address.map(|addr| format!("http://{addr}{uri}")),
+                    location: address.map(|addr| format!("{}://{addr}{uri}", self.scheme)),
                 }
             }
             ClientError::Timeout => Failure {

@@ -8,6 +8,7 @@
 //!   the change log that watches read);
 //! - [`ticker`]: the leader's clock, proposed into the log, which is what expires leases;
 //! - [`http`]: the axum API every node serves, reads linearizable by default (ReadIndex);
+//! - [`https`]: the same API over TLS, client certificates required or optional;
 //! - [`client`]: a small HTTP client of it (the harness's workload and the bench use it).
 //!
 //! `rafty registry --nodes 3 --data DIR` starts a local cluster of it; README.md has a curl
@@ -16,6 +17,7 @@
 pub mod client;
 pub mod command;
 pub mod http;
+pub mod https;
 pub mod state;
 pub mod ticker;
 

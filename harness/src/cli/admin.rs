@@ -7,12 +7,18 @@
 //! given. Exit code 0 when the call succeeded, 1 when the cluster refused it (the reason is
 //! printed, with whether it may still take effect), 2 for bad arguments or a node that could
 //! not be reached.
+//!
+//! With `--tls-cert/--tls-key/--tls-ca` (a client certificate of `rafty certs --clients`) it
+//! calls a cluster whose nodes run with TLS, checking that each node it reaches holds the
+//! certificate of the node it dialled.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use rafty::service::{AdminAnswer, AdminCommand, AdminFailure, call_admin};
-use rafty::tcp::{TokioConnector, TransportConfig};
+use rafty::service::{AdminAnswer, AdminCommand, AdminFailure, AdminReply, call_admin};
+use rafty::tcp::tls::{TlsConnector, TlsIdentity};
+use rafty::tcp::{CallError, TokioConnector, TransportConfig};
 use rafty::{Membership, NodeId};
 
 /// Arguments of `rafty admin`.
@@ -28,6 +34,17 @@ pub struct Args {
     /// How long one call may take, e.g. `10s` or `500ms`.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// A client certificate of the cluster (PEM, `rafty certs --clients`), for a cluster whose
+    /// nodes run with TLS. Needs --tls-key and --tls-ca.
+    #[arg(long, requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires_all = ["tls_cert", "tls_ca"])]
+    pub tls_key: Option<PathBuf>,
+    /// The cluster's certificate authority (PEM): each node called must present a certificate
+    /// it signed naming that node.
+    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
     /// The call.
     #[command(subcommand)]
     pub call: Call,
@@ -127,22 +144,21 @@ pub async fn call(args: &Args) -> Result<Outcome, String> {
         .iter()
         .map(|(id, addr)| (*id, addr.as_str()))
         .collect();
+    let tls = match (&args.tls_cert, &args.tls_key, &args.tls_ca) {
+        (Some(cert), Some(key), Some(ca)) => {
+            Some(TlsIdentity::load(cert, key, ca).map_err(|error| format!("TLS: {error}"))?)
+        }
+        _ => None,
+    };
     let command = args.call.command();
     let mut target = args.nodes[0].0;
     let mut asked = Vec::new();
     loop {
         asked.push(target);
         let addr = addresses[&target];
-        let reply = call_admin(
-            TokioConnector,
-            target,
-            addr.to_owned(),
-            TransportConfig::new(args.cluster_id),
-            command.clone(),
-            args.timeout,
-        )
-        .await
-        .map_err(|error| format!("n{target} at {addr}: {error}"))?;
+        let reply = call_one(args, tls.as_ref(), target, addr, command.clone())
+            .await
+            .map_err(|error| format!("n{target} at {addr}: {error}"))?;
         match reply {
             Ok(answer) => return Ok(Outcome::Done(target, answer)),
             Err(failure) => match failure.leader_hint {
@@ -159,6 +175,27 @@ pub async fn call(args: &Args) -> Result<Outcome, String> {
             },
         }
     }
+}
+
+/// One call to node `target` at `addr`, over TLS when `tls` is given.
+async fn call_one(
+    args: &Args,
+    tls: Option<&TlsIdentity>,
+    target: NodeId,
+    addr: &str,
+    command: AdminCommand,
+) -> Result<AdminReply, String> {
+    let transport = TransportConfig::new(args.cluster_id);
+    let (addr, timeout) = (addr.to_owned(), args.timeout);
+    let reply: Result<AdminReply, CallError> = match tls {
+        None => call_admin(TokioConnector, target, addr, transport, command, timeout).await,
+        Some(identity) => {
+            let connector = TlsConnector::new(TokioConnector, identity, args.cluster_id, target)
+                .map_err(|error| format!("TLS: {error}"))?;
+            call_admin(connector, target, addr, transport, command, timeout).await
+        }
+    };
+    reply.map_err(|error| error.to_string())
 }
 
 /// The line printed for an outcome.

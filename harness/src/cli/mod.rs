@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod bench;
 pub mod catalogue;
+pub mod certs;
 pub mod check;
 pub mod node;
 pub mod number;

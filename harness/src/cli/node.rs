@@ -15,6 +15,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rafty::tcp::tls::ClientAuth;
+
 use crate::cli::number::whole_number;
 use crate::real::node::{self, NodeConfig, RegistryHttp, TlsFiles};
 use crate::real::node_args;
@@ -70,8 +72,9 @@ pub struct Args {
     /// Where to serve Prometheus metrics over HTTP, at /metrics (none when not given).
     #[arg(long)]
     pub metrics_addr: Option<String>,
-    /// This node's certificate chain (PEM), naming it as rafty://CLUSTER/ID: mutual TLS on the
-    /// Raft and client ports. Needs --tls-key and --tls-ca.
+    /// This node's certificate chain (PEM), naming it as node-ID.cluster-CLUSTER.rafty
+    /// (`rafty certs` makes one): mutual TLS on the Raft, client and admin ports, HTTPS on the
+    /// registry's. Needs --tls-key and --tls-ca.
     #[arg(long)]
     pub tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).
@@ -87,12 +90,13 @@ pub struct Args {
     pub registry: Option<String>,
     /// Another node's registry HTTP address, as ID=HOST:PORT, so that reads a follower cannot
     /// serve are redirected (307) to the leader; once per peer. Needs --registry.
-    #[arg(
-        long = "registry-peer",
-        value_name = "ID=HOST:PORT",
-        requires = "registry"
-    )]
+    #[arg(long = "registry-peer", value_name = "ID=HOST:PORT")]
     pub registry_peers: Vec<String>,
+    /// With TLS, whether the registry's HTTPS clients must present a client certificate of
+    /// the cluster (`required`) or may present none (`optional`; one presented is still
+    /// checked) [default: required].
+    #[arg(long, value_name = "required|optional")]
+    pub registry_client_auth: Option<ClientAuth>,
 }
 
 impl Args {
@@ -191,27 +195,54 @@ impl Args {
             settings,
             metrics,
             tls,
-            registry: self.registry_http(id)?,
+            registry: registry_http(
+                self.registry.clone(),
+                file.registry,
+                self.registry_peers.clone(),
+                file.registry_peers,
+                self.registry_client_auth.or(file.registry_client_auth),
+                id,
+            )?,
         })
     }
 }
 
-impl Args {
-    /// `--registry` and its `--registry-peer`s, checked.
-    fn registry_http(&self, id: u64) -> Result<Option<RegistryHttp>, String> {
-        let Some(listen) = &self.registry else {
-            return Ok(None);
-        };
-        node_args::check_listen_address(listen, "--registry")?;
-        let mut peers = Vec::new();
-        for text in &self.registry_peers {
-            peers.push(node_args::parse_peer(text, "--registry-peer")?);
+/// `--registry` (`registry`), its `--registry-peer`s (`registry_peers`) and
+/// `--registry-client-auth` (`registry_client_auth`), each flag over its field, checked.
+fn registry_http(
+    flag: Option<String>,
+    field: Option<String>,
+    peer_flags: Vec<String>,
+    peer_field: Option<Vec<String>>,
+    client_auth: Option<ClientAuth>,
+    id: u64,
+) -> Result<Option<RegistryHttp>, String> {
+    let (peer_texts, peer_source) = match (peer_flags.is_empty(), peer_field) {
+        (false, _) => (peer_flags, "--registry-peer"),
+        (true, Some(texts)) => (texts, "`registry_peers` in --config"),
+        (true, None) => (Vec::new(), ""),
+    };
+    let (listen, name) = match (flag, field) {
+        (Some(listen), _) => (listen, "--registry".to_owned()),
+        (None, Some(listen)) => (listen, "`registry` in --config".to_owned()),
+        (None, None) if !peer_texts.is_empty() => {
+            return Err(format!(
+                "{peer_source} needs --registry (`registry` in --config): where this node \
+                 serves the registry"
+            ));
         }
-        Ok(Some(RegistryHttp {
-            listen: listen.clone(),
-            peers: node_args::merge_peers(id, peers)?,
-        }))
+        (None, None) => return Ok(None),
+    };
+    node_args::check_listen_address(&listen, &name)?;
+    let mut peers = Vec::new();
+    for text in &peer_texts {
+        peers.push(node_args::parse_peer(text, peer_source)?);
     }
+    Ok(Some(RegistryHttp {
+        listen,
+        peers: node_args::merge_peers(id, peers)?,
+        client_auth: client_auth.unwrap_or(ClientAuth::Required),
+    }))
 }
 
 /// The three TLS files, all or none.
@@ -344,6 +375,64 @@ mod tests {
             error.contains("--tls-key (`tls_key`) and --tls-ca (`tls_ca`) missing"),
             "{error}"
         );
+    }
+
+    fn file_args(text: &str) -> (tempfile::TempDir, Args) {
+        let (dir, path) = config_file(&format!("id = 1\ndata_dir = \"d\"\n{text}"));
+        let args = Args {
+            config: Some(path),
+            ..Args::default()
+        };
+        (dir, args)
+    }
+
+    #[test]
+    fn the_registry_and_its_tls_mode_come_from_the_file_and_flags_override_them() {
+        let (_dir, mut args) = file_args(
+            "registry = \"127.0.0.1:7201\"\nregistry_peers = [\"2=127.0.0.1:7202\"]\n\
+             registry_client_auth = \"optional\"\nmetrics = \"127.0.0.1:9100\"\n",
+        );
+        let registry = args.config().unwrap().registry.unwrap();
+        assert_eq!(registry.listen, "127.0.0.1:7201");
+        assert_eq!(registry.peers, vec![(2, "127.0.0.1:7202".to_owned())]);
+        assert_eq!(registry.client_auth, ClientAuth::Optional);
+        args.registry = Some("127.0.0.1:7301".to_owned());
+        args.registry_peers = vec!["3=127.0.0.1:7303".to_owned()];
+        args.registry_client_auth = Some(ClientAuth::Required);
+        let config = args.config().unwrap();
+        assert_eq!(config.metrics.as_deref(), Some("127.0.0.1:9100"));
+        let registry = config.registry.unwrap();
+        assert_eq!(registry.listen, "127.0.0.1:7301", "the flag wins");
+        assert_eq!(registry.peers, vec![(3, "127.0.0.1:7303".to_owned())]);
+        assert_eq!(registry.client_auth, ClientAuth::Required);
+    }
+
+    #[test]
+    fn a_bad_registry_field_is_named() {
+        let bad = [
+            (
+                "registry = \"nowhere\"\n",
+                "`registry` in --config `nowhere`",
+            ),
+            (
+                "registry = \"127.0.0.1:1\"\nregistry_peers = [\"x=h:1\"]\n",
+                "`registry_peers` in --config",
+            ),
+            (
+                "registry_peers = [\"2=127.0.0.1:7202\"]\n",
+                "`registry_peers` in --config needs --registry",
+            ),
+            (
+                "registry_client_auth = \"sometimes\"\n",
+                ":3: `registry_client_auth = \"sometimes\"`",
+            ),
+            ("registry = 7201\n", ":3: `registry = 7201`"),
+        ];
+        for (text, named) in bad {
+            let (_dir, args) = file_args(text);
+            let error = args.config().unwrap_err();
+            assert!(error.contains(named), "{text:?}: {error}");
+        }
     }
 
     #[test]

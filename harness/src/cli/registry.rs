@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rafty::NodeId;
+use rafty::tcp::tls::ClientAuth;
 
 use crate::cli::number::whole_number;
 use crate::real::node::RegistryHttp;
@@ -97,6 +98,7 @@ fn specs(args: &Args) -> Result<Vec<NodeSpec>, String> {
                 registry: Some(RegistryHttp {
                     listen: http,
                     peers: others(id, 2),
+                    client_auth: ClientAuth::Required,
                 }),
             }
         })

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rafty::service::{KvClient, KvClientConfig};
 use rafty::tcp::TokioConnector;
+use rafty::tcp::tls::ClientAuth;
 use rafty::{NodeId, ReadConsistency};
 
 use super::node::RegistryHttp;
@@ -92,6 +93,7 @@ impl RealCluster {
                 registry: registry.then(|| RegistryHttp {
                     listen: "127.0.0.1:0".to_owned(),
                     peers: Vec::new(),
+                    client_auth: ClientAuth::Required,
                 }),
             };
             let node = NodeProcess::start(spec).await?;

@@ -3,7 +3,7 @@
 //! rafty's TCP transport and serves the key-value service and the membership admin service on
 //! their own ports. With `--registry` its state machine is the service registry
 //! (`rafty_registry`) instead, whose HTTP+JSON API it serves on that address (the key-value
-//! port then answers every command as invalid).
+//! port then answers every command as invalid); over HTTPS when the node has TLS files.
 //!
 //! Once its listeners are bound it prints one JSON line on stdout, [`Listening`] (the
 //! addresses it got: port 0 asks for any free one), then serves until SIGTERM or SIGINT, when
@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use rafty::node::{Node, NodeEvent, NodeOptions, Observer};
 use rafty::service::{serve_admin, serve_kv};
-use rafty::tcp::tls::{TlsAcceptor, TlsConnector, TlsError, TlsIdentity};
+use rafty::tcp::tls::{ClientAuth, TlsAcceptor, TlsConnector, TlsError, TlsIdentity};
 use rafty::tcp::{
     Acceptor, ServerHandle, TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft,
 };
@@ -65,6 +65,8 @@ pub struct RegistryHttp {
     pub listen: String,
     /// The other nodes' HTTP addresses, for redirecting reads to the leader (may be empty).
     pub peers: Vec<(NodeId, String)>,
+    /// With TLS on (the node's `tls`), whether HTTPS clients must present a certificate.
+    pub client_auth: ClientAuth,
 }
 
 /// The PEM files of a node's mutual TLS.
@@ -210,11 +212,29 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         let api = rafty_registry::Api::new(node.clone(), applied, peers);
         rafty_registry::spawn_ticker(node.clone(), rafty_registry::ticker::DEFAULT_TICK_INTERVAL);
         let id = config.id;
-        tokio::spawn(async move {
-            if let Err(error) = rafty_registry::http::serve(listener, api).await {
-                log_line(id, &format!("the registry's HTTP server stopped: {error}"));
+        match &tls {
+            Some(identity) => {
+                let https = rafty_registry::https::HttpsListener::new(
+                    listener,
+                    identity,
+                    config.cluster_id,
+                    registry.client_auth,
+                )
+                .map_err(|error| NodeProcessError::Tls(error.to_string()))?;
+                tokio::spawn(async move {
+                    if let Err(error) = rafty_registry::http::serve_tls(https, api.https()).await {
+                        log_line(id, &format!("the registry's HTTPS server stopped: {error}"));
+                    }
+                });
             }
-        });
+            None => {
+                tokio::spawn(async move {
+                    if let Err(error) = rafty_registry::http::serve(listener, api).await {
+                        log_line(id, &format!("the registry's HTTP server stopped: {error}"));
+                    }
+                });
+            }
+        }
     }
     let acceptors = Acceptors {
         raft: raft_acceptor,

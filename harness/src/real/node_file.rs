@@ -17,6 +17,9 @@
 //! tls_cert = "n1.pem"              # --tls-cert: this node's certificate chain (PEM)
 //! tls_key = "n1.key"               # --tls-key: its private key (PEM)
 //! tls_ca = "ca.pem"                # --tls-ca: the cluster's certificate authority (PEM)
+//! registry = "10.0.0.1:7201"       # --registry: serve the service registry's HTTP API here
+//! registry_peers = ["2=10.0.0.2:7201"]  # --registry-peer: the others' registry addresses
+//! registry_client_auth = "optional"     # --registry-client-auth: required (default) or optional
 //!
 //! [settings]                       # --settings: rafty::Config fields; the rest default
 //! max_append_entries = 256
@@ -61,6 +64,13 @@ pub struct NodeFile {
     pub tls_key: Option<PathBuf>,
     /// The certificate authority every node's certificate is signed by, PEM (`--tls-ca`).
     pub tls_ca: Option<PathBuf>,
+    /// Where to serve the service registry's HTTP API (`--registry`).
+    pub registry: Option<String>,
+    /// The other nodes' registry addresses, each `ID=HOST:PORT` (`--registry-peer`).
+    pub registry_peers: Option<Vec<String>>,
+    /// With TLS, whether registry clients must present a certificate
+    /// (`--registry-client-auth`: `required` or `optional`).
+    pub registry_client_auth: Option<rafty::tcp::tls::ClientAuth>,
     /// Raft settings (`--settings`): `rafty::Config` fields, the others default.
     pub settings: Option<rafty::Config>,
 }
@@ -133,6 +143,15 @@ mod tests {
         assert_eq!(file.id, Some(1));
         assert_eq!(file.peers_poll_ms, Some(1000));
         assert_eq!(file.tls_ca.as_deref(), Some(Path::new("ca.pem")));
+        assert_eq!(file.registry.as_deref(), Some("10.0.0.1:7201"));
+        assert_eq!(
+            file.registry_peers,
+            Some(vec!["2=10.0.0.2:7201".to_owned()])
+        );
+        assert_eq!(
+            file.registry_client_auth,
+            Some(rafty::tcp::tls::ClientAuth::Optional)
+        );
         let settings = file.settings.unwrap();
         assert_eq!(settings.max_append_entries, 256);
         assert_eq!(settings.heartbeat_interval.as_millis(), 50);

@@ -450,7 +450,8 @@ impl Core {
             .map_or(0, |progress| progress.in_flight_count())
     }
 
-    /// For tests: the leader's next index and match index for `peer`.
+    /// The leader's next index and match index for `peer` (for tests, and the replication lag
+    /// metric); `None` when not leader.
     pub fn replication_indices(&self, peer: NodeId) -> Option<(LogIndex, LogIndex)> {
         self.progress
             .get(&peer)

@@ -103,6 +103,24 @@ pub struct FileLog<FS: FileSystem = StdFs> {
     next_sequence: u64,
     /// Set by the first I/O error; every later call fails with it.
     failed: Option<String>,
+    /// `rafty_log_append_seconds` and `rafty_log_fsync_seconds` (see `node::metrics`),
+    /// registered once when the log is opened.
+    timings: Timings,
+}
+
+/// The histograms an append records into: a handle each, so an append builds no label.
+struct Timings {
+    append: metrics::Histogram,
+    fsync: metrics::Histogram,
+}
+
+impl Timings {
+    fn new() -> Timings {
+        Timings {
+            append: metrics::histogram!("rafty_log_append_seconds"),
+            fsync: metrics::histogram!("rafty_log_fsync_seconds"),
+        }
+    }
 }
 
 impl FileLog<StdFs> {
@@ -142,6 +160,7 @@ impl<FS: FileSystem> FileLog<FS> {
             locations: recovered.locations,
             next_sequence: recovered.next_sequence,
             failed: None,
+            timings: Timings::new(),
         };
         // A compaction a crash interrupted after its base file was written: finish it.
         log.settle_base(base).map_err(|error| match error {
@@ -366,6 +385,7 @@ impl<FS: FileSystem> Log for FileLog<FS> {
     }
 
     fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        let started = tokio::time::Instant::now();
         self.check_healthy()?;
         check_batch(self.last_index(), entries)?;
         let Some(first) = entries.first() else {
@@ -409,10 +429,14 @@ impl<FS: FileSystem> Log for FileLog<FS> {
             (start, &bytes[segment::HEADER_BYTES..])
         };
         let path = segment.path.display().to_string();
-        let written = segment
-            .file
-            .write_at(write_at, data)
-            .and_then(|()| segment.file.sync());
+        // tokio's clock: the simulation's own time under turmoil, never read by the log.
+        let mut synced_at = None;
+        let written = segment.file.write_at(write_at, data).and_then(|()| {
+            let sync_started = tokio::time::Instant::now();
+            let synced = segment.file.sync();
+            synced_at = Some((sync_started, tokio::time::Instant::now()));
+            synced
+        });
         self.fail(format!("append to {path}"), written)?;
         if new_segment {
             let synced = self.fs.sync_dir(&self.dir);
@@ -429,6 +453,10 @@ impl<FS: FileSystem> Log for FileLog<FS> {
             offset += size;
         }
         self.segments.last_mut().expect("a segment").end = offset;
+        if let Some((sync_started, synced)) = synced_at {
+            self.timings.fsync.record(synced - sync_started);
+        }
+        self.timings.append.record(started.elapsed());
         Ok(())
     }
 

@@ -568,6 +568,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         status.counters = self.counters;
         self.gauges.record(&status);
         drop(status);
+        self.gauges.record_lag(&self.core);
         let mut membership = self
             .channels
             .membership

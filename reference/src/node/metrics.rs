@@ -10,17 +10,24 @@
 //! | `rafty_applied_index` | gauge | the index its state machine has applied |
 //! | `rafty_log_entries` | gauge | entries in its log (last index - first index + 1) |
 //! | `rafty_snapshot_index` | gauge | the last index its snapshot covers |
+//! | `rafty_replication_lag_entries` | gauge | leader only, label `peer`: its last index minus the peer's match index (NaN once it no longer leads) |
+//! | `rafty_log_append_seconds` | histogram | [`crate::FileLog`]: one `append` (encode, write, fsync) |
+//! | `rafty_log_fsync_seconds` | histogram | [`crate::FileLog`]: the fsync of one `append` |
 //! | `rafty_elections_total` | counter | elections it started (became candidate) |
 //! | `rafty_leader_changes_total` | counter | times it became leader (summed over the nodes: the cluster's leader changes) |
 //! | `rafty_snapshots_taken_total` | counter | snapshots it took |
 //! | `rafty_snapshots_installed_total` | counter | snapshots it installed from a leader |
 //!
-//! Every series carries the label `node` (its id).
+//! Every series carries the label `node` (its id), but the two `rafty_log_*` histograms: a
+//! [`crate::FileLog`] does not know its node, and a process (`rafty node`) holds one.
 //!
 //! Architecture invariant: metrics are written, never read: nothing the node decides depends
 //! on them, so the simulation stays deterministic whether or not a recorder is installed.
 
-use crate::core::Role;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use crate::core::{Core, Role};
 use crate::node::Status;
 use crate::node::events::NodeEvent;
 use crate::types::NodeId;
@@ -36,12 +43,16 @@ pub(super) struct StatusGauges {
     applied_index: metrics::Gauge,
     log_entries: metrics::Gauge,
     snapshot_index: metrics::Gauge,
+    /// `rafty_replication_lag_entries` per peer, each registered the first time this node
+    /// leads with that peer; and whether they hold values (it led at the last publication).
+    lag: RefCell<(BTreeMap<NodeId, metrics::Gauge>, bool)>,
+    node: NodeId,
 }
 
 impl StatusGauges {
     /// Register node `node`'s gauges with the recorder installed now (if any).
-    pub(super) fn new(node: NodeId) -> StatusGauges {
-        let node = node.to_string();
+    pub(super) fn new(id: NodeId) -> StatusGauges {
+        let node = id.to_string();
         StatusGauges {
             term: metrics::gauge!("rafty_term", "node" => node.clone()),
             role: metrics::gauge!("rafty_role", "node" => node.clone()),
@@ -49,6 +60,38 @@ impl StatusGauges {
             applied_index: metrics::gauge!("rafty_applied_index", "node" => node.clone()),
             log_entries: metrics::gauge!("rafty_log_entries", "node" => node.clone()),
             snapshot_index: metrics::gauge!("rafty_snapshot_index", "node" => node),
+            lag: RefCell::new((BTreeMap::new(), false)),
+            node: id,
+        }
+    }
+
+    /// Set the replication lag of every peer from the leader's match indexes; once it no
+    /// longer leads, NaN (no value) for each, set once. A peer's gauge is registered (its
+    /// labels built) only the first time it is seen.
+    pub(super) fn record_lag(&self, core: &Core) {
+        let mut lag = self.lag.borrow_mut();
+        let (gauges, leading) = &mut *lag;
+        if core.role() != Role::Leader {
+            if std::mem::take(leading) {
+                gauges.values().for_each(|gauge| gauge.set(f64::NAN));
+            }
+            return;
+        }
+        *leading = true;
+        let last_index = core.last_index();
+        for &peer in core.peers() {
+            let Some((_, match_index)) = core.replication_indices(peer) else {
+                continue;
+            };
+            let node = self.node;
+            let gauge = gauges.entry(peer).or_insert_with(|| {
+                metrics::gauge!(
+                    "rafty_replication_lag_entries",
+                    "node" => node.to_string(),
+                    "peer" => peer.to_string()
+                )
+            });
+            gauge.set(last_index.saturating_sub(match_index) as f64);
         }
     }
 

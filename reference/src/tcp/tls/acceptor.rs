@@ -7,8 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::server::ParsedCertificate;
+use rustls::pki_types::CertificateDer;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
@@ -17,8 +16,9 @@ use crate::tcp::config::{ClusterId, TransportConfig};
 use crate::tcp::frame::decode_body;
 use crate::tcp::handshake::Hello;
 use crate::tcp::stream::{Acceptor, Stream};
-use crate::tcp::tls::identity::{TlsError, TlsIdentity};
+use crate::tcp::tls::identity::{TlsError, TlsIdentity, certificate_names};
 use crate::tcp::tls::prefixed::Prefixed;
+use crate::tcp::tls::refusals::RefusalLog;
 use crate::tcp::tls::{client_name, node_name};
 
 /// The largest hello frame read before the certificate check; a real one is a few dozen bytes.
@@ -93,6 +93,7 @@ async fn accept_loop<A: Acceptor>(
     max_handshakes: usize,
 ) {
     let slots = Arc::new(Semaphore::new(max_handshakes));
+    let refusals = Arc::new(RefusalLog::default());
     let mut handshakes = JoinSet::new();
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -106,7 +107,7 @@ async fn accept_loop<A: Acceptor>(
                 continue;
             }
         };
-        let (acceptor, ready) = (acceptor.clone(), ready.clone());
+        let (acceptor, ready, refusals) = (acceptor.clone(), ready.clone(), refusals.clone());
         handshakes.spawn(async move {
             let _slot = slot;
             let outcome =
@@ -115,10 +116,11 @@ async fn accept_loop<A: Acceptor>(
                 Ok(Ok(stream)) => {
                     let _ = ready.send((stream, peer)).await;
                 }
-                Ok(Err(reason)) => tracing::warn!(%peer, %reason, "TLS connection refused"),
-                Err(_) => {
-                    tracing::warn!(%peer, ?timeout, "TLS connection refused: no handshake in time")
-                }
+                Ok(Err(reason)) => refusals.caller_refused(peer, &reason),
+                Err(_) => refusals.caller_refused(
+                    peer,
+                    &format!("no handshake within {} ms", timeout.as_millis()),
+                ),
             }
         });
         while handshakes.try_join_next().is_some() {}
@@ -178,12 +180,9 @@ pub(super) fn check_claims(
         Some(node) => (node_name(cluster_id, node), format!("node {node}")),
         None => (client_name(cluster_id), "a client".to_owned()),
     };
-    let parsed = ParsedCertificate::try_from(certificate)
-        .map_err(|error| format!("the caller's certificate cannot be read: {error}"))?;
-    let server_name = ServerName::try_from(name.as_str())
-        .map_err(|error| format!("`{name}`: {error}"))?
-        .to_owned();
-    rustls::client::verify_server_name(&parsed, &server_name).map_err(|_| {
+    let named = certificate_names(certificate, &name)
+        .map_err(|error| format!("the caller's certificate: {error}"))?;
+    named.then_some(()).ok_or_else(|| {
         format!(
             "the caller says it is {who} of cluster {cluster_id}, but its certificate does not \
              name {name}"

@@ -11,6 +11,7 @@ use crate::tcp::config::ClusterId;
 use crate::tcp::stream::Connector;
 use crate::tcp::tls::identity::{TlsError, TlsIdentity};
 use crate::tcp::tls::node_name;
+use crate::tcp::tls::refusals::RefusalLog;
 use crate::types::NodeId;
 
 /// A [`Connector`] that dials with `inner`, then opens TLS with this side's certificate and
@@ -22,6 +23,7 @@ pub struct TlsConnector<C> {
     inner: C,
     config: Arc<ClientConfig>,
     server_name: ServerName<'static>,
+    refusals: Arc<RefusalLog>,
 }
 
 impl<C: Connector> TlsConnector<C> {
@@ -39,6 +41,7 @@ impl<C: Connector> TlsConnector<C> {
             inner,
             config: identity.client_config()?,
             server_name,
+            refusals: Arc::new(RefusalLog::default()),
         })
     }
 }
@@ -53,7 +56,10 @@ impl<C: Connector> Connector for TlsConnector<C> {
             .connect(self.server_name.clone(), stream)
             .await
             .map_err(|error| {
-                tracing::warn!(%addr, server = ?self.server_name, %error, "TLS to the server refused");
+                // A peer that stays refused is redialled with backoff: one line per interval.
+                if let Some(refusals) = self.refusals.note(addr) {
+                    tracing::warn!(%addr, server = ?self.server_name, %error, refusals, "TLS to the server refused");
+                }
                 error
             })
     }

@@ -104,6 +104,32 @@ impl TlsIdentity {
         Ok(Arc::new(config))
     }
 
+    /// An HTTPS server's side (the service registry's API): present this identity, speak
+    /// HTTP/1.1, and ask for a client certificate chaining to the CA, which `client_auth` says
+    /// whether a client must present. Which name the certificate must carry is the server's
+    /// to check ([`certificate_names`]).
+    pub fn https_server_config(
+        &self,
+        client_auth: ClientAuth,
+    ) -> Result<Arc<ServerConfig>, TlsError> {
+        let provider = provider();
+        let builder =
+            WebPkiClientVerifier::builder_with_provider(self.roots.clone(), provider.clone());
+        let verifier = match client_auth {
+            ClientAuth::Required => builder.build(),
+            ClientAuth::Optional => builder.allow_unauthenticated().build(),
+        }
+        .map_err(|error| TlsError::Config(error.to_string()))?;
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| TlsError::Config(error.to_string()))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(self.certs.clone(), self.key.clone_key())
+            .map_err(|error| TlsError::Config(error.to_string()))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
     /// The calling side: present this identity, require a server certificate chaining to the
     /// CA (the name it must carry is the connector's).
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsError> {
@@ -116,6 +142,38 @@ impl TlsIdentity {
             .map_err(|error| TlsError::Config(error.to_string()))?;
         Ok(Arc::new(config))
     }
+}
+
+/// Whether a server requires its clients to present a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// A client without a certificate chaining to the CA is refused.
+    Required,
+    /// A client may present none; one it presents must still chain to the CA.
+    Optional,
+}
+
+impl std::str::FromStr for ClientAuth {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ClientAuth, String> {
+        match text {
+            "required" => Ok(ClientAuth::Required),
+            "optional" => Ok(ClientAuth::Optional),
+            other => Err(format!("`{other}` is neither `required` nor `optional`")),
+        }
+    }
+}
+
+/// Whether `certificate` carries the DNS name `name`; an error when it cannot be read.
+pub fn certificate_names(certificate: &CertificateDer<'_>, name: &str) -> Result<bool, String> {
+    let parsed = rustls::server::ParsedCertificate::try_from(certificate)
+        .map_err(|error| format!("the certificate cannot be read: {error}"))?;
+    let server_name = rustls::pki_types::ServerName::try_from(name)
+        .map_err(|error| format!("`{name}`: {error}"))?
+        .to_owned();
+    Ok(rustls::client::verify_server_name(&parsed, &server_name).is_ok())
 }
 
 /// Every certificate of a PEM text; at least one.

@@ -12,7 +12,9 @@
 //!   and then reads the caller's [`crate::tcp::Hello`] before anything else sees the
 //!   connection: a node must hold the certificate of the node id it claims in this cluster, a
 //!   client a client certificate of this cluster. Every refusal is logged (`tracing` warn) with
-//!   its reason and the caller's address, and the connection is closed.
+//!   its reason and the caller's address, at most once per address per
+//!   [`REFUSAL_LOG_INTERVAL`] with the count of refusals since ([`RefusalLog`]), and the
+//!   connection is closed.
 //!
 //! Certificates and keys are PEM files ([`TlsIdentity::load`]).
 
@@ -20,13 +22,15 @@ mod acceptor;
 mod connector;
 mod identity;
 mod prefixed;
+mod refusals;
 
 #[cfg(test)]
 mod tests;
 
 pub use acceptor::TlsAcceptor;
 pub use connector::TlsConnector;
-pub use identity::{TlsError, TlsIdentity};
+pub use identity::{ClientAuth, TlsError, TlsIdentity, certificate_names};
+pub use refusals::{REFUSAL_LOG_INTERVAL, RefusalLog};
 
 use crate::tcp::config::ClusterId;
 use crate::types::NodeId;
