@@ -19,6 +19,14 @@ pub struct RequestVote {
     pub last_log_term: Term,
     /// True for a pre-vote round, which changes no state on the receiver.
     pub pre_vote: bool,
+    /// True when the candidate campaigns because its leader ordered it to
+    /// ([`TimeoutNow`], leadership transfer, §3.10; etcd's `campaignTransfer`). A voter
+    /// grants such a vote even within an election timeout of hearing from a leader, where
+    /// with lease reads on it refuses every other (§4.2.3, §6.4.1): the leader voided its
+    /// lease when it sent the order. Absent from older encodings, where it reads as `false`
+    /// (the TCP transport carries it as a request kind of its own from protocol version 5).
+    #[serde(default)]
+    pub transfer: bool,
 }
 
 /// RequestVote results (Figure 2).

@@ -31,12 +31,17 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 struct Dummy {
     stall: AtomicBool,
     calls: AtomicU64,
+    /// Vote requests that arrived marked as a leadership transfer's.
+    transfer_votes: AtomicU64,
 }
 
 #[async_trait]
 impl RpcHandler for Dummy {
     async fn request_vote(&self, request: RequestVote) -> Result<RequestVoteResponse, PeerError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if request.transfer {
+            self.transfer_votes.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(RequestVoteResponse {
             term: request.term,
             vote_granted: request.candidate_id == CLIENT_ID,
@@ -160,6 +165,7 @@ fn vote() -> RequestVote {
         last_log_index: 7,
         last_log_term: 2,
         pre_vote: true,
+        transfer: false,
     }
 }
 
@@ -206,6 +212,25 @@ async fn each_call_makes_a_round_trip() {
     );
     let forwarded = peer.forward(vec![0, 1, 2], TIMEOUT).await.unwrap();
     assert_eq!(forwarded, ForwardResponse::Applied(vec![2, 1, 0]));
+}
+
+/// §3.10: a vote request marked as a leadership transfer's (`RequestVote::transfer`, its own
+/// request kind on the wire from protocol version 5) arrives marked; an unmarked one
+/// arrives unmarked.
+#[tokio::test]
+async fn a_transfer_vote_request_arrives_marked_as_one() {
+    let server = start_server("127.0.0.1:0", CLUSTER).await;
+    let peer = peer(&server.addr, CLUSTER);
+    let transfer = RequestVote {
+        transfer: true,
+        pre_vote: false,
+        ..vote()
+    };
+    let voted = peer.request_vote(transfer, TIMEOUT).await.unwrap();
+    assert!(voted.vote_granted);
+    peer.request_vote(vote(), TIMEOUT).await.unwrap();
+    assert_eq!(server.handler.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(server.handler.transfer_votes.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ fn vote_request(
         last_log_index: last.1,
         last_log_term: last.0,
         pre_vote,
+        transfer: false,
     }
 }
 

@@ -74,7 +74,7 @@ impl Core {
             return self.reset_election_timer();
         }
         if self.mutations.breaks(Mutation::CampaignWithoutPreVote) {
-            return self.become_candidate();
+            return self.become_candidate(false);
         }
         self.role = Role::PreCandidate;
         self.leader = None;
@@ -82,23 +82,25 @@ impl Core {
         self.votes = [self.id].into();
         self.reset_election_timer();
         if self.is_quorum(&self.votes) {
-            return self.become_candidate();
+            return self.become_candidate(false);
         }
-        self.request_votes(next_term, true);
+        self.request_votes(next_term, true, false);
     }
 
-    /// Campaign at once, skipping the pre-vote (a leadership transfer's TimeoutNow, §3.10);
-    /// not possible at the largest term.
+    /// Campaign at once, skipping the pre-vote (a leadership transfer's TimeoutNow, §3.10),
+    /// with vote requests marked as a transfer ([`RequestVote::transfer`]); not possible at
+    /// the largest term.
     pub(super) fn campaign_now(&mut self) {
         if self.term().checked_add(1).is_none() {
             return self.start_pre_vote();
         }
-        self.become_candidate();
+        self.become_candidate(true);
     }
 
-    /// A majority granted pre-votes: start a real election (§5.2): increment the term, vote
-    /// for itself (persisted before any RequestVote leaves), ask every peer.
-    fn become_candidate(&mut self) {
+    /// A majority granted pre-votes (or the leader ordered a transfer, `transfer`): start a
+    /// real election (§5.2): increment the term, vote for itself (persisted before any
+    /// RequestVote leaves), ask every peer.
+    fn become_candidate(&mut self, transfer: bool) {
         let next_term = (self.term().checked_add(1))
             .expect("only a pre-candidate becomes candidate, and start_pre_vote checked term + 1");
         self.hard_state = HardState {
@@ -113,16 +115,17 @@ impl Core {
         if self.is_quorum(&self.votes) {
             return self.become_leader();
         }
-        self.request_votes(self.term(), false);
+        self.request_votes(self.term(), false, transfer);
     }
 
-    fn request_votes(&mut self, term: Term, pre_vote: bool) {
+    fn request_votes(&mut self, term: Term, pre_vote: bool, transfer: bool) {
         let request = RequestVote {
             term,
             candidate_id: self.id,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
             pre_vote,
+            transfer,
         };
         let mut voters = self.membership().all_voters();
         voters.remove(&self.id);
@@ -171,11 +174,14 @@ impl Core {
         }
         if self.config.lease_read_margin.is_some()
             && request.term > self.term()
+            && !request.transfer
             && self.leader_is_live()
         {
             // Dissertation §4.2.3, which leases rely on (§6.4.1): within an election timeout
             // of hearing from a leader, neither adopt a candidate's term nor vote for it; a
             // pre-vote granted earlier must not let a candidate in while a lease may hold.
+            // A candidate the leader ordered to campaign (§3.10) is let in: that leader voided
+            // its lease before it sent the order.
             return self.reply_vote(self.term(), false, false);
         }
         if request.term > self.term() {
@@ -271,7 +277,7 @@ impl Core {
         self.votes.insert(from);
         if self.is_quorum(&self.votes) {
             match self.role {
-                Role::PreCandidate => self.become_candidate(),
+                Role::PreCandidate => self.become_candidate(false),
                 _ => self.become_leader(),
             }
         }

@@ -102,6 +102,7 @@ fn vote(candidate_id: NodeId) -> RequestVote {
         last_log_index: 0,
         last_log_term: 0,
         pre_vote: false,
+        transfer: false,
     }
 }
 

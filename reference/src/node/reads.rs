@@ -44,25 +44,44 @@ struct Remote {
     reply: oneshot::Sender<Message>,
 }
 
+/// The reads of one consistency taken from the queue in one go: the core confirms them as
+/// one read (one id, one [`Action::ReadReady`]), so a batch costs the core and the maps one
+/// entry however many reads it holds.
+///
+/// [`Action::ReadReady`]: crate::core::Action::ReadReady
+type Batch = Vec<Waiting>;
+
 /// The reads in the event loop's hands.
 #[derive(Default)]
 pub(super) struct Reads {
     next_id: ReadId,
-    /// Reads given to the core, by id.
-    confirming: BTreeMap<ReadId, Waiting>,
+    /// Batches given to the core, by read id.
+    confirming: BTreeMap<ReadId, Batch>,
     /// Followers' ReadIndex requests given to the core, by read id.
     remote: BTreeMap<ReadId, Remote>,
-    /// Reads released at an index this node has not applied yet, by (index, id).
-    released: BTreeMap<(LogIndex, ReadId), Waiting>,
+    /// Batches released at an index this node has not applied yet, by (index, id).
+    released: BTreeMap<(LogIndex, ReadId), Batch>,
 }
 
 impl Reads {
-    /// Forget reads whose callers gave up.
+    /// Forget reads whose callers gave up, and the batches left empty.
     pub(super) fn prune_abandoned(&mut self) {
-        self.confirming.retain(|_, read| !read.reply.is_closed());
+        self.confirming.retain(|_, batch| keep_waiting(batch));
         self.remote.retain(|_, read| !read.reply.is_closed());
-        self.released.retain(|_, read| !read.reply.is_closed());
+        self.released.retain(|_, batch| keep_waiting(batch));
     }
+
+    fn next_id(&mut self) -> ReadId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+}
+
+/// Drop the reads of `batch` whose callers gave up; whether any is left.
+fn keep_waiting(batch: &mut Batch) -> bool {
+    batch.retain(|read| !read.reply.is_closed());
+    !batch.is_empty()
 }
 
 impl<L: Log, S: StateMachine> Driver<L, S> {
@@ -77,7 +96,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             }
         }
         let now = self.now();
-        let mut by_mode: [(ReadMode, Vec<ReadId>); 2] =
+        let mut by_mode: [(ReadMode, Batch); 2] =
             [(ReadMode::Index, Vec::new()), (ReadMode::Lease, Vec::new())];
         for read in batch {
             if read.reply.is_closed() {
@@ -91,23 +110,24 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 ReadConsistency::Lease => 1,
                 ReadConsistency::Linearizable | ReadConsistency::Log => 0,
             };
-            let id = self.reads.next_id;
-            self.reads.next_id += 1;
-            by_mode[mode].1.push(id);
             let waiting = Waiting {
                 query: read.query,
                 reply: read.reply,
             };
-            self.reads.confirming.insert(id, waiting);
+            by_mode[mode].1.push(waiting);
         }
-        for (mode, ids) in by_mode {
-            if ids.is_empty() {
-                continue;
+        let mut given = [None, None];
+        for (slot, (_, reads)) in by_mode.iter_mut().enumerate() {
+            if !reads.is_empty() {
+                let id = self.reads.next_id();
+                self.reads.confirming.insert(id, std::mem::take(reads));
+                given[slot] = Some(id);
             }
-            if let Err(refusal) = self.core.read_many(now, &ids, mode) {
-                for id in ids {
-                    self.read_failed(id, refusal.leader_hint);
-                }
+        }
+        for ((mode, _), id) in by_mode.into_iter().zip(given) {
+            let Some(id) = id else { continue };
+            if let Err(refusal) = self.core.read(now, id, mode) {
+                self.read_failed(id, refusal.leader_hint);
             }
         }
         self.execute(None)
@@ -119,8 +139,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let Message::ReadIndex(request) = incoming.message else {
             unreachable!("only ReadIndex requests come here");
         };
-        let id = self.reads.next_id;
-        self.reads.next_id += 1;
+        let id = self.reads.next_id();
         let mode = if request.lease {
             ReadMode::Lease
         } else {
@@ -137,42 +156,48 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         self.execute(None)
     }
 
-    /// The core released read `id` at `index`: serve it once applied that far.
+    /// The core released read `id` (a batch) at `index`: serve it once applied that far.
     pub(super) fn read_ready(&mut self, id: ReadId, index: LogIndex) {
         if let Some(remote) = self.reads.remote.remove(&id) {
             let answer = self.read_index_answer(remote.request_id, Some(index), None);
             let _ = remote.reply.send(answer);
             return;
         }
-        let Some(read) = self.reads.confirming.remove(&id) else {
-            return; // Its caller gave up.
+        let Some(batch) = self.reads.confirming.remove(&id) else {
+            return; // Its callers gave up.
         };
         if self.last_applied >= index {
-            self.serve(read.query, read.reply);
+            self.serve_batch(batch);
         } else {
-            self.reads.released.insert((index, id), read);
+            self.reads.released.insert((index, id), batch);
         }
     }
 
-    /// The core could not confirm read `id`: it stopped leading. Definite.
+    /// The core could not confirm read `id` (a batch): it stopped leading. Definite.
     pub(super) fn read_failed(&mut self, id: ReadId, leader_hint: Option<NodeId>) {
         if let Some(remote) = self.reads.remote.remove(&id) {
             let answer = self.read_index_answer(remote.request_id, None, leader_hint);
             let _ = remote.reply.send(answer);
             return;
         }
-        if let Some(read) = self.reads.confirming.remove(&id) {
+        for read in self.reads.confirming.remove(&id).unwrap_or_default() {
             let _ = read.reply.send(Err(ClientError::NotLeader { leader_hint }));
         }
     }
 
-    /// Serve the released reads whose index is now applied.
+    /// Serve the released batches whose index is now applied.
     pub(super) fn serve_applied_reads(&mut self) {
         while let Some(entry) = self.reads.released.first_entry() {
             if entry.key().0 > self.last_applied {
                 break;
             }
-            let read = entry.remove();
+            let batch = entry.remove();
+            self.serve_batch(batch);
+        }
+    }
+
+    fn serve_batch(&self, batch: Batch) {
+        for read in batch {
             self.serve(read.query, read.reply);
         }
     }

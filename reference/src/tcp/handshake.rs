@@ -17,8 +17,10 @@ pub const MAGIC: [u8; 4] = *b"RFTY";
 /// the connection at the first snapshot chunk. Version 3 added
 /// [`crate::tcp::RaftRequest::TimeoutNow`] (leadership transfer) and configuration entries
 /// ([`crate::Payload::Membership`]) in AppendEntries. Version 4 added
-/// [`crate::tcp::RaftRequest::ReadIndex`] (follower reads).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// [`crate::tcp::RaftRequest::ReadIndex`] (follower reads). Version 5 added
+/// [`crate::tcp::RaftRequest::TransferVote`] (a vote request marked as a leadership
+/// transfer's); vote requests without the mark encode as before.
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// The oldest caller version a server accepts. A version 1 caller never sends a message that
 /// version 2 changed (variants are only appended, so every version 1 message encodes the same),

@@ -58,6 +58,8 @@ pub use channel::{CallError, Channel, ChannelTarget};
 pub use config::{ClusterId, TransportConfig};
 pub use frame::{Envelope, FrameError, ServerFrame};
 pub use handshake::{HandshakeError, Hello, HelloReply, Protocol, Refusal};
-pub use raft::{RaftRequest, RaftResponse, RaftService, RemotePeerError, TcpPeer, serve_raft};
+pub use raft::{
+    RaftRequest, RaftResponse, RaftService, RemotePeerError, TcpPeer, VoteArguments, serve_raft,
+};
 pub use server::{FrameHandler, ServerHandle, serve};
 pub use stream::{Acceptor, Connector, Stream, TokioAcceptor, TokioConnector};

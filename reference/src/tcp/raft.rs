@@ -25,8 +25,9 @@ use crate::types::NodeId;
 /// ([`crate::tcp::handshake::PROTOCOL_VERSION`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftRequest {
-    /// [`Peer::request_vote`].
-    RequestVote(RequestVote),
+    /// [`Peer::request_vote`] with [`RequestVote::transfer`] false, encoded as versions 1-4
+    /// encode every vote request.
+    RequestVote(VoteArguments),
     /// [`Peer::append_entries`].
     AppendEntries(AppendEntries),
     /// [`Peer::forward`].
@@ -37,9 +38,64 @@ pub enum RaftRequest {
     TimeoutNow(TimeoutNow),
     /// [`Peer::read_index`] (protocol version 4).
     ReadIndex(ReadIndexRequest),
+    /// [`Peer::request_vote`] with [`RequestVote::transfer`] true (protocol version 5): a
+    /// candidate its leader ordered to campaign (§3.10). Answered with
+    /// [`RaftResponse::RequestVote`].
+    TransferVote(VoteArguments),
 }
 
-/// The answer to a [`RaftRequest`], of the same variant.
+/// A [`RequestVote`] without its transfer flag: the encoding of a vote request in protocol
+/// versions 1 to 4, kept byte for byte so that an older caller's requests decode unchanged;
+/// which [`RaftRequest`] carries it says whether it is a transfer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteArguments {
+    /// [`RequestVote::term`].
+    pub term: crate::types::Term,
+    /// [`RequestVote::candidate_id`].
+    pub candidate_id: NodeId,
+    /// [`RequestVote::last_log_index`].
+    pub last_log_index: crate::types::LogIndex,
+    /// [`RequestVote::last_log_term`].
+    pub last_log_term: crate::types::Term,
+    /// [`RequestVote::pre_vote`].
+    pub pre_vote: bool,
+}
+
+impl RaftRequest {
+    /// The wire form of `request`: [`RaftRequest::TransferVote`] for a transfer's vote
+    /// request, [`RaftRequest::RequestVote`] for any other.
+    pub fn vote(request: RequestVote) -> RaftRequest {
+        let arguments = VoteArguments {
+            term: request.term,
+            candidate_id: request.candidate_id,
+            last_log_index: request.last_log_index,
+            last_log_term: request.last_log_term,
+            pre_vote: request.pre_vote,
+        };
+        if request.transfer {
+            RaftRequest::TransferVote(arguments)
+        } else {
+            RaftRequest::RequestVote(arguments)
+        }
+    }
+}
+
+impl VoteArguments {
+    /// The vote request these arguments carry, marked as a transfer or not.
+    pub fn into_request(self, transfer: bool) -> RequestVote {
+        RequestVote {
+            term: self.term,
+            candidate_id: self.candidate_id,
+            last_log_index: self.last_log_index,
+            last_log_term: self.last_log_term,
+            pre_vote: self.pre_vote,
+            transfer,
+        }
+    }
+}
+
+/// The answer to a [`RaftRequest`], of the same variant ([`RaftRequest::TransferVote`] is
+/// answered with [`RaftResponse::RequestVote`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftResponse {
     /// The answer to [`RaftRequest::RequestVote`].
@@ -203,10 +259,7 @@ impl<C: Connector> Peer for TcpPeer<C> {
         request: RequestVote,
         timeout: Duration,
     ) -> Result<RequestVoteResponse, PeerError> {
-        match self
-            .call(RaftRequest::RequestVote(request), timeout)
-            .await?
-        {
+        match self.call(RaftRequest::vote(request), timeout).await? {
             RaftResponse::RequestVote(result) => result.map_err(PeerError::from),
             other => Err(self.mismatch("RequestVote", &other)),
         }
@@ -309,8 +362,19 @@ impl FrameHandler for RaftService {
 
     async fn handle(&self, request: RaftRequest) -> RaftResponse {
         match request {
-            RaftRequest::RequestVote(request) => RaftResponse::RequestVote(
-                self.handler.request_vote(request).await.map_err(Into::into),
+            RaftRequest::RequestVote(arguments) => RaftResponse::RequestVote(
+                (self
+                    .handler
+                    .request_vote(arguments.into_request(false))
+                    .await)
+                    .map_err(Into::into),
+            ),
+            RaftRequest::TransferVote(arguments) => RaftResponse::RequestVote(
+                (self
+                    .handler
+                    .request_vote(arguments.into_request(true))
+                    .await)
+                    .map_err(Into::into),
             ),
             RaftRequest::AppendEntries(request) => RaftResponse::AppendEntries(
                 self.handler

@@ -76,6 +76,7 @@ pub fn vote_request(term: Term, candidate: NodeId, last: (LogIndex, Term), pre: 
         last_log_index: last.0,
         last_log_term: last.1,
         pre_vote: pre,
+        transfer: false,
     })
 }
 

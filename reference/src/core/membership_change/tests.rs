@@ -24,6 +24,11 @@ impl Net {
     /// Voters `voters` (each bootstrapped with all of them), plus `joining` nodes that start
     /// with an empty configuration, as a node added to a running cluster does.
     fn new(voters: &[NodeId], joining: &[NodeId]) -> Net {
+        Net::with_config(voters, joining, Config::default())
+    }
+
+    /// [`Net::new`] with every core on `config`.
+    fn with_config(voters: &[NodeId], joining: &[NodeId], config: Config) -> Net {
         let mut cores = BTreeMap::new();
         let bootstrap = Membership::new(voters.iter().copied());
         for &id in voters.iter().chain(joining) {
@@ -35,7 +40,7 @@ impl Net {
             let mut core = Core::restart_with_membership(
                 id,
                 membership,
-                Config::default(),
+                config.clone(),
                 empty_state(),
                 Duration::ZERO,
                 id,
@@ -515,6 +520,7 @@ fn a_removed_server_cannot_disrupt_a_live_leader() {
             last_log_index: 0,
             last_log_term: 0,
             pre_vote: true,
+            transfer: false,
         }),
     );
     net.core(4).take_actions();
@@ -551,6 +557,74 @@ fn leadership_transfer_hands_over_to_the_target() {
     assert_eq!(net.core(3).role(), Role::Leader);
     assert_eq!(net.core(1).role(), Role::Follower);
     assert_eq!(net.core(1).transfer_target(), None);
+}
+
+/// §3.10 with §4.2.3 and §6.4.1: with lease reads on, the voters heard from their leader
+/// within the election timeout and refuse ordinary votes, yet the target of a transfer wins at
+/// once, no time passing: its vote requests are marked as a transfer's (etcd's
+/// `campaignTransfer`), and the old leader voided its lease when it sent TimeoutNow.
+#[test]
+fn a_transfer_under_lease_reads_completes_without_waiting_an_election_timeout() {
+    let config = Config {
+        lease_read_margin: Some(Duration::from_millis(20)),
+        ..Config::default()
+    };
+    let mut net = Net::with_config(&[1, 2, 3], &[], config);
+    net.elect(1);
+    net.heartbeat(1);
+    let started = net.now;
+    net.delivered.clear();
+    net.core(1).transfer_leadership(started, 3).unwrap();
+    net.settle();
+    assert!(timeout_now_sent(&net, 3));
+    let votes: Vec<&RequestVote> = (net.delivered.iter())
+        .filter_map(|(from, _, m)| match m {
+            Message::RequestVote(vote) if *from == 3 => Some(vote),
+            _ => None,
+        })
+        .collect();
+    assert!(!votes.is_empty() && votes.iter().all(|vote| vote.transfer && !vote.pre_vote));
+    assert_eq!(net.now, started, "no time passed");
+    assert_eq!(net.core(3).role(), Role::Leader);
+    assert_eq!(net.core(1).role(), Role::Follower);
+    assert_eq!(net.core(2).leader(), Some(3));
+}
+
+/// §4.2.3 with §6.4.1: with lease reads on, a voter that heard from its leader within the
+/// election timeout refuses a vote request without the transfer mark, keeping its term; the
+/// same request marked as a transfer's (§3.10) is granted.
+#[test]
+fn under_lease_reads_only_a_vote_marked_as_a_transfer_is_granted_while_the_leader_is_heard() {
+    let config = Config {
+        lease_read_margin: Some(Duration::from_millis(20)),
+        ..Config::default()
+    };
+    let mut net = Net::with_config(&[1, 2, 3], &[], config);
+    net.elect(1);
+    let term = net.core(1).term();
+    let last_index = net.core(3).last_index();
+    let request = |transfer| {
+        Message::RequestVote(RequestVote {
+            term: term + 1,
+            candidate_id: 3,
+            last_log_index: last_index,
+            last_log_term: term,
+            pre_vote: false,
+            transfer,
+        })
+    };
+    let granted = |actions: Vec<Action>| {
+        actions.iter().any(|action| {
+            matches!(action, Action::Reply(Message::RequestVoteResponse(r)) if r.vote_granted)
+        })
+    };
+    let now = net.now + Duration::from_millis(1);
+    net.core(2).step(now, 3, request(false));
+    assert!(!granted(net.core(2).take_actions()), "unmarked: refused");
+    assert_eq!(net.core(2).term(), term, "and the term kept");
+    net.core(2).step(now, 3, request(true));
+    assert!(granted(net.core(2).take_actions()), "marked: granted");
+    assert_eq!(net.core(2).term(), term + 1);
 }
 
 /// §3.10: a transfer whose target does not take over within an election timeout is

@@ -93,6 +93,7 @@ fn vote_request(term: Term, candidate: NodeId, last: (u64, Term), pre_vote: bool
         last_log_index: last.0,
         last_log_term: last.1,
         pre_vote,
+        transfer: false,
     })
 }
 

@@ -375,6 +375,7 @@ fn with_leases_on_a_restarted_voter_refuses_pre_votes_at_first() {
             last_log_index: 0,
             last_log_term: 0,
             pre_vote: true,
+            transfer: false,
         });
         core.step(Duration::from_millis(1), 2, pre_vote);
         core.take_actions()
@@ -426,6 +427,7 @@ fn with_leases_on_a_voter_that_hears_from_its_leader_refuses_votes() {
             last_log_index: 0,
             last_log_term: 0,
             pre_vote: false,
+            transfer: false,
         });
         core.step(at + Duration::from_millis(10), 3, request);
         (core.take_actions(), core.term())

@@ -183,6 +183,7 @@ fn install_snapshot_is_appended_so_version_1_messages_encode_as_before() {
         last_log_index: 0,
         last_log_term: 0,
         pre_vote: false,
+        transfer: false,
     };
     let append = AppendEntries {
         term: 1,
@@ -193,7 +194,7 @@ fn install_snapshot_is_appended_so_version_1_messages_encode_as_before() {
         leader_commit: 0,
     };
     let requests = [
-        RaftRequest::RequestVote(vote),
+        RaftRequest::vote(vote),
         RaftRequest::AppendEntries(append),
         RaftRequest::Forward(vec![]),
         RaftRequest::InstallSnapshot(chunk(0)),
@@ -221,6 +222,39 @@ fn install_snapshot_is_appended_so_version_1_messages_encode_as_before() {
             usize::from(tag(postcard::to_allocvec(&response).unwrap())),
             expected
         );
+    }
+}
+
+/// Protocol version 5: a vote request without the transfer mark encodes byte for byte as
+/// versions 1 to 4 encoded every vote request (variant 0, then the five fields), so an older
+/// caller's requests decode as unmarked; a marked one is the appended variant 6.
+#[test]
+fn an_unmarked_vote_request_encodes_as_in_version_4_and_a_transfer_is_appended() {
+    let vote = RequestVote {
+        term: 300,
+        candidate_id: 2,
+        last_log_index: 70_000,
+        last_log_term: 299,
+        pre_vote: true,
+        transfer: false,
+    };
+    let version_4 = (0u8, 300u64, 2u64, 70_000u64, 299u64, true);
+    let bytes = postcard::to_allocvec(&RaftRequest::vote(vote.clone())).unwrap();
+    assert_eq!(bytes, postcard::to_allocvec(&version_4).unwrap());
+    match postcard::from_bytes::<RaftRequest>(&bytes).unwrap() {
+        RaftRequest::RequestVote(arguments) => assert_eq!(arguments.into_request(false), vote),
+        other => panic!("decoded as {other:?}"),
+    }
+    let transfer = RequestVote {
+        transfer: true,
+        pre_vote: false,
+        ..vote
+    };
+    let bytes = postcard::to_allocvec(&RaftRequest::vote(transfer.clone())).unwrap();
+    assert_eq!(bytes[0], 6);
+    match postcard::from_bytes::<RaftRequest>(&bytes).unwrap() {
+        RaftRequest::TransferVote(arguments) => assert_eq!(arguments.into_request(true), transfer),
+        other => panic!("decoded as {other:?}"),
     }
 }
 

@@ -102,6 +102,7 @@ fn vote(last_log_index: u64, pre_vote: bool) -> RequestVote {
         last_log_index,
         last_log_term: 3,
         pre_vote,
+        transfer: false,
     }
 }
 
