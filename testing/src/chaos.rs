@@ -11,7 +11,7 @@ use rafty_harness::run::plugins::{
     LogFactoryMaker, PeersProviderMaker, Plugins, StateMachineFactoryMaker,
 };
 use rafty_harness::run::results::Validity;
-use rafty_harness::run::suite::{self, SuiteOptions};
+use rafty_harness::run::suite::{self, SuiteOptions, SuiteSummary};
 use rafty_harness::sim::factories::{SharedLogFactory, SharedStateMachineFactory};
 use rafty_harness::sim::shadow_machine::ShadowMachines;
 use rafty_harness::sim::user_log::{UserLogs, on_simulated_disk};
@@ -125,7 +125,7 @@ pub(crate) fn run_peers_provider<F>(
 }
 
 /// The seeds to run: the one given, else 1 to `options.chaos_seeds`.
-fn seeds(session: &Session, options: &Options) -> Vec<u64> {
+pub(crate) fn seeds(session: &Session, options: &Options) -> Vec<u64> {
     match session.given_seed {
         Some(seed) => vec![seed],
         None => (1..=options.chaos_seeds).collect(),
@@ -189,18 +189,27 @@ pub(crate) fn run(
     }
     let faults: Vec<&str> = config.nemesis.iter().map(|kind| kind.name()).collect();
     let summary = suite::run_suite(config, &plugins, &suite_options);
+    let what = format!(
+        "{} nodes, {} s simulated, faults {}",
+        config.nodes,
+        config.workload.time_limit.as_secs(),
+        faults.join(",")
+    );
+    report_runs(&summary, &what, verdict);
+}
+
+/// A line per run of `summary` (what ran: `what`) in `verdict`, and a failure per run that is
+/// not valid, with its report's folder and the command that reruns it.
+pub(crate) fn report_runs(summary: &SuiteSummary, what: &str, verdict: &mut Verdict) {
     for run in &summary.runs {
         let dir = run
             .dir
             .as_ref()
             .map_or("not stored".to_owned(), |dir| dir.display().to_string());
         verdict.chaos.push(format!(
-            "seed {}: {} ({} nodes, {} s simulated, faults {}), {} ms, report {dir}",
+            "seed {}: {} ({what}), {} ms, report {dir}",
             run.seed,
             run.valid.describe(),
-            config.nodes,
-            config.workload.time_limit.as_secs(),
-            faults.join(","),
             run.wall_ms
         ));
         if run.valid != Validity::Valid {

@@ -60,11 +60,14 @@ pub mod state_machine;
 
 #[cfg(feature = "chaos")]
 mod chaos;
+#[cfg(feature = "chaos")]
+mod peer_chaos;
 
 pub use dir::Dir;
 pub use options::Options;
 pub use rafty::file_log::fs::{FileCursor, FileSystem, FsFile, StdFs};
 pub use rafty::testing::log_suite::LogFactory;
+pub use rafty::testing::peer_cluster::{OneLink, PeerCluster, TcpPeerCluster};
 pub use rafty::testing::peer_suite::PeerHarness;
 pub use rafty::testing::peers_provider_suite::PeersProviderFactory;
 pub use rafty::testing::state_machine_suite::StateMachineFactory;

@@ -155,38 +155,38 @@ fn txn_result(op: &ClientOp, responses: &[KvResponse]) -> OpResult {
     )
 }
 
+/// How `op`, made with `reads`, ended when the store answered `response`: `ok` with what it
+/// observed, `fail` for a transaction refused whole, `info` for a stale read (unchecked) or an
+/// answer that does not fit the operation. Shared by every way into the cluster (rafty's
+/// `KvClient` here, a node's library API in [`crate::in_process`]).
+pub fn answer_result(op: &ClientOp, reads: ReadConsistency, response: KvResponse) -> OpResult {
+    match response {
+        // Labelled and left out of the linearizability check: a stale read promises nothing
+        // about recency.
+        KvResponse::Value(value) if op.is_read() && reads == ReadConsistency::Stale => {
+            let shown = value.as_deref().unwrap_or("nil");
+            OpResult::Info(format!("stale read (not checked): {shown}"))
+        }
+        KvResponse::Value(value) if op.is_read() => OpResult::Ok(observed(op, value)),
+        KvResponse::Done if !op.is_read() => OpResult::Ok(Value::Nil),
+        KvResponse::Txn(responses) => txn_result(op, &responses),
+        // The store refused the transaction whole: nothing was applied.
+        KvResponse::Invalid(reason) if matches!(op, ClientOp::Txn { .. }) => {
+            OpResult::Fail(format!("refused: {reason}"))
+        }
+        other => OpResult::Info(format!("unexpected response {other:?}")),
+    }
+}
+
 #[async_trait(?Send)]
 impl<C: Connector> KvApi for ServiceApi<C> {
     async fn execute(&mut self, op: &ClientOp) -> (OpResult, Option<String>) {
         let reads = self.reads_now();
         match self.client.execute(command(op, reads)).await {
-            Ok(answered) => {
-                let node = Some(node_name(answered.node));
-                match answered.response {
-                    // Labelled and left out of the linearizability check: a stale read
-                    // promises nothing about recency.
-                    KvResponse::Value(value) if op.is_read() && reads == ReadConsistency::Stale => {
-                        let shown = value.as_deref().unwrap_or("nil");
-                        (
-                            OpResult::Info(format!("stale read (not checked): {shown}")),
-                            node,
-                        )
-                    }
-                    KvResponse::Value(value) if op.is_read() => {
-                        (OpResult::Ok(observed(op, value)), node)
-                    }
-                    KvResponse::Done if !op.is_read() => (OpResult::Ok(Value::Nil), node),
-                    KvResponse::Txn(responses) => (txn_result(op, &responses), node),
-                    // The store refused the transaction whole: nothing was applied.
-                    KvResponse::Invalid(reason) if matches!(op, ClientOp::Txn { .. }) => {
-                        (OpResult::Fail(format!("refused: {reason}")), node)
-                    }
-                    other => (
-                        OpResult::Info(format!("unexpected response {other:?}")),
-                        node,
-                    ),
-                }
-            }
+            Ok(answered) => (
+                answer_result(op, reads, answered.response),
+                Some(node_name(answered.node)),
+            ),
             Err(error) => {
                 let node = match &error {
                     KvError::Indeterminate { node, .. } => Some(node_name(*node)),

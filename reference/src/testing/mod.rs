@@ -23,7 +23,9 @@
 //!   that writes and changes its source: every other member at its address, never the node
 //!   itself, a change listed by the next call with a new generation, a bad source an error;
 //! * [`peer_suite`]: any [`Peer`](crate::Peer) against a reference server: round trips
-//!   (InstallSnapshot chunks included), deadlines, large and concurrent messages, a server that goes away and comes back.
+//!   (InstallSnapshot chunks included), deadlines, large and concurrent messages, a server that goes away and comes back;
+//! * [`peer_cluster`]: the `Peer` part's factory, a transport's server per node and a `Peer`
+//!   between any two ([`peer_cluster::PeerCluster`]), for the suite (one link) and the chaos run.
 //!
 //! Each suite runs every case, catches failures and panics, and returns a [`SuiteReport`]
 //! naming each case with its [`Outcome`]; [`SuiteReport::assert_all_passed`] turns it into a
@@ -54,6 +56,7 @@ pub mod faulty_fs;
 pub mod fsync_defect;
 pub mod fuzz;
 pub mod log_suite;
+pub mod peer_cluster;
 pub mod peer_suite;
 pub mod peers_provider_suite;
 pub mod process_crash_suite;

@@ -1,0 +1,482 @@
+//! The `Peer` contract judged from both ends of the user's transport: [`CheckedPeer`] wraps
+//! the user's `Peer` on the caller's side (every request handed to it, every answer it
+//! returned, how long it took), [`CheckedHandler`] wraps the node's handler behind the user's
+//! server (every request delivered, every answer given), and a [`WireLedger`] shared by both
+//! compares them. Three checks, each reported as a broken part
+//! ([`Observation::PartBroken`]), which makes the run invalid:
+//!
+//! - `peer-answers`: every answer a `Peer` returns is one the callee's handler gave to that
+//!   very request (the same message, field for field). An answer no handler gave is a
+//!   response made up by the `Peer`, kept from an earlier call, or meant for another call.
+//! - `peer-delivered-once`: a handler receives a request no more often than callers handed
+//!   it to a `Peer`. More is a retry inside the `Peer` (at-least-once delivery), which
+//!   applies a forwarded client command twice.
+//! - `peer-deadline`: every call returns by its deadline plus [`DEADLINE_SLACK`]. The
+//!   wrapper then gives up on the call (`TimedOut`), so the run goes on, and reports it.
+//!
+//! Requests and answers are compared by a digest of their whole content; two identical
+//! requests (two equal heartbeats) are one key, counted twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rafty::message::{ReadIndexRequest, ReadIndexResponse, TimeoutNow, TimeoutNowResponse};
+use rafty::peer::ForwardResponse;
+use rafty::{
+    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, NodeId, Peer,
+    PeerError, RequestVote, RequestVoteResponse, RpcHandler,
+};
+
+use crate::checks::invariants::Observation;
+use crate::sim::observe::Observations;
+
+/// How long after its deadline a call may still return (the contract's "scheduling slack").
+pub const DEADLINE_SLACK: Duration = Duration::from_millis(500);
+
+/// The most findings of one check reported in a run (the first ones say it all).
+const MAX_FINDINGS: usize = 3;
+
+/// The kind of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Call {
+    RequestVote,
+    AppendEntries,
+    Forward,
+    InstallSnapshot,
+    TimeoutNow,
+    ReadIndex,
+}
+
+/// A request: its kind, the node called, and the digest of its content.
+type Key = (Call, NodeId, u64);
+
+#[derive(Debug, Default)]
+struct Ledger {
+    sent: BTreeMap<Key, u64>,
+    delivered: BTreeMap<Key, u64>,
+    answers: BTreeMap<Key, BTreeSet<u64>>,
+    findings: BTreeMap<&'static str, usize>,
+}
+
+/// What callers handed to `Peer`s and what handlers received and answered, for one run.
+#[derive(Clone, Debug)]
+pub struct WireLedger {
+    inner: Arc<Mutex<Ledger>>,
+    observations: Observations,
+}
+
+impl WireLedger {
+    /// A ledger reporting to `observations`.
+    pub fn new(observations: Observations) -> WireLedger {
+        WireLedger {
+            inner: Arc::default(),
+            observations,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ledger> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn report(&self, node: NodeId, check: &'static str, detail: String) {
+        {
+            let mut ledger = self.lock();
+            let count = ledger.findings.entry(check).or_default();
+            if *count >= MAX_FINDINGS {
+                return;
+            }
+            *count += 1;
+        }
+        self.observations
+            .observe(node, Observation::PartBroken { check, detail });
+    }
+
+    fn sent(&self, key: Key) {
+        *self.lock().sent.entry(key).or_default() += 1;
+    }
+
+    /// Count a delivery of `key` at `node`; a finding if it came more often than it was sent.
+    fn delivered(&self, node: NodeId, key: Key, shown: &str) {
+        let (delivered, sent) = {
+            let mut ledger = self.lock();
+            let delivered = ledger.delivered.entry(key).or_default();
+            *delivered += 1;
+            let delivered = *delivered;
+            (delivered, ledger.sent.get(&key).copied().unwrap_or(0))
+        };
+        if delivered > sent {
+            let detail = format!(
+                "n{node}'s handler received {:?} {shown} {delivered} times, but callers handed \
+                 it to a Peer {sent} times: the Peer delivers a request more than once (a retry \
+                 inside the Peer after the request may have gone out, or a request replayed \
+                 later). At-least-once delivery applies a forwarded client command twice: a \
+                 Peer must hand each call to the wire once, and report a failure after that as \
+                 indefinite (Unreachable or TimedOut) instead of retrying",
+                key.0
+            );
+            self.report(node, "peer-delivered-once", detail);
+        }
+    }
+
+    fn answered(&self, key: Key, answer: u64) {
+        self.lock().answers.entry(key).or_default().insert(answer);
+    }
+
+    /// Check that `answer` (digest `digest`), returned by `from`'s `Peer`, is an answer the
+    /// handler gave to `key`.
+    fn returned(&self, from: NodeId, key: Key, digest: u64, request: &str, answer: &str) {
+        let given = self
+            .lock()
+            .answers
+            .get(&key)
+            .is_some_and(|answers| answers.contains(&digest));
+        if !given {
+            let detail = format!(
+                "n{from}'s Peer returned the answer {answer} to {:?} {request} to n{}, which \
+                 n{}'s handler never gave to that request: the Peer made the answer up (a \
+                 success reported without the callee's answer), kept it from an earlier call \
+                 (a cached response), or gave this call another call's answer (request ids \
+                 mixed up). A response must be the callee's answer to this very request",
+                key.0, key.1, key.1
+            );
+            self.report(from, "peer-answers", detail);
+        }
+    }
+}
+
+/// FNV-1a of a message's debug text: its whole content.
+fn digest(message: &impl Debug) -> u64 {
+    format!("{message:?}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+/// A message shown in a finding: its debug text, cut to 200 characters.
+fn shown(message: &impl Debug) -> String {
+    let text = format!("{message:?}");
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+/// The user's `Peer` through which node `from` calls `inner.id()`, checked (see the module's
+/// documentation).
+pub struct CheckedPeer {
+    from: NodeId,
+    inner: Arc<dyn Peer>,
+    ledger: WireLedger,
+}
+
+impl CheckedPeer {
+    /// Check `from`'s calls through `inner`.
+    pub fn new(from: NodeId, inner: Arc<dyn Peer>, ledger: WireLedger) -> CheckedPeer {
+        CheckedPeer {
+            from,
+            inner,
+            ledger,
+        }
+    }
+
+    async fn checked<Q: Debug, A: Debug>(
+        &self,
+        call: Call,
+        request: &Q,
+        timeout: Duration,
+        made: impl Future<Output = Result<A, PeerError>>,
+    ) -> Result<A, PeerError> {
+        let to = self.inner.id();
+        let key = (call, to, digest(request));
+        self.ledger.sent(key);
+        match tokio::time::timeout(timeout + DEADLINE_SLACK, made).await {
+            Ok(Ok(answer)) => {
+                let answered = digest(&answer);
+                let (request, shown_answer) = (shown(request), shown(&answer));
+                self.ledger
+                    .returned(self.from, key, answered, &request, &shown_answer);
+                Ok(answer)
+            }
+            Ok(Err(error)) => Err(error),
+            Err(_) => {
+                let detail = format!(
+                    "n{}'s Peer call {call:?} {} to n{to} had not returned {:?} after it was \
+                     made, with a deadline of {timeout:?}: the Peer waits past its deadline (a \
+                     timeout never armed, an error swallowed and waited on, a retry loop \
+                     without an end). Every call must return by its deadline, with TimedOut if \
+                     nothing else",
+                    self.from,
+                    shown(request),
+                    timeout + DEADLINE_SLACK
+                );
+                self.ledger.report(self.from, "peer-deadline", detail);
+                Err(PeerError::TimedOut { peer: to, timeout })
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Peer for CheckedPeer {
+    fn id(&self) -> NodeId {
+        self.inner.id()
+    }
+
+    async fn request_vote(
+        &self,
+        request: RequestVote,
+        timeout: Duration,
+    ) -> Result<RequestVoteResponse, PeerError> {
+        let made = self.inner.request_vote(request.clone(), timeout);
+        self.checked(Call::RequestVote, &request, timeout, made)
+            .await
+    }
+
+    async fn append_entries(
+        &self,
+        request: AppendEntries,
+        timeout: Duration,
+    ) -> Result<AppendEntriesResponse, PeerError> {
+        let made = self.inner.append_entries(request.clone(), timeout);
+        self.checked(Call::AppendEntries, &request, timeout, made)
+            .await
+    }
+
+    async fn forward(
+        &self,
+        command: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<ForwardResponse, PeerError> {
+        let made = self.inner.forward(command.clone(), timeout);
+        self.checked(Call::Forward, &command, timeout, made).await
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+        timeout: Duration,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        let made = self.inner.install_snapshot(request.clone(), timeout);
+        self.checked(Call::InstallSnapshot, &request, timeout, made)
+            .await
+    }
+
+    async fn timeout_now(
+        &self,
+        request: TimeoutNow,
+        timeout: Duration,
+    ) -> Result<TimeoutNowResponse, PeerError> {
+        let made = self.inner.timeout_now(request.clone(), timeout);
+        self.checked(Call::TimeoutNow, &request, timeout, made)
+            .await
+    }
+
+    async fn read_index(
+        &self,
+        request: ReadIndexRequest,
+        timeout: Duration,
+    ) -> Result<ReadIndexResponse, PeerError> {
+        let made = self.inner.read_index(request.clone(), timeout);
+        self.checked(Call::ReadIndex, &request, timeout, made).await
+    }
+}
+
+/// Node `node`'s handler behind the user's server, checked (see the module's documentation).
+pub struct CheckedHandler {
+    node: NodeId,
+    inner: Arc<dyn RpcHandler>,
+    ledger: WireLedger,
+}
+
+impl CheckedHandler {
+    /// Check what reaches `inner`, node `node`'s handler.
+    pub fn new(node: NodeId, inner: Arc<dyn RpcHandler>, ledger: WireLedger) -> CheckedHandler {
+        CheckedHandler {
+            node,
+            inner,
+            ledger,
+        }
+    }
+
+    async fn checked<Q: Debug, A: Debug>(
+        &self,
+        call: Call,
+        request: &Q,
+        handled: impl Future<Output = Result<A, PeerError>>,
+    ) -> Result<A, PeerError> {
+        let key = (call, self.node, digest(request));
+        self.ledger.delivered(self.node, key, &shown(request));
+        let answer = handled.await?;
+        self.ledger.answered(key, digest(&answer));
+        Ok(answer)
+    }
+}
+
+#[async_trait]
+impl RpcHandler for CheckedHandler {
+    async fn request_vote(&self, request: RequestVote) -> Result<RequestVoteResponse, PeerError> {
+        let handled = self.inner.request_vote(request.clone());
+        self.checked(Call::RequestVote, &request, handled).await
+    }
+
+    async fn append_entries(
+        &self,
+        request: AppendEntries,
+    ) -> Result<AppendEntriesResponse, PeerError> {
+        let handled = self.inner.append_entries(request.clone());
+        self.checked(Call::AppendEntries, &request, handled).await
+    }
+
+    async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError> {
+        let handled = self.inner.forward(command.clone());
+        self.checked(Call::Forward, &command, handled).await
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: InstallSnapshot,
+    ) -> Result<InstallSnapshotResponse, PeerError> {
+        let handled = self.inner.install_snapshot(request.clone());
+        self.checked(Call::InstallSnapshot, &request, handled).await
+    }
+
+    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
+        let handled = self.inner.timeout_now(request.clone());
+        self.checked(Call::TimeoutNow, &request, handled).await
+    }
+
+    async fn read_index(&self, request: ReadIndexRequest) -> Result<ReadIndexResponse, PeerError> {
+        let handled = self.inner.read_index(request.clone());
+        self.checked(Call::ReadIndex, &request, handled).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rafty::InProcessNetwork;
+    use rafty::testing::peer_suite::ReferenceServer;
+
+    fn vote(term: u64) -> RequestVote {
+        RequestVote {
+            term,
+            candidate_id: 1,
+            last_log_index: 12,
+            last_log_term: 2,
+            pre_vote: false,
+        }
+    }
+
+    /// A peer that answers every call with the answer to the first one (a stale cache).
+    struct Cached {
+        inner: Arc<dyn Peer>,
+        first: Mutex<Option<RequestVoteResponse>>,
+    }
+
+    #[async_trait]
+    impl Peer for Cached {
+        fn id(&self) -> NodeId {
+            self.inner.id()
+        }
+        async fn request_vote(
+            &self,
+            request: RequestVote,
+            timeout: Duration,
+        ) -> Result<RequestVoteResponse, PeerError> {
+            let kept = self.first.lock().unwrap().clone();
+            if let Some(kept) = kept {
+                return Ok(kept);
+            }
+            let answer = self.inner.request_vote(request, timeout).await?;
+            *self.first.lock().unwrap() = Some(answer.clone());
+            Ok(answer)
+        }
+        async fn append_entries(
+            &self,
+            r: AppendEntries,
+            t: Duration,
+        ) -> Result<AppendEntriesResponse, PeerError> {
+            self.inner.append_entries(r, t).await
+        }
+        async fn forward(&self, c: Vec<u8>, t: Duration) -> Result<ForwardResponse, PeerError> {
+            self.inner.forward(c, t).await
+        }
+        async fn install_snapshot(
+            &self,
+            r: InstallSnapshot,
+            t: Duration,
+        ) -> Result<InstallSnapshotResponse, PeerError> {
+            self.inner.install_snapshot(r, t).await
+        }
+        async fn timeout_now(
+            &self,
+            r: TimeoutNow,
+            t: Duration,
+        ) -> Result<TimeoutNowResponse, PeerError> {
+            self.inner.timeout_now(r, t).await
+        }
+    }
+
+    fn findings(observations: &Observations) -> Vec<String> {
+        observations.with_invariants(|invariants| {
+            invariants
+                .violations()
+                .0
+                .iter()
+                .map(|violation| format!("{violation:?}"))
+                .collect()
+        })
+    }
+
+    /// Node 1 calls node 2 through `peer(inner)`, node 2's handler checked.
+    fn wired(peer: impl FnOnce(Arc<dyn Peer>) -> Arc<dyn Peer>) -> (CheckedPeer, Observations) {
+        let observations = Observations::new();
+        let ledger = WireLedger::new(observations.clone());
+        let network = InProcessNetwork::new();
+        let handler = CheckedHandler::new(2, Arc::new(ReferenceServer::default()), ledger.clone());
+        network.register(2, Arc::new(handler));
+        let user_peer = peer(network.peer(1, 2));
+        (CheckedPeer::new(1, user_peer, ledger), observations)
+    }
+
+    #[tokio::test]
+    async fn answers_the_handler_gave_pass_and_a_cached_answer_to_another_request_is_found() {
+        let (honest, observations) = wired(|inner| inner);
+        for term in 1..4 {
+            honest
+                .request_vote(vote(term), Duration::from_secs(1))
+                .await
+                .unwrap();
+        }
+        assert!(
+            findings(&observations).is_empty(),
+            "{:?}",
+            findings(&observations)
+        );
+        let (cached, observations) = wired(|inner| {
+            Arc::new(Cached {
+                inner,
+                first: Mutex::new(None),
+            })
+        });
+        cached
+            .request_vote(vote(1), Duration::from_secs(1))
+            .await
+            .unwrap();
+        cached
+            .request_vote(vote(2), Duration::from_secs(1))
+            .await
+            .unwrap();
+        let found = findings(&observations);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("peer-answers") && found[0].contains("cached"),
+            "{found:?}"
+        );
+    }
+}
