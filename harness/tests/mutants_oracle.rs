@@ -1,35 +1,94 @@
-//! The chaos harness as the oracle of mutation testing (`cargo mutants`, CATALOGUE.md): the
-//! default `rafty test` over seeds 1 to 20, two at a time, with the core's own assertions off
-//! (as the catalogue runs), must find every run valid. A mutant of the core that makes one
-//! run invalid, or the simulation fail, is killed. Ignored in normal test runs (the chaos
-//! tests cover the reference); run it with
+//! The chaos harness as the oracle of mutation testing (`cargo mutants`, CATALOGUE.md
+//! "Mutation testing of the core"): 20 seeded runs of the default `rafty test`, two at a
+//! time, with the core's own assertions off (as the catalogue runs, and as a third party's
+//! implementation would have none), must all be valid. A mutant of the core that makes one
+//! run invalid or unknown (a failed simulation, a panic, no progress) is killed.
+//!
+//! The seeds are spread over the cluster sizes and read paths a user runs, so that a mutant
+//! which matters only to some of them is seen: seeds 1 to 10 the default test (5 nodes,
+//! reads through the log), 11 to 13 on 3 nodes, 14 to 16 on 7 nodes, 17 and 18 with
+//! ReadIndex reads (§6.4), 19 and 20 with lease reads (§6.4.1). Ignored in normal test runs
+//! (the chaos tests cover the reference); `cargo mutants` runs it with
 //!
 //! ```text
-//! cargo mutants --in-place --profile release --test-package rafty-harness \
-//!     --file reference/src/core/quorum.rs -- --test mutants_oracle -- --ignored
+//! cargo mutants --in-place --no-shuffle --profile mutants \
+//!     --cargo-arg=--package=rafty-harness --cargo-arg=--test=mutants_oracle \
+//!     --timeout 600 --build-timeout 1800 --file reference/src/core/election.rs -- -- --ignored
 //! ```
+//!
+//! (`--test-package` is ignored by cargo-mutants 27.1.0: the package goes in `--cargo-arg`.)
 
 use std::time::Duration;
 
+use rafty::ReadConsistency;
 use rafty_harness::catalogue::search::{self, SearchOptions};
-use rafty_harness::run::config::LogKind;
+use rafty_harness::run::config::{LogKind, TestConfig};
 
-/// Seeds 1 to 20 of the default test, core assertions off: none is invalid or unknown.
+/// One slice of the oracle's seeds: a name, how it changes the default test, its seeds.
+struct Leg {
+    name: &'static str,
+    adapt: fn(&mut TestConfig),
+    first_seed: u64,
+    seeds: u64,
+}
+
+const LEGS: [Leg; 5] = [
+    Leg {
+        name: "default (5 nodes, log reads)",
+        adapt: |_| {},
+        first_seed: 1,
+        seeds: 10,
+    },
+    Leg {
+        name: "3 nodes",
+        adapt: |config| config.nodes = 3,
+        first_seed: 11,
+        seeds: 3,
+    },
+    Leg {
+        name: "7 nodes",
+        adapt: |config| config.nodes = 7,
+        first_seed: 14,
+        seeds: 3,
+    },
+    Leg {
+        name: "ReadIndex reads",
+        adapt: |config| config.reads = ReadConsistency::Linearizable,
+        first_seed: 17,
+        seeds: 2,
+    },
+    Leg {
+        name: "lease reads",
+        adapt: |config| config.reads = ReadConsistency::Lease,
+        first_seed: 19,
+        seeds: 2,
+    },
+];
+
+/// Seeds 1 to 20 over the legs above, core assertions off: none is invalid or unknown.
 #[test]
 #[ignore = "the oracle of `cargo mutants`; the chaos tests cover the reference"]
 fn twenty_seeds_of_the_default_test_are_valid() {
-    let (config, plugins) = search::reference_setup(LogKind::Memory).expect("reference parts");
-    let options = SearchOptions {
-        first_seed: 1,
-        seeds: 20,
-        jobs: 2,
-        budget: Duration::from_secs(24 * 60 * 60),
-        from_outside: false,
-    };
-    let outcome = search::search("oracle", &config, &plugins, &options);
-    assert!(
-        outcome.caught.is_none() && outcome.unknown == 0,
-        "the harness found this core broken: {outcome:?}"
-    );
-    assert_eq!(outcome.runs, 20, "every seed ran");
+    let (default, plugins) = search::reference_setup(LogKind::Memory).expect("reference parts");
+    let mut runs = 0;
+    for leg in &LEGS {
+        let mut config = default.clone();
+        (leg.adapt)(&mut config);
+        config.validate().expect("a valid leg");
+        let options = SearchOptions {
+            first_seed: leg.first_seed,
+            seeds: leg.seeds,
+            jobs: 2,
+            budget: Duration::from_secs(24 * 60 * 60),
+            from_outside: false,
+        };
+        let outcome = search::search(leg.name, &config, &plugins, &options);
+        assert!(
+            outcome.caught.is_none() && outcome.unknown == 0,
+            "the harness found this core broken ({}): {outcome:?}",
+            leg.name
+        );
+        runs += outcome.runs;
+    }
+    assert_eq!(runs, 20, "every seed ran");
 }
