@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, StatusCode};
 use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use rafty::NodeId;
 use serde_json::{Value as Json, json};
@@ -43,10 +43,11 @@ enum Attempt {
     Lost(String),
 }
 
-/// A client of a registry cluster.
+/// A client of a registry cluster, over TCP ([`HttpConnector`]) unless made with
+/// [`RegistryClient::with_connector`].
 #[derive(Clone)]
-pub struct RegistryClient {
-    http: HttpClient<HttpConnector, Full<Bytes>>,
+pub struct RegistryClient<C = HttpConnector> {
+    http: HttpClient<C, Full<Bytes>>,
     nodes: BTreeMap<NodeId, String>,
     current: NodeId,
     /// How long one attempt may take.
@@ -66,6 +67,31 @@ impl RegistryClient {
         let http = HttpClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
+        RegistryClient::over(http, nodes, first)
+    }
+}
+
+impl<C: Connect + Clone + Send + Sync + 'static> RegistryClient<C> {
+    /// A client of the nodes `nodes` dialling through `connector` (a simulated network's),
+    /// starting at `first`. Idle connections never expire by time (no wall clock is read to
+    /// decide anything), so a simulation stays deterministic.
+    pub fn with_connector(
+        connector: C,
+        nodes: BTreeMap<NodeId, String>,
+        first: NodeId,
+    ) -> RegistryClient<C> {
+        assert!(!nodes.is_empty(), "a registry client needs a node");
+        let http = HttpClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(None)
+            .build(connector);
+        RegistryClient::over(http, nodes, first)
+    }
+
+    fn over(
+        http: HttpClient<C, Full<Bytes>>,
+        nodes: BTreeMap<NodeId, String>,
+        first: NodeId,
+    ) -> RegistryClient<C> {
         let current = if nodes.contains_key(&first) {
             first
         } else {

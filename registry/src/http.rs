@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -34,6 +34,7 @@ use rafty::{ClientError, Node, NodeId, ReadConsistency};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::clock::{RegistryClock, wall_clock};
 use crate::command::{Command, Query, Response};
 
 /// The longest and shortest lease a client may ask for.
@@ -55,6 +56,7 @@ struct Inner {
     node: Node,
     peers_http: BTreeMap<NodeId, String>,
     applied: tokio::sync::watch::Receiver<u64>,
+    clock: RegistryClock,
 }
 
 impl Api {
@@ -65,11 +67,22 @@ impl Api {
         applied: tokio::sync::watch::Receiver<u64>,
         peers_http: BTreeMap<NodeId, String>,
     ) -> Api {
+        Api::with_clock(node, applied, peers_http, wall_clock())
+    }
+
+    /// [`Api::new`], stamping commands with `clock` instead of the wall clock (a simulation's).
+    pub fn with_clock(
+        node: Node,
+        applied: tokio::sync::watch::Receiver<u64>,
+        peers_http: BTreeMap<NodeId, String>,
+        clock: RegistryClock,
+    ) -> Api {
         Api {
             inner: Arc::new(Inner {
                 node,
                 peers_http,
                 applied,
+                clock,
             }),
             scheme: "http",
         }
@@ -81,6 +94,10 @@ impl Api {
             scheme: "https",
             ..self
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        (self.inner.clock)()
     }
 
     /// The routes.
@@ -102,6 +119,16 @@ impl Api {
 
 /// Serve the API on `listener` until the future is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, api: Api) -> std::io::Result<()> {
+    serve_on(listener, api).await
+}
+
+/// Serve the API on any axum [`Listener`](axum::serve::Listener) (a simulated network's)
+/// until the future is dropped.
+pub async fn serve_on<L>(listener: L, api: Api) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, api.router()).await
 }
 
@@ -228,11 +255,6 @@ fn answer(response: Response) -> Answer {
     Ok((status, axum::Json(response)).into_response())
 }
 
-fn now_ms() -> u64 {
-    let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
-    since.map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Read a JSON body, naming what was wrong and where.
 fn body<T: for<'a> Deserialize<'a>>(bytes: &Bytes) -> Result<T, Failure> {
     serde_json::from_slice(bytes).map_err(|error| Failure::bad_request(format!("body: {error}")))
@@ -290,7 +312,7 @@ async fn register(
         address: request.address,
         metadata: request.metadata,
         ttl_ms: request.ttl_ms,
-        now_ms: now_ms(),
+        now_ms: api.now_ms(),
     };
     answer(api.submit(command, &uri).await?)
 }
@@ -303,7 +325,7 @@ async fn deregister(
     let command = Command::Deregister {
         service,
         id,
-        now_ms: now_ms(),
+        now_ms: api.now_ms(),
     };
     answer(api.submit(command, &uri).await?)
 }
@@ -314,7 +336,7 @@ async fn keepalive(State(api): State<Api>, Path(lease): Path<String>, uri: Uri) 
         .map_err(|_| Failure::bad_request(format!("lease `{lease}` is not a whole number")))?;
     let command = Command::KeepAlive {
         lease,
-        now_ms: now_ms(),
+        now_ms: api.now_ms(),
     };
     answer(api.submit(command, &uri).await?)
 }

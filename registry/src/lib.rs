@@ -6,6 +6,7 @@
 //!   and read (list, config get, watch), and the answers, each naming a store revision;
 //! - [`state`]: the replicated state machine (instances, leases expiring in log time, config,
 //!   the change log that watches read);
+//! - [`clock`]: where proposers read the time (the wall clock, or a simulation's);
 //! - [`ticker`]: the leader's clock, proposed into the log, which is what expires leases;
 //! - [`http`]: the axum API every node serves, reads linearizable by default (ReadIndex);
 //! - [`https`]: the same API over TLS, client certificates required or optional;
@@ -15,16 +16,18 @@
 //! session.
 
 pub mod client;
+pub mod clock;
 pub mod command;
 pub mod http;
 pub mod https;
 pub mod state;
 pub mod ticker;
 
+pub use clock::{RegistryClock, wall_clock};
 pub use command::{Change, ChangeKind, Command, Instance, Query, Response};
 pub use http::Api;
 pub use state::RegistryStateMachine;
-pub use ticker::spawn_ticker;
+pub use ticker::{spawn_ticker, spawn_ticker_with};
 
 /// A registry state machine keeping `max_changes` changes, and the receiver of its revision
 /// after each applied command (for [`Api::new`]).
