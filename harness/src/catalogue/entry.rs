@@ -265,7 +265,7 @@ pub fn entries() -> Vec<Entry> {
             "read-index-without-heartbeat",
             M::ReadWithoutHeartbeat,
             "§6.4 step 2: a leader confirms it still leads (a heartbeat round) before a read",
-            "--reads index, pinned clients; `depose` (the leader cut off once it is ahead); kv",
+            "--reads index, pinned clients; `depose` alone (the leader cut off once it is ahead); kv",
             "linearizability (a stale read)",
         ),
         core(
@@ -279,7 +279,7 @@ pub fn entries() -> Vec<Entry> {
             "lease-without-drift-margin",
             M::LeaseWithoutDriftMargin,
             "§6.4.1: a lease is shortened by the bound on clock drift",
-            "--reads lease, pinned clients, a LAN; `clock-bound` (the leader's clock slow within the bound while it is cut off); kv",
+            "--reads lease, pinned clients, a LAN, 2 keys, 20 clients, 500 ops/s, mix 6,1,0; `clock-bound` alone (the leader's clock slow within the bound, cut off right after its heartbeat round); kv",
             "linearizability (a stale read)",
         ),
         core(

@@ -140,9 +140,20 @@ pub struct ReplayDraw {
     /// schedules): none held this way.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub hold_entries_ms: u16,
+    /// Once this many peers answered a heartbeat (an AppendEntries without entries) the node
+    /// sent while in effect, every request it sends later is lost (each call waits out its
+    /// deadline): the node cut off right after a heartbeat round, so that its followers last
+    /// heard from it when its lease was last renewed (`clock-bound`). 0 (absent from older
+    /// schedules): never cut.
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    pub cut_after_heartbeats: u8,
 }
 
 fn is_zero(value: &u16) -> bool {
+    *value == 0
+}
+
+fn is_zero_u8(value: &u8) -> bool {
     *value == 0
 }
 
@@ -280,6 +291,11 @@ impl fmt::Display for Action {
                 f,
                 "power off n{node}, restore the damaged record of its log, power it on"
             ),
+            Action::Replay(node, draw) if draw.cut_after_heartbeats > 0 => write!(
+                f,
+                "cut n{node} off once {} peers answered its next heartbeat",
+                draw.cut_after_heartbeats
+            ),
             Action::Replay(node, draw) if draw.hold_entries_ms > 0 => write!(
                 f,
                 "hold n{node}'s AppendEntries with entries {}ms (heartbeats pass)",
@@ -319,6 +335,14 @@ pub trait Network {
     /// Whether the power cut armed on `node` ([`Action::ArmPowerCut`]) is due: its disk froze
     /// inside an operation. The default (fakes): never.
     fn power_cut_due(&mut self, node: NodeId) -> bool {
+        let _ = node;
+        false
+    }
+
+    /// Whether `node`'s heartbeat cut ([`ReplayDraw::cut_after_heartbeats`]) happened: its
+    /// heartbeat round was answered and every later request of it is lost. The default
+    /// (fakes): never.
+    fn heartbeat_cut_done(&mut self, node: NodeId) -> bool {
         let _ = node;
         false
     }

@@ -164,6 +164,10 @@ impl Network for SimNetwork<'_, '_> {
         self.log_factory.armed_cut(node) == ArmedCut::Due
     }
 
+    fn heartbeat_cut_done(&mut self, node: NodeId) -> bool {
+        self.replays.switch(node).is_cut()
+    }
+
     fn apply(&mut self, action: &Action) {
         match action {
             Action::Partition(grudge) => self.cut(grudge, false),

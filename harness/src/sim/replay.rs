@@ -13,7 +13,7 @@
 //! Memory is bounded: per node, one ring per RPC of at most [`RING`] requests. The rings
 //! record all the time, so that a replay may deliver again what was sent before it started.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -84,6 +84,9 @@ pub struct Decision {
     pub hold_answer: Duration,
     /// Deliver these recorded requests again (in order, to the same peer) after the wait.
     pub repeat: Option<Repeat>,
+    /// Lose the request: the node was cut off ([`ReplayDraw::cut_after_heartbeats`]); the
+    /// call waits out its deadline unanswered.
+    pub lost: bool,
 }
 
 /// Recorded requests to deliver again.
@@ -101,6 +104,10 @@ pub struct Repeat {
 struct Replaying {
     draw: ReplayDraw,
     rng: ChaCha8Rng,
+    /// With [`ReplayDraw::cut_after_heartbeats`]: the peers that answered a heartbeat.
+    heartbeats_answered: BTreeSet<NodeId>,
+    /// With [`ReplayDraw::cut_after_heartbeats`]: whether enough did, so the node is cut off.
+    cut: bool,
 }
 
 /// Per RPC (votes, appends, snapshot chunks): the node's recent requests and their destination.
@@ -134,6 +141,8 @@ impl ReplaySwitch {
         state.replaying = Some(Replaying {
             draw,
             rng: ChaCha8Rng::seed_from_u64(draw.seed),
+            heartbeats_answered: BTreeSet::new(),
+            cut: false,
         });
     }
 
@@ -146,6 +155,30 @@ impl ReplaySwitch {
     pub fn is_in_effect(&self, generation: u64) -> bool {
         let state = self.lock();
         state.replaying.is_some() && state.generation == generation
+    }
+
+    /// Whether the node is cut off after its heartbeat round ([`ReplayDraw::cut_after_heartbeats`]).
+    pub fn is_cut(&self) -> bool {
+        self.lock()
+            .replaying
+            .as_ref()
+            .is_some_and(|replaying| replaying.cut)
+    }
+
+    /// `to` answered `request` (`answered`: an answer came back): with
+    /// [`ReplayDraw::cut_after_heartbeats`], a heartbeat's answer counts towards the cut.
+    pub fn on_answer(&self, to: NodeId, request: &Request, answered: bool) {
+        let mut state = self.lock();
+        let Some(replaying) = state.replaying.as_mut() else {
+            return;
+        };
+        let wanted = usize::from(replaying.draw.cut_after_heartbeats);
+        let heartbeat = matches!(request, Request::Append(append) if append.entries.is_empty());
+        if wanted == 0 || !answered || !heartbeat || replaying.cut {
+            return;
+        }
+        replaying.heartbeats_answered.insert(to);
+        replaying.cut = replaying.heartbeats_answered.len() >= wanted;
     }
 
     /// The node sends `request` to `to` with a deadline of `timeout`: record it and draw what
@@ -162,6 +195,12 @@ impl ReplaySwitch {
         let Some(replaying) = state.replaying.as_mut() else {
             return decision;
         };
+        if replaying.draw.cut_after_heartbeats > 0 {
+            // `clock-bound`: everything passes until the heartbeat round is answered, then
+            // nothing does.
+            decision.lost = replaying.cut;
+            return decision;
+        }
         if replaying.draw.hold_entries_ms > 0 {
             // `hold-first-append`: only the AppendEntries carrying entries, each as long.
             if let Request::Append(append) = request
@@ -308,6 +347,7 @@ mod tests {
             hold_percent,
             repeat_percent,
             hold_entries_ms: 0,
+            cut_after_heartbeats: 0,
         }
     }
 
@@ -325,6 +365,47 @@ mod tests {
             entries: (5..5 + entries as u64).map(entry).collect(),
             leader_commit: 3,
         })
+    }
+
+    /// `clock-bound`: requests pass until the heartbeats (AppendEntries without entries) of
+    /// as many peers as drawn were answered; from then on every request is lost, until the
+    /// replay stops.
+    #[test]
+    fn a_cut_after_heartbeats_loses_every_request_once_enough_peers_answered_one() {
+        let switch = ReplaySwitch::default();
+        switch.start(ReplayDraw {
+            cut_after_heartbeats: 2,
+            ..draw(0, 0)
+        });
+        assert_eq!(
+            switch.on_send(2, &append(1, 1), TIMEOUT),
+            Decision::default()
+        );
+        switch.on_answer(2, &append(1, 1), true);
+        switch.on_answer(2, &append(1, 0), false);
+        assert!(
+            !switch.is_cut(),
+            "entries, or no answer: not a heartbeat answered"
+        );
+        switch.on_answer(2, &append(1, 0), true);
+        switch.on_answer(2, &append(1, 0), true);
+        assert!(!switch.is_cut(), "one peer counts once");
+        assert_eq!(
+            switch.on_send(3, &append(1, 0), TIMEOUT),
+            Decision::default()
+        );
+        switch.on_answer(3, &append(1, 0), true);
+        assert!(switch.is_cut());
+        for request in [append(1, 0), append(1, 3), vote(2)] {
+            let decision = switch.on_send(2, &request, TIMEOUT);
+            assert!(decision.lost && decision.repeat.is_none(), "{decision:?}");
+        }
+        switch.stop();
+        assert!(!switch.is_cut());
+        assert_eq!(
+            switch.on_send(2, &append(1, 0), TIMEOUT),
+            Decision::default()
+        );
     }
 
     /// `hold-first-append`: every AppendEntries with entries is held as long (within its

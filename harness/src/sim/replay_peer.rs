@@ -47,6 +47,11 @@ impl ReplayPeer {
     /// if so drawn; returns the decision and the deadline left for the call itself.
     async fn before(&self, request: Request, timeout: Duration) -> (Decision, Duration) {
         let decision = self.switch.on_send(self.inner.id(), &request, timeout);
+        if decision.lost {
+            // Cut off: the request goes nowhere, and no answer comes by the deadline.
+            tokio::time::sleep(timeout).await;
+            return (decision, Duration::ZERO);
+        }
         if let Some(repeat) = decision.repeat.clone() {
             self.spawn_repeat(repeat, timeout);
         }
@@ -57,6 +62,14 @@ impl ReplayPeer {
             decision.clone(),
             timeout.saturating_sub(decision.hold_request),
         )
+    }
+
+    /// The error of a call whose request was lost ([`Decision::lost`]).
+    fn lost(&self, timeout: Duration) -> PeerError {
+        PeerError::TimedOut {
+            peer: self.inner.id(),
+            timeout,
+        }
     }
 
     /// Hold the answer as drawn, returning it by the call's deadline.
@@ -154,6 +167,9 @@ impl Peer for ReplayPeer {
     ) -> Result<RequestVoteResponse, PeerError> {
         let started = Instant::now();
         let (decision, left) = self.before(Request::Vote(request.clone()), timeout).await;
+        if decision.lost {
+            return Err(self.lost(timeout));
+        }
         let answer = self.inner.request_vote(request, left).await;
         self.after(&decision, started, timeout, answer).await
     }
@@ -164,8 +180,14 @@ impl Peer for ReplayPeer {
         timeout: Duration,
     ) -> Result<AppendEntriesResponse, PeerError> {
         let started = Instant::now();
-        let (decision, left) = self.before(Request::Append(request.clone()), timeout).await;
+        let sent = Request::Append(request.clone());
+        let (decision, left) = self.before(sent.clone(), timeout).await;
+        if decision.lost {
+            return Err(self.lost(timeout));
+        }
         let answer = self.inner.append_entries(request, left).await;
+        self.switch
+            .on_answer(self.inner.id(), &sent, answer.is_ok());
         self.after(&decision, started, timeout, answer).await
     }
 
@@ -186,6 +208,9 @@ impl Peer for ReplayPeer {
         let (decision, left) = self
             .before(Request::Install(request.clone()), timeout)
             .await;
+        if decision.lost {
+            return Err(self.lost(timeout));
+        }
         let answer = self.inner.install_snapshot(request, left).await;
         self.after(&decision, started, timeout, answer).await
     }
@@ -318,6 +343,7 @@ mod tests {
             hold_percent,
             repeat_percent,
             hold_entries_ms: 0,
+            cut_after_heartbeats: 0,
         }
     }
 
@@ -371,6 +397,42 @@ mod tests {
             tokio::time::sleep(REPEAT_AFTER.1 * 2).await;
         });
         assert_eq!(arrivals.len(), 1, "{arrivals:?}");
+    }
+
+    /// `clock-bound`'s cut: once the node is cut off, a request never reaches the peer and
+    /// its call fails when its deadline passes; before, requests pass.
+    #[test]
+    fn a_node_cut_after_its_heartbeats_loses_every_later_request_at_its_deadline() {
+        let cut = ReplayDraw {
+            cut_after_heartbeats: 1,
+            ..draw(0, 0)
+        };
+        let arrivals = simulate(cut, |peer, switch| async move {
+            let answer = peer.request_vote(vote(1), TIMEOUT).await;
+            assert_eq!(answer.expect("not cut off yet").term, 1);
+            let heartbeat = Request::Append(AppendEntries {
+                term: 1,
+                leader_id: 1,
+                prev_log_index: 0,
+                prev_log_term: 0,
+                entries: Vec::new(),
+                leader_commit: 0,
+            });
+            switch.on_answer(2, &heartbeat, true);
+            let sent = clock::now();
+            let lost = peer.request_vote(vote(2), TIMEOUT).await;
+            assert!(
+                matches!(lost, Err(PeerError::TimedOut { peer: 2, .. })),
+                "{lost:?}"
+            );
+            assert_eq!(clock::now() - sent, TIMEOUT, "waits out its deadline");
+        });
+        assert_eq!(
+            arrivals.len(),
+            1,
+            "only the request before the cut: {arrivals:?}"
+        );
+        assert_eq!(arrivals[0].0, 1);
     }
 
     /// A term-1 vote that arrives late: the request or the answer was held, yet every call

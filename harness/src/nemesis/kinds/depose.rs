@@ -105,6 +105,8 @@ pub enum Successor {
 enum Stage {
     /// Waiting for a leader whose commit index is ahead of every other node's.
     AwaitAhead,
+    /// `clock-bound`: the leader's cut armed; waiting for its heartbeat round's answers.
+    AwaitCut { old: NodeId, term: Term },
     /// The old leader isolated; waiting for a successor.
     AwaitSuccessor { old: NodeId, term: Term, commit: LogIndex },
     /// The successor's entries held back, until `until`.
@@ -139,10 +141,18 @@ enum Stage {
 pub struct Deposing {
     successor: Successor,
     /// With `clock-bound`: each round's leader runs slow from the round's start, by a drift
-    /// drawn from three quarters of [`Deposing::drift_bound_ppm`] to all of it.
+    /// drawn from nine tenths of [`Deposing::drift_bound_ppm`] to all of it.
     slow_leader: bool,
     /// The node slowed now, if any.
     slowed: Option<NodeId>,
+    /// With `clock-bound`: the leader is cut off by the network right after its next
+    /// heartbeat round was answered (not when it is ahead), so that its followers last heard
+    /// from it when its lease was last renewed.
+    cut_after_heartbeat: bool,
+    /// The node whose heartbeat cut is armed, if any.
+    armed: Option<NodeId>,
+    /// Whether the armed cut happened (the network says so at each poll).
+    cut_done: bool,
     /// The lease's drift bound, as the last poll reported it ([`Watch::drift_bound_ppm`]).
     pub drift_bound_ppm: i64,
     /// With [`Successor::HoldEntries`]: the nodes whose entries are held, and for how long.
@@ -161,6 +171,9 @@ pub struct Deposing {
 impl Watcher for Deposing {
     fn poll(&mut self, watch: Watch<'_>) -> Vec<Action> {
         self.drift_bound_ppm = watch.drift_bound_ppm;
+        if let Some(node) = self.armed {
+            self.cut_done = watch.network.heartbeat_cut_done(node);
+        }
         Deposing::poll(self, watch.elapsed, watch.view, watch.nodes, watch.rng)
     }
 
@@ -185,11 +198,13 @@ impl Deposing {
         Deposing::with(Successor::MaybeIsolate)
     }
 
-    /// `clock-bound`'s rounds: each round's leader slowed within the lease's drift bound
-    /// before it is isolated, its successor left alone.
+    /// `clock-bound`'s rounds: each round's leader slowed within the lease's drift bound,
+    /// then isolated right after its next heartbeat round was answered, its successor left
+    /// alone.
     pub fn slowing_leader() -> Self {
         Deposing {
             slow_leader: true,
+            cut_after_heartbeat: true,
             ..Deposing::with(Successor::Leave)
         }
     }
@@ -200,6 +215,9 @@ impl Deposing {
             successor,
             slow_leader: false,
             slowed: None,
+            cut_after_heartbeat: false,
+            armed: None,
+            cut_done: false,
             drift_bound_ppm: 0,
             held: None,
             stage: Stage::AwaitAhead,
@@ -232,6 +250,10 @@ impl Deposing {
                     return Vec::new();
                 };
                 let mut actions = self.slow(old, rng);
+                if self.cut_after_heartbeat {
+                    actions.extend(self.arm_cut(old, term, now, nodes));
+                    return actions;
+                }
                 let commit = view.commit_index(old);
                 let others = nodes.iter().filter(|&&node| node != old);
                 let ahead = others
@@ -250,6 +272,17 @@ impl Deposing {
                     actions.extend(self.hold_entries(old, nodes, rng));
                 }
                 actions
+            }
+            Stage::AwaitCut { old, term } => {
+                if !self.cut_done {
+                    return Vec::new();
+                }
+                let commit = view.commit_index(old);
+                self.steps.push(format!(
+                    "n{old}'s heartbeat round answered: isolate it (commit {commit})"
+                ));
+                self.advance(now, Stage::AwaitSuccessor { old, term, commit });
+                self.cut.replace(Some(isolate(&[old], nodes)))
             }
             Stage::AwaitSuccessor { old, term, commit } => match leader {
                 Some((successor, new_term))
@@ -375,6 +408,8 @@ impl Deposing {
     /// Heal; rest before the next round, or end.
     fn end_stage(&mut self, now: Duration) -> Vec<Action> {
         let mut actions = self.release_entries();
+        actions.extend(self.armed.take().map(Action::Unreplay));
+        self.cut_done = false;
         actions.extend(self.slowed.take().map(Action::UnskewClock));
         match self.stage {
             Stage::Rest => {
@@ -414,6 +449,7 @@ impl Deposing {
             hold_percent: 0,
             repeat_percent: 0,
             hold_entries_ms,
+            cut_after_heartbeats: 0,
         };
         let actions = others
             .iter()
@@ -431,7 +467,9 @@ impl Deposing {
         }
         let mut actions: Vec<Action> = self.slowed.take().map(Action::UnskewClock).into_iter().collect();
         let bound = self.drift_bound_ppm.max(0);
-        let drift_ppm = -rng.random_range(bound * 3 / 4..=bound);
+        // Near the bound's edge: the lease outlives the followers' refusal most when the
+        // margin is needed most.
+        let drift_ppm = -rng.random_range(bound * 9 / 10..=bound);
         self.steps
             .push(format!("slow n{leader}'s clock {drift_ppm:+}ppm (bound {bound}ppm)"));
         let skew = ClockDraw {
@@ -441,6 +479,36 @@ impl Deposing {
         actions.push(Action::SkewClock(leader, skew));
         self.slowed = Some(leader);
         actions
+    }
+
+    /// `clock-bound`: cut `leader` (of `term`) off once a majority answered its next
+    /// heartbeat: the network loses every later request of it at once, and the isolation
+    /// follows at the next poll. A cut that does not come within [`AHEAD_TIMEOUT`] ends the
+    /// round.
+    fn arm_cut(
+        &mut self,
+        leader: NodeId,
+        term: Term,
+        now: Duration,
+        nodes: &[NodeId],
+    ) -> Vec<Action> {
+        // Answers from half the nodes (rounded down) and the leader's own: a majority.
+        let peers = u8::try_from(nodes.len() / 2).unwrap_or(u8::MAX).max(1);
+        self.steps.push(format!(
+            "cut n{leader} (term {term}) off once {peers} peers answered its next heartbeat"
+        ));
+        self.armed = Some(leader);
+        self.cut_done = false;
+        self.stage = Stage::AwaitCut { old: leader, term };
+        self.deadline = now + AHEAD_TIMEOUT;
+        let draw = ReplayDraw {
+            seed: 0,
+            hold_percent: 0,
+            repeat_percent: 0,
+            hold_entries_ms: 0,
+            cut_after_heartbeats: peers,
+        };
+        vec![Action::Replay(leader, draw)]
     }
 
     /// Lift the holds of [`Deposing::hold_entries`], if any.
@@ -590,11 +658,13 @@ mod tests {
         }
     }
 
-    /// `clock-bound`: the leader runs slow within the bound from the round's start, is cut
-    /// off once ahead, its successor left alone; the clock is set right with the heal.
+    /// `clock-bound`: the leader runs slow within the bound from the round's start, its cut
+    /// is armed at once (a majority's heartbeat answers trip it), it is isolated once the
+    /// network says the cut happened, its successor left alone; the cut is lifted and the
+    /// clock set right with the heal.
     #[test]
-    fn slowing_rounds_slow_the_leader_within_the_bound_and_set_it_right() {
-        let nodes: Vec<NodeId> = vec![1, 2, 3];
+    fn slowing_rounds_slow_the_leader_and_isolate_it_after_its_heartbeat_round() {
+        let nodes: Vec<NodeId> = vec![1, 2, 3, 4, 5];
         let ms = Duration::from_millis;
         for seed in 0..8 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -604,16 +674,18 @@ mod tests {
             };
             let mut fault = Deposing::slowing_leader();
             fault.drift_bound_ppm = 200_000;
-            let slowed = fault.poll(ms(1), &script, &nodes, &mut rng);
-            let [Action::SkewClock(1, skew)] = slowed.as_slice() else {
-                panic!("expected the leader slowed: {slowed:?}");
+            let armed = fault.poll(ms(1), &script, &nodes, &mut rng);
+            let [Action::SkewClock(1, skew), Action::Replay(1, cut)] = armed.as_slice() else {
+                panic!("expected the leader slowed and its cut armed: {armed:?}");
             };
             assert_eq!(skew.jump_ms, 0);
-            assert!((-200_000..=-150_000).contains(&skew.drift_ppm), "{skew:?}");
-            assert!(fault.poll(ms(2), &script, &nodes, &mut rng).is_empty(), "slowed once");
-            script.commits.borrow_mut().insert(1, 6);
-            let cut = fault.poll(ms(3), &script, &nodes, &mut rng);
-            assert_eq!(isolated_nodes(&cut), vec![1, 2, 3], "{cut:?}");
+            assert!((-200_000..=-180_000).contains(&skew.drift_ppm), "{skew:?}");
+            assert_eq!(cut.cut_after_heartbeats, 2, "two peers and the leader: a majority");
+            assert_eq!((cut.hold_percent, cut.repeat_percent, cut.hold_entries_ms), (0, 0, 0));
+            assert!(fault.poll(ms(2), &script, &nodes, &mut rng).is_empty(), "awaits the cut");
+            fault.cut_done = true;
+            let isolated = fault.poll(ms(3), &script, &nodes, &mut rng);
+            assert_eq!(isolated_nodes(&isolated), nodes, "{isolated:?}");
             script.leader.set(Some((2, 3)));
             assert!(fault.poll(ms(200), &script, &nodes, &mut rng).is_empty());
             script.commits.borrow_mut().insert(2, 7);
@@ -622,11 +694,30 @@ mod tests {
             assert!(
                 matches!(
                     healed.as_slice(),
-                    [Action::UnskewClock(1), Action::Repair(_)]
+                    [Action::Unreplay(1), Action::UnskewClock(1), Action::Repair(_)]
                 ),
                 "{healed:?}"
             );
+            assert_eq!(fault.rounds_left, ROUNDS - 2);
         }
+    }
+
+    /// `clock-bound`: a cut that never comes (no heartbeat answered) ends the round: the cut
+    /// is lifted and the clock set right, and nothing was isolated.
+    #[test]
+    fn a_heartbeat_cut_that_never_comes_is_lifted() {
+        let nodes: Vec<NodeId> = vec![1, 2, 3];
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let script = Script {
+            leader: Cell::new(Some((1, 2))),
+            commits: RefCell::new(BTreeMap::new()),
+        };
+        let mut fault = Deposing::slowing_leader();
+        fault.drift_bound_ppm = 200_000;
+        assert_eq!(fault.poll(Duration::from_millis(1), &script, &nodes, &mut rng).len(), 2);
+        let ended = fault.poll(AHEAD_TIMEOUT * 2, &script, &nodes, &mut rng);
+        assert_eq!(ended, vec![Action::Unreplay(1), Action::UnskewClock(1)]);
+        assert!(fault.steps.last().unwrap().contains("timed out"), "{:?}", fault.steps);
     }
 
     /// A successor that never comes: the holds are lifted with the cut.

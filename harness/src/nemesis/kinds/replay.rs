@@ -72,6 +72,7 @@ impl Fault for Replay {
                 hold_percent: rng.random_range(HOLD_PERCENT),
                 repeat_percent: rng.random_range(REPEAT_PERCENT),
                 hold_entries_ms: 0,
+                cut_after_heartbeats: 0,
             };
             parts.push(format!(
                 "n{node} (hold {}%, again {}%)",
