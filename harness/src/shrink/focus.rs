@@ -16,19 +16,19 @@ use rafty_checkers::linearizability::{Counterexample, OpSummary};
 use crate::run::runner::RunOutput;
 use crate::schedule::Schedule;
 
-use super::ddmin::Verdict;
 use super::tester::{LINEARIZABILITY, Tester};
 
 /// Seeds tried for each projection.
-const PROJECTION_SEEDS: u64 = 4;
+const PROJECTION_SEEDS: u64 = 6;
 
 /// What a failing run's counterexample names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Focus {
     /// The keys the violation is on.
     pub keys: BTreeSet<String>,
-    /// The clients (schedule client indices) of the unlinearizable operation and the
-    /// operations concurrent with it.
+    /// The clients (schedule client indices) of the unlinearizable operation, of the
+    /// operations concurrent with it, and of the last operation that changed the state
+    /// before it (the write a stale read missed).
     pub clients: BTreeSet<u64>,
 }
 
@@ -52,7 +52,9 @@ pub fn focus_of(output: &RunOutput, check: &str, concurrency: usize) -> Option<F
 /// `index + concurrency`, ... (a new one after each indeterminate operation).
 fn focus_of_counterexample(counterexample: &Counterexample, concurrency: usize) -> Focus {
     let mut focus = Focus::default();
-    let ops = std::iter::once(&counterexample.operation).chain(&counterexample.concurrent);
+    let ops = std::iter::once(&counterexample.operation)
+        .chain(&counterexample.concurrent)
+        .chain(last_change(counterexample));
     for op in ops {
         if let Some(key) = key_of(op).or_else(|| counterexample.partition.as_ref().and_then(text)) {
             focus.keys.insert(key);
@@ -62,6 +64,19 @@ fn focus_of_counterexample(counterexample: &Counterexample, concurrency: usize) 
         }
     }
     focus
+}
+
+/// The last operation of the linearized prefix after which the state differs from the one
+/// before it.
+fn last_change(counterexample: &Counterexample) -> Option<&OpSummary> {
+    let steps = &counterexample.linearized;
+    let before = |position: usize| match position {
+        0 => &counterexample.initial_state,
+        _ => &steps[position - 1].state,
+    };
+    let changed = |position: &usize| steps[*position].state != *before(*position);
+    let position = (0..steps.len()).rev().find(changed)?;
+    Some(&steps[position].operation)
 }
 
 fn key_of(op: &OpSummary) -> Option<String> {
@@ -128,6 +143,7 @@ fn only_keys(schedule: &Schedule, keys: &BTreeSet<String>) -> Schedule {
 mod tests {
     use super::*;
     use rafty_checkers::history::{Function, Outcome};
+    use rafty_checkers::linearizability::LinearizedStep;
 
     fn op(process: u64, key: &str) -> OpSummary {
         OpSummary {
@@ -144,8 +160,16 @@ mod tests {
         }
     }
 
+    fn step(process: u64, state: &str) -> LinearizedStep {
+        LinearizedStep {
+            operation: op(process, "k3"),
+            state: state.into(),
+        }
+    }
+
     /// The focus names the unlinearizable operation's key and the clients behind it and its
-    /// concurrent operations, a reopened process (12 with 10 clients) as its client (2).
+    /// concurrent operations and the last write before it (process 7 wrote 1; process 8 read
+    /// it), a reopened process (12 with 10 clients) as its client (2).
     #[test]
     fn the_focus_is_the_counterexample_key_and_clients() {
         let counterexample = Counterexample {
@@ -154,10 +178,10 @@ mod tests {
             operation: op(12, "k3"),
             state: "1".into(),
             concurrent: vec![op(5, "k3")],
-            linearized: Vec::new(),
+            linearized: vec![step(7, "1"), step(8, "1")],
         };
         let focus = focus_of_counterexample(&counterexample, 10);
         assert_eq!(focus.keys, BTreeSet::from(["k3".to_owned()]));
-        assert_eq!(focus.clients, BTreeSet::from([2, 5]));
+        assert_eq!(focus.clients, BTreeSet::from([2, 5, 7]));
     }
 }

@@ -9,7 +9,9 @@
 //! tried before is answered from a cache; and what comes after the violation is cut first
 //! (the run is the same up to it without it), so every later run is short.
 //!
-//! Passes, in order: cut after the violation; for linearizability, keep only the operations
+//! Passes, in order: cut after the violation; cut the first seconds off, to a second or two
+//! before a fault, and move the rest earlier ([`shift`], the latest fault first, with a few
+//! seeds); for linearizability, keep only the operations
 //! on the counterexample's key, then only the clients of its operation and of those
 //! concurrent with it ([`focus`], one step each, with a few seeds); drop every operation,
 //! then every fault (each with a few seeds: see below); drop faults (ddmin); cut again; cut
@@ -17,7 +19,7 @@
 //! the operations out evenly (every second one, with a few seeds); drop operations close in
 //! time in sweeps of halving size, from the latest ([`ddmin::remove_chunks`]); move each
 //! fault (start later, end earlier); fewer keys; values renumbered 1, 2, 3...; the time
-//! limit again; fewer nodes.
+//! limit again; fewer nodes. Then every pass again, while a round still shrinks.
 //!
 //! The seed is part of the schedule, and the boldest edits try a few: a timing bug fails for
 //! few seeds, and which ones changes with every edit (dropping one operation moves every
@@ -29,6 +31,7 @@
 pub mod ddmin;
 mod focus;
 pub mod report;
+mod shift;
 mod simplify;
 mod structure;
 mod tester;
@@ -146,7 +149,15 @@ pub fn shrink(
     let mut tester = Tester::new(plugins, check.clone(), schedule.clone(), outcome, deadline);
     tester.bar = progress_bar(options.progress);
     tester.trace = options.trace;
-    all_passes(&mut tester, options.fewer_nodes);
+    // Every pass again while a round still shrinks and time is left: each edit kept moves
+    // the timing, so an edit refused in one round may fail in the next.
+    loop {
+        let size = tester.best.size();
+        all_passes(&mut tester, options.fewer_nodes);
+        if tester.out_of_time || tester.best.size() == size {
+            break;
+        }
+    }
     tester.bar.finish_and_clear();
     Ok(Shrunk {
         check,
@@ -163,6 +174,7 @@ pub fn shrink(
 /// Every pass, in order (see the module's doc).
 fn all_passes(tester: &mut Tester<'_>, fewer_nodes: bool) {
     tester.truncate();
+    tester.start_later();
     tester.project_keys();
     tester.project_clients();
     tester.no_operations();
