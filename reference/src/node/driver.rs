@@ -346,8 +346,10 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// 2.5 commands per turn at 256 and 1024 clients (BENCHMARKS.md, "The two modes"): one
     /// `propose`, action list, status publication and scheduler round per 2.5 commands.
     ///
-    /// A yield changes which task runs when, so under the simulation it would change every
-    /// seed's history: the harness sets [`super::NodeOptions::eager_proposals`] there.
+    /// A yield changes which task runs when, so under the simulation it could change a
+    /// seed's history (whenever a leader had 8 or more commands in flight): the harness sets
+    /// [`super::NodeOptions::eager_proposals`] there, and every recorded seed keeps its
+    /// schedule.
     async fn gather_submissions(&mut self) {
         if self.eager_proposals
             || self.core.role() != Role::Leader
