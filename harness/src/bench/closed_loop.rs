@@ -108,8 +108,10 @@ where
             let submit = submit.clone();
             tokio::spawn(async move {
                 let mut tally = Tally::default();
+                // One clock read per operation: the next operation starts when this one
+                // finished (a closed loop submits again at once).
+                let mut start = Instant::now();
                 loop {
-                    let start = Instant::now();
                     if start >= measure_until {
                         return tally;
                     }
@@ -130,8 +132,11 @@ where
                                 tally.first_error.get_or_insert(error);
                             }
                             tokio::time::sleep(ERROR_PAUSE).await;
+                            start = Instant::now();
+                            continue;
                         }
                     }
+                    start = finish;
                 }
             })
         })

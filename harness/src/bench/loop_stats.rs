@@ -24,6 +24,8 @@ pub struct LoopSummary {
     pub entries_per_append_entries: f64,
     /// Answers (results of its AppendEntries) handled per turn.
     pub results_per_turn: f64,
+    /// Share of proposals whose turn first yielded to gather more submissions.
+    pub gathered_share: f64,
     /// The raw counts.
     pub counts: Counts,
 }
@@ -47,6 +49,8 @@ pub struct Counts {
     pub entries_sent: u64,
     /// RPC answers handled.
     pub results: u64,
+    /// Turns that yielded to gather submissions before proposing.
+    pub gathers: u64,
 }
 
 impl LoopSummary {
@@ -72,6 +76,7 @@ impl LoopSummary {
             append_entries_per_proposal: per(window.append_entries_sent, window.proposals),
             entries_per_append_entries: per(window.entries_sent, window.append_entries_sent),
             results_per_turn: per(window.results, window.turns),
+            gathered_share: per(window.gathers, window.proposals),
             counts: Counts {
                 turns: window.turns,
                 proposals: window.proposals,
@@ -81,6 +86,7 @@ impl LoopSummary {
                 append_entries_sent: window.append_entries_sent,
                 entries_sent: window.entries_sent,
                 results: window.results,
+                gathers: window.gathers,
             },
         }
     }
@@ -88,11 +94,13 @@ impl LoopSummary {
     /// One line for the table.
     pub fn line(&self) -> String {
         format!(
-            "{:.0} turns/s, {:.1} commands/proposal ({:.0}% of turns propose), {:.2} appends and \
-             {:.2} AppendEntries per proposal, {:.1} entries/append, {:.1} entries/AppendEntries",
+            "{:.0} turns/s, {:.1} commands/proposal ({:.0}% of turns propose, {:.0}% after \
+             gathering), {:.2} appends and {:.2} AppendEntries per proposal, {:.1} entries/append, \
+             {:.1} entries/AppendEntries",
             self.turns_per_sec,
             self.commands_per_proposal,
             self.proposal_turns_share * 100.0,
+            self.gathered_share * 100.0,
             self.appends_per_proposal,
             self.append_entries_per_proposal,
             self.entries_per_append,
@@ -116,6 +124,7 @@ mod tests {
             append_entries_sent: 20,
             entries_sent: 1280,
             results: 40,
+            gathers: 5,
             ..LoopCounters::default()
         };
         let summary = LoopSummary::of(&window, 2.0);
@@ -125,6 +134,7 @@ mod tests {
         assert_eq!(summary.append_entries_per_proposal, 2.0);
         assert_eq!(summary.entries_per_append_entries, 64.0);
         assert_eq!(summary.results_per_turn, 0.4);
+        assert_eq!(summary.gathered_share, 0.5);
         let empty = LoopSummary::of(&LoopCounters::default(), 0.0);
         assert_eq!(empty, LoopSummary::default());
     }

@@ -94,6 +94,8 @@ pub struct NodeProcessOptions {
     pub snapshots: bool,
     /// Lease reads on (§6.4.1), with a margin of a fifth of the election timeout.
     pub lease_reads: bool,
+    /// A multi-thread runtime of this many workers; 0: a current-thread runtime.
+    pub workers: usize,
 }
 
 /// Run one benchmark node until stdin closes. Blocks; builds its own runtime, a
@@ -104,9 +106,14 @@ pub struct NodeProcessOptions {
 /// thread: the event loop starts each RPC itself and the TCP transport writes the request at
 /// once, so the requests are on the wire before the leader's own write begins.
 pub fn run(options: &NodeProcessOptions) -> Result<(), BenchError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let mut builder = if options.workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(options.workers);
+        builder
+    };
+    let runtime = builder.enable_all().build()?;
     runtime.block_on(serve(options))
 }
 

@@ -64,6 +64,9 @@ pub struct BenchOptions {
     /// no longer hands the worker straight to the leader's loop, which then proposes batches
     /// of ~100 commands instead of ~3 (BENCHMARKS.md, issue 24).
     pub lifo_slot: bool,
+    /// Real mode: each node process on a multi-thread runtime of this many workers; 0 (the
+    /// default): a current-thread runtime (see [`super::node_process::run`]).
+    pub node_workers: usize,
 }
 
 /// When the nodes snapshot (Raft §7): every `every_entries` applied entries, keeping

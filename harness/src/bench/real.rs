@@ -65,6 +65,7 @@ impl ProcessCluster {
         memory_log: bool,
         snapshots: bool,
         lease_reads: bool,
+        workers: usize,
     ) -> Result<ProcessCluster, BenchError> {
         let dir = tempfile::Builder::new()
             .prefix("rafty-bench-")
@@ -86,6 +87,7 @@ impl ProcessCluster {
                     memory_log,
                     snapshots,
                     lease_reads,
+                    workers,
                 )
                 .await?,
             );
@@ -195,6 +197,7 @@ async fn spawn_node(
     memory_log: bool,
     snapshots: bool,
     lease_reads: bool,
+    workers: usize,
 ) -> Result<NodeProcess, BenchError> {
     let stderr = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::File::create(dir.join("node.log")))
@@ -213,6 +216,8 @@ async fn spawn_node(
         .args(memory_log.then_some("--memory-log"))
         .args((!snapshots).then_some("--no-snapshots"))
         .args(lease_reads.then_some("--lease-reads"))
+        .arg("--workers")
+        .arg(workers.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))
@@ -292,6 +297,7 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         options.memory_log,
         options.snapshots,
         lease_reads,
+        options.node_workers,
     )
     .await?;
     let connections: Vec<Arc<KvClient<TokioConnector>>> = (0..clients

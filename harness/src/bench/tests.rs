@@ -22,6 +22,7 @@ fn tiny_options() -> BenchOptions {
         catch_up: None,
         snapshot_policy: None,
         lifo_slot: true,
+        node_workers: 0,
     }
 }
 

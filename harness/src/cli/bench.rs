@@ -87,6 +87,10 @@ pub struct Args {
     /// of running next): the leader's loop then proposes large batches (see BENCHMARKS.md).
     #[arg(long, default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     pub lifo_slot: bool,
+    /// With --mode real: run each node process on a multi-thread runtime of this many
+    /// workers instead of one current thread (0, the default).
+    #[arg(long, default_value_t = 0, value_parser = whole_number(0, 64))]
+    pub node_workers: u64,
 }
 
 /// `--snapshots on|off`.
@@ -127,6 +131,9 @@ pub struct NodeArgs {
     /// Turn lease reads on (§6.4.1; `rafty bench --mode real --reads lease`).
     #[arg(long)]
     pub lease_reads: bool,
+    /// Run on a multi-thread runtime of this many workers; 0: one current thread.
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
 }
 
 /// Run `rafty bench`; returns the exit code.
@@ -145,6 +152,7 @@ pub fn run(args: &Args) -> u8 {
         catch_up: args.catch_up,
         reads: args.reads,
         lifo_slot: args.lifo_slot,
+        node_workers: args.node_workers as usize,
         snapshot_policy: args.snapshot_every.map(|every_entries| SnapshotPolicy {
             every_entries,
             keep_entries: args
@@ -251,6 +259,7 @@ pub fn run_node(args: &NodeArgs) -> u8 {
         memory_log: args.memory_log,
         snapshots: !args.no_snapshots,
         lease_reads: args.lease_reads,
+        workers: args.workers,
     };
     match node_process::run(&options) {
         Ok(()) => 0,

@@ -377,6 +377,9 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
         // Read again at every start: the switch outlives the incarnation.
         pause_switch: Some(context.pauses.switch(id)),
         initial_membership: Some(initial_membership(&context, id)),
+        // No yield before proposing: the schedules, and so the histories, the recorded seeds
+        // (the catalogue's among them) were found with.
+        eager_proposals: true,
         ..NodeOptions::default()
     };
     if context.skewed_clocks {

@@ -31,6 +31,9 @@ pub struct LoopCounters {
     pub requests: u64,
     /// Entries applied to the state machine (no-ops included).
     pub entries_applied: u64,
+    /// Turns woken by a submission that first let the runtime run other ready tasks, to
+    /// gather more submissions into the proposal ([`super::NodeOptions::eager_proposals`]).
+    pub gathers: u64,
 }
 
 impl LoopCounters {
@@ -48,6 +51,7 @@ impl LoopCounters {
             results: self.results - earlier.results,
             requests: self.requests - earlier.requests,
             entries_applied: self.entries_applied - earlier.entries_applied,
+            gathers: self.gathers - earlier.gathers,
         }
     }
 }
@@ -70,6 +74,7 @@ mod tests {
             results: 9,
             requests: 10,
             entries_applied: 11,
+            gathers: 12,
         };
         let later = LoopCounters {
             turns: 11,
@@ -83,6 +88,7 @@ mod tests {
             results: 99,
             requests: 110,
             entries_applied: 121,
+            gathers: 132,
         };
         let window = later.since(&earlier);
         assert_eq!(window.turns, 10);
@@ -96,5 +102,6 @@ mod tests {
         assert_eq!(window.results, 90);
         assert_eq!(window.requests, 100);
         assert_eq!(window.entries_applied, 110);
+        assert_eq!(window.gathers, 120);
     }
 }

@@ -40,6 +40,10 @@ const RESULT_QUEUE: usize = 1024;
 const SNAPSHOT_EVENT_QUEUE: usize = 64;
 /// The most client commands proposed as one batch.
 const MAX_PROPOSAL_BATCH: usize = 1024;
+/// A leader woken by a submission while at least this many commands wait for their entries
+/// to apply first lets the runtime run its other ready tasks once (see
+/// [`Driver::gather_submissions`]).
+const GATHER_FROM_IN_FLIGHT: usize = 8;
 
 /// A client command on its way to the event loop.
 pub(super) struct Submission {
@@ -129,6 +133,8 @@ pub(super) struct Driver<L, S> {
     counters: LoopCounters,
     /// The status's gauges ([`super::metrics`]).
     gauges: StatusGauges,
+    /// [`super::NodeOptions::eager_proposals`]: never yield before proposing.
+    eager_proposals: bool,
 }
 
 /// What a driver starts with besides the core and the trait objects it runs.
@@ -138,6 +144,8 @@ pub(super) struct Loaded {
     pub(super) last_applied: LogIndex,
     /// The local clock ([`super::NodeOptions::clock`]).
     pub(super) clock: Option<Arc<dyn Clock>>,
+    /// [`super::NodeOptions::eager_proposals`].
+    pub(super) eager_proposals: bool,
 }
 
 impl<L: Log, S: StateMachine> Driver<L, S> {
@@ -183,6 +191,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             reads: Reads::default(),
             counters: LoopCounters::default(),
             gauges,
+            eager_proposals: loaded.eager_proposals,
         }
     }
 
@@ -235,7 +244,10 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 }
                 Event::Install(incoming) => self.on_install(incoming)?,
                 Event::Snapshot(event) => self.on_snapshot_event(event)?,
-                Event::Submission(first) => self.on_submissions(first)?,
+                Event::Submission(first) => {
+                    self.gather_submissions().await;
+                    self.on_submissions(first)?
+                }
                 Event::Admin(request) => self.on_admin(request)?,
                 Event::Read(first) => self.on_reads(first)?,
             }
@@ -324,6 +336,29 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             }
         }
         self.execute(None)
+    }
+
+    /// A leader with many commands in flight, woken by one submission, lets the runtime run
+    /// its other ready tasks once before draining the queue, so that the clients its last
+    /// apply woke submit into this proposal instead of waking the loop one by one. Without
+    /// it, on a multi-thread tokio runtime a woken client runs on the leader's worker and its
+    /// submission wakes the loop into the LIFO slot, so the loop ran next and proposed about
+    /// 2.5 commands per turn at 256 and 1024 clients (BENCHMARKS.md, "The two modes"): one
+    /// `propose`, action list, status publication and scheduler round per 2.5 commands.
+    ///
+    /// A yield changes which task runs when, so under the simulation it could change a
+    /// seed's history (whenever a leader had 8 or more commands in flight): the harness sets
+    /// [`super::NodeOptions::eager_proposals`] there, and every recorded seed keeps its
+    /// schedule.
+    async fn gather_submissions(&mut self) {
+        if self.eager_proposals
+            || self.core.role() != Role::Leader
+            || self.waiters.len() < GATHER_FROM_IN_FLIGHT
+        {
+            return;
+        }
+        self.counters.gathers += 1;
+        tokio::task::yield_now().await;
     }
 
     /// Propose every queued command as one batch (leader), or forward / refuse them.

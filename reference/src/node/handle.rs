@@ -93,6 +93,7 @@ impl Node {
             store,
             last_applied: core.commit_index(),
             clock: options.clock.clone(),
+            eager_proposals: options.eager_proposals,
         };
         let (submissions, submissions_rx) = mpsc::channel(SUBMISSION_QUEUE);
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);

@@ -80,6 +80,13 @@ pub struct NodeOptions {
     pub initial_membership: Option<crate::membership::Membership>,
     /// The local clock the driver reads (see [`Clock`]); `None`: the real elapsed time.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Propose a client command in the turn of the event loop that receives it. By default
+    /// (`false`) a leader woken by a submission while many commands are in flight first lets
+    /// the runtime run its other ready tasks once, so that the commands those submit join
+    /// the same proposal: one append and one broadcast for many commands instead of a turn
+    /// per two or three (BENCHMARKS.md, issue 24). The yield changes which task runs when,
+    /// so the simulation sets this, keeping the schedules (and histories) its seeds recorded.
+    pub eager_proposals: bool,
     /// Deliberately broken protocol rules, for the harness's own tests.
     #[cfg(feature = "mutations")]
     pub mutations: Vec<crate::core::Mutation>,
