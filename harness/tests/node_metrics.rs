@@ -181,10 +181,15 @@ fn the_leader_reports_each_followers_replication_lag_and_followers_report_none()
         bodies[leader - 1]
     );
     for follower in (1..=3).filter(|id| *id != leader) {
+        let prefix = format!("rafty_replication_lag_entries{{node=\"{follower}\"");
+        let values: Vec<&str> = bodies[follower - 1]
+            .lines()
+            .filter(|line| line.starts_with(&prefix))
+            .filter_map(|line| line.rsplit(' ').next())
+            .collect();
         assert!(
-            !bodies[follower - 1].contains("rafty_replication_lag_entries{"),
-            "a follower that never led has no lag series: {}",
-            bodies[follower - 1]
+            values.iter().all(|value| *value == "NaN"),
+            "a follower reports no lag (none, or NaN had it led before): {values:?}"
         );
     }
 }

@@ -11,6 +11,8 @@
 //! node 1). It prints each node's pid and addresses, restarts a node that exits (after
 //! `--restart-after`, from its data directory, as a supervisor would), and stops them all on
 //! Ctrl-C or SIGTERM. Started again on the same `--data`, the cluster keeps what it held.
+//! With `--certs DIR` (`rafty certs --nodes 1,2,3 --out DIR`) the nodes talk mutual TLS and
+//! serve the API over HTTPS.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use rafty::NodeId;
 use rafty::tcp::tls::ClientAuth;
 
 use crate::cli::number::whole_number;
-use crate::real::node::RegistryHttp;
+use crate::real::node::{RegistryHttp, TlsFiles};
 use crate::real::process::{NodeProcess, NodeSpec};
 
 /// Arguments of `rafty registry`.
@@ -40,6 +42,13 @@ pub struct Args {
     /// (0: never).
     #[arg(long, default_value_t = 3000, value_parser = whole_number(0, 3_600_000))]
     pub restart_after_ms: u64,
+    /// A directory of `rafty certs` files (`ca.pem`, `node-<ID>.pem`, `node-<ID>.key`): every
+    /// node runs with mutual TLS between nodes and serves HTTPS.
+    #[arg(long, value_name = "DIR")]
+    pub certs: Option<PathBuf>,
+    /// With --certs, whether HTTPS clients must present a client certificate of the cluster.
+    #[arg(long, default_value = "required", value_name = "required|optional")]
+    pub client_auth: ClientAuth,
 }
 
 /// Run `rafty registry`; returns the exit code (0 after Ctrl-C or SIGTERM, 2 when a node could
@@ -98,7 +107,12 @@ fn specs(args: &Args) -> Result<Vec<NodeSpec>, String> {
                 registry: Some(RegistryHttp {
                     listen: http,
                     peers: others(id, 2),
-                    client_auth: ClientAuth::Required,
+                    client_auth: args.client_auth,
+                }),
+                tls: args.certs.as_ref().map(|dir| TlsFiles {
+                    cert: dir.join(format!("node-{id}.pem")),
+                    key: dir.join(format!("node-{id}.key")),
+                    ca: dir.join("ca.pem"),
                 }),
             }
         })
@@ -115,9 +129,14 @@ async fn serve(args: &Args) -> Result<(), String> {
         let node = NodeProcess::start(spec).await?;
         let listening = node.listening();
         println!(
-            "node {}: pid {}, http://{} (raft {}, log {})",
+            "node {}: pid {}, {}://{} (raft {}, log {})",
             node.id(),
             node.pid().unwrap_or(0),
+            if args.certs.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             listening.registry.as_deref().unwrap_or("?"),
             listening.raft,
             log.display()

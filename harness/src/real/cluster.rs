@@ -95,6 +95,7 @@ impl RealCluster {
                     peers: Vec::new(),
                     client_auth: ClientAuth::Required,
                 }),
+                tls: None,
             };
             let node = NodeProcess::start(spec).await?;
             cluster.proxy.set_target(id, node.listening().raft.clone());

@@ -17,10 +17,11 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rafty::NodeId;
+use rafty::tcp::tls::ClientAuth;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use super::node::{Listening, RegistryHttp};
+use super::node::{Listening, RegistryHttp, TlsFiles};
 
 /// How long a node may take to bind its listeners and print them.
 const START_WAIT: Duration = Duration::from_secs(20);
@@ -50,6 +51,8 @@ pub struct NodeSpec {
     /// The service registry's HTTP API: where it first listens and the others' addresses
     /// (`rafty node --registry`); none for the bare key-value store.
     pub registry: Option<RegistryHttp>,
+    /// Its TLS files (`--tls-cert/--tls-key/--tls-ca`), if it runs with TLS.
+    pub tls: Option<TlsFiles>,
 }
 
 impl NodeSpec {
@@ -330,6 +333,14 @@ async fn spawn(
         for (peer, addr) in &http.peers {
             command.arg("--registry-peer").arg(format!("{peer}={addr}"));
         }
+        if http.client_auth == ClientAuth::Optional {
+            command.args(["--registry-client-auth", "optional"]);
+        }
+    }
+    if let Some(tls) = &spec.tls {
+        command.arg("--tls-cert").arg(&tls.cert);
+        command.arg("--tls-key").arg(&tls.key);
+        command.arg("--tls-ca").arg(&tls.ca);
     }
     command
         .stdin(Stdio::null())

@@ -51,6 +51,8 @@ pub(super) struct Submission {
     pub(super) reply: ReplyTo,
     /// False for a command a follower forwarded here: never forward it again.
     pub(super) forward: bool,
+    /// The caller's `submit` span (disabled unless debug tracing is on).
+    pub(super) span: tracing::Span,
 }
 
 /// An RPC from a peer, with where its answer goes.
@@ -389,14 +391,14 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             .map(|mut submission| {
                 // Session entries carry the leader's time: sessions expire by log time (§6.3).
                 crate::session::stamp_leader_time(&mut submission.command, now);
-                (submission.command, submission.reply)
+                (submission.command, (submission.reply, submission.span))
             })
             .unzip();
         let (first_index, term) = match self.core.propose(now, commands) {
             Ok(proposed) => proposed,
             // A leadership transfer is in progress (§3.10): refused, nothing appended.
             Err(refusal) => {
-                for reply in replies {
+                for (reply, _) in replies {
                     let _ = reply.send(Err(ClientError::NotLeader {
                         leader_hint: refusal.leader_hint,
                     }));
@@ -407,7 +409,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let count = replies.len() as u64;
         self.counters.proposals += 1;
         self.counters.commands_proposed += count;
-        for (reply, index) in replies.into_iter().zip(first_index..) {
+        for ((reply, span), index) in replies.into_iter().zip(first_index..) {
+            tracing::debug!(parent: &span, index, term, "proposed");
             self.waiters.add(index, term, reply);
         }
         if let Some(observer) = &self.observer {
@@ -468,6 +471,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Action::AppendToLog(entries) => {
                     self.counters.log_appends += 1;
                     self.counters.entries_appended += entries.len() as u64;
+                    let _span = super::write_path::append_span(self.core.id(), &entries).entered();
                     self.log.append(&entries)?;
                 }
                 Action::TruncateLog(from) => self.log.truncate(from)?,
@@ -511,18 +515,23 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let peer = self.peer(to);
         let results = self.results.clone();
         let timeout = self.settings.rpc_timeout();
-        let mut rpc = Box::pin(async move {
-            let outcome = call(peer, to, &request, timeout).await;
-            // The loop is gone only when the node stopped: nothing to report to.
-            let _ = results
-                .send(RpcResult {
-                    to,
-                    request,
-                    number,
-                    outcome,
-                })
-                .await;
-        });
+        let span = super::write_path::replicate_span(self.core.id(), to, &request);
+        let mut rpc = Box::pin(tracing::Instrument::instrument(
+            async move {
+                let outcome = call(peer, to, &request, timeout).await;
+                tracing::debug!(ok = outcome.is_ok(), "answered");
+                // The loop is gone only when the node stopped: nothing to report to.
+                let _ = results
+                    .send(RpcResult {
+                        to,
+                        request,
+                        number,
+                        outcome,
+                    })
+                    .await;
+            },
+            span,
+        ));
         // Whatever registered this no-op waker is polled again, with the task's waker, as
         // soon as the task is spawned.
         let mut context = Context::from_waker(Waker::noop());
@@ -555,6 +564,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Payload::Membership(_) => Some(Vec::new()),
                 Payload::Command(command) => {
                     let response = self.state_machine.apply(entry.index, command);
+                    tracing::debug!(node = self.core.id(), index = entry.index, "applied");
                     if self.observer.is_some() {
                         self.notify(NodeEvent::Applied {
                             index: entry.index,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::admin::{AdminError, AdminRequest};
 use super::counters::LoopCounters;
@@ -174,14 +175,23 @@ impl Node {
     }
 
     async fn submit_with(&self, command: Vec<u8>, forward: bool) -> Result<Vec<u8>, ClientError> {
+        // A write's path, at debug level (`RUST_LOG=rafty=debug`): this span, the loop's
+        // "proposed" event in it (naming the entry's index), the "append" and "replicate"
+        // spans naming the indexes they carry, "applied", and "replied" here.
+        let span = tracing::debug_span!("submit", node = self.id(), forwarded = !forward);
         let (reply, outcome) = oneshot::channel();
         let submission = Submission {
             command,
             reply,
             forward,
+            span: span.clone(),
         };
-        self.answer_within_timeout(self.shared.submissions.send(submission), outcome)
-            .await
+        let result = self
+            .answer_within_timeout(self.shared.submissions.send(submission), outcome)
+            .instrument(span.clone())
+            .await;
+        tracing::debug!(parent: &span, ok = result.is_ok(), "replied");
+        result
     }
 
     /// Hand a request to the event loop (`queued`) and wait for its `outcome`, for at most

@@ -34,6 +34,7 @@ mod snapshots;
 
 pub use panic_stop::panic_message;
 mod waiters;
+mod write_path;
 
 use std::sync::Arc;
 

@@ -157,6 +157,18 @@ impl<C: Connector + Clone> KvClient<C> {
         nodes: impl IntoIterator<Item = (NodeId, String)>,
         config: KvClientConfig,
     ) -> Self {
+        KvClient::per_node(|_| connector.clone(), nodes, config)
+    }
+}
+
+impl<C: Connector> KvClient<C> {
+    /// A client of `nodes` reaching each through the connector `connect` makes for its id: a
+    /// [`crate::tcp::tls::TlsConnector`] (feature `tls`) checks that it reached that node.
+    pub fn per_node(
+        connect: impl Fn(NodeId) -> C,
+        nodes: impl IntoIterator<Item = (NodeId, String)>,
+        config: KvClientConfig,
+    ) -> Self {
         let channels = nodes
             .into_iter()
             .map(|(id, addr)| {
@@ -168,7 +180,7 @@ impl<C: Connector + Clone> KvClient<C> {
                 };
                 (
                     id,
-                    Channel::new(connector.clone(), target, config.transport.clone()),
+                    Channel::new(connect(id), target, config.transport.clone()),
                 )
             })
             .collect();

@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::client::{ClientError, ReadConsistency};
 use crate::kv::{KvCommand, KvResponse};
 use crate::service::wire::{KvReply, ServiceError};
@@ -48,6 +50,31 @@ impl<N: CommandSubmitter> FrameHandler for KvService<N> {
     const PROTOCOL: Protocol = Protocol::Commands;
 
     async fn handle(&self, command: KvCommand) -> KvReply {
+        // The request's span, holding the node's `submit` span ([`crate::node::Node`]).
+        let span = tracing::debug_span!("kv_request", command = command_name(&command));
+        let reply = self.answer(command).instrument(span.clone()).await;
+        tracing::debug!(parent: &span, ok = reply.is_ok(), "kv reply");
+        reply
+    }
+}
+
+/// The variant's name, for the request's span.
+fn command_name(command: &KvCommand) -> &'static str {
+    match command {
+        KvCommand::Get { .. } => "get",
+        KvCommand::Put { .. } => "put",
+        KvCommand::Delete { .. } => "delete",
+        KvCommand::Cas { .. } => "cas",
+        KvCommand::Append { .. } => "append",
+        KvCommand::Read { .. } => "read",
+        KvCommand::Txn { .. } => "txn",
+        KvCommand::RegisterSession => "register_session",
+        KvCommand::InSession { .. } => "in_session",
+    }
+}
+
+impl<N: CommandSubmitter> KvService<N> {
+    async fn answer(&self, command: KvCommand) -> KvReply {
         match command {
             KvCommand::RegisterSession => {
                 let response = self.node.submit(session::register()).await;
