@@ -73,8 +73,10 @@ impl RegistryClient {
 
 impl<C: Connect + Clone + Send + Sync + 'static> RegistryClient<C> {
     /// A client of the nodes `nodes` dialling through `connector` (a simulated network's),
-    /// starting at `first`. Idle connections never expire by time (no wall clock is read to
-    /// decide anything), so a simulation stays deterministic.
+    /// starting at `first`. It keeps no idle connection (one connection per request), so a
+    /// simulation stays deterministic: a pool's idle connections sit in a hash map, and
+    /// dropping the client would close them in that map's random order; nor does it read a
+    /// clock to decide anything.
     pub fn with_connector(
         connector: C,
         nodes: BTreeMap<NodeId, String>,
@@ -83,6 +85,7 @@ impl<C: Connect + Clone + Send + Sync + 'static> RegistryClient<C> {
         assert!(!nodes.is_empty(), "a registry client needs a node");
         let http = HttpClient::builder(TokioExecutor::new())
             .pool_idle_timeout(None)
+            .pool_max_idle_per_host(0)
             .build(connector);
         RegistryClient::over(http, nodes, first)
     }

@@ -34,6 +34,7 @@ use rafty::{ClientError, Node, NodeId, ReadConsistency};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::bug::{Bugs, RegistryBug};
 use crate::clock::{RegistryClock, wall_clock};
 use crate::command::{Command, Query, Response};
 
@@ -57,6 +58,7 @@ struct Inner {
     peers_http: BTreeMap<NodeId, String>,
     applied: tokio::sync::watch::Receiver<u64>,
     clock: RegistryClock,
+    bugs: Bugs,
 }
 
 impl Api {
@@ -83,6 +85,7 @@ impl Api {
                 peers_http,
                 applied,
                 clock,
+                bugs: Bugs::default(),
             }),
             scheme: "http",
         }
@@ -94,6 +97,14 @@ impl Api {
             scheme: "https",
             ..self
         }
+    }
+
+    /// Plant `bug` (the harness's catalogue; `mutations` only). Call before sharing the API.
+    #[cfg(feature = "mutations")]
+    pub fn planting(mut self, bug: RegistryBug) -> Api {
+        let inner = Arc::get_mut(&mut self.inner).expect("planted before the API is shared");
+        inner.bugs = Bugs::planting(bug);
+        self
     }
 
     fn now_ms(&self) -> u64 {
@@ -348,7 +359,11 @@ async fn list(
     uri: Uri,
 ) -> Answer {
     let query = Query::List { service };
-    answer(api.read(&query, consistency(&params)?, &uri).await?)
+    let mut consistency = consistency(&params)?;
+    if api.inner.bugs.breaks(RegistryBug::StaleFollowerList) {
+        consistency = ReadConsistency::Stale;
+    }
+    answer(api.read(&query, consistency, &uri).await?)
 }
 
 /// A watch's parameters.

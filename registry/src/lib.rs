@@ -10,11 +10,13 @@
 //! - [`ticker`]: the leader's clock, proposed into the log, which is what expires leases;
 //! - [`http`]: the axum API every node serves, reads linearizable by default (ReadIndex);
 //! - [`https`]: the same API over TLS, client certificates required or optional;
+//! - [`bug`]: deliberate bugs the harness's catalogue plants (`mutations` feature);
 //! - [`client`]: a small HTTP client of it (the harness's workload and the bench use it).
 //!
 //! `rafty registry --nodes 3 --data DIR` starts a local cluster of it; README.md has a curl
 //! session.
 
+pub mod bug;
 pub mod client;
 pub mod clock;
 pub mod command;
@@ -23,6 +25,7 @@ pub mod https;
 pub mod state;
 pub mod ticker;
 
+pub use bug::{Bugs, RegistryBug};
 pub use clock::{RegistryClock, wall_clock};
 pub use command::{Change, ChangeKind, Command, Instance, Query, Response};
 pub use http::Api;

@@ -13,6 +13,8 @@ use rafty::snapshot::SnapshotSource;
 use rafty::{LogIndex, StateMachine};
 use serde::{Deserialize, Serialize};
 
+use crate::bug::{Bugs, RegistryBug};
+use crate::clock::RegistryClock;
 use crate::command::{Change, ChangeKind, Command, Instance, Query, Response};
 
 /// How many changes the change log keeps by default; older ones are compacted away.
@@ -50,10 +52,24 @@ struct State {
 }
 
 /// The registry state machine. Deterministic: ordered maps only, time from the log.
-#[derive(Debug)]
 pub struct RegistryStateMachine {
     state: State,
     applied: Option<tokio::sync::watch::Sender<u64>>,
+    /// Deliberate bugs (none unless planted, `mutations` feature).
+    bugs: Bugs,
+    /// The replica's own clock, read only by the planted [`RegistryBug::LeaseByLocalClock`].
+    local_clock: Option<RegistryClock>,
+    /// Planted [`RegistryBug::WatchSkipsAfterLeaderChange`]: the next change is left out.
+    skip_next_change: bool,
+}
+
+impl std::fmt::Debug for RegistryStateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryStateMachine")
+            .field("state", &self.state)
+            .field("bugs", &self.bugs)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for RegistryStateMachine {
@@ -71,7 +87,19 @@ impl RegistryStateMachine {
                 ..State::default()
             },
             applied: None,
+            bugs: Bugs::default(),
+            local_clock: None,
+            skip_next_change: false,
         }
+    }
+
+    /// Plant `bug`; `local_clock` is the replica's own clock, which only
+    /// [`RegistryBug::LeaseByLocalClock`] reads (the harness's catalogue; `mutations` only).
+    #[cfg(feature = "mutations")]
+    pub fn planting(mut self, bug: RegistryBug, local_clock: RegistryClock) -> Self {
+        self.bugs = Bugs::planting(bug);
+        self.local_clock = Some(local_clock);
+        self
     }
 
     /// Publish the store revision on `sender` after every applied command (long-polling
@@ -167,8 +195,18 @@ impl RegistryStateMachine {
             }
             Command::Tick { now_ms, term } => {
                 self.advance(now_ms);
-                let now = self.state.log_time_ms;
+                let mut now = self.state.log_time_ms;
+                if self.bugs.breaks(RegistryBug::LeaseByLocalClock)
+                    && let Some(clock) = &self.local_clock
+                {
+                    now = clock();
+                }
                 if term > self.state.leader_term {
+                    if self.bugs.breaks(RegistryBug::WatchSkipsAfterLeaderChange)
+                        && self.state.leader_term > 0
+                    {
+                        self.skip_next_change = true;
+                    }
                     self.state.leader_term = term;
                     for lease in self.state.leases.values_mut() {
                         lease.deadline_ms = lease.deadline_ms.max(now.saturating_add(lease.ttl_ms));
@@ -289,6 +327,9 @@ impl RegistryStateMachine {
         };
         if let Some(last) = self.state.changes.back() {
             assert!(last.revision < change.revision, "change log out of order");
+        }
+        if std::mem::take(&mut self.skip_next_change) {
+            return;
         }
         self.state.changes.push_back(change);
         while self.state.changes.len() > self.state.max_changes {

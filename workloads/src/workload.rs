@@ -35,6 +35,9 @@ pub enum Judge {
     Elle(TxnModel),
     /// A small direct checker (bank, set, counter, unique-ids).
     Direct(DirectModel),
+    /// The service registry's checker (`rafty_checkers::registry`), its config keys by
+    /// cas-register linearizability.
+    Registry,
 }
 
 impl Judge {
@@ -44,6 +47,7 @@ impl Judge {
             Judge::Linearizable(model) => model.name(),
             Judge::Elle(model) => model.name(),
             Judge::Direct(model) => model.name(),
+            Judge::Registry => "registry",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The catalogue's entries: what each bug breaks, how it is planted, what finds it.
 
 use rafty::core::Mutation;
+use rafty_registry::RegistryBug;
 
 use crate::run::config::{LogKind, Variant};
 use crate::sim::broken_txn::BrokenTxns;
@@ -18,6 +19,9 @@ pub enum Plant {
     /// A key-value state machine that breaks transactions (needs the `mutations` feature);
     /// the entry runs the list-append workload ([`crate::catalogue::search::setup`]).
     BrokenTxns(BrokenTxns),
+    /// A bug of the service registry (needs the `mutations` feature); the entry runs the
+    /// registry workload ([`crate::catalogue::search::setup`]).
+    Registry(RegistryBug),
 }
 
 impl Plant {
@@ -28,6 +32,7 @@ impl Plant {
             Plant::Variant(variant) => format!("harness variant `{}`", variant.name()),
             Plant::ReplayedStateMachine => "harness `ReplayedStateMachineFactory`".into(),
             Plant::BrokenTxns(bug) => format!("harness `BrokenTxns::{bug:?}`"),
+            Plant::Registry(bug) => format!("registry `RegistryBug::{bug:?}`"),
         }
     }
 }
@@ -357,7 +362,49 @@ pub fn entries() -> Vec<Entry> {
             extra_faults: &[],
             overlap: 1,
         },
+        // The service registry (issue 25): run with the registry workload (`search::setup`).
+        registry(
+            "registry-watch-skips-after-leader-change",
+            RegistryBug::WatchSkipsAfterLeaderChange,
+            "the registry's watch: every change, in revision order, no gap",
+            "a leader change (kill, partition, pause of the leader); registry",
+            "registry (a watcher's gap; an acknowledged registration missing from the change log)",
+        ),
+        registry(
+            "registry-lease-by-local-clock",
+            RegistryBug::LeaseByLocalClock,
+            "the registry's leases expire by log time, the same at every replica",
+            "replicas applying a tick at different moments (a restart replaying the log); registry",
+            "registry (watchers disagree on a revision) / invariant snapshot-state",
+        ),
+        registry(
+            "registry-stale-follower-list",
+            RegistryBug::StaleFollowerList,
+            "the registry's list is linearizable (ReadIndex, §6.4)",
+            "a lagging follower (partition, pause, clog); registry",
+            "registry (a list's revision goes back in real time)",
+        ),
     ]
+}
+
+/// A registry bug, on the default test with the registry workload.
+const fn registry(
+    name: &'static str,
+    bug: RegistryBug,
+    breaks: &'static str,
+    needs: &'static str,
+    check: &'static str,
+) -> Entry {
+    Entry {
+        name,
+        breaks,
+        plant: Plant::Registry(bug),
+        log: LogKind::Memory,
+        needs,
+        check,
+        extra_faults: &[],
+        overlap: 1,
+    }
 }
 
 #[cfg(test)]

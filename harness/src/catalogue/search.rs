@@ -106,6 +106,11 @@ pub fn setup(entry: &Entry) -> Result<(TestConfig, Plugins), String> {
         let kind = WorkloadKind::named("list-append").expect("list-append is registered");
         config.workload = WorkloadConfig::new(kind);
     }
+    // A registry bug shows only on the registry (issue 25).
+    if let Plant::Registry(_) = entry.plant {
+        let kind = WorkloadKind::named("registry").expect("registry is registered");
+        config.workload = WorkloadConfig::new(kind);
+    }
     let plugins = planted(entry, &mut config)?;
     config.validate()?;
     Ok((config, plugins.without_core_assertions()))
@@ -122,6 +127,10 @@ pub fn planted(entry: &Entry, config: &mut TestConfig) -> Result<Plugins, String
         }
         Plant::BrokenTxns(bug) => Plugins {
             state_machine: broken_txns(bug)?,
+            ..Plugins::for_config(config)?
+        },
+        Plant::Registry(bug) => Plugins {
+            registry_bug: Some(registry_bug(bug)?),
             ..Plugins::for_config(config)?
         },
         Plant::ReplayedStateMachine => {
@@ -150,6 +159,18 @@ fn broken_txns(bug: BrokenTxns) -> Result<StateMachineFactoryMaker, String> {
     Err(format!(
         "the planted bug {bug:?} needs rafty's mutations: rebuild with `--features mutations`"
     ))
+}
+
+/// `bug`, when it can be planted: registry bugs are compiled only with `mutations`.
+fn registry_bug(bug: rafty_registry::RegistryBug) -> Result<rafty_registry::RegistryBug, String> {
+    if cfg!(feature = "mutations") {
+        Ok(bug)
+    } else {
+        Err(format!(
+            "the planted bug {bug:?} needs the registry's mutations: rebuild with `--features \
+             mutations`"
+        ))
+    }
 }
 
 /// The lease entry's keys, clients and operations a second (the default test: 8, 10, 100).

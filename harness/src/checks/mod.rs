@@ -1,5 +1,5 @@
 //! What judges a run: linearizability of the history (or, for a transactional workload, its
-//! Elle or direct check: [`transactional`]), Raft invariants observed from the nodes,
+//! Elle or direct check: [`transactional`]; for the registry, [`registry`]), Raft invariants observed from the nodes,
 //! and liveness while the cluster is healthy.
 
 pub mod configurations;
@@ -9,4 +9,5 @@ pub mod invariants;
 pub mod linearizable;
 pub mod liveness;
 pub mod protocol;
+pub mod registry;
 pub mod transactional;

@@ -34,6 +34,9 @@ pub struct Plugins {
     /// The command that reruns seed `seed` of a run with these parts, if not `rafty test`'s
     /// (a user's log runs in the user's own test: their test command, with the seed).
     pub reproduce: Option<ReproduceCommand>,
+    /// A deliberate bug planted in every node's registry, in a registry run (the catalogue's;
+    /// `mutations` feature only).
+    pub registry_bug: Option<rafty_registry::RegistryBug>,
 }
 
 /// Makes fresh peers providers for each run (a fresh source).
@@ -53,6 +56,7 @@ impl Plugins {
             node_hook: None,
             peers_provider: None,
             reproduce: None,
+            registry_bug: None,
         }
     }
 

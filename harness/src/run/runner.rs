@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rafty::service::KvClientConfig;
 use rafty::tcp::TransportConfig;
-use rafty_workloads::Generator;
+use rafty_workloads::{Generator, Judge};
 
 use crate::nemesis::{FaultKind, FaultRecord, Listed, Nemesis, NemesisOptions};
 use crate::sim::client::{Client, ClientTimes, FinalReads, ListedOps, OpLog, OpRecord, Operations};
@@ -17,6 +17,7 @@ use crate::sim::control::SimNetwork;
 use crate::sim::observe::Observations;
 use crate::sim::pinned::RoutedApi;
 use crate::sim::recorder::Recorder;
+use crate::sim::registry::{RegistryClients, RegistryNodes};
 use crate::sim::turmoil_fs::TORN_WRITE_BLOCK_BYTES;
 
 use super::config::{TestConfig, Variant};
@@ -215,19 +216,27 @@ pub fn run_inputs_stopping(
     // is always enough for the checks that count quorums.
     observations.set_cluster_size(initial_voters);
     let transport = TransportConfig::new(CLUSTER_ID);
+    // The registry workload runs the registry on every node instead of the key-value store.
+    let registry = (config.workload.kind.judge() == Judge::Registry)
+        .then(|| Arc::new(RegistryNodes::new(plugins.registry_bug)));
+    let state_machines: crate::sim::factories::SharedStateMachineFactory = match &registry {
+        Some(registry) => registry.clone(),
+        None => (plugins.state_machine)(),
+    };
     let mut context = ClusterContext::new(
         nodes.clone(),
         seeds,
         config.raft.clone(),
         transport.clone(),
         (plugins.log)(seeds.derive("disk", 0)),
-        (plugins.state_machine)(),
+        state_machines,
         observations.clone(),
         plugins.node_hook.clone(),
     );
     context.initial_voters = initial_voters;
     context.stale_reads = config.variant == Variant::StaleLeaderReads;
     context.peers_providers = plugins.peers_provider.as_ref().map(|make| make());
+    context.app = (registry.clone()).map(|registry| registry as Arc<dyn cluster::NodeApp>);
     context.skewed_clocks = config
         .nemesis
         .iter()
@@ -267,7 +276,11 @@ pub fn run_inputs_stopping(
             (None, Recorder::failed(error))
         }
     };
-    let keys = rafty_workloads::generator::keys(&config.workload);
+    let keys = match registry {
+        // The registry's final lists and reads are its clients' own (sim::registry).
+        Some(_) => Vec::new(),
+        None => rafty_workloads::generator::keys(&config.workload),
+    };
     let final_reads = FinalReads::new(&keys);
     // An acknowledgement comes at most an operation timeout after its invocation; twice that
     // is the durability ledger's window (see checks::durability).
@@ -288,66 +301,82 @@ pub fn run_inputs_stopping(
     let clients = vec![CLIENT_HOST.to_owned()];
     let concurrency = config.workload.concurrency as u64;
     let op_log = OpLog::default();
-    let mut processes = Vec::new();
-    for index in 0..concurrency {
-        let generator =
-            Generator::for_client(config.workload.clone(), seeds.derive("workload", 0), index);
-        let operations: Box<dyn Operations> = match inputs {
-            Inputs::Drawn => Box::new(generator.clone()),
-            Inputs::Listed { client_ops, .. } => Box::new(ListedOps::new(
-                client_ops.get(&index).cloned().unwrap_or_default(),
-            )),
-        };
-        let (recorder, final_reads, acknowledged, op_log) = (
-            recorder.clone(),
-            final_reads.clone(),
-            acknowledged.clone(),
-            op_log.clone(),
-        );
-        processes.push((
-            index,
-            generator,
-            operations,
-            op_log,
-            recorder,
-            final_reads,
-            acknowledged,
-        ));
-    }
-    let (client_nodes, client_config) = (nodes.clone(), kv_config.clone());
     let client_op_log = op_log.clone();
-    let (reads, routing) = (config.reads, config.clients);
-    sim.client(CLIENT_HOST, async move {
-        let mut tasks = Vec::new();
-        for (index, generator, operations, op_log, recorder, final_reads, acknowledged) in processes
-        {
-            let api = RoutedApi::new(
-                routing,
-                index,
-                &client_nodes,
-                KV_PORT,
-                &client_config,
-                (reads, time_limit),
+    if registry.is_some() {
+        let clients = RegistryClients {
+            nodes: nodes[..initial_voters].to_vec(),
+            clients: concurrency,
+            rngs: (0..concurrency)
+                .map(|process| (process, seeds.rng("workload", process)))
+                .collect(),
+            time_limit,
+            final_lists_from: time_limit + config.recovery,
+            watch_until: time_limit + config.recovery + Duration::from_secs(3),
+            recorder: recorder.clone(),
+        };
+        sim.client(CLIENT_HOST, clients.run());
+    } else {
+        let mut processes = Vec::new();
+        for index in 0..concurrency {
+            let generator =
+                Generator::for_client(config.workload.clone(), seeds.derive("workload", 0), index);
+            let operations: Box<dyn Operations> = match inputs {
+                Inputs::Drawn => Box::new(generator.clone()),
+                Inputs::Listed { client_ops, .. } => Box::new(ListedOps::new(
+                    client_ops.get(&index).cloned().unwrap_or_default(),
+                )),
+            };
+            let (recorder, final_reads, acknowledged, op_log) = (
+                recorder.clone(),
+                final_reads.clone(),
+                acknowledged.clone(),
+                op_log.clone(),
             );
-            let client = Client {
+            processes.push((
                 index,
-                concurrency,
                 generator,
                 operations,
                 op_log,
-                api,
                 recorder,
-                times,
                 final_reads,
                 acknowledged,
-            };
-            tasks.push(tokio::task::spawn_local(client.run()));
+            ));
         }
-        for task in tasks {
-            task.await?;
-        }
-        Ok(())
-    });
+        let (client_nodes, client_config) = (nodes.clone(), kv_config.clone());
+        let (reads, routing) = (config.reads, config.clients);
+        sim.client(CLIENT_HOST, async move {
+            let mut tasks = Vec::new();
+            for (index, generator, operations, op_log, recorder, final_reads, acknowledged) in
+                processes
+            {
+                let api = RoutedApi::new(
+                    routing,
+                    index,
+                    &client_nodes,
+                    KV_PORT,
+                    &client_config,
+                    (reads, time_limit),
+                );
+                let client = Client {
+                    index,
+                    concurrency,
+                    generator,
+                    operations,
+                    op_log,
+                    api,
+                    recorder,
+                    times,
+                    final_reads,
+                    acknowledged,
+                };
+                tasks.push(tokio::task::spawn_local(client.run()));
+            }
+            for task in tasks {
+                task.await?;
+            }
+            Ok(())
+        });
+    }
 
     let options = NemesisOptions {
         kinds: config.nemesis.clone(),
@@ -453,7 +482,8 @@ pub fn run_inputs_stopping(
         nemesis_log,
         config: config.clone(),
         faults: nemesis.recorded().to_vec(),
-        replayable: client_op_log.complete(),
+        // A registry run's operations are not listed (its clients draw their own).
+        replayable: client_op_log.complete() && registry.is_none(),
         client_ops: client_op_log.take(),
     }
 }

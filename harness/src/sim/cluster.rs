@@ -40,6 +40,14 @@ pub const RAFT_PORT: u16 = 7000;
 /// The port of every node's key-value service.
 pub const KV_PORT: u16 = 8000;
 
+/// A service every node serves beside Raft and the key-value API (the registry's HTTP API and
+/// ticker, [`super::registry`]), started with each incarnation of a node.
+pub trait NodeApp: Send + Sync + 'static {
+    /// Start serving node `id`, just started as `node`: its tasks are spawned on the node's
+    /// host, so they end with the incarnation (a kill or a power cut stops them).
+    fn start(&self, context: &ClusterContext, id: NodeId, node: &Node);
+}
+
 /// Lets a caller adjust each node's options before it starts (tests use it to switch on
 /// protocol mutations).
 pub type NodeHook = Arc<dyn Fn(NodeId, &mut NodeOptions) + Send + Sync>;
@@ -167,6 +175,8 @@ pub struct ClusterContext {
     /// Where each node gets its peers, when a run plugs in a user's `PeersProvider` (None:
     /// every other node, at `n<id>:7000`).
     pub peers_providers: Option<SharedPeersProviders>,
+    /// A service every node serves on top (None: Raft, admin and key-value only).
+    pub app: Option<Arc<dyn NodeApp>>,
     starts: Mutex<BTreeMap<NodeId, u64>>,
     /// Each node's snapshot store, when its log factory keeps none of its own: in memory,
     /// outliving the node's incarnations as its durable state would.
@@ -200,6 +210,7 @@ impl ClusterContext {
             clocks,
             skewed_clocks: false,
             peers_providers: None,
+            app: None,
             initial_voters: nodes.len(),
             admin: AdminRequests::default(),
             snapshots: Mutex::default(),
@@ -441,6 +452,9 @@ async fn run_node(context: Arc<ClusterContext>, id: NodeId) -> turmoil::Result {
     let raft = TurmoilAcceptor::bind(RAFT_PORT).await?;
     let handler = ObservedRpc::new(id, node.clone(), context.observations.clone());
     let _raft = serve_raft(raft, Arc::new(handler), id, context.transport.clone());
+    if let Some(app) = &context.app {
+        app.start(&context, id, &node);
+    }
     let kv = TurmoilAcceptor::bind(KV_PORT).await?;
     let _kv = if context.stale_reads {
         serve_kv(

@@ -17,6 +17,7 @@ pub mod observed_peer;
 pub mod observed_rpc;
 pub mod pinned;
 pub mod recorder;
+pub mod registry;
 pub mod replay;
 pub mod replay_peer;
 pub mod shadow_ledger;

@@ -28,4 +28,5 @@ registry! {
     set => Set,
     counter => Counter,
     unique_ids => UniqueIds,
+    registry => Registry,
 }

@@ -13,28 +13,25 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rafty_checkers::registry::{RegistryReport, check_registry};
-use rafty_checkers::{
-    CasRegister, CheckOptions, Convention, History, OpType, PerKey, Process, Verdict, check,
-};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::target::RegistryTarget;
 use super::workload::{CONFIG_KEYS, Client, Recording, SERVICES, Watcher};
+use crate::checks::registry::{Judged, judge};
 use crate::real::nemesis::{NemesisOutcome, RealNemesis};
 use crate::real::record::unix_ms;
 use crate::real::target::RealTarget;
 use crate::sim::clock;
-use crate::sim::recorder::{Recorder, spool_ops};
+use crate::sim::recorder::Recorder;
 
 /// Watchers per service.
-const WATCHERS_PER_SERVICE: u64 = 2;
+pub const WATCHERS_PER_SERVICE: u64 = 2;
 /// Watcher processes are numbered from here (clients from 0).
-const FIRST_WATCHER: u64 = 100;
+pub const FIRST_WATCHER: u64 = 100;
 /// The final lists' process.
-const FINAL_PROCESS: u64 = 999;
+pub const FINAL_PROCESS: u64 = 999;
 
 /// What a registry run does.
 #[derive(Clone, Debug)]
@@ -172,7 +169,7 @@ async fn run_async(options: &RegistryRunOptions) -> Result<RegistryRunOutcome, S
         error.get_or_insert(format!("the history could not be written: {failure}"));
     }
     write_logs(&dir, &logs, &outcome.log)?;
-    let judged = judge(&history_path)?;
+    let judged = judge(&history_path, Duration::from_secs(300))?;
     let verdict = match (&error, judged.verdict()) {
         (_, "invalid") => "invalid",
         (Some(_), _) => "unknown",
@@ -281,26 +278,7 @@ fn write_logs(
     write(&dir.join("nemesis.log"), &(nemesis.join("\n") + "\n"))
 }
 
-/// Both checks' findings.
-struct Judged {
-    registry: RegistryReport,
-    /// Verdict, operations checked, reason.
-    config: (String, usize, Option<String>),
-    /// Completions by function and type.
-    counts: BTreeMap<String, BTreeMap<String, u64>>,
-}
-
 impl Judged {
-    fn verdict(&self) -> &'static str {
-        if !self.registry.valid || self.config.0 == "not linearizable" {
-            "invalid"
-        } else if self.config.0 == "linearizable" {
-            "valid"
-        } else {
-            "unknown"
-        }
-    }
-
     fn summary(
         &self,
         verdict: &str,
@@ -352,46 +330,4 @@ impl Judged {
         );
         text
     }
-}
-
-/// Judge the history at `path`: the registry check on everything, linearizability of the
-/// config keys.
-fn judge(path: &Path) -> Result<Judged, String> {
-    let mut history = History::from_source(path.display().to_string());
-    let mut config = History::from_source(path.display().to_string());
-    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let ops = spool_ops(path).map_err(|error| error.to_string())?;
-    for recorded in ops {
-        let op = recorded.map_err(|error| error.to_string())?.op;
-        if let Process::Client(_) = op.process {
-            if op.kind != OpType::Invoke {
-                *counts
-                    .entry(op.f.to_string())
-                    .or_default()
-                    .entry(op.kind.to_string())
-                    .or_default() += 1;
-            }
-            if ["read", "write", "cas"].contains(&op.f.as_str()) && op.key.is_some() {
-                config.push(op.clone());
-            }
-        }
-        history.push(op);
-    }
-    let registry = check_registry(&history).map_err(|error| error.to_string())?;
-    let options = CheckOptions {
-        time_limit: Some(Duration::from_secs(300)),
-        ..CheckOptions::default()
-    };
-    let model = PerKey(CasRegister::new(Convention::Native));
-    let result = check(&model, &config, &options).map_err(|error| error.to_string())?;
-    let verdict = match result.valid {
-        Verdict::Linearizable => "linearizable",
-        Verdict::NotLinearizable => "not linearizable",
-        Verdict::Unknown => "unknown",
-    };
-    Ok(Judged {
-        registry,
-        config: (verdict.to_owned(), result.operations, result.reason),
-        counts,
-    })
 }

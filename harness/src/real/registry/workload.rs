@@ -18,6 +18,7 @@
 
 use std::time::Duration;
 
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use rafty_checkers::{Op, OpType, Process, Value};
 use rafty_registry::client::{Outcome, RegistryClient};
 use rafty_registry::{ChangeKind, Response};
@@ -88,19 +89,19 @@ struct Held {
     kept: bool,
 }
 
-/// A workload client: operations until `until` (run time).
-pub struct Client {
+/// A workload client: operations until `until` (run time; simulated time in a simulation).
+pub struct Client<C = HttpConnector> {
     /// Its recording.
     pub recording: Recording,
-    /// Its connection to the cluster.
-    pub api: RegistryClient,
+    /// Its connection to the cluster (over real TCP, or a simulation's network).
+    pub api: RegistryClient<C>,
     /// Its generator.
     pub rng: ChaCha8Rng,
     /// No operation starts after this.
     pub until: Duration,
 }
 
-impl Client {
+impl<C: Connect + Clone + Send + Sync + 'static> Client<C> {
     /// Run until `until`.
     pub async fn run(mut self) {
         let mut held: Vec<Held> = Vec::new();
@@ -257,18 +258,18 @@ fn unexpected(outcome: Outcome) -> OpResult {
 }
 
 /// A watcher of one service, from revision 1, until `until`.
-pub struct Watcher {
+pub struct Watcher<C = HttpConnector> {
     /// Its recording.
     pub recording: Recording,
     /// Its connection to the cluster.
-    pub api: RegistryClient,
+    pub api: RegistryClient<C>,
     /// The service.
     pub service: &'static str,
     /// No poll starts after this.
     pub until: Duration,
 }
 
-impl Watcher {
+impl<C: Connect + Clone + Send + Sync + 'static> Watcher<C> {
     /// Poll until `until`, each poll from after the last change seen.
     pub async fn run(mut self) {
         let mut from = 1;
