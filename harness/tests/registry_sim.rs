@@ -19,7 +19,10 @@ fn the_same_seed_twice_gives_a_byte_identical_registry_history() {
     let first = common::history_bytes(&common::run(&config, 3));
     let second = common::history_bytes(&common::run(&config, 3));
     assert!(first.len() > 10_000, "the run recorded a real history");
-    assert!(first == second, "seed 3 gave two different registry histories");
+    assert!(
+        first == second,
+        "seed 3 gave two different registry histories"
+    );
 }
 
 /// A run under every default fault is valid, judged by the registry checker, and exercises
@@ -38,9 +41,21 @@ fn a_registry_run_under_the_default_nemesis_is_valid_and_checks_every_operation(
     );
     let spool = output.history_spool.as_ref().expect("a history");
     let text = std::fs::read_to_string(spool.path()).expect("it reads");
-    for f in ["register", "deregister", "keepalive", "list", "watch", "read", "write", "cas"] {
+    for f in [
+        "register",
+        "deregister",
+        "keepalive",
+        "list",
+        "watch",
+        "read",
+        "write",
+        "cas",
+    ] {
         let ok = format!("\"type\":\"ok\",\"f\":\"{f}\"");
         assert!(text.contains(&ok), "no ok {f} in the history");
     }
-    assert!(text.contains("\"expired\""), "no watcher saw a lease expire");
+    assert!(
+        text.contains("\"expired\""),
+        "no watcher saw a lease expire"
+    );
 }

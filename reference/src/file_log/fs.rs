@@ -7,8 +7,10 @@
 //! removals, renames) by [`FileSystem::sync_dir`].
 
 mod cursor;
+mod lazy;
 
 pub use cursor::FileCursor;
+pub use lazy::{LazyFile, LazyFs};
 
 use std::fs::{File, OpenOptions};
 use std::io;

@@ -42,6 +42,11 @@ impl RegistryNodes {
         }
     }
 
+    /// The bug planted in every node's registry, if any.
+    pub fn bug(&self) -> Option<RegistryBug> {
+        self.bug
+    }
+
     fn applied(&self) -> std::sync::MutexGuard<'_, BTreeMap<NodeId, watch::Receiver<u64>>> {
         self.applied.lock().unwrap_or_else(|p| p.into_inner())
     }
