@@ -47,8 +47,13 @@
 //! and snapshot bytes compared per index across nodes, restarts, snapshot installs and power
 //! cuts), [`peers_provider::run_all`] for a `PeersProvider` (its suite, then a chaos run whose
 //! nodes get their peers from your provider, every answer checked against a source that
-//! changes during the run), and [`peer::run_all`] for a `Peer` (its suite only: the chaos
-//! runs are simulations, whose network cannot carry a transport of your own).
+//! changes during the run), and [`peer::run_all`] for a `Peer`, through your transport for a
+//! whole cluster ([`PeerCluster`]: a server per node, a `Peer` between any two): the peer
+//! suite on one link, then a chaos run in real time in this process (3 nodes on your
+//! transport, kills, restarts, pauses, and network faults applied around your `Peer`), its
+//! history checked for linearizability and every answer your `Peer` returned checked against
+//! the one the callee's handler gave. That run is not deterministic: the seed draws the
+//! faults, not when they land.
 
 mod dir;
 pub mod log;

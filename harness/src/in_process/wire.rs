@@ -59,6 +59,8 @@ struct Ledger {
     sent: BTreeMap<Key, u64>,
     delivered: BTreeMap<Key, u64>,
     answers: BTreeMap<Key, BTreeSet<u64>>,
+    /// Every answer each callee's handler gave to calls of a kind, whatever the request.
+    given: BTreeMap<(Call, NodeId), BTreeSet<u64>>,
     findings: BTreeMap<&'static str, usize>,
 }
 
@@ -123,25 +125,57 @@ impl WireLedger {
     }
 
     fn answered(&self, key: Key, answer: u64) {
-        self.lock().answers.entry(key).or_default().insert(answer);
+        let mut ledger = self.lock();
+        ledger.answers.entry(key).or_default().insert(answer);
+        ledger
+            .given
+            .entry((key.0, key.1))
+            .or_default()
+            .insert(answer);
     }
 
     /// Check that `answer` (digest `digest`), returned by `from`'s `Peer`, is an answer the
     /// handler gave to `key`.
     fn returned(&self, from: NodeId, key: Key, digest: u64, request: &str, answer: &str) {
-        let given = self
-            .lock()
-            .answers
-            .get(&key)
-            .is_some_and(|answers| answers.contains(&digest));
-        if !given {
+        let (answers_to_this, delivered, to_another) = {
+            let ledger = self.lock();
+            let answers_to_this = ledger.answers.get(&key).cloned().unwrap_or_default();
+            let delivered = ledger.delivered.get(&key).copied().unwrap_or(0);
+            let to_another = ledger
+                .given
+                .get(&(key.0, key.1))
+                .is_some_and(|answers| answers.contains(&digest));
+            (answers_to_this, delivered, to_another)
+        };
+        if !answers_to_this.contains(&digest) {
+            let to = key.1;
+            let cause = match (answers_to_this.len(), delivered, to_another) {
+                (0, 0, true) => format!(
+                    "The request never reached n{to}'s handler, and the answer equals one it \
+                     gave to another request: the Peer answered without calling, from a cache \
+                     of an earlier answer (or made the answer up when the call failed)"
+                ),
+                (0, _, true) => format!(
+                    "n{to}'s handler has not answered this request, and the answer equals one \
+                     it gave to another request: the Peer made the answer up when the call \
+                     failed, or answered from a cache"
+                ),
+                (0, _, false) => format!(
+                    "n{to}'s handler gave no answer to this request, nor this answer to any: \
+                     the Peer made the answer up (a success reported without the callee's \
+                     answer, an error swallowed and turned into the answer hoped for)"
+                ),
+                (given, _, _) => format!(
+                    "n{to}'s handler answered this request otherwise ({given} answer(s)): the \
+                     Peer returned another call's answer (request ids mixed up) or a cached \
+                     one"
+                ),
+            };
             let detail = format!(
-                "n{from}'s Peer returned the answer {answer} to {:?} {request} to n{}, which \
-                 n{}'s handler never gave to that request: the Peer made the answer up (a \
-                 success reported without the callee's answer), kept it from an earlier call \
-                 (a cached response), or gave this call another call's answer (request ids \
-                 mixed up). A response must be the callee's answer to this very request",
-                key.0, key.1, key.1
+                "n{from}'s Peer returned the answer {answer} to {:?} {request} to n{to}, which \
+                 n{to}'s handler never gave to that request. {cause}. A response must be the \
+                 callee's answer to this very request",
+                key.0
             );
             self.report(from, "peer-answers", detail);
         }
@@ -475,7 +509,7 @@ mod tests {
         let found = findings(&observations);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
-            found[0].contains("peer-answers") && found[0].contains("cached"),
+            found[0].contains("peer-answers") && found[0].contains("from a cache"),
             "{found:?}"
         );
     }
