@@ -159,7 +159,11 @@ async fn one_write_is_followed_from_the_request_through_the_log_and_the_follower
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let leader = leader.expect("a leader within 10 s").id();
-    let client = KvClient::new(TokioConnector, kv_addrs, KvClientConfig::new(CLUSTER));
+    // Asked at the leader: a follower would forward it, and the leader's part would start at
+    // a `submit` span of its own (`forwarded = true`), the follower's request being in
+    // another node (another process, in production).
+    let at_leader = kv_addrs.into_iter().filter(|(id, _)| *id == leader);
+    let client = KvClient::new(TokioConnector, at_leader, KvClientConfig::new(CLUSTER));
     client.put("x", "1").await.unwrap();
     // Let the followers' answers to the round that carried it come back.
     for _ in 0..100 {

@@ -193,6 +193,8 @@ mod tests {
             data: dir.path().to_owned(),
             base_port: 9000,
             restart_after_ms: 0,
+            certs: Some(dir.path().join("certs")),
+            client_auth: ClientAuth::Optional,
         };
         let specs = specs(&args).unwrap();
         assert_eq!(specs.len(), 3);
@@ -211,6 +213,11 @@ mod tests {
             http.peers,
             [(1, "127.0.0.1:9201".into()), (3, "127.0.0.1:9203".into())]
         );
+        assert_eq!(http.client_auth, ClientAuth::Optional);
+        let tls = second.tls.as_ref().unwrap();
+        assert_eq!(tls.cert, dir.path().join("certs/node-2.pem"));
+        assert_eq!(tls.key, dir.path().join("certs/node-2.key"));
+        assert_eq!(tls.ca, dir.path().join("certs/ca.pem"));
         assert!(dir.path().join("settings.json").exists());
     }
 }

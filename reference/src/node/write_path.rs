@@ -4,6 +4,8 @@
 //! the index and term, then its `replied` event; `append` spans name the first and last index
 //! of each batch the log appends; `replicate` spans name the peer and the indexes of each
 //! AppendEntries sent, and hold its `answered` event; `applied` events name each index applied.
+//! A command a follower forwards starts again on the leader at a `submit` span of its own
+//! (`forwarded = true`): spans do not cross nodes, the index does.
 //! Disabled, each costs a check of its callsite's interest and builds nothing.
 
 use tracing::Span;
