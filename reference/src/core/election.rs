@@ -286,7 +286,101 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::core::Action;
+    use crate::message::AppendEntries;
+    use crate::settings::Config;
+
+    /// Node `id` of three (nodes 1 to 3), lease reads off, fresh.
+    fn node_of_three(id: NodeId) -> Core {
+        let peers = [1, 2, 3].into_iter().filter(|peer| *peer != id).collect();
+        let mut core = Core::new(
+            id,
+            peers,
+            Config::default(),
+            HardState::default(),
+            vec![],
+            Duration::ZERO,
+            7,
+        );
+        core.set_check_invariants(true);
+        core
+    }
+
+    /// The vote replies among `actions`: (term, granted).
+    fn vote_replies(actions: &[Action]) -> Vec<(Term, bool)> {
+        (actions.iter())
+            .filter_map(|action| match action {
+                Action::Reply(Message::RequestVoteResponse(response)) if !response.pre_vote => {
+                    Some((response.term, response.vote_granted))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn request_vote(term: Term, candidate_id: NodeId) -> Message {
+        Message::RequestVote(RequestVote {
+            term,
+            candidate_id,
+            last_log_index: 0,
+            last_log_term: 0,
+            pre_vote: false,
+        })
+    }
+
+    /// Figure 2 (RequestVote receiver, "if term > currentTerm: set currentTerm") and §3.10:
+    /// with lease reads off, hearing from a live leader refuses only *pre*-votes (thesis
+    /// §9.6); a real RequestVote of a higher term, such as a leadership transfer's (which
+    /// skips the pre-vote), is adopted and granted. Refusing it too is the lease rule
+    /// (§4.2.3, §6.4.1), for lease reads only: applied always, it would block every transfer.
+    /// (A surviving mutant of the chaos oracle, CATALOGUE.md.)
+    #[test]
+    fn without_leases_a_higher_term_request_vote_is_granted_even_while_the_leader_is_live() {
+        let mut follower = node_of_three(2);
+        let now = Duration::from_millis(10);
+        let heartbeat = AppendEntries {
+            term: 1,
+            leader_id: 1,
+            prev_log_index: 0,
+            prev_log_term: 0,
+            entries: vec![],
+            leader_commit: 0,
+        };
+        follower.step(now, 1, Message::AppendEntries(heartbeat));
+        assert_eq!((follower.term(), follower.leader()), (1, Some(1)));
+        follower.take_actions();
+        follower.step(now + Duration::from_millis(1), 3, request_vote(2, 3));
+        assert_eq!(vote_replies(&follower.take_actions()), [(2, true)]);
+        assert_eq!(follower.term(), 2, "the higher term is adopted");
+        assert_eq!(follower.hard_state.voted_for, Some(3));
+    }
+
+    /// §5.1, §5.2: only a higher term makes a leader step down. A RequestVote of the
+    /// leader's own term (a late one from a candidate that lost that election) is refused
+    /// (the leader voted for itself) and the leader stays leader. (A surviving mutant of
+    /// the chaos oracle, CATALOGUE.md: stepping down on it costs an election.)
+    #[test]
+    fn a_request_vote_of_the_leaders_own_term_does_not_depose_it() {
+        let mut leader = node_of_three(1);
+        let now = leader.next_deadline();
+        leader.tick(now);
+        for pre_vote in [true, false] {
+            let granted = RequestVoteResponse {
+                term: 1,
+                vote_granted: true,
+                pre_vote,
+            };
+            leader.step(now, 2, Message::RequestVoteResponse(granted));
+        }
+        assert_eq!((leader.role(), leader.term()), (Role::Leader, 1));
+        leader.take_actions();
+        leader.step(now, 3, request_vote(1, 3));
+        assert_eq!(vote_replies(&leader.take_actions()), [(1, false)]);
+        assert_eq!((leader.role(), leader.leader()), (Role::Leader, Some(1)));
+    }
 
     /// §5.4.1: compare last terms first, then lengths.
     #[test]

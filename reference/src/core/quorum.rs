@@ -10,15 +10,11 @@ pub fn quorum_size(voters: usize) -> usize {
     voters / 2 + 1
 }
 
-/// The highest index that a majority of nodes have replicated: given the match index of every
-/// node (the leader's own last index included), the largest `N` such that a quorum has a match
-/// index `>= N` (§5.3, §5.4.2). Returns 0 when `match_indices` is empty.
-pub fn majority_index(match_indices: &[LogIndex]) -> LogIndex {
-    index_held_by(match_indices, quorum_size(match_indices.len()))
-}
-
 /// The highest index that at least `count` of the nodes whose `match_indices` are given have
-/// replicated (0 when `count` is 0 or more than there are nodes).
+/// replicated (0 when `count` is 0 or more than there are nodes). With `count` the
+/// [`quorum_size`] of the nodes (the leader's own match index included), the largest `N` such
+/// that a quorum has a match index `>= N`: the index a leader may commit (§5.3, §5.4.2), as
+/// [`joint::committed_index`] asks it of each half of a configuration.
 pub fn index_held_by(match_indices: &[LogIndex], count: usize) -> LogIndex {
     if count == 0 || count > match_indices.len() {
         return 0;
@@ -39,6 +35,11 @@ mod tests {
         for (voters, quorum) in table {
             assert_eq!(quorum_size(voters), quorum, "{voters} voters");
         }
+    }
+
+    /// The index a quorum of the nodes (`quorum_size` of them) holds.
+    fn majority_index(match_indices: &[LogIndex]) -> LogIndex {
+        index_held_by(match_indices, quorum_size(match_indices.len()))
     }
 
     /// §5.3/§5.4.2: the leader may commit up to the index a majority (itself included) holds.
@@ -66,5 +67,16 @@ mod tests {
     #[test]
     fn majority_index_of_nobody_is_zero() {
         assert_eq!(majority_index(&[]), 0);
+    }
+
+    /// The guard of `index_held_by` (a count of nobody, or of more nodes than there are, holds
+    /// nothing), which the core never reaches with a quorum of a non-empty configuration: a
+    /// surviving mutant of the chaos oracle (CATALOGUE.md, "Mutation testing of the core").
+    #[test]
+    fn no_index_is_held_by_no_nodes_or_by_more_nodes_than_there_are() {
+        assert_eq!(index_held_by(&[5, 5, 5], 0), 0);
+        assert_eq!(index_held_by(&[5, 5, 5], 4), 0);
+        assert_eq!(index_held_by(&[5, 5, 5], 3), 5);
+        assert_eq!(index_held_by(&[], 1), 0);
     }
 }
