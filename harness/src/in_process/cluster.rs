@@ -104,7 +104,7 @@ impl<'t> InProcessCluster<'t> {
             ledger: WireLedger::new(observations.clone()),
             observations,
         };
-        for id in ids.to_vec() {
+        for &id in ids {
             cluster.restart(id).await?;
         }
         Ok(cluster)

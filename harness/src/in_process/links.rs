@@ -37,11 +37,15 @@ use crate::real::proxy::Flow;
 /// How often a held message looks at its direction again.
 const POLL: Duration = Duration::from_millis(5);
 
+/// Each faulted direction `(from, to)`: how its messages fare and their latency (absent:
+/// open, none).
+type Directions = BTreeMap<(NodeId, NodeId), (Flow, Duration)>;
+
 /// The state of every direction `(from, to)` between two nodes: how its messages fare and
 /// their latency. Cheap to clone: clones share the state.
 #[derive(Clone, Debug, Default)]
 pub struct Links {
-    inner: Arc<Mutex<BTreeMap<(NodeId, NodeId), (Flow, Duration)>>>,
+    inner: Arc<Mutex<Directions>>,
 }
 
 /// What became of a message held at its direction.
@@ -60,7 +64,7 @@ impl Links {
         Links::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<(NodeId, NodeId), (Flow, Duration)>> {
+    fn lock(&self) -> MutexGuard<'_, Directions> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
