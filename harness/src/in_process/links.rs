@@ -241,6 +241,7 @@ mod tests {
             last_log_index: 12,
             last_log_term: 2,
             pre_vote: false,
+            transfer: false,
         }
     }
 
