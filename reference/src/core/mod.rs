@@ -39,7 +39,7 @@ pub use election::log_is_up_to_date;
 pub use follower_read::MAX_REQUESTS_IN_FLIGHT as MAX_FOLLOWER_READ_REQUESTS;
 pub use membership_change::{MembershipChange, MembershipChangeError};
 pub use mutation::Mutation;
-pub use read_index::{ReadId, ReadMode};
+pub use read_index::{LeaseRead, ReadId, ReadMode};
 pub use snapshot::{InstallDecision, StartState};
 pub use transfer::TransferError;
 

@@ -44,6 +44,16 @@ pub enum ReadMode {
     Lease,
 }
 
+/// A leader's lease read (§6.4.1), published for reads served outside the core
+/// ([`Core::lease_read`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseRead {
+    /// The local time the lease ends: a read is served at once only before it.
+    pub until: Duration,
+    /// The read index: the commit index, of an entry of the leader's term.
+    pub index: LogIndex,
+}
+
 /// The most broadcast times a leader remembers for its lease.
 const MAX_ROUNDS: usize = 64;
 /// The most rounds of heartbeats started for reads that a majority has not confirmed yet.
@@ -274,26 +284,51 @@ impl Core {
         }
     }
 
+    /// §6.4.1, for a driver that serves lease reads outside the core: while this node leads,
+    /// has committed an entry of its term and its lease holds, the local time the lease ends
+    /// (a read whose local time, never earlier than any time given to the core, is before it
+    /// may be served at once) and the read index to serve at (the commit index). `None`
+    /// whenever [`Core::read`] with [`ReadMode::Lease`] would not release a read at once.
+    /// Valid until the next input; a driver publishes it after every input, before it
+    /// executes the actions (a TimeoutNow among them voids the lease, §3.10).
+    pub fn lease_read(&self) -> Option<LeaseRead> {
+        if self.role != Role::Leader {
+            return None;
+        }
+        let index = self
+            .committed_in_term()
+            .then_some(self.commit_index)
+            .or_else(|| {
+                self.mutations
+                    .breaks(Mutation::ReadBeforeTermCommitted)
+                    .then_some(self.commit_index)
+            })?;
+        let until = self.lease_expiry()?;
+        (self.now < until).then_some(LeaseRead { until, index })
+    }
+
     /// §6.4.1: whether a majority answered requests sent within the lease, shortened by the
-    /// drift margin; never during a leadership transfer nor once this leadership sent a
-    /// TimeoutNow (its target campaigns at once, §3.10), and never when leases are off.
+    /// drift margin (see [`Core::lease_expiry`]).
     fn lease_holds(&self) -> bool {
-        let Some(margin) = self.config.lease_read_margin else {
-            return false;
-        };
+        self.lease_expiry().is_some_and(|until| self.now < until)
+    }
+
+    /// §6.4.1: when the lease ends: the start of the latest requests a majority answered plus
+    /// the election timeout, shortened by the drift margin; `None` during a leadership
+    /// transfer, once this leadership sent a TimeoutNow (its target campaigns at once,
+    /// §3.10), before any answer, and when leases are off.
+    fn lease_expiry(&self) -> Option<Duration> {
+        let margin = self.config.lease_read_margin?;
         if self.transfer.is_some() || self.reads.lease_void {
-            return false;
+            return None;
         }
         let margin = if self.mutations.breaks(Mutation::LeaseWithoutDriftMargin) {
             Duration::ZERO
         } else {
             margin
         };
-        let Some(lease) = self.config.election_timeout_min.checked_sub(margin) else {
-            return false;
-        };
-        let start = self.lease_start();
-        start.is_some_and(|start| self.now < start + lease)
+        let lease = self.config.election_timeout_min.checked_sub(margin)?;
+        self.lease_start().map(|start| start + lease)
     }
 
     /// When the oldest request of the latest ones a majority answered was sent, at the

@@ -34,6 +34,9 @@ pub struct LoopCounters {
     /// Turns woken by a submission that first let the runtime run other ready tasks, to
     /// gather more submissions into the proposal ([`super::NodeOptions::eager_proposals`]).
     pub gathers: u64,
+    /// Confirmation rounds of local readers given to the core (one [`crate::core::Core::read`]
+    /// each, however many ReadIndex or lease reads joined the round).
+    pub read_rounds: u64,
 }
 
 impl LoopCounters {
@@ -52,6 +55,7 @@ impl LoopCounters {
             requests: self.requests - earlier.requests,
             entries_applied: self.entries_applied - earlier.entries_applied,
             gathers: self.gathers - earlier.gathers,
+            read_rounds: self.read_rounds - earlier.read_rounds,
         }
     }
 }
@@ -75,6 +79,7 @@ mod tests {
             requests: 10,
             entries_applied: 11,
             gathers: 12,
+            read_rounds: 13,
         };
         let later = LoopCounters {
             turns: 11,
@@ -89,6 +94,7 @@ mod tests {
             requests: 110,
             entries_applied: 121,
             gathers: 132,
+            read_rounds: 143,
         };
         let window = later.since(&earlier);
         assert_eq!(window.turns, 10);
@@ -103,5 +109,6 @@ mod tests {
         assert_eq!(window.requests, 100);
         assert_eq!(window.entries_applied, 110);
         assert_eq!(window.gathers, 120);
+        assert_eq!(window.read_rounds, 130);
     }
 }

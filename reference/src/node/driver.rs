@@ -17,12 +17,13 @@ use super::clock::Clock;
 use super::counters::LoopCounters;
 use super::events::{NodeEvent, Observer};
 use super::handle::peers_by_id;
+use super::local_reads::{LocalReads, SharedStateMachine, lock};
 use super::metrics::StatusGauges;
-use super::reads::{ReadRequest, Reads};
+use super::reads::Reads;
 use super::snapshots::{InstallIncoming, Receiving, SharedStore, SnapshotEvent};
 use super::waiters::{ReplyTo, Waiters};
 use crate::client::ClientError;
-use crate::core::{Action, Core, Role};
+use crate::core::{Action, Core, LeaseRead, Role};
 use crate::log::{Log, LogError};
 use crate::membership::Membership;
 use crate::message::Message;
@@ -77,7 +78,6 @@ pub(super) struct Channels {
     pub(super) requests: mpsc::Receiver<Incoming>,
     pub(super) installs: mpsc::Receiver<InstallIncoming>,
     pub(super) admin: mpsc::Receiver<AdminRequest>,
-    pub(super) reads: mpsc::Receiver<ReadRequest>,
     /// Where the configuration in effect is published for [`super::Node::membership`].
     pub(super) membership: Arc<Mutex<(Membership, LogIndex)>>,
     pub(super) stop: watch::Receiver<bool>,
@@ -97,13 +97,21 @@ enum Event {
     Snapshot(SnapshotEvent),
     Submission(Submission),
     Admin(AdminRequest),
-    Read(ReadRequest),
+    /// Readers joined a confirmation round ([`LocalReads`]).
+    Reads,
 }
 
 pub(super) struct Driver<L, S> {
     pub(super) core: Core,
     pub(super) log: L,
-    pub(super) state_machine: S,
+    /// The state machine, shared with the readers ([`LocalReads`]).
+    pub(super) state_machine: Arc<SharedStateMachine<S>>,
+    /// What readers and this loop share: confirmation rounds, the lease, the clock.
+    pub(super) local: Arc<LocalReads>,
+    /// The lease last published to `local`.
+    published_lease: Option<LeaseRead>,
+    /// A round's outcome was published this turn: wake the readers.
+    pub(super) wake_readers: bool,
     peers_provider: Arc<dyn PeersProvider>,
     peers: BTreeMap<NodeId, Arc<dyn Peer>>,
     /// The provider's [`PeersProvider::generation`] when `peers` was read.
@@ -132,7 +140,7 @@ pub(super) struct Driver<L, S> {
     /// Reads waiting for the core or for their index to apply.
     pub(super) reads: Reads,
     /// What the loop did so far, published with the status.
-    counters: LoopCounters,
+    pub(super) counters: LoopCounters,
     /// The status's gauges ([`super::metrics`]).
     gauges: StatusGauges,
     /// [`super::NodeOptions::eager_proposals`]: never yield before proposing.
@@ -146,6 +154,8 @@ pub(super) struct Loaded {
     pub(super) last_applied: LogIndex,
     /// The local clock ([`super::NodeOptions::clock`]).
     pub(super) clock: Option<Arc<dyn Clock>>,
+    /// When the node's time starts (shared with [`LocalReads`]).
+    pub(super) epoch: Instant,
     /// [`super::NodeOptions::eager_proposals`].
     pub(super) eager_proposals: bool,
 }
@@ -155,7 +165,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     pub(super) fn new(
         core: Core,
         log: L,
-        state_machine: S,
+        state_machine: Arc<SharedStateMachine<S>>,
+        local: Arc<LocalReads>,
         peers_provider: Arc<dyn PeersProvider>,
         settings: Arc<dyn Settings>,
         observer: Option<Arc<dyn Observer>>,
@@ -173,6 +184,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             core,
             log,
             state_machine,
+            local,
+            published_lease: None,
+            wake_readers: false,
             peers_provider,
             settings,
             observer,
@@ -182,7 +196,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             results_rx,
             waiters: Waiters::default(),
             last_applied: loaded.last_applied,
-            epoch: Instant::now(),
+            epoch: loaded.epoch,
             clock: loaded.clock,
             store: Arc::new(Mutex::new(loaded.store)),
             snapshot_events,
@@ -199,6 +213,12 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// Run until stopped or a storage error, then release everyone waiting.
     pub(super) async fn run(mut self) {
+        // However the loop ends (stopped, a storage error, a panic, the task dropped), the
+        // readers hear `Shutdown` from then on.
+        let _close = CloseOnDrop {
+            local: self.local.clone(),
+            state_machine: self.state_machine.clone(),
+        };
         let reason = match self.event_loop().await {
             Ok(()) => "stopped".to_string(),
             Err(error) => {
@@ -232,7 +252,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Event::Tick => {
                     self.core.tick(self.now());
                     self.waiters.prune_abandoned();
-                    self.reads.prune_abandoned();
+                    self.prune_abandoned_reads();
                     self.execute(None)?;
                 }
                 Event::Result(result) => self.on_result(result)?,
@@ -251,7 +271,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                     self.on_submissions(first)?
                 }
                 Event::Admin(request) => self.on_admin(request)?,
-                Event::Read(first) => self.on_reads(first)?,
+                Event::Reads => self.on_reads()?,
             }
         }
     }
@@ -301,7 +321,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             submission = channels.submissions.recv() => {
                 submission.map_or(Event::Stop, Event::Submission)
             }
-            read = channels.reads.recv() => read.map_or(Event::Stop, Event::Read),
+            () = self.local.wanted() => Event::Reads,
         }
     }
 
@@ -318,11 +338,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// The node's local time: what the core is given with every input.
     pub(super) fn now(&self) -> Duration {
-        let elapsed = Instant::now().duration_since(self.epoch);
-        match &self.clock {
-            None => elapsed,
-            Some(clock) => clock.local(elapsed),
-        }
+        self.local.local_now()
     }
 
     fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {
@@ -465,6 +481,9 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         &mut self,
         mut reply: Option<oneshot::Sender<Message>>,
     ) -> Result<(), LogError> {
+        // Before any action: a TimeoutNow among them voids the lease (§3.10).
+        self.publish_lease();
+        let applied_before = self.last_applied;
         for action in self.core.take_actions() {
             match action {
                 Action::SaveHardState(state) => self.log.save_hard_state(state)?,
@@ -494,9 +513,20 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Action::ReadFailed { id, leader_hint } => self.read_failed(id, leader_hint),
             }
         }
-        self.serve_applied_reads();
+        if std::mem::take(&mut self.wake_readers) || self.last_applied != applied_before {
+            self.local.wake();
+        }
         self.publish_status();
         Ok(())
+    }
+
+    /// Publish the core's lease for lease reads served in the readers' tasks.
+    fn publish_lease(&mut self) {
+        let lease = self.core.lease_read();
+        if lease != self.published_lease {
+            self.published_lease = lease;
+            self.local.publish_lease(lease);
+        }
     }
 
     /// Call the peer, bounded by the RPC timeout, and feed the outcome back. The call starts
@@ -557,13 +587,15 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         if let Some(last) = entries.last() {
             self.notify(NodeEvent::Committed { index: last.index });
         }
+        let shared = self.state_machine.clone();
+        let mut applied = lock(&shared);
         for entry in entries {
             let response = match &entry.payload {
                 Payload::Noop => None,
                 // A configuration change's caller (`Node::change_membership`) hears it applied.
                 Payload::Membership(_) => Some(Vec::new()),
                 Payload::Command(command) => {
-                    let response = self.state_machine.apply(entry.index, command);
+                    let response = applied.state_machine.apply(entry.index, command);
                     tracing::debug!(node = self.core.id(), index = entry.index, "applied");
                     if self.observer.is_some() {
                         self.notify(NodeEvent::Applied {
@@ -576,6 +608,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 }
             };
             self.last_applied = entry.index;
+            applied.last_applied = entry.index;
             let leader_hint = self.core.leader();
             self.waiters
                 .applied(entry.index, entry.term, response.as_deref(), leader_hint);
@@ -622,6 +655,18 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         if membership.1 != self.core.membership_index() || &membership.0 != self.core.membership() {
             *membership = (self.core.membership().clone(), self.core.membership_index());
         }
+    }
+}
+
+/// Closes a node's [`LocalReads`] when its event loop ends, however it ends.
+struct CloseOnDrop<S: StateMachine> {
+    local: Arc<LocalReads>,
+    state_machine: Arc<SharedStateMachine<S>>,
+}
+
+impl<S: StateMachine> Drop for CloseOnDrop<S> {
+    fn drop(&mut self) {
+        self.local.close(&self.state_machine);
     }
 }
 

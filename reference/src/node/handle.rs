@@ -12,12 +12,12 @@ use super::admin::{AdminError, AdminRequest};
 use super::counters::LoopCounters;
 use super::driver::{Channels, Driver, Incoming, Loaded, Submission};
 use super::load::load_core;
+use super::local_reads::{Applied, LocalReads};
 use super::panic_stop::fail_stop_on_panic;
-use super::reads::ReadRequest;
 use super::snapshots::InstallIncoming;
 use super::{NodeOptions, PauseSwitch, StartError, Status};
 use crate::client::{ClientError, ReadConsistency};
-use crate::core::Role;
+use crate::core::{ReadMode, Role};
 use crate::log::Log;
 use crate::membership::Membership;
 use crate::message::{
@@ -40,8 +40,6 @@ const REQUEST_QUEUE: usize = 1024;
 const INSTALL_QUEUE: usize = 16;
 /// The most membership calls queued for the event loop.
 const ADMIN_QUEUE: usize = 64;
-/// The most reads queued for the event loop.
-const READ_QUEUE: usize = 4096;
 
 /// A running Raft node. Cheap to clone: clones share the node. Transports deliver incoming
 /// RPCs through its [`RpcHandler`] implementation.
@@ -57,7 +55,8 @@ struct Shared {
     requests: mpsc::Sender<Incoming>,
     installs: mpsc::Sender<InstallIncoming>,
     admin: mpsc::Sender<AdminRequest>,
-    reads: mpsc::Sender<ReadRequest>,
+    /// Reads served in the caller's task.
+    local: Arc<LocalReads>,
     status: Arc<Mutex<Status>>,
     /// The configuration in effect and its entry's index, as the event loop last published.
     membership: Arc<Mutex<(Membership, LogIndex)>>,
@@ -90,9 +89,21 @@ impl Node {
             settings.as_ref(),
             &options,
         )?;
+        let epoch = tokio::time::Instant::now();
+        let shared_state_machine = Arc::new(std::sync::Mutex::new(Applied {
+            state_machine,
+            last_applied: core.commit_index(),
+            closed: false,
+        }));
+        let local = Arc::new(LocalReads::new(
+            shared_state_machine.clone(),
+            epoch,
+            options.clock.clone(),
+        ));
         let loaded = Loaded {
             store,
             last_applied: core.commit_index(),
+            epoch,
             clock: options.clock.clone(),
             eager_proposals: options.eager_proposals,
         };
@@ -100,7 +111,6 @@ impl Node {
         let (requests, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let (installs, installs_rx) = mpsc::channel(INSTALL_QUEUE);
         let (admin, admin_rx) = mpsc::channel(ADMIN_QUEUE);
-        let (reads, reads_rx) = mpsc::channel(READ_QUEUE);
         let membership = Arc::new(Mutex::new((
             core.membership().clone(),
             core.membership_index(),
@@ -124,7 +134,6 @@ impl Node {
             requests: requests_rx,
             installs: installs_rx,
             admin: admin_rx,
-            reads: reads_rx,
             membership: membership.clone(),
             stop: stop_rx,
             pause: options.pause_switch.as_ref().map(PauseSwitch::subscribe),
@@ -133,7 +142,8 @@ impl Node {
         let driver = Driver::new(
             core,
             log,
-            state_machine,
+            shared_state_machine,
+            local.clone(),
             peers,
             settings.clone(),
             options.observer,
@@ -150,7 +160,7 @@ impl Node {
             requests,
             installs,
             admin,
-            reads,
+            local,
             status,
             membership,
             stop,
@@ -224,17 +234,20 @@ impl Node {
         query: Vec<u8>,
         consistency: ReadConsistency,
     ) -> Result<Vec<u8>, ClientError> {
-        if consistency == ReadConsistency::Log {
-            return self.submit(query).await;
-        }
-        let (reply, outcome) = oneshot::channel();
-        let request = ReadRequest {
-            query,
-            consistency,
-            reply,
+        let local = &self.shared.local;
+        let mode = match consistency {
+            ReadConsistency::Log => return self.submit(query).await,
+            ReadConsistency::Stale => return local.stale(&query),
+            ReadConsistency::Lease => match local.leased(&query) {
+                Some(answer) => return answer,
+                None => ReadMode::Lease,
+            },
+            ReadConsistency::Linearizable => ReadMode::Index,
         };
-        self.answer_within_timeout(self.shared.reads.send(request), outcome)
+        let timeout = self.shared.settings.command_timeout();
+        tokio::time::timeout(timeout, local.confirmed(&query, mode))
             .await
+            .unwrap_or(Err(ClientError::Timeout))
     }
 
     /// The node's current state.

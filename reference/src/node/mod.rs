@@ -26,6 +26,7 @@ mod envelope;
 mod events;
 mod handle;
 mod load;
+mod local_reads;
 pub mod metrics;
 mod panic_stop;
 mod pause;

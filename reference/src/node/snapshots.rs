@@ -72,7 +72,10 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// The snapshot carries `membership`, the configuration as of `index`, in front of the
     /// state machine's bytes (see `envelope.rs`).
     pub(super) fn take_snapshot(&mut self, index: LogIndex, term: Term, membership: Membership) {
-        let Some(source) = self.state_machine.snapshot() else {
+        let source = super::local_reads::lock(&self.state_machine)
+            .state_machine
+            .snapshot();
+        let Some(source) = source else {
             tracing::debug!(
                 node = self.core.id(),
                 "the state machine takes no snapshots"
@@ -257,7 +260,15 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             let store = lock(&self.store);
             let mut reader = SnapshotReader::new(store.as_ref(), meta, chunk_bytes);
             envelope::read(&mut reader).and_then(|(membership, mut data)| {
-                self.state_machine.restore(index, &mut data)?;
+                let mut applied = super::local_reads::lock(&self.state_machine);
+                match applied.state_machine.restore(index, &mut data) {
+                    Ok(()) => applied.last_applied = index,
+                    // Half restored, maybe: the node fail-stops; serve nothing meanwhile.
+                    Err(error) => {
+                        applied.closed = true;
+                        return Err(error);
+                    }
+                }
                 Ok(membership)
             })
         };

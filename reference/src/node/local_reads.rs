@@ -1,0 +1,348 @@
+//! Reads served in the caller's task (dissertation §6.4): the state machine is shared with the
+//! event loop, so a read that needs no confirmation, or whose confirmation the loop has
+//! published, reads it without a turn of the loop, a channel hop or a reply of its own.
+//!
+//! * Stale reads query the state machine at once.
+//! * Lease reads (§6.4.1) compare the node's local time with the lease the loop publishes
+//!   after every input ([`Core::lease_read`], published before the input's actions run, so a
+//!   TimeoutNow never leaves ahead of the lease's end) and serve once applied through its read
+//!   index; when no lease holds they become ReadIndex reads of the lease kind.
+//! * ReadIndex reads share confirmation rounds: a read joins the round that is open when it
+//!   arrives; the loop, woken once per round, closes it and gives it to the core as one read
+//!   (so the core's heartbeats confirming it are sent after every read of the round arrived),
+//!   and publishes the round's outcome, the read index or a refusal, waking every reader at
+//!   once. Each reader then waits until the state machine applied through the read index and
+//!   queries it in its own task.
+//!
+//! Architecture invariant: a reader never answers from state the core has not vouched for: a
+//! stale read says so; a lease read only before the published lease's end, at a local time
+//! never earlier than one the core was given; a ReadIndex read only with its own round's
+//! outcome, and only once applied through its read index.
+//!
+//! [`Core::lease_read`]: crate::core::Core::lease_read
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::clock::Clock;
+use crate::client::ClientError;
+use crate::core::{LeaseRead, ReadMode};
+use crate::state_machine::StateMachine;
+use crate::types::{LogIndex, NodeId};
+
+/// The state machine and the index it applied through, shared by the event loop (which
+/// applies, snapshots and restores under the lock) and the readers (which query under it).
+pub(super) struct Applied<S> {
+    pub(super) state_machine: S,
+    pub(super) last_applied: LogIndex,
+    /// Set when the event loop ended: nothing is served any more.
+    pub(super) closed: bool,
+}
+
+/// The lock a node's state machine lives behind.
+pub(super) type SharedStateMachine<S> = Mutex<Applied<S>>;
+
+/// What a query found.
+enum Served {
+    Answer(Option<Vec<u8>>),
+    /// The state machine has not applied through the index yet.
+    NotApplied,
+    /// The node stopped.
+    Closed,
+}
+
+/// A reader's view of the state machine, whatever its type.
+trait Queryable: Send + Sync {
+    /// Answer `query` if the state machine applied through `index`.
+    fn query_at(&self, index: LogIndex, query: &[u8]) -> Served;
+}
+
+impl<S: StateMachine> Queryable for SharedStateMachine<S> {
+    fn query_at(&self, index: LogIndex, query: &[u8]) -> Served {
+        // Poisoned: the state machine panicked mid-apply, and the node stopped.
+        let Ok(applied) = self.lock() else {
+            return Served::Closed;
+        };
+        if applied.closed {
+            Served::Closed
+        } else if applied.last_applied < index {
+            Served::NotApplied
+        } else {
+            Served::Answer(applied.state_machine.query(query))
+        }
+    }
+}
+
+/// A confirmation round's outcome: the read index, or the leader hint of a refusal.
+type Outcome = Result<LogIndex, Option<NodeId>>;
+
+/// A confirmation round readers have joined.
+#[derive(Default)]
+struct Round {
+    /// The readers still waiting for it.
+    readers: usize,
+    outcome: Option<Outcome>,
+}
+
+/// The confirmation rounds of one read mode.
+#[derive(Default)]
+struct Gate {
+    /// The round a read arriving now joins (its generation).
+    open: u64,
+    /// How many reads joined the open round.
+    joined: usize,
+    /// The rounds some reader still waits for, by generation.
+    rounds: BTreeMap<u64, Round>,
+}
+
+/// What the event loop publishes for readers.
+#[derive(Default)]
+struct Published {
+    /// [`ReadMode::Index`], [`ReadMode::Lease`].
+    gates: [Gate; 2],
+    lease: Option<LeaseRead>,
+    closed: bool,
+}
+
+/// The part of a node that readers and the event loop share.
+pub(super) struct LocalReads {
+    published: Mutex<Published>,
+    state_machine: Arc<dyn Queryable>,
+    /// Wakes readers: a round's outcome is published, or the state machine applied more.
+    readers: Notify,
+    /// Wakes the event loop: a round has readers.
+    wanted: Notify,
+    /// When the node's time started (the driver's epoch).
+    epoch: Instant,
+    clock: Option<Arc<dyn Clock>>,
+    /// The latest local time read, in nanoseconds: the core never goes back in time
+    /// (`advance_clock`), so neither does a lease check.
+    high_water: AtomicU64,
+}
+
+fn slot(mode: ReadMode) -> usize {
+    match mode {
+        ReadMode::Index => 0,
+        ReadMode::Lease => 1,
+    }
+}
+
+impl LocalReads {
+    /// Share `state_machine`; the node's time is `clock`'s (or the real time) since `epoch`.
+    pub(super) fn new<S: StateMachine>(
+        state_machine: Arc<SharedStateMachine<S>>,
+        epoch: Instant,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> LocalReads {
+        LocalReads {
+            published: Mutex::default(),
+            state_machine,
+            readers: Notify::new(),
+            wanted: Notify::new(),
+            epoch,
+            clock,
+            high_water: AtomicU64::new(0),
+        }
+    }
+
+    /// The node's local time now (what the driver gives the core).
+    pub(super) fn local_now(&self) -> Duration {
+        let elapsed = Instant::now().duration_since(self.epoch);
+        let local = match &self.clock {
+            None => elapsed,
+            Some(clock) => clock.local(elapsed),
+        };
+        let nanos = u64::try_from(local.as_nanos()).unwrap_or(u64::MAX);
+        self.high_water.fetch_max(nanos, Ordering::Relaxed);
+        local
+    }
+
+    /// The latest local time read by anyone, now included: never before a time given to the
+    /// core.
+    fn monotonic_now(&self) -> Duration {
+        let local = self.local_now();
+        local.max(Duration::from_nanos(
+            self.high_water.load(Ordering::Relaxed),
+        ))
+    }
+
+    /// A stale read: the state as this node applied it, now.
+    pub(super) fn stale(&self, query: &[u8]) -> Result<Vec<u8>, ClientError> {
+        match self.state_machine.query_at(0, query) {
+            Served::Answer(answer) => answer.ok_or(ClientError::QueryUnsupported),
+            Served::NotApplied | Served::Closed => Err(ClientError::Shutdown),
+        }
+    }
+
+    /// A lease read served at once, if the published lease holds now and the state machine
+    /// applied through its read index; `None` otherwise (confirm it instead).
+    pub(super) fn leased(&self, query: &[u8]) -> Option<Result<Vec<u8>, ClientError>> {
+        let lease = {
+            let published = lock(&self.published);
+            if published.closed {
+                return Some(Err(ClientError::Shutdown));
+            }
+            published.lease?
+        };
+        if self.monotonic_now() >= lease.until {
+            return None;
+        }
+        match self.state_machine.query_at(lease.index, query) {
+            Served::Answer(answer) => Some(answer.ok_or(ClientError::QueryUnsupported)),
+            Served::NotApplied => None,
+            Served::Closed => Some(Err(ClientError::Shutdown)),
+        }
+    }
+
+    /// A read confirmed by a round of `mode`: join the open round, wait for its outcome and
+    /// for the state machine to apply through its read index, then query it. Not bounded in
+    /// time: the caller bounds it.
+    pub(super) async fn confirmed(
+        &self,
+        query: &[u8],
+        mode: ReadMode,
+    ) -> Result<Vec<u8>, ClientError> {
+        let ticket = self.join(mode);
+        loop {
+            let notified = self.readers.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let outcome = {
+                let published = lock(&self.published);
+                if published.closed {
+                    return Err(ClientError::Shutdown);
+                }
+                published.gates[ticket.slot]
+                    .rounds
+                    .get(&ticket.round)
+                    .and_then(|round| round.outcome)
+            };
+            match outcome {
+                None => {}
+                Some(Err(leader_hint)) => return Err(ClientError::NotLeader { leader_hint }),
+                Some(Ok(index)) => match self.state_machine.query_at(index, query) {
+                    Served::Answer(answer) => return answer.ok_or(ClientError::QueryUnsupported),
+                    Served::NotApplied => {}
+                    Served::Closed => return Err(ClientError::Shutdown),
+                },
+            }
+            notified.await;
+        }
+    }
+
+    /// Join the open round of `mode`; the first reader wakes the event loop.
+    fn join(&self, mode: ReadMode) -> Ticket<'_> {
+        let slot = slot(mode);
+        let mut published = lock(&self.published);
+        let gate = &mut published.gates[slot];
+        let round = gate.open;
+        gate.joined += 1;
+        gate.rounds.entry(round).or_default().readers += 1;
+        let first = gate.joined == 1;
+        drop(published);
+        if first {
+            self.wanted.notify_one();
+        }
+        Ticket {
+            reads: self,
+            slot,
+            round,
+        }
+    }
+
+    /// A reader left (answered, or its caller gave up).
+    fn leave(&self, slot: usize, round: u64) {
+        let mut published = lock(&self.published);
+        let gate = &mut published.gates[slot];
+        if round == gate.open {
+            gate.joined -= 1;
+        }
+        if let Some(entry) = gate.rounds.get_mut(&round) {
+            entry.readers -= 1;
+            if entry.readers == 0 {
+                gate.rounds.remove(&round);
+            }
+        }
+    }
+
+    // The event loop's side.
+
+    /// Resolves when a round has readers (a permit is kept if the loop is busy).
+    pub(super) async fn wanted(&self) {
+        self.wanted.notified().await;
+    }
+
+    /// Close the open round of `mode` if it has readers: its generation, to confirm.
+    pub(super) fn close_round(&self, mode: ReadMode) -> Option<u64> {
+        let mut published = lock(&self.published);
+        let gate = &mut published.gates[slot(mode)];
+        if gate.joined == 0 {
+            return None;
+        }
+        let round = gate.open;
+        gate.open += 1;
+        gate.joined = 0;
+        Some(round)
+    }
+
+    /// Publish round `round` of `mode`'s outcome (readers are woken by [`LocalReads::wake`]).
+    pub(super) fn settle_round(&self, mode: ReadMode, round: u64, outcome: Outcome) {
+        let mut published = lock(&self.published);
+        if let Some(entry) = published.gates[slot(mode)].rounds.get_mut(&round) {
+            entry.outcome = Some(outcome);
+        }
+    }
+
+    /// Whether some reader still waits for round `round` of `mode`.
+    pub(super) fn round_has_readers(&self, mode: ReadMode, round: u64) -> bool {
+        lock(&self.published).gates[slot(mode)]
+            .rounds
+            .contains_key(&round)
+    }
+
+    /// Publish the core's lease (§6.4.1), or its absence.
+    pub(super) fn publish_lease(&self, lease: Option<LeaseRead>) {
+        lock(&self.published).lease = lease;
+    }
+
+    /// Wake every waiting reader to look again.
+    pub(super) fn wake(&self) {
+        self.readers.notify_waiters();
+    }
+
+    /// The event loop ended: every reader, present and future, hears `Shutdown`.
+    pub(super) fn close<S: StateMachine>(&self, state_machine: &SharedStateMachine<S>) {
+        lock(state_machine).closed = true;
+        let mut published = lock(&self.published);
+        published.closed = true;
+        published.lease = None;
+        drop(published);
+        self.wake();
+    }
+}
+
+/// A reader's place in a round; leaving it (however the read ends) is counted.
+struct Ticket<'a> {
+    reads: &'a LocalReads,
+    slot: usize,
+    round: u64,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.reads.leave(self.slot, self.round);
+    }
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks but a state machine, and a node whose state
+    // machine panicked is stopped (its readers hear `Shutdown`).
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
