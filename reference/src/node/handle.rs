@@ -229,12 +229,24 @@ impl Node {
     /// the read index and it applied that far (otherwise a follower answers
     /// [`ClientError::NotLeader`] with its hint); stale reads
     /// by any node at once. After `command_timeout` the answer is [`ClientError::Timeout`].
+    ///
+    /// Every read but a log read is served in the caller's task, from the state machine the
+    /// node shares with its event loop: stale reads and lease reads while the lease holds
+    /// without involving the loop at all; ReadIndex reads (and lease reads when no lease
+    /// holds) join a confirmation round that the loop confirms for all its readers at once.
+    /// Call it on the node's runtime: a lease read compares the runtime's clock with the
+    /// lease's end.
     pub async fn read(
         &self,
         query: Vec<u8>,
         consistency: ReadConsistency,
     ) -> Result<Vec<u8>, ClientError> {
         let local = &self.shared.local;
+        if consistency != ReadConsistency::Log {
+            // A stale or lease read may never wait: a caller reading in a loop must still
+            // let the runtime run its other tasks now and then.
+            tokio::task::consume_budget().await;
+        }
         let mode = match consistency {
             ReadConsistency::Log => return self.submit(query).await,
             ReadConsistency::Stale => return local.stale(&query),
