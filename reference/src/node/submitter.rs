@@ -17,25 +17,28 @@ use crate::client::ClientError;
 /// its own, which registers an entry in tokio's timer wheel on its first poll and removes it
 /// again when the answer comes: two locked operations on the timer wheel per command (about
 /// a tenth of the CPU of `rafty bench` at 1024 clients). A `Submitter` keeps one timer for
-/// all its commands and moves its deadline forward for each one: tokio does that with one
-/// atomic compare-and-swap while the timer is registered (the wheel re-files the entry only
-/// when the old deadline comes round, at most once per `command_timeout`), and never
-/// removes it between commands.
+/// all its commands and leaves it alone while commands are answered in time: the timer stays
+/// set to an earlier command's deadline, which is never later than the current command's
+/// (each command's deadline is `command_timeout` after its own submission, and commands
+/// follow one another). When that earlier deadline comes round while a command is still
+/// waiting, the submitter moves the timer to this command's own deadline and waits on; only
+/// that deadline answers [`ClientError::Timeout`]. The timer is thus touched at most once per
+/// `command_timeout`, not once per command, and a command times out exactly when it would
+/// under [`Node::submit`].
 ///
 /// Get one from [`Node::submitter`], one per client task: `submit` takes `&mut self`, so a
 /// submitter serves one command at a time. The timer is created by the first command (it
-/// needs the tokio runtime) and dropped with the submitter.
+/// needs the tokio runtime) and dropped with the submitter. An idle submitter's timer fires
+/// once, at one of its earlier commands' deadlines, and wakes the task holding it: harmless.
 pub struct Submitter {
     node: Node,
-    deadline: Option<Pin<Box<Sleep>>>,
+    /// Set to the deadline of this or an earlier command (see above).
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Submitter {
     pub(super) fn new(node: Node) -> Submitter {
-        Submitter {
-            node,
-            deadline: None,
-        }
+        Submitter { node, timer: None }
     }
 
     /// The node this submitter submits to.
@@ -47,23 +50,26 @@ impl Submitter {
     /// `command_timeout`: see [`Node::submit`], whose answers these are.
     pub async fn submit(&mut self, command: Vec<u8>) -> Result<Vec<u8>, ClientError> {
         let deadline = Instant::now() + self.node.settings().command_timeout();
-        let timer = match &mut self.deadline {
-            Some(timer) => {
-                timer.as_mut().reset(deadline);
-                timer
-            }
-            None => self
-                .deadline
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         let (submission, outcome, span) = self.node.submission(command, true);
         let wait = self.node.queue_and_wait(submission, outcome);
-        // As `tokio::time::timeout` does: the answer first, then the deadline.
         let bounded = async {
-            tokio::select! {
-                biased;
-                result = wait => result,
-                () = timer.as_mut() => Err(ClientError::Timeout),
+            let mut wait = std::pin::pin!(wait);
+            loop {
+                // As `tokio::time::timeout` does: the answer first, then the deadline.
+                tokio::select! {
+                    biased;
+                    result = &mut wait => return result,
+                    () = timer.as_mut() => {
+                        if Instant::now() >= deadline {
+                            return Err(ClientError::Timeout);
+                        }
+                        // An earlier command's deadline: wait for this one's.
+                        timer.as_mut().reset(deadline);
+                    }
+                }
             }
         };
         let result = bounded.instrument(span.clone()).await;
