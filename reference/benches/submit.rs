@@ -3,7 +3,7 @@
 //! deadline moved forward for each command), by 1 and 64 closed-loop clients.
 //!
 //! The node is a one-node cluster (its own majority) with a `MemoryLog` and a state machine
-//! that only acknowledges, on a current-thread tokio runtime: what is timed is the handle's
+//! that only acknowledges, on a current-thread tokio runtime and on two workers: what is timed is the handle's
 //! side (the deadline, the submission queue, the answer's channel) and the event loop's
 //! (proposing the batch, appending it, committing and applying it, answering each client),
 //! with no network. Each sample runs `iters` commands spread over the clients and is timed
@@ -86,27 +86,44 @@ async fn run(node: &Node, way: Way, clients: u64, iters: u64) -> Duration {
     start.elapsed()
 }
 
+/// One group per runtime: a current thread (no contention: the timer wheel's lock and the
+/// handle's reference count stay on one core) and two workers, as `rafty bench` runs (the
+/// clients and the event loop on both cores, the timer wheel shared between them).
 fn submit(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let node = runtime.block_on(single_node());
-    let mut group = c.benchmark_group("submit");
-    group.throughput(Throughput::Elements(1));
-    for clients in [1u64, 64] {
-        for way in [Way::NodeSubmit, Way::Submitter] {
-            let name = match way {
-                Way::NodeSubmit => "node_submit",
-                Way::Submitter => "submitter",
-            };
-            group.bench_with_input(BenchmarkId::new(name, clients), &clients, |b, &clients| {
-                b.iter_custom(|iters| runtime.block_on(run(&node, way, clients, iters)));
-            });
+    let runtimes = [
+        (
+            "submit_current_thread",
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+        ),
+        (
+            "submit_two_workers",
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build(),
+        ),
+    ];
+    for (group_name, runtime) in runtimes {
+        let runtime = runtime.expect("a tokio runtime");
+        let node = runtime.block_on(single_node());
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(1));
+        for clients in [1u64, 64] {
+            for way in [Way::NodeSubmit, Way::Submitter] {
+                let name = match way {
+                    Way::NodeSubmit => "node_submit",
+                    Way::Submitter => "submitter",
+                };
+                group.bench_with_input(BenchmarkId::new(name, clients), &clients, |b, &clients| {
+                    b.iter_custom(|iters| runtime.block_on(run(&node, way, clients, iters)));
+                });
+            }
         }
+        group.finish();
+        runtime.block_on(node.stop());
     }
-    group.finish();
-    runtime.block_on(node.stop());
 }
 
 criterion_group! {

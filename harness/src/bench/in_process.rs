@@ -1,7 +1,8 @@
 //! In-process mode, the setup of openraft's "minimal" benchmark: three nodes in this process,
 //! in-memory logs, the in-process network, a state machine that does nothing (but snapshots
 //! its applied index, so the snapshot policy runs and logs are compacted), and clients
-//! calling the leader's [`Node::submit`] directly.
+//! calling the leader directly, each through a [`rafty::node::Submitter`] of its own
+//! ([`Node::submit`]'s answers and deadline, one timer per client).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
