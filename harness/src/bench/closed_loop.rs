@@ -99,6 +99,34 @@ where
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
     let submit = Arc::new(submit);
+    run_stateful_clients(
+        clients,
+        window,
+        |client| client,
+        move |client| {
+            let operation = submit(client);
+            async move { (client, operation.await) }
+        },
+    )
+    .await
+}
+
+/// [`run_clients`] for clients that keep state from one operation to the next (a
+/// [`rafty::node::Submitter`] and its timer): `state(client)` makes client number `client`'s
+/// state once, and `submit(state)` performs one operation and hands the state back.
+pub async fn run_stateful_clients<S, N, F, Fut>(
+    clients: usize,
+    window: Window,
+    state: N,
+    submit: F,
+) -> RoundOutcome
+where
+    S: Send + 'static,
+    N: Fn(usize) -> S,
+    F: Fn(S) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = (S, Result<(), String>)> + Send + 'static,
+{
+    let submit = Arc::new(submit);
     let Window {
         from: measure_from,
         until: measure_until,
@@ -106,6 +134,7 @@ where
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let submit = submit.clone();
+            let mut state = state(client);
             tokio::spawn(async move {
                 let mut tally = Tally::default();
                 // One clock read per operation: the next operation starts when this one
@@ -115,7 +144,8 @@ where
                     if start >= measure_until {
                         return tally;
                     }
-                    let outcome = submit(client).await;
+                    let (returned, outcome) = submit(state).await;
+                    state = returned;
                     let finish = Instant::now();
                     let counted = start >= measure_from && finish <= measure_until;
                     match outcome {

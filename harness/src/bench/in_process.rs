@@ -1,7 +1,8 @@
 //! In-process mode, the setup of openraft's "minimal" benchmark: three nodes in this process,
 //! in-memory logs, the in-process network, a state machine that does nothing (but snapshots
 //! its applied index, so the snapshot policy runs and logs are compacted), and clients
-//! calling the leader's [`Node::submit`] directly.
+//! calling the leader directly, each through a [`rafty::node::Submitter`] of its own
+//! ([`Node::submit`]'s answers and deadline, one timer per client).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use rafty::{
     StaticPeersProvider,
 };
 
-use super::closed_loop::{RoundOutcome, Window, run_clients};
+use super::closed_loop::{RoundOutcome, Window, run_stateful_clients};
 use super::commit_clock::CommitClock;
 use super::loop_stats::LoopSummary;
 use super::machine::peak_rss_bytes;
@@ -179,15 +180,17 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         (all, LoopSummary::of(&counters, seconds))
     });
     let reads = options.reads;
-    let mut outcome = run_clients(clients, window, move |_client| {
-        let leader = leader.clone();
+    // Each client writes through a `Submitter` of its own (one deadline timer reused for all
+    // its commands, as a client library holding a connection would).
+    let new_client = |_client| leader.submitter();
+    let mut outcome = run_stateful_clients(clients, window, new_client, move |mut client| {
         let command = payload.clone();
         async move {
             let answer = match reads {
-                Some(consistency) => leader.read(command, consistency).await,
-                None => leader.submit(command).await,
+                Some(consistency) => client.node().read(command, consistency).await,
+                None => client.submit(command).await,
             };
-            answer.map(drop).map_err(|error| error.to_string())
+            (client, answer.map(drop).map_err(|error| error.to_string()))
         }
     })
     .await;

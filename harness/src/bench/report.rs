@@ -285,7 +285,7 @@ impl BenchReport {
             "client latency: submit -> answer, measured by the clients{}",
             match self.mode {
                 Mode::Real => " (client -> leader -> followers -> leader -> client, over TCP)",
-                Mode::InProcess => " (Node::submit on the leader)",
+                Mode::InProcess => " (a Submitter per client on the leader)",
             }
         );
         let _ = writeln!(

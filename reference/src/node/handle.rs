@@ -15,6 +15,7 @@ use super::load::load_core;
 use super::local_reads::{Applied, LocalReads};
 use super::panic_stop::fail_stop_on_panic;
 use super::snapshots::InstallIncoming;
+use super::submitter::Submitter;
 use super::{NodeOptions, PauseSwitch, StartError, Status};
 use crate::client::{ClientError, ReadConsistency};
 use crate::core::{ReadMode, Role};
@@ -184,18 +185,15 @@ impl Node {
         self.submit_with(command, true).await
     }
 
+    /// A [`Submitter`] for one client that submits its commands one after another: the same
+    /// answers and the same `command_timeout` per command as [`Node::submit`], with one timer
+    /// reused for all of them instead of a timer registered and removed per command.
+    pub fn submitter(&self) -> Submitter {
+        Submitter::new(self.clone())
+    }
+
     async fn submit_with(&self, command: Vec<u8>, forward: bool) -> Result<Vec<u8>, ClientError> {
-        // A write's path, at debug level (`RUST_LOG=rafty=debug`): this span, the loop's
-        // "proposed" event in it (naming the entry's index), the "append" and "replicate"
-        // spans naming the indexes they carry, "applied", and "replied" here.
-        let span = tracing::debug_span!("submit", node = self.id(), forwarded = !forward);
-        let (reply, outcome) = oneshot::channel();
-        let submission = Submission {
-            command,
-            reply,
-            forward,
-            span: span.clone(),
-        };
+        let (submission, outcome, span) = self.submission(command, forward);
         let result = self
             .answer_within_timeout(self.shared.submissions.send(submission), outcome)
             .instrument(span.clone())
@@ -204,20 +202,46 @@ impl Node {
         result
     }
 
+    /// A submission of `command` for the event loop, where its outcome will come, and its
+    /// span. A write's path, at debug level (`RUST_LOG=rafty=debug`): this span, the loop's
+    /// "proposed" event in it (naming the entry's index), the "append" and "replicate" spans
+    /// naming the indexes they carry, "applied", and "replied" when the caller has its answer.
+    pub(super) fn submission(
+        &self,
+        command: Vec<u8>,
+        forward: bool,
+    ) -> (Submission, Outcome, tracing::Span) {
+        let span = tracing::debug_span!("submit", node = self.id(), forwarded = !forward);
+        let (reply, outcome) = oneshot::channel();
+        let submission = Submission {
+            command,
+            reply,
+            forward,
+            span: span.clone(),
+        };
+        (submission, outcome, span)
+    }
+
+    /// Queue `submission` for the event loop and wait for its `outcome`, with no deadline (the
+    /// caller bounds it); a loop that is gone is [`ClientError::Shutdown`].
+    pub(super) async fn queue_and_wait(
+        &self,
+        submission: Submission,
+        outcome: Outcome,
+    ) -> Result<Vec<u8>, ClientError> {
+        answer(self.shared.submissions.send(submission), outcome).await
+    }
+
     /// Hand a request to the event loop (`queued`) and wait for its `outcome`, for at most
     /// `command_timeout`: then [`ClientError::Timeout`] (indefinite). A loop that is gone is
     /// [`ClientError::Shutdown`].
     async fn answer_within_timeout<E>(
         &self,
         queued: impl Future<Output = Result<(), E>>,
-        outcome: oneshot::Receiver<Result<Vec<u8>, ClientError>>,
+        outcome: Outcome,
     ) -> Result<Vec<u8>, ClientError> {
-        let wait = async {
-            queued.await.map_err(|_| ClientError::Shutdown)?;
-            outcome.await.map_err(|_| ClientError::Shutdown)?
-        };
         let timeout = self.shared.settings.command_timeout();
-        tokio::time::timeout(timeout, wait)
+        tokio::time::timeout(timeout, answer(queued, outcome))
             .await
             .unwrap_or(Err(ClientError::Timeout))
     }
@@ -334,6 +358,19 @@ impl std::fmt::Debug for Node {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.debug_tuple("Node").field(&self.status()).finish()
     }
+}
+
+/// Where the outcome of a submitted command comes.
+pub(super) type Outcome = oneshot::Receiver<Result<Vec<u8>, ClientError>>;
+
+/// Wait until the request is `queued`, then for its `outcome`; a loop that is gone is
+/// [`ClientError::Shutdown`].
+async fn answer<E>(
+    queued: impl Future<Output = Result<(), E>>,
+    outcome: Outcome,
+) -> Result<Vec<u8>, ClientError> {
+    queued.await.map_err(|_| ClientError::Shutdown)?;
+    outcome.await.map_err(|_| ClientError::Shutdown)?
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

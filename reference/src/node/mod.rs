@@ -32,6 +32,7 @@ mod panic_stop;
 mod pause;
 mod reads;
 mod snapshots;
+mod submitter;
 
 pub use panic_stop::panic_message;
 mod waiters;
@@ -46,6 +47,7 @@ pub use events::{NodeEvent, Observer};
 pub use handle::Node;
 pub use load::LogContractViolation;
 pub use pause::PauseSwitch;
+pub use submitter::Submitter;
 
 use crate::core::Role;
 use crate::log::LogError;
