@@ -98,7 +98,11 @@ fn a_power_cut_forgets_the_unsynced_writes_and_keeps_the_synced_ones() {
     second.set_len(4).unwrap();
     assert_eq!(fs.cut_power(), (13, 2), "13 bytes in 2 files");
     assert_eq!(fs.pending_bytes(), 0);
-    assert_eq!(fs.read(&a).unwrap(), b"synced", "this process sees the disk");
+    assert_eq!(
+        fs.read(&a).unwrap(),
+        b"synced",
+        "this process sees the disk"
+    );
     assert_eq!(first.len().unwrap(), 6);
     assert_eq!(fs.read(&b).unwrap(), b"");
     first.sync().unwrap();
