@@ -11,11 +11,12 @@
 //! role changes, snapshots, compactions, and why it stopped.
 //!
 //! With `--lazy-fs` its log and snapshot store run on [`LazyFs`], which keeps every write not
-//! yet synced in the process's memory: SIGUSR1 is then a **power cut** ([`POWER_CUT_SIGNAL`]):
-//! the node forgets those writes, says how many bytes it lost, and exits at once with
-//! [`POWER_CUT_EXIT_CODE`], leaving on the disk exactly what it had synced. (A SIGKILL of such
-//! a node loses them too: they live in the process.) Without `--lazy-fs`, SIGUSR1 is logged
-//! and ignored: the kernel would keep the unsynced writes, so it could not be a power cut.
+//! yet synced in the process's memory: SIGUSR1 is then a **power cut** ([`POWER_CUT_SIGNAL`],
+//! [`super::power_cut`]): wherever the node was, between a write and its fsync included, it
+//! logs how many unsynced bytes it loses and exits at once with [`POWER_CUT_EXIT_CODE`],
+//! leaving on the disk exactly what it had synced. (A SIGKILL of such a node loses them too:
+//! they live in the process.) Without `--lazy-fs`, SIGUSR1 is logged and ignored: the kernel
+//! would keep the unsynced writes, so it could not be a power cut.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -166,7 +167,13 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
     // Installed first: a SIGTERM from here on stops the node gracefully.
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut power_cut = signal(SignalKind::user_defined1())?;
+    // With --lazy-fs, SIGUSR1 is the power cut's own handler, from the start.
+    let mut ignored_power_cut = if config.lazy_fs {
+        crate::real::power_cut::install(config.id)?;
+        None
+    } else {
+        Some(signal(SignalKind::user_defined1())?)
+    };
     let tls = match &config.tls {
         Some(files) => Some(load_tls(files)?),
         None => None,
@@ -207,6 +214,9 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         None => (Box::new(rafty::Sessions::new(KvStateMachine::new())), None),
     };
     let (node, lazy) = start_node(config, tls.as_ref(), machine).await?;
+    if let Some(fs) = &lazy {
+        crate::real::power_cut::report(fs.unsynced_bytes());
+    }
     let transport = TransportConfig::new(config.cluster_id);
     let listening = Listening {
         id: config.id,
@@ -281,14 +291,11 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         tokio::select! {
             _ = terminate.recv() => break "SIGTERM",
             _ = interrupt.recv() => break "SIGINT",
-            _ = power_cut.recv() => match &lazy {
-                Some(fs) => cut_power(config.id, fs),
-                None => log_line(
-                    config.id,
-                    "SIGUSR1 ignored: a power cut needs --lazy-fs (the kernel keeps this \
-                     node's unsynced writes)",
-                ),
-            },
+            _ = next_signal(&mut ignored_power_cut) => log_line(
+                config.id,
+                "SIGUSR1 ignored: a power cut needs --lazy-fs (the kernel keeps this \
+                 node's unsynced writes)",
+            ),
         }
     };
     log_line(config.id, &format!("{signal}: stopping"));
@@ -300,15 +307,14 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
     Ok(())
 }
 
-/// A power cut: forget every unsynced write, say how much, exit at once (no destructor, no
-/// graceful stop: nothing may reach the disk after this).
-fn cut_power(id: NodeId, fs: &LazyFs) -> ! {
-    let (bytes, files) = fs.cut_power();
-    log_line(
-        id,
-        &format!("power cut (SIGUSR1): {bytes} unsynced bytes in {files} files lost"),
-    );
-    std::process::exit(POWER_CUT_EXIT_CODE)
+/// The next delivery of `signal`; never, when there is none.
+async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The node's listeners, bound.

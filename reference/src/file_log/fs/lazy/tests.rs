@@ -85,29 +85,25 @@ fn a_rename_carries_the_unsynced_writes_and_a_removal_drops_them() {
 }
 
 #[test]
-fn a_power_cut_forgets_the_unsynced_writes_and_keeps_the_synced_ones() {
+fn the_unsynced_byte_counter_follows_every_write_sync_and_removal() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let fs = LazyFs::new(StdFs);
+    let counter = fs.unsynced_bytes();
+    let read = || counter.load(std::sync::atomic::Ordering::Relaxed);
     let mut first = fs.create(&a).unwrap();
     first.write_at(0, b"synced").unwrap();
-    first.sync().unwrap();
-    first.write_at(6, b"+lost").unwrap();
+    assert_eq!(read(), 6);
     let mut second = fs.create(&b).unwrap();
-    second.write_at(0, b"lost too").unwrap();
-    second.set_len(4).unwrap();
-    assert_eq!(fs.cut_power(), (13, 2), "13 bytes in 2 files");
-    assert_eq!(fs.pending_bytes(), 0);
-    assert_eq!(
-        fs.read(&a).unwrap(),
-        b"synced",
-        "this process sees the disk"
-    );
-    assert_eq!(first.len().unwrap(), 6);
-    assert_eq!(fs.read(&b).unwrap(), b"");
+    second.write_at(0, b"lost").unwrap();
+    second.set_len(2).unwrap();
+    assert_eq!(read(), 10, "a length change writes no byte");
     first.sync().unwrap();
-    assert_eq!(on_disk(&a), b"synced", "a later sync brings nothing back");
-    assert_eq!(fs.cut_power(), (0, 0));
+    assert_eq!(read(), 4);
+    assert_eq!(read(), fs.pending_bytes());
+    drop(second);
+    fs.remove(&b).unwrap();
+    assert_eq!(read(), 0);
 }
 
 fn entries(first: u64, count: u64) -> Vec<Entry> {
