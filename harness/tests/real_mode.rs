@@ -200,16 +200,22 @@ fn an_interrupted_real_run_leaves_no_node_process_and_no_data() {
 #[test]
 fn a_fault_kind_a_real_run_cannot_apply_is_refused_naming_why() {
     let output = rafty()
-        .args(["test", "--real", "--nemesis", "kill,power", "--no-store"])
+        .args([
+            "test",
+            "--real",
+            "--nemesis",
+            "kill,power-mid-write",
+            "--no-store",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("--nemesis power is not available with --real"),
+        stderr.contains("--nemesis power-mid-write is not available with --real"),
         "{stderr}"
     );
-    assert!(stderr.contains("page cache"), "{stderr}");
+    assert!(stderr.contains("simulation's disk"), "{stderr}");
 }
 
 #[test]

@@ -90,6 +90,17 @@ impl<C: Connect + Clone + Send + Sync + 'static> RegistryClient<C> {
         RegistryClient::over(http, nodes, first)
     }
 
+    /// A client of the nodes `nodes` dialling through `connector` (a TLS connector, for the
+    /// HTTPS API), starting at `first`, keeping idle connections for 30 s as
+    /// [`RegistryClient::new`] does. Outside a simulation only (see [`Self::with_connector`]).
+    pub fn pooled(connector: C, nodes: BTreeMap<NodeId, String>, first: NodeId) -> Self {
+        assert!(!nodes.is_empty(), "a registry client needs a node");
+        let http = HttpClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        RegistryClient::over(http, nodes, first)
+    }
+
     fn over(
         http: HttpClient<C, Full<Bytes>>,
         nodes: BTreeMap<NodeId, String>,

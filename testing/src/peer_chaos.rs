@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rafty::ReadConsistency;
 use rafty_harness::in_process::{in_process_name, run_in_process};
-use rafty_harness::real::faults::REAL_KINDS;
+use rafty_harness::real::faults::IN_PROCESS_KINDS;
 use rafty_harness::run::config::LogKind;
 use rafty_harness::run::suite::{self, SuiteOptions};
 
@@ -48,7 +48,7 @@ pub(crate) fn run_peer<C: PeerCluster + 'static>(
             .push(format!("the store folder cannot be written: {error}"));
         return;
     }
-    let kinds: Vec<&'static str> = REAL_KINDS.to_vec();
+    let kinds: Vec<&'static str> = IN_PROCESS_KINDS.to_vec();
     let name = in_process_name(&config, &kinds);
     let test = session.test.clone();
     let transport = Mutex::new(cluster);

@@ -70,9 +70,10 @@ pub struct Args {
     /// With --mode real: measure through the chaos test's real targets instead, `rafty`,
     /// `etcd` (on the PATH) or `both` (alternating at every client count and round), or
     /// `registry` (the service registry's config keys over HTTP+JSON), `rafty+registry`
-    /// alternating: writes, then linearizable reads, client latency only, 3 members on
-    /// 127.0.0.1.
-    #[arg(long, value_parser = ["rafty", "etcd", "both", "registry", "rafty+registry"])]
+    /// alternating, or `registry+tls` (the registry without and with TLS, alternating: HTTPS
+    /// with a client certificate, mutual TLS between the nodes): writes, then linearizable
+    /// reads, client latency only, 3 members on 127.0.0.1.
+    #[arg(long, value_parser = ["rafty", "etcd", "both", "registry", "rafty+registry", "registry+tls"])]
     pub target: Option<String>,
     /// In process: snapshot every this many applied entries instead of the library's 10,000
     /// (e.g. 5000, openraft's default, for `bench/vs-openraft/`).
@@ -207,6 +208,7 @@ fn compare_targets(args: &Args, target: &str, options: &BenchOptions) -> u8 {
         "etcd" => vec!["etcd"],
         "registry" => vec!["registry"],
         "rafty+registry" => vec!["rafty", "registry"],
+        "registry+tls" => vec!["registry", "registry-tls"],
         _ => vec!["rafty"],
     };
     if targets.contains(&"etcd") {

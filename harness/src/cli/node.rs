@@ -97,6 +97,11 @@ pub struct Args {
     /// checked) [default: required].
     #[arg(long, value_name = "required|optional")]
     pub registry_client_auth: Option<ClientAuth>,
+    /// Keep the log's and snapshots' unsynced writes in this process's memory until synced
+    /// (LazyFs), so that SIGUSR1 is a power cut: the node loses them and exits at once (status
+    /// 86). For power faults in tests; slower than the page cache.
+    #[arg(long)]
+    pub lazy_fs: bool,
 }
 
 impl Args {
@@ -203,6 +208,7 @@ impl Args {
                 self.registry_client_auth.or(file.registry_client_auth),
                 id,
             )?,
+            lazy_fs: self.lazy_fs,
         })
     }
 }

@@ -12,7 +12,9 @@
 //! `--restart-after`, from its data directory, as a supervisor would), and stops them all on
 //! Ctrl-C or SIGTERM. Started again on the same `--data`, the cluster keeps what it held.
 //! With `--certs DIR` (`rafty certs --nodes 1,2,3 --out DIR`) the nodes talk mutual TLS and
-//! serve the API over HTTPS.
+//! serve the API over HTTPS. With `--lazy-fs` every node runs `rafty node --lazy-fs`: `kill
+//! -USR1 PID` cuts that node's power (it loses its unsynced writes and dies; it is restarted
+//! like any node that exits).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,6 +51,10 @@ pub struct Args {
     /// With --certs, whether HTTPS clients must present a client certificate of the cluster.
     #[arg(long, default_value = "required", value_name = "required|optional")]
     pub client_auth: ClientAuth,
+    /// Run every node with `--lazy-fs`: its unsynced writes stay in its memory, and SIGUSR1
+    /// cuts its power (see `rafty node --help`).
+    #[arg(long)]
+    pub lazy_fs: bool,
 }
 
 /// Run `rafty registry`; returns the exit code (0 after Ctrl-C or SIGTERM, 2 when a node could
@@ -114,6 +120,7 @@ fn specs(args: &Args) -> Result<Vec<NodeSpec>, String> {
                     key: dir.join(format!("node-{id}.key")),
                     ca: dir.join("ca.pem"),
                 }),
+                lazy_fs: args.lazy_fs,
             }
         })
         .collect())
@@ -195,8 +202,13 @@ mod tests {
             restart_after_ms: 0,
             certs: Some(dir.path().join("certs")),
             client_auth: ClientAuth::Optional,
+            lazy_fs: true,
         };
         let specs = specs(&args).unwrap();
+        assert!(
+            specs.iter().all(|spec| spec.lazy_fs),
+            "--lazy-fs reaches every node"
+        );
         assert_eq!(specs.len(), 3);
         let second = &specs[1];
         assert_eq!(

@@ -154,8 +154,9 @@ pub struct Args {
     pub network: String,
     /// Run against real OS processes instead of the simulation: `rafty node` processes on
     /// 127.0.0.1 with their file logs on the real disk, the fault proxy on every link, faults
-    /// partition, kill, pause, latency and clog (`all` means those). Not deterministic: the
-    /// seed draws the faults and operations, the machine decides when they land.
+    /// partition, kill, pause, latency, clog and power (`all` means those; power runs the
+    /// nodes with `--lazy-fs`). Not deterministic: the seed draws the faults and operations,
+    /// the machine decides when they land.
     #[arg(long)]
     pub real: bool,
     /// With --real: the nodes' data go in a new directory under this one, removed at the end

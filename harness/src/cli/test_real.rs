@@ -19,17 +19,18 @@ use super::test::Args;
 /// Why a simulated fault kind has no real-process counterpart.
 fn not_real(kind: &str) -> &'static str {
     match kind {
-        "power" | "power-mid-write" => {
-            "a power cut must lose the writes the kernel has not flushed, which an unprivileged \
-             process cannot do to another's page cache (a kill -9 keeps them)"
+        "power-mid-write" => {
+            "it tears a write-back part-way, which needs the simulation's disk (--real's power \
+             loses a node's unsynced writes whole)"
         }
         "disk" | "corrupt" => "it needs a disk the harness controls (the simulation's)",
         _ => "it needs the simulation's control of the nodes' internals",
     }
 }
 
-/// The fault kinds `--nemesis` names for a real run, or why one cannot be.
-fn kinds(args: &Args) -> Result<Vec<FaultKind>, String> {
+/// The fault kinds `--nemesis` names for a real run against `target`, or why one cannot be.
+/// `all` is every real kind the target takes (etcd's members cannot have their power cut).
+fn kinds(args: &Args, target: TargetKind) -> Result<Vec<FaultKind>, String> {
     let list = &args.nemesis.0;
     let mut names: Vec<&str> = list.named.iter().map(|kind| kind.name()).collect();
     for name in &names {
@@ -41,9 +42,18 @@ fn kinds(args: &Args) -> Result<Vec<FaultKind>, String> {
                 REAL_KINDS.join(", ")
             ));
         }
+        if *name == "power" && target != TargetKind::Rafty {
+            return Err(
+                "--nemesis power needs --target rafty: a power cut loses the unsynced writes \
+                 `rafty node --lazy-fs` keeps in its memory; etcd's stay in the kernel"
+                    .to_owned(),
+            );
+        }
     }
     if list.all {
-        names.extend(REAL_KINDS);
+        names.extend(
+            (REAL_KINDS.into_iter()).filter(|kind| *kind != "power" || target == TargetKind::Rafty),
+        );
     }
     Ok(names
         .into_iter()
@@ -84,7 +94,7 @@ pub fn run(args: &Args, mut config: TestConfig) -> u8 {
             return 2;
         }
     };
-    config.nemesis = match kinds(args) {
+    config.nemesis = match kinds(args, target) {
         Ok(kinds) => kinds,
         Err(error) => {
             eprintln!("rafty test: {error}");

@@ -115,6 +115,9 @@ async fn start(cluster: &mut InProcessCluster<'_>, fault: &Fault) -> Result<(), 
     let ids = cluster.ids().to_vec();
     match fault {
         Fault::Kill { node } => cluster.kill(*node).await,
+        Fault::Power { .. } => {
+            return Err("power needs real processes (`rafty node --lazy-fs`)".to_owned());
+        }
         Fault::Pause { node } => cluster.pauses.pause(*node),
         Fault::Partition { cut, .. } => {
             for &(from, to) in cut {
@@ -139,6 +142,7 @@ async fn stop(cluster: &mut InProcessCluster<'_>, fault: &Fault) -> Result<(), S
     match fault {
         Fault::Kill { node } => cluster.restart(*node).await?,
         Fault::Pause { node } => cluster.pauses.resume(*node),
+        Fault::Power { .. } => {}
         Fault::Partition { .. } | Fault::Latency { .. } | Fault::Clog { .. } => {
             cluster.links.heal_all();
         }

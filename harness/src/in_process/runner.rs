@@ -13,7 +13,7 @@ use rafty::ReadConsistency;
 use rafty::testing::peer_cluster::{PeerCluster, loopback_addresses};
 use rafty_workloads::{ClientOp, Generator, OpResult};
 
-use crate::real::faults::REAL_KINDS;
+use crate::real::faults::IN_PROCESS_KINDS;
 use crate::real::nemesis::NemesisOutcome;
 use crate::real::record::{RealRun, unix_ms};
 use crate::real::runner::real_settings;
@@ -43,7 +43,7 @@ pub const NOT_DETERMINISTIC: &str = "An in-process real-time run is not determin
 
 /// The test's name: `peer-<workload>-<nodes>n-<kinds>` (`peer-kv-3n-all`).
 pub fn in_process_name(config: &TestConfig, kinds: &[&str]) -> String {
-    let label = if kinds.len() == REAL_KINDS.len() {
+    let label = if kinds.len() == IN_PROCESS_KINDS.len() {
         "all".to_owned()
     } else if kinds.is_empty() {
         "none".to_owned()
@@ -57,7 +57,8 @@ pub fn in_process_name(config: &TestConfig, kinds: &[&str]) -> String {
     )
 }
 
-/// Run `config` with `seed` on `transport`, applying faults of `kinds` (of [`REAL_KINDS`]);
+/// Run `config` with `seed` on `transport`, applying faults of `kinds` (of
+/// [`IN_PROCESS_KINDS`]);
 /// spool the history under `spool_dir` (else the system's temporary folder). Blocks on a
 /// runtime of its own (current thread); must not be called inside one.
 pub fn run_in_process(

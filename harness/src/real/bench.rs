@@ -1,9 +1,10 @@
-//! `rafty bench --mode real --target rafty|etcd|both|registry|rafty+registry`: write and
-//! linearizable-read throughput and client latency of a 3-member cluster on 127.0.0.1,
+//! `rafty bench --mode real --target rafty|etcd|both|registry|rafty+registry|registry+tls`:
+//! write and linearizable-read throughput and client latency of a 3-member cluster on 127.0.0.1,
 //! through the chaos test's own [`RealTarget`]s and their workload clients (rafty: `KvClient`
 //! over its TCP protocol, reads by ReadIndex; etcd: HTTP/1.1 to its JSON gateway,
-//! linearizable ranges; the registry: HTTP/1.1 JSON config puts and gets, gets by ReadIndex),
-//! with no faults.
+//! linearizable ranges; the registry: HTTP/1.1 JSON config puts and gets, gets by ReadIndex;
+//! `registry-tls`: the same over HTTPS with a client certificate, the nodes talking mutual
+//! TLS, certificates made at the cluster's start), with no faults.
 //! With `both` the two systems alternate at every client count and round, so they share the
 //! machine's state of the moment. Latency is the client's, submit to answer; each client
 //! writes (or reads) its own key in closed loop.
@@ -17,7 +18,7 @@ use hdrhistogram::Histogram;
 use rafty::ReadConsistency;
 use rafty_workloads::{ClientOp, OpResult};
 
-use super::cluster::RealCluster;
+use super::cluster::{NodeModes, RealCluster};
 use super::etcd::EtcdCluster;
 use super::registry::RegistryTarget;
 use super::runner::real_settings;
@@ -111,11 +112,15 @@ async fn measure_target(
     let ids = [1, 2, 3];
     let mut cluster: Box<dyn RealTarget> = match name {
         "etcd" => Box::new(EtcdCluster::start(&ids, &options.data_dir, false).await?),
-        "registry" => Box::new(
+        "registry" | "registry-tls" => Box::new(
             RegistryTarget::start(
                 &ids,
                 &options.data_dir,
                 &real_settings(&rafty::Config::default()),
+                NodeModes {
+                    lazy_fs: false,
+                    tls: name == "registry-tls",
+                },
             )
             .await?,
         ),
@@ -124,6 +129,7 @@ async fn measure_target(
                 &ids,
                 &options.data_dir,
                 &real_settings(&rafty::Config::default()),
+                NodeModes::default(),
             )
             .await?,
         ),

@@ -12,7 +12,7 @@ use rafty::tcp::TokioConnector;
 use rafty::tcp::tls::ClientAuth;
 use rafty::{NodeId, ReadConsistency};
 
-use super::node::RegistryHttp;
+use super::node::{RegistryHttp, TlsFiles};
 use super::process::{NodeProcess, NodeSpec};
 use super::proxy::FaultProxy;
 use super::target::RealTarget;
@@ -25,16 +25,33 @@ pub struct RealCluster {
     proxy: FaultProxy,
     cluster_id: u64,
     dir: tempfile::TempDir,
+    tls: bool,
 }
 
+/// How every node process of a cluster runs, beyond its settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeModes {
+    /// `rafty node --lazy-fs`, so that its power can be cut.
+    pub lazy_fs: bool,
+    /// Mutual TLS between the nodes and on their client ports (HTTPS for the registry),
+    /// with certificates made for the cluster at its start (`rafty certs`, into `certs/` of
+    /// its data directory, with a client identity `bench`).
+    pub tls: bool,
+}
+
+/// The client identity a TLS cluster's certificates include (`certs/bench.pem`).
+pub const TLS_CLIENT: &str = "bench";
+
 impl RealCluster {
-    /// Start nodes `ids`, each with `settings`, its data in a new directory under `data_root`.
+    /// Start nodes `ids`, each with `settings` and `modes`, its data in a new directory under
+    /// `data_root`.
     pub async fn start(
         ids: &[NodeId],
         data_root: &Path,
         settings: &rafty::Config,
+        modes: NodeModes,
     ) -> Result<RealCluster, String> {
-        RealCluster::start_serving(ids, data_root, settings, false).await
+        RealCluster::start_serving(ids, data_root, settings, false, modes).await
     }
 
     /// [`RealCluster::start`] with each node serving the service registry
@@ -43,8 +60,9 @@ impl RealCluster {
         ids: &[NodeId],
         data_root: &Path,
         settings: &rafty::Config,
+        modes: NodeModes,
     ) -> Result<RealCluster, String> {
-        RealCluster::start_serving(ids, data_root, settings, true).await
+        RealCluster::start_serving(ids, data_root, settings, true, modes).await
     }
 
     async fn start_serving(
@@ -52,6 +70,7 @@ impl RealCluster {
         data_root: &Path,
         settings: &rafty::Config,
         registry: bool,
+        modes: NodeModes,
     ) -> Result<RealCluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("rafty-real-")
@@ -75,7 +94,17 @@ impl RealCluster {
             proxy,
             cluster_id,
             dir,
+            tls: modes.tls,
         };
+        if modes.tls {
+            crate::cli::certs::make(&crate::cli::certs::Args {
+                cluster_id,
+                nodes: ids.to_vec(),
+                clients: vec![TLS_CLIENT.to_owned()],
+                hosts: vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+                out: cluster.certs_dir(),
+            })?;
+        }
         for &id in ids {
             let node_dir = cluster.dir.path().join(format!("n{id}"));
             let spec = NodeSpec {
@@ -95,7 +124,12 @@ impl RealCluster {
                     peers: Vec::new(),
                     client_auth: ClientAuth::Required,
                 }),
-                tls: None,
+                tls: modes.tls.then(|| TlsFiles {
+                    cert: cluster.certs_dir().join(format!("node-{id}.pem")),
+                    key: cluster.certs_dir().join(format!("node-{id}.key")),
+                    ca: cluster.certs_dir().join("ca.pem"),
+                }),
+                lazy_fs: modes.lazy_fs,
             };
             let node = NodeProcess::start(spec).await?;
             cluster.proxy.set_target(id, node.listening().raft.clone());
@@ -120,6 +154,16 @@ impl RealCluster {
         (self.nodes.values())
             .filter_map(|node| Some((node.id(), node.listening().registry.clone()?)))
             .collect()
+    }
+
+    /// Where a TLS cluster's certificates are (`ca.pem`, `node-<ID>.pem`, `bench.pem`...).
+    pub fn certs_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("certs")
+    }
+
+    /// Whether the nodes run with TLS.
+    pub fn tls(&self) -> bool {
+        self.tls
     }
 
     fn node(&mut self, id: NodeId) -> &mut NodeProcess {
@@ -175,6 +219,21 @@ impl RealTarget for RealCluster {
 
     async fn restart(&mut self, node: NodeId) -> Result<(), String> {
         self.node(node).restart().await
+    }
+
+    /// Every node of `nodes` gets the signal first, then each is reaped: their power goes
+    /// together.
+    async fn cut_power(&mut self, nodes: &[NodeId]) -> Result<(), String> {
+        for &node in nodes {
+            self.node(node).cut_power()?;
+        }
+        let mut first_error = None;
+        for &node in nodes {
+            if let Err(error) = self.node(node).power_died().await {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     fn pause(&mut self, node: NodeId) {

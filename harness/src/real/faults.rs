@@ -4,13 +4,19 @@
 //! (one node isolated, the cluster cut in two halves, or one node's messages to all others
 //! lost one way), `latency` (every message to and from a node held 20 to 200 ms) and `clog`
 //! (every message to and from a node held until the clog ends), the last three through the
-//! [`super::proxy::FaultProxy`].
+//! [`super::proxy::FaultProxy`], and `power`: the power of one node, of a majority or of every
+//! node cut at once, then each restarted from what it had synced.
 //!
-//! Not here: `power`. A real power cut loses what the kernel has not written to the disk yet;
-//! an unprivileged process cannot discard another process's unsynced page-cache writes (that
-//! takes root and a device-mapper target such as dm-log-writes, or a filesystem in user
-//! space), so a `kill -9` here keeps them all, and calling it a power cut would be a claim the
-//! run cannot back. The simulation's `power` and `power-mid-write` do cut them.
+//! A real power cut loses what the kernel has not written to the disk yet; an unprivileged
+//! process cannot discard another process's unsynced page-cache writes (that takes root and a
+//! device-mapper target such as dm-log-writes, or a filesystem in user space). So a run with
+//! `power` starts its nodes with `rafty node --lazy-fs`: their unsynced writes stay in their
+//! own memory ([`rafty::file_log::fs::LazyFs`]) until synced, and the power-cut signal makes a
+//! node forget them and exit at once (see [`super::node`]). On such nodes a `kill` (SIGKILL)
+//! loses them too; `power` adds several nodes losing them at the same moment, which is what
+//! makes an acknowledged but unsynced write disappear from a majority. What `LazyFs` does not
+//! model: torn or reordered write-back of a file's unsynced writes (the simulation's
+//! `power-mid-write` does), and lost directory operations (they reach the disk at once).
 
 use std::fmt;
 use std::time::Duration;
@@ -20,7 +26,11 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 /// The fault kinds a real-process run can apply, by their `--nemesis` names.
-pub const REAL_KINDS: [&str; 5] = ["partition", "kill", "pause", "latency", "clog"];
+pub const REAL_KINDS: [&str; 6] = ["partition", "kill", "pause", "latency", "clog", "power"];
+
+/// The kinds an in-process run ([`crate::in_process`]) can apply: the real ones but `power`
+/// (its nodes share the harness's process, whose writes go through the kernel).
+pub const IN_PROCESS_KINDS: [&str; 5] = ["partition", "kill", "pause", "latency", "clog"];
 
 /// One fault, as drawn.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +64,12 @@ pub enum Fault {
         /// The node.
         node: NodeId,
     },
+    /// Cut the power of `nodes` together (each loses its unsynced writes and dies); restart
+    /// them at the stop.
+    Power {
+        /// The nodes, in order: one, a majority or all.
+        nodes: Vec<NodeId>,
+    },
 }
 
 impl Fault {
@@ -69,6 +85,7 @@ impl Fault {
             },
             "clog" => Fault::Clog { node },
             "partition" => draw_partition(node, nodes, rng),
+            "power" => draw_power(nodes, rng),
             other => unreachable!("not a real fault kind: {other}"),
         }
     }
@@ -81,6 +98,7 @@ impl Fault {
             Fault::Partition { .. } => "partition",
             Fault::Latency { .. } => "latency",
             Fault::Clog { .. } => "clog",
+            Fault::Power { .. } => "power",
         }
     }
 }
@@ -93,6 +111,7 @@ impl fmt::Display for Fault {
             }
             Fault::Partition { shape, .. } => write!(f, "{shape}"),
             Fault::Latency { node, latency } => write!(f, "n{node} +{}ms", latency.as_millis()),
+            Fault::Power { nodes } => write!(f, "{}", names(nodes)),
         }
     }
 }
@@ -113,6 +132,20 @@ fn between(a: &[NodeId], b: &[NodeId]) -> Vec<(NodeId, NodeId)> {
 fn names(nodes: &[NodeId]) -> String {
     let names: Vec<String> = nodes.iter().map(|node| format!("n{node}")).collect();
     names.join(",")
+}
+
+/// One node, a majority or every node, equally likely.
+fn draw_power(nodes: &[NodeId], rng: &mut impl Rng) -> Fault {
+    let count = match rng.random_range(0..3) {
+        0 => 1,
+        1 => nodes.len() / 2 + 1,
+        _ => nodes.len(),
+    };
+    let mut shuffled = nodes.to_vec();
+    shuffled.shuffle(rng);
+    let mut chosen = shuffled[..count].to_vec();
+    chosen.sort_unstable();
+    Fault::Power { nodes: chosen }
 }
 
 fn draw_partition(node: NodeId, nodes: &[NodeId], rng: &mut impl Rng) -> Fault {
@@ -164,6 +197,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_power_cut_takes_one_node_a_majority_or_all() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut sizes = std::collections::BTreeSet::new();
+        for _ in 0..60 {
+            let Fault::Power { nodes } = Fault::draw("power", &[1, 2, 3, 4, 5], &mut rng) else {
+                panic!("power draws a power cut");
+            };
+            assert!(nodes.windows(2).all(|pair| pair[0] < pair[1]), "{nodes:?}");
+            assert!(nodes.iter().all(|node| (1..=5).contains(node)), "{nodes:?}");
+            sizes.insert(nodes.len());
+        }
+        assert_eq!(sizes, [1, 3, 5].into(), "one, a majority of five, all five");
     }
 
     #[test]

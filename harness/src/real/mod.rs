@@ -3,7 +3,8 @@
 //! inside the simulation, so it may read the wall clock and spawn processes.
 //!
 //! - [`node`] is `rafty node`: one reference node as a process ([`node_args`] checks what it
-//!   is told, [`node_file`] reads its `--config` file).
+//!   is told, [`node_file`] reads its `--config` file, [`power_cut`] is its SIGUSR1 with
+//!   `--lazy-fs`).
 //! - [`proxy`] is the fault proxy on every node-to-node link (partitions, one-way partitions,
 //!   latency, clogs), unprivileged.
 //! - [`process`] spawns, kills, pauses, restarts and stops node processes, never leaving one.
@@ -23,6 +24,7 @@ pub mod node;
 pub mod node_args;
 pub mod node_file;
 pub mod node_metrics;
+pub mod power_cut;
 pub mod process;
 pub mod proxy;
 pub mod record;

@@ -9,11 +9,20 @@
 //! addresses it got: port 0 asks for any free one), then serves until SIGTERM or SIGINT, when
 //! it stops its servers and its node and exits 0. What it does goes to stderr, one line each:
 //! role changes, snapshots, compactions, and why it stopped.
+//!
+//! With `--lazy-fs` its log and snapshot store run on [`LazyFs`], which keeps every write not
+//! yet synced in the process's memory: SIGUSR1 is then a **power cut** ([`POWER_CUT_SIGNAL`],
+//! [`super::power_cut`]): wherever the node was, between a write and its fsync included, it
+//! logs how many unsynced bytes it loses and exits at once with [`POWER_CUT_EXIT_CODE`],
+//! leaving on the disk exactly what it had synced. (A SIGKILL of such a node loses them too:
+//! they live in the process.) Without `--lazy-fs`, SIGUSR1 is logged and ignored: the kernel
+//! would keep the unsynced writes, so it could not be a power cut.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use rafty::file_log::fs::{LazyFs, StdFs};
 use rafty::node::{Node, NodeEvent, NodeOptions, Observer};
 use rafty::service::{serve_admin, serve_kv};
 use rafty::tcp::tls::{ClientAuth, TlsAcceptor, TlsConnector, TlsError, TlsIdentity};
@@ -21,8 +30,8 @@ use rafty::tcp::{
     Acceptor, ServerHandle, TcpPeer, TokioAcceptor, TokioConnector, TransportConfig, serve_raft,
 };
 use rafty::{
-    Config, FileLog, FilePeersProvider, FileSnapshotStore, KvStateMachine, NodeId, Peer,
-    PeersProvider, RpcHandler, SnapshotStore, StateMachine, StaticPeersProvider,
+    Config, FileLog, FileLogOptions, FilePeersProvider, FileSnapshotStore, KvStateMachine, NodeId,
+    Peer, PeersProvider, RpcHandler, SnapshotStore, StateMachine, StaticPeersProvider,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -56,7 +65,15 @@ pub struct NodeConfig {
     pub tls: Option<TlsFiles>,
     /// Serve the service registry (`rafty_registry`) instead of the bare key-value store.
     pub registry: Option<RegistryHttp>,
+    /// Keep unsynced writes in memory ([`LazyFs`]), so that SIGUSR1 is a power cut.
+    pub lazy_fs: bool,
 }
+
+/// The signal that cuts a `--lazy-fs` node's power.
+pub const POWER_CUT_SIGNAL: nix::sys::signal::Signal = nix::sys::signal::Signal::SIGUSR1;
+
+/// The exit status of a node whose power was cut.
+pub const POWER_CUT_EXIT_CODE: i32 = 86;
 
 /// Where a node serves the service registry's HTTP API, and where the others do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +167,13 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
     // Installed first: a SIGTERM from here on stops the node gracefully.
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
+    // With --lazy-fs, SIGUSR1 is the power cut's own handler, from the start.
+    let mut ignored_power_cut = if config.lazy_fs {
+        crate::real::power_cut::install(config.id)?;
+        None
+    } else {
+        Some(signal(SignalKind::user_defined1())?)
+    };
     let tls = match &config.tls {
         Some(files) => Some(load_tls(files)?),
         None => None,
@@ -189,7 +213,10 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         }
         None => (Box::new(rafty::Sessions::new(KvStateMachine::new())), None),
     };
-    let node = start_node(config, tls.as_ref(), machine).await?;
+    let (node, lazy) = start_node(config, tls.as_ref(), machine).await?;
+    if let Some(fs) = &lazy {
+        crate::real::power_cut::report(fs.unsynced_bytes());
+    }
     let transport = TransportConfig::new(config.cluster_id);
     let listening = Listening {
         id: config.id,
@@ -260,9 +287,16 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
     let line = serde_json::to_string(&listening).expect("serializable") + "\n";
     stdout.write_all(line.as_bytes()).await?;
     stdout.flush().await?;
-    let signal = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
+    let signal = loop {
+        tokio::select! {
+            _ = terminate.recv() => break "SIGTERM",
+            _ = interrupt.recv() => break "SIGINT",
+            _ = next_signal(&mut ignored_power_cut) => log_line(
+                config.id,
+                "SIGUSR1 ignored: a power cut needs --lazy-fs (the kernel keeps this \
+                 node's unsynced writes)",
+            ),
+        }
     };
     log_line(config.id, &format!("{signal}: stopping"));
     for server in &servers {
@@ -271,6 +305,16 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
     node.stop().await;
     log_line(config.id, "stopped");
     Ok(())
+}
+
+/// The next delivery of `signal`; never, when there is none.
+async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The node's listeners, bound.
@@ -305,11 +349,13 @@ fn load_tls(files: &TlsFiles) -> Result<TlsIdentity, NodeProcessError> {
     Ok(identity)
 }
 
+/// Start the node on its data directory; with `--lazy-fs`, the [`LazyFs`] its log and
+/// snapshot store run on.
 async fn start_node(
     config: &NodeConfig,
     tls: Option<&TlsIdentity>,
     machine: Box<dyn StateMachine>,
-) -> Result<Node, NodeProcessError> {
+) -> Result<(Node, Option<LazyFs>), NodeProcessError> {
     let dir = &config.data_dir;
     let storage = |what: &str, error: &dyn std::fmt::Display| {
         NodeProcessError::Storage(format!("cannot open {what} in {}: {error}", dir.display()))
@@ -317,29 +363,48 @@ async fn start_node(
     std::fs::create_dir_all(dir).map_err(|error| storage("the data directory", &error))?;
     let log_dir = dir.join("log");
     let snapshots = dir.join("snapshots");
-    let log = FileLog::open(&log_dir).map_err(|error| storage("the file log", &error))?;
-    // Opened once here, so a damaged snapshot is refused before the node starts.
-    FileSnapshotStore::open(&snapshots).map_err(|error| storage("the snapshot store", &error))?;
-    let options = NodeOptions::with_seed(config.id)
-        .observer(Arc::new(LogLines))
-        .open_snapshot_store(Arc::new(move || {
-            Ok(Box::new(FileSnapshotStore::open(&snapshots)?) as Box<dyn SnapshotStore>)
-        }));
     let (peers, listed) = peers_provider(config, tls)?;
+    let lazy = if config.lazy_fs { " (lazy fs)" } else { "" };
     log_line(
         config.id,
-        &format!("starting with peers {listed:?} in {}", dir.display()),
+        &format!("starting with peers {listed:?} in {}{lazy}", dir.display()),
     );
-    Node::start(
-        config.id,
-        log,
-        machine,
-        peers,
-        Arc::new(config.settings.clone()),
-        options,
-    )
-    .await
-    .map_err(|error| NodeProcessError::Start(error.to_string()))
+    let options = NodeOptions::with_seed(config.id).observer(Arc::new(LogLines));
+    let settings = Arc::new(config.settings.clone());
+    let start = |error: rafty::node::StartError| NodeProcessError::Start(error.to_string());
+    if !config.lazy_fs {
+        let log = FileLog::open(&log_dir).map_err(|error| storage("the file log", &error))?;
+        let options = options.open_snapshot_store(snapshot_store(StdFs, snapshots, dir)?);
+        let node = Node::start(config.id, log, machine, peers, settings, options).await;
+        return Ok((node.map_err(start)?, None));
+    }
+    let fs = LazyFs::new(StdFs);
+    let log = FileLog::open_with(fs.clone(), &log_dir, FileLogOptions::default())
+        .map_err(|error| storage("the file log", &error))?;
+    let options = options.open_snapshot_store(snapshot_store(fs.clone(), snapshots, dir)?);
+    let node = Node::start(config.id, log, machine, peers, settings, options).await;
+    Ok((node.map_err(start)?, Some(fs)))
+}
+
+/// The factory of the node's snapshot store in `snapshots` on `fs`, opened once here so that a
+/// damaged snapshot is refused before the node starts.
+fn snapshot_store<FS: rafty::file_log::fs::FileSystem + Clone + Sync>(
+    fs: FS,
+    snapshots: PathBuf,
+    dir: &std::path::Path,
+) -> Result<rafty::node::SnapshotStoreFactory, NodeProcessError> {
+    FileSnapshotStore::open_with(fs.clone(), &snapshots).map_err(|error| {
+        NodeProcessError::Storage(format!(
+            "cannot open the snapshot store in {}: {error}",
+            dir.display()
+        ))
+    })?;
+    Ok(Arc::new(move || {
+        Ok(
+            Box::new(FileSnapshotStore::open_with(fs.clone(), &snapshots)?)
+                as Box<dyn SnapshotStore>,
+        )
+    }))
 }
 
 /// The node's peers: from its peers file (watched every `peers_poll`), else its static list;

@@ -1,6 +1,7 @@
 //! The node processes of a real-process run: `rafty node` (this executable, run again) spawned,
-//! killed with SIGKILL, paused with SIGSTOP and resumed with SIGCONT, restarted on the same
-//! ports and data directory, stopped with SIGTERM. None outlives the harness:
+//! killed with SIGKILL, paused with SIGSTOP and resumed with SIGCONT, its power cut with
+//! SIGUSR1 (`--lazy-fs` nodes: see [`super::node`]), restarted on the same ports and data
+//! directory, stopped with SIGTERM. None outlives the harness:
 //!
 //! - each child runs in its own process group, so a Ctrl-C at the terminal reaches the harness
 //!   only, which then stops its children itself (the children never see a half-run signal);
@@ -21,7 +22,7 @@ use rafty::tcp::tls::ClientAuth;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use super::node::{Listening, RegistryHttp, TlsFiles};
+use super::node::{Listening, POWER_CUT_EXIT_CODE, POWER_CUT_SIGNAL, RegistryHttp, TlsFiles};
 
 /// How long a node may take to bind its listeners and print them.
 const START_WAIT: Duration = Duration::from_secs(20);
@@ -53,6 +54,8 @@ pub struct NodeSpec {
     pub registry: Option<RegistryHttp>,
     /// Its TLS files (`--tls-cert/--tls-key/--tls-ca`), if it runs with TLS.
     pub tls: Option<TlsFiles>,
+    /// Whether it runs with `--lazy-fs`, so that its power can be cut.
+    pub lazy_fs: bool,
 }
 
 impl NodeSpec {
@@ -106,6 +109,48 @@ impl NodeProcess {
     /// synced or not, in its page cache).
     pub async fn kill(&mut self) {
         self.process.kill().await;
+    }
+
+    /// Send it the power-cut signal (SIGCONT first if paused), without waiting; see
+    /// [`Self::power_died`]. An error if it does not run with `--lazy-fs` (its unsynced writes
+    /// would survive: that is no power cut).
+    pub fn cut_power(&mut self) -> Result<(), String> {
+        if !self.spec.lazy_fs {
+            return Err(format!(
+                "node {} runs without --lazy-fs: its power cannot be cut",
+                self.spec.id
+            ));
+        }
+        self.process.resume();
+        if let Some(child) = &self.process.child {
+            signal(child, POWER_CUT_SIGNAL);
+        }
+        Ok(())
+    }
+
+    /// Wait (at most `STOP_WAIT`) for the node whose power was cut to exit, and reap it; an
+    /// error if it exits otherwise than a power cut does, or not at all (it is then killed).
+    pub async fn power_died(&mut self) -> Result<(), String> {
+        let id = self.spec.id;
+        let Some(mut child) = self.process.child.take() else {
+            return Ok(()); // Not running: no power to cut.
+        };
+        self.process.paused = false;
+        match tokio::time::timeout(STOP_WAIT, child.wait()).await {
+            Ok(Ok(status)) if status.code() == Some(POWER_CUT_EXIT_CODE) => Ok(()),
+            Ok(Ok(status)) => Err(format!(
+                "node {id} exited with {status} at a power cut, not with status \
+                 {POWER_CUT_EXIT_CODE}"
+            )),
+            Ok(Err(error)) => Err(format!("node {id}: cannot wait for it: {error}")),
+            Err(_) => {
+                signal(&child, Signal::SIGKILL);
+                let _ = child.wait().await;
+                Err(format!(
+                    "node {id} still ran {STOP_WAIT:?} after its power cut (killed)"
+                ))
+            }
+        }
     }
 
     /// Start it again, on the same ports, from its data directory.
@@ -336,6 +381,9 @@ async fn spawn(
         if http.client_auth == ClientAuth::Optional {
             command.args(["--registry-client-auth", "optional"]);
         }
+    }
+    if spec.lazy_fs {
+        command.arg("--lazy-fs");
     }
     if let Some(tls) = &spec.tls {
         command.arg("--tls-cert").arg(&tls.cert);

@@ -166,7 +166,11 @@ async fn start_target(
     let ids = config.node_ids();
     Ok(match options.target {
         TargetKind::Rafty => {
-            Box::new(RealCluster::start(&ids, &options.data_root, &config.raft).await?)
+            let modes = super::cluster::NodeModes {
+                lazy_fs: real_kinds(config).contains(&"power"),
+                tls: false,
+            };
+            Box::new(RealCluster::start(&ids, &options.data_root, &config.raft, modes).await?)
         }
         TargetKind::Etcd { serializable_reads } => {
             Box::new(EtcdCluster::start(&ids, &options.data_root, serializable_reads).await?)

@@ -63,6 +63,16 @@ pub trait RealTarget {
     /// runs).
     async fn restart(&mut self, node: NodeId) -> Result<(), String>;
 
+    /// Cut the power of members `nodes` at the same moment: each loses every write it had
+    /// not synced and dies ([`restart`](Self::restart) brings it back). The default: an error,
+    /// for a target that cannot (etcd's members keep their unsynced writes in the kernel).
+    async fn cut_power(&mut self, nodes: &[NodeId]) -> Result<(), String> {
+        Err(format!(
+            "{} cannot cut a member's power (nodes {nodes:?})",
+            self.name()
+        ))
+    }
+
     /// SIGSTOP member `node`.
     fn pause(&mut self, node: NodeId);
 
@@ -110,6 +120,7 @@ pub async fn wait_until_ready(target: &dyn RealTarget) -> Result<(), String> {
 pub async fn start_fault(target: &mut dyn RealTarget, fault: &Fault) -> Result<(), String> {
     match fault {
         Fault::Kill { node } => target.kill(*node).await?,
+        Fault::Power { nodes } => target.cut_power(nodes).await?,
         Fault::Pause { node } => target.pause(*node),
         Fault::Partition { cut, .. } => {
             for &(from, to) in cut {
@@ -134,6 +145,11 @@ pub async fn start_fault(target: &mut dyn RealTarget, fault: &Fault) -> Result<(
 pub async fn stop_fault(target: &mut dyn RealTarget, fault: &Fault) -> Result<(), String> {
     match fault {
         Fault::Kill { node } => target.restart(*node).await?,
+        Fault::Power { nodes } => {
+            for &node in nodes {
+                target.restart(node).await?;
+            }
+        }
         Fault::Pause { node } => target.resume(*node),
         Fault::Partition { cut, .. } => {
             for &(from, to) in cut {

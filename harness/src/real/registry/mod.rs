@@ -6,6 +6,7 @@
 //! the linearizability checker (config keys, cas-register model). `rafty test-registry` runs
 //! it ([`run`]).
 
+pub mod https_client;
 pub mod run;
 pub mod target;
 pub mod workload;

@@ -8,13 +8,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hyper_util::client::legacy::connect::Connect;
 use rafty::{NodeId, ReadConsistency};
 use rafty_checkers::Value;
 use rafty_registry::Response;
 use rafty_registry::client::{Outcome, RegistryClient};
+
+use super::https_client::HttpsConnector;
 use rafty_workloads::{ClientOp, OpResult};
 
-use crate::real::cluster::RealCluster;
+use crate::real::cluster::{NodeModes, RealCluster, TLS_CLIENT};
 use crate::real::proxy::FaultProxy;
 use crate::real::target::RealTarget;
 use crate::sim::client::KvApi;
@@ -25,14 +28,38 @@ pub struct RegistryTarget {
 }
 
 impl RegistryTarget {
-    /// Start nodes `ids` with `settings`, their data under `data_root`.
+    /// Start nodes `ids` with `settings` and `modes`, their data under `data_root`.
     pub async fn start(
         ids: &[NodeId],
         data_root: &Path,
         settings: &rafty::Config,
+        modes: NodeModes,
     ) -> Result<RegistryTarget, String> {
-        let cluster = RealCluster::start_registry(ids, data_root, settings).await?;
+        let cluster = RealCluster::start_registry(ids, data_root, settings, modes).await?;
         Ok(RegistryTarget { cluster })
+    }
+
+    /// A client of every node's HTTPS API, presenting the cluster's `bench` client
+    /// certificate (a cluster started with TLS), otherwise as [`Self::registry_client`].
+    pub fn https_client(
+        &self,
+        first: NodeId,
+        request_timeout: Duration,
+    ) -> Result<RegistryClient<HttpsConnector>, String> {
+        let certs = self.cluster.certs_dir();
+        let identity = rafty::tcp::tls::TlsIdentity::load(
+            &certs.join(format!("{TLS_CLIENT}.pem")),
+            &certs.join(format!("{TLS_CLIENT}.key")),
+            &certs.join("ca.pem"),
+        )
+        .map_err(|error| format!("the {TLS_CLIENT} identity: {error}"))?;
+        let config = identity
+            .client_config()
+            .map_err(|error| format!("the {TLS_CLIENT} identity: {error}"))?;
+        let addresses = self.cluster.registry_addresses();
+        let mut client = RegistryClient::pooled(HttpsConnector::new(config), addresses, first);
+        client.request_timeout = request_timeout;
+        Ok(client)
     }
 
     /// A client of every node's HTTP API, starting at node `first` (straight to the nodes:
@@ -61,18 +88,27 @@ impl RealTarget for RegistryTarget {
     fn proxy(&self) -> &FaultProxy {
         self.cluster.proxy()
     }
-    /// A config-key client; reads are always linearizable (ReadIndex), sessions unused.
+    /// A config-key client (over HTTPS when the nodes run TLS); reads are always
+    /// linearizable (ReadIndex), sessions unused.
     fn client(&self, _: ReadConsistency, _: Duration, _: bool) -> Box<dyn KvApi> {
         let first = self.ids().first().copied().unwrap_or(1);
-        Box::new(ConfigApi(
-            self.registry_client(first, Duration::from_millis(500)),
-        ))
+        let timeout = Duration::from_millis(500);
+        if self.cluster.tls() {
+            let client = self
+                .https_client(first, timeout)
+                .expect("the certificates the cluster made at its start load");
+            return Box::new(ConfigApi(client));
+        }
+        Box::new(ConfigApi(self.registry_client(first, timeout)))
     }
     async fn kill(&mut self, node: NodeId) -> Result<(), String> {
         self.cluster.kill(node).await
     }
     async fn restart(&mut self, node: NodeId) -> Result<(), String> {
         self.cluster.restart(node).await
+    }
+    async fn cut_power(&mut self, nodes: &[NodeId]) -> Result<(), String> {
+        self.cluster.cut_power(nodes).await
     }
     fn pause(&mut self, node: NodeId) {
         self.cluster.pause(node);
@@ -89,10 +125,10 @@ impl RealTarget for RegistryTarget {
 }
 
 /// The registry's config keys as integer registers.
-pub struct ConfigApi(pub RegistryClient);
+pub struct ConfigApi<C = hyper_util::client::legacy::connect::HttpConnector>(pub RegistryClient<C>);
 
 #[async_trait(?Send)]
-impl KvApi for ConfigApi {
+impl<C: Connect + Clone + Send + Sync + 'static> KvApi for ConfigApi<C> {
     async fn execute(&mut self, op: &ClientOp) -> (OpResult, Option<String>) {
         let client = &mut self.0;
         let outcome = match op {

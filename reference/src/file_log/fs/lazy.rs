@@ -12,7 +12,9 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{FileSystem, FsFile, StdFs};
@@ -27,12 +29,46 @@ enum Pending {
 /// Each path's unsynced changes, in the order they were made.
 type PendingByPath = BTreeMap<PathBuf, Vec<Pending>>;
 
+/// The unsynced changes, and the bytes they write, kept current for readers that cannot take
+/// the lock (a signal handler).
+#[derive(Debug, Default)]
+struct Shared {
+    changes: Mutex<PendingByPath>,
+    bytes: Arc<AtomicU64>,
+}
+
+/// The changes, locked; the byte count is brought up to date when the lock is released.
+struct Locked<'a> {
+    changes: MutexGuard<'a, PendingByPath>,
+    bytes: &'a AtomicU64,
+}
+
+impl Deref for Locked<'_> {
+    type Target = PendingByPath;
+    fn deref(&self) -> &PendingByPath {
+        &self.changes
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut PendingByPath {
+        &mut self.changes
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let total = bytes(self.changes.values().flatten());
+        self.bytes.store(total, Ordering::Relaxed);
+    }
+}
+
 /// A filesystem whose unsynced writes live in this process's memory until synced (see the
 /// module's doc). Clones share the pending writes.
 #[derive(Clone, Debug, Default)]
 pub struct LazyFs<F: FileSystem = StdFs> {
     inner: F,
-    pending: Arc<Mutex<PendingByPath>>,
+    pending: Arc<Shared>,
 }
 
 impl<F: FileSystem> LazyFs<F> {
@@ -46,17 +82,32 @@ impl<F: FileSystem> LazyFs<F> {
 
     /// How many bytes of writes wait for a sync, over every path.
     pub fn pending_bytes(&self) -> u64 {
-        (lock(&self.pending).values().flatten())
-            .map(|change| match change {
-                Pending::Write { data, .. } => data.len() as u64,
-                Pending::SetLen(_) => 0,
-            })
-            .sum()
+        bytes(lock(&self.pending).values().flatten())
+    }
+
+    /// The bytes of writes waiting for a sync, as a counter kept current at every change and
+    /// readable without a lock: from a signal handler, which must not lock (`rafty node
+    /// --lazy-fs` says what its power cut lost from one).
+    pub fn unsynced_bytes(&self) -> Arc<AtomicU64> {
+        self.pending.bytes.clone()
     }
 }
 
-fn lock(pending: &Mutex<PendingByPath>) -> MutexGuard<'_, PendingByPath> {
-    pending.lock().unwrap_or_else(|p| p.into_inner())
+/// The bytes written by `changes`.
+fn bytes<'a>(changes: impl Iterator<Item = &'a Pending>) -> u64 {
+    changes
+        .map(|change| match change {
+            Pending::Write { data, .. } => data.len() as u64,
+            Pending::SetLen(_) => 0,
+        })
+        .sum()
+}
+
+fn lock(shared: &Shared) -> Locked<'_> {
+    Locked {
+        changes: shared.changes.lock().unwrap_or_else(|p| p.into_inner()),
+        bytes: &shared.bytes,
+    }
 }
 
 /// The length of a file of `base` bytes on the disk once `changes` are applied.
@@ -184,7 +235,7 @@ impl<F: FileSystem> LazyFs<F> {
 pub struct LazyFile<F: FileSystem = StdFs> {
     file: F::File,
     path: PathBuf,
-    pending: Arc<Mutex<PendingByPath>>,
+    pending: Arc<Shared>,
 }
 
 impl<F: FileSystem> LazyFile<F> {

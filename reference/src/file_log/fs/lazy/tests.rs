@@ -84,6 +84,28 @@ fn a_rename_carries_the_unsynced_writes_and_a_removal_drops_them() {
     assert_eq!(fs.pending_bytes(), 0);
 }
 
+#[test]
+fn the_unsynced_byte_counter_follows_every_write_sync_and_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let fs = LazyFs::new(StdFs);
+    let counter = fs.unsynced_bytes();
+    let read = || counter.load(std::sync::atomic::Ordering::Relaxed);
+    let mut first = fs.create(&a).unwrap();
+    first.write_at(0, b"synced").unwrap();
+    assert_eq!(read(), 6);
+    let mut second = fs.create(&b).unwrap();
+    second.write_at(0, b"lost").unwrap();
+    second.set_len(2).unwrap();
+    assert_eq!(read(), 10, "a length change writes no byte");
+    first.sync().unwrap();
+    assert_eq!(read(), 4);
+    assert_eq!(read(), fs.pending_bytes());
+    drop(second);
+    fs.remove(&b).unwrap();
+    assert_eq!(read(), 0);
+}
+
 fn entries(first: u64, count: u64) -> Vec<Entry> {
     (first..first + count)
         .map(|index| Entry {

@@ -1,0 +1,207 @@
+//! Power faults on real processes: `rafty node --lazy-fs` keeps its unsynced writes in its own
+//! memory, and SIGUSR1 cuts its power (it loses them and exits with status 86). Raft's rule
+//! under test: a server's persistent state (its log and hard state) is on stable storage before
+//! it answers (Figure 2, "Persistent state on all servers ... updated on stable storage before
+//! responding to RPCs"), so a write the cluster acknowledged survives a power cut.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+fn rafty() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rafty"))
+}
+
+/// A one-node registry on `--lazy-fs` over `data`, and its HTTP address.
+fn start_lazy_node(data: &Path, log: &Path) -> (Child, String) {
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let mut child = rafty()
+        .args([
+            "node",
+            "--id",
+            "1",
+            "--lazy-fs",
+            "--registry",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let listening: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|error| {
+        panic!("the node printed {line:?}: {error}\n{}", read(log));
+    });
+    let http = listening["registry"].as_str().unwrap().to_owned();
+    (child, http)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// One HTTP/1.1 request; the status code and the body.
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body.to_owned())
+}
+
+/// Repeat `request` until it answers 200 (the one node elects itself first), at most 20 s.
+fn until_ok(request: impl Fn() -> (u16, String)) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = request();
+        if status == 200 {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "still {status}: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_acknowledged_write_survives_a_power_cut_of_a_lazy_node() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (data, log) = (scratch.path().join("n1"), scratch.path().join("n1.log"));
+    let (mut node, addr) = start_lazy_node(&data, &log);
+    let body = r#"{"value":"acknowledged"}"#;
+    until_ok(|| http(&addr, "PUT", "/v1/config/k", body));
+    kill(Pid::from_raw(node.id() as i32), Signal::SIGUSR1).unwrap();
+    let status = node.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(86),
+        "a power cut's status\n{}",
+        read(&log)
+    );
+    let text = read(&log);
+    assert!(text.contains("(lazy fs)"), "{text}");
+    let cut = text
+        .lines()
+        .find(|line| line.contains("power cut (SIGUSR1):"))
+        .unwrap_or_else(|| panic!("no power cut in the log:\n{text}"));
+    assert!(cut.ends_with("unsynced bytes lost"), "{cut}");
+
+    let (mut node, addr) = start_lazy_node(&data, &log);
+    let value = until_ok(|| http(&addr, "GET", "/v1/config/k", ""));
+    node.kill().unwrap();
+    node.wait().unwrap();
+    assert!(
+        value.contains("\"acknowledged\""),
+        "after the power cut: {value}"
+    );
+}
+
+#[test]
+fn a_node_without_lazy_fs_ignores_the_power_cut_signal_naming_why() {
+    let scratch = tempfile::tempdir().unwrap();
+    let log = scratch.path().join("n1.log");
+    let stderr = std::fs::File::create(&log).unwrap();
+    let mut node = rafty()
+        .args(["node", "--id", "1", "--data-dir"])
+        .arg(scratch.path().join("n1"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(node.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid = Pid::from_raw(node.id() as i32);
+    kill(pid, Signal::SIGUSR1).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !read(&log).contains("SIGUSR1 ignored") {
+        assert!(Instant::now() < deadline, "{}", read(&log));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(node.try_wait().unwrap().is_none(), "it still runs");
+    kill(pid, Signal::SIGTERM).unwrap();
+    assert_eq!(node.wait().unwrap().code(), Some(0));
+    assert!(read(&log).contains("needs --lazy-fs"), "{}", read(&log));
+}
+
+#[test]
+fn a_real_run_with_power_cuts_is_valid_and_its_nodes_lose_power_and_restart() {
+    let scratch = tempfile::tempdir().unwrap();
+    let store = scratch.path().join("store");
+    let data = scratch.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let output = rafty()
+        .args(["test", "--real", "--nodes", "3", "--seed", "2"])
+        .args(["--time-limit", "8s", "--nemesis-interval", "1s"])
+        .args(["--nemesis", "power"])
+        .arg("--store")
+        .arg(&store)
+        .arg("--real-data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let test = store.join("real-kv-3n-power-file");
+    let dir = std::fs::read_dir(&test)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.join("results.json").exists())
+        .unwrap();
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["valid"], true, "{results}");
+    // The final reads of every key, checked with the rest of the history, stand for
+    // durability: an acknowledged write lost to a cut makes them non-linearizable.
+    assert_eq!(results["checks"]["linearizability"]["valid"], true);
+    let faults = results["real"]["faults"].as_array().unwrap();
+    assert!(faults.len() >= 2, "{faults:?}");
+    let mut cuts = 0;
+    for fault in faults {
+        assert_eq!(fault["kind"], "power", "{fault}");
+        assert!(fault["error"].is_null(), "{fault}");
+        for node in fault["target"].as_str().unwrap().split(',') {
+            cuts += 1;
+            let log = read(&dir.join("nodes").join(format!("{node}.log")));
+            assert!(log.contains("power cut (SIGUSR1)"), "{node}:\n{log}");
+            assert!(
+                log.matches("(lazy fs)").count() >= 2,
+                "{node} restarted:\n{log}"
+            );
+        }
+    }
+    assert!(cuts >= 3, "{faults:?}");
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0);
+}
