@@ -190,6 +190,38 @@ impl Action {
 }
 
 impl Action {
+    /// The same action on the nodes `rename` gives for the ones it names (a replayed fault
+    /// aimed at the leader it saw: [`super::listed::Listed::following_leader`]).
+    pub fn renamed(&self, rename: &dyn Fn(NodeId) -> NodeId) -> Action {
+        match self.clone() {
+            Action::Partition(grudge) => Action::Partition(grudge.renamed(rename)),
+            Action::Repair(grudge) => Action::Repair(grudge.renamed(rename)),
+            Action::Kill(node) => Action::Kill(rename(node)),
+            Action::Restart(node) => Action::Restart(rename(node)),
+            Action::PowerOff(node) => Action::PowerOff(rename(node)),
+            Action::PowerOn(node) => Action::PowerOn(rename(node)),
+            Action::ArmPowerCut(node, after) => Action::ArmPowerCut(rename(node), after),
+            Action::CutArmedPower(node) => Action::CutArmedPower(rename(node)),
+            Action::PowerOnAfterCut(node) => Action::PowerOnAfterCut(rename(node)),
+            Action::Pause(node) => Action::Pause(rename(node)),
+            Action::Resume(node) => Action::Resume(rename(node)),
+            Action::Slow(node, by) => Action::Slow(rename(node), by),
+            Action::Unslow(node) => Action::Unslow(rename(node)),
+            Action::Clog(a, b) => Action::Clog(rename(a), rename(b)),
+            Action::Unclog(a, b) => Action::Unclog(rename(a), rename(b)),
+            Action::FailDisk(node) => Action::FailDisk(rename(node)),
+            Action::ReplaceDisk(node) => Action::ReplaceDisk(rename(node)),
+            Action::CorruptRecord(node, draw) => Action::CorruptRecord(rename(node), draw),
+            Action::RestoreRecord(node) => Action::RestoreRecord(rename(node)),
+            Action::Replay(node, draw) => Action::Replay(rename(node), draw),
+            Action::Unreplay(node) => Action::Unreplay(rename(node)),
+            Action::SkewClock(node, draw) => Action::SkewClock(rename(node), draw),
+            Action::UnskewClock(node) => Action::UnskewClock(rename(node)),
+            // The admin API picks its targets when it runs: nothing named here.
+            membership @ Action::Membership(..) => membership,
+        }
+    }
+
     /// Whether this action is a lasting change, neither undone nor undoing another (a
     /// membership change: the configuration it leaves is the new normal).
     pub fn is_lasting(&self) -> bool {

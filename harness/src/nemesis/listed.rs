@@ -32,6 +32,11 @@ pub struct FaultRecord {
     pub actions: Vec<TimedAction>,
     /// When it stopped; `None` when it was still in effect at the time limit (healed there).
     pub stop: Option<FaultStop>,
+    /// The leader the nodes reported when it started (`None`: none known, or a file written
+    /// before this was recorded). A replay following the leader
+    /// ([`Listed::following_leader`]) aims the fault at the leader of its own run instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<rafty::NodeId>,
 }
 
 /// One primitive action of a fault and when it was taken.
@@ -76,6 +81,11 @@ enum Step {
 /// Faults replayed from a list.
 pub struct Listed {
     faults: Vec<FaultRecord>,
+    /// Whether each fault is aimed at the leader of this run (see [`Listed::following_leader`]).
+    follow_leader: bool,
+    /// For each fault once started, the node its record's leader is swapped with (the leader
+    /// at its start in this run), when they differ.
+    swaps: Vec<Option<(rafty::NodeId, rafty::NodeId)>>,
     /// Steps not yet taken: (time, fault index, step), in replay order.
     steps: VecDeque<(Duration, usize, Step)>,
     /// The book's id of each fault once started.
@@ -106,15 +116,87 @@ impl Listed {
             .collect();
         Listed {
             ids: vec![None; faults.len()],
+            swaps: vec![None; faults.len()],
+            follow_leader: false,
             faults,
             steps,
             open: BTreeSet::new(),
         }
     }
+
+    /// Replay `faults` each aimed at the leader of this run: when a fault starts and its
+    /// record names a leader other than the one the nodes report now, those two nodes swap
+    /// places in everything the fault does (its actions, its description), so a fault that
+    /// cut off or paused the leader still does, and one that spared it still spares it. A run
+    /// whose leaders are those recorded (an unedited schedule's) is the same as with
+    /// [`Listed::new`]. The shrinker replays its candidates so: an edited schedule elects
+    /// other leaders, and without this its faults would hit followers.
+    pub fn following_leader(faults: Vec<FaultRecord>) -> Listed {
+        Listed {
+            follow_leader: true,
+            ..Listed::new(faults)
+        }
+    }
+
+    /// The swap for fault `index` starting now, seeing `view`.
+    fn swap_for(
+        &self,
+        index: usize,
+        view: &dyn ClusterView,
+    ) -> Option<(rafty::NodeId, rafty::NodeId)> {
+        if !self.follow_leader {
+            return None;
+        }
+        let recorded = self.faults[index].leader?;
+        let now = view.leader()?;
+        (recorded != now).then_some((recorded, now))
+    }
+}
+
+/// `node` with `a` and `b` swapped.
+fn swapped(node: rafty::NodeId, (a, b): (rafty::NodeId, rafty::NodeId)) -> rafty::NodeId {
+    if node == a {
+        b
+    } else if node == b {
+        a
+    } else {
+        node
+    }
+}
+
+/// `text` with the node names `n{a}` and `n{b}` swapped (whole names only: `n1` is not in
+/// `n12`).
+fn swapped_names(text: &str, (a, b): (rafty::NodeId, rafty::NodeId)) -> String {
+    let (name_a, name_b) = (format!("n{a}"), format!("n{b}"));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let starts_name = out
+            .chars()
+            .last()
+            .is_none_or(|before| !before.is_ascii_alphanumeric());
+        let whole = |name: &str| {
+            starts_name
+                && rest.starts_with(name)
+                && !rest[name.len()..].starts_with(|c: char| c.is_ascii_digit())
+        };
+        if whole(&name_a) {
+            out.push_str(&name_b);
+            rest = &rest[name_a.len()..];
+        } else if whole(&name_b) {
+            out.push_str(&name_a);
+            rest = &rest[name_b.len()..];
+        } else {
+            let next = rest.chars().next().expect("not empty");
+            out.push(next);
+            rest = &rest[next.len_utf8()..];
+        }
+    }
+    out
 }
 
 impl FaultSource for Listed {
-    fn poll(&mut self, now: Duration, _view: &dyn ClusterView, hands: &mut Hands<'_>) {
+    fn poll(&mut self, now: Duration, view: &dyn ClusterView, hands: &mut Hands<'_>) {
         while let Some((at, _, _)) = self.steps.front() {
             if *at > now {
                 break;
@@ -123,16 +205,30 @@ impl FaultSource for Listed {
             let fault = &self.faults[index];
             match step {
                 Step::Start => {
-                    let id = hands.start(fault.kind, fault.slot, fault.description.clone());
+                    let swap = self.swap_for(index, view);
+                    self.swaps[index] = swap;
+                    let description = match swap {
+                        Some(swap) => swapped_names(&fault.description, swap),
+                        None => fault.description.clone(),
+                    };
+                    let id = hands.start(fault.kind, fault.slot, description);
                     self.ids[index] = Some(id);
                     self.open.insert((fault.slot, index));
                 }
                 Step::Act(action) => {
                     let id = self.ids[index].expect("a fault starts before it acts");
+                    let action = match self.swaps[index] {
+                        Some(swap) => action.renamed(&|node| swapped(node, swap)),
+                        None => action,
+                    };
                     hands.act(id, action);
                 }
                 Step::Stop(description) => {
                     let id = self.ids[index].expect("a fault starts before it stops");
+                    let description = match self.swaps[index] {
+                        Some(swap) => swapped_names(&description, swap),
+                        None => description,
+                    };
                     hands.stop(id, description);
                     self.open.remove(&(fault.slot, index));
                 }
@@ -251,5 +347,83 @@ mod tests {
         assert!(dropped_kills > 0, "{dropped:?}");
         assert_eq!(kills, listed_kills);
         assert_eq!(kills, restarts, "{actions:?}");
+    }
+
+    /// A cluster whose leader is always the same node.
+    struct LeaderIs(rafty::NodeId);
+
+    impl ClusterView for LeaderIs {
+        fn leader(&self) -> Option<rafty::NodeId> {
+            Some(self.0)
+        }
+    }
+
+    /// A partition of n1 and n2 from the rest, recorded with n1 leading, and a pause of n1.
+    fn aimed_at_n1() -> FaultRecord {
+        FaultRecord {
+            kind: FaultKind::named("partition").unwrap(),
+            slot: 0,
+            start_ms: 5,
+            description: "cut n1 n2 | n3 n4 n5, then pause n1 (not n12)".into(),
+            actions: vec![
+                TimedAction {
+                    at_ms: 5,
+                    action: Action::Partition(crate::nemesis::partition::Grudge::between(
+                        &[1, 2],
+                        &[3, 4, 5],
+                    )),
+                },
+                TimedAction {
+                    at_ms: 6,
+                    action: Action::Pause(1),
+                },
+            ],
+            stop: Some(FaultStop {
+                at_ms: 8,
+                description: "healed n1".into(),
+            }),
+            leader: Some(1),
+        }
+    }
+
+    fn replay_with(listed: Listed, leader: rafty::NodeId) -> (Vec<Action>, Nemesis) {
+        let mut nemesis = Nemesis::with_source(Duration::from_millis(10), Box::new(listed));
+        let mut network = Recorder(Vec::new());
+        for ms in 0..12 {
+            nemesis.poll(Duration::from_millis(ms), &LeaderIs(leader), &mut network);
+        }
+        (network.0, nemesis)
+    }
+
+    /// Following the leader, a fault recorded against leader n1 in a run led by n4 cuts off
+    /// and pauses n4 instead (n1 and n4 swap places, in its actions, its undoing and its
+    /// description), and records n4 as its leader; led by n1, it is taken as recorded; and
+    /// without following, as recorded whoever leads.
+    #[test]
+    fn a_fault_following_the_leader_swaps_the_recorded_leader_with_the_current_one() {
+        let fault = aimed_at_n1();
+        let (actions, nemesis) = replay_with(Listed::following_leader(vec![fault.clone()]), 4);
+        let partition = Action::Partition(crate::nemesis::partition::Grudge::between(
+            &[4, 2],
+            &[3, 1, 5],
+        ));
+        assert_eq!(actions[0], partition);
+        assert_eq!(actions[1], Action::Pause(4));
+        assert!(actions.contains(&Action::Resume(4)), "{actions:?}");
+        let record = &nemesis.recorded()[0];
+        assert_eq!(record.leader, Some(4));
+        assert_eq!(
+            record.description,
+            "cut n4 n2 | n3 n1 n5, then pause n4 (not n12)"
+        );
+        assert_eq!(
+            record.stop.as_ref().map(|stop| stop.description.as_str()),
+            Some("healed n4")
+        );
+        let (as_recorded, again) = replay_with(Listed::following_leader(vec![fault.clone()]), 1);
+        assert_eq!(again.recorded(), [fault.clone()]);
+        let (literal, _) = replay_with(Listed::new(vec![fault.clone()]), 4);
+        assert_eq!(as_recorded, literal);
+        assert_eq!(literal[1], Action::Pause(1));
     }
 }

@@ -70,6 +70,19 @@ impl Grudge {
         grudge
     }
 
+    /// The same cut with every node renamed by `rename`.
+    pub fn renamed(&self, rename: &dyn Fn(NodeId) -> NodeId) -> Grudge {
+        let mut grudge = Grudge {
+            cut: self
+                .cut
+                .iter()
+                .map(|&(a, b)| (rename(a), rename(b)))
+                .collect(),
+        };
+        grudge.normalize();
+        grudge
+    }
+
     fn normalize(&mut self) {
         self.cut.sort_unstable();
         self.cut.dedup();

@@ -120,6 +120,8 @@ pub struct Hands<'a> {
     now: Duration,
     network: &'a mut dyn Network,
     book: &'a mut Book,
+    /// What the nodes report (the leader each fault's record names).
+    view: &'a dyn ClusterView,
 }
 
 impl Hands<'_> {
@@ -137,6 +139,7 @@ impl Hands<'_> {
             description: description.clone(),
             actions: Vec::new(),
             stop: None,
+            leader: self.view.leader(),
         });
         self.book
             .record(self.now, format!("start-{kind}"), description);
@@ -257,6 +260,7 @@ impl Nemesis {
             now,
             network,
             book: &mut self.book,
+            view,
         };
         self.source.poll(now, view, &mut hands);
     }

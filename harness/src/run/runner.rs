@@ -90,6 +90,8 @@ pub enum Inputs<'s> {
         faults: &'s [FaultRecord],
         /// Each client's operations (a client absent runs none).
         client_ops: &'s BTreeMap<u64, Vec<OpRecord>>,
+        /// Whether each fault is aimed at this run's leader ([`Listed::following_leader`]).
+        follow_leader: bool,
     },
 }
 
@@ -388,8 +390,18 @@ pub fn run_inputs_stopping(
     };
     let mut nemesis = match inputs {
         Inputs::Drawn => Nemesis::new(options, nodes.clone(), seeds.rng("nemesis", 0)),
-        Inputs::Listed { faults, .. } => {
-            Nemesis::with_source(time_limit, Box::new(Listed::new(faults.to_vec())))
+        Inputs::Listed {
+            faults,
+            follow_leader,
+            ..
+        } => {
+            let faults = faults.to_vec();
+            let listed = if follow_leader {
+                Listed::following_leader(faults)
+            } else {
+                Listed::new(faults)
+            };
+            Nemesis::with_source(time_limit, Box::new(listed))
         }
     };
     let mut nemesis_recorded = 0;

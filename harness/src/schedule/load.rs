@@ -59,7 +59,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Schedule, ScheduleError> {
     let Value::Object(top) = value else {
         return Err(fail("(file)", "expected a JSON object".into()));
     };
-    const FIELDS: [&str; 7] = [
+    const FIELDS: [&str; 8] = [
         "version",
         "seed",
         "plant",
@@ -67,6 +67,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Schedule, ScheduleError> {
         "config",
         "faults",
         "clients",
+        "follow_leader",
     ];
     if let Some(unknown) = top.keys().find(|key| !FIELDS.contains(&key.as_str())) {
         let reason = format!("unknown field; expected one of {}", FIELDS.join(", "));
@@ -168,6 +169,10 @@ fn read_fields(top: &Map<String, Value>) -> Result<Schedule, Problem> {
         config: TestConfig::from(config),
         faults,
         clients,
+        follow_leader: match top.get("follow_leader") {
+            Some(_) => field(top, "follow_leader")?,
+            None => false,
+        },
     })
 }
 
@@ -241,6 +246,10 @@ fn check_fault(fault: &FaultRecord, config: &TestConfig, hosts: usize) -> Result
             let reason = format!("node {node} does not exist (nodes are 1 to {hosts})");
             return Err((format!("actions[{j}].action"), reason));
         }
+    }
+    if let Some(leader) = fault.leader.filter(|n| *n == 0 || *n as usize > hosts) {
+        let reason = format!("node {leader} does not exist (nodes are 1 to {hosts})");
+        return Err(("leader".into(), reason));
     }
     if let Some(stop) = &fault.stop {
         if stop.at_ms < last {

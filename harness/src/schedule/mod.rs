@@ -52,6 +52,10 @@ pub struct Schedule {
     pub faults: Vec<FaultRecord>,
     /// Each client's workload operations (by client index; a client absent runs none).
     pub clients: BTreeMap<u64, Vec<OpRecord>>,
+    /// Whether each fault is aimed at the leader of the replay rather than at the node its
+    /// record names (`follow_leader` in the file, written only when true; see
+    /// [`crate::nemesis::Listed::following_leader`]). The shrinker's candidates replay so.
+    pub follow_leader: bool,
 }
 
 /// How big a schedule is: what shrinking makes smaller.
@@ -98,6 +102,7 @@ impl Schedule {
             config,
             faults: output.faults.clone(),
             clients: output.client_ops.clone(),
+            follow_leader: false,
         }
     }
 
@@ -130,6 +135,7 @@ impl Schedule {
             config: config::ScheduleConfig::from(&self.config),
             faults: &self.faults,
             clients,
+            follow_leader: self.follow_leader,
         };
         let mut text = serde_json::to_string_pretty(&file).expect("a schedule serializes");
         text.push('\n');
@@ -152,6 +158,8 @@ struct ScheduleFile<'s> {
     config: config::ScheduleConfig,
     faults: &'s [FaultRecord],
     clients: Vec<ClientFile<'s>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    follow_leader: bool,
 }
 
 /// One client's operations, as written.

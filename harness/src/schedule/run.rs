@@ -35,6 +35,7 @@ pub fn run_schedule(schedule: &Schedule, plugins: &Plugins, options: RunOptions)
     let inputs = Inputs::Listed {
         faults: &schedule.faults,
         client_ops: &schedule.clients,
+        follow_leader: schedule.follow_leader,
     };
     runner::run_inputs(&schedule.config, schedule.seed, plugins, options, inputs)
 }

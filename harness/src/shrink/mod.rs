@@ -31,6 +31,7 @@
 pub mod ddmin;
 mod focus;
 pub mod report;
+mod settings;
 mod shift;
 mod simplify;
 mod structure;
@@ -122,8 +123,21 @@ pub fn shrink(
     options: &ShrinkOptions,
 ) -> Result<Shrunk, String> {
     let start = Instant::now(); // outside the simulation: the shrink's wall time
-    let first = run_stopping(schedule, plugins, None)
+    // Every candidate's faults are aimed at its own run's leader (an edit elects others);
+    // the schedule as given runs the same so when its leaders are those recorded. If the
+    // schedule was edited by hand so that following changes what it does, it is shrunk as
+    // it is written.
+    let mut given = Schedule {
+        follow_leader: true,
+        ..schedule.clone()
+    };
+    let mut first = run_stopping(&given, plugins, None)
         .ok_or_else(|| "the schedule's run panicked the harness".to_owned())?;
+    if !schedule.follow_leader && !fails_as_asked(&first, options) {
+        given = schedule.clone();
+        first = run_stopping(&given, plugins, None)
+            .ok_or_else(|| "the schedule's run panicked the harness".to_owned())?;
+    }
     let (checks, _) = fired(&first.result);
     let check = match &options.check {
         Some(check) if checks.contains(check) => check.clone(),
@@ -146,7 +160,7 @@ pub fn shrink(
         focus: focus::focus_of(&first, &check, schedule.config.workload.concurrency),
     };
     let deadline = start + options.time_limit;
-    let mut tester = Tester::new(plugins, check.clone(), schedule.clone(), outcome, deadline);
+    let mut tester = Tester::new(plugins, check.clone(), given, outcome, deadline);
     tester.bar = progress_bar(options.progress);
     tester.trace = options.trace;
     // Every pass again while a round still shrinks and time is left: each edit kept moves
@@ -171,6 +185,15 @@ pub fn shrink(
     })
 }
 
+/// Whether `output`'s run fails the check `options` asks for (any check, when none is asked).
+fn fails_as_asked(output: &crate::run::runner::RunOutput, options: &ShrinkOptions) -> bool {
+    let (checks, _) = fired(&output.result);
+    match &options.check {
+        Some(check) => checks.contains(check),
+        None => target_check(&checks).is_some(),
+    }
+}
+
 /// Every pass, in order (see the module's doc).
 fn all_passes(tester: &mut Tester<'_>, fewer_nodes: bool) {
     tester.truncate();
@@ -179,8 +202,10 @@ fn all_passes(tester: &mut Tester<'_>, fewer_nodes: bool) {
     tester.project_clients();
     tester.no_operations();
     tester.no_faults();
+    tester.smaller_snapshots();
     tester.faults();
     tester.truncate();
+    tester.heal_sooner();
     tester.time_limit();
     tester.clients();
     tester.thin_operations();

@@ -17,13 +17,14 @@ use super::tester::Tester;
 const SHIFT_SEEDS: u64 = 6;
 
 /// How long before a fault a cut leaves, in simulated milliseconds: room for the first
-/// election and for operations in flight when the fault starts.
-const LEADS_MS: [u64; 2] = [1_000, 2_000];
+/// election (the harness's election timeouts are 100 to 300 ms) and for operations in flight
+/// when the fault starts. The shortest first: it leaves the fewest operations.
+const LEADS_MS: [u64; 3] = [500, 1_000, 2_000];
 
 impl Tester<'_> {
     /// Cut the schedule's start off just before a fault (the latest fault first, then
-    /// earlier ones; one and then two seconds before it), keeping the first cut that still
-    /// fails.
+    /// earlier ones; half a second, one, then two seconds before it), keeping the first cut
+    /// that still fails.
     pub fn start_later(&mut self) {
         let mut starts: Vec<u64> = self.best.faults.iter().map(|f| f.start_ms).collect();
         starts.sort_unstable_by(|a, b| b.cmp(a));
@@ -97,6 +98,7 @@ mod tests {
                 at_ms: stop_ms,
                 description: "restart".into(),
             }),
+            leader: None,
         }
     }
 
@@ -121,6 +123,7 @@ mod tests {
             ),
             faults: vec![fault(1_000, 3_000), fault(5_000, 6_000)],
             clients: BTreeMap::from([(0, vec![read_at(500)]), (1, vec![read_at(4_500)])]),
+            follow_leader: false,
         };
         schedule.config.workload.time_limit = Duration::from_secs(7);
         let cut = shifted(&schedule, 4_000);

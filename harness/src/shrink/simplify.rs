@@ -220,6 +220,7 @@ mod tests {
             ),
             faults: Vec::new(),
             clients: BTreeMap::new(),
+            follow_leader: false,
         };
         for (at_ms, client, op) in ops {
             let record = crate::sim::client::OpRecord {
@@ -290,6 +291,7 @@ mod tests {
                 at_ms,
                 description: "restart".into(),
             }),
+            leader: None,
         }
     }
 

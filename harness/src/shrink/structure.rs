@@ -13,8 +13,18 @@ const STEP_MS: u64 = 100;
 /// Seeds tried for the boldest edits (no operations, no faults).
 const BOLD_SEEDS: u64 = 8;
 
+/// Seeds tried for each earlier heal ([`Tester::heal_sooner`]).
+const HEAL_SEEDS: u64 = 3;
+
 /// Seeds tried for each thinning of the operations.
 const THINNING_SEEDS: u64 = 4;
+
+/// Seeds tried for leaving out a run of operations at least [`COARSE_CHUNK`] long.
+const CHUNK_SEEDS: u64 = 3;
+
+/// The shortest run of operations whose removal is tried with [`CHUNK_SEEDS`] seeds; shorter
+/// ones are tried with the schedule's own seed only.
+const COARSE_CHUNK: usize = 4;
 
 impl Tester<'_> {
     /// Drop what comes after the best schedule's violation: a run is the same up to it
@@ -84,6 +94,31 @@ impl Tester<'_> {
         });
     }
 
+    /// When the best schedule's violation comes at or after its time limit (the heal there
+    /// set it off: a killed node restarted, a partition repaired), heal sooner: the time limit
+    /// just after a fault's last step, the latest fault first, with a few seeds. Failing is
+    /// not monotone in the time limit, so the bisection alone misses these.
+    pub fn heal_sooner(&mut self) {
+        let limit_ms = self.best.size().time_limit_ms;
+        if self.best_violation_ms.is_none_or(|at_ms| at_ms < limit_ms) {
+            return;
+        }
+        let mut ends: Vec<u64> = self.best.faults.iter().map(|f| f.end_ms()).collect();
+        ends.sort_unstable_by(|a, b| b.cmp(a));
+        ends.dedup();
+        for end_ms in ends {
+            let new_limit_ms = (end_ms + 1).div_ceil(STEP_MS) * STEP_MS + STEP_MS;
+            if new_limit_ms >= self.best.size().time_limit_ms {
+                continue;
+            }
+            let candidate = cut(&self.best, new_limit_ms);
+            match self.test_seeds("heal sooner", &candidate, HEAL_SEEDS) {
+                Verdict::Fails | Verdict::OutOfTime => return,
+                Verdict::Passes => {}
+            }
+        }
+    }
+
     /// The shortest time limit (to 100 ms) that still fails, by bisection.
     pub fn time_limit(&mut self) {
         let mut high = self.best.size().time_limit_ms;
@@ -120,6 +155,9 @@ impl Tester<'_> {
 
     /// Drop operations: runs of operations close in time, in sweeps of halving size, from
     /// the latest to the earliest; what comes after the violation is cut between sweeps.
+    /// Leaving out a run of [`COARSE_CHUNK`] or more is tried with a few seeds: it moves the
+    /// timing of everything after it, and a timing bug fails for few seeds of each edit (the
+    /// coarse sweeps are few runs, so this costs about as many as one fine sweep).
     pub fn operations(&mut self) {
         let mut size = usize::MAX;
         while !self.out_of_time {
@@ -130,8 +168,12 @@ impl Tester<'_> {
                 return;
             }
             size = size.min(all.len().div_ceil(2));
+            let seeds = if size >= COARSE_CHUNK { CHUNK_SEEDS } else { 1 };
             remove_chunks(all, size, &mut |keep: &[(u64, u64, usize)]| {
-                self.test("operations", &only(&base, keep))
+                // With the seed of the last removal kept (it may have needed another one).
+                let mut candidate = only(&base, keep);
+                candidate.seed = self.best.seed;
+                self.test_seeds("operations", &candidate, seeds)
             });
             if size == 1 {
                 return;

@@ -317,6 +317,7 @@ pub fn run_stopping(
     let inputs = Inputs::Listed {
         faults: &schedule.faults,
         client_ops: &schedule.clients,
+        follow_leader: schedule.follow_leader,
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let options = RunOptions::default();
