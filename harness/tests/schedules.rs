@@ -67,6 +67,21 @@ fn a_replayed_schedule_gives_the_same_history_byte_for_byte() {
             assert!(!schedule.faults.is_empty(), "{name} seed {seed}: no faults");
             assert!(schedule.size().operations > 100, "{name} seed {seed}");
             assert_replays_exactly(&output, &schedule, &format!("{name} seed {seed}"));
+            // Aimed at the replay's own leaders (as the shrinker replays its candidates), an
+            // unedited schedule's faults meet the leaders they recorded: the same run.
+            assert!(
+                schedule.faults.iter().any(|fault| fault.leader.is_some()),
+                "{name} seed {seed}: no fault recorded a leader"
+            );
+            let following = Schedule {
+                follow_leader: true,
+                ..schedule.clone()
+            };
+            let again = replay(&following);
+            assert!(
+                common::history_bytes(&output) == common::history_bytes(&again),
+                "{name} seed {seed}: following the leader changed the replay's history"
+            );
         }
     }
 }
@@ -79,6 +94,7 @@ fn a_failing_catalogue_run_replays_to_the_same_history_and_violation() {
     let inputs = runner::Inputs::Listed {
         faults: &schedule.faults,
         client_ops: &schedule.clients,
+        follow_leader: false,
     };
     let output = runner::run_inputs(
         &schedule.config,

@@ -140,7 +140,16 @@ fn store_minimal(
     let (output, dir) = run_and_store(&shrunk.minimal, plugins, Some(root), "-shrunk")?;
     let dir = dir.expect("a store was given");
     let history = dir.join("history.jsonl");
-    let text = report::counterexample(shrunk, &output.result, &history)
+    // The faults as the run applied them (aimed at its own leaders when the schedule follows
+    // the leader), as its history and its stored schedule.json name them.
+    let applied = Shrunk {
+        minimal: Schedule {
+            faults: output.faults.clone(),
+            ..shrunk.minimal.clone()
+        },
+        ..shrunk.clone()
+    };
+    let text = report::counterexample(&applied, &output.result, &history)
         .map_err(|error| format!("could not write the counterexample: {error}"))?;
     std::fs::write(dir.join(rafty_reports::COUNTEREXAMPLE_FILE), &text)
         .map_err(|error| format!("could not write the counterexample: {error}"))?;

@@ -421,7 +421,7 @@ mod tests {
             Some("healed n4")
         );
         let (as_recorded, again) = replay_with(Listed::following_leader(vec![fault.clone()]), 1);
-        assert_eq!(again.recorded(), [fault.clone()]);
+        assert_eq!(again.recorded(), std::slice::from_ref(&fault));
         let (literal, _) = replay_with(Listed::new(vec![fault.clone()]), 4);
         assert_eq!(as_recorded, literal);
         assert_eq!(literal[1], Action::Pause(1));

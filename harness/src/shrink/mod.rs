@@ -9,17 +9,24 @@
 //! tried before is answered from a cache; and what comes after the violation is cut first
 //! (the run is the same up to it without it), so every later run is short.
 //!
-//! Passes, in order: cut after the violation; cut the first seconds off, to a second or two
-//! before a fault, and move the rest earlier ([`shift`], the latest fault first, with a few
-//! seeds); for linearizability, keep only the operations
+//! Passes, in order: cut after the violation; cut the first seconds off, to half a second,
+//! one or two seconds before a fault, and move the rest earlier ([`shift`], the latest fault
+//! first, with a few seeds); for linearizability, keep only the operations
 //! on the counterexample's key, then only the clients of its operation and of those
 //! concurrent with it ([`focus`], one step each, with a few seeds); drop every operation,
-//! then every fault (each with a few seeds: see below); drop faults (ddmin); cut again; cut
-//! the time limit (bisection); drop clients (whole clients before single operations); thin
-//! the operations out evenly (every second one, with a few seeds); drop operations close in
-//! time in sweeps of halving size, from the latest ([`ddmin::remove_chunks`]); move each
-//! fault (start later, end earlier); fewer keys; values renumbered 1, 2, 3...; the time
-//! limit again; fewer nodes. Then every pass again, while a round still shrinks.
+//! then every fault (each with a few seeds: see below); snapshots off, else a smaller
+//! snapshot threshold ([`settings`]: a snapshot bug needs a dozen writes, not a hundred); drop
+//! faults (ddmin); cut again; heal sooner when the heal at the time limit set the violation
+//! off; cut the time limit (bisection); drop clients (whole clients before single
+//! operations); thin the operations out evenly (every second one, with a few seeds); drop
+//! operations close in time in sweeps of halving size, from the latest
+//! ([`ddmin::remove_chunks`], the longer runs with a few seeds); move each fault (start later,
+//! end earlier); fewer keys; values renumbered 1, 2, 3...; the time limit again; fewer nodes.
+//! Then every pass again, while a round still shrinks.
+//!
+//! Every candidate's faults follow the leader
+//! ([`crate::nemesis::Listed::following_leader`]): an edit elects other leaders, and a fault
+//! recorded against the leader would otherwise hit a follower.
 //!
 //! The seed is part of the schedule, and the boldest edits try a few: a timing bug fails for
 //! few seeds, and which ones changes with every edit (dropping one operation moves every
