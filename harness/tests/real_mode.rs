@@ -200,13 +200,8 @@ fn an_interrupted_real_run_leaves_no_node_process_and_no_data() {
 #[test]
 fn a_fault_kind_a_real_run_cannot_apply_is_refused_naming_why() {
     let output = rafty()
-        .args([
-            "test",
-            "--real",
-            "--nemesis",
-            "kill,power-mid-write",
-            "--no-store",
-        ])
+        .args(["test", "--real", "--log", "file", "--no-store"])
+        .args(["--nemesis", "kill,power-mid-write"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,37 +28,27 @@ enum Pending {
 /// Each path's unsynced changes, in the order they were made.
 type PendingByPath = BTreeMap<PathBuf, Vec<Pending>>;
 
-/// The unsynced changes, and the bytes they write, kept current for readers that cannot take
-/// the lock (a signal handler).
+/// The unsynced changes, and the bytes they write: a count kept current at every change,
+/// under the lock, for readers that cannot take it (a signal handler).
 #[derive(Debug, Default)]
 struct Shared {
     changes: Mutex<PendingByPath>,
     bytes: Arc<AtomicU64>,
 }
 
-/// The changes, locked; the byte count is brought up to date when the lock is released.
-struct Locked<'a> {
-    changes: MutexGuard<'a, PendingByPath>,
-    bytes: &'a AtomicU64,
-}
-
-impl Deref for Locked<'_> {
-    type Target = PendingByPath;
-    fn deref(&self) -> &PendingByPath {
-        &self.changes
+impl Shared {
+    /// `changes` joined the pending ones (or came back to them).
+    fn added(&self, changes: &[Pending]) {
+        self.bytes
+            .fetch_add(bytes(changes.iter()), Ordering::Relaxed);
     }
-}
 
-impl DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut PendingByPath {
-        &mut self.changes
-    }
-}
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        let total = bytes(self.changes.values().flatten());
-        self.bytes.store(total, Ordering::Relaxed);
+    /// `changes`, if any, left the pending ones (synced, or dropped with their file).
+    fn removed(&self, changes: Option<&Vec<Pending>>) {
+        if let Some(changes) = changes {
+            self.bytes
+                .fetch_sub(bytes(changes.iter()), Ordering::Relaxed);
+        }
     }
 }
 
@@ -103,11 +92,8 @@ fn bytes<'a>(changes: impl Iterator<Item = &'a Pending>) -> u64 {
         .sum()
 }
 
-fn lock(shared: &Shared) -> Locked<'_> {
-    Locked {
-        changes: shared.changes.lock().unwrap_or_else(|p| p.into_inner()),
-        bytes: &shared.bytes,
-    }
+fn lock(shared: &Shared) -> MutexGuard<'_, PendingByPath> {
+    shared.changes.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The length of a file of `base` bytes on the disk once `changes` are applied.
@@ -196,14 +182,15 @@ impl<F: FileSystem> FileSystem for LazyFs<F> {
 
     fn create(&self, path: &Path) -> io::Result<LazyFile<F>> {
         let file = self.inner.create(path)?;
-        lock(&self.pending).remove(path);
+        let dropped = lock(&self.pending).remove(path);
+        self.pending.removed(dropped.as_ref());
         Ok(self.handle(path, file))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.inner.rename(from, to)?;
         let mut pending = lock(&self.pending);
-        pending.remove(to);
+        self.pending.removed(pending.remove(to).as_ref());
         if let Some(changes) = pending.remove(from) {
             pending.insert(to.to_owned(), changes);
         }
@@ -212,7 +199,8 @@ impl<F: FileSystem> FileSystem for LazyFs<F> {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         self.inner.remove(path)?;
-        lock(&self.pending).remove(path);
+        let mut pending = lock(&self.pending);
+        self.pending.removed(pending.remove(path).as_ref());
         Ok(())
     }
 
@@ -240,10 +228,9 @@ pub struct LazyFile<F: FileSystem = StdFs> {
 
 impl<F: FileSystem> LazyFile<F> {
     fn push(&mut self, change: Pending) {
-        lock(&self.pending)
-            .entry(self.path.clone())
-            .or_default()
-            .push(change);
+        let mut pending = lock(&self.pending);
+        self.pending.added(std::slice::from_ref(&change));
+        pending.entry(self.path.clone()).or_default().push(change);
     }
 }
 
@@ -268,7 +255,12 @@ impl<F: FileSystem> FsFile for LazyFile<F> {
 
     /// Put this path's unsynced changes on the disk, in order, and sync it.
     fn sync(&mut self) -> io::Result<()> {
-        let changes = lock(&self.pending).remove(&self.path).unwrap_or_default();
+        let changes = {
+            let mut pending = lock(&self.pending);
+            let changes = pending.remove(&self.path).unwrap_or_default();
+            self.pending.removed(Some(&changes));
+            changes
+        };
         for change in &changes {
             let applied = match change {
                 Pending::Write { offset, data } => self.file.write_at(*offset, data),
@@ -276,7 +268,9 @@ impl<F: FileSystem> FsFile for LazyFile<F> {
             };
             if let Err(error) = applied {
                 // Not on the disk: keep them pending, as a failed fsync keeps dirty pages.
-                lock(&self.pending).insert(self.path.clone(), changes);
+                let mut pending = lock(&self.pending);
+                self.pending.added(&changes);
+                pending.insert(self.path.clone(), changes);
                 return Err(error);
             }
         }
