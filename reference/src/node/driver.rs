@@ -110,8 +110,7 @@ pub(super) struct Driver<L, S> {
     pub(super) local: Arc<LocalReads>,
     /// The lease last published to `local`.
     published_lease: Option<LeaseRead>,
-    /// A round's outcome was published this turn: wake the readers.
-    pub(super) wake_readers: bool,
+
     peers_provider: Arc<dyn PeersProvider>,
     peers: BTreeMap<NodeId, Arc<dyn Peer>>,
     /// The provider's [`PeersProvider::generation`] when `peers` was read.
@@ -186,7 +185,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             state_machine,
             local,
             published_lease: None,
-            wake_readers: false,
+
             peers_provider,
             settings,
             observer,
@@ -338,7 +337,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
 
     /// The node's local time: what the core is given with every input.
     pub(super) fn now(&self) -> Duration {
-        self.local.local_now()
+        self.local.loop_now()
     }
 
     fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {
@@ -513,8 +512,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Action::ReadFailed { id, leader_hint } => self.read_failed(id, leader_hint),
             }
         }
-        if std::mem::take(&mut self.wake_readers) || self.last_applied != applied_before {
-            self.local.wake();
+        if self.last_applied != applied_before {
+            self.local.applied();
         }
         self.publish_status();
         Ok(())
@@ -525,7 +524,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let lease = self.core.lease_read();
         if lease != self.published_lease {
             self.published_lease = lease;
-            self.local.publish_lease(lease);
+            lock(&self.state_machine).lease = lease;
         }
     }
 

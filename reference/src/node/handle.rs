@@ -94,6 +94,7 @@ impl Node {
         let shared_state_machine = Arc::new(std::sync::Mutex::new(Applied {
             state_machine,
             last_applied: core.commit_index(),
+            lease: None,
             closed: false,
         }));
         let local = Arc::new(LocalReads::new(

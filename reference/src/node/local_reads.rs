@@ -40,6 +40,9 @@ use crate::types::{LogIndex, NodeId};
 pub(super) struct Applied<S> {
     pub(super) state_machine: S,
     pub(super) last_applied: LogIndex,
+    /// The core's lease (§6.4.1), as the event loop last published it: beside the state
+    /// machine, so a lease read checks it and queries under one lock.
+    pub(super) lease: Option<LeaseRead>,
     /// Set when the event loop ended: nothing is served any more.
     pub(super) closed: bool,
 }
@@ -54,12 +57,19 @@ enum Served {
     NotApplied,
     /// The node stopped.
     Closed,
+    /// No lease holds (for a lease read).
+    NoLease,
 }
 
 /// A reader's view of the state machine, whatever its type.
 trait Queryable: Send + Sync {
     /// Answer `query` if the state machine applied through `index`.
     fn query_at(&self, index: LogIndex, query: &[u8]) -> Served;
+
+    /// Answer `query` if the lease holds at `now()` (read under the lock, so no lease is
+    /// published nor entry applied between the check and the query) and the state machine
+    /// applied through its read index.
+    fn query_leased(&self, now: &dyn Fn() -> Duration, query: &[u8]) -> Served;
 }
 
 impl<S: StateMachine> Queryable for SharedStateMachine<S> {
@@ -76,6 +86,25 @@ impl<S: StateMachine> Queryable for SharedStateMachine<S> {
             Served::Answer(applied.state_machine.query(query))
         }
     }
+
+    fn query_leased(&self, now: &dyn Fn() -> Duration, query: &[u8]) -> Served {
+        let Ok(applied) = self.lock() else {
+            return Served::Closed;
+        };
+        if applied.closed {
+            return Served::Closed;
+        }
+        match applied.lease {
+            Some(lease) if now() < lease.until => {
+                if applied.last_applied < lease.index {
+                    Served::NotApplied
+                } else {
+                    Served::Answer(applied.state_machine.query(query))
+                }
+            }
+            _ => Served::NoLease,
+        }
+    }
 }
 
 /// A confirmation round's outcome: the read index, or the leader hint of a refusal.
@@ -87,6 +116,9 @@ struct Round {
     /// The readers still waiting for it.
     readers: usize,
     outcome: Option<Outcome>,
+    /// Wakes this round's readers, all at once: its outcome is published, or the state
+    /// machine applied more.
+    wake: Arc<Notify>,
 }
 
 /// The confirmation rounds of one read mode.
@@ -105,7 +137,6 @@ struct Gate {
 struct Published {
     /// [`ReadMode::Index`], [`ReadMode::Lease`].
     gates: [Gate; 2],
-    lease: Option<LeaseRead>,
     closed: bool,
 }
 
@@ -113,15 +144,13 @@ struct Published {
 pub(super) struct LocalReads {
     published: Mutex<Published>,
     state_machine: Arc<dyn Queryable>,
-    /// Wakes readers: a round's outcome is published, or the state machine applied more.
-    readers: Notify,
     /// Wakes the event loop: a round has readers.
     wanted: Notify,
     /// When the node's time started (the driver's epoch).
     epoch: Instant,
     clock: Option<Arc<dyn Clock>>,
-    /// The latest local time read, in nanoseconds: the core never goes back in time
-    /// (`advance_clock`), so neither does a lease check.
+    /// The latest local time the event loop read, in nanoseconds: the core never goes back
+    /// in time (`advance_clock`), so neither does a lease check.
     high_water: AtomicU64,
 }
 
@@ -142,7 +171,6 @@ impl LocalReads {
         LocalReads {
             published: Mutex::default(),
             state_machine,
-            readers: Notify::new(),
             wanted: Notify::new(),
             epoch,
             clock,
@@ -150,20 +178,25 @@ impl LocalReads {
         }
     }
 
-    /// The node's local time now (what the driver gives the core).
-    pub(super) fn local_now(&self) -> Duration {
+    /// The node's local time now.
+    fn local_now(&self) -> Duration {
         let elapsed = Instant::now().duration_since(self.epoch);
-        let local = match &self.clock {
+        match &self.clock {
             None => elapsed,
             Some(clock) => clock.local(elapsed),
-        };
+        }
+    }
+
+    /// The node's local time now, for the event loop to give the core.
+    pub(super) fn loop_now(&self) -> Duration {
+        let local = self.local_now();
         let nanos = u64::try_from(local.as_nanos()).unwrap_or(u64::MAX);
         self.high_water.fetch_max(nanos, Ordering::Relaxed);
         local
     }
 
-    /// The latest local time read by anyone, now included: never before a time given to the
-    /// core.
+    /// The node's local time now, but never before a time given to the core: what the core
+    /// would take for now.
     fn monotonic_now(&self) -> Duration {
         let local = self.local_now();
         local.max(Duration::from_nanos(
@@ -175,26 +208,17 @@ impl LocalReads {
     pub(super) fn stale(&self, query: &[u8]) -> Result<Vec<u8>, ClientError> {
         match self.state_machine.query_at(0, query) {
             Served::Answer(answer) => answer.ok_or(ClientError::QueryUnsupported),
-            Served::NotApplied | Served::Closed => Err(ClientError::Shutdown),
+            Served::NotApplied | Served::NoLease | Served::Closed => Err(ClientError::Shutdown),
         }
     }
 
     /// A lease read served at once, if the published lease holds now and the state machine
     /// applied through its read index; `None` otherwise (confirm it instead).
     pub(super) fn leased(&self, query: &[u8]) -> Option<Result<Vec<u8>, ClientError>> {
-        let lease = {
-            let published = lock(&self.published);
-            if published.closed {
-                return Some(Err(ClientError::Shutdown));
-            }
-            published.lease?
-        };
-        if self.monotonic_now() >= lease.until {
-            return None;
-        }
-        match self.state_machine.query_at(lease.index, query) {
+        let now = || self.monotonic_now();
+        match self.state_machine.query_leased(&now, query) {
             Served::Answer(answer) => Some(answer.ok_or(ClientError::QueryUnsupported)),
-            Served::NotApplied => None,
+            Served::NotApplied | Served::NoLease => None,
             Served::Closed => Some(Err(ClientError::Shutdown)),
         }
     }
@@ -209,7 +233,7 @@ impl LocalReads {
     ) -> Result<Vec<u8>, ClientError> {
         let ticket = self.join(mode);
         loop {
-            let notified = self.readers.notified();
+            let notified = ticket.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let outcome = {
@@ -227,7 +251,7 @@ impl LocalReads {
                 Some(Err(leader_hint)) => return Err(ClientError::NotLeader { leader_hint }),
                 Some(Ok(index)) => match self.state_machine.query_at(index, query) {
                     Served::Answer(answer) => return answer.ok_or(ClientError::QueryUnsupported),
-                    Served::NotApplied => {}
+                    Served::NotApplied | Served::NoLease => {}
                     Served::Closed => return Err(ClientError::Shutdown),
                 },
             }
@@ -242,7 +266,9 @@ impl LocalReads {
         let gate = &mut published.gates[slot];
         let round = gate.open;
         gate.joined += 1;
-        gate.rounds.entry(round).or_default().readers += 1;
+        let entry = gate.rounds.entry(round).or_default();
+        entry.readers += 1;
+        let wake = entry.wake.clone();
         let first = gate.joined == 1;
         drop(published);
         if first {
@@ -252,6 +278,7 @@ impl LocalReads {
             reads: self,
             slot,
             round,
+            wake,
         }
     }
 
@@ -290,12 +317,16 @@ impl LocalReads {
         Some(round)
     }
 
-    /// Publish round `round` of `mode`'s outcome (readers are woken by [`LocalReads::wake`]).
+    /// Publish round `round` of `mode`'s outcome and wake its readers, all at once.
     pub(super) fn settle_round(&self, mode: ReadMode, round: u64, outcome: Outcome) {
         let mut published = lock(&self.published);
-        if let Some(entry) = published.gates[slot(mode)].rounds.get_mut(&round) {
-            entry.outcome = Some(outcome);
-        }
+        let Some(entry) = published.gates[slot(mode)].rounds.get_mut(&round) else {
+            return; // Its readers gave up.
+        };
+        entry.outcome = Some(outcome);
+        let wake = entry.wake.clone();
+        drop(published);
+        wake.notify_waiters();
     }
 
     /// Whether some reader still waits for round `round` of `mode`.
@@ -305,24 +336,33 @@ impl LocalReads {
             .contains_key(&round)
     }
 
-    /// Publish the core's lease (§6.4.1), or its absence.
-    pub(super) fn publish_lease(&self, lease: Option<LeaseRead>) {
-        lock(&self.published).lease = lease;
+    /// The state machine applied more: wake the readers of every released round, which may
+    /// have been waiting for it.
+    pub(super) fn applied(&self) {
+        self.wake_rounds(|round| matches!(round.outcome, Some(Ok(_))));
     }
 
-    /// Wake every waiting reader to look again.
-    pub(super) fn wake(&self) {
-        self.readers.notify_waiters();
+    fn wake_rounds(&self, which: impl Fn(&Round) -> bool) {
+        let published = lock(&self.published);
+        let wakes: Vec<Arc<Notify>> = published
+            .gates
+            .iter()
+            .flat_map(|gate| gate.rounds.values())
+            .filter(|round| which(round))
+            .map(|round| round.wake.clone())
+            .collect();
+        drop(published);
+        wakes.iter().for_each(|wake| wake.notify_waiters());
     }
 
     /// The event loop ended: every reader, present and future, hears `Shutdown`.
     pub(super) fn close<S: StateMachine>(&self, state_machine: &SharedStateMachine<S>) {
-        lock(state_machine).closed = true;
-        let mut published = lock(&self.published);
-        published.closed = true;
-        published.lease = None;
-        drop(published);
-        self.wake();
+        let mut applied = lock(state_machine);
+        applied.closed = true;
+        applied.lease = None;
+        drop(applied);
+        lock(&self.published).closed = true;
+        self.wake_rounds(|_| true);
     }
 }
 
@@ -331,6 +371,7 @@ struct Ticket<'a> {
     reads: &'a LocalReads,
     slot: usize,
     round: u64,
+    wake: Arc<Notify>,
 }
 
 impl Drop for Ticket<'_> {

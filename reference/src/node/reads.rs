@@ -107,7 +107,6 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         }
         if let Some((mode, round)) = self.reads.confirming.remove(&id) {
             self.local.settle_round(mode, round, Ok(index));
-            self.wake_readers = true;
         }
     }
 
@@ -120,7 +119,6 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         }
         if let Some((mode, round)) = self.reads.confirming.remove(&id) {
             self.local.settle_round(mode, round, Err(leader_hint));
-            self.wake_readers = true;
         }
     }
 
