@@ -17,9 +17,11 @@ use rafty_harness::run::results::Validity;
 use rafty_harness::run::runner;
 use rafty_workloads::WorkloadKind;
 
-/// The seed at which the storm's stale read is found (`rafty test --seed 6 --nemesis
-/// clock-storm --reads lease --keys 2 --concurrency 40 --time-limit 60s`).
-const SEED: u64 = 6;
+/// The seed at which the storm's stale read is found (`rafty test --nodes 5 --seed 14 --nemesis
+/// clock-storm --reads lease --keys 2 --concurrency 40 --time-limit 60s`; of seeds 9-32, 10 are
+/// invalid, 3 unknown and 11 valid since lease reads are served in the caller's task (seed 6,
+/// the seed before that, is now valid), and seed 14 is valid with `--reads index`).
+const SEED: u64 = 14;
 
 fn storm(reads: ReadConsistency) -> TestConfig {
     let mut config = TestConfig::new(WorkloadKind::named("kv").unwrap());
