@@ -35,6 +35,7 @@ pub mod bench;
 pub mod catalogue;
 pub mod checks;
 pub mod cli;
+pub mod hyper_stream;
 pub mod in_process;
 pub mod nemesis;
 pub mod real;

@@ -12,11 +12,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
+
+use crate::hyper_stream::HyperStream;
 
 /// How long a dial and its handshake may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -38,7 +38,7 @@ impl HttpsConnector {
 }
 
 /// A TLS connection as hyper's client reads and writes it.
-pub struct HttpsStream(TokioIo<TlsStream<TcpStream>>);
+pub type HttpsStream = HyperStream<TlsStream<TcpStream>>;
 
 impl tower_service::Service<Uri> for HttpsConnector {
     type Response = HttpsStream;
@@ -65,46 +65,12 @@ impl tower_service::Service<Uri> for HttpsConnector {
                 tls.connect(name, tcp).await
             };
             match tokio::time::timeout(CONNECT_TIMEOUT, dial).await {
-                Ok(stream) => Ok(HttpsStream(TokioIo::new(stream?))),
+                Ok(stream) => Ok(HyperStream::new(stream?)),
                 Err(_) => Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!("no TLS connection to {address} within {CONNECT_TIMEOUT:?}"),
                 )),
             }
         })
-    }
-}
-
-impl Connection for HttpsStream {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
-}
-
-impl hyper::rt::Read for HttpsStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl hyper::rt::Write for HttpsStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }

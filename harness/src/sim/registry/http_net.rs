@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::TokioIo;
+
+use crate::hyper_stream::HyperStream;
 
 /// How long a dial may take before the client counts the node unreachable (nothing sent).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -55,7 +55,7 @@ impl axum::serve::Listener for TurmoilHttpListener {
 pub struct TurmoilHttpConnector;
 
 /// A turmoil stream as hyper's client reads and writes it.
-pub struct TurmoilHttpStream(TokioIo<turmoil::net::TcpStream>);
+pub type TurmoilHttpStream = HyperStream<turmoil::net::TcpStream>;
 
 impl tower_service::Service<Uri> for TurmoilHttpConnector {
     type Response = TurmoilHttpStream;
@@ -74,46 +74,12 @@ impl tower_service::Service<Uri> for TurmoilHttpConnector {
             let address = format!("{host}:{}", uri.port_u16().unwrap_or(80));
             let dial = turmoil::net::TcpStream::connect(address.clone());
             match tokio::time::timeout(CONNECT_TIMEOUT, dial).await {
-                Ok(stream) => Ok(TurmoilHttpStream(TokioIo::new(stream?))),
+                Ok(stream) => Ok(HyperStream::new(stream?)),
                 Err(_) => Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!("cannot connect to {address} within {CONNECT_TIMEOUT:?}"),
                 )),
             }
         })
-    }
-}
-
-impl Connection for TurmoilHttpStream {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
-}
-
-impl hyper::rt::Read for TurmoilHttpStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl hyper::rt::Write for TurmoilHttpStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
