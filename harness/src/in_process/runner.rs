@@ -14,9 +14,8 @@ use rafty::testing::peer_cluster::{PeerCluster, loopback_addresses};
 use rafty_workloads::{ClientOp, Generator, OpResult};
 
 use crate::real::faults::IN_PROCESS_KINDS;
-use crate::real::nemesis::NemesisOutcome;
 use crate::real::record::{RealRun, unix_ms};
-use crate::real::runner::real_settings;
+use crate::real::runner::{clients_under_nemesis, real_settings};
 use crate::run::config::{LogKind, TestConfig};
 use crate::run::judge::{self, Evidence};
 use crate::run::runner::RunOutput;
@@ -174,28 +173,8 @@ async fn run_async(
         rng: seeds.rng("nemesis", 0),
     };
     let hard_deadline = times.final_reads_until + config.op_timeout + Duration::from_secs(5);
-    let clients = async {
-        for task in tasks {
-            if let Err(error) = task.await {
-                return Err(format!("a client task failed: {error}"));
-            }
-        }
-        Ok(())
-    };
-    let (outcome, clients): (NemesisOutcome, _) = tokio::join!(
-        nemesis.run(&mut cluster, &recorder),
-        tokio::time::timeout(hard_deadline, clients)
-    );
-    let mut error = match clients {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(error),
-        Err(_) => Some(format!(
-            "clients still running at the hard deadline ({hard_deadline:?})"
-        )),
-    };
-    if let Some(failure) = &outcome.error {
-        error.get_or_insert_with(|| format!("the nemesis failed: {failure}"));
-    }
+    let (outcome, mut error) =
+        clients_under_nemesis(tasks, hard_deadline, nemesis.run(&mut cluster, &recorder)).await;
     let elapsed = clock::now();
     let node_logs = cluster.stop().await;
     if let Err(failure) = recorder.finish() {

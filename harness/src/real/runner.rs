@@ -251,28 +251,12 @@ async fn run_async(
         rng: seeds.rng("nemesis", 0),
     };
     let hard_deadline = times.final_reads_until + config.op_timeout + Duration::from_secs(5);
-    let clients = async {
-        for task in tasks {
-            if let Err(error) = task.await {
-                return Err(format!("a client task failed: {error}"));
-            }
-        }
-        Ok(())
-    };
-    let (outcome, clients): (NemesisOutcome, _) = tokio::join!(
+    let (outcome, mut error) = clients_under_nemesis(
+        tasks,
+        hard_deadline,
         nemesis.run(cluster.as_mut(), &recorder),
-        tokio::time::timeout(hard_deadline, clients)
-    );
-    let mut error = match clients {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(error),
-        Err(_) => Some(format!(
-            "clients still running at the hard deadline ({hard_deadline:?})"
-        )),
-    };
-    if let Some(failure) = &outcome.error {
-        error.get_or_insert_with(|| format!("the nemesis failed: {failure}"));
-    }
+    )
+    .await;
     let elapsed = clock::now();
     let not_checked = cluster.not_checked();
     let node_logs = cluster.stop().await;
@@ -337,4 +321,34 @@ pub fn real_reproduce(config: &TestConfig, seed: u64, target: TargetKind) -> Str
          operations again, at other moments",
         judge::reproduce_command(config, seed)
     )
+}
+
+/// Run the nemesis while waiting for the client tasks until `hard_deadline`, and name the first
+/// failure: a client task that failed, clients still running at the deadline, or the
+/// nemesis's own failure (shared by the real-process and the in-process runs).
+pub(crate) async fn clients_under_nemesis(
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    hard_deadline: Duration,
+    nemesis: impl std::future::Future<Output = NemesisOutcome>,
+) -> (NemesisOutcome, Option<String>) {
+    let clients = async {
+        for task in tasks {
+            if let Err(error) = task.await {
+                return Err(format!("a client task failed: {error}"));
+            }
+        }
+        Ok(())
+    };
+    let (outcome, clients) = tokio::join!(nemesis, tokio::time::timeout(hard_deadline, clients));
+    let mut error = match clients {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error),
+        Err(_) => Some(format!(
+            "clients still running at the hard deadline ({hard_deadline:?})"
+        )),
+    };
+    if let Some(failure) = &outcome.error {
+        error.get_or_insert_with(|| format!("the nemesis failed: {failure}"));
+    }
+    (outcome, error)
 }
