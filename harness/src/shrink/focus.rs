@@ -106,6 +106,25 @@ impl Tester<'_> {
         }
     }
 
+    /// Every operation moved onto the violation's key, in one step (a few seeds): the run's
+    /// load and timing stay as they were, but every read now meets every write, so a stale
+    /// read that needed a write and a read of one key to fall into a short window (the
+    /// moments a deposed leader still answers) becomes likely instead of a lucky draw, and
+    /// the operations passes after it can drop the rest without losing it. Before the
+    /// projection onto the key, which drops the other keys' operations (and their timing).
+    pub fn onto_focus_key(&mut self) {
+        let Some(focus) = self.best_focus.clone() else {
+            return;
+        };
+        let Some(key) = focus.keys.first() else {
+            return;
+        };
+        let candidate = super::simplify::all_on_key(&self.best, key);
+        if candidate != self.best {
+            self.test_seeds("onto the key", &candidate, PROJECTION_SEEDS);
+        }
+    }
+
     /// Keep only the clients of the unlinearizable operation and of those concurrent with
     /// it, in one step (a few seeds).
     pub fn project_clients(&mut self) {

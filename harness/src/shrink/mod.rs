@@ -9,16 +9,19 @@
 //! tried before is answered from a cache; and what comes after the violation is cut first
 //! (the run is the same up to it without it), so every later run is short.
 //!
-//! Passes, in order: cut after the violation; cut the first seconds off, to half a second,
-//! one or two seconds before a fault, and move the rest earlier ([`shift`], the latest fault
-//! first, with a few seeds); for linearizability, keep only the operations
-//! on the counterexample's key, then only the clients of its operation and of those
+//! Passes, in order: cut after the violation; for a workload whose clients draw their own
+//! operations (the registry's), fewer clients ([`settings`]); cut the first seconds off, to
+//! half a second, one or two seconds before a fault, and move the rest earlier ([`shift`],
+//! the latest fault first, with a few seeds); for linearizability, every operation moved
+//! onto the counterexample's key (a stale read then no longer needs a lucky draw of keys),
+//! then only the operations on that key, then only the clients of its operation and of those
 //! concurrent with it ([`focus`], one step each, with a few seeds); drop every operation,
 //! then every fault (each with a few seeds: see below); snapshots off, else a smaller
 //! snapshot threshold ([`settings`]: a snapshot bug needs a dozen writes, not a hundred); drop
 //! faults (ddmin); cut again; heal sooner when the heal at the time limit set the violation
-//! off; cut the time limit (bisection); drop clients (whole clients before single
-//! operations); thin the operations out evenly (every second one, with a few seeds); drop
+//! off (the heal alone moved earlier first, then the run cut there); cut the time limit
+//! (bisection); drop clients (whole clients before single operations, two or more at once
+//! with a few seeds); thin the operations out evenly (every second one, with a few seeds); drop
 //! operations close in time in sweeps of halving size, from the latest
 //! ([`ddmin::remove_chunks`], the longer runs with a few seeds); move each fault (start later,
 //! end earlier); fewer keys; values renumbered 1, 2, 3...; the time limit again; fewer nodes.
@@ -204,7 +207,9 @@ fn fails_as_asked(output: &crate::run::runner::RunOutput, options: &ShrinkOption
 /// Every pass, in order (see the module's doc).
 fn all_passes(tester: &mut Tester<'_>, fewer_nodes: bool) {
     tester.truncate();
+    tester.fewer_drawing_clients();
     tester.start_later();
+    tester.onto_focus_key();
     tester.project_keys();
     tester.project_clients();
     tester.no_operations();

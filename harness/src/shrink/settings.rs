@@ -44,6 +44,25 @@ impl Tester<'_> {
     }
 }
 
+impl Tester<'_> {
+    /// Fewer workload clients, for a workload whose clients draw their own operations (the
+    /// registry's: a schedule lists none of them, so the operations passes cannot make its
+    /// runs smaller or shorter to simulate): the clients halved, with a few seeds, while the
+    /// kept check still fails.
+    pub fn fewer_drawing_clients(&mut self) {
+        if self.best.config.workload.kind.judge() != rafty_workloads::Judge::Registry {
+            return;
+        }
+        while !self.out_of_time && self.best.config.workload.concurrency > 1 {
+            let mut candidate = self.best.clone();
+            candidate.config.workload.concurrency /= 2;
+            if self.test_seeds("fewer clients", &candidate, THRESHOLD_SEEDS) != Verdict::Fails {
+                return;
+            }
+        }
+    }
+}
+
 /// `schedule` with its snapshot threshold halved and the entries kept behind a snapshot
 /// scaled with it (at least 1); `None` when snapshots are off or the threshold is already at
 /// [`SMALLEST_THRESHOLD`].

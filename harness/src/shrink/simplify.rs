@@ -132,6 +132,18 @@ fn ops_in_order(schedule: &Schedule) -> Vec<&ClientOp> {
     ops.into_iter().map(|(_, _, _, op)| op).collect()
 }
 
+/// `schedule` with every operation on `key` (transactions, naming their keys inside, kept
+/// as they are).
+pub fn all_on_key(schedule: &Schedule, key: &str) -> Schedule {
+    let others = keys_in_order(schedule);
+    let moves: BTreeMap<&str, &str> = others
+        .iter()
+        .filter(|other| other.as_str() != key)
+        .map(|other| (other.as_str(), key))
+        .collect();
+    rekeyed(schedule, &moves)
+}
+
 /// `schedule` with the keys `moves` names renamed.
 fn rekeyed(schedule: &Schedule, moves: &BTreeMap<&str, &str>) -> Schedule {
     let mut candidate = schedule.clone();
@@ -272,6 +284,28 @@ mod tests {
         assert_eq!(keys_in_order(&schedule), ["b", "a"]);
         let one = rekeyed(&schedule, &BTreeMap::from([("a", "b")]));
         assert_eq!(keys_in_order(&one), ["b"]);
+    }
+
+    /// Every operation moves onto the key asked for, reads and writes alike, at the same
+    /// times and with the same values.
+    #[test]
+    fn all_operations_move_onto_one_key() {
+        let schedule = schedule_of(vec![
+            (5, 0, write("a", 7)),
+            (1, 1, ClientOp::Read { key: "b".into() }),
+            (3, 1, write("c", 9)),
+        ]);
+        let moved = all_on_key(&schedule, "b");
+        assert_eq!(keys_in_order(&moved), ["b"]);
+        let ops: Vec<ClientOp> = ops_in_order(&moved).into_iter().cloned().collect();
+        assert_eq!(
+            ops,
+            [
+                ClientOp::Read { key: "b".into() },
+                write("b", 9),
+                write("b", 7)
+            ]
+        );
     }
 
     fn fault(start_ms: u64, at: &[u64], stop_ms: Option<u64>) -> FaultRecord {

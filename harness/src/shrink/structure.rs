@@ -98,6 +98,12 @@ impl Tester<'_> {
     /// set it off: a killed node restarted, a partition repaired), heal sooner: the time limit
     /// just after a fault's last step, the latest fault first, with a few seeds. Failing is
     /// not monotone in the time limit, so the bisection alone misses these.
+    ///
+    /// At each such moment the heal alone is moved first, the run kept as long (the faults
+    /// still open stopped there, the operations after it still run: a restarted node may
+    /// need writes after its restart to show the violation), and only then is the run cut
+    /// there; once the heal moved, the violation comes before the time limit and the next
+    /// [`Tester::truncate`] cuts what follows it.
     pub fn heal_sooner(&mut self) {
         let limit_ms = self.best.size().time_limit_ms;
         if self.best_violation_ms.is_none_or(|at_ms| at_ms < limit_ms) {
@@ -110,6 +116,13 @@ impl Tester<'_> {
             let new_limit_ms = (end_ms + 1).div_ceil(STEP_MS) * STEP_MS + STEP_MS;
             if new_limit_ms >= self.best.size().time_limit_ms {
                 continue;
+            }
+            let healed = healed_at(&self.best, new_limit_ms);
+            if healed != self.best {
+                match self.test_seeds("heal earlier", &healed, HEAL_SEEDS) {
+                    Verdict::Fails | Verdict::OutOfTime => return,
+                    Verdict::Passes => {}
+                }
             }
             let candidate = cut(&self.best, new_limit_ms);
             match self.test_seeds("heal sooner", &candidate, HEAL_SEEDS) {
@@ -137,17 +150,22 @@ impl Tester<'_> {
         }
     }
 
-    /// Drop clients, a client's operations all at once.
+    /// Drop clients, a client's operations all at once: half of them, then a quarter...,
+    /// then one at a time. Leaving out two or more clients is tried with a few seeds (like a
+    /// coarse run of operations, it moves the timing of everything after it).
     pub fn clients(&mut self) {
         let base = self.best.clone();
         let ids: Vec<u64> = base.clients.keys().copied().collect();
         let mut size = ids.len().div_ceil(2);
         let mut kept = ids;
         while size >= 1 && kept.len() > 1 && !self.out_of_time {
+            let seeds = if size >= 2 { CHUNK_SEEDS } else { 1 };
             kept = remove_chunks(kept, size, &mut |keep: &[u64]| {
                 let mut candidate = base.clone();
                 candidate.clients.retain(|client, _| keep.contains(client));
-                self.test("clients", &candidate)
+                // With the seed of the last removal kept (it may have needed another one).
+                candidate.seed = self.best.seed;
+                self.test_seeds("clients", &candidate, seeds)
             });
             size /= 2;
         }
@@ -238,6 +256,21 @@ fn only(schedule: &Schedule, keep: &[(u64, u64, usize)]) -> Schedule {
     candidate
 }
 
+/// `schedule` with every fault still open at `heal_ms` (no stop, every step before it)
+/// stopped there; the time limit and the operations kept.
+fn healed_at(schedule: &Schedule, heal_ms: u64) -> Schedule {
+    let mut candidate = schedule.clone();
+    for fault in &mut candidate.faults {
+        if fault.stop.is_none() && fault.start_ms < heal_ms && fault.end_ms() < heal_ms {
+            fault.stop = Some(crate::nemesis::FaultStop {
+                at_ms: heal_ms,
+                description: format!("{} (healed early by the shrinker)", fault.description),
+            });
+        }
+    }
+    candidate
+}
+
 /// `schedule` without the operations and fault steps after `at_ms` (its time limit kept).
 fn after_dropped(schedule: &Schedule, at_ms: u64) -> Schedule {
     let mut candidate = schedule.clone();
@@ -247,4 +280,67 @@ fn after_dropped(schedule: &Schedule, at_ms: u64) -> Schedule {
     }
     candidate.clients.retain(|_, ops| !ops.is_empty());
     candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nemesis::{Action, FaultKind, FaultRecord, FaultStop, TimedAction};
+    use std::collections::BTreeMap;
+
+    fn kill(start_ms: u64, stop_ms: Option<u64>) -> FaultRecord {
+        FaultRecord {
+            kind: FaultKind::named("kill").expect("kill"),
+            slot: 0,
+            start_ms,
+            description: "kill n1".into(),
+            actions: vec![TimedAction {
+                at_ms: start_ms,
+                action: Action::Kill(1),
+            }],
+            stop: stop_ms.map(|at_ms| FaultStop {
+                at_ms,
+                description: "restart n1".into(),
+            }),
+            leader: None,
+        }
+    }
+
+    /// Healing earlier stops only the faults still open then (no stop, every step before
+    /// it), and keeps the time limit and every operation.
+    #[test]
+    fn healing_earlier_stops_the_open_faults_and_keeps_the_run() {
+        let mut schedule = Schedule {
+            seed: 1,
+            plant: None,
+            core_assertions: true,
+            config: crate::run::config::TestConfig::new(
+                rafty_workloads::WorkloadKind::named("kv").expect("kv"),
+            ),
+            faults: vec![
+                kill(1_000, Some(1_500)),
+                kill(2_000, None),
+                kill(4_000, None),
+            ],
+            clients: BTreeMap::new(),
+            follow_leader: false,
+        };
+        schedule.clients.insert(
+            0,
+            vec![crate::sim::client::OpRecord {
+                at_ms: 3_500,
+                op: rafty_workloads::ClientOp::Read { key: "k".into() },
+                pause_us: 0,
+            }],
+        );
+        let healed = healed_at(&schedule, 2_100);
+        let stops: Vec<Option<u64>> = healed
+            .faults
+            .iter()
+            .map(|fault| fault.stop.as_ref().map(|stop| stop.at_ms))
+            .collect();
+        assert_eq!(stops, [Some(1_500), Some(2_100), None]);
+        assert_eq!(healed.clients, schedule.clients);
+        assert_eq!(healed.size().time_limit_ms, schedule.size().time_limit_ms);
+    }
 }
