@@ -152,6 +152,8 @@ fn each_open_file_has_its_synced_length_which_moves_only_when_a_sync_returns() {
         "a create truncates at once"
     );
     assert_eq!(fs.synced_lengths().untracked(), 0);
+    drop(other);
+    assert_eq!(synced(&fs), vec![], "no file open");
 }
 
 fn entries(first: u64, count: u64) -> Vec<Entry> {
