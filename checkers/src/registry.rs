@@ -19,7 +19,11 @@
 //!    revision with its lease (else it was lost); an acknowledged deregistration that removed
 //!    something is the `deregistered` at its revision, one that removed nothing found nothing
 //!    at its revision; a keepalive found its lease exactly when the model holds it; a list
-//!    equals the model's set at its revision.
+//!    equals the model's set at its revision. An acknowledged change that no watcher saw is
+//!    lost only when a watcher of its service was answered at or past its revision (it would
+//!    have seen it); when none got that far, nothing says whether it is in the store, and the
+//!    change is **unknown** ([`RegistryReport::unknown`]): the report is then neither valid
+//!    nor invalid.
 //! 4. **Real time.** An operation invoked after another completed has a revision at least as
 //!    high, and strictly higher when it changed the store.
 //!
@@ -41,12 +45,17 @@ const KEPT: usize = 20;
 /// What the check found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegistryReport {
-    /// No problem found.
+    /// No problem found and nothing unknown (see [`RegistryReport::verdict`]).
     pub valid: bool,
     /// The first problems, each naming the operation (process, time) and what was wrong.
     pub problems: Vec<String>,
     /// How many problems in all.
     pub problem_count: usize,
+    /// The first acknowledged changes the check cannot judge, each naming the operation: no
+    /// watcher saw them, and no watcher of their service got as far as their revision.
+    pub unknown: Vec<String>,
+    /// How many such changes in all.
+    pub unknown_count: usize,
     /// Operations checked (ok ones; fail and info count only through the change log).
     pub checked: usize,
     /// Changes in the log the watchers assembled.
@@ -91,8 +100,31 @@ pub fn check_registry(history: &History) -> Result<RegistryReport, HistoryError>
     checker.real_time(&ours);
     let mut report = checker.report;
     report.changes = log.len();
-    report.valid = report.problem_count == 0;
+    report.valid = report.problem_count == 0 && report.unknown_count == 0;
     Ok(report)
+}
+
+impl RegistryReport {
+    /// `"invalid"` when a problem was found, else `"unknown"` when an acknowledged change
+    /// could not be judged ([`RegistryReport::unknown`]), else `"valid"`.
+    pub fn verdict(&self) -> &'static str {
+        if self.problem_count > 0 {
+            "invalid"
+        } else if self.unknown_count > 0 {
+            "unknown"
+        } else {
+            "valid"
+        }
+    }
+
+    /// The highest revision any watcher of `service` was answered at (0 when none watched).
+    fn watched_through(&self, service: &str) -> i64 {
+        (self.watchers.iter())
+            .filter(|(_, (watched, _))| watched == service)
+            .filter_map(|(process, _)| self.polled_through.get(process).copied())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[derive(Default)]
@@ -156,6 +188,19 @@ impl Checker {
         if self.report.problems.len() < KEPT {
             self.report.problems.push(text);
         }
+    }
+
+    fn unknown(&mut self, text: String) {
+        self.report.unknown_count += 1;
+        if self.report.unknown.len() < KEPT {
+            self.report.unknown.push(text);
+        }
+    }
+
+    /// Whether an acknowledged change of `service` at `revision` that is missing from the log
+    /// cannot be judged: no watcher of `service` was answered at or past `revision`.
+    fn unseen(&self, service: &str, revision: i64, log: &BTreeMap<i64, Change>) -> bool {
+        !log.contains_key(&revision) && self.report.watched_through(service) < revision
     }
 
     /// Rule 1 for one poll, and its changes into the log.
@@ -354,6 +399,19 @@ impl Checker {
             return;
         };
         let arg = list(&op.invoke.value);
+        let changed = match op.f().as_str() {
+            "register" => true,
+            "deregister" => rest.first() == Some(&Value::Bool(true)),
+            _ => false,
+        };
+        if changed && self.unseen(&service, revision, log) {
+            let through = self.report.watched_through(&service);
+            self.unknown(format!(
+                "{}: acknowledged at revision {revision}, which no watcher of {service} reached                  (they were answered up to revision {through}): whether it is in the store is                  unknown",
+                describe(op)
+            ));
+            return;
+        }
         let problem = match op.f().as_str() {
             "register" => {
                 let id = text(arg.first());

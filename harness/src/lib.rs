@@ -38,6 +38,7 @@ pub mod cli;
 pub mod hyper_stream;
 pub mod in_process;
 pub mod nemesis;
+pub mod peer_calls;
 pub mod real;
 pub mod run;
 pub mod schedule;

@@ -4,14 +4,21 @@
 //! it answers (Figure 2, "Persistent state on all servers ... updated on stable storage before
 //! responding to RPCs"), so a write the cluster acknowledged survives a power cut.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use rafty::file_log::fs::{LazyFs, StdFs, SyncedLengths};
+use rafty::{Entry, FileLog, FileLogOptions, Log, Payload};
+use rafty_harness::real::power_cut::cut_to_synced;
+use rafty_harness::real::sync_hook::SyncHookFs;
 
 fn rafty() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rafty"))
@@ -19,6 +26,11 @@ fn rafty() -> Command {
 
 /// A one-node registry on `--lazy-fs` over `data`, and its HTTP address.
 fn start_lazy_node(data: &Path, log: &Path) -> (Child, String) {
+    start_lazy_node_with(data, log, &[])
+}
+
+/// [`start_lazy_node`] with more flags.
+fn start_lazy_node_with(data: &Path, log: &Path, flags: &[&str]) -> (Child, String) {
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -33,6 +45,7 @@ fn start_lazy_node(data: &Path, log: &Path) -> (Child, String) {
             "--registry",
             "127.0.0.1:0",
         ])
+        .args(flags)
         .arg("--data-dir")
         .arg(data)
         .stdin(Stdio::null())
@@ -57,26 +70,28 @@ fn read(path: &Path) -> String {
 
 /// One HTTP/1.1 request; the status code and the body.
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    try_http(addr, method, path, body).unwrap()
+}
+
+/// [`http`], or the I/O error that ended it (the node went away).
+fn try_http(addr: &str, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream.read_to_string(&mut response)?;
     let status = response
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
+    Ok((status, body.to_owned()))
 }
 
 /// Repeat `request` until it answers 200 (the one node elects itself first), at most 20 s.
@@ -113,7 +128,10 @@ fn an_acknowledged_write_survives_a_power_cut_of_a_lazy_node() {
         .lines()
         .find(|line| line.contains("power cut (SIGUSR1):"))
         .unwrap_or_else(|| panic!("no power cut in the log:\n{text}"));
-    assert!(cut.ends_with("unsynced bytes lost"), "{cut}");
+    assert!(
+        cut.contains("unsynced bytes lost (") && cut.ends_with("back to their synced length)"),
+        "{cut}"
+    );
 
     let (mut node, addr) = start_lazy_node(&data, &log);
     let value = until_ok(|| http(&addr, "GET", "/v1/config/k", ""));
@@ -122,6 +140,131 @@ fn an_acknowledged_write_survives_a_power_cut_of_a_lazy_node() {
     assert!(
         value.contains("\"acknowledged\""),
         "after the power cut: {value}"
+    );
+}
+
+/// The bytes cut and the files they were cut from, as the power cut's line says them.
+fn cut_bytes_and_files(line: &str) -> (u64, u64) {
+    let numbers: Vec<u64> = line
+        .split_once("lost (")
+        .map_or("", |(_, rest)| rest)
+        .split(' ')
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// A power cut that lands inside a sync, after the batch's writes reached the file and before
+/// its fsync (`--power-cut-at-sync`), cuts the batch off the file, as a real cut may; the node
+/// restarts from what it had synced, and every write it acknowledged is there (Figure 2:
+/// persistent state is on stable storage before a server answers).
+#[test]
+fn a_power_cut_inside_a_sync_loses_the_batch_and_every_acknowledged_write_survives() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (data, log) = (scratch.path().join("n1"), scratch.path().join("n1.log"));
+    let (mut node, addr) = start_lazy_node_with(&data, &log, &["--power-cut-at-sync", "40"]);
+    let mut acknowledged = Vec::new();
+    for key in 0..10_000 {
+        let body = format!(r#"{{"value":"v{key}"}}"#);
+        match try_http(&addr, "PUT", &format!("/v1/config/k{key}"), &body) {
+            Ok((200, _)) => acknowledged.push(key),
+            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) => break,
+        }
+    }
+    let status = node.wait().unwrap();
+    let text = read(&log);
+    assert_eq!(status.code(), Some(86), "a power cut's status\n{text}");
+    assert!(
+        !acknowledged.is_empty(),
+        "no write acknowledged before the cut\n{text}"
+    );
+    let cut = text
+        .lines()
+        .find(|line| line.contains("power cut (SIGUSR1):"))
+        .unwrap_or_else(|| panic!("no power cut in the log:\n{text}"));
+    let (bytes, files) = cut_bytes_and_files(cut);
+    assert!(
+        bytes > 0 && files > 0,
+        "the batch inside the sync was cut off: {cut}"
+    );
+
+    let (mut node, addr) = start_lazy_node(&data, &log);
+    for key in &acknowledged {
+        let value = until_ok(|| http(&addr, "GET", &format!("/v1/config/k{key}"), ""));
+        assert!(
+            value.contains(&format!("\"v{key}\"")),
+            "k{key} was acknowledged before the cut: {value}"
+        );
+    }
+    node.kill().unwrap();
+    node.wait().unwrap();
+}
+
+/// The entries of indexes `first..first + count`, 40 bytes each.
+fn entries(first: u64, count: u64) -> Vec<Entry> {
+    (first..first + count)
+        .map(|index| Entry {
+            term: 1,
+            index,
+            payload: Payload::Command(vec![index as u8; 40]),
+        })
+        .collect()
+}
+
+/// Each file under `dir` and its length on the disk.
+fn lengths_on_disk(dir: &Path) -> BTreeMap<PathBuf, u64> {
+    let mut lengths = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            lengths.insert(path.clone(), std::fs::metadata(&path).unwrap().len());
+        }
+    }
+    lengths
+}
+
+/// The power cut's cut-back, run where the signal would land: inside `FileLog`'s sync of a
+/// batch over `LazyFs`, after the batch reached the segment file. Every file is left at its
+/// synced length, so the log reopens with exactly the entries it acknowledged before (Figure
+/// 2: an entry is acknowledged only once on stable storage), the batch gone.
+#[test]
+fn the_cut_back_leaves_every_file_at_its_synced_length_and_the_log_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let armed = Arc::new(AtomicBool::new(false));
+    let lengths: Arc<OnceLock<Arc<SyncedLengths>>> = Arc::default();
+    let found = Arc::new(Mutex::new(None));
+    let hook = {
+        let (armed, lengths, found) = (armed.clone(), lengths.clone(), found.clone());
+        Arc::new(move || {
+            if armed.swap(false, Ordering::SeqCst) {
+                let cut = cut_to_synced(lengths.get().expect("set before the log opens"));
+                *found.lock().unwrap() = Some(cut);
+            }
+        })
+    };
+    let fs = LazyFs::new(SyncHookFs::new(StdFs, hook));
+    lengths.set(fs.synced_lengths()).unwrap();
+    let mut log = FileLog::open_with(fs, dir.path(), FileLogOptions::default()).unwrap();
+    log.append(&entries(1, 10)).unwrap();
+    let acknowledged = lengths_on_disk(dir.path());
+    armed.store(true, Ordering::SeqCst);
+    // The cut lands inside this append's sync; here the process goes on, as if it had died.
+    log.append(&entries(11, 10)).unwrap();
+    drop(log);
+    let (files, bytes) = found.lock().unwrap().expect("the hook ran inside a sync");
+    assert_eq!(files, 1, "the segment the batch went to");
+    assert!(bytes >= 10 * 40, "the whole batch was cut: {bytes} bytes");
+    assert_eq!(
+        lengths_on_disk(dir.path()),
+        acknowledged,
+        "every file at its synced length"
+    );
+    let reopened = FileLog::open(dir.path()).expect("the log recovers");
+    assert_eq!(
+        reopened.last_index(),
+        10,
+        "what it acknowledged, not the batch"
     );
 }
 

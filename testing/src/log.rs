@@ -6,7 +6,7 @@ use rafty::testing::{crash_suite, log_suite};
 
 use crate::LogFactory;
 pub use crate::options::Options;
-use crate::session::{Session, Verdict};
+use crate::session::{Session, Verdict, run_chaos};
 
 /// Run every suite that applies to the logs `factory` opens, and a chaos run of a cluster on
 /// them, with [`Options::default`]; fail the test (a panic listing every failure, the report
@@ -47,7 +47,9 @@ where
         ),
     }
     run_process_crash(&mut factory, &session, &mut verdict);
-    run_chaos(factory, &session, &options, &mut verdict);
+    run_chaos!(verdict, options, {
+        crate::chaos::run_log(factory, &session, &options, &mut verdict)
+    });
     verdict.finish(&session)
 }
 
@@ -84,25 +86,5 @@ fn run_process_crash<F: LogFactory>(factory: &mut F, session: &Session, verdict:
             .push(format!("process_crash_suite: {reason}"));
     } else {
         verdict.suites.push(report);
-    }
-}
-
-#[cfg(feature = "chaos")]
-fn run_chaos<F>(factory: F, session: &Session, options: &Options, verdict: &mut Verdict)
-where
-    F: LogFactory + Send + 'static,
-    F::Store: Send,
-{
-    let start = std::time::Instant::now();
-    crate::chaos::run_log(factory, session, options, verdict);
-    verdict.wall_ms.push(("chaos", start.elapsed().as_millis()));
-}
-
-#[cfg(not(feature = "chaos"))]
-fn run_chaos<F>(_factory: F, _session: &Session, options: &Options, verdict: &mut Verdict) {
-    if options.chaos_seeds > 0 {
-        verdict
-            .not_run
-            .push("chaos: the `chaos` feature of rafty-testing is off".to_owned());
     }
 }

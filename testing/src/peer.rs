@@ -6,7 +6,7 @@ use rafty::testing::peer_suite;
 
 use crate::PeerCluster;
 pub use crate::options::Options;
-use crate::session::{Session, Verdict};
+use crate::session::{Session, Verdict, run_chaos};
 
 /// Run the peer suite (round trips of every RPC, InstallSnapshot chunks, deadlines, a stalled
 /// call that must not hold up others, large and concurrent messages, a server that goes away
@@ -50,27 +50,8 @@ where
     let mut link = OneLink::new(cluster);
     let report = verdict.timed("peer_suite", || Some(peer_suite::run(&mut link)));
     verdict.suites.extend(report);
-    run_chaos(link.into_inner(), &session, &options, &mut verdict);
+    run_chaos!(verdict, options, {
+        crate::peer_chaos::run_peer(link.into_inner(), &session, &options, &mut verdict)
+    });
     verdict.finish(&session)
-}
-
-#[cfg(feature = "chaos")]
-fn run_chaos<C: PeerCluster + 'static>(
-    cluster: C,
-    session: &Session,
-    options: &Options,
-    verdict: &mut Verdict,
-) {
-    let start = std::time::Instant::now();
-    crate::peer_chaos::run_peer(cluster, session, options, verdict);
-    verdict.wall_ms.push(("chaos", start.elapsed().as_millis()));
-}
-
-#[cfg(not(feature = "chaos"))]
-fn run_chaos<C>(_cluster: C, _session: &Session, options: &Options, verdict: &mut Verdict) {
-    if options.chaos_seeds > 0 {
-        verdict
-            .not_run
-            .push("chaos: the `chaos` feature of rafty-testing is off".to_owned());
-    }
 }

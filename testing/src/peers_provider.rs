@@ -5,7 +5,7 @@ use rafty::testing::peers_provider_suite;
 
 use crate::PeersProviderFactory;
 pub use crate::options::Options;
-use crate::session::{Session, Verdict};
+use crate::session::{Session, Verdict, run_chaos};
 
 /// Run the peers provider suite (every other member listed at its address, each once, in a
 /// stable order; never the node itself; a change of the source listed by the next call, with a
@@ -40,26 +40,8 @@ where
         Some(peers_provider_suite::run(&mut factory))
     });
     verdict.suites.extend(report);
-    run_chaos(factory, &session, &options, &mut verdict);
+    run_chaos!(verdict, options, {
+        crate::chaos::run_peers_provider(factory, &session, &options, &mut verdict)
+    });
     verdict.finish(&session)
-}
-
-#[cfg(feature = "chaos")]
-fn run_chaos<F>(factory: F, session: &Session, options: &Options, verdict: &mut Verdict)
-where
-    F: PeersProviderFactory + Send + 'static,
-    F::Source: Send,
-{
-    let start = std::time::Instant::now();
-    crate::chaos::run_peers_provider(factory, session, options, verdict);
-    verdict.wall_ms.push(("chaos", start.elapsed().as_millis()));
-}
-
-#[cfg(not(feature = "chaos"))]
-fn run_chaos<F>(_factory: F, _session: &Session, options: &Options, verdict: &mut Verdict) {
-    if options.chaos_seeds > 0 {
-        verdict
-            .not_run
-            .push("chaos: the `chaos` feature of rafty-testing is off".to_owned());
-    }
 }

@@ -79,6 +79,30 @@ pub struct Verdict {
     pub chaos_failures: Vec<String>,
 }
 
+/// Run a part's chaos run, the expression `$run` (it reports into `$verdict`), timed as
+/// `chaos`; with the `chaos` feature off, `$run` is not compiled and the verdict notes the
+/// chaos run as not run when `$options` asked for any seed. One macro for every part, since
+/// `$run` names `crate::chaos`, which exists only with the feature.
+macro_rules! run_chaos {
+    ($verdict:ident, $options:expr, $run:expr) => {{
+        #[cfg(feature = "chaos")]
+        {
+            let start = std::time::Instant::now();
+            $run;
+            $verdict
+                .wall_ms
+                .push(("chaos", start.elapsed().as_millis()));
+        }
+        #[cfg(not(feature = "chaos"))]
+        if $options.chaos_seeds > 0 {
+            $verdict
+                .not_run
+                .push("chaos: the `chaos` feature of rafty-testing is off".to_owned());
+        }
+    }};
+}
+pub(crate) use run_chaos;
+
 impl Verdict {
     /// Run `suite` (named `name`), timing it; `None` from it is a suite that did not run.
     pub(crate) fn timed(

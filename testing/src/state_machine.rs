@@ -5,7 +5,7 @@ use rafty::testing::state_machine_suite;
 
 use crate::StateMachineFactory;
 pub use crate::options::Options;
-use crate::session::{Session, Verdict};
+use crate::session::{Session, Verdict, run_chaos};
 
 /// Run the state machine suite (determinism across two instances, the same answers when the
 /// log is replayed into a fresh machine after a restart, every command kind, garbage, queries
@@ -40,25 +40,8 @@ where
         Some(state_machine_suite::run(&mut factory))
     });
     verdict.suites.extend(report);
-    run_chaos(factory, &session, &options, &mut verdict);
+    run_chaos!(verdict, options, {
+        crate::chaos::run_state_machine(factory, &session, &options, &mut verdict)
+    });
     verdict.finish(&session)
-}
-
-#[cfg(feature = "chaos")]
-fn run_chaos<F>(factory: F, session: &Session, options: &Options, verdict: &mut Verdict)
-where
-    F: StateMachineFactory + Send + 'static,
-{
-    let start = std::time::Instant::now();
-    crate::chaos::run_state_machine(factory, session, options, verdict);
-    verdict.wall_ms.push(("chaos", start.elapsed().as_millis()));
-}
-
-#[cfg(not(feature = "chaos"))]
-fn run_chaos<F>(_factory: F, _session: &Session, options: &Options, verdict: &mut Verdict) {
-    if options.chaos_seeds > 0 {
-        verdict
-            .not_run
-            .push("chaos: the `chaos` feature of rafty-testing is off".to_owned());
-    }
 }

@@ -142,8 +142,8 @@ fn a_history_legal_at_every_revision_with_complete_watches_is_valid() {
     assert_eq!(report.watchers[&9], ("web".to_owned(), 4));
 }
 
-#[test]
-fn an_acknowledged_registration_missing_from_the_change_log_is_lost() {
+/// `valid()` and an acknowledged registration of c at revision 5 that no watcher saw.
+fn with_an_unseen_registration() -> Builder {
     let mut b = valid();
     b.ok(
         2,
@@ -152,13 +152,64 @@ fn an_acknowledged_registration_missing_from_the_change_log_is_lost() {
         l(vec![s("c"), i(1000)]),
         l(vec![i(5), i(12)]),
     );
+    b
+}
+
+#[test]
+fn an_acknowledged_registration_missing_from_the_change_log_is_lost() {
+    let mut b = with_an_unseen_registration();
+    // The watcher's next poll is answered at revision 5 without the change: it is gone.
+    b.ok(9, "watch", "web", i(5), l(vec![i(5), l(vec![])]));
     let report = b.check();
     assert!(!report.valid);
+    assert_eq!(report.verdict(), "invalid");
+    assert_eq!(report.unknown_count, 0, "{:?}", report.unknown);
     assert!(
         report
             .problems
             .iter()
             .any(|p| p.contains("acknowledged at revision 5")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn an_acknowledged_registration_past_every_watcher_is_unknown_not_lost() {
+    // The watcher's last poll was answered at revision 4: it never got to revision 5.
+    let report = with_an_unseen_registration().check();
+    assert_eq!(report.verdict(), "unknown", "{:?}", report.problems);
+    assert!(!report.valid, "unknown is not valid");
+    assert_eq!(report.problem_count, 0, "{:?}", report.problems);
+    assert_eq!(report.unknown_count, 1);
+    assert!(
+        report.unknown[0].contains("acknowledged at revision 5")
+            && report.unknown[0].contains("answered up to revision 4"),
+        "{:?}",
+        report.unknown
+    );
+}
+
+#[test]
+fn an_acknowledged_removal_past_every_watcher_is_unknown_not_lost() {
+    let mut b = valid();
+    b.ok(
+        2,
+        "deregister",
+        "web",
+        s("b"),
+        l(vec![i(5), Value::Bool(true)]),
+    );
+    let report = b.check();
+    assert_eq!(report.verdict(), "unknown", "{:?}", report.problems);
+    b.ok(9, "watch", "web", i(5), l(vec![i(5), l(vec![])]));
+    let report = b.check();
+    assert_eq!(report.verdict(), "invalid", "{:?}", report.unknown);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("removed b at revision 5")),
         "{:?}",
         report.problems
     );

@@ -48,20 +48,37 @@ impl Judged {
             "valid": valid,
             "checker": "registry",
             "operations": self.counts,
-            "registry": {
-                "valid": self.registry.valid,
-                "checked": self.registry.checked,
-                "changes": self.registry.changes,
-                "problem_count": self.registry.problem_count,
-                "problems": self.registry.problems,
-                "watchers": self.registry.watchers,
+            "registry": self.registry_json(),
+            "config": self.config_json(),
+        })
+    }
+
+    /// The registry checker's report as JSON (`valid` is `true`, `false` or `"unknown"`).
+    pub fn registry_json(&self) -> serde_json::Value {
+        let registry = &self.registry;
+        json!({
+            "valid": match registry.verdict() {
+                "valid" => json!(true),
+                "invalid" => json!(false),
+                _ => json!("unknown"),
             },
-            "config": {
-                "model": "cas-register",
-                "valid": self.config.0,
-                "operations": self.config.1,
-                "reason": self.config.2,
-            },
+            "checked": registry.checked,
+            "changes": registry.changes,
+            "problem_count": registry.problem_count,
+            "problems": registry.problems,
+            "unknown_count": registry.unknown_count,
+            "unknown": registry.unknown,
+            "watchers": registry.watchers,
+        })
+    }
+
+    /// The config keys' linearizability as JSON.
+    pub fn config_json(&self) -> serde_json::Value {
+        json!({
+            "model": "cas-register",
+            "valid": self.config.0,
+            "operations": self.config.1,
+            "reason": self.config.2,
         })
     }
 }
@@ -77,14 +94,13 @@ pub struct Judged {
 }
 
 impl Judged {
-    /// `valid`, `invalid` or `unknown`: invalid when either check found a problem.
+    /// `valid`, `invalid` or `unknown`: invalid when either check found a problem, valid when
+    /// both are valid.
     pub fn verdict(&self) -> &'static str {
-        if !self.registry.valid || self.config.0 == "not linearizable" {
-            "invalid"
-        } else if self.config.0 == "linearizable" {
-            "valid"
-        } else {
-            "unknown"
+        match (self.registry.verdict(), self.config.0.as_str()) {
+            ("invalid", _) | (_, "not linearizable") => "invalid",
+            ("valid", "linearizable") => "valid",
+            _ => "unknown",
         }
     }
 }

@@ -98,10 +98,15 @@ pub struct Args {
     #[arg(long, value_name = "required|optional")]
     pub registry_client_auth: Option<ClientAuth>,
     /// Keep the log's and snapshots' unsynced writes in this process's memory until synced
-    /// (LazyFs), so that SIGUSR1 is a power cut: the node loses them and exits at once (status
-    /// 86). For power faults in tests; slower than the page cache.
+    /// (LazyFs), so that SIGUSR1 is a power cut: the node loses them, cuts its files back to
+    /// their synced lengths and exits at once (status 86). For power faults in tests; slower
+    /// than the page cache. Given, it turns on `lazy_fs` whatever --config says.
     #[arg(long)]
     pub lazy_fs: bool,
+    /// With --lazy-fs, cut the power inside the node's Nth sync (from 1), after the sync's
+    /// writes reach the file and before its fsync: a cut that loses a batch, for tests.
+    #[arg(long, value_name = "N", value_parser = whole_number(1, u64::MAX))]
+    pub power_cut_at_sync: Option<u64>,
 }
 
 impl Args {
@@ -119,6 +124,7 @@ impl Args {
         if id == 0 {
             return Err("`id` in --config: node ids start at 1".to_owned());
         }
+        let (lazy_fs, power_cut_at_sync) = self.lazy_fs_fields(&file)?;
         let data_dir = self
             .data_dir
             .clone()
@@ -208,8 +214,29 @@ impl Args {
                 self.registry_client_auth.or(file.registry_client_auth),
                 id,
             )?,
-            lazy_fs: self.lazy_fs,
+            lazy_fs,
+            power_cut_at_sync,
         })
+    }
+
+    /// `--lazy-fs` (`lazy_fs`) and `--power-cut-at-sync` (`power_cut_at_sync`), checked: the
+    /// power cut needs the lazy filesystem, and counts syncs from 1.
+    fn lazy_fs_fields(&self, file: &NodeFile) -> Result<(bool, Option<u64>), String> {
+        let lazy_fs = self.lazy_fs || file.lazy_fs.unwrap_or(false);
+        let (cut, name) = match (self.power_cut_at_sync, file.power_cut_at_sync) {
+            (Some(sync), _) => (Some(sync), "--power-cut-at-sync"),
+            (None, sync) => (sync, "`power_cut_at_sync` in --config"),
+        };
+        if cut == Some(0) {
+            return Err(format!("{name}: must be at least 1 (the first sync is 1)"));
+        }
+        if cut.is_some() && !lazy_fs {
+            return Err(format!(
+                "{name} needs --lazy-fs (`lazy_fs = true` in --config): without it the kernel \
+                 keeps the unsynced writes, so a power cut cannot be made"
+            ));
+        }
+        Ok((lazy_fs, cut))
     }
 }
 
@@ -433,6 +460,45 @@ mod tests {
                 ":3: `registry_client_auth = \"sometimes\"`",
             ),
             ("registry = 7201\n", ":3: `registry = 7201`"),
+        ];
+        for (text, named) in bad {
+            let (_dir, args) = file_args(text);
+            let error = args.config().unwrap_err();
+            assert!(error.contains(named), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn lazy_fs_comes_from_the_file_or_the_flag_and_a_bad_value_is_named() {
+        let (_dir, mut args) = file_args("lazy_fs = true\npower_cut_at_sync = 7\n");
+        let config = args.config().unwrap();
+        assert!(config.lazy_fs);
+        assert_eq!(config.power_cut_at_sync, Some(7));
+        args.power_cut_at_sync = Some(9);
+        assert_eq!(
+            args.config().unwrap().power_cut_at_sync,
+            Some(9),
+            "the flag wins"
+        );
+        let (_dir, mut args) = file_args("lazy_fs = false\n");
+        assert!(!args.config().unwrap().lazy_fs);
+        args.lazy_fs = true;
+        assert!(args.config().unwrap().lazy_fs, "the switch turns it on");
+        let bad = [
+            ("lazy_fs = \"yes\"\n", ":3: `lazy_fs = \"yes\"`"),
+            ("lazy_fs = 1\n", ":3: `lazy_fs = 1`"),
+            (
+                "lazy_fs = true\npower_cut_at_sync = 0\n",
+                "`power_cut_at_sync` in --config: must be at least 1",
+            ),
+            (
+                "power_cut_at_sync = 3\n",
+                "`power_cut_at_sync` in --config needs --lazy-fs",
+            ),
+            (
+                "lazy_fs = true\npower_cut_at_sync = -1\n",
+                ":4: `power_cut_at_sync = -1`",
+            ),
         ];
         for (text, named) in bad {
             let (_dir, args) = file_args(text);

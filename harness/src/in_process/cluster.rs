@@ -36,6 +36,7 @@ use crate::sim::observed_rpc::ObservedRpc;
 
 use super::links::{FaultyPeer, Links};
 use super::wire::{CheckedHandler, CheckedPeer, WireLedger};
+use crate::peer_calls::{HandlerLayer, PeerLayer};
 
 /// The nodes running now, shared with the clients (a killed node is absent).
 #[derive(Clone, Debug, Default)]
@@ -130,10 +131,10 @@ impl<'t> InProcessCluster<'t> {
                 .peer(id, other, address)
                 .await
                 .map_err(|error| format!("the Peer from n{id} to n{other}: {error}"))?;
-            let checked = Arc::new(CheckedPeer::new(id, user, self.ledger.clone()));
-            let faulty = Arc::new(FaultyPeer::new(id, checked, self.links.clone()));
+            let checked = CheckedPeer::new(id, user, self.ledger.clone()).into_peer();
+            let faulty = FaultyPeer::new(id, checked, self.links.clone()).into_peer();
             let observed = ObservedPeer::new(id, faulty, self.observations.clone());
-            peers.push(Arc::new(observed) as Arc<dyn Peer>);
+            peers.push(observed.into_peer());
         }
         Ok(peers)
     }
@@ -185,7 +186,7 @@ impl<'t> InProcessCluster<'t> {
         let address = self.addresses[&id];
         if let Err(error) = self
             .transport
-            .start_server(id, address, Arc::new(handler))
+            .start_server(id, address, handler.into_handler())
             .await
         {
             node.stop().await;

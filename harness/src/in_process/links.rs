@@ -24,14 +24,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rafty::message::{ReadIndexRequest, ReadIndexResponse, TimeoutNow, TimeoutNowResponse};
-use rafty::peer::ForwardResponse;
-use rafty::{
-    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, NodeId, Peer,
-    PeerError, RequestVote, RequestVoteResponse,
-};
+use rafty::{NodeId, Peer, PeerError};
 use tokio::time::Instant;
 
+use crate::peer_calls::{Answer, Call, PeerLayer};
 use crate::real::proxy::Flow;
 
 /// How often a held message looks at its direction again.
@@ -162,77 +158,22 @@ impl FaultyPeer {
 }
 
 #[async_trait]
-impl Peer for FaultyPeer {
+impl PeerLayer for FaultyPeer {
     fn id(&self) -> NodeId {
         self.inner.id()
     }
 
-    async fn request_vote(
-        &self,
-        request: RequestVote,
-        timeout: Duration,
-    ) -> Result<RequestVoteResponse, PeerError> {
-        let inner = &self.inner;
-        self.through(timeout, |left| inner.request_vote(request, left))
-            .await
-    }
-
-    async fn append_entries(
-        &self,
-        request: AppendEntries,
-        timeout: Duration,
-    ) -> Result<AppendEntriesResponse, PeerError> {
-        let inner = &self.inner;
-        self.through(timeout, |left| inner.append_entries(request, left))
-            .await
-    }
-
-    async fn forward(
-        &self,
-        command: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<ForwardResponse, PeerError> {
-        let inner = &self.inner;
-        self.through(timeout, |left| inner.forward(command, left))
-            .await
-    }
-
-    async fn install_snapshot(
-        &self,
-        request: InstallSnapshot,
-        timeout: Duration,
-    ) -> Result<InstallSnapshotResponse, PeerError> {
-        let inner = &self.inner;
-        self.through(timeout, |left| inner.install_snapshot(request, left))
-            .await
-    }
-
-    async fn timeout_now(
-        &self,
-        request: TimeoutNow,
-        timeout: Duration,
-    ) -> Result<TimeoutNowResponse, PeerError> {
-        let inner = &self.inner;
-        self.through(timeout, |left| inner.timeout_now(request, left))
-            .await
-    }
-
-    async fn read_index(
-        &self,
-        request: ReadIndexRequest,
-        timeout: Duration,
-    ) -> Result<ReadIndexResponse, PeerError> {
-        let inner = &self.inner;
-        self.through(timeout, |left| inner.read_index(request, left))
-            .await
+    async fn call(&self, call: Call, timeout: Duration) -> Result<Answer, PeerError> {
+        let inner = &*self.inner;
+        self.through(timeout, |left| call.send(inner, left)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rafty::InProcessNetwork;
     use rafty::testing::peer_suite::ReferenceServer;
+    use rafty::{InProcessNetwork, RequestVote};
 
     fn vote() -> RequestVote {
         RequestVote {
@@ -245,11 +186,11 @@ mod tests {
         }
     }
 
-    async fn link() -> (FaultyPeer, Links) {
+    async fn link() -> (Arc<dyn Peer>, Links) {
         let network = InProcessNetwork::new();
         network.register(2, Arc::new(ReferenceServer::default()));
         let links = Links::new();
-        let peer = FaultyPeer::new(1, network.peer(1, 2), links.clone());
+        let peer = FaultyPeer::new(1, network.peer(1, 2), links.clone()).into_peer();
         (peer, links)
     }
 

@@ -19,19 +19,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rafty::message::{ReadIndexRequest, ReadIndexResponse, TimeoutNow, TimeoutNowResponse};
-use rafty::peer::ForwardResponse;
-use rafty::{
-    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, NodeId, Peer,
-    PeerError, RequestVote, RequestVoteResponse, RpcHandler,
-};
+use rafty::{NodeId, Peer, PeerError, RpcHandler};
 
 use crate::checks::invariants::Observation;
+use crate::peer_calls::{Answer, Call, HandlerLayer, PeerLayer};
 use crate::sim::observe::Observations;
 
 /// How long after its deadline a call may still return (the contract's "scheduling slack").
@@ -40,19 +35,8 @@ pub const DEADLINE_SLACK: Duration = Duration::from_millis(500);
 /// The most findings of one check reported in a run (the first ones say it all).
 const MAX_FINDINGS: usize = 3;
 
-/// The kind of a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Call {
-    RequestVote,
-    AppendEntries,
-    Forward,
-    InstallSnapshot,
-    TimeoutNow,
-    ReadIndex,
-}
-
-/// A request: its kind, the node called, and the digest of its content.
-type Key = (Call, NodeId, u64);
+/// A request: its call's name ([`Call::name`]), the node called, and the digest of its content.
+type Key = (&'static str, NodeId, u64);
 
 #[derive(Debug, Default)]
 struct Ledger {
@@ -60,7 +44,7 @@ struct Ledger {
     delivered: BTreeMap<Key, u64>,
     answers: BTreeMap<Key, BTreeSet<u64>>,
     /// Every answer each callee's handler gave to calls of a kind, whatever the request.
-    given: BTreeMap<(Call, NodeId), BTreeSet<u64>>,
+    given: BTreeMap<(&'static str, NodeId), BTreeSet<u64>>,
     findings: BTreeMap<&'static str, usize>,
 }
 
@@ -112,7 +96,7 @@ impl WireLedger {
         };
         if delivered > sent {
             let detail = format!(
-                "n{node}'s handler received {:?} {shown} {delivered} times, but callers handed \
+                "n{node}'s handler received {} {shown} {delivered} times, but callers handed \
                  it to a Peer {sent} times: the Peer delivers a request more than once (a retry \
                  inside the Peer after the request may have gone out, or a request replayed \
                  later). At-least-once delivery applies a forwarded client command twice: a \
@@ -172,7 +156,7 @@ impl WireLedger {
                 ),
             };
             let detail = format!(
-                "n{from}'s Peer returned the answer {answer} to {:?} {request} to n{to}, which \
+                "n{from}'s Peer returned the answer {answer} to {} {request} to n{to}, which \
                  n{to}'s handler never gave to that request. {cause}. A response must be the \
                  callee's answer to this very request",
                 key.0
@@ -183,7 +167,7 @@ impl WireLedger {
 }
 
 /// FNV-1a of a message's debug text: its whole content.
-fn digest(message: &impl Debug) -> u64 {
+fn digest(message: &dyn Debug) -> u64 {
     format!("{message:?}")
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
@@ -192,7 +176,7 @@ fn digest(message: &impl Debug) -> u64 {
 }
 
 /// A message shown in a finding: its debug text, cut to 200 characters.
-fn shown(message: &impl Debug) -> String {
+fn shown(message: &dyn Debug) -> String {
     let text = format!("{message:?}");
     match text.char_indices().nth(200) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
@@ -217,21 +201,24 @@ impl CheckedPeer {
             ledger,
         }
     }
+}
 
-    async fn checked<Q: Debug, A: Debug>(
-        &self,
-        call: Call,
-        request: &Q,
-        timeout: Duration,
-        made: impl Future<Output = Result<A, PeerError>>,
-    ) -> Result<A, PeerError> {
+#[async_trait]
+impl PeerLayer for CheckedPeer {
+    fn id(&self) -> NodeId {
+        self.inner.id()
+    }
+
+    async fn call(&self, call: Call, timeout: Duration) -> Result<Answer, PeerError> {
         let to = self.inner.id();
-        let key = (call, to, digest(request));
+        let (name, request) = (call.name(), call.message());
+        let key = (name, to, digest(request));
+        let made = call.clone().send(&*self.inner, timeout);
         self.ledger.sent(key);
         match tokio::time::timeout(timeout + DEADLINE_SLACK, made).await {
             Ok(Ok(answer)) => {
-                let answered = digest(&answer);
-                let (request, shown_answer) = (shown(request), shown(&answer));
+                let answered = digest(answer.message());
+                let (request, shown_answer) = (shown(request), shown(answer.message()));
                 self.ledger
                     .returned(self.from, key, answered, &request, &shown_answer);
                 Ok(answer)
@@ -239,7 +226,7 @@ impl CheckedPeer {
             Ok(Err(error)) => Err(error),
             Err(_) => {
                 let detail = format!(
-                    "n{}'s Peer call {call:?} {} to n{to} had not returned {:?} after it was \
+                    "n{}'s Peer call {name} {} to n{to} had not returned {:?} after it was \
                      made, with a deadline of {timeout:?}: the Peer waits past its deadline (a \
                      timeout never armed, an error swallowed and waited on, a retry loop \
                      without an end). Every call must return by its deadline, with TimedOut if \
@@ -252,71 +239,6 @@ impl CheckedPeer {
                 Err(PeerError::TimedOut { peer: to, timeout })
             }
         }
-    }
-}
-
-#[async_trait]
-impl Peer for CheckedPeer {
-    fn id(&self) -> NodeId {
-        self.inner.id()
-    }
-
-    async fn request_vote(
-        &self,
-        request: RequestVote,
-        timeout: Duration,
-    ) -> Result<RequestVoteResponse, PeerError> {
-        let made = self.inner.request_vote(request.clone(), timeout);
-        self.checked(Call::RequestVote, &request, timeout, made)
-            .await
-    }
-
-    async fn append_entries(
-        &self,
-        request: AppendEntries,
-        timeout: Duration,
-    ) -> Result<AppendEntriesResponse, PeerError> {
-        let made = self.inner.append_entries(request.clone(), timeout);
-        self.checked(Call::AppendEntries, &request, timeout, made)
-            .await
-    }
-
-    async fn forward(
-        &self,
-        command: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<ForwardResponse, PeerError> {
-        let made = self.inner.forward(command.clone(), timeout);
-        self.checked(Call::Forward, &command, timeout, made).await
-    }
-
-    async fn install_snapshot(
-        &self,
-        request: InstallSnapshot,
-        timeout: Duration,
-    ) -> Result<InstallSnapshotResponse, PeerError> {
-        let made = self.inner.install_snapshot(request.clone(), timeout);
-        self.checked(Call::InstallSnapshot, &request, timeout, made)
-            .await
-    }
-
-    async fn timeout_now(
-        &self,
-        request: TimeoutNow,
-        timeout: Duration,
-    ) -> Result<TimeoutNowResponse, PeerError> {
-        let made = self.inner.timeout_now(request.clone(), timeout);
-        self.checked(Call::TimeoutNow, &request, timeout, made)
-            .await
-    }
-
-    async fn read_index(
-        &self,
-        request: ReadIndexRequest,
-        timeout: Duration,
-    ) -> Result<ReadIndexResponse, PeerError> {
-        let made = self.inner.read_index(request.clone(), timeout);
-        self.checked(Call::ReadIndex, &request, timeout, made).await
     }
 }
 
@@ -336,65 +258,25 @@ impl CheckedHandler {
             ledger,
         }
     }
-
-    async fn checked<Q: Debug, A: Debug>(
-        &self,
-        call: Call,
-        request: &Q,
-        handled: impl Future<Output = Result<A, PeerError>>,
-    ) -> Result<A, PeerError> {
-        let key = (call, self.node, digest(request));
-        self.ledger.delivered(self.node, key, &shown(request));
-        let answer = handled.await?;
-        self.ledger.answered(key, digest(&answer));
-        Ok(answer)
-    }
 }
 
 #[async_trait]
-impl RpcHandler for CheckedHandler {
-    async fn request_vote(&self, request: RequestVote) -> Result<RequestVoteResponse, PeerError> {
-        let handled = self.inner.request_vote(request.clone());
-        self.checked(Call::RequestVote, &request, handled).await
-    }
-
-    async fn append_entries(
-        &self,
-        request: AppendEntries,
-    ) -> Result<AppendEntriesResponse, PeerError> {
-        let handled = self.inner.append_entries(request.clone());
-        self.checked(Call::AppendEntries, &request, handled).await
-    }
-
-    async fn forward(&self, command: Vec<u8>) -> Result<ForwardResponse, PeerError> {
-        let handled = self.inner.forward(command.clone());
-        self.checked(Call::Forward, &command, handled).await
-    }
-
-    async fn install_snapshot(
-        &self,
-        request: InstallSnapshot,
-    ) -> Result<InstallSnapshotResponse, PeerError> {
-        let handled = self.inner.install_snapshot(request.clone());
-        self.checked(Call::InstallSnapshot, &request, handled).await
-    }
-
-    async fn timeout_now(&self, request: TimeoutNow) -> Result<TimeoutNowResponse, PeerError> {
-        let handled = self.inner.timeout_now(request.clone());
-        self.checked(Call::TimeoutNow, &request, handled).await
-    }
-
-    async fn read_index(&self, request: ReadIndexRequest) -> Result<ReadIndexResponse, PeerError> {
-        let handled = self.inner.read_index(request.clone());
-        self.checked(Call::ReadIndex, &request, handled).await
+impl HandlerLayer for CheckedHandler {
+    async fn call(&self, call: Call) -> Result<Answer, PeerError> {
+        let key = (call.name(), self.node, digest(call.message()));
+        self.ledger
+            .delivered(self.node, key, &shown(call.message()));
+        let answer = call.handle(&*self.inner).await?;
+        self.ledger.answered(key, digest(answer.message()));
+        Ok(answer)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rafty::InProcessNetwork;
     use rafty::testing::peer_suite::ReferenceServer;
+    use rafty::{InProcessNetwork, RequestVote, RequestVoteResponse};
 
     fn vote(term: u64) -> RequestVote {
         RequestVote {
@@ -407,53 +289,28 @@ mod tests {
         }
     }
 
-    /// A peer that answers every call with the answer to the first one (a stale cache).
+    /// A peer that answers every vote with the answer to the first one (a stale cache).
     struct Cached {
         inner: Arc<dyn Peer>,
         first: Mutex<Option<RequestVoteResponse>>,
     }
 
     #[async_trait]
-    impl Peer for Cached {
+    impl PeerLayer for Cached {
         fn id(&self) -> NodeId {
             self.inner.id()
         }
-        async fn request_vote(
-            &self,
-            request: RequestVote,
-            timeout: Duration,
-        ) -> Result<RequestVoteResponse, PeerError> {
+
+        async fn call(&self, call: Call, timeout: Duration) -> Result<Answer, PeerError> {
             let kept = self.first.lock().unwrap().clone();
-            if let Some(kept) = kept {
-                return Ok(kept);
+            if let (Call::RequestVote(_), Some(kept)) = (&call, kept) {
+                return Ok(Answer::RequestVote(kept));
             }
-            let answer = self.inner.request_vote(request, timeout).await?;
-            *self.first.lock().unwrap() = Some(answer.clone());
+            let answer = call.send(&*self.inner, timeout).await?;
+            if let Answer::RequestVote(vote) = &answer {
+                *self.first.lock().unwrap() = Some(vote.clone());
+            }
             Ok(answer)
-        }
-        async fn append_entries(
-            &self,
-            r: AppendEntries,
-            t: Duration,
-        ) -> Result<AppendEntriesResponse, PeerError> {
-            self.inner.append_entries(r, t).await
-        }
-        async fn forward(&self, c: Vec<u8>, t: Duration) -> Result<ForwardResponse, PeerError> {
-            self.inner.forward(c, t).await
-        }
-        async fn install_snapshot(
-            &self,
-            r: InstallSnapshot,
-            t: Duration,
-        ) -> Result<InstallSnapshotResponse, PeerError> {
-            self.inner.install_snapshot(r, t).await
-        }
-        async fn timeout_now(
-            &self,
-            r: TimeoutNow,
-            t: Duration,
-        ) -> Result<TimeoutNowResponse, PeerError> {
-            self.inner.timeout_now(r, t).await
         }
     }
 
@@ -469,14 +326,15 @@ mod tests {
     }
 
     /// Node 1 calls node 2 through `peer(inner)`, node 2's handler checked.
-    fn wired(peer: impl FnOnce(Arc<dyn Peer>) -> Arc<dyn Peer>) -> (CheckedPeer, Observations) {
+    fn wired(peer: impl FnOnce(Arc<dyn Peer>) -> Arc<dyn Peer>) -> (Arc<dyn Peer>, Observations) {
         let observations = Observations::new();
         let ledger = WireLedger::new(observations.clone());
         let network = InProcessNetwork::new();
         let handler = CheckedHandler::new(2, Arc::new(ReferenceServer::default()), ledger.clone());
-        network.register(2, Arc::new(handler));
+        network.register(2, handler.into_handler());
         let user_peer = peer(network.peer(1, 2));
-        (CheckedPeer::new(1, user_peer, ledger), observations)
+        let checked = CheckedPeer::new(1, user_peer, ledger).into_peer();
+        (checked, observations)
     }
 
     #[tokio::test]
@@ -494,10 +352,8 @@ mod tests {
             findings(&observations)
         );
         let (cached, observations) = wired(|inner| {
-            Arc::new(Cached {
-                inner,
-                first: Mutex::new(None),
-            })
+            let first = Mutex::new(None);
+            Cached { inner, first }.into_peer()
         });
         cached
             .request_vote(vote(1), Duration::from_secs(1))

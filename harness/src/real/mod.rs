@@ -4,7 +4,7 @@
 //!
 //! - [`node`] is `rafty node`: one reference node as a process ([`node_args`] checks what it
 //!   is told, [`node_file`] reads its `--config` file, [`power_cut`] is its SIGUSR1 with
-//!   `--lazy-fs`).
+//!   `--lazy-fs`, [`sync_hook`] lands one inside a sync with `--power-cut-at-sync`).
 //! - [`proxy`] is the fault proxy on every node-to-node link (partitions, one-way partitions,
 //!   latency, clogs), unprivileged.
 //! - [`process`] spawns, kills, pauses, restarts and stops node processes, never leaving one.
@@ -30,6 +30,7 @@ pub mod proxy;
 pub mod record;
 pub mod registry;
 pub mod runner;
+pub mod sync_hook;
 pub mod target;
 
 pub use record::{AppliedFault, RealRun};

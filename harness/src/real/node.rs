@@ -13,9 +13,12 @@
 //! With `--lazy-fs` its log and snapshot store run on [`LazyFs`], which keeps every write not
 //! yet synced in the process's memory: SIGUSR1 is then a **power cut** ([`POWER_CUT_SIGNAL`],
 //! [`super::power_cut`]): wherever the node was, between a write and its fsync included, it
-//! logs how many unsynced bytes it loses and exits at once with [`POWER_CUT_EXIT_CODE`],
-//! leaving on the disk exactly what it had synced. (A SIGKILL of such a node loses them too:
-//! they live in the process.) Without `--lazy-fs`, SIGUSR1 is logged and ignored: the kernel
+//! cuts each of its files back to its length at its last sync (a cut inside a sync loses the
+//! batch the sync had written into the file), logs how many unsynced bytes it loses and exits
+//! at once with [`POWER_CUT_EXIT_CODE`], leaving on the disk exactly what it had synced. (A
+//! SIGKILL of such a node loses the writes still in its memory too, not a batch inside a
+//! sync.) `--power-cut-at-sync N` cuts the power inside the Nth sync, for tests
+//! ([`super::sync_hook`]). Without `--lazy-fs`, SIGUSR1 is logged and ignored: the kernel
 //! would keep the unsynced writes, so it could not be a power cut.
 
 use std::path::PathBuf;
@@ -23,6 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rafty::file_log::fs::{LazyFs, StdFs};
+
+use crate::real::sync_hook::SyncHookFs;
 use rafty::node::{Node, NodeEvent, NodeOptions, Observer};
 use rafty::service::{serve_admin, serve_kv};
 use rafty::tcp::tls::{ClientAuth, TlsAcceptor, TlsConnector, TlsError, TlsIdentity};
@@ -67,6 +72,9 @@ pub struct NodeConfig {
     pub registry: Option<RegistryHttp>,
     /// Keep unsynced writes in memory ([`LazyFs`]), so that SIGUSR1 is a power cut.
     pub lazy_fs: bool,
+    /// With `lazy_fs`, cut the power inside the node's Nth sync (from 1), between the sync's
+    /// writes and its fsync ([`crate::real::sync_hook`]): for tests.
+    pub power_cut_at_sync: Option<u64>,
 }
 
 /// The signal that cuts a `--lazy-fs` node's power.
@@ -213,10 +221,7 @@ async fn serve(config: &NodeConfig) -> Result<(), NodeProcessError> {
         }
         None => (Box::new(rafty::Sessions::new(KvStateMachine::new())), None),
     };
-    let (node, lazy) = start_node(config, tls.as_ref(), machine).await?;
-    if let Some(fs) = &lazy {
-        crate::real::power_cut::report(fs.unsynced_bytes());
-    }
+    let node = start_node(config, tls.as_ref(), machine).await?;
     let transport = TransportConfig::new(config.cluster_id);
     let listening = Listening {
         id: config.id,
@@ -349,13 +354,13 @@ fn load_tls(files: &TlsFiles) -> Result<TlsIdentity, NodeProcessError> {
     Ok(identity)
 }
 
-/// Start the node on its data directory; with `--lazy-fs`, the [`LazyFs`] its log and
-/// snapshot store run on.
+/// Start the node on its data directory; with `--lazy-fs`, its log and snapshot store run on
+/// a [`LazyFs`] that the power cut reports and cuts back.
 async fn start_node(
     config: &NodeConfig,
     tls: Option<&TlsIdentity>,
     machine: Box<dyn StateMachine>,
-) -> Result<(Node, Option<LazyFs>), NodeProcessError> {
+) -> Result<Node, NodeProcessError> {
     let dir = &config.data_dir;
     let storage = |what: &str, error: &dyn std::fmt::Display| {
         NodeProcessError::Storage(format!("cannot open {what} in {}: {error}", dir.display()))
@@ -376,14 +381,16 @@ async fn start_node(
         let log = FileLog::open(&log_dir).map_err(|error| storage("the file log", &error))?;
         let options = options.open_snapshot_store(snapshot_store(StdFs, snapshots, dir)?);
         let node = Node::start(config.id, log, machine, peers, settings, options).await;
-        return Ok((node.map_err(start)?, None));
+        return node.map_err(start);
     }
-    let fs = LazyFs::new(StdFs);
+    let hook = crate::real::sync_hook::cut_at_sync(config.power_cut_at_sync);
+    let fs = LazyFs::new(SyncHookFs::new(StdFs, hook));
+    crate::real::power_cut::report(&fs);
     let log = FileLog::open_with(fs.clone(), &log_dir, FileLogOptions::default())
         .map_err(|error| storage("the file log", &error))?;
     let options = options.open_snapshot_store(snapshot_store(fs.clone(), snapshots, dir)?);
     let node = Node::start(config.id, log, machine, peers, settings, options).await;
-    Ok((node.map_err(start)?, Some(fs)))
+    node.map_err(start)
 }
 
 /// The factory of the node's snapshot store in `snapshots` on `fs`, opened once here so that a

@@ -20,6 +20,8 @@
 //! registry = "10.0.0.1:7201"       # --registry: serve the service registry's HTTP API here
 //! registry_peers = ["2=10.0.0.2:7201"]  # --registry-peer: the others' registry addresses
 //! registry_client_auth = "optional"     # --registry-client-auth: required (default) or optional
+//! lazy_fs = true                   # --lazy-fs: unsynced writes in memory; SIGUSR1 cuts power
+//! power_cut_at_sync = 40           # --power-cut-at-sync: cut the power inside the 40th sync
 //!
 //! [settings]                       # --settings: rafty::Config fields; the rest default
 //! max_append_entries = 256
@@ -27,7 +29,8 @@
 //! ```
 //!
 //! Relative paths in the file are taken from the file's own directory, so a config file and
-//! the files it names travel together.
+//! the files it names travel together. `--lazy-fs` is a switch: given, it turns `lazy_fs` on
+//! whatever the file says; not given, the file's `lazy_fs` holds (default `false`).
 
 use std::path::{Path, PathBuf};
 
@@ -71,6 +74,11 @@ pub struct NodeFile {
     /// With TLS, whether registry clients must present a certificate
     /// (`--registry-client-auth`: `required` or `optional`).
     pub registry_client_auth: Option<rafty::tcp::tls::ClientAuth>,
+    /// Keep unsynced writes in the process's memory, so that SIGUSR1 is a power cut
+    /// (`--lazy-fs`): `true` or `false`.
+    pub lazy_fs: Option<bool>,
+    /// With `lazy_fs`, cut the power inside the Nth sync, from 1 (`--power-cut-at-sync`).
+    pub power_cut_at_sync: Option<u64>,
     /// Raft settings (`--settings`): `rafty::Config` fields, the others default.
     pub settings: Option<rafty::Config>,
 }
@@ -152,6 +160,8 @@ mod tests {
             file.registry_client_auth,
             Some(rafty::tcp::tls::ClientAuth::Optional)
         );
+        assert_eq!(file.lazy_fs, Some(true));
+        assert_eq!(file.power_cut_at_sync, Some(40));
         let settings = file.settings.unwrap();
         assert_eq!(settings.max_append_entries, 256);
         assert_eq!(settings.heartbeat_interval.as_millis(), 50);

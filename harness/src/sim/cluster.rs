@@ -34,6 +34,7 @@ use super::replay_peer::ReplayPeer;
 use super::skew::ClockSkews;
 use super::stale_reads::StaleReads;
 use super::user_peers::SharedPeersProviders;
+use crate::peer_calls::PeerLayer;
 
 /// The port of every node's Raft transport.
 pub const RAFT_PORT: u16 = 7000;
@@ -335,8 +336,8 @@ fn wire_peer(
     ));
     let observations = context.observations.clone();
     let switch = context.replays.switch(id);
-    let peer = Arc::new(ReplayPeer::new(id, peer, switch, observations.clone()));
-    Arc::new(ObservedPeer::new(id, peer, observations))
+    let peer = ReplayPeer::new(id, peer, switch, observations.clone()).into_peer();
+    ObservedPeer::new(id, peer, observations).into_peer()
 }
 
 /// Node `id`'s peers: every other node at `n<id>:7000`, or, when the run plugs in a user's

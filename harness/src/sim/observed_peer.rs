@@ -7,17 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rafty::peer::ForwardResponse;
-use rafty::{
-    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, NodeId, Peer,
-    PeerError, RequestVote, RequestVoteResponse,
-};
+use rafty::{NodeId, Peer, PeerError};
 
 use crate::checks::invariants::Observation;
+use crate::peer_calls::{Answer, Call, PeerLayer};
 
 use super::observe::Observations;
 
-/// A peer of node `node`, reporting what `node` sends through it and the higher terms it hears.
+/// A peer of node `node`, reporting what `node` sends through it and the higher terms it hears
+/// (a [`PeerLayer`]: [`PeerLayer::into_peer`] makes it the `Peer`).
 pub struct ObservedPeer {
     node: NodeId,
     inner: Arc<dyn Peer>,
@@ -36,86 +34,49 @@ impl ObservedPeer {
 }
 
 #[async_trait]
-impl Peer for ObservedPeer {
+impl PeerLayer for ObservedPeer {
     fn id(&self) -> NodeId {
         self.inner.id()
     }
 
-    async fn request_vote(
-        &self,
-        request: RequestVote,
-        timeout: Duration,
-    ) -> Result<RequestVoteResponse, PeerError> {
-        let response = self.inner.request_vote(request, timeout).await?;
-        if response.vote_granted && !response.pre_vote {
-            let received = Observation::VoteReceived {
-                voter: self.inner.id(),
-                term: response.term,
-            };
-            self.observations.observe(self.node, received);
+    /// RequestVote and AppendEntries observed; every other call (TimeoutNow, ReadIndex, which
+    /// the trait's defaults would refuse, included) passed on untouched.
+    async fn call(&self, call: Call, timeout: Duration) -> Result<Answer, PeerError> {
+        match call {
+            Call::RequestVote(request) => {
+                let response = self.inner.request_vote(request, timeout).await?;
+                if response.vote_granted && !response.pre_vote {
+                    let received = Observation::VoteReceived {
+                        voter: self.inner.id(),
+                        term: response.term,
+                    };
+                    self.observations.observe(self.node, received);
+                }
+                Ok(Answer::RequestVote(response))
+            }
+            Call::AppendEntries(request) => {
+                let term = request.term;
+                let sent = Observation::AppendSent { term };
+                self.observations.observe(self.node, sent);
+                let response = self.inner.append_entries(request, timeout).await?;
+                if response.success && response.term == term {
+                    let acknowledged = Observation::AppendAcknowledged {
+                        follower: self.inner.id(),
+                        term,
+                        match_index: response.match_index,
+                    };
+                    self.observations.observe(self.node, acknowledged);
+                }
+                if response.term > term {
+                    let heard = Observation::HigherTermHeard {
+                        request_term: term,
+                        term: response.term,
+                    };
+                    self.observations.observe(self.node, heard);
+                }
+                Ok(Answer::AppendEntries(response))
+            }
+            other => other.send(&*self.inner, timeout).await,
         }
-        Ok(response)
-    }
-
-    async fn append_entries(
-        &self,
-        request: AppendEntries,
-        timeout: Duration,
-    ) -> Result<AppendEntriesResponse, PeerError> {
-        let term = request.term;
-        let sent = Observation::AppendSent { term };
-        self.observations.observe(self.node, sent);
-        let response = self.inner.append_entries(request, timeout).await?;
-        if response.success && response.term == term {
-            let acknowledged = Observation::AppendAcknowledged {
-                follower: self.inner.id(),
-                term,
-                match_index: response.match_index,
-            };
-            self.observations.observe(self.node, acknowledged);
-        }
-        if response.term > term {
-            let heard = Observation::HigherTermHeard {
-                request_term: term,
-                term: response.term,
-            };
-            self.observations.observe(self.node, heard);
-        }
-        Ok(response)
-    }
-
-    async fn forward(
-        &self,
-        command: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<ForwardResponse, PeerError> {
-        self.inner.forward(command, timeout).await
-    }
-
-    async fn install_snapshot(
-        &self,
-        request: InstallSnapshot,
-        timeout: Duration,
-    ) -> Result<InstallSnapshotResponse, PeerError> {
-        self.inner.install_snapshot(request, timeout).await
-    }
-
-    /// Passed on: without it a leadership transfer could never reach its target (the trait's
-    /// default refuses).
-    async fn timeout_now(
-        &self,
-        request: rafty::message::TimeoutNow,
-        timeout: Duration,
-    ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
-        self.inner.timeout_now(request, timeout).await
-    }
-
-    /// Passed on: without it follower reads would all fail (the trait's default refuses).
-    async fn read_index(
-        &self,
-        request: rafty::ReadIndexRequest,
-        timeout: Duration,
-    ) -> Result<rafty::ReadIndexResponse, PeerError> {
-        self.inner.read_index(request, timeout).await
     }
 }

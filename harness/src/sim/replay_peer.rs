@@ -9,15 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rafty::peer::ForwardResponse;
-use rafty::{
-    AppendEntries, AppendEntriesResponse, InstallSnapshot, InstallSnapshotResponse, NodeId, Peer,
-    PeerError, RequestVote, RequestVoteResponse,
-};
+use rafty::{NodeId, Peer, PeerError};
 use tokio::time::Instant;
 
 use super::observe::Observations;
 use super::replay::{Decision, Repeat, ReplaySwitch, Request};
+use crate::peer_calls::{Answer, Call, PeerLayer};
 
 /// A peer of node `node` whose messages the `replay` fault may delay and duplicate.
 pub struct ReplayPeer {
@@ -155,83 +152,53 @@ fn describe<T: std::fmt::Debug>(answer: &Result<T, PeerError>) -> String {
 }
 
 #[async_trait]
-impl Peer for ReplayPeer {
+impl PeerLayer for ReplayPeer {
     fn id(&self) -> NodeId {
         self.inner.id()
     }
 
-    async fn request_vote(
-        &self,
-        request: RequestVote,
-        timeout: Duration,
-    ) -> Result<RequestVoteResponse, PeerError> {
-        let started = Instant::now();
-        let (decision, left) = self.before(Request::Vote(request.clone()), timeout).await;
-        if decision.lost {
-            return Err(self.lost(timeout));
+    /// RequestVote, AppendEntries and InstallSnapshot may be held and repeated; client
+    /// commands, TimeoutNow (without which every leadership transfer would time out) and
+    /// ReadIndex (without which follower reads would all fail) pass untouched.
+    async fn call(&self, call: Call, timeout: Duration) -> Result<Answer, PeerError> {
+        match call {
+            Call::RequestVote(request) => {
+                let started = Instant::now();
+                let (decision, left) = self.before(Request::Vote(request.clone()), timeout).await;
+                if decision.lost {
+                    return Err(self.lost(timeout));
+                }
+                let answer = self.inner.request_vote(request, left).await;
+                let answer = self.after(&decision, started, timeout, answer).await;
+                answer.map(Answer::RequestVote)
+            }
+            Call::AppendEntries(request) => {
+                let started = Instant::now();
+                let sent = Request::Append(request.clone());
+                let (decision, left) = self.before(sent.clone(), timeout).await;
+                if decision.lost {
+                    return Err(self.lost(timeout));
+                }
+                let answer = self.inner.append_entries(request, left).await;
+                self.switch
+                    .on_answer(self.inner.id(), &sent, answer.is_ok());
+                let answer = self.after(&decision, started, timeout, answer).await;
+                answer.map(Answer::AppendEntries)
+            }
+            Call::InstallSnapshot(request) => {
+                let started = Instant::now();
+                let (decision, left) = self
+                    .before(Request::Install(request.clone()), timeout)
+                    .await;
+                if decision.lost {
+                    return Err(self.lost(timeout));
+                }
+                let answer = self.inner.install_snapshot(request, left).await;
+                let answer = self.after(&decision, started, timeout, answer).await;
+                answer.map(Answer::InstallSnapshot)
+            }
+            other => other.send(&*self.inner, timeout).await,
         }
-        let answer = self.inner.request_vote(request, left).await;
-        self.after(&decision, started, timeout, answer).await
-    }
-
-    async fn append_entries(
-        &self,
-        request: AppendEntries,
-        timeout: Duration,
-    ) -> Result<AppendEntriesResponse, PeerError> {
-        let started = Instant::now();
-        let sent = Request::Append(request.clone());
-        let (decision, left) = self.before(sent.clone(), timeout).await;
-        if decision.lost {
-            return Err(self.lost(timeout));
-        }
-        let answer = self.inner.append_entries(request, left).await;
-        self.switch
-            .on_answer(self.inner.id(), &sent, answer.is_ok());
-        self.after(&decision, started, timeout, answer).await
-    }
-
-    async fn forward(
-        &self,
-        command: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<ForwardResponse, PeerError> {
-        self.inner.forward(command, timeout).await
-    }
-
-    async fn install_snapshot(
-        &self,
-        request: InstallSnapshot,
-        timeout: Duration,
-    ) -> Result<InstallSnapshotResponse, PeerError> {
-        let started = Instant::now();
-        let (decision, left) = self
-            .before(Request::Install(request.clone()), timeout)
-            .await;
-        if decision.lost {
-            return Err(self.lost(timeout));
-        }
-        let answer = self.inner.install_snapshot(request, left).await;
-        self.after(&decision, started, timeout, answer).await
-    }
-
-    /// Passed on untouched (not recorded nor held): without it every leadership transfer
-    /// would time out (the trait's default refuses).
-    async fn timeout_now(
-        &self,
-        request: rafty::message::TimeoutNow,
-        timeout: Duration,
-    ) -> Result<rafty::message::TimeoutNowResponse, PeerError> {
-        self.inner.timeout_now(request, timeout).await
-    }
-
-    /// Passed on untouched, as TimeoutNow: without it follower reads would all fail.
-    async fn read_index(
-        &self,
-        request: rafty::ReadIndexRequest,
-        timeout: Duration,
-    ) -> Result<rafty::ReadIndexResponse, PeerError> {
-        self.inner.read_index(request, timeout).await
     }
 }
 
@@ -240,7 +207,8 @@ mod tests {
     use std::future::Future;
     use std::sync::Mutex;
 
-    use rafty::Term;
+    use rafty::peer::ForwardResponse;
+    use rafty::{AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse, Term};
 
     use super::*;
     use crate::nemesis::action::ReplayDraw;
@@ -351,7 +319,7 @@ mod tests {
     /// replaying with `draw`; returns what reached the callee.
     fn simulate<F>(
         draw: ReplayDraw,
-        body: impl FnOnce(ReplayPeer, ReplaySwitch) -> F + 'static,
+        body: impl FnOnce(Arc<dyn Peer>, ReplaySwitch) -> F + 'static,
     ) -> Vec<(Term, Duration)>
     where
         F: Future<Output = ()> + 'static,
@@ -364,7 +332,9 @@ mod tests {
         sim.client("n1", async move {
             let switch = ReplaySwitch::default();
             switch.start(draw);
-            let peer = ReplayPeer::new(1, Arc::new(callee), switch.clone(), Observations::new());
+            let observations = Observations::new();
+            let peer = ReplayPeer::new(1, Arc::new(callee), switch.clone(), observations);
+            let peer = peer.into_peer();
             body(peer, switch).await;
             Ok(())
         });

@@ -10,7 +10,7 @@ mod cursor;
 mod lazy;
 
 pub use cursor::FileCursor;
-pub use lazy::{LazyFile, LazyFs};
+pub use lazy::{LazyFile, LazyFs, SYNCED_LENGTH_SLOTS, SyncedLengths};
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -67,6 +67,13 @@ pub trait FsFile: Send + 'static {
     /// Whether the file holds no byte.
     fn is_empty(&self) -> io::Result<bool> {
         Ok(self.len()? == 0)
+    }
+
+    /// The operating system's descriptor of the file, when it is one (`None` by default):
+    /// [`LazyFs`] keeps each such file's synced length by it, so that a power cut's signal
+    /// handler can cut the file back ([`SyncedLengths`]).
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
     }
 }
 
@@ -163,5 +170,9 @@ impl FsFile for File {
 
     fn len(&self) -> io::Result<u64> {
         Ok(self.metadata()?.len())
+    }
+
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(std::os::fd::AsRawFd::as_raw_fd(self))
     }
 }

@@ -335,11 +335,9 @@ impl Transfer {
                 data,
                 done,
             };
+            // Bounded by the Peer's own deadline, as its contract says (no second timer).
             let call = self.peer.install_snapshot(request, self.timeout);
-            let response = tokio::time::timeout(self.timeout * 2, call)
-                .await
-                .ok()?
-                .ok()?;
+            let response = call.await.ok()?;
             if response.installed || response.term != self.term || done {
                 return Some(response);
             }

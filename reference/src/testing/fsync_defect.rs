@@ -77,4 +77,8 @@ impl<F: FsFile> FsFile for FsyncDefectFile<F> {
     fn len(&self) -> io::Result<u64> {
         self.0.len()
     }
+
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.0.raw_fd()
+    }
 }

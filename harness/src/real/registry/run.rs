@@ -192,20 +192,8 @@ async fn run_async(options: &RegistryRunOptions) -> Result<RegistryRunOutcome, S
         "watchers": SERVICES.len() as u64 * WATCHERS_PER_SERVICE,
         "error": error,
         "operations": judged.counts,
-        "registry": {
-            "valid": judged.registry.valid,
-            "checked": judged.registry.checked,
-            "changes": judged.registry.changes,
-            "problem_count": judged.registry.problem_count,
-            "problems": judged.registry.problems,
-            "watchers": judged.registry.watchers,
-        },
-        "config": {
-            "model": "cas-register",
-            "valid": judged.config.0,
-            "operations": judged.config.1,
-            "reason": judged.config.2,
-        },
+        "registry": judged.registry_json(),
+        "config": judged.config_json(),
         "real": {
             "deterministic": false,
             "target": "registry",
@@ -314,10 +302,9 @@ impl Judged {
         text += &format!(
             "instance sets and watches: {} ({} ok operations checked at their revisions, {} \
              changes, {} watchers complete)\n",
-            if self.registry.valid {
-                "valid"
-            } else {
-                "INVALID"
+            match self.registry.verdict() {
+                "invalid" => "INVALID",
+                verdict => verdict,
             },
             self.registry.checked,
             self.registry.changes,
@@ -325,6 +312,9 @@ impl Judged {
         );
         for problem in &self.registry.problems {
             text += &format!("  - {problem}\n");
+        }
+        for unknown in &self.registry.unknown {
+            text += &format!("  - unknown: {unknown}\n");
         }
         text += &format!(
             "config keys (cas-register, linearizability): {} ({} operations){}\n",

@@ -9,6 +9,12 @@
 //! cache would show them; *directory* operations (create, rename, remove) reach the disk at
 //! once, as on a filesystem that journals its metadata in order. A create truncates at once;
 //! a rename or removal carries the path's unsynced writes along or drops them.
+//!
+//! A sync writes the path's changes into the operating system's files, then fsyncs: a process
+//! killed between the two would leave them to the kernel's page cache, which keeps them. So
+//! each open file's length at its last sync is kept in [`SyncedLengths`]
+//! ([`LazyFs::synced_lengths`]), where a power cut's signal handler can cut the file back to
+//! it: a cut during a sync then loses the batch being synced, as a real one may.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -17,6 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{FileSystem, FsFile, StdFs};
+
+mod synced;
+
+pub use synced::{SYNCED_LENGTH_SLOTS, SyncedLengths};
 
 /// A write or length change not yet synced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,11 +39,15 @@ enum Pending {
 type PendingByPath = BTreeMap<PathBuf, Vec<Pending>>;
 
 /// The unsynced changes, and the bytes they write: a count kept current at every change,
-/// under the lock, for readers that cannot take it (a signal handler).
+/// under the lock, for readers that cannot take it (a signal handler); a change leaves the
+/// count once its sync has returned. And each open file's synced length, with the slots each
+/// path's open files hold.
 #[derive(Debug, Default)]
 struct Shared {
     changes: Mutex<PendingByPath>,
     bytes: Arc<AtomicU64>,
+    synced: Arc<SyncedLengths>,
+    slots: Mutex<BTreeMap<usize, PathBuf>>,
 }
 
 impl Shared {
@@ -48,6 +62,14 @@ impl Shared {
         if let Some(changes) = changes {
             self.bytes
                 .fetch_sub(bytes(changes.iter()), Ordering::Relaxed);
+        }
+    }
+
+    /// Every open file of `path` is `length` bytes long on the disk, durably.
+    fn synced(&self, path: &Path, length: u64) {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        for (&slot, _) in slots.iter().filter(|(_, of)| *of == path) {
+            self.synced.set(slot, length);
         }
     }
 }
@@ -79,6 +101,14 @@ impl<F: FileSystem> LazyFs<F> {
     /// --lazy-fs` says what its power cut lost from one).
     pub fn unsynced_bytes(&self) -> Arc<AtomicU64> {
         self.pending.bytes.clone()
+    }
+
+    /// Each open file's descriptor and length at its last sync, readable without a lock or an
+    /// allocation: a power cut's signal handler cuts each file back to it, so that a cut
+    /// between a sync's writes and its fsync loses the batch (see the module's doc). Only
+    /// files whose [`FsFile::raw_fd`] is known are there.
+    pub fn synced_lengths(&self) -> Arc<SyncedLengths> {
+        self.pending.synced.clone()
     }
 }
 
@@ -184,6 +214,8 @@ impl<F: FileSystem> FileSystem for LazyFs<F> {
         let file = self.inner.create(path)?;
         let dropped = lock(&self.pending).remove(path);
         self.pending.removed(dropped.as_ref());
+        // The truncation reached the disk at once.
+        self.pending.synced(path, 0);
         Ok(self.handle(path, file))
     }
 
@@ -211,10 +243,20 @@ impl<F: FileSystem> FileSystem for LazyFs<F> {
 
 impl<F: FileSystem> LazyFs<F> {
     fn handle(&self, path: &Path, file: F::File) -> LazyFile<F> {
+        let shared = &self.pending;
+        let slot = file
+            .raw_fd()
+            .and_then(|fd| Some(shared.synced.claim(fd, file.len().ok()?)))
+            .flatten();
+        if let Some(slot) = slot {
+            let mut slots = shared.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.insert(slot, path.to_owned());
+        }
         LazyFile {
             file,
             path: path.to_owned(),
             pending: self.pending.clone(),
+            slot,
         }
     }
 }
@@ -224,6 +266,19 @@ pub struct LazyFile<F: FileSystem = StdFs> {
     file: F::File,
     path: PathBuf,
     pending: Arc<Shared>,
+    /// Its slot in the [`SyncedLengths`], if it has one.
+    slot: Option<usize>,
+}
+
+impl<F: FileSystem> Drop for LazyFile<F> {
+    /// Leave the [`SyncedLengths`] before the descriptor is closed (the fields drop after).
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            let mut slots = (self.pending.slots.lock()).unwrap_or_else(|p| p.into_inner());
+            slots.remove(&slot);
+            self.pending.synced.release(slot);
+        }
+    }
 }
 
 impl<F: FileSystem> LazyFile<F> {
@@ -253,28 +308,33 @@ impl<F: FileSystem> FsFile for LazyFile<F> {
         Ok(())
     }
 
-    /// Put this path's unsynced changes on the disk, in order, and sync it.
+    /// Put this path's unsynced changes on the disk, in order, and sync it. Until the sync
+    /// returns they are still counted unsynced, and the files of the path keep their old
+    /// synced length: a power cut in between cuts them back to it.
     fn sync(&mut self) -> io::Result<()> {
-        let changes = {
-            let mut pending = lock(&self.pending);
-            let changes = pending.remove(&self.path).unwrap_or_default();
-            self.pending.removed(Some(&changes));
-            changes
-        };
+        let changes = lock(&self.pending).remove(&self.path).unwrap_or_default();
         for change in &changes {
             let applied = match change {
                 Pending::Write { offset, data } => self.file.write_at(*offset, data),
                 Pending::SetLen(len) => self.file.set_len(*len),
             };
             if let Err(error) = applied {
-                // Not on the disk: keep them pending, as a failed fsync keeps dirty pages.
+                // Not on the disk: keep them pending (before any made since), as a failed
+                // fsync keeps dirty pages.
                 let mut pending = lock(&self.pending);
-                self.pending.added(&changes);
-                pending.insert(self.path.clone(), changes);
+                let newer = pending.remove(&self.path).unwrap_or_default();
+                let kept = changes.into_iter().chain(newer).collect();
+                pending.insert(self.path.clone(), kept);
                 return Err(error);
             }
         }
-        self.file.sync()
+        let synced = self.file.sync();
+        self.pending.removed(Some(&changes));
+        synced?;
+        if self.slot.is_some() {
+            self.pending.synced(&self.path, self.file.len()?);
+        }
+        Ok(())
     }
 
     fn len(&self) -> io::Result<u64> {

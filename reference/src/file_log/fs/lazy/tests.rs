@@ -106,6 +106,56 @@ fn the_unsynced_byte_counter_follows_every_write_sync_and_removal() {
     assert_eq!(read(), 0);
 }
 
+/// The synced lengths a power cut's handler reads, as (descriptor, length) pairs.
+fn synced(fs: &LazyFs) -> Vec<(std::os::fd::RawFd, u64)> {
+    let mut lengths = Vec::new();
+    fs.synced_lengths()
+        .for_each(|fd, length| lengths.push((fd, length)));
+    lengths
+}
+
+#[test]
+fn each_open_file_has_its_synced_length_which_moves_only_when_a_sync_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, b"old").unwrap();
+    let fs = LazyFs::new(StdFs);
+    let mut file = fs.open(&path).unwrap();
+    let opened = synced(&fs);
+    assert_eq!(opened.len(), 1, "a std file has a descriptor: {opened:?}");
+    let fd = opened[0].0;
+    assert_eq!(opened, vec![(fd, 3)], "opened: its length on the disk");
+    file.write_at(3, b"-synced").unwrap();
+    assert_eq!(synced(&fs), vec![(fd, 3)], "a write is not synced");
+    file.sync().unwrap();
+    assert_eq!(synced(&fs), vec![(fd, 10)]);
+    let other = fs.open(&path).unwrap();
+    let other_fd = (synced(&fs).into_iter())
+        .map(|(descriptor, _)| descriptor)
+        .find(|descriptor| *descriptor != fd)
+        .expect("the second handle has its own slot");
+    file.write_at(10, b"!").unwrap();
+    file.sync().unwrap();
+    let mut both = synced(&fs);
+    both.sort_unstable();
+    assert_eq!(
+        both,
+        vec![(fd, 11), (other_fd, 11)],
+        "one sync, every handle"
+    );
+    drop(file);
+    assert_eq!(synced(&fs), vec![(other_fd, 11)], "a closed file leaves");
+    drop(fs.create(&path).unwrap());
+    assert_eq!(
+        synced(&fs),
+        vec![(other_fd, 0)],
+        "a create truncates at once"
+    );
+    assert_eq!(fs.synced_lengths().untracked(), 0);
+    drop(other);
+    assert_eq!(synced(&fs), vec![], "no file open");
+}
+
 fn entries(first: u64, count: u64) -> Vec<Entry> {
     (first..first + count)
         .map(|index| Entry {
