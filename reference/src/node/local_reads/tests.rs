@@ -13,14 +13,22 @@ use crate::client::ClientError;
 use crate::core::ReadMode;
 use crate::kv::KvStateMachine;
 
-fn reads() -> LocalReads {
+type Shared = Arc<Mutex<Applied<KvStateMachine>>>;
+
+/// A node's reads over a state machine applied through index 5, and that state machine.
+fn reads_and_state_machine() -> (LocalReads, Shared) {
     let state_machine = Arc::new(Mutex::new(Applied {
         state_machine: KvStateMachine::new(),
         last_applied: 5,
         lease: None,
         closed: false,
     }));
-    LocalReads::new(state_machine, Instant::now(), None)
+    let reads = LocalReads::new(state_machine.clone(), Instant::now(), None);
+    (reads, state_machine)
+}
+
+fn reads() -> LocalReads {
+    reads_and_state_machine().0
 }
 
 fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -65,7 +73,7 @@ async fn a_round_that_began_before_a_read_arrived_never_releases_it() {
 /// index, and is served once the loop publishes that it did.
 #[tokio::test]
 async fn a_released_read_waits_for_the_apply_through_its_read_index() {
-    let reads = reads();
+    let (reads, state_machine) = reads_and_state_machine();
     let query = crate::kv::KvCommand::Get { key: "k".into() }
         .encode()
         .unwrap();
@@ -73,16 +81,15 @@ async fn a_released_read_waits_for_the_apply_through_its_read_index() {
     assert!(poll(read.as_mut()).is_pending());
     let round = reads.close_round(ReadMode::Index).unwrap();
     reads.settle_round(ReadMode::Index, round, Ok(7));
-    assert!(
-        poll(read.as_mut()).is_pending(),
-        "served before applying index 7"
-    );
-    reads.applied(6);
-    assert!(
-        poll(read.as_mut()).is_pending(),
-        "served before applying index 7"
-    );
-    reads.applied(7);
+    assert!(poll(read.as_mut()).is_pending(), "served before any apply");
+    // As the event loop does: apply, then publish.
+    for index in [6, 7] {
+        state_machine.lock().unwrap().last_applied = index;
+        reads.applied(index);
+        if index < 7 {
+            assert!(poll(read.as_mut()).is_pending(), "served at index {index}");
+        }
+    }
     assert!(matches!(poll(read.as_mut()), Poll::Ready(Ok(_))));
 }
 
