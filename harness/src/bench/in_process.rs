@@ -180,14 +180,14 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
         (all, LoopSummary::of(&counters, seconds))
     });
     let reads = options.reads;
-    // Each client writes through a `Submitter` of its own (one deadline timer reused for all
-    // its commands, as a client library holding a connection would).
+    // Each client writes and reads through a `Submitter` of its own (one deadline timer reused
+    // for all its operations, as a client library holding a connection would).
     let new_client = |_client| leader.submitter();
     let mut outcome = run_stateful_clients(clients, window, new_client, move |mut client| {
         let command = payload.clone();
         async move {
             let answer = match reads {
-                Some(consistency) => client.node().read(command, consistency).await,
+                Some(consistency) => client.read(command, consistency).await,
                 None => client.submit(command).await,
             };
             (client, answer.map(drop).map_err(|error| error.to_string()))

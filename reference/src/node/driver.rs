@@ -110,6 +110,8 @@ pub(super) struct Driver<L, S> {
     pub(super) local: Arc<LocalReads>,
     /// The lease last published to `local`.
     published_lease: Option<LeaseRead>,
+    /// The applied index last published to `local`.
+    published_applied: LogIndex,
 
     peers_provider: Arc<dyn PeersProvider>,
     peers: BTreeMap<NodeId, Arc<dyn Peer>>,
@@ -185,6 +187,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             state_machine,
             local,
             published_lease: None,
+            published_applied: loaded.last_applied,
 
             peers_provider,
             settings,
@@ -272,6 +275,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Event::Admin(request) => self.on_admin(request)?,
                 Event::Reads => self.on_reads()?,
             }
+            self.on_rounds_freed()?;
         }
     }
 
@@ -482,7 +486,6 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     ) -> Result<(), LogError> {
         // Before any action: a TimeoutNow among them voids the lease (§3.10).
         self.publish_lease();
-        let applied_before = self.last_applied;
         for action in self.core.take_actions() {
             match action {
                 Action::SaveHardState(state) => self.log.save_hard_state(state)?,
@@ -512,8 +515,10 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 Action::ReadFailed { id, leader_hint } => self.read_failed(id, leader_hint),
             }
         }
-        if self.last_applied != applied_before {
-            self.local.applied();
+        if self.last_applied != self.published_applied {
+            // Applied (or restored from a snapshot) further: the readers waiting for it.
+            self.published_applied = self.last_applied;
+            self.local.applied(self.last_applied);
         }
         self.publish_status();
         Ok(())

@@ -266,25 +266,48 @@ impl Node {
         query: Vec<u8>,
         consistency: ReadConsistency,
     ) -> Result<Vec<u8>, ClientError> {
+        let mode = match self.read_at_once(&query, consistency).await {
+            ReadAtOnce::Answered(answer) => return answer,
+            ReadAtOnce::Log => return self.submit(query).await,
+            ReadAtOnce::Confirm(mode) => mode,
+        };
+        let timeout = self.shared.settings.command_timeout();
+        tokio::time::timeout(timeout, self.confirmed_read(&query, mode))
+            .await
+            .unwrap_or(Err(ClientError::Timeout))
+    }
+
+    /// The part of a read ([`Node::read`]) that never waits: a stale read, a lease read while
+    /// the lease holds; otherwise what the read must wait for.
+    pub(super) async fn read_at_once(
+        &self,
+        query: &[u8],
+        consistency: ReadConsistency,
+    ) -> ReadAtOnce {
         let local = &self.shared.local;
         if consistency != ReadConsistency::Log {
             // A stale or lease read may never wait: a caller reading in a loop must still
             // let the runtime run its other tasks now and then.
             tokio::task::consume_budget().await;
         }
-        let mode = match consistency {
-            ReadConsistency::Log => return self.submit(query).await,
-            ReadConsistency::Stale => return local.stale(&query),
-            ReadConsistency::Lease => match local.leased(&query) {
-                Some(answer) => return answer,
-                None => ReadMode::Lease,
+        match consistency {
+            ReadConsistency::Log => ReadAtOnce::Log,
+            ReadConsistency::Stale => ReadAtOnce::Answered(local.stale(query)),
+            ReadConsistency::Lease => match local.leased(query) {
+                Some(answer) => ReadAtOnce::Answered(answer),
+                None => ReadAtOnce::Confirm(ReadMode::Lease),
             },
-            ReadConsistency::Linearizable => ReadMode::Index,
-        };
-        let timeout = self.shared.settings.command_timeout();
-        tokio::time::timeout(timeout, local.confirmed(&query, mode))
-            .await
-            .unwrap_or(Err(ClientError::Timeout))
+            ReadConsistency::Linearizable => ReadAtOnce::Confirm(ReadMode::Index),
+        }
+    }
+
+    /// A read confirmed by a round of `mode` (§6.4), with no deadline (the caller bounds it).
+    pub(super) async fn confirmed_read(
+        &self,
+        query: &[u8],
+        mode: ReadMode,
+    ) -> Result<Vec<u8>, ClientError> {
+        self.shared.local.confirmed(query, mode).await
     }
 
     /// The node's current state.
@@ -363,6 +386,16 @@ impl std::fmt::Debug for Node {
 
 /// Where the outcome of a submitted command comes.
 pub(super) type Outcome = oneshot::Receiver<Result<Vec<u8>, ClientError>>;
+
+/// What [`Node::read_at_once`] found.
+pub(super) enum ReadAtOnce {
+    /// Served without waiting (or refused).
+    Answered(Result<Vec<u8>, ClientError>),
+    /// A log read: a command.
+    Log,
+    /// The read waits for a confirmation round of this mode.
+    Confirm(ReadMode),
+}
 
 /// Wait until the request is `queued`, then for its `outcome`; a loop that is gone is
 /// [`ClientError::Shutdown`].

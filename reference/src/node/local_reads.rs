@@ -6,13 +6,18 @@
 //! * Lease reads (§6.4.1) compare the node's local time with the lease the loop publishes
 //!   after every input ([`Core::lease_read`], published before the input's actions run, so a
 //!   TimeoutNow never leaves ahead of the lease's end) and serve once applied through its read
-//!   index; when no lease holds they become ReadIndex reads of the lease kind.
+//!   index; when no lease holds they become ReadIndex reads of the lease kind. The local time
+//!   is read before the lock, which then covers only the check and the query.
 //! * ReadIndex reads share confirmation rounds: a read joins the round that is open when it
-//!   arrives; the loop, woken once per round, closes it and gives it to the core as one read
-//!   (so the core's heartbeats confirming it are sent after every read of the round arrived),
-//!   and publishes the round's outcome, the read index or a refusal, waking every reader at
-//!   once. Each reader then waits until the state machine applied through the read index and
-//!   queries it in its own task.
+//!   arrives; the loop, woken by a round's first reader, closes it and gives it to the core
+//!   as one read (so the core's heartbeats confirming it are sent after every read of the
+//!   round arrived), at most one round per mode out at a time (`reads.rs`: readers arriving
+//!   meanwhile gather in the next round), and publishes the round's outcome, the read index
+//!   or a refusal, waking every reader at once. Each reader then waits until the state
+//!   machine applied through the read index (published by the loop under the same lock) and
+//!   queries it in its own task. A waiting reader costs one lock per poll and one waker in
+//!   its round's list; it has no `Notify` or timer of its own (a [`Submitter`] bounds it with
+//!   the client's one timer).
 //!
 //! Architecture invariant: a reader never answers from state the core has not vouched for: a
 //! stale read says so; a lease read only before the published lease's end, at a local time
@@ -20,10 +25,12 @@
 //! outcome, and only once applied through its read index.
 //!
 //! [`Core::lease_read`]: crate::core::Core::lease_read
+//! [`Submitter`]: super::Submitter
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -66,10 +73,10 @@ trait Queryable: Send + Sync {
     /// Answer `query` if the state machine applied through `index`.
     fn query_at(&self, index: LogIndex, query: &[u8]) -> Served;
 
-    /// Answer `query` if the lease holds at `now()` (read under the lock, so no lease is
-    /// published nor entry applied between the check and the query) and the state machine
-    /// applied through its read index.
-    fn query_leased(&self, now: &dyn Fn() -> Duration, query: &[u8]) -> Served;
+    /// Answer `query` if the lease, read under the lock, holds at `now` (a local time read
+    /// during this read, before the lock: the lock is held no longer than the query needs)
+    /// and the state machine applied through its read index.
+    fn query_leased(&self, now: Duration, query: &[u8]) -> Served;
 }
 
 impl<S: StateMachine> Queryable for SharedStateMachine<S> {
@@ -87,7 +94,7 @@ impl<S: StateMachine> Queryable for SharedStateMachine<S> {
         }
     }
 
-    fn query_leased(&self, now: &dyn Fn() -> Duration, query: &[u8]) -> Served {
+    fn query_leased(&self, now: Duration, query: &[u8]) -> Served {
         let Ok(applied) = self.lock() else {
             return Served::Closed;
         };
@@ -95,7 +102,7 @@ impl<S: StateMachine> Queryable for SharedStateMachine<S> {
             return Served::Closed;
         }
         match applied.lease {
-            Some(lease) if now() < lease.until => {
+            Some(lease) if now < lease.until => {
                 if applied.last_applied < lease.index {
                     Served::NotApplied
                 } else {
@@ -116,9 +123,16 @@ struct Round {
     /// The readers still waiting for it.
     readers: usize,
     outcome: Option<Outcome>,
-    /// Wakes this round's readers, all at once: its outcome is published, or the state
-    /// machine applied more.
-    wake: Arc<Notify>,
+    /// The readers waiting for its outcome, or for the state machine to apply through its
+    /// read index: woken all at once when either comes, with no lock of their own (a reader
+    /// registers here under the same lock the loop publishes under, so no wake is lost).
+    wakers: Vec<Waker>,
+}
+
+impl Round {
+    fn wake(&mut self) -> Vec<Waker> {
+        std::mem::take(&mut self.wakers)
+    }
 }
 
 /// The confirmation rounds of one read mode.
@@ -137,6 +151,9 @@ struct Gate {
 struct Published {
     /// [`ReadMode::Index`], [`ReadMode::Lease`].
     gates: [Gate; 2],
+    /// The index the state machine applied through, published by the loop after the apply:
+    /// never ahead of the state machine's own.
+    applied: LogIndex,
     closed: bool,
 }
 
@@ -168,8 +185,12 @@ impl LocalReads {
         epoch: Instant,
         clock: Option<Arc<dyn Clock>>,
     ) -> LocalReads {
+        let applied = lock(&state_machine).last_applied;
         LocalReads {
-            published: Mutex::default(),
+            published: Mutex::new(Published {
+                applied,
+                ..Published::default()
+            }),
             state_machine,
             wanted: Notify::new(),
             epoch,
@@ -215,8 +236,7 @@ impl LocalReads {
     /// A lease read served at once, if the published lease holds now and the state machine
     /// applied through its read index; `None` otherwise (confirm it instead).
     pub(super) fn leased(&self, query: &[u8]) -> Option<Result<Vec<u8>, ClientError>> {
-        let now = || self.monotonic_now();
-        match self.state_machine.query_leased(&now, query) {
+        match self.state_machine.query_leased(self.monotonic_now(), query) {
             Served::Answer(answer) => Some(answer.ok_or(ClientError::QueryUnsupported)),
             Served::NotApplied | Served::NoLease => None,
             Served::Closed => Some(Err(ClientError::Shutdown)),
@@ -231,70 +251,66 @@ impl LocalReads {
         query: &[u8],
         mode: ReadMode,
     ) -> Result<Vec<u8>, ClientError> {
-        let ticket = self.join(mode);
-        loop {
-            let notified = ticket.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let outcome = {
-                let published = lock(&self.published);
-                if published.closed {
-                    return Err(ClientError::Shutdown);
-                }
-                published.gates[ticket.slot]
-                    .rounds
-                    .get(&ticket.round)
-                    .and_then(|round| round.outcome)
-            };
-            match outcome {
-                None => {}
-                Some(Err(leader_hint)) => return Err(ClientError::NotLeader { leader_hint }),
-                Some(Ok(index)) => match self.state_machine.query_at(index, query) {
-                    Served::Answer(answer) => return answer.ok_or(ClientError::QueryUnsupported),
-                    Served::NotApplied | Served::NoLease => {}
-                    Served::Closed => return Err(ClientError::Shutdown),
-                },
+        let mut ticket = Ticket {
+            reads: self,
+            slot: slot(mode),
+            round: None,
+        };
+        let index = std::future::poll_fn(|context| self.poll_round(&mut ticket, context)).await?;
+        match self.state_machine.query_at(index, query) {
+            Served::Answer(answer) => answer.ok_or(ClientError::QueryUnsupported),
+            Served::Closed => Err(ClientError::Shutdown),
+            Served::NotApplied | Served::NoLease => {
+                unreachable!("the loop published index {index} applied before the state machine")
             }
-            notified.await;
         }
     }
 
-    /// Join the open round of `mode`; the first reader wakes the event loop.
-    fn join(&self, mode: ReadMode) -> Ticket<'_> {
-        let slot = slot(mode);
+    /// Join the open round (on the first poll; the round's first reader wakes the event
+    /// loop), then wait, under one lock per poll, until the round's outcome is published and,
+    /// if it released the read, the state machine applied through its read index; the reader
+    /// leaves the round then, under the same lock.
+    fn poll_round(
+        &self,
+        ticket: &mut Ticket<'_>,
+        context: &mut Context<'_>,
+    ) -> Poll<Result<LogIndex, ClientError>> {
         let mut published = lock(&self.published);
-        let gate = &mut published.gates[slot];
-        let round = gate.open;
-        gate.joined += 1;
-        let entry = gate.rounds.entry(round).or_default();
-        entry.readers += 1;
-        let wake = entry.wake.clone();
-        let first = gate.joined == 1;
+        if published.closed {
+            return Poll::Ready(Err(ClientError::Shutdown));
+        }
+        let applied = published.applied;
+        let gate = &mut published.gates[ticket.slot];
+        let (round, first) = match ticket.round {
+            Some(round) => (round, false),
+            None => {
+                let round = gate.open;
+                gate.joined += 1;
+                gate.rounds.entry(round).or_default().readers += 1;
+                ticket.round = Some(round);
+                (round, gate.joined == 1)
+            }
+        };
+        let entry = gate
+            .rounds
+            .get_mut(&round)
+            .expect("a round stays while a reader waits for it");
+        let ready = match entry.outcome {
+            Some(Err(leader_hint)) => Some(Err(ClientError::NotLeader { leader_hint })),
+            Some(Ok(index)) if applied >= index => Some(Ok(index)),
+            _ => None,
+        };
+        if let Some(ready) = ready {
+            leave(&mut published, ticket.slot, round);
+            ticket.round = None;
+            return Poll::Ready(ready);
+        }
+        entry.wakers.push(context.waker().clone());
         drop(published);
         if first {
             self.wanted.notify_one();
         }
-        Ticket {
-            reads: self,
-            slot,
-            round,
-            wake,
-        }
-    }
-
-    /// A reader left (answered, or its caller gave up).
-    fn leave(&self, slot: usize, round: u64) {
-        let mut published = lock(&self.published);
-        let gate = &mut published.gates[slot];
-        if round == gate.open {
-            gate.joined -= 1;
-        }
-        if let Some(entry) = gate.rounds.get_mut(&round) {
-            entry.readers -= 1;
-            if entry.readers == 0 {
-                gate.rounds.remove(&round);
-            }
-        }
+        Poll::Pending
     }
 
     // The event loop's side.
@@ -320,13 +336,17 @@ impl LocalReads {
     /// Publish round `round` of `mode`'s outcome and wake its readers, all at once.
     pub(super) fn settle_round(&self, mode: ReadMode, round: u64, outcome: Outcome) {
         let mut published = lock(&self.published);
+        let applied = published.applied;
         let Some(entry) = published.gates[slot(mode)].rounds.get_mut(&round) else {
             return; // Its readers gave up.
         };
         entry.outcome = Some(outcome);
-        let wake = entry.wake.clone();
+        if matches!(outcome, Ok(index) if index > applied) {
+            return; // Its readers wait for the apply: `applied` wakes them.
+        }
+        let wakers = entry.wake();
         drop(published);
-        wake.notify_waiters();
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     /// Whether some reader still waits for round `round` of `mode`.
@@ -336,23 +356,31 @@ impl LocalReads {
             .contains_key(&round)
     }
 
-    /// The state machine applied more: wake the readers of every released round, which may
-    /// have been waiting for it.
-    pub(super) fn applied(&self) {
-        self.wake_rounds(|round| matches!(round.outcome, Some(Ok(_))));
+    /// The state machine applied through `index` (after the apply, so a reader that sees it
+    /// finds the state machine there): wake the readers of every round released at or below
+    /// it.
+    pub(super) fn applied(&self, index: LogIndex) {
+        self.wake_rounds(
+            Some(index),
+            |round| matches!(round.outcome, Some(Ok(read_index)) if read_index <= index),
+        );
     }
 
-    fn wake_rounds(&self, which: impl Fn(&Round) -> bool) {
-        let published = lock(&self.published);
-        let wakes: Vec<Arc<Notify>> = published
+    /// Wake the readers of the rounds `which` picks, publishing `applied` first if given.
+    fn wake_rounds(&self, applied: Option<LogIndex>, which: impl Fn(&Round) -> bool) {
+        let mut published = lock(&self.published);
+        if let Some(applied) = applied {
+            published.applied = applied;
+        }
+        let wakers: Vec<Waker> = published
             .gates
-            .iter()
-            .flat_map(|gate| gate.rounds.values())
+            .iter_mut()
+            .flat_map(|gate| gate.rounds.values_mut())
             .filter(|round| which(round))
-            .map(|round| round.wake.clone())
+            .flat_map(Round::wake)
             .collect();
         drop(published);
-        wakes.iter().for_each(|wake| wake.notify_waiters());
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     /// The event loop ended: every reader, present and future, hears `Shutdown`.
@@ -362,21 +390,38 @@ impl LocalReads {
         applied.lease = None;
         drop(applied);
         lock(&self.published).closed = true;
-        self.wake_rounds(|_| true);
+        self.wake_rounds(None, |_| true);
     }
 }
 
-/// A reader's place in a round; leaving it (however the read ends) is counted.
+/// A reader leaves round `round` (answered, or its caller gave up).
+fn leave(published: &mut Published, slot: usize, round: u64) {
+    let gate = &mut published.gates[slot];
+    if round == gate.open {
+        gate.joined -= 1;
+    }
+    if let Some(entry) = gate.rounds.get_mut(&round) {
+        entry.readers -= 1;
+        if entry.readers == 0 {
+            gate.rounds.remove(&round);
+        }
+    }
+}
+
+/// A reader's place in a round, once it joined; leaving it (however the read ends) is
+/// counted.
 struct Ticket<'a> {
     reads: &'a LocalReads,
     slot: usize,
-    round: u64,
-    wake: Arc<Notify>,
+    /// The round joined and not yet left.
+    round: Option<u64>,
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        self.reads.leave(self.slot, self.round);
+        if let Some(round) = self.round {
+            leave(&mut lock(&self.reads.published), self.slot, round);
+        }
     }
 }
 
@@ -387,3 +432,6 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,5 @@
-//! [`Submitter`]: one client's commands, one after another, under one reused deadline timer.
+//! [`Submitter`]: one client's commands and reads, one after another, under one reused deadline
+//! timer.
 
 use std::pin::Pin;
 
@@ -6,7 +7,8 @@ use tokio::time::{Instant, Sleep};
 use tracing::Instrument;
 
 use super::Node;
-use crate::client::ClientError;
+use super::handle::ReadAtOnce;
+use crate::client::{ClientError, ReadConsistency};
 
 /// Submits one client's commands to a [`Node`], one at a time, with exactly the answers of
 /// [`Node::submit`]: the state machine's response, [`ClientError::NotLeader`], or, once
@@ -24,7 +26,8 @@ use crate::client::ClientError;
 /// waiting, the submitter moves the timer to this command's own deadline and waits on; only
 /// that deadline answers [`ClientError::Timeout`]. The timer is thus touched at most once per
 /// `command_timeout`, not once per command, and a command times out exactly when it would
-/// under [`Node::submit`].
+/// under [`Node::submit`]. Reads ([`Submitter::read`]) share the timer the same way: a read
+/// that waits for a confirmation round is bounded by it, not by a timer of its own.
 ///
 /// Get one from [`Node::submitter`], one per client task: `submit` takes `&mut self`, so a
 /// submitter serves one command at a time. The timer is created by the first command (it
@@ -50,31 +53,58 @@ impl Submitter {
     /// `command_timeout`: see [`Node::submit`], whose answers these are.
     pub async fn submit(&mut self, command: Vec<u8>) -> Result<Vec<u8>, ClientError> {
         let deadline = Instant::now() + self.node.settings().command_timeout();
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         let (submission, outcome, span) = self.node.submission(command, true);
         let wait = self.node.queue_and_wait(submission, outcome);
-        let bounded = async {
-            let mut wait = std::pin::pin!(wait);
-            loop {
-                // As `tokio::time::timeout` does: the answer first, then the deadline.
-                tokio::select! {
-                    biased;
-                    result = &mut wait => return result,
-                    () = timer.as_mut() => {
-                        if Instant::now() >= deadline {
-                            return Err(ClientError::Timeout);
-                        }
-                        // An earlier command's deadline: wait for this one's.
-                        timer.as_mut().reset(deadline);
-                    }
-                }
-            }
-        };
-        let result = bounded.instrument(span.clone()).await;
+        let result = within(&mut self.timer, deadline, wait)
+            .instrument(span.clone())
+            .await;
         tracing::debug!(parent: &span, ok = result.is_ok(), "replied");
         result
+    }
+
+    /// Read with the chosen consistency, for at most the node's `command_timeout`: see
+    /// [`Node::read`], whose answers these are. A log read is [`Submitter::submit`]; a
+    /// ReadIndex read (or a lease read when no lease holds) waits under this submitter's
+    /// timer instead of a timer of its own.
+    pub async fn read(
+        &mut self,
+        query: Vec<u8>,
+        consistency: ReadConsistency,
+    ) -> Result<Vec<u8>, ClientError> {
+        let mode = match self.node.read_at_once(&query, consistency).await {
+            ReadAtOnce::Answered(answer) => return answer,
+            ReadAtOnce::Log => return self.submit(query).await,
+            ReadAtOnce::Confirm(mode) => mode,
+        };
+        // What came before took no time: it never waits.
+        let deadline = Instant::now() + self.node.settings().command_timeout();
+        let wait = self.node.confirmed_read(&query, mode);
+        within(&mut self.timer, deadline, wait).await
+    }
+}
+
+/// Wait for `wait`, or until `deadline`: then [`ClientError::Timeout`]. `timer` is touched only
+/// when an earlier deadline it still holds comes round (see [`Submitter`]).
+async fn within(
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    deadline: Instant,
+    wait: impl Future<Output = Result<Vec<u8>, ClientError>>,
+) -> Result<Vec<u8>, ClientError> {
+    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    let mut wait = std::pin::pin!(wait);
+    loop {
+        // As `tokio::time::timeout` does: the answer first, then the deadline.
+        tokio::select! {
+            biased;
+            result = &mut wait => return result,
+            () = timer.as_mut() => {
+                if Instant::now() >= deadline {
+                    return Err(ClientError::Timeout);
+                }
+                // An earlier command's deadline: wait for this one's.
+                timer.as_mut().reset(deadline);
+            }
+        }
     }
 }
 
