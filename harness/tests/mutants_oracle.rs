@@ -1,5 +1,5 @@
 //! The chaos harness as the oracle of mutation testing (`cargo mutants`, CATALOGUE.md
-//! "Mutation testing of the core"): 32 seeded runs of `rafty test`, two at a time, with the
+//! "Mutation testing of the core"): 38 seeded runs of `rafty test`, two at a time, with the
 //! core's own assertions off (as the catalogue runs, and as a third party's implementation
 //! would have none), must all be valid. A mutant of the core that makes one run invalid or
 //! unknown (a failed simulation, a panic, no progress) is killed.
@@ -9,7 +9,11 @@
 //! nodes, reads through the log), 11 to 13 on 3 nodes, 14 to 16 on 7 nodes, 17 and 18 with
 //! ReadIndex reads (§6.4), 19 and 20 with lease reads (§6.4.1), 21 to 32 with the
 //! `membership` fault added to the default nemesis (`--nemesis all,membership`: configuration
-//! changes, chapter 4, and leadership transfers, §3.10, which `all` leaves out). Ignored in
+//! changes, chapter 4, and leadership transfers, §3.10, which `all` leaves out), 33 to 35 the
+//! catalogue's setup for `read-index-without-heartbeat` (ReadIndex reads, pinned clients, the
+//! `depose` fault alone: a deposed leader's last moments, §6.4 step 2; seed 35 is the entry's
+//! recorded catch), 36 to 38 its setup for `follower-read-before-apply` (follower reads, pinned
+//! clients, `all,depose`: §6.4 reads served by followers through the leader). Ignored in
 //! normal test runs (the chaos tests cover the reference); `cargo mutants` runs it with
 //!
 //! ```text
@@ -23,6 +27,7 @@
 use std::time::Duration;
 
 use rafty::ReadConsistency;
+use rafty::core::Mutation;
 use rafty_harness::catalogue::search::{self, SearchOptions};
 use rafty_harness::nemesis::FaultKind;
 use rafty_harness::run::config::{LogKind, TestConfig};
@@ -46,7 +51,7 @@ fn with_membership(config: &mut TestConfig) {
     config.nemesis.push(membership);
 }
 
-const LEGS: [Leg; 6] = [
+const LEGS: [Leg; 8] = [
     Leg {
         name: "default (5 nodes, log reads)",
         adapt: |_| {},
@@ -83,9 +88,21 @@ const LEGS: [Leg; 6] = [
         first_seed: 21,
         seeds: 12,
     },
+    Leg {
+        name: "ReadIndex reads, pinned clients, depose (read-index-without-heartbeat's setup)",
+        adapt: |config| search::reads_for(Mutation::ReadWithoutHeartbeat, config),
+        first_seed: 33,
+        seeds: 3,
+    },
+    Leg {
+        name: "follower reads, pinned clients, all,depose (follower-read-before-apply's setup)",
+        adapt: |config| search::reads_for(Mutation::FollowerReadBeforeApply, config),
+        first_seed: 36,
+        seeds: 3,
+    },
 ];
 
-/// Seeds 1 to 32 over the legs above, core assertions off: none is invalid or unknown.
+/// Seeds 1 to 38 over the legs above, core assertions off: none is invalid or unknown.
 #[test]
 #[ignore = "the oracle of `cargo mutants`; the chaos tests cover the reference"]
 fn the_oracles_seeds_are_all_valid() {
@@ -110,5 +127,5 @@ fn the_oracles_seeds_are_all_valid() {
         );
         runs += outcome.runs;
     }
-    assert_eq!(runs, 32, "every seed ran");
+    assert_eq!(runs, 38, "every seed ran");
 }
