@@ -1,6 +1,7 @@
 //! Liveness, reported apart from safety: while the cluster is healthy (no fault in effect, and
 //! some time allowed to recover from the last one), clients must make progress; and after the
-//! nemesis healed everything, a final read of every key must succeed.
+//! nemesis healed everything, a final read of every key must succeed, and the cluster must
+//! settle: leave a joint configuration, bring every member up to date ([`super::settled`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,6 +22,19 @@ pub struct Liveness {
     pub windows_checked: usize,
     /// Keys whose final read never succeeded.
     pub keys_never_read: Vec<String>,
+    /// Why the cluster did not settle after the final heal ([`super::settled::check`]), one
+    /// line per problem (absent from results.json when it did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsettled: Vec<String>,
+}
+
+impl Liveness {
+    /// The verdict with the settle check's problems added: any makes it invalid.
+    pub fn with_unsettled(mut self, unsettled: Vec<String>) -> Liveness {
+        self.valid &= unsettled.is_empty();
+        self.unsettled = unsettled;
+        self
+    }
 }
 
 /// Check liveness of `ops` given the nemesis `events`: [`Windows`] over a history held whole.
@@ -144,6 +158,7 @@ impl Windows {
             stalled_windows_ns,
             windows_checked: self.windows.len(),
             keys_never_read,
+            unsettled: Vec::new(),
         }
     }
 }
