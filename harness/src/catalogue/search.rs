@@ -370,6 +370,7 @@ pub fn fired(result: &RunResult) -> (Vec<String>, String) {
     }
     if !checks_of.liveness.valid {
         checks.push("liveness".to_owned());
+        details.extend(checks_of.liveness.unanswered.first().cloned());
         details.extend(checks_of.liveness.unsettled.first().cloned());
     }
     if let Some(error) = &checks_of.simulation.error {
