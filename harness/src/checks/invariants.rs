@@ -725,16 +725,27 @@ impl Invariants {
             .filter(|(_, (_, running))| *running)
             .map(|(node, _)| *node)
             .collect();
-        let commit_index = |node| self.commit_index(node);
+        let reached = |node| self.reached_index(node);
         settled::check(
             &self.settling,
             &EndState {
                 leader,
                 configuration: leader.map(|leader| self.configuration_of(leader)),
                 running,
-                commit_index: &commit_index,
+                reached: &reached,
             },
         )
+    }
+
+    /// How far `node`'s current incarnation is known to have reached: the higher of its commit
+    /// index and the index it applied or restored a snapshot through.
+    fn reached_index(&self, node: NodeId) -> LogIndex {
+        let incarnation = self.incarnations.get(&node).map_or(0, |(i, _)| *i);
+        let applied = match self.last_applied.get(&node) {
+            Some(&(of, index)) if of == incarnation => index,
+            _ => 0,
+        };
+        self.commit_index(node).max(applied)
     }
 
     /// The violations seen (at most the first hundred) and how many there were in all.

@@ -6,8 +6,11 @@
 //!   appends C_new; with every fault healed, the configuration in effect in the leader's log
 //!   at the end of the run is a simple one.
 //! * **Every member catches up** (§4.2.1, §5.3): each voter and learner of that configuration
-//!   is running and its commit index reaches what the cluster had committed a while before the
-//!   end (a leader replicates to every member it knows of until its log matches).
+//!   is running and has reached what the cluster had committed a while before the end (a
+//!   leader replicates to every member it knows of until its log matches): its reported commit
+//!   index, or the index its state machine applied or restored a snapshot through (a follower
+//!   that installs a snapshot of an idle cluster learns no new commit index until the next
+//!   entry commits).
 //!
 //! The simulation runs on for at least [`SETTLE_BOUND`] after the final heal (the time limit)
 //! and notes the highest commit index reported by [`CATCH_UP_CHECKPOINT`] after it; a member
@@ -63,8 +66,9 @@ pub struct EndState<'a> {
     pub configuration: Option<(LogIndex, &'a Membership)>,
     /// The nodes whose current incarnation is running.
     pub running: BTreeSet<NodeId>,
-    /// Each node's commit index (its current incarnation's).
-    pub commit_index: &'a dyn Fn(NodeId) -> LogIndex,
+    /// How far each node's current incarnation is known to have reached: the higher of its
+    /// commit index and the index it applied or restored a snapshot through.
+    pub reached: &'a dyn Fn(NodeId) -> LogIndex,
 }
 
 /// Why the cluster did not settle, one line per problem naming the node and the
@@ -104,12 +108,13 @@ pub fn check(settling: &Settling, end: &EndState<'_>) -> Vec<String> {
             ));
             continue;
         }
-        let reached = (end.commit_index)(member);
+        let reached = (end.reached)(member);
         if reached < target {
             problems.push(format!(
                 "n{member}, a {role} of the final configuration (index {index}, {}), reached \
-                 commit index {reached} by the end of the run; the cluster had committed \
-                 through {target} {checkpoint} s after the final heal, {bound} s allowed",
+                 index {reached} (committed or applied) by the end of the run; the cluster had \
+                 committed through {target} {checkpoint} s after the final heal, {bound} s \
+                 allowed",
                 describe(configuration)
             ));
         }
@@ -149,13 +154,13 @@ mod tests {
     fn end<'a>(
         configuration: &'a Membership,
         running: &[NodeId],
-        commit_index: &'a dyn Fn(NodeId) -> LogIndex,
+        reached: &'a dyn Fn(NodeId) -> LogIndex,
     ) -> EndState<'a> {
         EndState {
             leader: Some(1),
             configuration: Some((7, configuration)),
             running: running.iter().copied().collect(),
-            commit_index,
+            reached,
         }
     }
 
@@ -189,7 +194,7 @@ mod tests {
         let problems = check(&settling(10), &end(&configuration, &[1, 2, 3, 4], &commit));
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
-            problems[0].starts_with("n4, a learner of the final configuration (index 7, voters {1, 2, 3}, learners {4}), reached commit index 0"),
+            problems[0].starts_with("n4, a learner of the final configuration (index 7, voters {1, 2, 3}, learners {4}), reached index 0"),
             "{problems:?}"
         );
         // Entries committed after the checkpoint are not owed yet.
