@@ -200,8 +200,9 @@ const LEASE_MIX: OperationMix = OperationMix {
 /// `clock-bound` alone (the leader's clock slow within the lease's bound, cut off right after
 /// its heartbeat round) on a LAN with contention and few writes for a lease without its
 /// margin; for a follower read, follower reads on and `depose`. Every other entry runs the
-/// default test.
-fn reads_for(mutation: Mutation, config: &mut TestConfig) {
+/// default test. Public for the mutation oracle (`tests/mutants_oracle.rs`), whose read legs
+/// run these setups unplanted.
+pub fn reads_for(mutation: Mutation, config: &mut TestConfig) {
     let (reads, aimed) = match mutation {
         Mutation::ReadWithoutHeartbeat => {
             // `depose` alone: drawn at every fault instead of one in thirteen, it caught the
@@ -369,6 +370,8 @@ pub fn fired(result: &RunResult) -> (Vec<String>, String) {
     }
     if !checks_of.liveness.valid {
         checks.push("liveness".to_owned());
+        details.extend(checks_of.liveness.unanswered.first().cloned());
+        details.extend(checks_of.liveness.unsettled.first().cloned());
     }
     if let Some(error) = &checks_of.simulation.error {
         details.push(error.clone());

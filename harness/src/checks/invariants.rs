@@ -33,6 +33,7 @@ use rafty::{HardState, LogIndex, Membership, NodeId, RequestVote, RequestVoteRes
 use super::durability::Ledger;
 use super::durable_view::Mark;
 use super::protocol::{AppendAnswer, Finding, Protocol};
+use super::settled::{self, EndState, Settling};
 
 /// One incarnation of a node: its id and how many times it had started before.
 pub type Incarnation = (NodeId, u64);
@@ -280,6 +281,8 @@ pub struct Invariants {
     violation_count: usize,
     counts: Counts,
     protocol: Protocol,
+    /// What the cluster had committed at the settle checkpoint ([`super::settled`]).
+    settling: Settling,
 }
 
 /// How much was observed, for the report.
@@ -371,6 +374,7 @@ impl Invariants {
                 self.leading.remove(&node);
             }
             Observation::Committed { index } => {
+                self.settling.committed(time_ns, index);
                 let previous = match self.commit.insert(node, (incarnation.1, index)) {
                     Some((before, previous)) if before == incarnation.1 => previous,
                     _ => 0,
@@ -702,6 +706,46 @@ impl Invariants {
             Some(&(of, index)) if of == incarnation => index,
             _ => 0,
         }
+    }
+
+    /// Judge whether the cluster settled after the final heal ([`super::settled`]): note the
+    /// highest commit index reported until `checkpoint_ns`, which every member of the final
+    /// configuration must reach by the end of the run.
+    pub fn set_settle_checkpoint(&mut self, checkpoint_ns: u64) {
+        self.settling.set_checkpoint(checkpoint_ns);
+    }
+
+    /// Why the cluster did not settle by now, the end of the run ([`super::settled::check`]):
+    /// one line per problem; empty when it did, or when no checkpoint was set.
+    pub fn unsettled(&self) -> Vec<String> {
+        let leader = self.leader();
+        let running = self
+            .incarnations
+            .iter()
+            .filter(|(_, (_, running))| *running)
+            .map(|(node, _)| *node)
+            .collect();
+        let reached = |node| self.reached_index(node);
+        settled::check(
+            &self.settling,
+            &EndState {
+                leader,
+                configuration: leader.map(|leader| self.configuration_of(leader)),
+                running,
+                reached: &reached,
+            },
+        )
+    }
+
+    /// How far `node`'s current incarnation is known to have reached: the higher of its commit
+    /// index and the index it applied or restored a snapshot through.
+    fn reached_index(&self, node: NodeId) -> LogIndex {
+        let incarnation = self.incarnations.get(&node).map_or(0, |(i, _)| *i);
+        let applied = match self.last_applied.get(&node) {
+            Some(&(of, index)) if of == incarnation => index,
+            _ => 0,
+        };
+        self.commit_index(node).max(applied)
     }
 
     /// The violations seen (at most the first hundred) and how many there were in all.

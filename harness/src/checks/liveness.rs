@@ -1,6 +1,11 @@
 //! Liveness, reported apart from safety: while the cluster is healthy (no fault in effect, and
 //! some time allowed to recover from the last one), clients must make progress; and after the
-//! nemesis healed everything, a final read of every key must succeed.
+//! nemesis healed everything, a final read of every key must succeed, and the cluster must
+//! settle: leave a joint configuration, bring every member up to date ([`super::settled`]).
+//! Within a healthy window, a node asked some kind of operation again and again answers at
+//! least one of them (`ok` or `fail`): a node whose every read ends indeterminate while the
+//! cluster is healthy (a follower that never serves the reads it takes, §6.4) stalls its
+//! clients even though others make progress.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,7 +26,30 @@ pub struct Liveness {
     pub windows_checked: usize,
     /// Keys whose final read never succeeded.
     pub keys_never_read: Vec<String>,
+    /// Nodes that answered none of the operations of one kind asked of them in a healthy
+    /// window, at least [`UNANSWERED_MIN`] of them all indeterminate: `n3 left 12 reads
+    /// indeterminate and answered none in the healthy window 4.1 s to 6.0 s` (absent from
+    /// results.json when there is none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unanswered: Vec<String>,
+    /// Why the cluster did not settle after the final heal ([`super::settled::check`]), one
+    /// line per problem (absent from results.json when it did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsettled: Vec<String>,
 }
+
+impl Liveness {
+    /// The verdict with the settle check's problems added: any makes it invalid.
+    pub fn with_unsettled(mut self, unsettled: Vec<String>) -> Liveness {
+        self.valid &= unsettled.is_empty();
+        self.unsettled = unsettled;
+        self
+    }
+}
+
+/// How many operations of one kind a node must leave indeterminate, answering none, within
+/// one healthy window to count as not answering (one could be cut by the window's end).
+pub const UNANSWERED_MIN: u32 = 3;
 
 /// Check liveness of `ops` given the nemesis `events`: [`Windows`] over a history held whole.
 pub fn check(
@@ -51,6 +79,9 @@ pub struct Windows {
     windows: Vec<(u64, u64)>,
     /// Whether some client operation succeeded within each window.
     progressed: Vec<bool>,
+    /// (window, node, function) -> (answered `ok` or `fail`, ended indeterminate): the client
+    /// completions in each window that name the node that took them.
+    answers: BTreeMap<(usize, String, String), (u32, u32)>,
 }
 
 impl Windows {
@@ -99,6 +130,7 @@ impl Windows {
         Windows {
             progressed: vec![false; windows.len()],
             windows,
+            answers: BTreeMap::new(),
         }
     }
 
@@ -108,6 +140,7 @@ impl Windows {
         let kept = self.windows.partition_point(|(_, to)| *to <= time_ns);
         self.windows.truncate(kept);
         self.progressed.truncate(kept);
+        self.answers.retain(|(window, _, _), _| *window < kept);
         self
     }
 
@@ -116,13 +149,38 @@ impl Windows {
         if op.kind != OpType::Ok || !matches!(op.process, Process::Client(_)) {
             return;
         }
-        let Some(time) = op.time else { return };
-        let after = self.windows.partition_point(|(from, _)| *from <= time);
-        if let Some(window) = after.checked_sub(1) {
-            if time < self.windows[window].1 {
-                self.progressed[window] = true;
-            }
+        if let Some(window) = self.window_of(op) {
+            self.progressed[window] = true;
         }
+    }
+
+    /// Take in a client's completion and the node that took the operation, if known: counted
+    /// as answered (`ok`, `fail`) or not (`info`) for that node in the window it falls in.
+    pub fn observe_answer(&mut self, op: &Op, node: Option<&str>) {
+        let (Some(node), Process::Client(_)) = (node, &op.process) else {
+            return;
+        };
+        if op.kind == OpType::Invoke {
+            return;
+        }
+        let Some(window) = self.window_of(op) else {
+            return;
+        };
+        let key = (window, node.to_owned(), op.f.as_str().to_owned());
+        let (answered, indeterminate) = self.answers.entry(key).or_default();
+        if op.kind == OpType::Info {
+            *indeterminate += 1;
+        } else {
+            *answered += 1;
+        }
+    }
+
+    /// The healthy window `op` falls in, if any.
+    fn window_of(&self, op: &Op) -> Option<usize> {
+        let time = op.time?;
+        let after = self.windows.partition_point(|(from, _)| *from <= time);
+        let window = after.checked_sub(1)?;
+        (time < self.windows[window].1).then_some(window)
     }
 
     /// The verdict, given every event observed and the final reads.
@@ -139,11 +197,32 @@ impl Windows {
             .filter(|(_, value)| value.is_none())
             .map(|(key, _)| key.clone())
             .collect();
+        let seconds = |ns: u64| ns as f64 / 1e9;
+        let unanswered: Vec<String> = self
+            .answers
+            .iter()
+            .filter(|(_, (answered, indeterminate))| {
+                *answered == 0 && *indeterminate >= UNANSWERED_MIN
+            })
+            .map(|((window, node, function), (_, indeterminate))| {
+                let (from, to) = self.windows[*window];
+                format!(
+                    "{node} left {indeterminate} {function}s indeterminate and answered none in \
+                     the healthy window {:.1} s to {:.1} s",
+                    seconds(from),
+                    seconds(to)
+                )
+            })
+            .collect();
         Liveness {
-            valid: stalled_windows_ns.is_empty() && keys_never_read.is_empty(),
+            valid: stalled_windows_ns.is_empty()
+                && keys_never_read.is_empty()
+                && unanswered.is_empty(),
             stalled_windows_ns,
             windows_checked: self.windows.len(),
             keys_never_read,
+            unanswered,
+            unsettled: Vec::new(),
         }
     }
 }
@@ -219,6 +298,45 @@ mod tests {
             &BTreeMap::new(),
         );
         assert_eq!(verdict.windows_checked, 2, "{verdict:?}");
+        assert!(verdict.valid, "{verdict:?}");
+    }
+
+    /// §6.4: a node that takes reads must serve (or refuse) them while the cluster is
+    /// healthy; one whose reads all end indeterminate is named, even while others progress.
+    #[test]
+    fn a_node_that_answers_none_of_its_reads_in_a_healthy_window_is_named() {
+        let completion = |kind, f: &str, ms: u64| {
+            Op::new(Process::Client(1), kind, f, Value::Nil).with_time(ms * 1_000_000)
+        };
+        let second = Duration::from_secs(1);
+        let mut windows = Windows::new(&[], Duration::from_secs(10), second, second);
+        for ms in [2000, 2100, 2200] {
+            windows.observe_answer(&completion(OpType::Info, "read", ms), Some("n2"));
+            windows.observe_answer(&completion(OpType::Ok, "write", ms), Some("n2"));
+            windows.observe_answer(&completion(OpType::Ok, "read", ms), Some("n1"));
+        }
+        // Outside any window (before the recovery) or with no node: not counted.
+        windows.observe_answer(&completion(OpType::Ok, "read", 500), Some("n2"));
+        windows.observe_answer(&completion(OpType::Ok, "read", 2300), None);
+        windows.observe(&ok_at(2000));
+        let verdict = windows.verdict(&BTreeMap::new());
+        assert_eq!(
+            verdict.unanswered,
+            [
+                "n2 left 3 reads indeterminate and answered none in the healthy window 1.0 s to 10.0 s"
+            ]
+        );
+        assert!(!verdict.valid);
+        // One answer, or fewer than three left indeterminate, is no stall.
+        let mut windows = Windows::new(&[], Duration::from_secs(10), second, second);
+        windows.observe_answer(&completion(OpType::Info, "read", 2000), Some("n2"));
+        windows.observe_answer(&completion(OpType::Info, "read", 2100), Some("n2"));
+        windows.observe_answer(&completion(OpType::Info, "read", 2200), Some("n3"));
+        windows.observe_answer(&completion(OpType::Info, "read", 2300), Some("n3"));
+        windows.observe_answer(&completion(OpType::Info, "read", 2400), Some("n3"));
+        windows.observe_answer(&completion(OpType::Fail, "read", 2500), Some("n3"));
+        windows.observe(&ok_at(2000));
+        let verdict = windows.verdict(&BTreeMap::new());
         assert!(verdict.valid, "{verdict:?}");
     }
 

@@ -1,6 +1,6 @@
 //! What judges a run: linearizability of the history (or, for a transactional workload, its
 //! Elle or direct check: [`transactional`]; for the registry, [`registry`]), Raft invariants observed from the nodes,
-//! and liveness while the cluster is healthy.
+//! and liveness while the cluster is healthy and once it healed ([`settled`]).
 
 pub mod configurations;
 pub mod durability;
@@ -10,4 +10,5 @@ pub mod linearizable;
 pub mod liveness;
 pub mod protocol;
 pub mod registry;
+pub mod settled;
 pub mod transactional;

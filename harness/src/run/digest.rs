@@ -64,6 +64,7 @@ impl Digest {
         }
         self.latency.observe(op);
         self.windows.observe(op);
+        self.windows.observe_answer(op, recorded.node.as_deref());
         self.latest_ns = self.latest_ns.max(op.time.unwrap_or(0));
     }
 

@@ -120,7 +120,13 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     let (acknowledged, missing) = evidence
         .observations
         .with_invariants(|invariants| invariants.durability());
-    let liveness = digest.windows.verdict(&evidence.final_reads);
+    let unsettled = evidence
+        .observations
+        .with_invariants(|invariants| invariants.unsettled());
+    let liveness = digest
+        .windows
+        .verdict(&evidence.final_reads)
+        .with_unsettled(unsettled);
     let durability = durability(acknowledged, missing, liveness.keys_never_read.is_empty());
     let simulation = SimulationReport {
         valid: if error.is_some() {

@@ -10,6 +10,7 @@ use rafty::service::KvClientConfig;
 use rafty::tcp::TransportConfig;
 use rafty_workloads::{Generator, Judge};
 
+use crate::checks::settled;
 use crate::nemesis::{FaultKind, FaultRecord, Listed, Nemesis, NemesisOptions};
 use crate::sim::client::{Client, ClientTimes, FinalReads, ListedOps, OpLog, OpRecord, Operations};
 use crate::sim::cluster::{self, ClusterContext, KV_PORT};
@@ -287,6 +288,10 @@ pub fn run_inputs_stopping(
     // An acknowledgement comes at most an operation timeout after its invocation; twice that
     // is the durability ledger's window (see checks::durability).
     observations.set_ack_window(2 * config.op_timeout + Duration::from_secs(1));
+    // Everything heals at the time limit; the run goes on at least `SETTLE_BOUND` past it, so
+    // that the cluster's settling is judged (checks::settled).
+    observations.set_settle_checkpoint(time_limit + settled::CATCH_UP_CHECKPOINT);
+    let settled_from = time_limit + settled::SETTLE_BOUND;
     let acknowledged = crate::sim::client::Acknowledged::new(observations.clone());
     let times = ClientTimes {
         time_limit,
@@ -431,8 +436,9 @@ pub fn run_inputs_stopping(
         }
         nemesis_recorded = nemesis.events().len();
         match sim.step() {
-            Ok(true) => break None,
-            Ok(false) => {}
+            // The clients are done; the nodes run on until the settle bound.
+            Ok(true) if sim.elapsed() >= settled_from => break None,
+            Ok(_) => {}
             Err(error) => break Some(format!("simulation failed: {error}")),
         }
         run_options

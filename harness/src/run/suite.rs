@@ -354,6 +354,18 @@ fn reason(result: &super::results::RunResult) -> String {
             checks.liveness.keys_never_read
         ));
     }
+    if let Some(unanswered) = checks.liveness.unanswered.first() {
+        reasons.push(format!(
+            "{} node(s) answered nothing of a kind in a healthy window, first: {unanswered}",
+            checks.liveness.unanswered.len()
+        ));
+    }
+    if let Some(unsettled) = checks.liveness.unsettled.first() {
+        reasons.push(format!(
+            "{} problem(s) after the final heal, first: {unsettled}",
+            checks.liveness.unsettled.len()
+        ));
+    }
     if let Some(error) = &checks.simulation.error {
         reasons.push(error.clone());
     }

@@ -123,6 +123,14 @@ impl Observations {
         self.lock().invariants.set_ack_window(window_ns);
     }
 
+    /// Judge whether the cluster settles after the final heal: note what it committed by
+    /// `checkpoint` (simulated time), which every member must reach by the end of the run
+    /// ([`crate::checks::settled`]).
+    pub fn set_settle_checkpoint(&self, checkpoint: std::time::Duration) {
+        let checkpoint_ns = u64::try_from(checkpoint.as_nanos()).unwrap_or(u64::MAX);
+        self.lock().invariants.set_settle_checkpoint(checkpoint_ns);
+    }
+
     /// The run's cluster has `nodes` voters (for the check that a leader won a majority).
     pub fn set_cluster_size(&self, nodes: usize) {
         self.lock().invariants.set_cluster_size(nodes);

@@ -249,6 +249,22 @@ mod tests {
         assert_eq!(log.last_index_of_term(4), Some(6));
     }
 
+    /// §5.3's fast backtracking after a compaction (§7): a follower's conflict hint, the first
+    /// index of the conflicting term's run, reaches back to the compacted index when that
+    /// entry (its term is kept) is of the same term, and never to an index of another term.
+    #[test]
+    fn term_runs_reach_the_compacted_index_only_when_it_shares_their_term() {
+        let mut log = log_with_terms(&[1, 1, 2, 2, 2, 2, 3]);
+        log.compact(4, 2);
+        assert_eq!(log.first_index(), 5);
+        assert_eq!(log.first_index_of_term_at(6), 4);
+        assert_eq!(log.first_index_of_term_at(4), 4);
+        assert_eq!(log.first_index_of_term_at(7), 7);
+        let mut log = log_with_terms(&[1, 1, 2, 2]);
+        log.compact(2, 1);
+        assert_eq!(log.first_index_of_term_at(4), 3);
+    }
+
     #[test]
     fn batch_honours_entry_and_byte_limits_but_sends_at_least_one() {
         let log = log_with_terms(&[1, 1, 1, 1, 1]);
