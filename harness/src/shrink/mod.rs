@@ -274,6 +274,23 @@ pub fn cut(schedule: &Schedule, limit_ms: u64) -> Schedule {
     cut
 }
 
+/// A schedule for the shrinker's unit tests: seed 1, the default key-value test, no fault,
+/// no operation, faults not following the leader.
+#[cfg(test)]
+fn kv_schedule() -> Schedule {
+    Schedule {
+        seed: 1,
+        plant: None,
+        core_assertions: true,
+        config: crate::run::config::TestConfig::new(
+            rafty_workloads::WorkloadKind::named("kv").expect("kv"),
+        ),
+        faults: Vec::new(),
+        clients: std::collections::BTreeMap::new(),
+        follow_leader: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,20 +83,9 @@ pub fn halved_snapshots(schedule: &Schedule) -> Option<Schedule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn schedule(threshold: u64, keep: u64) -> Schedule {
-        let mut schedule = Schedule {
-            seed: 1,
-            plant: None,
-            core_assertions: true,
-            config: crate::run::config::TestConfig::new(
-                rafty_workloads::WorkloadKind::named("kv").expect("kv"),
-            ),
-            faults: Vec::new(),
-            clients: BTreeMap::new(),
-            follow_leader: false,
-        };
+        let mut schedule = crate::shrink::kv_schedule();
         schedule.config.raft.snapshot_threshold_entries = threshold;
         schedule.config.raft.snapshot_keep_entries = keep;
         schedule

@@ -115,15 +115,9 @@ mod tests {
     #[test]
     fn a_later_start_drops_what_came_before_and_moves_the_rest() {
         let mut schedule = Schedule {
-            seed: 1,
-            plant: None,
-            core_assertions: true,
-            config: crate::run::config::TestConfig::new(
-                rafty_workloads::WorkloadKind::named("kv").expect("kv"),
-            ),
             faults: vec![fault(1_000, 3_000), fault(5_000, 6_000)],
             clients: BTreeMap::from([(0, vec![read_at(500)]), (1, vec![read_at(4_500)])]),
-            follow_leader: false,
+            ..crate::shrink::kv_schedule()
         };
         schedule.config.workload.time_limit = Duration::from_secs(7);
         let cut = shifted(&schedule, 4_000);

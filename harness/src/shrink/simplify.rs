@@ -223,17 +223,7 @@ mod tests {
     }
 
     fn schedule_of(ops: Vec<(u64, u64, ClientOp)>) -> Schedule {
-        let mut schedule = Schedule {
-            seed: 1,
-            plant: None,
-            core_assertions: true,
-            config: crate::run::config::TestConfig::new(
-                rafty_workloads::WorkloadKind::named("kv").expect("kv"),
-            ),
-            faults: Vec::new(),
-            clients: BTreeMap::new(),
-            follow_leader: false,
-        };
+        let mut schedule = crate::shrink::kv_schedule();
         for (at_ms, client, op) in ops {
             let record = crate::sim::client::OpRecord {
                 at_ms,

@@ -311,19 +311,13 @@ mod tests {
     #[test]
     fn healing_earlier_stops_the_open_faults_and_keeps_the_run() {
         let mut schedule = Schedule {
-            seed: 1,
-            plant: None,
-            core_assertions: true,
-            config: crate::run::config::TestConfig::new(
-                rafty_workloads::WorkloadKind::named("kv").expect("kv"),
-            ),
             faults: vec![
                 kill(1_000, Some(1_500)),
                 kill(2_000, None),
                 kill(4_000, None),
             ],
             clients: BTreeMap::new(),
-            follow_leader: false,
+            ..crate::shrink::kv_schedule()
         };
         schedule.clients.insert(
             0,
