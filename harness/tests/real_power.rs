@@ -31,20 +31,21 @@ fn start_lazy_node(data: &Path, log: &Path) -> (Child, String) {
 
 /// [`start_lazy_node`] with more flags.
 fn start_lazy_node_with(data: &Path, log: &Path, flags: &[&str]) -> (Child, String) {
+    let mut all = vec!["--lazy-fs"];
+    all.extend_from_slice(flags);
+    start_node(data, log, &all)
+}
+
+/// A one-node registry over `data` with `flags`, its stderr appended to `log`, and its HTTP
+/// address.
+fn start_node(data: &Path, log: &Path, flags: &[&str]) -> (Child, String) {
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
     let mut child = rafty()
-        .args([
-            "node",
-            "--id",
-            "1",
-            "--lazy-fs",
-            "--registry",
-            "127.0.0.1:0",
-        ])
+        .args(["node", "--id", "1", "--registry", "127.0.0.1:0"])
         .args(flags)
         .arg("--data-dir")
         .arg(data)
@@ -272,19 +273,7 @@ fn the_cut_back_leaves_every_file_at_its_synced_length_and_the_log_recovers() {
 fn a_node_without_lazy_fs_ignores_the_power_cut_signal_naming_why() {
     let scratch = tempfile::tempdir().unwrap();
     let log = scratch.path().join("n1.log");
-    let stderr = std::fs::File::create(&log).unwrap();
-    let mut node = rafty()
-        .args(["node", "--id", "1", "--data-dir"])
-        .arg(scratch.path().join("n1"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(node.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut node, _http) = start_node(&scratch.path().join("n1"), &log, &[]);
     let pid = Pid::from_raw(node.id() as i32);
     kill(pid, Signal::SIGUSR1).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
