@@ -359,7 +359,7 @@ pub fn run_inputs_stopping(
                 let api = RoutedApi::new(
                     routing,
                     index,
-                    &client_nodes,
+                    (&client_nodes[..initial_voters], &client_nodes),
                     KV_PORT,
                     &client_config,
                     (reads, time_limit),

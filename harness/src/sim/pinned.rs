@@ -77,17 +77,25 @@ pub struct PinnedApi {
 }
 
 impl PinnedApi {
-    /// Client number `index` of the nodes `nodes` (on `port`), pinned until `until`, its
-    /// reads made consistent as `reads` says; `config` is the leader-following client's.
+    /// Client number `index`, pinned to one of `members` at a time until `until`, then
+    /// following the leader among `nodes` (on `port`), its reads made consistent as `reads`
+    /// says; `config` is the leader-following client's.
+    ///
+    /// `members` are the initial configuration's nodes, never the `membership` nemesis's
+    /// spare hosts: a spare outside the configuration knows no leader and refuses every
+    /// operation definitely, and a definite refusal never moves a client on, so a client
+    /// pinned to it would fail until the time limit (the soak's seed 24 of `--reads lease
+    /// --clients pinned --follower-reads --nemesis all,depose,membership`: every client
+    /// ended up on n6 or n7, and no operation succeeded from 6.5 s on).
     pub fn new(
         index: u64,
-        nodes: &[rafty::NodeId],
+        (members, nodes): (&[rafty::NodeId], &[rafty::NodeId]),
         port: u16,
         config: &KvClientConfig,
         reads: ReadConsistency,
         until: Duration,
     ) -> PinnedApi {
-        assert!(!nodes.is_empty(), "a pinned client needs a node");
+        assert!(!members.is_empty(), "a pinned client needs a node");
         // One request per operation: a refusal is a `fail`, as a Jepsen client's would be;
         // and a request that is not answered soon is given up (`info`), so that a client whose
         // node forwarded a write to a leader cut off moves on within an election.
@@ -96,13 +104,13 @@ impl PinnedApi {
             request_timeout: PINNED_REQUEST_TIMEOUT,
             ..config.clone()
         };
-        let pinned = nodes
+        let pinned = members
             .iter()
             .map(|&node| ServiceApi::new(&[node], port, once.clone()).with_reads(reads, until))
             .collect();
         PinnedApi {
             pinned,
-            current: index as usize % nodes.len(),
+            current: index as usize % members.len(),
             free: ServiceApi::new(nodes, port, config.clone()).with_reads(reads, until),
             pinned_until: until,
         }
@@ -133,13 +141,15 @@ pub enum RoutedApi {
 }
 
 impl RoutedApi {
-    /// Client number `index`'s way into the nodes `nodes` (on `port`), routed by `routing`,
-    /// with `config` (the leader-following client's) and `reads` (the consistency, and the
-    /// time from which stale reads give way and pinned clients follow the leader).
+    /// Client number `index`'s way into the nodes `nodes` (on `port`), routed by `routing`
+    /// (pinned clients only to `members`, the initial configuration's: see
+    /// [`PinnedApi::new`]), with `config` (the leader-following client's) and `reads` (the
+    /// consistency, and the time from which stale reads give way and pinned clients follow
+    /// the leader).
     pub fn new(
         routing: ClientRouting,
         index: u64,
-        nodes: &[rafty::NodeId],
+        (members, nodes): (&[rafty::NodeId], &[rafty::NodeId]),
         port: u16,
         config: &KvClientConfig,
         reads: (ReadConsistency, Duration),
@@ -151,7 +161,7 @@ impl RoutedApi {
             ),
             ClientRouting::Pinned => RoutedApi::Pinned(PinnedApi::new(
                 index,
-                nodes,
+                (members, nodes),
                 port,
                 config,
                 consistency,
@@ -174,6 +184,28 @@ impl KvApi for RoutedApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pinned clients are spread over the initial configuration's nodes, never over the
+    /// `membership` nemesis's spare hosts (which answer nothing but NotLeader with no leader,
+    /// definitely, so a client pinned there would never move on); their final reads may ask
+    /// any node.
+    #[test]
+    fn pinned_clients_are_pinned_to_members_only() {
+        let (members, nodes) = ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6, 7]);
+        let config = KvClientConfig::new(1);
+        for index in 0..20 {
+            let api = PinnedApi::new(
+                index,
+                (&members, &nodes),
+                7000,
+                &config,
+                ReadConsistency::Linearizable,
+                Duration::from_secs(10),
+            );
+            assert_eq!(api.pinned.len(), members.len());
+            assert_eq!(api.current, index as usize % members.len());
+        }
+    }
 
     #[test]
     fn every_routing_parses_back_from_its_name_and_others_are_named_in_the_error() {
