@@ -61,6 +61,13 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
         LIVENESS_RECOVERY,
         LIVENESS_MIN_WINDOW,
     );
+    // A stale read is recorded `info` even when its node served it (until the time limit,
+    // which every window ends by): it says nothing of whether the node answers.
+    let windows = if config.reads == rafty::ReadConsistency::Stale {
+        windows.answers_unjudged_for(&["read", "get"])
+    } else {
+        windows
+    };
     // A transactional workload's history is judged by its own checker (Elle or a direct
     // one), the linearizability check being for the key-value workloads.
     let transactional = match evidence.history_file {
