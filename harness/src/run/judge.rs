@@ -261,6 +261,15 @@ pub fn reproduce_command(config: &TestConfig, seed: u64) -> String {
     if config.sessions {
         command.push_str(" --sessions");
     }
+    if config.clients != crate::sim::pinned::ClientRouting::Leader {
+        command.push_str(&format!(" --clients {}", config.clients.name()));
+    }
+    if config.raft.follower_reads {
+        command.push_str(" --follower-reads");
+    }
+    if (config.latency_min, config.latency_max) == crate::run::config::LAN_LATENCY {
+        command.push_str(" --network lan");
+    }
     let defaults = TestConfig::new(config.workload.kind);
     if config.workload.txn_ops != defaults.workload.txn_ops {
         command.push_str(&format!(" --txn-ops {}", config.workload.txn_ops));
@@ -338,6 +347,12 @@ mod tests {
         config.nemesis_interval = std::time::Duration::from_millis(700);
         config.variant = Variant::StaleLeaderReads;
         config.log = crate::run::config::LogKind::File;
+        // The soak's seed 24 of `--reads lease --clients pinned --follower-reads` printed a
+        // command without its last two flags, which ran another test.
+        config.reads = rafty::ReadConsistency::Lease;
+        config.clients = crate::sim::pinned::ClientRouting::Pinned;
+        config.raft.follower_reads = true;
+        (config.latency_min, config.latency_max) = crate::run::config::LAN_LATENCY;
         let command = reproduce_command(&config, 42);
         let args = command.split(" -- test ").nth(1).expect("a test command");
         let parsed = crate::cli::test::parse(args).expect("parses");
