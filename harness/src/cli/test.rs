@@ -139,8 +139,9 @@ pub struct Args {
     pub lease_margin_percent: u32,
     /// How the workload clients choose a node: leader (follow the leader: the node that
     /// answered last, NotLeader hints, else round the nodes) or pinned (Jepsen's: each client
-    /// process asks one node once per operation, whatever its role, and moves to the next
-    /// node after an indeterminate operation; the final reads follow the leader).
+    /// process asks one node of the initial configuration once per operation, whatever its
+    /// role, and moves to the next node after an indeterminate operation; the final reads
+    /// follow the leader).
     #[arg(long, default_value = "leader", value_parser = ClientRouting::parse)]
     pub clients: ClientRouting,
     /// Follower reads (dissertation §6.4): a follower asked for an index or lease read gets
