@@ -243,7 +243,7 @@ impl Core {
     /// bytes were committed since the last one, and none is being taken. Called right after
     /// an [`Action::Apply`], so the state machine is at the commit index when it runs.
     pub(super) fn maybe_take_snapshot(&mut self) {
-        if self.snapshot_pending.is_some() || self.sending_snapshot() {
+        if self.snapshot_pending.is_some() {
             return;
         }
         let entries = self.commit_index - self.snapshot.0;
@@ -271,20 +271,6 @@ impl Core {
             term,
             membership,
         });
-    }
-
-    /// Whether this leader is streaming its snapshot to a follower. It then takes no new one
-    /// (§7): the store keeps one snapshot, so a newer one would replace the one being read and
-    /// fail the transfer, and a follower would never catch up whenever snapshots come faster
-    /// than one can be sent (a large state, a slow link, a small threshold). A transfer is
-    /// bounded (each chunk by the RPC deadline), so the log grows only by what commits
-    /// meanwhile; the next commit after it ends asks for the snapshot.
-    fn sending_snapshot(&self) -> bool {
-        self.role == Role::Leader
-            && self
-                .progress
-                .values()
-                .any(|progress| progress.state == ReplicationState::Snapshot)
     }
 
     /// Compact the log through `index` (if that is past what is compacted already).

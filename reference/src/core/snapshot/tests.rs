@@ -272,49 +272,6 @@ fn an_installed_snapshot_sets_match_and_next_index_and_replication_resumes() {
     );
 }
 
-/// §7 and Figure 13: while the leader streams its snapshot to a follower it asks for no new
-/// one, which would replace the snapshot being read and fail the transfer (the soak found a
-/// follower that never caught up: `rafty test --workload bank --reads index --log file
-/// --snapshot-threshold-entries 10 --snapshot-keep-entries 2 --nemesis
-/// all,membership,clock,depose --nemesis-overlap 2 --seed 43`); the first commit after the
-/// transfer ends asks for it.
-#[test]
-fn no_snapshot_is_asked_for_while_one_is_being_sent() {
-    let mut core = leader_sending_snapshot_to_three();
-    let takes_snapshot = |actions: &[Action]| {
-        actions
-            .iter()
-            .any(|action| matches!(action, Action::TakeSnapshot { .. }))
-    };
-    core.propose(core.now, vec![b"y".to_vec(), b"z".to_vec()])
-        .unwrap();
-    core.take_actions();
-    ack(&mut core, 2, 4);
-    assert_eq!(core.commit_index(), 4, "two entries past the threshold");
-    let actions = core.take_actions();
-    assert!(!takes_snapshot(&actions), "{actions:?}");
-    let installed = InstallSnapshotResponse {
-        term: 1,
-        last_included_index: 2,
-        next_offset: 3,
-        installed: true,
-    };
-    core.snapshot_sent(core.now, 3, 1, Some(installed));
-    core.take_actions();
-    core.propose(core.now, vec![b"w".to_vec()]).unwrap();
-    core.take_actions();
-    ack(&mut core, 2, 5);
-    let actions = core.take_actions();
-    assert!(
-        actions.contains(&Action::TakeSnapshot {
-            index: 5,
-            term: 1,
-            membership: Membership::new([1, 2, 3]),
-        }),
-        "asked once the transfer ended: {actions:?}"
-    );
-}
-
 /// A failed transfer is retried later: the follower is probed again at the next heartbeat,
 /// which finds its entries still compacted and sends the snapshot again.
 #[test]
