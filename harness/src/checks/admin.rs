@@ -334,7 +334,12 @@ mod tests {
     fn an_acknowledged_change_not_in_the_callers_log_is_named() {
         let mut calls = AdminCalls::default();
         let id = calls.started(1_000_000_000, 1, 3, &five(), AdminCall::AddLearner(6));
-        calls.finished(id, 1_200_000_000, AdminOutcome::Done(Some(40)), (0, &five()));
+        calls.finished(
+            id,
+            1_200_000_000,
+            AdminOutcome::Done(Some(40)),
+            (0, &five()),
+        );
         let problems = calls.problems(always_quiet);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
@@ -372,7 +377,9 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
             problems[0].contains("change_membership(n2 -> n6)")
-                && problems[0].contains("no node's log appended a configuration with the voters {1, 3, 4, 5, 6}"),
+                && problems[0].contains(
+                    "no node's log appended a configuration with the voters {1, 3, 4, 5, 6}"
+                ),
             "{problems:?}"
         );
         assert!(calls.problems(|_, _| false).is_empty(), "not quiet");
@@ -438,10 +445,7 @@ mod tests {
         ];
         let busy = busy_stretches(&events, 1_000_000_000);
         let ms = 1_000_000;
-        assert_eq!(
-            busy,
-            vec![(2_000 * ms, 5_000 * ms), (8_000 * ms, u64::MAX)]
-        );
+        assert_eq!(busy, vec![(2_000 * ms, 5_000 * ms), (8_000 * ms, u64::MAX)]);
         assert!(quiet_in(&busy, 1_000 * ms, 1_999 * ms));
         assert!(!quiet_in(&busy, 1_000 * ms, 2_000 * ms));
         assert!(!quiet_in(&busy, 4_999 * ms, 5_500 * ms));
