@@ -165,7 +165,7 @@ fn membership_alone(config: &mut TestConfig) {
     config.nemesis = vec![FaultKind::named("membership").expect("the membership fault kind")];
 }
 
-/// Seeds 1 to 51 and 62 to 66 over the legs above, core assertions off: none is invalid or unknown.
+/// Seeds 1-51 and 62-66 over the legs above, core assertions off: none is invalid or unknown.
 #[test]
 #[ignore = "the oracle of `cargo mutants`; the chaos tests cover the reference"]
 fn the_oracles_seeds_are_all_valid() {
