@@ -223,11 +223,11 @@ impl AdminCalls {
             let Some((end_ns, outcome)) = &record.end else {
                 continue;
             };
-            let accepted = match (&record.call, outcome) {
-                (AdminCall::Transfer(_), AdminOutcome::Done(_)) => true,
-                (_, AdminOutcome::NoOutcome) => true,
-                _ => false,
-            };
+            // Accepted: a transfer that completed, or any call that ended with no outcome.
+            let accepted = matches!(
+                (&record.call, outcome),
+                (AdminCall::Transfer(_), AdminOutcome::Done(_)) | (_, AdminOutcome::NoOutcome)
+            );
             if !accepted || record.effect_seen || !quiet(record.start_ns, *end_ns) {
                 continue;
             }
