@@ -372,6 +372,7 @@ pub fn fired(result: &RunResult) -> (Vec<String>, String) {
         checks.push("liveness".to_owned());
         details.extend(checks_of.liveness.unanswered.first().cloned());
         details.extend(checks_of.liveness.unsettled.first().cloned());
+        details.extend(checks_of.liveness.admin.first().cloned());
     }
     if let Some(error) = &checks_of.simulation.error {
         details.push(error.clone());

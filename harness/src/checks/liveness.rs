@@ -36,6 +36,11 @@ pub struct Liveness {
     /// line per problem (absent from results.json when it did).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unsettled: Vec<String>,
+    /// Admin calls the cluster accepted that did not take effect ([`super::admin`]), one
+    /// line per call naming it, its leader and the configuration (absent from results.json
+    /// when there is none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub admin: Vec<String>,
 }
 
 impl Liveness {
@@ -43,6 +48,13 @@ impl Liveness {
     pub fn with_unsettled(mut self, unsettled: Vec<String>) -> Liveness {
         self.valid &= unsettled.is_empty();
         self.unsettled = unsettled;
+        self
+    }
+
+    /// The verdict with the admin check's problems added: any makes it invalid.
+    pub fn with_admin(mut self, admin: Vec<String>) -> Liveness {
+        self.valid &= admin.is_empty();
+        self.admin = admin;
         self
     }
 }
@@ -235,6 +247,7 @@ impl Windows {
             keys_never_read,
             unanswered,
             unsettled: Vec::new(),
+            admin: Vec::new(),
         }
     }
 }

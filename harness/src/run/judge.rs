@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rafty_checkers::{History, Value};
 
-use crate::checks::{linearizable, liveness, transactional};
+use crate::checks::{admin, linearizable, liveness, transactional};
 use crate::nemesis::NemesisEvent;
 use crate::sim::observe::Observations;
 
@@ -130,10 +130,15 @@ pub fn judge(evidence: &Evidence<'_>) -> RunResult {
     let unsettled = evidence
         .observations
         .with_invariants(|invariants| invariants.unsettled());
+    let busy = admin::busy_stretches(evidence.nemesis, LIVENESS_RECOVERY.as_nanos() as u64);
+    let admin_problems = evidence
+        .observations
+        .admin_problems(|from, to| admin::quiet_in(&busy, from, to));
     let liveness = digest
         .windows
         .verdict(&evidence.final_reads)
-        .with_unsettled(unsettled);
+        .with_unsettled(unsettled)
+        .with_admin(admin_problems);
     let durability = durability(acknowledged, missing, liveness.keys_never_read.is_empty());
     let simulation = SimulationReport {
         valid: if error.is_some() {

@@ -366,6 +366,12 @@ fn reason(result: &super::results::RunResult) -> String {
             checks.liveness.unsettled.len()
         ));
     }
+    if let Some(admin) = checks.liveness.admin.first() {
+        reasons.push(format!(
+            "{} admin call(s) accepted and not in effect, first: {admin}",
+            checks.liveness.admin.len()
+        ));
+    }
     if let Some(error) = &checks.simulation.error {
         reasons.push(error.clone());
     }

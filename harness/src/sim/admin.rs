@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rafty::core::Role;
-use rafty::node::Node;
+use rafty::node::{AdminError, Node};
 use rafty::{Membership, NodeId};
 
+use crate::checks::admin::{AdminCall, AdminOutcome};
 use crate::nemesis::action::MembershipOp;
 
 use super::observe::Observations;
@@ -98,7 +99,10 @@ pub async fn serve(
                     id,
                     &format!("membership nemesis: {call} (in {membership:?})"),
                 );
-                let outcome = call.run(&node).await;
+                let term = node.status().term;
+                let record = obs.admin_started(id, term, &membership, call.record());
+                let (outcome, judged) = call.run(&node).await;
+                obs.admin_finished(record, id, judged);
                 let (now, at) = node.membership();
                 format!("membership nemesis: {call}: {outcome}; now {now:?} at {at}")
             }
@@ -130,20 +134,41 @@ impl std::fmt::Display for Call {
 }
 
 impl Call {
-    async fn run(&self, node: &Node) -> String {
+    /// Carry it out: what happened, for the node's log, and the outcome the admin check
+    /// judges.
+    async fn run(&self, node: &Node) -> (String, AdminOutcome) {
         let outcome = match self {
-            Call::AddLearner(n) => node.add_learner(*n).await.map(|i| format!("at {i}")),
-            Call::Promote(n) => node.promote(*n).await.map(|i| format!("at {i}")),
-            Call::Remove(n) => node.remove(*n).await.map(|i| format!("at {i}")),
-            Call::Replace(_, _, target) => node
-                .change_membership(target.clone())
-                .await
-                .map(|i| format!("at {i}")),
-            Call::Transfer(n) => node.transfer_leadership(*n).await.map(|()| "done".into()),
+            Call::AddLearner(n) => node.add_learner(*n).await.map(Some),
+            Call::Promote(n) => node.promote(*n).await.map(Some),
+            Call::Remove(n) => node.remove(*n).await.map(Some),
+            Call::Replace(_, _, target) => node.change_membership(target.clone()).await.map(Some),
+            Call::Transfer(n) => node.transfer_leadership(*n).await.map(|()| None),
         };
         match outcome {
-            Ok(done) => format!("ok {done}"),
-            Err(error) => format!("failed: {error}"),
+            Ok(Some(index)) => (format!("ok at {index}"), AdminOutcome::Done(Some(index))),
+            Ok(None) => ("ok done".to_owned(), AdminOutcome::Done(None)),
+            Err(error) => {
+                let judged = match error {
+                    AdminError::Membership(_) | AdminError::Transfer(_) => AdminOutcome::Refused,
+                    AdminError::Timeout(_) | AdminError::Shutdown => AdminOutcome::NoOutcome,
+                };
+                (format!("failed: {error}"), judged)
+            }
+        }
+    }
+
+    /// The call as the admin check ([`crate::checks::admin`]) records it.
+    fn record(&self) -> AdminCall {
+        match self {
+            Call::AddLearner(n) => AdminCall::AddLearner(*n),
+            Call::Promote(n) => AdminCall::Promote(*n),
+            Call::Remove(n) => AdminCall::Remove(*n),
+            Call::Replace(out, new, target) => AdminCall::Replace {
+                out: *out,
+                new: *new,
+                voters: target.voters.clone(),
+            },
+            Call::Transfer(n) => AdminCall::Transfer(*n),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rafty::{LogIndex, Membership, NodeId};
 use rafty_reports::membership::CONFIGURATION_LINE;
 
+use crate::checks::admin::{AdminCall, AdminCalls, AdminOutcome, CallId};
 use crate::checks::invariants::{Invariants, Observation};
 use crate::nemesis::ClusterView;
 
@@ -29,6 +30,8 @@ struct State {
     /// Per node: the configuration in effect in its log when last noted (absent: the initial
     /// one, never noted).
     configurations: BTreeMap<NodeId, (LogIndex, Membership)>,
+    /// The membership nemesis's admin calls, judged at the end ([`crate::checks::admin`]).
+    admin: AdminCalls,
 }
 
 impl State {
@@ -99,6 +102,7 @@ impl Observations {
     pub fn observe_at(&self, time_ns: u64, node: NodeId, observation: Observation) {
         let mut state = self.lock();
         state.invariants.observe(time_ns, node, &observation);
+        state.admin.observe(&observation);
         if !observation.is_frequent() {
             let line = format!("{} n{node} {observation:?}", format_time(time_ns));
             state.node_logs.entry(node).or_default().push(line);
@@ -139,6 +143,36 @@ impl Observations {
     /// Where `node`'s durable log stands now, as the protocol checks see it.
     pub fn mark(&self, node: NodeId) -> crate::checks::durable_view::Mark {
         self.lock().invariants.mark(node)
+    }
+
+    /// Leader `node`, leading `term` with `configuration` in effect, takes the admin `call`
+    /// now ([`crate::checks::admin`]).
+    pub fn admin_started(
+        &self,
+        node: NodeId,
+        term: rafty::Term,
+        configuration: &Membership,
+        call: AdminCall,
+    ) -> CallId {
+        let now = clock::now_ns();
+        self.lock()
+            .admin
+            .started(now, node, term, configuration, call)
+    }
+
+    /// The admin call `id`, taken by `node`, ended now with `outcome`.
+    pub fn admin_finished(&self, id: CallId, node: NodeId, outcome: AdminOutcome) {
+        let now = clock::now_ns();
+        let mut state = self.lock();
+        let State {
+            invariants, admin, ..
+        } = &mut *state;
+        admin.finished(id, now, outcome, invariants.configuration_of(node));
+    }
+
+    /// The admin calls' problems ([`AdminCalls::problems`]).
+    pub fn admin_problems(&self, quiet: impl Fn(u64, u64) -> bool) -> Vec<String> {
+        self.lock().admin.problems(quiet)
     }
 
     /// Add a free-form line to `node`'s log (errors, restarts...).
