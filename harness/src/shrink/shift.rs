@@ -93,6 +93,7 @@ mod tests {
             actions: vec![TimedAction {
                 at_ms: start_ms,
                 action: Action::Kill(1),
+                leader: None,
             }],
             stop: Some(FaultStop {
                 at_ms: stop_ms,
