@@ -12,8 +12,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 use super::action::{Action, ClusterView};
-use super::kind::FaultKind;
+use super::kind::{FaultKind, Watch, Watcher};
 use super::schedule::{FaultId, FaultSource, Hands};
 
 /// One fault as it was applied: its start, its actions and its stop.
@@ -96,6 +99,12 @@ pub struct Listed {
     ids: Vec<Option<FaultId>>,
     /// Faults started and not stopped, by (slot, index).
     open: BTreeSet<(usize, usize)>,
+    /// For each followed fault that reacts again instead of taking its recorded actions
+    /// ([`super::Fault::replay_watcher`]): its watcher and its start, while in effect.
+    reacting: Vec<Option<(Box<dyn Watcher>, Duration)>>,
+    /// The generator a reacting watcher is handed (a replayed watcher takes its draws from
+    /// its record; this one is never drawn from by those that do).
+    rng: ChaCha8Rng,
 }
 
 impl Listed {
@@ -121,6 +130,8 @@ impl Listed {
         Listed {
             ids: vec![None; faults.len()],
             roles: vec![Roles::default(); faults.len()],
+            reacting: (0..faults.len()).map(|_| None).collect(),
+            rng: ChaCha8Rng::seed_from_u64(0),
             follow_leader: false,
             faults,
             steps,
@@ -159,9 +170,11 @@ impl Listed {
     /// What fault `index` takes now for its recorded `step`, seeing `view`.
     fn aimed(&mut self, index: usize, step: &TimedAction, view: &dyn ClusterView) -> Action {
         let roles = &mut self.roles[index];
-        if let Some(at) = roles.taken.iter().position(|(recorded, _)| {
-            recorded.inverse().as_ref() == Some(&step.action)
-        }) {
+        if let Some(at) = roles
+            .taken
+            .iter()
+            .position(|(recorded, _)| recorded.inverse().as_ref() == Some(&step.action))
+        {
             let (_, taken) = roles.taken.remove(at);
             return taken.inverse().expect("a taken action with an inverse");
         }
@@ -173,6 +186,39 @@ impl Listed {
             roles.taken.push((step.action.clone(), action.clone()));
         }
         action
+    }
+
+    /// Poll every reacting fault in effect: take what its watcher asks now, and stop it (as
+    /// its watcher describes what it came to) once it is done.
+    fn react(&mut self, now: Duration, view: &dyn ClusterView, hands: &mut Hands<'_>) {
+        for index in 0..self.faults.len() {
+            let (Some((watcher, started)), Some(id)) = (&mut self.reacting[index], self.ids[index])
+            else {
+                continue;
+            };
+            let slot = self.faults[index].slot;
+            if !self.open.contains(&(slot, index)) {
+                continue;
+            }
+            let actions = watcher.poll(Watch {
+                elapsed: now - *started,
+                view,
+                network: hands.network(),
+                nodes: &[],
+                rng: &mut self.rng,
+                drift_bound_ppm: 0,
+            });
+            for action in actions {
+                hands.act(id, action);
+            }
+            if watcher.is_done() {
+                let description = watcher
+                    .outcome()
+                    .unwrap_or_else(|| self.faults[index].description.clone());
+                hands.stop(id, description);
+                self.open.remove(&(slot, index));
+            }
+        }
     }
 }
 
@@ -270,8 +316,16 @@ impl FaultSource for Listed {
             }
             let (_, index, step) = self.steps.pop_front().expect("front exists");
             let (kind, slot) = (self.faults[index].kind, self.faults[index].slot);
+            if self.reacting[index].is_some() {
+                // Its watcher takes its actions and says when it stops.
+                continue;
+            }
             match step {
                 Step::Start => {
+                    if self.follow_leader {
+                        let watcher = kind.fault().replay_watcher(&self.faults[index]);
+                        self.reacting[index] = watcher.map(|watcher| (watcher, now));
+                    }
                     self.start_roles(index, view);
                     let description = self.roles[index].names(&self.faults[index].description);
                     let id = hands.start(kind, slot, description);
@@ -291,6 +345,7 @@ impl FaultSource for Listed {
                 }
             }
         }
+        self.react(now, view, hands);
     }
 
     fn open_faults(&mut self) -> Vec<FaultId> {
@@ -486,8 +541,8 @@ mod tests {
         assert_eq!(literal[1], Action::Pause(1));
     }
 
-    /// A Figure 8 style fault: n1 (leading) cut off with n2, then, once n3 leads, n1's side
-    /// let back and n3 isolated.
+    /// A Figure 8 style fault (a partition's kind, which replays its recorded actions): n1
+    /// (leading) cut off with n2, then, once n3 leads, n1's side let back and n3 isolated.
     fn successor_isolated() -> FaultRecord {
         use crate::nemesis::partition::Grudge;
         let first = Grudge::between(&[1, 2], &[3, 4, 5]);
@@ -497,14 +552,18 @@ mod tests {
             leader: Some(leader),
         };
         FaultRecord {
-            kind: FaultKind::named("figure8").unwrap(),
+            kind: FaultKind::named("partition").unwrap(),
             slot: 0,
             start_ms: 5,
-            description: "figure 8 sequence".into(),
+            description: "cut n1 n2 | n3 n4 n5, then n3 alone".into(),
             actions: vec![
                 step(5, Action::Partition(first.clone()), 1),
                 step(7, Action::Repair(first), 3),
-                step(7, Action::Partition(Grudge::between(&[3], &[1, 2, 4, 5])), 3),
+                step(
+                    7,
+                    Action::Partition(Grudge::between(&[3], &[1, 2, 4, 5])),
+                    3,
+                ),
             ],
             stop: Some(FaultStop {
                 at_ms: 9,
