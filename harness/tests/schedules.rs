@@ -55,10 +55,16 @@ fn a_replayed_schedule_gives_the_same_history_byte_for_byte() {
     let mut file = common::short_config(kv, 5);
     file.log = LogKind::File;
     file.nemesis = FaultKind::all(LogKind::File);
+    // Figure 8 alone, replayed following the leader, runs its sequence again (reacting to
+    // the replay's leaders): it must come to the actions it recorded.
+    let mut figure8 = common::short_config(kv, 5);
+    figure8.nemesis = vec![FaultKind::named("figure8").unwrap()];
+    let mut figure8_steps = 0;
     for (name, config, seeds) in [
         ("one at a time", common::short_config(kv, 5), [1, 2]),
         ("overlapping", overlapping, [3, 4]),
         ("file log", file, [5, 6]),
+        ("figure 8", figure8, [7, 8]),
     ] {
         let plugins = Plugins::for_config(&config).unwrap();
         for seed in seeds {
@@ -73,6 +79,12 @@ fn a_replayed_schedule_gives_the_same_history_byte_for_byte() {
                 schedule.faults.iter().any(|fault| fault.leader.is_some()),
                 "{name} seed {seed}: no fault recorded a leader"
             );
+            figure8_steps += schedule
+                .faults
+                .iter()
+                .filter(|fault| fault.kind.name() == "figure8")
+                .map(|fault| fault.actions.len())
+                .sum::<usize>();
             let following = Schedule {
                 follow_leader: true,
                 ..schedule.clone()
@@ -84,6 +96,10 @@ fn a_replayed_schedule_gives_the_same_history_byte_for_byte() {
             );
         }
     }
+    assert!(
+        figure8_steps >= 4,
+        "Figure 8 took {figure8_steps} steps in all"
+    );
 }
 
 /// A catalogue bug's failing run replays to the same history and the same violation.

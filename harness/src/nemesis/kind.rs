@@ -101,6 +101,18 @@ pub trait Fault: Sync + 'static {
         let _ = plan;
         None
     }
+
+    /// For a fault that reacts while in effect, replayed by a replay that follows the leader
+    /// ([`super::Listed::following_leader`]): a watcher that reacts again, to the replay's own
+    /// cluster, its draws taken from `record`, in place of the recorded actions at their
+    /// recorded times (an edited schedule elects its leaders at other moments). It must take
+    /// the recorded actions when the cluster behaves as recorded, and carries the nodes it
+    /// needs (the replay passes none in [`Watch::nodes`]). The default: none (the record's
+    /// actions are replayed).
+    fn replay_watcher(&self, record: &super::FaultRecord) -> Option<Box<dyn Watcher>> {
+        let _ = record;
+        None
+    }
 }
 
 /// What a [`Watcher`] sees at each poll.

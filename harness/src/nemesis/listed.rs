@@ -7,13 +7,16 @@
 //! starting its fault, then acting, then stopping it; the list is replayed in that order:
 //! by time, then slot, then the order of the faults, then the order within a fault.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 use super::action::{Action, ClusterView};
-use super::kind::FaultKind;
+use super::kind::{FaultKind, Watch, Watcher};
 use super::schedule::{FaultId, FaultSource, Hands};
 
 /// One fault as it was applied: its start, its actions and its stop.
@@ -47,6 +50,11 @@ pub struct TimedAction {
     pub at_ms: u64,
     /// The action.
     pub action: Action,
+    /// The leader the nodes reported when it was taken (`None`: none known, or a file
+    /// written before this was recorded). A replay following the leader aims the action at
+    /// the role this node had ([`Listed::following_leader`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader: Option<rafty::NodeId>,
 }
 
 /// The end of a fault.
@@ -74,7 +82,7 @@ impl FaultRecord {
 #[derive(Clone, Debug)]
 enum Step {
     Start,
-    Act(Action),
+    Act(TimedAction),
     Stop(String),
 }
 
@@ -83,15 +91,20 @@ pub struct Listed {
     faults: Vec<FaultRecord>,
     /// Whether each fault is aimed at the leader of this run (see [`Listed::following_leader`]).
     follow_leader: bool,
-    /// For each fault once started, the node its record's leader is swapped with (the leader
-    /// at its start in this run), when they differ.
-    swaps: Vec<Option<(rafty::NodeId, rafty::NodeId)>>,
+    /// For each fault once started, how its recorded nodes map onto this run's.
+    roles: Vec<Roles>,
     /// Steps not yet taken: (time, fault index, step), in replay order.
     steps: VecDeque<(Duration, usize, Step)>,
     /// The book's id of each fault once started.
     ids: Vec<Option<FaultId>>,
     /// Faults started and not stopped, by (slot, index).
     open: BTreeSet<(usize, usize)>,
+    /// For each followed fault that reacts again instead of taking its recorded actions
+    /// ([`super::Fault::replay_watcher`]): its watcher and its start, while in effect.
+    reacting: Vec<Option<(Box<dyn Watcher>, Duration)>>,
+    /// The generator a reacting watcher is handed (a replayed watcher takes its draws from
+    /// its record; this one is never drawn from by those that do).
+    rng: ChaCha8Rng,
 }
 
 impl Listed {
@@ -102,7 +115,7 @@ impl Listed {
             let key = |at_ms: u64, within: usize| (at_ms, fault.slot, index, within);
             keyed.push((key(fault.start_ms, 0), Step::Start));
             for (within, step) in fault.actions.iter().enumerate() {
-                keyed.push((key(step.at_ms, within + 1), Step::Act(step.action.clone())));
+                keyed.push((key(step.at_ms, within + 1), Step::Act(step.clone())));
             }
             if let Some(stop) = &fault.stop {
                 let last = fault.actions.len() + 1;
@@ -116,7 +129,9 @@ impl Listed {
             .collect();
         Listed {
             ids: vec![None; faults.len()],
-            swaps: vec![None; faults.len()],
+            roles: vec![Roles::default(); faults.len()],
+            reacting: (0..faults.len()).map(|_| None).collect(),
+            rng: ChaCha8Rng::seed_from_u64(0),
             follow_leader: false,
             faults,
             steps,
@@ -124,13 +139,18 @@ impl Listed {
         }
     }
 
-    /// Replay `faults` each aimed at the leader of this run: when a fault starts and its
+    /// Replay `faults` each aimed at the roles of this run: when a fault starts and its
     /// record names a leader other than the one the nodes report now, those two nodes swap
     /// places in everything the fault does (its actions, its description), so a fault that
-    /// cut off or paused the leader still does, and one that spared it still spares it. A run
-    /// whose leaders are those recorded (an unedited schedule's) is the same as with
-    /// [`Listed::new`]. The shrinker replays its candidates so: an edited schedule elects
-    /// other leaders, and without this its faults would hit followers.
+    /// cut off or paused the leader still does, and one that spared it still spares it. And
+    /// when, by one of its later actions, the leader has changed both in the recorded run
+    /// and in this one (a fault that reacts to elections, such as `figure8`, isolates each
+    /// successor in turn), the recorded new leader and this run's swap places from then on.
+    /// An action undoing an earlier one (a repair, a restart) undoes what was taken, however
+    /// the nodes were mapped then. A run whose leaders are those recorded (an unedited
+    /// schedule's) is the same as with [`Listed::new`]. The shrinker replays its candidates
+    /// so: an edited schedule elects other leaders, and without this its faults would hit
+    /// followers.
     pub fn following_leader(faults: Vec<FaultRecord>) -> Listed {
         Listed {
             follow_leader: true,
@@ -138,58 +158,151 @@ impl Listed {
         }
     }
 
-    /// The swap for fault `index` starting now, seeing `view`.
-    fn swap_for(
-        &self,
-        index: usize,
-        view: &dyn ClusterView,
-    ) -> Option<(rafty::NodeId, rafty::NodeId)> {
-        if !self.follow_leader {
-            return None;
+    /// Fault `index` starts now, seeing `view`: its roles from its recorded leader.
+    fn start_roles(&mut self, index: usize, view: &dyn ClusterView) {
+        let mut roles = Roles::default();
+        if self.follow_leader {
+            roles.follow(self.faults[index].leader, view.leader());
         }
-        let recorded = self.faults[index].leader?;
-        let now = view.leader()?;
-        (recorded != now).then_some((recorded, now))
+        self.roles[index] = roles;
+    }
+
+    /// What fault `index` takes now for its recorded `step`, seeing `view`.
+    fn aimed(&mut self, index: usize, step: &TimedAction, view: &dyn ClusterView) -> Action {
+        let roles = &mut self.roles[index];
+        if let Some(at) = roles
+            .taken
+            .iter()
+            .position(|(recorded, _)| recorded.inverse().as_ref() == Some(&step.action))
+        {
+            let (_, taken) = roles.taken.remove(at);
+            return taken.inverse().expect("a taken action with an inverse");
+        }
+        if step.action.inverse().is_some() && self.follow_leader {
+            roles.follow(step.leader, view.leader());
+        }
+        let action = step.action.renamed(&|node| roles.of(node));
+        if action.inverse().is_some() {
+            roles.taken.push((step.action.clone(), action.clone()));
+        }
+        action
+    }
+
+    /// Poll every reacting fault in effect: take what its watcher asks now, and stop it (as
+    /// its watcher describes what it came to) once it is done.
+    fn react(&mut self, now: Duration, view: &dyn ClusterView, hands: &mut Hands<'_>) {
+        for index in 0..self.faults.len() {
+            let (Some((watcher, started)), Some(id)) = (&mut self.reacting[index], self.ids[index])
+            else {
+                continue;
+            };
+            let slot = self.faults[index].slot;
+            if !self.open.contains(&(slot, index)) {
+                continue;
+            }
+            let actions = watcher.poll(Watch {
+                elapsed: now - *started,
+                view,
+                network: hands.network(),
+                nodes: &[],
+                rng: &mut self.rng,
+                drift_bound_ppm: 0,
+            });
+            for action in actions {
+                hands.act(id, action);
+            }
+            if watcher.is_done() {
+                let description = watcher
+                    .outcome()
+                    .unwrap_or_else(|| self.faults[index].description.clone());
+                hands.stop(id, description);
+                self.open.remove(&(slot, index));
+            }
+        }
     }
 }
 
-/// `node` with `a` and `b` swapped.
-fn swapped(node: rafty::NodeId, (a, b): (rafty::NodeId, rafty::NodeId)) -> rafty::NodeId {
-    if node == a {
-        b
-    } else if node == b {
-        a
-    } else {
-        node
+/// How a followed fault's recorded nodes map onto this run's: a permutation, built of swaps
+/// of the recorded leader with the current one.
+#[derive(Clone, Debug, Default)]
+struct Roles {
+    /// Recorded node → this run's node, for the nodes that moved.
+    map: BTreeMap<rafty::NodeId, rafty::NodeId>,
+    /// The recorded leader and this run's when the map last followed them.
+    leaders: (Option<rafty::NodeId>, Option<rafty::NodeId>),
+    /// Actions taken that an inverse undoes: (as recorded, as taken).
+    taken: Vec<(Action, Action)>,
+}
+
+impl Roles {
+    /// This run's node for the recorded `node`.
+    fn of(&self, node: rafty::NodeId) -> rafty::NodeId {
+        self.map.get(&node).copied().unwrap_or(node)
+    }
+
+    /// The recorded leader is `recorded` and this run's is `current`: if both changed since
+    /// the map last followed them (or it never did), the node the recorded leader maps to
+    /// and this run's leader swap places.
+    fn follow(&mut self, recorded: Option<rafty::NodeId>, current: Option<rafty::NodeId>) {
+        let (Some(recorded), Some(current)) = (recorded, current) else {
+            return;
+        };
+        let (last_recorded, last_current) = self.leaders;
+        if last_recorded == Some(recorded) || last_current == Some(current) {
+            return;
+        }
+        self.leaders = (Some(recorded), Some(current));
+        let from = self.of(recorded);
+        if from == current {
+            return;
+        }
+        // Whichever recorded nodes map to `from` and `current` trade places.
+        let mapped_to = |map: &BTreeMap<rafty::NodeId, rafty::NodeId>, target| {
+            map.iter()
+                .find(|(_, to)| **to == target)
+                .map(|(node, _)| *node)
+                .unwrap_or(target)
+        };
+        let (a, b) = (recorded, mapped_to(&self.map, current));
+        self.map.insert(a, current);
+        self.map.insert(b, from);
+        self.map.retain(|node, to| node != to);
+    }
+
+    /// `text` with every node name mapped (whole names only: `n1` is not in `n12`).
+    fn names(&self, text: &str) -> String {
+        if self.map.is_empty() {
+            return text.to_owned();
+        }
+        renamed_names(text, &|node| self.of(node))
     }
 }
 
-/// `text` with the node names `n{a}` and `n{b}` swapped (whole names only: `n1` is not in
-/// `n12`).
-fn swapped_names(text: &str, (a, b): (rafty::NodeId, rafty::NodeId)) -> String {
-    let (name_a, name_b) = (format!("n{a}"), format!("n{b}"));
+/// `text` with every whole node name `n{k}` replaced by `n{rename(k)}` (`n1` is not in
+/// `n12`, nor in `sn1`).
+fn renamed_names(text: &str, rename: &dyn Fn(rafty::NodeId) -> rafty::NodeId) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while !rest.is_empty() {
+    while let Some(next) = rest.chars().next() {
         let starts_name = out
             .chars()
             .last()
             .is_none_or(|before| !before.is_ascii_alphanumeric());
-        let whole = |name: &str| {
-            starts_name
-                && rest.starts_with(name)
-                && !rest[name.len()..].starts_with(|c: char| c.is_ascii_digit())
-        };
-        if whole(&name_a) {
-            out.push_str(&name_b);
-            rest = &rest[name_a.len()..];
-        } else if whole(&name_b) {
-            out.push_str(&name_a);
-            rest = &rest[name_b.len()..];
-        } else {
-            let next = rest.chars().next().expect("not empty");
-            out.push(next);
-            rest = &rest[next.len_utf8()..];
+        let name = (starts_name && next == 'n').then(|| {
+            let digits = rest[1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len() - 1);
+            (digits, rest[1..1 + digits].parse::<rafty::NodeId>().ok())
+        });
+        match name {
+            Some((digits, Some(node))) => {
+                out.push_str(&format!("n{}", rename(node)));
+                rest = &rest[1 + digits..];
+            }
+            _ => {
+                out.push(next);
+                rest = &rest[next.len_utf8()..];
+            }
         }
     }
     out
@@ -202,38 +315,37 @@ impl FaultSource for Listed {
                 break;
             }
             let (_, index, step) = self.steps.pop_front().expect("front exists");
-            let fault = &self.faults[index];
+            let (kind, slot) = (self.faults[index].kind, self.faults[index].slot);
+            if self.reacting[index].is_some() {
+                // Its watcher takes its actions and says when it stops.
+                continue;
+            }
             match step {
                 Step::Start => {
-                    let swap = self.swap_for(index, view);
-                    self.swaps[index] = swap;
-                    let description = match swap {
-                        Some(swap) => swapped_names(&fault.description, swap),
-                        None => fault.description.clone(),
-                    };
-                    let id = hands.start(fault.kind, fault.slot, description);
+                    if self.follow_leader {
+                        let watcher = kind.fault().replay_watcher(&self.faults[index]);
+                        self.reacting[index] = watcher.map(|watcher| (watcher, now));
+                    }
+                    self.start_roles(index, view);
+                    let description = self.roles[index].names(&self.faults[index].description);
+                    let id = hands.start(kind, slot, description);
                     self.ids[index] = Some(id);
-                    self.open.insert((fault.slot, index));
+                    self.open.insert((slot, index));
                 }
-                Step::Act(action) => {
+                Step::Act(step) => {
                     let id = self.ids[index].expect("a fault starts before it acts");
-                    let action = match self.swaps[index] {
-                        Some(swap) => action.renamed(&|node| swapped(node, swap)),
-                        None => action,
-                    };
+                    let action = self.aimed(index, &step, view);
                     hands.act(id, action);
                 }
                 Step::Stop(description) => {
                     let id = self.ids[index].expect("a fault starts before it stops");
-                    let description = match self.swaps[index] {
-                        Some(swap) => swapped_names(&description, swap),
-                        None => description,
-                    };
+                    let description = self.roles[index].names(&description);
                     hands.stop(id, description);
-                    self.open.remove(&(fault.slot, index));
+                    self.open.remove(&(slot, index));
                 }
             }
         }
+        self.react(now, view, hands);
     }
 
     fn open_faults(&mut self) -> Vec<FaultId> {
@@ -372,10 +484,12 @@ mod tests {
                         &[1, 2],
                         &[3, 4, 5],
                     )),
+                    leader: Some(1),
                 },
                 TimedAction {
                     at_ms: 6,
                     action: Action::Pause(1),
+                    leader: Some(1),
                 },
             ],
             stop: Some(FaultStop {
@@ -425,5 +539,88 @@ mod tests {
         let (literal, _) = replay_with(Listed::new(vec![fault.clone()]), 4);
         assert_eq!(as_recorded, literal);
         assert_eq!(literal[1], Action::Pause(1));
+    }
+
+    /// A Figure 8 style fault (a partition's kind, which replays its recorded actions): n1
+    /// (leading) cut off with n2, then, once n3 leads, n1's side let back and n3 isolated.
+    fn successor_isolated() -> FaultRecord {
+        use crate::nemesis::partition::Grudge;
+        let first = Grudge::between(&[1, 2], &[3, 4, 5]);
+        let step = |at_ms, action, leader| TimedAction {
+            at_ms,
+            action,
+            leader: Some(leader),
+        };
+        FaultRecord {
+            kind: FaultKind::named("partition").unwrap(),
+            slot: 0,
+            start_ms: 5,
+            description: "cut n1 n2 | n3 n4 n5, then n3 alone".into(),
+            actions: vec![
+                step(5, Action::Partition(first.clone()), 1),
+                step(7, Action::Repair(first), 3),
+                step(
+                    7,
+                    Action::Partition(Grudge::between(&[3], &[1, 2, 4, 5])),
+                    3,
+                ),
+            ],
+            stop: Some(FaultStop {
+                at_ms: 9,
+                description: "cut leader n1 off; isolate successor n3".into(),
+            }),
+            leader: Some(1),
+        }
+    }
+
+    /// Following roles: the fault starts in a run led by n4 (n1 and n4 swap places), and
+    /// by the time the recorded run's successor n3 is isolated this run's successor is n5:
+    /// n5 is isolated instead of n3, the first cut is repaired as it was taken (n4 and n2),
+    /// and the record says so. Where this run's leader has not changed by then (still n4),
+    /// the first swap alone holds: n3 is isolated as recorded.
+    #[test]
+    fn a_fault_following_roles_isolates_this_runs_successor() {
+        use crate::nemesis::partition::Grudge;
+        let replay = |successor: rafty::NodeId| {
+            let listed = Listed::following_leader(vec![successor_isolated()]);
+            let mut nemesis = Nemesis::with_source(Duration::from_millis(10), Box::new(listed));
+            let mut network = Recorder(Vec::new());
+            for ms in 0..12 {
+                let leader = if ms < 7 { 4 } else { successor };
+                nemesis.poll(Duration::from_millis(ms), &LeaderIs(leader), &mut network);
+            }
+            (network.0, nemesis)
+        };
+        let (actions, nemesis) = replay(5);
+        let first = Grudge::between(&[4, 2], &[3, 1, 5]);
+        assert_eq!(
+            actions[..3],
+            [
+                Action::Partition(first.clone()),
+                Action::Repair(first),
+                Action::Partition(Grudge::between(&[5], &[1, 2, 3, 4])),
+            ]
+        );
+        let record = &nemesis.recorded()[0];
+        assert_eq!(record.actions[2].leader, Some(5));
+        assert_eq!(
+            record.stop.as_ref().map(|stop| stop.description.as_str()),
+            Some("cut leader n4 off; isolate successor n5")
+        );
+        let (unchanged, _) = replay(4);
+        assert_eq!(
+            unchanged[2],
+            Action::Partition(Grudge::between(&[3], &[1, 2, 4, 5]))
+        );
+    }
+
+    /// Node names are renamed whole: `n1` in `n12` or in `sn1` is left alone.
+    #[test]
+    fn node_names_are_renamed_whole() {
+        let rename = |node: rafty::NodeId| if node == 1 { 4 } else { node };
+        assert_eq!(
+            renamed_names("n1 n12 sn1 (n1) n", &rename),
+            "n4 n12 sn1 (n4) n"
+        );
     }
 }

@@ -152,6 +152,7 @@ impl Hands<'_> {
         self.book.faults[fault].actions.push(TimedAction {
             at_ms,
             action: action.clone(),
+            leader: self.view.leader(),
         });
         self.book.take(self.now, action, self.network);
     }

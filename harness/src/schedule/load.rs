@@ -246,6 +246,10 @@ fn check_fault(fault: &FaultRecord, config: &TestConfig, hosts: usize) -> Result
             let reason = format!("node {node} does not exist (nodes are 1 to {hosts})");
             return Err((format!("actions[{j}].action"), reason));
         }
+        if let Some(leader) = step.leader.filter(|n| *n == 0 || *n as usize > hosts) {
+            let reason = format!("node {leader} does not exist (nodes are 1 to {hosts})");
+            return Err((format!("actions[{j}].leader"), reason));
+        }
     }
     if let Some(leader) = fault.leader.filter(|n| *n == 0 || *n as usize > hosts) {
         let reason = format!("node {leader} does not exist (nodes are 1 to {hosts})");

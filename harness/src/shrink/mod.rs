@@ -12,7 +12,8 @@
 //! Passes, in order: cut after the violation; for a workload whose clients draw their own
 //! operations (the registry's), fewer clients ([`settings`]); cut the first seconds off, to
 //! half a second, one or two seconds before a fault, and move the rest earlier ([`shift`],
-//! the latest fault first, with a few seeds); for linearizability, every operation moved
+//! the latest fault first, with a few seeds, more for the short runs of the cuts before the
+//! fault the violation falls in); for linearizability, every operation moved
 //! onto the counterexample's key (a stale read then no longer needs a lucky draw of keys),
 //! then only the operations on that key, then only the clients of its operation and of those
 //! concurrent with it ([`focus`], one step each, with a few seeds); drop every operation,

@@ -16,6 +16,21 @@ use super::tester::Tester;
 /// Seeds tried for each cut.
 const SHIFT_SEEDS: u64 = 6;
 
+/// Simulated time spent on each cut just before the fault the violation falls in (the
+/// latest that started before it), in milliseconds: its seeds are as many as fit, between
+/// [`SHIFT_SEEDS`] and [`MOST_SHIFT_SEEDS`]. That cut leaves the shortest run that may still
+/// fail, so a seed costs little there, and a timing bug whose window closes soon after that
+/// fault (a stale read just before the time limit) fails for few of them.
+const VIOLATING_CUT_BUDGET_MS: u64 = 40_000;
+
+/// The most seeds tried for one cut.
+const MOST_SHIFT_SEEDS: u64 = 24;
+
+/// What a candidate's run simulates past its time limit, at most, in milliseconds (the
+/// settle check's quiet period, or the shrinker's give-up margin): a seed's cost is its time
+/// limit plus this.
+const PAST_LIMIT_MS: u64 = 1_500;
+
 /// How long before a fault a cut leaves, in simulated milliseconds: room for the first
 /// election (the harness's election timeouts are 100 to 300 ms) and for operations in flight
 /// when the fault starts. The shortest first: it leaves the fewest operations.
@@ -24,10 +39,14 @@ const LEADS_MS: [u64; 3] = [500, 1_000, 2_000];
 impl Tester<'_> {
     /// Cut the schedule's start off just before a fault (the latest fault first, then
     /// earlier ones; half a second, one, then two seconds before it), keeping the first cut
-    /// that still fails.
+    /// that still fails. The cuts before the fault the violation falls in are tried with
+    /// more seeds when their runs are short ([`VIOLATING_CUT_BUDGET_MS`]).
     pub fn start_later(&mut self) {
         let mut starts: Vec<u64> = self.best.faults.iter().map(|f| f.start_ms).collect();
         starts.sort_unstable_by(|a, b| b.cmp(a));
+        let violating = self
+            .best_violation_ms
+            .and_then(|at_ms| starts.iter().copied().find(|&start| start <= at_ms));
         let mut tried = Vec::new();
         for start in starts {
             for lead in LEADS_MS {
@@ -39,13 +58,24 @@ impl Tester<'_> {
                 }
                 tried.push(shift);
                 let candidate = shifted(&self.best, shift);
-                match self.test_seeds("start later", &candidate, SHIFT_SEEDS) {
+                let seeds = match violating {
+                    Some(violating) if violating == start => seeds_within(&candidate),
+                    _ => SHIFT_SEEDS,
+                };
+                match self.test_seeds("start later", &candidate, seeds) {
                     Verdict::Fails | Verdict::OutOfTime => return,
                     Verdict::Passes => {}
                 }
             }
         }
     }
+}
+
+/// How many seeds of `candidate` fit in [`VIOLATING_CUT_BUDGET_MS`] of simulated time,
+/// between [`SHIFT_SEEDS`] and [`MOST_SHIFT_SEEDS`].
+fn seeds_within(candidate: &Schedule) -> u64 {
+    let run_ms = candidate.size().time_limit_ms + PAST_LIMIT_MS;
+    (VIOLATING_CUT_BUDGET_MS / run_ms.max(1)).clamp(SHIFT_SEEDS, MOST_SHIFT_SEEDS)
 }
 
 /// `schedule` starting `shift_ms` later: what came before dropped (operations, and faults
@@ -93,6 +123,7 @@ mod tests {
             actions: vec![TimedAction {
                 at_ms: start_ms,
                 action: Action::Kill(1),
+                leader: None,
             }],
             stop: Some(FaultStop {
                 at_ms: stop_ms,
@@ -131,5 +162,19 @@ mod tests {
         );
         assert_eq!(cut.clients.keys().copied().collect::<Vec<_>>(), [1]);
         assert_eq!(cut.clients[&1][0].at_ms, 500);
+    }
+
+    /// A short cut gets as many seeds as fit in the budget, a long one the usual few.
+    #[test]
+    fn a_short_cut_gets_more_seeds() {
+        let mut schedule = crate::shrink::kv_schedule();
+        schedule.config.workload.time_limit = Duration::from_millis(100);
+        assert_eq!(seeds_within(&schedule), MOST_SHIFT_SEEDS);
+        schedule.config.workload.time_limit = Duration::from_millis(500);
+        assert_eq!(seeds_within(&schedule), 20);
+        schedule.config.workload.time_limit = Duration::from_millis(2_500);
+        assert_eq!(seeds_within(&schedule), 10);
+        schedule.config.workload.time_limit = Duration::from_secs(8);
+        assert_eq!(seeds_within(&schedule), SHIFT_SEEDS);
     }
 }

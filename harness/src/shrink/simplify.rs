@@ -309,6 +309,7 @@ mod tests {
                 .map(|&at_ms| crate::nemesis::TimedAction {
                     at_ms,
                     action: crate::nemesis::Action::Kill(1),
+                    leader: None,
                 })
                 .collect(),
             stop: stop_ms.map(|at_ms| crate::nemesis::FaultStop {

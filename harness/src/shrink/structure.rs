@@ -297,6 +297,7 @@ mod tests {
             actions: vec![TimedAction {
                 at_ms: start_ms,
                 action: Action::Kill(1),
+                leader: None,
             }],
             stop: stop_ms.map(|at_ms| FaultStop {
                 at_ms,

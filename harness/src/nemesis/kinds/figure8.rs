@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rafty::{LogIndex, NodeId, Term};
 
 use crate::nemesis::action::{Action, ClusterView};
+use crate::nemesis::FaultRecord;
 use crate::nemesis::kind::{Claim, Draw, Fault, Watch, Watcher};
 use crate::nemesis::partition::Grudge;
 use crate::nemesis::plan::Plan;
@@ -59,6 +60,78 @@ impl Fault for Figure8 {
 
     fn watcher(&self, _plan: &Plan) -> Option<Box<dyn Watcher>> {
         Some(Box::new(Sequence::new(Duration::ZERO)))
+    }
+
+    /// The sequence again, reacting to the replay's leaders: its one draw, the old leader's
+    /// minority, from the record's first cut (the recorded leader's side), the recorded
+    /// leader and this run's trading places in it.
+    fn replay_watcher(&self, record: &FaultRecord) -> Option<Box<dyn Watcher>> {
+        let leader = record.leader?;
+        let Action::Partition(grudge) = &record.actions.first()?.action else {
+            return None;
+        };
+        let mut nodes: Vec<NodeId> = grudge.cut.iter().flat_map(|&(a, b)| [a, b]).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        let minority: Vec<NodeId> = nodes
+            .iter()
+            .copied()
+            .filter(|&node| node == leader || !grudge.cut.contains(&(leader, node)))
+            .collect();
+        if !minority.contains(&leader) || minority.len() == nodes.len() {
+            return None;
+        }
+        let mut sequence = Sequence::new(Duration::ZERO);
+        sequence.recorded = Some(Recorded { leader, minority });
+        Some(Box::new(Replaying { sequence, nodes }))
+    }
+}
+
+/// The old leader's side as a record drew it.
+#[derive(Clone, Debug)]
+struct Recorded {
+    /// The leader the record names.
+    leader: NodeId,
+    /// Its side of the first cut, itself included.
+    minority: Vec<NodeId>,
+}
+
+impl Recorded {
+    /// The side for this run's leader `old`: the recorded leader and `old` trade places.
+    fn minority_of(&self, old: NodeId) -> Vec<NodeId> {
+        let mut minority: Vec<NodeId> = self
+            .minority
+            .iter()
+            .map(|&node| match node {
+                n if n == self.leader => old,
+                n if n == old => self.leader,
+                n => n,
+            })
+            .collect();
+        minority.sort_unstable();
+        minority
+    }
+}
+
+/// The sequence replayed from a record, over the record's nodes.
+struct Replaying {
+    sequence: Sequence,
+    nodes: Vec<NodeId>,
+}
+
+impl Watcher for Replaying {
+    fn poll(&mut self, watch: Watch<'_>) -> Vec<Action> {
+        let nodes = &self.nodes;
+        self.sequence
+            .poll(watch.elapsed, watch.view, nodes, watch.rng)
+    }
+
+    fn is_done(&self) -> bool {
+        self.sequence.is_done()
+    }
+
+    fn outcome(&self) -> Option<String> {
+        Some(self.sequence.steps.join("; "))
     }
 }
 
@@ -109,6 +182,8 @@ pub struct Sequence {
     cut: StagedCut,
     /// What happened, for the history.
     pub steps: Vec<String>,
+    /// The minority a record drew, when replayed from one (none: drawn).
+    recorded: Option<Recorded>,
 }
 
 impl Sequence {
@@ -119,6 +194,7 @@ impl Sequence {
             deadline: now + STAGE_TIMEOUT,
             cut: StagedCut::default(),
             steps: Vec::new(),
+            recorded: None,
         }
     }
 
@@ -149,17 +225,10 @@ impl Sequence {
                 let Some((old, term)) = leader else {
                     return Vec::new();
                 };
-                let mut others: Vec<NodeId> = nodes.iter().copied().filter(|&n| n != old).collect();
-                others.shuffle(rng);
-                // The largest minority: then no node of the majority side (the successor
-                // isolated) can win without a vote from the minority, whose logs are longer
-                // (same last term), so the next leader is one that holds the old leader's
-                // entries and replicates them. A smaller minority lets a node that never had
-                // them win, and the sequence shows nothing.
-                let size = nodes.len().div_ceil(2) - 1;
-                let mut minority = vec![old];
-                minority.extend(others.drain(..size - 1));
-                minority.sort_unstable();
+                let minority = match &self.recorded {
+                    Some(recorded) => recorded.minority_of(old),
+                    None => draw_minority(old, nodes, rng),
+                };
                 self.steps.push(format!(
                     "cut leader n{old} (term {term}) off with {minority:?}"
                 ));
@@ -232,6 +301,21 @@ impl Sequence {
         self.stage = stage;
         self.deadline = now + STAGE_TIMEOUT;
     }
+}
+
+/// The old leader's side: the largest minority. Then no node of the majority side (the
+/// successor isolated) can win without a vote from the minority, whose logs are longer (same
+/// last term), so the next leader is one that holds the old leader's entries and replicates
+/// them. A smaller minority lets a node that never had them win, and the sequence shows
+/// nothing.
+fn draw_minority(old: NodeId, nodes: &[NodeId], rng: &mut ChaCha8Rng) -> Vec<NodeId> {
+    let mut others: Vec<NodeId> = nodes.iter().copied().filter(|&n| n != old).collect();
+    others.shuffle(rng);
+    let size = nodes.len().div_ceil(2) - 1;
+    let mut minority = vec![old];
+    minority.extend(others.drain(..size - 1));
+    minority.sort_unstable();
+    minority
 }
 
 /// Cut `side` off from the rest of `nodes`.
@@ -356,5 +440,79 @@ mod tests {
         assert!(matches!(healed.as_slice(), [Action::Repair(_)]));
         assert!(sequence.is_done());
         assert!(sequence.steps.last().unwrap().contains("timed out"));
+    }
+
+    /// Replayed from its record (following the leader), the sequence reacts again: led by
+    /// the recorded leader n1 it takes the recorded cut; led by n3, n3 takes n1's place in
+    /// the minority; and it isolates this run's successor when it is elected, whenever that is.
+    #[test]
+    fn a_replayed_sequence_reacts_to_the_replays_leaders() {
+        use crate::nemesis::TimedAction;
+        use crate::nemesis::test_support::Recorder;
+        let nodes: Vec<NodeId> = (1..=5).collect();
+        let script = Script {
+            leader: Cell::new(Some((1, 2))),
+            commit: Cell::new(10),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut drawn = Sequence::new(Duration::ZERO);
+        let first = drawn.poll(Duration::from_millis(1), &script, &nodes, &mut rng);
+        let record = FaultRecord {
+            kind: crate::nemesis::FaultKind::named("figure8").unwrap(),
+            slot: 0,
+            start_ms: 1,
+            description: "figure 8 sequence".into(),
+            actions: vec![TimedAction {
+                at_ms: 1,
+                action: first[0].clone(),
+                leader: Some(1),
+            }],
+            stop: None,
+            leader: Some(1),
+        };
+        let poll = |watcher: &mut dyn Watcher, ms: u64| {
+            watcher.poll(Watch {
+                elapsed: Duration::from_millis(ms),
+                view: &script,
+                network: &mut Recorder(Vec::new()),
+                nodes: &[],
+                rng: &mut ChaCha8Rng::seed_from_u64(99),
+                drift_bound_ppm: 0,
+            })
+        };
+        let mut same = Figure8.replay_watcher(&record).expect("replayable");
+        assert_eq!(poll(same.as_mut(), 1), first);
+
+        // The side of `node` in a partition: the nodes it is not cut from.
+        let side_of = |action: &Action, node: NodeId| -> Vec<NodeId> {
+            let Action::Partition(grudge) = action else {
+                panic!("not a partition: {action:?}");
+            };
+            let linked = |n: &NodeId| *n == node || !grudge.cut.contains(&(node, *n));
+            nodes.iter().copied().filter(linked).collect()
+        };
+        let recorded_minority = side_of(&first[0], 1);
+        assert_eq!(recorded_minority.len(), 2, "{first:?}");
+        script.leader.set(Some((3, 2)));
+        let mut other = Figure8.replay_watcher(&record).expect("replayable");
+        let cut = side_of(&poll(other.as_mut(), 1)[0], 3);
+        let expected = Recorded {
+            leader: 1,
+            minority: recorded_minority.clone(),
+        }
+        .minority_of(3);
+        assert_eq!(cut, expected);
+        if recorded_minority.contains(&3) {
+            assert_eq!(cut, recorded_minority, "n1 and n3 both in it already");
+        } else {
+            assert!(!cut.contains(&1), "{cut:?}");
+        }
+        // No successor yet at the recorded moment: nothing; then one, later: isolated.
+        assert!(poll(other.as_mut(), 400).is_empty());
+        let successor = *nodes.iter().find(|n| !cut.contains(n)).expect("a majority node");
+        script.leader.set(Some((successor, 3)));
+        let second = poll(other.as_mut(), 900);
+        assert!(matches!(second[0], Action::Repair(_)), "{second:?}");
+        assert_eq!(side_of(&second[1], successor), vec![successor], "{second:?}");
     }
 }
