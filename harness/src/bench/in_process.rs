@@ -2,8 +2,11 @@
 //! in-memory logs, the in-process network, a state machine that does nothing (but snapshots
 //! its applied index, so the snapshot policy runs and logs are compacted), and clients
 //! calling the leader directly, each through a [`rafty::node::Submitter`] of its own
-//! ([`Node::submit`]'s answers and deadline, one timer per client).
+//! ([`Node::submit`]'s answers and deadline, one timer per client). With `--log file` each
+//! node keeps a [`FileLog`] (one fsync per appended batch) and a [`FileSnapshotStore`] in a
+//! temporary directory under `--data-dir` instead, removed when the round ends.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,14 +14,15 @@ use rafty::ReadConsistency;
 use rafty::core::Role;
 use rafty::node::{Node, NodeOptions};
 use rafty::{
-    InProcessNetwork, LogIndex, MemoryLog, NodeId, Peer, RpcHandler, SnapshotSource, StateMachine,
-    StaticPeersProvider,
+    FileLog, FileSnapshotStore, InProcessNetwork, Log, LogIndex, MemoryLog, NodeId, Peer,
+    RpcHandler, SnapshotSource, SnapshotStore, StateMachine, StaticPeersProvider,
 };
 
 use super::closed_loop::{RoundOutcome, Window, run_stateful_clients};
 use super::commit_clock::CommitClock;
 use super::loop_stats::LoopSummary;
 use super::machine::peak_rss_bytes;
+use super::options::InProcessLog;
 use super::stats::new_histogram;
 use super::{BenchError, BenchOptions, bench_config};
 
@@ -82,6 +86,15 @@ pub struct InProcessCluster {
     nodes: Vec<Node>,
     /// Each node's commit latencies as leader.
     clocks: Vec<Arc<CommitClock>>,
+    /// With file logs: the nodes' directories, removed when the cluster is dropped.
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Where the nodes of one cluster keep their logs.
+enum LogPlace {
+    Memory,
+    /// Under this directory, `node-<id>/log` and `node-<id>/snapshots`.
+    Files(PathBuf),
 }
 
 impl InProcessCluster {
@@ -90,8 +103,29 @@ impl InProcessCluster {
         InProcessCluster::start_with(bench_config(snapshots)).await
     }
 
-    /// Start nodes 1, 2 and 3 with `config`.
+    /// Start nodes 1, 2 and 3 with `config` and in-memory logs.
     pub async fn start_with(config: rafty::Config) -> Result<InProcessCluster, BenchError> {
+        InProcessCluster::start_on(config, InProcessLog::Memory, Path::new(".")).await
+    }
+
+    /// Start nodes 1, 2 and 3 with `config`, their logs as `log` says (file logs in a fresh
+    /// temporary directory under `data_dir`).
+    pub async fn start_on(
+        config: rafty::Config,
+        log: InProcessLog,
+        data_dir: &Path,
+    ) -> Result<InProcessCluster, BenchError> {
+        let dir = match log {
+            InProcessLog::Memory => None,
+            InProcessLog::File => Some(
+                tempfile::Builder::new()
+                    .prefix("rafty-bench-")
+                    .tempdir_in(data_dir)?,
+            ),
+        };
+        let place = dir.as_ref().map_or(LogPlace::Memory, |dir| {
+            LogPlace::Files(dir.path().to_path_buf())
+        });
         let network = InProcessNetwork::new();
         let mut nodes = Vec::new();
         let mut clocks = Vec::new();
@@ -102,21 +136,34 @@ impl InProcessCluster {
                 .filter(|peer| *peer != id)
                 .map(|peer| network.peer(id, peer))
                 .collect();
-            let node = Node::start(
-                id,
-                MemoryLog::new(),
-                NoopStateMachine::default(),
-                Arc::new(StaticPeersProvider::new(peers)),
-                Arc::new(config.clone()),
-                NodeOptions::with_seed(id).observer(clock.clone()),
-            )
-            .await
-            .map_err(|error| BenchError::Cluster(format!("node {id} did not start: {error}")))?;
+            let peers = Arc::new(StaticPeersProvider::new(peers));
+            let options = NodeOptions::with_seed(id).observer(clock.clone());
+            let node = match &place {
+                LogPlace::Memory => {
+                    start_node(id, MemoryLog::new(), peers, &config, options).await?
+                }
+                LogPlace::Files(dir) => {
+                    let node_dir = dir.join(format!("node-{id}"));
+                    let log = FileLog::open(node_dir.join("log")).map_err(|error| {
+                        BenchError::Cluster(format!("node {id}: cannot open its file log: {error}"))
+                    })?;
+                    let store_dir = node_dir.join("snapshots");
+                    let options = options.open_snapshot_store(Arc::new(move || {
+                        Ok(Box::new(FileSnapshotStore::open(&store_dir)?)
+                            as Box<dyn SnapshotStore>)
+                    }));
+                    start_node(id, log, peers, &config, options).await?
+                }
+            };
             network.register(id, Arc::new(node.clone()) as Arc<dyn RpcHandler>);
             nodes.push(node);
             clocks.push(clock);
         }
-        Ok(InProcessCluster { nodes, clocks })
+        Ok(InProcessCluster {
+            nodes,
+            clocks,
+            _dir: dir,
+        })
     }
 
     /// The leader, once one is elected.
@@ -142,6 +189,26 @@ impl InProcessCluster {
     }
 }
 
+/// Start node `id` on `log` with the no-op state machine.
+async fn start_node<L: Log>(
+    id: NodeId,
+    log: L,
+    peers: Arc<StaticPeersProvider>,
+    config: &rafty::Config,
+    options: NodeOptions,
+) -> Result<Node, BenchError> {
+    Node::start(
+        id,
+        log,
+        NoopStateMachine::default(),
+        peers,
+        Arc::new(config.clone()),
+        options,
+    )
+    .await
+    .map_err(|error| BenchError::Cluster(format!("node {id} did not start: {error}")))
+}
+
 /// One round: a fresh cluster, `clients` closed-loop clients on its leader.
 pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOutcome, BenchError> {
     let mut config = bench_config(options.snapshots);
@@ -152,7 +219,7 @@ pub async fn run_round(options: &BenchOptions, clients: usize) -> Result<RoundOu
     if options.reads == Some(ReadConsistency::Lease) {
         config.lease_read_margin = Some(config.election_timeout_min / 5);
     }
-    let cluster = InProcessCluster::start_with(config).await?;
+    let cluster = InProcessCluster::start_on(config, options.log, &options.data_dir).await?;
     let leader = match cluster.leader().await {
         Ok(leader) => leader,
         Err(error) => {

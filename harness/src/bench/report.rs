@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use super::closed_loop::RoundOutcome;
 use super::loop_stats::LoopSummary;
 use super::machine::{Bounds, LoadAverage};
-use super::options::{BenchOptions, Mode};
+use super::options::{BenchOptions, InProcessLog, Mode};
 use super::stats::{LatencySummary, Spread, new_histogram, record_all, summarize};
 
 /// The issue's target: p50 at one client within this factor of (fsync + loopback round trip).
@@ -143,6 +143,8 @@ pub struct BenchReport {
     pub workload: String,
     /// Real mode with in-memory logs (no fsync).
     pub memory_log: bool,
+    /// In process: the nodes' log (`--log`), `memory` or `file`.
+    pub log: InProcessLog,
     /// Whether the nodes snapshotted and compacted their logs.
     pub snapshots: bool,
     /// Warm-up per round, in milliseconds.
@@ -228,6 +230,7 @@ impl BenchReport {
                 format!("reads {}", crate::run::config::reads_name(reads))
             }),
             memory_log: options.memory_log,
+            log: options.log,
             snapshots: options.snapshots,
             warmup_ms: options.warmup.as_millis(),
             duration_ms: options.duration.as_millis(),
@@ -266,10 +269,10 @@ impl BenchReport {
             "rafty bench: mode {}{}, {}, snapshots {}, {} round(s) of {} ms after {} ms warm-up, \
              {} CPUs, load {} -> {}",
             self.mode,
-            if self.memory_log {
-                " (memory logs, no fsync)"
-            } else {
-                ""
+            match (self.mode, self.memory_log, self.log) {
+                (Mode::Real, true, _) => " (memory logs, no fsync)",
+                (Mode::InProcess, _, InProcessLog::File) => " (file logs, fsync per append)",
+                _ => "",
             },
             self.workload,
             if self.snapshots { "on" } else { "off" },

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::options::{SnapshotPolicy, parse_clients};
+use super::options::{InProcessLog, SnapshotPolicy, parse_clients};
 use super::{BenchOptions, Mode, run};
 
 fn tiny_options() -> BenchOptions {
@@ -17,6 +17,7 @@ fn tiny_options() -> BenchOptions {
         payload_bytes: 0,
         data_dir: PathBuf::from("."),
         memory_log: false,
+        log: InProcessLog::Memory,
         json: true,
         snapshots: true,
         catch_up: None,
@@ -98,4 +99,44 @@ fn bad_options_name_the_flag() {
     assert!(error.contains("'x'"), "{error}");
     assert!(parse_clients("0").is_err());
     assert_eq!(parse_clients("1, 16,64").unwrap(), vec![1, 16, 64]);
+}
+
+/// `--log file`: the in-process nodes keep FileLogs under `--data-dir`; a write still
+/// commits (and is applied: `run_round`'s own check), and the report says which log ran.
+#[test]
+fn an_in_process_run_on_file_logs_commits_and_says_so() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut options = tiny_options();
+    options.log = InProcessLog::File;
+    options.data_dir = dir.path().to_path_buf();
+    let report = run(&options).expect("the benchmark runs on file logs");
+    assert!(report.results[0].rounds[0].ops > 0, "{report:?}");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("valid JSON");
+    assert_eq!(json["log"], "file");
+    assert!(
+        report.to_table().contains("file logs"),
+        "{}",
+        report.to_table()
+    );
+    // The round's nodes left nothing behind in the data directory.
+    let left = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(left, 0, "the nodes' temporary directory was removed");
+}
+
+#[test]
+fn log_file_is_refused_outside_in_process_rounds_with_the_flag_named() {
+    let mut options = tiny_options();
+    options.log = InProcessLog::File;
+    options.mode = Mode::Real;
+    let error = options.validate().unwrap_err().to_string();
+    assert!(error.contains("--log file"), "{error}");
+    let mut options = tiny_options();
+    options.log = InProcessLog::File;
+    options.data_dir = PathBuf::from("/nonexistent/rafty-bench");
+    let error = options.validate().unwrap_err().to_string();
+    assert!(error.contains("--data-dir"), "{error}");
+    assert_eq!(
+        super::options::parse_log("disk").unwrap_err(),
+        "unknown log 'disk' (use memory or file)"
+    );
 }

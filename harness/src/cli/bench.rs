@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::bench::node_process::{self, NodeProcessOptions};
-use crate::bench::options::{MAX_CATCH_UP_ENTRIES, SnapshotPolicy, parse_clients, parse_mode};
+use crate::bench::options::{
+    InProcessLog, MAX_CATCH_UP_ENTRIES, SnapshotPolicy, parse_clients, parse_log, parse_mode,
+};
 use crate::bench::{self, BenchOptions, Mode};
 use crate::cli::check::parse_duration;
 use crate::cli::number::whole_number;
@@ -48,6 +50,11 @@ pub struct Args {
     /// Real mode: nodes keep their logs in memory (no fsync), to show what the disk costs.
     #[arg(long)]
     pub memory_log: bool,
+    /// In process: each node's log, `memory` (MemoryLog, no I/O) or `file` (FileLog with one
+    /// fsync per appended batch and a file snapshot store, in a temporary directory under
+    /// --data-dir); the network stays in process.
+    #[arg(long, default_value = "memory", value_parser = parse_log)]
+    pub log: InProcessLog,
     /// Print the report as JSON (and no progress lines).
     #[arg(long)]
     pub json: bool,
@@ -148,6 +155,7 @@ pub fn run(args: &Args) -> u8 {
         payload_bytes: args.payload_bytes as usize,
         data_dir: args.data_dir.clone().unwrap_or_else(std::env::temp_dir),
         memory_log: args.memory_log,
+        log: args.log,
         json: args.json,
         snapshots: args.snapshots,
         catch_up: args.catch_up,

@@ -41,6 +41,9 @@ const RESULT_QUEUE: usize = 1024;
 const SNAPSHOT_EVENT_QUEUE: usize = 64;
 /// The most client commands proposed as one batch.
 const MAX_PROPOSAL_BATCH: usize = 1024;
+/// The most RPC outcomes one turn of the loop hands the core before it executes their
+/// actions (the rest wait for the next turn, so the other channels are not starved).
+const MAX_RESULTS_PER_TURN: usize = 64;
 /// A leader woken by a submission while at least this many commands wait for their entries
 /// to apply first lets the runtime run its other ready tasks once (see
 /// [`Driver::gather_submissions`]).
@@ -344,7 +347,25 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         self.local.loop_now()
     }
 
-    fn on_result(&mut self, result: RpcResult) -> Result<(), LogError> {
+    /// The outcome of a request this node sent, and every other one already queued (up to
+    /// [`MAX_RESULTS_PER_TURN`]): each is a core input of its own, in arrival order, and their
+    /// actions run together, in order, once. A leader's heartbeat round or AppendEntries
+    /// to two followers comes back as two results, often queued together: one turn, one
+    /// action list and one status publication for both, instead of a turn each (and a
+    /// `select!` re-registering every channel's waker in between).
+    fn on_result(&mut self, first: RpcResult) -> Result<(), LogError> {
+        self.step_result(first);
+        for _ in 1..MAX_RESULTS_PER_TURN {
+            match self.results_rx.try_recv() {
+                Ok(next) => self.step_result(next),
+                Err(_) => break,
+            }
+        }
+        self.execute(None)
+    }
+
+    /// Give the core one RPC outcome; its actions wait for [`Driver::execute`].
+    fn step_result(&mut self, result: RpcResult) {
         self.counters.results += 1;
         let now = self.now();
         match result.outcome {
@@ -356,7 +377,6 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
                 self.core.send_failed(now, result.to, &result.request);
             }
         }
-        self.execute(None)
     }
 
     /// A leader with many commands in flight, woken by one submission, lets the runtime run

@@ -27,15 +27,6 @@ struct Remote {
     reply: oneshot::Sender<Message>,
 }
 
-/// The most confirmation rounds of one mode the loop has given the core and not seen settled.
-/// Readers arriving while that many are out join the open round, which the loop closes as
-/// soon as one settles: at 64 closed-loop readers, a round closed the moment the loop was
-/// free held one or two of them (a loop turn, a core read and a heartbeat round each), one
-/// closed when the previous one settles holds every reader that arrived meanwhile. (Two out
-/// per mode measured 0.7x of one at 64 clients in `rafty bench --reads index`: rounds of half
-/// the readers, twice the loop turns.)
-const MAX_ROUNDS_OUT_PER_MODE: usize = 1;
-
 /// The reads in the event loop's hands.
 #[derive(Default)]
 pub(super) struct Reads {
@@ -46,6 +37,8 @@ pub(super) struct Reads {
     remote: BTreeMap<ReadId, Remote>,
     /// A round given to the core settled or was abandoned since the loop last closed rounds:
     /// an open round held back ([`MAX_ROUNDS_OUT_PER_MODE`]) may go now.
+    ///
+    /// [`MAX_ROUNDS_OUT_PER_MODE`]: super::local_reads::MAX_ROUNDS_OUT_PER_MODE
     pub(super) freed: bool,
 }
 
@@ -63,9 +56,13 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         self.reads.remote.retain(|_, read| !read.reply.is_closed());
         let local = &self.local;
         let before = self.reads.confirming.len();
-        self.reads
-            .confirming
-            .retain(|_, (mode, round)| local.round_has_readers(*mode, *round));
+        self.reads.confirming.retain(|_, (mode, round)| {
+            let waited_for = local.round_has_readers(*mode, *round);
+            if !waited_for {
+                local.abandon_round(*mode);
+            }
+            waited_for
+        });
         self.reads.freed |= self.reads.confirming.len() != before;
     }
 
@@ -80,18 +77,11 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// Readers joined a round: close the open round of each mode that has readers and fewer
     /// than [`MAX_ROUNDS_OUT_PER_MODE`] rounds out, and give it to the core as one read, so
     /// one heartbeat round, sent after every one of them arrived, confirms them all.
+    ///
+    /// [`MAX_ROUNDS_OUT_PER_MODE`]: super::local_reads::MAX_ROUNDS_OUT_PER_MODE
     pub(super) fn on_reads(&mut self) -> Result<(), LogError> {
         let now = self.now();
         for mode in [ReadMode::Index, ReadMode::Lease] {
-            let out = self
-                .reads
-                .confirming
-                .values()
-                .filter(|(out_mode, _)| *out_mode == mode)
-                .count();
-            if out >= MAX_ROUNDS_OUT_PER_MODE {
-                continue;
-            }
             let Some(round) = self.local.close_round(mode) else {
                 continue;
             };

@@ -111,3 +111,47 @@ async fn a_reader_that_gives_up_leaves_its_round() {
     let round = reads.close_round(ReadMode::Lease).unwrap();
     assert!(reads.round_has_readers(ReadMode::Lease, round));
 }
+
+/// A reader that opens a round while a round of its mode is out does not wake the event loop
+/// (the loop closes the open round itself when the round out settles, and may close no
+/// other meanwhile); with no round out, it does. An abandoned round is no longer out.
+#[tokio::test]
+async fn a_reader_wakes_the_loop_only_when_no_round_of_its_mode_is_out() {
+    let reads = reads();
+    let query = crate::kv::KvCommand::Get { key: "k".into() }
+        .encode()
+        .unwrap();
+    let mut first = pin!(reads.confirmed(&query, ReadMode::Index));
+    assert!(poll(first.as_mut()).is_pending());
+    assert!(
+        poll(pin!(reads.wanted())).is_ready(),
+        "no round out: the loop was woken"
+    );
+    let round = reads.close_round(ReadMode::Index).unwrap();
+    let mut second = pin!(reads.confirmed(&query, ReadMode::Index));
+    assert!(poll(second.as_mut()).is_pending());
+    assert!(
+        poll(pin!(reads.wanted())).is_pending(),
+        "a round out: woken for nothing"
+    );
+    assert_eq!(
+        reads.close_round(ReadMode::Index),
+        None,
+        "a second round out"
+    );
+    // A lease-mode reader is not held back by an index-mode round.
+    let mut leased = pin!(reads.confirmed(&query, ReadMode::Lease));
+    assert!(poll(leased.as_mut()).is_pending());
+    assert!(poll(pin!(reads.wanted())).is_ready());
+    reads.settle_round(ReadMode::Index, round, Ok(5));
+    let next = reads
+        .close_round(ReadMode::Index)
+        .expect("the round out settled: the open one goes");
+    // As the loop does when it forgets a round whose readers all gave up
+    // (`prune_abandoned_reads`): no longer out.
+    reads.abandon_round(ReadMode::Index);
+    assert_ne!(next, round);
+    let mut third = pin!(reads.confirmed(&query, ReadMode::Index));
+    assert!(poll(third.as_mut()).is_pending());
+    assert!(reads.close_round(ReadMode::Index).is_some());
+}
