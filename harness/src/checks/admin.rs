@@ -268,37 +268,10 @@ fn seconds(ns: u64) -> String {
 /// nemesis's was in effect or had stopped less than `recovery_ns` before, from the nemesis
 /// `events`; a fault never stopped lasts to the end.
 pub fn busy_stretches(events: &[NemesisEvent], recovery_ns: u64) -> Vec<(u64, u64)> {
-    let mut stretches = Vec::new();
-    let mut in_effect = 0usize;
-    let mut busy_since = 0;
-    for event in events {
-        let kind = event
-            .f
-            .strip_prefix("start-")
-            .map(|kind| (kind, true))
-            .or_else(|| event.f.strip_prefix("stop-").map(|kind| (kind, false)));
-        let Some((kind, starts)) = kind else {
-            continue;
-        };
-        if kind == "membership" {
-            continue;
-        }
-        if starts {
-            if in_effect == 0 {
-                busy_since = event.time_ns;
-            }
-            in_effect += 1;
-        } else if in_effect > 0 {
-            in_effect -= 1;
-            if in_effect == 0 {
-                stretches.push((busy_since, event.time_ns.saturating_add(recovery_ns)));
-            }
-        }
-    }
-    if in_effect > 0 {
-        stretches.push((busy_since, u64::MAX));
-    }
-    stretches
+    super::liveness::fault_stretches(events, &["membership"])
+        .into_iter()
+        .map(|(start, stop)| (start, stop.saturating_add(recovery_ns)))
+        .collect()
 }
 
 /// Whether `[from, to]` meets none of `busy` ([`busy_stretches`]).

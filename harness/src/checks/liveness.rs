@@ -63,6 +63,44 @@ impl Liveness {
 /// one healthy window to count as not answering (one could be cut by the window's end).
 pub const UNANSWERED_MIN: u32 = 3;
 
+/// The stretches `[start, stop)` (nanoseconds, in order, disjoint) in which at least one fault
+/// whose kind is not in `ignored` was in effect, from the nemesis `events`: with
+/// `--nemesis-overlap` a stretch ends only when the last overlapping fault stops; one never
+/// stopped ends at `u64::MAX`. A stop with no fault in effect is ignored.
+pub fn fault_stretches(events: &[NemesisEvent], ignored: &[&str]) -> Vec<(u64, u64)> {
+    let mut stretches = Vec::new();
+    let mut in_effect = 0usize;
+    let mut since = 0;
+    for event in events {
+        let (kind, starts) = match (
+            event.f.strip_prefix("start-"),
+            event.f.strip_prefix("stop-"),
+        ) {
+            (Some(kind), _) => (kind, true),
+            (None, Some(kind)) => (kind, false),
+            (None, None) => continue,
+        };
+        if ignored.contains(&kind) {
+            continue;
+        }
+        if starts {
+            if in_effect == 0 {
+                since = event.time_ns;
+            }
+            in_effect += 1;
+        } else if in_effect > 0 {
+            in_effect -= 1;
+            if in_effect == 0 {
+                stretches.push((since, event.time_ns));
+            }
+        }
+    }
+    if in_effect > 0 {
+        stretches.push((since, u64::MAX));
+    }
+    stretches
+}
+
 /// Check liveness of `ops` given the nemesis `events`: [`Windows`] over a history held whole.
 pub fn check(
     ops: &[Op],
@@ -107,25 +145,17 @@ impl Windows {
         recovery: Duration,
         min_window: Duration,
     ) -> Self {
+        let limit = time_limit.as_nanos() as u64;
+        // The gaps between the stretches in which some fault was in effect (with
+        // `--nemesis-overlap`, the cluster is healthy only once the last of them stopped).
         let mut windows = Vec::new();
         let mut healthy_since = Some(0u64);
-        // With `--nemesis-overlap`, several faults may be in effect: the cluster is healthy
-        // only once the last of them stopped.
-        let mut in_effect = 0usize;
-        for event in events {
-            if event.f.starts_with("start-") {
-                in_effect += 1;
-                if let Some(from) = healthy_since.take() {
-                    windows.push((from, event.time_ns));
-                }
-            } else if event.f.starts_with("stop-") {
-                in_effect = in_effect.saturating_sub(1);
-                if in_effect == 0 {
-                    healthy_since = Some(event.time_ns);
-                }
+        for (start, stop) in fault_stretches(events, &[]) {
+            if let Some(from) = healthy_since {
+                windows.push((from, start));
             }
+            healthy_since = (stop != u64::MAX).then_some(stop);
         }
-        let limit = time_limit.as_nanos() as u64;
         if let Some(from) = healthy_since {
             windows.push((from, limit));
         }
@@ -258,6 +288,11 @@ mod tests {
 
     use super::*;
 
+    /// Client 1's completion of `f` with `kind` at `ms` milliseconds.
+    fn completion(kind: OpType, f: &str, ms: u64) -> Op {
+        Op::new(Process::Client(1), kind, f, Value::Nil).with_time(ms * 1_000_000)
+    }
+
     fn ok_at(ms: u64) -> Op {
         Op::new(Process::Client(0), OpType::Ok, "read", Value::Nil).with_time(ms * 1_000_000)
     }
@@ -330,9 +365,6 @@ mod tests {
     /// healthy; one whose reads all end indeterminate is named, even while others progress.
     #[test]
     fn a_node_that_answers_none_of_its_reads_in_a_healthy_window_is_named() {
-        let completion = |kind, f: &str, ms: u64| {
-            Op::new(Process::Client(1), kind, f, Value::Nil).with_time(ms * 1_000_000)
-        };
         let second = Duration::from_secs(1);
         let mut windows = Windows::new(&[], Duration::from_secs(10), second, second);
         for ms in [2000, 2100, 2200] {
@@ -371,9 +403,6 @@ mod tests {
     /// all,membership,clock,depose --nemesis-overlap 2` judged so, e.g. seed 2).
     #[test]
     fn stale_reads_left_info_are_not_counted_as_unanswered() {
-        let completion = |kind, f: &str, ms: u64| {
-            Op::new(Process::Client(1), kind, f, Value::Nil).with_time(ms * 1_000_000)
-        };
         let second = Duration::from_secs(1);
         let mut windows = Windows::new(&[], Duration::from_secs(10), second, second)
             .answers_unjudged_for(&["read", "get"]);

@@ -31,6 +31,13 @@ fn reads() -> LocalReads {
     reads_and_state_machine().0
 }
 
+/// The encoded query every test reads with: a get of key `k`.
+fn get_k() -> Vec<u8> {
+    crate::kv::KvCommand::Get { key: "k".into() }
+        .encode()
+        .unwrap()
+}
+
 fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
 }
@@ -40,9 +47,7 @@ fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
 #[tokio::test]
 async fn a_round_that_began_before_a_read_arrived_never_releases_it() {
     let reads = reads();
-    let query = crate::kv::KvCommand::Get { key: "k".into() }
-        .encode()
-        .unwrap();
+    let query = get_k();
     let mut first = pin!(reads.confirmed(&query, ReadMode::Index));
     assert!(poll(first.as_mut()).is_pending());
     let round = reads
@@ -74,9 +79,7 @@ async fn a_round_that_began_before_a_read_arrived_never_releases_it() {
 #[tokio::test]
 async fn a_released_read_waits_for_the_apply_through_its_read_index() {
     let (reads, state_machine) = reads_and_state_machine();
-    let query = crate::kv::KvCommand::Get { key: "k".into() }
-        .encode()
-        .unwrap();
+    let query = get_k();
     let mut read = pin!(reads.confirmed(&query, ReadMode::Index));
     assert!(poll(read.as_mut()).is_pending());
     let round = reads.close_round(ReadMode::Index).unwrap();
@@ -98,9 +101,7 @@ async fn a_released_read_waits_for_the_apply_through_its_read_index() {
 #[tokio::test]
 async fn a_reader_that_gives_up_leaves_its_round() {
     let reads = reads();
-    let query = crate::kv::KvCommand::Get { key: "k".into() }
-        .encode()
-        .unwrap();
+    let query = get_k();
     {
         let mut read = pin!(reads.confirmed(&query, ReadMode::Lease));
         assert!(poll(read.as_mut()).is_pending());
@@ -118,9 +119,7 @@ async fn a_reader_that_gives_up_leaves_its_round() {
 #[tokio::test]
 async fn a_reader_wakes_the_loop_only_when_no_round_of_its_mode_is_out() {
     let reads = reads();
-    let query = crate::kv::KvCommand::Get { key: "k".into() }
-        .encode()
-        .unwrap();
+    let query = get_k();
     let mut first = pin!(reads.confirmed(&query, ReadMode::Index));
     assert!(poll(first.as_mut()).is_pending());
     assert!(
