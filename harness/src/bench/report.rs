@@ -196,10 +196,27 @@ impl BenchReport {
         load_after: Option<LoadAverage>,
         results: Vec<ClientCountResult>,
     ) -> BenchReport {
+        // Reads that skip the log (ReadIndex, lease, stale) append nothing: the commit and
+        // append tables would be rows of zero entries and the ratios to an fsync the reads
+        // never pay meaningless, so the report leaves them out.
+        let mut results = results;
+        let skips_log = options
+            .reads
+            .is_some_and(|reads| reads != rafty::ReadConsistency::Log);
+        if skips_log {
+            for result in &mut results {
+                result.commit_latency = None;
+                result.append_latency = None;
+                for round in &mut result.rounds {
+                    round.commit_latency = None;
+                    round.append_latency = None;
+                }
+            }
+        }
         // Without fsync the ratio compares against a cost the run did not pay.
         let one_client = results
             .iter()
-            .filter(|_| !options.memory_log)
+            .filter(|_| !options.memory_log && !skips_log)
             .find(|result| result.clients == 1);
         let ratio = |latency: fn(&ClientCountResult) -> Option<f64>, bound: fn(&Bounds) -> f64| {
             one_client.and_then(|result| {

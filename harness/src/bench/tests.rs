@@ -52,6 +52,31 @@ fn an_in_process_run_commits_and_reports_json() {
     assert!(report.to_table().contains("clients"));
 }
 
+/// Reads that skip the log (ReadIndex here) append nothing: the report shows no commit or
+/// append latency for them (rows of zero entries) and no ratio to an fsync they never pay,
+/// while log reads, which are commands, keep theirs.
+#[test]
+fn reads_that_skip_the_log_report_no_commit_latency() {
+    let mut options = tiny_options();
+    options.reads = Some(rafty::ReadConsistency::Linearizable);
+    let report = run(&options).expect("the benchmark runs");
+    assert!(report.results[0].rounds[0].ops > 0, "{report:?}");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("valid JSON");
+    assert!(json["results"][0]["commit_latency"].is_null(), "{json}");
+    assert!(json["results"][0]["rounds"][0]["commit_latency"].is_null());
+    assert!(json["commit_p50_over_bound_at_1_client"].is_null());
+    assert!(!report.to_table().contains("commit latency"));
+
+    options.reads = Some(rafty::ReadConsistency::Log);
+    let report = run(&options).expect("the benchmark runs");
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("valid JSON");
+    assert!(
+        json["results"][0]["commit_latency"]["count"].as_u64() > Some(0),
+        "{json}"
+    );
+    assert!(report.to_table().contains("commit latency"));
+}
+
 #[test]
 fn bad_options_name_the_flag() {
     let mut options = tiny_options();
