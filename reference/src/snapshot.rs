@@ -56,7 +56,9 @@ pub enum SnapshotError {
 /// A snapshot being written: bytes are appended in order, then [`SnapshotWriter::finish`]
 /// makes the whole snapshot durable and the store's latest, atomically.
 pub trait SnapshotWriter: Send {
-    /// Append `bytes` at the end of the snapshot being written.
+    /// Append `bytes` at the end of the snapshot being written. The node buffers: a snapshot
+    /// it takes arrives in pieces of 64 KiB (the last one shorter), however small the state
+    /// machine's own writes; a snapshot it receives arrives one InstallSnapshot chunk per call.
     fn write(&mut self, bytes: &[u8]) -> Result<(), SnapshotError>;
 
     /// How many bytes were written so far (the offset the next chunk must start at).
@@ -109,7 +111,8 @@ pub trait SnapshotStore: Send + 'static {
 /// handle) and written out away from it, so snapshotting does not stall the node.
 pub trait SnapshotSource: Send + 'static {
     /// Write the whole state to `out`. Must be deterministic: the same state writes the same
-    /// bytes on every node (sorted maps, no hash-map iteration order, no clocks).
+    /// bytes on every node (sorted maps, no hash-map iteration order, no clocks). The node
+    /// buffers `out`, so a streaming encoder may write a token at a time.
     fn write_to(self: Box<Self>, out: &mut dyn io::Write) -> io::Result<()>;
 }
 

@@ -31,6 +31,7 @@ pub mod metrics;
 mod panic_stop;
 mod pause;
 mod reads;
+mod snapshot_stream;
 mod snapshots;
 mod submitter;
 

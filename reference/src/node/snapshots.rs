@@ -15,14 +15,13 @@ use tokio::sync::oneshot;
 use super::driver::Driver;
 use super::envelope;
 use super::events::NodeEvent;
+use super::snapshot_stream::write_snapshot;
 use crate::core::InstallDecision;
 use crate::log::{Log, LogError};
 use crate::membership::Membership;
 use crate::message::{InstallSnapshot, InstallSnapshotResponse};
 use crate::peer::Peer;
-use crate::snapshot::{
-    SnapshotError, SnapshotMeta, SnapshotReader, SnapshotStore, SnapshotWriter, WriterAdapter,
-};
+use crate::snapshot::{SnapshotError, SnapshotMeta, SnapshotReader, SnapshotStore, SnapshotWriter};
 use crate::state_machine::StateMachine;
 use crate::types::{LogIndex, NodeId, Term};
 
@@ -70,7 +69,8 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
     /// current-thread one, as in the simulation, where no thread may be spawned). A state
     /// machine without snapshots is never asked again: the core's request stays pending.
     /// The snapshot carries `membership`, the configuration as of `index`, in front of the
-    /// state machine's bytes (see `envelope.rs`).
+    /// state machine's bytes (see `envelope.rs`); both reach the store through a buffer (see
+    /// `snapshot_stream.rs`).
     pub(super) fn take_snapshot(&mut self, index: LogIndex, term: Term, membership: Membership) {
         let source = super::local_reads::lock(&self.state_machine)
             .state_machine
@@ -86,9 +86,7 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         let writer = lock(&self.store).begin(index, term);
         let write = move || {
             let result = writer.and_then(|mut writer| {
-                let mut out = WriterAdapter(writer.as_mut());
-                envelope::write(&membership, &mut out)?;
-                source.write_to(&mut out)?;
+                write_snapshot(writer.as_mut(), &membership, source)?;
                 writer.finish()
             });
             // The loop is gone only when the node stopped.

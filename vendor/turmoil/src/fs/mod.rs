@@ -869,6 +869,18 @@ impl SymlinkData {
 /// Cache key: (file path, page index)
 type PageKey = (PathBuf, u64);
 
+/// Whether `from` was renamed to `to` by the pending `renames` (in order): the path a file
+/// written at `from` has once they are applied. Patched: see [`Fs::pending_renames`].
+fn renamed_to(renames: &[(&Path, &Path)], from: &Path, to: &Path) -> bool {
+    let mut current = from;
+    for &(f, t) in renames {
+        if f == current {
+            current = t;
+        }
+    }
+    current == to
+}
+
 /// LRU page cache with optional random eviction.
 ///
 /// Tracks which (file, page) pairs are "hot" in memory. Cache hits
@@ -1428,6 +1440,7 @@ impl Fs {
             .map(|v| v.content.len() as u64)
             .unwrap_or(0);
 
+        let renames = self.pending_renames();
         for op in &self.pending {
             match op {
                 PendingOp::Write {
@@ -1437,7 +1450,7 @@ impl Fs {
                     ..
                 } => {
                     // Check if this write applies to the content path
-                    if p == &content_path || self.path_renamed_to(p, &content_path) {
+                    if p == &content_path || renamed_to(&renames, p, &content_path) {
                         let end = offset + data.len() as u64;
                         if end > len {
                             len = end;
@@ -1449,7 +1462,7 @@ impl Fs {
                     len: new_len,
                     ..
                 } => {
-                    if p == &content_path || self.path_renamed_to(p, &content_path) {
+                    if p == &content_path || renamed_to(&renames, p, &content_path) {
                         len = *new_len;
                     }
                 }
@@ -1852,6 +1865,7 @@ impl Fs {
         }
 
         // Overlay pending writes (need to check the content path)
+        let renames = self.pending_renames();
         for op in &self.pending {
             if let PendingOp::Write {
                 path: p,
@@ -1861,7 +1875,7 @@ impl Fs {
             } = op
             {
                 // Check if this write applies to the content path
-                let write_applies = p == &content_path || self.path_renamed_to(p, &content_path);
+                let write_applies = p == &content_path || renamed_to(&renames, p, &content_path);
                 if write_applies {
                     let write_end = write_off + data.len() as u64;
                     let read_end = offset + to_read as u64;
@@ -1881,17 +1895,20 @@ impl Fs {
         to_read
     }
 
-    /// Check if `from` was renamed to `to` via pending ops.
-    fn path_renamed_to(&self, from: &Path, to: &Path) -> bool {
-        let mut current = from.to_path_buf();
-        for op in &self.pending {
-            if let PendingOp::Rename { from: f, to: t } = op {
-                if f == &current {
-                    current = t.clone();
-                }
-            }
-        }
-        current == to
+    /// The pending renames, in order, for [`renamed_to`].
+    ///
+    /// Patched (vendor/turmoil/PATCHES.md): collected once per call, where turmoil 0.7.2
+    /// scanned every pending op again for every pending write (`path_renamed_to`), which made
+    /// each read, write and length query of a disk holding many unsynced writes quadratic in
+    /// their number.
+    fn pending_renames(&self) -> Vec<(&Path, &Path)> {
+        self.pending
+            .iter()
+            .filter_map(|op| match op {
+                PendingOp::Rename { from, to } => Some((from.as_path(), to.as_path())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Write to a file (adds to pending queue).
@@ -2121,6 +2138,7 @@ impl Fs {
             .map(|f| (f.crtime, f.mtime, f.ctime));
 
         // Apply pending ops that affect timestamps
+        let renames = self.pending_renames();
         for op in &self.pending {
             match op {
                 PendingOp::CreateFile { path: p, time, .. } if p == path => {
@@ -2130,7 +2148,7 @@ impl Fs {
                 PendingOp::Write { path: p, time, .. }
                 | PendingOp::SetLen { path: p, time, .. } => {
                     // Writes and truncates update mtime/ctime
-                    if (p == path || self.path_renamed_to(p, path)) && timestamps.is_some() {
+                    if (p == path || renamed_to(&renames, p, path)) && timestamps.is_some() {
                         let (crtime, _, _) = timestamps.unwrap();
                         timestamps = Some((crtime, *time, *time));
                     }
