@@ -124,7 +124,10 @@ mod tests {
                 (settings.max_append_entries, settings.election_timeout_min),
                 "seed {seed}: the other draws moved"
             );
-            pairs.insert((drawn.snapshot_threshold_entries, drawn.snapshot_keep_entries));
+            pairs.insert((
+                drawn.snapshot_threshold_entries,
+                drawn.snapshot_keep_entries,
+            ));
         }
         let expected: BTreeSet<(u64, u64)> = SNAPSHOTS_UNDER_MEMBERSHIP.into_iter().collect();
         assert_eq!(pairs, expected);

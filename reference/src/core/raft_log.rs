@@ -280,10 +280,18 @@ mod tests {
         assert_eq!(log.last_index_of_term(1), None);
         log.compact(6, 3);
         assert_eq!(log.last_index(), 6);
-        assert_eq!(log.last_index_of_term(3), Some(6), "nothing held, all compacted");
+        assert_eq!(
+            log.last_index_of_term(3),
+            Some(6),
+            "nothing held, all compacted"
+        );
         assert_eq!(log.last_index_of_term(2), None);
         let empty = RaftLog::new((0, 0), Vec::new());
-        assert_eq!(empty.last_index_of_term(0), None, "the sentinel is no entry");
+        assert_eq!(
+            empty.last_index_of_term(0),
+            None,
+            "the sentinel is no entry"
+        );
     }
 
     #[test]
