@@ -265,6 +265,15 @@ pub fn entries() -> Vec<Entry> {
             "`all,membership`, overlap 2: a voter removed (it keeps running); any",
             "removed-node-disrupts",
         ),
+        membership(
+            "restart-from-bootstrap-configuration",
+            M::RestartFromBootstrapConfiguration,
+            "dissertation §4.1 and chapter 5: a server uses the latest configuration in its \
+             log, the snapshot's included (it keeps the configuration as of its last index)",
+            "`all,membership`, overlap 2: a change, a snapshot past its entry, then a kill and \
+             a restart that loads the snapshot; kv",
+            "election-quorum / commit-quorum / liveness (settle)",
+        ),
         // Reads without the log (issue 21): run with the reads each needs (`search::setup`).
         core(
             "read-index-without-heartbeat",

@@ -291,11 +291,19 @@ impl TestConfig {
     }
 
     /// The configuration run `seed` runs with: its settings drawn from the seed when
-    /// `draw_settings` is on, else this one.
+    /// `draw_settings` is on (with the `membership` nemesis, its snapshot threshold and kept
+    /// entries too, unless set by hand: [`crate::run::settings_draw::drawn_snapshot_settings`]),
+    /// else this one.
     pub fn for_seed(&self, seed: u64) -> TestConfig {
         let mut config = self.clone();
         if self.draw_settings {
             config.raft = crate::run::settings_draw::drawn_settings(&self.raft, seed);
+            let membership = FaultKind::named("membership");
+            if membership.is_some_and(|kind| self.nemesis.contains(&kind)) {
+                let usual = TestConfig::new(self.workload.kind).raft;
+                config.raft =
+                    crate::run::settings_draw::drawn_snapshot_settings(&config.raft, &usual, seed);
+            }
         }
         if config.reads == ReadConsistency::Lease {
             let margin = config.raft.election_timeout_min * config.lease_margin_percent / 100;

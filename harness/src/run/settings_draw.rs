@@ -23,6 +23,40 @@ const TIMINGS_MS: [(u64, u64, u64); 3] = [(150, 300, 50), (100, 120, 30), (50, 1
 /// (within its call's deadline) can reach a candidate after it moved on to a later term.
 const RPC_TIMEOUTS_MS: [u64; 3] = [100, 100, 400];
 
+/// Snapshot settings, (threshold, entries kept behind a snapshot), drawn for a run with the
+/// `membership` nemesis ([`drawn_snapshot_settings`]): the simulation's usual (a snapshot about
+/// once a second at the default rate, 20 entries kept) one time in three, and otherwise small
+/// ones, so that a configuration change is inside every node's snapshot and compacted out of
+/// its log within a fraction of a second, and a node restarted after a change must take its
+/// configuration from the snapshot (dissertation chapter 5: a snapshot holds the latest
+/// configuration as of its last included index), and a follower that fell behind a change
+/// learns it by InstallSnapshot.
+const SNAPSHOTS_UNDER_MEMBERSHIP: [(u64, u64); 3] = [(100, 20), (20, 4), (10, 2)];
+
+/// `base` with its snapshot threshold and kept entries drawn from `seed` (from a stream of
+/// its own, so [`drawn_settings`]'s draws stay what they were), for a run with the
+/// `membership` nemesis. Only when `base` holds the simulation's usual ones (`usual`): a value
+/// set by hand (`--snapshot-threshold-entries`) is kept.
+pub fn drawn_snapshot_settings(
+    base: &rafty::Config,
+    usual: &rafty::Config,
+    seed: u64,
+) -> rafty::Config {
+    let unset = base.snapshot_threshold_entries == usual.snapshot_threshold_entries
+        && base.snapshot_keep_entries == usual.snapshot_keep_entries;
+    if !unset {
+        return base.clone();
+    }
+    let mut rng = Seeds::new(seed).rng("settings", 1);
+    let (threshold, keep) =
+        SNAPSHOTS_UNDER_MEMBERSHIP[rng.random_range(0..SNAPSHOTS_UNDER_MEMBERSHIP.len())];
+    rafty::Config {
+        snapshot_threshold_entries: threshold,
+        snapshot_keep_entries: keep,
+        ..base.clone()
+    }
+}
+
 /// `base` with its batch size, in-flight window and election timing drawn from `seed`.
 pub fn drawn_settings(base: &rafty::Config, seed: u64) -> rafty::Config {
     let mut rng = Seeds::new(seed).rng("settings", 0);
@@ -68,5 +102,41 @@ mod tests {
         assert_eq!(timeouts.len(), TIMINGS_MS.len());
         assert_eq!(rpc_timeouts.len(), 2, "{rpc_timeouts:?}");
         assert!(rpc_timeouts.contains(&base.rpc_timeout), "{rpc_timeouts:?}");
+    }
+
+    /// Under `membership` the snapshot settings are drawn (deterministically, each pair
+    /// reached, the other draws unmoved), and ones set by hand are kept.
+    #[test]
+    fn snapshot_settings_are_drawn_unless_set_by_hand() {
+        let usual = rafty::Config {
+            snapshot_threshold_entries: 100,
+            snapshot_keep_entries: 20,
+            ..rafty::Config::default()
+        };
+        let mut pairs = BTreeSet::new();
+        for seed in 1..=60 {
+            let settings = drawn_settings(&usual, seed);
+            let drawn = drawn_snapshot_settings(&settings, &usual, seed);
+            assert_eq!(drawn, drawn_snapshot_settings(&settings, &usual, seed));
+            drawn.validate().expect("every drawn setting is valid");
+            assert_eq!(
+                (drawn.max_append_entries, drawn.election_timeout_min),
+                (settings.max_append_entries, settings.election_timeout_min),
+                "seed {seed}: the other draws moved"
+            );
+            pairs.insert((
+                drawn.snapshot_threshold_entries,
+                drawn.snapshot_keep_entries,
+            ));
+        }
+        let expected: BTreeSet<(u64, u64)> = SNAPSHOTS_UNDER_MEMBERSHIP.into_iter().collect();
+        assert_eq!(pairs, expected);
+        let by_hand = rafty::Config {
+            snapshot_threshold_entries: 7,
+            ..usual.clone()
+        };
+        for seed in 1..=20 {
+            assert_eq!(drawn_snapshot_settings(&by_hand, &usual, seed), by_hand);
+        }
     }
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rafty::core::MembershipChangeError;
 use rafty::core::Role;
 use rafty::node::{AdminError, Node};
 use rafty::{Membership, NodeId};
@@ -51,7 +52,20 @@ impl AdminRequests {
     fn take(&self) -> Option<(MembershipOp, u64)> {
         self.lock().pop_front()
     }
+
+    /// Put `op` back first in line, to be taken again (a retry).
+    fn retry(&self, op: MembershipOp, draw: u64) {
+        self.lock().push_front((op, draw));
+    }
 }
+
+/// How long the nemesis waits before asking again for a change that the leader refused with
+/// "a configuration change is in progress" (its own term's first entry, or the last change,
+/// not committed yet: the error says to retry once it is), as an operator's script would.
+const RETRY_AFTER: Duration = Duration::from_millis(20);
+/// The most times one op is asked again after such a refusal (about half a second at
+/// [`RETRY_AFTER`]); a leader that still refuses then has it skipped.
+const MAX_RETRIES: u32 = 25;
 
 /// Which hosts exist, and how many voters the cluster started with.
 #[derive(Clone, Debug)]
@@ -83,6 +97,8 @@ pub async fn serve(
     } else {
         AdminRequests::POLL_IDLE
     };
+    // The op being asked again, and how many times it was.
+    let mut retried: Option<((MembershipOp, u64), u32)> = None;
     loop {
         tokio::time::sleep(poll).await;
         if node.role() != Role::Leader {
@@ -90,6 +106,10 @@ pub async fn serve(
         }
         let Some((op, draw)) = requests.take() else {
             continue;
+        };
+        let tries = match retried.take() {
+            Some((asked, tries)) if asked == (op, draw) => tries,
+            _ => 0,
         };
         let (membership, _) = node.membership();
         let text = match choose(op, draw, &membership, id, &hosts) {
@@ -101,8 +121,21 @@ pub async fn serve(
                 );
                 let term = node.status().term;
                 let record = obs.admin_started(id, term, &membership, call.record());
-                let (outcome, judged) = call.run(&node).await;
+                let (outcome, judged, in_progress) = call.run(&node).await;
                 obs.admin_finished(record, id, judged);
+                if in_progress && tries < MAX_RETRIES {
+                    // Asked again once the change in progress (or the leader's first entry
+                    // of its term) is committed: a transfer followed by a replacement is
+                    // refused at once by the new leader otherwise, and never changes anything.
+                    requests.retry(op, draw);
+                    retried = Some(((op, draw), tries + 1));
+                    obs.note(
+                        id,
+                        &format!("membership nemesis: {call}: {outcome}; asked again"),
+                    );
+                    tokio::time::sleep(RETRY_AFTER).await;
+                    continue;
+                }
                 let (now, at) = node.membership();
                 format!("membership nemesis: {call}: {outcome}; now {now:?} at {at}")
             }
@@ -134,9 +167,9 @@ impl std::fmt::Display for Call {
 }
 
 impl Call {
-    /// Carry it out: what happened, for the node's log, and the outcome the admin check
-    /// judges.
-    async fn run(&self, node: &Node) -> (String, AdminOutcome) {
+    /// Carry it out: what happened, for the node's log, the outcome the admin check judges,
+    /// and whether it was refused because a change is in progress (worth asking again).
+    async fn run(&self, node: &Node) -> (String, AdminOutcome, bool) {
         let outcome = match self {
             Call::AddLearner(n) => node.add_learner(*n).await.map(Some),
             Call::Promote(n) => node.promote(*n).await.map(Some),
@@ -145,14 +178,22 @@ impl Call {
             Call::Transfer(n) => node.transfer_leadership(*n).await.map(|()| None),
         };
         match outcome {
-            Ok(Some(index)) => (format!("ok at {index}"), AdminOutcome::Done(Some(index))),
-            Ok(None) => ("ok done".to_owned(), AdminOutcome::Done(None)),
+            Ok(Some(index)) => (
+                format!("ok at {index}"),
+                AdminOutcome::Done(Some(index)),
+                false,
+            ),
+            Ok(None) => ("ok done".to_owned(), AdminOutcome::Done(None), false),
             Err(error) => {
+                let in_progress = matches!(
+                    error,
+                    AdminError::Membership(MembershipChangeError::ChangeInProgress { .. })
+                );
                 let judged = match error {
                     AdminError::Membership(_) | AdminError::Transfer(_) => AdminOutcome::Refused,
                     AdminError::Timeout(_) | AdminError::Shutdown => AdminOutcome::NoOutcome,
                 };
-                (format!("failed: {error}"), judged)
+                (format!("failed: {error}"), judged, in_progress)
             }
         }
     }

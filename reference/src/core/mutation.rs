@@ -109,6 +109,13 @@ pub enum Mutation {
     /// removed node, which the leader no longer replicates to, then deposes the leader each
     /// time its timer fires (`election.rs`, `start_pre_vote`).
     CampaignWithoutPreVote,
+    /// Break §4.1 (a server uses the latest configuration in its log, the snapshot's included:
+    /// chapter 5 keeps the configuration as of the last included index in the snapshot): a
+    /// node restarting from a snapshot whose configuration entries were compacted away starts
+    /// from the bootstrap configuration, so it counts votes and commits against the wrong
+    /// voters. Planted where the node loads its state (`node/load.rs`, `load_core`: the
+    /// snapshot's configuration is dropped before `Core::restart_with_membership`).
+    RestartFromBootstrapConfiguration,
     // Reads without the log (issue 21), kept in one block.
     /// Break dissertation §6.4 step 2: a ReadIndex read is released without a heartbeat
     /// round confirming that this node still leads (`read_index.rs`, `settle_reads`).
@@ -135,7 +142,7 @@ pub enum Mutation {
 
 impl Mutation {
     /// Every mutation, in declaration order.
-    pub const ALL: [Mutation; 29] = [
+    pub const ALL: [Mutation; 30] = [
         Mutation::CommitPreviousTermByCount,
         Mutation::VoteWithoutLogCheck,
         Mutation::VoteTwiceInTerm,
@@ -160,6 +167,7 @@ impl Mutation {
         Mutation::JointCountsNewHalfOnly,
         Mutation::LearnerCountsTowardCommit,
         Mutation::CampaignWithoutPreVote,
+        Mutation::RestartFromBootstrapConfiguration,
         // Reads without the log (issue 21).
         Mutation::ReadWithoutHeartbeat,
         Mutation::ReadBeforeTermCommitted,

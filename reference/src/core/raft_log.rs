@@ -265,6 +265,35 @@ mod tests {
         assert_eq!(log.first_index_of_term_at(4), 3);
     }
 
+    /// §5.3's fast backtracking at the leader after a compaction (§7): told that a follower
+    /// conflicts with term 2, a leader that holds no entry of term 2 any more but whose
+    /// compacted index is of term 2 knows that index is the last of the term, and resumes
+    /// after it; a term the compacted index is not of, or the empty log's sentinel, gives
+    /// nothing (the leader then takes the follower's own hint).
+    #[test]
+    fn the_last_index_of_a_term_can_be_the_compacted_index() {
+        let mut log = log_with_terms(&[1, 2, 2, 2, 3, 3]);
+        log.compact(4, 2);
+        assert_eq!(log.first_index(), 5);
+        assert_eq!(log.last_index_of_term(2), Some(4));
+        assert_eq!(log.last_index_of_term(3), Some(6));
+        assert_eq!(log.last_index_of_term(1), None);
+        log.compact(6, 3);
+        assert_eq!(log.last_index(), 6);
+        assert_eq!(
+            log.last_index_of_term(3),
+            Some(6),
+            "nothing held, all compacted"
+        );
+        assert_eq!(log.last_index_of_term(2), None);
+        let empty = RaftLog::new((0, 0), Vec::new());
+        assert_eq!(
+            empty.last_index_of_term(0),
+            None,
+            "the sentinel is no entry"
+        );
+    }
+
     #[test]
     fn batch_honours_entry_and_byte_limits_but_sends_at_least_one() {
         let log = log_with_terms(&[1, 1, 1, 1, 1]);

@@ -149,6 +149,14 @@ pub(super) fn load_core(
             reason: error.to_string(),
         })?;
     }
+    #[cfg(feature = "mutations")]
+    if options
+        .mutations
+        .contains(&crate::core::Mutation::RestartFromBootstrapConfiguration)
+    {
+        // The planted bug: the snapshot's configuration is forgotten.
+        state.snapshot_membership = None;
+    }
     let seed = options.seed ^ id.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let config = Config::from_settings(settings);
     let bootstrap = options

@@ -401,6 +401,28 @@ fn scenario(mutation: Mutation, mutations: &[Mutation]) -> String {
             core.tick(now);
             core
         }
+        // Node 1 restarts from a snapshot through index 5 whose configuration replaced voter 3
+        // by 4 (the bootstrap voters are {1, 2, 3}; the change's entry was compacted away);
+        // its election timer fires: it asks the voters it believes in for pre-votes. The plant
+        // lives where the node loads its state (`node/load.rs`), as here: the snapshot's
+        // configuration is dropped.
+        Mutation::RestartFromBootstrapConfiguration => {
+            let state = StartState {
+                hard_state: hard_state(1, None),
+                snapshot: Some((5, 1)),
+                snapshot_membership: (!mutations.contains(&mutation))
+                    .then(|| Membership::new([1, 2, 4])),
+                compacted: (5, 1),
+                entries: Vec::new(),
+            };
+            let bootstrap = Membership::new([1, 2, 3]);
+            let config = Config::default();
+            let mut core = Core::restart_with_membership(1, bootstrap, config, state, at, 7);
+            core.set_mutations(mutations);
+            let now = core.next_deadline();
+            core.tick(now);
+            core
+        }
         // Reads without the log (issue 21).
         // Leader of term 1 in three, its no-op committed; a read arrives and no follower has
         // answered the round it starts: the reference core holds the read back.
@@ -570,6 +592,11 @@ mod tests {
         assert!(
             mutated(Mutation::LeaseWithoutDriftMargin).contains("ReadReady { id: 9, index: 1 }")
         );
+        let to = |node: NodeId| format!("Send {{ to: {node},");
+        let restarted = reference(Mutation::RestartFromBootstrapConfiguration);
+        assert!(restarted.contains(&to(4)) && !restarted.contains(&to(3)));
+        let restarted = mutated(Mutation::RestartFromBootstrapConfiguration);
+        assert!(restarted.contains(&to(3)) && !restarted.contains(&to(4)));
         assert!(!reference(Mutation::FollowerReadBeforeApply).contains("ReadReady"));
         assert!(
             mutated(Mutation::FollowerReadBeforeApply).contains("ReadReady { id: 9, index: 0 }")
