@@ -72,6 +72,17 @@ pub trait Settings: Send + Sync + 'static {
     fn snapshot_chunk_bytes(&self) -> usize {
         Config::default().snapshot_chunk_bytes
     }
+    /// How many entries, beyond `snapshot_keep_entries`, a leader may keep in its log for a
+    /// follower in snapshot catch-up (from the start of a transfer until its match index
+    /// reaches the leader's latest snapshot): compaction stops at the entries that follower
+    /// needs after the snapshot it is sent, so the leader's next snapshot does not compact
+    /// them away while it installs and send it another snapshot for ever (openraft's purge
+    /// lag, etcd's check against a follower's pending snapshot). 0: no hold. Default 10,000;
+    /// when snapshots are taken by entries, at least `snapshot_threshold_entries -
+    /// snapshot_keep_entries` (else it keeps nothing the next compaction would cut).
+    fn snapshot_catch_up_hold_entries(&self) -> u64 {
+        Config::default().snapshot_catch_up_hold_entries
+    }
 
     /// Lease reads (dissertation §6.4.1): `Some(margin)` lets a leader serve a lease read
     /// without a heartbeat round while a majority answered its requests sent within the last
@@ -142,6 +153,20 @@ pub trait Settings: Send + Sync + 'static {
                 ),
             );
         }
+        let hold = self.snapshot_catch_up_hold_entries();
+        let interval = self
+            .snapshot_threshold_entries()
+            .saturating_sub(self.snapshot_keep_entries());
+        if hold > 0 && hold < interval {
+            bad(
+                "snapshot_catch_up_hold_entries",
+                format!(
+                    "must be 0 (no hold) or at least snapshot_threshold_entries - \
+                     snapshot_keep_entries ({interval}), the entries one snapshot compacts, \
+                     got {hold}"
+                ),
+            );
+        }
         if let Some(margin) = self.lease_read_margin()
             && margin >= min
         {
@@ -203,6 +228,8 @@ pub struct Config {
     pub snapshot_keep_entries: u64,
     /// See [`Settings::snapshot_chunk_bytes`].
     pub snapshot_chunk_bytes: usize,
+    /// See [`Settings::snapshot_catch_up_hold_entries`] (0: no hold).
+    pub snapshot_catch_up_hold_entries: u64,
     /// See [`Settings::lease_read_margin`] (`None`: lease reads off).
     pub lease_read_margin: Option<Duration>,
     /// See [`Settings::follower_reads`]. Written only when on, so the settings of runs without
@@ -227,6 +254,7 @@ impl Default for Config {
             snapshot_threshold_bytes: 64 << 20,
             snapshot_keep_entries: 5_000,
             snapshot_chunk_bytes: 1 << 20,
+            snapshot_catch_up_hold_entries: 10_000,
             lease_read_margin: None,
             follower_reads: false,
         }
@@ -273,6 +301,9 @@ impl Settings for Config {
     fn snapshot_chunk_bytes(&self) -> usize {
         self.snapshot_chunk_bytes
     }
+    fn snapshot_catch_up_hold_entries(&self) -> u64 {
+        self.snapshot_catch_up_hold_entries
+    }
     fn lease_read_margin(&self) -> Option<Duration> {
         self.lease_read_margin
     }
@@ -298,6 +329,7 @@ impl Config {
             snapshot_threshold_bytes: settings.snapshot_threshold_bytes(),
             snapshot_keep_entries: settings.snapshot_keep_entries(),
             snapshot_chunk_bytes: settings.snapshot_chunk_bytes(),
+            snapshot_catch_up_hold_entries: settings.snapshot_catch_up_hold_entries(),
             lease_read_margin: settings.lease_read_margin(),
             follower_reads: settings.follower_reads(),
         }
@@ -348,6 +380,27 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(disabled.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_snapshot_catch_up_hold_shorter_than_one_compaction_is_refused_by_name() {
+        let config = Config {
+            snapshot_threshold_entries: 100,
+            snapshot_keep_entries: 20,
+            snapshot_catch_up_hold_entries: 79,
+            ..Config::default()
+        };
+        let error = config.validate().unwrap_err();
+        let names: Vec<_> = error.fields.iter().map(|f| f.field).collect();
+        assert_eq!(names, ["snapshot_catch_up_hold_entries"]);
+        assert!(error.to_string().contains("at least"), "{error}");
+        for hold in [0, 80, 10_000] {
+            let config = Config {
+                snapshot_catch_up_hold_entries: hold,
+                ..config.clone()
+            };
+            assert_eq!(config.validate(), Ok(()), "{hold}");
+        }
     }
 
     #[test]
