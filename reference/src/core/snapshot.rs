@@ -286,13 +286,20 @@ impl Core {
     /// Where a leader's compaction behind its new snapshot through `snapshot` stops instead of
     /// `wanted`: at the lowest index a follower in snapshot catch-up has (the snapshot it was
     /// sent, or its match index if higher), but no more than `snapshot_catch_up_hold_entries`
-    /// below `wanted`. A follower whose match index reached `snapshot` is caught up: its
+    /// below `wanted`, or the entries one snapshot compacts (`snapshot_threshold_entries -
+    /// snapshot_keep_entries`) if that is more, so a follower sent the previous snapshot is
+    /// always covered. A follower whose match index reached `snapshot` is caught up: its
     /// catch-up ends here. Followers and candidates compact to `wanted`.
     fn hold_for_catch_up(&mut self, snapshot: LogIndex, wanted: LogIndex) -> LogIndex {
-        if self.role != Role::Leader || self.config.snapshot_catch_up_hold_entries == 0 {
+        let hold = self.config.snapshot_catch_up_hold_entries;
+        if self.role != Role::Leader || hold == 0 {
             return wanted;
         }
-        let floor = wanted.saturating_sub(self.config.snapshot_catch_up_hold_entries);
+        let one_snapshot = self
+            .config
+            .snapshot_threshold_entries
+            .saturating_sub(self.config.snapshot_keep_entries);
+        let floor = wanted.saturating_sub(hold.max(one_snapshot));
         let mut compact_to = wanted;
         for progress in self.progress.values_mut() {
             let Some(sent) = progress.snapshot_catch_up else {

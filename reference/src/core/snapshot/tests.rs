@@ -599,6 +599,21 @@ fn the_catch_up_hold_is_bounded_by_its_setting() {
     assert_eq!(compactions(&core.take_actions()), [4]);
 }
 
+/// A hold below the entries one snapshot compacts (`snapshot_threshold_entries` 2 -
+/// `snapshot_keep_entries` 0) is raised to them: node 3 was sent the snapshot through 2, and
+/// the leader's snapshot through 6 compacts through 4 = 6 - 2, what a hold of 2 would keep
+/// (a hold of 1 taken as it is would compact through 5, past the snapshot before, 4).
+#[test]
+fn a_catch_up_hold_below_one_snapshot_is_raised_to_it() {
+    let mut core = leader_sending_snapshot_to_three_with(Config {
+        snapshot_catch_up_hold_entries: 1,
+        ..config()
+    });
+    commit_with_two(&mut core, &[b"y", b"z", b"w", b"v"]);
+    core.snapshot_taken(core.now, meta(6, 1));
+    assert_eq!(compactions(&core.take_actions()), [4]);
+}
+
 /// What the hold prevents (soak finding 3), with it off: the snapshot taken while node 3
 /// installs compacts the entries after the one it installs, so it is sent a snapshot again.
 #[test]
