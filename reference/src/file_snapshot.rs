@@ -17,12 +17,19 @@
 //!   data checksum), and a torn or damaged one is refused with [`SnapshotError::Corrupted`]
 //!   naming the file and offset, never dropped silently: the log may already be compacted
 //!   behind it, so it is the only copy of those entries.
-//! * [`SnapshotStore::read_chunk`] reads the current file and refuses a read for another
+//! * [`SnapshotStore::open`] hands out a handle on the current file and refuses another
 //!   snapshot than the caller expects. The whole snapshot is checked at open; a sequential
-//!   read (from offset 0, each chunk where the last ended) is checked again: the chunk that
-//!   reaches the end is refused with [`SnapshotError::Corrupted`] if the CRC32C of everything
-//!   read is not [`SnapshotMeta::checksum`] (damage after open). Earlier chunks have been
-//!   handed out by then, so a consumer restores only once the last chunk is `Ok`.
+//!   read through one handle (from offset 0, each chunk where the last ended) is checked
+//!   again: the chunk that reaches the end is refused with [`SnapshotError::Corrupted`] if
+//!   the CRC32C of everything read is not [`SnapshotMeta::checksum`] (damage after open).
+//!   Earlier chunks have been handed out by then, so a consumer restores only once the last
+//!   chunk is `Ok`.
+//! * A replaced snapshot stays readable through the handles opened on it: if any is open
+//!   when `finish` installs a newer one, `snapshot` is first renamed to `snapshot.<n>.old`
+//!   (reopened there, since a [`FileSystem`] need not keep a handle on a file whose path was
+//!   replaced), and that file is removed when its last handle is dropped. A crash between the
+//!   two renames leaves no `snapshot` but its `.old`: [`FileSnapshotStore::open_with`] renames
+//!   the newest `.old` back (it was the current snapshot), and removes every other `.old`.
 //!
 //! After an I/O error in `finish` the store refuses every later call (fail-stop); reopen it.
 //! Written against [`FileSystem`], so the crash-testing disk and the simulation's disk work.
@@ -32,11 +39,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::file_log::fs::{FileSystem, FsFile, StdFs};
-use crate::snapshot::{SnapshotError, SnapshotMeta, SnapshotStore, SnapshotWriter};
+use crate::snapshot::{SnapshotChunks, SnapshotError, SnapshotMeta, SnapshotStore, SnapshotWriter};
 use crate::types::{LogIndex, Term};
 
+mod chunks;
 mod format;
 mod writer;
+
+use chunks::{FileSnapshotChunks, Stored};
 
 use writer::FileSnapshotWriter;
 
@@ -55,10 +65,9 @@ struct Shared<FS: FileSystem> {
     fs: FS,
     dir: PathBuf,
     /// The current snapshot and its open file.
-    current: Option<(SnapshotMeta, FS::File)>,
-    /// How far a sequential read of the current snapshot got (the next offset) and the
-    /// CRC32C of what it read, to check the whole against the metadata at the end.
-    read_check: Option<(u64, u32)>,
+    current: Option<Stored<FS>>,
+    /// Replaced snapshots renamed aside while handles read them (`snapshot.<n>.old`).
+    replaced: Vec<Stored<FS>>,
     /// The number in the next temporary file's name.
     next_temp: u64,
     /// Set by an I/O error that leaves the store's view of its files uncertain.
@@ -78,7 +87,7 @@ impl<FS: FileSystem> Shared<FS> {
     /// Refuse a snapshot through `index` unless it is newer than the current one.
     fn check_newer(&self, index: LogIndex, what: &str) -> Result<(), SnapshotError> {
         match &self.current {
-            Some((meta, _)) if meta.last_included_index >= index => {
+            Some(Stored { meta, .. }) if meta.last_included_index >= index => {
                 Err(SnapshotError::Contract(format!(
                     "{what}: a snapshot through index {index} is not newer than the current \
                      one, through index {} (term {})",
@@ -87,41 +96,6 @@ impl<FS: FileSystem> Shared<FS> {
             }
             _ => Ok(()),
         }
-    }
-}
-
-impl<FS: FileSystem> Shared<FS> {
-    /// Follow a sequential read of the current snapshot (`meta`): when it reaches the end,
-    /// the CRC32C of everything read must be the one the metadata holds, or the data changed
-    /// on disk since it was written (bit rot): [`SnapshotError::Corrupted`].
-    fn check_read(
-        &mut self,
-        meta: &SnapshotMeta,
-        offset: u64,
-        chunk: &[u8],
-        path: &Path,
-    ) -> Result<(), SnapshotError> {
-        let crc = match self.read_check {
-            _ if offset == 0 => 0,
-            Some((next, crc)) if next == offset => crc,
-            _ => {
-                self.read_check = None; // not sequential: nothing to check
-                return Ok(());
-            }
-        };
-        let crc = crc32c::crc32c_append(crc, chunk);
-        let end = offset + chunk.len() as u64;
-        self.read_check = Some((end, crc));
-        if end == meta.size_bytes && crc != meta.checksum {
-            self.read_check = None;
-            let reason = format!(
-                "the data read back has checksum {crc:#010x}, the snapshot's is {:#010x}: it \
-                 changed on disk after it was written",
-                meta.checksum
-            );
-            return Err(corrupted(path, format::HEADER_BYTES as u64, reason));
-        }
-        Ok(())
     }
 }
 
@@ -155,6 +129,18 @@ fn is_temp_name(name: &str) -> bool {
         .is_some()
 }
 
+/// The number of a replaced snapshot renamed aside (`snapshot.<n>.old`), if `name` is one.
+fn aside_number(name: &str) -> Option<u64> {
+    name.strip_prefix("snapshot.")
+        .and_then(|rest| rest.strip_suffix(".old"))
+        .and_then(|number| number.parse().ok())
+}
+
+/// The name a replaced snapshot is renamed to while handles read it.
+fn aside_name(number: u64) -> String {
+    format!("snapshot.{number}.old")
+}
+
 impl FileSnapshotStore<StdFs> {
     /// Open (or create) the store in `dir` on the real filesystem.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, SnapshotError> {
@@ -175,12 +161,34 @@ impl<FS: FileSystem> FileSnapshotStore<FS> {
             io_at("remove", &path, fs.remove(&path))?;
             removed = true;
         }
-        let current = if names.iter().any(|name| name == FILE_NAME) {
-            Some(check_file(&fs, &dir.join(FILE_NAME))?)
+        let has_current = names.iter().any(|name| name == FILE_NAME);
+        let mut aside: Vec<(u64, &String)> = names
+            .iter()
+            .filter_map(|name| aside_number(name).map(|number| (number, name)))
+            .collect();
+        aside.sort();
+        let mut restored = false;
+        if !has_current && let Some((_, newest)) = aside.pop() {
+            // A crash between renaming the current snapshot aside and renaming the new one
+            // in: the one aside was current.
+            let (from, to) = (dir.join(newest), dir.join(FILE_NAME));
+            tracing::warn!(path = %from.display(), "restoring the snapshot a crash left aside");
+            io_at("rename", &from, fs.rename(&from, &to))?;
+            restored = true;
+        }
+        for (_, name) in aside {
+            let path = dir.join(name);
+            io_at("remove", &path, fs.remove(&path))?;
+            removed = true;
+        }
+        let current = if has_current || restored {
+            let path = dir.join(FILE_NAME);
+            let (meta, file) = check_file(&fs, &path)?;
+            Some(Stored::new(meta, path, file))
         } else {
             None
         };
-        if removed || current.is_some() {
+        if removed || restored || current.is_some() {
             // After a process crash the rename (or the removals) may not be durable yet; the
             // node builds on what it reads here.
             io_at("sync", dir, fs.sync_dir(dir))?;
@@ -190,7 +198,7 @@ impl<FS: FileSystem> FileSnapshotStore<FS> {
                 fs,
                 dir: dir.to_path_buf(),
                 current,
-                read_check: None,
+                replaced: Vec::new(),
                 next_temp: 0,
                 failed: None,
             })),
@@ -261,7 +269,7 @@ impl<FS: FileSystem> SnapshotStore for FileSnapshotStore<FS> {
     fn latest(&self) -> Result<Option<SnapshotMeta>, SnapshotError> {
         let shared = lock(&self.shared);
         shared.check_healthy()?;
-        Ok(shared.current.as_ref().map(|(meta, _)| *meta))
+        Ok(shared.current.as_ref().map(|stored| stored.meta))
     }
 
     fn begin(
@@ -287,38 +295,23 @@ impl<FS: FileSystem> SnapshotStore for FileSnapshotStore<FS> {
         )))
     }
 
-    fn read_chunk(
-        &self,
-        expected: &SnapshotMeta,
-        offset: u64,
-        max_len: usize,
-    ) -> Result<Vec<u8>, SnapshotError> {
-        let mut shared = lock(&self.shared);
+    fn open(&self, expected: &SnapshotMeta) -> Result<Box<dyn SnapshotChunks>, SnapshotError> {
+        let shared = lock(&self.shared);
         shared.check_healthy()?;
-        let Some((meta, file)) = shared.current.as_ref().filter(|(meta, _)| meta == expected)
+        let Some(stored) = shared
+            .current
+            .as_ref()
+            .filter(|stored| stored.meta == *expected)
         else {
             return Err(SnapshotError::Contract(format!(
-                "read_chunk: expected the snapshot {expected:?}, the current one is {:?}",
-                shared.current.as_ref().map(|(meta, _)| meta)
+                "open: expected the snapshot {expected:?}, the current one is {:?}",
+                shared.current.as_ref().map(|stored| stored.meta)
             )));
         };
-        if offset > meta.size_bytes {
-            return Err(SnapshotError::Contract(format!(
-                "read_chunk: offset {offset} is past the end of the snapshot ({} bytes)",
-                meta.size_bytes
-            )));
-        }
-        let length = (meta.size_bytes - offset).min(max_len as u64);
-        let mut chunk = vec![0; length as usize];
-        let path = shared.dir.join(FILE_NAME);
-        io_at(
-            "read",
-            &path,
-            file.read_at(format::HEADER_BYTES as u64 + offset, &mut chunk),
-        )?;
-        let meta = *meta;
-        shared.check_read(&meta, offset, &chunk, &path)?;
-        Ok(chunk)
+        Ok(Box::new(FileSnapshotChunks::new(
+            self.shared.clone(),
+            stored,
+        )))
     }
 }
 

@@ -106,8 +106,8 @@ pub use peers_provider::{PeersProvider, StaticPeersProvider};
 pub use session::Sessions;
 pub use settings::{BadField, Config, Settings, SettingsError};
 pub use snapshot::{
-    MemorySnapshotStore, SnapshotError, SnapshotMeta, SnapshotReader, SnapshotSource,
-    SnapshotStore, SnapshotWriter,
+    MemorySnapshotStore, SnapshotChunks, SnapshotError, SnapshotMeta, SnapshotReader,
+    SnapshotSource, SnapshotStore, SnapshotWriter,
 };
 pub use state_machine::StateMachine;
 pub use types::{Entry, HardState, LogIndex, NodeId, Payload, Term};

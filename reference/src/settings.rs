@@ -72,6 +72,19 @@ pub trait Settings: Send + Sync + 'static {
     fn snapshot_chunk_bytes(&self) -> usize {
         Config::default().snapshot_chunk_bytes
     }
+    /// How many entries, beyond `snapshot_keep_entries`, a leader may keep in its log for a
+    /// follower in snapshot catch-up (from the start of a transfer until its match index
+    /// reaches the leader's latest snapshot): compaction stops at the entries that follower
+    /// needs after the snapshot it is sent, so the leader's next snapshot does not compact
+    /// them away while it installs and send it another snapshot for ever (openraft's purge
+    /// lag, etcd's check against a follower's pending snapshot). 0: no hold. Default 10,000.
+    /// A hold never keeps fewer than the entries one snapshot compacts
+    /// (`snapshot_threshold_entries - snapshot_keep_entries`), the least that covers a
+    /// follower sent the previous snapshot: a smaller value is raised to that, so a larger
+    /// `snapshot_threshold_entries` needs no change here.
+    fn snapshot_catch_up_hold_entries(&self) -> u64 {
+        Config::default().snapshot_catch_up_hold_entries
+    }
 
     /// Lease reads (dissertation §6.4.1): `Some(margin)` lets a leader serve a lease read
     /// without a heartbeat round while a majority answered its requests sent within the last
@@ -203,6 +216,8 @@ pub struct Config {
     pub snapshot_keep_entries: u64,
     /// See [`Settings::snapshot_chunk_bytes`].
     pub snapshot_chunk_bytes: usize,
+    /// See [`Settings::snapshot_catch_up_hold_entries`] (0: no hold).
+    pub snapshot_catch_up_hold_entries: u64,
     /// See [`Settings::lease_read_margin`] (`None`: lease reads off).
     pub lease_read_margin: Option<Duration>,
     /// See [`Settings::follower_reads`]. Written only when on, so the settings of runs without
@@ -227,6 +242,7 @@ impl Default for Config {
             snapshot_threshold_bytes: 64 << 20,
             snapshot_keep_entries: 5_000,
             snapshot_chunk_bytes: 1 << 20,
+            snapshot_catch_up_hold_entries: 10_000,
             lease_read_margin: None,
             follower_reads: false,
         }
@@ -273,6 +289,9 @@ impl Settings for Config {
     fn snapshot_chunk_bytes(&self) -> usize {
         self.snapshot_chunk_bytes
     }
+    fn snapshot_catch_up_hold_entries(&self) -> u64 {
+        self.snapshot_catch_up_hold_entries
+    }
     fn lease_read_margin(&self) -> Option<Duration> {
         self.lease_read_margin
     }
@@ -298,6 +317,7 @@ impl Config {
             snapshot_threshold_bytes: settings.snapshot_threshold_bytes(),
             snapshot_keep_entries: settings.snapshot_keep_entries(),
             snapshot_chunk_bytes: settings.snapshot_chunk_bytes(),
+            snapshot_catch_up_hold_entries: settings.snapshot_catch_up_hold_entries(),
             lease_read_margin: settings.lease_read_margin(),
             follower_reads: settings.follower_reads(),
         }
@@ -348,6 +368,21 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(disabled.validate(), Ok(()));
+    }
+
+    /// Any `snapshot_catch_up_hold_entries` is valid (a small one is raised to one
+    /// snapshot's entries where it is used): a `snapshot_threshold_entries` far above the
+    /// default, with the default hold, is still accepted.
+    #[test]
+    fn a_large_snapshot_threshold_needs_no_larger_catch_up_hold() {
+        for hold in [0, 1, 10_000] {
+            let config = Config {
+                snapshot_threshold_entries: 1_000_000,
+                snapshot_catch_up_hold_entries: hold,
+                ..Config::default()
+            };
+            assert_eq!(config.validate(), Ok(()), "{hold}");
+        }
     }
 
     #[test]

@@ -83,6 +83,14 @@ pub trait SnapshotWriter: Send {
 ///   durable store); a crash at any point leaves the old snapshot or the new one, whole.
 /// * Reads check the checksum: a torn or corrupted snapshot is refused with
 ///   [`SnapshotError::Corrupted`] naming the file, never handed to a state machine.
+/// * An opened snapshot stays readable: [`SnapshotStore::open`] hands out a
+///   [`SnapshotChunks`] that reads the snapshot it was opened on, whole and unchanged, until
+///   it is dropped, even after a newer snapshot replaced it as the current one (as
+///   hashicorp/raft's `SnapshotStore::Open`). A leader streams a snapshot to a follower
+///   through one such handle; a store that refused the rest of a replaced snapshot would
+///   restart every transfer that takes longer than the time between two snapshots, forever.
+///   A store keeps a replaced snapshot's bytes (an `Arc`, an open file, a file renamed aside)
+///   only while a handle on it lives; a crash forgets it (only the current one is durable).
 pub trait SnapshotStore: Send + 'static {
     /// The metadata of the current snapshot, if there is one.
     fn latest(&self) -> Result<Option<SnapshotMeta>, SnapshotError>;
@@ -95,15 +103,39 @@ pub trait SnapshotStore: Send + 'static {
         last_included_term: Term,
     ) -> Result<Box<dyn SnapshotWriter>, SnapshotError>;
 
+    /// Open the current snapshot for reading. It must be the one `expected` describes: if
+    /// the current one is another (or there is none), the call fails with
+    /// [`SnapshotError::Contract`]. The handle keeps reading this snapshot after the store
+    /// replaced it (see the contract above).
+    fn open(&self, expected: &SnapshotMeta) -> Result<Box<dyn SnapshotChunks>, SnapshotError>;
+
     /// Read up to `max_len` bytes of the current snapshot from `offset` (fewer only at the
-    /// end). The snapshot read must be the one `expected` describes: if it was replaced
-    /// meanwhile, the call fails with [`SnapshotError::Contract`].
+    /// end): [`SnapshotStore::open`] and one [`SnapshotChunks::read_chunk`], so it fails with
+    /// [`SnapshotError::Contract`] once the snapshot `expected` describes was replaced. A
+    /// reader of a whole snapshot opens it once instead.
     fn read_chunk(
         &self,
         expected: &SnapshotMeta,
         offset: u64,
         max_len: usize,
-    ) -> Result<Vec<u8>, SnapshotError>;
+    ) -> Result<Vec<u8>, SnapshotError> {
+        self.open(expected)?.read_chunk(offset, max_len)
+    }
+}
+
+/// One snapshot opened for reading ([`SnapshotStore::open`]): it reads the snapshot it was
+/// opened on until it is dropped, whatever the store does meanwhile.
+pub trait SnapshotChunks: Send {
+    /// The snapshot this handle reads.
+    fn meta(&self) -> SnapshotMeta;
+
+    /// Read up to `max_len` bytes from `offset` (fewer only at the end; none at the end). An
+    /// offset past the end is a [`SnapshotError::Contract`]. A sequential read (from 0, each
+    /// chunk where the last ended) is checked at the chunk that reaches the end: a store
+    /// that finds the bytes changed since they were written refuses that chunk with
+    /// [`SnapshotError::Corrupted`] (earlier chunks were handed out by then, so a consumer
+    /// trusts the bytes only once the last chunk is `Ok`).
+    fn read_chunk(&mut self, offset: u64, max_len: usize) -> Result<Vec<u8>, SnapshotError>;
 }
 
 /// A frozen copy of a state machine's state at one applied index, taken by

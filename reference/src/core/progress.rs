@@ -37,6 +37,11 @@ pub(super) struct Progress {
     pub(super) state: ReplicationState,
     /// True once the follower answered since the last check-quorum.
     pub(super) recent_active: bool,
+    /// In snapshot catch-up: the index of the last snapshot a transfer to this follower
+    /// started with, kept from the transfer's start until the follower's match index reaches
+    /// the leader's latest snapshot; compaction holds the entries after it
+    /// (`Settings::snapshot_catch_up_hold_entries`).
+    pub(super) snapshot_catch_up: Option<LogIndex>,
     in_flight: VecDeque<InFlight>,
 }
 
@@ -48,6 +53,7 @@ impl Progress {
             match_index: 0,
             state: ReplicationState::Probe,
             recent_active: false,
+            snapshot_catch_up: None,
             in_flight: VecDeque::new(),
         }
     }

@@ -9,7 +9,13 @@
 //! `snapshot_keep_entries` entries behind it for slow followers (etcd's
 //! `SnapshotCatchUpEntries`, hashicorp's `TrailingLogs`); a follower whose next index was
 //! compacted away is sent the snapshot, one transfer at a time, and probed from the
-//! snapshot's index + 1 once it installed it (etcd's `StateSnapshot`).
+//! snapshot's index + 1 once it installed it (etcd's `StateSnapshot`). While a follower is in
+//! snapshot catch-up (from the start of a transfer until its match index reaches the leader's
+//! latest snapshot), a leader's compaction keeps the entries after the snapshot it was sent,
+//! up to `snapshot_catch_up_hold_entries` more than it would keep otherwise (openraft's purge
+//! lag, etcd's check against a follower's pending snapshot): else a snapshot taken while the
+//! follower installs compacts its next entries away and it is sent a snapshot again, for
+//! ever when snapshots come faster than one transfer takes.
 
 use std::time::Duration;
 
@@ -77,7 +83,10 @@ impl Core {
             let compact_to = if self.mutations.breaks(Mutation::CompactPastSnapshot) {
                 self.log.last_index()
             } else {
-                index.saturating_sub(self.config.snapshot_keep_entries)
+                self.hold_for_catch_up(
+                    index,
+                    index.saturating_sub(self.config.snapshot_keep_entries),
+                )
             };
             self.compact_log(compact_to);
         }
@@ -230,6 +239,7 @@ impl Core {
             return;
         };
         progress.state = ReplicationState::Snapshot;
+        progress.snapshot_catch_up = Some(self.snapshot.0);
         let (last_included_index, last_included_term) = self.snapshot;
         self.emit(Action::SendSnapshot {
             to: peer,
@@ -271,6 +281,38 @@ impl Core {
             term,
             membership,
         });
+    }
+
+    /// Where a leader's compaction behind its new snapshot through `snapshot` stops instead of
+    /// `wanted`: at the lowest index a follower in snapshot catch-up has (the snapshot it was
+    /// sent, or its match index if higher), but no more than `snapshot_catch_up_hold_entries`
+    /// below `wanted`, or the entries one snapshot compacts (`snapshot_threshold_entries -
+    /// snapshot_keep_entries`) if that is more, so a follower sent the previous snapshot is
+    /// always covered. A follower whose match index reached `snapshot` is caught up: its
+    /// catch-up ends here. Followers and candidates compact to `wanted`.
+    fn hold_for_catch_up(&mut self, snapshot: LogIndex, wanted: LogIndex) -> LogIndex {
+        let hold = self.config.snapshot_catch_up_hold_entries;
+        if self.role != Role::Leader || hold == 0 {
+            return wanted;
+        }
+        let one_snapshot = self
+            .config
+            .snapshot_threshold_entries
+            .saturating_sub(self.config.snapshot_keep_entries);
+        let floor = wanted.saturating_sub(hold.max(one_snapshot));
+        let mut compact_to = wanted;
+        for progress in self.progress.values_mut() {
+            let Some(sent) = progress.snapshot_catch_up else {
+                continue;
+            };
+            let has = sent.max(progress.match_index);
+            if has >= snapshot {
+                progress.snapshot_catch_up = None;
+            } else {
+                compact_to = compact_to.min(has);
+            }
+        }
+        compact_to.max(floor)
     }
 
     /// Compact the log through `index` (if that is past what is compacted already).

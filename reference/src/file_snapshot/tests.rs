@@ -250,8 +250,9 @@ fn damage_after_open_is_refused_when_a_sequential_read_reaches_the_end() {
         .and_then(|mut file| std::io::Write::write_all(&mut file, &on_disk))
         .unwrap();
     let mut offset = 0;
+    let mut chunks = store.open(&meta).unwrap();
     let error = loop {
-        match store.read_chunk(&meta, offset, 1000) {
+        match chunks.read_chunk(offset, 1000) {
             Ok(chunk) if chunk.is_empty() => panic!("the damaged snapshot read back whole"),
             Ok(chunk) => offset += chunk.len() as u64,
             Err(error) => break error,
@@ -268,4 +269,76 @@ fn damage_after_open_is_refused_when_a_sequential_read_reaches_the_end() {
         }
         other => panic!("expected Corrupted, got {other}"),
     }
+}
+
+/// A leader's transfer reads the snapshot it opened to the end after a newer one replaced it
+/// (Raft §7): the replaced file is renamed aside while the handle lives and removed with it.
+#[test]
+fn an_opened_snapshot_reads_on_after_a_replacement_and_goes_with_its_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir).unwrap();
+    let old = write(&mut store, 10, &data(10, 3000)).unwrap();
+    let mut chunks = store.open(&old).unwrap();
+    let mut read = chunks.read_chunk(0, 1000).unwrap();
+    let new = write(&mut store, 20, &data(20, 500)).unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "the replaced snapshot is kept aside"
+    );
+    assert_eq!(read_all(&store, &new), data(20, 500));
+    while read.len() < 3000 {
+        read.extend(chunks.read_chunk(read.len() as u64, 700).unwrap());
+    }
+    assert_eq!(read, data(10, 3000));
+    drop(chunks);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        [FILE_NAME],
+        "the replaced snapshot goes with its last handle"
+    );
+    // Without a handle open, a replacement renames over the old file at once.
+    write(&mut store, 30, &data(30, 10)).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// A crash between renaming the current snapshot aside and renaming the new one in leaves
+/// no `snapshot`: open renames the newest one aside back (it was current), and removes the
+/// older ones left aside and the unfinished new one.
+#[test]
+fn open_restores_a_snapshot_a_crash_left_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir).unwrap();
+    let old = write(&mut store, 10, &data(10, 100)).unwrap();
+    drop(store);
+    let path = dir.path().join(FILE_NAME);
+    std::fs::copy(&path, dir.path().join("snapshot.3.old")).unwrap();
+    std::fs::rename(&path, dir.path().join("snapshot.7.old")).unwrap();
+    std::fs::write(dir.path().join("snapshot.8.tmp"), b"half").unwrap();
+    let store = open(&dir).unwrap();
+    assert_eq!(store.latest().unwrap(), Some(old));
+    assert_eq!(read_all(&store, &old), data(10, 100));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [FILE_NAME]);
+}
+
+/// With `snapshot` in place, files left aside by a crash are replaced snapshots: removed.
+#[test]
+fn open_removes_snapshots_left_aside_beside_the_current_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir).unwrap();
+    write(&mut store, 10, &data(10, 100)).unwrap();
+    let new = write(&mut store, 20, &data(20, 100)).unwrap();
+    drop(store);
+    std::fs::write(dir.path().join("snapshot.0.old"), b"an old one").unwrap();
+    let store = open(&dir).unwrap();
+    assert_eq!(store.latest().unwrap(), Some(new));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::{FILE_NAME, Shared, format, io_at, lock};
+use super::{FILE_NAME, Shared, Stored, format, io_at, lock};
 use crate::file_log::fs::{FileSystem, FsFile};
 use crate::snapshot::{SnapshotError, SnapshotMeta, SnapshotWriter};
 use crate::types::{LogIndex, Term};
@@ -86,16 +86,15 @@ impl<FS: FileSystem> SnapshotWriter for FileSnapshotWriter<FS> {
         drop(file);
         let current = shared.dir.join(FILE_NAME);
         let dir = shared.dir.clone();
-        // From the rename on, a failure leaves the store unsure which snapshot is current.
+        // From the renames on, a failure leaves the store unsure which snapshot is current.
         let installed = shared
-            .fs
-            .rename(&self.path, &current)
+            .move_current_aside()
+            .and_then(|()| shared.fs.rename(&self.path, &current))
             .and_then(|()| shared.fs.sync_dir(&dir))
             .and_then(|()| shared.fs.open(&current));
         match installed {
             Ok(file) => {
-                shared.current = Some((meta, file));
-                shared.read_check = None;
+                shared.current = Some(Stored::new(meta, current, file));
                 // Renamed: nothing for drop to remove.
                 self.path = PathBuf::new();
                 Ok(meta)

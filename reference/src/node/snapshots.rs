@@ -21,12 +21,15 @@ use crate::log::{Log, LogError};
 use crate::membership::Membership;
 use crate::message::{InstallSnapshot, InstallSnapshotResponse};
 use crate::peer::Peer;
-use crate::snapshot::{SnapshotError, SnapshotMeta, SnapshotReader, SnapshotStore, SnapshotWriter};
+use crate::snapshot::{
+    SnapshotChunks, SnapshotError, SnapshotMeta, SnapshotReader, SnapshotStore, SnapshotWriter,
+};
 use crate::state_machine::StateMachine;
 use crate::types::{LogIndex, NodeId, Term};
 
 /// The node's snapshot store, shared by the event loop and the tasks that stream snapshots
-/// to followers (each holds the lock only for one `read_chunk`).
+/// to followers (each holds the lock only to open the snapshot it sends, then reads through
+/// its own handle, which outlives a newer snapshot replacing that one).
 pub(super) type SharedStore = Arc<Mutex<Box<dyn SnapshotStore>>>;
 
 /// Lock the shared store (nothing panics while holding it: a poisoned lock is still whole).
@@ -107,8 +110,22 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
             return;
         }
         let events = self.snapshot_events.clone();
-        let meta = lock(&self.store).latest();
-        let Some(peer) = self.peer(to) else {
+        // Opened here, on the loop: the transfer reads this snapshot to its end, whatever
+        // the store holds by then.
+        let opened = {
+            let store = lock(&self.store);
+            store
+                .latest()
+                .and_then(|meta| meta.map(|meta| store.open(&meta)).transpose())
+        };
+        let snapshot = match opened {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                tracing::warn!(node = self.core.id(), %error, "snapshot not opened to send");
+                None
+            }
+        };
+        let (Some(peer), Some(snapshot)) = (self.peer(to), snapshot) else {
             let _ = events.try_send(SnapshotEvent::Sent {
                 to,
                 term,
@@ -118,17 +135,13 @@ impl<L: Log, S: StateMachine> Driver<L, S> {
         };
         let transfer = Transfer {
             peer,
-            store: self.store.clone(),
             term,
             leader_id: self.core.id(),
             chunk_bytes: self.settings.snapshot_chunk_bytes(),
             timeout: self.settings.rpc_timeout(),
         };
         tokio::spawn(async move {
-            let response = match meta {
-                Ok(Some(meta)) => transfer.run(meta).await,
-                _ => None,
-            };
+            let response = transfer.run(snapshot).await;
             let _ = events
                 .send(SnapshotEvent::Sent { to, term, response })
                 .await;
@@ -302,7 +315,6 @@ fn finish(receiving: Receiving, leader: NodeId) -> Result<SnapshotMeta, Snapshot
 /// One snapshot transfer to a follower.
 struct Transfer {
     peer: Arc<dyn Peer>,
-    store: SharedStore,
     term: Term,
     leader_id: NodeId,
     chunk_bytes: usize,
@@ -312,15 +324,22 @@ struct Transfer {
 impl Transfer {
     /// Send `meta`'s chunks in order, resuming where the follower says it is; the follower's
     /// last answer, or `None` on a failure (store, transport, a follower that keeps asking
-    /// for offsets that make no progress).
-    async fn run(&self, meta: SnapshotMeta) -> Option<InstallSnapshotResponse> {
+    /// for offsets that make no progress). The snapshot was opened once, when the transfer
+    /// began: it is read to its end even if the leader takes a newer one meanwhile (else a
+    /// transfer longer than the time between two snapshots would never finish).
+    async fn run(&self, mut snapshot: Box<dyn SnapshotChunks>) -> Option<InstallSnapshotResponse> {
+        let meta = snapshot.meta();
         let chunks = meta.size_bytes / self.chunk_bytes as u64 + 1;
         let mut offset = 0;
         // Each chunk at most twice, plus a restart from zero: bounded whatever it answers.
         for _ in 0..2 * chunks + 2 {
-            let data = lock(&self.store)
-                .read_chunk(&meta, offset, self.chunk_bytes)
-                .ok()?;
+            let data = match snapshot.read_chunk(offset, self.chunk_bytes) {
+                Ok(data) => data,
+                Err(error) => {
+                    tracing::warn!(node = self.leader_id, %error, "snapshot chunk not read");
+                    return None;
+                }
+            };
             let done = offset + data.len() as u64 == meta.size_bytes;
             let request = InstallSnapshot {
                 term: self.term,

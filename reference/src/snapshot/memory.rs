@@ -3,11 +3,12 @@
 //!
 //! Like [`crate::MemoryStorage`], it is a cheap shareable handle: clones share one store, so a
 //! simulated restart that hands the node a clone finds the snapshot it had (every finish is
-//! "durable" the moment it returns `Ok`).
+//! "durable" the moment it returns `Ok`). An opened snapshot holds an `Arc` of its bytes, so
+//! it reads on after a newer one replaced it, and the bytes go with the last handle.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{SnapshotError, SnapshotMeta, SnapshotStore, SnapshotWriter};
+use super::{SnapshotChunks, SnapshotError, SnapshotMeta, SnapshotStore, SnapshotWriter};
 use crate::types::{LogIndex, Term};
 
 /// The current snapshot: its metadata and its bytes.
@@ -104,27 +105,41 @@ impl SnapshotStore for MemorySnapshotStore {
         }))
     }
 
-    fn read_chunk(
-        &self,
-        expected: &SnapshotMeta,
-        offset: u64,
-        max_len: usize,
-    ) -> Result<Vec<u8>, SnapshotError> {
+    fn open(&self, expected: &SnapshotMeta) -> Result<Box<dyn SnapshotChunks>, SnapshotError> {
         let current = self.lock();
         let Some(current) = current.as_ref().filter(|c| c.meta == *expected) else {
             return Err(SnapshotError::Contract(format!(
-                "read_chunk: the snapshot {expected:?} is not the current one"
+                "open: the snapshot {expected:?} is not the current one"
             )));
         };
-        let size = current.data.len() as u64;
+        Ok(Box::new(MemorySnapshotChunks {
+            meta: current.meta,
+            data: current.data.clone(),
+        }))
+    }
+}
+
+/// A snapshot of a [`MemorySnapshotStore`] opened for reading: its own `Arc` of the bytes.
+struct MemorySnapshotChunks {
+    meta: SnapshotMeta,
+    data: Arc<Vec<u8>>,
+}
+
+impl SnapshotChunks for MemorySnapshotChunks {
+    fn meta(&self) -> SnapshotMeta {
+        self.meta
+    }
+
+    fn read_chunk(&mut self, offset: u64, max_len: usize) -> Result<Vec<u8>, SnapshotError> {
+        let size = self.data.len() as u64;
         if offset > size {
             return Err(SnapshotError::Contract(format!(
                 "read_chunk: offset {offset} is past the snapshot's size {size}"
             )));
         }
         let start = offset as usize;
-        let end = start + max_len.min(current.data.len() - start);
-        Ok(current.data[start..end].to_vec())
+        let end = start + max_len.min(self.data.len() - start);
+        Ok(self.data[start..end].to_vec())
     }
 }
 
@@ -218,14 +233,31 @@ mod tests {
     }
 
     #[test]
-    fn reading_a_replaced_snapshot_is_refused() {
+    fn opening_a_replaced_snapshot_is_refused() {
         let mut store = MemorySnapshotStore::new();
         let old = write(&mut store, 5, b"five");
         write(&mut store, 6, b"six");
+        assert!(matches!(store.open(&old), Err(SnapshotError::Contract(_))));
         assert!(matches!(
             store.read_chunk(&old, 0, 4),
             Err(SnapshotError::Contract(_))
         ));
+    }
+
+    /// The store's contract, for a leader's InstallSnapshot transfer (Raft §7): a snapshot
+    /// opened before a newer one replaced it reads on to its end, unchanged.
+    #[test]
+    fn a_transfer_survives_a_replacement() {
+        let mut store = MemorySnapshotStore::new();
+        let old = write(&mut store, 5, b"five bytes");
+        let mut chunks = store.open(&old).unwrap();
+        assert_eq!(chunks.read_chunk(0, 4).unwrap(), b"five");
+        let new = write(&mut store, 6, b"six");
+        assert_eq!(store.latest().unwrap(), Some(new));
+        assert_eq!(chunks.meta(), old);
+        assert_eq!(chunks.read_chunk(4, 100).unwrap(), b" bytes");
+        assert_eq!(chunks.read_chunk(10, 100).unwrap(), b"");
+        assert_eq!(store.open(&new).unwrap().read_chunk(0, 9).unwrap(), b"six");
     }
 
     #[test]

@@ -2,14 +2,16 @@
 
 use std::io;
 
-use super::{SnapshotMeta, SnapshotStore};
+use super::{SnapshotChunks, SnapshotMeta, SnapshotStore};
 
 /// Reads the snapshot `meta` describes from a [`SnapshotStore`] chunk by chunk, and checks its
 /// size and CRC32C at the end: a store that hands back other bytes than it was given makes the
 /// last `read` fail with [`io::ErrorKind::InvalidData`], so a state machine that reads to the
-/// end never restores silently from damaged bytes.
+/// end never restores silently from damaged bytes. The snapshot is opened
+/// ([`SnapshotStore::open`]) at the first `read`, and read through that one handle.
 pub struct SnapshotReader<'a> {
     store: &'a dyn SnapshotStore,
+    chunks: Option<Box<dyn SnapshotChunks>>,
     meta: SnapshotMeta,
     offset: u64,
     chunk_bytes: usize,
@@ -23,6 +25,7 @@ impl<'a> SnapshotReader<'a> {
     pub fn new(store: &'a dyn SnapshotStore, meta: SnapshotMeta, chunk_bytes: usize) -> Self {
         SnapshotReader {
             store,
+            chunks: None,
             meta,
             offset: 0,
             chunk_bytes: chunk_bytes.max(1),
@@ -41,9 +44,16 @@ impl<'a> SnapshotReader<'a> {
         let want = self
             .chunk_bytes
             .min(usize::try_from(remaining).unwrap_or(usize::MAX));
-        let chunk = self
-            .store
-            .read_chunk(&self.meta, self.offset, want)
+        let chunks = match &mut self.chunks {
+            Some(chunks) => chunks,
+            None => self.chunks.insert(
+                self.store
+                    .open(&self.meta)
+                    .map_err(|error| io::Error::other(error.to_string()))?,
+            ),
+        };
+        let chunk = chunks
+            .read_chunk(self.offset, want)
             .map_err(|error| io::Error::other(error.to_string()))?;
         if chunk.is_empty() || chunk.len() > want {
             return Err(invalid(format!(
@@ -139,14 +149,9 @@ mod tests {
             fn begin(&mut self, _: u64, _: u64) -> Result<Box<dyn SnapshotWriter>, SnapshotError> {
                 unreachable!()
             }
-            fn read_chunk(
-                &self,
-                _: &SnapshotMeta,
-                offset: u64,
-                max_len: usize,
-            ) -> Result<Vec<u8>, SnapshotError> {
+            fn open(&self, _: &SnapshotMeta) -> Result<Box<dyn SnapshotChunks>, SnapshotError> {
                 let real = self.0.latest()?.expect("stored");
-                self.0.read_chunk(&real, offset, max_len)
+                self.0.open(&real)
             }
         }
         let lying = Lying(store, meta);

@@ -4,8 +4,9 @@
 //! reopens) a store on it; [`run`] checks the [`SnapshotStore`] contract (Raft §7): a
 //! finished snapshot is the latest, with the right metadata and checksum, and reads back
 //! byte for byte in chunks of any size; an older or equal snapshot is refused; a newer one
-//! replaces it and reads of the old are refused; a writer abandoned before `finish` (as a
-//! crash would) leaves the old snapshot; everything finished survives a reopen.
+//! replaces it and opening the old is refused, but a handle opened on the old before reads
+//! it on to its end; a writer abandoned before `finish` (as a crash would) leaves the old
+//! snapshot; everything finished survives a reopen.
 //!
 //! A reopen here is a process restart with the disk intact; the power-loss half (a snapshot
 //! write cut at every disk operation, torn writes) is
@@ -77,6 +78,10 @@ fn all_cases<F: SnapshotStoreFactory>() -> Vec<Case<F>> {
         (
             "reopen_keeps_the_snapshot",
             cases::reopen_keeps_the_snapshot,
+        ),
+        (
+            "an_opened_snapshot_survives_a_replacement",
+            cases::an_opened_snapshot_survives_a_replacement,
         ),
     ]
 }

@@ -73,7 +73,11 @@ fn ack(core: &mut Core, from: NodeId, match_index: LogIndex) {
 
 /// A leader that committed a command at index 2 with node 2, and node 3 never answered.
 fn leader_with_commit_two() -> Core {
-    let mut core = leader_of_three(config());
+    leader_with_commit_two_with(config())
+}
+
+fn leader_with_commit_two_with(config: Config) -> Core {
+    let mut core = leader_of_three(config);
     core.propose(core.now, vec![b"x".to_vec()]).unwrap();
     core.take_actions();
     ack(&mut core, 2, 2);
@@ -215,7 +219,13 @@ fn a_follower_behind_the_compacted_log_is_sent_the_snapshot() {
 }
 
 fn leader_sending_snapshot_to_three() -> Core {
-    let mut core = leader_with_commit_two();
+    leader_sending_snapshot_to_three_with(config())
+}
+
+/// A leader that compacted through 2 and started a transfer of its snapshot through 2 to
+/// node 3 (whose first AppendEntries was lost).
+fn leader_sending_snapshot_to_three_with(config: Config) -> Core {
+    let mut core = leader_with_commit_two_with(config);
     core.snapshot_taken(core.now, meta(2, 1));
     let lost = Message::AppendEntries(AppendEntries {
         term: 1,
@@ -510,4 +520,117 @@ fn a_restarted_core_starts_at_its_snapshot() {
 fn a_snapshot_above_the_commit_index_is_a_broken_invariant() {
     let mut core = follower(1, &[1, 1]);
     core.snapshot_taken(Duration::ZERO, meta(2, 1));
+}
+
+/// Commit `commands` with node 2 (indices after the leader's last), answering any
+/// TakeSnapshot later by hand.
+fn commit_with_two(core: &mut Core, commands: &[&[u8]]) -> LogIndex {
+    let commands = commands.iter().map(|command| command.to_vec()).collect();
+    core.propose(core.now, commands).unwrap();
+    let last = core.last_index();
+    ack(core, 2, last);
+    core.take_actions();
+    last
+}
+
+fn compactions(actions: &[Action]) -> Vec<LogIndex> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::CompactLog { index, .. } => Some(*index),
+            _ => None,
+        })
+        .collect()
+}
+
+fn installed(index: LogIndex) -> Option<InstallSnapshotResponse> {
+    Some(InstallSnapshotResponse {
+        term: 1,
+        last_included_index: index,
+        next_offset: 3,
+        installed: true,
+    })
+}
+
+/// §7 with `snapshot_catch_up_hold_entries`: while node 3 installs the snapshot through 2,
+/// the leader's next snapshot (through 4) compacts nothing it needs, so once installed it
+/// catches up by AppendEntries from 3 on, not by another snapshot; the hold ends once its
+/// match index reaches the leader's snapshot, and the next compaction goes all the way.
+#[test]
+fn compaction_holds_the_entries_a_follower_in_snapshot_catch_up_needs() {
+    let mut core = leader_sending_snapshot_to_three();
+    let last = commit_with_two(&mut core, &[b"y", b"z"]);
+    assert_eq!((last, core.commit_index()), (4, 4));
+    core.snapshot_taken(core.now, meta(4, 1));
+    assert_eq!(compactions(&core.take_actions()), Vec::<LogIndex>::new());
+    assert_eq!(core.first_index(), 3, "entries 3 and 4 kept for node 3");
+    core.snapshot_sent(core.now, 3, 1, installed(2));
+    let actions = core.take_actions();
+    let sent: Vec<_> = actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Send {
+                to: 3,
+                message: Message::AppendEntries(append),
+            } => Some((append.prev_log_index, append.entries.len())),
+            Action::SendSnapshot { to: 3, .. } => panic!("a second snapshot: {actions:?}"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, [(2, 2)], "entries 3 and 4 right after the snapshot");
+    ack(&mut core, 3, 4);
+    let last = commit_with_two(&mut core, &[b"w", b"v"]);
+    ack(&mut core, 3, last);
+    core.take_actions();
+    core.snapshot_taken(core.now, meta(6, 1));
+    assert_eq!(compactions(&core.take_actions()), [6], "caught up: no hold");
+}
+
+/// The hold is bounded: it keeps at most `snapshot_catch_up_hold_entries` entries more than
+/// `snapshot_keep_entries` would.
+#[test]
+fn the_catch_up_hold_is_bounded_by_its_setting() {
+    let mut core = leader_sending_snapshot_to_three_with(Config {
+        snapshot_catch_up_hold_entries: 2,
+        ..config()
+    });
+    commit_with_two(&mut core, &[b"y", b"z", b"w", b"v"]);
+    core.snapshot_taken(core.now, meta(6, 1));
+    assert_eq!(compactions(&core.take_actions()), [4]);
+}
+
+/// A hold below the entries one snapshot compacts (`snapshot_threshold_entries` 2 -
+/// `snapshot_keep_entries` 0) is raised to them: node 3 was sent the snapshot through 2, and
+/// the leader's snapshot through 6 compacts through 4 = 6 - 2, what a hold of 2 would keep
+/// (a hold of 1 taken as it is would compact through 5, past the snapshot before, 4).
+#[test]
+fn a_catch_up_hold_below_one_snapshot_is_raised_to_it() {
+    let mut core = leader_sending_snapshot_to_three_with(Config {
+        snapshot_catch_up_hold_entries: 1,
+        ..config()
+    });
+    commit_with_two(&mut core, &[b"y", b"z", b"w", b"v"]);
+    core.snapshot_taken(core.now, meta(6, 1));
+    assert_eq!(compactions(&core.take_actions()), [4]);
+}
+
+/// What the hold prevents (soak finding 3), with it off: the snapshot taken while node 3
+/// installs compacts the entries after the one it installs, so it is sent a snapshot again.
+#[test]
+fn without_the_hold_a_follower_just_caught_up_by_snapshot_is_sent_another() {
+    let mut core = leader_sending_snapshot_to_three_with(Config {
+        snapshot_catch_up_hold_entries: 0,
+        ..config()
+    });
+    commit_with_two(&mut core, &[b"y", b"z"]);
+    core.snapshot_taken(core.now, meta(4, 1));
+    assert_eq!(compactions(&core.take_actions()), [4]);
+    core.snapshot_sent(core.now, 3, 1, installed(2));
+    let actions = core.take_actions();
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::SendSnapshot { to: 3, .. })),
+        "{actions:?}"
+    );
 }

@@ -83,18 +83,39 @@ fn write(
     write_snapshot(store, index, 2, &snapshot_bytes(index, length), CHUNK)
 }
 
-/// On a fresh disk: the old snapshot (if `with_old`), then the new one with `fault` armed
-/// from its first operation on. Returns the disk, the store and whether the new one's write
-/// returned `Ok`.
+/// Whether the old snapshot is written first, and whether a handle reads it (opened before
+/// the new one's write, dropped after it: the store keeps it aside meanwhile).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Old {
+    None,
+    Written,
+    Read,
+}
+
+/// On a fresh disk: the old snapshot (unless `Old::None`), then the new one with `fault`
+/// armed from its first operation on. Returns the disk, the store and whether the new one's
+/// write returned `Ok`.
 fn write_new<S: SnapshotStore>(
     context: &mut StoreContext<'_, S>,
     fs: &CrashFs,
-    with_old: bool,
+    old: impl Into<Old>,
     fault: Fault,
 ) -> Result<(S, bool), String> {
+    let old = old.into();
     let mut store = context.open(fs, "on a fresh disk")?;
-    if with_old {
-        write(&mut store, OLD).map_err(|error| format!("the old snapshot failed: {error}"))?;
+    let mut reading = None;
+    if old != Old::None {
+        let meta =
+            write(&mut store, OLD).map_err(|error| format!("the old snapshot failed: {error}"))?;
+        if old == Old::Read {
+            let mut chunks = store
+                .open(&meta)
+                .map_err(|error| format!("open of the old snapshot failed: {error}"))?;
+            chunks
+                .read_chunk(0, CHUNK)
+                .map_err(|error| format!("a read of the old snapshot failed: {error}"))?;
+            reading = Some(chunks);
+        }
     }
     let start = fs.operation_count();
     match fault {
@@ -103,7 +124,14 @@ fn write_new<S: SnapshotStore>(
         Fault::ErrorAt(after) => fs.fail_operation(start + after),
     }
     let finished = write(&mut store, NEW).is_ok();
+    drop(reading);
     Ok((store, finished))
+}
+
+impl From<bool> for Old {
+    fn from(with_old: bool) -> Old {
+        if with_old { Old::Written } else { Old::None }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -118,10 +146,10 @@ enum Fault {
 /// How many disk operations the new snapshot's write makes.
 fn write_operations<S: SnapshotStore>(
     context: &mut StoreContext<'_, S>,
-    with_old: bool,
+    old: impl Into<Old>,
 ) -> Result<u64, String> {
     let fs = context.disk(false, 0);
-    let (store, finished) = write_new(context, &fs, with_old, Fault::None)?;
+    let (store, finished) = write_new(context, &fs, old, Fault::None)?;
     if !finished {
         return Err("the new snapshot's write failed with no fault injected".into());
     }
@@ -171,20 +199,22 @@ fn check_recovered<S: SnapshotStore>(
 /// §7 via the store's contract: a snapshot write (begin, chunks, finish) cut by a power loss
 /// at every one of its disk operations, unsynced writes dropped or torn, leaves the old
 /// snapshot (or none) or the new one, whole; never a torn snapshot, never a store that fails
-/// to open; a finished write survives.
+/// to open; a finished write survives. Also with a handle reading the old snapshot through
+/// the write (a leader's transfer), which a store may keep aside meanwhile.
 pub fn snapshot_write_survives_a_crash<S: SnapshotStore>(
     context: &mut StoreContext<'_, S>,
 ) -> Result<(), String> {
-    for with_old in [true, false] {
-        let operations = write_operations(context, with_old)?;
+    for old in [Old::Written, Old::None, Old::Read] {
+        let with_old = old != Old::None;
+        let operations = write_operations(context, old)?;
         for torn in [false, true] {
             for after in 0..=operations {
-                let fs = context.disk(torn, 1 << 40 | after);
-                let (store, finished) =
-                    write_new(context, &fs, with_old, Fault::PowerLossAt(after))?;
+                let salt = if old == Old::Read { 5 << 40 } else { 1 << 40 };
+                let fs = context.disk(torn, salt | after);
+                let (store, finished) = write_new(context, &fs, old, Fault::PowerLossAt(after))?;
                 let label = format!(
                     "power cut at operation {after} of the new snapshot's write (torn writes: \
-                     {torn}, an old snapshot: {with_old})"
+                     {torn}, an old snapshot: {old:?})"
                 );
                 check_recovered(context, &fs, store, with_old, finished, &label)?;
             }
@@ -234,12 +264,17 @@ pub fn crash_during_recovery<S: SnapshotStore>(
 pub fn io_errors_are_reported_not_swallowed<S: SnapshotStore>(
     context: &mut StoreContext<'_, S>,
 ) -> Result<(), String> {
-    let operations = write_operations(context, true)?;
-    for after in 0..operations {
-        let fs = context.disk(false, 3 << 40 | after);
-        let (store, finished) = write_new(context, &fs, true, Fault::ErrorAt(after))?;
-        let label = format!("an I/O error at operation {after} of the new snapshot's write");
-        check_recovered(context, &fs, store, true, finished, &label)?;
+    for old in [Old::Written, Old::Read] {
+        let operations = write_operations(context, old)?;
+        for after in 0..operations {
+            let fs = context.disk(false, 3 << 40 | after);
+            let (store, finished) = write_new(context, &fs, old, Fault::ErrorAt(after))?;
+            let label = format!(
+                "an I/O error at operation {after} of the new snapshot's write (an old \
+                 snapshot: {old:?})"
+            );
+            check_recovered(context, &fs, store, true, finished, &label)?;
+        }
     }
     Ok(())
 }

@@ -253,9 +253,12 @@ fn snapshot_store(
     crate::file_snapshot::FileSnapshotStore::open_with(fs.clone(), Path::new("/data/snapshots"))
 }
 
+/// Sixteen seeds: a power cut that keeps only the first of `finish`'s two renames (the
+/// replaced snapshot renamed aside while a handle reads it, the new one not yet in) comes up
+/// 15 times over them, never at seeds 0 and 1 alone; without `open`'s restore this fails.
 #[test]
 fn file_snapshot_store_passes_the_power_loss_cases() {
-    for seed in [0, 1] {
+    for seed in 0..16 {
         let report = run_snapshot_store_seeded(seed, snapshot_store);
         report.assert_all_passed();
         assert_eq!(

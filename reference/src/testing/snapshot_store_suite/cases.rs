@@ -221,7 +221,7 @@ pub fn older_or_equal_snapshot_is_refused<F: SnapshotStoreFactory>(
     expect_snapshot(&store, &current, &bytes).map_err(|error| format!("after reopen: {error}"))
 }
 
-/// A newer snapshot replaces the current one; reads that expect the old one are refused.
+/// A newer snapshot replaces the current one; opening (and reading) the old one is refused.
 pub fn newer_snapshot_replaces_the_old<F: SnapshotStoreFactory>(
     factory: &mut F,
 ) -> Result<(), String> {
@@ -236,6 +236,10 @@ pub fn newer_snapshot_replaces_the_old<F: SnapshotStoreFactory>(
         write_snapshot(&mut store, 20, 2, &bytes, 100),
     )?;
     expect_snapshot(&store, &new, &bytes)?;
+    expect_contract_error(
+        "open of the replaced snapshot",
+        store.open(&old).map(|chunks| chunks.meta()),
+    )?;
     expect_contract_error(
         "read_chunk expecting the replaced snapshot",
         store.read_chunk(&old, 0, 100),
@@ -290,4 +294,66 @@ pub fn reopen_keeps_the_snapshot<F: SnapshotStoreFactory>(factory: &mut F) -> Re
     let store = reopen(factory, &disk, store)?;
     expect_snapshot(&store, &meta, &bytes)
         .map_err(|error| format!("after a second reopen: {error}"))
+}
+
+/// The store's contract for a leader's InstallSnapshot transfer (§7): a snapshot opened
+/// before a newer one replaced it reads on to its end, byte for byte, through its handle
+/// (two newer snapshots finish while it is open); the newer one is the latest and reads back
+/// meanwhile; once the handle is dropped, a reopen finds the newest one only.
+pub fn an_opened_snapshot_survives_a_replacement<F: SnapshotStoreFactory>(
+    factory: &mut F,
+) -> Result<(), String> {
+    let (disk, mut store) = fresh(factory)?;
+    let old_bytes = snapshot_bytes(10, 3000);
+    let old = call(
+        "write through 10",
+        write_snapshot(&mut store, 10, 2, &old_bytes, 1000),
+    )?;
+    let mut chunks = call("open through 10", store.open(&old))?;
+    expect_eq("meta of the opened snapshot", chunks.meta(), old)?;
+    let mut read = call("read_chunk(0, 1000)", chunks.read_chunk(0, 1000))?;
+    let mut newest = old;
+    let mut newest_bytes = old_bytes.clone();
+    for index in [20, 30] {
+        newest_bytes = snapshot_bytes(index, 1500);
+        let what = format!("write through {index} while 10 is open");
+        newest = call(
+            &what,
+            write_snapshot(&mut store, index, 2, &newest_bytes, 500),
+        )?;
+        expect_snapshot(&store, &newest, &newest_bytes)
+            .map_err(|error| format!("after {what}: {error}"))?;
+    }
+    while (read.len() as u64) < old.size_bytes {
+        let what = format!(
+            "read_chunk({}, 700) of the replaced snapshot through 10",
+            read.len()
+        );
+        let chunk = call(&what, chunks.read_chunk(read.len() as u64, 700))?;
+        if chunk.is_empty() {
+            return Err(format!("{what}: no bytes before the end"));
+        }
+        read.extend(chunk);
+    }
+    expect_eq(
+        "the replaced snapshot's bytes, read through its handle",
+        read == old_bytes,
+        true,
+    )?;
+    expect_eq(
+        "read_chunk at the end of the replaced snapshot",
+        call(
+            "read_chunk at the end",
+            chunks.read_chunk(old.size_bytes, 10),
+        )?,
+        Vec::new(),
+    )?;
+    drop(chunks);
+    expect_contract_error(
+        "open of the replaced snapshot",
+        store.open(&old).map(|chunks| chunks.meta()),
+    )?;
+    let store = reopen(factory, &disk, store)?;
+    expect_snapshot(&store, &newest, &newest_bytes)
+        .map_err(|error| format!("after reopen: {error}"))
 }

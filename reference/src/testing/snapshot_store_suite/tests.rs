@@ -8,7 +8,7 @@ use tempfile::TempDir;
 
 use super::*;
 use crate::file_snapshot::FileSnapshotStore;
-use crate::snapshot::{SnapshotMeta, SnapshotWriter};
+use crate::snapshot::{SnapshotChunks, SnapshotMeta, SnapshotWriter};
 use crate::testing::CrashFs;
 use crate::types::{LogIndex, Term};
 
@@ -61,8 +61,11 @@ enum Defect {
     ForgetsOnReopen,
     /// Each write replaces the current snapshot at once, before `finish`.
     PublishesBeforeFinish,
-    /// `read_chunk` ignores `expected`.
+    /// `open` ignores `expected`.
     ReadsAnySnapshot,
+    /// An opened snapshot reads the current one, and so fails once replaced (the store of
+    /// the soak's finding 3).
+    DropsReplacedSnapshot,
     /// `finish` computes no checksum.
     NoChecksum,
 }
@@ -143,12 +146,7 @@ impl SnapshotStore for Broken {
             bytes: Vec::new(),
         }))
     }
-    fn read_chunk(
-        &self,
-        expected: &SnapshotMeta,
-        offset: u64,
-        max_len: usize,
-    ) -> Result<Vec<u8>, SnapshotError> {
+    fn open(&self, expected: &SnapshotMeta) -> Result<Box<dyn SnapshotChunks>, SnapshotError> {
         let current = self.current.lock().unwrap();
         let Some((meta, bytes)) = current.as_ref() else {
             return Err(SnapshotError::Contract("no snapshot".into()));
@@ -156,9 +154,36 @@ impl SnapshotStore for Broken {
         if meta != expected && self.defect != Defect::ReadsAnySnapshot {
             return Err(SnapshotError::Contract("another snapshot".into()));
         }
-        let start = (offset as usize).min(bytes.len());
-        let end = start.saturating_add(max_len).min(bytes.len());
-        Ok(bytes[start..end].to_vec())
+        Ok(Box::new(BrokenChunks {
+            meta: *meta,
+            bytes: bytes.clone(),
+            current: (self.defect == Defect::DropsReplacedSnapshot).then(|| self.current.clone()),
+        }))
+    }
+}
+
+/// A [`Broken`] store's opened snapshot: its own copy of the bytes, or, with
+/// `DropsReplacedSnapshot`, the store's current one.
+struct BrokenChunks {
+    meta: SnapshotMeta,
+    bytes: Vec<u8>,
+    current: Option<Current>,
+}
+
+impl SnapshotChunks for BrokenChunks {
+    fn meta(&self) -> SnapshotMeta {
+        self.meta
+    }
+    fn read_chunk(&mut self, offset: u64, max_len: usize) -> Result<Vec<u8>, SnapshotError> {
+        if let Some(current) = &self.current {
+            match current.lock().unwrap().as_ref() {
+                Some((meta, _)) if *meta == self.meta => {}
+                _ => return Err(SnapshotError::Contract("replaced".into())),
+            }
+        }
+        let start = (offset as usize).min(self.bytes.len());
+        let end = start.saturating_add(max_len).min(self.bytes.len());
+        Ok(self.bytes[start..end].to_vec())
     }
 }
 
@@ -209,6 +234,7 @@ fn forgetting_on_reopen_is_caught() {
             "newer_snapshot_replaces_the_old",
             "crash_before_finish_keeps_the_old_snapshot",
             "reopen_keeps_the_snapshot",
+            "an_opened_snapshot_survives_a_replacement",
         ]
     );
 }
@@ -226,11 +252,24 @@ fn publishing_before_finish_is_caught() {
 fn reading_a_replaced_snapshot_is_caught() {
     assert_eq!(
         failed_cases(Defect::ReadsAnySnapshot),
-        ["newer_snapshot_replaces_the_old"]
+        [
+            "newer_snapshot_replaces_the_old",
+            "an_opened_snapshot_survives_a_replacement"
+        ]
     );
 }
 
 #[test]
 fn a_missing_checksum_is_caught() {
     assert_eq!(failed_cases(Defect::NoChecksum), ["latest_after_finish"]);
+}
+
+/// The soak's finding 3: a store whose opened snapshot stops reading once a newer one
+/// replaced it restarts every leader's transfer that outlasts the time between snapshots.
+#[test]
+fn dropping_a_replaced_snapshot_under_a_reader_is_caught() {
+    assert_eq!(
+        failed_cases(Defect::DropsReplacedSnapshot),
+        ["an_opened_snapshot_survives_a_replacement"]
+    );
 }
