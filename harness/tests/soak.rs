@@ -84,9 +84,10 @@ fn a_transfer_outlives_the_leaders_next_snapshot() {
 /// Soak finding 3 on the registry (a snapshot of tens of KiB, one taken every 100 entries):
 /// at seed 1, n1 installed the snapshot through 1001 at 9.1 s and the leader's snapshot
 /// taken meanwhile had compacted the entries after it, so it was sent another (1501, at
-/// 12.2 s) and missed the settle bound. Fixed by the leader's catch-up hold
-/// (`snapshot_catch_up_hold_entries`); seed 23 (n1 back at 10.8 s, a 3 s transfer in
-/// 128-byte chunks) by the registry's 4 KiB simulation chunks.
+/// 12.2 s) and missed the settle bound; seed 23: n1 back at 10.8 s, a 3 s transfer in
+/// 128-byte chunks. Both valid with the transfer's open handle and the registry's 4 KiB
+/// simulation chunks; they stay valid with `snapshot_catch_up_hold_entries` 0 too, so this
+/// test does not pin the leader's catch-up hold (its core unit tests do).
 #[test]
 fn a_follower_caught_up_by_snapshot_is_not_sent_another() {
     let config = soak_config(
