@@ -590,13 +590,19 @@ fn compaction_holds_the_entries_a_follower_in_snapshot_catch_up_needs() {
 /// `snapshot_keep_entries` would.
 #[test]
 fn the_catch_up_hold_is_bounded_by_its_setting() {
+    assert_eq!(compactions_at_six_with_hold(2), [4]);
+}
+
+/// Node 3 was sent the snapshot through 2 and has not answered; the leader commits through 6
+/// and snapshots there with `snapshot_catch_up_hold_entries` = `hold`: its compactions.
+fn compactions_at_six_with_hold(hold: u64) -> Vec<LogIndex> {
     let mut core = leader_sending_snapshot_to_three_with(Config {
-        snapshot_catch_up_hold_entries: 2,
+        snapshot_catch_up_hold_entries: hold,
         ..config()
     });
     commit_with_two(&mut core, &[b"y", b"z", b"w", b"v"]);
     core.snapshot_taken(core.now, meta(6, 1));
-    assert_eq!(compactions(&core.take_actions()), [4]);
+    compactions(&core.take_actions())
 }
 
 /// A hold below the entries one snapshot compacts (`snapshot_threshold_entries` 2 -
@@ -605,13 +611,7 @@ fn the_catch_up_hold_is_bounded_by_its_setting() {
 /// (a hold of 1 taken as it is would compact through 5, past the snapshot before, 4).
 #[test]
 fn a_catch_up_hold_below_one_snapshot_is_raised_to_it() {
-    let mut core = leader_sending_snapshot_to_three_with(Config {
-        snapshot_catch_up_hold_entries: 1,
-        ..config()
-    });
-    commit_with_two(&mut core, &[b"y", b"z", b"w", b"v"]);
-    core.snapshot_taken(core.now, meta(6, 1));
-    assert_eq!(compactions(&core.take_actions()), [4]);
+    assert_eq!(compactions_at_six_with_hold(1), [4]);
 }
 
 /// What the hold prevents (soak finding 3), with it off: the snapshot taken while node 3
